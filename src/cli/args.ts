@@ -1,0 +1,78 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { FIELDS } from "../config/fields.js";
+import { ExitCode, UserError } from "./exit-codes.js";
+
+export const COMMANDS = ["install", "render"] as const;
+export type Command = (typeof COMMANDS)[number];
+
+type OptionSpec = NonNullable<ParseArgsConfig["options"]>[string];
+
+/** Flags every command takes besides the config fields. */
+const COMMON_OPTIONS: Record<string, OptionSpec> = {
+  values: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+};
+
+export const COMMAND_OPTIONS: Record<Command, Record<string, OptionSpec>> = {
+  render: {
+    out: { type: "string" },
+    "show-secrets": { type: "boolean" },
+  },
+  install: {
+    kubeconfig: { type: "string" },
+    context: { type: "string" },
+    "non-interactive": { type: "boolean" },
+    output: { type: "string" },
+    "dry-run": { type: "boolean" },
+    timeout: { type: "string" },
+  },
+};
+
+export interface ParsedArgs {
+  readonly command: Command;
+  /** String-valued flags, keyed by name without `--`. */
+  readonly strings: Readonly<Record<string, string | undefined>>;
+  readonly booleans: Readonly<Record<string, boolean | undefined>>;
+}
+
+export function parseCommandLine(argv: readonly string[]): ParsedArgs {
+  const first = argv[0];
+  const named = first !== undefined && !first.startsWith("-");
+  if (named && !(COMMANDS as readonly string[]).includes(first)) {
+    throw new UserError(`unknown command "${first}": allowed: ${COMMANDS.join(", ")}`, ExitCode.usage, "mathison-install --help lists them");
+  }
+  const command: Command = named ? (first as Command) : "install";
+  const options: Record<string, OptionSpec> = { ...COMMON_OPTIONS, ...COMMAND_OPTIONS[command] };
+  for (const f of FIELDS) options[f.flag.slice(2)] = { type: "string" };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    const parsed = parseArgs({ args: argv.slice(named ? 1 : 0) as string[], options, strict: true, allowPositionals: false });
+    values = parsed.values as Record<string, string | boolean | undefined>;
+  } catch (err) {
+    throw new UserError(describeParseError(err as Error & { code?: string }, command), ExitCode.usage, `mathison-install ${command} --help lists the flags`);
+  }
+  const strings: Record<string, string | undefined> = {};
+  const booleans: Record<string, boolean | undefined> = {};
+  for (const [k, v] of Object.entries(values)) {
+    if (typeof v === "string") strings[k] = v;
+    else booleans[k] = v;
+  }
+  return { command, strings, booleans };
+}
+
+function describeParseError(err: Error & { code?: string }, command: Command): string {
+  const flag = /'(-{1,2}[^' ]+)/.exec(err.message)?.[1];
+  switch (err.code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return `${flag ?? "flag"}: unknown flag for "${command}"`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      return /argument missing/.test(err.message)
+        ? `${flag ?? "flag"}: missing: a value after the flag`
+        : `${flag ?? "flag"}: takes no value`;
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
+      return `unexpected argument ${/'([^']*)'/.exec(err.message)?.[1] ?? ""}: only flags follow the command`;
+    default:
+      return err.message;
+  }
+}

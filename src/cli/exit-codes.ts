@@ -1,0 +1,28 @@
+/** Exit codes, documented in the README. Scripts branch on these: never renumber. */
+export const ExitCode = {
+  ok: 0,
+  /** An unexpected error: a bug in the installer. */
+  internal: 1,
+  /** Bad flags or values; nothing was applied. */
+  usage: 2,
+  /** The cluster could not be reached or refused our credentials. */
+  clusterAccess: 3,
+  /** The API server rejected an object. */
+  apply: 4,
+  /** A resource failed or did not become ready in time. */
+  wait: 5,
+  /** Interrupted (Ctrl-C / SIGTERM). */
+  interrupted: 130,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** A problem the user can fix; printed as `mathison-install: <message>` plus an optional hint. */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCodeValue,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,47 @@
+import { formatProblem } from "../config/types.js";
+import { parseCommandLine } from "./args.js";
+import { ExitCode, UserError, type ExitCodeValue } from "./exit-codes.js";
+import { helpText } from "./help.js";
+import type { CliIO } from "./io.js";
+import { packageVersion } from "./version.js";
+
+/**
+ * The whole program behind the launcher. Commands load their modules on demand so that
+ * `--version` and `--help` start fast and never load the Kubernetes client or Ink.
+ */
+export async function main(argv: readonly string[], io: CliIO): Promise<ExitCodeValue> {
+  try {
+    const args = parseCommandLine(argv);
+    if (args.booleans["version"]) {
+      io.stdout.write(`${packageVersion()}\n`);
+      return ExitCode.ok;
+    }
+    if (args.booleans["help"]) {
+      io.stdout.write(helpText(packageVersion()));
+      return ExitCode.ok;
+    }
+    const { loadConfig } = await import("../config/load.js");
+    const loaded = loadConfig({ flags: args.strings, env: io.env, forInstall: args.command === "install" });
+    if (!loaded.ok) {
+      for (const p of loaded.problems) io.stderr.write(`mathison-install: ${formatProblem(p)}\n`);
+      io.stderr.write(`nothing was applied; mathison-install ${args.command} --help lists every setting\n`);
+      return ExitCode.usage;
+    }
+    switch (args.command) {
+      case "render": {
+        const { runRender } = await import("./commands/render.js");
+        return runRender(loaded.config, { outDir: args.strings["out"], showSecrets: args.booleans["show-secrets"] ?? false }, io);
+      }
+      case "install":
+        throw new UserError("install is not available in this build yet", ExitCode.usage, "use `mathison-install render` and kubectl apply");
+    }
+  } catch (err) {
+    if (err instanceof UserError) {
+      io.stderr.write(`mathison-install: ${err.message}\n`);
+      if (err.hint) io.stderr.write(`  try: ${err.hint}\n`);
+      return err.exitCode;
+    }
+    io.stderr.write(`mathison-install: internal error (this is a bug, please report it): ${(err as Error).stack ?? String(err)}\n`);
+    return ExitCode.internal;
+  }
+}

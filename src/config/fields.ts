@@ -1,0 +1,86 @@
+import {
+  dns1123Label, dns1123Subdomain, hostName, imageReference, imageTag, integerIn, minLength,
+  settingWord, storageQuantity, type Validator,
+} from "./validate.js";
+
+/**
+ * Every setting a user can give, and the names it goes by in each source. One table so flags,
+ * environment variables, values-file keys, help text and error messages never drift apart.
+ */
+export interface FieldSpec {
+  readonly key: FieldKey;
+  /** Command-line flag. For secrets it names a file holding the value: argv is visible to every user. */
+  readonly flag: string;
+  readonly env: string;
+  readonly describe: string;
+  readonly secret: boolean;
+  /** undefined: no default (derived, generated or optional). */
+  readonly default: string | undefined;
+  readonly validate: Validator;
+  /** Must come from a source, not a default, for `install` (render uses the default). */
+  readonly requiredForInstall?: boolean;
+}
+
+export const FIELD_KEYS = [
+  "namespace", "domain", "ingressClass", "ingressNamespace", "tls", "tag", "webImage", "workerImage",
+  "llmProvider", "mathisonMode", "baseDomain", "webReplicas", "storageClass", "postgresStorage",
+  "redisStorage", "anthropicApiKey", "authSecret", "postgresPassword",
+] as const;
+export type FieldKey = (typeof FIELD_KEYS)[number];
+
+export const TLS_ALLOWED = "cert-manager:<ClusterIssuer name>, secret:<TLS Secret name> or none";
+const tls: Validator = (v) => {
+  if (v === "none") return undefined;
+  const m = /^(cert-manager|secret):(.*)$/.exec(v);
+  if (m && dns1123Subdomain(m[2]!) === undefined) return undefined;
+  return `${TLS_ALLOWED}, the name a DNS-1123 subdomain`;
+};
+const optionalSubdomain: Validator = (v) => (v === "" ? undefined : dns1123Subdomain(v));
+const anything: Validator = () => undefined;
+
+export const FIELDS: readonly FieldSpec[] = [
+  { key: "namespace", flag: "--namespace", env: "MATHISON_NAMESPACE", secret: false, default: "mathison-system",
+    describe: "namespace Mathison is installed into", validate: dns1123Label },
+  { key: "domain", flag: "--domain", env: "MATHISON_DOMAIN", secret: false, default: "mathison.example.com",
+    describe: "host name of the web UI (the Ingress host; AUTH_URL is derived from it)", validate: hostName,
+    requiredForInstall: true },
+  { key: "ingressClass", flag: "--ingress-class", env: "MATHISON_INGRESS_CLASS", secret: false, default: "nginx",
+    describe: "IngressClass that serves the web UI", validate: dns1123Subdomain },
+  { key: "ingressNamespace", flag: "--ingress-namespace", env: "MATHISON_INGRESS_NAMESPACE", secret: false,
+    default: "ingress-nginx", describe: "namespace of the ingress controller pods (allowed through the NetworkPolicy)",
+    validate: dns1123Label },
+  { key: "tls", flag: "--tls", env: "MATHISON_TLS", secret: false, default: "secret:mathison-tls",
+    describe: TLS_ALLOWED, validate: tls },
+  { key: "tag", flag: "--tag", env: "MATHISON_TAG", secret: false, default: "latest",
+    describe: "image tag for web and worker (a tag or digest inside --web-image/--worker-image wins)", validate: imageTag },
+  { key: "webImage", flag: "--web-image", env: "MATHISON_WEB_IMAGE", secret: false, default: "mathison-web",
+    describe: "web image repository, optionally with :tag or @digest (also runs the migration Job)", validate: imageReference },
+  { key: "workerImage", flag: "--worker-image", env: "MATHISON_WORKER_IMAGE", secret: false, default: "mathison-worker",
+    describe: "worker image repository, optionally with :tag or @digest", validate: imageReference },
+  { key: "llmProvider", flag: "--llm-provider", env: "MATHISON_LLM_PROVIDER", secret: false, default: "anthropic",
+    describe: "LLM_PROVIDER for web and worker", validate: settingWord },
+  { key: "mathisonMode", flag: "--mode", env: "MATHISON_MODE", secret: false, default: "self-hosted",
+    describe: "MATHISON_MODE for web and worker", validate: settingWord },
+  { key: "baseDomain", flag: "--base-domain", env: "MATHISON_BASE_DOMAIN", secret: false, default: undefined,
+    describe: "MATHISON_BASE_DOMAIN, the domain tenant apps are served under (default: the domain)", validate: hostName },
+  { key: "webReplicas", flag: "--web-replicas", env: "MATHISON_WEB_REPLICAS", secret: false, default: "2",
+    describe: "number of web replicas", validate: integerIn(1, 50) },
+  { key: "storageClass", flag: "--storage-class", env: "MATHISON_STORAGE_CLASS", secret: false, default: "",
+    describe: "StorageClass for the PostgreSQL and Redis volumes (default: the cluster's default class)",
+    validate: optionalSubdomain },
+  { key: "postgresStorage", flag: "--postgres-storage", env: "MATHISON_POSTGRES_STORAGE", secret: false, default: "10Gi",
+    describe: "size of the PostgreSQL volume", validate: storageQuantity },
+  { key: "redisStorage", flag: "--redis-storage", env: "MATHISON_REDIS_STORAGE", secret: false, default: "1Gi",
+    describe: "size of the Redis volume", validate: storageQuantity },
+  { key: "anthropicApiKey", flag: "--anthropic-api-key-file", env: "ANTHROPIC_API_KEY", secret: true, default: "",
+    describe: "file holding ANTHROPIC_API_KEY", validate: anything },
+  { key: "authSecret", flag: "--auth-secret-file", env: "MATHISON_AUTH_SECRET", secret: true, default: undefined,
+    describe: "file holding AUTH_SECRET (default: 32 random bytes, generated once and kept)", validate: minLength(32) },
+  { key: "postgresPassword", flag: "--postgres-password-file", env: "MATHISON_POSTGRES_PASSWORD", secret: true,
+    default: undefined, describe: "file holding POSTGRES_PASSWORD (default: generated once and kept)",
+    validate: minLength(16) },
+];
+
+export function fieldSpec(key: FieldKey): FieldSpec {
+  return FIELDS.find((f) => f.key === key)!;
+}

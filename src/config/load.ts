@@ -1,0 +1,28 @@
+import { resolveConfig, type ResolveResult } from "./resolve.js";
+import { envSource, flagSource, valuesFileSource, type RawSource } from "./sources.js";
+import type { ConfigProblem } from "./types.js";
+
+export interface LoadInput {
+  /** Parsed flags keyed by flag name without `--`. */
+  readonly flags: Readonly<Record<string, string | undefined>>;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly forInstall?: boolean;
+}
+
+/** Flags > environment > --values file > defaults. Every problem of every source is reported together. */
+export function loadConfig(input: LoadInput): ResolveResult {
+  const problems: ConfigProblem[] = [];
+  const sources: RawSource[] = [];
+  const flags = flagSource(input.flags);
+  problems.push(...flags.problems);
+  sources.push(flags.source, envSource(input.env));
+  const valuesPath = input.flags["values"];
+  if (valuesPath !== undefined) {
+    const values = valuesFileSource(valuesPath);
+    problems.push(...values.problems);
+    sources.push(values.source);
+  }
+  const resolved = resolveConfig(sources, { forInstall: input.forInstall ?? false });
+  if (resolved.ok && problems.length === 0) return resolved;
+  return { ok: false, problems: [...problems, ...(resolved.ok ? [] : resolved.problems)] };
+}

@@ -1,0 +1,102 @@
+import { FIELDS, type FieldKey, type FieldSpec } from "./fields.js";
+import { generateAuthSecret, generatePostgresPassword } from "./secrets.js";
+import type { RawSource, RawValue } from "./sources.js";
+import type { ConfigProblem, GeneratedSecret, InstallConfig, TlsConfig } from "./types.js";
+import { parseImageReference } from "./validate.js";
+
+export interface ResolveOptions {
+  /** install needs values the user must choose (the domain); render may use placeholders. */
+  readonly forInstall?: boolean;
+}
+
+export type ResolveResult =
+  | { readonly ok: true; readonly config: InstallConfig }
+  | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
+
+/**
+ * Merges sources, highest precedence first (flags, environment, values file, …), over the
+ * defaults; validates every value and reports all problems at once.
+ */
+export function resolveConfig(sources: readonly RawSource[], options: ResolveOptions = {}): ResolveResult {
+  const problems: ConfigProblem[] = [];
+  const chosen = new Map<FieldKey, string>();
+  for (const spec of FIELDS) {
+    const given = pick(sources, spec.key);
+    if (given) {
+      const allowed = spec.validate(given.value);
+      if (allowed !== undefined) problems.push({ field: given.field, shownValue: show(spec, given.value), allowed });
+      else chosen.set(spec.key, given.value);
+    } else if (options.forInstall && spec.requiredForInstall) {
+      problems.push({ field: spec.flag, shownValue: undefined, allowed: `${spec.describe}; give ${spec.flag}, ${spec.env} or \`${spec.key}\` in --values` });
+    } else if (spec.default !== undefined) {
+      chosen.set(spec.key, spec.default);
+    }
+  }
+  if (problems.length > 0) return { ok: false, problems };
+
+  const get = (key: FieldKey): string | undefined => chosen.get(key);
+  const tag = get("tag")!;
+  const domain = get("domain")!;
+  const generated: GeneratedSecret[] = [];
+  const supplied = (key: GeneratedSecret, generate: () => string): string => {
+    const value = get(key);
+    if (value !== undefined) return value;
+    generated.push(key);
+    return generate();
+  };
+  const config: InstallConfig = {
+    namespace: get("namespace")!,
+    domain,
+    ingressClass: get("ingressClass")!,
+    ingressNamespace: get("ingressNamespace")!,
+    tls: parseTls(get("tls")!),
+    webImage: withTag(get("webImage")!, tag),
+    workerImage: withTag(get("workerImage")!, tag),
+    llmProvider: get("llmProvider")!,
+    mathisonMode: get("mathisonMode")!,
+    baseDomain: get("baseDomain") ?? domain,
+    webReplicas: Number(get("webReplicas")),
+    storageClass: get("storageClass") || undefined,
+    postgresStorage: get("postgresStorage")!,
+    redisStorage: get("redisStorage")!,
+    secrets: {
+      authSecret: supplied("authSecret", generateAuthSecret),
+      postgresPassword: supplied("postgresPassword", generatePostgresPassword),
+      anthropicApiKey: get("anthropicApiKey") ?? "",
+    },
+    generated,
+  };
+  return { ok: true, config };
+}
+
+function pick(sources: readonly RawSource[], key: FieldKey): RawValue | undefined {
+  for (const source of sources) {
+    const v = source[key];
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+function show(spec: FieldSpec, value: string): string {
+  return spec.secret ? `(hidden, ${value.length} characters)` : JSON.stringify(value);
+}
+
+export function parseTls(value: string): TlsConfig {
+  if (value === "none") return { mode: "none" };
+  const [mode, name] = [value.slice(0, value.indexOf(":")), value.slice(value.indexOf(":") + 1)];
+  return mode === "cert-manager" ? { mode, issuer: name } : { mode: "secret", secretName: name };
+}
+
+export function formatTls(tls: TlsConfig): string {
+  switch (tls.mode) {
+    case "none": return "none";
+    case "cert-manager": return `cert-manager:${tls.issuer}`;
+    case "secret": return `secret:${tls.secretName}`;
+  }
+}
+
+/** A reference that names its own tag or digest keeps it; a bare repository gets the chosen tag. */
+export function withTag(reference: string, tag: string): string {
+  const ref = parseImageReference(reference)!;
+  return ref.tag !== undefined || ref.digest !== undefined ? reference : `${reference}:${tag}`;
+}

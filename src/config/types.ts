@@ -1,0 +1,52 @@
+export type TlsConfig =
+  | { readonly mode: "cert-manager"; readonly issuer: string }
+  | { readonly mode: "secret"; readonly secretName: string }
+  | { readonly mode: "none" };
+
+/** The values the application needs kept secret. Never printed, logged or put in argv. */
+export interface SecretValues {
+  readonly authSecret: string;
+  readonly postgresPassword: string;
+  readonly anthropicApiKey: string;
+}
+
+export type GeneratedSecret = "authSecret" | "postgresPassword";
+
+/** Everything the installer needs to render and apply Mathison, validated and complete. */
+export interface InstallConfig {
+  readonly namespace: string;
+  readonly domain: string;
+  readonly ingressClass: string;
+  /** Namespace of the ingress controller's pods: the only source allowed to reach web. */
+  readonly ingressNamespace: string;
+  readonly tls: TlsConfig;
+  /** Full image references, each with a tag or digest. */
+  readonly webImage: string;
+  readonly workerImage: string;
+  readonly llmProvider: string;
+  readonly mathisonMode: string;
+  readonly baseDomain: string;
+  readonly webReplicas: number;
+  /** undefined: the cluster's default StorageClass. */
+  readonly storageClass: string | undefined;
+  readonly postgresStorage: string;
+  readonly redisStorage: string;
+  readonly secrets: SecretValues;
+  /** Which secrets were generated in this run rather than supplied. */
+  readonly generated: readonly GeneratedSecret[];
+}
+
+/** One invalid or missing value: rendered as one line naming the field, the value and what is allowed. */
+export interface ConfigProblem {
+  /** How the user gave it: `--domain`, `MATHISON_DOMAIN`, `values.yaml: domain`. */
+  readonly field: string;
+  /** The value as given; secrets are shown as a length, never the value. */
+  readonly shownValue: string | undefined;
+  readonly allowed: string;
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  return p.shownValue === undefined
+    ? `${p.field}: missing: ${p.allowed}`
+    : `${p.field}: ${p.shownValue} is not allowed: ${p.allowed}`;
+}

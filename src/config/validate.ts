@@ -1,0 +1,82 @@
+// Validators for the values a user can give. Each returns undefined when the value is allowed,
+// or a short phrase saying what is allowed, so every error line reads
+// `<field>: "<value>" is not allowed: <what is allowed>`.
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+export type Validator = (value: string) => string | undefined;
+
+/** A Kubernetes name that must be a DNS-1123 label (namespaces, container names). */
+export const dns1123Label: Validator = (v) =>
+  v.length <= 63 && DNS1123_LABEL.test(v)
+    ? undefined
+    : "a DNS-1123 label: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit";
+
+/** A Kubernetes object name that must be a DNS-1123 subdomain (Secrets, classes, issuers). */
+export const dns1123Subdomain: Validator = (v) =>
+  v.length <= 253 && v.split(".").every((part) => DNS1123_LABEL.test(part))
+    ? undefined
+    : "a DNS-1123 subdomain: at most 253 lowercase letters, digits, '-' and '.', each dot-separated part starting and ending with a letter or digit";
+
+/** A host name an Ingress rule accepts: RFC 1123, lowercase, not an IP address, no wildcard. */
+export const hostName: Validator = (v) => {
+  if (v.length > 253 || IPV4.test(v) || !v.split(".").every((p) => p.length <= 63 && DNS1123_LABEL.test(p))) {
+    return "an RFC 1123 host name in lowercase such as mathison.example.com (no scheme, port, path, wildcard or IP address)";
+  }
+  return undefined;
+};
+
+// The image reference grammar of the distribution project:
+//   reference := name [ ":" tag ] [ "@" digest ]
+//   name      := [domain "/"] path-component ["/" path-component]*
+const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:.]+\\])(?::[0-9]+)?`;
+const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const NAME = `(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
+const TAG = "[\\w][\\w.-]{0,127}";
+const DIGEST = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
+const REFERENCE = new RegExp(`^(${NAME})(?::(${TAG}))?(?:@(${DIGEST}))?$`);
+const TAG_ONLY = new RegExp(`^${TAG}$`);
+
+export interface ImageReference {
+  readonly name: string;
+  readonly tag: string | undefined;
+  readonly digest: string | undefined;
+}
+
+export function parseImageReference(v: string): ImageReference | undefined {
+  const m = REFERENCE.exec(v);
+  if (!m || m[1]!.length > 255) return undefined;
+  return { name: m[1]!, tag: m[2], digest: m[3] };
+}
+
+export const imageReference: Validator = (v) =>
+  parseImageReference(v)
+    ? undefined
+    : "an image reference [registry[:port]/]repository[:tag][@sha256:<digest>] with a lowercase repository, e.g. ghcr.io/acme/mathison-web:1.4.0";
+
+export const imageTag: Validator = (v) =>
+  TAG_ONLY.test(v) ? undefined : "an image tag: 1 to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'";
+
+const STORAGE_QUANTITY = /^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
+
+/** A storage size as a Kubernetes resource quantity, greater than zero. */
+export const storageQuantity: Validator = (v) => {
+  const m = STORAGE_QUANTITY.exec(v);
+  return m && Number(m[1]) > 0
+    ? undefined
+    : "a storage quantity greater than zero such as 10Gi, 500Mi or 1Ti (suffixes Ki Mi Gi Ti Pi Ei k M G T P E)";
+};
+
+export function integerIn(min: number, max: number): Validator {
+  return (v) => (/^[0-9]+$/.test(v) && Number(v) >= min && Number(v) <= max ? undefined : `a whole number from ${min} to ${max}`);
+}
+
+/** A lowercase word for a setting the application interprets (LLM_PROVIDER, MATHISON_MODE). */
+export const settingWord: Validator = (v) =>
+  /^[a-z][a-z0-9-]{0,62}$/.test(v) ? undefined : "a lowercase word of letters, digits and '-', starting with a letter";
+
+export function minLength(n: number): Validator {
+  return (v) => (v.length >= n ? undefined : `at least ${n} characters`);
+}
