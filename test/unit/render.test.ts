@@ -1,0 +1,153 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { parseAllDocuments } from "yaml";
+import { redact, REDACTED } from "../../src/render/output.js";
+import { migrationJobName, renderPlan, versionLabel } from "../../src/render/render.js";
+import { runCli } from "../helpers/cli.js";
+import { allObjects, configFrom, findObject, render } from "../helpers/plan.js";
+
+const secretValue = (plan: ReturnType<typeof render>, key: string) =>
+  Buffer.from(findObject(plan, "Secret", "mathison-secrets").data[key], "base64").toString();
+
+describe("render", () => {
+  it("orders stages as the install applies them", () => {
+    assert.deepEqual(render().stages.map((s) => s.id), ["base", "config", "backing", "migrate", "app", "edge"]);
+  });
+
+  it("puts every namespaced object in the chosen namespace and renames cluster-scoped ones", () => {
+    const plan = render({ namespace: "mathison-staging" });
+    for (const o of allObjects(plan)) {
+      if (["Namespace", "ClusterRole", "ClusterRoleBinding"].includes(o.kind)) assert.equal(o.metadata.namespace, undefined);
+      else assert.equal(o.metadata.namespace, "mathison-staging", `${o.kind}/${o.metadata.name}`);
+    }
+    findObject(plan, "Namespace", "mathison-staging");
+    const binding = findObject(plan, "ClusterRoleBinding", "mathison-mathison-staging");
+    assert.equal(binding.roleRef.name, "mathison-mathison-staging");
+    assert.equal(binding.subjects[0].namespace, "mathison-staging");
+    assert.match(secretValue(plan, "DATABASE_URL"), /@postgres\.mathison-staging\.svc\.cluster\.local:5432\//);
+    assert.equal(findObject(plan, "ConfigMap", "mathison-config").data.REDIS_URL, "redis://redis.mathison-staging.svc.cluster.local:6379");
+  });
+
+  it("derives AUTH_URL from the Ingress host and TLS mode, so OAuth callbacks match", () => {
+    for (const [tls, scheme] of [["none", "http"], ["secret:my-cert", "https"], ["cert-manager:letsencrypt-prod", "https"]] as const) {
+      const plan = render({ domain: "chat.acme.io", tls });
+      const cm = findObject(plan, "ConfigMap", "mathison-config");
+      const ing = findObject(plan, "Ingress", "mathison-web");
+      assert.equal(cm.data.AUTH_URL, `${scheme}://${ing.spec.rules[0].host}`);
+      assert.equal(ing.spec.rules[0].host, "chat.acme.io");
+    }
+  });
+
+  it("shapes the Ingress TLS block per mode", () => {
+    assert.equal(findObject(render({ tls: "none" }), "Ingress", "mathison-web").spec.tls, undefined);
+    const own = findObject(render({ tls: "secret:my-cert", domain: "a.example.org" }), "Ingress", "mathison-web");
+    assert.deepEqual(own.spec.tls, [{ hosts: ["a.example.org"], secretName: "my-cert" }]);
+    assert.equal(own.metadata.annotations!["cert-manager.io/cluster-issuer"], undefined);
+    const cm = findObject(render({ tls: "cert-manager:letsencrypt-prod" }), "Ingress", "mathison-web");
+    assert.equal(cm.metadata.annotations!["cert-manager.io/cluster-issuer"], "letsencrypt-prod");
+    assert.equal(cm.spec.tls[0].secretName, "mathison-tls");
+  });
+
+  it("applies images, replicas, storage and app settings", () => {
+    const plan = render({
+      webImage: "ghcr.io/acme/mathison-web", workerImage: "ghcr.io/acme/mathison-worker", tag: "1.4.0",
+      webReplicas: "3", storageClass: "fast-ssd", postgresStorage: "50Gi", redisStorage: "2Gi",
+      llmProvider: "anthropic", mathisonMode: "multi-tenant", domain: "m.acme.io", ingressClass: "traefik", ingressNamespace: "traefik",
+    });
+    const web = findObject(plan, "Deployment", "mathison-web");
+    assert.equal(web.spec.replicas, 3);
+    assert.equal(web.spec.template.spec.containers[0].image, "ghcr.io/acme/mathison-web:1.4.0");
+    assert.equal(web.metadata.labels!["app.kubernetes.io/version"], "1.4.0");
+    assert.equal(findObject(plan, "Deployment", "mathison-worker").spec.template.spec.containers[0].image, "ghcr.io/acme/mathison-worker:1.4.0");
+    const job = findObject(plan, "Job", /^mathison-migrate-/);
+    assert.equal(job.spec.template.spec.containers[0].image, "ghcr.io/acme/mathison-web:1.4.0");
+    for (const [name, size] of [["postgres", "50Gi"], ["redis", "2Gi"]]) {
+      const claim = findObject(plan, "StatefulSet", name!).spec.volumeClaimTemplates[0].spec;
+      assert.equal(claim.storageClassName, "fast-ssd");
+      assert.equal(claim.resources.requests.storage, size);
+    }
+    const cm = findObject(plan, "ConfigMap", "mathison-config").data;
+    assert.equal(cm.MATHISON_MODE, "multi-tenant");
+    assert.equal(cm.MATHISON_BASE_DOMAIN, "m.acme.io");
+    assert.equal(findObject(plan, "Ingress", "mathison-web").spec.ingressClassName, "traefik");
+    assert.equal(findObject(plan, "NetworkPolicy", "allow-ingress-controller-to-web").spec.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"], "traefik");
+  });
+
+  it("leaves storageClassName out when none is chosen, so the cluster default applies", () => {
+    const claim = findObject(render(), "StatefulSet", "postgres").spec.volumeClaimTemplates[0].spec;
+    assert.equal("storageClassName" in claim, false);
+  });
+
+  it("names the migration Job after the web image: same image, same Job; new image, new Job", () => {
+    assert.equal(migrationJobName("mathison-web:1.0"), migrationJobName("mathison-web:1.0"));
+    assert.notEqual(migrationJobName("mathison-web:1.0"), migrationJobName("mathison-web:1.1"));
+    assert.match(migrationJobName("x:1"), /^mathison-migrate-[0-9a-f]{10}$/);
+  });
+
+  it("makes a valid version label from tags and digests", () => {
+    assert.equal(versionLabel("x:1.4.0"), "1.4.0");
+    assert.equal(versionLabel(`x@sha256:${"ab".repeat(32)}`), "abababababab");
+    assert.equal(versionLabel(`x:${"v".repeat(100)}-`), "v".repeat(63));
+  });
+
+  it("two renders of one config differ only in the generated secrets", () => {
+    const values = { domain: "chat.acme.io", tag: "2.0.0" };
+    const a = renderPlan(configFrom(values));
+    const b = renderPlan(configFrom(values));
+    assert.notEqual(secretValue(a, "AUTH_SECRET"), secretValue(b, "AUTH_SECRET"));
+    assert.notEqual(secretValue(a, "POSTGRES_PASSWORD"), secretValue(b, "POSTGRES_PASSWORD"));
+    assert.deepEqual(allObjects(a).map(redact), allObjects(b).map(redact));
+  });
+
+  it("the Secret holds every key the workloads reference, DATABASE_URL built from the password", () => {
+    const plan = render();
+    const secret = findObject(plan, "Secret", "mathison-secrets");
+    const referenced = new Set(allObjects(plan).flatMap((o) => (o.spec?.template?.spec?.containers ?? []).flatMap((c: any) => c.env ?? []))
+      .map((e: any) => e.valueFrom?.secretKeyRef?.key).filter(Boolean));
+    assert.deepEqual([...referenced].sort(), Object.keys(secret.data).sort());
+    const url = new URL(secretValue(plan, "DATABASE_URL"));
+    assert.equal(decodeURIComponent(url.password), secretValue(plan, "POSTGRES_PASSWORD"));
+    const cm = findObject(plan, "ConfigMap", "mathison-config");
+    const cmKeys = new Set(allObjects(plan).flatMap((o) => (o.spec?.template?.spec?.containers ?? []).flatMap((c: any) => c.env ?? []))
+      .map((e: any) => e.valueFrom?.configMapKeyRef?.key).filter(Boolean));
+    for (const k of cmKeys) assert.ok(k in cm.data, `ConfigMap has ${k}`);
+  });
+});
+
+describe("mathison-install render", () => {
+  it("prints the whole plan as multi-document YAML with secrets redacted", async () => {
+    const run = await runCli(["render", "--domain", "chat.acme.io"], { MATHISON_AUTH_SECRET: "A".repeat(44) });
+    assert.equal(run.code, 0, run.stderr);
+    const docs = parseAllDocuments(run.stdout).map((d) => d.toJS());
+    assert.equal(docs.length, allObjects(render()).length);
+    assert.deepEqual(docs.slice(0, 2).map((d) => d.kind), ["Namespace", "ServiceAccount"]);
+    const secret = docs.find((d) => d.kind === "Secret");
+    assert.deepEqual(Object.values(secret.data), Array(4).fill(REDACTED));
+    assert.ok(!run.stdout.includes("A".repeat(44)));
+    assert.ok(!run.stdout.includes(Buffer.from("A".repeat(44)).toString("base64")));
+    assert.match(run.stdout, /^# Stage 1\/6: Namespace and RBAC$/m);
+  });
+
+  it("--show-secrets prints the values", async () => {
+    const run = await runCli(["render", "--show-secrets"], { MATHISON_AUTH_SECRET: "A".repeat(44) });
+    const secret = parseAllDocuments(run.stdout).map((d) => d.toJS()).find((d) => d.kind === "Secret");
+    assert.equal(Buffer.from(secret.data.AUTH_SECRET, "base64").toString(), "A".repeat(44));
+  });
+
+  it("--out writes one file per stage; with --show-secrets only the owner can read them", async () => {
+    for (const [flags, mode] of [[[], 0o644], [["--show-secrets"], 0o600]] as const) {
+      const out = join(mkdtempSync(join(tmpdir(), "mathison-render-")), "plan");
+      const run = await runCli(["render", "--out", out, ...flags]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout, "");
+      const files = readdirSync(out).sort();
+      assert.deepEqual(files, ["01-base.yaml", "02-config.yaml", "03-backing.yaml", "04-migrate.yaml", "05-app.yaml", "06-edge.yaml"]);
+      for (const f of files) assert.equal(statSync(join(out, f)).mode & 0o777, mode, f);
+      const config = parseAllDocuments(readFileSync(join(out, "02-config.yaml"), "utf8")).map((d) => d.toJS());
+      assert.deepEqual(config.map((d) => d.kind), ["ConfigMap", "Secret"]);
+    }
+  });
+});
