@@ -18,9 +18,17 @@ export function redact(obj: KubeObject): KubeObject {
   return copy;
 }
 
+/**
+ * YAML 1.1 output: kubectl and most Kubernetes tooling read YAML 1.1, where unquoted `off`, `yes`
+ * or `on` are booleans; the 1.1 schema quotes them so annotation values stay strings.
+ */
+export function toYaml(obj: unknown): string {
+  return stringify(obj, { version: "1.1", lineWidth: 0 });
+}
+
 export function stageYaml(stage: Stage, total: number, options: OutputOptions): string {
   const header = `# Stage ${stage.index + 1}/${total}: ${stage.title}\n`;
-  const docs = stage.objects.map((o) => stringify(options.showSecrets ? o : redact(o), { lineWidth: 0 }));
+  const docs = stage.objects.map((o) => toYaml(options.showSecrets ? o : redact(o)));
   return header + docs.join("---\n");
 }
 

@@ -4,12 +4,12 @@
  * is ready and migrated.
  */
 export const STAGES = [
-  { id: "base", title: "Namespace and RBAC", files: ["namespace.yaml", "rbac.yaml"] },
-  { id: "config", title: "Configuration and secrets", files: ["configmap.yaml", "secret.yaml"] },
-  { id: "backing", title: "PostgreSQL and Redis", files: ["postgres.yaml", "redis.yaml"] },
-  { id: "migrate", title: "Database migration", files: ["migrate-job.yaml"] },
-  { id: "app", title: "Web and worker", files: ["web.yaml", "worker.yaml"] },
-  { id: "edge", title: "Ingress, network policies and disruption budget", files: ["ingress.yaml", "networkpolicy.yaml", "pdb.yaml"] },
+  { id: "base", title: "Namespace and RBAC", files: ["00-namespace.yaml", "01-rbac.yaml"] },
+  { id: "config", title: "Configuration and secrets", files: ["02-configmap.yaml", "03-secret.yaml"] },
+  { id: "backing", title: "PostgreSQL and Redis", files: ["04-postgres.yaml", "05-redis.yaml"] },
+  { id: "migrate", title: "Database migration", files: ["06-migrate-job.yaml"] },
+  { id: "app", title: "Web and worker", files: ["07-web.yaml", "08-worker.yaml"] },
+  { id: "edge", title: "Ingress, network policies and disruption budget", files: ["09-ingress.yaml", "10-networkpolicy.yaml", "11-pdb.yaml"] },
 ] as const;
 
 export type StageId = (typeof STAGES)[number]["id"];

@@ -131,6 +131,14 @@ describe("mathison-install render", () => {
     assert.match(run.stdout, /^# Stage 1\/6: Namespace and RBAC$/m);
   });
 
+  it("quotes strings that YAML 1.1 readers (kubectl) would take for booleans", async () => {
+    const run = await runCli(["render", "--show-secrets"]);
+    const asKubectlReadsIt = parseAllDocuments(run.stdout, { version: "1.1" }).map((d) => d.toJS());
+    const asRendered = JSON.parse(JSON.stringify(allObjects(render()).map(redact)));
+    assert.deepEqual(asKubectlReadsIt.map(redact), asRendered);
+    assert.match(run.stdout, /proxy-buffering: "off"/);
+  });
+
   it("--show-secrets prints the values", async () => {
     const run = await runCli(["render", "--show-secrets"], { MATHISON_AUTH_SECRET: "A".repeat(44) });
     const secret = parseAllDocuments(run.stdout).map((d) => d.toJS()).find((d) => d.kind === "Secret");

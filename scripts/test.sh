@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh clone: brings Node >= 22, installs dependencies, builds,
+# runs the unit tests, builds (or reuses) the test cluster's binaries, runs the end-to-end tests
+# against a real cluster, and checks the npm pack tarball.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. scripts/node-env.sh
+echo "== node $(node --version), npm $(npm --version)"
+npm ci --no-audit --no-fund --loglevel=error
+npm run --silent build
+
+echo "== unit tests"
+npm run --silent test:unit
+
+echo "== test cluster binaries"
+if command -v go >/dev/null 2>&1; then
+  bash scripts/cluster/build.sh
+elif [ "${CI:-}" = "true" ]; then
+  echo "CI=true but Go is not installed: the end-to-end tests cannot run" >&2
+  exit 1
+else
+  export MATHISON_E2E_SKIP="Go is not installed, so the test cluster cannot be built"
+fi
+
+echo "== end-to-end tests (real kube-apiserver, controller-manager, scheduler, KWOK)"
+npm run --silent test:e2e
+
+echo "== npm pack tarball"
+npm run --silent test:pack
