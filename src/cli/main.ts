@@ -20,20 +20,22 @@ export async function main(argv: readonly string[], io: CliIO): Promise<ExitCode
       io.stdout.write(helpText(packageVersion()));
       return ExitCode.ok;
     }
-    const { loadConfig } = await import("../config/load.js");
-    const loaded = loadConfig({ flags: args.strings, env: io.env, forInstall: args.command === "install" });
-    if (!loaded.ok) {
-      for (const p of loaded.problems) io.stderr.write(`mathison-install: ${formatProblem(p)}\n`);
-      io.stderr.write(`nothing was applied; mathison-install ${args.command} --help lists every setting\n`);
-      return ExitCode.usage;
-    }
     switch (args.command) {
       case "render": {
+        const { loadConfig } = await import("../config/load.js");
+        const loaded = loadConfig({ flags: args.strings, env: io.env });
+        if (!loaded.ok) {
+          for (const p of loaded.problems) io.stderr.write(`mathison-install: ${formatProblem(p)}\n`);
+          io.stderr.write("nothing was rendered; mathison-install render --help lists every setting\n");
+          return ExitCode.usage;
+        }
         const { runRender } = await import("./commands/render.js");
         return runRender(loaded.config, { outDir: args.strings["out"], showSecrets: args.booleans["show-secrets"] ?? false }, io);
       }
-      case "install":
-        throw new UserError("install is not available in this build yet", ExitCode.usage, "use `mathison-install render` and kubectl apply");
+      case "install": {
+        const { runInstall } = await import("./commands/install.js");
+        return await runInstall(args, io);
+      }
     }
   } catch (err) {
     if (err instanceof UserError) {

@@ -1,3 +1,4 @@
+import { passwordChangeProblem } from "./cluster-record.js";
 import { resolveConfig, type ResolveResult } from "./resolve.js";
 import { envSource, flagSource, valuesFileSource, type RawSource } from "./sources.js";
 import type { ConfigProblem } from "./types.js";
@@ -7,6 +8,9 @@ export interface LoadInput {
   readonly flags: Readonly<Record<string, string | undefined>>;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly forInstall?: boolean;
+  /** What an existing install in the cluster holds (its secrets): below the user's sources, above defaults. */
+  readonly clusterRecord?: RawSource;
+  readonly apiKeyMayComeLater?: boolean;
 }
 
 /** Flags > environment > --values file > defaults. Every problem of every source is reported together. */
@@ -22,7 +26,13 @@ export function loadConfig(input: LoadInput): ResolveResult {
     problems.push(...values.problems);
     sources.push(values.source);
   }
-  const resolved = resolveConfig(sources, { forInstall: input.forInstall ?? false });
+  if (input.clusterRecord) {
+    const supplied = sources.map((src) => src.postgresPassword).find((v) => v !== undefined);
+    const changed = passwordChangeProblem(supplied, input.clusterRecord);
+    if (changed) problems.push(changed);
+    sources.push(input.clusterRecord);
+  }
+  const resolved = resolveConfig(sources, { forInstall: input.forInstall ?? false, apiKeyMayComeLater: input.apiKeyMayComeLater ?? false });
   if (resolved.ok && problems.length === 0) return resolved;
   return { ok: false, problems: [...problems, ...(resolved.ok ? [] : resolved.problems)] };
 }

@@ -7,6 +7,8 @@ import { parseImageReference } from "./validate.js";
 export interface ResolveOptions {
   /** install needs values the user must choose (the domain); render may use placeholders. */
   readonly forInstall?: boolean;
+  /** With forInstall: the API key may still come from the cluster's record, so its absence is not yet a problem. */
+  readonly apiKeyMayComeLater?: boolean;
 }
 
 export type ResolveResult =
@@ -31,6 +33,10 @@ export function resolveConfig(sources: readonly RawSource[], options: ResolveOpt
     } else if (spec.default !== undefined) {
       chosen.set(spec.key, spec.default);
     }
+  }
+  if (options.forInstall && !options.apiKeyMayComeLater && chosen.get("llmProvider") === "anthropic" && !chosen.get("anthropicApiKey")) {
+    const spec = FIELDS.find((f) => f.key === "anthropicApiKey")!;
+    problems.push({ field: spec.env, shownValue: undefined, allowed: `the Anthropic API key web and worker call the LLM with; set ${spec.env} or pass ${spec.flag}` });
   }
   if (problems.length > 0) return { ok: false, problems };
 

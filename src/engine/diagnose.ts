@@ -1,0 +1,159 @@
+import type { KubeObject } from "../render/objects.js";
+
+/** Why a workload is not ready yet, as a person debugging it with kubectl would put it. */
+export interface Diagnosis {
+  /** The Kubernetes reason: ImagePullBackOff, FailedScheduling, FailedCreate, … */
+  readonly reason: string;
+  readonly message: string;
+  /** What to do about it. */
+  readonly hint: string;
+  /** A state that will not recover by waiting: the stage fails now, not at its timeout. */
+  readonly fatal: boolean;
+  /** The pod and container concerned; their last log lines belong in the report. */
+  readonly pod?: string;
+  readonly container?: string;
+  readonly previousLogs?: boolean;
+}
+
+/** What the engine knows of the namespace, from its watches. */
+export interface NamespaceSnapshot {
+  readonly pods: readonly KubeObject[];
+  readonly events: readonly KubeObject[];
+  readonly replicaSets: readonly KubeObject[];
+  readonly pvcs: readonly KubeObject[];
+}
+
+/** Restarts after which a crash loop is taken as final (the migration Job's backoffLimit). */
+export const CRASH_LOOP_RESTARTS = 3;
+
+const ownedBy = (obj: KubeObject, uids: ReadonlySet<string>): boolean =>
+  ((obj.metadata.ownerReferences as { uid: string }[] | undefined) ?? []).some((o) => uids.has(o.uid));
+
+export function podsOf(workload: KubeObject, snap: NamespaceSnapshot): KubeObject[] {
+  const uid = workload.metadata.uid as string | undefined;
+  if (!uid) return [];
+  let owners = new Set([uid]);
+  if (workload.kind === "Deployment") {
+    owners = new Set(snap.replicaSets.filter((rs) => ownedBy(rs, owners)).map((rs) => rs.metadata.uid as string));
+  }
+  return snap.pods.filter((p) => ownedBy(p, owners));
+}
+
+function eventTime(e: KubeObject): number {
+  const t = (e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp) as string | undefined;
+  return t ? Date.parse(t) : 0;
+}
+
+/** Warning events about the workload, its ReplicaSets, pods and claims, newest first. */
+export function warningsFor(workload: KubeObject, snap: NamespaceSnapshot, sinceMs: number): KubeObject[] {
+  const uid = workload.metadata.uid as string | undefined;
+  const names = new Set<string>([`${workload.kind}/${workload.metadata.name}`]);
+  const replicaSets = workload.kind === "Deployment" && uid ? snap.replicaSets.filter((rs) => ownedBy(rs, new Set([uid]))) : [];
+  for (const rs of replicaSets) names.add(`ReplicaSet/${rs.metadata.name}`);
+  const pods = podsOf(workload, snap);
+  for (const p of pods) names.add(`Pod/${p.metadata.name}`);
+  for (const claim of claimsOf(workload, pods)) names.add(`PersistentVolumeClaim/${claim}`);
+  return snap.events
+    .filter((e) => e.type === "Warning" && names.has(`${e.involvedObject?.kind}/${e.involvedObject?.name}`) && eventTime(e) >= sinceMs - 1000)
+    .sort((a, b) => eventTime(b) - eventTime(a));
+}
+
+function claimsOf(workload: KubeObject, pods: readonly KubeObject[]): string[] {
+  const claims = pods.flatMap((p) => ((p.spec?.volumes as { persistentVolumeClaim?: { claimName: string } }[] | undefined) ?? [])
+    .map((v) => v.persistentVolumeClaim?.claimName).filter((c): c is string => !!c));
+  if (workload.kind === "StatefulSet") {
+    const replicas = (workload.spec?.replicas as number | undefined) ?? 1;
+    for (const t of (workload.spec?.volumeClaimTemplates as KubeObject[] | undefined) ?? []) {
+      for (let i = 0; i < replicas; i++) claims.push(`${t.metadata.name}-${workload.metadata.name}-${i}`);
+    }
+  }
+  return claims;
+}
+
+const IMAGE_HINT = "check the image name and tag, that it exists in the registry, and that the cluster may pull it (imagePullSecrets for a private registry)";
+
+function containerDiagnosis(pod: KubeObject): Diagnosis | undefined {
+  const podName = pod.metadata.name;
+  const statuses = [...((pod.status?.initContainerStatuses as KubeObject[] | undefined) ?? []), ...((pod.status?.containerStatuses as KubeObject[] | undefined) ?? [])];
+  for (const cs of statuses) {
+    const waiting = cs.state?.waiting as { reason?: string; message?: string } | undefined;
+    const lastTerminated = cs.lastState?.terminated as { reason?: string; exitCode?: number } | undefined;
+    const container = cs.name as string;
+    const at = `pod ${podName}, container ${container}`;
+    switch (waiting?.reason) {
+      case "ImagePullBackOff":
+      case "ErrImagePull":
+      case "InvalidImageName":
+      case "ErrImageNeverPull":
+        return { reason: waiting.reason, message: `${at}: ${waiting.message ?? `cannot pull ${cs.image}`}`, hint: IMAGE_HINT, fatal: true, pod: podName, container };
+      case "CreateContainerConfigError":
+        return { reason: waiting.reason, message: `${at}: ${waiting.message ?? "invalid container configuration"}`, hint: "a Secret or ConfigMap (or a key in it) the container references is missing: kubectl describe pod shows which", fatal: true, pod: podName, container };
+      case "CreateContainerError":
+      case "RunContainerError":
+        return { reason: waiting.reason, message: `${at}: ${waiting.message ?? "the container could not start"}`, hint: "the runtime could not start the container: check its command, mounts and security context", fatal: true, pod: podName, container };
+      case "CrashLoopBackOff": {
+        const restarts = (cs.restartCount as number | undefined) ?? 0;
+        const oom = lastTerminated?.reason === "OOMKilled";
+        const exit = lastTerminated ? ` (last exit: ${lastTerminated.reason ?? "terminated"}, code ${lastTerminated.exitCode ?? "?"})` : "";
+        return {
+          reason: oom ? "OOMKilled" : "CrashLoopBackOff",
+          message: `${at}: restarted ${restarts} times${exit}`,
+          hint: oom ? "the container ran out of memory: raise its memory limit" : "the program exits on start: its last log lines say why",
+          fatal: restarts >= CRASH_LOOP_RESTARTS,
+          pod: podName, container, previousLogs: true,
+        };
+      }
+    }
+  }
+  return undefined;
+}
+
+const UNBOUND_CLAIM = /unbound immediate PersistentVolumeClaims/;
+function waitingForVolume(message: string): Diagnosis {
+  return { reason: "WaitingForVolume", message, hint: "its PersistentVolumeClaim is not bound yet: kubectl get pvc shows why (a StorageClass that cannot provision, or no default class)", fatal: false };
+}
+
+/** The most telling reason a workload is not ready, or undefined when it is simply progressing. */
+export function diagnose(workload: KubeObject, snap: NamespaceSnapshot, sinceMs: number): Diagnosis | undefined {
+  const warnings = warningsFor(workload, snap, sinceMs);
+  const failedCreate = warnings.find((e) => e.reason === "FailedCreate");
+  if (failedCreate) {
+    const msg = failedCreate.message as string;
+    if (/violates PodSecurity/.test(msg)) {
+      return { reason: "FailedCreate", message: msg, hint: "the pod template breaks the namespace's Pod Security level: its securityContext must meet the restricted profile", fatal: true };
+    }
+    if (/exceeded quota|forbidden/.test(msg)) {
+      return { reason: "FailedCreate", message: msg, hint: /quota/.test(msg) ? "a ResourceQuota in the namespace is used up: kubectl describe resourcequota, then raise it or free capacity" : "the API server refused to create the pods: the message says which policy", fatal: true };
+    }
+  }
+  const pods = podsOf(workload, snap);
+  for (const pod of pods) {
+    const d = containerDiagnosis(pod);
+    if (d) return d;
+  }
+  for (const pod of pods) {
+    const scheduled = (pod.status?.conditions as { type: string; status: string; reason?: string; message?: string }[] | undefined)?.find((c) => c.type === "PodScheduled");
+    if (scheduled?.status === "False" && scheduled.reason === "Unschedulable") {
+      if (UNBOUND_CLAIM.test(scheduled.message ?? "")) return waitingForVolume(`pod ${pod.metadata.name}: ${scheduled.message}`);
+      return { reason: "FailedScheduling", message: `pod ${pod.metadata.name}: ${scheduled.message ?? "no node can run it"}`, hint: "no node fits the pod: kubectl describe nodes shows free capacity; lower its requests, add nodes, or fix the taints and selectors it names", fatal: false, pod: pod.metadata.name as string };
+    }
+  }
+  const scheduling = warnings.find((e) => e.reason === "FailedScheduling");
+  if (scheduling && UNBOUND_CLAIM.test(scheduling.message as string)) return waitingForVolume(scheduling.message as string);
+  if (scheduling) return { reason: "FailedScheduling", message: scheduling.message as string, hint: "no node fits the pod: kubectl describe nodes shows free capacity", fatal: false };
+  for (const claim of snap.pvcs) {
+    if (claim.status?.phase !== "Pending" || !claimsOf(workload, pods).includes(claim.metadata.name)) continue;
+    const why = warnings.find((e) => e.involvedObject?.kind === "PersistentVolumeClaim" && e.involvedObject?.name === claim.metadata.name);
+    return {
+      reason: (why?.reason as string | undefined) ?? "ClaimPending",
+      message: `PersistentVolumeClaim ${claim.metadata.name} is Pending${why ? `: ${why.message}` : ""}`,
+      hint: "no StorageClass provisions it: pass --storage-class with a class that exists (kubectl get storageclass), or mark one default",
+      fatal: false,
+    };
+  }
+  const mount = warnings.find((e) => e.reason === "FailedMount" || e.reason === "FailedAttachVolume");
+  if (mount) return { reason: mount.reason as string, message: mount.message as string, hint: "a volume cannot be mounted: check the PersistentVolumeClaim and the Secret or ConfigMap it names", fatal: false };
+  const unhealthy = warnings.find((e) => e.reason === "Unhealthy");
+  if (unhealthy) return { reason: "Unhealthy", message: `${unhealthy.involvedObject?.name}: ${unhealthy.message}`, hint: "the container runs but fails its probe: its log says why", fatal: false, pod: unhealthy.involvedObject?.name as string };
+  return undefined;
+}

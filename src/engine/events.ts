@@ -1,0 +1,42 @@
+import type { StageId } from "../render/stages.js";
+
+/**
+ * What the engine tells its reporters. The JSON Lines output writes these objects as they are
+ * (plus `ts`), so field names are a public, documented contract: add fields, never rename.
+ */
+export type ApplyAction =
+  | "created" | "configured" | "unchanged"
+  // --dry-run: what a real run would do
+  | "create" | "change" | "none";
+
+export type EngineEvent =
+  | { readonly event: "plan"; readonly context: string; readonly server: string; readonly namespace: string; readonly dryRun: boolean;
+      readonly stages: readonly { readonly id: StageId; readonly title: string; readonly objects: readonly string[] }[] }
+  | { readonly event: "stage"; readonly stage: StageId; readonly index: number; readonly total: number; readonly title: string;
+      readonly status: "running" | "done" | "failed"; readonly elapsedMs: number }
+  | { readonly event: "apply"; readonly stage: StageId; readonly object: string; readonly action: ApplyAction; readonly fields?: readonly string[] }
+  | { readonly event: "status"; readonly stage: StageId; readonly object: string; readonly state: "pending" | "ready" | "failed"; readonly message: string }
+  | { readonly event: "stall"; readonly stage: StageId; readonly object: string; readonly reason: string; readonly message: string;
+      readonly hint: string; readonly fatal: boolean }
+  | { readonly event: "log"; readonly stage: StageId; readonly object: string; readonly pod: string; readonly line: string }
+  | { readonly event: "cleanup"; readonly stage: StageId; readonly object: string; readonly message: string }
+  | { readonly event: "failed"; readonly stage: StageId; readonly object?: string; readonly reason: string; readonly message: string;
+      readonly hint: string; readonly logs: readonly string[] }
+  | { readonly event: "done"; readonly ok: boolean; readonly outcome: RunOutcome; readonly elapsedMs: number;
+      readonly applied: number; readonly total: number; readonly message: string; readonly resume?: string };
+
+export type RunOutcome = "ok" | "apply-failed" | "wait-failed" | "timeout" | "interrupted" | "cluster-access";
+
+/** kapp-style progress: `waiting on 2 changes [3/5 done]`. */
+export interface Progress {
+  readonly stage: StageId;
+  readonly waitingOn: readonly string[];
+  readonly done: number;
+  readonly total: number;
+}
+
+/** The engine's only way out: one event stream plus progress, read by ink, plain and JSON reporters alike. */
+export interface Reporter {
+  event(e: EngineEvent): void;
+  progress(p: Progress): void;
+}

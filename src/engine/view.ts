@@ -1,0 +1,67 @@
+import type { Kube, WatchHandle } from "../kube/types.js";
+import type { KubeObject } from "../render/objects.js";
+import type { NamespaceSnapshot } from "./diagnose.js";
+
+const WATCHED = [
+  ["v1", "Pod"], ["v1", "Event"], ["v1", "PersistentVolumeClaim"],
+  ["apps/v1", "ReplicaSet"], ["apps/v1", "Deployment"], ["apps/v1", "StatefulSet"], ["batch/v1", "Job"],
+] as const;
+
+/**
+ * The namespace as its watches describe it: workloads, their pods, ReplicaSets, claims and
+ * events, kept current by the API server's pushes rather than by polling. Listeners run on every
+ * change.
+ */
+export class NamespaceView {
+  private readonly objects = new Map<string, Map<string, KubeObject>>();
+  private readonly listeners = new Set<() => void>();
+  private handles: WatchHandle[] = [];
+  private scheduled = false;
+
+  constructor(private readonly kube: Kube, readonly namespace: string) {}
+
+  async start(): Promise<void> {
+    this.handles = await Promise.all(WATCHED.map(([apiVersion, kind]) => {
+      const store = new Map<string, KubeObject>();
+      this.objects.set(kind, store);
+      return this.kube.watch(apiVersion, kind, this.namespace, (type, obj) => {
+        if (type === "DELETED") store.delete(obj.metadata.name);
+        else store.set(obj.metadata.name, { ...obj, kind, apiVersion });
+        this.changed();
+      });
+    }));
+  }
+
+  stop(): void {
+    for (const h of this.handles) h.stop();
+    this.handles = [];
+    this.listeners.clear();
+  }
+
+  get(kind: string, name: string): KubeObject | undefined {
+    return this.objects.get(kind)?.get(name);
+  }
+
+  all(kind: string): KubeObject[] {
+    return [...(this.objects.get(kind)?.values() ?? [])];
+  }
+
+  snapshot(): NamespaceSnapshot {
+    return { pods: this.all("Pod"), events: this.all("Event"), replicaSets: this.all("ReplicaSet"), pvcs: this.all("PersistentVolumeClaim") };
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Bursts of watch events (a rollout sends dozens) are folded into one evaluation. */
+  private changed(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      for (const l of [...this.listeners]) l();
+    });
+  }
+}

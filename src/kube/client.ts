@@ -1,0 +1,193 @@
+import {
+  ApiException, AuthorizationV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, VersionApi, Watch,
+  type KubernetesObject,
+} from "@kubernetes/client-node";
+import type { KubeObject } from "../render/objects.js";
+import { ClusterAccessError, KubeApiError, type AccessQuestion, type Kube, type ListOptions, type ObjectRef, type WatchEventType, type WatchHandle } from "./types.js";
+
+/** Every write is made as this field manager, so re-applies own the same fields. */
+export const FIELD_MANAGER = "mathison-install";
+
+export interface ConnectOptions {
+  /** --kubeconfig; otherwise KUBECONFIG, ~/.kube/config, then in-cluster, as kubectl does. */
+  readonly kubeconfig?: string | undefined;
+  readonly context?: string | undefined;
+}
+
+class ObjectApi extends KubernetesObjectApi {
+  collectionPath(apiVersion: string, kind: string, namespace: string | undefined): Promise<string> {
+    return this.specUriPath({ apiVersion, kind, metadata: namespace ? { namespace } : {} }, "list");
+  }
+}
+
+export function loadKubeConfig(options: ConnectOptions): KubeConfig {
+  const kc = new KubeConfig();
+  if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
+  else kc.loadFromDefault();
+  if (options.context) {
+    if (!kc.getContexts().some((c) => c.name === options.context)) {
+      throw new ClusterAccessError(`context "${options.context}" is not in the kubeconfig (contexts: ${kc.getContexts().map((c) => c.name).join(", ") || "none"})`);
+    }
+    kc.setCurrentContext(options.context);
+  }
+  if (!kc.getCurrentCluster()) throw new ClusterAccessError("no cluster configured: set KUBECONFIG, pass --kubeconfig, or run inside a cluster");
+  return kc;
+}
+
+export function connect(options: ConnectOptions = {}): Kube {
+  return new ClientNodeKube(loadKubeConfig(options));
+}
+
+function apiError(err: unknown, what: string): Error {
+  if (err instanceof ApiException) {
+    const body = (typeof err.body === "string" ? safeJson(err.body) : err.body) as { message?: string; reason?: string } | undefined;
+    return new KubeApiError(`${what}: ${body?.message ?? err.message.split("\n")[0]}`, err.code, body?.reason);
+  }
+  const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  const code = e.code ?? e.cause?.code;
+  if (code && /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|ECONNRESET|EAI_AGAIN|CERT_|DEPTH_ZERO|UNABLE_TO_VERIFY|SELF_SIGNED)/.test(code)) {
+    return new ClusterAccessError(`${what}: ${code}`);
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function safeJson(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return { message: s };
+  }
+}
+
+function asHeader(ref: ObjectRef): KubernetesObject {
+  return { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } };
+}
+
+function describeRef(ref: ObjectRef): string {
+  return `${ref.kind}/${ref.name}${ref.namespace ? ` in ${ref.namespace}` : ""}`;
+}
+
+class ClientNodeKube implements Kube {
+  readonly contextName: string;
+  readonly server: string;
+  private readonly objects: ObjectApi;
+  private readonly core: CoreV1Api;
+
+  constructor(private readonly kc: KubeConfig) {
+    this.contextName = kc.getCurrentContext();
+    this.server = kc.getCurrentCluster()?.server ?? "";
+    this.objects = kc.makeApiClient(ObjectApi);
+    this.core = kc.makeApiClient(CoreV1Api);
+  }
+
+  async version(): Promise<string> {
+    try {
+      const v = await this.kc.makeApiClient(VersionApi).getCode();
+      return v.gitVersion;
+    } catch (err) {
+      const e = apiError(err, `reaching the API server at ${this.server}`);
+      if (e instanceof KubeApiError && (e.status === 401 || e.status === 403)) throw new ClusterAccessError(e.message);
+      throw e instanceof KubeApiError ? new ClusterAccessError(e.message) : e instanceof ClusterAccessError ? e : new ClusterAccessError(`reaching the API server at ${this.server}: ${e.message}`);
+    }
+  }
+
+  async apply(obj: KubeObject, options: { dryRun?: boolean } = {}): Promise<KubeObject> {
+    try {
+      // force: the installer owns these fields; a hand edit is taken back, as kubectl apply --force-conflicts.
+      return (await this.objects.patch(obj, undefined, options.dryRun ? "All" : undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply)) as KubeObject;
+    } catch (err) {
+      throw apiError(err, `applying ${describeRef({ ...obj, name: obj.metadata.name, namespace: obj.metadata.namespace })}`);
+    }
+  }
+
+  async get(ref: ObjectRef): Promise<KubeObject | undefined> {
+    try {
+      return (await this.objects.read(asHeader(ref) as never)) as KubeObject;
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return undefined;
+      throw apiError(err, `reading ${describeRef(ref)}`);
+    }
+  }
+
+  async list(apiVersion: string, kind: string, namespace: string | undefined, options: ListOptions = {}): Promise<{ items: KubeObject[]; resourceVersion: string }> {
+    try {
+      const list = await this.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, options.fieldSelector, options.labelSelector);
+      return { items: list.items as KubeObject[], resourceVersion: list.metadata?.resourceVersion ?? "" };
+    } catch (err) {
+      throw apiError(err, `listing ${kind}${namespace ? ` in ${namespace}` : ""}`);
+    }
+  }
+
+  async watch(apiVersion: string, kind: string, namespace: string | undefined, onEvent: (type: WatchEventType, obj: KubeObject) => void, options: ListOptions = {}): Promise<WatchHandle> {
+    const path = await this.objects.collectionPath(apiVersion, kind, namespace);
+    const watcher = new Watch(this.kc);
+    let stopped = false;
+    let controller: AbortController | undefined;
+    let resourceVersion = "";
+    const relist = async (): Promise<void> => {
+      const { items, resourceVersion: rv } = await this.list(apiVersion, kind, namespace, options);
+      resourceVersion = rv;
+      for (const item of items) onEvent("ADDED", { ...item, apiVersion, kind });
+    };
+    const start = async (): Promise<void> => {
+      if (stopped) return;
+      const params: Record<string, string | boolean> = { resourceVersion, allowWatchBookmarks: true };
+      if (options.labelSelector) params["labelSelector"] = options.labelSelector;
+      if (options.fieldSelector) params["fieldSelector"] = options.fieldSelector;
+      controller = await watcher.watch(path, params, (phase, obj: KubeObject) => {
+        if (phase === "BOOKMARK") {
+          resourceVersion = obj.metadata.resourceVersion as string;
+          return;
+        }
+        if (phase === "ERROR") {
+          // 410 Gone: our resourceVersion is too old; list again.
+          resourceVersion = "";
+          return;
+        }
+        resourceVersion = (obj.metadata?.resourceVersion as string | undefined) ?? resourceVersion;
+        onEvent(phase as WatchEventType, obj);
+      }, () => {
+        // The server ends watches after a while; carry on from where this one stopped.
+        if (stopped) return;
+        void (resourceVersion ? start() : relist().then(start)).catch(() => setTimeout(() => void relist().then(start).catch(() => undefined), 1000));
+      });
+    };
+    await relist();
+    await start();
+    return {
+      stop() {
+        stopped = true;
+        controller?.abort();
+      },
+    };
+  }
+
+  async delete(ref: ObjectRef, options: { propagation?: "Background" | "Foreground" | "Orphan" } = {}): Promise<boolean> {
+    try {
+      await this.objects.delete(asHeader(ref), undefined, undefined, undefined, undefined, options.propagation ?? "Background");
+      return true;
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return false;
+      throw apiError(err, `deleting ${describeRef(ref)}`);
+    }
+  }
+
+  async logs(namespace: string, pod: string, container: string, options: { tailLines?: number; previous?: boolean } = {}): Promise<string> {
+    try {
+      return await this.core.readNamespacedPodLog({ name: pod, namespace, container, tailLines: options.tailLines ?? 20, previous: options.previous ?? false });
+    } catch (err) {
+      throw apiError(err, `reading the log of ${pod}/${container}`);
+    }
+  }
+
+  async canI(q: AccessQuestion): Promise<boolean> {
+    try {
+      const review = await this.kc.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({
+        body: { apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", spec: { resourceAttributes: { ...q } } },
+      });
+      return review.status?.allowed ?? false;
+    } catch (err) {
+      throw apiError(err, `asking whether we may ${q.verb} ${q.resource}`);
+    }
+  }
+}

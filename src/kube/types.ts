@@ -1,0 +1,62 @@
+import type { KubeObject } from "../render/objects.js";
+
+export interface ObjectRef {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace?: string | undefined;
+}
+
+export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED";
+
+export interface WatchHandle {
+  stop(): void;
+}
+
+export interface ListOptions {
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+}
+
+export interface AccessQuestion {
+  readonly verb: string;
+  readonly resource: string;
+  readonly group?: string;
+  readonly subresource?: string;
+  readonly namespace?: string;
+}
+
+/**
+ * Everything the installer asks of a cluster. The only implementation talks to a real API server
+ * through @kubernetes/client-node (src/kube/client.ts); nothing else imports that library.
+ */
+export interface Kube {
+  /** The kubeconfig context and API server in use, for messages. */
+  readonly contextName: string;
+  readonly server: string;
+  version(): Promise<string>;
+  /** Server-side apply with the installer's field manager; `dryRun` writes nothing. */
+  apply(obj: KubeObject, options?: { dryRun?: boolean }): Promise<KubeObject>;
+  get(ref: ObjectRef): Promise<KubeObject | undefined>;
+  list(apiVersion: string, kind: string, namespace: string | undefined, options?: ListOptions): Promise<{ items: KubeObject[]; resourceVersion: string }>;
+  /** A list-then-watch that re-lists after a dropped watch, until stopped. */
+  watch(apiVersion: string, kind: string, namespace: string | undefined, onEvent: (type: WatchEventType, obj: KubeObject) => void, options?: ListOptions): Promise<WatchHandle>;
+  delete(ref: ObjectRef, options?: { propagation?: "Background" | "Foreground" | "Orphan" }): Promise<boolean>;
+  /** The last lines of a container's log. */
+  logs(namespace: string, pod: string, container: string, options?: { tailLines?: number; previous?: boolean }): Promise<string>;
+  canI(question: AccessQuestion): Promise<boolean>;
+}
+
+/** An error from the API server, with what a user needs to see. */
+export class KubeApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly reason: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** The API server could not be reached, or refused the credentials. */
+export class ClusterAccessError extends Error {}

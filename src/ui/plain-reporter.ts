@@ -1,0 +1,68 @@
+import type { EngineEvent, Progress, Reporter } from "../engine/events.js";
+
+export interface PlainReporterOptions {
+  /** ANSI colour only on a terminal without NO_COLOR. */
+  readonly color: boolean;
+}
+
+const SGR = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 } as const;
+
+/** One line per state change, for logs and CI: no spinners, no cursor movement. */
+export class PlainReporter implements Reporter {
+  private lastProgress = "";
+
+  constructor(private readonly out: NodeJS.WritableStream, private readonly options: PlainReporterOptions) {}
+
+  private paint(style: keyof typeof SGR, text: string): string {
+    return this.options.color ? `\x1b[${SGR[style]}m${text}\x1b[0m` : text;
+  }
+
+  private line(text: string): void {
+    this.out.write(`${text}\n`);
+  }
+
+  event(e: EngineEvent): void {
+    for (const l of formatPlain(e, (s, t) => this.paint(s, t))) this.line(l);
+  }
+
+  progress(p: Progress): void {
+    if (p.waitingOn.length === 0) return;
+    const text = `  waiting on ${p.waitingOn.length} ${p.waitingOn.length === 1 ? "change" : "changes"} [${p.done}/${p.total} done]: ${p.waitingOn.join(", ")}`;
+    if (text === this.lastProgress) return;
+    this.lastProgress = text;
+    this.line(this.paint("dim", text));
+  }
+}
+
+type Paint = (style: keyof typeof SGR, text: string) => string;
+
+export function formatPlain(e: EngineEvent, paint: Paint = (_s, t) => t): string[] {
+  switch (e.event) {
+    case "plan":
+      return [`${e.dryRun ? "Dry run against" : "Installing into"} context ${e.context} (${e.server}), namespace ${e.namespace}: ${e.stages.reduce((n, s) => n + s.objects.length, 0)} objects in ${e.stages.length} stages`];
+    case "stage":
+      if (e.status === "running") return [paint("bold", `[${e.index + 1}/${e.total}] ${e.title}`)];
+      if (e.status === "done") return [paint("green", `  ✔ ${e.title} (${(e.elapsedMs / 1000).toFixed(1)} s)`)];
+      return [paint("red", `  ✖ ${e.title}`)];
+    case "apply":
+      return [`  ${e.object} ${e.action}${e.fields ? `: ${e.fields.join(", ")}` : ""}`];
+    case "status":
+      return [`  ${e.object}: ${e.state === "ready" ? paint("green", e.message) : e.state === "failed" ? paint("red", e.message) : e.message}`];
+    case "stall":
+      return [paint("yellow", `  ‼ ${e.object}: ${e.reason}: ${e.message}`), `    hint: ${e.hint}`];
+    case "log":
+      return [paint("dim", `  │ ${e.pod}: ${e.line}`)];
+    case "cleanup":
+      return [`  ${e.object} ${e.message}`];
+    case "failed":
+      return [
+        paint("red", `✖ ${e.object ? `${e.object}: ` : ""}${e.reason}: ${e.message}`),
+        ...(e.logs.length > 0 ? ["  last log lines:", ...e.logs.map((l) => `  │ ${l}`)] : []),
+        ...(e.hint ? [`  hint: ${e.hint}`] : []),
+      ];
+    case "done":
+      return e.ok
+        ? [paint("green", `✔ ${e.message} (${(e.elapsedMs / 1000).toFixed(1)} s)`)]
+        : [paint("red", `✖ install stopped: ${e.outcome}`), ...(e.resume ? [`  ${e.resume}`] : [])];
+  }
+}
