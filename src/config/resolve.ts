@@ -36,7 +36,7 @@ export function resolveConfig(sources: readonly RawSource[], options: ResolveOpt
   }
   if (options.forInstall && !options.apiKeyMayComeLater && chosen.get("llmProvider") === "anthropic" && !chosen.get("anthropicApiKey")) {
     const spec = FIELDS.find((f) => f.key === "anthropicApiKey")!;
-    problems.push({ field: spec.env, shownValue: undefined, allowed: `the Anthropic API key web and worker call the LLM with; set ${spec.env} or pass ${spec.flag}` });
+    problems.push({ field: spec.env, shownValue: undefined, allowed: `the Anthropic API key web and worker call the LLM with; set ${spec.env} or pass ${spec.flag} (a re-run keeps the installed one)` });
   }
   if (problems.length > 0) return { ok: false, problems };
 

@@ -40,7 +40,11 @@ export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
   if (timeoutFlag !== undefined && timeoutMs === undefined) problems.push(`--timeout: ${JSON.stringify(timeoutFlag)} is not allowed: a duration such as 90s, 10m or 1h`);
   // Everything the user gave is checked before the cluster is touched.
   const first = loadConfig({ flags: args.strings, env: io.env, forInstall: true, apiKeyMayComeLater: true });
-  if (!first.ok) problems.push(...first.problems.map(formatProblem));
+  if (!first.ok) {
+    // The run stops here, so list the API key too if the user gave none (a re-run would keep the installed one).
+    const all = loadConfig({ flags: args.strings, env: io.env, forInstall: true });
+    problems.push(...(all.ok ? first.problems : all.problems).map(formatProblem));
+  }
   if (problems.length > 0) return usage(problems, io);
   const namespace = first.ok ? first.config.namespace : "";
 

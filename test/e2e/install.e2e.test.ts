@@ -1,0 +1,159 @@
+// `mathison-install install --non-interactive` against the real test cluster.
+import assert from "node:assert/strict";
+import { writeFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { clusterScopedName } from "../../src/render/render.js";
+import { cleanup, kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
+import { installArgs, runInstaller } from "../helpers/install.js";
+
+const { cluster, skip } = testCluster();
+
+const KINDS = "namespace,serviceaccount,configmap,secret,service,statefulset,job,deployment,ingress,networkpolicy,poddisruptionbudget";
+
+/** resourceVersion of every object the installer manages in the namespace, plus its cluster-scoped ones. */
+async function versions(c: TestCluster, namespace: string): Promise<Record<string, string>> {
+  const ns = await kubectlJson<{ items: any[] }>(c, ["-n", namespace, "get", KINDS.split(",").filter((k) => k !== "namespace").join(","), "-l", "app.kubernetes.io/managed-by=mathison"]);
+  const cs = await kubectlJson<{ items: any[] }>(c, ["get", `namespace/${namespace}`, `clusterrole/${clusterScopedName(namespace)}`, `clusterrolebinding/${clusterScopedName(namespace)}`]);
+  return Object.fromEntries([...ns.items, ...cs.items].map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion]));
+}
+
+function tidy(c: TestCluster, namespace: string): Promise<void> {
+  return cleanup(c, namespace, [`clusterrole/${clusterScopedName(namespace)}`, `clusterrolebinding/${clusterScopedName(namespace)}`]);
+}
+
+describe("install --non-interactive", { skip }, () => {
+  const c = cluster!;
+  const namespace = uniqueNamespace("e2e-install");
+  after(() => tidy(c, namespace));
+
+  it("a fresh install reaches all-Ready and exits 0", async () => {
+    const run = await runInstaller(c, installArgs(namespace));
+    assert.equal(run.code, 0, run.stderr + run.stdout);
+    const done = run.events.at(-1);
+    assert.equal(done.event, "done");
+    assert.equal(done.ok, true);
+    const stages = run.events.filter((e) => e.event === "stage" && e.status === "done").map((e) => e.stage);
+    assert.deepEqual(stages, ["base", "config", "backing", "migrate", "app", "edge"]);
+    for (const e of run.events) assert.equal(typeof e.ts, "string");
+    const ready = run.events.filter((e) => e.event === "status" && e.state === "ready").map((e) => e.object.replace(/-[0-9a-f]{10}$/, ""));
+    assert.deepEqual(ready.sort(), ["Deployment/mathison-web", "Deployment/mathison-worker", "Job/mathison-migrate", "StatefulSet/postgres", "StatefulSet/redis"]);
+    const web = await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"]);
+    assert.equal(web.status.readyReplicas, 2);
+    assert.ok(run.events.filter((e) => e.event === "apply").every((e) => e.action === "created"));
+  });
+
+  it("an identical second run changes nothing and keeps the secrets", async () => {
+    const before = await versions(c, namespace);
+    const secretBefore = await kubectlJson(c, ["-n", namespace, "get", "secret/mathison-secrets"]);
+    const run = await runInstaller(c, installArgs(namespace));
+    assert.equal(run.code, 0, run.stderr);
+    const actions = run.events.filter((e) => e.event === "apply");
+    assert.ok(actions.length > 20);
+    assert.deepEqual(actions.filter((e) => e.action !== "unchanged"), []);
+    assert.deepEqual(await versions(c, namespace), before);
+    const secretAfter = await kubectlJson(c, ["-n", namespace, "get", "secret/mathison-secrets"]);
+    assert.deepEqual(secretAfter.data, secretBefore.data);
+  });
+
+  it("--dry-run reports what would change and writes nothing", async () => {
+    const before = await versions(c, namespace);
+    const run = await runInstaller(c, installArgs(namespace, "--dry-run", "--tag", "2.0.0"));
+    assert.equal(run.code, 0, run.stderr);
+    const byObject = Object.fromEntries(run.events.filter((e) => e.event === "apply").map((e) => [e.object.replace(/-[0-9a-f]{10}$/, ""), e]));
+    assert.equal(byObject["Deployment/mathison-web"].action, "change");
+    assert.ok(byObject["Deployment/mathison-web"].fields.includes("spec.template.spec.containers[0].image"));
+    assert.equal(byObject["Job/mathison-migrate"].action, "create");
+    assert.equal(byObject["StatefulSet/postgres"].action, "none");
+    assert.equal(byObject["Secret/mathison-secrets"].action, "none");
+    assert.deepEqual(await versions(c, namespace), before);
+    const jobs = await kubectlJson<{ items: any[] }>(c, ["-n", namespace, "get", "jobs"]);
+    assert.equal(jobs.items.length, 1, "no new migration Job");
+  });
+
+  it("a failing migration stops the upgrade with exit 5 and leaves web and worker untouched", async () => {
+    const before = await versions(c, namespace);
+    // kwok.invalid/crash:1 exits 1 on every start (scripts/cluster/kwok-stages.yaml).
+    const run = await runInstaller(c, installArgs(namespace, "--web-image", "kwok.invalid/crash:1"));
+    assert.equal(run.code, 5, run.stderr + run.stdout);
+    const failed = run.events.find((e) => e.event === "failed");
+    assert.equal(failed.stage, "migrate");
+    assert.match(failed.object, /^Job\/mathison-migrate-/);
+    assert.match(failed.reason, /CrashLoopBackOff|BackoffLimitExceeded/);
+    assert.ok(failed.hint.length > 0);
+    assert.ok(Array.isArray(failed.logs));
+    const done = run.events.at(-1);
+    assert.equal(done.outcome, "wait-failed");
+    assert.match(done.resume, /Re-run the same command to resume/);
+    assert.ok(!run.events.some((e) => e.event === "apply" && e.stage === "app"), "stage 5 never applied");
+    const afterRun = await versions(c, namespace);
+    for (const ref of ["Deployment/mathison-web", "Deployment/mathison-worker"]) assert.equal(afterRun[ref], before[ref], `${ref} untouched`);
+  });
+
+  it("a later good upgrade rolls out and removes the failed and old migration Jobs", async () => {
+    const run = await runInstaller(c, installArgs(namespace, "--tag", "1.1.0"));
+    assert.equal(run.code, 0, run.stderr + run.stdout);
+    const jobs = await kubectlJson<{ items: any[] }>(c, ["-n", namespace, "get", "jobs"]);
+    assert.equal(jobs.items.length, 1);
+    assert.equal(run.events.filter((e) => e.event === "cleanup").length, 2);
+    const web = await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"]);
+    assert.equal(web.spec.template.spec.containers[0].image, "mathison-web:1.1.0");
+  });
+});
+
+describe("install failures", { skip }, () => {
+  const c = cluster!;
+
+  it("bad flags exit 2, list every problem and create nothing", async () => {
+    const namespace = uniqueNamespace("e2e-bad");
+    const run = await runInstaller(c, ["install", "--non-interactive", "--namespace", namespace, "--domain", "bad_domain", "--web-replicas", "zero", "--output", "yaml"]);
+    assert.equal(run.code, 2);
+    const lines = run.stderr.split("\n").filter((l) => l.startsWith("mathison-install: "));
+    assert.equal(lines.length, 3, run.stderr);
+    assert.equal((await kubectl(c, ["get", "namespace", namespace])).code, 1, "namespace not created");
+  });
+
+  it("missing required values are listed at once", async () => {
+    const run = await runInstaller(c, ["install", "--non-interactive", "--namespace", uniqueNamespace("e2e-missing")], { ANTHROPIC_API_KEY: "" });
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /--domain: missing/);
+    assert.match(run.stderr, /ANTHROPIC_API_KEY: missing/);
+  });
+
+  it("an unreachable cluster exits 3 and applies nothing", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mathison-kc-"));
+    const kubeconfig = join(dir, "config");
+    writeFileSync(kubeconfig, "apiVersion: v1\nkind: Config\nclusters: [{name: x, cluster: {server: 'https://127.0.0.1:1'}}]\nusers: [{name: x, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: x, user: x}}]\ncurrent-context: x\n");
+    const run = await runInstaller(c, installArgs("e2e-unreachable", "--kubeconfig", kubeconfig));
+    assert.equal(run.code, 3, run.stderr);
+    assert.equal(run.events.at(-1).outcome, "cluster-access");
+    const missingContext = await runInstaller(c, installArgs("e2e-unreachable", "--context", "nope"));
+    assert.equal(missingContext.code, 3);
+    assert.match(missingContext.stdout, /context \\"nope\\" is not in the kubeconfig/);
+  });
+
+  it("an image that cannot be pulled fails the stage at once with the reason and a hint", async () => {
+    const namespace = uniqueNamespace("e2e-pull");
+    after(() => tidy(c, namespace));
+    const run = await runInstaller(c, installArgs(namespace, "--worker-image", "kwok.invalid/missing:1", "--timeout", "5m"));
+    assert.equal(run.code, 5, run.stderr);
+    const failed = run.events.find((e) => e.event === "failed");
+    assert.equal(failed.stage, "app");
+    assert.equal(failed.object, "Deployment/mathison-worker");
+    assert.equal(failed.reason, "ImagePullBackOff");
+    assert.match(failed.hint, /image/);
+    assert.ok(run.ms < 60_000, `failed fast (${run.ms} ms), not at the 5 minute timeout`);
+  });
+
+  it("plain output without a TTY has one line per change and no ANSI", async () => {
+    const namespace = uniqueNamespace("e2e-plain");
+    after(() => tidy(c, namespace));
+    const run = await runInstaller(c, ["install", "--non-interactive", "--namespace", namespace, "--domain", "plain.e2e.test"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, "", "progress goes to stderr");
+    assert.ok(!run.stderr.includes("\x1b["), "no escape sequences");
+    assert.match(run.stderr, /^\[3\/6\] PostgreSQL and Redis$/m);
+    assert.match(run.stderr, /^✔ Mathison is installed in namespace/m);
+  });
+});
