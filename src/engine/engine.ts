@@ -69,6 +69,7 @@ export async function runPlan(plan: RenderedPlan, kube: Kube, reporter: Reporter
   const applied: string[] = [];
   const appliedGeneration = new Map<string, number>();
   let view: NamespaceView | undefined;
+  let viewReady: Promise<void> = Promise.resolve();
   let namespaceIsNew = false;
   let current: Stage | undefined;
 
@@ -224,12 +225,15 @@ export async function runPlan(plan: RenderedPlan, kube: Kube, reporter: Reporter
         if (rejected) throw applyFailure((rejected[0] as PromiseRejectedResult).reason, objectRef(rejected[1]));
       }
       if (options.signal?.aborted) throw new StageFailure("interrupted", "Interrupted", "interrupted after applying this stage", "");
+      // The namespace exists now: open the watches while the next stages apply, not when the first wait begins.
+      if (!dryRun && !view) {
+        view = new NamespaceView(kube, plan.namespace);
+        viewReady = view.start();
+        viewReady.catch(() => undefined);
+      }
       const workloads = stage.objects.filter((o) => hasReadiness(o.kind));
       if (!dryRun && workloads.length > 0) {
-        if (!view) {
-          view = new NamespaceView(kube, plan.namespace);
-          await view.start();
-        }
+        await viewReady;
         await waitForStage(stage, workloads, options.timeoutsMs?.[stage.id] ?? DEFAULT_TIMEOUTS_MS[stage.id], stageStart);
       }
       if (!dryRun && stage.id === "migrate") await removeOldMigrationJobs(kube, plan.namespace, workloads.map((w) => w.metadata.name), (object, message) =>

@@ -34,7 +34,6 @@ export interface Kube {
   /** The kubeconfig context and API server in use, for messages. */
   readonly contextName: string;
   readonly server: string;
-  version(): Promise<string>;
   /** Server-side apply with the installer's field manager; `dryRun` writes nothing. */
   apply(obj: KubeObject, options?: { dryRun?: boolean }): Promise<KubeObject>;
   get(ref: ObjectRef): Promise<KubeObject | undefined>;

@@ -4,7 +4,7 @@ import { formatProblem } from "../../config/types.js";
 import { runPlan } from "../../engine/engine.js";
 import type { RunOutcome } from "../../engine/events.js";
 import { connect } from "../../kube/client.js";
-import { ClusterAccessError, type Kube } from "../../kube/types.js";
+import { ClusterAccessError, KubeApiError, type Kube } from "../../kube/types.js";
 import { renderPlan } from "../../render/render.js";
 import { STAGES, type StageId } from "../../render/stages.js";
 import { chooseReporter, OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
@@ -53,10 +53,11 @@ export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
   let record;
   try {
     kube = connect({ kubeconfig: args.strings["kubeconfig"], context: args.strings["context"] });
-    await kube.version();
+    // Reading the existing install's record is also the reachability and credentials check.
     record = await clusterRecordSource(kube, namespace);
   } catch (err) {
-    if (!(err instanceof ClusterAccessError) && !(err instanceof Error && /ENOENT|kubeconfig/i.test(err.message))) throw err;
+    const denied = err instanceof KubeApiError && err.status === 403;
+    if (!denied && !(err instanceof ClusterAccessError) && !(err instanceof Error && /ENOENT|kubeconfig/i.test(err.message))) throw err;
     const message = `cannot reach the cluster: ${(err as Error).message}`;
     reporter.event({ event: "done", ok: false, outcome: "cluster-access", elapsedMs: 0, applied: 0, total: 0, message });
     if (output === "json") io.stderr.write(`mathison-install: ${message}\n`);
