@@ -63,6 +63,10 @@ function apiError(err: unknown, what: string): Error {
   if (code && /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|ECONNRESET|EAI_AGAIN|CERT_|DEPTH_ZERO|UNABLE_TO_VERIFY|SELF_SIGNED)/.test(code)) {
     return new ClusterAccessError(`${what}: ${code}`);
   }
+  // fetch reports every network-level failure (refused, TLS, blocked port) as this TypeError.
+  if (err instanceof TypeError && /fetch failed/.test(err.message)) {
+    return new ClusterAccessError(`${what}: ${code ?? e.cause?.message ?? "the connection failed"}`);
+  }
   return err instanceof Error ? err : new Error(String(err));
 }
 

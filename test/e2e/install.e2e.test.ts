@@ -1,6 +1,7 @@
 // `mathison-install install --non-interactive` against the real test cluster.
 import assert from "node:assert/strict";
 import { writeFileSync, mkdtempSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -124,7 +125,13 @@ describe("install failures", { skip }, () => {
   it("an unreachable cluster exits 3 and applies nothing", async () => {
     const dir = mkdtempSync(join(tmpdir(), "mathison-kc-"));
     const kubeconfig = join(dir, "config");
-    writeFileSync(kubeconfig, "apiVersion: v1\nkind: Config\nclusters: [{name: x, cluster: {server: 'https://127.0.0.1:1'}}]\nusers: [{name: x, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: x, user: x}}]\ncurrent-context: x\n");
+    const closedPort = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, "127.0.0.1", () => {
+        const port = (server.address() as AddressInfo).port;
+        server.close(() => resolve(port));
+      });
+    });
+    writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: x, cluster: {server: 'https://127.0.0.1:${closedPort}'}}]\nusers: [{name: x, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: x, user: x}}]\ncurrent-context: x\n`);
     const run = await runInstaller(c, installArgs("e2e-unreachable", "--kubeconfig", kubeconfig));
     assert.equal(run.code, 3, run.stderr);
     assert.equal(run.events.at(-1).outcome, "cluster-access");

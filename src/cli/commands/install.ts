@@ -59,8 +59,8 @@ export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
     const denied = err instanceof KubeApiError && err.status === 403;
     if (!denied && !(err instanceof ClusterAccessError) && !(err instanceof Error && /ENOENT|kubeconfig/i.test(err.message))) throw err;
     const message = `cannot reach the cluster: ${(err as Error).message}`;
-    reporter.event({ event: "done", ok: false, outcome: "cluster-access", elapsedMs: 0, applied: 0, total: 0, message });
-    if (output === "json") io.stderr.write(`mathison-install: ${message}\n`);
+    if (output === "json") reporter.event({ event: "done", ok: false, outcome: "cluster-access", elapsedMs: 0, applied: 0, total: 0, message });
+    io.stderr.write(`mathison-install: ${message}\n`);
     io.stderr.write("  try: kubectl cluster-info with the same --kubeconfig/--context; nothing was applied\n");
     return ExitCode.clusterAccess;
   }
