@@ -1,9 +1,7 @@
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { promisify } from "node:util";
 
-const execFileP = promisify(execFile);
 
 /** Set by test/e2e/global-setup.ts (or by a developer pointing the suite at a running cluster). */
 export interface TestCluster {
@@ -64,4 +62,3 @@ export async function cleanup(cluster: TestCluster, namespace: string, clusterSc
   await kubectl(cluster, ["delete", "namespace", namespace, "--ignore-not-found", "--wait=false"]);
 }
 
-export { execFileP };
