@@ -26,7 +26,7 @@ failed() {
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-ETCD_PORT=$(free_port); ETCD_PEER_PORT=$(free_port); API_PORT=$(free_port)
+ETCD_PORT=$(free_port); ETCD_PEER_PORT=$(free_port); API_PORT=$(free_port); KWOK_PORT=$(free_port)
 
 # --- PKI: a CA, the API server's serving cert, an admin client cert (system:masters) and the
 # service-account signing key.
@@ -90,6 +90,8 @@ launch kube-apiserver "$B/kube-apiserver" \
   --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
   --service-cluster-ip-range=10.96.0.0/16 \
   --authorization-mode=Node,RBAC --allow-privileged=true \
+  --kubelet-client-certificate="$pki/admin.crt" --kubelet-client-key="$pki/admin.key" \
+  --kubelet-preferred-address-types=InternalIP \
   --enable-admission-plugins=NodeRestriction \
   --endpoint-reconciler-type=none \
   --profiling=false --v=0
@@ -106,9 +108,12 @@ launch kube-controller-manager "$B/kube-controller-manager" \
   --concurrent-deployment-syncs=10 --concurrent-replicaset-syncs=10 --concurrent-statefulset-syncs=10 --concurrent-job-syncs=10 \
   --v=1
 launch kube-scheduler "$B/kube-scheduler" --kubeconfig="$KUBECONFIG_PATH" --leader-elect=false --secure-port=0 --v=1
+# KWOK also serves the node's kubelet API (logs) on 127.0.0.1, where the API server reaches it.
+sed "s|@LOGS@|$here/logs|g" "$here/kwok.yaml" > "$STATE/kwok.yaml"
 launch kwok "$B/kwok" --kubeconfig="$KUBECONFIG_PATH" \
   --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
-  --config="$here/kwok-stages.yaml" --cidr=10.244.0.0/16 --node-ip=10.0.0.2 --node-lease-duration-seconds=40
+  --config="$STATE/kwok.yaml" --cidr=10.244.0.0/16 --node-ip=127.0.0.1 \
+  --server-address="127.0.0.1:$KWOK_PORT" --node-port="$KWOK_PORT" --node-lease-duration-seconds=40
 
 # --- What a cluster Mathison installs into has: a node with room, a default StorageClass that
 # provisions, an IngressClass.

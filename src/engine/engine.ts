@@ -6,6 +6,7 @@ import { diagnose, podsOf, type Diagnosis } from "./diagnose.js";
 import { changedFields } from "./diff.js";
 import type { ApplyAction, Reporter, RunOutcome } from "./events.js";
 import { hasReadiness, readinessOf, type Readiness } from "./readiness.js";
+import { PodLogFollower } from "./log-follower.js";
 import { NamespaceView } from "./view.js";
 
 export const DEFAULT_TIMEOUTS_MS: Readonly<Record<StageId, number>> = {
@@ -16,6 +17,10 @@ export const DEFAULT_TIMEOUTS_MS: Readonly<Record<StageId, number>> = {
   app: 10 * 60_000,
   edge: 2 * 60_000,
 };
+
+/** How long a finished stage waits for the last lines of the logs it streams, and for a quiet log. */
+const LOG_DRAIN_MS = 3000;
+const LOG_IDLE_MS = 300;
 
 /** How long a non-fatal condition must last before it is reported as a stall. */
 export const STALL_GRACE_MS = 2000;
@@ -139,8 +144,13 @@ export async function runPlan(plan: RenderedPlan, kube: Kube, reporter: Reporter
         clearTimeout(timer);
         clearTimeout(recheck);
         options.signal?.removeEventListener("abort", onAbort);
-        if (err) reject(err);
-        else resolve();
+        if (err) {
+          void logs.stop();
+          reject(err);
+        } else {
+          // A finished container's log ends by itself; wait for it so no line is lost.
+          void logs.drain(LOG_DRAIN_MS, LOG_IDLE_MS).then(resolve);
+        }
       };
       const failWithLogs = (failure: Omit<ConstructorParameters<typeof StageFailure>, never>, logSource: Parameters<typeof containerLogs>[0]): void => {
         settled = true; // no further evaluation while the logs are fetched
@@ -152,8 +162,26 @@ export async function runPlan(plan: RenderedPlan, kube: Kube, reporter: Reporter
           finish(new StageFailure(failure[0], failure[1], failure[2], failure[3], failure[4], logs));
         });
       };
+      // The migration Job's output streams into the events while it runs.
+      const logs = new PodLogFollower(kube, plan.namespace, (pod, line) => {
+        const job = workloads.find((w) => w.kind === "Job");
+        if (job) reporter.event({ event: "log", stage: stage.id, object: objectRef(job), pod, line });
+      });
+      const followJobPods = (): void => {
+        for (const w of workloads.filter((x) => x.kind === "Job")) {
+          const live = view!.get(w.kind, w.metadata.name);
+          if (!live) continue;
+          for (const pod of podsOf(live, view!.snapshot())) {
+            const statuses = (pod.status?.containerStatuses as { name: string; state?: Record<string, unknown>; restartCount?: number }[] | undefined) ?? [];
+            // Only a container that has started has a log; a crash-looping one is reported with its previous log instead.
+            const started = statuses.find((c) => (c.state?.["running"] || c.state?.["terminated"]) && !c.restartCount);
+            if (started) logs.follow(pod.metadata.name, started.name);
+          }
+        }
+      };
       const evaluate = (): void => {
         if (settled) return;
+        followJobPods();
         let done = 0;
         const waitingOn: string[] = [];
         for (const w of workloads) {
@@ -171,11 +199,13 @@ export async function runPlan(plan: RenderedPlan, kube: Kube, reporter: Reporter
             continue;
           }
           if (r.state === "failed") {
+            // The pods say more than the Job's condition: prefer their diagnosis for the log to show.
+            const d = diagnose(live!, view!.snapshot(), sinceMs);
             const pods = podsOf(live!, view!.snapshot());
             const pod = pods.sort((a, b) => String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)))[0];
-            const container = (pod?.spec?.containers as { name: string }[] | undefined)?.[0]?.name;
-            failWithLogs(["wait-failed", r.reason, `${ref}: ${r.message}`, failureHint(stage.id, r.reason), ref],
-              { pod: pod?.metadata.name, container, previousLogs: false });
+            const restarted = ((pod?.status?.containerStatuses as { restartCount?: number }[] | undefined)?.[0]?.restartCount ?? 0) > 0;
+            const logSource = d?.pod ? d : { pod: pod?.metadata.name, container: (pod?.spec?.containers as { name: string }[] | undefined)?.[0]?.name, previousLogs: restarted };
+            failWithLogs(["wait-failed", r.reason, `${ref}: ${r.message}${d ? ` (${d.reason}: ${d.message})` : ""}`, failureHint(stage.id, r.reason), ref], logSource);
             return;
           }
           waitingOn.push(ref);

@@ -1,5 +1,6 @@
+import { Writable } from "node:stream";
 import {
-  ApiException, AuthorizationV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, Watch,
+  ApiException, AuthorizationV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, Log, PatchStrategy, Watch,
   type KubernetesObject,
 } from "@kubernetes/client-node";
 import type { KubeObject } from "../render/objects.js";
@@ -186,6 +187,43 @@ class ClientNodeKube implements Kube {
     } catch (err) {
       throw apiError(err, `reading the log of ${pod}/${container}`);
     }
+  }
+
+  async followLogs(namespace: string, pod: string, container: string, onLine: (line: string) => void, onEnd: (err?: Error) => void): Promise<WatchHandle> {
+    let partial = "";
+    let ended = false;
+    const end = (err?: Error): void => {
+      if (ended) return;
+      ended = true;
+      if (partial) onLine(partial);
+      onEnd(err);
+    };
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, callback) {
+        const lines = (partial + chunk.toString("utf8")).split("\n");
+        partial = lines.pop() ?? "";
+        for (const line of lines) onLine(line.replace(/\r$/, ""));
+        callback();
+      },
+    });
+    // The library pipes the response into `sink` and reports neither its end nor its errors:
+    // listen on the sink and on the source it announces.
+    sink.on("finish", () => end());
+    sink.on("pipe", (source: NodeJS.ReadableStream) => source.on("error", (err: Error) => end(stopped ? undefined : err)));
+    let stopped = false;
+    let controller: AbortController | undefined;
+    try {
+      controller = await new Log(this.kc).log(namespace, pod, container, sink, { follow: true });
+    } catch (err) {
+      end(apiError(err, `following the log of ${pod}/${container}`));
+    }
+    return {
+      stop() {
+        stopped = true;
+        ended = true;
+        controller?.abort();
+      },
+    };
   }
 
   async canI(q: AccessQuestion): Promise<boolean> {

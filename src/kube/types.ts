@@ -43,6 +43,8 @@ export interface Kube {
   delete(ref: ObjectRef, options?: { propagation?: "Background" | "Foreground" | "Orphan" }): Promise<boolean>;
   /** The last lines of a container's log. */
   logs(namespace: string, pod: string, container: string, options?: { tailLines?: number; previous?: boolean }): Promise<string>;
+  /** Streams a container's log line by line until it ends or the handle is stopped; `onEnd` gets the error, if any. */
+  followLogs(namespace: string, pod: string, container: string, onLine: (line: string) => void, onEnd: (err?: Error) => void): Promise<WatchHandle>;
   canI(question: AccessQuestion): Promise<boolean>;
 }
 
