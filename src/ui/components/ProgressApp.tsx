@@ -1,0 +1,46 @@
+import { Box, Text, useInput, useStdin } from "ink";
+import { useEffect, useState, useSyncExternalStore } from "react";
+import type { ViewStore } from "../view-store.js";
+import { FailurePanel } from "./FailurePanel.js";
+import { LogPane } from "./LogPane.js";
+import { StagePane } from "./StagePane.js";
+import { Summary } from "./Summary.js";
+
+export interface ProgressAppProps {
+  readonly store: ViewStore;
+  readonly url: string;
+  /** Called on Ctrl-C: the engine stops after the requests in flight. */
+  readonly onInterrupt: () => void;
+}
+
+function InterruptKey({ onInterrupt }: { readonly onInterrupt: () => void }) {
+  useInput((input, key) => {
+    if (key.ctrl && input === "c") onInterrupt();
+  });
+  return null;
+}
+
+/** The apply phase: a pane per stage, the migration log, the failure, the end summary. */
+export function ProgressApp({ store, url, onInterrupt }: ProgressAppProps) {
+  const view = useSyncExternalStore(store.subscribe, store.getSnapshot);
+  const { isRawModeSupported } = useStdin();
+  const [now, setNow] = useState(Date.now());
+  const running = !view.done;
+  useEffect(() => {
+    if (!running) return;
+    const t = setInterval(() => setNow(Date.now()), 250);
+    return () => clearInterval(t);
+  }, [running]);
+  return (
+    <Box flexDirection="column">
+      {/* Ink reads keys only where the terminal allows raw mode; elsewhere Ctrl-C arrives as SIGINT. */}
+      {isRawModeSupported ? <InterruptKey onInterrupt={onInterrupt} /> : null}
+      {view.context ? <Text dimColor>{view.dryRun ? "Dry run against" : "Installing into"} {view.context}, namespace {view.namespace}</Text> : null}
+      {view.stages.map((s, i) => <StagePane key={s.id} stage={s} index={i} total={view.stages.length} now={now} />)}
+      <LogPane title="migration log" lines={view.logs} />
+      {view.interrupting && !view.done ? <Text color="yellow">Stopping after the requests in flight…</Text> : null}
+      {view.failure ? <FailurePanel failure={view.failure} /> : null}
+      {view.done ? <Summary done={view.done} url={url} namespace={view.namespace ?? ""} dryRun={view.dryRun} /> : null}
+    </Box>
+  );
+}

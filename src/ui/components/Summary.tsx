@@ -1,0 +1,30 @@
+import { Box, Text } from "ink";
+import type { ViewModel } from "../view-model.js";
+
+export interface SummaryProps {
+  readonly done: NonNullable<ViewModel["done"]>;
+  readonly url: string;
+  readonly namespace: string;
+  readonly dryRun: boolean;
+}
+
+export function Summary({ done, url, namespace, dryRun }: SummaryProps) {
+  if (!done.ok) {
+    return (
+      <Box flexDirection="column" marginTop={1}>
+        <Text color="red" bold>✖ install stopped ({done.outcome})</Text>
+        {done.resume ? <Text wrap="wrap">{done.resume}</Text> : null}
+      </Box>
+    );
+  }
+  if (dryRun) return <Text color="green">✔ {done.message}</Text>;
+  return (
+    <Box flexDirection="column" marginTop={1}>
+      <Text color="green" bold>✔ {done.message} ({(done.elapsedMs / 1000).toFixed(1)} s)</Text>
+      <Text>  Open {url}</Text>
+      <Text dimColor>  kubectl -n {namespace} get pods            see what runs</Text>
+      <Text dimColor>  kubectl -n {namespace} logs deploy/mathison-web   read the web log</Text>
+      <Text dimColor>  mathison-install install                   re-run to upgrade; answers and secrets are kept</Text>
+    </Box>
+  );
+}
