@@ -11,6 +11,14 @@ export interface LoadInput {
   /** What an existing install in the cluster holds (its secrets): below the user's sources, above defaults. */
   readonly clusterRecord?: RawSource;
   readonly apiKeyMayComeLater?: boolean;
+  /** Answers to the interactive questions: below the user's flags, environment and values file. */
+  readonly prompted?: RawSource;
+}
+
+/** The settings the user gave by flag, environment or values file (highest first wins): the wizard does not ask them again. */
+export function suppliedValues(input: Pick<LoadInput, "flags" | "env">): RawSource {
+  const values = input.flags["values"] !== undefined ? valuesFileSource(input.flags["values"]).source : {};
+  return { ...values, ...envSource(input.env), ...flagSource(input.flags).source };
 }
 
 /** Flags > environment > --values file > defaults. Every problem of every source is reported together. */
@@ -26,6 +34,7 @@ export function loadConfig(input: LoadInput): ResolveResult {
     problems.push(...values.problems);
     sources.push(values.source);
   }
+  if (input.prompted) sources.push(input.prompted);
   if (input.clusterRecord) {
     const supplied = sources.map((src) => src.postgresPassword).find((v) => v !== undefined);
     const changed = passwordChangeProblem(supplied, input.clusterRecord);

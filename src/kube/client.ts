@@ -35,6 +35,16 @@ export function loadKubeConfig(options: ConnectOptions): KubeConfig {
   return kc;
 }
 
+/** The kubeconfig's contexts, the current one first, as a context question offers them. */
+export function listContexts(options: Pick<ConnectOptions, "kubeconfig"> = {}): { names: string[]; current: string | undefined } {
+  const kc = new KubeConfig();
+  if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
+  else kc.loadFromDefault();
+  const current = kc.getCurrentContext() || undefined;
+  const names = kc.getContexts().map((c) => c.name);
+  return { names: current ? [current, ...names.filter((n) => n !== current)] : names, current };
+}
+
 export function connect(options: ConnectOptions = {}): Kube {
   return new ClientNodeKube(reuseConnections(loadKubeConfig(options)));
 }
@@ -67,6 +77,10 @@ function apiError(err: unknown, what: string): Error {
   // fetch reports every network-level failure (refused, TLS, blocked port) as this TypeError.
   if (err instanceof TypeError && /fetch failed/.test(err.message)) {
     return new ClusterAccessError(`${what}: ${code ?? e.cause?.message ?? "the connection failed"}`);
+  }
+  // No usable kubeconfig: the client falls back to http://localhost and refuses it.
+  if (err instanceof Error && /HTTP protocol is not allowed/.test(err.message)) {
+    return new ClusterAccessError(`${what}: no cluster configured (set KUBECONFIG or pass --kubeconfig)`);
   }
   return err instanceof Error ? err : new Error(String(err));
 }

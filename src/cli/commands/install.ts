@@ -3,9 +3,10 @@ import { loadConfig } from "../../config/load.js";
 import { formatProblem } from "../../config/types.js";
 import { runPlan } from "../../engine/engine.js";
 import type { RunOutcome } from "../../engine/events.js";
-import { connect } from "../../kube/client.js";
+import { connect, listContexts } from "../../kube/client.js";
 import { ClusterAccessError, KubeApiError, type Kube } from "../../kube/types.js";
-import { renderPlan } from "../../render/render.js";
+import type { FieldKey } from "../../config/fields.js";
+import { authUrl, renderPlan } from "../../render/render.js";
 import { STAGES, type StageId } from "../../render/stages.js";
 import { chooseReporter, OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
@@ -38,15 +39,19 @@ export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
   const timeoutFlag = args.strings["timeout"];
   const timeoutMs = timeoutFlag === undefined ? undefined : parseDuration(timeoutFlag);
   if (timeoutFlag !== undefined && timeoutMs === undefined) problems.push(`--timeout: ${JSON.stringify(timeoutFlag)} is not allowed: a duration such as 90s, 10m or 1h`);
-  // Everything the user gave is checked before the cluster is touched.
-  const first = loadConfig({ flags: args.strings, env: io.env, forInstall: true, apiKeyMayComeLater: true });
+  // Everything the user gave is checked before the cluster is touched; what is missing the wizard asks.
+  const interactive = !isNonInteractive(args, io);
+  const first = loadConfig({ flags: args.strings, env: io.env, forInstall: !interactive, apiKeyMayComeLater: true });
   if (!first.ok) {
     // The run stops here, so list the API key too if the user gave none (a re-run would keep the installed one).
-    const all = loadConfig({ flags: args.strings, env: io.env, forInstall: true });
+    const all = loadConfig({ flags: args.strings, env: io.env, forInstall: !interactive });
     problems.push(...(all.ok ? first.problems : all.problems).map(formatProblem));
   }
   if (problems.length > 0) return usage(problems, io);
   const namespace = first.ok ? first.config.namespace : "";
+  const timeoutsMs = timeoutMs === undefined ? undefined : Object.fromEntries(STAGES.map((s) => [s.id, timeoutMs])) as Record<StageId, number>;
+  const dryRun = args.booleans["dry-run"] ?? false;
+  if (interactive) return runInteractive(args, io, namespace, { dryRun, ...(timeoutsMs ? { timeoutsMs } : {}) });
 
   const reporter = chooseReporter({ format: output, stdout: io.stdout, stderr: io.stderr, env: io.env });
   let kube: Kube;
@@ -68,19 +73,93 @@ export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
   const loaded = loadConfig({ flags: args.strings, env: io.env, forInstall: true, clusterRecord: record });
   if (!loaded.ok) return usage(loaded.problems.map(formatProblem), io);
 
-  const plan = renderPlan(loaded.config);
+  return runWithSignals(async (signal) => {
+    const result = await runPlan(renderPlan(loaded.config), kube, reporter, { dryRun, signal, ...(timeoutsMs ? { timeoutsMs } : {}) });
+    return OUTCOME_EXIT[result.outcome];
+  });
+}
+
+/** Ctrl-C or SIGTERM stops the engine after the requests in flight; a second one is not needed. */
+async function runWithSignals(run: (signal: AbortSignal, abort: () => void) => Promise<ExitCodeValue>): Promise<ExitCodeValue> {
   const controller = new AbortController();
   const onSignal = (): void => controller.abort();
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   try {
-    const timeoutsMs = timeoutMs === undefined ? undefined : Object.fromEntries(STAGES.map((s) => [s.id, timeoutMs])) as Record<StageId, number>;
-    const result = await runPlan(plan, kube, reporter, { dryRun: args.booleans["dry-run"] ?? false, signal: controller.signal, ...(timeoutsMs ? { timeoutsMs } : {}) });
-    return OUTCOME_EXIT[result.outcome];
+    return await run(controller.signal, onSignal);
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+}
+
+/** Interactive unless told otherwise, or stdin is not a terminal, or CI=true. */
+export function isNonInteractive(args: ParsedArgs, io: Pick<CliIO, "stdin" | "env">): boolean {
+  return args.booleans["non-interactive"] === true || io.stdin.isTTY !== true || io.env["CI"] === "true";
+}
+
+/**
+ * The wizard asks what flags, environment, values file and the existing install leave open (all of
+ * it before Ink mounts: stdin belongs to one library at a time), shows a summary to confirm, then
+ * the apply phase runs on the Ink progress screen.
+ */
+async function runInteractive(args: ParsedArgs, io: CliIO, namespace: string, engine: { dryRun: boolean; timeoutsMs?: Record<StageId, number> }): Promise<ExitCodeValue> {
+  const { askContext, askQuestions, confirmInstall, WizardCancelled } = await import("../../ui/wizard/wizard.js");
+  const { planQuestions } = await import("../../ui/wizard/questions.js");
+  const { summaryLines } = await import("../../ui/wizard/summary.js");
+  const { suppliedValues } = await import("../../config/load.js");
+  const { discoverClusterFacts } = await import("../../config/cluster-facts.js");
+  const promptIO = { input: io.stdin, output: io.stderr };
+  const kubeconfig = args.strings["kubeconfig"];
+  let kube: Kube;
+  let config;
+  try {
+    let context = args.strings["context"];
+    if (context === undefined) {
+      const { names } = listContexts({ kubeconfig });
+      if (names.length > 1) context = await askContext(names, promptIO);
+    }
+    let record;
+    let facts;
+    try {
+      kube = connect({ kubeconfig, context });
+      record = await clusterRecordSource(kube, namespace);
+      facts = await discoverClusterFacts(kube, namespace);
+    } catch (err) {
+      if (!(err instanceof ClusterAccessError) && !(err instanceof KubeApiError)) throw err;
+      io.stderr.write(`mathison-install: cannot reach the cluster: ${err.message}\n  try: kubectl cluster-info with the same --kubeconfig/--context; nothing was applied\n`);
+      return ExitCode.clusterAccess;
+    }
+    const supplied = suppliedValues({ flags: args.strings, env: io.env });
+    const questions = planQuestions({ supplied: new Set(Object.keys(supplied) as FieldKey[]), recorded: new Set(Object.keys(record) as FieldKey[]), facts });
+    const answers = await askQuestions(questions, promptIO, (key) => supplied[key]?.value);
+    const loaded = loadConfig({ flags: args.strings, env: io.env, forInstall: true, prompted: answers, clusterRecord: record });
+    if (!loaded.ok) return usage(loaded.problems.map(formatProblem), io);
+    config = loaded.config;
+    const origin = (key: FieldKey) => (supplied[key] || answers[key] ? "given" : record[key] ? "kept" : "generated") as "given" | "kept" | "generated";
+    if (!(await confirmInstall(summaryLines(config, kube.contextName, origin), promptIO, engine.dryRun))) {
+      io.stderr.write("Nothing was applied.\n");
+      return ExitCode.interrupted;
+    }
+  } catch (err) {
+    if (err instanceof WizardCancelled) {
+      io.stderr.write("\nCancelled: nothing was applied.\n");
+      return ExitCode.interrupted;
+    }
+    throw err;
+  }
+
+  const { mountProgressScreen } = await import("../../ui/ink-progress.js");
+  const plan = renderPlan(config);
+  return runWithSignals(async (signal, abort) => {
+    const screen = mountProgressScreen({ output: io.stderr as NodeJS.WriteStream, input: io.stdin as NodeJS.ReadStream, url: authUrl(config), onInterrupt: abort });
+    try {
+      const result = await runPlan(plan, kube, screen.reporter, { ...engine, signal });
+      return OUTCOME_EXIT[result.outcome];
+    } finally {
+      await screen.close();
+    }
+  });
 }
 
 function usage(problems: readonly string[], io: CliIO): ExitCodeValue {

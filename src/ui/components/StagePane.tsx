@@ -17,7 +17,7 @@ function seconds(ms: number): string {
 /** One stage: its header always; its resources while it runs or after it failed, so 80×24 stays readable. */
 export function StagePane({ stage, index, total, now }: StagePaneProps) {
   const icon = stage.status === "running" ? <Spinner /> : stage.status === "done" ? <Text color="green">✔</Text> : stage.status === "failed" ? <Text color="red">✖</Text> : <Text dimColor>·</Text>;
-  const elapsed = stage.status === "running" && stage.startedAt !== undefined ? now - stage.startedAt : stage.elapsedMs;
+  const elapsed = stage.status === "running" && stage.startedAt !== undefined ? Math.max(0, now - stage.startedAt) : stage.elapsedMs;
   const open = stage.status === "running" || stage.status === "failed";
   return (
     <Box flexDirection="column">

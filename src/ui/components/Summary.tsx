@@ -22,9 +22,9 @@ export function Summary({ done, url, namespace, dryRun }: SummaryProps) {
     <Box flexDirection="column" marginTop={1}>
       <Text color="green" bold>✔ {done.message} ({(done.elapsedMs / 1000).toFixed(1)} s)</Text>
       <Text>  Open {url}</Text>
-      <Text dimColor>  kubectl -n {namespace} get pods            see what runs</Text>
-      <Text dimColor>  kubectl -n {namespace} logs deploy/mathison-web   read the web log</Text>
-      <Text dimColor>  mathison-install install                   re-run to upgrade; answers and secrets are kept</Text>
+      <Text dimColor>  kubectl -n {namespace} get pods                  what runs</Text>
+      <Text dimColor>  kubectl -n {namespace} logs deploy/mathison-web  the web log</Text>
+      <Text dimColor>  mathison-install install  re-run to upgrade (secrets are kept)</Text>
     </Box>
   );
 }

@@ -1,0 +1,73 @@
+import { confirm, input, password, select } from "@inquirer/prompts";
+import type { FieldKey } from "../../config/fields.js";
+import type { RawSource } from "../../config/sources.js";
+import { tlsSecretNameQuestion, type Question } from "./questions.js";
+
+/** The terminal the questions use; the wizard owns stdin until it returns, then Ink may take it. */
+export interface PromptIO {
+  readonly input: NodeJS.ReadableStream;
+  readonly output: NodeJS.WritableStream;
+}
+
+/** The user pressed Ctrl-C (or closed the terminal) during the questions: nothing is applied. */
+export class WizardCancelled extends Error {}
+
+async function cancellable<T>(ask: Promise<T>): Promise<T> {
+  try {
+    return await ask;
+  } catch (err) {
+    if ((err as Error).name === "ExitPromptError" || (err as Error).name === "AbortPromptError") throw new WizardCancelled("cancelled");
+    throw err;
+  }
+}
+
+export async function askContext(contexts: readonly string[], io: PromptIO): Promise<string> {
+  return cancellable(select({ message: "Kubernetes context", choices: contexts.map((c) => ({ name: c, value: c })), default: contexts[0] }, io));
+}
+
+const PROMPT_FIELD = "answered in the wizard";
+
+/**
+ * Asks every open question and returns the answers as a config source. `known` gives values
+ * already decided (flags, earlier answers) for defaults that follow them.
+ */
+export async function askQuestions(questions: readonly Question[], io: PromptIO, known: (key: FieldKey) => string | undefined): Promise<RawSource> {
+  const answers: RawSource = {};
+  const answered = (key: FieldKey) => answers[key]?.value ?? known(key);
+  for (const q of questions) {
+    const value = await ask(q, io, answered);
+    if (value !== undefined) answers[q.key] = { value, field: `${q.message} (${PROMPT_FIELD})` };
+  }
+  return answers;
+}
+
+async function ask(q: Question, io: PromptIO, answered: (key: FieldKey) => string | undefined): Promise<string | undefined> {
+  switch (q.kind) {
+    case "input": {
+      const def = q.default ?? (q.defaultFrom ? answered(q.defaultFrom) : undefined);
+      return (await cancellable(input({ message: q.message, ...(def ? { default: def } : {}), validate: q.validate }, io))).trim();
+    }
+    case "select": {
+      if (q.choices.length === 0) {
+        if (q.note) io.output.write(`! ${q.note}\n`);
+        return q.otherwise ? ask(q.otherwise, io, answered) : undefined;
+      }
+      const picked = await cancellable(select({ message: q.message, choices: q.choices.map((c) => ({ ...c })), ...(q.default ? { default: q.default } : {}) }, io));
+      if (q.key === "tls" && picked === "secret:") return `secret:${await ask(tlsSecretNameQuestion, io, answered)}`;
+      return picked;
+    }
+    case "secret": {
+      if (q.askIf && !q.askIf(answered)) return undefined;
+      if (q.generatable) {
+        const how = await cancellable(select({ message: q.message, choices: [{ name: "generate one (recommended)", value: "generate" }, { name: "enter my own", value: "own" }] }, io));
+        if (how === "generate") return undefined;
+      }
+      return cancellable(password({ message: q.generatable ? `${q.message} (hidden)` : q.message, mask: "•", validate: q.validate }, io));
+    }
+  }
+}
+
+export async function confirmInstall(summary: readonly string[], io: PromptIO, dryRun: boolean): Promise<boolean> {
+  io.output.write(`\n${dryRun ? "Dry run of" : "About to install"}:\n${summary.join("\n")}\n\n`);
+  return cancellable(confirm({ message: dryRun ? "Run the dry run?" : "Install?", default: true }, io));
+}

@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { PassThrough } from "node:stream";
+import { describe, it } from "node:test";
+import type { ClusterFacts } from "../../src/config/cluster-facts.js";
+import { FIELD_KEYS, type FieldKey } from "../../src/config/fields.js";
+import { planQuestions, type Question } from "../../src/ui/wizard/questions.js";
+import { summaryLines } from "../../src/ui/wizard/summary.js";
+import { askQuestions, WizardCancelled } from "../../src/ui/wizard/wizard.js";
+import { configFrom } from "../helpers/plan.js";
+
+const facts: ClusterFacts = { ingressClasses: [{ name: "traefik", isDefault: false }, { name: "nginx", isDefault: true }], clusterIssuers: ["letsencrypt-prod"], tlsSecrets: ["wildcard-tls"] };
+const none = new Set<FieldKey>();
+const byKey = (qs: Question[], key: FieldKey) => qs.find((q) => q.key === key)!;
+
+describe("which questions", () => {
+  it("asks everything open, with choices from the cluster and its defaults preselected", () => {
+    const qs = planQuestions({ supplied: none, recorded: none, facts });
+    assert.deepEqual(qs.map((q) => q.key), ["domain", "ingressClass", "tls", "tag", "webImage", "workerImage", "llmProvider", "anthropicApiKey", "mathisonMode", "baseDomain", "authSecret", "postgresPassword"]);
+    const ingress = byKey(qs, "ingressClass");
+    assert.ok(ingress.kind === "select");
+    assert.equal(ingress.default, "nginx", "the cluster's default class is preselected");
+    assert.deepEqual(ingress.choices.map((c) => c.value), ["nginx", "traefik"]);
+    const tls = byKey(qs, "tls");
+    assert.ok(tls.kind === "select");
+    assert.equal(tls.default, "cert-manager:letsencrypt-prod");
+    assert.deepEqual(tls.choices.map((c) => c.value), ["cert-manager:letsencrypt-prod", "secret:wildcard-tls", "secret:", "none"]);
+  });
+  it("never asks what flags, environment, values file or the existing install gave", () => {
+    assert.deepEqual(planQuestions({ supplied: new Set(FIELD_KEYS), recorded: none, facts }), []);
+    const kept = planQuestions({ supplied: none, recorded: new Set<FieldKey>(["authSecret", "postgresPassword", "anthropicApiKey"]), facts });
+    assert.ok(!kept.some((q) => ["authSecret", "postgresPassword", "anthropicApiKey"].includes(q.key)));
+  });
+  it("says so clearly when the cluster has no IngressClass, and asks for a name instead", () => {
+    const q = byKey(planQuestions({ supplied: none, recorded: none, facts: { ingressClasses: [], clusterIssuers: [], tlsSecrets: [] } }), "ingressClass");
+    assert.ok(q.kind === "select");
+    assert.match(q.note!, /No IngressClass found in the cluster/);
+    assert.equal(q.otherwise?.kind, "input");
+  });
+  it("validates as typed, saying what is allowed", () => {
+    const qs = planQuestions({ supplied: none, recorded: none, facts });
+    const domain = byKey(qs, "domain");
+    assert.ok(domain.kind === "input");
+    assert.equal(domain.validate("chat.example.com"), true);
+    assert.match(String(domain.validate("https://chat.example.com")), /^Allowed: an RFC 1123 host name/);
+    const tag = byKey(qs, "tag");
+    assert.ok(tag.kind === "input");
+    assert.match(String(tag.validate("-bad")), /^Allowed: an image tag/);
+    const auth = byKey(qs, "authSecret");
+    assert.ok(auth.kind === "secret");
+    assert.match(String(auth.validate("short")), /at least 32 characters/);
+  });
+});
+
+describe("asking", () => {
+  const terminal = () => {
+    const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => undefined });
+    const output = new PassThrough();
+    let screen = "";
+    output.on("data", (c) => (screen += c));
+    return { input, output, screen: () => screen.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "") };
+  };
+  const tick = () => new Promise((r) => setTimeout(r, 30));
+
+  it("re-asks an invalid answer with what is allowed, then takes a valid one", async () => {
+    const t = terminal();
+    const qs = planQuestions({ supplied: new Set(FIELD_KEYS.filter((k) => k !== "domain")), recorded: none, facts });
+    const answers = askQuestions(qs, t, () => undefined);
+    await tick();
+    t.input.write("bad_domain\r");
+    await tick();
+    assert.match(t.screen(), /Allowed: an RFC 1123 host name/);
+    t.input.write("\x15chat.example.com\r");
+    assert.deepEqual(Object.keys(await answers), ["domain"]);
+    assert.equal((await answers).domain!.value, "chat.example.com");
+  });
+  it("Ctrl-C cancels the questions", async () => {
+    const t = terminal();
+    const qs = planQuestions({ supplied: none, recorded: none, facts });
+    const answers = askQuestions(qs, t, () => undefined);
+    await tick();
+    t.input.write("\x03");
+    await assert.rejects(answers, WizardCancelled);
+  });
+});
+
+describe("summary", () => {
+  it("masks every secret and says where it came from", () => {
+    const config = configFrom({ domain: "chat.acme.io", anthropicApiKey: "sk-ant-very-secret" });
+    const lines = summaryLines(config, "prod", (k) => (k === "anthropicApiKey" ? "given" : k === "authSecret" ? "kept" : "generated")).join("\n");
+    assert.ok(!lines.includes("sk-ant-very-secret") && !lines.includes(config.secrets.authSecret) && !lines.includes(config.secrets.postgresPassword));
+    assert.match(lines, /ANTHROPIC_API_KEY\s+•+ \(as given\)/);
+    assert.match(lines, /AUTH_SECRET\s+•+ \(kept from the existing install\)/);
+    assert.match(lines, /POSTGRES_PASSWORD\s+•+ \(generated\)/);
+    assert.match(lines, /URL\s+https:\/\/chat\.acme\.io/);
+  });
+});
