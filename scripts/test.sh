@@ -22,7 +22,19 @@ else
   export MATHISON_E2E_SKIP="Go is not installed, so the test cluster cannot be built"
 fi
 
-echo "== end-to-end tests (real kube-apiserver, controller-manager, scheduler, KWOK)"
+# The interactive tests drive the installer in a real terminal through tmux.
+if ! command -v tmux >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing tmux (Debian package) for the terminal tests"
+    apt-get update -qq >/dev/null && apt-get install -y -qq tmux >/dev/null
+  fi
+  if ! command -v tmux >/dev/null 2>&1 && [ "${CI:-}" = "true" ]; then
+    echo "CI=true but tmux is not installed and could not be: the terminal tests cannot run" >&2
+    exit 1
+  fi
+fi
+
+echo "== end-to-end tests (real kube-apiserver, controller-manager, scheduler, KWOK; tmux for the terminal)"
 npm run --silent test:e2e
 
 echo "== npm pack tarball"

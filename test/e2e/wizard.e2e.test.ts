@@ -1,0 +1,131 @@
+// The built binary in a real terminal (tmux), driven through the wizard against the test cluster.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { PACKAGE_ROOT } from "../../src/paths.js";
+import { clusterScopedName } from "../../src/render/render.js";
+import { cleanup, kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
+import { Terminal, tmuxMissing } from "../helpers/terminal.js";
+
+const { cluster, skip: noCluster } = testCluster();
+const skip = noCluster || tmuxMissing();
+const bin = `${process.execPath} ${join(PACKAGE_ROOT, "bin", "mathison-install.js")}`;
+
+function start(c: TestCluster, args: string, env: Record<string, string> = {}): Terminal {
+  return new Terminal(`${bin} install ${args}`, { KUBECONFIG: c.kubeconfig, PATH: process.env["PATH"] ?? "", ...env });
+}
+
+const secretsEnv = { ANTHROPIC_API_KEY: "sk-ant-env", MATHISON_AUTH_SECRET: "a".repeat(44), MATHISON_POSTGRES_PASSWORD: "p".repeat(32) };
+const allFlags = (namespace: string) =>
+  `--domain ${namespace}.example.com --ingress-class nginx --tls none --tag 1.0.0 --web-image mathison-web --worker-image mathison-worker --llm-provider anthropic --mode self-hosted --base-domain apps.example.com`;
+
+function tidy(c: TestCluster, namespace: string): Promise<void> {
+  return cleanup(c, namespace, [`clusterrole/${clusterScopedName(namespace)}`, `clusterrolebinding/${clusterScopedName(namespace)}`]);
+}
+
+describe("interactive install in a terminal", { skip }, () => {
+  const c = cluster!;
+  const terminals: Terminal[] = [];
+  after(() => terminals.forEach((t) => t.close()));
+
+  it("walks the whole wizard, shows live progress and installs", async () => {
+    const namespace = uniqueNamespace("e2e-wizard");
+    after(() => tidy(c, namespace));
+    const t = start(c, `--namespace ${namespace}`);
+    terminals.push(t);
+    await t.waitFor(/\? Domain of the web UI/);
+    t.type("Not_A_Domain");
+    t.send("Enter");
+    await t.waitFor(/Allowed: an RFC 1123 host name/);
+    t.send("C-u");
+    t.type(`${namespace}.example.com`);
+    t.send("Enter");
+    await t.waitFor(/\? IngressClass\s*\n❯ nginx \(cluster default\)/);
+    t.send("Enter");
+    await t.waitFor(/\? TLS for the web UI/);
+    t.send("Down", "Enter"); // "none: plain HTTP"
+    await t.waitFor(/\? Image tag/);
+    t.type("2.1.0");
+    t.send("Enter");
+    await t.waitFor(/\? Web image/);
+    t.send("Enter");
+    await t.waitFor(/\? Worker image/);
+    t.send("Enter");
+    await t.waitFor(/\? LLM provider/);
+    t.send("Enter");
+    await t.waitFor(/\? ANTHROPIC_API_KEY/);
+    t.type("sk-ant-typed-in-the-wizard");
+    await t.waitFor(/\? ANTHROPIC_API_KEY •+/);
+    assert.ok(!t.screen().includes("sk-ant-typed"), "the key is masked as typed");
+    t.send("Enter");
+    await t.waitFor(/\? MATHISON_MODE/);
+    t.send("Enter");
+    const baseDomain = await t.waitFor(/\? MATHISON_BASE_DOMAIN/);
+    assert.ok(baseDomain.replace(/\n/g, "").includes(`(${namespace}.example.com)`), "defaults to the domain");
+    t.send("Enter");
+    await t.waitFor(/\? AUTH_SECRET/);
+    t.send("Enter"); // generate
+    await t.waitFor(/\? POSTGRES_PASSWORD/);
+    t.send("Enter"); // generate
+    const summary = await t.waitFor(/\? Install\?/);
+    assert.match(summary, /URL\s+http:\/\/e2e-wizard-\w+\.example\.com/);
+    assert.match(summary, /web image\s+mathison-web:2\.1\.0/);
+    assert.match(summary, /ANTHROPIC_API_KEY\s+•+ \(as given\)/);
+    assert.ok(!summary.includes("sk-ant-typed"));
+    t.send("Enter");
+    await t.waitFor(/\[\d\/6\]/);
+    assert.equal(await t.exitCode(), 0, t.history());
+    const screen = t.screen();
+    assert.match(screen, /✔ \[6\/6\] Ingress, network policies and disruption budget/);
+    assert.match(screen, /All migrations have been successfully applied\./);
+    assert.match(screen, /Open http:\/\/e2e-wizard-\w+\.example\.com/);
+    for (const line of screen.split("\n")) assert.ok(line.length <= 80, `fits 80 columns: ${line}`);
+
+    const web = await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"]);
+    assert.equal(web.status.readyReplicas, 2);
+    assert.equal(web.spec.template.spec.containers[0].image, "mathison-web:2.1.0");
+    const cm = await kubectlJson(c, ["-n", namespace, "get", "configmap/mathison-config"]);
+    assert.equal(cm.data.AUTH_URL, `http://${namespace}.example.com`);
+    const secret = await kubectlJson(c, ["-n", namespace, "get", "secret/mathison-secrets"]);
+    assert.equal(Buffer.from(secret.data.ANTHROPIC_API_KEY, "base64").toString(), "sk-ant-typed-in-the-wizard");
+  });
+
+  it("with every value given, shows only the summary and the confirm", async () => {
+    const namespace = uniqueNamespace("e2e-flags");
+    after(() => tidy(c, namespace));
+    const t = start(c, `--namespace ${namespace} ${allFlags(namespace)}`, secretsEnv);
+    terminals.push(t);
+    const screen = await t.waitFor(/\? Install\?/);
+    assert.ok(!/\? (Domain|IngressClass|TLS|Image tag|ANTHROPIC_API_KEY|AUTH_SECRET)/.test(t.history()), t.history());
+    assert.match(screen, /About to install:/);
+    t.send("Enter");
+    assert.equal(await t.exitCode(), 0, t.history());
+  });
+
+  it("Ctrl-C during the questions exits 130 with nothing applied", async () => {
+    const namespace = uniqueNamespace("e2e-cancel");
+    const t = start(c, `--namespace ${namespace}`);
+    terminals.push(t);
+    await t.waitFor(/\? Domain of the web UI/);
+    t.send("C-c");
+    assert.equal(await t.exitCode(), 130);
+    assert.match(t.history(), /Cancelled: nothing was applied/);
+    assert.equal((await kubectl(c, ["get", "namespace", namespace])).code, 1, "no namespace was created");
+  });
+
+  it("Ctrl-C during the apply stops, says what was applied and that a re-run resumes", async () => {
+    const namespace = uniqueNamespace("e2e-interrupt");
+    after(() => tidy(c, namespace));
+    // A StorageClass that does not exist leaves the database claims Pending: stage 3 waits, and we interrupt it.
+    const t = start(c, `--namespace ${namespace} ${allFlags(namespace)} --storage-class no-such-class --timeout 10m`, secretsEnv);
+    terminals.push(t);
+    await t.waitFor(/\? Install\?/);
+    t.send("Enter");
+    await t.waitFor(/‼ (ClaimPending|WaitingForVolume|ProvisioningFailed)/);
+    t.send("C-c");
+    assert.equal(await t.exitCode(), 130, t.history());
+    const history = t.history().replace(/\n/g, " ");
+    assert.match(history, /install stopped \(interrupted\)/);
+    assert.match(history, /\d+ of \d+ objects applied .*Re-run the same command to resume/);
+  });
+});
