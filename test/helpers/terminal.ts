@@ -20,7 +20,10 @@ export class Terminal {
   private readonly session = "t";
 
   private tmux(...args: string[]): string {
-    return execFileSync("tmux", ["-L", this.socket, ...args]).toString();
+    // The tmux server, and so the program, starts from a clean environment: a CI=true or a
+    // KUBECONFIG of the test runner must not leak into what a person's terminal would have.
+    const env = { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: process.env["HOME"] ?? "/root", TERM: "xterm-256color" };
+    return execFileSync("tmux", ["-L", this.socket, ...args], { env }).toString();
   }
 
   constructor(command: string, env: Record<string, string>, size = { cols: 80, rows: 24 }) {
