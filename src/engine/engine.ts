@@ -73,6 +73,7 @@ export async function runPlan(plan: RenderedPlan, kube: Kube, reporter: Reporter
   const total = plan.stages.reduce((n, s) => n + s.objects.length, 0);
   const applied: string[] = [];
   const appliedGeneration = new Map<string, number>();
+  const appliedAction = new Map<string, ApplyAction>();
   let view: NamespaceView | undefined;
   let viewReady: Promise<void> = Promise.resolve();
   let namespaceIsNew = false;
@@ -101,6 +102,7 @@ export async function runPlan(plan: RenderedPlan, kube: Kube, reporter: Reporter
     } else {
       action = !live ? "created" : live.metadata.resourceVersion === result.metadata.resourceVersion ? "unchanged" : "configured";
       applied.push(ref);
+      appliedAction.set(ref, action);
       appliedGeneration.set(ref, (result.metadata.generation as number | undefined) ?? 0);
     }
     reporter.event({ event: "apply", stage: stage.id, object: ref, action, ...(fields && fields.length > 0 ? { fields } : {}) });
@@ -168,7 +170,8 @@ export async function runPlan(plan: RenderedPlan, kube: Kube, reporter: Reporter
         if (job) reporter.event({ event: "log", stage: stage.id, object: objectRef(job), pod, line });
       });
       const followJobPods = (): void => {
-        for (const w of workloads.filter((x) => x.kind === "Job")) {
+        // A Job this run left unchanged ran before: its old output is not news.
+        for (const w of workloads.filter((x) => x.kind === "Job" && appliedAction.get(objectRef(x)) !== "unchanged")) {
           const live = view!.get(w.kind, w.metadata.name);
           if (!live) continue;
           for (const pod of podsOf(live, view!.snapshot())) {
