@@ -6,6 +6,7 @@ import type { RunOutcome } from "../../engine/events.js";
 import { connect, listContexts } from "../../kube/client.js";
 import { ClusterAccessError, KubeApiError, type Kube } from "../../kube/types.js";
 import type { FieldKey } from "../../config/fields.js";
+import type { RawSource } from "../../config/sources.js";
 import { authUrl, renderPlan } from "../../render/render.js";
 import { STAGES, type StageId } from "../../render/stages.js";
 import { chooseReporter, OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
@@ -31,6 +32,22 @@ export function parseDuration(value: string): number | undefined {
   return n * unit > 0 ? n * unit : undefined;
 }
 
+/** Connects as kubectl would and reads the existing install's record: also the reachability and credentials check. */
+async function openCluster(kubeconfig: string | undefined, context: string | undefined, namespace: string): Promise<{ kube: Kube; record: RawSource } | { unreachable: string }> {
+  try {
+    const kube = connect({ kubeconfig, context });
+    return { kube, record: await clusterRecordSource(kube, namespace) };
+  } catch (err) {
+    const denied = err instanceof KubeApiError && err.status === 403;
+    if (!denied && !(err instanceof ClusterAccessError) && !(err instanceof Error && /ENOENT|kubeconfig/i.test(err.message))) throw err;
+    return { unreachable: `cannot reach the cluster: ${(err as Error).message}` };
+  }
+}
+
+function noCluster(message: string, io: CliIO): ExitCodeValue {
+  io.stderr.write(`mathison-install: ${message}\n  try: kubectl cluster-info with the same --kubeconfig/--context; nothing was applied\n`);
+  return ExitCode.clusterAccess;
+}
 
 export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeValue> {
   const output = (args.strings["output"] ?? "plain") as OutputFormat;
@@ -54,21 +71,12 @@ export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
   if (interactive) return runInteractive(args, io, namespace, { dryRun, ...(timeoutsMs ? { timeoutsMs } : {}) });
 
   const reporter = chooseReporter({ format: output, stdout: io.stdout, stderr: io.stderr, env: io.env });
-  let kube: Kube;
-  let record;
-  try {
-    kube = connect({ kubeconfig: args.strings["kubeconfig"], context: args.strings["context"] });
-    // Reading the existing install's record is also the reachability and credentials check.
-    record = await clusterRecordSource(kube, namespace);
-  } catch (err) {
-    const denied = err instanceof KubeApiError && err.status === 403;
-    if (!denied && !(err instanceof ClusterAccessError) && !(err instanceof Error && /ENOENT|kubeconfig/i.test(err.message))) throw err;
-    const message = `cannot reach the cluster: ${(err as Error).message}`;
-    if (output === "json") reporter.event({ event: "done", ok: false, outcome: "cluster-access", elapsedMs: 0, applied: 0, total: 0, message });
-    io.stderr.write(`mathison-install: ${message}\n`);
-    io.stderr.write("  try: kubectl cluster-info with the same --kubeconfig/--context; nothing was applied\n");
-    return ExitCode.clusterAccess;
+  const opened = await openCluster(args.strings["kubeconfig"], args.strings["context"], namespace);
+  if ("unreachable" in opened) {
+    if (output === "json") reporter.event({ event: "done", ok: false, outcome: "cluster-access", elapsedMs: 0, applied: 0, total: 0, message: opened.unreachable });
+    return noCluster(opened.unreachable, io);
   }
+  const { kube, record } = opened;
 
   const loaded = loadConfig({ flags: args.strings, env: io.env, forInstall: true, clusterRecord: record });
   if (!loaded.ok) return usage(loaded.problems.map(formatProblem), io);
@@ -119,17 +127,11 @@ async function runInteractive(args: ParsedArgs, io: CliIO, namespace: string, en
       const { names } = listContexts({ kubeconfig });
       if (names.length > 1) context = await askContext(names, promptIO);
     }
-    let record;
-    let facts;
-    try {
-      kube = connect({ kubeconfig, context });
-      record = await clusterRecordSource(kube, namespace);
-      facts = await discoverClusterFacts(kube, namespace);
-    } catch (err) {
-      if (!(err instanceof ClusterAccessError) && !(err instanceof KubeApiError)) throw err;
-      io.stderr.write(`mathison-install: cannot reach the cluster: ${err.message}\n  try: kubectl cluster-info with the same --kubeconfig/--context; nothing was applied\n`);
-      return ExitCode.clusterAccess;
-    }
+    const opened = await openCluster(kubeconfig, context, namespace);
+    if ("unreachable" in opened) return noCluster(opened.unreachable, io);
+    kube = opened.kube;
+    const record = opened.record;
+    const facts = await discoverClusterFacts(kube, namespace);
     const supplied = suppliedValues({ flags: args.strings, env: io.env });
     const questions = planQuestions({ supplied: new Set(Object.keys(supplied) as FieldKey[]), recorded: new Set(Object.keys(record) as FieldKey[]), facts });
     const answers = await askQuestions(questions, promptIO, (key) => supplied[key]?.value);
