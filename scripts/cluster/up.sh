@@ -12,9 +12,15 @@ start=$(date +%s%N)
 
 bash "$here/build.sh" >&2
 if [ -f "$STATE/pids" ]; then
-  echo "cluster: one is already running in $STATE (npm run cluster:down stops it)" >&2
-  echo "export KUBECONFIG=$STATE/kubeconfig"
-  exit 0
+  alive=1
+  while read -r _ pid; do kill -0 "$pid" 2>/dev/null || alive=0; done < "$STATE/pids"
+  if [ $alive = 1 ]; then
+    echo "cluster: one is already running in $STATE (npm run cluster:down stops it)" >&2
+    echo "export KUBECONFIG=$STATE/kubeconfig"
+    exit 0
+  fi
+  echo "cluster: the one in $STATE has stopped; starting afresh" >&2
+  bash "$here/down.sh" >/dev/null 2>&1 || true
 fi
 mkdir -p "$STATE/pki" "$STATE/logs" "$STATE/hostpath"
 B="$CLUSTER_BIN_DIR"

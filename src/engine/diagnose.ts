@@ -131,6 +131,19 @@ export function diagnose(workload: KubeObject, snap: NamespaceSnapshot, sinceMs:
     const d = containerDiagnosis(pod);
     if (d) return d;
   }
+  // A claim that cannot bind says more than the scheduler's "unbound PersistentVolumeClaims".
+  for (const claim of snap.pvcs) {
+    if (claim.status?.phase !== "Pending" || !claimsOf(workload, pods).includes(claim.metadata.name)) continue;
+    const why = warnings.find((e) => e.involvedObject?.kind === "PersistentVolumeClaim" && e.involvedObject?.name === claim.metadata.name);
+    return {
+      reason: (why?.reason as string | undefined) ?? "ClaimPending",
+      message: `PersistentVolumeClaim ${claim.metadata.name} is Pending${why ? `: ${why.message}` : ""}`,
+      hint: why
+        ? "its StorageClass cannot provision it: pass --storage-class with a class that exists (kubectl get storageclass), or mark one default"
+        : "it waits for a volume: provisioning can take a while; kubectl describe pvc shows progress",
+      fatal: false,
+    };
+  }
   for (const pod of pods) {
     const scheduled = (pod.status?.conditions as { type: string; status: string; reason?: string; message?: string }[] | undefined)?.find((c) => c.type === "PodScheduled");
     if (scheduled?.status === "False" && scheduled.reason === "Unschedulable") {
@@ -141,16 +154,6 @@ export function diagnose(workload: KubeObject, snap: NamespaceSnapshot, sinceMs:
   const scheduling = warnings.find((e) => e.reason === "FailedScheduling");
   if (scheduling && UNBOUND_CLAIM.test(scheduling.message as string)) return waitingForVolume(scheduling.message as string);
   if (scheduling) return { reason: "FailedScheduling", message: scheduling.message as string, hint: "no node fits the pod: kubectl describe nodes shows free capacity", fatal: false };
-  for (const claim of snap.pvcs) {
-    if (claim.status?.phase !== "Pending" || !claimsOf(workload, pods).includes(claim.metadata.name)) continue;
-    const why = warnings.find((e) => e.involvedObject?.kind === "PersistentVolumeClaim" && e.involvedObject?.name === claim.metadata.name);
-    return {
-      reason: (why?.reason as string | undefined) ?? "ClaimPending",
-      message: `PersistentVolumeClaim ${claim.metadata.name} is Pending${why ? `: ${why.message}` : ""}`,
-      hint: "no StorageClass provisions it: pass --storage-class with a class that exists (kubectl get storageclass), or mark one default",
-      fatal: false,
-    };
-  }
   const mount = warnings.find((e) => e.reason === "FailedMount" || e.reason === "FailedAttachVolume");
   if (mount) return { reason: mount.reason as string, message: mount.message as string, hint: "a volume cannot be mounted: check the PersistentVolumeClaim and the Secret or ConfigMap it names", fatal: false };
   const unhealthy = warnings.find((e) => e.reason === "Unhealthy");

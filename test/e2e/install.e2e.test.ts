@@ -160,6 +160,21 @@ describe("install failures", { skip }, () => {
     assert.ok(run.ms < 60_000, `failed fast (${run.ms} ms), not at the 5 minute timeout`);
   });
 
+  it("a stage that does not become ready fails at its timeout with exit 5, the stall's reason and a hint", async () => {
+    const namespace = uniqueNamespace("e2e-timeout");
+    after(() => tidy(c, namespace));
+    const run = await runInstaller(c, installArgs(namespace, "--storage-class", "no-such-class", "--timeout", "4s"));
+    assert.equal(run.code, 5, run.stderr);
+    const failed = run.events.find((e) => e.event === "failed");
+    assert.equal(failed.stage, "backing");
+    assert.match(failed.message, /not ready after 4 s/);
+    assert.match(failed.message, /PersistentVolumeClaim data-(postgres|redis)-0 is Pending/);
+    assert.match(failed.hint, /--storage-class/);
+    assert.equal(run.events.at(-1).outcome, "timeout");
+    const stall = run.events.find((e) => e.event === "stall");
+    assert.ok(stall && !stall.fatal, "the pending claim was reported while waiting");
+  });
+
   it("plain output without a TTY has one line per change and no ANSI", async () => {
     const namespace = uniqueNamespace("e2e-plain");
     after(() => tidy(c, namespace));
