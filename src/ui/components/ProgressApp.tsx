@@ -37,7 +37,8 @@ export function ProgressApp({ store, url, onInterrupt }: ProgressAppProps) {
       {isRawModeSupported ? <InterruptKey onInterrupt={onInterrupt} /> : null}
       {view.context ? <Text dimColor>{view.dryRun ? "Dry run against" : "Installing into"} {view.context}, namespace {view.namespace}</Text> : null}
       {view.stages.map((s, i) => <StagePane key={s.id} stage={s} index={i} total={view.stages.length} now={now} />)}
-      <LogPane title="migration log" lines={view.logs} />
+      {/* The migration log matters while it runs and when something failed; a finished install keeps the screen to 24 rows. */}
+      {view.done?.ok ? null : <LogPane title="migration log" lines={view.logs} />}
       {view.interrupting && !view.done ? <Text color="yellow">Stopping after the requests in flight…</Text> : null}
       {view.failure ? <FailurePanel failure={view.failure} /> : null}
       {view.done ? <Summary done={view.done} url={url} namespace={view.namespace ?? ""} dryRun={view.dryRun} /> : null}
