@@ -51,16 +51,14 @@ class StageFailure extends Error {
   ) {
     super(message);
   }
+
+  withLogs(logs: readonly string[]): StageFailure {
+    return new StageFailure(this.outcome, this.reason, this.message, this.hint, this.object, logs);
+  }
 }
 
 function refOf(obj: KubeObject): ObjectRef {
   return { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, namespace: obj.metadata.namespace };
-}
-
-/** Strips what the server adds, so a dry-run result compares with the live object field by field. */
-function comparable(obj: KubeObject): KubeObject {
-  const { status: _status, ...rest } = obj;
-  return rest as KubeObject;
 }
 
 /**
@@ -97,7 +95,7 @@ export async function runPlan(plan: RenderedPlan, kube: Kube, reporter: Reporter
     let action: ApplyAction;
     let fields: string[] | undefined;
     if (dryRun) {
-      fields = live ? changedFields(comparable(live), comparable(result)) : undefined;
+      fields = live ? changedFields(live, result) : undefined;
       action = !live ? "create" : fields!.length > 0 ? "change" : "none";
     } else {
       action = !live ? "created" : live.metadata.resourceVersion === result.metadata.resourceVersion ? "unchanged" : "configured";
@@ -139,13 +137,18 @@ export async function runPlan(plan: RenderedPlan, kube: Kube, reporter: Reporter
         return false;
       };
       let settled = false;
-      const finish = (err?: StageFailure): void => {
-        if (settled) return;
+      /** Ends the wait once: no more evaluations, timers or signal handling. False if already ended. */
+      const stopWaiting = (): boolean => {
+        if (settled) return false;
         settled = true;
         unsubscribe();
         clearTimeout(timer);
         clearTimeout(recheck);
         options.signal?.removeEventListener("abort", onAbort);
+        return true;
+      };
+      const finish = (err?: StageFailure): void => {
+        if (!stopWaiting()) return;
         if (err) {
           void logs.stop();
           reject(err);
@@ -154,15 +157,10 @@ export async function runPlan(plan: RenderedPlan, kube: Kube, reporter: Reporter
           void logs.drain(LOG_DRAIN_MS, LOG_IDLE_MS).then(resolve);
         }
       };
-      const failWithLogs = (failure: Omit<ConstructorParameters<typeof StageFailure>, never>, logSource: Parameters<typeof containerLogs>[0]): void => {
-        settled = true; // no further evaluation while the logs are fetched
-        unsubscribe();
-        clearTimeout(timer);
-        clearTimeout(recheck);
-        void containerLogs(logSource).then((logs) => {
-          settled = false;
-          finish(new StageFailure(failure[0], failure[1], failure[2], failure[3], failure[4], logs));
-        });
+      const failWithLogs = (failure: StageFailure, logSource: Parameters<typeof containerLogs>[0]): void => {
+        if (!stopWaiting()) return;
+        void logs.stop();
+        void containerLogs(logSource).then((lines) => reject(failure.withLogs(lines)));
       };
       // The migration Job's output streams into the events while it runs.
       const logs = new PodLogFollower(kube, plan.namespace, (pod, line) => {
@@ -208,7 +206,7 @@ export async function runPlan(plan: RenderedPlan, kube: Kube, reporter: Reporter
             const pod = pods.sort((a, b) => String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)))[0];
             const restarted = ((pod?.status?.containerStatuses as { restartCount?: number }[] | undefined)?.[0]?.restartCount ?? 0) > 0;
             const logSource = d?.pod ? d : { pod: pod?.metadata.name, container: (pod?.spec?.containers as { name: string }[] | undefined)?.[0]?.name, previousLogs: restarted };
-            failWithLogs(["wait-failed", r.reason, `${ref}: ${r.message}${d ? ` (${d.reason}: ${d.message})` : ""}`, failureHint(stage.id, r.reason), ref], logSource);
+            failWithLogs(new StageFailure("wait-failed", r.reason, `${ref}: ${r.message}${d ? ` (${d.reason}: ${d.message})` : ""}`, failureHint(stage.id, r.reason), ref), logSource);
             return;
           }
           waitingOn.push(ref);
@@ -222,7 +220,7 @@ export async function runPlan(plan: RenderedPlan, kube: Kube, reporter: Reporter
               reporter.event({ event: "stall", stage: stage.id, object: ref, reason: d.reason, message: d.message, hint: d.hint, fatal: d.fatal });
             }
             if (d.fatal) {
-              failWithLogs(["wait-failed", d.reason, `${ref}: ${d.message}`, d.hint, ref], d);
+              failWithLogs(new StageFailure("wait-failed", d.reason, `${ref}: ${d.message}`, d.hint, ref), d);
               return;
             }
           }

@@ -39,7 +39,7 @@ async function openCluster(kubeconfig: string | undefined, context: string | und
     return { kube, record: await clusterRecordSource(kube, namespace) };
   } catch (err) {
     const denied = err instanceof KubeApiError && err.status === 403;
-    if (!denied && !(err instanceof ClusterAccessError) && !(err instanceof Error && /ENOENT|kubeconfig/i.test(err.message))) throw err;
+    if (!denied && !(err instanceof ClusterAccessError)) throw err;
     return { unreachable: `cannot reach the cluster: ${(err as Error).message}` };
   }
 }
@@ -124,7 +124,13 @@ async function runInteractive(args: ParsedArgs, io: CliIO, namespace: string, en
   try {
     let context = args.strings["context"];
     if (context === undefined) {
-      const { names } = listContexts({ kubeconfig });
+      let names: string[];
+      try {
+        names = listContexts({ kubeconfig }).names;
+      } catch (err) {
+        if (err instanceof ClusterAccessError) return noCluster(`cannot reach the cluster: ${err.message}`, io);
+        throw err;
+      }
       if (names.length > 1) context = await askContext(names, promptIO);
     }
     const opened = await openCluster(kubeconfig, context, namespace);
