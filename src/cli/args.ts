@@ -26,6 +26,8 @@ export const COMMAND_OPTIONS: Record<Command, Record<string, OptionSpec>> = {
     output: { type: "string" },
     "dry-run": { type: "boolean" },
     timeout: { type: "string" },
+    "replace-secret": { type: "string" },
+    pull: { type: "boolean" },
   },
 };
 

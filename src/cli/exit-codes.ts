@@ -11,6 +11,8 @@ export const ExitCode = {
   apply: 4,
   /** A resource failed or did not become ready in time. */
   wait: 5,
+  /** Another run holds this install's lock, or changed the install while this run planned; nothing was applied. */
+  locked: 6,
   /** Interrupted (Ctrl-C / SIGTERM). */
   interrupted: 130,
 } as const;

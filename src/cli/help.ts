@@ -13,18 +13,25 @@ Usage:
   mathison-install [install] [flags]       install or upgrade (interactive in a terminal)
   mathison-install render [flags]          print the objects an install applies, in order; needs no cluster
 
-Configuration (flags > environment > --values file > defaults):
+Configuration (flags > environment > --values file > the install's recorded answers > defaults):
 ${table([["--values FILE", "YAML file with the same settings as keys (domain, webReplicas, tls, …)"], ...configRows])}
 
 install:
 ${table([
-  ["--non-interactive", "never prompt; also chosen when stdin is not a terminal or CI=true"],
+  ["--non-interactive", "never prompt; also chosen when stdin is not a terminal, in CI, or with --output json"],
   ["--kubeconfig FILE", "kubeconfig to use [env KUBECONFIG]"],
   ["--context NAME", "kubeconfig context to use"],
   ["--output plain|json", "progress as plain lines or JSON Lines events (non-interactive)"],
   ["--dry-run", "server-side dry run: show what would be created or changed, write nothing"],
   ["--timeout DURATION", "override every stage's wait timeout, e.g. 10m"],
+  ["--replace-secret KEYS", "replace installed secrets on purpose: ANTHROPIC_API_KEY and/or AUTH_SECRET, comma-separated"],
+  ["--pull", "pull mutable image tags again and roll web, worker and the migration out"],
 ])}
+
+A re-run keeps every answer of the existing install (recorded in ConfigMap mathison-install)
+and its secrets; it shows the plan before applying and holds a lock while it applies.
+Exit codes: 0 ok, 1 bug, 2 bad input, 3 cluster access, 4 rejected by the API server,
+5 not ready / failed / timed out, 6 another run holds the lock, 130 interrupted.
 
 render:
 ${table([

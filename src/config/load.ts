@@ -1,4 +1,6 @@
-import { passwordChangeProblem } from "./cluster-record.js";
+import type { SecretKey } from "../record/store.js";
+import type { FieldKey } from "./fields.js";
+import { decideSecrets, recordedAnswers, type Installed } from "./installed.js";
 import { resolveConfig, type ResolveResult } from "./resolve.js";
 import { envSource, flagSource, valuesFileSource, type RawSource } from "./sources.js";
 import type { ConfigProblem } from "./types.js";
@@ -8,8 +10,10 @@ export interface LoadInput {
   readonly flags: Readonly<Record<string, string | undefined>>;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly forInstall?: boolean;
-  /** What an existing install in the cluster holds (its secrets): below the user's sources, above defaults. */
-  readonly clusterRecord?: RawSource;
+  /** The existing install: its recorded answers below the user's sources, its secrets kept. */
+  readonly installed?: Installed;
+  /** Secrets the user asked to replace (`--replace-secret`, or yes to the wizard's question). */
+  readonly replaceSecrets?: readonly SecretKey[];
   readonly apiKeyMayComeLater?: boolean;
   /** Answers to the interactive questions: below the user's flags, environment and values file. */
   readonly prompted?: RawSource;
@@ -21,27 +25,37 @@ export function suppliedValues(input: Pick<LoadInput, "flags" | "env">): RawSour
   return { ...values, ...envSource(input.env), ...flagSource(input.flags).source };
 }
 
-/** Flags > environment > --values file > defaults. Every problem of every source is reported together. */
+function first(sources: readonly RawSource[], key: FieldKey): { value: string; field: string } | undefined {
+  return sources.map((s) => s[key]).find((v) => v !== undefined);
+}
+
+/**
+ * Flags > environment > --values file > wizard answers > the install's recorded answers >
+ * defaults; the installed secrets are kept unless a replacement is asked for. Every problem of
+ * every source is reported together.
+ */
 export function loadConfig(input: LoadInput): ResolveResult {
   const problems: ConfigProblem[] = [];
-  const sources: RawSource[] = [];
+  const user: RawSource[] = [];
   const flags = flagSource(input.flags);
   problems.push(...flags.problems);
-  sources.push(flags.source, envSource(input.env));
+  user.push(flags.source, envSource(input.env));
   const valuesPath = input.flags["values"];
   if (valuesPath !== undefined) {
     const values = valuesFileSource(valuesPath);
     problems.push(...values.problems);
-    sources.push(values.source);
+    user.push(values.source);
   }
-  if (input.prompted) sources.push(input.prompted);
-  if (input.clusterRecord) {
-    const supplied = sources.map((src) => src.postgresPassword).find((v) => v !== undefined);
-    const changed = passwordChangeProblem(supplied, input.clusterRecord);
-    if (changed) problems.push(changed);
-    sources.push(input.clusterRecord);
+  if (input.prompted) user.push(input.prompted);
+  let sources = user;
+  let notices: readonly string[] = [];
+  if (input.installed) {
+    const secrets = decideSecrets(input.installed, (key) => first(user, key), input.replaceSecrets ?? []);
+    problems.push(...secrets.problems);
+    notices = secrets.notices;
+    sources = [secrets.kept, ...user, recordedAnswers(input.installed, first(user, "tag") !== undefined), secrets.fallback];
   }
   const resolved = resolveConfig(sources, { forInstall: input.forInstall ?? false, apiKeyMayComeLater: input.apiKeyMayComeLater ?? false });
-  if (resolved.ok && problems.length === 0) return resolved;
+  if (resolved.ok && problems.length === 0) return { ...resolved, notices };
   return { ok: false, problems: [...problems, ...(resolved.ok ? [] : resolved.problems)] };
 }

@@ -11,8 +11,11 @@ export interface ResolveOptions {
   readonly apiKeyMayComeLater?: boolean;
 }
 
+/** Each setting's value and the source it came from (undefined: the default). */
+export type ChosenValues = Readonly<Partial<Record<FieldKey, { readonly value: string; readonly field: string | undefined }>>>;
+
 export type ResolveResult =
-  | { readonly ok: true; readonly config: InstallConfig }
+  | { readonly ok: true; readonly config: InstallConfig; readonly chosen: ChosenValues; readonly notices: readonly string[] }
   | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
 
 /**
@@ -22,16 +25,19 @@ export type ResolveResult =
 export function resolveConfig(sources: readonly RawSource[], options: ResolveOptions = {}): ResolveResult {
   const problems: ConfigProblem[] = [];
   const chosen = new Map<FieldKey, string>();
+  const origins: Partial<Record<FieldKey, { value: string; field: string | undefined }>> = {};
   for (const spec of FIELDS) {
     const given = pick(sources, spec.key);
     if (given) {
       const allowed = spec.validate(given.value);
       if (allowed !== undefined) problems.push({ field: given.field, shownValue: show(spec, given.value), allowed });
       else chosen.set(spec.key, given.value);
+      origins[spec.key] = given;
     } else if (options.forInstall && spec.requiredForInstall) {
       problems.push({ field: spec.flag, shownValue: undefined, allowed: `${spec.describe}; give ${spec.flag}, ${spec.env} or \`${spec.key}\` in --values` });
     } else if (spec.default !== undefined) {
       chosen.set(spec.key, spec.default);
+      origins[spec.key] = { value: spec.default, field: undefined };
     }
   }
   if (options.forInstall && !options.apiKeyMayComeLater && chosen.get("llmProvider") === "anthropic" && !chosen.get("anthropicApiKey")) {
@@ -72,7 +78,7 @@ export function resolveConfig(sources: readonly RawSource[], options: ResolveOpt
     },
     generated,
   };
-  return { ok: true, config };
+  return { ok: true, config, chosen: origins, notices: [] };
 }
 
 function pick(sources: readonly RawSource[], key: FieldKey): RawValue | undefined {

@@ -29,14 +29,31 @@ export const CRASH_LOOP_RESTARTS = 3;
 const ownedBy = (obj: KubeObject, uids: ReadonlySet<string>): boolean =>
   ((obj.metadata.ownerReferences as { uid: string }[] | undefined) ?? []).some((o) => uids.has(o.uid));
 
-export function podsOf(workload: KubeObject, snap: NamespaceSnapshot): KubeObject[] {
+/**
+ * The pods of the rollout in progress: a Deployment's newest ReplicaSet, a StatefulSet's update
+ * revision, a Job's own. Pods being replaced are not the rollout's: a crash-looping old version
+ * must not fail the upgrade that fixes it.
+ */
+export function rolloutPodsOf(workload: KubeObject, snap: NamespaceSnapshot): KubeObject[] {
   const uid = workload.metadata.uid as string | undefined;
   if (!uid) return [];
-  let owners = new Set([uid]);
+  const owned = (owners: ReadonlySet<string>) => snap.pods.filter((p) => ownedBy(p, owners));
   if (workload.kind === "Deployment") {
-    owners = new Set(snap.replicaSets.filter((rs) => ownedBy(rs, owners)).map((rs) => rs.metadata.uid as string));
+    const newest = newestReplicaSet(snap.replicaSets.filter((rs) => ownedBy(rs, new Set([uid]))));
+    return newest ? owned(new Set([newest.metadata.uid as string])) : [];
   }
-  return snap.pods.filter((p) => ownedBy(p, owners));
+  const pods = owned(new Set([uid]));
+  const revision = workload.status?.updateRevision as string | undefined;
+  if (workload.kind === "StatefulSet" && revision) return pods.filter((p) => p.metadata.labels?.["controller-revision-hash"] === revision);
+  return pods;
+}
+
+function revisionOf(rs: KubeObject): number {
+  return Number(rs.metadata.annotations?.["deployment.kubernetes.io/revision"] ?? 0);
+}
+
+function newestReplicaSet(sets: readonly KubeObject[]): KubeObject | undefined {
+  return [...sets].sort((a, b) => revisionOf(b) - revisionOf(a))[0];
 }
 
 function eventTime(e: KubeObject): number {
@@ -49,8 +66,9 @@ export function warningsFor(workload: KubeObject, snap: NamespaceSnapshot, since
   const uid = workload.metadata.uid as string | undefined;
   const names = new Set<string>([`${workload.kind}/${workload.metadata.name}`]);
   const replicaSets = workload.kind === "Deployment" && uid ? snap.replicaSets.filter((rs) => ownedBy(rs, new Set([uid]))) : [];
-  for (const rs of replicaSets) names.add(`ReplicaSet/${rs.metadata.name}`);
-  const pods = podsOf(workload, snap);
+  const newest = newestReplicaSet(replicaSets);
+  if (newest) names.add(`ReplicaSet/${newest.metadata.name}`);
+  const pods = rolloutPodsOf(workload, snap);
   for (const p of pods) names.add(`Pod/${p.metadata.name}`);
   for (const claim of claimsOf(workload, pods)) names.add(`PersistentVolumeClaim/${claim}`);
   return snap.events
@@ -126,7 +144,7 @@ export function diagnose(workload: KubeObject, snap: NamespaceSnapshot, sinceMs:
       return { reason: "FailedCreate", message: msg, hint: /quota/.test(msg) ? "a ResourceQuota in the namespace is used up: kubectl describe resourcequota, then raise it or free capacity" : "the API server refused to create the pods: the message says which policy", fatal: true };
     }
   }
-  const pods = podsOf(workload, snap);
+  const pods = rolloutPodsOf(workload, snap);
   for (const pod of pods) {
     const d = containerDiagnosis(pod);
     if (d) return d;

@@ -5,13 +5,38 @@ import type { StageId } from "../render/stages.js";
  * (plus `ts`), so field names are a public, documented contract: add fields, never rename.
  */
 export type ApplyAction =
-  | "created" | "configured" | "unchanged"
+  | "created" | "configured" | "unchanged" | "deleted"
   // --dry-run: what a real run would do
-  | "create" | "change" | "none";
+  | "create" | "change" | "none" | "replace" | "delete";
+
+/** One object of the plan: what the run will do to it, and why where the action alone does not say. */
+export interface PlannedChange {
+  readonly stage: StageId;
+  readonly object: string;
+  readonly action: "create" | "change" | "unchanged" | "replace" | "delete";
+  readonly fields: readonly string[];
+  readonly conflicts: readonly { readonly field: string; readonly manager: string }[];
+  readonly note?: string;
+}
+
+/** The install the plan was made against, when there is one. */
+export interface InstalledSummary {
+  readonly installerVersion?: string;
+  readonly installedAt?: string;
+  readonly updatedAt?: string;
+  readonly webImage?: string;
+}
 
 export type EngineEvent =
   | { readonly event: "plan"; readonly context: string; readonly server: string; readonly namespace: string; readonly dryRun: boolean;
-      readonly stages: readonly { readonly id: StageId; readonly title: string; readonly objects: readonly string[] }[] }
+      readonly stages: readonly { readonly id: StageId; readonly title: string; readonly objects: readonly string[] }[];
+      /** Per object: create / change (fields) / unchanged / replace / delete. */
+      readonly changes: readonly PlannedChange[];
+      /** What the changes mean: rollouts, a migration, secrets, conflicts, what is kept. */
+      readonly impact: readonly { readonly kind: string; readonly object?: string; readonly message: string }[];
+      /** Lines about the answers: kept secrets, replacements. */
+      readonly notices: readonly string[];
+      readonly installed?: InstalledSummary }
   | { readonly event: "stage"; readonly stage: StageId; readonly index: number; readonly total: number; readonly title: string;
       readonly status: "running" | "done" | "failed"; readonly elapsedMs: number }
   | { readonly event: "apply"; readonly stage: StageId; readonly object: string; readonly action: ApplyAction; readonly fields?: readonly string[] }
@@ -22,10 +47,11 @@ export type EngineEvent =
   | { readonly event: "cleanup"; readonly stage: StageId; readonly object: string; readonly message: string }
   | { readonly event: "failed"; readonly stage: StageId; readonly object?: string; readonly reason: string; readonly message: string;
       readonly hint: string; readonly logs: readonly string[] }
+  | { readonly event: "lock"; readonly status: "acquired" | "took-over" | "released"; readonly message: string }
   | { readonly event: "done"; readonly ok: boolean; readonly outcome: RunOutcome; readonly elapsedMs: number;
       readonly applied: number; readonly total: number; readonly message: string; readonly resume?: string };
 
-export type RunOutcome = "ok" | "apply-failed" | "wait-failed" | "timeout" | "interrupted" | "cluster-access";
+export type RunOutcome = "ok" | "apply-failed" | "wait-failed" | "timeout" | "interrupted" | "cluster-access" | "locked" | "refused";
 
 /** kapp-style progress: `waiting on 2 changes [3/5 done]`. */
 export interface Progress {

@@ -4,10 +4,9 @@ import {
   type KubernetesObject,
 } from "@kubernetes/client-node";
 import type { KubeObject } from "../render/objects.js";
-import { ClusterAccessError, KubeApiError, type AccessQuestion, type Kube, type ListOptions, type ObjectRef, type WatchEventType, type WatchHandle } from "./types.js";
+import { ClusterAccessError, KubeApiError, type AccessQuestion, type ApiErrorCause, type Kube, type ListOptions, type ObjectRef, type WatchEventType, type WatchHandle } from "./types.js";
 
-/** Every write is made as this field manager, so re-applies own the same fields. */
-export const FIELD_MANAGER = "mathison-install";
+import { FIELD_MANAGER_NAME as FIELD_MANAGER } from "./field-manager.js";
 
 export interface ConnectOptions {
   /** --kubeconfig; otherwise KUBECONFIG, ~/.kube/config, then in-cluster, as kubectl does. */
@@ -74,8 +73,8 @@ function reuseConnections(kc: KubeConfig): KubeConfig {
 function apiError(err: unknown, what: string): Error {
   if (err instanceof ApiException) {
     if (err.code === 401) return new ClusterAccessError(`${what}: the API server refused the credentials (401 Unauthorized)`);
-    const body = (typeof err.body === "string" ? safeJson(err.body) : err.body) as { message?: string; reason?: string } | undefined;
-    return new KubeApiError(`${what}: ${body?.message ?? err.message.split("\n")[0]}`, err.code, body?.reason);
+    const body = (typeof err.body === "string" ? safeJson(err.body) : err.body) as { message?: string; reason?: string; details?: { causes?: ApiErrorCause[] } } | undefined;
+    return new KubeApiError(`${what}: ${body?.message ?? err.message.split("\n")[0]}`, err.code, body?.reason, body?.details?.causes ?? []);
   }
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   const code = e.code ?? e.cause?.code;
@@ -109,6 +108,10 @@ function describeRef(ref: ObjectRef): string {
   return `${ref.kind}/${ref.name}${ref.namespace ? ` in ${ref.namespace}` : ""}`;
 }
 
+function describeObject(obj: KubeObject): string {
+  return describeRef({ ...obj, name: obj.metadata.name, namespace: obj.metadata.namespace });
+}
+
 class ClientNodeKube implements Kube {
   readonly contextName: string;
   readonly server: string;
@@ -122,12 +125,28 @@ class ClientNodeKube implements Kube {
     this.core = kc.makeApiClient(CoreV1Api);
   }
 
-  async apply(obj: KubeObject, options: { dryRun?: boolean } = {}): Promise<KubeObject> {
+  async apply(obj: KubeObject, options: { dryRun?: boolean; force?: boolean } = {}): Promise<KubeObject> {
     try {
       // force: the installer owns these fields; a hand edit is taken back, as kubectl apply --force-conflicts.
-      return (await this.objects.patch(obj, undefined, options.dryRun ? "All" : undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply)) as KubeObject;
+      return (await this.objects.patch(obj, undefined, options.dryRun ? "All" : undefined, FIELD_MANAGER, options.force ?? true, PatchStrategy.ServerSideApply)) as KubeObject;
     } catch (err) {
-      throw apiError(err, `applying ${describeRef({ ...obj, name: obj.metadata.name, namespace: obj.metadata.namespace })}`);
+      throw apiError(err, `applying ${describeObject(obj)}`);
+    }
+  }
+
+  async create(obj: KubeObject): Promise<KubeObject> {
+    try {
+      return (await this.objects.create(obj, undefined, undefined, FIELD_MANAGER)) as KubeObject;
+    } catch (err) {
+      throw apiError(err, `creating ${describeObject(obj)}`);
+    }
+  }
+
+  async replace(obj: KubeObject): Promise<KubeObject> {
+    try {
+      return (await this.objects.replace(obj, undefined, undefined, FIELD_MANAGER)) as KubeObject;
+    } catch (err) {
+      throw apiError(err, `updating ${describeObject(obj)}`);
     }
   }
 

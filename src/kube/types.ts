@@ -34,8 +34,16 @@ export interface Kube {
   /** The kubeconfig context and API server in use, for messages. */
   readonly contextName: string;
   readonly server: string;
-  /** Server-side apply with the installer's field manager; `dryRun` writes nothing. */
-  apply(obj: KubeObject, options?: { dryRun?: boolean }): Promise<KubeObject>;
+  /**
+   * Server-side apply with the installer's field manager; `dryRun` writes nothing. `force`
+   * (default true) takes fields other managers own; without it such fields are a 409 whose
+   * `causes` name them.
+   */
+  apply(obj: KubeObject, options?: { dryRun?: boolean; force?: boolean }): Promise<KubeObject>;
+  /** POST: fails with 409 AlreadyExists when the object exists, so no run overwrites another's. */
+  create(obj: KubeObject): Promise<KubeObject>;
+  /** PUT with the object's resourceVersion: fails with 409 Conflict if it changed since it was read. */
+  replace(obj: KubeObject): Promise<KubeObject>;
   get(ref: ObjectRef): Promise<KubeObject | undefined>;
   list(apiVersion: string, kind: string, namespace: string | undefined, options?: ListOptions): Promise<{ items: KubeObject[]; resourceVersion: string }>;
   /** A list-then-watch that re-lists after a dropped watch, until stopped. */
@@ -48,12 +56,20 @@ export interface Kube {
   canI(question: AccessQuestion): Promise<boolean>;
 }
 
+/** One cause of an API error: for apply conflicts, the field and the manager that owns it. */
+export interface ApiErrorCause {
+  readonly reason?: string;
+  readonly message?: string;
+  readonly field?: string;
+}
+
 /** An error from the API server, with what a user needs to see. */
 export class KubeApiError extends Error {
   constructor(
     message: string,
     readonly status: number,
     readonly reason: string | undefined,
+    readonly causes: readonly ApiErrorCause[] = [],
   ) {
     super(message);
   }

@@ -24,3 +24,6 @@ export function isNamespaced(obj: Pick<KubeObject, "kind">): boolean {
 export function objectRef(obj: Pick<KubeObject, "kind" | "metadata">): string {
   return `${obj.kind}/${obj.metadata.name}`;
 }
+
+/** Pod template annotation with a digest of the config and secrets: a change rolls web and worker out. */
+export const CONFIG_DIGEST_ANNOTATION = "mathison.dev/config-digest";

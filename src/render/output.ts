@@ -1,5 +1,5 @@
 import { stringify } from "yaml";
-import type { KubeObject } from "./objects.js";
+import { CONFIG_DIGEST_ANNOTATION, type KubeObject } from "./objects.js";
 import type { RenderedPlan, Stage } from "./render.js";
 
 export const REDACTED = "<redacted>";
@@ -8,10 +8,12 @@ export interface OutputOptions {
   readonly showSecrets: boolean;
 }
 
-/** Secret values replaced by `<redacted>`; everything else as it will be applied. */
+/** Secret values (and the digest computed from them) replaced by `<redacted>`; everything else as it will be applied. */
 export function redact(obj: KubeObject): KubeObject {
-  if (obj.kind !== "Secret") return obj;
+  const digested = obj.spec?.template?.metadata?.annotations?.[CONFIG_DIGEST_ANNOTATION] !== undefined;
+  if (obj.kind !== "Secret" && !digested) return obj;
   const copy = structuredClone(obj);
+  if (digested) copy.spec.template.metadata.annotations[CONFIG_DIGEST_ANNOTATION] = REDACTED;
   for (const field of ["data", "stringData"] as const) {
     if (copy[field]) copy[field] = Object.fromEntries(Object.keys(copy[field]).map((k) => [k, REDACTED]));
   }

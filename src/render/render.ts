@@ -3,7 +3,7 @@ import { databaseUrl, postgresHost, redisUrl } from "../config/secrets.js";
 import type { InstallConfig } from "../config/types.js";
 import { parseImageReference } from "../config/validate.js";
 import { loadManifests, type ManifestSet } from "./manifests.js";
-import { isNamespaced, type KubeObject } from "./objects.js";
+import { CONFIG_DIGEST_ANNOTATION, isNamespaced, type KubeObject } from "./objects.js";
 import { STAGES, type StageId } from "./stages.js";
 
 export interface Stage {
@@ -23,14 +23,49 @@ export const SECRET_NAME = "mathison-secrets";
 export const CONFIGMAP_NAME = "mathison-config";
 export const MIGRATION_JOB_PREFIX = "mathison-migrate-";
 
+export interface RenderOptions {
+  /**
+   * Set by `--pull` and kept in the install record: web, worker and the migration pull their
+   * images again (imagePullPolicy Always) and roll out once per token, so a mutable tag such as
+   * `latest` really upgrades.
+   */
+  readonly pullToken?: string | undefined;
+}
+
 /** The complete, ordered set of objects for a config. Pure: same config (and secrets), same plan. */
-export function renderPlan(config: InstallConfig, manifests: ManifestSet = loadManifests()): RenderedPlan {
+export function renderPlan(config: InstallConfig, manifests: ManifestSet = loadManifests(), options: RenderOptions = {}): RenderedPlan {
   const stages = STAGES.map((stage, index) => {
     const objects = stage.files.flatMap((file) => (manifests.get(file) ?? []).map((o) => structuredClone(o)));
     for (const obj of objects) customise(obj, config);
     return { id: stage.id, index, title: stage.title, objects };
   });
+  rollOnChange(stages.flatMap((s) => s.objects), options.pullToken);
   return { namespace: config.namespace, stages };
+}
+
+const APP_DEPLOYMENTS = new Set(["mathison-web", "mathison-worker"]);
+
+/**
+ * web and worker read the ConfigMap and Secret as environment variables at start: a digest of both
+ * in their pod templates makes a change to either roll them (values cannot be read back from it).
+ * The pull token does the same for `--pull`, and renames the migration Job so it runs again.
+ */
+function rollOnChange(objects: KubeObject[], pullToken: string | undefined): void {
+  const config = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === CONFIGMAP_NAME);
+  const secret = objects.find((o) => o.kind === "Secret" && o.metadata.name === SECRET_NAME);
+  const digest = createHash("sha256").update(JSON.stringify([config?.data ?? {}, secret?.data ?? {}])).digest("hex").slice(0, 16);
+  for (const obj of objects) {
+    const isApp = obj.kind === "Deployment" && APP_DEPLOYMENTS.has(obj.metadata.name);
+    const isMigration = obj.kind === "Job" && obj.metadata.name.startsWith(MIGRATION_JOB_PREFIX);
+    if (!isApp && !isMigration) continue;
+    const template = obj.spec.template;
+    template.metadata.annotations ??= {};
+    if (isApp) template.metadata.annotations[CONFIG_DIGEST_ANNOTATION] = digest;
+    if (!pullToken) continue;
+    template.metadata.annotations["mathison.dev/pull-token"] = pullToken;
+    for (const c of template.spec.containers) c.imagePullPolicy = "Always";
+    if (isMigration) obj.metadata.name = migrationJobName(template.spec.containers[0].image, pullToken);
+  }
 }
 
 /** Cluster-scoped names carry the namespace when it is not the default, so installs don't collide. */
@@ -39,8 +74,8 @@ export function clusterScopedName(namespace: string): string {
 }
 
 /** One Job per web image: a Job's pod template is immutable, and a new image needs a new migration. */
-export function migrationJobName(webImage: string): string {
-  return MIGRATION_JOB_PREFIX + createHash("sha256").update(webImage).digest("hex").slice(0, 10);
+export function migrationJobName(webImage: string, pullToken?: string): string {
+  return MIGRATION_JOB_PREFIX + createHash("sha256").update(pullToken ? `${webImage} ${pullToken}` : webImage).digest("hex").slice(0, 10);
 }
 
 export function authUrl(config: Pick<InstallConfig, "tls" | "domain">): string {

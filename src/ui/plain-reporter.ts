@@ -1,4 +1,5 @@
 import type { EngineEvent, Progress, Reporter } from "../engine/events.js";
+import { planLines } from "./plan-lines.js";
 
 export interface PlainReporterOptions {
   /** ANSI colour only on a terminal without NO_COLOR. */
@@ -39,7 +40,7 @@ type Paint = (style: keyof typeof SGR, text: string) => string;
 export function formatPlain(e: EngineEvent, paint: Paint = (_s, t) => t): string[] {
   switch (e.event) {
     case "plan":
-      return [`${e.dryRun ? "Dry run against" : "Installing into"} context ${e.context} (${e.server}), namespace ${e.namespace}: ${e.stages.reduce((n, s) => n + s.objects.length, 0)} objects in ${e.stages.length} stages`];
+      return [`${e.dryRun ? "Dry run against" : "Installing into"} context ${e.context} (${e.server}), namespace ${e.namespace}: ${e.stages.reduce((n, s) => n + s.objects.length, 0)} objects in ${e.stages.length} stages`, ...planLines(e)];
     case "stage":
       if (e.status === "running") return [paint("bold", `[${e.index + 1}/${e.total}] ${e.title}`)];
       if (e.status === "done") return [paint("green", `  ✔ ${e.title} (${(e.elapsedMs / 1000).toFixed(1)} s)`)];
@@ -54,6 +55,8 @@ export function formatPlain(e: EngineEvent, paint: Paint = (_s, t) => t): string
       return [paint("dim", `  │ ${e.pod}: ${e.line}`)];
     case "cleanup":
       return [`  ${e.object} ${e.message}`];
+    case "lock":
+      return e.status === "took-over" ? [paint("yellow", `‼ ${e.message}`)] : [paint("dim", e.message)];
     case "failed":
       return [
         paint("red", `✖ ${e.object ? `${e.object}: ` : ""}${e.reason}: ${e.message}`),

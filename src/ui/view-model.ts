@@ -33,6 +33,8 @@ export interface ViewModel {
   readonly failure?: { readonly stage: StageId; readonly object?: string; readonly reason: string; readonly message: string; readonly hint: string; readonly logs: readonly string[] };
   readonly done?: { readonly ok: boolean; readonly outcome: RunOutcome; readonly message: string; readonly resume?: string; readonly elapsedMs: number };
   readonly interrupting: boolean;
+  /** A line the run wants seen above the panes (a lock taken over from a killed run). */
+  readonly notice?: string;
 }
 
 export const MAX_LOG_LINES = 8;
@@ -80,6 +82,8 @@ export function reduce(view: ViewModel, a: ViewAction, now: number = Date.now())
       return { ...view, logs: [...view.logs, { pod: a.pod, line: a.line }].slice(-MAX_LOG_LINES) };
     case "cleanup":
       return view;
+    case "lock":
+      return a.status === "took-over" ? { ...view, notice: a.message } : view;
     case "failed":
       return { ...view, failure: { stage: a.stage, ...(a.object ? { object: a.object } : {}), reason: a.reason, message: a.message, hint: a.hint, logs: a.logs } };
     case "done":

@@ -1,8 +1,10 @@
 // The engine in-process on plans a user's config cannot produce, to reach the stalls it must explain.
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { runPlan } from "../../src/engine/engine.js";
+import { applyPlan, type EngineOptions, type RunResult } from "../../src/engine/engine.js";
 import type { EngineEvent, Progress, Reporter } from "../../src/engine/events.js";
+import { computePlan } from "../../src/engine/plan.js";
+import type { Kube } from "../../src/kube/types.js";
 import { connect } from "../../src/kube/client.js";
 import { clusterScopedName, renderPlan, type RenderedPlan } from "../../src/render/render.js";
 import { cleanup, testCluster, uniqueNamespace } from "../helpers/cluster.js";
@@ -27,6 +29,12 @@ function planFor(namespace: string, change: (plan: RenderedPlan) => void): Rende
   const plan = renderPlan(configFrom({ namespace, domain: `${namespace}.e2e.test` }));
   change(plan);
   return plan;
+}
+
+/** Plan (into a namespace that does not exist yet) and apply, as the pipeline does after its confirm. */
+async function runPlan(rendered: RenderedPlan, kube: Kube, reporter: Reporter, options: EngineOptions): Promise<RunResult> {
+  const plan = await computePlan(rendered, kube, { namespaceExists: false, replicasGiven: true, previousInventory: [] });
+  return applyPlan(plan, kube, reporter, options);
 }
 
 describe("engine stall diagnosis", { skip }, () => {

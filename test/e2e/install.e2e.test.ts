@@ -93,7 +93,7 @@ describe("install --non-interactive", { skip }, () => {
     assert.ok(failed.logs.includes("Error: P3009"), JSON.stringify(failed.logs));
     const done = run.events.at(-1);
     assert.equal(done.outcome, "wait-failed");
-    assert.match(done.resume, /Re-run the same command to resume/);
+    assert.match(done.resume, /re-run the same command to resume/i);
     assert.ok(!run.events.some((e) => e.event === "apply" && e.stage === "app"), "stage 5 never applied");
     const afterRun = await versions(c, namespace);
     for (const ref of ["Deployment/mathison-web", "Deployment/mathison-worker"]) assert.equal(afterRun[ref], before[ref], `${ref} untouched`);

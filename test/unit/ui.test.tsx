@@ -13,6 +13,7 @@ const plan: EngineEvent = {
     { id: "base", title: "Namespace and RBAC", objects: ["Namespace/mathison-system"] },
     { id: "backing", title: "PostgreSQL and Redis", objects: ["StatefulSet/postgres", "StatefulSet/redis"] },
   ],
+  changes: [], impact: [], notices: [],
 };
 const run = (actions: ViewAction[], start: ViewModel = initialView): ViewModel => actions.reduce((v, a) => reduce(v, a, 1000), start);
 const strip = (s: string | undefined) => (s ?? "").replace(/\x1b\[[0-9;]*m/g, "");

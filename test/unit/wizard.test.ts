@@ -14,7 +14,7 @@ const byKey = (qs: Question[], key: FieldKey) => qs.find((q) => q.key === key)!;
 
 describe("which questions", () => {
   it("asks everything open, with choices from the cluster and its defaults preselected", () => {
-    const qs = planQuestions({ supplied: none, recorded: none, facts });
+    const qs = planQuestions({ supplied: none, facts });
     assert.deepEqual(qs.map((q) => q.key), ["domain", "ingressClass", "tls", "tag", "webImage", "workerImage", "llmProvider", "anthropicApiKey", "mathisonMode", "baseDomain", "authSecret", "postgresPassword"]);
     const ingress = byKey(qs, "ingressClass");
     assert.ok(ingress.kind === "select");
@@ -26,18 +26,18 @@ describe("which questions", () => {
     assert.deepEqual(tls.choices.map((c) => c.value), ["cert-manager:letsencrypt-prod", "secret:wildcard-tls", "secret:", "none"]);
   });
   it("never asks what flags, environment, values file or the existing install gave", () => {
-    assert.deepEqual(planQuestions({ supplied: new Set(FIELD_KEYS), recorded: none, facts }), []);
-    const kept = planQuestions({ supplied: none, recorded: new Set<FieldKey>(["authSecret", "postgresPassword", "anthropicApiKey"]), facts });
+    assert.deepEqual(planQuestions({ supplied: new Set(FIELD_KEYS), facts }), []);
+    const kept = planQuestions({ supplied: none, kept: new Set<FieldKey>(["authSecret", "postgresPassword", "anthropicApiKey"]), facts });
     assert.ok(!kept.some((q) => ["authSecret", "postgresPassword", "anthropicApiKey"].includes(q.key)));
   });
   it("says so clearly when the cluster has no IngressClass, and asks for a name instead", () => {
-    const q = byKey(planQuestions({ supplied: none, recorded: none, facts: { ingressClasses: [], clusterIssuers: [], tlsSecrets: [] } }), "ingressClass");
+    const q = byKey(planQuestions({ supplied: none, facts: { ingressClasses: [], clusterIssuers: [], tlsSecrets: [] } }), "ingressClass");
     assert.ok(q.kind === "select");
     assert.match(q.note!, /No IngressClass found in the cluster/);
     assert.equal(q.otherwise?.kind, "input");
   });
   it("validates as typed, saying what is allowed", () => {
-    const qs = planQuestions({ supplied: none, recorded: none, facts });
+    const qs = planQuestions({ supplied: none, facts });
     const domain = byKey(qs, "domain");
     assert.ok(domain.kind === "input");
     assert.equal(domain.validate("chat.example.com"), true);
@@ -63,7 +63,7 @@ describe("asking", () => {
 
   it("re-asks an invalid answer with what is allowed, then takes a valid one", async () => {
     const t = terminal();
-    const qs = planQuestions({ supplied: new Set(FIELD_KEYS.filter((k) => k !== "domain")), recorded: none, facts });
+    const qs = planQuestions({ supplied: new Set(FIELD_KEYS.filter((k) => k !== "domain")), facts });
     const answers = askQuestions(qs, t, () => undefined);
     await tick();
     t.input.write("bad_domain\r");
@@ -75,7 +75,7 @@ describe("asking", () => {
   });
   it("Ctrl-C cancels the questions", async () => {
     const t = terminal();
-    const qs = planQuestions({ supplied: none, recorded: none, facts });
+    const qs = planQuestions({ supplied: none, facts });
     const answers = askQuestions(qs, t, () => undefined);
     await tick();
     t.input.write("\x03");

@@ -36,6 +36,7 @@ export function ProgressApp({ store, url, onInterrupt }: ProgressAppProps) {
       {/* Ink reads keys only where the terminal allows raw mode; elsewhere Ctrl-C arrives as SIGINT. */}
       {isRawModeSupported ? <InterruptKey onInterrupt={onInterrupt} /> : null}
       {view.context ? <Text dimColor>{view.dryRun ? "Dry run against" : "Installing into"} {view.context}, namespace {view.namespace}</Text> : null}
+      {view.notice ? <Text color="yellow">‼ {view.notice}</Text> : null}
       {view.stages.map((s, i) => <StagePane key={s.id} stage={s} index={i} total={view.stages.length} now={now} />)}
       {/* The migration log matters while it runs and when something failed; a finished install keeps the screen to 24 rows. */}
       {view.done?.ok ? null : <LogPane title="migration log" lines={view.logs} />}

@@ -5,7 +5,7 @@ export interface ResourceRowProps {
   readonly resource: ResourceView;
 }
 
-const ACTION_COLOR: Record<string, string> = { created: "green", configured: "yellow", create: "green", change: "yellow" };
+const ACTION_COLOR: Record<string, string> = { created: "green", configured: "yellow", create: "green", change: "yellow", replace: "yellow", delete: "red", deleted: "red" };
 
 export function ResourceRow({ resource }: ResourceRowProps) {
   const { object, action, state, message, stall } = resource;

@@ -23,50 +23,63 @@ const spec = (key: FieldKey) => FIELDS.find((f) => f.key === key)!;
 export interface QuestionInput {
   /** Given by flag, environment or values file: never asked. */
   readonly supplied: ReadonlySet<FieldKey>;
-  /** Kept from the existing install (its Secret): never asked. */
-  readonly recorded: ReadonlySet<FieldKey>;
+  /** The existing install's answers: each question offers its recorded value as the default. */
+  readonly recorded?: Readonly<Partial<Record<FieldKey, string>>>;
+  /** Secrets the existing install keeps: never asked here (the upgrade flow asks whether to replace them). */
+  readonly kept?: ReadonlySet<FieldKey>;
   readonly facts: ClusterFacts;
 }
 
-/** The questions still open, in the order a person thinks about them. */
-export function planQuestions({ supplied, recorded, facts }: QuestionInput): Question[] {
-  const open = (key: FieldKey) => !supplied.has(key) && !recorded.has(key);
+/** The questions still open, in the order a person thinks about them, defaulting to the recorded answers. */
+export function planQuestions({ supplied, recorded = {}, kept = new Set(), facts }: QuestionInput): Question[] {
+  const open = (key: FieldKey) => !supplied.has(key) && !kept.has(key);
+  const def = (key: FieldKey) => recorded[key] ?? spec(key).default!;
   const qs: Question[] = [];
-  if (open("domain")) qs.push({ kind: "input", key: "domain", message: "Domain of the web UI (the Ingress host)", validate: asPrompt(hostName) });
+  if (open("domain")) qs.push({ kind: "input", key: "domain", message: "Domain of the web UI (the Ingress host)", ...(recorded.domain ? { default: recorded.domain } : {}), validate: asPrompt(hostName) });
   if (open("ingressClass")) {
     const otherwise: Question = { kind: "input", key: "ingressClass", message: "IngressClass to use", default: "nginx", validate: asPrompt(dns1123Subdomain) };
     if (facts.ingressClasses.length === 0) {
       qs.push({ kind: "select", key: "ingressClass", message: "IngressClass", choices: [], note: "No IngressClass found in the cluster: install an ingress controller (e.g. ingress-nginx) for the web UI to be reachable, or name the class it will have.", otherwise });
     } else {
       const sorted = [...facts.ingressClasses].sort((a, b) => Number(b.isDefault) - Number(a.isDefault));
-      qs.push({ kind: "select", key: "ingressClass", message: "IngressClass", default: sorted[0]!.name,
-        choices: sorted.map((c) => ({ name: c.isDefault ? `${c.name} (cluster default)` : c.name, value: c.name })) });
+      const choices = sorted.map((c) => ({ name: c.isDefault ? `${c.name} (cluster default)` : c.name, value: c.name }));
+      const installed = recorded.ingressClass;
+      if (installed && !choices.some((c) => c.value === installed)) choices.unshift({ name: `${installed} (installed; not found in the cluster)`, value: installed });
+      qs.push({ kind: "select", key: "ingressClass", message: "IngressClass", default: installed ?? sorted[0]!.name, choices });
     }
   }
   if (open("tls")) {
-    qs.push({ kind: "select", key: "tls", message: "TLS for the web UI", default: facts.clusterIssuers[0] ? `cert-manager:${facts.clusterIssuers[0]}` : undefined,
-      choices: [
-        ...facts.clusterIssuers.map((i) => ({ name: `cert-manager, ClusterIssuer ${i}`, value: `cert-manager:${i}` })),
-        ...facts.tlsSecrets.map((s) => ({ name: `existing TLS Secret ${s}`, value: `secret:${s}` })),
-        { name: "a TLS Secret I will create (name it next)", value: "secret:" },
-        { name: "none: plain HTTP", value: "none" },
-      ] });
+    const choices = [
+      ...facts.clusterIssuers.map((i) => ({ name: `cert-manager, ClusterIssuer ${i}`, value: `cert-manager:${i}` })),
+      ...facts.tlsSecrets.map((s) => ({ name: `existing TLS Secret ${s}`, value: `secret:${s}` })),
+      { name: "a TLS Secret I will create (name it next)", value: "secret:" },
+      { name: "none: plain HTTP", value: "none" },
+    ];
+    const installed = recorded.tls;
+    if (installed && !choices.some((c) => c.value === installed)) choices.unshift({ name: `${installed} (installed)`, value: installed });
+    const first = facts.clusterIssuers[0] ? `cert-manager:${facts.clusterIssuers[0]}` : undefined;
+    qs.push({ kind: "select", key: "tls", message: "TLS for the web UI", default: installed ?? first, choices });
   }
-  if (open("tag")) qs.push({ kind: "input", key: "tag", message: "Image tag for web and worker", default: spec("tag").default!, validate: asPrompt(imageTag) });
-  if (open("webImage")) qs.push({ kind: "input", key: "webImage", message: "Web image (repository; a :tag or @digest here wins)", default: spec("webImage").default!, validate: asPrompt(imageReference) });
-  if (open("workerImage")) qs.push({ kind: "input", key: "workerImage", message: "Worker image", default: spec("workerImage").default!, validate: asPrompt(imageReference) });
-  if (open("llmProvider")) qs.push({ kind: "input", key: "llmProvider", message: "LLM provider (LLM_PROVIDER)", default: spec("llmProvider").default!, validate: asPrompt(settingWord) });
+  if (open("tag")) qs.push(tagQuestion(def("tag")));
+  if (open("webImage")) qs.push({ kind: "input", key: "webImage", message: "Web image (repository; a :tag or @digest here wins)", default: def("webImage"), validate: asPrompt(imageReference) });
+  if (open("workerImage")) qs.push({ kind: "input", key: "workerImage", message: "Worker image", default: def("workerImage"), validate: asPrompt(imageReference) });
+  if (open("webReplicas") && recorded.webReplicas) qs.push({ kind: "input", key: "webReplicas", message: "Web replicas", default: def("webReplicas"), validate: asPrompt(spec("webReplicas").validate) });
+  if (open("llmProvider")) qs.push({ kind: "input", key: "llmProvider", message: "LLM provider (LLM_PROVIDER)", default: def("llmProvider"), validate: asPrompt(settingWord) });
   if (open("anthropicApiKey")) {
     qs.push({ kind: "secret", key: "anthropicApiKey", message: "ANTHROPIC_API_KEY", generatable: false,
       askIf: (answered) => (answered("llmProvider") ?? spec("llmProvider").default) === "anthropic",
       validate: (v) => (v.trim() ? true : "Allowed: the key (it is stored only in the namespace's Secret)") });
   }
-  if (open("mathisonMode")) qs.push({ kind: "input", key: "mathisonMode", message: "MATHISON_MODE", default: spec("mathisonMode").default!, validate: asPrompt(settingWord) });
-  if (open("baseDomain")) qs.push({ kind: "input", key: "baseDomain", message: "MATHISON_BASE_DOMAIN (tenant apps are served under it)", defaultFrom: "domain", validate: asPrompt(hostName) });
+  if (open("mathisonMode")) qs.push({ kind: "input", key: "mathisonMode", message: "MATHISON_MODE", default: def("mathisonMode"), validate: asPrompt(settingWord) });
+  if (open("baseDomain")) qs.push({ kind: "input", key: "baseDomain", message: "MATHISON_BASE_DOMAIN (tenant apps are served under it)", ...(recorded.baseDomain ? { default: recorded.baseDomain } : { defaultFrom: "domain" as const }), validate: asPrompt(hostName) });
   for (const key of ["authSecret", "postgresPassword"] as const) {
     if (open(key)) qs.push({ kind: "secret", key, message: key === "authSecret" ? "AUTH_SECRET" : "POSTGRES_PASSWORD", generatable: true, validate: asPrompt(spec(key).validate) });
   }
   return qs;
+}
+
+export function tagQuestion(defaultTag: string): Question {
+  return { kind: "input", key: "tag", message: "Image tag for web and worker", default: defaultTag, validate: asPrompt(imageTag) };
 }
 
 /** A TLS answer of `secret:` still needs the Secret's name. */

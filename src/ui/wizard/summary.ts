@@ -3,29 +3,39 @@ import type { FieldKey } from "../../config/fields.js";
 import type { InstallConfig } from "../../config/types.js";
 import { authUrl } from "../../render/render.js";
 
-export type SecretOrigin = "given" | "kept" | "generated";
+export type SecretOrigin = "given" | "kept" | "generated" | "replaced";
 
-/** What will be installed, secrets masked with where they come from. Pure, for the confirm step. */
-export function summaryLines(config: InstallConfig, context: string, secretOrigin: (key: FieldKey) => SecretOrigin): string[] {
-  const secret = (key: FieldKey, value: string) =>
-    value ? `•••••••• (${{ given: "as given", kept: "kept from the existing install", generated: "generated" }[secretOrigin(key)]})` : "(empty)";
-  const rows: [string, string][] = [
-    ["context", context],
-    ["namespace", config.namespace],
-    ["URL", authUrl(config)],
-    ["ingress class", config.ingressClass],
-    ["TLS", formatTls(config.tls)],
-    ["web image", config.webImage],
-    ["worker image", config.workerImage],
-    ["web replicas", String(config.webReplicas)],
-    ["LLM_PROVIDER", config.llmProvider],
-    ["ANTHROPIC_API_KEY", secret("anthropicApiKey", config.secrets.anthropicApiKey)],
-    ["MATHISON_MODE", config.mathisonMode],
-    ["MATHISON_BASE_DOMAIN", config.baseDomain],
-    ["AUTH_SECRET", secret("authSecret", config.secrets.authSecret)],
-    ["POSTGRES_PASSWORD", secret("postgresPassword", config.secrets.postgresPassword)],
-    ["storage", `PostgreSQL ${config.postgresStorage}, Redis ${config.redisStorage}${config.storageClass ? ` (${config.storageClass})` : " (default class)"}`],
+/** How a value relates to the existing install; absent on a first install. */
+export type AnswerMark = "kept" | "changed" | "new";
+
+const SECRET_TEXT: Record<SecretOrigin, string> = { given: "as given", kept: "kept from the existing install", generated: "generated", replaced: "replaced as asked" };
+
+/**
+ * What will be installed, secrets masked with where they come from and, on an upgrade, each value
+ * marked kept / changed / new against the install record. Pure, for the confirm step.
+ */
+export function summaryLines(config: InstallConfig, context: string, secretOrigin: (key: FieldKey) => SecretOrigin, mark: (keys: readonly FieldKey[]) => AnswerMark | undefined = () => undefined): string[] {
+  const secret = (key: FieldKey, value: string) => (value ? `•••••••• (${SECRET_TEXT[secretOrigin(key)]})` : "(empty)");
+  const rows: [string, string, readonly FieldKey[]][] = [
+    ["context", context, []],
+    ["namespace", config.namespace, []],
+    ["URL", authUrl(config), ["domain", "tls"]],
+    ["ingress class", config.ingressClass, ["ingressClass"]],
+    ["TLS", formatTls(config.tls), ["tls"]],
+    ["web image", config.webImage, ["webImage", "tag"]],
+    ["worker image", config.workerImage, ["workerImage", "tag"]],
+    ["web replicas", String(config.webReplicas), ["webReplicas"]],
+    ["LLM_PROVIDER", config.llmProvider, ["llmProvider"]],
+    ["ANTHROPIC_API_KEY", secret("anthropicApiKey", config.secrets.anthropicApiKey), []],
+    ["MATHISON_MODE", config.mathisonMode, ["mathisonMode"]],
+    ["MATHISON_BASE_DOMAIN", config.baseDomain, ["baseDomain", "domain"]],
+    ["AUTH_SECRET", secret("authSecret", config.secrets.authSecret), []],
+    ["POSTGRES_PASSWORD", secret("postgresPassword", config.secrets.postgresPassword), []],
+    ["storage", `PostgreSQL ${config.postgresStorage}, Redis ${config.redisStorage}${config.storageClass ? ` (${config.storageClass})` : " (default class)"}`, ["postgresStorage", "redisStorage", "storageClass"]],
   ];
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;
-  return rows.map(([k, v]) => `  ${k.padEnd(width)}${v}`);
+  return rows.map(([k, v, keys]) => {
+    const m = keys.length > 0 ? mark(keys) : undefined;
+    return `  ${k.padEnd(width)}${v}${m ? `  [${m}]` : ""}`;
+  });
 }

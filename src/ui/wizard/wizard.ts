@@ -1,5 +1,6 @@
 import { confirm, input, password, select } from "@inquirer/prompts";
 import type { FieldKey } from "../../config/fields.js";
+import { Cancelled } from "../../pipeline/front-end.js";
 import type { RawSource } from "../../config/sources.js";
 import { tlsSecretNameQuestion, type Question } from "./questions.js";
 
@@ -10,9 +11,9 @@ export interface PromptIO {
 }
 
 /** The user pressed Ctrl-C (or closed the terminal) during the questions: nothing is applied. */
-export class WizardCancelled extends Error {}
+export class WizardCancelled extends Cancelled {}
 
-async function cancellable<T>(ask: Promise<T>): Promise<T> {
+export async function cancellable<T>(ask: Promise<T>): Promise<T> {
   try {
     return await ask;
   } catch (err) {
@@ -67,7 +68,12 @@ async function ask(q: Question, io: PromptIO, answered: (key: FieldKey) => strin
   }
 }
 
-export async function confirmInstall(summary: readonly string[], io: PromptIO, dryRun: boolean): Promise<boolean> {
-  io.output.write(`\n${dryRun ? "Dry run of" : "About to install"}:\n${summary.join("\n")}\n\n`);
-  return cancellable(confirm({ message: dryRun ? "Run the dry run?" : "Install?", default: true }, io));
+/** A yes/no question; `No` is the default where yes changes something the user did not ask to change. */
+export async function askYesNo(message: string, io: PromptIO, defaultYes: boolean): Promise<boolean> {
+  return cancellable(confirm({ message, default: defaultYes }, io));
+}
+
+/** A hidden value (a replacement API key). */
+export async function askSecret(message: string, io: PromptIO): Promise<string> {
+  return cancellable(password({ message, mask: "•", validate: (v) => (v.trim() ? true : "Allowed: a non-empty value") }, io));
 }

@@ -1,0 +1,109 @@
+import type { SecretKey } from "../record/store.js";
+import { SECRET_DATA_KEYS } from "../record/store.js";
+import { fieldSpec, FIELDS, type FieldKey } from "./fields.js";
+import type { RawSource } from "./sources.js";
+import type { ConfigProblem } from "./types.js";
+import { parseImageReference } from "./validate.js";
+
+/** What an existing install holds: the record's answers and the Secret's values. */
+export interface Installed {
+  readonly answers: Readonly<Partial<Record<FieldKey, string>>> | undefined;
+  readonly secrets: Readonly<Partial<Record<SecretKey, string>>>;
+  /** How messages name them: `ConfigMap ns/mathison-install`, `Secret ns/mathison-secrets`. */
+  readonly recordName: string;
+  readonly secretName: string;
+}
+
+const SECRET_KEYS = Object.keys(SECRET_DATA_KEYS) as SecretKey[];
+/** Secrets a run may replace on request; the database password never (PostgreSQL keeps its own). */
+export const REPLACEABLE: readonly SecretKey[] = ["anthropicApiKey", "authSecret"];
+
+/**
+ * The recorded answers as a config source. A recorded image that names its own tag follows a tag
+ * given in this run (`--tag 1.2.0` upgrades it): a tag only the record carries would otherwise
+ * win over the new one and the upgrade would silently change nothing.
+ */
+export function recordedAnswers(installed: Installed, tagGiven: boolean): RawSource {
+  const source: RawSource = {};
+  for (const [key, value] of Object.entries(installed.answers ?? {}) as [FieldKey, string][]) {
+    if (fieldSpec(key)?.secret) continue;
+    let v = value;
+    if (tagGiven && (key === "webImage" || key === "workerImage")) v = parseImageReference(value)?.name ?? value;
+    source[key] = { value: v, field: `${installed.recordName} ${key}` };
+  }
+  return source;
+}
+
+/** `ANTHROPIC_API_KEY,AUTH_SECRET` as the user wrote it → secret keys, or a problem line. */
+export function parseReplaceSecrets(value: string | undefined): { keys: SecretKey[]; problems: ConfigProblem[] } {
+  if (value === undefined) return { keys: [], problems: [] };
+  const keys: SecretKey[] = [];
+  const problems: ConfigProblem[] = [];
+  for (const name of value.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const key = SECRET_KEYS.find((k) => SECRET_DATA_KEYS[k] === name);
+    if (key === "postgresPassword") {
+      problems.push({ field: "--replace-secret", shownValue: JSON.stringify(name), allowed: "ANTHROPIC_API_KEY or AUTH_SECRET: PostgreSQL reads POSTGRES_PASSWORD only when it initialises its data, so a new one would lock the app out; change it inside PostgreSQL first" });
+    } else if (key) keys.push(key);
+    else problems.push({ field: "--replace-secret", shownValue: JSON.stringify(name), allowed: "ANTHROPIC_API_KEY or AUTH_SECRET (comma-separated)" });
+  }
+  return { keys, problems };
+}
+
+export interface SecretDecision {
+  /** Installed values that win over what the user's sources say. */
+  readonly kept: RawSource;
+  /** Installed values below the user's sources (nothing given, or a replacement asked for). */
+  readonly fallback: RawSource;
+  readonly problems: readonly ConfigProblem[];
+  /** One line each, naming the key, never the value. */
+  readonly notices: readonly string[];
+}
+
+/**
+ * Kept secrets change only when asked. A value from the environment or a file that differs from
+ * the installed one is not applied (the run says so and how to replace it on purpose); a
+ * different POSTGRES_PASSWORD is refused outright.
+ */
+export function decideSecrets(installed: Installed, given: (key: SecretKey) => { value: string; field: string } | undefined, replace: readonly SecretKey[]): SecretDecision {
+  const kept: RawSource = {};
+  const fallback: RawSource = {};
+  const problems: ConfigProblem[] = [];
+  const notices: string[] = [];
+  for (const key of SECRET_KEYS) {
+    const current = installed.secrets[key];
+    const supplied = given(key);
+    const name = SECRET_DATA_KEYS[key];
+    const source = { value: current ?? "", field: `${installed.secretName} ${name}` };
+    if (current === undefined || current === "") {
+      if (replace.includes(key) && !supplied && key === "anthropicApiKey") problems.push(needsNewValue(key));
+      continue;
+    }
+    if (replace.includes(key)) {
+      if (!supplied && key === "anthropicApiKey") problems.push(needsNewValue(key));
+      else notices.push(supplied && supplied.value === current
+        ? `${name}: the value given equals the installed one; nothing to replace`
+        : `${name}: replaced as asked (--replace-secret)${supplied ? "" : " with a newly generated value"}`);
+      continue;
+    }
+    if (!supplied || supplied.value === current) {
+      fallback[key] = source;
+      continue;
+    }
+    if (key === "postgresPassword") {
+      problems.push({
+        field: supplied.field,
+        shownValue: `(hidden, ${supplied.value.length} characters)`,
+        allowed: `the password the database was initialised with (kept in ${installed.secretName} ${name}): PostgreSQL ignores a new POSTGRES_PASSWORD and the app would be locked out; omit it to keep the current one, or change it inside PostgreSQL first`,
+      });
+      continue;
+    }
+    kept[key] = source;
+    notices.push(`${name}: kept the installed value; the one from ${supplied.field} differs and was not applied (to replace it on purpose: --replace-secret ${name})`);
+  }
+  return { kept, fallback, problems, notices };
+}
+
+function needsNewValue(key: SecretKey): ConfigProblem {
+  const spec = FIELDS.find((f) => f.key === key)!;
+  return { field: "--replace-secret", shownValue: JSON.stringify(SECRET_DATA_KEYS[key]), allowed: `a new value to replace it with: set ${spec.env} or pass ${spec.flag}` };
+}

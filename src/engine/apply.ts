@@ -1,0 +1,54 @@
+import type { Kube, ObjectRef } from "../kube/types.js";
+import type { KubeObject } from "../render/objects.js";
+import type { ApplyAction } from "./events.js";
+import type { ObjectChange } from "./plan.js";
+
+function refOf(obj: KubeObject): ObjectRef {
+  return { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, namespace: obj.metadata.namespace };
+}
+
+const GONE_TIMEOUT_MS = 30_000;
+
+/** Waits until a deleted object is gone (its name free for a new one). */
+async function waitUntilGone(kube: Kube, ref: ObjectRef, signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + GONE_TIMEOUT_MS;
+  while (await kube.get(ref)) {
+    if (Date.now() > deadline || signal?.aborted) throw new Error(`${ref.kind}/${ref.name} was deleted but is still there after ${GONE_TIMEOUT_MS / 1000} s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Makes one planned change. Objects the plan found unchanged are not written. The Secret is
+ * created, never blindly applied: if it appeared since the plan (another run), the create fails
+ * rather than overwrite a password the database was initialised with; a requested change to it
+ * carries the resourceVersion the plan read.
+ */
+export async function applyChange(kube: Kube, change: ObjectChange, signal?: AbortSignal): Promise<{ action: ApplyAction; result: KubeObject | undefined }> {
+  const { desired, live } = change;
+  switch (change.action) {
+    case "unchanged":
+      return { action: "unchanged", result: live };
+    case "delete":
+      await kube.delete(refOf(desired), { propagation: "Background" });
+      return { action: "deleted", result: undefined };
+    case "replace":
+      if (live) {
+        await kube.delete(refOf(desired), { propagation: "Background" });
+        await waitUntilGone(kube, refOf(desired), signal);
+      }
+      return { action: "created", result: await kube.apply(desired) };
+    case "create":
+    case "change": {
+      if (desired.kind === "Secret") {
+        if (!live) return { action: "created", result: await kube.create(desired) };
+        const guarded = structuredClone(desired);
+        guarded.metadata.resourceVersion = live.metadata.resourceVersion;
+        return { action: "configured", result: await kube.apply(guarded) };
+      }
+      const result = await kube.apply(desired);
+      const action = !live ? "created" : live.metadata.resourceVersion === result.metadata.resourceVersion ? "unchanged" : "configured";
+      return { action, result };
+    }
+  }
+}

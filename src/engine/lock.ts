@@ -1,0 +1,130 @@
+import { randomBytes } from "node:crypto";
+import { hostname, userInfo } from "node:os";
+import { KubeApiError, type Kube } from "../kube/types.js";
+import type { KubeObject } from "../render/objects.js";
+
+export const LOCK_NAME = "mathison-install-lock";
+/** A holder that stopped renewing for this long (a killed run) loses the lock to the next run. */
+export const LEASE_SECONDS = 15;
+const RENEW_MS = 5_000;
+const HOLDER_ANNOTATION = "mathison.dev/holder";
+
+/** Who holds the lock, as the refusal names them. */
+export interface LockHolder {
+  readonly user: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly context: string;
+  readonly since: string;
+}
+
+/** Another run holds the lock: nothing was changed. */
+export class LockHeldError extends Error {
+  constructor(readonly holder: LockHolder | undefined, readonly expiresAt: Date) {
+    super(lockHeldMessage(holder, expiresAt));
+  }
+}
+
+export function lockHeldMessage(holder: LockHolder | undefined, expiresAt: Date, now = new Date()): string {
+  const who = holder ? `${holder.user}@${holder.host} (pid ${holder.pid}, context ${holder.context}) since ${holder.since}` : "another run";
+  const left = Math.max(0, Math.ceil((expiresAt.getTime() - now.getTime()) / 1000));
+  return `another mathison-install run holds the install's lock: ${who}. If that run was killed, its lock expires in ${left} s (at ${expiresAt.toISOString()}) and the next run takes it over`;
+}
+
+/** Lease times are MicroTime: RFC 3339 with exactly six fractional digits. */
+function microTime(d: Date): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
+
+function expiry(lease: KubeObject): Date {
+  const renewed = Date.parse((lease.spec?.renewTime ?? lease.spec?.acquireTime ?? "") as string);
+  const seconds = (lease.spec?.leaseDurationSeconds as number | undefined) ?? LEASE_SECONDS;
+  return new Date((Number.isNaN(renewed) ? 0 : renewed) + seconds * 1000);
+}
+
+export function holderOf(lease: KubeObject): LockHolder | undefined {
+  try {
+    return JSON.parse(lease.metadata.annotations?.[HOLDER_ANNOTATION] ?? "") as LockHolder;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The lock as it is now, for `status`-like reports; undefined when free or expired. */
+export async function currentHolder(kube: Kube, namespace: string, now = new Date()): Promise<{ holder: LockHolder | undefined; expiresAt: Date } | undefined> {
+  const lease = await kube.get({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: LOCK_NAME, namespace });
+  if (!lease || !lease.spec?.holderIdentity || expiry(lease) <= now) return undefined;
+  return { holder: holderOf(lease), expiresAt: expiry(lease) };
+}
+
+export interface HeldLock {
+  /** Set when the previous holder stopped renewing and this run took the lock over. */
+  readonly tookOverFrom: LockHolder | undefined;
+  /** Stops renewing and deletes the Lease if it is still ours. */
+  release(): Promise<void>;
+}
+
+/**
+ * One run at a time per install: a coordination.k8s.io Lease in the namespace, created by the
+ * first run (a create is atomic: a second gets 409), renewed while the run applies, deleted when
+ * it ends. A Lease whose holder stopped renewing past its duration is taken over with an update
+ * that carries its resourceVersion, so two runs cannot both take it over.
+ */
+export async function acquireLock(kube: Kube, namespace: string, context: string, onLost: (message: string) => void, now: () => Date = () => new Date()): Promise<HeldLock> {
+  const identity = `${userInfo().username}@${hostname()} pid ${process.pid} ${randomBytes(4).toString("hex")}`;
+  const holder: LockHolder = { user: userInfo().username, host: hostname(), pid: process.pid, context, since: now().toISOString() };
+  const spec = (t: Date, transitions: number) => ({ holderIdentity: identity, leaseDurationSeconds: LEASE_SECONDS, acquireTime: microTime(t), renewTime: microTime(t), leaseTransitions: transitions });
+  const desired = (t: Date, transitions: number): KubeObject => ({
+    apiVersion: "coordination.k8s.io/v1", kind: "Lease",
+    metadata: { name: LOCK_NAME, namespace, annotations: { [HOLDER_ANNOTATION]: JSON.stringify(holder) }, labels: { "app.kubernetes.io/part-of": "mathison", "app.kubernetes.io/managed-by": "mathison-install" } },
+    spec: spec(t, transitions),
+  });
+  let lease: KubeObject;
+  let tookOverFrom: LockHolder | undefined;
+  try {
+    lease = await kube.create(desired(now(), 0));
+  } catch (err) {
+    if (!(err instanceof KubeApiError) || err.status !== 409) throw err;
+    const existing = await kube.get({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: LOCK_NAME, namespace });
+    if (!existing) return acquireLock(kube, namespace, context, onLost, now);
+    if (existing.spec?.holderIdentity && expiry(existing) > now()) throw new LockHeldError(holderOf(existing), expiry(existing));
+    tookOverFrom = existing.spec?.holderIdentity ? holderOf(existing) : undefined;
+    const next = desired(now(), ((existing.spec?.leaseTransitions as number | undefined) ?? 0) + 1);
+    next.metadata.resourceVersion = existing.metadata.resourceVersion;
+    try {
+      lease = await kube.replace(next);
+    } catch (e) {
+      // Another run took it over first.
+      if (e instanceof KubeApiError && e.status === 409) throw new LockHeldError(undefined, new Date(now().getTime() + LEASE_SECONDS * 1000));
+      throw e;
+    }
+  }
+  let stopped = false;
+  const renew = async (): Promise<void> => {
+    const next = structuredClone(lease);
+    next.spec.renewTime = microTime(now());
+    try {
+      lease = await kube.replace(next);
+    } catch (err) {
+      if (stopped) return;
+      if (err instanceof KubeApiError && (err.status === 409 || err.status === 404)) {
+        stopped = true;
+        clearInterval(timer);
+        onLost("the install's lock was taken by another run (this run stopped renewing it in time)");
+      }
+      // Anything else (a dropped connection) is retried at the next tick, well within the lease.
+    }
+  };
+  const timer = setInterval(() => void renew(), RENEW_MS);
+  timer.unref();
+  return {
+    tookOverFrom,
+    async release() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(timer);
+      const current = await kube.get({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: LOCK_NAME, namespace }).catch(() => undefined);
+      if (current?.spec?.holderIdentity === identity) await kube.delete({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: LOCK_NAME, namespace }).catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import type { ResolveResult } from "../config/resolve.js";
+import type { EngineEvent, Reporter, RunOutcome } from "../engine/events.js";
+import type { Installed } from "../config/installed.js";
+import type { ClusterFacts } from "../config/cluster-facts.js";
+import type { Kube } from "../kube/types.js";
+import type { InstallState } from "../record/store.js";
+
+export type PlanEvent = Extract<EngineEvent, { event: "plan" }>;
+
+export interface AnswerContext {
+  readonly kube: Kube;
+  readonly state: InstallState;
+  /** The existing install's answers and secrets (empty on a first install). */
+  readonly installed: Installed;
+  /** Whether an earlier run recorded its answers here: this run is an upgrade. */
+  readonly upgrade: boolean;
+  /** What the cluster offers (ingress classes, issuers, TLS Secrets); read only by the wizard. */
+  readonly facts: () => Promise<ClusterFacts>;
+}
+
+/**
+ * How a run asks and how it reports; everything else is the pipeline's. The wizard asks
+ * questions and shows an Ink screen; a script run takes its answers from flags, environment and
+ * values file and writes plain lines or JSON Lines.
+ */
+export interface FrontEnd {
+  /** The kube context when none was named: the wizard asks if there are several. */
+  chooseContext(contexts: readonly string[]): Promise<string | undefined>;
+  /** Every answer, from the user's sources, the install record and (wizard) questions. */
+  resolveAnswers(context: AnswerContext): Promise<ResolveResult>;
+  showPlan(plan: PlanEvent): void;
+  /** The go-ahead after the plan; a script run has it already. */
+  confirm(upgrade: boolean): Promise<boolean>;
+  /** Where the events of the run go from here on (a dry run reports only its end). */
+  startReporting(options: ReportingOptions): Reporter;
+  /** Leaves the last state on the terminal; safe to call when reporting never started. */
+  stopReporting(): Promise<void>;
+  /** Why the run stops before applying (refusals, the lock, cluster access): a line, and for JSON a `done` event. */
+  say(line: string, outcome?: RunOutcome): void;
+}
+
+export interface ReportingOptions {
+  /** The URL the end summary offers. */
+  readonly url: string;
+  readonly onInterrupt: () => void;
+  readonly dryRun: boolean;
+}
+
+/** The user cancelled a question (Ctrl-C): nothing is applied. */
+export class Cancelled extends Error {}

@@ -1,0 +1,231 @@
+import { hostname, userInfo } from "node:os";
+import { FIELDS, type FieldKey } from "../config/fields.js";
+import type { Installed } from "../config/installed.js";
+import type { ChosenValues } from "../config/resolve.js";
+import { formatProblem, type ConfigProblem, type InstallConfig } from "../config/types.js";
+import { applyPlan, type EngineOptions } from "../engine/engine.js";
+import type { Reporter, RunOutcome } from "../engine/events.js";
+import { describeImpact, immutableProblems, isMutableReference } from "../engine/impact.js";
+import { acquireLock, LockHeldError, type HeldLock } from "../engine/lock.js";
+import { computePlan, inventoryOf, type InstallPlan } from "../engine/plan.js";
+import { connect, listContexts } from "../kube/client.js";
+import { ClusterAccessError, KubeApiError, type Kube } from "../kube/types.js";
+import { nextRecord, RECORD_NAME, summarizeRecord } from "../record/install-record.js";
+import { installChangedSince, readInstallState, writeRecord, type InstallState } from "../record/store.js";
+import { authUrl, renderPlan, SECRET_NAME } from "../render/render.js";
+import { objectRef } from "../render/objects.js";
+import { packageVersion } from "../cli/version.js";
+import { ExitCode, type ExitCodeValue } from "../cli/exit-codes.js";
+import { Cancelled, type FrontEnd, type PlanEvent } from "./front-end.js";
+import { discoverClusterFacts } from "../config/cluster-facts.js";
+
+const OUTCOME_EXIT: Record<RunOutcome, ExitCodeValue> = {
+  "ok": ExitCode.ok,
+  "apply-failed": ExitCode.apply,
+  "wait-failed": ExitCode.wait,
+  "timeout": ExitCode.wait,
+  "interrupted": ExitCode.interrupted,
+  "cluster-access": ExitCode.clusterAccess,
+  "locked": ExitCode.locked,
+  "refused": ExitCode.usage,
+};
+
+export interface PipelineOptions {
+  readonly kubeconfig: string | undefined;
+  readonly context: string | undefined;
+  readonly namespace: string;
+  readonly dryRun: boolean;
+  /** `--pull`: pull mutable tags again and roll out (a new pull token). */
+  readonly pull: boolean;
+  readonly engine: Pick<EngineOptions, "timeoutsMs">;
+}
+
+/** An exit that says why in one place: the front end shows the line, the caller returns the code. */
+class Stop extends Error {
+  constructor(readonly code: ExitCodeValue, message: string, readonly outcome?: RunOutcome) {
+    super(message);
+  }
+}
+
+/**
+ * One install, whichever front end: open the cluster → read the install record → resolve the
+ * answers → plan (render, dry run, impact) → confirm → lock → apply and wait → record.
+ */
+export async function runInstallPipeline(options: PipelineOptions, fe: FrontEnd): Promise<ExitCodeValue> {
+  try {
+    return await planAndApply(options, fe);
+  } catch (err) {
+    await fe.stopReporting();
+    return stopped(err, fe);
+  }
+}
+
+async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<ExitCodeValue> {
+  const { kube, state } = await openCluster(options, fe);
+  const installed = installedOf(state);
+  const upgrade = state.record.answers !== undefined;
+  const resolved = await fe.resolveAnswers({ kube, state, installed, upgrade, facts: () => discoverClusterFacts(kube, options.namespace) });
+  if (!resolved.ok) throw usage(resolved.problems);
+  const pullToken = options.pull ? new Date().toISOString().replace(/\.\d+Z$/, "Z") : state.record.pullToken;
+  const plan = await computePlan(renderPlan(resolved.config, undefined, { pullToken }), kube, {
+    namespaceExists: state.namespaceExists,
+    replicasGiven: givenThisRun(resolved.chosen, "webReplicas", installed),
+    previousInventory: state.record.inventory,
+  });
+  const refused = immutableProblems(plan.changes, resolved.chosen);
+  if (refused.length > 0) throw usage(refused);
+  const notices = [...resolved.notices, ...(upgrade && !options.pull ? mutableTagNotices(plan, resolved.config) : [])];
+  fe.showPlan(planEvent(plan, kube, state, notices, options.dryRun));
+  const serverRefusals = plan.changes.filter((c) => c.refused);
+  if (serverRefusals.length > 0) throw new Stop(ExitCode.apply, `the API server would refuse ${serverRefusals.map((c) => c.object).join(", ")} (see the plan above); nothing was applied`, "apply-failed");
+  if (options.dryRun) return reportDryRun(plan, fe);
+  if (!(await fe.confirm(upgrade))) throw new Stop(ExitCode.interrupted, "Nothing was applied.", "interrupted");
+  return await applyLocked(options, kube, state, plan, resolved.config, resolved.chosen, pullToken, fe);
+}
+
+/** A value given by the user in this run (flag, environment, values file, wizard), not kept from the record or defaulted. */
+function givenThisRun(chosen: ChosenValues, key: FieldKey, installed: Installed): boolean {
+  const field = chosen[key]?.field;
+  return field !== undefined && !field.startsWith(installed.recordName);
+}
+
+/**
+ * An image given by tag can point at a new build while the reference stays the same; without
+ * --pull the pods keep running what they pulled, and the plan says so.
+ */
+function mutableTagNotices(plan: InstallPlan, config: InstallConfig): string[] {
+  const web = plan.changes.find((c) => c.desired.kind === "Deployment" && c.desired.metadata.name === "mathison-web");
+  if (!web || web.action !== "unchanged") return [];
+  const tags = [config.webImage, config.workerImage].filter(isMutableReference);
+  if (tags.length === 0) return [];
+  return [`${tags.join(" and ")} ${tags.length === 1 ? "is a tag" : "are tags"}: pods keep the image they pulled; give --pull to pull the tag again and roll out what it points at now`];
+}
+
+function stopped(err: unknown, fe: FrontEnd): ExitCodeValue {
+  if (err instanceof Cancelled) {
+    fe.say("Cancelled: nothing was applied.", "interrupted");
+    return ExitCode.interrupted;
+  }
+  if (err instanceof Stop) {
+    fe.say(err.message, err.outcome);
+    return err.code;
+  }
+  if (err instanceof ClusterAccessError || (err instanceof KubeApiError && err.status === 403)) {
+    fe.say(`cannot reach the cluster: ${err.message}\n  try: kubectl cluster-info with the same --kubeconfig/--context; nothing was applied`, "cluster-access");
+    return ExitCode.clusterAccess;
+  }
+  throw err;
+}
+
+function usage(problems: readonly ConfigProblem[]): Stop {
+  return new Stop(ExitCode.usage, `${problems.map((p) => `mathison-install: ${formatProblem(p)}`).join("\n")}\nnothing was applied; mathison-install install --help lists every setting`, "refused");
+}
+
+async function openCluster(options: PipelineOptions, fe: FrontEnd): Promise<{ kube: Kube; state: InstallState }> {
+  let context = options.context;
+  if (context === undefined) {
+    const { names } = listContexts({ kubeconfig: options.kubeconfig });
+    if (names.length > 1) context = await fe.chooseContext(names);
+  }
+  const kube = connect({ kubeconfig: options.kubeconfig, context });
+  // Also the reachability and credentials check: the first requests of the run.
+  return { kube, state: await readInstallState(kube, options.namespace) };
+}
+
+export function installedOf(state: InstallState): Installed {
+  return {
+    answers: state.record.answers,
+    secrets: state.secrets,
+    recordName: `ConfigMap ${state.namespace}/${RECORD_NAME}`,
+    secretName: `Secret ${state.namespace}/${SECRET_NAME}`,
+  };
+}
+
+function planEvent(plan: InstallPlan, kube: Kube, state: InstallState, notices: readonly string[], dryRun: boolean): PlanEvent {
+  const installed = summarizeRecord(state.record);
+  return {
+    event: "plan", context: kube.contextName, server: kube.server, namespace: plan.namespace, dryRun,
+    stages: plan.rendered.stages.map((s) => ({ id: s.id, title: s.title, objects: s.objects.map(objectRef) })),
+    changes: plan.changes.map((c) => ({ stage: c.stage, object: c.object, action: c.action, fields: c.fields, conflicts: c.conflicts, ...(c.note ? { note: c.note } : {}) })),
+    impact: describeImpact(plan.changes),
+    notices,
+    ...(installed ? { installed } : {}),
+  };
+}
+
+const DRY_RUN_ACTION = { create: "create", change: "change", unchanged: "none", replace: "replace", delete: "delete" } as const;
+
+function reportDryRun(plan: InstallPlan, fe: FrontEnd): ExitCodeValue {
+  const reporter = fe.startReporting({ url: "", onInterrupt: () => undefined, dryRun: true });
+  for (const c of plan.changes) {
+    reporter.event({ event: "apply", stage: c.stage, object: c.object, action: DRY_RUN_ACTION[c.action], ...(c.fields.length > 0 ? { fields: c.fields } : {}) });
+  }
+  const total = plan.rendered.stages.reduce((n, s) => n + s.objects.length, 0);
+  reporter.event({ event: "done", ok: true, outcome: "ok", elapsedMs: 0, applied: 0, total, message: "dry run: nothing was changed" });
+  return ExitCode.ok;
+}
+
+/** Ensures the namespace (the lock lives in it), takes the lock, checks nothing changed since the plan, applies, records. */
+async function applyLocked(options: PipelineOptions, kube: Kube, state: InstallState, plan: InstallPlan, config: InstallConfig, chosen: ChosenValues, pullToken: string | undefined, fe: FrontEnd): Promise<ExitCodeValue> {
+  if (!state.namespaceExists) await ensureNamespace(kube, plan);
+  const interrupt = new AbortController();
+  let lock: HeldLock;
+  try {
+    lock = await acquireLock(kube, options.namespace, kube.contextName, (message) => interrupt.abort(new Error(message)));
+  } catch (err) {
+    if (err instanceof LockHeldError) throw new Stop(ExitCode.locked, `${err.message}; nothing was applied`, "locked");
+    throw err;
+  }
+  const onSignal = (): void => interrupt.abort();
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    if (await installChangedSince(kube, state)) {
+      throw new Stop(ExitCode.locked, "another run changed this install while this one was planning (its record or Secret is newer); nothing was applied: run again to plan against it", "locked");
+    }
+    const reporter = fe.startReporting({ url: authUrl(config), onInterrupt: onSignal, dryRun: false });
+    if (lock.tookOverFrom) {
+      const h = lock.tookOverFrom;
+      reporter.event({ event: "lock", status: "took-over", message: `took over the lock of ${h.user}@${h.host} (pid ${h.pid}, since ${h.since}): it stopped renewing it` });
+    }
+    const result = await applyPlan(plan, kube, reporter, { ...options.engine, signal: interrupt.signal });
+    await recordRun(kube, state, plan, config, chosen, pullToken, result.outcome).catch((err: Error) =>
+      reporter.event({ event: "cleanup", stage: "edge", object: `ConfigMap/${RECORD_NAME}`, message: `could not write the install record: ${err.message}` }));
+    await fe.stopReporting();
+    return OUTCOME_EXIT[result.outcome];
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await lock.release();
+  }
+}
+
+async function ensureNamespace(kube: Kube, plan: InstallPlan): Promise<void> {
+  const ns = plan.rendered.stages[0]!.objects.find((o) => o.kind === "Namespace")!;
+  try {
+    await kube.create(ns);
+  } catch (err) {
+    // Another run created it a moment ago: the lock decides which of the two goes on.
+    if (!(err instanceof KubeApiError && err.status === 409)) throw err;
+  }
+}
+
+/** The answers to keep: every non-secret setting as chosen, except a base domain left to follow the domain. */
+export function answersToRecord(chosen: ChosenValues): Partial<Record<FieldKey, string>> {
+  const out: Partial<Record<FieldKey, string>> = {};
+  for (const spec of FIELDS) {
+    if (spec.secret || spec.key === "namespace") continue;
+    const v = chosen[spec.key];
+    if (v !== undefined) out[spec.key] = v.value;
+  }
+  return out;
+}
+
+async function recordRun(kube: Kube, state: InstallState, plan: InstallPlan, config: InstallConfig, chosen: ChosenValues, pullToken: string | undefined, outcome: RunOutcome): Promise<void> {
+  const run = {
+    time: new Date().toISOString(), installerVersion: packageVersion(), webImage: config.webImage, workerImage: config.workerImage,
+    outcome, user: userInfo().username, host: hostname(), context: kube.contextName,
+  };
+  const success = outcome === "ok" ? { answers: answersToRecord(chosen), inventory: inventoryOf(plan.rendered), ...(pullToken ? { pullToken } : {}) } : undefined;
+  await writeRecord(kube, plan.namespace, nextRecord(state.record, run, success));
+}

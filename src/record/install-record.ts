@@ -1,0 +1,136 @@
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import type { FieldKey } from "../config/fields.js";
+import type { InstalledSummary } from "../engine/events.js";
+import type { KubeObject } from "../render/objects.js";
+
+/** The ConfigMap every run reads and every run that applied something writes. */
+export const RECORD_NAME = "mathison-install";
+/** How many runs the record remembers. */
+export const HISTORY_LENGTH = 10;
+
+/** One run, as `status` and the next run's greeting show it. */
+export interface RunEntry {
+  readonly time: string;
+  readonly installerVersion: string;
+  readonly webImage: string;
+  readonly workerImage: string;
+  /** ok, or the outcome that stopped it (wait-failed, interrupted, …). */
+  readonly outcome: string;
+  readonly user: string;
+  readonly host: string;
+  readonly context: string;
+}
+
+/**
+ * What an install remembers besides its secrets (those stay in the Secret): every non-secret
+ * answer, which objects it applied (so a newer installer can prune what it no longer renders),
+ * and its last runs.
+ */
+export interface InstallRecord {
+  /** Present once a run succeeded: the answers a re-run starts from. */
+  readonly answers?: Readonly<Partial<Record<FieldKey, string>>>;
+  readonly installerVersion?: string;
+  readonly installedAt?: string;
+  readonly updatedAt?: string;
+  /** `apiVersion Kind namespace/name` of every object the last successful run applied. */
+  readonly inventory: readonly string[];
+  /** Set by `--pull`: part of the pod templates, so mutable tags are pulled again once per token. */
+  readonly pullToken?: string;
+  readonly history: readonly RunEntry[];
+}
+
+export const EMPTY_RECORD: InstallRecord = { inventory: [], history: [] };
+
+export function inventoryKey(obj: Pick<KubeObject, "apiVersion" | "kind" | "metadata">): string {
+  const ns = obj.metadata.namespace;
+  return `${obj.apiVersion} ${obj.kind} ${ns ? `${ns}/` : ""}${obj.metadata.name}`;
+}
+
+export function parseInventoryKey(key: string): { apiVersion: string; kind: string; name: string; namespace?: string } | undefined {
+  const m = /^(\S+) (\S+) (?:([^/\s]+)\/)?(\S+)$/.exec(key);
+  if (!m) return undefined;
+  return { apiVersion: m[1]!, kind: m[2]!, name: m[4]!, ...(m[3] ? { namespace: m[3] } : {}) };
+}
+
+function yamlField<T>(text: string | undefined, fallback: T): T {
+  if (!text) return fallback;
+  try {
+    return (parseYaml(text) as T | null) ?? fallback;
+  } catch {
+    // A hand-edited record that no longer parses is treated as absent, not as a crash.
+    return fallback;
+  }
+}
+
+export function decodeRecord(configMap: KubeObject | undefined): InstallRecord {
+  if (!configMap) return EMPTY_RECORD;
+  const data = (configMap.data ?? {}) as Record<string, string | undefined>;
+  const answers = yamlField<Record<string, unknown> | undefined>(data["answers.yaml"], undefined);
+  const history = yamlField<RunEntry[]>(data["history.yaml"], []);
+  const inventory = yamlField<string[]>(data["inventory.yaml"], []);
+  return {
+    ...(answers ? { answers: Object.fromEntries(Object.entries(answers).map(([k, v]) => [k, String(v)])) as Partial<Record<FieldKey, string>> } : {}),
+    ...(data["installer-version"] ? { installerVersion: data["installer-version"] } : {}),
+    ...(data["installed-at"] ? { installedAt: data["installed-at"] } : {}),
+    ...(data["updated-at"] ? { updatedAt: data["updated-at"] } : {}),
+    ...(data["pull-token"] ? { pullToken: data["pull-token"] } : {}),
+    inventory: Array.isArray(inventory) ? inventory.map(String) : [],
+    history: Array.isArray(history) ? history : [],
+  };
+}
+
+export function encodeRecord(record: InstallRecord, namespace: string): KubeObject {
+  const data: Record<string, string> = {
+    "history.yaml": stringifyYaml(record.history),
+    "inventory.yaml": stringifyYaml(record.inventory),
+  };
+  if (record.answers) data["answers.yaml"] = stringifyYaml(record.answers, { defaultStringType: "QUOTE_DOUBLE" });
+  if (record.installerVersion) data["installer-version"] = record.installerVersion;
+  if (record.installedAt) data["installed-at"] = record.installedAt;
+  if (record.updatedAt) data["updated-at"] = record.updatedAt;
+  if (record.pullToken) data["pull-token"] = record.pullToken;
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: {
+      name: RECORD_NAME,
+      namespace,
+      labels: {
+        "app.kubernetes.io/name": RECORD_NAME,
+        "app.kubernetes.io/component": "install-record",
+        "app.kubernetes.io/part-of": "mathison",
+        "app.kubernetes.io/managed-by": "mathison-install",
+      },
+    },
+    data,
+  };
+}
+
+/** The record after a run: a successful one replaces answers and inventory; every run joins the history. */
+export function nextRecord(previous: InstallRecord, run: RunEntry, success?: { answers: Partial<Record<FieldKey, string>>; inventory: readonly string[]; pullToken?: string }): InstallRecord {
+  const history = [...previous.history, run].slice(-HISTORY_LENGTH);
+  if (!success) return { ...previous, history };
+  const { pullToken: _dropped, ...rest } = previous;
+  return {
+    ...rest,
+    answers: success.answers,
+    inventory: [...success.inventory],
+    installerVersion: run.installerVersion,
+    installedAt: previous.installedAt ?? run.time,
+    updatedAt: run.time,
+    ...(success.pullToken ? { pullToken: success.pullToken } : {}),
+    history,
+  };
+}
+
+/** The install as a greeting or plan names it: what runs (the last successful run's image), since when, by which installer. */
+export function summarizeRecord(record: InstallRecord): InstalledSummary | undefined {
+  if (!record.answers) return undefined;
+  const lastOk = [...record.history].reverse().find((r) => r.outcome === "ok");
+  return {
+    ...(record.installerVersion ? { installerVersion: record.installerVersion } : {}),
+    ...(record.installedAt ? { installedAt: record.installedAt } : {}),
+    ...(record.updatedAt ? { updatedAt: record.updatedAt } : {}),
+    ...(lastOk ? { webImage: lastOk.webImage } : {}),
+  };
+}

@@ -1,0 +1,57 @@
+import type { Kube } from "../kube/types.js";
+import { SECRET_NAME } from "../render/render.js";
+import { decodeRecord, encodeRecord, RECORD_NAME, type InstallRecord } from "./install-record.js";
+
+export type SecretKey = "authSecret" | "postgresPassword" | "anthropicApiKey";
+/** The Secret's keys for the secrets a user gives; DATABASE_URL is derived. */
+export const SECRET_DATA_KEYS: Readonly<Record<SecretKey, string>> = {
+  authSecret: "AUTH_SECRET",
+  postgresPassword: "POSTGRES_PASSWORD",
+  anthropicApiKey: "ANTHROPIC_API_KEY",
+};
+
+/** What the cluster holds of an install before this run changes anything. */
+export interface InstallState {
+  readonly namespace: string;
+  readonly namespaceExists: boolean;
+  readonly record: InstallRecord;
+  readonly recordVersion: string | undefined;
+  /** The installed secrets, decoded; never printed. */
+  readonly secrets: Readonly<Partial<Record<SecretKey, string>>>;
+  readonly secretVersion: string | undefined;
+}
+
+export async function readInstallState(kube: Kube, namespace: string): Promise<InstallState> {
+  const [ns, configMap, secret] = await Promise.all([
+    kube.get({ apiVersion: "v1", kind: "Namespace", name: namespace }),
+    kube.get({ apiVersion: "v1", kind: "ConfigMap", name: RECORD_NAME, namespace }),
+    kube.get({ apiVersion: "v1", kind: "Secret", name: SECRET_NAME, namespace }),
+  ]);
+  const data = (secret?.data ?? {}) as Record<string, string | undefined>;
+  const secrets: Partial<Record<SecretKey, string>> = {};
+  for (const [key, dataKey] of Object.entries(SECRET_DATA_KEYS) as [SecretKey, string][]) {
+    const encoded = data[dataKey];
+    if (encoded) secrets[key] = Buffer.from(encoded, "base64").toString("utf8");
+  }
+  return {
+    namespace,
+    namespaceExists: ns !== undefined,
+    record: decodeRecord(configMap),
+    recordVersion: configMap?.metadata.resourceVersion as string | undefined,
+    secrets,
+    secretVersion: secret?.metadata.resourceVersion as string | undefined,
+  };
+}
+
+/** Whether the record or the Secret changed since `before` was read (another run finished meanwhile). */
+export async function installChangedSince(kube: Kube, before: InstallState): Promise<boolean> {
+  const [configMap, secret] = await Promise.all([
+    kube.get({ apiVersion: "v1", kind: "ConfigMap", name: RECORD_NAME, namespace: before.namespace }),
+    kube.get({ apiVersion: "v1", kind: "Secret", name: SECRET_NAME, namespace: before.namespace }),
+  ]);
+  return configMap?.metadata.resourceVersion !== before.recordVersion || secret?.metadata.resourceVersion !== before.secretVersion;
+}
+
+export async function writeRecord(kube: Kube, namespace: string, record: InstallRecord): Promise<void> {
+  await kube.apply(encodeRecord(record, namespace));
+}

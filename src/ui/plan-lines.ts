@@ -1,0 +1,44 @@
+import type { EngineEvent, InstalledSummary, PlannedChange } from "../engine/events.js";
+
+type PlanEvent = Extract<EngineEvent, { event: "plan" }>;
+
+const SIGN: Record<PlannedChange["action"], string> = { create: "+", change: "~", unchanged: " ", replace: "±", delete: "-" };
+const WORD: Record<PlannedChange["action"], string> = { create: "to create", change: "to change", unchanged: "unchanged", replace: "to replace", delete: "to delete" };
+
+/** `2 to change, 1 to replace, 14 unchanged`. */
+export function planCounts(changes: readonly PlannedChange[]): string {
+  const counts = new Map<PlannedChange["action"], number>();
+  for (const c of changes) counts.set(c.action, (counts.get(c.action) ?? 0) + 1);
+  const order: PlannedChange["action"][] = ["create", "change", "replace", "delete", "unchanged"];
+  return order.filter((a) => counts.has(a)).map((a) => `${counts.get(a)} ${WORD[a]}`).join(", ");
+}
+
+/** `Mathison mathison-web:1.0.0 is installed in namespace x (installed …, by mathison-install 0.1.0)`. */
+export function installedLine(i: InstalledSummary | undefined, namespace: string): string | undefined {
+  if (!i) return undefined;
+  const what = i.webImage ? `Mathison ${i.webImage}` : "Mathison";
+  const when = [i.installedAt ? `installed ${i.installedAt}` : "", i.updatedAt && i.updatedAt !== i.installedAt ? `last changed ${i.updatedAt}` : "", i.installerVersion ? `by mathison-install ${i.installerVersion}` : ""].filter(Boolean).join(", ");
+  return `${what} is installed in namespace ${namespace}${when ? ` (${when})` : ""}`;
+}
+
+/**
+ * The plan as a person reads it before saying yes: what is installed, what changes per object
+ * (every create is listed only on an upgrade; on a first install they are the whole manifest),
+ * what that means, and what the answers kept. Pure; plain reporter and wizard both print it.
+ */
+export function planLines(e: PlanEvent): string[] {
+  const lines: string[] = [];
+  const installed = installedLine(e.installed, e.namespace);
+  if (installed) lines.push(installed);
+  const upgrade = e.installed !== undefined || e.changes.some((c) => c.action !== "create");
+  lines.push(`Plan: ${planCounts(e.changes)}`);
+  const listed = e.changes.filter((c) => c.action !== "unchanged" && (upgrade || c.action !== "create"));
+  for (const c of listed) {
+    const detail = c.action === "change" && c.fields.length > 0 ? `: ${c.fields.join(", ")}` : c.note && c.action !== "change" ? `: ${c.note}` : "";
+    lines.push(`  ${SIGN[c.action]} ${c.object}${detail}`);
+  }
+  if (upgrade && listed.length === 0) lines.push("  nothing to change: the cluster already matches");
+  if (e.impact.length > 0) lines.push("What this means:", ...e.impact.map((i) => `  • ${i.message}`));
+  if (e.notices.length > 0) lines.push("Notes:", ...e.notices.map((n) => `  ! ${n}`));
+  return lines;
+}

@@ -1,0 +1,34 @@
+import { loadConfig } from "../config/load.js";
+import type { RunOutcome } from "../engine/events.js";
+import type { AnswerContext, FrontEnd, PlanEvent } from "../pipeline/front-end.js";
+import type { SecretKey } from "../record/store.js";
+import { chooseReporter, type OutputFormat } from "./choose-reporter.js";
+import type { CliIO } from "../cli/io.js";
+
+export interface ScriptInput {
+  readonly flags: Readonly<Record<string, string | undefined>>;
+  readonly io: CliIO;
+  readonly format: OutputFormat;
+  readonly replaceSecrets: readonly SecretKey[];
+}
+
+/**
+ * `--non-interactive`: answers from flags, environment, values file and the install record; the
+ * plan and progress as plain lines on stderr or JSON Lines on stdout; no question is ever asked.
+ */
+export function scriptFrontEnd({ flags, io, format, replaceSecrets }: ScriptInput): FrontEnd {
+  const reporter = chooseReporter({ format, stdout: io.stdout, stderr: io.stderr, env: io.env });
+  return {
+    chooseContext: async () => undefined,
+    resolveAnswers: async ({ installed }: AnswerContext) => loadConfig({ flags, env: io.env, forInstall: true, installed, replaceSecrets }),
+    showPlan: (plan: PlanEvent) => reporter.event(plan),
+    confirm: async () => true,
+    startReporting: () => reporter,
+    stopReporting: async () => undefined,
+    say(line: string, outcome?: RunOutcome) {
+      // stderr for the person reading the log; in JSON also the `done` event a script waits for.
+      io.stderr.write(`${line}\n`);
+      if (format === "json" && outcome) reporter.event({ event: "done", ok: false, outcome, elapsedMs: 0, applied: 0, total: 0, message: line });
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import type { EngineEvent, Reporter } from "../../engine/events.js";
+import type { FrontEnd, PlanEvent, ReportingOptions } from "../../pipeline/front-end.js";
+import type { SecretKey } from "../../record/store.js";
+import { mountProgressScreen, type ProgressScreen } from "../ink-progress.js";
+import { planLines } from "../plan-lines.js";
+import { formatPlain } from "../plain-reporter.js";
+import { resolveWizardAnswers } from "./answers.js";
+import { askContext, askYesNo, type PromptIO } from "./wizard.js";
+
+export interface WizardInput {
+  readonly flags: Readonly<Record<string, string | undefined>>;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdin: NodeJS.ReadStream;
+  /** Questions, plan and progress screen all draw here, so stdout stays clean. */
+  readonly stderr: NodeJS.WriteStream;
+  readonly replaceSecrets: readonly SecretKey[];
+}
+
+/**
+ * The interactive front end: @inquirer/prompts questions, the plan and a confirm, then the Ink
+ * progress screen. stdin belongs to inquirer until the confirm returns, and to Ink after.
+ */
+export function wizardFrontEnd(input: WizardInput): FrontEnd {
+  const io: PromptIO = { input: input.stdin, output: input.stderr };
+  let plan: PlanEvent | undefined;
+  let screen: ProgressScreen | undefined;
+  return {
+    chooseContext: (names) => askContext(names, io),
+    resolveAnswers: (ctx) => resolveWizardAnswers(ctx, { flags: input.flags, env: input.env, replaceSecrets: input.replaceSecrets, io }),
+    showPlan(e) {
+      plan = e;
+      input.stderr.write(`\n${e.dryRun ? "Dry run: " : ""}${planLines(e).join("\n")}\n\n`);
+    },
+    confirm: (upgrade) => askYesNo(upgrade ? "Apply these changes?" : "Install?", io, true),
+    startReporting(options: ReportingOptions): Reporter {
+      // The plan above already says what a dry run would do; only its end remains to be said.
+      if (options.dryRun) return endOnly(input.stderr);
+      screen = mountProgressScreen({ output: input.stderr, input: input.stdin, url: options.url, onInterrupt: options.onInterrupt });
+      if (plan) screen.reporter.event(plan);
+      return screen.reporter;
+    },
+    async stopReporting() {
+      const s = screen;
+      screen = undefined;
+      await s?.close();
+    },
+    say: (line) => void input.stderr.write(`${line}\n`),
+  };
+}
+
+function endOnly(out: NodeJS.WritableStream): Reporter {
+  return {
+    event: (e: EngineEvent) => {
+      if (e.event === "done") for (const l of formatPlain(e)) out.write(`${l}\n`);
+    },
+    progress: () => undefined,
+  };
+}
