@@ -38,9 +38,17 @@ export function rolloutPodsOf(workload: KubeObject, snap: NamespaceSnapshot): Ku
   const uid = workload.metadata.uid as string | undefined;
   if (!uid) return [];
   const owned = (owners: ReadonlySet<string>) => snap.pods.filter((p) => ownedBy(p, owners));
+  // Until the controller has observed the new spec, the newest pods are still the old version's
+  // (a Job's pod template is immutable: it has no observedGeneration and needs none).
+  const generation = workload.metadata.generation as number | undefined;
+  const rolling = workload.kind === "Deployment" || workload.kind === "StatefulSet";
+  if (rolling && generation !== undefined && ((workload.status?.observedGeneration as number | undefined) ?? 0) < generation) return [];
   if (workload.kind === "Deployment") {
-    const newest = newestReplicaSet(snap.replicaSets.filter((rs) => ownedBy(rs, new Set([uid]))));
-    return newest ? owned(new Set([newest.metadata.uid as string])) : [];
+    // The ReplicaSet of the Deployment's current revision; none yet in the snapshot means none yet to blame.
+    const sets = snap.replicaSets.filter((rs) => ownedBy(rs, new Set([uid])));
+    const revision = workload.metadata.annotations?.["deployment.kubernetes.io/revision"] as string | undefined;
+    const current = revision ? sets.find((rs) => rs.metadata.annotations?.["deployment.kubernetes.io/revision"] === revision) : newestReplicaSet(sets);
+    return current ? owned(new Set([current.metadata.uid as string])) : [];
   }
   const pods = owned(new Set([uid]));
   const revision = workload.status?.updateRevision as string | undefined;

@@ -47,7 +47,8 @@ export type EngineEvent =
   | { readonly event: "cleanup"; readonly stage: StageId; readonly object: string; readonly message: string }
   | { readonly event: "failed"; readonly stage: StageId; readonly object?: string; readonly reason: string; readonly message: string;
       readonly hint: string; readonly logs: readonly string[] }
-  | { readonly event: "lock"; readonly status: "acquired" | "took-over" | "released"; readonly message: string }
+  /** The lock was taken over from a run that stopped renewing it (killed): who it was. */
+  | { readonly event: "lock"; readonly status: "took-over"; readonly message: string }
   | { readonly event: "done"; readonly ok: boolean; readonly outcome: RunOutcome; readonly elapsedMs: number;
       readonly applied: number; readonly total: number; readonly message: string; readonly resume?: string };
 

@@ -105,6 +105,10 @@ async function migrationNeedsRetry(kube: Kube, job: KubeObject): Promise<string 
   const state = jobReadiness(job);
   if (state.state === "failed") return `failed (${state.reason})`;
   if (state.state === "ready") return undefined;
+  // A failed pod is a failed attempt even before the Job's Failed condition lands (its controller
+  // deletes the crash-looping pod first).
+  const failedPods = (job.status?.failed as number | undefined) ?? 0;
+  if (failedPods > 0) return `did not complete (${failedPods} failed ${failedPods === 1 ? "attempt" : "attempts"})`;
   const { items } = await kube.list("v1", "Pod", job.metadata.namespace, { labelSelector: `batch.kubernetes.io/job-name=${job.metadata.name}` });
   for (const pod of items) {
     for (const cs of (pod.status?.containerStatuses as { restartCount?: number; state?: { waiting?: { reason?: string } } }[] | undefined) ?? []) {

@@ -56,7 +56,7 @@ export function formatPlain(e: EngineEvent, paint: Paint = (_s, t) => t): string
     case "cleanup":
       return [`  ${e.object} ${e.message}`];
     case "lock":
-      return e.status === "took-over" ? [paint("yellow", `‼ ${e.message}`)] : [paint("dim", e.message)];
+      return [paint("yellow", `‼ ${e.message}`)];
     case "failed":
       return [
         paint("red", `✖ ${e.object ? `${e.object}: ` : ""}${e.reason}: ${e.message}`),

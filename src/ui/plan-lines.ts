@@ -13,11 +13,17 @@ export function planCounts(changes: readonly PlannedChange[]): string {
   return order.filter((a) => counts.has(a)).map((a) => `${counts.get(a)} ${WORD[a]}`).join(", ");
 }
 
+/** `2026-11-24 18:09 UTC`: an ISO time as a person reads it (JSON keeps the full one). */
+export function shortTime(iso: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})/.exec(iso);
+  return m ? `${m[1]} ${m[2]} UTC` : iso;
+}
+
 /** `Mathison mathison-web:1.0.0 is installed in namespace x (installed …, by mathison-install 0.1.0)`. */
 export function installedLine(i: InstalledSummary | undefined, namespace: string): string | undefined {
   if (!i) return undefined;
   const what = i.webImage ? `Mathison ${i.webImage}` : "Mathison";
-  const when = [i.installedAt ? `installed ${i.installedAt}` : "", i.updatedAt && i.updatedAt !== i.installedAt ? `last changed ${i.updatedAt}` : "", i.installerVersion ? `by mathison-install ${i.installerVersion}` : ""].filter(Boolean).join(", ");
+  const when = [i.installedAt ? `installed ${shortTime(i.installedAt)}` : "", i.updatedAt && i.updatedAt !== i.installedAt ? `last changed ${shortTime(i.updatedAt)}` : "", i.installerVersion ? `by mathison-install ${i.installerVersion}` : ""].filter(Boolean).join(", ");
   return `${what} is installed in namespace ${namespace}${when ? ` (${when})` : ""}`;
 }
 

@@ -83,7 +83,7 @@ export function reduce(view: ViewModel, a: ViewAction, now: number = Date.now())
     case "cleanup":
       return view;
     case "lock":
-      return a.status === "took-over" ? { ...view, notice: a.message } : view;
+      return { ...view, notice: a.message };
     case "failed":
       return { ...view, failure: { stage: a.stage, ...(a.object ? { object: a.object } : {}), reason: a.reason, message: a.message, hint: a.hint, logs: a.logs } };
     case "done":

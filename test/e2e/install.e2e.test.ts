@@ -5,24 +5,10 @@ import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { clusterScopedName } from "../../src/render/render.js";
-import { cleanup, kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
-import { installArgs, runInstaller } from "../helpers/install.js";
+import { kubectl, kubectlJson, testCluster, uniqueNamespace } from "../helpers/cluster.js";
+import { installArgs, runInstaller, tidy, versions } from "../helpers/install.js";
 
 const { cluster, skip } = testCluster();
-
-const KINDS = "namespace,serviceaccount,configmap,secret,service,statefulset,job,deployment,ingress,networkpolicy,poddisruptionbudget";
-
-/** resourceVersion of every object the installer manages in the namespace, plus its cluster-scoped ones. */
-async function versions(c: TestCluster, namespace: string): Promise<Record<string, string>> {
-  const ns = await kubectlJson<{ items: any[] }>(c, ["-n", namespace, "get", KINDS.split(",").filter((k) => k !== "namespace").join(","), "-l", "app.kubernetes.io/managed-by=mathison"]);
-  const cs = await kubectlJson<{ items: any[] }>(c, ["get", `namespace/${namespace}`, `clusterrole/${clusterScopedName(namespace)}`, `clusterrolebinding/${clusterScopedName(namespace)}`]);
-  return Object.fromEntries([...ns.items, ...cs.items].map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion]));
-}
-
-function tidy(c: TestCluster, namespace: string): Promise<void> {
-  return cleanup(c, namespace, [`clusterrole/${clusterScopedName(namespace)}`, `clusterrolebinding/${clusterScopedName(namespace)}`]);
-}
 
 describe("install --non-interactive", { skip }, () => {
   const c = cluster!;

@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { PACKAGE_ROOT } from "../../src/paths.js";
-import { clusterScopedName } from "../../src/render/render.js";
-import { cleanup, kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
+import { kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
+import { installArgs, runInstaller, tidy, versions } from "../helpers/install.js";
 import { Terminal, tmuxMissing } from "../helpers/terminal.js";
 
 const { cluster, skip: noCluster } = testCluster();
@@ -18,10 +18,6 @@ function start(c: TestCluster, args: string, env: Record<string, string> = {}): 
 const secretsEnv = { ANTHROPIC_API_KEY: "sk-ant-env", MATHISON_AUTH_SECRET: "a".repeat(44), MATHISON_POSTGRES_PASSWORD: "p".repeat(32) };
 const allFlags = (namespace: string) =>
   `--domain ${namespace}.example.com --ingress-class nginx --tls none --tag 1.0.0 --web-image mathison-web --worker-image mathison-worker --llm-provider anthropic --mode self-hosted --base-domain apps.example.com`;
-
-function tidy(c: TestCluster, namespace: string): Promise<void> {
-  return cleanup(c, namespace, [`clusterrole/${clusterScopedName(namespace)}`, `clusterrolebinding/${clusterScopedName(namespace)}`]);
-}
 
 describe("interactive install in a terminal", { skip }, () => {
   const c = cluster!;
@@ -75,7 +71,8 @@ describe("interactive install in a terminal", { skip }, () => {
     t.send("Enter");
     await t.waitFor(/\[\d\/6\]/);
     // The migration log pane shows while the install runs (a finished screen folds it away).
-    await t.waitFor(/migration log[\s\S]*All migrations have been successfully applied\./);
+    // It shows for about a second: read the screen often.
+    await t.waitFor(/migration log[\s\S]*All migrations have been successfully applied\./, 20_000, () => t.screen(), 10);
     assert.equal(await t.exitCode(), 0, t.history());
     const screen = t.screen();
     assert.match(screen, /✔ \[6\/6\] Ingress, network policies and disruption budget/);
@@ -129,5 +126,31 @@ describe("interactive install in a terminal", { skip }, () => {
     const history = t.history().replace(/\n/g, " ");
     assert.match(history, /install stopped \(interrupted\)/);
     assert.match(history, /\d+ of \d+ objects applied .*Re-run the same command to resume/);
+  });
+
+  it("on an existing install offers its answers; Enter throughout changes nothing", async () => {
+    const namespace = uniqueNamespace("e2e-rerun");
+    after(() => tidy(c, namespace));
+    const installed = await runInstaller(c, installArgs(namespace, "--tag", "1.0.0", "--tls", "none", "--web-replicas", "3"));
+    assert.equal(installed.code, 0, installed.stderr);
+    const before = await versions(c, namespace);
+    const t = start(c, `--namespace ${namespace}`);
+    terminals.push(t);
+    const greeting = await t.waitFor(/\? Image tag for web and worker \(1\.0\.0\)/);
+    assert.match(greeting.replace(/\n/g, ""), new RegExp(`Mathison mathison-web:1\\.0\\.0 is installed in namespace ${namespace} \\(installed \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC, by mathison-install`));
+    t.send("Enter");
+    await t.waitFor(/\? Change other settings\? \(y\/N\)/);
+    t.send("Enter");
+    const confirm = await t.waitFor(/\? Apply these changes\?/);
+    const history = t.history();
+    assert.match(history, /About to upgrade:/);
+    assert.match(history, /URL\s+http:\/\/e2e-rerun-\w+\.e2e\.test  \[kept\]/);
+    assert.match(history, /web replicas\s+3  \[kept\]/);
+    assert.match(history, /ANTHROPIC_API_KEY\s+•+ \(kept from the existing install\)/);
+    assert.match(confirm, /nothing to change: the cluster already matches/);
+    assert.ok(!/\? (Domain|IngressClass|TLS|AUTH_SECRET)/.test(history), "nothing else is asked");
+    t.send("Enter");
+    assert.equal(await t.exitCode(), 0, t.history());
+    assert.deepEqual(await versions(c, namespace), before, "nothing changed");
   });
 });

@@ -1,7 +1,8 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../../src/paths.js";
-import type { TestCluster } from "./cluster.js";
+import { clusterScopedName } from "../../src/render/render.js";
+import { cleanup, kubectlJson, type TestCluster } from "./cluster.js";
 
 export interface InstallRun {
   readonly code: number;
@@ -14,16 +15,21 @@ export interface InstallRun {
 
 /** The built CLI as a user runs it, in a child process, against the test cluster. */
 export function runInstaller(cluster: TestCluster, args: readonly string[], env: Record<string, string> = {}): Promise<InstallRun> {
+  return startInstaller(cluster, args, env).result;
+}
+
+/** As runInstaller, with the child at hand (to kill it mid-run). */
+export function startInstaller(cluster: TestCluster, args: readonly string[], env: Record<string, string> = {}): { child: ChildProcess; result: Promise<InstallRun> } {
   const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(PACKAGE_ROOT, "bin", "mathison-install.js"), ...args], {
-      env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", KUBECONFIG: cluster.kubeconfig, ANTHROPIC_API_KEY: "sk-ant-test", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+  const child = spawn(process.execPath, [join(PACKAGE_ROOT, "bin", "mathison-install.js"), ...args], {
+    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", KUBECONFIG: cluster.kubeconfig, ANTHROPIC_API_KEY: "sk-ant-test", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const result = new Promise<InstallRun>((resolve, reject) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on("data", (c: Buffer) => out.push(c));
-    child.stderr.on("data", (c: Buffer) => err.push(c));
+    child.stdout!.on("data", (c: Buffer) => out.push(c));
+    child.stderr!.on("data", (c: Buffer) => err.push(c));
     child.on("error", reject);
     child.on("close", (code) => {
       const stdout = Buffer.concat(out).toString();
@@ -31,8 +37,23 @@ export function runInstaller(cluster: TestCluster, args: readonly string[], env:
       resolve({ code: code ?? -1, events, stdout, stderr: Buffer.concat(err).toString(), ms: Date.now() - started });
     });
   });
+  return { child, result };
 }
 
 export function installArgs(namespace: string, ...extra: string[]): string[] {
   return ["install", "--non-interactive", "--output", "json", "--namespace", namespace, "--domain", `${namespace}.e2e.test`, ...extra];
+}
+
+const KINDS = "serviceaccount,configmap,secret,service,statefulset,job,deployment,ingress,networkpolicy,poddisruptionbudget";
+
+/** resourceVersion of every object the installer manages in the namespace, plus its cluster-scoped ones. */
+export async function versions(c: TestCluster, namespace: string): Promise<Record<string, string>> {
+  const ns = await kubectlJson<{ items: any[] }>(c, ["-n", namespace, "get", KINDS, "-l", "app.kubernetes.io/managed-by=mathison"]);
+  const cs = await kubectlJson<{ items: any[] }>(c, ["get", `namespace/${namespace}`, `clusterrole/${clusterScopedName(namespace)}`, `clusterrolebinding/${clusterScopedName(namespace)}`]);
+  return Object.fromEntries([...ns.items, ...cs.items].map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion]));
+}
+
+/** Deletes an install's namespace and cluster-scoped objects. */
+export function tidy(c: TestCluster, namespace: string): Promise<void> {
+  return cleanup(c, namespace, [`clusterrole/${clusterScopedName(namespace)}`, `clusterrolebinding/${clusterScopedName(namespace)}`]);
 }

@@ -53,13 +53,13 @@ export class Terminal {
   }
 
   /** Reads the screen until it shows `pattern`; fails with the screen after `timeoutMs`. */
-  async waitFor(pattern: RegExp, timeoutMs = 20_000, where: () => string = () => this.screen()): Promise<string> {
+  async waitFor(pattern: RegExp, timeoutMs = 20_000, where: () => string = () => this.screen(), pollMs = 100): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const text = where();
       if (pattern.test(text)) return text;
       if (Date.now() > deadline) throw new Error(`terminal never showed ${pattern}; it shows:\n${text}`);
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, pollMs));
     }
   }
 

@@ -38,7 +38,7 @@ describe("readiness per kind", () => {
 });
 
 describe("stall diagnosis", () => {
-  const sts = obj("StatefulSet", "pg", { spec: { replicas: 1, volumeClaimTemplates: [{ metadata: { name: "data" } }] } });
+  const sts = obj("StatefulSet", "pg", { spec: { replicas: 1, volumeClaimTemplates: [{ metadata: { name: "data" } }] }, status: { observedGeneration: 2 } });
   const pod = (status: object, spec: object = {}) => ({ ...obj("Pod", "pg-0"), metadata: { name: "pg-0", ownerReferences: [{ uid: "pg-uid" }] }, spec, status }) as KubeObject;
   const snap = (over: Partial<NamespaceSnapshot>): NamespaceSnapshot => ({ pods: [], events: [], replicaSets: [], pvcs: [], ...over });
   const event = (reason: string, message: string, kind = "Pod", name = "pg-0") =>

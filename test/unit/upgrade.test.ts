@@ -189,8 +189,8 @@ describe("plan impact and text", () => {
   });
 
   it("an upgrade lists every object that changes and counts the rest", () => {
-    const lines = planLines(event([planned("change", "Deployment/mathison-web", ["spec.template.spec.containers[0].image"]), planned("create", "Job/mathison-migrate-1"), planned("unchanged", "Service/a"), planned("delete", "ConfigMap/old")], { webImage: "mathison-web:1.0.0", installedAt: "2026-01-01" }));
-    assert.equal(lines[0], "Mathison mathison-web:1.0.0 is installed in namespace ns (installed 2026-01-01)");
+    const lines = planLines(event([planned("change", "Deployment/mathison-web", ["spec.template.spec.containers[0].image"]), planned("create", "Job/mathison-migrate-1"), planned("unchanged", "Service/a"), planned("delete", "ConfigMap/old")], { webImage: "mathison-web:1.0.0", installedAt: "2026-01-01T09:30:12.345Z" }));
+    assert.equal(lines[0], "Mathison mathison-web:1.0.0 is installed in namespace ns (installed 2026-01-01 09:30 UTC)");
     assert.equal(lines[1], "Plan: 1 to create, 1 to change, 1 to delete, 1 unchanged");
     assert.ok(lines.includes("  ~ Deployment/mathison-web: spec.template.spec.containers[0].image"));
     assert.ok(lines.includes("  + Job/mathison-migrate-1"));
@@ -224,8 +224,12 @@ describe("lock and diagnosis", () => {
     const rs = (uid: string, revision: string): KubeObject => ({ apiVersion: "apps/v1", kind: "ReplicaSet", metadata: { name: uid, uid, ownerReferences: [{ uid: "d" }], annotations: { "deployment.kubernetes.io/revision": revision } } });
     const pod = (name: string, owner: string): KubeObject => ({ apiVersion: "v1", kind: "Pod", metadata: { name, ownerReferences: [{ uid: owner }] } });
     const snap = { pods: [pod("old", "rs1"), pod("new", "rs2")], replicaSets: [rs("rs1", "1"), rs("rs2", "2")], events: [], pvcs: [] };
-    const web = { ...deployment("web:2"), metadata: { name: "mathison-web", uid: "d" } };
-    assert.deepEqual(rolloutPodsOf(web, snap).map((p) => p.metadata.name), ["new"]);
+    const web = (generation: number, observed: number, revision: string) => ({ ...deployment("web:2"), metadata: { name: "mathison-web", uid: "d", generation, annotations: { "deployment.kubernetes.io/revision": revision } }, status: { observedGeneration: observed } });
+    assert.deepEqual(rolloutPodsOf(web(2, 2, "2"), snap).map((p) => p.metadata.name), ["new"]);
+    assert.deepEqual(rolloutPodsOf(web(3, 2, "2"), snap), [], "the new spec is not observed yet: no pod is the rollout's");
+    assert.deepEqual(rolloutPodsOf(web(3, 3, "3"), snap), [], "its ReplicaSet is not in the snapshot yet");
+    const job: KubeObject = { apiVersion: "batch/v1", kind: "Job", metadata: { name: "m", uid: "j", generation: 1 }, status: {} };
+    assert.deepEqual(rolloutPodsOf(job, { ...snap, pods: [pod("m-1", "j")] }).map((p) => p.metadata.name), ["m-1"], "a Job's pods are its own, generation or not");
   });
 
   it("CI is detected as is-in-ci does", () => {
