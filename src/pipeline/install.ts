@@ -77,7 +77,7 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   const notices = [...resolved.notices, ...(upgrade && !options.pull ? mutableTagNotices(plan, resolved.config) : [])];
   fe.showPlan(planEvent(plan, kube, state, notices, options.dryRun));
   const serverRefusals = plan.changes.filter((c) => c.refused);
-  if (serverRefusals.length > 0) throw new Stop(ExitCode.apply, `the API server would refuse ${serverRefusals.map((c) => c.object).join(", ")} (see the plan above); nothing was applied`, "apply-failed");
+  if (serverRefusals.length > 0) throw new Stop(ExitCode.apply, `mathison-install: the API server would refuse ${serverRefusals.map((c) => c.object).join(", ")} (see the plan above); nothing was applied`, "apply-failed");
   if (options.dryRun) return reportDryRun(plan, fe);
   if (!(await fe.confirm(upgrade))) throw new Stop(ExitCode.interrupted, "Nothing was applied.", "interrupted");
   return await applyLocked(options, kube, state, plan, resolved.config, resolved.chosen, pullToken, fe);
@@ -111,7 +111,7 @@ function stopped(err: unknown, fe: FrontEnd): ExitCodeValue {
     return err.code;
   }
   if (err instanceof ClusterAccessError || (err instanceof KubeApiError && err.status === 403)) {
-    fe.say(`cannot reach the cluster: ${err.message}\n  try: kubectl cluster-info with the same --kubeconfig/--context; nothing was applied`, "cluster-access");
+    fe.say(`mathison-install: cannot reach the cluster: ${err.message}\n  try: kubectl cluster-info with the same --kubeconfig/--context; nothing was applied`, "cluster-access");
     return ExitCode.clusterAccess;
   }
   throw err;
@@ -173,7 +173,7 @@ async function applyLocked(options: PipelineOptions, kube: Kube, state: InstallS
   try {
     lock = await acquireLock(kube, options.namespace, kube.contextName, (message) => interrupt.abort(new Error(message)));
   } catch (err) {
-    if (err instanceof LockHeldError) throw new Stop(ExitCode.locked, `${err.message}; nothing was applied`, "locked");
+    if (err instanceof LockHeldError) throw new Stop(ExitCode.locked, `mathison-install: ${err.message}; nothing was applied`, "locked");
     throw err;
   }
   const onSignal = (): void => interrupt.abort();
@@ -181,7 +181,7 @@ async function applyLocked(options: PipelineOptions, kube: Kube, state: InstallS
   process.on("SIGTERM", onSignal);
   try {
     if (await installChangedSince(kube, state)) {
-      throw new Stop(ExitCode.locked, "another run changed this install while this one was planning (its record or Secret is newer); nothing was applied: run again to plan against it", "locked");
+      throw new Stop(ExitCode.locked, "mathison-install: another run changed this install while this one was planning (its record or Secret is newer); nothing was applied: run again to plan against it", "locked");
     }
     const reporter = fe.startReporting({ url: authUrl(config), onInterrupt: onSignal, dryRun: false });
     if (lock.tookOverFrom) {

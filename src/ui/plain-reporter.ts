@@ -35,6 +35,8 @@ export class PlainReporter implements Reporter {
   }
 }
 
+const DRY_RUN_ACTIONS: ReadonlySet<string> = new Set(["create", "change", "none", "replace", "delete"]);
+
 type Paint = (style: keyof typeof SGR, text: string) => string;
 
 export function formatPlain(e: EngineEvent, paint: Paint = (_s, t) => t): string[] {
@@ -46,6 +48,8 @@ export function formatPlain(e: EngineEvent, paint: Paint = (_s, t) => t): string
       if (e.status === "done") return [paint("green", `  ✔ ${e.title} (${(e.elapsedMs / 1000).toFixed(1)} s)`)];
       return [paint("red", `  ✖ ${e.title}`)];
     case "apply":
+      // A dry run's per-object actions are the plan printed above: JSON keeps them, plain says it once.
+      if (DRY_RUN_ACTIONS.has(e.action)) return [];
       return [`  ${e.object} ${e.action}${e.fields ? `: ${e.fields.join(", ")}` : ""}`];
     case "status":
       return [`  ${e.object}: ${e.state === "ready" ? paint("green", e.message) : e.state === "failed" ? paint("red", e.message) : e.message}`];

@@ -13,17 +13,24 @@ export function planCounts(changes: readonly PlannedChange[]): string {
   return order.filter((a) => counts.has(a)).map((a) => `${counts.get(a)} ${WORD[a]}`).join(", ");
 }
 
-/** `2026-11-24 18:09 UTC`: an ISO time as a person reads it (JSON keeps the full one). */
-export function shortTime(iso: string): string {
-  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})/.exec(iso);
-  return m ? `${m[1]} ${m[2]} UTC` : iso;
+const UNITS: readonly [string, number][] = [["year", 365 * 86_400_000], ["month", 30 * 86_400_000], ["day", 86_400_000], ["hour", 3_600_000], ["minute", 60_000]];
+
+/** `3 days ago`, `just now`: how long ago an ISO time was, as a person says it. */
+export function timeAgo(iso: string, now: Date = new Date()): string {
+  const ms = now.getTime() - Date.parse(iso);
+  if (Number.isNaN(ms)) return iso;
+  for (const [unit, size] of UNITS) {
+    const n = Math.floor(ms / size);
+    if (n >= 1) return `${n} ${unit}${n === 1 ? "" : "s"} ago`;
+  }
+  return "just now";
 }
 
 /** `Mathison mathison-web:1.0.0 is installed in namespace x (installed …, by mathison-install 0.1.0)`. */
-export function installedLine(i: InstalledSummary | undefined, namespace: string): string | undefined {
+export function installedLine(i: InstalledSummary | undefined, namespace: string, now: Date = new Date()): string | undefined {
   if (!i) return undefined;
   const what = i.webImage ? `Mathison ${i.webImage}` : "Mathison";
-  const when = [i.installedAt ? `installed ${shortTime(i.installedAt)}` : "", i.updatedAt && i.updatedAt !== i.installedAt ? `last changed ${shortTime(i.updatedAt)}` : "", i.installerVersion ? `by mathison-install ${i.installerVersion}` : ""].filter(Boolean).join(", ");
+  const when = [i.installedAt ? `installed ${timeAgo(i.installedAt, now)}` : "", i.updatedAt && i.updatedAt !== i.installedAt ? `last changed ${timeAgo(i.updatedAt, now)}` : "", i.installerVersion ? `by mathison-install ${i.installerVersion}` : ""].filter(Boolean).join(", ");
   return `${what} is installed in namespace ${namespace}${when ? ` (${when})` : ""}`;
 }
 
@@ -32,9 +39,9 @@ export function installedLine(i: InstalledSummary | undefined, namespace: string
  * (every create is listed only on an upgrade; on a first install they are the whole manifest),
  * what that means, and what the answers kept. Pure; plain reporter and wizard both print it.
  */
-export function planLines(e: PlanEvent): string[] {
+export function planLines(e: PlanEvent, now: Date = new Date()): string[] {
   const lines: string[] = [];
-  const installed = installedLine(e.installed, e.namespace);
+  const installed = installedLine(e.installed, e.namespace, now);
   if (installed) lines.push(installed);
   const upgrade = e.installed !== undefined || e.changes.some((c) => c.action !== "create");
   lines.push(`Plan: ${planCounts(e.changes)}`);

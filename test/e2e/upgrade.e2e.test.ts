@@ -20,6 +20,18 @@ async function record(c: TestCluster, namespace: string): Promise<{ answers: Rec
   return { answers: parseYaml(cm.data["answers.yaml"]), history: parseYaml(cm.data["history.yaml"]), inventory: parseYaml(cm.data["inventory.yaml"]) };
 }
 
+/** A second KWOK node on which every container crash-loops (scripts/cluster/kwok.yaml). */
+const FAULTY_NODE = `apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-faulty
+  annotations: {kwok.x-k8s.io/node: fake, node.alpha.kubernetes.io/ttl: "0"}
+  labels: {kubernetes.io/hostname: kwok-node-faulty, kubernetes.io/os: linux, type: kwok}
+status:
+  allocatable: {cpu: "32", memory: 64Gi, pods: "110"}
+  capacity: {cpu: "32", memory: 64Gi, pods: "110"}
+`;
+
 const image = (d: any, i = 0) => d.spec.template.spec.containers[i].image;
 const plan = (events: any[]) => events.find((e) => e.event === "plan");
 const byObject = (p: any) => Object.fromEntries(p.changes.map((ch: any) => [ch.object.replace(/-[0-9a-f]{10}$/, ""), ch]));
@@ -101,6 +113,28 @@ describe("second runs", { skip }, () => {
     assert.equal(worker.status.readyReplicas, 1);
   });
 
+  it("shows fields another manager changed, leaves a scaled replica count alone, and sets it when given", async () => {
+    assert.equal((await kubectl(c, ["-n", namespace, "scale", "deployment/mathison-web", "--replicas=4"])).code, 0);
+    assert.equal((await kubectl(c, ["-n", namespace, "annotate", "--overwrite", "ingress/mathison-web", "nginx.ingress.kubernetes.io/proxy-read-timeout=60"])).code, 0);
+    const run = await runInstaller(c, upgradeArgs(namespace));
+    assert.equal(run.code, 0, run.stderr + run.stdout);
+    const p = plan(run.events);
+    const web = byObject(p)["Deployment/mathison-web"];
+    assert.match(web.note, /^replicas \(4\) are managed by kubectl\S*: left alone \(give --web-replicas to set them\)$/);
+    const ingress = byObject(p)["Ingress/mathison-web"];
+    assert.equal(ingress.action, "change");
+    assert.deepEqual(ingress.conflicts.map((x: any) => x.manager), ["kubectl-annotate"]);
+    assert.ok(p.impact.some((i: any) => i.kind === "conflict" && /proxy-read-timeout.*was changed by kubectl-annotate; this run sets it back/.test(i.message)), JSON.stringify(p.impact));
+    assert.equal((await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"])).spec.replicas, 4, "left alone");
+    const ing = await kubectlJson(c, ["-n", namespace, "get", "ingress/mathison-web"]);
+    assert.equal(ing.metadata.annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"], "300", "set back");
+
+    const given = await runInstaller(c, upgradeArgs(namespace, "--web-replicas", "3"));
+    assert.equal(given.code, 0, given.stderr + given.stdout);
+    assert.ok(plan(given.events).impact.some((i: any) => i.message === "Deployment/mathison-web scales from 4 to 3 replicas"), JSON.stringify(plan(given.events).impact));
+    assert.equal((await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"])).spec.replicas, 3);
+  });
+
   it("prunes what the last run applied and this one no longer renders, only if it carries Mathison's label", async () => {
     const labels = "app.kubernetes.io/part-of=mathison";
     await kubectl(c, ["-n", namespace, "create", "configmap", "mathison-legacy", "--from-literal=a=b"]);
@@ -123,26 +157,16 @@ describe("second runs", { skip }, () => {
 describe("a failed migration", { skip }, () => {
   const c = cluster!;
   const namespace = uniqueNamespace("e2e-retry");
-  const faultyNode = `apiVersion: v1
-kind: Node
-metadata:
-  name: kwok-node-faulty
-  annotations: {kwok.x-k8s.io/node: fake, node.alpha.kubernetes.io/ttl: "0"}
-  labels: {kubernetes.io/hostname: kwok-node-faulty, kubernetes.io/os: linux, type: kwok}
-status:
-  allocatable: {cpu: "32", memory: 64Gi, pods: "110"}
-  capacity: {cpu: "32", memory: 64Gi, pods: "110"}
-`;
   after(async () => {
     await kubectl(c, ["uncordon", "kwok-node-0"]);
-    await kubectl(c, ["delete", "node", "kwok-node-faulty", "--ignore-not-found", "--wait=false"]);
+    await kubectl(c, ["delete", "node", "kwok-node-faulty", "--ignore-not-found"]);
     await tidy(c, namespace);
   });
 
   it("is retried by re-running the same command once its cause is fixed", async () => {
     assert.equal((await runInstaller(c, installArgs(namespace))).code, 0);
     // Every container on kwok-node-faulty crash-loops (scripts/cluster/kwok.yaml): the good image fails there.
-    assert.equal((await kubectl(c, ["apply", "-f", "-"], faultyNode)).code, 0);
+    assert.equal((await kubectl(c, ["apply", "-f", "-"], FAULTY_NODE)).code, 0);
     assert.equal((await kubectl(c, ["wait", "--for=condition=Ready", "node/kwok-node-faulty", "--timeout=30s"])).code, 0);
     await kubectl(c, ["cordon", "kwok-node-0"]);
     const failed = await runInstaller(c, upgradeArgs(namespace, "--tag", "1.3.0"));
@@ -160,6 +184,38 @@ status:
     assert.equal(image(web), "mathison-web:1.3.0");
     const jobs = await kubectlJson<{ items: any[] }>(c, ["-n", namespace, "get", "jobs"]);
     assert.deepEqual(jobs.items.map((j) => j.status.succeeded), [1], "one Job, the retried one, completed");
+  });
+});
+
+describe("a crash-looping web", { skip }, () => {
+  const c = cluster!;
+  const namespace = uniqueNamespace("e2e-crashweb");
+  after(async () => {
+    await kubectl(c, ["uncordon", "kwok-node-0"]);
+    await kubectl(c, ["delete", "node", "kwok-node-faulty", "--ignore-not-found"]);
+    await tidy(c, namespace);
+  });
+
+  it("is fixed by upgrading to a good tag: its broken pods do not fail the rollout", async () => {
+    assert.equal((await runInstaller(c, installArgs(namespace, "--tag", "1.0.0"))).code, 0);
+    assert.equal((await kubectl(c, ["apply", "-f", "-"], FAULTY_NODE)).code, 0);
+    assert.equal((await kubectl(c, ["wait", "--for=condition=Ready", "node/kwok-node-faulty", "--timeout=30s"])).code, 0);
+    await kubectl(c, ["cordon", "kwok-node-0"]);
+    // A restart lands the new web pods on the faulty node: they crash-loop, as a bad release would.
+    assert.equal((await kubectl(c, ["-n", namespace, "rollout", "restart", "deployment/mathison-web"])).code, 0);
+    for (let i = 0; ; i++) {
+      const pods = await kubectlJson<{ items: any[] }>(c, ["-n", namespace, "get", "pods", "-l", "app.kubernetes.io/name=mathison-web"]);
+      if (pods.items.some((p) => p.status.containerStatuses?.[0]?.state?.waiting?.reason === "CrashLoopBackOff")) break;
+      assert.ok(i < 100, "web crash-loops");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await kubectl(c, ["uncordon", "kwok-node-0"]);
+    await kubectl(c, ["cordon", "kwok-node-faulty"]);
+    const run = await runInstaller(c, upgradeArgs(namespace, "--tag", "1.0.1"));
+    assert.equal(run.code, 0, run.stderr + run.stdout);
+    const web = await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"]);
+    assert.equal(image(web), "mathison-web:1.0.1");
+    assert.equal(web.status.readyReplicas, 2);
   });
 });
 

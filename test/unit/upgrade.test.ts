@@ -15,7 +15,7 @@ import { lockHeldMessage } from "../../src/engine/lock.js";
 import type { ObjectChange } from "../../src/engine/plan.js";
 import { decodeRecord, encodeRecord, HISTORY_LENGTH, inventoryKey, nextRecord, parseInventoryKey, summarizeRecord, type RunEntry } from "../../src/record/install-record.js";
 import type { KubeObject } from "../../src/render/objects.js";
-import { planCounts, planLines } from "../../src/ui/plan-lines.js";
+import { planCounts, planLines, timeAgo } from "../../src/ui/plan-lines.js";
 import { markAgainst } from "../../src/ui/wizard/answers.js";
 
 const KEY = "sk-ant-installed";
@@ -189,14 +189,22 @@ describe("plan impact and text", () => {
   });
 
   it("an upgrade lists every object that changes and counts the rest", () => {
-    const lines = planLines(event([planned("change", "Deployment/mathison-web", ["spec.template.spec.containers[0].image"]), planned("create", "Job/mathison-migrate-1"), planned("unchanged", "Service/a"), planned("delete", "ConfigMap/old")], { webImage: "mathison-web:1.0.0", installedAt: "2026-01-01T09:30:12.345Z" }));
-    assert.equal(lines[0], "Mathison mathison-web:1.0.0 is installed in namespace ns (installed 2026-01-01 09:30 UTC)");
+    const lines = planLines(event([planned("change", "Deployment/mathison-web", ["spec.template.spec.containers[0].image"]), planned("create", "Job/mathison-migrate-1"), planned("unchanged", "Service/a"), planned("delete", "ConfigMap/old")], { webImage: "mathison-web:1.0.0", installedAt: "2026-01-01T09:30:12.345Z" }), new Date("2026-01-04T12:00:00Z"));
+    assert.equal(lines[0], "Mathison mathison-web:1.0.0 is installed in namespace ns (installed 3 days ago)");
     assert.equal(lines[1], "Plan: 1 to create, 1 to change, 1 to delete, 1 unchanged");
     assert.ok(lines.includes("  ~ Deployment/mathison-web: spec.template.spec.containers[0].image"));
     assert.ok(lines.includes("  + Job/mathison-migrate-1"));
     assert.ok(lines.includes("  - ConfigMap/old"));
     assert.ok(!lines.some((l) => l.includes("Service/a")));
     assert.deepEqual(lines.slice(-2), ["Notes:", "  ! ANTHROPIC_API_KEY: kept"]);
+  });
+
+  it("says how long ago, as a person would", () => {
+    const now = new Date("2026-11-24T12:00:00Z");
+    assert.equal(timeAgo("2026-11-24T11:59:30Z", now), "just now");
+    assert.equal(timeAgo("2026-11-24T11:00:00Z", now), "1 hour ago");
+    assert.equal(timeAgo("2026-11-21T11:00:00Z", now), "3 days ago");
+    assert.equal(timeAgo("2025-10-01T00:00:00Z", now), "1 year ago");
   });
 
   it("a first install counts its creates instead of listing the manifest; a no-op upgrade says so", () => {

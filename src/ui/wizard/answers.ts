@@ -82,10 +82,16 @@ async function askReplacements(installed: Installed, supplied: RawSource, answer
   return replace;
 }
 
-/** Answers equal to the recorded ones stay "recorded": a replica count confirmed with Enter must not take it back from an autoscaler. */
+/**
+ * Answers equal to the recorded ones stay "recorded": a replica count confirmed with Enter must
+ * not take it back from an autoscaler. A base domain confirmed as the domain stays unset, so it
+ * keeps following the domain.
+ */
 function withoutRecorded(answers: RawSource, recorded: Installed["answers"] & object): RawSource {
   const out: RawSource = {};
+  const domain = answers.domain?.value ?? recorded.domain;
   for (const [key, v] of Object.entries(answers) as [FieldKey, NonNullable<RawSource[FieldKey]>][]) {
+    if (key === "baseDomain" && recorded.baseDomain === undefined && v.value === domain) continue;
     if (spec(key).secret || recorded[key] !== v.value) out[key] = v;
   }
   return out;

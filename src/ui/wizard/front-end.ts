@@ -29,7 +29,7 @@ export function wizardFrontEnd(input: WizardInput): FrontEnd {
     resolveAnswers: (ctx) => resolveWizardAnswers(ctx, { flags: input.flags, env: input.env, replaceSecrets: input.replaceSecrets, io }),
     showPlan(e) {
       plan = e;
-      input.stderr.write(`\n${e.dryRun ? "Dry run: " : ""}${planLines(e).join("\n")}\n\n`);
+      input.stderr.write(`\n${e.dryRun ? "Dry run: nothing will be changed.\n" : ""}${planLines(e).join("\n")}\n\n`);
     },
     confirm: (upgrade) => askYesNo(upgrade ? "Apply these changes?" : "Install?", io, true),
     startReporting(options: ReportingOptions): Reporter {
