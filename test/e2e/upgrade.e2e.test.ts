@@ -32,6 +32,24 @@ status:
   capacity: {cpu: "32", memory: 64Gi, pods: "110"}
 `;
 
+/** New pods go to the faulty node only: the good one is cordoned. */
+async function scheduleOnFaultyNode(c: TestCluster): Promise<void> {
+  assert.equal((await kubectl(c, ["apply", "-f", "-"], FAULTY_NODE)).code, 0);
+  assert.equal((await kubectl(c, ["wait", "--for=condition=Ready", "node/kwok-node-faulty", "--timeout=30s"])).code, 0);
+  await kubectl(c, ["cordon", "kwok-node-0"]);
+}
+
+/** The cause is fixed: new pods go to the good node again (the broken ones stay where they are). */
+async function scheduleOnGoodNode(c: TestCluster): Promise<void> {
+  await kubectl(c, ["uncordon", "kwok-node-0"]);
+  await kubectl(c, ["cordon", "kwok-node-faulty"]);
+}
+
+async function removeFaultyNode(c: TestCluster): Promise<void> {
+  await kubectl(c, ["uncordon", "kwok-node-0"]);
+  await kubectl(c, ["delete", "node", "kwok-node-faulty", "--ignore-not-found"]);
+}
+
 const image = (d: any, i = 0) => d.spec.template.spec.containers[i].image;
 const plan = (events: any[]) => events.find((e) => e.event === "plan");
 const byObject = (p: any) => Object.fromEntries(p.changes.map((ch: any) => [ch.object.replace(/-[0-9a-f]{10}$/, ""), ch]));
@@ -154,27 +172,25 @@ describe("second runs", { skip }, () => {
   });
 });
 
-describe("a failed migration", { skip }, () => {
+describe("fixes for failures outside the installer (a faulty node)", { skip }, () => {
   const c = cluster!;
-  const namespace = uniqueNamespace("e2e-retry");
+  const namespaces: string[] = [];
   after(async () => {
-    await kubectl(c, ["uncordon", "kwok-node-0"]);
-    await kubectl(c, ["delete", "node", "kwok-node-faulty", "--ignore-not-found"]);
-    await tidy(c, namespace);
+    await removeFaultyNode(c);
+    await Promise.all(namespaces.map((ns) => tidy(c, ns)));
   });
 
-  it("is retried by re-running the same command once its cause is fixed", async () => {
+  it("a failed migration is retried by re-running the same command once its cause is fixed", async () => {
+    const namespace = uniqueNamespace("e2e-retry");
+    namespaces.push(namespace);
     assert.equal((await runInstaller(c, installArgs(namespace))).code, 0);
     // Every container on kwok-node-faulty crash-loops (scripts/cluster/kwok.yaml): the good image fails there.
-    assert.equal((await kubectl(c, ["apply", "-f", "-"], FAULTY_NODE)).code, 0);
-    assert.equal((await kubectl(c, ["wait", "--for=condition=Ready", "node/kwok-node-faulty", "--timeout=30s"])).code, 0);
-    await kubectl(c, ["cordon", "kwok-node-0"]);
+    await scheduleOnFaultyNode(c);
     const failed = await runInstaller(c, upgradeArgs(namespace, "--tag", "1.3.0"));
     assert.equal(failed.code, 5, failed.stderr + failed.stdout);
     assert.equal(failed.events.find((e) => e.event === "failed").stage, "migrate");
 
-    await kubectl(c, ["uncordon", "kwok-node-0"]);
-    await kubectl(c, ["cordon", "kwok-node-faulty"]);
+    await scheduleOnGoodNode(c);
     const retried = await runInstaller(c, upgradeArgs(namespace, "--tag", "1.3.0"));
     assert.equal(retried.code, 0, retried.stderr + retried.stdout);
     const job = byObject(plan(retried.events))["Job/mathison-migrate"];
@@ -184,23 +200,14 @@ describe("a failed migration", { skip }, () => {
     assert.equal(image(web), "mathison-web:1.3.0");
     const jobs = await kubectlJson<{ items: any[] }>(c, ["-n", namespace, "get", "jobs"]);
     assert.deepEqual(jobs.items.map((j) => j.status.succeeded), [1], "one Job, the retried one, completed");
-  });
-});
-
-describe("a crash-looping web", { skip }, () => {
-  const c = cluster!;
-  const namespace = uniqueNamespace("e2e-crashweb");
-  after(async () => {
-    await kubectl(c, ["uncordon", "kwok-node-0"]);
-    await kubectl(c, ["delete", "node", "kwok-node-faulty", "--ignore-not-found"]);
-    await tidy(c, namespace);
+    await removeFaultyNode(c);
   });
 
-  it("is fixed by upgrading to a good tag: its broken pods do not fail the rollout", async () => {
+  it("a crash-looping web is fixed by upgrading to a good tag: its broken pods do not fail the rollout", async () => {
+    const namespace = uniqueNamespace("e2e-crashweb");
+    namespaces.push(namespace);
     assert.equal((await runInstaller(c, installArgs(namespace, "--tag", "1.0.0"))).code, 0);
-    assert.equal((await kubectl(c, ["apply", "-f", "-"], FAULTY_NODE)).code, 0);
-    assert.equal((await kubectl(c, ["wait", "--for=condition=Ready", "node/kwok-node-faulty", "--timeout=30s"])).code, 0);
-    await kubectl(c, ["cordon", "kwok-node-0"]);
+    await scheduleOnFaultyNode(c);
     // A restart lands the new web pods on the faulty node: they crash-loop, as a bad release would.
     assert.equal((await kubectl(c, ["-n", namespace, "rollout", "restart", "deployment/mathison-web"])).code, 0);
     for (let i = 0; ; i++) {
@@ -209,8 +216,7 @@ describe("a crash-looping web", { skip }, () => {
       assert.ok(i < 100, "web crash-loops");
       await new Promise((r) => setTimeout(r, 100));
     }
-    await kubectl(c, ["uncordon", "kwok-node-0"]);
-    await kubectl(c, ["cordon", "kwok-node-faulty"]);
+    await scheduleOnGoodNode(c);
     const run = await runInstaller(c, upgradeArgs(namespace, "--tag", "1.0.1"));
     assert.equal(run.code, 0, run.stderr + run.stdout);
     const web = await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"]);
