@@ -2,7 +2,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { FIELDS } from "../config/fields.js";
 import { ExitCode, UserError } from "./exit-codes.js";
 
-export const COMMANDS = ["install", "render"] as const;
+export const COMMANDS = ["install", "render", "status", "uninstall"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 type OptionSpec = NonNullable<ParseArgsConfig["options"]>[string];
@@ -28,6 +28,20 @@ export const COMMAND_OPTIONS: Record<Command, Record<string, OptionSpec>> = {
     timeout: { type: "string" },
     "replace-secret": { type: "string" },
     pull: { type: "boolean" },
+  },
+  status: {
+    kubeconfig: { type: "string" },
+    context: { type: "string" },
+    output: { type: "string" },
+  },
+  uninstall: {
+    kubeconfig: { type: "string" },
+    context: { type: "string" },
+    output: { type: "string" },
+    "non-interactive": { type: "boolean" },
+    yes: { type: "boolean", short: "y" },
+    "delete-data": { type: "boolean" },
+    timeout: { type: "string" },
   },
 };
 

@@ -13,6 +13,10 @@ export const ExitCode = {
   wait: 5,
   /** Another run holds this install's lock, or changed the install while this run planned; nothing was applied. */
   locked: 6,
+  /** status: a workload is not Ready (Updating, Degraded, Unavailable, Missing) or the migration failed. */
+  notHealthy: 7,
+  /** status, uninstall: the namespace holds no Mathison install. */
+  notInstalled: 8,
   /** Interrupted (Ctrl-C / SIGTERM). */
   interrupted: 130,
 } as const;

@@ -12,6 +12,9 @@ export function helpText(version: string): string {
 Usage:
   mathison-install [install] [flags]       install or upgrade (interactive in a terminal)
   mathison-install render [flags]          print the objects an install applies, in order; needs no cluster
+  mathison-install status [--namespace N]  the install at a glance: version, workloads, settings, last runs
+  mathison-install uninstall [--namespace N] [--yes] [--delete-data]
+                                           remove the install; its database volumes and Secret stay
 
 Configuration (flags > environment > --values file > the install's recorded answers > defaults):
 ${table([["--values FILE", "YAML file with the same settings as keys (domain, webReplicas, tls, …)"], ...configRows])}
@@ -31,7 +34,22 @@ ${table([
 A re-run keeps every answer of the existing install (recorded in ConfigMap mathison-install)
 and its secrets; it shows the plan before applying and holds a lock while it applies.
 Exit codes: 0 ok, 1 bug, 2 bad input, 3 cluster access, 4 rejected by the API server,
-5 not ready / failed / timed out, 6 another run holds the lock, 130 interrupted.
+5 not ready / failed / timed out, 6 another run holds the lock, 7 status: not healthy,
+8 no install in the namespace, 130 interrupted.
+
+status:
+${table([
+  ["--output plain|json", "an 80-column summary, or one JSON document (stdout)"],
+  ["--kubeconfig FILE, --context NAME", "as for install"],
+])}
+
+uninstall:
+${table([
+  ["--yes, -y", "confirm without asking (required with --non-interactive)"],
+  ["--delete-data", "also delete the PostgreSQL and Redis volumes and Secret mathison-secrets"],
+  ["--output plain|json", "progress as plain lines or JSON Lines events"],
+  ["--timeout DURATION", "how long to wait for each group of objects to be gone (default 2m)"],
+])}
 
 render:
 ${table([

@@ -36,6 +36,14 @@ export async function main(argv: readonly string[], io: CliIO): Promise<ExitCode
         const { runInstall } = await import("./commands/install.js");
         return await runInstall(args, io);
       }
+      case "status": {
+        const { runStatus } = await import("./commands/status.js");
+        return await runStatus(args, io);
+      }
+      case "uninstall": {
+        const { runUninstall } = await import("./commands/uninstall.js");
+        return await runUninstall(args, io);
+      }
     }
   } catch (err) {
     if (err instanceof UserError) {

@@ -9,11 +9,12 @@ function refOf(obj: KubeObject): ObjectRef {
 
 const GONE_TIMEOUT_MS = 30_000;
 
-/** Waits until a deleted object is gone (its name free for a new one). */
-async function waitUntilGone(kube: Kube, ref: ObjectRef, signal?: AbortSignal): Promise<void> {
-  const deadline = Date.now() + GONE_TIMEOUT_MS;
-  while (await kube.get(ref)) {
-    if (Date.now() > deadline || signal?.aborted) throw new Error(`${ref.kind}/${ref.name} was deleted but is still there after ${GONE_TIMEOUT_MS / 1000} s`);
+/** Waits until a deleted object is gone (its name free for a new one, its finalizers done). */
+export async function waitUntilGone(kube: Kube, ref: ObjectRef, signal?: AbortSignal, timeoutMs = GONE_TIMEOUT_MS, onStillThere: () => void = () => undefined): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let first = true; await kube.get(ref); first = false) {
+    if (first) onStillThere();
+    if (Date.now() > deadline || signal?.aborted) throw new Error(`${ref.kind}/${ref.name} was deleted but is still there after ${Math.round(timeoutMs / 1000)} s`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -36,7 +36,9 @@ export type EngineEvent =
       readonly impact: readonly { readonly kind: string; readonly object?: string; readonly message: string }[];
       /** Lines about the answers: kept secrets, replacements. */
       readonly notices: readonly string[];
-      readonly installed?: InstalledSummary }
+      readonly installed?: InstalledSummary;
+      /** Absent for an install; `uninstall` when the plan deletes the install. */
+      readonly operation?: "uninstall" }
   | { readonly event: "stage"; readonly stage: StageId; readonly index: number; readonly total: number; readonly title: string;
       readonly status: "running" | "done" | "failed"; readonly elapsedMs: number }
   | { readonly event: "apply"; readonly stage: StageId; readonly object: string; readonly action: ApplyAction; readonly fields?: readonly string[] }

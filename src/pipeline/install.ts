@@ -10,7 +10,7 @@ import { acquireLock, LockHeldError, type HeldLock } from "../engine/lock.js";
 import { computePlan, inventoryOf, type InstallPlan } from "../engine/plan.js";
 import { connect, listContexts } from "../kube/client.js";
 import { ClusterAccessError, KubeApiError, type Kube } from "../kube/types.js";
-import { nextRecord, RECORD_NAME, summarizeRecord } from "../record/install-record.js";
+import { nextRecord, RECORD_NAME, summarizeRecord, type SuccessfulRun } from "../record/install-record.js";
 import { installChangedSince, readInstallState, writeRecord, type InstallState } from "../record/store.js";
 import { authUrl, renderPlan, SECRET_NAME } from "../render/render.js";
 import { objectRef } from "../render/objects.js";
@@ -210,15 +210,22 @@ async function ensureNamespace(kube: Kube, plan: InstallPlan): Promise<void> {
   }
 }
 
-/** The answers to keep: every non-secret setting as chosen, except a base domain left to follow the domain. */
-export function answersToRecord(chosen: ChosenValues): Partial<Record<FieldKey, string>> {
-  const out: Partial<Record<FieldKey, string>> = {};
+/**
+ * The answers to keep: every non-secret setting as chosen (a base domain left to follow the
+ * domain stays unset), and which of them are the installer's defaults rather than the user's.
+ */
+export function answersToRecord(chosen: ChosenValues, installed: Installed, previousDefaults: readonly FieldKey[]): Pick<SuccessfulRun, "answers" | "defaults"> {
+  const answers: Partial<Record<FieldKey, string>> = {};
+  const defaults: FieldKey[] = [];
   for (const spec of FIELDS) {
     if (spec.secret || spec.key === "namespace") continue;
     const v = chosen[spec.key];
-    if (v !== undefined) out[spec.key] = v.value;
+    if (v === undefined) continue;
+    answers[spec.key] = v.value;
+    const kept = v.field?.startsWith(installed.recordName) ?? false;
+    if (v.field === undefined || (kept && previousDefaults.includes(spec.key))) defaults.push(spec.key);
   }
-  return out;
+  return { answers, defaults };
 }
 
 async function recordRun(kube: Kube, state: InstallState, plan: InstallPlan, config: InstallConfig, chosen: ChosenValues, pullToken: string | undefined, outcome: RunOutcome): Promise<void> {
@@ -226,6 +233,8 @@ async function recordRun(kube: Kube, state: InstallState, plan: InstallPlan, con
     time: new Date().toISOString(), installerVersion: packageVersion(), webImage: config.webImage, workerImage: config.workerImage,
     outcome, user: userInfo().username, host: hostname(), context: kube.contextName,
   };
-  const success = outcome === "ok" ? { answers: answersToRecord(chosen), inventory: inventoryOf(plan.rendered), ...(pullToken ? { pullToken } : {}) } : undefined;
+  const success = outcome === "ok"
+    ? { ...answersToRecord(chosen, installedOf(state), state.record.defaults ?? []), inventory: inventoryOf(plan.rendered), ...(pullToken ? { pullToken } : {}) }
+    : undefined;
   await writeRecord(kube, plan.namespace, nextRecord(state.record, run, success));
 }

@@ -29,6 +29,8 @@ export interface RunEntry {
 export interface InstallRecord {
   /** Present once a run succeeded: the answers a re-run starts from. */
   readonly answers?: Readonly<Partial<Record<FieldKey, string>>>;
+  /** Answers that were the installer's defaults when first chosen (the rest the user gave). */
+  readonly defaults?: readonly FieldKey[];
   readonly installerVersion?: string;
   readonly installedAt?: string;
   readonly updatedAt?: string;
@@ -68,8 +70,10 @@ export function decodeRecord(configMap: KubeObject | undefined): InstallRecord {
   const answers = yamlField<Record<string, unknown> | undefined>(data["answers.yaml"], undefined);
   const history = yamlField<RunEntry[]>(data["history.yaml"], []);
   const inventory = yamlField<string[]>(data["inventory.yaml"], []);
+  const defaults = yamlField<string[]>(data["defaults.yaml"], []);
   return {
     ...(answers ? { answers: Object.fromEntries(Object.entries(answers).map(([k, v]) => [k, String(v)])) as Partial<Record<FieldKey, string>> } : {}),
+    ...(answers && Array.isArray(defaults) ? { defaults: defaults.map(String) as FieldKey[] } : {}),
     ...(data["installer-version"] ? { installerVersion: data["installer-version"] } : {}),
     ...(data["installed-at"] ? { installedAt: data["installed-at"] } : {}),
     ...(data["updated-at"] ? { updatedAt: data["updated-at"] } : {}),
@@ -85,6 +89,7 @@ export function encodeRecord(record: InstallRecord, namespace: string): KubeObje
     "inventory.yaml": stringifyYaml(record.inventory),
   };
   if (record.answers) data["answers.yaml"] = stringifyYaml(record.answers, { defaultStringType: "QUOTE_DOUBLE" });
+  if (record.defaults) data["defaults.yaml"] = stringifyYaml(record.defaults);
   if (record.installerVersion) data["installer-version"] = record.installerVersion;
   if (record.installedAt) data["installed-at"] = record.installedAt;
   if (record.updatedAt) data["updated-at"] = record.updatedAt;
@@ -107,13 +112,21 @@ export function encodeRecord(record: InstallRecord, namespace: string): KubeObje
 }
 
 /** The record after a run: a successful one replaces answers and inventory; every run joins the history. */
-export function nextRecord(previous: InstallRecord, run: RunEntry, success?: { answers: Partial<Record<FieldKey, string>>; inventory: readonly string[]; pullToken?: string }): InstallRecord {
+export interface SuccessfulRun {
+  readonly answers: Partial<Record<FieldKey, string>>;
+  readonly defaults: readonly FieldKey[];
+  readonly inventory: readonly string[];
+  readonly pullToken?: string;
+}
+
+export function nextRecord(previous: InstallRecord, run: RunEntry, success?: SuccessfulRun): InstallRecord {
   const history = [...previous.history, run].slice(-HISTORY_LENGTH);
   if (!success) return { ...previous, history };
   const { pullToken: _dropped, ...rest } = previous;
   return {
     ...rest,
     answers: success.answers,
+    defaults: [...success.defaults],
     inventory: [...success.inventory],
     installerVersion: run.installerVersion,
     installedAt: previous.installedAt ?? run.time,

@@ -1,6 +1,7 @@
 import { render } from "ink";
 import type { Reporter } from "../engine/events.js";
 import { ProgressApp } from "./components/ProgressApp.js";
+import type { RunAction } from "./components/Summary.js";
 import { StoreReporter, ViewStore } from "./view-store.js";
 
 export interface ProgressScreenOptions {
@@ -8,6 +9,7 @@ export interface ProgressScreenOptions {
   readonly output: NodeJS.WriteStream;
   readonly input: NodeJS.ReadStream;
   readonly url: string;
+  readonly action?: RunAction;
   readonly onInterrupt: () => void;
 }
 
@@ -23,7 +25,7 @@ export function mountProgressScreen(options: ProgressScreenOptions): ProgressScr
     store.dispatch({ event: "interrupting" });
     options.onInterrupt();
   };
-  const instance = render(<ProgressApp store={store} url={options.url} onInterrupt={interrupt} />, {
+  const instance = render(<ProgressApp store={store} url={options.url} onInterrupt={interrupt} action={options.action ?? "install"} />, {
     stdout: options.output,
     stdin: options.input,
     exitOnCtrlC: false,

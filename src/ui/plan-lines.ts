@@ -13,6 +13,12 @@ export function planCounts(changes: readonly PlannedChange[]): string {
   return order.filter((a) => counts.has(a)).map((a) => `${counts.get(a)} ${WORD[a]}`).join(", ");
 }
 
+/** `2026-11-24 18:09 UTC`: an ISO time as a log line shows it. */
+export function shortTime(iso: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})/.exec(iso);
+  return m ? `${m[1]} ${m[2]} UTC` : iso;
+}
+
 const UNITS: readonly [string, number][] = [["year", 365 * 86_400_000], ["month", 30 * 86_400_000], ["day", 86_400_000], ["hour", 3_600_000], ["minute", 60_000]];
 
 /** `3 days ago`, `just now`: how long ago an ISO time was, as a person says it. */

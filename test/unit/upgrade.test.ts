@@ -130,19 +130,19 @@ describe("install record", () => {
   const run = (n: number, outcome = "ok"): RunEntry => ({ time: `2026-01-${String(n).padStart(2, "0")}T00:00:00Z`, installerVersion: "0.1.0", webImage: `mathison-web:${n}`, workerImage: "w", outcome, user: "u", host: "h", context: "c" });
 
   it("round-trips through its ConfigMap, answers as strings", () => {
-    const rec = nextRecord(decodeRecord(undefined), run(1), { answers: { domain: "x.io", webReplicas: "2", tls: "none" }, inventory: ["v1 ConfigMap ns/a"] });
+    const rec = nextRecord(decodeRecord(undefined), run(1), { answers: { domain: "x.io", webReplicas: "2", tls: "none" }, defaults: ["webReplicas"], inventory: ["v1 ConfigMap ns/a"] });
     const back = decodeRecord(encodeRecord(rec, "ns"));
     assert.deepEqual(back, rec);
     assert.equal(back.answers!.tls, "none", "a YAML 1.1 boolean-looking word stays a string");
   });
 
   it("a failed run joins the history but keeps the last good answers; the history is bounded", () => {
-    let rec = nextRecord(decodeRecord(undefined), run(1), { answers: { domain: "x.io" }, inventory: [] });
+    let rec = nextRecord(decodeRecord(undefined), run(1), { answers: { domain: "x.io" }, defaults: [], inventory: [] });
     rec = nextRecord(rec, run(2, "wait-failed"));
     assert.deepEqual(rec.answers, { domain: "x.io" });
     assert.equal(rec.installedAt, run(1).time);
     assert.equal(summarizeRecord(rec)!.webImage, "mathison-web:1", "the image that runs is the last successful one");
-    for (let i = 3; i < 20; i++) rec = nextRecord(rec, run(i), { answers: { domain: "x.io" }, inventory: [] });
+    for (let i = 3; i < 20; i++) rec = nextRecord(rec, run(i), { answers: { domain: "x.io" }, defaults: [], inventory: [] });
     assert.equal(rec.history.length, HISTORY_LENGTH);
     assert.equal(rec.installedAt, run(1).time);
     assert.equal(rec.updatedAt, run(19).time);

@@ -4,11 +4,13 @@ import type { ViewStore } from "../view-store.js";
 import { FailurePanel } from "./FailurePanel.js";
 import { LogPane } from "./LogPane.js";
 import { StagePane } from "./StagePane.js";
-import { Summary } from "./Summary.js";
+import { Summary, type RunAction } from "./Summary.js";
 
 export interface ProgressAppProps {
   readonly store: ViewStore;
   readonly url: string;
+  /** What the run does: the header and the end summary say it. */
+  readonly action?: RunAction;
   /** Called on Ctrl-C: the engine stops after the requests in flight. */
   readonly onInterrupt: () => void;
 }
@@ -21,7 +23,7 @@ function InterruptKey({ onInterrupt }: { readonly onInterrupt: () => void }) {
 }
 
 /** The apply phase: a pane per stage, the migration log, the failure, the end summary. */
-export function ProgressApp({ store, url, onInterrupt }: ProgressAppProps) {
+export function ProgressApp({ store, url, onInterrupt, action = "install" }: ProgressAppProps) {
   const view = useSyncExternalStore(store.subscribe, store.getSnapshot);
   const { isRawModeSupported } = useStdin();
   const [now, setNow] = useState(Date.now());
@@ -35,14 +37,14 @@ export function ProgressApp({ store, url, onInterrupt }: ProgressAppProps) {
     <Box flexDirection="column">
       {/* Ink reads keys only where the terminal allows raw mode; elsewhere Ctrl-C arrives as SIGINT. */}
       {isRawModeSupported ? <InterruptKey onInterrupt={onInterrupt} /> : null}
-      {view.context ? <Text dimColor>{view.dryRun ? "Dry run against" : "Installing into"} {view.context}, namespace {view.namespace}</Text> : null}
+      {view.context ? <Text dimColor>{view.dryRun ? "Dry run against" : action === "install" ? "Installing into" : "Removing from"} {view.context}, namespace {view.namespace}</Text> : null}
       {view.notice ? <Text color="yellow">‼ {view.notice}</Text> : null}
       {view.stages.map((s, i) => <StagePane key={s.id} stage={s} index={i} total={view.stages.length} now={now} />)}
       {/* The migration log matters while it runs and when something failed; a finished install keeps the screen to 24 rows. */}
       {view.done?.ok ? null : <LogPane title="migration log" lines={view.logs} />}
       {view.interrupting && !view.done ? <Text color="yellow">Stopping after the requests in flight…</Text> : null}
       {view.failure ? <FailurePanel failure={view.failure} /> : null}
-      {view.done ? <Summary done={view.done} url={url} namespace={view.namespace ?? ""} dryRun={view.dryRun} /> : null}
+      {view.done ? <Summary done={view.done} url={url} namespace={view.namespace ?? ""} dryRun={view.dryRun} action={action} /> : null}
     </Box>
   );
 }

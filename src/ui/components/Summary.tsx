@@ -1,23 +1,27 @@
 import { Box, Text } from "ink";
 import type { ViewModel } from "../view-model.js";
 
+export type RunAction = "install" | "uninstall";
+
 export interface SummaryProps {
   readonly done: NonNullable<ViewModel["done"]>;
   readonly url: string;
   readonly namespace: string;
   readonly dryRun: boolean;
+  readonly action: RunAction;
 }
 
-export function Summary({ done, url, namespace, dryRun }: SummaryProps) {
+export function Summary({ done, url, namespace, dryRun, action }: SummaryProps) {
   if (!done.ok) {
     return (
       <Box flexDirection="column" marginTop={1}>
-        <Text color="red" bold>✖ install stopped ({done.outcome})</Text>
+        <Text color="red" bold>✖ {action} stopped ({done.outcome})</Text>
         {done.resume ? <Text wrap="wrap">{done.resume}</Text> : null}
       </Box>
     );
   }
   if (dryRun) return <Text color="green">✔ {done.message}</Text>;
+  if (action === "uninstall") return <Text color="green" bold>✔ {done.message} ({(done.elapsedMs / 1000).toFixed(1)} s)</Text>;
   return (
     <Box flexDirection="column" marginTop={1}>
       <Text color="green" bold>✔ {done.message} ({(done.elapsedMs / 1000).toFixed(1)} s)</Text>

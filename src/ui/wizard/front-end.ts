@@ -2,6 +2,7 @@ import type { EngineEvent, Reporter } from "../../engine/events.js";
 import type { FrontEnd, PlanEvent, ReportingOptions } from "../../pipeline/front-end.js";
 import type { SecretKey } from "../../record/store.js";
 import { mountProgressScreen, type ProgressScreen } from "../ink-progress.js";
+import type { RunAction } from "../components/Summary.js";
 import { planLines } from "../plan-lines.js";
 import { formatPlain } from "../plain-reporter.js";
 import { resolveWizardAnswers } from "./answers.js";
@@ -14,6 +15,8 @@ export interface WizardInput {
   /** Questions, plan and progress screen all draw here, so stdout stays clean. */
   readonly stderr: NodeJS.WriteStream;
   readonly replaceSecrets: readonly SecretKey[];
+  /** The progress screen's words: install (default) or uninstall. */
+  readonly action?: RunAction;
 }
 
 /**
@@ -35,7 +38,7 @@ export function wizardFrontEnd(input: WizardInput): FrontEnd {
     startReporting(options: ReportingOptions): Reporter {
       // The plan above already says what a dry run would do; only its end remains to be said.
       if (options.dryRun) return endOnly(input.stderr);
-      screen = mountProgressScreen({ output: input.stderr, input: input.stdin, url: options.url, onInterrupt: options.onInterrupt });
+      screen = mountProgressScreen({ output: input.stderr, input: input.stdin, url: options.url, onInterrupt: options.onInterrupt, action: input.action ?? "install" });
       if (plan) screen.reporter.event(plan);
       return screen.reporter;
     },

@@ -73,6 +73,12 @@ export async function askYesNo(message: string, io: PromptIO, defaultYes: boolea
   return cancellable(confirm({ message, default: defaultYes }, io));
 }
 
+/** Asks until the answer is exactly `expected` (a namespace name typed to confirm a deletion). */
+export async function askToType(message: string, expected: string, io: PromptIO): Promise<boolean> {
+  const typed = await cancellable(input({ message, validate: (v) => (v.trim() === expected || v.trim() === "" ? true : `Type ${expected} exactly, or nothing to cancel`) }, io));
+  return typed.trim() === expected;
+}
+
 /** A hidden value (a replacement API key). */
 export async function askSecret(message: string, io: PromptIO): Promise<string> {
   return cancellable(password({ message, mask: "•", validate: (v) => (v.trim() ? true : "Allowed: a non-empty value") }, io));

@@ -1,0 +1,79 @@
+import { FIELDS, type FieldKey } from "../config/fields.js";
+import type { NamespaceSnapshot } from "../engine/diagnose.js";
+import { workloadHealth, type WorkloadHealth } from "../engine/health.js";
+import { currentHolder, type LockHolder } from "../engine/lock.js";
+import { MIGRATION_JOB_PREFIX } from "../render/render.js";
+import { jobReadiness } from "../engine/readiness.js";
+import type { Kube } from "../kube/types.js";
+import { parseInventoryKey, summarizeRecord, type RunEntry } from "../record/install-record.js";
+import { readInstallState, SECRET_DATA_KEYS, type SecretKey } from "../record/store.js";
+import type { KubeObject } from "../render/objects.js";
+import type { InstalledSummary } from "../engine/events.js";
+
+export interface InstallStatus {
+  readonly namespace: string;
+  readonly context: string;
+  readonly installed: InstalledSummary & { readonly workerImage?: string };
+  readonly workloads: readonly WorkloadHealth[];
+  /** The newest migration Job: `completed`, `failed: …` or its progress. */
+  readonly migration?: { readonly object: string; readonly state: "completed" | "failed" | "running"; readonly message: string };
+  readonly answers: readonly { readonly key: FieldKey; readonly value: string; readonly origin: "given" | "default" }[];
+  /** Which secrets the install holds; never their values. */
+  readonly secrets: readonly { readonly key: string; readonly set: boolean }[];
+  readonly history: readonly RunEntry[];
+  readonly lastVerification: null;
+  readonly lock: { readonly holder: LockHolder | undefined; readonly expiresAt: string } | null;
+  /** Every workload Ready and the migration not failed. */
+  readonly healthy: boolean;
+}
+
+const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet"]);
+const FALLBACK_WORKLOADS = ["Deployment/mathison-web", "Deployment/mathison-worker", "StatefulSet/postgres", "StatefulSet/redis"];
+
+async function snapshotOf(kube: Kube, namespace: string): Promise<NamespaceSnapshot & { workloads: KubeObject[]; jobs: KubeObject[] }> {
+  const list = async (apiVersion: string, kind: string) => (await kube.list(apiVersion, kind, namespace)).items.map((o) => ({ ...o, apiVersion, kind }));
+  const [pods, events, replicaSets, pvcs, deployments, statefulSets, jobs] = await Promise.all([
+    list("v1", "Pod"), list("v1", "Event"), list("apps/v1", "ReplicaSet"), list("v1", "PersistentVolumeClaim"),
+    list("apps/v1", "Deployment"), list("apps/v1", "StatefulSet"), list("batch/v1", "Job"),
+  ]);
+  return { pods, events, replicaSets, pvcs, workloads: [...deployments, ...statefulSets], jobs };
+}
+
+function migrationOf(jobs: readonly KubeObject[]): InstallStatus["migration"] {
+  const newest = jobs.filter((j) => j.metadata.name.startsWith(MIGRATION_JOB_PREFIX))
+    .sort((a, b) => String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)))[0];
+  if (!newest) return undefined;
+  const r = jobReadiness(newest);
+  const state = r.state === "ready" ? "completed" : r.state === "failed" ? "failed" : "running";
+  return { object: `Job/${newest.metadata.name}`, state, message: r.state === "failed" ? `${r.reason}: ${r.message}` : r.message };
+}
+
+/**
+ * An install at a glance, from its record and one list per kind (no waits): undefined when the
+ * namespace holds no Mathison install.
+ */
+export async function readStatus(kube: Kube, namespace: string): Promise<InstallStatus | undefined> {
+  const state = await readInstallState(kube, namespace);
+  const installed = summarizeRecord(state.record);
+  if (!state.namespaceExists || !installed || !state.record.answers) return undefined;
+  const [snap, lock] = await Promise.all([snapshotOf(kube, namespace), currentHolder(kube, namespace)]);
+  const names = state.record.inventory.map(parseInventoryKey).filter((r) => r && WORKLOAD_KINDS.has(r.kind)).map((r) => `${r!.kind}/${r!.name}`);
+  const workloads = (names.length > 0 ? names : FALLBACK_WORKLOADS).map((object) =>
+    workloadHealth(object, snap.workloads.find((w) => `${w.kind}/${w.metadata.name}` === object), snap));
+  const migration = migrationOf(snap.jobs);
+  const defaults = new Set(state.record.defaults ?? []);
+  const lastOk = [...state.record.history].reverse().find((r) => r.outcome === "ok");
+  return {
+    namespace, context: kube.contextName,
+    installed: { ...installed, ...(lastOk ? { workerImage: lastOk.workerImage } : {}) },
+    workloads,
+    ...(migration ? { migration } : {}),
+    answers: FIELDS.filter((f) => state.record.answers![f.key] !== undefined)
+      .map((f) => ({ key: f.key, value: state.record.answers![f.key]!, origin: defaults.has(f.key) ? "default" as const : "given" as const })),
+    secrets: (Object.entries(SECRET_DATA_KEYS) as [SecretKey, string][]).map(([key, name]) => ({ key: name, set: Boolean(state.secrets[key]) })),
+    history: state.record.history,
+    lastVerification: null,
+    lock: lock ? { holder: lock.holder, expiresAt: lock.expiresAt.toISOString() } : null,
+    healthy: workloads.every((w) => w.state === "Ready") && migration?.state !== "failed",
+  };
+}

@@ -1,0 +1,172 @@
+import type { Reporter, RunOutcome } from "../engine/events.js";
+import { acquireLock, LockHeldError, type HeldLock } from "../engine/lock.js";
+import { refName, removeGroups, type RemovalGroup } from "../engine/remove.js";
+import { connect } from "../kube/client.js";
+import { ClusterAccessError, KubeApiError, type Kube, type ObjectRef } from "../kube/types.js";
+import { parseInventoryKey, RECORD_NAME } from "../record/install-record.js";
+import { readInstallState, type InstallState } from "../record/store.js";
+import type { KubeObject } from "../render/objects.js";
+import { MIGRATION_JOB_PREFIX, SECRET_NAME } from "../render/render.js";
+import type { StageId } from "../render/stages.js";
+import { ExitCode, type ExitCodeValue } from "../cli/exit-codes.js";
+import { Cancelled, type PlanEvent, type ReportingOptions } from "./front-end.js";
+
+/** Something uninstall leaves in place, and why a person would want to know. */
+export interface KeptItem {
+  readonly object: string;
+  readonly message: string;
+}
+
+export interface RemovalPlan {
+  readonly namespace: string;
+  readonly groups: readonly RemovalGroup[];
+  /** What stays (without --delete-data). */
+  readonly kept: readonly KeptItem[];
+  /** What --delete-data destroys, named for the second confirm. */
+  readonly dataLost: readonly KeptItem[];
+}
+
+/** The install's stages in reverse, by kind: what depends on something goes before it. */
+const GROUPS: readonly (readonly [StageId, string, readonly string[]])[] = [
+  ["edge", "Ingress, network policies and disruption budget", ["Ingress", "NetworkPolicy", "PodDisruptionBudget"]],
+  ["app", "Web and worker", ["Deployment"]],
+  ["migrate", "Migration Jobs", ["Job"]],
+  ["backing", "PostgreSQL and Redis", ["StatefulSet"]],
+  ["config", "Services and configuration", ["Service", "ConfigMap", "Secret"]],
+  ["base", "Service account and RBAC", ["ServiceAccount", "ClusterRoleBinding", "ClusterRole", "PersistentVolumeClaim", "Namespace"]],
+];
+/** Titles when --delete-data adds the data to a group. */
+const DATA_TITLES: Partial<Record<StageId, string>> = { config: "Services, configuration and secrets", base: "RBAC, data volumes and the namespace" };
+
+function groupOf(kind: string): number {
+  const i = GROUPS.findIndex(([, , kinds]) => kinds.includes(kind));
+  return i < 0 ? 0 : i;
+}
+
+/** Each StatefulSet's claims, as its controller names them: `<template>-<set>-<ordinal>`. */
+function claimsOf(sets: readonly KubeObject[]): ObjectRef[] {
+  return sets.flatMap((set) => {
+    const templates = (set.spec?.volumeClaimTemplates as { metadata: { name: string } }[] | undefined) ?? [];
+    const replicas = (set.spec?.replicas as number | undefined) ?? 1;
+    return templates.flatMap((t) => Array.from({ length: replicas }, (_, i) => ({ apiVersion: "v1", kind: "PersistentVolumeClaim", name: `${t.metadata.name}-${set.metadata.name}-${i}`, namespace: set.metadata.namespace as string })));
+  });
+}
+
+/** What deleting a claim does to its data: its volume's reclaim policy, said plainly. */
+async function describeClaim(kube: Kube, claim: KubeObject): Promise<string> {
+  const size = claim.status?.capacity?.storage ?? claim.spec?.resources?.requests?.storage ?? "?";
+  const className = claim.spec?.storageClassName as string | undefined;
+  const volumeName = claim.spec?.volumeName as string | undefined;
+  const volume = volumeName ? await kube.get({ apiVersion: "v1", kind: "PersistentVolume", name: volumeName }) : undefined;
+  const storageClass = className ? await kube.get({ apiVersion: "storage.k8s.io/v1", kind: "StorageClass", name: className }) : undefined;
+  const policy = (volume?.spec?.persistentVolumeReclaimPolicy ?? storageClass?.reclaimPolicy ?? "Delete") as string;
+  const what = policy === "Retain"
+    ? `reclaim policy Retain: deleting the claim keeps the volume${volumeName ? ` ${volumeName}` : ""} and its data until an admin deletes it`
+    : `reclaim policy ${policy}: deleting the claim deletes the data`;
+  return `${size}, StorageClass ${className ?? "(default)"}; ${what}`;
+}
+
+/** Everything the install's record says it applied, its migration Jobs and record; data only with `deleteData`. */
+export async function planRemoval(kube: Kube, state: InstallState, deleteData: boolean): Promise<RemovalPlan> {
+  const ns = state.namespace;
+  const inventory = state.record.inventory.map(parseInventoryKey).filter((r): r is NonNullable<typeof r> => r !== undefined);
+  const jobs = (await kube.list("batch/v1", "Job", ns)).items.filter((j) => j.metadata.name.startsWith(MIGRATION_JOB_PREFIX));
+  const sets = (await Promise.all(inventory.filter((r) => r.kind === "StatefulSet").map((r) => kube.get(r)))).filter((s): s is KubeObject => s !== undefined);
+  const claims = (await Promise.all(claimsOf(sets).map((r) => kube.get(r)))).filter((c): c is KubeObject => c !== undefined);
+  const claimItems = await Promise.all(claims.map(async (c) => ({ object: `PersistentVolumeClaim/${c.metadata.name}`, message: await describeClaim(kube, c) })));
+  const secret: KeptItem = { object: `Secret/${SECRET_NAME}`, message: "the database password and keys: a later install into this namespace reuses them and opens the kept database" };
+  const data = new Set(["Namespace", "Secret"]);
+  const refs: ObjectRef[] = [
+    ...inventory.filter((r) => deleteData || !data.has(r.kind)),
+    ...jobs.map((j) => ({ apiVersion: "batch/v1", kind: "Job", name: j.metadata.name, namespace: ns })),
+    { apiVersion: "v1", kind: "ConfigMap", name: RECORD_NAME, namespace: ns },
+    ...(deleteData ? claims.map((c) => ({ apiVersion: "v1", kind: "PersistentVolumeClaim", name: c.metadata.name as string, namespace: ns })) : []),
+  ];
+  const existing = (await Promise.all(refs.map(async (r) => ((await kube.get(r)) ? r : undefined)))).filter((r): r is ObjectRef => r !== undefined);
+  const groups = GROUPS.map(([id, title], i) => ({ id, title: (deleteData && DATA_TITLES[id]) || title, refs: existing.filter((r) => groupOf(r.kind) === i) })).filter((g) => g.refs.length > 0);
+  const kept = deleteData ? [] : [...claimItems, secret, { object: `Namespace/${ns}`, message: "it holds what stays" }];
+  return { namespace: ns, groups, kept, dataLost: deleteData ? [...claimItems, secret] : [] };
+}
+
+/** The removal as the install's `plan` event: a delete per object, what stays as its impact. */
+export function removalEvent(plan: RemovalPlan, kube: Kube): PlanEvent {
+  return {
+    event: "plan", context: kube.contextName, server: kube.server, namespace: plan.namespace, dryRun: false, operation: "uninstall",
+    stages: plan.groups.map((g) => ({ id: g.id, title: g.title, objects: g.refs.map(refName) })),
+    changes: plan.groups.flatMap((g) => g.refs.map((r) => ({ stage: g.id, object: refName(r), action: "delete" as const, fields: [], conflicts: [] }))),
+    impact: [
+      ...plan.kept.map((k) => ({ kind: "kept", object: k.object, message: `stays: ${k.object} (${k.message})` })),
+      ...plan.dataLost.map((k) => ({ kind: "data-lost", object: k.object, message: `deleted for good: ${k.object} (${k.message})` })),
+    ],
+    notices: [],
+  };
+}
+
+export interface UninstallOptions {
+  readonly kubeconfig: string | undefined;
+  readonly context: string | undefined;
+  readonly namespace: string;
+  readonly deleteData: boolean;
+  readonly timeoutMs: number;
+}
+
+/** How an uninstall asks and reports: the confirm is typing the namespace name (twice for data). */
+export interface UninstallFrontEnd {
+  showPlan(plan: PlanEvent): void;
+  confirm(plan: RemovalPlan): Promise<boolean>;
+  startReporting(options: ReportingOptions): Reporter;
+  stopReporting(): Promise<void>;
+  say(line: string, outcome?: RunOutcome): void;
+}
+
+const EXIT: Partial<Record<RunOutcome, ExitCodeValue>> = { "ok": ExitCode.ok, "interrupted": ExitCode.interrupted, "cluster-access": ExitCode.clusterAccess };
+
+/** Opens the cluster, takes the lock, shows what goes and what stays, confirms, deletes, releases. */
+export async function runUninstall(options: UninstallOptions, fe: UninstallFrontEnd): Promise<ExitCodeValue> {
+  let lock: HeldLock | undefined;
+  const interrupt = new AbortController();
+  try {
+    const kube = connect({ kubeconfig: options.kubeconfig, context: options.context });
+    const state = await readInstallState(kube, options.namespace);
+    if (!state.namespaceExists || !state.record.answers) {
+      fe.say(`mathison-install: no Mathison install in namespace ${options.namespace} (context ${kube.contextName}): no install record (ConfigMap ${RECORD_NAME}); nothing was deleted`, "refused");
+      return ExitCode.notInstalled;
+    }
+    lock = await acquireLock(kube, options.namespace, kube.contextName, () => interrupt.abort());
+    const plan = await planRemoval(kube, state, options.deleteData);
+    fe.showPlan(removalEvent(plan, kube));
+    if (!(await fe.confirm(plan))) {
+      fe.say("Nothing was deleted.", "interrupted");
+      return ExitCode.interrupted;
+    }
+    const onSignal = (): void => interrupt.abort();
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    try {
+      const reporter = fe.startReporting({ url: "", onInterrupt: onSignal, dryRun: false });
+      const outcome = await removeGroups(plan.groups, plan.namespace, kube, reporter, { signal: interrupt.signal, timeoutMs: options.timeoutMs });
+      await fe.stopReporting();
+      return EXIT[outcome] ?? ExitCode.wait;
+    } finally {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    }
+  } catch (err) {
+    await fe.stopReporting();
+    if (err instanceof Cancelled) {
+      fe.say("Cancelled: nothing was deleted.", "interrupted");
+      return ExitCode.interrupted;
+    }
+    if (err instanceof LockHeldError) {
+      fe.say(`mathison-install: ${err.message}; nothing was deleted`, "locked");
+      return ExitCode.locked;
+    }
+    if (err instanceof ClusterAccessError || (err instanceof KubeApiError && err.status === 403)) {
+      fe.say(`mathison-install: cannot reach the cluster: ${err.message}\n  try: kubectl cluster-info with the same --kubeconfig/--context; nothing was deleted`, "cluster-access");
+      return ExitCode.clusterAccess;
+    }
+    throw err;
+  } finally {
+    await lock?.release();
+  }
+}

@@ -1,0 +1,59 @@
+import type { InstallStatus } from "../pipeline/status.js";
+import { shortTime, timeAgo } from "./plan-lines.js";
+
+const WIDTH = 80;
+
+function fit(line: string): string {
+  return line.length <= WIDTH ? line : `${line.slice(0, WIDTH - 1)}…`;
+}
+
+/** Words wrapped to the width, each line indented. */
+function wrap(text: string, indent: string): string[] {
+  const lines: string[] = [];
+  let current = indent;
+  for (const word of text.split(" ")) {
+    if (current.length + word.length + 1 > WIDTH && current.trim() !== "") {
+      lines.push(current);
+      current = indent;
+    }
+    current += current.trim() === "" ? word : ` ${word}`;
+  }
+  lines.push(current);
+  return lines;
+}
+
+/** `  Degraded    Deployment/x   message`; a message too long for the row goes below it, wrapped, so the reason is never cut. */
+function row(state: string, object: string, message: string): string[] {
+  const head = `  ${state.padEnd(12)}${object.padEnd(33)}`;
+  return head.length + message.length <= WIDTH ? [`${head}${message}`] : [head.trimEnd(), ...wrap(message, "      ")];
+}
+
+function lockLine(s: InstallStatus, now: Date): string {
+  if (!s.lock) return "free";
+  const h = s.lock.holder;
+  const left = Math.max(0, Math.ceil((Date.parse(s.lock.expiresAt) - now.getTime()) / 1000));
+  return h ? `held by ${h.user}@${h.host} (pid ${h.pid}) since ${timeAgo(h.since, now)}; lease ends in ${left} s unless renewed` : "held by another run";
+}
+
+/** `mathison-install status` as text: the install, its workloads in one word each, its answers and last runs; 80 columns. */
+export function statusLines(s: InstallStatus, now: Date = new Date()): string[] {
+  const i = s.installed;
+  const when = [i.installedAt ? `installed ${timeAgo(i.installedAt, now)}` : "", i.updatedAt ? `last changed ${timeAgo(i.updatedAt, now)}` : ""].filter(Boolean).join(", ");
+  const lines = [
+    `Mathison in namespace ${s.namespace} (context ${s.context}): ${s.healthy ? "healthy" : "NOT healthy"}`,
+    `  images      ${[i.webImage, i.workerImage].filter(Boolean).join(", ") || "unknown"}`,
+    `  installer   ${i.installerVersion ?? "unknown"}${when ? `; ${when}` : ""}`,
+    `  lock        ${lockLine(s, now)}`,
+    "Workloads",
+    ...s.workloads.flatMap((w) => row(w.state, w.object, w.message)),
+  ];
+  if (s.migration) lines.push(...row(s.migration.state === "failed" ? "Failed" : s.migration.state === "completed" ? "Completed" : "Running", s.migration.object, s.migration.message));
+  lines.push("Settings");
+  const keyWidth = Math.max(...s.answers.map((a) => a.key.length), ...s.secrets.map((x) => x.key.length)) + 2;
+  for (const a of s.answers) lines.push(`  ${a.key.padEnd(keyWidth)}${a.value || (a.key === "storageClass" ? "the cluster's default class" : "(empty)")}${a.origin === "default" ? "  (default)" : ""}`);
+  for (const x of s.secrets) lines.push(`  ${x.key.padEnd(keyWidth)}${x.set ? "•••••••• (set)" : "(not set)"}`);
+  lines.push("Last runs");
+  for (const r of s.history.slice(-5).reverse()) lines.push(`  ${shortTime(r.time)}  ${r.outcome.padEnd(13)}${r.webImage}  ${r.user}@${r.host}`);
+  lines.push("Last verification: none recorded");
+  return lines.map(fit);
+}

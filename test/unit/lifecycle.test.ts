@@ -1,0 +1,70 @@
+// status and the record's given/default marks, without a cluster.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { workloadHealth } from "../../src/engine/health.js";
+import type { InstallStatus } from "../../src/pipeline/status.js";
+import { answersToRecord } from "../../src/pipeline/install.js";
+import type { KubeObject } from "../../src/render/objects.js";
+import { statusLines } from "../../src/ui/status-lines.js";
+
+const empty = { pods: [], events: [], replicaSets: [], pvcs: [] };
+const deployment = (status: Record<string, number>, generation = 1): KubeObject => ({
+  apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", uid: "d", generation }, spec: { replicas: 2 }, status: { observedGeneration: 1, ...status },
+});
+
+describe("workload health in one word", () => {
+  it("Ready, Updating, Unavailable, Missing", () => {
+    assert.equal(workloadHealth("D/web", deployment({ replicas: 2, updatedReplicas: 2, availableReplicas: 2 }), empty).state, "Ready");
+    assert.deepEqual(workloadHealth("D/web", deployment({ replicas: 3, updatedReplicas: 1, availableReplicas: 2 }), empty), { object: "D/web", state: "Updating", message: "1 of 2 new replicas have been updated" });
+    assert.equal(workloadHealth("D/web", deployment({ replicas: 2, updatedReplicas: 2, availableReplicas: 0 }), empty).state, "Unavailable");
+    assert.deepEqual(workloadHealth("D/web", undefined, empty), { object: "D/web", state: "Missing", message: "not found in the cluster" });
+  });
+
+  it("Degraded when pods still serve but the rollout is stuck, naming why", () => {
+    const rs: KubeObject = { apiVersion: "apps/v1", kind: "ReplicaSet", metadata: { name: "rs2", uid: "rs2", ownerReferences: [{ uid: "d" }], annotations: { "deployment.kubernetes.io/revision": "2" } } };
+    const crashing: KubeObject = { apiVersion: "v1", kind: "Pod", metadata: { name: "web-2", ownerReferences: [{ uid: "rs2" }] },
+      status: { containerStatuses: [{ name: "web", restartCount: 3, state: { waiting: { reason: "CrashLoopBackOff" } }, lastState: { terminated: { reason: "Error", exitCode: 1 } } }] } };
+    const web = { ...deployment({ replicas: 3, updatedReplicas: 1, availableReplicas: 2 }, 1), metadata: { name: "web", uid: "d", generation: 1, annotations: { "deployment.kubernetes.io/revision": "2" } } };
+    const h = workloadHealth("D/web", web, { ...empty, pods: [crashing], replicaSets: [rs] });
+    assert.equal(h.state, "Degraded");
+    assert.match(h.message, /^CrashLoopBackOff: pod web-2, container web/);
+  });
+});
+
+describe("recorded answers: given or default", () => {
+  const installed = { answers: {}, secrets: {}, recordName: "ConfigMap ns/mathison-install", secretName: "Secret ns/mathison-secrets" };
+  it("a default stays a default when carried over, a given value stays given", () => {
+    const r = answersToRecord({
+      domain: { value: "a.io", field: "--domain" },
+      tag: { value: "latest", field: undefined },
+      webReplicas: { value: "2", field: "ConfigMap ns/mathison-install webReplicas" },
+      mathisonMode: { value: "saas", field: "ConfigMap ns/mathison-install mathisonMode" },
+      authSecret: { value: "x".repeat(44), field: "MATHISON_AUTH_SECRET" },
+    }, installed, ["webReplicas"]);
+    assert.deepEqual(r.answers, { domain: "a.io", tag: "latest", webReplicas: "2", mathisonMode: "saas" }, "no secret, no namespace");
+    assert.deepEqual([...r.defaults].sort(), ["tag", "webReplicas"]);
+  });
+});
+
+describe("status text", () => {
+  const status: InstallStatus = {
+    namespace: "ns", context: "prod", installed: { installerVersion: "0.1.0", installedAt: "2026-11-20T10:00:00Z", updatedAt: "2026-11-24T11:00:00Z", webImage: "mathison-web:1.2.0", workerImage: "mathison-worker:1.2.0" },
+    workloads: [{ object: "Deployment/mathison-web", state: "Degraded", message: "CrashLoopBackOff: pod mathison-web-585bf98fc9-jf2m4, container web: restarted 3 times (last exit: Error, code 1)" }],
+    migration: { object: "Job/mathison-migrate-abc", state: "completed", message: "completed" },
+    answers: [{ key: "domain", value: "chat.acme.io", origin: "given" }, { key: "storageClass", value: "", origin: "default" }],
+    secrets: [{ key: "AUTH_SECRET", set: true }, { key: "ANTHROPIC_API_KEY", set: false }],
+    history: [{ time: "2026-11-24T11:00:00Z", installerVersion: "0.1.0", webImage: "mathison-web:1.2.0", workerImage: "w", outcome: "ok", user: "ana", host: "laptop", context: "prod" }],
+    lastVerification: null, lock: null, healthy: false,
+  };
+  it("fits 80 columns without cutting a reason, and masks secrets", () => {
+    const lines = statusLines(status, new Date("2026-11-24T12:00:00Z"));
+    for (const l of lines) assert.ok(l.length <= 80, l);
+    assert.equal(lines[0], "Mathison in namespace ns (context prod): NOT healthy");
+    assert.equal(lines[2], "  installer   0.1.0; installed 4 days ago, last changed 1 hour ago");
+    assert.ok(lines.join("\n").includes("restarted 3 times (last exit: Error, code 1)"));
+    assert.ok(lines.includes("  storageClass       the cluster's default class  (default)"));
+    assert.ok(lines.includes("  AUTH_SECRET        •••••••• (set)"));
+    assert.ok(lines.includes("  ANTHROPIC_API_KEY  (not set)"));
+    assert.ok(lines.includes("  2026-11-24 11:00 UTC  ok           mathison-web:1.2.0  ana@laptop"));
+  });
+});
