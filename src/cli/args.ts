@@ -28,6 +28,8 @@ export const COMMAND_OPTIONS: Record<Command, Record<string, OptionSpec>> = {
     timeout: { type: "string" },
     "replace-secret": { type: "string" },
     pull: { type: "boolean" },
+    "skip-preflight": { type: "boolean" },
+    "force-namespace": { type: "boolean" },
   },
   status: {
     kubeconfig: { type: "string" },

@@ -17,6 +17,8 @@ export const ExitCode = {
   notHealthy: 7,
   /** status, uninstall: the namespace holds no Mathison install. */
   notInstalled: 8,
+  /** A preflight check failed: the cluster cannot take the install as planned; nothing was applied. */
+  preflight: 9,
   /** Interrupted (Ctrl-C / SIGTERM). */
   interrupted: 130,
 } as const;

@@ -29,13 +29,15 @@ ${table([
   ["--timeout DURATION", "override every stage's wait timeout, e.g. 10m"],
   ["--replace-secret KEYS", "replace installed secrets on purpose: ANTHROPIC_API_KEY and/or AUTH_SECRET, comma-separated"],
   ["--pull", "pull mutable image tags again and roll web, worker and the migration out"],
+  ["--skip-preflight", "apply without the checks that run first (permissions, storage, ingress, TLS, capacity)"],
+  ["--force-namespace", "install into a namespace that holds other workloads (or a system one)"],
 ])}
 
 A re-run keeps every answer of the existing install (recorded in ConfigMap mathison-install)
 and its secrets; it shows the plan before applying and holds a lock while it applies.
 Exit codes: 0 ok, 1 bug, 2 bad input, 3 cluster access, 4 rejected by the API server,
 5 not ready / failed / timed out, 6 another run holds the lock, 7 status: not healthy,
-8 no install in the namespace, 130 interrupted.
+8 no install in the namespace, 9 preflight failed, 130 interrupted.
 
 status:
 ${table([

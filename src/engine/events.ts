@@ -51,10 +51,13 @@ export type EngineEvent =
       readonly hint: string; readonly logs: readonly string[] }
   /** The lock was taken over from a run that stopped renewing it (killed): who it was. */
   | { readonly event: "lock"; readonly status: "took-over"; readonly message: string }
+  /** One check's result (`phase` preflight now; verification later). */
+  | { readonly event: "check"; readonly phase: "preflight"; readonly id: string; readonly group: string; readonly title: string;
+      readonly status: "pass" | "warn" | "fail" | "skip"; readonly message: string; readonly hint?: string }
   | { readonly event: "done"; readonly ok: boolean; readonly outcome: RunOutcome; readonly elapsedMs: number;
       readonly applied: number; readonly total: number; readonly message: string; readonly resume?: string };
 
-export type RunOutcome = "ok" | "apply-failed" | "wait-failed" | "timeout" | "interrupted" | "cluster-access" | "locked" | "refused";
+export type RunOutcome = "ok" | "apply-failed" | "wait-failed" | "timeout" | "interrupted" | "cluster-access" | "locked" | "refused" | "preflight-failed";
 
 /** kapp-style progress: `waiting on 2 changes [3/5 done]`. */
 export interface Progress {

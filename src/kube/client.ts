@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import {
-  ApiException, AuthorizationV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, Log, PatchStrategy, Watch,
+  ApiException, AuthorizationV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, Log, PatchStrategy, VersionApi, Watch,
   type KubernetesObject,
 } from "@kubernetes/client-node";
 import type { KubeObject } from "../render/objects.js";
@@ -265,6 +265,15 @@ class ClientNodeKube implements Kube {
         controller?.abort();
       },
     };
+  }
+
+  async serverVersion(): Promise<{ major: string; minor: string; gitVersion: string }> {
+    try {
+      const v = await this.kc.makeApiClient(VersionApi).getCode();
+      return { major: v.major, minor: v.minor, gitVersion: v.gitVersion };
+    } catch (err) {
+      throw apiError(err, "reading the API server's version");
+    }
   }
 
   async canI(q: AccessQuestion): Promise<boolean> {

@@ -54,6 +54,8 @@ export interface Kube {
   /** Streams a container's log line by line until it ends or the handle is stopped; `onEnd` gets the error, if any. */
   followLogs(namespace: string, pod: string, container: string, onLine: (line: string) => void, onEnd: (err?: Error) => void): Promise<WatchHandle>;
   canI(question: AccessQuestion): Promise<boolean>;
+  /** The API server's version, as `kubectl version` shows it: `{ major: "1", minor: "36", gitVersion: "v1.36.3" }`. */
+  serverVersion(): Promise<{ major: string; minor: string; gitVersion: string }>;
 }
 
 /** One cause of an API error: for apply conflicts, the field and the manager that owns it. */

@@ -6,6 +6,7 @@ import type { Kube } from "../kube/types.js";
 import type { InstallState } from "../record/store.js";
 
 export type PlanEvent = Extract<EngineEvent, { event: "plan" }>;
+export type CheckEvent = Extract<EngineEvent, { event: "check" }>;
 
 export interface AnswerContext {
   readonly kube: Kube;
@@ -29,6 +30,8 @@ export interface FrontEnd {
   /** Every answer, from the user's sources, the install record and (wizard) questions. */
   resolveAnswers(context: AnswerContext): Promise<ResolveResult>;
   showPlan(plan: PlanEvent): void;
+  /** One preflight result, before the confirm. */
+  showCheck(check: CheckEvent): void;
   /** The go-ahead after the plan; a script run has it already. */
   confirm(upgrade: boolean): Promise<boolean>;
   /** Where the events of the run go from here on (a dry run reports only its end). */

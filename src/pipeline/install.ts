@@ -18,6 +18,8 @@ import { packageVersion } from "../cli/version.js";
 import { ExitCode, type ExitCodeValue } from "../cli/exit-codes.js";
 import { Cancelled, type FrontEnd, type PlanEvent } from "./front-end.js";
 import { discoverClusterFacts } from "../config/cluster-facts.js";
+import { PREFLIGHT_CHECKS, type PreflightContext } from "../checks/preflight/index.js";
+import { runChecks } from "../checks/types.js";
 
 const OUTCOME_EXIT: Record<RunOutcome, ExitCodeValue> = {
   "ok": ExitCode.ok,
@@ -28,6 +30,7 @@ const OUTCOME_EXIT: Record<RunOutcome, ExitCodeValue> = {
   "cluster-access": ExitCode.clusterAccess,
   "locked": ExitCode.locked,
   "refused": ExitCode.usage,
+  "preflight-failed": ExitCode.preflight,
 };
 
 export interface PipelineOptions {
@@ -38,6 +41,10 @@ export interface PipelineOptions {
   /** `--pull`: pull mutable tags again and roll out (a new pull token). */
   readonly pull: boolean;
   readonly engine: Pick<EngineOptions, "timeoutsMs">;
+  /** `--skip-preflight`: apply without checking first (the run says what it skipped). */
+  readonly skipPreflight: boolean;
+  /** `--force-namespace`: take over a namespace that holds other workloads. */
+  readonly forceNamespace: boolean;
 }
 
 /** An exit that says why in one place: the front end shows the line, the caller returns the code. */
@@ -67,7 +74,9 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   const resolved = await fe.resolveAnswers({ kube, state, installed, upgrade, facts: () => discoverClusterFacts(kube, options.namespace) });
   if (!resolved.ok) throw usage(resolved.problems);
   const pullToken = options.pull ? new Date().toISOString().replace(/\.\d+Z$/, "Z") : state.record.pullToken;
-  const plan = await computePlan(renderPlan(resolved.config, undefined, { pullToken }), kube, {
+  const rendered = renderPlan(resolved.config, undefined, { pullToken });
+  await preflight(options, { kube, rendered, config: resolved.config, state, forceNamespace: options.forceNamespace }, fe);
+  const plan = await computePlan(rendered, kube, {
     namespaceExists: state.namespaceExists,
     replicasGiven: givenThisRun(resolved.chosen, "webReplicas", installed),
     previousInventory: state.record.inventory,
@@ -81,6 +90,23 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   if (options.dryRun) return reportDryRun(plan, fe);
   if (!(await fe.confirm(upgrade))) throw new Stop(ExitCode.interrupted, "Nothing was applied.", "interrupted");
   return await applyLocked(options, kube, state, plan, resolved.config, resolved.chosen, pullToken, fe);
+}
+
+/**
+ * Everything a program can know before the first write, checked before the plan's dry runs (which
+ * a user without the permissions could not make): any failure stops the run with nothing applied.
+ */
+async function preflight(options: PipelineOptions, context: PreflightContext, fe: FrontEnd): Promise<void> {
+  if (options.skipPreflight) {
+    fe.say(`preflight skipped (--skip-preflight): not checked: ${PREFLIGHT_CHECKS.map((c) => c.title.toLowerCase()).join(", ")}`);
+    return;
+  }
+  const outcomes = await runChecks(PREFLIGHT_CHECKS, context);
+  for (const o of outcomes) fe.showCheck({ event: "check", phase: "preflight", ...o });
+  const failed = outcomes.filter((o) => o.status === "fail");
+  if (failed.length > 0) {
+    throw new Stop(ExitCode.preflight, `mathison-install: preflight failed (${failed.map((o) => o.title).join(", ")}): nothing was applied; fix what is marked ✖ above, or --skip-preflight to try anyway`, "preflight-failed");
+  }
 }
 
 /** A value given by the user in this run (flag, environment, values file, wizard), not kept from the record or defaulted. */

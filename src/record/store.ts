@@ -1,4 +1,4 @@
-import type { Kube } from "../kube/types.js";
+import { KubeApiError, type Kube } from "../kube/types.js";
 import { SECRET_NAME } from "../render/render.js";
 import { decodeRecord, encodeRecord, RECORD_NAME, type InstallRecord } from "./install-record.js";
 
@@ -23,7 +23,11 @@ export interface InstallState {
 
 export async function readInstallState(kube: Kube, namespace: string): Promise<InstallState> {
   const [ns, configMap, secret] = await Promise.all([
-    kube.get({ apiVersion: "v1", kind: "Namespace", name: namespace }),
+    // Credentials limited to the namespace may not read it: then it exists (they were given it), and the preflight names what else is missing.
+    kube.get({ apiVersion: "v1", kind: "Namespace", name: namespace }).catch((err: unknown) => {
+      if (err instanceof KubeApiError && err.status === 403) return { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } };
+      throw err;
+    }),
     kube.get({ apiVersion: "v1", kind: "ConfigMap", name: RECORD_NAME, namespace }),
     kube.get({ apiVersion: "v1", kind: "Secret", name: SECRET_NAME, namespace }),
   ]);

@@ -1,4 +1,5 @@
 import type { EngineEvent, Progress, Reporter } from "../engine/events.js";
+import { checkLines } from "../checks/types.js";
 import { planLines } from "./plan-lines.js";
 
 export interface PlainReporterOptions {
@@ -59,6 +60,11 @@ export function formatPlain(e: EngineEvent, paint: Paint = (_s, t) => t): string
       return [paint("dim", `  │ ${e.pod}: ${e.line}`)];
     case "cleanup":
       return [`  ${e.object} ${e.message}`];
+    case "check": {
+      const style = e.status === "pass" ? "green" : e.status === "warn" ? "yellow" : e.status === "fail" ? "red" : "dim";
+      const [head, ...hint] = checkLines(e);
+      return [paint(style, head!), ...hint];
+    }
     case "lock":
       return [paint("yellow", `‼ ${e.message}`)];
     case "failed":

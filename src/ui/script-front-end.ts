@@ -22,6 +22,7 @@ export function scriptFrontEnd({ flags, io, format, replaceSecrets }: ScriptInpu
     chooseContext: async () => undefined,
     resolveAnswers: async ({ installed }: AnswerContext) => loadConfig({ flags, env: io.env, forInstall: true, installed, replaceSecrets }),
     showPlan: (plan: PlanEvent) => reporter.event(plan),
+    showCheck: (check) => reporter.event(check),
     confirm: async () => true,
     startReporting: () => reporter,
     stopReporting: async () => undefined,

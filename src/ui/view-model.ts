@@ -81,6 +81,7 @@ export function reduce(view: ViewModel, a: ViewAction, now: number = Date.now())
     case "log":
       return { ...view, logs: [...view.logs, { pod: a.pod, line: a.line }].slice(-MAX_LOG_LINES) };
     case "cleanup":
+    case "check":
       return view;
     case "lock":
       return { ...view, notice: a.message };

@@ -149,7 +149,7 @@ describe("install failures", { skip }, () => {
   it("a stage that does not become ready fails at its timeout with exit 5, the stall's reason and a hint", async () => {
     const namespace = uniqueNamespace("e2e-timeout");
     after(() => tidy(c, namespace));
-    const run = await runInstaller(c, installArgs(namespace, "--storage-class", "no-such-class", "--timeout", "4s"));
+    const run = await runInstaller(c, installArgs(namespace, "--storage-class", "no-such-class", "--timeout", "4s", "--skip-preflight"));
     assert.equal(run.code, 5, run.stderr);
     const failed = run.events.find((e) => e.event === "failed");
     assert.equal(failed.stage, "backing");

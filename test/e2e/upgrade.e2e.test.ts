@@ -36,6 +36,7 @@ status:
 async function scheduleOnFaultyNode(c: TestCluster): Promise<void> {
   assert.equal((await kubectl(c, ["apply", "-f", "-"], FAULTY_NODE)).code, 0);
   assert.equal((await kubectl(c, ["wait", "--for=condition=Ready", "node/kwok-node-faulty", "--timeout=30s"])).code, 0);
+  await kubectl(c, ["uncordon", "kwok-node-faulty"]);
   await kubectl(c, ["cordon", "kwok-node-0"]);
 }
 

@@ -116,7 +116,7 @@ describe("interactive install in a terminal", { skip }, () => {
     const namespace = uniqueNamespace("e2e-interrupt");
     after(() => tidy(c, namespace));
     // A StorageClass that does not exist leaves the database claims Pending: stage 3 waits, and we interrupt it.
-    const t = start(c, `--namespace ${namespace} ${allFlags(namespace)} --storage-class no-such-class --timeout 10m`, secretsEnv);
+    const t = start(c, `--namespace ${namespace} ${allFlags(namespace)} --storage-class no-such-class --timeout 10m --skip-preflight`, secretsEnv);
     terminals.push(t);
     await t.waitFor(/\? Install\?/);
     t.send("Enter");

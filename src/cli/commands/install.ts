@@ -47,6 +47,8 @@ export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
     namespace: given.config.namespace,
     dryRun: args.booleans["dry-run"] ?? false,
     pull: args.booleans["pull"] ?? false,
+    skipPreflight: args.booleans["skip-preflight"] ?? false,
+    forceNamespace: args.booleans["force-namespace"] ?? false,
     engine: timeoutsMs ? { timeoutsMs } : {},
   }, frontEnd);
 }

@@ -4,6 +4,7 @@ import type { SecretKey } from "../../record/store.js";
 import { mountProgressScreen, type ProgressScreen } from "../ink-progress.js";
 import type { RunAction } from "../components/Summary.js";
 import { planLines } from "../plan-lines.js";
+import { checkLines } from "../../checks/types.js";
 import { formatPlain } from "../plain-reporter.js";
 import { resolveWizardAnswers } from "./answers.js";
 import { askContext, askYesNo, type PromptIO } from "./wizard.js";
@@ -27,12 +28,19 @@ export function wizardFrontEnd(input: WizardInput): FrontEnd {
   const io: PromptIO = { input: input.stdin, output: input.stderr };
   let plan: PlanEvent | undefined;
   let screen: ProgressScreen | undefined;
+  let passed = 0;
   return {
     chooseContext: (names) => askContext(names, io),
     resolveAnswers: (ctx) => resolveWizardAnswers(ctx, { flags: input.flags, env: input.env, replaceSecrets: input.replaceSecrets, io }),
     showPlan(e) {
       plan = e;
-      input.stderr.write(`\n${e.dryRun ? "Dry run: nothing will be changed.\n" : ""}${planLines(e).join("\n")}\n\n`);
+      const checks = passed > 0 ? `✔ preflight: ${passed} checks passed\n` : "";
+      input.stderr.write(`\n${checks}${e.dryRun ? "Dry run: nothing will be changed.\n" : ""}${planLines(e).join("\n")}\n\n`);
+    },
+    // What passed is one line (the plan and confirm must fit the screen); what did not, in full.
+    showCheck(check) {
+      if (check.status === "pass") passed++;
+      else input.stderr.write(`${checkLines(check).join("\n")}\n`);
     },
     confirm: (upgrade) => askYesNo(upgrade ? "Apply these changes?" : "Install?", io, true),
     startReporting(options: ReportingOptions): Reporter {

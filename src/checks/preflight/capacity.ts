@@ -1,0 +1,178 @@
+import type { KubeObject } from "../../render/objects.js";
+import type { Check, CheckResult } from "../types.js";
+import type { PreflightContext } from "./context.js";
+
+const SUFFIX: Readonly<Record<string, number>> = {
+  m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
+/** A Kubernetes quantity (`200m`, `256Mi`, `1.5`, `2e3`) as a number of base units; undefined if malformed. */
+export function parseQuantity(q: string | number | undefined): number | undefined {
+  if (q === undefined) return undefined;
+  if (typeof q === "number") return q;
+  const m = /^([+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(q.trim());
+  return m ? Number(m[1]) * (m[2] ? SUFFIX[m[2]]! : 1) : undefined;
+}
+
+export interface Resources {
+  readonly cpu: number;
+  readonly memory: number;
+}
+
+/** One pod the plan will run: what it requests and where it may go. */
+export interface PlannedPod {
+  readonly owner: string;
+  readonly requests: Resources;
+  readonly limits: Resources;
+  readonly tolerations: readonly { key?: string; operator?: string; value?: string; effect?: string }[];
+  readonly nodeSelector: Readonly<Record<string, string>>;
+}
+
+function sum(containers: readonly { resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }[], kind: "requests" | "limits"): Resources {
+  return containers.reduce((acc, c) => ({
+    cpu: acc.cpu + (parseQuantity(c.resources?.[kind]?.cpu) ?? 0),
+    memory: acc.memory + (parseQuantity(c.resources?.[kind]?.memory) ?? 0),
+  }), { cpu: 0, memory: 0 });
+}
+
+/** The pods of every workload in the plan: replicas of Deployments and StatefulSets, one per Job. */
+export function plannedPods(objects: readonly KubeObject[]): PlannedPod[] {
+  return objects.filter((o) => o.spec?.template?.spec).flatMap((o) => {
+    const spec = o.spec.template.spec;
+    const replicas = o.kind === "Job" ? 1 : ((o.spec.replicas as number | undefined) ?? 1);
+    const pod: PlannedPod = {
+      owner: `${o.kind}/${o.metadata.name}`,
+      requests: sum(spec.containers ?? [], "requests"),
+      limits: sum(spec.containers ?? [], "limits"),
+      tolerations: spec.tolerations ?? [],
+      nodeSelector: spec.nodeSelector ?? {},
+    };
+    return Array.from({ length: replicas }, () => pod);
+  });
+}
+
+export interface NodeRoom {
+  readonly name: string;
+  readonly free: Resources;
+  /** Why no pod of the plan may go there (cordoned, not Ready, an untolerated taint); checked per pod for taints. */
+  readonly blocked?: string;
+  readonly taints: readonly { key: string; value?: string; effect: string }[];
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+function tolerates(pod: PlannedPod, taint: { key: string; value?: string; effect: string }): boolean {
+  return pod.tolerations.some((t) => (t.key === undefined || t.key === taint.key || (t.operator === "Exists" && !t.key))
+    && (t.operator === "Exists" || t.value === taint.value) && (!t.effect || t.effect === taint.effect));
+}
+
+/** Why this pod cannot go to this node, or undefined if it fits. */
+export function misfit(pod: PlannedPod, node: NodeRoom): string | undefined {
+  if (node.blocked) return `${node.name} is ${node.blocked}`;
+  const taint = node.taints.find((t) => (t.effect === "NoSchedule" || t.effect === "NoExecute") && !tolerates(pod, t));
+  if (taint) return `${node.name} has the taint ${taint.key}${taint.value ? `=${taint.value}` : ""}:${taint.effect}, which the pod does not tolerate`;
+  const label = Object.entries(pod.nodeSelector).find(([k, v]) => node.labels[k] !== v);
+  if (label) return `${node.name} lacks the label ${label[0]}=${label[1]} the pod selects`;
+  if (node.free.cpu < pod.requests.cpu) return `${node.name} has ${formatCpu(node.free.cpu)} CPU free, the pod requests ${formatCpu(pod.requests.cpu)}`;
+  if (node.free.memory < pod.requests.memory) return `${node.name} has ${formatMemory(node.free.memory)} memory free, the pod requests ${formatMemory(pod.requests.memory)}`;
+  return undefined;
+}
+
+export const formatCpu = (n: number): string => (n < 1 ? `${Math.round(n * 1000)}m` : `${+n.toFixed(2)}`);
+export const formatMemory = (n: number): string => `${Math.round(n / 2 ** 20)}Mi`;
+
+/** Places the pods largest first on the first node with room, as a scheduler would at best: the first pod that finds none is the answer. */
+export function placeAll(pods: readonly PlannedPod[], nodes: readonly NodeRoom[]): { pod: PlannedPod; reasons: string[] } | undefined {
+  const free = new Map(nodes.map((n) => [n.name, { ...n.free }]));
+  const order = [...pods].sort((a, b) => b.requests.memory - a.requests.memory || b.requests.cpu - a.requests.cpu);
+  for (const pod of order) {
+    const reasons = nodes.map((n) => misfit(pod, { ...n, free: free.get(n.name)! }));
+    const i = reasons.findIndex((r) => r === undefined);
+    if (i < 0) return { pod, reasons: reasons as string[] };
+    const room = free.get(nodes[i]!.name)!;
+    room.cpu -= pod.requests.cpu;
+    room.memory -= pod.requests.memory;
+  }
+  return undefined;
+}
+
+function isReady(node: KubeObject): boolean {
+  return (node.status?.conditions as { type: string; status: string }[] | undefined)?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+}
+
+async function nodeRooms(ctx: PreflightContext): Promise<NodeRoom[]> {
+  const [nodes, pods] = await Promise.all([
+    ctx.kube.list("v1", "Node", undefined),
+    ctx.kube.list("v1", "Pod", undefined, { fieldSelector: "status.phase!=Succeeded,status.phase!=Failed" }),
+  ]);
+  const used = new Map<string, Resources>();
+  for (const p of pods.items) {
+    // The install's own pods are replaced by the ones planned: they do not count against it.
+    if (!p.spec?.nodeName || p.metadata.namespace === ctx.config.namespace) continue;
+    const r = sum(p.spec.containers ?? [], "requests");
+    const u = used.get(p.spec.nodeName) ?? { cpu: 0, memory: 0 };
+    used.set(p.spec.nodeName, { cpu: u.cpu + r.cpu, memory: u.memory + r.memory });
+  }
+  return nodes.items.map((n) => {
+    const u = used.get(n.metadata.name) ?? { cpu: 0, memory: 0 };
+    const blocked = n.spec?.unschedulable ? "cordoned" : !isReady(n) ? "not Ready" : undefined;
+    return {
+      name: n.metadata.name,
+      free: { cpu: (parseQuantity(n.status?.allocatable?.cpu) ?? 0) - u.cpu, memory: (parseQuantity(n.status?.allocatable?.memory) ?? 0) - u.memory },
+      ...(blocked ? { blocked } : {}),
+      taints: n.spec?.taints ?? [],
+      labels: n.metadata.labels ?? {},
+    };
+  });
+}
+
+/** Every planned pod fits on a schedulable node (taints and selectors considered), and all of them together fit the cluster. */
+export const capacityCheck: Check<PreflightContext> = {
+  id: "capacity", group: "Capacity", title: "Node capacity", needs: ["cluster"],
+  async run(ctx): Promise<CheckResult> {
+    const pods = plannedPods(ctx.rendered.stages.flatMap((s) => s.objects));
+    const nodes = await nodeRooms(ctx);
+    if (nodes.length === 0) return { status: "fail", message: "the cluster has no nodes", hint: "kubectl get nodes" };
+    const alone = pods.map((pod) => ({ pod, reasons: nodes.map((n) => misfit(pod, n)) })).find((p) => p.reasons.every((r) => r !== undefined));
+    const total = pods.reduce((a, p) => ({ cpu: a.cpu + p.requests.cpu, memory: a.memory + p.requests.memory }), { cpu: 0, memory: 0 });
+    if (alone) {
+      return { status: "fail", message: `no node can run ${alone.pod.owner}'s pod: ${alone.reasons.join("; ")}`, hint: "free or add capacity, remove the taint (kubectl taint nodes NAME KEY-), or uncordon a node" };
+    }
+    const stuck = placeAll(pods, nodes);
+    if (stuck) return { status: "fail", message: `the ${pods.length} planned pods (${formatCpu(total.cpu)} CPU, ${formatMemory(total.memory)} memory requested) do not all fit: ${stuck.pod.owner}'s pod finds no room (${stuck.reasons.join("; ")})`, hint: "add nodes or lower --web-replicas" };
+    return { status: "pass", message: `${pods.length} pods (${formatCpu(total.cpu)} CPU, ${formatMemory(total.memory)} memory requested) fit on ${nodes.filter((n) => !n.blocked).length} schedulable ${nodes.length === 1 ? "node" : "nodes"}` };
+  },
+};
+
+/** ResourceQuota and LimitRange in the namespace allow what the plan requests. */
+export const quotaCheck: Check<PreflightContext> = {
+  id: "quota", group: "Capacity", title: "Quota and limits", needs: ["cluster"],
+  async run(ctx): Promise<CheckResult> {
+    if (!ctx.state.namespaceExists) return { status: "pass", message: "a new namespace: no ResourceQuota or LimitRange applies" };
+    const ns = ctx.config.namespace;
+    const [quotas, ranges] = await Promise.all([ctx.kube.list("v1", "ResourceQuota", ns), ctx.kube.list("v1", "LimitRange", ns)]);
+    const pods = plannedPods(ctx.rendered.stages.flatMap((s) => s.objects));
+    const planned: Record<string, number> = {
+      "requests.cpu": pods.reduce((n, p) => n + p.requests.cpu, 0), "requests.memory": pods.reduce((n, p) => n + p.requests.memory, 0),
+      "limits.cpu": pods.reduce((n, p) => n + p.limits.cpu, 0), "limits.memory": pods.reduce((n, p) => n + p.limits.memory, 0), "pods": pods.length,
+    };
+    const problems: string[] = [];
+    for (const q of quotas.items) {
+      for (const [key, want] of Object.entries(planned)) {
+        const hard = parseQuantity(q.spec?.hard?.[key] ?? q.spec?.hard?.[key.replace("requests.", "")]);
+        if (hard !== undefined && want > hard) problems.push(`ResourceQuota ${q.metadata.name} allows ${key} ${q.spec.hard[key] ?? q.spec.hard[key.replace("requests.", "")]}, the plan needs ${key.endsWith("memory") ? formatMemory(want) : key.endsWith("cpu") ? formatCpu(want) : want}`);
+      }
+    }
+    for (const r of ranges.items) {
+      for (const limit of (r.spec?.limits as { type: string; max?: Record<string, string> }[] | undefined) ?? []) {
+        if (limit.type !== "Container" || !limit.max) continue;
+        const maxCpu = parseQuantity(limit.max.cpu);
+        const maxMem = parseQuantity(limit.max.memory);
+        const over = pods.find((p) => (maxCpu !== undefined && p.limits.cpu > maxCpu) || (maxMem !== undefined && p.limits.memory > maxMem));
+        if (over) problems.push(`LimitRange ${r.metadata.name} caps a container at ${limit.max.cpu ?? "-"} CPU / ${limit.max.memory ?? "-"} memory; ${over.owner} asks more`);
+      }
+    }
+    if (problems.length > 0) return { status: "fail", message: problems.join("; "), hint: `kubectl -n ${ns} describe resourcequota,limitrange; raise them or install elsewhere` };
+    return { status: "pass", message: quotas.items.length + ranges.items.length === 0 ? "no ResourceQuota or LimitRange in the namespace" : "the namespace's ResourceQuota and LimitRange allow the plan" };
+  },
+};

@@ -1,0 +1,37 @@
+import type { Check, CheckResult } from "../types.js";
+import type { PreflightContext } from "./context.js";
+
+/** Pod Security admission (the namespace's `restricted` label) is GA from 1.25. */
+export const MIN_MINOR = 25;
+const SYSTEM_NAMESPACES = new Set(["default", "kube-system", "kube-public", "kube-node-lease"]);
+
+export const versionCheck: Check<PreflightContext> = {
+  id: "version", group: "Cluster", title: "Kubernetes version", needs: ["cluster"],
+  async run({ kube }): Promise<CheckResult> {
+    const v = await kube.serverVersion();
+    const minor = Number.parseInt(v.minor, 10);
+    if (v.major !== "1" || Number.isNaN(minor)) return { status: "warn", message: `unrecognised version ${v.gitVersion}`, hint: `the manifests need Kubernetes 1.${MIN_MINOR} or newer` };
+    if (minor < MIN_MINOR) return { status: "fail", message: `Kubernetes ${v.gitVersion} is older than 1.${MIN_MINOR}: the namespace's Pod Security labels would not be enforced`, hint: `upgrade the cluster to 1.${MIN_MINOR} or newer` };
+    return { status: "pass", message: `Kubernetes ${v.gitVersion}` };
+  },
+};
+
+/**
+ * The install labels its namespace Pod Security `restricted` and denies ingress by default: safe
+ * only in a namespace of its own. System namespaces and namespaces running other workloads are
+ * refused unless --force-namespace.
+ */
+export const namespaceCheck: Check<PreflightContext> = {
+  id: "namespace", group: "Cluster", title: "Namespace", needs: ["cluster"],
+  async run({ kube, config, state, forceNamespace }): Promise<CheckResult> {
+    const ns = config.namespace;
+    const hint = `install into a namespace of its own (--namespace), or pass --force-namespace to take ${ns} over anyway`;
+    const why = "the install enforces Pod Security restricted and a default-deny NetworkPolicy on its namespace";
+    if (SYSTEM_NAMESPACES.has(ns)) return { status: forceNamespace ? "warn" : "fail", message: `${ns} is a system namespace: ${why}`, hint };
+    if (!state.namespaceExists) return { status: "pass", message: `${ns} is created for the install` };
+    const pods = (await kube.list("v1", "Pod", ns)).items.filter((p) => p.metadata.labels?.["app.kubernetes.io/part-of"] !== "mathison");
+    if (pods.length === 0) return { status: "pass", message: `${ns} holds no other workloads` };
+    const names = pods.slice(0, 5).map((p) => p.metadata.name).join(", ");
+    return { status: forceNamespace ? "warn" : "fail", message: `${ns} runs ${pods.length} other ${pods.length === 1 ? "pod" : "pods"} (${names}${pods.length > 5 ? ", …" : ""}): ${why}, which they may break`, hint };
+  },
+};

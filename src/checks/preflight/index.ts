@@ -1,0 +1,14 @@
+import type { Check } from "../types.js";
+import { capacityCheck, quotaCheck } from "./capacity.js";
+import { namespaceCheck, versionCheck } from "./cluster.js";
+import type { PreflightContext } from "./context.js";
+import { ingressClassCheck, tlsCheck } from "./ingress.js";
+import { permissionsCheck } from "./permissions.js";
+import { storageCheck } from "./storage.js";
+
+export type { PreflightContext } from "./context.js";
+
+/** Everything a program can know before the first write, derived from the plan. */
+export const PREFLIGHT_CHECKS: readonly Check<PreflightContext>[] = [
+  permissionsCheck, versionCheck, namespaceCheck, storageCheck, ingressClassCheck, tlsCheck, capacityCheck, quotaCheck,
+];

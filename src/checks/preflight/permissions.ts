@@ -1,0 +1,125 @@
+import type { AccessQuestion } from "../../kube/types.js";
+import { isNamespaced, type KubeObject } from "../../render/objects.js";
+import type { RenderedPlan } from "../../render/render.js";
+import type { Check, CheckResult } from "../types.js";
+import type { PreflightContext } from "./context.js";
+
+/** The API resource of each kind the manifests hold (and the run touches besides them). */
+const RESOURCES: Readonly<Record<string, { readonly group: string; readonly resource: string }>> = {
+  Namespace: { group: "", resource: "namespaces" },
+  ServiceAccount: { group: "", resource: "serviceaccounts" },
+  ConfigMap: { group: "", resource: "configmaps" },
+  Secret: { group: "", resource: "secrets" },
+  Service: { group: "", resource: "services" },
+  Pod: { group: "", resource: "pods" },
+  Event: { group: "", resource: "events" },
+  PersistentVolumeClaim: { group: "", resource: "persistentvolumeclaims" },
+  ClusterRole: { group: "rbac.authorization.k8s.io", resource: "clusterroles" },
+  ClusterRoleBinding: { group: "rbac.authorization.k8s.io", resource: "clusterrolebindings" },
+  Role: { group: "rbac.authorization.k8s.io", resource: "roles" },
+  RoleBinding: { group: "rbac.authorization.k8s.io", resource: "rolebindings" },
+  Deployment: { group: "apps", resource: "deployments" },
+  StatefulSet: { group: "apps", resource: "statefulsets" },
+  ReplicaSet: { group: "apps", resource: "replicasets" },
+  Job: { group: "batch", resource: "jobs" },
+  Ingress: { group: "networking.k8s.io", resource: "ingresses" },
+  NetworkPolicy: { group: "networking.k8s.io", resource: "networkpolicies" },
+  PodDisruptionBudget: { group: "policy", resource: "poddisruptionbudgets" },
+  Lease: { group: "coordination.k8s.io", resource: "leases" },
+};
+
+function resourceOf(kind: string): { group: string; resource: string } {
+  const r = RESOURCES[kind];
+  // A kind the table does not know is a bug in this installer, not the user's problem to fix.
+  if (!r) throw new Error(`no API resource known for kind ${kind}: add it to the preflight's table`);
+  return r;
+}
+
+function ask(kind: string, verb: string, namespace: string | undefined, subresource?: string): AccessQuestion {
+  const { group, resource } = resourceOf(kind);
+  return { verb, resource, group, ...(subresource ? { subresource } : {}), ...(namespace ? { namespace } : {}) };
+}
+
+/** Kinds the run lists and watches while it waits, in the install's namespace. */
+const WATCHED = ["Deployment", "StatefulSet", "Job", "Pod", "Event", "ReplicaSet", "PersistentVolumeClaim"];
+
+/**
+ * Every request the run will make, derived from the plan: apply (get, create, patch) of each
+ * object, the waits' lists and watches, the migration log, Job cleanup, the lock and the record.
+ */
+export function requiredAccess(rendered: RenderedPlan): AccessQuestion[] {
+  const ns = rendered.namespace;
+  const objects = rendered.stages.flatMap((s) => s.objects);
+  const questions: AccessQuestion[] = [];
+  for (const obj of objects) {
+    for (const verb of ["get", "create", "patch"]) questions.push(ask(obj.kind, verb, isNamespaced(obj) ? ns : undefined));
+  }
+  for (const kind of WATCHED) for (const verb of ["list", "watch"]) questions.push(ask(kind, verb, ns));
+  questions.push(ask("Pod", "get", ns, "log"), ask("Job", "delete", ns));
+  for (const verb of ["get", "create", "update", "delete"]) questions.push(ask("Lease", verb, ns));
+  return dedupe(questions);
+}
+
+/**
+ * Creating a ClusterRole or binding it needs either every permission it grants or the
+ * `escalate` / `bind` verbs: ask for the rules only when those are missing.
+ */
+export function grantedByRoles(rendered: RenderedPlan): AccessQuestion[] {
+  const roles = rendered.stages.flatMap((s) => s.objects).filter((o) => o.kind === "ClusterRole");
+  return dedupe(roles.flatMap((role: KubeObject) => ((role.rules as { apiGroups?: string[]; resources?: string[]; verbs?: string[] }[] | undefined) ?? [])
+    .flatMap((rule) => (rule.apiGroups ?? [""]).flatMap((group) => (rule.resources ?? []).flatMap((res) => (rule.verbs ?? []).map((verb) => {
+      const [resource, subresource] = res.split("/");
+      return { verb, resource: resource!, group, ...(subresource ? { subresource } : {}) };
+    }))))));
+}
+
+function dedupe(qs: readonly AccessQuestion[]): AccessQuestion[] {
+  const seen = new Map(qs.map((q) => [JSON.stringify([q.verb, q.group, q.resource, q.subresource, q.namespace]), q]));
+  return [...seen.values()];
+}
+
+/** `create namespaces`, `list pods in x`, `get pods/log in x`. */
+export function describeAccess(q: AccessQuestion): string {
+  const res = `${q.resource}${q.subresource ? `/${q.subresource}` : ""}${q.group ? `.${q.group}` : ""}`;
+  return `${q.verb} ${res}${q.namespace ? ` in ${q.namespace}` : ""}`;
+}
+
+/** The smallest ClusterRole that grants what is missing, as YAML a cluster admin can apply. */
+export function roleSnippet(missing: readonly AccessQuestion[]): string {
+  const rules = new Map<string, Set<string>>();
+  for (const q of missing) {
+    const key = JSON.stringify([q.group ?? "", `${q.resource}${q.subresource ? `/${q.subresource}` : ""}`]);
+    rules.set(key, (rules.get(key) ?? new Set()).add(q.verb));
+  }
+  const lines = ["apiVersion: rbac.authorization.k8s.io/v1", "kind: ClusterRole", "metadata: {name: mathison-installer}", "rules:"];
+  for (const [key, verbs] of rules) {
+    const [group, resource] = JSON.parse(key) as [string, string];
+    lines.push(`- {apiGroups: ["${group}"], resources: [${resource}], verbs: [${[...verbs].join(", ")}]}`);
+  }
+  return lines.join("\n");
+}
+
+async function missingOf(ctx: PreflightContext, qs: readonly AccessQuestion[]): Promise<AccessQuestion[]> {
+  const allowed = await Promise.all(qs.map((q) => ctx.kube.canI(q)));
+  return qs.filter((_, i) => !allowed[i]);
+}
+
+export const permissionsCheck: Check<PreflightContext> = {
+  id: "permissions", group: "Permissions", title: "Permissions", needs: ["cluster"],
+  async run(ctx): Promise<CheckResult> {
+    const needed = requiredAccess(ctx.rendered);
+    const missing = await missingOf(ctx, needed);
+    const [escalate, bind] = await Promise.all([ctx.kube.canI({ verb: "escalate", resource: "clusterroles", group: "rbac.authorization.k8s.io" }), ctx.kube.canI({ verb: "bind", resource: "clusterroles", group: "rbac.authorization.k8s.io" })]);
+    const grants = escalate && bind ? [] : await missingOf(ctx, grantedByRoles(ctx.rendered));
+    if (missing.length === 0 && grants.length === 0) return { status: "pass", message: `all ${needed.length} requests the run makes are allowed` };
+    const parts = [
+      ...(missing.length > 0 ? [`missing ${missing.length} of ${needed.length}: ${missing.map(describeAccess).join("; ")}`] : []),
+      ...(grants.length > 0 ? [`the ClusterRole grants ${grants.length} permissions you do not hold (and no escalate/bind on clusterroles): ${grants.slice(0, 6).map(describeAccess).join("; ")}${grants.length > 6 ? "; …" : ""}`] : []),
+    ];
+    return {
+      status: "fail",
+      message: parts.join(". "),
+      hint: `ask for cluster-admin, or for a role with at least this (the ClusterRole's own rules too, or escalate and bind on clusterroles):\n${roleSnippet([...missing, ...grants])}`,
+    };
+  },
+};

@@ -1,0 +1,90 @@
+// The preflight's pure parts: the permissions derived from a plan, quantities, placement.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { misfit, parseQuantity, placeAll, plannedPods, type NodeRoom } from "../../src/checks/preflight/capacity.js";
+import { describeAccess, grantedByRoles, requiredAccess, roleSnippet } from "../../src/checks/preflight/permissions.js";
+import { runChecks, type Check } from "../../src/checks/types.js";
+import { KubeApiError } from "../../src/kube/types.js";
+import { allObjects, render } from "../helpers/plan.js";
+
+describe("permissions derived from the plan", () => {
+  const plan = render({ namespace: "mathison" });
+  const asked = requiredAccess(plan).map(describeAccess);
+
+  it("apply of every object, in its namespace or cluster-wide", () => {
+    for (const o of allObjects(plan)) {
+      const probe = requiredAccess({ ...plan, stages: [{ ...plan.stages[0]!, objects: [o] }] }).map(describeAccess);
+      assert.ok(probe.some((a) => a.startsWith("patch ")), `${o.kind} is patched`);
+    }
+    assert.ok(asked.includes("create namespaces"));
+    assert.ok(asked.includes("patch clusterroles.rbac.authorization.k8s.io"));
+    assert.ok(asked.includes("create deployments.apps in mathison"));
+    assert.ok(asked.includes("patch poddisruptionbudgets.policy in mathison"));
+  });
+
+  it("the waits, the migration log, Job cleanup and the lock", () => {
+    for (const a of ["watch pods in mathison", "list events in mathison", "watch replicasets.apps in mathison", "get pods/log in mathison", "delete jobs.batch in mathison", "update leases.coordination.k8s.io in mathison"]) {
+      assert.ok(asked.includes(a), a);
+    }
+    assert.equal(new Set(asked).size, asked.length, "each asked once");
+  });
+
+  it("the ClusterRole's own grants, and a role snippet for what is missing", () => {
+    const grants = grantedByRoles(plan).map(describeAccess);
+    assert.ok(grants.includes("create namespaces"));
+    assert.ok(grants.includes("delete deployments.apps"));
+    const snippet = roleSnippet([{ verb: "create", resource: "namespaces", group: "" }, { verb: "patch", resource: "namespaces", group: "" }, { verb: "get", resource: "pods", subresource: "log", group: "", namespace: "m" }]);
+    assert.match(snippet, /^- \{apiGroups: \[""\], resources: \[namespaces\], verbs: \[create, patch\]\}$/m);
+    assert.match(snippet, /resources: \[pods\/log\], verbs: \[get\]/);
+  });
+});
+
+describe("capacity", () => {
+  it("reads quantities as Kubernetes writes them", () => {
+    assert.equal(parseQuantity("200m"), 0.2);
+    assert.equal(parseQuantity("1"), 1);
+    assert.equal(parseQuantity("256Mi"), 256 * 2 ** 20);
+    assert.equal(parseQuantity("1G"), 1e9);
+    assert.equal(parseQuantity("1.5Gi"), 1.5 * 2 ** 30);
+    assert.equal(parseQuantity("nope"), undefined);
+  });
+
+  const node = (name: string, cpu: number, memGi: number, extra: Partial<NodeRoom> = {}): NodeRoom => ({ name, free: { cpu, memory: memGi * 2 ** 30 }, taints: [], labels: {}, ...extra });
+  const pods = plannedPods(allObjects(render({ webReplicas: "3" })));
+
+  it("counts every replica of the plan", () => {
+    assert.equal(pods.filter((p) => p.owner === "Deployment/mathison-web").length, 3);
+    assert.equal(pods.filter((p) => p.owner.startsWith("Job/")).length, 1);
+  });
+
+  it("names why a pod does not fit: taint, cordon, selector, room", () => {
+    const web = pods[0]!;
+    assert.match(misfit(web, node("n", 8, 8, { taints: [{ key: "gpu", value: "yes", effect: "NoSchedule" }] }))!, /has the taint gpu=yes:NoSchedule, which the pod does not tolerate/);
+    assert.equal(misfit(web, node("n", 8, 8, { taints: [{ key: "soft", effect: "PreferNoSchedule" }] })), undefined);
+    assert.equal(misfit(web, node("n", 8, 8, { blocked: "cordoned" })), "n is cordoned");
+    assert.match(misfit(web, node("n", 0.01, 8))!, /has 10m CPU free, the pod requests/);
+    assert.match(misfit({ ...web, nodeSelector: { zone: "a" } }, node("n", 8, 8))!, /lacks the label zone=a/);
+  });
+
+  it("each pod may fit alone while all of them together do not", () => {
+    const nodes = [node("a", 0.5, 1), node("b", 0.5, 1)];
+    const stuck = placeAll(pods, nodes);
+    assert.ok(stuck, "the plan does not fit two small nodes");
+    assert.equal(placeAll(pods, [node("big", 32, 64)]), undefined);
+  });
+});
+
+describe("running checks", () => {
+  it("runs them together, each with its own timeout; a forbidden read is a skip, not a failure", async () => {
+    const checks: Check<null>[] = [
+      { id: "slow", group: "g", title: "Slow", needs: [], timeoutMs: 50, run: () => new Promise(() => undefined) },
+      { id: "denied", group: "g", title: "Denied", needs: ["cluster"], run: async () => { throw new KubeApiError("nodes is forbidden", 403, "Forbidden"); } },
+      { id: "ok", group: "g", title: "Ok", needs: [], run: async () => ({ status: "pass", message: "fine" }) },
+    ];
+    const seen: string[] = [];
+    const out = await runChecks(checks, null, (o) => seen.push(o.id));
+    assert.deepEqual(out.map((o) => [o.id, o.status]), [["slow", "fail"], ["denied", "skip"], ["ok", "pass"]]);
+    assert.match(out[0]!.message, /no answer within 0.05 s/);
+    assert.equal(seen.at(-1), "slow", "reported as each finishes: the slow one last");
+  });
+});
