@@ -2,7 +2,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { FIELDS } from "../config/fields.js";
 import { ExitCode, UserError } from "./exit-codes.js";
 
-export const COMMANDS = ["install", "render", "status", "uninstall"] as const;
+export const COMMANDS = ["install", "render", "status", "uninstall", "preflight"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 type OptionSpec = NonNullable<ParseArgsConfig["options"]>[string];
@@ -29,6 +29,12 @@ export const COMMAND_OPTIONS: Record<Command, Record<string, OptionSpec>> = {
     "replace-secret": { type: "string" },
     pull: { type: "boolean" },
     "skip-preflight": { type: "boolean" },
+    "force-namespace": { type: "boolean" },
+  },
+  preflight: {
+    kubeconfig: { type: "string" },
+    context: { type: "string" },
+    output: { type: "string" },
     "force-namespace": { type: "boolean" },
   },
   status: {

@@ -36,6 +36,10 @@ export async function main(argv: readonly string[], io: CliIO): Promise<ExitCode
         const { runInstall } = await import("./commands/install.js");
         return await runInstall(args, io);
       }
+      case "preflight": {
+        const { runPreflight } = await import("./commands/preflight.js");
+        return await runPreflight(args, io);
+      }
       case "status": {
         const { runStatus } = await import("./commands/status.js");
         return await runStatus(args, io);

@@ -80,6 +80,17 @@ describe("preflight", { skip }, () => {
     assert.match(check(run, "permissions").message, /^all \d+ requests the run makes are allowed$/);
   });
 
+  it("`preflight` runs the same checks alone and writes nothing", async () => {
+    const namespace = fresh("e2e-pre-cmd");
+    const ok = await runInstaller(c, ["preflight", "--namespace", namespace, "--domain", "x.e2e.test", "--tls", "none", "--output", "json"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.events.filter((e) => e.event === "check").length, 8);
+    const bad = await runInstaller(c, ["preflight", "--namespace", "kube-system", "--domain", "x.e2e.test", "--tls", "none"]);
+    assert.equal(bad.code, 9);
+    assert.match(bad.stderr, /✖ Namespace: kube-system is a system namespace/);
+    assert.equal((await kubectl(c, ["get", "namespace", namespace])).code, 1, "nothing written");
+  });
+
   it("no default StorageClass: fails naming it, before anything is applied", async () => {
     const namespace = fresh("e2e-pre-sc");
     await kubectl(c, ["annotate", "--overwrite", "storageclass/standard", "storageclass.kubernetes.io/is-default-class=false"]);
