@@ -13,6 +13,8 @@ Usage:
   mathison-install [install] [flags]       install or upgrade (interactive in a terminal)
   mathison-install render [flags]          print the objects an install applies, in order; needs no cluster
   mathison-install preflight [flags]       the checks an install runs first, alone; writes nothing
+  mathison-install support-bundle [--namespace N] [--dir DIR]
+                                           a redacted .tar.gz of what someone helping needs; prints its path
   mathison-install status [--namespace N]  the install at a glance: version, workloads, settings, last runs
   mathison-install uninstall [--namespace N] [--yes] [--delete-data]
                                            remove the install; its database volumes and Secret stay

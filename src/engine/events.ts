@@ -51,6 +51,8 @@ export type EngineEvent =
       readonly hint: string; readonly logs: readonly string[] }
   /** The lock was taken over from a run that stopped renewing it (killed): who it was. */
   | { readonly event: "lock"; readonly status: "took-over"; readonly message: string }
+  /** After a failed run's `done`: where its support bundle is (`path` empty if none could be made). */
+  | { readonly event: "support-bundle"; readonly path: string; readonly message: string }
   /** One check's result (`phase` preflight now; verification later). */
   | { readonly event: "check"; readonly phase: "preflight"; readonly id: string; readonly group: string; readonly title: string;
       readonly status: "pass" | "warn" | "fail" | "skip"; readonly message: string; readonly hint?: string }

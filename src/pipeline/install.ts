@@ -4,7 +4,8 @@ import type { Installed } from "../config/installed.js";
 import type { ChosenValues } from "../config/resolve.js";
 import { formatProblem, type ConfigProblem, type InstallConfig } from "../config/types.js";
 import { applyPlan, type EngineOptions } from "../engine/engine.js";
-import type { Reporter, RunOutcome } from "../engine/events.js";
+import type { EngineEvent, Reporter, RunOutcome } from "../engine/events.js";
+import { collectBundle, writeBundle, type BundleInput } from "../support/bundle.js";
 import { describeImpact, immutableProblems, isMutableReference } from "../engine/impact.js";
 import { acquireLock, LockHeldError, type HeldLock } from "../engine/lock.js";
 import { computePlan, inventoryOf, type InstallPlan } from "../engine/plan.js";
@@ -214,15 +215,45 @@ async function applyLocked(options: PipelineOptions, kube: Kube, state: InstallS
       const h = lock.tookOverFrom;
       reporter.event({ event: "lock", status: "took-over", message: `took over the lock of ${h.user}@${h.host} (pid ${h.pid}, since ${h.since}): it stopped renewing it` });
     }
-    const result = await applyPlan(plan, kube, reporter, { ...options.engine, signal: interrupt.signal });
+    // The run's events go into a support bundle if it fails; its failing `done` waits for the bundle, so `done` stays the last event.
+    const recorded: EngineEvent[] = [];
+    let failedDone: EngineEvent | undefined;
+    const tee: Reporter = {
+      event: (e) => {
+        recorded.push(e);
+        if (e.event === "done" && !e.ok) failedDone = e;
+        else reporter.event(e);
+      },
+      progress: (p) => reporter.progress(p),
+    };
+    const result = await applyPlan(plan, kube, tee, { ...options.engine, signal: interrupt.signal });
     await recordRun(kube, state, plan, config, chosen, pullToken, result.outcome).catch((err: Error) =>
       reporter.event({ event: "cleanup", stage: "edge", object: `ConfigMap/${RECORD_NAME}`, message: `could not write the install record: ${err.message}` }));
+    if (FAILED_RUN.has(result.outcome)) await offerBundle({ kube, state, installerVersion: packageVersion(), events: recorded, rendered: plan.rendered, secretValues: secretValuesOf(config, state) }, reporter);
+    if (failedDone) reporter.event(failedDone);
     await fe.stopReporting();
     return OUTCOME_EXIT[result.outcome];
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     await lock.release();
+  }
+}
+
+/** Outcomes a person will want help with: the bundle is made for them without asking. */
+const FAILED_RUN: ReadonlySet<RunOutcome> = new Set(["apply-failed", "wait-failed", "timeout"]);
+
+export function secretValuesOf(config: InstallConfig | undefined, state: InstallState): string[] {
+  return [...Object.values(config?.secrets ?? {}), ...Object.values(state.secrets)].filter((v): v is string => Boolean(v));
+}
+
+/** Collects and writes the support bundle and says where; a bundle that cannot be made never fails the run further. */
+async function offerBundle(input: BundleInput, reporter: Reporter): Promise<void> {
+  try {
+    const path = writeBundle(await collectBundle(input), input.state.namespace);
+    reporter.event({ event: "support-bundle", path, message: `support bundle written to ${path} (mode 0600; no secret values: checked): attach it when asking for help` });
+  } catch (err) {
+    reporter.event({ event: "support-bundle", path: "", message: `no support bundle: ${(err as Error).message}` });
   }
 }
 

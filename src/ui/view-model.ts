@@ -35,6 +35,8 @@ export interface ViewModel {
   readonly interrupting: boolean;
   /** A line the run wants seen above the panes (a lock taken over from a killed run). */
   readonly notice?: string;
+  /** The failed run's support bundle line. */
+  readonly bundle?: string;
 }
 
 export const MAX_LOG_LINES = 8;
@@ -83,6 +85,8 @@ export function reduce(view: ViewModel, a: ViewAction, now: number = Date.now())
     case "cleanup":
     case "check":
       return view;
+    case "support-bundle":
+      return { ...view, bundle: a.message };
     case "lock":
       return { ...view, notice: a.message };
     case "failed":

@@ -1,12 +1,13 @@
 // `mathison-install install --non-interactive` against the real test cluster.
 import assert from "node:assert/strict";
-import { writeFileSync, mkdtempSync } from "node:fs";
+import { mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { kubectl, kubectlJson, testCluster, uniqueNamespace } from "../helpers/cluster.js";
 import { installArgs, runInstaller, tidy, versions } from "../helpers/install.js";
+import { readTarGz } from "../helpers/tar.js";
 
 const { cluster, skip } = testCluster();
 
@@ -83,6 +84,41 @@ describe("install --non-interactive", { skip }, () => {
     assert.ok(!run.events.some((e) => e.event === "apply" && e.stage === "app"), "stage 5 never applied");
     const afterRun = await versions(c, namespace);
     for (const ref of ["Deployment/mathison-web", "Deployment/mathison-worker"]) assert.equal(afterRun[ref], before[ref], `${ref} untouched`);
+  });
+
+  it("that failure left a support bundle: 0600, the failing pod's log and the events, no secret value", async () => {
+    const run = await runInstaller(c, installArgs(namespace, "--web-image", "kwok.invalid/crash:1"));
+    assert.equal(run.code, 5);
+    const bundle = run.events.find((e) => e.event === "support-bundle");
+    assert.ok(bundle?.path, JSON.stringify(bundle));
+    assert.equal(statSync(bundle.path).mode & 0o777, 0o600);
+    const files = readTarGz(bundle.path);
+    assert.match(files.get("failure.log")!, /^Job\/mathison-migrate-\w+: CrashLoopBackOff: [\s\S]*Error: P3009/);
+    // The crashed pod, if its Job has not deleted it yet: described, with its previous container's log.
+    const job = run.events.find((e) => e.event === "failed").object.slice("Job/".length);
+    const pods = [...files.keys()].filter((f) => f.startsWith(`pods/${job}-`));
+    for (const pod of pods) assert.match(files.get(pod)!, /restarts=3/);
+    assert.ok(files.has("namespace-events.txt") && files.has("versions.json") && files.has("plan.yaml"));
+    assert.ok(JSON.parse(`[${files.get("events.jsonl")!.trim().split("\n").join(",")}]`).some((e: any) => e.event === "failed"));
+    assert.match(files.get("objects/Secret-mathison-secrets.yaml")!, /keys:\n {2}- ANTHROPIC_API_KEY\n {2}- AUTH_SECRET\n {2}- DATABASE_URL\n {2}- POSTGRES_PASSWORD\n$/);
+    const secret = await kubectlJson(c, ["-n", namespace, "get", "secret/mathison-secrets"]);
+    const all = [...files.values()].join("\n");
+    for (const [key, encoded] of Object.entries(secret.data as Record<string, string>)) {
+      const value = Buffer.from(encoded, "base64").toString();
+      assert.ok(!all.includes(value) && !all.includes(encoded), `${key} is not in the bundle`);
+    }
+  });
+
+  it("support-bundle on demand: its path on stdout, the install's objects and pods inside", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mathison-bundle-"));
+    const run = await runInstaller(c, ["support-bundle", "--namespace", namespace, "--dir", dir]);
+    assert.equal(run.code, 0, run.stderr);
+    const path = run.stdout.trim();
+    assert.ok(path.startsWith(dir), path);
+    const files = readTarGz(path);
+    assert.ok(files.has("objects/Deployment-mathison-web.yaml") && files.has("objects/ConfigMap-mathison-install.yaml"));
+    assert.ok([...files.keys()].some((f) => /^logs\/mathison-web-[\w-]+\/web\.log$/.test(f)));
+    assert.ok(!files.has("events.jsonl"), "no run, no run events");
   });
 
   it("a later good upgrade rolls out and removes the failed and old migration Jobs", async () => {

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../../src/paths.js";
 import { clusterScopedName } from "../../src/render/render.js";
@@ -24,6 +26,8 @@ export function startInstaller(cluster: TestCluster, args: readonly string[], en
   const child = spawn(process.execPath, [join(PACKAGE_ROOT, "bin", "mathison-install.js"), ...args], {
     env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", KUBECONFIG: cluster.kubeconfig, ANTHROPIC_API_KEY: "sk-ant-test", ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    // A directory of its own: a failed run writes its support bundle there.
+    cwd: mkdtempSync(join(tmpdir(), "mathison-run-")),
   });
   const result = new Promise<InstallRun>((resolve, reject) => {
     const out: Buffer[] = [];

@@ -44,6 +44,7 @@ export function ProgressApp({ store, url, onInterrupt, action = "install" }: Pro
       {view.done?.ok ? null : <LogPane title="migration log" lines={view.logs} />}
       {view.interrupting && !view.done ? <Text color="yellow">Stopping after the requests in flight…</Text> : null}
       {view.failure ? <FailurePanel failure={view.failure} /> : null}
+      {view.bundle ? <Text dimColor wrap="wrap">{view.bundle}</Text> : null}
       {view.done ? <Summary done={view.done} url={url} namespace={view.namespace ?? ""} dryRun={view.dryRun} action={action} /> : null}
     </Box>
   );
