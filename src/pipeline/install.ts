@@ -20,7 +20,7 @@ import { ExitCode, type ExitCodeValue } from "../cli/exit-codes.js";
 import { Cancelled, type FrontEnd, type PlanEvent } from "./front-end.js";
 import { discoverClusterFacts } from "../config/cluster-facts.js";
 import { PREFLIGHT_CHECKS, type PreflightContext } from "../checks/preflight/index.js";
-import { runChecks } from "../checks/types.js";
+import { runChecks, type CheckOutcome } from "../checks/types.js";
 
 const OUTCOME_EXIT: Record<RunOutcome, ExitCodeValue> = {
   "ok": ExitCode.ok,
@@ -76,7 +76,7 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   if (!resolved.ok) throw usage(resolved.problems);
   const pullToken = options.pull ? new Date().toISOString().replace(/\.\d+Z$/, "Z") : state.record.pullToken;
   const rendered = renderPlan(resolved.config, undefined, { pullToken });
-  await preflight(options, { kube, rendered, config: resolved.config, state, forceNamespace: options.forceNamespace }, fe);
+  const checks = await preflight(options, { kube, rendered, config: resolved.config, state, forceNamespace: options.forceNamespace }, fe);
   const plan = await computePlan(rendered, kube, {
     namespaceExists: state.namespaceExists,
     replicasGiven: givenThisRun(resolved.chosen, "webReplicas", installed),
@@ -90,17 +90,17 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   if (serverRefusals.length > 0) throw new Stop(ExitCode.apply, `mathison-install: the API server would refuse ${serverRefusals.map((c) => c.object).join(", ")} (see the plan above); nothing was applied`, "apply-failed");
   if (options.dryRun) return reportDryRun(plan, fe);
   if (!(await fe.confirm(upgrade))) throw new Stop(ExitCode.interrupted, "Nothing was applied.", "interrupted");
-  return await applyLocked(options, kube, state, plan, resolved.config, resolved.chosen, pullToken, fe);
+  return await applyLocked(options, { kube, state, plan, config: resolved.config, chosen: resolved.chosen, pullToken, checks }, fe);
 }
 
 /**
  * Everything a program can know before the first write, checked before the plan's dry runs (which
  * a user without the permissions could not make): any failure stops the run with nothing applied.
  */
-async function preflight(options: PipelineOptions, context: PreflightContext, fe: FrontEnd): Promise<void> {
+async function preflight(options: PipelineOptions, context: PreflightContext, fe: FrontEnd): Promise<CheckOutcome[]> {
   if (options.skipPreflight) {
     fe.say(`preflight skipped (--skip-preflight): not checked: ${PREFLIGHT_CHECKS.map((c) => c.title.toLowerCase()).join(", ")}`);
-    return;
+    return [];
   }
   const outcomes = await runChecks(PREFLIGHT_CHECKS, context);
   for (const o of outcomes) fe.showCheck({ event: "check", phase: "preflight", ...o });
@@ -108,6 +108,18 @@ async function preflight(options: PipelineOptions, context: PreflightContext, fe
   if (failed.length > 0) {
     throw new Stop(ExitCode.preflight, `mathison-install: preflight failed (${failed.map((o) => o.title).join(", ")}): nothing was applied; fix what is marked ✖ above, or --skip-preflight to try anyway`, "preflight-failed");
   }
+  return outcomes;
+}
+
+/** A run confirmed and about to apply: what it was planned against and decided. */
+interface PlannedRun {
+  readonly kube: Kube;
+  readonly state: InstallState;
+  readonly plan: InstallPlan;
+  readonly config: InstallConfig;
+  readonly chosen: ChosenValues;
+  readonly pullToken: string | undefined;
+  readonly checks: readonly CheckOutcome[];
 }
 
 /** A value given by the user in this run (flag, environment, values file, wizard), not kept from the record or defaulted. */
@@ -193,7 +205,8 @@ function reportDryRun(plan: InstallPlan, fe: FrontEnd): ExitCodeValue {
 }
 
 /** Ensures the namespace (the lock lives in it), takes the lock, checks nothing changed since the plan, applies, records. */
-async function applyLocked(options: PipelineOptions, kube: Kube, state: InstallState, plan: InstallPlan, config: InstallConfig, chosen: ChosenValues, pullToken: string | undefined, fe: FrontEnd): Promise<ExitCodeValue> {
+async function applyLocked(options: PipelineOptions, run: PlannedRun, fe: FrontEnd): Promise<ExitCodeValue> {
+  const { kube, state, plan, config } = run;
   if (!state.namespaceExists) await ensureNamespace(kube, plan);
   const interrupt = new AbortController();
   let lock: HeldLock;
@@ -227,9 +240,9 @@ async function applyLocked(options: PipelineOptions, kube: Kube, state: InstallS
       progress: (p) => reporter.progress(p),
     };
     const result = await applyPlan(plan, kube, tee, { ...options.engine, signal: interrupt.signal });
-    await recordRun(kube, state, plan, config, chosen, pullToken, result.outcome).catch((err: Error) =>
+    await recordRun(run, result.outcome).catch((err: Error) =>
       reporter.event({ event: "cleanup", stage: "edge", object: `ConfigMap/${RECORD_NAME}`, message: `could not write the install record: ${err.message}` }));
-    if (FAILED_RUN.has(result.outcome)) await offerBundle({ kube, state, installerVersion: packageVersion(), events: recorded, rendered: plan.rendered, secretValues: secretValuesOf(config, state) }, reporter);
+    if (FAILED_RUN.has(result.outcome)) await offerBundle({ kube, state, installerVersion: packageVersion(), events: recorded, rendered: plan.rendered, preflight: run.checks, secretValues: secretValuesOf(config, state) }, reporter);
     if (failedDone) reporter.event(failedDone);
     await fe.stopReporting();
     return OUTCOME_EXIT[result.outcome];
@@ -285,7 +298,7 @@ export function answersToRecord(chosen: ChosenValues, installed: Installed, prev
   return { answers, defaults };
 }
 
-async function recordRun(kube: Kube, state: InstallState, plan: InstallPlan, config: InstallConfig, chosen: ChosenValues, pullToken: string | undefined, outcome: RunOutcome): Promise<void> {
+async function recordRun({ kube, state, plan, config, chosen, pullToken }: PlannedRun, outcome: RunOutcome): Promise<void> {
   const run = {
     time: new Date().toISOString(), installerVersion: packageVersion(), webImage: config.webImage, workerImage: config.workerImage,
     outcome, user: userInfo().username, host: hostname(), context: kube.contextName,

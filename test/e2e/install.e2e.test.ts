@@ -98,7 +98,7 @@ describe("install --non-interactive", { skip }, () => {
     const job = run.events.find((e) => e.event === "failed").object.slice("Job/".length);
     const pods = [...files.keys()].filter((f) => f.startsWith(`pods/${job}-`));
     for (const pod of pods) assert.match(files.get(pod)!, /restarts=3/);
-    assert.ok(files.has("namespace-events.txt") && files.has("versions.json") && files.has("plan.yaml"));
+    assert.ok(files.has("namespace-events.txt") && files.has("versions.json") && files.has("plan.yaml") && files.has("preflight.json"));
     assert.ok(JSON.parse(`[${files.get("events.jsonl")!.trim().split("\n").join(",")}]`).some((e: any) => e.event === "failed"));
     assert.match(files.get("objects/Secret-mathison-secrets.yaml")!, /keys:\n {2}- ANTHROPIC_API_KEY\n {2}- AUTH_SECRET\n {2}- DATABASE_URL\n {2}- POSTGRES_PASSWORD\n$/);
     const secret = await kubectlJson(c, ["-n", namespace, "get", "secret/mathison-secrets"]);
