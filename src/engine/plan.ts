@@ -111,10 +111,12 @@ async function migrationNeedsRetry(kube: Kube, job: KubeObject): Promise<string 
   if (failedPods > 0) return `did not complete (${failedPods} failed ${failedPods === 1 ? "attempt" : "attempts"})`;
   const conditions = (job.status?.conditions as { type: string; status: string }[] | undefined) ?? [];
   if (conditions.some((c) => c.type === "FailureTarget" && c.status === "True")) return "failed (its controller is stopping it)";
-  // No run is in progress (the lock says so): a Job with no pod running will not finish by itself.
-  if (((job.status?.active as number | undefined) ?? 0) === 0) return "did not complete (no pod is running it)";
   const { items } = await kube.list("v1", "Pod", job.metadata.namespace, { labelSelector: `batch.kubernetes.io/job-name=${job.metadata.name}` });
-  for (const pod of items) {
+  // No run is in progress (the lock says so): a Job with no live pod will not finish by itself. Its
+  // status can lag its pods (a failed pod already deleted, not yet counted), so the pods decide.
+  const live = items.filter((p) => !p.metadata.deletionTimestamp);
+  if (live.length === 0) return "did not complete (no pod is running it)";
+  for (const pod of live) {
     for (const cs of (pod.status?.containerStatuses as { restartCount?: number; state?: { waiting?: { reason?: string } } }[] | undefined) ?? []) {
       const waiting = cs.state?.waiting?.reason;
       if (waiting && STUCK_REASONS.has(waiting)) return `did not complete (${waiting})`;
