@@ -74,7 +74,7 @@ describe("preflight", { skip }, () => {
     const run = await runInstaller(c, installArgs(namespace, "--tls", "none", "--dry-run"));
     assert.equal(run.code, 0, run.stderr);
     const checks = run.events.filter((e) => e.event === "check");
-    assert.deepEqual(checks.map((e) => e.id).sort(), ["capacity", "ingress-class", "namespace", "permissions", "quota", "storage", "tls", "version"]);
+    assert.deepEqual(checks.map((e) => e.id).sort(), ["capacity", "ingress-class", "namespace", "ownership", "permissions", "quota", "storage", "tls", "version"]);
     assert.ok(checks.every((e) => e.phase === "preflight" && e.status === "pass"), JSON.stringify(checks.filter((e) => e.status !== "pass")));
     assert.match(check(run, "storage").message, /^the default StorageClass standard \(provisioner kubernetes.io\/host-path, binding Immediate\)/);
     assert.match(check(run, "permissions").message, /^all \d+ requests the run makes are allowed$/);
@@ -84,7 +84,7 @@ describe("preflight", { skip }, () => {
     const namespace = fresh("e2e-pre-cmd");
     const ok = await runInstaller(c, ["preflight", "--namespace", namespace, "--domain", "x.e2e.test", "--tls", "none", "--output", "json"]);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.equal(ok.events.filter((e) => e.event === "check").length, 8);
+    assert.equal(ok.events.filter((e) => e.event === "check").length, 9);
     const bad = await runInstaller(c, ["preflight", "--namespace", "kube-system", "--domain", "x.e2e.test", "--tls", "none"]);
     assert.equal(bad.code, 9);
     assert.match(bad.stderr, /✖ Namespace: kube-system is a system namespace/);

@@ -137,6 +137,10 @@ describe("second runs", { skip }, () => {
     assert.equal((await kubectl(c, ["-n", namespace, "annotate", "--overwrite", "ingress/mathison-web", "nginx.ingress.kubernetes.io/proxy-read-timeout=60"])).code, 0);
     const run = await runInstaller(c, upgradeArgs(namespace));
     assert.equal(run.code, 0, run.stderr + run.stdout);
+    const owners = run.events.find((e) => e.event === "check" && e.id === "ownership");
+    assert.equal(owners.status, "warn");
+    assert.match(owners.message, /Deployment\/mathison-web \(kubectl\S*\)/);
+    assert.match(owners.message, /Ingress\/mathison-web \(kubectl-annotate\)/);
     const p = plan(run.events);
     const web = byObject(p)["Deployment/mathison-web"];
     assert.match(web.note, /^replicas \(4\) are managed by kubectl\S*: left alone \(give --web-replicas to set them\)$/);

@@ -1,3 +1,5 @@
+import { FIELD_MANAGER_NAME } from "../../kube/field-manager.js";
+import type { KubeObject } from "../../render/objects.js";
 import type { Check, CheckResult } from "../types.js";
 import type { PreflightContext } from "./context.js";
 
@@ -33,5 +35,28 @@ export const namespaceCheck: Check<PreflightContext> = {
     if (pods.length === 0) return { status: "pass", message: `${ns} holds no other workloads` };
     const names = pods.slice(0, 5).map((p) => p.metadata.name).join(", ");
     return { status: forceNamespace ? "warn" : "fail", message: `${ns} runs ${pods.length} other ${pods.length === 1 ? "pod" : "pods"} (${names}${pods.length > 5 ? ", …" : ""}): ${why}, which they may break`, hint };
+  },
+};
+
+/** Managers whose entries are not someone else's edits: this installer, and status written by controllers. */
+function otherManagers(obj: KubeObject): string[] {
+  const entries = (obj.metadata.managedFields as { manager?: string; subresource?: string }[] | undefined) ?? [];
+  return [...new Set(entries.filter((e) => e.manager && e.manager !== FIELD_MANAGER_NAME && e.subresource !== "status").map((e) => e.manager!))];
+}
+
+/** Objects of the plan that exist and carry fields another field manager set: the plan then says which it takes back. */
+export const ownershipCheck: Check<PreflightContext> = {
+  id: "ownership", group: "Cluster", title: "Field ownership", needs: ["cluster"],
+  async run({ kube, rendered, state }): Promise<CheckResult> {
+    if (!state.namespaceExists) return { status: "pass", message: "a new namespace: nothing of the plan exists yet" };
+    const objects = rendered.stages.flatMap((s) => s.objects);
+    const live = await Promise.all(objects.map((o) => kube.get({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace })));
+    const owned = live.flatMap((obj) => (obj ? [{ object: `${obj.kind}/${obj.metadata.name}`, managers: otherManagers(obj) }] : [])).filter((o) => o.managers.length > 0);
+    if (owned.length === 0) return { status: "pass", message: `no other field manager edits the ${live.filter(Boolean).length} existing objects of the plan` };
+    return {
+      status: "warn",
+      message: `edited by other field managers: ${owned.map((o) => `${o.object} (${o.managers.join(", ")})`).join("; ")}`,
+      hint: "the plan below names each field this run takes back; a web replica count owned by another manager (an autoscaler, kubectl scale) is left alone",
+    };
   },
 };

@@ -1,6 +1,6 @@
 import type { Check } from "../types.js";
 import { capacityCheck, quotaCheck } from "./capacity.js";
-import { namespaceCheck, versionCheck } from "./cluster.js";
+import { namespaceCheck, ownershipCheck, versionCheck } from "./cluster.js";
 import type { PreflightContext } from "./context.js";
 import { ingressClassCheck, tlsCheck } from "./ingress.js";
 import { permissionsCheck } from "./permissions.js";
@@ -10,5 +10,5 @@ export type { PreflightContext } from "./context.js";
 
 /** Everything a program can know before the first write, derived from the plan. */
 export const PREFLIGHT_CHECKS: readonly Check<PreflightContext>[] = [
-  permissionsCheck, versionCheck, namespaceCheck, storageCheck, ingressClassCheck, tlsCheck, capacityCheck, quotaCheck,
+  permissionsCheck, versionCheck, namespaceCheck, ownershipCheck, storageCheck, ingressClassCheck, tlsCheck, capacityCheck, quotaCheck,
 ];
