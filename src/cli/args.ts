@@ -2,7 +2,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { FIELDS } from "../config/fields.js";
 import { ExitCode, UserError } from "./exit-codes.js";
 
-export const COMMANDS = ["install", "render", "status", "uninstall", "preflight", "support-bundle"] as const;
+export const COMMANDS = ["install", "render", "status", "uninstall", "preflight", "support-bundle", "verify"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 type OptionSpec = NonNullable<ParseArgsConfig["options"]>[string];
@@ -30,6 +30,12 @@ export const COMMAND_OPTIONS: Record<Command, Record<string, OptionSpec>> = {
     pull: { type: "boolean" },
     "skip-preflight": { type: "boolean" },
     "force-namespace": { type: "boolean" },
+  },
+  verify: {
+    kubeconfig: { type: "string" },
+    context: { type: "string" },
+    output: { type: "string" },
+    "non-interactive": { type: "boolean" },
   },
   "support-bundle": {
     kubeconfig: { type: "string" },

@@ -19,6 +19,8 @@ export const ExitCode = {
   notInstalled: 8,
   /** A preflight check failed: the cluster cannot take the install as planned; nothing was applied. */
   preflight: 9,
+  /** verify: an automated verification check failed. */
+  verifyFailed: 10,
   /** Interrupted (Ctrl-C / SIGTERM). */
   interrupted: 130,
 } as const;

@@ -15,6 +15,7 @@ Usage:
   mathison-install preflight [flags]       the checks an install runs first, alone; writes nothing
   mathison-install support-bundle [--namespace N] [--dir DIR]
                                            a redacted .tar.gz of what someone helping needs; prints its path
+  mathison-install verify [--namespace N]  the automated checks of a running install (workloads, services, RBAC, ingress)
   mathison-install status [--namespace N]  the install at a glance: version, workloads, settings, last runs
   mathison-install uninstall [--namespace N] [--yes] [--delete-data]
                                            remove the install; its database volumes and Secret stay
@@ -40,7 +41,7 @@ A re-run keeps every answer of the existing install (recorded in ConfigMap mathi
 and its secrets; it shows the plan before applying and holds a lock while it applies.
 Exit codes: 0 ok, 1 bug, 2 bad input, 3 cluster access, 4 rejected by the API server,
 5 not ready / failed / timed out, 6 another run holds the lock, 7 status: not healthy,
-8 no install in the namespace, 9 preflight failed, 130 interrupted.
+8 no install in the namespace, 9 preflight failed, 10 verify: a check failed, 130 interrupted.
 
 status:
 ${table([

@@ -36,6 +36,10 @@ export async function main(argv: readonly string[], io: CliIO): Promise<ExitCode
         const { runInstall } = await import("./commands/install.js");
         return await runInstall(args, io);
       }
+      case "verify": {
+        const { runVerify } = await import("./commands/verify.js");
+        return await runVerify(args, io);
+      }
       case "support-bundle": {
         const { runSupportBundle } = await import("./commands/support-bundle.js");
         return await runSupportBundle(args, io);

@@ -53,8 +53,8 @@ export type EngineEvent =
   | { readonly event: "lock"; readonly status: "took-over"; readonly message: string }
   /** After a failed run's `done`: where its support bundle is (`path` empty if none could be made). */
   | { readonly event: "support-bundle"; readonly path: string; readonly message: string }
-  /** One check's result (`phase` preflight now; verification later). */
-  | { readonly event: "check"; readonly phase: "preflight"; readonly id: string; readonly group: string; readonly title: string;
+  /** One check's result: before the install (`preflight`) or of what runs (`verify`). */
+  | { readonly event: "check"; readonly phase: "preflight" | "verify"; readonly id: string; readonly group: string; readonly title: string;
       readonly status: "pass" | "warn" | "fail" | "skip"; readonly message: string; readonly hint?: string }
   | { readonly event: "done"; readonly ok: boolean; readonly outcome: RunOutcome; readonly elapsedMs: number;
       readonly applied: number; readonly total: number; readonly message: string; readonly resume?: string };

@@ -276,6 +276,17 @@ class ClientNodeKube implements Kube {
     }
   }
 
+  async canUser(user: string, groups: readonly string[], q: AccessQuestion): Promise<boolean> {
+    try {
+      const review = await this.kc.makeApiClient(AuthorizationV1Api).createSubjectAccessReview({
+        body: { apiVersion: "authorization.k8s.io/v1", kind: "SubjectAccessReview", spec: { user, groups: [...groups], resourceAttributes: { ...q } } },
+      });
+      return review.status?.allowed ?? false;
+    } catch (err) {
+      throw apiError(err, `asking whether ${user} may ${q.verb} ${q.resource}`);
+    }
+  }
+
   async canI(q: AccessQuestion): Promise<boolean> {
     try {
       const review = await this.kc.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({

@@ -54,6 +54,8 @@ export interface Kube {
   /** Streams a container's log line by line until it ends or the handle is stopped; `onEnd` gets the error, if any. */
   followLogs(namespace: string, pod: string, container: string, onLine: (line: string) => void, onEnd: (err?: Error) => void): Promise<WatchHandle>;
   canI(question: AccessQuestion): Promise<boolean>;
+  /** The same question for another user (`kubectl auth can-i --as`), by SubjectAccessReview. */
+  canUser(user: string, groups: readonly string[], question: AccessQuestion): Promise<boolean>;
   /** The API server's version, as `kubectl version` shows it: `{ major: "1", minor: "36", gitVersion: "v1.36.3" }`. */
   serverVersion(): Promise<{ major: string; minor: string; gitVersion: string }>;
 }
