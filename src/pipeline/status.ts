@@ -5,7 +5,7 @@ import { currentHolder, type LockHolder } from "../engine/lock.js";
 import { MIGRATION_JOB_PREFIX } from "../render/render.js";
 import { jobReadiness } from "../engine/readiness.js";
 import type { Kube } from "../kube/types.js";
-import { parseInventoryKey, summarizeRecord, type RunEntry } from "../record/install-record.js";
+import { parseInventoryKey, summarizeRecord, type RunEntry, type Verification } from "../record/install-record.js";
 import { readInstallState, SECRET_DATA_KEYS, type SecretKey } from "../record/store.js";
 import type { KubeObject } from "../render/objects.js";
 import type { InstalledSummary } from "../engine/events.js";
@@ -21,7 +21,7 @@ export interface InstallStatus {
   /** Which secrets the install holds; never their values. */
   readonly secrets: readonly { readonly key: string; readonly set: boolean }[];
   readonly history: readonly RunEntry[];
-  readonly lastVerification: null;
+  readonly lastVerification: Verification | null;
   readonly lock: { readonly holder: LockHolder | undefined; readonly expiresAt: string } | null;
   /** Every workload Ready and the migration not failed. */
   readonly healthy: boolean;
@@ -72,7 +72,7 @@ export async function readStatus(kube: Kube, namespace: string): Promise<Install
       .map((f) => ({ key: f.key, value: state.record.answers![f.key]!, origin: defaults.has(f.key) ? "default" as const : "given" as const })),
     secrets: (Object.entries(SECRET_DATA_KEYS) as [SecretKey, string][]).map(([key, name]) => ({ key: name, set: Boolean(state.secrets[key]) })),
     history: state.record.history,
-    lastVerification: null,
+    lastVerification: state.record.verification ?? null,
     lock: lock ? { holder: lock.holder, expiresAt: lock.expiresAt.toISOString() } : null,
     healthy: workloads.every((w) => w.state === "Ready") && migration?.state !== "failed",
   };

@@ -39,6 +39,15 @@ export interface InstallRecord {
   /** Set by `--pull`: part of the pod templates, so mutable tags are pulled again once per token. */
   readonly pullToken?: string;
   readonly history: readonly RunEntry[];
+  /** The last `verify`: when, and which checks did not pass. */
+  readonly verification?: Verification;
+}
+
+export interface Verification {
+  readonly time: string;
+  readonly ok: boolean;
+  readonly failed: readonly string[];
+  readonly warned: readonly string[];
 }
 
 export const EMPTY_RECORD: InstallRecord = { inventory: [], history: [] };
@@ -71,6 +80,7 @@ export function decodeRecord(configMap: KubeObject | undefined): InstallRecord {
   const history = yamlField<RunEntry[]>(data["history.yaml"], []);
   const inventory = yamlField<string[]>(data["inventory.yaml"], []);
   const defaults = yamlField<string[]>(data["defaults.yaml"], []);
+  const verification = yamlField<Verification | undefined>(data["verification.yaml"], undefined);
   return {
     ...(answers ? { answers: Object.fromEntries(Object.entries(answers).map(([k, v]) => [k, String(v)])) as Partial<Record<FieldKey, string>> } : {}),
     ...(answers && Array.isArray(defaults) ? { defaults: defaults.map(String) as FieldKey[] } : {}),
@@ -78,6 +88,7 @@ export function decodeRecord(configMap: KubeObject | undefined): InstallRecord {
     ...(data["installed-at"] ? { installedAt: data["installed-at"] } : {}),
     ...(data["updated-at"] ? { updatedAt: data["updated-at"] } : {}),
     ...(data["pull-token"] ? { pullToken: data["pull-token"] } : {}),
+    ...(verification && typeof verification === "object" ? { verification } : {}),
     inventory: Array.isArray(inventory) ? inventory.map(String) : [],
     history: Array.isArray(history) ? history : [],
   };
@@ -94,6 +105,7 @@ export function encodeRecord(record: InstallRecord, namespace: string): KubeObje
   if (record.installedAt) data["installed-at"] = record.installedAt;
   if (record.updatedAt) data["updated-at"] = record.updatedAt;
   if (record.pullToken) data["pull-token"] = record.pullToken;
+  if (record.verification) data["verification.yaml"] = stringifyYaml(record.verification);
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
@@ -122,7 +134,8 @@ export interface SuccessfulRun {
 export function nextRecord(previous: InstallRecord, run: RunEntry, success?: SuccessfulRun): InstallRecord {
   const history = [...previous.history, run].slice(-HISTORY_LENGTH);
   if (!success) return { ...previous, history };
-  const { pullToken: _dropped, ...rest } = previous;
+  // A new version of the install was not verified yet: the last verification was of the old one.
+  const { pullToken: _dropped, verification: _old, ...rest } = previous;
   return {
     ...rest,
     answers: success.answers,

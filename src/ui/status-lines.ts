@@ -54,6 +54,7 @@ export function statusLines(s: InstallStatus, now: Date = new Date()): string[] 
   for (const x of s.secrets) lines.push(`  ${x.key.padEnd(keyWidth)}${x.set ? "•••••••• (set)" : "(not set)"}`);
   lines.push("Last runs");
   for (const r of s.history.slice(-5).reverse()) lines.push(`  ${shortTime(r.time)}  ${r.outcome.padEnd(13)}${r.webImage}  ${r.user}@${r.host}`);
-  lines.push("Last verification: none recorded");
+  const v = s.lastVerification;
+  lines.push(v ? `Last verification: ${timeAgo(v.time, now)}, ${v.ok ? "passed" : `failed: ${v.failed.join(", ")}`}${v.warned.length > 0 ? `; warnings: ${v.warned.join(", ")}` : ""}` : "Last verification: none recorded (mathison-install verify)");
   return lines.map(fit);
 }

@@ -48,11 +48,16 @@ describe("verify", { skip }, () => {
     const run = await verify(c, namespace);
     assert.equal(run.code, 0, JSON.stringify(run.events.filter((e) => e.status !== "pass")));
     assert.equal(result(run, "ingress-address").message, "served at 127.0.0.1 by class nginx");
+    const status = JSON.parse((await runInstaller(c, ["status", "--namespace", namespace, "--output", "json"])).stdout);
+    assert.equal(status.lastVerification.ok, true, "status shows the last verification");
+    assert.deepEqual(status.lastVerification.failed, []);
   });
 
   it("each check fails for its real reason", async () => {
     await kubectl(c, ["-n", namespace, "annotate", "--overwrite", "ingress/mathison-web", "nginx.ingress.kubernetes.io/proxy-buffering=on"]);
     await failsFor(c, namespace, "sse", /proxy-buffering=off/);
+    const status = await runInstaller(c, ["status", "--namespace", namespace]);
+    assert.match(status.stdout, /^Last verification: just now, failed: sse$/m);
     await kubectl(c, ["-n", namespace, "patch", "configmap/mathison-config", "--type=merge", "-p", '{"data":{"AUTH_URL":"https://elsewhere.example.com"}}']);
     await failsFor(c, namespace, "auth-url", /^AUTH_URL is https:\/\/elsewhere.example.com, the Ingress serves http:\/\/e2e-verify-\w+\.e2e\.test/);
     await kubectl(c, ["delete", `clusterrolebinding/${clusterScopedName(namespace)}`]);

@@ -130,7 +130,8 @@ describe("install record", () => {
   const run = (n: number, outcome = "ok"): RunEntry => ({ time: `2026-01-${String(n).padStart(2, "0")}T00:00:00Z`, installerVersion: "0.1.0", webImage: `mathison-web:${n}`, workerImage: "w", outcome, user: "u", host: "h", context: "c" });
 
   it("round-trips through its ConfigMap, answers as strings", () => {
-    const rec = nextRecord(decodeRecord(undefined), run(1), { answers: { domain: "x.io", webReplicas: "2", tls: "none" }, defaults: ["webReplicas"], inventory: ["v1 ConfigMap ns/a"] });
+    const rec = { ...nextRecord(decodeRecord(undefined), run(1), { answers: { domain: "x.io", webReplicas: "2", tls: "none" }, defaults: ["webReplicas"], inventory: ["v1 ConfigMap ns/a"] }),
+      verification: { time: "2026-01-02T00:00:00Z", ok: false, failed: ["sse"], warned: [] } };
     const back = decodeRecord(encodeRecord(rec, "ns"));
     assert.deepEqual(back, rec);
     assert.equal(back.answers!.tls, "none", "a YAML 1.1 boolean-looking word stays a string");
@@ -152,6 +153,12 @@ describe("install record", () => {
     const rec = decodeRecord({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "mathison-install" }, data: { "answers.yaml": "{: nope", "history.yaml": "[" } });
     assert.equal(rec.answers, undefined);
     assert.deepEqual(rec.history, []);
+  });
+
+  it("a new successful run forgets the verification of the version before it", () => {
+    const verified = { ...nextRecord(decodeRecord(undefined), run(1), { answers: {}, defaults: [], inventory: [] }), verification: { time: run(1).time, ok: true, failed: [], warned: [] } };
+    assert.equal(nextRecord(verified, run(2, "wait-failed")).verification?.ok, true, "a failed run keeps the last verification (the record keeps the last good version)");
+    assert.equal(nextRecord(verified, run(3), { answers: {}, defaults: [], inventory: [] }).verification, undefined);
   });
 
   it("inventory keys name cluster-scoped and namespaced objects", () => {

@@ -1,6 +1,6 @@
 import { VERIFY_CHECKS } from "../../checks/verify/index.js";
 import { runChecks } from "../../checks/types.js";
-import { readInstallState } from "../../record/store.js";
+import { readInstallState, writeRecord } from "../../record/store.js";
 import { chooseReporter } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
@@ -22,6 +22,11 @@ export async function runVerify(args: ParsedArgs, io: CliIO): Promise<ExitCodeVa
     const context = { kube, state, answers: state.record.answers as Record<string, string>, webImage: lastOk.webImage, workerImage: lastOk.workerImage };
     const outcomes = await runChecks(VERIFY_CHECKS, context);
     for (const o of outcomes) reporter.event({ event: "check", phase: "verify", ...o });
-    return outcomes.some((o) => o.status === "fail") ? ExitCode.verifyFailed : ExitCode.ok;
+    const failed = outcomes.filter((o) => o.status === "fail").map((o) => o.id);
+    const verification = { time: new Date().toISOString(), ok: failed.length === 0, failed, warned: outcomes.filter((o) => o.status === "warn").map((o) => o.id) };
+    // `status` shows the last result; a record that cannot be written does not change the verdict.
+    await writeRecord(kube, parsed.namespace, { ...state.record, verification }).catch((err: Error) => io.stderr.write(`mathison-install: the result was not recorded: ${err.message}
+`));
+    return failed.length === 0 ? ExitCode.ok : ExitCode.verifyFailed;
   });
 }
