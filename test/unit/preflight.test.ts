@@ -23,7 +23,8 @@ describe("permissions derived from the plan", () => {
   });
 
   it("the waits, the migration log, Job cleanup and the lock", () => {
-    for (const a of ["watch pods in mathison", "list events in mathison", "watch replicasets.apps in mathison", "get pods/log in mathison", "delete jobs.batch in mathison", "update leases.coordination.k8s.io in mathison"]) {
+    for (const a of ["watch pods in mathison", "list events in mathison", "watch replicasets.apps in mathison", "get pods/log in mathison", "delete jobs.batch in mathison", "update leases.coordination.k8s.io in mathison",
+      "list endpointslices.discovery.k8s.io in mathison", "create subjectaccessreviews.authorization.k8s.io", "create pods/exec in mathison"]) {
       assert.ok(asked.includes(a), a);
     }
     assert.equal(new Set(asked).size, asked.length, "each asked once");

@@ -26,6 +26,9 @@ const RESOURCES: Readonly<Record<string, { readonly group: string; readonly reso
   NetworkPolicy: { group: "networking.k8s.io", resource: "networkpolicies" },
   PodDisruptionBudget: { group: "policy", resource: "poddisruptionbudgets" },
   Lease: { group: "coordination.k8s.io", resource: "leases" },
+  EndpointSlice: { group: "discovery.k8s.io", resource: "endpointslices" },
+  IngressClass: { group: "networking.k8s.io", resource: "ingressclasses" },
+  SubjectAccessReview: { group: "authorization.k8s.io", resource: "subjectaccessreviews" },
 };
 
 function resourceOf(kind: string): { group: string; resource: string } {
@@ -57,6 +60,8 @@ export function requiredAccess(rendered: RenderedPlan): AccessQuestion[] {
   for (const kind of WATCHED) for (const verb of ["list", "watch"]) questions.push(ask(kind, verb, ns));
   questions.push(ask("Pod", "get", ns, "log"), ask("Job", "delete", ns));
   for (const verb of ["get", "create", "update", "delete"]) questions.push(ask("Lease", verb, ns));
+  // What the verification reads afterwards: endpoints, ingress classes, the ServiceAccount's access reviews, exec into the databases.
+  questions.push(ask("EndpointSlice", "list", ns), ask("IngressClass", "get", undefined), ask("SubjectAccessReview", "create", undefined), ask("Pod", "create", ns, "exec"));
   return dedupe(questions);
 }
 
