@@ -14,16 +14,21 @@ const COMMON_OPTIONS: Record<string, OptionSpec> = {
   version: { type: "boolean", short: "v" },
 };
 
+/** How a command reaches the cluster, as kubectl does, and how it reports. */
+const CLUSTER_OPTIONS: Record<string, OptionSpec> = {
+  kubeconfig: { type: "string" },
+  context: { type: "string" },
+  output: { type: "string" },
+};
+
 export const COMMAND_OPTIONS: Record<Command, Record<string, OptionSpec>> = {
   render: {
     out: { type: "string" },
     "show-secrets": { type: "boolean" },
   },
   install: {
-    kubeconfig: { type: "string" },
-    context: { type: "string" },
+    ...CLUSTER_OPTIONS,
     "non-interactive": { type: "boolean" },
-    output: { type: "string" },
     "dry-run": { type: "boolean" },
     timeout: { type: "string" },
     "replace-secret": { type: "string" },
@@ -31,32 +36,12 @@ export const COMMAND_OPTIONS: Record<Command, Record<string, OptionSpec>> = {
     "skip-preflight": { type: "boolean" },
     "force-namespace": { type: "boolean" },
   },
-  verify: {
-    kubeconfig: { type: "string" },
-    context: { type: "string" },
-    output: { type: "string" },
-    "non-interactive": { type: "boolean" },
-  },
-  "support-bundle": {
-    kubeconfig: { type: "string" },
-    context: { type: "string" },
-    dir: { type: "string" },
-  },
-  preflight: {
-    kubeconfig: { type: "string" },
-    context: { type: "string" },
-    output: { type: "string" },
-    "force-namespace": { type: "boolean" },
-  },
-  status: {
-    kubeconfig: { type: "string" },
-    context: { type: "string" },
-    output: { type: "string" },
-  },
+  verify: { ...CLUSTER_OPTIONS, "non-interactive": { type: "boolean" } },
+  "support-bundle": { kubeconfig: CLUSTER_OPTIONS["kubeconfig"]!, context: CLUSTER_OPTIONS["context"]!, dir: { type: "string" } },
+  preflight: { ...CLUSTER_OPTIONS, "force-namespace": { type: "boolean" } },
+  status: CLUSTER_OPTIONS,
   uninstall: {
-    kubeconfig: { type: "string" },
-    context: { type: "string" },
-    output: { type: "string" },
+    ...CLUSTER_OPTIONS,
     "non-interactive": { type: "boolean" },
     yes: { type: "boolean", short: "y" },
     "delete-data": { type: "boolean" },

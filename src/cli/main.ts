@@ -1,9 +1,21 @@
 import { formatProblem } from "../config/types.js";
-import { parseCommandLine } from "./args.js";
+import { parseCommandLine, type Command, type ParsedArgs } from "./args.js";
 import { ExitCode, UserError, type ExitCodeValue } from "./exit-codes.js";
 import { helpText } from "./help.js";
 import type { CliIO } from "./io.js";
 import { packageVersion } from "./version.js";
+
+type Runner = (args: ParsedArgs, io: CliIO) => Promise<ExitCodeValue>;
+
+/** Each command's module, loaded only when that command runs. */
+const COMMAND_RUNNERS: Record<Exclude<Command, "render">, () => Promise<Runner>> = {
+  install: async () => (await import("./commands/install.js")).runInstall,
+  verify: async () => (await import("./commands/verify.js")).runVerify,
+  "support-bundle": async () => (await import("./commands/support-bundle.js")).runSupportBundle,
+  preflight: async () => (await import("./commands/preflight.js")).runPreflight,
+  status: async () => (await import("./commands/status.js")).runStatus,
+  uninstall: async () => (await import("./commands/uninstall.js")).runUninstall,
+};
 
 /**
  * The whole program behind the launcher. Commands load their modules on demand so that
@@ -32,30 +44,9 @@ export async function main(argv: readonly string[], io: CliIO): Promise<ExitCode
         const { runRender } = await import("./commands/render.js");
         return runRender(loaded.config, { outDir: args.strings["out"], showSecrets: args.booleans["show-secrets"] ?? false }, io);
       }
-      case "install": {
-        const { runInstall } = await import("./commands/install.js");
-        return await runInstall(args, io);
-      }
-      case "verify": {
-        const { runVerify } = await import("./commands/verify.js");
-        return await runVerify(args, io);
-      }
-      case "support-bundle": {
-        const { runSupportBundle } = await import("./commands/support-bundle.js");
-        return await runSupportBundle(args, io);
-      }
-      case "preflight": {
-        const { runPreflight } = await import("./commands/preflight.js");
-        return await runPreflight(args, io);
-      }
-      case "status": {
-        const { runStatus } = await import("./commands/status.js");
-        return await runStatus(args, io);
-      }
-      case "uninstall": {
-        const { runUninstall } = await import("./commands/uninstall.js");
-        return await runUninstall(args, io);
-      }
+      default:
+        // Awaited here, so a rejection is reported below as a bug, not left unhandled.
+        return await (await COMMAND_RUNNERS[args.command]())(args, io);
     }
   } catch (err) {
     if (err instanceof UserError) {
