@@ -3,7 +3,8 @@ import type { KubeObject } from "../render/objects.js";
 import type { ApplyAction } from "./events.js";
 import type { ObjectChange } from "./plan.js";
 
-function refOf(obj: KubeObject): ObjectRef {
+/** An object's address for get/delete. */
+export function refOf(obj: KubeObject): ObjectRef {
   return { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, namespace: obj.metadata.namespace };
 }
 

@@ -1,4 +1,12 @@
 import type { Kube } from "../kube/types.js";
+import type { KubeObject } from "../render/objects.js";
+import { MIGRATION_JOB_PREFIX } from "../render/render.js";
+
+/** The migration Job created last among `jobs` (the current image's, unless someone ran another since). */
+export function newestMigrationJob(jobs: readonly KubeObject[]): KubeObject | undefined {
+  return jobs.filter((j) => j.metadata.name.startsWith(MIGRATION_JOB_PREFIX))
+    .sort((a, b) => String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)))[0];
+}
 
 /**
  * Migration Jobs of earlier images, once this image's migration completed: their pod templates

@@ -4,6 +4,7 @@ import { inventoryKey, parseInventoryKey } from "../record/install-record.js";
 import { isNamespaced, objectRef, type KubeObject } from "../render/objects.js";
 import type { RenderedPlan } from "../render/render.js";
 import type { StageId } from "../render/stages.js";
+import { refOf } from "./apply.js";
 import { changedFields } from "./diff.js";
 import { jobReadiness } from "./readiness.js";
 
@@ -52,9 +53,6 @@ export interface PlanOptions {
   readonly previousInventory: readonly string[];
 }
 
-function refOf(obj: KubeObject): ObjectRef {
-  return { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, namespace: obj.metadata.namespace };
-}
 
 /** Every object of the plan, checked against the cluster with server-side dry runs, in parallel. */
 export async function computePlan(rendered: RenderedPlan, kube: Kube, options: PlanOptions): Promise<InstallPlan> {

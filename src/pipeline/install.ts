@@ -18,6 +18,7 @@ import { objectRef } from "../render/objects.js";
 import { packageVersion } from "../cli/version.js";
 import { ExitCode, type ExitCodeValue } from "../cli/exit-codes.js";
 import { Cancelled, type FrontEnd, type PlanEvent } from "./front-end.js";
+import { whileInterruptible } from "./signals.js";
 import { discoverClusterFacts } from "../config/cluster-facts.js";
 import { PREFLIGHT_CHECKS, type PreflightContext } from "../checks/preflight/index.js";
 import { runChecks, type CheckOutcome } from "../checks/types.js";
@@ -217,40 +218,42 @@ async function applyLocked(options: PipelineOptions, run: PlannedRun, fe: FrontE
     throw err;
   }
   const onSignal = (): void => interrupt.abort();
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
   try {
-    if (await installChangedSince(kube, state)) {
-      throw new Stop(ExitCode.locked, "mathison-install: another run changed this install while this one was planning (its record or Secret is newer); nothing was applied: run again to plan against it", "locked");
-    }
-    const reporter = fe.startReporting({ url: authUrl(config), onInterrupt: onSignal, dryRun: false });
-    if (lock.tookOverFrom) {
-      const h = lock.tookOverFrom;
-      reporter.event({ event: "lock", status: "took-over", message: `took over the lock of ${h.user}@${h.host} (pid ${h.pid}, since ${h.since}): it stopped renewing it` });
-    }
-    // The run's events go into a support bundle if it fails; its failing `done` waits for the bundle, so `done` stays the last event.
-    const recorded: EngineEvent[] = [];
-    let failedDone: EngineEvent | undefined;
-    const tee: Reporter = {
-      event: (e) => {
-        recorded.push(e);
-        if (e.event === "done" && !e.ok) failedDone = e;
-        else reporter.event(e);
-      },
-      progress: (p) => reporter.progress(p),
-    };
-    const result = await applyPlan(plan, kube, tee, { ...options.engine, signal: interrupt.signal });
-    await recordRun(run, result.outcome).catch((err: Error) =>
-      reporter.event({ event: "cleanup", stage: "edge", object: `ConfigMap/${RECORD_NAME}`, message: `could not write the install record: ${err.message}` }));
-    if (FAILED_RUN.has(result.outcome)) await offerBundle({ kube, state, installerVersion: packageVersion(), events: recorded, rendered: plan.rendered, preflight: run.checks, secretValues: secretValuesOf(config, state) }, reporter);
-    if (failedDone) reporter.event(failedDone);
-    await fe.stopReporting();
-    return OUTCOME_EXIT[result.outcome];
+    return await whileInterruptible(onSignal, () => applyAndRecord(options, run, lock, onSignal, interrupt.signal, fe));
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
     await lock.release();
   }
+}
+
+/** Under the lock: checks nothing changed since the plan, applies, records, and bundles a failure. */
+async function applyAndRecord(options: PipelineOptions, run: PlannedRun, lock: HeldLock, onSignal: () => void, signal: AbortSignal, fe: FrontEnd): Promise<ExitCodeValue> {
+  const { kube, state, plan, config } = run;
+  if (await installChangedSince(kube, state)) {
+    throw new Stop(ExitCode.locked, "mathison-install: another run changed this install while this one was planning (its record or Secret is newer); nothing was applied: run again to plan against it", "locked");
+  }
+  const reporter = fe.startReporting({ url: authUrl(config), onInterrupt: onSignal, dryRun: false });
+  if (lock.tookOverFrom) {
+    const h = lock.tookOverFrom;
+    reporter.event({ event: "lock", status: "took-over", message: `took over the lock of ${h.user}@${h.host} (pid ${h.pid}, since ${h.since}): it stopped renewing it` });
+  }
+  // The run's events go into a support bundle if it fails; its failing `done` waits for the bundle, so `done` stays the last event.
+  const recorded: EngineEvent[] = [];
+  let failedDone: EngineEvent | undefined;
+  const tee: Reporter = {
+    event: (e) => {
+      recorded.push(e);
+      if (e.event === "done" && !e.ok) failedDone = e;
+      else reporter.event(e);
+    },
+    progress: (p) => reporter.progress(p),
+  };
+  const result = await applyPlan(plan, kube, tee, { ...options.engine, signal });
+  await recordRun(run, result.outcome).catch((err: Error) =>
+    reporter.event({ event: "cleanup", stage: "edge", object: `ConfigMap/${RECORD_NAME}`, message: `could not write the install record: ${err.message}` }));
+  if (FAILED_RUN.has(result.outcome)) await offerBundle({ kube, state, installerVersion: packageVersion(), events: recorded, rendered: plan.rendered, preflight: run.checks, secretValues: secretValuesOf(config, state) }, reporter);
+  if (failedDone) reporter.event(failedDone);
+  await fe.stopReporting();
+  return OUTCOME_EXIT[result.outcome];
 }
 
 /** Outcomes a person will want help with: the bundle is made for them without asking. */

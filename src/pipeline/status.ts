@@ -2,7 +2,7 @@ import { FIELDS, type FieldKey } from "../config/fields.js";
 import type { NamespaceSnapshot } from "../engine/diagnose.js";
 import { workloadHealth, type WorkloadHealth } from "../engine/health.js";
 import { currentHolder, type LockHolder } from "../engine/lock.js";
-import { MIGRATION_JOB_PREFIX } from "../render/render.js";
+import { newestMigrationJob } from "../engine/migration.js";
 import { jobReadiness } from "../engine/readiness.js";
 import type { Kube } from "../kube/types.js";
 import { parseInventoryKey, summarizeRecord, type RunEntry, type Verification } from "../record/install-record.js";
@@ -40,8 +40,7 @@ async function snapshotOf(kube: Kube, namespace: string): Promise<NamespaceSnaps
 }
 
 function migrationOf(jobs: readonly KubeObject[]): InstallStatus["migration"] {
-  const newest = jobs.filter((j) => j.metadata.name.startsWith(MIGRATION_JOB_PREFIX))
-    .sort((a, b) => String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)))[0];
+  const newest = newestMigrationJob(jobs);
   if (!newest) return undefined;
   const r = jobReadiness(newest);
   const state = r.state === "ready" ? "completed" : r.state === "failed" ? "failed" : "running";

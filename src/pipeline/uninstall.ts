@@ -3,12 +3,13 @@ import { acquireLock, LockHeldError, type HeldLock } from "../engine/lock.js";
 import { refName, removeGroups, type RemovalGroup } from "../engine/remove.js";
 import { connect } from "../kube/client.js";
 import { ClusterAccessError, KubeApiError, type Kube, type ObjectRef } from "../kube/types.js";
-import { parseInventoryKey, RECORD_NAME } from "../record/install-record.js";
+import { noInstallMessage, parseInventoryKey, RECORD_NAME } from "../record/install-record.js";
 import { readInstallState, type InstallState } from "../record/store.js";
 import type { KubeObject } from "../render/objects.js";
 import { MIGRATION_JOB_PREFIX, SECRET_NAME } from "../render/render.js";
 import type { StageId } from "../render/stages.js";
 import { ExitCode, type ExitCodeValue } from "../cli/exit-codes.js";
+import { whileInterruptible } from "./signals.js";
 import { Cancelled, type PlanEvent, type ReportingOptions } from "./front-end.js";
 
 /** Something uninstall leaves in place, and why a person would want to know. */
@@ -129,7 +130,7 @@ export async function runUninstall(options: UninstallOptions, fe: UninstallFront
     const kube = connect({ kubeconfig: options.kubeconfig, context: options.context });
     const state = await readInstallState(kube, options.namespace);
     if (!state.namespaceExists || !state.record.answers) {
-      fe.say(`mathison-install: no Mathison install in namespace ${options.namespace} (context ${kube.contextName}): no install record (ConfigMap ${RECORD_NAME}); nothing was deleted`, "refused");
+      fe.say(`mathison-install: ${noInstallMessage(options.namespace, kube.contextName)}; nothing was deleted`, "refused");
       return ExitCode.notInstalled;
     }
     lock = await acquireLock(kube, options.namespace, kube.contextName, () => interrupt.abort());
@@ -140,17 +141,12 @@ export async function runUninstall(options: UninstallOptions, fe: UninstallFront
       return ExitCode.interrupted;
     }
     const onSignal = (): void => interrupt.abort();
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-    try {
+    return await whileInterruptible(onSignal, async () => {
       const reporter = fe.startReporting({ url: "", onInterrupt: onSignal, dryRun: false });
       const outcome = await removeGroups(plan.groups, plan.namespace, kube, reporter, { signal: interrupt.signal, timeoutMs: options.timeoutMs });
       await fe.stopReporting();
       return EXIT[outcome] ?? ExitCode.wait;
-    } finally {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-    }
+    });
   } catch (err) {
     await fe.stopReporting();
     if (err instanceof Cancelled) {

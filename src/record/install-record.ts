@@ -50,6 +50,11 @@ export interface Verification {
   readonly warned: readonly string[];
 }
 
+/** What every command says where a namespace holds no install. */
+export function noInstallMessage(namespace: string, context: string): string {
+  return `no Mathison install in namespace ${namespace} (context ${context}): no install record (ConfigMap ${RECORD_NAME})`;
+}
+
 export const EMPTY_RECORD: InstallRecord = { inventory: [], history: [] };
 
 export function inventoryKey(obj: Pick<KubeObject, "apiVersion" | "kind" | "metadata">): string {

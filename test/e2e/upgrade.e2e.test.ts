@@ -88,6 +88,21 @@ describe("second runs", { skip }, () => {
     assert.ok(!JSON.stringify(rec).includes("sk-ant-test"), "no secret in the record");
   });
 
+  it("an unchanged tag says it is not pulled again; --pull pulls it and rolls out", async () => {
+    const same = await runInstaller(c, upgradeArgs(namespace));
+    assert.equal(same.code, 0, same.stderr);
+    assert.ok(plan(same.events).notices.some((n: string) => /^mathison-web:1\.2\.0 and mathison-worker:1\.2\.0 are tags: pods keep the image they pulled; give --pull/.test(n)), JSON.stringify(plan(same.events).notices));
+    const pulled = await runInstaller(c, upgradeArgs(namespace, "--pull"));
+    assert.equal(pulled.code, 0, pulled.stderr + pulled.stdout);
+    const changes = byObject(plan(pulled.events));
+    assert.equal(changes["Deployment/mathison-web"].action, "change");
+    assert.equal(changes["Job/mathison-migrate"].action, "create", "the migration runs for what the tag points at now");
+    const web = await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"]);
+    assert.equal(web.spec.template.spec.containers[0].imagePullPolicy, "Always");
+    assert.ok(web.spec.template.metadata.annotations["mathison.dev/pull-token"]);
+    assert.equal((await record(c, namespace)).history.at(-1).outcome, "ok");
+  });
+
   it("a new size for a StatefulSet's volume is refused before anything is applied, naming the flag", async () => {
     const before = await versions(c, namespace);
     const run = await runInstaller(c, upgradeArgs(namespace, "--postgres-storage", "20Gi"));

@@ -117,6 +117,31 @@ describe("render", () => {
   });
 });
 
+describe("rollouts the pod templates carry", () => {
+  const config = configFrom({ domain: "chat.acme.io", tag: "1.0.0" });
+  const template = (plan: ReturnType<typeof renderPlan>, name: string) => findObject(plan, "Deployment", name).spec.template;
+
+  it("a config or secret change changes web's and worker's config digest, so they restart to read it", () => {
+    const a = renderPlan(config);
+    const b = renderPlan({ ...config, mathisonMode: "saas" });
+    for (const name of ["mathison-web", "mathison-worker"]) {
+      assert.notEqual(template(a, name).metadata.annotations["mathison.dev/config-digest"], template(b, name).metadata.annotations["mathison.dev/config-digest"]);
+    }
+    assert.equal(template(a, "mathison-web").metadata.annotations["mathison.dev/config-digest"], template(renderPlan(config), "mathison-web").metadata.annotations["mathison.dev/config-digest"], "same config, same digest");
+  });
+
+  it("--pull: a pull token pulls the tag again (Always) and names a new migration Job", () => {
+    const plain = renderPlan(config);
+    const pulled = renderPlan(config, undefined, { pullToken: "2026-11-24T20:00:00Z" });
+    assert.equal(template(plain, "mathison-web").spec.containers[0].imagePullPolicy, "IfNotPresent");
+    assert.equal(template(pulled, "mathison-web").spec.containers[0].imagePullPolicy, "Always");
+    assert.equal(template(pulled, "mathison-worker").metadata.annotations["mathison.dev/pull-token"], "2026-11-24T20:00:00Z");
+    const job = (plan: ReturnType<typeof renderPlan>) => findObject(plan, "Job", /^mathison-migrate-/);
+    assert.notEqual(job(pulled).metadata.name, job(plain).metadata.name);
+    assert.equal(job(pulled).metadata.name, migrationJobName("mathison-web:1.0.0", "2026-11-24T20:00:00Z"));
+  });
+});
+
 describe("mathison-install render", () => {
   it("prints the whole plan as multi-document YAML with secrets redacted", async () => {
     const run = await runCli(["render", "--domain", "chat.acme.io"], { MATHISON_AUTH_SECRET: "A".repeat(44) });

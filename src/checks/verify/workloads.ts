@@ -1,5 +1,5 @@
 import { jobReadiness } from "../../engine/readiness.js";
-import { MIGRATION_JOB_PREFIX } from "../../render/render.js";
+import { newestMigrationJob } from "../../engine/migration.js";
 import type { Check, CheckResult } from "../types.js";
 import type { VerifyContext } from "./context.js";
 
@@ -10,9 +10,7 @@ export const migrationCheck: Check<VerifyContext> = {
   id: "migration", group: "Workloads", title: "Database migration", needs: ["cluster"],
   async run({ kube, state }): Promise<CheckResult> {
     const ns = state.namespace;
-    const jobs = (await kube.list("batch/v1", "Job", ns)).items.filter((j) => j.metadata.name.startsWith(MIGRATION_JOB_PREFIX))
-      .sort((a, b) => String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)));
-    const job = jobs[0];
+    const job = newestMigrationJob((await kube.list("batch/v1", "Job", ns)).items);
     if (!job) return { status: "fail", message: "no migration Job in the namespace", hint: "re-run mathison-install install: it runs the migration" };
     const r = jobReadiness(job);
     if (r.state !== "ready") return { status: "fail", message: `Job/${job.metadata.name}: ${r.message}`, hint: `kubectl -n ${ns} logs job/${job.metadata.name}` };

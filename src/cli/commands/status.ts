@@ -1,4 +1,5 @@
 import { readStatus } from "../../pipeline/status.js";
+import { noInstallMessage } from "../../record/install-record.js";
 import { statusLines } from "../../ui/status-lines.js";
 import type { ParsedArgs } from "../args.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
@@ -13,7 +14,7 @@ export async function runStatus(args: ParsedArgs, io: CliIO): Promise<ExitCodeVa
   return withCluster(args, io, async (kube) => {
     const status = await readStatus(kube, namespace);
     if (!status) {
-      io.stderr.write(`mathison-install: no Mathison install in namespace ${namespace} (context ${kube.contextName}): no install record (ConfigMap mathison-install)\n  try: --namespace with the install's namespace, or mathison-install install to install one\n`);
+      io.stderr.write(`mathison-install: ${noInstallMessage(namespace, kube.contextName)}\n  try: --namespace with the install's namespace, or mathison-install install to install one\n`);
       if (output === "json") io.stdout.write(`${JSON.stringify({ namespace, installed: null })}\n`);
       return ExitCode.notInstalled;
     }

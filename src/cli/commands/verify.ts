@@ -1,5 +1,6 @@
 import { VERIFY_CHECKS } from "../../checks/verify/index.js";
 import { runChecks } from "../../checks/types.js";
+import { noInstallMessage } from "../../record/install-record.js";
 import { readInstallState, writeRecord } from "../../record/store.js";
 import { chooseReporter } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
@@ -15,7 +16,7 @@ export async function runVerify(args: ParsedArgs, io: CliIO): Promise<ExitCodeVa
     const state = await readInstallState(kube, parsed.namespace);
     const lastOk = [...state.record.history].reverse().find((r) => r.outcome === "ok");
     if (!state.namespaceExists || !state.record.answers || !lastOk) {
-      io.stderr.write(`mathison-install: no Mathison install in namespace ${parsed.namespace} (context ${kube.contextName}): no install record (ConfigMap mathison-install)\n`);
+      io.stderr.write(`mathison-install: ${noInstallMessage(parsed.namespace, kube.contextName)}\n`);
       return ExitCode.notInstalled;
     }
     const reporter = chooseReporter({ format: parsed.output, stdout: io.stdout, stderr: io.stderr, env: io.env });
