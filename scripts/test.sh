@@ -34,6 +34,11 @@ if ! command -v tmux >/dev/null 2>&1; then
   fi
 fi
 
+# The exec checks reach real PostgreSQL (with pgvector) and Redis servers on this host.
+if [ -z "${MATHISON_E2E_SKIP:-}" ]; then
+  bash scripts/cluster/backing.sh ensure
+fi
+
 echo "== end-to-end tests (real kube-apiserver, controller-manager, scheduler, KWOK; tmux for the terminal)"
 npm run --silent test:e2e
 

@@ -114,9 +114,14 @@ launch kube-controller-manager "$B/kube-controller-manager" \
   --concurrent-deployment-syncs=10 --concurrent-replicaset-syncs=10 --concurrent-statefulset-syncs=10 --concurrent-job-syncs=10 \
   --v=1
 launch kube-scheduler "$B/kube-scheduler" --kubeconfig="$KUBECONFIG_PATH" --leader-elect=false --secure-port=0 --v=1
-# KWOK also serves the node's kubelet API (logs) on 127.0.0.1, where the API server reaches it.
-sed "s|@LOGS@|$here/logs|g" "$here/kwok.yaml" > "$STATE/kwok.yaml"
-launch kwok "$B/kwok" --kubeconfig="$KUBECONFIG_PATH" \
+# The servers an exec'd psql or redis-cli reaches (KWOK runs it on this host).
+bash "$here/backing.sh" start "$STATE"
+PGHOST=/nonexistent; PGPORT=1; REDIS_PORT=1
+[ -f "$STATE/backing/env" ] && . "$STATE/backing/env"
+# KWOK also serves the node's kubelet API (logs, exec) on 127.0.0.1, where the API server reaches it.
+sed -e "s|@LOGS@|$here/logs|g" -e "s|@PGHOST@|$PGHOST|g" -e "s|@PGPORT@|$PGPORT|g" \
+  "$here/kwok.yaml" > "$STATE/kwok.yaml"
+PATH="$STATE/backing/bin:$PATH" launch kwok "$B/kwok" --kubeconfig="$KUBECONFIG_PATH" \
   --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
   --config="$STATE/kwok.yaml" --cidr=10.244.0.0/16 --node-ip=127.0.0.1 \
   --server-address="127.0.0.1:$KWOK_PORT" --node-port="$KWOK_PORT" --node-lease-duration-seconds=40

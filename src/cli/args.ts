@@ -21,6 +21,12 @@ const CLUSTER_OPTIONS: Record<string, OptionSpec> = {
   output: { type: "string" },
 };
 
+/** How the checks beyond the cluster reach the domain before DNS or the CA are public. */
+const NETWORK_OPTIONS: Record<string, OptionSpec> = {
+  resolve: { type: "string" },
+  "ca-file": { type: "string" },
+};
+
 export const COMMAND_OPTIONS: Record<Command, Record<string, OptionSpec>> = {
   render: {
     out: { type: "string" },
@@ -35,8 +41,10 @@ export const COMMAND_OPTIONS: Record<Command, Record<string, OptionSpec>> = {
     pull: { type: "boolean" },
     "skip-preflight": { type: "boolean" },
     "force-namespace": { type: "boolean" },
+    "skip-verify": { type: "boolean" },
+    ...NETWORK_OPTIONS,
   },
-  verify: { ...CLUSTER_OPTIONS, "non-interactive": { type: "boolean" } },
+  verify: { ...CLUSTER_OPTIONS, ...NETWORK_OPTIONS, "non-interactive": { type: "boolean" } },
   "support-bundle": { kubeconfig: CLUSTER_OPTIONS["kubeconfig"]!, context: CLUSTER_OPTIONS["context"]!, dir: { type: "string" } },
   preflight: { ...CLUSTER_OPTIONS, "force-namespace": { type: "boolean" } },
   status: CLUSTER_OPTIONS,

@@ -15,7 +15,8 @@ Usage:
   mathison-install preflight [flags]       the checks an install runs first, alone; writes nothing
   mathison-install support-bundle [--namespace N] [--dir DIR]
                                            a redacted .tar.gz of what someone helping needs; prints its path
-  mathison-install verify [--namespace N]  the automated checks of a running install (workloads, services, RBAC, ingress)
+  mathison-install verify [--namespace N]  the verification checklist of a running install: automated checks
+                                           (workloads, databases, RBAC, ingress chain), then the manual ones
   mathison-install status [--namespace N]  the install at a glance: version, workloads, settings, last runs
   mathison-install uninstall [--namespace N] [--yes] [--delete-data]
                                            remove the install; its database volumes and Secret stay
@@ -35,6 +36,9 @@ ${table([
   ["--pull", "pull mutable image tags again and roll web, worker and the migration out"],
   ["--skip-preflight", "apply without the checks that run first (permissions, storage, ingress, TLS, capacity)"],
   ["--force-namespace", "install into a namespace that holds other workloads (or a system one)"],
+  ["--skip-verify", "end after the apply, without the verification checklist"],
+  ["--resolve DOMAIN:ADDRESS", "verify: reach the domain at ADDRESS instead of asking DNS (as curl's --resolve)"],
+  ["--ca-file FILE", "verify: also trust this PEM CA (NODE_EXTRA_CA_CERTS works too)"],
 ])}
 
 A re-run keeps every answer of the existing install (recorded in ConfigMap mathison-install)

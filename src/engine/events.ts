@@ -56,6 +56,8 @@ export type EngineEvent =
   /** One check's result: before the install (`preflight`) or of what runs (`verify`). */
   | { readonly event: "check"; readonly phase: "preflight" | "verify"; readonly id: string; readonly group: string; readonly title: string;
       readonly status: "pass" | "warn" | "fail" | "skip"; readonly message: string; readonly hint?: string }
+  /** After the verify checks: whether every one passed (and no manual check was answered no), in a line. */
+  | { readonly event: "verified"; readonly ok: boolean; readonly failed: readonly string[]; readonly warned: readonly string[]; readonly message: string }
   | { readonly event: "done"; readonly ok: boolean; readonly outcome: RunOutcome; readonly elapsedMs: number;
       readonly applied: number; readonly total: number; readonly message: string; readonly resume?: string };
 

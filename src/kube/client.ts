@@ -1,10 +1,10 @@
 import { Writable } from "node:stream";
 import {
-  ApiException, AuthorizationV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, Log, PatchStrategy, VersionApi, Watch,
+  ApiException, AuthorizationV1Api, CoreV1Api, Exec, KubeConfig, KubernetesObjectApi, Log, PatchStrategy, VersionApi, Watch,
   type KubernetesObject,
 } from "@kubernetes/client-node";
 import type { KubeObject } from "../render/objects.js";
-import { ClusterAccessError, KubeApiError, type AccessQuestion, type ApiErrorCause, type Kube, type ListOptions, type ObjectRef, type WatchEventType, type WatchHandle } from "./types.js";
+import { ClusterAccessError, KubeApiError, type AccessQuestion, type ApiErrorCause, type ExecResult, type Kube, type ListOptions, type ObjectRef, type WatchEventType, type WatchHandle } from "./types.js";
 
 import { FIELD_MANAGER_NAME as FIELD_MANAGER } from "./field-manager.js";
 
@@ -265,6 +265,30 @@ class ClientNodeKube implements Kube {
         controller?.abort();
       },
     };
+  }
+
+  async exec(namespace: string, pod: string, container: string, command: readonly string[], options: { timeoutMs?: number } = {}): Promise<ExecResult> {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const collect = (into: Buffer[]) => new Writable({ write(chunk: Buffer, _enc, callback) { into.push(chunk); callback(); } });
+    const what = `running ${command[0]} in ${pod}/${container}`;
+    let socket: { close(): void; once(event: string, listener: () => void): void } | undefined;
+    return new Promise<ExecResult>((resolve, reject) => {
+      let status: { status?: string; message?: string; details?: { causes?: { reason?: string; message?: string }[] } } | undefined;
+      const timer = setTimeout(() => { socket?.close(); reject(new Error(`${what}: no answer within ${(options.timeoutMs ?? 10_000) / 1000} s`)); }, options.timeoutMs ?? 10_000);
+      const finish = (): void => {
+        clearTimeout(timer);
+        const text = (b: Buffer[]) => Buffer.concat(b).toString("utf8");
+        // The final status frame carries the exit code: Success, or Failure with an ExitCode cause.
+        if (status?.status === "Success") return resolve({ exitCode: 0, stdout: text(out), stderr: text(err) });
+        const code = status?.details?.causes?.find((c) => c.reason === "ExitCode")?.message;
+        if (code !== undefined) return resolve({ exitCode: Number(code), stdout: text(out), stderr: text(err) });
+        reject(new KubeApiError(`${what}: ${status?.message ?? "the connection closed without an exit status"}`, 500, "ExecFailed"));
+      };
+      new Exec(this.kc).exec(namespace, pod, container, [...command], collect(out), collect(err), null, false, (s) => { status = s as typeof status; })
+        .then((ws) => { socket = ws as unknown as typeof socket; socket?.once("close", finish); })
+        .catch((e: unknown) => { clearTimeout(timer); reject(apiError(e, what)); });
+    });
   }
 
   async serverVersion(): Promise<{ major: string; minor: string; gitVersion: string }> {

@@ -18,6 +18,12 @@ export interface ListOptions {
   readonly fieldSelector?: string;
 }
 
+export interface ExecResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
 export interface AccessQuestion {
   readonly verb: string;
   readonly resource: string;
@@ -53,6 +59,11 @@ export interface Kube {
   logs(namespace: string, pod: string, container: string, options?: { tailLines?: number; previous?: boolean }): Promise<string>;
   /** Streams a container's log line by line until it ends or the handle is stopped; `onEnd` gets the error, if any. */
   followLogs(namespace: string, pod: string, container: string, onLine: (line: string) => void, onEnd: (err?: Error) => void): Promise<WatchHandle>;
+  /**
+   * Runs a command in a container through `pods/exec`, as `kubectl exec` does, without stdin or a
+   * TTY; resolves when it ends. Never put a secret in `command`: it travels in the URL.
+   */
+  exec(namespace: string, pod: string, container: string, command: readonly string[], options?: { timeoutMs?: number }): Promise<ExecResult>;
   canI(question: AccessQuestion): Promise<boolean>;
   /** The same question for another user (`kubectl auth can-i --as`), by SubjectAccessReview. */
   canUser(user: string, groups: readonly string[], question: AccessQuestion): Promise<boolean>;

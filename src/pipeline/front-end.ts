@@ -4,6 +4,7 @@ import type { Installed } from "../config/installed.js";
 import type { ClusterFacts } from "../config/cluster-facts.js";
 import type { Kube } from "../kube/types.js";
 import type { InstallState } from "../record/store.js";
+import type { VerifyFrontEnd } from "./verify.js";
 
 export type PlanEvent = Extract<EngineEvent, { event: "plan" }>;
 export type CheckEvent = Extract<EngineEvent, { event: "check" }>;
@@ -24,7 +25,7 @@ export interface AnswerContext {
  * questions and shows an Ink screen; a script run takes its answers from flags, environment and
  * values file and writes plain lines or JSON Lines.
  */
-export interface FrontEnd {
+export interface FrontEnd extends VerifyFrontEnd {
   /** The kube context when none was named: the wizard asks if there are several. */
   chooseContext(contexts: readonly string[]): Promise<string | undefined>;
   /** Every answer, from the user's sources, the install record and (wizard) questions. */

@@ -19,6 +19,8 @@ import { packageVersion } from "../cli/version.js";
 import { ExitCode, type ExitCodeValue } from "../cli/exit-codes.js";
 import { Cancelled, type FrontEnd, type PlanEvent } from "./front-end.js";
 import { whileInterruptible } from "./signals.js";
+import { verifyInstall } from "./verify.js";
+import type { NetworkOptions } from "../checks/verify/index.js";
 import { discoverClusterFacts } from "../config/cluster-facts.js";
 import { PREFLIGHT_CHECKS, type PreflightContext } from "../checks/preflight/index.js";
 import { runChecks, type CheckOutcome } from "../checks/types.js";
@@ -47,6 +49,9 @@ export interface PipelineOptions {
   readonly skipPreflight: boolean;
   /** `--force-namespace`: take over a namespace that holds other workloads. */
   readonly forceNamespace: boolean;
+  /** `--skip-verify`: end after the apply, without the verification checklist. */
+  readonly skipVerify: boolean;
+  readonly network: NetworkOptions;
 }
 
 /** An exit that says why in one place: the front end shows the line, the caller returns the code. */
@@ -91,7 +96,11 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   if (serverRefusals.length > 0) throw new Stop(ExitCode.apply, `mathison-install: the API server would refuse ${serverRefusals.map((c) => c.object).join(", ")} (see the plan above); nothing was applied`, "apply-failed");
   if (options.dryRun) return reportDryRun(plan, fe);
   if (!(await fe.confirm(upgrade))) throw new Stop(ExitCode.interrupted, "Nothing was applied.", "interrupted");
-  return await applyLocked(options, { kube, state, plan, config: resolved.config, chosen: resolved.chosen, pullToken, checks }, fe);
+  const applied = await applyLocked(options, { kube, state, plan, config: resolved.config, chosen: resolved.chosen, pullToken, checks }, fe);
+  if (applied !== ExitCode.ok || options.skipVerify) return applied;
+  // The install is done and recorded; the checklist proves it works (exit 10 when it does not).
+  const verified = await verifyInstall(kube, options.namespace, options.network, fe);
+  return verified && !verified.verification.ok ? ExitCode.verifyFailed : ExitCode.ok;
 }
 
 /**

@@ -48,7 +48,11 @@ export interface Verification {
   readonly ok: boolean;
   readonly failed: readonly string[];
   readonly warned: readonly string[];
+  /** The manual checks a person answered (interactive runs): yes, no or skip by id. */
+  readonly manual?: Readonly<Record<string, ManualAnswer>>;
 }
+
+export type ManualAnswer = "yes" | "no" | "skip";
 
 /** What every command says where a namespace holds no install. */
 export function noInstallMessage(namespace: string, context: string): string {

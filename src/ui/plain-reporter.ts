@@ -65,6 +65,8 @@ export function formatPlain(e: EngineEvent, paint: Paint = (_s, t) => t): string
       const [head, ...hint] = checkLines(e);
       return [paint(style, head!), ...hint];
     }
+    case "verified":
+      return [paint(e.ok ? "green" : "red", e.message)];
     case "support-bundle":
       return [e.path ? e.message : paint("yellow", e.message)];
     case "lock":

@@ -4,6 +4,7 @@ import type { AnswerContext, FrontEnd, PlanEvent } from "../pipeline/front-end.j
 import type { SecretKey } from "../record/store.js";
 import { chooseReporter, type OutputFormat } from "./choose-reporter.js";
 import type { CliIO } from "../cli/io.js";
+import { scriptVerifyFrontEnd } from "./script-checklist.js";
 
 export interface ScriptInput {
   readonly flags: Readonly<Record<string, string | undefined>>;
@@ -26,6 +27,7 @@ export function scriptFrontEnd({ flags, io, format, replaceSecrets }: ScriptInpu
     confirm: async () => true,
     startReporting: () => reporter,
     stopReporting: async () => undefined,
+    ...scriptVerifyFrontEnd(reporter),
     say(line: string, outcome?: RunOutcome) {
       // stderr for the person reading the log; in JSON also the `done` event a script waits for.
       io.stderr.write(`${line}\n`);

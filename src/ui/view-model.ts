@@ -84,6 +84,7 @@ export function reduce(view: ViewModel, a: ViewAction, now: number = Date.now())
       return { ...view, logs: [...view.logs, { pod: a.pod, line: a.line }].slice(-MAX_LOG_LINES) };
     case "cleanup":
     case "check":
+    case "verified":
       return view;
     case "support-bundle":
       return { ...view, bundle: a.message };

@@ -9,7 +9,7 @@ import { installArgs, runInstaller, startInstaller, tidy, versions } from "../he
 const { cluster, skip } = testCluster();
 
 /** `install --non-interactive --output json --namespace ns` and nothing else: what the record must fill in. */
-const upgradeArgs = (namespace: string, ...extra: string[]) => ["install", "--non-interactive", "--output", "json", "--namespace", namespace, ...extra];
+const upgradeArgs = (namespace: string, ...extra: string[]) => ["install", "--non-interactive", "--output", "json", "--skip-verify", "--namespace", namespace, ...extra];
 
 async function secretData(c: TestCluster, namespace: string): Promise<Record<string, string>> {
   return (await kubectlJson(c, ["-n", namespace, "get", "secret/mathison-secrets"])).data;

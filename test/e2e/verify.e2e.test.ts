@@ -1,74 +1,183 @@
-// `mathison-install verify` against the real test cluster: every check passes on a healthy
-// install, and each fails for its real reason when that part is broken.
+// The verification checklist against the real test cluster: every automated check passes on a
+// healthy install and fails for its real reason when that part is broken. Exec checks reach real
+// PostgreSQL (with pgvector) and Redis through `pods/exec` (KWOK runs the command on the host);
+// an HTTPS server with a test CA stands in for the ingress controller and the web app.
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { PACKAGE_ROOT } from "../../src/paths.js";
 import { clusterScopedName } from "../../src/render/render.js";
 import { kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
 import { installArgs, runInstaller, tidy, type InstallRun } from "../helpers/install.js";
+import { backingServers, makeTestCa, startIngressStandIn, type IngressStandIn, type TestCa } from "../helpers/standins.js";
+import { Terminal, tmuxMissing } from "../helpers/terminal.js";
 
 const { cluster, skip } = testCluster();
+const ADDRESS = "127.0.0.1";
 
-const verify = (c: TestCluster, namespace: string) => runInstaller(c, ["verify", "--namespace", namespace, "--output", "json"]);
 const result = (run: InstallRun, id: string) => run.events.find((e) => e.event === "check" && e.id === id);
-
-async function failsFor(c: TestCluster, namespace: string, id: string, message: RegExp): Promise<void> {
-  for (let i = 0; ; i++) {
-    const run = await verify(c, namespace);
-    const r = result(run, id);
-    if (r.status === "fail" && message.test(r.message)) {
-      assert.equal(run.code, 10);
-      assert.ok(r.hint.length > 0, "a failure says what to do");
-      return;
-    }
-    assert.ok(i < 50, `${id} fails: ${JSON.stringify(r)}`);
-    await new Promise((res) => setTimeout(res, 200));
-  }
-}
+const notPassed = (run: InstallRun) => Object.fromEntries(run.events.filter((e) => e.event === "check" && e.status !== "pass").map((e) => [e.id, e.status]));
 
 describe("verify", { skip }, () => {
   const c = cluster!;
   const namespace = uniqueNamespace("e2e-verify");
-  after(() => tidy(c, namespace));
+  const domain = `${namespace}.e2e.test`;
+  let ca: TestCa;
+  let standIn: IngressStandIn;
+  const network = () => ["--resolve", `${domain}:${ADDRESS}`, "--ca-file", ca.caFile];
+  const verify = (...extra: string[]) => runInstaller(c, ["verify", "--namespace", namespace, "--output", "json", ...extra]);
 
-  it("no ingress controller has picked the Ingress up: fails for that, everything else passes", async () => {
-    assert.equal((await runInstaller(c, installArgs(namespace, "--tls", "none"))).code, 0);
-    const run = await verify(c, namespace);
-    assert.equal(run.code, 10, run.stderr);
-    const checks = run.events.filter((e) => e.event === "check");
-    assert.ok(checks.every((e) => e.phase === "verify"));
-    assert.deepEqual(checks.filter((e) => e.status !== "pass").map((e) => e.id), ["ingress-address"]);
-    assert.match(result(run, "ingress-address").message, /^no ingress controller has picked this Ingress up/);
-    assert.match(result(run, "migration").message, /completed: the migrations were applied/);
-    assert.match(result(run, "service-account").message, new RegExp(`system:serviceaccount:${namespace}:mathison may create namespaces`));
+  async function failsFor(id: string, message: RegExp, extra: string[] = network(), status = "fail"): Promise<InstallRun> {
+    for (let i = 0; ; i++) {
+      const run = await verify(...extra);
+      const r = result(run, id);
+      if (r?.status === status && message.test(r.message)) {
+        assert.equal(run.code, status === "fail" ? 10 : 0, run.stderr);
+        assert.ok(r.hint.length > 0, "anything but a pass says what to do");
+        return run;
+      }
+      assert.ok(i < 50, `${id} ${status}s: ${JSON.stringify(r)}`);
+      await new Promise((res) => setTimeout(res, 200));
+    }
+  }
+
+  before(async () => {
+    ca = makeTestCa();
+    standIn = await startIngressStandIn(ADDRESS, ca.issue("wildcard", ["*.e2e.test"], 30));
+  });
+  after(async () => {
+    await standIn?.close();
+    ca?.remove();
+    await tidy(c, namespace);
   });
 
-  it("passes once a controller published an address", async () => {
+  it("an install ends with the automated checks: no controller has picked the Ingress up, so exit 10", async () => {
+    const run = await runInstaller(c, ["install", "--non-interactive", "--output", "json", "--namespace", namespace, "--domain", domain]);
+    assert.equal(run.code, 10, run.stderr);
+    const done = run.events.findIndex((e) => e.event === "done");
+    assert.ok(run.events[done].ok, "the install itself succeeded");
+    const checks = run.events.filter((e) => e.event === "check" && e.phase === "verify");
+    assert.ok(checks.length >= 20 && run.events.indexOf(checks[0]) > done, "the checks come after the install");
+    assert.deepEqual(notPassed(run), { "ingress-address": "fail", "dns": "skip", "tls-certificate": "fail", "tls-served": "skip", "health": "skip" });
+    assert.match(result(run, "ingress-address").message, /^no ingress controller has picked this Ingress up/);
+    assert.match(result(run, "tls-certificate").message, /^Secret mathison-tls does not exist/);
+    const verified = run.events.at(-1);
+    assert.equal(verified.event, "verified");
+    assert.equal(verified.ok, false);
+    assert.deepEqual(verified.failed, ["ingress-address", "tls-certificate"]);
+  });
+
+  it("passes once a controller serves the domain with a trusted certificate", async () => {
+    const pem = ca.issue("site", [domain], 30);
+    assert.equal((await kubectl(c, ["-n", namespace, "create", "secret", "tls", "mathison-tls", `--cert=${pem.cert}`, `--key=${pem.key}`])).code, 0);
     // What an ingress controller does when it takes the Ingress.
-    assert.equal((await kubectl(c, ["-n", namespace, "patch", "ingress/mathison-web", "--subresource=status", "--type=merge", "-p", '{"status":{"loadBalancer":{"ingress":[{"ip":"127.0.0.1"}]}}}'])).code, 0);
-    const run = await verify(c, namespace);
+    assert.equal((await kubectl(c, ["-n", namespace, "patch", "ingress/mathison-web", "--subresource=status", "--type=merge", "-p", `{"status":{"loadBalancer":{"ingress":[{"ip":"${ADDRESS}"}]}}}`])).code, 0);
+    const run = await verify(...network());
     assert.equal(run.code, 0, JSON.stringify(run.events.filter((e) => e.status !== "pass")));
-    assert.equal(result(run, "ingress-address").message, "served at 127.0.0.1 by class nginx");
+    assert.equal(result(run, "ingress-address").message, `served at ${ADDRESS} by class nginx`);
+    assert.equal(result(run, "dns").message, `${domain} resolves by --resolve to ${ADDRESS}, the Ingress address`);
+    assert.match(result(run, "tls-certificate").message, new RegExp(`^Secret mathison-tls holds a certificate for ${domain}, valid until`));
+    assert.match(result(run, "tls-served").message, new RegExp(`^${ADDRESS} serves a trusted certificate for ${domain}`));
+    assert.equal(result(run, "health").message, `https://${domain}/api/health (at ${ADDRESS}) answered 200`);
+    assert.equal(result(run, "postgres-query").message, "SELECT 1 as mathison in database mathison returned 1");
+    assert.match(result(run, "pgvector").message, /^vector 0\.8\.\d+ is installed in database mathison$/);
+    assert.equal(result(run, "redis-ping").message, "PING answered PONG");
+    assert.equal(run.events.at(-1).event, "verified");
     const status = JSON.parse((await runInstaller(c, ["status", "--namespace", namespace, "--output", "json"])).stdout);
     assert.equal(status.lastVerification.ok, true, "status shows the last verification");
-    assert.deepEqual(status.lastVerification.failed, []);
   });
 
-  it("each check fails for its real reason", async () => {
+  it("a re-run of the install verifies at its end and exits 0", async () => {
+    const run = await runInstaller(c, ["install", "--non-interactive", "--output", "json", "--namespace", namespace, ...network()]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(notPassed(run), {});
+    assert.equal(run.events.at(-1).ok, true);
+  });
+
+  it("the network checks fail for their real reasons", async () => {
+    await failsFor("dns", new RegExp(`^${domain} does not resolve`), ["--ca-file", ca.caFile]);
+    await failsFor("dns", new RegExp(`^${domain} resolves by --resolve to 127.0.0.2, but the Ingress is served at ${ADDRESS}`), ["--resolve", `${domain}:127.0.0.2`, "--ca-file", ca.caFile]);
+    await failsFor("tls-served", /is not trusted here: /, ["--resolve", `${domain}:${ADDRESS}`]);
+    standIn.healthStatus = 502;
+    const bad = await failsFor("health", /answered 502 Bad Gateway$/);
+    assert.match(result(bad, "health").hint, /no working web pod/);
+    standIn.healthStatus = 200;
+    const soon = ca.issue("soon", [domain], 5);
+    await kubectl(c, ["-n", namespace, "create", "secret", "tls", "mathison-tls", `--cert=${soon.cert}`, `--key=${soon.key}`, "--dry-run=client", "-o", "yaml"]).then((r) => kubectl(c, ["apply", "-f", "-"], r.stdout));
+    await failsFor("tls-certificate", /^the certificate in Secret mathison-tls expires in 4 days/, network(), "warn");
+    const other = ca.issue("other", ["other.example.com"], 30);
+    await kubectl(c, ["-n", namespace, "create", "secret", "tls", "mathison-tls", `--cert=${other.cert}`, `--key=${other.key}`, "--dry-run=client", "-o", "yaml"]).then((r) => kubectl(c, ["apply", "-f", "-"], r.stdout));
+    await failsFor("tls-certificate", new RegExp(`^the certificate in Secret mathison-tls is for DNS:other.example.com, not ${domain}`));
+    const good = ca.issue("site", [domain], 30);
+    await kubectl(c, ["-n", namespace, "create", "secret", "tls", "mathison-tls", `--cert=${good.cert}`, `--key=${good.key}`, "--dry-run=client", "-o", "yaml"]).then((r) => kubectl(c, ["apply", "-f", "-"], r.stdout));
+  });
+
+  it("the backing services fail for their real reasons: a stopped Redis, a missing extension", async () => {
+    const backing = backingServers(c);
+    backing.stopRedis();
+    try {
+      await failsFor("redis-ping", /^PING did not get PONG: .*(Connection refused|Could not connect)/i);
+    } finally {
+      backing.startRedis();
+    }
+    backing.psql("DROP EXTENSION vector");
+    try {
+      await failsFor("pgvector", /^the vector extension is not installed in database mathison$/);
+    } finally {
+      backing.psql("CREATE EXTENSION vector");
+    }
+    assert.equal(result(await verify(...network()), "redis-ping").status, "pass", "back when Redis is");
+  });
+
+  it("the interactive checklist after a re-run: rows, then the manual items ticked by keyboard", { skip: tmuxMissing() }, async () => {
+    const bin = `${process.execPath} ${join(PACKAGE_ROOT, "bin", "mathison-install.js")}`;
+    const t = new Terminal(`${bin} install --namespace ${namespace} ${network().join(" ")}`, { KUBECONFIG: c.kubeconfig, PATH: process.env["PATH"] ?? "" }, { cols: 100, rows: 50 });
+    after(() => t.close());
+    await t.waitFor(/\? (Upgrade|Apply|Install)/);
+    t.send("Enter");
+    await t.waitFor(/Login works through the Ingress URL[\s\S]*Did it work\? y yes · n no · s skip/, 60_000);
+    const rows = t.screen();
+    assert.match(rows, /✔ Backing services: 4 of 4 passed/);
+    assert.match(rows, /✔ Ingress chain: 7 of 7 passed/);
+    t.type("y");
+    await t.waitFor(/✔ Login works[\s\S]*\? AI chat streams through the Ingress/);
+    t.type("n");
+    await t.waitFor(/✖ AI chat streams through the Ingress\s+an answer that arrives all at once[\s\S]*\? The worker can deploy an app via chat/);
+    t.type("s");
+    const end = await t.waitFor(/verification failed \(chat-streams\)/);
+    assert.match(end, /– The worker can deploy an app via chat \(skipped\)/);
+    assert.match(end, /manual: 1 yes, 1 no, 1 skipped/);
+    assert.equal(await t.exitCode(), 10);
+    const status = JSON.parse((await runInstaller(c, ["status", "--namespace", namespace, "--output", "json"])).stdout);
+    assert.deepEqual(status.lastVerification.failed, ["chat-streams"]);
+    assert.deepEqual(status.lastVerification.manual, { "login": "yes", "chat-streams": "no", "chat-deploys": "skip" });
+  });
+
+  it("the cluster checks fail for their real reasons", async () => {
     await kubectl(c, ["-n", namespace, "annotate", "--overwrite", "ingress/mathison-web", "nginx.ingress.kubernetes.io/proxy-buffering=on"]);
-    await failsFor(c, namespace, "sse", /proxy-buffering=off/);
+    await failsFor("sse", /proxy-buffering=off/);
     const status = await runInstaller(c, ["status", "--namespace", namespace]);
-    assert.match(status.stdout, /^Last verification: just now, failed: sse$/m);
+    assert.match(status.stdout, /^Last verification: just now, failed: .*sse/m);
     await kubectl(c, ["-n", namespace, "patch", "configmap/mathison-config", "--type=merge", "-p", '{"data":{"AUTH_URL":"https://elsewhere.example.com"}}']);
-    await failsFor(c, namespace, "auth-url", /^AUTH_URL is https:\/\/elsewhere.example.com, the Ingress serves http:\/\/e2e-verify-\w+\.e2e\.test/);
+    await failsFor("auth-url", new RegExp(`^AUTH_URL is https://elsewhere.example.com, the Ingress serves https://${domain}`));
     await kubectl(c, ["delete", `clusterrolebinding/${clusterScopedName(namespace)}`]);
-    await failsFor(c, namespace, "service-account", /may not create namespaces; create deployments.apps; get pods\/log; create pods\/exec/);
+    await failsFor("service-account", /may not create namespaces; create deployments.apps; get pods\/log; create pods\/exec/);
     await kubectl(c, ["-n", namespace, "set", "image", "deployment/mathison-worker", "worker=mathison-worker:other"]);
-    await failsFor(c, namespace, "worker", /^runs mathison-worker:other, the install record says mathison-worker:latest/);
+    await failsFor("worker", /^runs mathison-worker:other, the install record says mathison-worker:latest/);
     await kubectl(c, ["-n", namespace, "scale", "statefulset/redis", "--replicas=0"]);
-    await failsFor(c, namespace, "endpoints", /^Service redis has no ready endpoint/);
+    await failsFor("endpoints", /^Service redis has no ready endpoint/);
     await kubectl(c, ["-n", namespace, "delete", "jobs", "--all"]);
-    await failsFor(c, namespace, "migration", /^no migration Job in the namespace/);
+    await failsFor("migration", /^no migration Job in the namespace/);
     assert.equal((await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"])).status.readyReplicas, 2, "web was not touched");
+  });
+
+  it("bad network options: exit 2, one line naming the flag", async () => {
+    const run = await runInstaller(c, ["verify", "--namespace", namespace, "--resolve", "nocolon"]);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /^mathison-install: --resolve: "nocolon" is not allowed: DOMAIN:ADDRESS/);
+    const ca2 = await runInstaller(c, ["install", "--non-interactive", "--namespace", namespace, "--ca-file", "/nonexistent.pem"]);
+    assert.equal(ca2.code, 2);
+    assert.match(ca2.stderr, /--ca-file: "\/nonexistent.pem" is not allowed: ENOENT/);
   });
 
   it("a namespace without an install: exit 8", async () => {

@@ -9,4 +9,13 @@ export interface VerifyContext {
   /** The images the last successful run installed. */
   readonly webImage: string;
   readonly workerImage: string;
+  readonly network: NetworkOptions;
+}
+
+/** How the checks beyond the cluster reach the domain when DNS or the CA is not public yet. */
+export interface NetworkOptions {
+  /** --resolve DOMAIN:ADDRESS, as curl's: connect there instead of asking DNS. */
+  readonly resolve: ReadonlyMap<string, string>;
+  /** --ca-file: a PEM CA trusted besides Node's (which honours NODE_EXTRA_CA_CERTS). */
+  readonly extraCa?: string | undefined;
 }

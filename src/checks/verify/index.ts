@@ -1,13 +1,14 @@
 import type { Check } from "../types.js";
 import type { VerifyContext } from "./context.js";
 import { authUrlCheck, ingressAddressCheck, sseCheck } from "./ingress.js";
+import { dnsCheck, healthCheck, tlsCertificateCheck, tlsServedCheck } from "./network.js";
 import { serviceAccountCheck } from "./permissions.js";
-import { endpointsCheck } from "./services.js";
+import { endpointsCheck, postgresQueryCheck, redisPingCheck, vectorExtensionCheck } from "./services.js";
 import { migrationCheck, probesCheck, webCheck, workerCheck } from "./workloads.js";
 
-export type { VerifyContext } from "./context.js";
+export type { NetworkOptions, VerifyContext } from "./context.js";
 
-/** The automated checks a program can make after an install (those that need only the API server). */
+/** The automated checks a program can make after an install. */
 export const VERIFY_CHECKS: readonly Check<VerifyContext>[] = [
-  migrationCheck, webCheck, workerCheck, probesCheck, endpointsCheck, serviceAccountCheck, ingressAddressCheck, authUrlCheck, sseCheck,
+  migrationCheck, webCheck, workerCheck, probesCheck, endpointsCheck, postgresQueryCheck, vectorExtensionCheck, redisPingCheck, serviceAccountCheck, ingressAddressCheck, dnsCheck, tlsCertificateCheck, tlsServedCheck, healthCheck, authUrlCheck, sseCheck,
 ];

@@ -1,3 +1,6 @@
+import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import type { NetworkOptions } from "../../checks/verify/index.js";
 import { loadConfig } from "../../config/load.js";
 import { formatProblem } from "../../config/types.js";
 import { connect } from "../../kube/client.js";
@@ -18,6 +21,29 @@ export function outputAndNamespace(args: ParsedArgs, io: CliIO): { output: Outpu
     return ExitCode.usage;
   }
   return { output, namespace: given.config.namespace };
+}
+
+/** --resolve DOMAIN:ADDRESS and --ca-file PATH, for the checks beyond the cluster; a bad value is the one-line problem. */
+export function networkOptions(args: ParsedArgs): NetworkOptions | string {
+  const resolve = new Map<string, string>();
+  const given = args.strings["resolve"];
+  if (given !== undefined) {
+    const at = given.indexOf(":");
+    const [domain, address] = at < 0 ? [given, ""] : [given.slice(0, at), given.slice(at + 1)];
+    if (!domain || isIP(address) === 0) {
+      return `--resolve: ${JSON.stringify(given)} is not allowed: DOMAIN:ADDRESS, the address an IPv4 or IPv6 address (as curl's --resolve, without the port)`;
+    }
+    resolve.set(domain.toLowerCase(), address);
+  }
+  const caFile = args.strings["ca-file"];
+  if (caFile === undefined) return { resolve };
+  try {
+    const extraCa = readFileSync(caFile, "utf8");
+    if (!extraCa.includes("-----BEGIN CERTIFICATE-----")) throw new Error("no PEM certificate in it");
+    return { resolve, extraCa };
+  } catch (err) {
+    return `--ca-file: ${JSON.stringify(caFile)} is not allowed: ${(err as Error).message}; a readable PEM file of CA certificates`;
+  }
 }
 
 /** Connects as kubectl would; an unreachable cluster or refused credentials become exit 3 with a hint. */

@@ -8,6 +8,7 @@ import { OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
 import type { CliIO } from "../io.js";
+import { networkOptions } from "./common.js";
 
 /** `10m`, `90s`, `1h`, `500ms`, or plain seconds. */
 export function parseDuration(value: string): number | undefined {
@@ -34,7 +35,9 @@ export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
   // Missing values may still come from the install record; invalid ones are invalid anyway.
   const given = loadConfig({ flags: args.strings, env: io.env });
   if (!given.ok) problems.push(...given.problems.map(formatProblem));
-  if (problems.length > 0 || !given.ok) return usage(problems, io);
+  const network = networkOptions(args);
+  if (typeof network === "string") problems.push(network);
+  if (problems.length > 0 || !given.ok || typeof network === "string") return usage(problems, io);
 
   const interactive = !isNonInteractive(args, io);
   const timeoutsMs = timeoutMs === undefined ? undefined : Object.fromEntries(STAGES.map((s) => [s.id, timeoutMs])) as Record<StageId, number>;
@@ -49,6 +52,8 @@ export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
     pull: args.booleans["pull"] ?? false,
     skipPreflight: args.booleans["skip-preflight"] ?? false,
     forceNamespace: args.booleans["force-namespace"] ?? false,
+    skipVerify: args.booleans["skip-verify"] ?? false,
+    network,
     engine: timeoutsMs ? { timeoutsMs } : {},
   }, frontEnd);
 }

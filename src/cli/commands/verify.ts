@@ -1,33 +1,39 @@
-import { VERIFY_CHECKS } from "../../checks/verify/index.js";
-import { runChecks } from "../../checks/types.js";
 import { noInstallMessage } from "../../record/install-record.js";
-import { readInstallState, writeRecord } from "../../record/store.js";
+import { verifyInstall, type VerifyFrontEnd } from "../../pipeline/verify.js";
 import { chooseReporter } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
 import type { CliIO } from "../io.js";
-import { outputAndNamespace, withCluster } from "./common.js";
+import { networkOptions, outputAndNamespace, withCluster } from "./common.js";
+import { isNonInteractive } from "./install.js";
 
-/** `mathison-install verify`: the automated checks of an install, as `check` events (phase verify); exit 10 when one fails. */
+/**
+ * `mathison-install verify`: the checklist of an install any time. In a terminal the automated
+ * checks and then the manual ones on the Ink screen; otherwise `check` events (phase verify) and
+ * a `verified` event. Exit 10 when a check fails (or a manual one was answered no).
+ */
 export async function runVerify(args: ParsedArgs, io: CliIO): Promise<ExitCodeValue> {
   const parsed = outputAndNamespace(args, io);
   if (typeof parsed === "number") return parsed;
+  const network = networkOptions(args);
+  if (typeof network === "string") {
+    io.stderr.write(`mathison-install: ${network}\n`);
+    return ExitCode.usage;
+  }
   return withCluster(args, io, async (kube) => {
-    const state = await readInstallState(kube, parsed.namespace);
-    const lastOk = [...state.record.history].reverse().find((r) => r.outcome === "ok");
-    if (!state.namespaceExists || !state.record.answers || !lastOk) {
+    const result = await verifyInstall(kube, parsed.namespace, network, await frontEnd(args, io, parsed.output));
+    if (!result) {
       io.stderr.write(`mathison-install: ${noInstallMessage(parsed.namespace, kube.contextName)}\n`);
       return ExitCode.notInstalled;
     }
-    const reporter = chooseReporter({ format: parsed.output, stdout: io.stdout, stderr: io.stderr, env: io.env });
-    const context = { kube, state, answers: state.record.answers as Record<string, string>, webImage: lastOk.webImage, workerImage: lastOk.workerImage };
-    const outcomes = await runChecks(VERIFY_CHECKS, context);
-    for (const o of outcomes) reporter.event({ event: "check", phase: "verify", ...o });
-    const failed = outcomes.filter((o) => o.status === "fail").map((o) => o.id);
-    const verification = { time: new Date().toISOString(), ok: failed.length === 0, failed, warned: outcomes.filter((o) => o.status === "warn").map((o) => o.id) };
-    // `status` shows the last result; a record that cannot be written does not change the verdict.
-    await writeRecord(kube, parsed.namespace, { ...state.record, verification }).catch((err: Error) => io.stderr.write(`mathison-install: the result was not recorded: ${err.message}
-`));
-    return failed.length === 0 ? ExitCode.ok : ExitCode.verifyFailed;
+    return result.verification.ok ? ExitCode.ok : ExitCode.verifyFailed;
   });
+}
+
+async function frontEnd(args: ParsedArgs, io: CliIO, output: "plain" | "json"): Promise<VerifyFrontEnd> {
+  if (!isNonInteractive(args, io)) {
+    return (await import("../../ui/ink-checklist.js")).inkVerifyFrontEnd({ output: io.stderr as NodeJS.WriteStream, input: io.stdin as NodeJS.ReadStream });
+  }
+  const reporter = chooseReporter({ format: output, stdout: io.stdout, stderr: io.stderr, env: io.env });
+  return (await import("../../ui/script-checklist.js")).scriptVerifyFrontEnd(reporter);
 }

@@ -6,6 +6,7 @@ import type { RunAction } from "../components/Summary.js";
 import { planLines } from "../plan-lines.js";
 import { checkLines } from "../../checks/types.js";
 import { formatPlain } from "../plain-reporter.js";
+import { inkVerifyFrontEnd } from "../ink-checklist.js";
 import { resolveWizardAnswers } from "./answers.js";
 import { askContext, askYesNo, type PromptIO } from "./wizard.js";
 
@@ -56,6 +57,7 @@ export function wizardFrontEnd(input: WizardInput): FrontEnd {
       await s?.close();
     },
     say: (line) => void input.stderr.write(`${line}\n`),
+    ...inkVerifyFrontEnd({ output: input.stderr, input: input.stdin }),
   };
 }
 

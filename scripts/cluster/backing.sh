@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The real servers behind the test cluster's `kubectl exec`: KWOK runs an exec'd command on this
+# host (see the ClusterExec in kwok.yaml), so `psql` in postgres-0 reaches a real PostgreSQL with
+# the real pgvector extension, and `redis-cli` in redis-0 a real Redis.
+#   backing.sh ensure        installs what is missing: Debian's postgresql, redis-server and the
+#                            server headers (as root, with apt), and pgvector built from its source
+#                            (fetched through the Go module proxy, cached beside the cluster binaries)
+#   backing.sh start STATE   starts both for the cluster in STATE (up.sh does), as mathison/mathison
+#   backing.sh start-redis STATE   starts Redis again after a test stopped it
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+. "$here/versions.sh"
+PGVECTOR_VERSION=v0.8.1
+PG_MAJOR=15
+
+pg_bin() { echo "/usr/lib/postgresql/$PG_MAJOR/bin"; }
+have_all() {
+  [ -x "$(pg_bin)/postgres" ] && command -v psql >/dev/null && command -v redis-server >/dev/null \
+    && [ -f "/usr/share/postgresql/$PG_MAJOR/extension/vector.control" ]
+}
+
+ensure() {
+  have_all && { echo "backing servers: PostgreSQL $PG_MAJOR with pgvector, Redis: installed"; return 0; }
+  local pkgs=()
+  [ -x "$(pg_bin)/postgres" ] || pkgs+=("postgresql-$PG_MAJOR")
+  command -v redis-server >/dev/null || pkgs+=(redis-server)
+  [ -d "/usr/include/postgresql/$PG_MAJOR/server" ] || pkgs+=("postgresql-server-dev-$PG_MAJOR")
+  if [ ${#pkgs[@]} -gt 0 ]; then
+    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || { echo "backing servers: missing ${pkgs[*]} (install them, as root, with apt)" >&2; exit 3; }
+    echo "== installing ${pkgs[*]} (Debian packages) for the exec checks"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >/dev/null
+  fi
+  if [ ! -f "/usr/share/postgresql/$PG_MAJOR/extension/vector.control" ]; then
+    local src="$CLUSTER_CACHE_ROOT/pgvector-$PGVECTOR_VERSION-pg$PG_MAJOR"
+    if [ ! -f "$src/vector.so" ]; then
+      echo "== building pgvector $PGVECTOR_VERSION from source (Go module proxy)"
+      local dir
+      dir="$(cd "$(mktemp -d)" && GOFLAGS=-mod=mod go mod download -json "github.com/pgvector/pgvector@$PGVECTOR_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+      rm -rf "$src" && mkdir -p "$(dirname "$src")" && cp -r "$dir" "$src" && chmod -R u+w "$src"
+      make -s -C "$src" OPTFLAGS="" >/dev/null
+    fi
+    make -s -C "$src" install >/dev/null
+  fi
+  have_all || { echo "backing servers: still missing after installing" >&2; exit 3; }
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+start_redis() { # STATE
+  local dir="$1/backing"
+  set -a; . "$dir/env"; set +a
+  setsid redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$dir/redis" \
+    >"$1/logs/redis.log" 2>&1 < /dev/null &
+  echo "redis $!" >> "$1/pids"
+  for _ in $(seq 1 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "backing servers: Redis did not start; see $1/logs/redis.log" >&2; exit 1
+}
+
+start() { # STATE
+  local state="$1" dir="$1/backing"
+  have_all || { echo "backing servers: not installed (scripts/cluster/backing.sh ensure); exec checks will fail" >&2; return 0; }
+  # PostgreSQL refuses to run as root: its files belong to the postgres user.
+  chmod 755 "$state"
+  mkdir -p "$dir/pg" "$dir/run" "$dir/redis" "$dir/bin"
+  chown postgres: "$dir/pg" "$dir/run"
+  { echo "PGHOST=$dir/run"; echo "PGPORT=$(free_port)"; echo "REDIS_PORT=$(free_port)"; } > "$dir/env"
+  set -a; . "$dir/env"; set +a
+  # What runs an exec'd `redis-cli` reaches this Redis: the one in a pod talks to its own on 6379.
+  printf '#!/bin/sh\nexec /usr/bin/redis-cli -p %s "$@"\n' "$REDIS_PORT" > "$dir/bin/redis-cli"
+  chmod 755 "$dir/bin/redis-cli"
+  runuser -u postgres -- "$(pg_bin)/initdb" -D "$dir/pg" -U mathison --auth=trust >"$state/logs/initdb.log" 2>&1
+  setsid runuser -u postgres -- "$(pg_bin)/postgres" -D "$dir/pg" -k "$dir/run" -p "$PGPORT" -c listen_addresses='' \
+    >"$state/logs/postgres.log" 2>&1 < /dev/null &
+  echo "postgres $!" >> "$state/pids"
+  for _ in $(seq 1 100); do psql -U mathison -d postgres -tAc 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.1; done
+  psql -U mathison -d postgres -qc 'CREATE DATABASE mathison' >/dev/null
+  psql -U mathison -d mathison -qc 'CREATE EXTENSION vector' >/dev/null
+  start_redis "$state"
+}
+
+case "${1:-}" in
+  ensure) ensure ;;
+  start) start "$2" ;;
+  start-redis) start_redis "$2" ;;
+  *) echo "usage: backing.sh ensure | start STATE | start-redis STATE" >&2; exit 2 ;;
+esac

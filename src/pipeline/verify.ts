@@ -1,0 +1,88 @@
+import { VERIFY_CHECKS, type NetworkOptions, type VerifyContext } from "../checks/verify/index.js";
+import { MANUAL_CHECKS, type ManualCheck } from "../checks/verify/manual.js";
+import { runChecks, type CheckOutcome } from "../checks/types.js";
+import type { EngineEvent } from "../engine/events.js";
+import type { Kube } from "../kube/types.js";
+import type { ManualAnswer, Verification } from "../record/install-record.js";
+import { readInstallState, writeRecord, type InstallState } from "../record/store.js";
+
+/** The checklist as a front end shows it: the automated checks as they finish, then (interactive) the manual ones. */
+export interface ChecklistRun {
+  /** Runs every automated check, calling `onResult` as each ends; resolves with all, in the checks' order. */
+  readonly automated: (onResult: (o: CheckOutcome) => void) => Promise<CheckOutcome[]>;
+  /** The checks' titles and groups, so a screen can show a row per check before any ends. */
+  readonly titles: readonly { readonly id: string; readonly group: string; readonly title: string }[];
+  readonly manual: readonly ManualCheck[];
+  readonly url: string;
+  readonly namespace: string;
+}
+
+/** How a front end takes a checklist: returns the automated outcomes and what the person answered. */
+export type Checklist = (run: ChecklistRun) => Promise<{ outcomes: CheckOutcome[]; manual: Readonly<Record<string, ManualAnswer>> }>;
+
+export type VerifiedEvent = Extract<EngineEvent, { event: "verified" }>;
+
+/** How a front end takes part in verifying: shows the checklist, then the verdict. */
+export interface VerifyFrontEnd {
+  readonly checklist: Checklist;
+  verified(e: VerifiedEvent): void;
+}
+
+export interface VerifyResult {
+  readonly verification: Verification;
+  readonly outcomes: readonly CheckOutcome[];
+}
+
+/** The last successful run of an install, or undefined where there is none to verify. */
+export function lastSuccessfulRun(state: InstallState) {
+  return state.record.answers ? [...state.record.history].reverse().find((r) => r.outcome === "ok") : undefined;
+}
+
+/**
+ * Verifies an install: the automated checks, the manual ones where a person is there to answer,
+ * and the result kept in the install record (for `status`). Reads the record afresh, so it can
+ * follow an install that has just written it.
+ */
+export async function verifyInstall(kube: Kube, namespace: string, network: NetworkOptions, fe: VerifyFrontEnd): Promise<VerifyResult | undefined> {
+  const state = await readInstallState(kube, namespace);
+  const last = lastSuccessfulRun(state);
+  if (!state.namespaceExists || !last) return undefined;
+  const answers = state.record.answers as Record<string, string>;
+  const context: VerifyContext = { kube, state, answers, webImage: last.webImage, workerImage: last.workerImage, network };
+  const { outcomes, manual } = await fe.checklist({
+    automated: (onResult) => runChecks(VERIFY_CHECKS, context, onResult),
+    titles: VERIFY_CHECKS.map(({ id, group, title }) => ({ id, group, title })),
+    manual: MANUAL_CHECKS,
+    url: urlOf(answers),
+    namespace,
+  });
+  const said = (a: ManualAnswer) => Object.entries(manual).filter(([, v]) => v === a).map(([k]) => k);
+  const failed = [...outcomes.filter((o) => o.status === "fail").map((o) => o.id), ...said("no")];
+  const verification: Verification = {
+    time: new Date().toISOString(), ok: failed.length === 0, failed, warned: outcomes.filter((o) => o.status === "warn").map((o) => o.id),
+    ...(Object.keys(manual).length > 0 ? { manual } : {}),
+  };
+  // Written against the record as read here; a record that cannot be written does not change the verdict.
+  await writeRecord(kube, namespace, { ...state.record, verification }).catch(() => undefined);
+  const result = { verification, outcomes };
+  fe.verified({ event: "verified", ok: verification.ok, failed: verification.failed, warned: verification.warned, message: verificationLine(result) });
+  return result;
+}
+
+function urlOf(answers: Readonly<Record<string, string>>): string {
+  const tls = answers["tls"] ?? "";
+  return `${tls === "none" ? "http" : "https"}://${answers["domain"] ?? ""}`;
+}
+
+/** One line for the end of a checklist: `verification: 14 passed, 1 warning, 1 failed (dns)`. */
+export function verificationLine(r: VerifyResult): string {
+  const count = (s: string) => r.outcomes.filter((o) => o.status === s).length;
+  const parts = [`${count("pass")} passed`];
+  if (count("warn") > 0) parts.push(`${count("warn")} ${count("warn") === 1 ? "warning" : "warnings"}`);
+  if (count("skip") > 0) parts.push(`${count("skip")} skipped`);
+  const manual = Object.values(r.verification.manual ?? {});
+  if (manual.length > 0) parts.push(`manual: ${manual.filter((a) => a === "yes").length} yes, ${manual.filter((a) => a === "no").length} no, ${manual.filter((a) => a === "skip").length} skipped`);
+  return r.verification.ok
+    ? `verification passed: ${parts.join(", ")}`
+    : `verification failed (${r.verification.failed.join(", ")}): ${parts.join(", ")}`;
+}

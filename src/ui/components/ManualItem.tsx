@@ -1,0 +1,35 @@
+import { Box, Text } from "ink";
+import type { ManualCheck } from "../../checks/verify/manual.js";
+import type { ManualAnswer } from "../../record/install-record.js";
+
+export interface ManualItemProps {
+  readonly check: ManualCheck;
+  readonly answer?: ManualAnswer | undefined;
+  readonly asking: boolean;
+  readonly url: string;
+  readonly namespace: string;
+}
+
+const MARK: Record<ManualAnswer, { symbol: string; color: string }> = {
+  yes: { symbol: "✔", color: "green" }, no: { symbol: "✖", color: "red" }, skip: { symbol: "–", color: "gray" },
+};
+
+/** One check a person makes: what to do while it is asked, the answer after, and the troubleshooting for a "no". */
+export function ManualItem({ check, answer, asking, url, namespace }: ManualItemProps) {
+  if (asking) {
+    return (
+      <Box flexDirection="column">
+        <Text bold>? {check.title}</Text>
+        <Text>    {check.todo(url)}</Text>
+        <Text color="cyan">    Did it work? y yes · n no · s skip</Text>
+      </Box>
+    );
+  }
+  if (!answer) return <Text dimColor>· {check.title}</Text>;
+  return (
+    <Box flexDirection="column">
+      <Text><Text color={MARK[answer].color}>{MARK[answer].symbol}</Text> {check.title}{answer === "skip" ? " (skipped)" : ""}</Text>
+      {answer === "no" ? <Text dimColor wrap="wrap">    {check.troubleshooting(namespace, url).join("\n    ")}</Text> : null}
+    </Box>
+  );
+}

@@ -1,0 +1,69 @@
+// What the verification reaches beyond the API server, standing in for parts the test cluster
+// lacks: an HTTPS server with its own CA plays the ingress controller and the web app behind it,
+// and the real PostgreSQL and Redis that scripts/cluster/backing.sh started play the pods' servers.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:https";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { PACKAGE_ROOT } from "../../src/paths.js";
+import type { TestCluster } from "./cluster.js";
+
+export interface TestCa {
+  readonly dir: string;
+  readonly caFile: string;
+  /** A server certificate and key signed by the CA: PEM paths. */
+  issue(name: string, hosts: readonly string[], days: number): { cert: string; key: string };
+  remove(): void;
+}
+
+export function makeTestCa(): TestCa {
+  const dir = mkdtempSync(join(tmpdir(), "mathison-test-ca-"));
+  const ossl = (...args: string[]) => execFileSync("openssl", args, { stdio: "ignore" });
+  ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=mathison-ingress-test-ca", "-keyout", join(dir, "ca.key"), "-out", join(dir, "ca.crt"));
+  return {
+    dir,
+    caFile: join(dir, "ca.crt"),
+    issue(name, hosts, days) {
+      const cert = join(dir, `${name}.crt`);
+      const key = join(dir, `${name}.key`);
+      writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${hosts.map((h) => `DNS:${h}`).join(",")}\nextendedKeyUsage=serverAuth\n`);
+      ossl("req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${hosts[0]}`, "-keyout", key, "-out", join(dir, `${name}.csr`));
+      ossl("x509", "-req", "-in", join(dir, `${name}.csr`), "-CA", join(dir, "ca.crt"), "-CAkey", join(dir, "ca.key"), "-CAcreateserial", "-days", String(days), "-extfile", join(dir, `${name}.ext`), "-out", cert);
+      return { cert, key };
+    },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** The ingress controller and the web app behind it: HTTPS on ADDRESS:443, `/api/health` answering `healthStatus`. */
+export interface IngressStandIn {
+  healthStatus: number;
+  close(): Promise<void>;
+}
+
+export async function startIngressStandIn(address: string, pem: { cert: string; key: string }): Promise<IngressStandIn> {
+  const standIn = { healthStatus: 200 } as IngressStandIn;
+  const server: Server = createServer({ cert: readFileSync(pem.cert), key: readFileSync(pem.key) }, (req, res) => {
+    res.statusCode = req.url === "/api/health" ? standIn.healthStatus : 404;
+    res.end(res.statusCode === 200 ? '{"status":"ok"}' : "");
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(443, address, () => resolve());
+  });
+  standIn.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  return standIn;
+}
+
+/** The test cluster's backing servers (see scripts/cluster/backing.sh): where they listen, and how to stop and start Redis. */
+export function backingServers(c: TestCluster) {
+  const state = dirname(c.kubeconfig);
+  const env = Object.fromEntries(readFileSync(join(state, "backing", "env"), "utf8").trim().split("\n").map((l) => l.split("=", 2) as [string, string]));
+  const psql = (sql: string) => execFileSync("psql", ["-U", "mathison", "-d", "mathison", "-qc", sql], { env: { ...process.env, PGHOST: env["PGHOST"], PGPORT: env["PGPORT"] } });
+  return {
+    psql,
+    stopRedis: () => execFileSync("redis-cli", ["-p", env["REDIS_PORT"]!, "shutdown", "nosave"], { stdio: "ignore" }),
+    startRedis: () => execFileSync("bash", [join(PACKAGE_ROOT, "scripts", "cluster", "backing.sh"), "start-redis", state], { stdio: "ignore" }),
+  };
+}
