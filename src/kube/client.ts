@@ -281,7 +281,9 @@ class ClientNodeKube implements Kube {
         const text = (b: Buffer[]) => Buffer.concat(b).toString("utf8");
         // The final status frame carries the exit code: Success, or Failure with an ExitCode cause.
         if (status?.status === "Success") return resolve({ exitCode: 0, stdout: text(out), stderr: text(err) });
-        const code = status?.details?.causes?.find((c) => c.reason === "ExitCode")?.message;
+        // A kubelet names the exit code in a cause; some runtimes only in the message ("exit status 1").
+        const code = status?.details?.causes?.find((c) => c.reason === "ExitCode")?.message
+          ?? /exit (?:status|code) (\d+)/.exec(status?.message ?? "")?.[1];
         if (code !== undefined) return resolve({ exitCode: Number(code), stdout: text(out), stderr: text(err) });
         reject(new KubeApiError(`${what}: ${status?.message ?? "the connection closed without an exit status"}`, 500, "ExecFailed"));
       };

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { VERIFY_CHECKS } from "../../src/checks/verify/index.js";
 import { PACKAGE_ROOT } from "../../src/paths.js";
 import { clusterScopedName } from "../../src/render/render.js";
 import { kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
@@ -16,7 +17,7 @@ const { cluster, skip } = testCluster();
 const ADDRESS = "127.0.0.1";
 
 const result = (run: InstallRun, id: string) => run.events.find((e) => e.event === "check" && e.id === id);
-const notPassed = (run: InstallRun) => Object.fromEntries(run.events.filter((e) => e.event === "check" && e.status !== "pass").map((e) => [e.id, e.status]));
+const notPassed = (run: InstallRun) => Object.fromEntries(run.events.filter((e) => e.event === "check" && e.phase === "verify" && e.status !== "pass").map((e) => [e.id, e.status]));
 
 describe("verify", { skip }, () => {
   const c = cluster!;
@@ -32,7 +33,7 @@ describe("verify", { skip }, () => {
       const run = await verify(...extra);
       const r = result(run, id);
       if (r?.status === status && message.test(r.message)) {
-        assert.equal(run.code, status === "fail" ? 10 : 0, run.stderr);
+        if (status === "fail") assert.equal(run.code, 10, run.stderr);
         assert.ok(r.hint.length > 0, "anything but a pass says what to do");
         return run;
       }
@@ -57,7 +58,8 @@ describe("verify", { skip }, () => {
     const done = run.events.findIndex((e) => e.event === "done");
     assert.ok(run.events[done].ok, "the install itself succeeded");
     const checks = run.events.filter((e) => e.event === "check" && e.phase === "verify");
-    assert.ok(checks.length >= 20 && run.events.indexOf(checks[0]) > done, "the checks come after the install");
+    assert.equal(checks.length, VERIFY_CHECKS.length);
+    assert.ok(run.events.indexOf(checks[0]) > done, "the checks come after the install");
     assert.deepEqual(notPassed(run), { "ingress-address": "fail", "dns": "skip", "tls-certificate": "fail", "tls-served": "skip", "health": "skip" });
     assert.match(result(run, "ingress-address").message, /^no ingress controller has picked this Ingress up/);
     assert.match(result(run, "tls-certificate").message, /^Secret mathison-tls does not exist/);
@@ -104,10 +106,33 @@ describe("verify", { skip }, () => {
     standIn.healthStatus = 200;
     const soon = ca.issue("soon", [domain], 5);
     await kubectl(c, ["-n", namespace, "create", "secret", "tls", "mathison-tls", `--cert=${soon.cert}`, `--key=${soon.key}`, "--dry-run=client", "-o", "yaml"]).then((r) => kubectl(c, ["apply", "-f", "-"], r.stdout));
-    await failsFor("tls-certificate", /^the certificate in Secret mathison-tls expires in 4 days/, network(), "warn");
+    const warned = await failsFor("tls-certificate", /^the certificate in Secret mathison-tls expires in 4 days/, network(), "warn");
+    assert.equal(warned.code, 0, "a warning alone does not fail the verification");
     const other = ca.issue("other", ["other.example.com"], 30);
     await kubectl(c, ["-n", namespace, "create", "secret", "tls", "mathison-tls", `--cert=${other.cert}`, `--key=${other.key}`, "--dry-run=client", "-o", "yaml"]).then((r) => kubectl(c, ["apply", "-f", "-"], r.stdout));
     await failsFor("tls-certificate", new RegExp(`^the certificate in Secret mathison-tls is for DNS:other.example.com, not ${domain}`));
+    // cert-manager: the Certificate its ingress-shim makes for the Ingress's TLS Secret must be Ready.
+    const crd = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: certificates.cert-manager.io}
+spec:
+  group: cert-manager.io
+  scope: Namespaced
+  names: {kind: Certificate, plural: certificates, singular: certificate, listKind: CertificateList}
+  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]
+`;
+    assert.equal((await kubectl(c, ["apply", "-f", "-"], crd)).code, 0);
+    after(() => kubectl(c, ["delete", "crd", "certificates.cert-manager.io", "--ignore-not-found"]));
+    assert.equal((await kubectl(c, ["wait", "--for=condition=Established", "crd/certificates.cert-manager.io", "--timeout=30s"])).code, 0);
+    await kubectl(c, ["-n", namespace, "annotate", "ingress/mathison-web", "cert-manager.io/cluster-issuer=letsencrypt"]);
+    await failsFor("tls-certificate", /^cert-manager has not created Certificate mathison-tls \(ClusterIssuer letsencrypt\)/);
+    const certificate = (ready: string, message: string) => `{"apiVersion":"cert-manager.io/v1","kind":"Certificate","metadata":{"name":"mathison-tls","namespace":"${namespace}"},"spec":{"secretName":"mathison-tls"},"status":{"conditions":[{"type":"Ready","status":"${ready}","message":"${message}"}]}}`;
+    await kubectl(c, ["apply", "-f", "-"], certificate("False", "Issuing certificate as Secret does not exist"));
+    await failsFor("tls-certificate", /^Certificate mathison-tls is not Ready: Issuing certificate as Secret does not exist/);
+    await kubectl(c, ["apply", "-f", "-"], certificate("True", "Certificate is up to date and has not expired"));
+    const ok = await verify(...network());
+    assert.equal(result(ok, "tls-certificate").message, "cert-manager's Certificate mathison-tls is Ready (ClusterIssuer letsencrypt)");
+    await kubectl(c, ["-n", namespace, "annotate", "ingress/mathison-web", "cert-manager.io/cluster-issuer-"]);
     const good = ca.issue("site", [domain], 30);
     await kubectl(c, ["-n", namespace, "create", "secret", "tls", "mathison-tls", `--cert=${good.cert}`, `--key=${good.key}`, "--dry-run=client", "-o", "yaml"]).then((r) => kubectl(c, ["apply", "-f", "-"], r.stdout));
   });
@@ -133,7 +158,12 @@ describe("verify", { skip }, () => {
     const bin = `${process.execPath} ${join(PACKAGE_ROOT, "bin", "mathison-install.js")}`;
     const t = new Terminal(`${bin} install --namespace ${namespace} ${network().join(" ")}`, { KUBECONFIG: c.kubeconfig, PATH: process.env["PATH"] ?? "" }, { cols: 100, rows: 50 });
     after(() => t.close());
-    await t.waitFor(/\? (Upgrade|Apply|Install)/);
+    // An upgrade offers the tag, then the other settings; Enter keeps each.
+    await t.waitFor(/\? Image tag for web and worker/);
+    t.send("Enter");
+    await t.waitFor(/\? Change other settings\?/);
+    t.send("Enter");
+    await t.waitFor(/\? Apply these changes\?/);
     t.send("Enter");
     await t.waitFor(/Login works through the Ingress URL[\s\S]*Did it work\? y yes · n no · s skip/, 60_000);
     const rows = t.screen();
@@ -164,6 +194,11 @@ describe("verify", { skip }, () => {
     await failsFor("service-account", /may not create namespaces; create deployments.apps; get pods\/log; create pods\/exec/);
     await kubectl(c, ["-n", namespace, "set", "image", "deployment/mathison-worker", "worker=mathison-worker:other"]);
     await failsFor("worker", /^runs mathison-worker:other, the install record says mathison-worker:latest/);
+    // What a kubelet records when a web pod's probe fails.
+    const pod = (await kubectlJson(c, ["-n", namespace, "get", "pods", "-l", "app.kubernetes.io/name=mathison-web"])).items[0].metadata.name;
+    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    await kubectl(c, ["apply", "-f", "-"], `{"apiVersion":"v1","kind":"Event","metadata":{"name":"${pod}.probe","namespace":"${namespace}"},"involvedObject":{"kind":"Pod","name":"${pod}","namespace":"${namespace}"},"reason":"Unhealthy","message":"Readiness probe failed: HTTP probe failed with statuscode: 500","type":"Warning","firstTimestamp":"${now}","lastTimestamp":"${now}","count":1}`);
+    await failsFor("probes", new RegExp(`^1 probe failure in the last 10 minutes, e.g. ${pod}: Readiness probe failed`), network(), "warn");
     await kubectl(c, ["-n", namespace, "scale", "statefulset/redis", "--replicas=0"]);
     await failsFor("endpoints", /^Service redis has no ready endpoint/);
     await kubectl(c, ["-n", namespace, "delete", "jobs", "--all"]);
