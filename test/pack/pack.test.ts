@@ -1,39 +1,63 @@
-// The published artifact: `npm pack`'s tarball, installed into a clean directory, runs.
+// The published artifact: `npm pack`'s tarball (built by prepack: the bundle, no runtime
+// dependencies), run with npx from a clean directory, and installing onto the real test cluster.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
+import { promisify } from "node:util";
 import { parseAllDocuments } from "yaml";
 import { PACKAGE_ROOT } from "../../src/paths.js";
+import { kubectlJson, testCluster, uniqueNamespace } from "../helpers/cluster.js";
+import { tidy } from "../helpers/install.js";
+
+const { cluster, skip } = testCluster();
 
 describe("npm pack tarball", () => {
   const packDir = mkdtempSync(join(tmpdir(), "mathison-pack-"));
   const clean = mkdtempSync(join(tmpdir(), "mathison-clean-"));
+  // An npm cache of its own: what npx fetches and installs is what a first-time user gets.
+  const cache = mkdtempSync(join(tmpdir(), "mathison-npm-cache-"));
   execFileSync("npm", ["pack", "--silent", "--pack-destination", packDir], { cwd: PACKAGE_ROOT, stdio: ["ignore", "ignore", "inherit"] });
   const tarball = join(packDir, readdirSync(packDir).find((f) => f.endsWith(".tgz"))!);
-  const run = (...args: string[]) =>
-    execFileSync("npm", ["exec", "--yes", `--package=${tarball}`, "--", "mathison-install", ...args], {
+  const npx = (args: string[], env: Record<string, string> = {}) =>
+    promisify(execFile)("npx", ["--yes", `--package=${tarball}`, "--", "mathison-install", ...args], {
       cwd: clean,
-      env: { ...process.env, npm_config_loglevel: "error", npm_config_update_notifier: "false" },
-      stdio: ["ignore", "pipe", "pipe"],
-    }).toString();
+      env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", npm_config_cache: cache, npm_config_loglevel: "error", npm_config_update_notifier: "false", ...env },
+    });
+  const packageJson = JSON.parse(execFileSync("tar", ["-xzOf", tarball, "package/package.json"]).toString()) as Record<string, any>;
 
-  it("holds the launcher, the compiled program and the manifests, not the tests", () => {
+  it("holds the launcher, the bundle, the manifests and the notices; no sources, no tests, no runtime dependencies", () => {
     const listing = execFileSync("tar", ["-tzf", tarball]).toString().split("\n");
-    for (const f of ["package/bin/mathison-install.js", "package/dist/src/cli/main.js", "package/manifests/07-web.yaml", "package/README.md"]) {
+    for (const f of ["package/bin/mathison-install.js", "package/dist/bundle/main.js", "package/manifests/07-web.yaml", "package/README.md", "package/THIRD_PARTY_NOTICES.md"]) {
       assert.ok(listing.includes(f), `${f} is packed`);
     }
-    assert.ok(!listing.some((f) => f.startsWith("package/dist/test/") || f.startsWith("package/src/")), "no tests or sources");
+    assert.ok(!listing.some((f) => /^package\/(dist\/(src|test)|src|test)\//.test(f)), "no tests or sources");
+    assert.ok(!listing.some((f) => f.endsWith(".map")), "no source maps");
+    assert.equal(packageJson["dependencies"], undefined, "everything it runs is inlined");
+    const notices = execFileSync("tar", ["-xzOf", tarball, "package/THIRD_PARTY_NOTICES.md"]).toString();
+    for (const name of ["@kubernetes/client-node", "ink", "react", "yaml", "@inquirer/core"]) assert.match(notices, new RegExp(`^## ${name.replace("/", "\\/")} `, "m"), name);
   });
 
-  it("runs --version, --help and render from a clean directory", () => {
-    const version = (JSON.parse(execFileSync("tar", ["-xzOf", tarball, "package/package.json"]).toString()) as { version: string }).version;
-    assert.equal(run("--version").trim(), version);
-    assert.match(run("--help"), /Usage:\n\s+mathison-install \[install\]/);
-    const docs = parseAllDocuments(run("render", "--domain", "pack.example.com")).map((d) => d.toJS());
+  it("runs --version, --help and render with npx from a clean directory", async () => {
+    assert.equal((await npx(["--version"])).stdout.trim(), packageJson["version"]);
+    assert.match((await npx(["--help"])).stdout, /Usage:\n\s+mathison-install \[install\]/);
+    const docs = parseAllDocuments((await npx(["render", "--domain", "pack.example.com"])).stdout).map((d) => d.toJS());
     assert.equal(docs[0].kind, "Namespace");
     assert.ok(docs.some((d) => d.kind === "Ingress" && d.spec.rules[0].host === "pack.example.com"));
+  });
+
+  it("installs onto the real test cluster, and reports status", { skip }, async () => {
+    const c = cluster!;
+    const namespace = uniqueNamespace("e2e-pack");
+    after(() => tidy(c, namespace));
+    const env = { KUBECONFIG: c.kubeconfig, ANTHROPIC_API_KEY: "sk-ant-pack" };
+    const run = await npx(["install", "--non-interactive", "--output", "json", "--skip-verify", "--namespace", namespace, "--domain", `${namespace}.e2e.test`], env);
+    const done = run.stdout.trim().split("\n").map((l) => JSON.parse(l)).find((e) => e.event === "done");
+    assert.equal(done.ok, true, run.stderr);
+    assert.equal((await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"])).status.readyReplicas, 2);
+    const status = JSON.parse((await npx(["status", "--namespace", namespace, "--output", "json"], env)).stdout);
+    assert.equal(status.healthy, true);
   });
 });

@@ -1,0 +1,65 @@
+// The published program: dist/src (compiled by tsc) bundled by esbuild into dist/bundle, one
+// chunk per lazily loaded part (a command loads only what it uses), every runtime library
+// inlined and tree-shaken, so the package has no runtime dependencies. Writes the licences of
+// the inlined code to THIRD_PARTY_NOTICES.md. `npm pack` runs it (prepack).
+import { build } from "esbuild";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const outdir = join(root, "dist", "bundle");
+rmSync(outdir, { recursive: true, force: true });
+
+const result = await build({
+  entryPoints: { main: join(root, "dist", "src", "cli", "main.js") },
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node22",
+  minify: true,
+  treeShaking: true,
+  metafile: true,
+  legalComments: "none",
+  define: { "process.env.NODE_ENV": '"production"', "process.env.DEV": "undefined" },
+  // Ink loads its devtools only under DEV=true; the package never ships them.
+  external: ["react-devtools-core"],
+  // CommonJS libraries call require() for Node's built-ins, which an ES module lacks.
+  banner: { js: 'import{createRequire as __cr}from"node:module";const require=__cr(import.meta.url);' },
+  entryNames: "[name]",
+  // Flat, beside main.js: src/paths.ts finds the package root two directories up from any of them.
+  chunkNames: "[name]-[hash]",
+  logLevel: "warning",
+});
+
+/** The package each inlined file comes from: the directory holding its nearest package.json under node_modules. */
+function packageOf(file) {
+  const at = file.lastIndexOf("node_modules/");
+  if (at < 0) return undefined;
+  const rest = file.slice(at + "node_modules/".length).split("/");
+  const name = rest[0].startsWith("@") ? `${rest[0]}/${rest[1]}` : rest[0];
+  return join(root, file.slice(0, at), "node_modules", name);
+}
+
+const packages = new Map();
+for (const input of Object.keys(result.metafile.inputs)) {
+  const dir = packageOf(input);
+  if (!dir || packages.has(dir)) continue;
+  const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+  const licenceFile = readdirSync(dir).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f));
+  packages.set(dir, { name: pkg.name, version: pkg.version, license: pkg.license ?? "see its package", text: licenceFile ? readFileSync(join(dir, licenceFile), "utf8").trim() : undefined });
+}
+const sorted = [...packages.values()].sort((a, b) => a.name.localeCompare(b.name));
+const notices = [
+  "# Third-party notices",
+  "",
+  "mathison-install's published program (dist/bundle) includes code from these packages, under their licences.",
+  "",
+  ...sorted.flatMap((p) => [`## ${p.name} ${p.version} (${p.license})`, "", ...(p.text ? ["```", p.text, "```"] : [`No licence file is shipped with it; its package.json names ${p.license}.`]), ""]),
+].join("\n");
+writeFileSync(join(root, "THIRD_PARTY_NOTICES.md"), notices);
+const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
+process.stderr.write(`bundle: ${relative(root, outdir)} ${(bytes / 1024).toFixed(0)} KiB in ${Object.keys(result.metafile.outputs).length} files, ${sorted.length} inlined packages\n`);
+if (!existsSync(join(outdir, "main.js"))) throw new Error("no main.js in the bundle");
