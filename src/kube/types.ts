@@ -18,6 +18,20 @@ export interface ListOptions {
   readonly fieldSelector?: string;
 }
 
+/** A watch's connection to the API server: lost (since when, why), back, or given up on. */
+export interface ConnectionState {
+  readonly connected: boolean;
+  readonly since: number;
+  readonly error?: string;
+  /** Lost for too long: the watch stopped and will not come back. */
+  readonly gaveUp: boolean;
+}
+
+export interface WatchOptions extends ListOptions {
+  /** Told when the watch loses the API server and when it is back (a reconnect after a normal end is not a loss). */
+  readonly onConnection?: (state: ConnectionState) => void;
+}
+
 export interface ExecResult {
   readonly exitCode: number;
   readonly stdout: string;
@@ -34,7 +48,7 @@ export interface AccessQuestion {
 
 /**
  * Everything the installer asks of a cluster. The only implementation talks to a real API server
- * through @kubernetes/client-node (src/kube/client.ts); nothing else imports that library.
+ * over Node's https (src/kube/client.ts); nothing else speaks HTTP to it.
  */
 export interface Kube {
   /** The kubeconfig context and API server in use, for messages. */
@@ -52,8 +66,12 @@ export interface Kube {
   replace(obj: KubeObject): Promise<KubeObject>;
   get(ref: ObjectRef): Promise<KubeObject | undefined>;
   list(apiVersion: string, kind: string, namespace: string | undefined, options?: ListOptions): Promise<{ items: KubeObject[]; resourceVersion: string }>;
-  /** A list-then-watch that re-lists after a dropped watch, until stopped. */
-  watch(apiVersion: string, kind: string, namespace: string | undefined, onEvent: (type: WatchEventType, obj: KubeObject) => void, options?: ListOptions): Promise<WatchHandle>;
+  /**
+   * A list-then-watch kept going until stopped: resumed when the server ends it, retried with
+   * backoff and jitter when the connection fails, re-listed on 410 Gone (objects deleted meanwhile
+   * arrive as DELETED).
+   */
+  watch(apiVersion: string, kind: string, namespace: string | undefined, onEvent: (type: WatchEventType, obj: KubeObject) => void, options?: WatchOptions): Promise<WatchHandle>;
   delete(ref: ObjectRef, options?: { propagation?: "Background" | "Foreground" | "Orphan" }): Promise<boolean>;
   /** The last lines of a container's log. */
   logs(namespace: string, pod: string, container: string, options?: { tailLines?: number; previous?: boolean }): Promise<string>;

@@ -1,0 +1,83 @@
+import { randomBytes } from "node:crypto";
+import type { Duplex } from "node:stream";
+
+/** One WebSocket message: its opcode (1 text, 2 binary) and payload. */
+export interface WsMessage {
+  readonly opcode: number;
+  readonly data: Buffer;
+}
+
+/**
+ * Reads the messages of an upgraded WebSocket connection (RFC 6455, server side unmasked),
+ * answering pings, until the server closes it or the socket ends. Enough for `pods/exec`
+ * without stdin: the client only ever sends pongs and the close.
+ */
+export function readMessages(socket: Duplex, onMessage: (m: WsMessage) => void, onEnd: (err?: Error) => void): { close(): void } {
+  let buffered = Buffer.alloc(0);
+  let fragments: Buffer[] = [];
+  let fragmentOpcode = 0;
+  let ended = false;
+  const end = (err?: Error): void => {
+    if (ended) return;
+    ended = true;
+    socket.destroy();
+    onEnd(err);
+  };
+  const send = (opcode: number, payload: Buffer = Buffer.alloc(0)): void => {
+    // Client frames are masked; payloads here are tiny (pong, close).
+    const mask = randomBytes(4);
+    const masked = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!));
+    socket.write(Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | payload.length]), mask, masked]));
+  };
+  socket.on("data", (chunk: Buffer) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    for (;;) {
+      const frame = parseFrame(buffered);
+      if (!frame) return;
+      buffered = buffered.subarray(frame.size);
+      if (frame.opcode === 8) {
+        send(8);
+        return end();
+      }
+      if (frame.opcode === 9) {
+        send(10, frame.payload);
+        continue;
+      }
+      if (frame.opcode === 10) continue;
+      if (frame.opcode !== 0) fragmentOpcode = frame.opcode;
+      fragments.push(frame.payload);
+      if (frame.fin) {
+        onMessage({ opcode: fragmentOpcode, data: Buffer.concat(fragments) });
+        fragments = [];
+      }
+    }
+  });
+  socket.once("end", () => end());
+  socket.once("close", () => end());
+  socket.once("error", (err) => end(err));
+  return { close: () => { if (!ended) send(8); end(); } };
+}
+
+function parseFrame(b: Buffer): { fin: boolean; opcode: number; payload: Buffer; size: number } | undefined {
+  if (b.length < 2) return undefined;
+  const fin = (b[0]! & 0x80) !== 0;
+  const opcode = b[0]! & 0x0f;
+  const masked = (b[1]! & 0x80) !== 0;
+  let length = b[1]! & 0x7f;
+  let offset = 2;
+  if (length === 126) {
+    if (b.length < 4) return undefined;
+    length = b.readUInt16BE(2);
+    offset = 4;
+  } else if (length === 127) {
+    if (b.length < 10) return undefined;
+    length = Number(b.readBigUInt64BE(2));
+    offset = 10;
+  }
+  const maskKey = masked ? b.subarray(offset, offset + 4) : undefined;
+  if (masked) offset += 4;
+  if (b.length < offset + length) return undefined;
+  let payload = b.subarray(offset, offset + length);
+  if (maskKey) payload = Buffer.from(payload.map((x, i) => x ^ maskKey[i % 4]!));
+  return { fin, opcode, payload, size: offset + length };
+}
