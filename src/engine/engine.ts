@@ -43,6 +43,8 @@ class RunState {
   readonly freshJobs = new Set<string>();
   view: NamespaceView | undefined;
   viewReady: Promise<void> = Promise.resolve();
+  /** Work off the critical path (log draining, old Job clean-up): the run's end waits for it, no stage does. */
+  readonly background: Promise<unknown>[] = [];
 
   constructor(readonly kube: Kube, readonly namespace: string) {}
 
@@ -73,6 +75,7 @@ export async function applyPlan(plan: InstallPlan, kube: Kube, reporter: Reporte
       if (options.signal?.aborted) throw new StageFailure("interrupted", "Interrupted", "interrupted before this stage", "");
       await runStage(stage, plan.changes.filter((c) => c.stage === stage.id), run, reporter, options, stages.length);
     }
+    await Promise.allSettled(run.background);
     reporter.event({ event: "done", ok: true, outcome: "ok", elapsedMs: Date.now() - started, applied: run.applied.length, total, message: `Mathison is installed in namespace ${plan.namespace}` });
     return { outcome: "ok", applied: run.applied };
   } catch (err) {
@@ -103,13 +106,17 @@ async function runStage(stage: Stage, changes: readonly ObjectChange[], run: Run
   const workloads = stage.objects.filter((o) => hasReadiness(o.kind));
   if (workloads.length > 0) {
     await run.viewReady;
-    await waitForStage({
+    const { logsDrained } = await waitForStage({
       kube: run.kube, view: run.view!, reporter, stage, workloads, appliedGeneration: run.generation, freshJobs: run.freshJobs,
       timeoutMs: options.timeoutsMs?.[stage.id] ?? DEFAULT_TIMEOUTS_MS[stage.id], sinceMs: stageStart, signal: options.signal, logLines: options.logLines ?? 20,
     });
+    run.background.push(logsDrained);
   }
   if (stage.id === "migrate") {
-    await removeOldMigrationJobs(run.kube, run.namespace, workloads.map((w) => w.metadata.name), (object, message) => reporter.event({ event: "cleanup", stage: stage.id, object, message }));
+    // Old Jobs are history, not a condition of the next stage.
+    const cleanup = (object: string, message: string) => reporter.event({ event: "cleanup", stage: stage.id, object, message });
+    run.background.push(removeOldMigrationJobs(run.kube, run.namespace, workloads.map((w) => w.metadata.name), cleanup)
+      .catch((err: Error) => cleanup("Job", `old migration Jobs were not deleted (the next run tries again): ${err.message}`)));
   }
   if (last) await applyBatch(changes.filter((c) => c.action === "delete"), stage, run, reporter, options);
   event("done", Date.now() - stageStart);

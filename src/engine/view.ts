@@ -1,4 +1,4 @@
-import type { Kube, WatchHandle } from "../kube/types.js";
+import type { ConnectionState, Kube, WatchHandle } from "../kube/types.js";
 import type { KubeObject } from "../render/objects.js";
 import type { NamespaceSnapshot } from "./diagnose.js";
 
@@ -17,6 +17,8 @@ export class NamespaceView {
   private readonly listeners = new Set<() => void>();
   private handles: WatchHandle[] = [];
   private scheduled = false;
+  /** Watches that lost the API server, by kind. */
+  private readonly lost = new Map<string, ConnectionState>();
 
   constructor(private readonly kube: Kube, readonly namespace: string) {}
 
@@ -28,6 +30,12 @@ export class NamespaceView {
         if (type === "DELETED") store.delete(obj.metadata.name);
         else store.set(obj.metadata.name, { ...obj, kind, apiVersion });
         this.changed();
+      }, {
+        onConnection: (state) => {
+          if (state.connected) this.lost.delete(kind);
+          else this.lost.set(kind, state);
+          this.changed();
+        },
       });
     }));
   }
@@ -48,6 +56,14 @@ export class NamespaceView {
 
   snapshot(): NamespaceSnapshot {
     return { pods: this.all("Pod"), events: this.all("Event"), replicaSets: this.all("ReplicaSet"), pvcs: this.all("PersistentVolumeClaim") };
+  }
+
+  /** Whether the view is cut off from the API server (what it shows may be stale), since when, and whether its watches gave up. */
+  connection(): ConnectionState | undefined {
+    const states = [...this.lost.values()];
+    if (states.length === 0) return undefined;
+    const since = Math.min(...states.map((s) => s.since));
+    return { connected: false, since, gaveUp: states.some((s) => s.gaveUp), ...(states[0]!.error ? { error: states[0]!.error } : {}) };
   }
 
   onChange(listener: () => void): () => void {

@@ -12,6 +12,8 @@ import type { NamespaceView } from "./view.js";
 const LOG_DRAIN_MS = 3000;
 const LOG_IDLE_MS = 300;
 
+const API_SERVER = "API server";
+
 /** How long a non-fatal condition must last before it is reported as a stall. */
 export const STALL_GRACE_MS = 2000;
 
@@ -34,8 +36,14 @@ export interface StageWaitInput {
 
 type ContainerRef = { pod?: string | undefined; container?: string | undefined; previousLogs?: boolean | undefined };
 
+/** What a stage's wait leaves running once the stage is ready: the migration log's last lines. */
+export interface StageWaitResult {
+  /** Settles when the streamed logs have ended (bounded); the run's `done` waits for it, the next stage does not. */
+  readonly logsDrained: Promise<void>;
+}
+
 /** Waits, through the namespace's watches, until every workload of a stage is ready; rejects with a StageFailure. */
-export function waitForStage(input: StageWaitInput): Promise<void> {
+export function waitForStage(input: StageWaitInput): Promise<StageWaitResult> {
   return new StageWait(input).run();
 }
 
@@ -54,7 +62,9 @@ class StageWait {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: () => void = () => undefined;
   private settled = false;
-  private resolve!: () => void;
+  /** Whether the loss of the API server is on screen (a stall of the "API server" row). */
+  private connectionLostShown = false;
+  private resolve!: (r: StageWaitResult) => void;
   private reject!: (err: StageFailure) => void;
 
   constructor(private readonly input: StageWaitInput) {
@@ -64,8 +74,8 @@ class StageWait {
     });
   }
 
-  run(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  run(): Promise<StageWaitResult> {
+    return new Promise<StageWaitResult>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
       this.timer = setTimeout(() => this.onTimeout(), this.input.timeoutMs);
@@ -95,8 +105,9 @@ class StageWait {
       this.reject(err);
       return;
     }
-    // A finished container's log ends by itself; wait for it so no line is lost.
-    void this.logs.drain(LOG_DRAIN_MS, LOG_IDLE_MS).then(() => this.resolve());
+    // A finished container's log ends by itself; the run waits for it before its end, so no line
+    // is lost, but readiness is already decided: the next stage starts now.
+    this.resolve({ logsDrained: this.logs.drain(LOG_DRAIN_MS, LOG_IDLE_MS) });
   }
 
   private failWithLogs(failure: StageFailure, source: ContainerRef): void {
@@ -158,7 +169,7 @@ class StageWait {
   }
 
   private evaluate(): void {
-    if (this.settled) return;
+    if (this.settled || this.connectionLost()) return;
     this.followJobPods();
     let done = 0;
     const waitingOn: string[] = [];
@@ -176,6 +187,31 @@ class StageWait {
     }
     this.input.reporter.progress({ stage: this.input.stage.id, waitingOn, done, total: this.input.workloads.length });
     if (done === this.input.workloads.length) this.finish();
+  }
+
+  /**
+   * Says at once when the watches lost the API server, and when it is back; while it is lost the
+   * view is stale, so nothing is judged. A connection given up on fails the run as a cluster
+   * access problem, not as a workload's timeout.
+   */
+  private connectionLost(): boolean {
+    const c = this.input.view.connection();
+    const { reporter, stage } = this.input;
+    if (!c) {
+      if (this.connectionLostShown) reporter.event({ event: "status", stage: stage.id, object: API_SERVER, state: "ready", message: "the connection to the API server is back" });
+      this.connectionLostShown = false;
+      return false;
+    }
+    if (c.gaveUp) {
+      this.finish(new StageFailure("cluster-access", "ConnectionLost", `lost the connection to the API server ${Math.round((Date.now() - c.since) / 1000)} s ago and could not get it back: ${c.error ?? "no answer"}`,
+        "kubectl cluster-info; once the API server answers, re-run the same command: it resumes where this one stopped", API_SERVER));
+      return true;
+    }
+    if (!this.connectionLostShown) {
+      reporter.event({ event: "stall", stage: stage.id, object: API_SERVER, reason: "ConnectionLost", message: `lost the connection to the API server; retrying (${c.error ?? "no answer"})`, hint: "the API server is restarting or unreachable: kubectl cluster-info", fatal: false });
+      this.connectionLostShown = true;
+    }
+    return true;
   }
 
   /** A workload that reached a failed state: the pods say more than its condition, so prefer their diagnosis. */

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
+import { existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 
 /** Set by test/e2e/global-setup.ts (or by a developer pointing the suite at a running cluster). */
@@ -62,3 +63,29 @@ export async function cleanup(cluster: TestCluster, namespace: string, clusterSc
   await kubectl(cluster, ["delete", "namespace", namespace, "--ignore-not-found", "--wait=false"]);
 }
 
+
+/**
+ * Kills the test cluster's kube-apiserver (SIGKILL: its connections are cut, as in a crash), and
+ * after `downMs` starts it again with the same arguments, as a restarted control plane would;
+ * resolves once it is ready again, with when it went down.
+ */
+export async function restartApiServer(cluster: TestCluster, downMs: number): Promise<{ killedAt: number }> {
+  const state = dirname(cluster.kubeconfig);
+  const pidsFile = join(state, "pids");
+  const lines = readFileSync(pidsFile, "utf8").trim().split("\n");
+  const pid = Number(lines.find((l) => l.startsWith("kube-apiserver "))!.split(" ")[1]);
+  const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+  process.kill(-pid, "SIGKILL");
+  const killedAt = Date.now();
+  while (existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z")) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, downMs));
+  const log = openSync(join(state, "logs", "kube-apiserver.log"), "a");
+  const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ["ignore", log, log] });
+  child.unref();
+  writeFileSync(pidsFile, `${lines.map((l) => (l.startsWith("kube-apiserver ") ? `kube-apiserver ${child.pid}` : l)).join("\n")}\n`);
+  for (let i = 0; ; i++) {
+    if ((await kubectl(cluster, ["get", "--raw", "/readyz"])).code === 0) return { killedAt };
+    if (i > 300) throw new Error("kube-apiserver did not come back within 30 s");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
