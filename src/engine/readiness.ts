@@ -74,6 +74,19 @@ export function jobReadiness(j: KubeObject): Readiness {
   return { state: "pending", message: `${st.active ?? 0} running, ${st.succeeded ?? 0} succeeded, ${st.failed ?? 0} failed` };
 }
 
+/**
+ * A Job whose pods have already succeeded as many times as it needs completions is done: the Job
+ * controller marks it Complete after its batching period (about a second), but nothing can undo
+ * a success, so the next stage need not wait for the mark.
+ */
+export function jobReadinessWithPods(j: KubeObject, pods: readonly KubeObject[]): Readiness {
+  const r = jobReadiness(j);
+  if (r.state !== "pending") return r;
+  const completions = (j.spec?.completions as number | undefined) ?? 1;
+  const succeeded = pods.filter((p) => p.status?.phase === "Succeeded").length;
+  return succeeded >= completions ? { state: "ready", message: `completed (${succeeded} of ${completions} pods succeeded)` } : r;
+}
+
 export function readinessOf(obj: KubeObject): Readiness {
   switch (obj.kind) {
     case "Deployment": return deploymentReadiness(obj);

@@ -5,7 +5,7 @@ import { diagnose, rolloutPodsOf, type Diagnosis } from "./diagnose.js";
 import type { Reporter } from "./events.js";
 import { failureHint, StageFailure } from "./failure.js";
 import { PodLogFollower } from "./log-follower.js";
-import { readinessOf, type Readiness } from "./readiness.js";
+import { jobReadinessWithPods, readinessOf, type Readiness } from "./readiness.js";
 import type { NamespaceView } from "./view.js";
 
 /** How long a finished stage waits for the last lines of the logs it streams, and for a quiet log. */
@@ -158,7 +158,8 @@ class StageWait {
   private readiness(w: KubeObject): { live: KubeObject | undefined; r: Readiness } {
     const live = this.input.view.get(w.kind, w.metadata.name);
     const seen = live && ((live.metadata.generation as number | undefined) ?? 0) >= (this.input.appliedGeneration.get(objectRef(w)) ?? 0);
-    return { live: seen ? live : undefined, r: seen ? readinessOf(live) : { state: "pending", message: "waiting for the API server to report it" } };
+    if (!seen) return { live: undefined, r: { state: "pending", message: "waiting for the API server to report it" } };
+    return { live, r: live.kind === "Job" ? jobReadinessWithPods(live, rolloutPodsOf(live, this.input.view.snapshot())) : readinessOf(live) };
   }
 
   private reportStatus(ref: string, r: Readiness): void {

@@ -1,4 +1,4 @@
-import { jobReadiness } from "../../engine/readiness.js";
+import { jobReadinessWithPods } from "../../engine/readiness.js";
 import { newestMigrationJob } from "../../engine/migration.js";
 import type { Check, CheckResult } from "../types.js";
 import type { VerifyContext } from "./context.js";
@@ -12,9 +12,9 @@ export const migrationCheck: Check<VerifyContext> = {
     const ns = state.namespace;
     const job = newestMigrationJob((await kube.list("batch/v1", "Job", ns)).items);
     if (!job) return { status: "fail", message: "no migration Job in the namespace", hint: "re-run mathison-install install: it runs the migration" };
-    const r = jobReadiness(job);
-    if (r.state !== "ready") return { status: "fail", message: `Job/${job.metadata.name}: ${r.message}`, hint: `kubectl -n ${ns} logs job/${job.metadata.name}` };
     const pods = (await kube.list("v1", "Pod", ns, { labelSelector: `batch.kubernetes.io/job-name=${job.metadata.name}` })).items;
+    const r = jobReadinessWithPods(job, pods);
+    if (r.state !== "ready") return { status: "fail", message: `Job/${job.metadata.name}: ${r.message}`, hint: `kubectl -n ${ns} logs job/${job.metadata.name}` };
     const logs = await Promise.all(pods.map((p) => kube.logs(ns, p.metadata.name, "migrate", { tailLines: 200 }).catch(() => "")));
     if (logs.some((l) => APPLIED.test(l))) return { status: "pass", message: `Job/${job.metadata.name} completed: the migrations were applied` };
     return { status: "warn", message: `Job/${job.metadata.name} completed, but its log (${pods.length === 0 ? "its pod is gone" : "read"}) does not say the migrations were applied`, hint: `kubectl -n ${ns} logs job/${job.metadata.name}` };
