@@ -1,4 +1,5 @@
 import type { KubeObject } from "../render/objects.js";
+import { BUILTIN_RESOURCES } from "./builtin-resources.js";
 import { FIELD_MANAGER_NAME as FIELD_MANAGER } from "./field-manager.js";
 import { listContexts, resolveAccess, type ConnectOptions } from "./kubeconfig.js";
 import { Transport } from "./transport.js";
@@ -66,7 +67,7 @@ class RestKube implements Kube {
   }
 
   private async collectionPath(apiVersion: string, kind: string, namespace: string | undefined): Promise<string> {
-    const resource = (await this.resources(apiVersion))?.get(kind);
+    const resource = BUILTIN_RESOURCES.get(`${apiVersion}/${kind}`) ?? (await this.resources(apiVersion))?.get(kind);
     if (!resource) throw new KubeApiError(`the API server does not serve ${kind} in ${apiVersion}`, 404, "NotFound");
     const prefix = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
     return resource.namespaced && namespace ? `${prefix}/namespaces/${encodeURIComponent(namespace)}/${resource.plural}` : `${prefix}/${resource.plural}`;

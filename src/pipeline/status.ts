@@ -1,9 +1,9 @@
 import { FIELDS, type FieldKey } from "../config/fields.js";
-import type { NamespaceSnapshot } from "../engine/diagnose.js";
+import { rolloutPodsOf, type NamespaceSnapshot } from "../engine/diagnose.js";
 import { workloadHealth, type WorkloadHealth } from "../engine/health.js";
 import { currentHolder, type LockHolder } from "../engine/lock.js";
 import { newestMigrationJob } from "../engine/migration.js";
-import { jobReadiness } from "../engine/readiness.js";
+import { jobReadinessWithPods } from "../engine/readiness.js";
 import type { Kube } from "../kube/types.js";
 import { parseInventoryKey, summarizeRecord, type RunEntry, type Verification } from "../record/install-record.js";
 import { readInstallState, SECRET_DATA_KEYS, type SecretKey } from "../record/store.js";
@@ -39,10 +39,10 @@ async function snapshotOf(kube: Kube, namespace: string): Promise<NamespaceSnaps
   return { pods, events, replicaSets, pvcs, workloads: [...deployments, ...statefulSets], jobs };
 }
 
-function migrationOf(jobs: readonly KubeObject[]): InstallStatus["migration"] {
+function migrationOf(jobs: readonly KubeObject[], snap: NamespaceSnapshot): InstallStatus["migration"] {
   const newest = newestMigrationJob(jobs);
   if (!newest) return undefined;
-  const r = jobReadiness(newest);
+  const r = jobReadinessWithPods(newest, rolloutPodsOf(newest, snap));
   const state = r.state === "ready" ? "completed" : r.state === "failed" ? "failed" : "running";
   return { object: `Job/${newest.metadata.name}`, state, message: r.state === "failed" ? `${r.reason}: ${r.message}` : r.message };
 }
@@ -59,7 +59,7 @@ export async function readStatus(kube: Kube, namespace: string): Promise<Install
   const names = state.record.inventory.map(parseInventoryKey).filter((r) => r && WORKLOAD_KINDS.has(r.kind)).map((r) => `${r!.kind}/${r!.name}`);
   const workloads = (names.length > 0 ? names : FALLBACK_WORKLOADS).map((object) =>
     workloadHealth(object, snap.workloads.find((w) => `${w.kind}/${w.metadata.name}` === object), snap));
-  const migration = migrationOf(snap.jobs);
+  const migration = migrationOf(snap.jobs, snap);
   const defaults = new Set(state.record.defaults ?? []);
   const lastOk = [...state.record.history].reverse().find((r) => r.outcome === "ok");
   return {

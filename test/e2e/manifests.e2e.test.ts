@@ -105,3 +105,23 @@ describe("manifests/ applied with kubectl as they are", { skip }, () => {
   });
 });
 
+
+describe("the built-in resource table", { skip }, () => {
+  it("says what the API server's discovery says for every kind in it", async () => {
+    const c = cluster!;
+    const { BUILTIN_RESOURCES } = await import("../../src/kube/builtin-resources.js");
+    const byVersion = new Map<string, { name: string; kind: string; namespaced: boolean }[]>();
+    for (const key of BUILTIN_RESOURCES.keys()) {
+      const apiVersion = key.slice(0, key.lastIndexOf("/"));
+      if (byVersion.has(apiVersion)) continue;
+      const path = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+      byVersion.set(apiVersion, JSON.parse(await must(c, ["get", "--raw", path])).resources);
+    }
+    for (const [key, want] of BUILTIN_RESOURCES) {
+      const apiVersion = key.slice(0, key.lastIndexOf("/"));
+      const kind = key.slice(key.lastIndexOf("/") + 1);
+      const served = byVersion.get(apiVersion)!.find((r) => r.kind === kind && !r.name.includes("/"));
+      assert.deepEqual({ plural: served?.name, namespaced: served?.namespaced }, { plural: want.plural, namespaced: want.namespaced }, key);
+    }
+  });
+});
