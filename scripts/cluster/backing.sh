@@ -7,6 +7,7 @@
 #                            (fetched through the Go module proxy, cached beside the cluster binaries)
 #   backing.sh start STATE   starts both for the cluster in STATE (up.sh does), as mathison/mathison
 #   backing.sh start-redis STATE   starts Redis again after a test stopped it
+#   backing.sh stop-postgres STATE / start-postgres STATE   what a test uses to stop and restart PostgreSQL
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$here/versions.sh"
@@ -56,6 +57,20 @@ start_redis() { # STATE
   echo "backing servers: Redis did not start; see $1/logs/redis.log" >&2; exit 1
 }
 
+start_postgres() { # STATE
+  local dir="$1/backing"
+  set -a; . "$dir/env"; set +a
+  setsid runuser -u postgres -- "$(pg_bin)/postgres" -D "$dir/pg" -k "$dir/run" -p "$PGPORT" -c listen_addresses='' \
+    >>"$1/logs/postgres.log" 2>&1 < /dev/null &
+  echo "postgres $!" >> "$1/pids"
+  for _ in $(seq 1 100); do psql -U mathison -d postgres -tAc 'SELECT 1' >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "backing servers: PostgreSQL did not start; see $1/logs/postgres.log" >&2; exit 1
+}
+
+stop_postgres() { # STATE
+  runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$1/backing/pg" stop -m fast >/dev/null
+}
+
 start() { # STATE
   local state="$1" dir="$1/backing"
   have_all || { echo "backing servers: not installed (scripts/cluster/backing.sh ensure); exec checks will fail" >&2; return 0; }
@@ -69,10 +84,7 @@ start() { # STATE
   printf '#!/bin/sh\nexec /usr/bin/redis-cli -p %s "$@"\n' "$REDIS_PORT" > "$dir/bin/redis-cli"
   chmod 755 "$dir/bin/redis-cli"
   runuser -u postgres -- "$(pg_bin)/initdb" -D "$dir/pg" -U mathison --auth=trust >"$state/logs/initdb.log" 2>&1
-  setsid runuser -u postgres -- "$(pg_bin)/postgres" -D "$dir/pg" -k "$dir/run" -p "$PGPORT" -c listen_addresses='' \
-    >"$state/logs/postgres.log" 2>&1 < /dev/null &
-  echo "postgres $!" >> "$state/pids"
-  for _ in $(seq 1 100); do psql -U mathison -d postgres -tAc 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.1; done
+  start_postgres "$state"
   psql -U mathison -d postgres -qc 'CREATE DATABASE mathison' >/dev/null
   psql -U mathison -d mathison -qc 'CREATE EXTENSION vector' >/dev/null
   start_redis "$state"
@@ -82,5 +94,7 @@ case "${1:-}" in
   ensure) ensure ;;
   start) start "$2" ;;
   start-redis) start_redis "$2" ;;
-  *) echo "usage: backing.sh ensure | start STATE | start-redis STATE" >&2; exit 2 ;;
+  start-postgres) start_postgres "$2" ;;
+  stop-postgres) stop_postgres "$2" ;;
+  *) echo "usage: backing.sh ensure | start STATE | start-redis STATE | start-postgres STATE | stop-postgres STATE" >&2; exit 2 ;;
 esac

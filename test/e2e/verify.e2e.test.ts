@@ -137,13 +137,19 @@ spec:
     await kubectl(c, ["-n", namespace, "create", "secret", "tls", "mathison-tls", `--cert=${good.cert}`, `--key=${good.key}`, "--dry-run=client", "-o", "yaml"]).then((r) => kubectl(c, ["apply", "-f", "-"], r.stdout));
   });
 
-  it("the backing services fail for their real reasons: a stopped Redis, a missing extension", async () => {
+  it("the backing services fail for their real reasons: a stopped Redis, a stopped PostgreSQL, a missing extension", async () => {
     const backing = backingServers(c);
     backing.stopRedis();
     try {
       await failsFor("redis-ping", /^PING did not get PONG: .*(Connection refused|Could not connect)/i);
     } finally {
       backing.startRedis();
+    }
+    backing.stopPostgres();
+    try {
+      await failsFor("postgres-query", /^SELECT 1 as mathison in mathison failed: .*(No such file or directory|could not connect|Connection refused)/i);
+    } finally {
+      backing.startPostgres();
     }
     backing.psql("DROP EXTENSION vector");
     try {
@@ -192,6 +198,13 @@ spec:
     await failsFor("auth-url", new RegExp(`^AUTH_URL is https://elsewhere.example.com, the Ingress serves https://${domain}`));
     await kubectl(c, ["delete", `clusterrolebinding/${clusterScopedName(namespace)}`]);
     await failsFor("service-account", /may not create namespaces; create deployments.apps; get pods\/log; create pods\/exec/);
+    // Another controller class: its buffering is not known here, so a warning says what to set.
+    await kubectl(c, ["apply", "-f", "-"], '{"apiVersion":"networking.k8s.io/v1","kind":"IngressClass","metadata":{"name":"e2e-other"},"spec":{"controller":"example.com/other-controller"}}');
+    after(() => kubectl(c, ["delete", "ingressclass", "e2e-other", "--ignore-not-found"]));
+    await kubectl(c, ["-n", namespace, "patch", "ingress/mathison-web", "--type=merge", "-p", '{"spec":{"ingressClassName":"e2e-other"}}']);
+    await failsFor("sse", /^class e2e-other is not ingress-nginx: its buffering and timeouts are not known here/, network(), "warn");
+    await kubectl(c, ["-n", namespace, "set", "image", "deployment/mathison-web", "web=mathison-web:other"]);
+    await failsFor("web", /^runs mathison-web:other, the install record says mathison-web:latest/);
     await kubectl(c, ["-n", namespace, "set", "image", "deployment/mathison-worker", "worker=mathison-worker:other"]);
     await failsFor("worker", /^runs mathison-worker:other, the install record says mathison-worker:latest/);
     // What a kubelet records when a web pod's probe fails.
@@ -203,7 +216,7 @@ spec:
     await failsFor("endpoints", /^Service redis has no ready endpoint/);
     await kubectl(c, ["-n", namespace, "delete", "jobs", "--all"]);
     await failsFor("migration", /^no migration Job in the namespace/);
-    assert.equal((await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"])).status.readyReplicas, 2, "web was not touched");
+    assert.equal((await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"])).spec.replicas, 2, "verify changed nothing");
   });
 
   it("bad network options: exit 2, one line naming the flag", async () => {

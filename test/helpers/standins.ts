@@ -60,10 +60,13 @@ export async function startIngressStandIn(address: string, pem: { cert: string; 
 export function backingServers(c: TestCluster) {
   const state = dirname(c.kubeconfig);
   const env = Object.fromEntries(readFileSync(join(state, "backing", "env"), "utf8").trim().split("\n").map((l) => l.split("=", 2) as [string, string]));
+  const backing = join(PACKAGE_ROOT, "scripts", "cluster", "backing.sh");
   const psql = (sql: string) => execFileSync("psql", ["-U", "mathison", "-d", "mathison", "-qc", sql], { env: { ...process.env, PGHOST: env["PGHOST"], PGPORT: env["PGPORT"] } });
   return {
     psql,
     stopRedis: () => execFileSync("redis-cli", ["-p", env["REDIS_PORT"]!, "shutdown", "nosave"], { stdio: "ignore" }),
-    startRedis: () => execFileSync("bash", [join(PACKAGE_ROOT, "scripts", "cluster", "backing.sh"), "start-redis", state], { stdio: "ignore" }),
+    startRedis: () => execFileSync("bash", [backing, "start-redis", state], { stdio: "ignore" }),
+    stopPostgres: () => execFileSync("bash", [backing, "stop-postgres", state], { stdio: "ignore" }),
+    startPostgres: () => execFileSync("bash", [backing, "start-postgres", state], { stdio: "ignore" }),
   };
 }
