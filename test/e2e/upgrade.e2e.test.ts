@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
-import { installArgs, runInstaller, startInstaller, tidy, versions } from "../helpers/install.js";
+import { finishedJobs, installArgs, runInstaller, startInstaller, tidy, versions } from "../helpers/install.js";
 
 const { cluster, skip } = testCluster();
 
@@ -218,8 +218,7 @@ describe("fixes for failures outside the installer (a faulty node)", { skip }, (
     assert.match(job.note, /did not complete|failed/);
     const web = await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"]);
     assert.equal(image(web), "mathison-web:1.3.0");
-    const jobs = await kubectlJson<{ items: any[] }>(c, ["-n", namespace, "get", "jobs"]);
-    assert.deepEqual(jobs.items.map((j) => j.status.succeeded), [1], "one Job, the retried one, completed");
+    assert.deepEqual((await finishedJobs(c, namespace)).map((j) => j.status.succeeded), [1], "one Job, the retried one, completed");
     await removeFaultyNode(c);
   });
 

@@ -55,17 +55,22 @@ export function installArgs(namespace: string, ...extra: string[]): string[] {
 const KINDS = "serviceaccount,configmap,secret,service,statefulset,job,deployment,ingress,networkpolicy,poddisruptionbudget";
 
 /**
- * resourceVersion of every object the installer manages in the namespace, plus its cluster-scoped
- * ones. An install moves on once a Job's pod succeeded; the Job controller marks the Job finished
- * about a second later (its own write, not the installer's): wait for that first.
+ * The namespace's Jobs once their controller has marked them finished. An install moves on as
+ * soon as a Job's pod succeeded; the Job controller writes Complete (and `succeeded`) about a
+ * second later — its own write, not the installer's.
  */
-export async function versions(c: TestCluster, namespace: string): Promise<Record<string, string>> {
-  for (let i = 0; i < 100; i++) {
-    const jobs = await kubectlJson<{ items: any[] }>(c, ["-n", namespace, "get", "jobs"]);
-    const finished = (j: any) => (j.status?.conditions ?? []).some((x: any) => ["Complete", "Failed"].includes(x.type) && x.status === "True");
-    if (jobs.items.every(finished)) break;
+export async function finishedJobs(c: TestCluster, namespace: string): Promise<any[]> {
+  const finished = (j: any) => (j.status?.conditions ?? []).some((x: any) => ["Complete", "Failed"].includes(x.type) && x.status === "True");
+  for (let i = 0; ; i++) {
+    const jobs = (await kubectlJson<{ items: any[] }>(c, ["-n", namespace, "get", "jobs"])).items;
+    if (jobs.every(finished) || i >= 100) return jobs;
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** resourceVersion of every object the installer manages in the namespace, plus its cluster-scoped ones, once its Jobs are marked finished. */
+export async function versions(c: TestCluster, namespace: string): Promise<Record<string, string>> {
+  await finishedJobs(c, namespace);
   const ns = await kubectlJson<{ items: any[] }>(c, ["-n", namespace, "get", KINDS, "-l", "app.kubernetes.io/managed-by=mathison"]);
   const cs = await kubectlJson<{ items: any[] }>(c, ["get", `namespace/${namespace}`, `clusterrole/${clusterScopedName(namespace)}`, `clusterrolebinding/${clusterScopedName(namespace)}`]);
   return Object.fromEntries([...ns.items, ...cs.items].map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion]));
