@@ -1,11 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
+import type { Agent as HttpAgent, IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Duplex } from "node:stream";
+import { http } from "../node-http.js";
 import type { ClusterAccess, Credentials } from "./kubeconfig.js";
 import { ClusterAccessError, KubeApiError, type ApiErrorCause } from "./types.js";
 
 /** Query parameters; an array repeats its parameter (exec's `command`). */
+const { request: httpRequest } = http;
+
 export type Query = Readonly<Record<string, string | number | boolean | readonly string[] | undefined>>;
 
 export interface RequestOptions {
@@ -37,7 +40,7 @@ export class Transport {
     const credentials = await this.access.credentials();
     if (!this.agents) {
       const tls = { ...this.access.tls, cert: credentials.cert ?? this.access.tls.cert, key: credentials.key ?? this.access.tls.key };
-      const Agent = this.url.protocol === "https:" ? HttpsAgent : HttpAgent;
+      const Agent = this.url.protocol === "https:" ? HttpsAgent : http.Agent;
       const options = { keepAlive: true, ...tls, ...(tls.servername ? { servername: tls.servername } : {}) };
       this.agents = { requests: new Agent({ ...options, maxSockets: 8 }), streams: new Agent({ ...options, keepAlive: false }) };
     }

@@ -1,5 +1,5 @@
 import { lookup } from "node:dns/promises";
-import { request as httpRequest } from "node:http";
+import { http } from "../../node-http.js";
 import { request as httpsRequest } from "node:https";
 import * as tls from "node:tls";
 import { X509Certificate } from "node:crypto";
@@ -170,7 +170,7 @@ function get(url: string, address: string, ca: string[] | undefined): Promise<{ 
   const secure = u.protocol === "https:";
   return new Promise((resolve) => {
     const options = { host: address, port: secure ? 443 : 80, path: u.pathname, servername: u.hostname, headers: { host: u.hostname }, ca, timeout: 5_000 };
-    const req = (secure ? httpsRequest : httpRequest)(options, (res) => {
+    const req = (secure ? httpsRequest : http.request)(options, (res) => {
       res.resume();
       resolve({ status: res.statusCode ?? 0, text: res.statusMessage ?? "" });
     });
