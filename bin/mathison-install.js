@@ -1,31 +1,36 @@
 #!/usr/bin/env node
-// Launcher. A checkout runs the compiled sources (dist/src, from `npm run build`); the published
-// package holds only the bundle (dist/bundle, from `npm pack`).
+// Launcher, CommonJS (bin/package.json): Node starts a CommonJS file without its ES module loader,
+// so `--version` answers before any of it is set up. A checkout runs the compiled sources
+// (dist/src, from `npm run build`); the published package holds only the bundle (dist/bundle).
+"use strict";
 const major = Number(process.versions.node.split(".")[0]);
 if (major < 22) {
   process.stderr.write(`mathison-install: needs Node.js 22 or newer; this is ${process.version}\n  try: install Node.js 22 or newer (https://nodejs.org/, or a version manager: nvm install 22)\n`);
   // Not a bug in the installer (exit 1): the usage code, as for any input it cannot take.
   process.exit(2);
 }
-const [{ existsSync }, { default: module }, { homedir }, { join }, v8] = await Promise.all([
-  import("node:fs"), import("node:module"), import("node:os"), import("node:path"), import("node:v8"),
-]);
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) {
+  process.stdout.write(`${require("../package.json").version}\n`);
+  return;
+}
+const { existsSync } = require("node:fs");
+const { join } = require("node:path");
+const { pathToFileURL } = require("node:url");
 // Compiled code cached between runs (Node's compile cache, in the user's cache directory): a
-// second start parses less. A cache that cannot be written is no reason not to run.
+// second start compiles less. A cache that cannot be written is no reason not to run.
 try {
-  module.enableCompileCache?.(join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "mathison-install", "compile-cache"));
+  require("node:module").enableCompileCache?.(join(process.env.XDG_CACHE_HOME || join(require("node:os").homedir(), ".cache"), "mathison-install", "compile-cache"));
 } catch {
   // runs uncached
 }
-// A short-lived CLI needs no large young generation: a fixed, small one keeps peak RSS about
-// 20 MB lower (most memory is the Kubernetes client's generated API code) at no cost in time.
+// A short-lived CLI needs no large young generation: a fixed, small one keeps peak RSS lower at
+// no cost in time.
+const v8 = require("node:v8");
 v8.setFlagsFromString("--semi-space-growth-factor=1");
 v8.setFlagsFromString("--max-semi-space-size=2");
-const sources = new URL("../dist/src/cli/main.js", import.meta.url);
-const { main } = await import(existsSync(sources) ? sources.href : new URL("../dist/bundle/main.js", import.meta.url).href);
-process.exitCode = await main(process.argv.slice(2), {
-  stdout: process.stdout,
-  stderr: process.stderr,
-  stdin: process.stdin,
-  env: process.env,
+const sources = join(__dirname, "..", "dist", "src", "cli", "main.js");
+const entry = existsSync(sources) ? sources : join(__dirname, "..", "dist", "bundle", "main.js");
+import(pathToFileURL(entry).href).then(async ({ main }) => {
+  process.exitCode = await main(args, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env });
 });

@@ -48,7 +48,7 @@ class RunState {
 
   constructor(readonly kube: Kube, readonly namespace: string) {}
 
-  /** The namespace exists once the first stage applied: watches open then, not when the first wait begins. */
+  /** Watches open as soon as the namespace exists (the pipeline creates it before taking the lock), not when the first wait begins. */
   openView(): void {
     if (this.view) return;
     this.view = new NamespaceView(this.kube, this.namespace);
@@ -69,6 +69,8 @@ export async function applyPlan(plan: InstallPlan, kube: Kube, reporter: Reporte
   const total = stages.reduce((n, s) => n + s.objects.length, 0);
   const run = new RunState(kube, plan.namespace);
   let current: Stage = stages[0]!;
+  // The namespace holds the run's lock, so it exists: the watches start while the first stages apply.
+  run.openView();
   try {
     for (const stage of stages) {
       current = stage;

@@ -82,12 +82,17 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   if (!resolved.ok) throw usage(resolved.problems);
   const pullToken = options.pull ? new Date().toISOString().replace(/\.\d+Z$/, "Z") : state.record.pullToken;
   const rendered = renderPlan(resolved.config, undefined, { pullToken });
-  const checks = await preflight(options, { kube, rendered, config: resolved.config, state, forceNamespace: options.forceNamespace }, fe);
-  const plan = await computePlan(rendered, kube, {
+  // The plan's dry runs write nothing, so they run beside the preflight; its verdict comes first
+  // (a user without the permissions gets the preflight's list, not the dry runs' refusals).
+  const planning = computePlan(rendered, kube, {
     namespaceExists: state.namespaceExists,
     replicasGiven: givenThisRun(resolved.chosen, "webReplicas", installed),
     previousInventory: state.record.inventory,
-  });
+  }).then((plan) => ({ plan }), (error: unknown) => ({ error }));
+  const checks = await preflight(options, { kube, rendered, config: resolved.config, state, forceNamespace: options.forceNamespace }, fe);
+  const planned = await planning;
+  if ("error" in planned) throw planned.error;
+  const plan = planned.plan;
   const refused = immutableProblems(plan.changes, resolved.chosen);
   if (refused.length > 0) throw usage(refused);
   const notices = [...resolved.notices, ...(upgrade && !options.pull ? mutableTagNotices(plan, resolved.config) : [])];
@@ -103,10 +108,7 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   return verified && !verified.verification.ok ? ExitCode.verifyFailed : ExitCode.ok;
 }
 
-/**
- * Everything a program can know before the first write, checked before the plan's dry runs (which
- * a user without the permissions could not make): any failure stops the run with nothing applied.
- */
+/** Everything a program can know before the first write: any failure stops the run with nothing applied. */
 async function preflight(options: PipelineOptions, context: PreflightContext, fe: FrontEnd): Promise<CheckOutcome[]> {
   if (options.skipPreflight) {
     fe.say(`preflight skipped (--skip-preflight): not checked: ${PREFLIGHT_CHECKS.map((c) => c.title.toLowerCase()).join(", ")}`);
