@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Agent as HttpAgent, IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { createSecureContext } from "node:tls";
 import type { Duplex } from "node:stream";
 import { http } from "../node-http.js";
 import type { ClusterAccess, Credentials } from "./kubeconfig.js";
@@ -39,9 +40,11 @@ export class Transport {
   private async prepare(): Promise<{ credentials: Credentials; agents: { requests: HttpAgent; streams: HttpAgent } }> {
     const credentials = await this.access.credentials();
     if (!this.agents) {
-      const tls = { ...this.access.tls, cert: credentials.cert ?? this.access.tls.cert, key: credentials.key ?? this.access.tls.key };
+      const { ca, cert, key, rejectUnauthorized, servername } = { ...this.access.tls, cert: credentials.cert ?? this.access.tls.cert, key: credentials.key ?? this.access.tls.key };
       const Agent = this.url.protocol === "https:" ? HttpsAgent : http.Agent;
-      const options = { keepAlive: true, ...tls, ...(tls.servername ? { servername: tls.servername } : {}) };
+      // One TLS context for every connection: given the CA and key instead, Node parses them again for each.
+      const secureContext = this.url.protocol === "https:" ? createSecureContext({ ca, cert, key }) : undefined;
+      const options = { keepAlive: true, secureContext, rejectUnauthorized, ...(servername ? { servername } : {}) };
       this.agents = { requests: new Agent({ ...options, maxSockets: 8 }), streams: new Agent({ ...options, keepAlive: false }) };
     }
     return { credentials, agents: this.agents };
