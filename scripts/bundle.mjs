@@ -11,6 +11,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outdir = join(root, "dist", "bundle");
 rmSync(outdir, { recursive: true, force: true });
 
+// manifests/ parsed now, with the same code the program runs (src/render/manifests.ts).
+const { parseManifests } = await import(join(root, "dist", "src", "render", "manifests.js"));
+const manifestsJson = JSON.stringify(Object.fromEntries(parseManifests(join(root, "manifests"))));
+
 const result = await build({
   entryPoints: { main: join(root, "dist", "src", "cli", "main.js") },
   outdir,
@@ -23,7 +27,7 @@ const result = await build({
   treeShaking: true,
   metafile: true,
   legalComments: "none",
-  define: { "process.env.NODE_ENV": '"production"', "process.env.DEV": "undefined" },
+  define: { "process.env.NODE_ENV": '"production"', "process.env.DEV": "undefined", __MATHISON_MANIFESTS_JSON__: JSON.stringify(manifestsJson) },
   // Ink loads its devtools only under DEV=true; the package never ships them.
   external: ["react-devtools-core"],
   // CommonJS libraries call require() for Node's built-ins, which an ES module lacks.

@@ -43,7 +43,11 @@ describe("npm pack tarball", () => {
   it("runs --version, --help and render with npx from a clean directory", async () => {
     assert.equal((await npx(["--version"])).stdout.trim(), packageJson["version"]);
     assert.match((await npx(["--help"])).stdout, /Usage:\n\s+mathison-install \[install\]/);
-    const docs = parseAllDocuments((await npx(["render", "--domain", "pack.example.com"])).stdout).map((d) => d.toJS());
+    const rendered = (await npx(["render", "--domain", "pack.example.com", "--tag", "1.0.0"])).stdout;
+    // The bundle renders from manifests parsed when it was built; the sources parse them now: the same objects.
+    const fromSources = execFileSync(process.execPath, [join(PACKAGE_ROOT, "bin", "mathison-install.js"), "render", "--domain", "pack.example.com", "--tag", "1.0.0"]).toString();
+    assert.equal(rendered, fromSources);
+    const docs = parseAllDocuments(rendered).map((d) => d.toJS());
     assert.equal(docs[0].kind, "Namespace");
     assert.ok(docs.some((d) => d.kind === "Ingress" && d.spec.rules[0].host === "pack.example.com"));
   });
