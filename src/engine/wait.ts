@@ -1,4 +1,4 @@
-import type { Kube } from "../kube/types.js";
+import type { ConnectionState, Kube } from "../kube/types.js";
 import { objectRef, type KubeObject } from "../render/objects.js";
 import type { Stage } from "../render/render.js";
 import { diagnose, rolloutPodsOf, type Diagnosis } from "./diagnose.js";
@@ -13,6 +13,12 @@ const LOG_DRAIN_MS = 3000;
 const LOG_IDLE_MS = 300;
 
 const API_SERVER = "API server";
+
+/** A wait that ended while cut off from the API server: a cluster access failure, not a workload's. */
+function connectionFailure(lost: ConnectionState, what: string): StageFailure {
+  return new StageFailure("cluster-access", "ConnectionLost", `lost the connection to the API server ${Math.round((Date.now() - lost.since) / 1000)} s ago and ${what}: ${lost.error ?? "no answer"}`,
+    "kubectl cluster-info; once the API server answers, re-run the same command: it resumes where this one stopped", API_SERVER);
+}
 
 /** How long a non-fatal condition must last before it is reported as a stall. */
 export const STALL_GRACE_MS = 2000;
@@ -204,8 +210,7 @@ class StageWait {
       return false;
     }
     if (c.gaveUp) {
-      this.finish(new StageFailure("cluster-access", "ConnectionLost", `lost the connection to the API server ${Math.round((Date.now() - c.since) / 1000)} s ago and could not get it back: ${c.error ?? "no answer"}`,
-        "kubectl cluster-info; once the API server answers, re-run the same command: it resumes where this one stopped", API_SERVER));
+      this.finish(connectionFailure(c, "the connection could not be re-established"));
       return true;
     }
     if (!this.connectionLostShown) {
@@ -242,6 +247,12 @@ class StageWait {
 
   private onTimeout(): void {
     const { workloads, timeoutMs } = this.input;
+    // Cut off from the API server, the view says nothing about the workloads: that is the failure.
+    const lost = this.input.view.connection();
+    if (lost) {
+      this.finish(connectionFailure(lost, "the stage timed out"));
+      return;
+    }
     const pending = workloads.map(objectRef).filter((ref) => !this.lastStatus.get(ref)?.startsWith("ready"));
     const d = pending.map((ref) => this.lastDiagnosis.get(ref)).find((x) => x);
     const status = pending.map((ref) => `${ref}: ${this.lastStatus.get(ref)?.split(":").slice(1).join(":") ?? "not seen"}`).join("; ");

@@ -1,40 +1,54 @@
 // The API server goes away in the middle of a wait and comes back: the install says so at once,
 // keeps waiting, and completes.
 import assert from "node:assert/strict";
+import type { ChildProcess } from "node:child_process";
 import { after, describe, it } from "node:test";
-import { kubectl, restartApiServer, testCluster, uniqueNamespace } from "../helpers/cluster.js";
+import { kubectl, restartApiServer, startApiRelay, testCluster, uniqueNamespace, waitUntilPodsRun } from "../helpers/cluster.js";
 import { installArgs, startInstaller, tidy } from "../helpers/install.js";
 
 const { cluster, skip } = testCluster();
 const TAINT = "mathison.test/hold=true:NoSchedule";
 
-describe("an API server outage during a wait", { skip }, () => {
+/** Resolves once the run reports its database pods unschedulable (the taint holds them); fails if it ends first. */
+function stalledOnScheduling(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let seen = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (/"event":"stall"[^\n]*"reason":"FailedScheduling"/.test(seen)) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`the install ended (${code}) before it stalled on scheduling:\n${seen}`)));
+  });
+}
+
+/** Right after a restart the API server may still refuse a write for a moment: tries again. */
+async function untaint(): Promise<void> {
+  for (let i = 0; ; i++) {
+    const r = await kubectl(cluster!, ["taint", "nodes", "kwok-node-0", "mathison.test/hold-"]);
+    if (r.code === 0 || /not found/.test(r.stderr)) return;
+    assert.ok(i < 50, r.stderr);
+    await new Promise((res) => setTimeout(res, 200));
+  }
+}
+
+// The cluster's own controllers take their time to recover from the restart (tens of seconds at
+// worst): generous time, and the suite ends only once pods run again.
+describe("an API server outage during a wait", { skip, timeout: 400_000 }, () => {
   const c = cluster!;
   const namespace = uniqueNamespace("e2e-outage");
   after(async () => {
-    await kubectl(c, ["taint", "nodes", "kwok-node-0", "mathison.test/hold-"]);
+    await untaint();
     await tidy(c, namespace);
+    await waitUntilPodsRun(c);
   });
 
   it("reports the lost connection within 2 s, and the install completes once the API server is back", async () => {
     // Holds the database stage: its pods cannot be scheduled until the taint goes.
     assert.equal((await kubectl(c, ["taint", "nodes", "kwok-node-0", TAINT, "--overwrite"])).code, 0);
     const { child, result } = startInstaller(c, installArgs(namespace, "--skip-preflight"));
-    await new Promise<void>((resolve) => {
-      let seen = "";
-      child.stdout!.on("data", (chunk: Buffer) => {
-        seen += chunk.toString();
-        if (/"event":"stall"[^\n]*"reason":"FailedScheduling"/.test(seen)) resolve();
-      });
-    });
-    const { killedAt } = await restartApiServer(c, 3000);
-    // Right after a restart the API server may still refuse a write for a moment: try again.
-    for (let i = 0; ; i++) {
-      const untaint = await kubectl(c, ["taint", "nodes", "kwok-node-0", "mathison.test/hold-"]);
-      if (untaint.code === 0) break;
-      assert.ok(i < 50, untaint.stderr);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await stalledOnScheduling(child);
+    const { killedAt } = await restartApiServer(c, 2000);
+    await untaint();
     const run = await result;
     assert.equal(run.code, 0, `${run.stderr}\n${run.events.filter((e) => ["stall", "status", "failed", "done"].includes(e.event)).map((e) => JSON.stringify(e)).join("\n")}`);
     const lost = run.events.find((e) => e.event === "stall" && e.object === "API server");
@@ -47,5 +61,26 @@ describe("an API server outage during a wait", { skip }, () => {
     assert.ok(Date.parse(back.ts) > Date.parse(lost.ts));
     assert.equal(run.events.at(-1).event, "done");
     assert.equal(run.events.at(-1).ok, true);
+  });
+
+  it("a stage that times out while the API server is unreachable fails as cluster access (exit 3), not on a workload", async () => {
+    const ns = uniqueNamespace("e2e-outage-timeout");
+    after(() => tidy(c, ns));
+    await waitUntilPodsRun(c);
+    // Only this run loses the API server (a relay in between is cut): the cluster itself stays up.
+    const relay = await startApiRelay(c);
+    after(() => relay.close());
+    assert.equal((await kubectl(c, ["taint", "nodes", "kwok-node-0", TAINT, "--overwrite"])).code, 0);
+    const { child, result } = startInstaller(c, [...installArgs(ns, "--skip-preflight", "--timeout", "6s"), "--kubeconfig", relay.kubeconfig]);
+    await stalledOnScheduling(child);
+    relay.cut();
+    const run = await result;
+    await untaint();
+    assert.equal(run.code, 3, run.stderr);
+    assert.ok(run.events.some((e) => e.event === "stall" && e.object === "API server"), "the loss was shown before the timeout");
+    const failed = run.events.find((e) => e.event === "failed");
+    assert.equal(failed.reason, "ConnectionLost");
+    assert.match(failed.message, /^lost the connection to the API server \d+ s ago and the stage timed out/);
+    assert.match(run.events.at(-1).resume, /stopped in stage 3: PostgreSQL and Redis\)\. Re-run the same command to resume/);
   });
 });

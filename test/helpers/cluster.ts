@@ -1,6 +1,8 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createConnection, createServer, type AddressInfo, type Socket } from "node:net";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
 
@@ -88,4 +90,61 @@ export async function restartApiServer(cluster: TestCluster, downMs: number): Pr
     if (i > 300) throw new Error("kube-apiserver did not come back within 30 s");
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * Waits until the cluster's controllers schedule and run a pod again: after an API server
+ * restart the scheduler and controllers resume at their own pace (their reconnect backoff can
+ * reach tens of seconds), and the tests after must not inherit that.
+ */
+export async function waitUntilPodsRun(cluster: TestCluster, timeoutS = 180): Promise<void> {
+  const namespace = uniqueNamespace("e2e-health");
+  try {
+    await kubectl(cluster, ["create", "namespace", namespace]);
+    // The namespace's default ServiceAccount comes from the controller-manager: it too has to be back.
+    const deadline = Date.now() + timeoutS * 1000;
+    for (;;) {
+      const run = await kubectl(cluster, ["-n", namespace, "run", "probe", "--image=busybox", "--restart=Never"]);
+      if (run.code === 0) break;
+      if (Date.now() > deadline) throw new Error(run.stderr);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const ready = await kubectl(cluster, ["-n", namespace, "wait", "--for=condition=Ready", "pod/probe", `--timeout=${timeoutS}s`]);
+    if (ready.code !== 0) throw new Error(`the cluster did not run a pod again within ${timeoutS} s: ${ready.stderr}`);
+  } finally {
+    await kubectl(cluster, ["delete", "namespace", namespace, "--wait=false"]);
+  }
+}
+
+/** A TCP relay in front of the API server, whose connection a test can cut: the installer loses the API server, the cluster does not. */
+export interface ApiRelay {
+  /** A kubeconfig copy that reaches the API server through the relay. */
+  readonly kubeconfig: string;
+  /** Drops every connection and refuses new ones, as an unreachable API server would. */
+  cut(): void;
+  close(): void;
+}
+
+export async function startApiRelay(cluster: TestCluster): Promise<ApiRelay> {
+  const text = readFileSync(cluster.kubeconfig, "utf8");
+  const upstream = new URL(/server: (\S+)/.exec(text)![1]!);
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    const up = createConnection({ host: upstream.hostname, port: Number(upstream.port) });
+    for (const s of [socket, up]) {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      s.on("error", () => undefined);
+    }
+    socket.pipe(up).pipe(socket);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const dir = mkdtempSync(join(tmpdir(), "mathison-relay-"));
+  const kubeconfig = join(dir, "kubeconfig");
+  writeFileSync(kubeconfig, text.replace(upstream.origin, `https://127.0.0.1:${(server.address() as AddressInfo).port}`), { mode: 0o600 });
+  const cut = (): void => {
+    server.close();
+    for (const s of sockets) s.destroy();
+  };
+  return { kubeconfig, cut, close: () => { cut(); rmSync(dir, { recursive: true, force: true }); } };
 }
