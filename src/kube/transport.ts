@@ -134,10 +134,6 @@ export class Transport {
     });
   }
 
-  close(): void {
-    this.agents?.requests.destroy();
-    this.agents?.streams.destroy();
-  }
 }
 
 function readAll(res: IncomingMessage): Promise<string> {

@@ -5,7 +5,7 @@ import { currentHolder, type LockHolder } from "../engine/lock.js";
 import { newestMigrationJob } from "../engine/migration.js";
 import { jobReadinessWithPods } from "../engine/readiness.js";
 import type { Kube } from "../kube/types.js";
-import { parseInventoryKey, summarizeRecord, type RunEntry, type Verification } from "../record/install-record.js";
+import { lastSuccessfulRun, parseInventoryKey, summarizeRecord, type RunEntry, type Verification } from "../record/install-record.js";
 import { readInstallState, SECRET_DATA_KEYS, type SecretKey } from "../record/store.js";
 import type { KubeObject } from "../render/objects.js";
 import type { InstalledSummary } from "../engine/events.js";
@@ -61,7 +61,7 @@ export async function readStatus(kube: Kube, namespace: string): Promise<Install
     workloadHealth(object, snap.workloads.find((w) => `${w.kind}/${w.metadata.name}` === object), snap));
   const migration = migrationOf(snap.jobs, snap);
   const defaults = new Set(state.record.defaults ?? []);
-  const lastOk = [...state.record.history].reverse().find((r) => r.outcome === "ok");
+  const lastOk = lastSuccessfulRun(state.record);
   return {
     namespace, context: kube.contextName,
     installed: { ...installed, ...(lastOk ? { workerImage: lastOk.workerImage } : {}) },

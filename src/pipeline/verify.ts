@@ -3,8 +3,10 @@ import { MANUAL_CHECKS, type ManualCheck } from "../checks/verify/manual.js";
 import { runChecks, type CheckOutcome } from "../checks/types.js";
 import type { EngineEvent } from "../engine/events.js";
 import type { Kube } from "../kube/types.js";
-import type { ManualAnswer, Verification } from "../record/install-record.js";
-import { readInstallState, writeRecord, type InstallState } from "../record/store.js";
+import { lastSuccessfulRun, type ManualAnswer, type Verification } from "../record/install-record.js";
+import { readInstallState, writeRecord } from "../record/store.js";
+import { authUrl } from "../render/render.js";
+import { parseTls } from "../config/resolve.js";
 
 /** The checklist as a front end shows it: the automated checks as they finish, then (interactive) the manual ones. */
 export interface ChecklistRun {
@@ -33,11 +35,6 @@ export interface VerifyResult {
   readonly outcomes: readonly CheckOutcome[];
 }
 
-/** The last successful run of an install, or undefined where there is none to verify. */
-export function lastSuccessfulRun(state: InstallState) {
-  return state.record.answers ? [...state.record.history].reverse().find((r) => r.outcome === "ok") : undefined;
-}
-
 /**
  * Verifies an install: the automated checks, the manual ones where a person is there to answer,
  * and the result kept in the install record (for `status`). Reads the record afresh, so it can
@@ -45,15 +42,15 @@ export function lastSuccessfulRun(state: InstallState) {
  */
 export async function verifyInstall(kube: Kube, namespace: string, network: NetworkOptions, fe: VerifyFrontEnd): Promise<VerifyResult | undefined> {
   const state = await readInstallState(kube, namespace);
-  const last = lastSuccessfulRun(state);
-  if (!state.namespaceExists || !last) return undefined;
+  const last = lastSuccessfulRun(state.record);
+  if (!state.namespaceExists || !state.record.answers || !last) return undefined;
   const answers = state.record.answers as Record<string, string>;
   const context: VerifyContext = { kube, state, answers, webImage: last.webImage, workerImage: last.workerImage, network };
   const { outcomes, manual } = await fe.checklist({
     automated: (onResult) => runChecks(VERIFY_CHECKS, context, onResult),
     titles: VERIFY_CHECKS.map(({ id, group, title }) => ({ id, group, title })),
     manual: MANUAL_CHECKS,
-    url: urlOf(answers),
+    url: authUrl({ tls: parseTls(answers["tls"] ?? "none"), domain: answers["domain"] ?? "" }),
     namespace,
   });
   const said = (a: ManualAnswer) => Object.entries(manual).filter(([, v]) => v === a).map(([k]) => k);
@@ -62,19 +59,14 @@ export async function verifyInstall(kube: Kube, namespace: string, network: Netw
     time: new Date().toISOString(), ok: failed.length === 0, failed, warned: outcomes.filter((o) => o.status === "warn").map((o) => o.id),
     ...(Object.keys(manual).length > 0 ? { manual } : {}),
   };
-  // Written against the record as read here; a record that cannot be written does not change the verdict.
-  await writeRecord(kube, namespace, { ...state.record, verification }).catch(() => undefined);
+  // Written against the record as read here; a record that cannot be written does not change the verdict, and is said.
+  const notRecorded = await writeRecord(kube, namespace, { ...state.record, verification }).then(() => "", (err: Error) => `; the result was not recorded: ${err.message}`);
   const result = { verification, outcomes };
-  fe.verified({ event: "verified", ok: verification.ok, failed: verification.failed, warned: verification.warned, message: verificationLine(result) });
+  fe.verified({ event: "verified", ok: verification.ok, failed: verification.failed, warned: verification.warned, message: `${verificationLine(result)}${notRecorded}` });
   return result;
 }
 
-function urlOf(answers: Readonly<Record<string, string>>): string {
-  const tls = answers["tls"] ?? "";
-  return `${tls === "none" ? "http" : "https"}://${answers["domain"] ?? ""}`;
-}
-
-/** One line for the end of a checklist: `verification: 14 passed, 1 warning, 1 failed (dns)`. */
+/** One line for the end of a checklist: `verification failed (dns): 13 passed, 1 warning, 1 skipped`. */
 export function verificationLine(r: VerifyResult): string {
   const count = (s: string) => r.outcomes.filter((o) => o.status === s).length;
   const parts = [`${count("pass")} passed`];

@@ -158,10 +158,15 @@ export function nextRecord(previous: InstallRecord, run: RunEntry, success?: Suc
   };
 }
 
+/** The newest run that completed: what is installed now. */
+export function lastSuccessfulRun(record: InstallRecord): RunEntry | undefined {
+  return [...record.history].reverse().find((r) => r.outcome === "ok");
+}
+
 /** The install as a greeting or plan names it: what runs (the last successful run's image), since when, by which installer. */
 export function summarizeRecord(record: InstallRecord): InstalledSummary | undefined {
   if (!record.answers) return undefined;
-  const lastOk = [...record.history].reverse().find((r) => r.outcome === "ok");
+  const lastOk = lastSuccessfulRun(record);
   return {
     ...(record.installerVersion ? { installerVersion: record.installerVersion } : {}),
     ...(record.installedAt ? { installedAt: record.installedAt } : {}),

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { clusterScopedName } from "../../src/render/render.js";
-import { kubectl, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
+import { installCertManagerCrd, kubectl, testCluster, type TestCluster, uniqueNamespace } from "../helpers/cluster.js";
 import { installArgs, runInstaller, tidy, type InstallRun } from "../helpers/install.js";
 
 const { cluster, skip } = testCluster();
@@ -131,17 +131,7 @@ describe("preflight", { skip }, () => {
     const noCrd = await runInstaller(c, installArgs(namespace, "--tls", "cert-manager:letsencrypt"));
     await nothingApplied(c, namespace, noCrd);
     assert.match(check(noCrd, "tls").message, /^cert-manager is not installed/);
-    const crd = `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: clusterissuers.cert-manager.io}
-spec:
-  group: cert-manager.io
-  scope: Cluster
-  names: {kind: ClusterIssuer, plural: clusterissuers, singular: clusterissuer, listKind: ClusterIssuerList}
-  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]
-`;
-    assert.equal((await kubectl(c, ["apply", "-f", "-"], crd)).code, 0);
-    assert.equal((await kubectl(c, ["wait", "--for=condition=Established", "crd/clusterissuers.cert-manager.io", "--timeout=30s"])).code, 0);
+    await installCertManagerCrd(c, "ClusterIssuer");
     const noIssuer = await runInstaller(c, installArgs(namespace, "--tls", "cert-manager:letsencrypt"));
     await nothingApplied(c, namespace, noIssuer);
     assert.equal(check(noIssuer, "tls").message, "ClusterIssuer letsencrypt does not exist");

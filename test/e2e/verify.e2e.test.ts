@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { VERIFY_CHECKS } from "../../src/checks/verify/index.js";
 import { PACKAGE_ROOT } from "../../src/paths.js";
 import { clusterScopedName } from "../../src/render/render.js";
-import { kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
+import { installCertManagerCrd, kubectl, kubectlJson, testCluster, type TestCluster, uniqueNamespace } from "../helpers/cluster.js";
 import { installArgs, runInstaller, tidy, type InstallRun } from "../helpers/install.js";
 import { backingServers, makeTestCa, startIngressStandIn, type IngressStandIn, type TestCa } from "../helpers/standins.js";
 import { Terminal, tmuxMissing } from "../helpers/terminal.js";
@@ -42,6 +42,12 @@ describe("verify", { skip }, () => {
     }
   }
 
+  /** The Ingress's TLS Secret, created or replaced, as `kubectl create secret tls` makes it. */
+  async function putTlsSecret(pem: { cert: string; key: string }): Promise<void> {
+    const yaml = await kubectl(c, ["-n", namespace, "create", "secret", "tls", "mathison-tls", `--cert=${pem.cert}`, `--key=${pem.key}`, "--dry-run=client", "-o", "yaml"]);
+    assert.equal((await kubectl(c, ["apply", "-f", "-"], yaml.stdout)).code, 0);
+  }
+
   before(async () => {
     ca = makeTestCa();
     standIn = await startIngressStandIn(ADDRESS, ca.issue("wildcard", ["*.e2e.test"], 30));
@@ -71,7 +77,7 @@ describe("verify", { skip }, () => {
 
   it("passes once a controller serves the domain with a trusted certificate", async () => {
     const pem = ca.issue("site", [domain], 30);
-    assert.equal((await kubectl(c, ["-n", namespace, "create", "secret", "tls", "mathison-tls", `--cert=${pem.cert}`, `--key=${pem.key}`])).code, 0);
+    await putTlsSecret(pem);
     // What an ingress controller does when it takes the Ingress.
     assert.equal((await kubectl(c, ["-n", namespace, "patch", "ingress/mathison-web", "--subresource=status", "--type=merge", "-p", `{"status":{"loadBalancer":{"ingress":[{"ip":"${ADDRESS}"}]}}}`])).code, 0);
     const run = await verify(...network());
@@ -105,25 +111,15 @@ describe("verify", { skip }, () => {
     assert.match(result(bad, "health").hint, /no working web pod/);
     standIn.healthStatus = 200;
     const soon = ca.issue("soon", [domain], 5);
-    await kubectl(c, ["-n", namespace, "create", "secret", "tls", "mathison-tls", `--cert=${soon.cert}`, `--key=${soon.key}`, "--dry-run=client", "-o", "yaml"]).then((r) => kubectl(c, ["apply", "-f", "-"], r.stdout));
+    await putTlsSecret(soon);
     const warned = await failsFor("tls-certificate", /^the certificate in Secret mathison-tls expires in 4 days/, network(), "warn");
     assert.equal(warned.code, 0, "a warning alone does not fail the verification");
     const other = ca.issue("other", ["other.example.com"], 30);
-    await kubectl(c, ["-n", namespace, "create", "secret", "tls", "mathison-tls", `--cert=${other.cert}`, `--key=${other.key}`, "--dry-run=client", "-o", "yaml"]).then((r) => kubectl(c, ["apply", "-f", "-"], r.stdout));
+    await putTlsSecret(other);
     await failsFor("tls-certificate", new RegExp(`^the certificate in Secret mathison-tls is for DNS:other.example.com, not ${domain}`));
     // cert-manager: the Certificate its ingress-shim makes for the Ingress's TLS Secret must be Ready.
-    const crd = `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: certificates.cert-manager.io}
-spec:
-  group: cert-manager.io
-  scope: Namespaced
-  names: {kind: Certificate, plural: certificates, singular: certificate, listKind: CertificateList}
-  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]
-`;
-    assert.equal((await kubectl(c, ["apply", "-f", "-"], crd)).code, 0);
+    await installCertManagerCrd(c, "Certificate");
     after(() => kubectl(c, ["delete", "crd", "certificates.cert-manager.io", "--ignore-not-found"]));
-    assert.equal((await kubectl(c, ["wait", "--for=condition=Established", "crd/certificates.cert-manager.io", "--timeout=30s"])).code, 0);
     await kubectl(c, ["-n", namespace, "annotate", "ingress/mathison-web", "cert-manager.io/cluster-issuer=letsencrypt"]);
     await failsFor("tls-certificate", /^cert-manager has not created Certificate mathison-tls \(ClusterIssuer letsencrypt\)/);
     const certificate = (ready: string, message: string) => `{"apiVersion":"cert-manager.io/v1","kind":"Certificate","metadata":{"name":"mathison-tls","namespace":"${namespace}"},"spec":{"secretName":"mathison-tls"},"status":{"conditions":[{"type":"Ready","status":"${ready}","message":"${message}"}]}}`;
@@ -134,7 +130,7 @@ spec:
     assert.equal(result(ok, "tls-certificate").message, "cert-manager's Certificate mathison-tls is Ready (ClusterIssuer letsencrypt)");
     await kubectl(c, ["-n", namespace, "annotate", "ingress/mathison-web", "cert-manager.io/cluster-issuer-"]);
     const good = ca.issue("site", [domain], 30);
-    await kubectl(c, ["-n", namespace, "create", "secret", "tls", "mathison-tls", `--cert=${good.cert}`, `--key=${good.key}`, "--dry-run=client", "-o", "yaml"]).then((r) => kubectl(c, ["apply", "-f", "-"], r.stdout));
+    await putTlsSecret(good);
   });
 
   it("the backing services fail for their real reasons: a stopped Redis, a stopped PostgreSQL, a missing extension", async () => {

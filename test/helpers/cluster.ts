@@ -148,3 +148,24 @@ export async function startApiRelay(cluster: TestCluster): Promise<ApiRelay> {
   };
   return { kubeconfig, cut, close: () => { cut(); rmSync(dir, { recursive: true, force: true }); } };
 }
+
+/**
+ * One of cert-manager's CustomResourceDefinitions, schema-less, as the API server serves it once
+ * cert-manager is installed (the test cluster runs no cert-manager): established when it returns.
+ */
+export async function installCertManagerCrd(cluster: TestCluster, kind: "ClusterIssuer" | "Certificate"): Promise<void> {
+  const plural = `${kind.toLowerCase()}s`;
+  const crd = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: ${plural}.cert-manager.io}
+spec:
+  group: cert-manager.io
+  scope: ${kind === "ClusterIssuer" ? "Cluster" : "Namespaced"}
+  names: {kind: ${kind}, plural: ${plural}, singular: ${kind.toLowerCase()}, listKind: ${kind}List}
+  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]
+`;
+  const applied = await kubectl(cluster, ["apply", "-f", "-"], crd);
+  if (applied.code !== 0) throw new Error(applied.stderr);
+  const established = await kubectl(cluster, ["wait", "--for=condition=Established", `crd/${plural}.cert-manager.io`, "--timeout=30s"]);
+  if (established.code !== 0) throw new Error(established.stderr);
+}

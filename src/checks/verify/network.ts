@@ -41,6 +41,15 @@ function connectAddress(ctx: VerifyContext, s: Served): string | undefined {
 }
 
 const NO_INGRESS: CheckResult = { status: "skip", message: "the Ingress mathison-web is missing", hint: "see Ingress address" };
+const TLS_OFF: CheckResult = { status: "skip", message: "TLS is off (--tls none): the app is served over plain HTTP", hint: "re-run install with --tls to serve HTTPS" };
+
+/** What the TLS checks look at, or why they have nothing to look at. */
+async function servedWithTls(ctx: VerifyContext): Promise<(Served & { readonly tlsSecret: string }) | CheckResult> {
+  const s = await servedBy(ctx);
+  if (!s) return NO_INGRESS;
+  if (!s.tlsSecret) return TLS_OFF;
+  return { ...s, tlsSecret: s.tlsSecret };
+}
 const NO_ADDRESS = (s: Served): CheckResult => ({ status: "skip", message: `no address to reach ${s.domain} at: the Ingress has none yet`, hint: "see Ingress address" });
 
 /** The domain resolves to the address the controller published. */
@@ -77,9 +86,8 @@ function certificateProblem(cert: X509Certificate, domain: string, where: string
 export const tlsCertificateCheck: Check<VerifyContext> = {
   id: "tls-certificate", group: "Ingress chain", title: "TLS certificate", needs: ["cluster"],
   async run(ctx): Promise<CheckResult> {
-    const s = await servedBy(ctx);
-    if (!s) return NO_INGRESS;
-    if (!s.tlsSecret) return { status: "skip", message: "TLS is off (--tls none): the app is served over plain HTTP", hint: "re-run install with --tls to serve HTTPS" };
+    const s = await servedWithTls(ctx);
+    if ("status" in s) return s;
     const ns = ctx.state.namespace;
     if (s.issuer) return certManagerReady(ctx, s.tlsSecret, s.issuer);
     const secret = await ctx.kube.get({ apiVersion: "v1", kind: "Secret", name: s.tlsSecret, namespace: ns });
@@ -116,9 +124,8 @@ function trustedCas(ctx: VerifyContext): string[] | undefined {
 export const tlsServedCheck: Check<VerifyContext> = {
   id: "tls-served", group: "Ingress chain", title: "HTTPS certificate served", needs: ["network"],
   async run(ctx): Promise<CheckResult> {
-    const s = await servedBy(ctx);
-    if (!s) return NO_INGRESS;
-    if (!s.tlsSecret) return { status: "skip", message: "TLS is off (--tls none)", hint: "re-run install with --tls to serve HTTPS" };
+    const s = await servedWithTls(ctx);
+    if ("status" in s) return s;
     const address = connectAddress(ctx, s);
     if (!address) return NO_ADDRESS(s);
     const { cert, error } = await handshake(address, s.domain, trustedCas(ctx));
@@ -155,7 +162,7 @@ export const healthCheck: Check<VerifyContext> = {
     const url = `${s.tlsSecret ? "https" : "http"}://${s.domain}/api/health`;
     const answer = await get(url, address, trustedCas(ctx));
     const ns = ctx.state.namespace;
-    if (typeof answer === "string") return { status: "fail", message: `${url} (at ${address}): ${answer}`, hint: "see the TLS checks; curl -v --resolve " + `${s.domain}:${s.tlsSecret ? 443 : 80}:${address} ${url}` };
+    if (typeof answer === "string") return { status: "fail", message: `${url} (at ${address}): ${answer}`, hint: `see the TLS checks; curl -v --resolve ${s.domain}:${s.tlsSecret ? 443 : 80}:${address} ${url}` };
     if (answer.status !== 200) {
       return { status: "fail", message: `${url} (at ${address}) answered ${answer.status} ${answer.text}`, hint: answer.status >= 502 && answer.status <= 504
         ? `the controller reached no working web pod: kubectl -n ${ns} get endpointslices -l kubernetes.io/service-name=mathison-web; kubectl -n ${ns} logs deploy/mathison-web`

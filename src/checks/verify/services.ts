@@ -52,11 +52,11 @@ export const postgresQueryCheck: Check<VerifyContext> = {
 export const vectorExtensionCheck: Check<VerifyContext> = {
   id: "pgvector", group: "Backing services", title: "pgvector extension", needs: ["exec"],
   async run(ctx): Promise<CheckResult> {
-    const { result, db, command } = await psql(ctx, "SELECT extversion FROM pg_extension WHERE extname = 'vector'");
+    const { result, user, db, command } = await psql(ctx, "SELECT extversion FROM pg_extension WHERE extname = 'vector'");
     if (result.exitCode !== 0) return { status: "fail", message: `could not ask PostgreSQL: ${saidInOneLine(result)}`, hint: command };
     const version = result.stdout.trim();
     if (!version) {
-      return { status: "fail", message: `the vector extension is not installed in database ${db}`, hint: `the image must be pgvector/pgvector; then: kubectl -n ${ctx.state.namespace} exec postgres-0 -c postgres -- psql -U mathison -d ${db} -c "CREATE EXTENSION vector"` };
+      return { status: "fail", message: `the vector extension is not installed in database ${db}`, hint: `the image must be pgvector/pgvector; then: kubectl -n ${ctx.state.namespace} exec postgres-0 -c postgres -- psql -U ${user} -d ${db} -c "CREATE EXTENSION vector"` };
     }
     return { status: "pass", message: `vector ${version} is installed in database ${db}` };
   },
