@@ -18,6 +18,7 @@ const COMMON_OPTIONS: Record<string, OptionSpec> = {
 const CLUSTER_OPTIONS: Record<string, OptionSpec> = {
   kubeconfig: { type: "string" },
   context: { type: "string" },
+  "exec-timeout": { type: "string" },
   output: { type: "string" },
 };
 
@@ -45,7 +46,7 @@ export const COMMAND_OPTIONS: Record<Command, Record<string, OptionSpec>> = {
     ...NETWORK_OPTIONS,
   },
   verify: { ...CLUSTER_OPTIONS, ...NETWORK_OPTIONS, "non-interactive": { type: "boolean" } },
-  "support-bundle": { kubeconfig: CLUSTER_OPTIONS["kubeconfig"]!, context: CLUSTER_OPTIONS["context"]!, dir: { type: "string" } },
+  "support-bundle": { kubeconfig: CLUSTER_OPTIONS["kubeconfig"]!, context: CLUSTER_OPTIONS["context"]!, "exec-timeout": CLUSTER_OPTIONS["exec-timeout"]!, dir: { type: "string" } },
   preflight: { ...CLUSTER_OPTIONS, "force-namespace": { type: "boolean" } },
   status: CLUSTER_OPTIONS,
   uninstall: {

@@ -29,6 +29,7 @@ ${table([
   ["--non-interactive", "never prompt; also chosen when stdin is not a terminal, in CI, or with --output json"],
   ["--kubeconfig FILE", "kubeconfig to use [env KUBECONFIG]"],
   ["--context NAME", "kubeconfig context to use"],
+  ["--exec-timeout DURATION", "how long a kubeconfig credential plugin may take (default 60s)"],
   ["--output plain|json", "progress as plain lines or JSON Lines events (non-interactive)"],
   ["--dry-run", "server-side dry run: show what would be created or changed, write nothing"],
   ["--timeout DURATION", "override every stage's wait timeout, e.g. 10m"],

@@ -29,6 +29,8 @@ function refOfObject(obj: KubeObject): ObjectRef {
   return { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, namespace: obj.metadata.namespace };
 }
 
+const LIST_PAGE = 500;
+
 // v5 is what the API server translates for kubelets itself (1.30+); v4 frames the same for our use.
 const EXEC_PROTOCOL = "v5.channel.k8s.io, v4.channel.k8s.io";
 
@@ -39,6 +41,7 @@ const EXEC_PROTOCOL = "v5.channel.k8s.io, v4.channel.k8s.io";
 class RestKube implements Kube {
   readonly contextName: string;
   readonly server: string;
+  readonly warnings: readonly string[];
   private readonly http: Transport;
   private readonly discovery = new Map<string, Promise<Map<string, Resource> | undefined>>();
 
@@ -46,6 +49,7 @@ class RestKube implements Kube {
     const access = resolveAccess(options);
     this.contextName = access.contextName;
     this.server = access.server;
+    this.warnings = access.warnings;
     this.http = new Transport(access);
   }
 
@@ -103,10 +107,20 @@ class RestKube implements Kube {
     }
   }
 
+  /** Pages of LIST_PAGE objects, as kubectl reads them: no single answer of the API server grows with the cluster. */
   async list(apiVersion: string, kind: string, namespace: string | undefined, options: ListOptions = {}): Promise<{ items: KubeObject[]; resourceVersion: string }> {
     const what = `listing ${kind}${namespace ? ` in ${namespace}` : ""}`;
-    const list = await this.http.request<{ items: KubeObject[]; metadata?: { resourceVersion?: string } }>("GET", await this.collectionPath(apiVersion, kind, namespace), what, { query: { ...options } });
-    return { items: list.items.map((i) => ({ ...i, apiVersion, kind })), resourceVersion: list.metadata?.resourceVersion ?? "" };
+    const path = await this.collectionPath(apiVersion, kind, namespace);
+    const items: KubeObject[] = [];
+    let next: string | undefined;
+    let resourceVersion = "";
+    do {
+      const page = await this.http.request<{ items: KubeObject[]; metadata?: { resourceVersion?: string; continue?: string } }>("GET", path, what, { query: { ...options, limit: LIST_PAGE, continue: next } });
+      for (const i of page.items) items.push({ ...i, apiVersion, kind });
+      resourceVersion = page.metadata?.resourceVersion ?? "";
+      next = page.metadata?.continue || undefined;
+    } while (next);
+    return { items, resourceVersion };
   }
 
   async watch(apiVersion: string, kind: string, namespace: string | undefined, onEvent: (type: WatchEventType, obj: KubeObject) => void, options: WatchOptions = {}): Promise<WatchHandle> {

@@ -1,14 +1,19 @@
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, join } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { DEFAULT_EXEC_TIMEOUT_MS, EXEC_API_VERSIONS, ExecCredentialSource, INTERACTIVE_MODES, type ExecClusterInfo, type ExecConfig, type ExecCredential, type ExecEnvironment } from "./exec-plugin.js";
+import { proxyFor } from "./proxy.js";
 import { ClusterAccessError } from "./types.js";
 
 /** Where a command reaches a cluster, as kubectl finds it: --kubeconfig, KUBECONFIG, ~/.kube/config, in-cluster. */
 export interface ConnectOptions {
   readonly kubeconfig?: string | undefined;
   readonly context?: string | undefined;
+  /** Whether a credential plugin may ask the person (stdin is a terminal), and how long it may take. */
+  readonly exec?: Partial<ExecEnvironment> | undefined;
+  /** HTTPS_PROXY, NO_PROXY and the like (default: the process's environment). */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
 }
 
 /** A TLS identity and trust, as Node's https takes them. */
@@ -20,19 +25,25 @@ export interface TlsSettings {
   readonly servername?: string | undefined;
 }
 
-/** What a request sends to prove who it is; an exec plugin may add a client certificate. */
+/** What a request sends to prove who it is (and whom it acts as); an exec plugin may add a client certificate. */
 export interface Credentials {
-  readonly headers: Readonly<Record<string, string>>;
+  readonly headers: Readonly<Record<string, string | readonly string[]>>;
   readonly cert?: Buffer | undefined;
   readonly key?: Buffer | undefined;
 }
 
-/** One context, resolved: the server, its TLS settings, and how to get credentials (fresh when they expire). */
+/** One context, resolved: the server, its TLS settings, the route to it, and how to get credentials (fresh when they expire). */
 export interface ClusterAccess {
   readonly contextName: string;
   readonly server: string;
   readonly tls: TlsSettings;
+  /** The proxy every connection goes through (the cluster's proxy-url, or HTTPS_PROXY unless NO_PROXY exempts the server). */
+  readonly proxy?: URL | undefined;
+  /** What the person should know about this access (credentials in clear text). */
+  readonly warnings: readonly string[];
   credentials(): Promise<Credentials>;
+  /** The API server refused `used` (401): whether fresh credentials can be had (an exec plugin runs again, once). */
+  refresh(used: Credentials): boolean;
 }
 
 interface Named<T> {
@@ -48,13 +59,10 @@ interface ClusterEntry {
   "certificate-authority-data"?: string;
   "insecure-skip-tls-verify"?: boolean;
   "tls-server-name"?: string;
-}
-
-interface ExecConfig {
-  apiVersion?: string;
-  command: string;
-  args?: string[];
-  env?: { name: string; value: string }[] | null;
+  "proxy-url"?: string;
+  /** The installer never asks for compressed responses, so this holds whatever its value. */
+  "disable-compression"?: boolean;
+  extensions?: { name: string; extension: unknown }[];
 }
 
 interface UserEntry {
@@ -66,6 +74,10 @@ interface UserEntry {
   "client-key-data"?: string;
   username?: string;
   password?: string;
+  as?: string;
+  "as-uid"?: string;
+  "as-groups"?: string[];
+  "as-user-extra"?: Record<string, string[]>;
   exec?: ExecConfig;
   "auth-provider"?: { name: string; config?: Record<string, string> };
 }
@@ -149,10 +161,14 @@ export function resolveAccess(options: ConnectOptions): ClusterAccess {
   const context = merged.contexts.find((c) => c.name === contextName);
   const cluster = merged.clusters.find((c) => c.name === context?.value.cluster);
   if (!context || !cluster?.value.server) throw new ClusterAccessError("no cluster configured: set KUBECONFIG, pass --kubeconfig, or run inside a cluster");
+  if (context.value.user && !merged.users.some((u) => u.name === context.value.user)) {
+    throw new ClusterAccessError(`the kubeconfig's context "${context.name}" names user "${context.value.user}", which it does not define`);
+  }
   const user = merged.users.find((u) => u.name === context.value.user) ?? { name: "", value: {}, dir: cluster.dir };
   const c = cluster.value;
   const u = user.value;
-  const file = (dir: string, p: string | undefined) => (p ? readFileOf(isAbsolute(p) ? p : join(dir, p)) : undefined);
+  refuseWhatKubectlRefuses(cluster.name, c, user.name, u);
+  const file = (dir: string, p: string | undefined) => (p ? readFileOf(resolvePath(dir, p)) : undefined);
   const data = (b64: string | undefined) => (b64 ? Buffer.from(b64, "base64") : undefined);
   const tls: TlsSettings = {
     ca: data(c["certificate-authority-data"]) ?? file(cluster.dir, c["certificate-authority"]),
@@ -161,7 +177,97 @@ export function resolveAccess(options: ConnectOptions): ClusterAccess {
     rejectUnauthorized: c["insecure-skip-tls-verify"] !== true,
     servername: c["tls-server-name"],
   };
-  return { contextName: context.name, server: c.server!.replace(/\/+$/, ""), tls, credentials: credentialsOf(u, user.dir, c.server!) };
+  const server = c.server!.replace(/\/+$/, "");
+  const url = new URL(server);
+  let proxy: URL | undefined;
+  try {
+    proxy = proxyFor(url, c["proxy-url"], options.env ?? process.env);
+  } catch (err) {
+    throw new ClusterAccessError(`the kubeconfig's cluster "${cluster.name}": ${(err as Error).message}`);
+  }
+  const warnings = url.protocol === "http:" && (u.token || u.tokenFile || u.username || u.exec || u["auth-provider"])
+    ? [`the API server ${server} is plain http: the credentials of user "${user.name}" travel in clear text`]
+    : [];
+  const environment: ExecEnvironment = { stdinIsTerminal: options.exec?.stdinIsTerminal ?? false, timeoutMs: options.exec?.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS };
+  const base = credentialSource(u, user.dir, clusterInfo(server, c, tls.ca), environment);
+  const impersonation = impersonationHeaders(u);
+  const issued = new WeakMap<Credentials, Credentials>();
+  return {
+    contextName: context.name, server, tls, proxy, warnings,
+    credentials: async () => {
+      const got = await base.get();
+      const withImpersonation = { ...got, headers: { ...got.headers, ...impersonation } };
+      issued.set(withImpersonation, got);
+      return withImpersonation;
+    },
+    refresh: (used) => {
+      const got = issued.get(used);
+      return got !== undefined && base.refresh(got);
+    },
+  };
+}
+
+function resolvePath(dir: string, p: string): string {
+  return isAbsolute(p) ? p : join(dir, p);
+}
+
+/** The combinations kubectl's own validation refuses, in one line naming the field. */
+function refuseWhatKubectlRefuses(clusterName: string, c: ClusterEntry, userName: string, u: UserEntry): void {
+  const refuse = (what: string) => { throw new ClusterAccessError(`the kubeconfig's ${what} (kubectl refuses it too)`); };
+  if (c["insecure-skip-tls-verify"] === true && (c["certificate-authority"] || c["certificate-authority-data"])) {
+    refuse(`cluster "${clusterName}" sets insecure-skip-tls-verify together with a certificate-authority: keep one`);
+  }
+  if ((u["client-certificate"] || u["client-certificate-data"]) && !(u["client-key"] || u["client-key-data"])) {
+    refuse(`user "${userName}" has a client-certificate without client-key or client-key-data`);
+  }
+  if (u.token && (u.username || u.password)) refuse(`user "${userName}" has more than one authentication method (token and username/password)`);
+  if (!u.as && (u["as-uid"] || u["as-groups"]?.length || Object.keys(u["as-user-extra"] ?? {}).length)) {
+    refuse(`user "${userName}" sets as-uid, as-groups or as-user-extra without as (the user to impersonate)`);
+  }
+  const exec = u.exec;
+  if (!exec) return;
+  if (u["auth-provider"]) refuse(`user "${userName}" has both exec and auth-provider`);
+  if (!exec.command) refuse(`user "${userName}": exec.command is missing`);
+  if (!exec.apiVersion) refuse(`user "${userName}": exec.apiVersion is missing (allowed: ${EXEC_API_VERSIONS.join(", ")})`);
+  if (!(EXEC_API_VERSIONS as readonly string[]).includes(exec.apiVersion!)) refuse(`user "${userName}": exec.apiVersion ${exec.apiVersion} is not supported (allowed: ${EXEC_API_VERSIONS.join(", ")})`);
+  // kubectl defaults it for v1beta1 and requires it for v1.
+  if (exec.interactiveMode === undefined && exec.apiVersion === EXEC_API_VERSIONS[0]) {
+    refuse(`user "${userName}": exec.interactiveMode is missing (required with ${EXEC_API_VERSIONS[0]}: Never, IfAvailable or Always)`);
+  }
+  if (exec.interactiveMode !== undefined && !(INTERACTIVE_MODES as readonly string[]).includes(exec.interactiveMode)) {
+    refuse(`user "${userName}": exec.interactiveMode ${JSON.stringify(exec.interactiveMode)} is not allowed (Never, IfAvailable or Always)`);
+  }
+  if ((exec.env ?? []).some((e) => !e?.name)) refuse(`user "${userName}": an exec.env entry has no name`);
+}
+
+/** The `as*` fields as client-go sends them: on every request, watch, log stream and exec. */
+function impersonationHeaders(u: UserEntry): Record<string, string | string[]> {
+  if (!u.as) return {};
+  const headers: Record<string, string | string[]> = { "impersonate-user": u.as };
+  if (u["as-uid"]) headers["impersonate-uid"] = u["as-uid"];
+  if (u["as-groups"]?.length) headers["impersonate-group"] = [...u["as-groups"]];
+  for (const [key, values] of Object.entries(u["as-user-extra"] ?? {})) {
+    headers[`impersonate-extra-${headerKeyEscape(key)}`] = [...values];
+  }
+  return headers;
+}
+
+/** An extra's key percent-encoded where a header name may not hold it (client-go's escaping). */
+function headerKeyEscape(key: string): string {
+  return [...Buffer.from(key, "utf8")].map((b) => (/[!#$&'*+\-.^_`|~0-9A-Za-z]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`)).join("");
+}
+
+function clusterInfo(server: string, c: ClusterEntry, ca: Buffer | undefined): ExecClusterInfo {
+  const config = c.extensions?.find((e) => e.name === "client.authentication.k8s.io/exec")?.extension;
+  return {
+    server,
+    ...(c["tls-server-name"] ? { "tls-server-name": c["tls-server-name"] } : {}),
+    ...(c["insecure-skip-tls-verify"] ? { "insecure-skip-tls-verify": true } : {}),
+    ...(ca ? { "certificate-authority-data": ca.toString("base64") } : {}),
+    ...(c["proxy-url"] ? { "proxy-url": c["proxy-url"] } : {}),
+    ...(c["disable-compression"] ? { "disable-compression": true } : {}),
+    ...(config !== undefined ? { config } : {}),
+  };
 }
 
 function readFileOf(path: string): Buffer {
@@ -179,66 +285,51 @@ function inClusterAccess(): ClusterAccess {
     contextName: "in-cluster",
     server: `https://${host.includes(":") ? `[${host}]` : host}:${port}`,
     tls: { ca: readFileOf(join(IN_CLUSTER_DIR, "ca.crt")), rejectUnauthorized: true },
+    warnings: [],
     // The projected token rotates: read it for each request, as client-go does.
     credentials: async () => ({ headers: { authorization: `Bearer ${readFileOf(join(IN_CLUSTER_DIR, "token")).toString("utf8").trim()}` } }),
+    refresh: () => false,
   };
 }
 
-function credentialsOf(u: UserEntry, dir: string, server: string): () => Promise<Credentials> {
-  if (u.exec) return execCredentials(u.exec, dir, server);
-  if (u.token) return async () => ({ headers: { authorization: `Bearer ${u.token}` } });
-  if (u.tokenFile) return async () => ({ headers: { authorization: `Bearer ${readFileOf(isAbsolute(u.tokenFile!) ? u.tokenFile! : join(dir, u.tokenFile!)).toString("utf8").trim()}` } });
-  if (u.username !== undefined && u.password !== undefined) return async () => ({ headers: { authorization: `Basic ${Buffer.from(`${u.username}:${u.password}`).toString("base64")}` } });
+interface CredentialSource {
+  get(): Promise<Credentials>;
+  refresh(used: Credentials): boolean;
+}
+
+function fixed(headers: Record<string, string>): CredentialSource {
+  return { get: async () => ({ headers }), refresh: () => false };
+}
+
+function credentialSource(u: UserEntry, dir: string, cluster: ExecClusterInfo, environment: ExecEnvironment): CredentialSource {
+  if (u.exec) return execSource(new ExecCredentialSource(u.exec, dir, cluster, environment));
+  if (u.token) return fixed({ authorization: `Bearer ${u.token}` });
+  // A token file is read for each request: whatever rotates it, the next request sends the new one.
+  if (u.tokenFile) return { get: async () => ({ headers: { authorization: `Bearer ${readFileOf(resolvePath(dir, u.tokenFile!)).toString("utf8").trim()}` } }), refresh: () => false };
+  if (u.username !== undefined && u.password !== undefined) return fixed({ authorization: `Basic ${Buffer.from(`${u.username}:${u.password}`).toString("base64")}` });
   const provider = u["auth-provider"];
-  if (provider?.name === "oidc" && provider.config?.["id-token"]) return async () => ({ headers: { authorization: `Bearer ${provider.config!["id-token"]}` } });
+  if (provider?.name === "oidc" && provider.config?.["id-token"]) return fixed({ authorization: `Bearer ${provider.config["id-token"]}` });
   if (provider) {
-    return async () => { throw new ClusterAccessError(`the kubeconfig's auth-provider "${provider.name}" is not supported: use its exec credential plugin (as current kubectl does)`); };
+    const refusal = new ClusterAccessError(provider.name === "oidc"
+      ? "the kubeconfig's auth-provider oidc has no id-token: log in with an OIDC exec plugin (kubelogin: kubectl oidc-login) instead, as current kubectl does"
+      : `the kubeconfig's auth-provider "${provider.name}" is not supported: use its exec credential plugin (as current kubectl does)`);
+    return { get: async () => { throw refusal; }, refresh: () => false };
   }
-  return async () => ({ headers: {} });
+  return fixed({});
 }
 
-/** client.authentication.k8s.io exec plugins (EKS, GKE, AKS, OIDC helpers): run once, again when the credential expires. */
-function execCredentials(exec: ExecConfig, dir: string, server: string): () => Promise<Credentials> {
-  let cached: { credentials: Credentials; expires: number } | undefined;
-  return async () => {
-    if (cached && Date.now() < cached.expires) return cached.credentials;
-    const status = await runExecPlugin(exec, dir, server);
-    const credentials: Credentials = {
-      headers: status.token ? { authorization: `Bearer ${status.token}` } : {},
-      ...(status.clientCertificateData ? { cert: Buffer.from(status.clientCertificateData) } : {}),
-      ...(status.clientKeyData ? { key: Buffer.from(status.clientKeyData) } : {}),
-    };
-    // A minute's margin before the plugin's expiry; without one, the credential lasts the run.
-    cached = { credentials, expires: status.expirationTimestamp ? Date.parse(status.expirationTimestamp) - 60_000 : Number.POSITIVE_INFINITY };
-    return credentials;
+function execSource(source: ExecCredentialSource): CredentialSource {
+  const issued = new WeakMap<Credentials, ExecCredential>();
+  return {
+    get: async () => {
+      const credential = await source.get();
+      const credentials: Credentials = { headers: credential.token ? { authorization: `Bearer ${credential.token}` } : {}, cert: credential.cert, key: credential.key };
+      issued.set(credentials, credential);
+      return credentials;
+    },
+    refresh: (used) => {
+      const credential = issued.get(used);
+      return credential !== undefined && source.refresh(credential);
+    },
   };
-}
-
-interface ExecStatus {
-  token?: string;
-  clientCertificateData?: string;
-  clientKeyData?: string;
-  expirationTimestamp?: string;
-}
-
-function runExecPlugin(exec: ExecConfig, dir: string, server: string): Promise<ExecStatus> {
-  const command = exec.command.includes("/") && !isAbsolute(exec.command) ? join(dir, exec.command) : exec.command;
-  const apiVersion = exec.apiVersion ?? "client.authentication.k8s.io/v1";
-  const env = { ...process.env, ...Object.fromEntries((exec.env ?? []).map((e) => [e.name, e.value])), KUBERNETES_EXEC_INFO: JSON.stringify({ apiVersion, kind: "ExecCredential", spec: { interactive: false, cluster: { server } } }) };
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, exec.args ?? [], { env, stdio: ["ignore", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (c: Buffer) => out.push(c));
-    child.stderr.on("data", (c: Buffer) => err.push(c));
-    child.on("error", (e) => reject(new ClusterAccessError(`the kubeconfig's credential plugin ${exec.command} could not run: ${e.message}`)));
-    child.on("close", (code) => {
-      if (code !== 0) return reject(new ClusterAccessError(`the kubeconfig's credential plugin ${exec.command} exited ${code}: ${Buffer.concat(err).toString().trim().split("\n")[0] ?? ""}`));
-      try {
-        resolve(((JSON.parse(Buffer.concat(out).toString()) as { status?: ExecStatus }).status ?? {}));
-      } catch {
-        reject(new ClusterAccessError(`the kubeconfig's credential plugin ${exec.command} printed no ExecCredential`));
-      }
-    });
-  });
 }

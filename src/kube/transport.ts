@@ -1,10 +1,13 @@
 import { randomBytes } from "node:crypto";
 import type { Agent as HttpAgent, IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import { createSecureContext } from "node:tls";
+import type { Socket } from "node:net";
+import { connect as tlsConnect, createSecureContext, type ConnectionOptions } from "node:tls";
 import type { Duplex } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import { http } from "../node-http.js";
 import type { ClusterAccess, Credentials } from "./kubeconfig.js";
+import { openTunnel } from "./proxy.js";
 import { ClusterAccessError, KubeApiError, type ApiErrorCause } from "./types.js";
 
 /** Query parameters; an array repeats its parameter (exec's `command`). */
@@ -22,7 +25,14 @@ export interface RequestOptions {
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
-const NETWORK_CODES = /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ECONNRESET|EPIPE|EAI_AGAIN|ERR_TLS_CERT|CERT_|DEPTH_ZERO|UNABLE_TO_VERIFY|SELF_SIGNED|ERR_SSL|UND_ERR_SOCKET)/;
+/** The largest response body read whole (a list is paginated long before): beyond it the request fails, the process lives. */
+export const MAX_BODY_BYTES = 64 * 1024 * 1024;
+/** The longest line of a watch or log stream: one object, or one log line. */
+export const MAX_LINE_BYTES = 8 * 1024 * 1024;
+/** How often a request the API server could not serve (429, 502–504, a reset connection) is tried in all. */
+const MAX_ATTEMPTS = 5;
+const KEEPALIVE_MS = 5_000;
+const NETWORK_CODES = /^(EPROXY|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ECONNRESET|EPIPE|EAI_AGAIN|ERR_TLS_CERT|CERT_|DEPTH_ZERO|UNABLE_TO_VERIFY|SELF_SIGNED|ERR_SSL|UND_ERR_SOCKET)/;
 
 /**
  * HTTP to one API server over Node's own https: JSON requests on a small pool of kept-alive
@@ -31,6 +41,7 @@ const NETWORK_CODES = /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ETIMEDO
  */
 export class Transport {
   private agents: { requests: HttpAgent; streams: HttpAgent } | undefined;
+  private agentsCert: Buffer | undefined;
   private readonly url: URL;
 
   constructor(private readonly access: ClusterAccess) {
@@ -39,15 +50,23 @@ export class Transport {
 
   private async prepare(): Promise<{ credentials: Credentials; agents: { requests: HttpAgent; streams: HttpAgent } }> {
     const credentials = await this.access.credentials();
-    if (!this.agents) {
-      const { ca, cert, key, rejectUnauthorized, servername } = { ...this.access.tls, cert: credentials.cert ?? this.access.tls.cert, key: credentials.key ?? this.access.tls.key };
-      const Agent = this.url.protocol === "https:" ? HttpsAgent : http.Agent;
-      // One TLS context for every connection: given the CA and key instead, Node parses them again for each.
-      const secureContext = this.url.protocol === "https:" ? createSecureContext({ ca, cert, key }) : undefined;
-      const options = { keepAlive: true, secureContext, rejectUnauthorized, ...(servername ? { servername } : {}) };
-      this.agents = { requests: new Agent({ ...options, maxSockets: 8 }), streams: new Agent({ ...options, keepAlive: false }) };
+    const cert = credentials.cert ?? this.access.tls.cert;
+    // A plugin that hands out a new client certificate gets new connections; the old ones finish what they carry.
+    if (!this.agents || this.agentsCert !== cert) {
+      this.agentsCert = cert;
+      this.agents = this.makeAgents(cert, credentials.key ?? this.access.tls.key);
     }
     return { credentials, agents: this.agents };
+  }
+
+  private makeAgents(cert: Buffer | undefined, key: Buffer | undefined): { requests: HttpAgent; streams: HttpAgent } {
+    const { ca, rejectUnauthorized, servername } = this.access.tls;
+    const https = this.url.protocol === "https:";
+    // One TLS context for every connection: given the CA and key instead, Node parses them again for each.
+    const secureContext = https ? createSecureContext({ ca, cert, key }) : undefined;
+    const options = { keepAlive: true, secureContext, rejectUnauthorized, ...(servername ? { servername } : {}) };
+    const Agent = connectingAgent(https, this.access.proxy);
+    return { requests: new Agent({ ...options, maxSockets: 8 }), streams: new Agent({ ...options, keepAlive: false }) };
   }
 
   private pathOf(path: string, query: Query | undefined): string {
@@ -63,28 +82,64 @@ export class Transport {
   private async open(method: string, path: string, options: RequestOptions, stream: boolean, extraHeaders: Record<string, string> = {}) {
     const { credentials, agents } = await this.prepare();
     const body = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
-    const headers: Record<string, string> = { accept: "application/json", ...credentials.headers, ...extraHeaders };
+    const headers: Record<string, string | string[]> = { accept: "application/json", ...(credentials.headers as Record<string, string | string[]>), ...extraHeaders };
     if (body) Object.assign(headers, { "content-type": options.contentType ?? "application/json", "content-length": String(body.length) });
     const send = this.url.protocol === "https:" ? httpsRequest : httpRequest;
-    return send({
+    const req = send({
       protocol: this.url.protocol, hostname: this.url.hostname.replace(/^\[|\]$/g, ""), port: this.url.port || undefined,
       method, path: this.pathOf(path, options.query), headers, agent: stream ? agents.streams : agents.requests,
       ...(options.signal ? { signal: options.signal } : {}),
     }).end(body);
+    return { req, credentials };
   }
 
-  /** A JSON request; an error status becomes a KubeApiError, an unreachable server a ClusterAccessError. */
+  /**
+   * A JSON request; an error status becomes a KubeApiError, an unreachable server a
+   * ClusterAccessError. A 401 runs a credential plugin again, once. Requests that may be sent
+   * twice (reads, dry runs, server-side apply) are retried when the API server is overloaded
+   * (429, honouring Retry-After), unavailable for a moment (502–504) or the connection resets.
+   */
   async request<T = unknown>(method: string, path: string, what: string, options: RequestOptions = {}): Promise<T> {
-    const req = await this.open(method, path, options, false).catch((err: unknown) => { throw networkError(err, what); });
+    const idempotent = method === "GET" || options.contentType === "application/apply-patch+yaml" || options.query?.["dryRun"] !== undefined;
+    let refreshed = false;
+    for (let attempt = 1; ; attempt++) {
+      let outcome: Attempt<T>;
+      try {
+        outcome = await this.attempt<T>(method, path, what, options);
+      } catch (err) {
+        const e = networkError(err, what);
+        if (!idempotent || attempt >= MAX_ATTEMPTS || options.signal?.aborted || !RETRIED_NETWORK_CODES.test((err as NodeJS.ErrnoException)?.code ?? "")) throw e;
+        await sleep(backoffMs(attempt), undefined, options.signal ? { signal: options.signal } : undefined);
+        continue;
+      }
+      if (outcome.status === 401 && !refreshed && outcome.credentials && this.access.refresh(outcome.credentials)) {
+        refreshed = true;
+        continue;
+      }
+      if (outcome.error && outcome.retryAfterMs === undefined) throw outcome.error;
+      if (outcome.retryAfterMs === undefined) return outcome.value as T;
+      const retryable = outcome.status === 429 || idempotent;
+      if (!retryable || attempt >= MAX_ATTEMPTS) throw outcome.error!;
+      await sleep(outcome.retryAfterMs, undefined, options.signal ? { signal: options.signal } : undefined);
+    }
+  }
+
+  private async attempt<T>(method: string, path: string, what: string, options: RequestOptions): Promise<Attempt<T>> {
+    const { req, credentials } = await this.open(method, path, options, false);
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       req.setTimeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS, () => req.destroy(Object.assign(new Error("no answer"), { code: "ETIMEDOUT" })));
       req.once("response", resolve);
       req.once("error", reject);
-    }).catch((err: unknown) => { throw networkError(err, what); });
-    const text = await readAll(res).catch((err: unknown) => { throw networkError(err, what); });
-    if ((res.statusCode ?? 0) >= 300) throw statusError(res.statusCode ?? 0, text, what);
+    });
+    const text = await readAll(res, what);
+    const status = res.statusCode ?? 0;
+    if (status === 401) return { status, credentials, error: statusError(status, text, what) };
+    if (status === 429 || status === 502 || status === 503 || status === 504) {
+      return { status, retryAfterMs: retryAfterMs(res.headers["retry-after"]), error: statusError(status, text, what) };
+    }
+    if (status >= 300) throw statusError(status, text, what);
     const type = res.headers["content-type"] ?? "";
-    return (type.includes("json") ? JSON.parse(text) : text) as T;
+    return { value: (type.includes("json") ? JSON.parse(text) : text) as T };
   }
 
   /**
@@ -92,24 +147,38 @@ export class Transport {
    * it fails. Resolves once the response has started; `ended` settles when the stream does.
    */
   async stream(path: string, what: string, query: Query, onLine: (line: string) => void, signal?: AbortSignal): Promise<{ ended: Promise<void> }> {
-    const req = await this.open("GET", path, { query, signal }, true).catch((err: unknown) => { throw networkError(err, what); });
+    const { req } = await this.open("GET", path, { query, signal }, true).catch((err: unknown) => { throw networkError(err, what); });
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       req.once("response", resolve);
       req.once("error", reject);
     }).catch((err: unknown) => { throw networkError(err, what); });
-    if ((res.statusCode ?? 0) >= 300) throw statusError(res.statusCode ?? 0, await readAll(res).catch(() => ""), what);
-    // A dead peer (an API server that vanished without closing) is noticed within seconds.
-    res.socket?.setKeepAlive(true, 5_000);
+    if ((res.statusCode ?? 0) >= 300) throw statusError(res.statusCode ?? 0, await readAll(res, what).catch(() => ""), what);
     const ended = new Promise<void>((resolve, reject) => {
       let partial = "";
+      // A line that cannot be taken (too long, not what the caller can read) fails this stream as a cut connection would, never the process.
+      const fail = (message: string): void => {
+        res.removeAllListeners("data");
+        res.destroy();
+        reject(new ClusterAccessError(`${what}: ${message}`));
+      };
+      const deliver = (line: string): boolean => {
+        try {
+          onLine(line.replace(/\r$/, ""));
+          return true;
+        } catch (err) {
+          fail(`the API server sent a line that could not be read (${(err as Error).message.slice(0, 120)})`);
+          return false;
+        }
+      };
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => {
         const lines = (partial + chunk).split("\n");
         partial = lines.pop() ?? "";
-        for (const line of lines) onLine(line.replace(/\r$/, ""));
+        if (partial.length > MAX_LINE_BYTES) return fail(`a line of over ${MAX_LINE_BYTES / 1024 / 1024} MiB`);
+        for (const line of lines) if (!deliver(line)) return;
       });
       res.once("end", () => {
-        if (partial) onLine(partial);
+        if (partial && !deliver(partial)) return;
         resolve();
       });
       res.once("error", (err) => (signal?.aborted ? resolve() : reject(networkError(err, what))));
@@ -121,7 +190,7 @@ export class Transport {
   /** A WebSocket to the API server (pods/exec), with the kubeconfig's TLS and credentials. */
   async websocket(path: string, query: Query, protocol: string, what: string): Promise<Duplex> {
     const key = randomBytes(16).toString("base64");
-    const req = await this.open("GET", path, { query }, true, {
+    const { req } = await this.open("GET", path, { query }, true, {
       connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": key, "sec-websocket-protocol": protocol,
     }).catch((err: unknown) => { throw networkError(err, what); });
     return new Promise<Duplex>((resolve, reject) => {
@@ -129,17 +198,25 @@ export class Transport {
         if (head.length > 0) socket.unshift(head);
         resolve(socket);
       });
-      req.once("response", (res: IncomingMessage) => void readAll(res).then((text) => reject(statusError(res.statusCode ?? 0, text, what)), reject));
+      req.once("response", (res: IncomingMessage) => void readAll(res, what).then((text) => reject(statusError(res.statusCode ?? 0, text, what)), reject));
       req.once("error", (err) => reject(networkError(err, what)));
     });
   }
 
 }
 
-function readAll(res: IncomingMessage): Promise<string> {
+function readAll(res: IncomingMessage, what: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
-    res.on("data", (c: Buffer) => parts.push(c));
+    let size = 0;
+    res.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        res.destroy();
+        return reject(new ClusterAccessError(`${what}: the API server's answer is over ${MAX_BODY_BYTES / 1024 / 1024} MiB; this is more than the installer reads at once`));
+      }
+      parts.push(c);
+    });
     res.once("end", () => resolve(Buffer.concat(parts).toString("utf8")));
     res.once("error", reject);
   });
@@ -163,4 +240,51 @@ export function networkError(err: unknown, what: string): Error {
   if (e?.name === "AbortError") return e;
   if (e?.code && NETWORK_CODES.test(e.code)) return new ClusterAccessError(`${what}: ${e.code}${e.message && !e.message.includes(e.code) ? ` (${e.message})` : ""}`);
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/** One try of a request: its value, or the error with what decides a second try (the status, when to retry, the credentials refused). */
+interface Attempt<T> {
+  readonly value?: T;
+  readonly status?: number;
+  readonly error?: Error;
+  readonly retryAfterMs?: number;
+  readonly credentials?: Credentials;
+}
+
+// A request that timed out is not tried again: 30 s more each time would hide an outage for minutes.
+const RETRIED_NETWORK_CODES = /^(ECONNRESET|ECONNREFUSED|EPIPE|EAI_AGAIN)$/;
+
+function backoffMs(attempt: number): number {
+  return Math.min(5_000, 200 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+}
+
+/** Retry-After in seconds (as the API server sends it) or an HTTP date; capped, so a wait stays bounded. */
+function retryAfterMs(header: string | undefined): number {
+  const seconds = Number(header);
+  const ms = Number.isFinite(seconds) && header !== undefined && header !== "" ? seconds * 1000 : header ? Date.parse(header) - Date.now() : Number.NaN;
+  return Number.isFinite(ms) ? Math.min(Math.max(ms, 100), 30_000) : 1_000;
+}
+
+type AgentClass = new (options: Record<string, unknown>) => HttpAgent;
+
+/**
+ * An Agent whose every connection has TCP keepalive (a vanished API server is noticed within
+ * seconds) and, with a proxy, goes through its tunnel; TLS to the API server runs inside it.
+ */
+function connectingAgent(https: boolean, proxy: URL | undefined): AgentClass {
+  const Base = (https ? HttpsAgent : http.Agent) as unknown as AgentClass;
+  return class extends Base {
+    override createConnection(options: ConnectionOptions & { host: string; port: number }, done?: (err: Error | null, socket: Socket) => void): Socket | undefined {
+      if (!proxy) {
+        const socket = (Base.prototype as unknown as { createConnection(o: unknown): Socket }).createConnection.call(this, options);
+        socket.setKeepAlive(true, KEEPALIVE_MS);
+        return socket;
+      }
+      openTunnel(proxy, options.host, Number(options.port)).then((tunnel) => {
+        tunnel.setKeepAlive(true, KEEPALIVE_MS);
+        done!(null, https ? tlsConnect({ ...options, socket: tunnel }) : tunnel);
+      }, (err: Error) => done!(err, undefined as unknown as Socket));
+      return undefined;
+    }
+  } as unknown as AgentClass;
 }

@@ -54,6 +54,8 @@ export interface Kube {
   /** The kubeconfig context and API server in use, for messages. */
   readonly contextName: string;
   readonly server: string;
+  /** What the person should know about how the cluster is reached (credentials over plain http). */
+  readonly warnings?: readonly string[];
   /**
    * Server-side apply with the installer's field manager; `dryRun` writes nothing. `force`
    * (default true) takes fields other managers own; without it such fields are a 409 whose

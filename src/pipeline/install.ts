@@ -9,7 +9,7 @@ import { collectBundle, writeBundle, type BundleInput } from "../support/bundle.
 import { describeImpact, immutableProblems, isMutableReference } from "../engine/impact.js";
 import { acquireLock, LockHeldError, type HeldLock } from "../engine/lock.js";
 import { computePlan, inventoryOf, type InstallPlan } from "../engine/plan.js";
-import { connect, listContexts } from "../kube/client.js";
+import { connect, listContexts, type ConnectOptions } from "../kube/client.js";
 import { ClusterAccessError, KubeApiError, type Kube } from "../kube/types.js";
 import { nextRecord, RECORD_NAME, summarizeRecord, type SuccessfulRun } from "../record/install-record.js";
 import { installChangedSince, readInstallState, writeRecord, type InstallState } from "../record/store.js";
@@ -38,8 +38,7 @@ const OUTCOME_EXIT: Record<RunOutcome, ExitCodeValue> = {
 };
 
 export interface PipelineOptions {
-  readonly kubeconfig: string | undefined;
-  readonly context: string | undefined;
+  readonly cluster: ConnectOptions;
   readonly namespace: string;
   readonly dryRun: boolean;
   /** `--pull`: pull mutable tags again and roll out (a new pull token). */
@@ -173,12 +172,13 @@ function usage(problems: readonly ConfigProblem[]): Stop {
 }
 
 async function openCluster(options: PipelineOptions, fe: FrontEnd): Promise<{ kube: Kube; state: InstallState }> {
-  let context = options.context;
+  let context = options.cluster.context;
   if (context === undefined) {
-    const { names } = listContexts({ kubeconfig: options.kubeconfig });
+    const { names } = listContexts({ kubeconfig: options.cluster.kubeconfig });
     if (names.length > 1) context = await fe.chooseContext(names);
   }
-  const kube = connect({ kubeconfig: options.kubeconfig, context });
+  const kube = connect({ ...options.cluster, context });
+  for (const w of kube.warnings ?? []) fe.say(`mathison-install: warning: ${w}`);
   // Also the reachability and credentials check: the first requests of the run.
   return { kube, state: await readInstallState(kube, options.namespace) };
 }

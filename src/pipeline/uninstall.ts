@@ -1,7 +1,7 @@
 import type { Reporter, RunOutcome } from "../engine/events.js";
 import { acquireLock, LockHeldError, type HeldLock } from "../engine/lock.js";
 import { refName, removeGroups, type RemovalGroup } from "../engine/remove.js";
-import { connect } from "../kube/client.js";
+import { connect, type ConnectOptions } from "../kube/client.js";
 import { ClusterAccessError, KubeApiError, type Kube, type ObjectRef } from "../kube/types.js";
 import { noInstallMessage, parseInventoryKey, RECORD_NAME } from "../record/install-record.js";
 import { readInstallState, type InstallState } from "../record/store.js";
@@ -104,8 +104,7 @@ export function removalEvent(plan: RemovalPlan, kube: Kube): PlanEvent {
 }
 
 export interface UninstallOptions {
-  readonly kubeconfig: string | undefined;
-  readonly context: string | undefined;
+  readonly cluster: ConnectOptions;
   readonly namespace: string;
   readonly deleteData: boolean;
   readonly timeoutMs: number;
@@ -127,7 +126,8 @@ export async function runUninstall(options: UninstallOptions, fe: UninstallFront
   let lock: HeldLock | undefined;
   const interrupt = new AbortController();
   try {
-    const kube = connect({ kubeconfig: options.kubeconfig, context: options.context });
+    const kube = connect(options.cluster);
+    for (const w of kube.warnings ?? []) fe.say(`mathison-install: warning: ${w}`);
     const state = await readInstallState(kube, options.namespace);
     if (!state.namespaceExists || !state.record.answers) {
       fe.say(`mathison-install: ${noInstallMessage(options.namespace, kube.contextName)}; nothing was deleted`, "refused");

@@ -1,9 +1,11 @@
 // The built binary in a real terminal (tmux), driven through the wizard against the test cluster.
 import assert from "node:assert/strict";
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { PACKAGE_ROOT } from "../../src/paths.js";
-import { kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
+import { adminAccess, derivedKubeconfig, kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
 import { installArgs, runInstaller, tidy, versions } from "../helpers/install.js";
 import { Terminal, tmuxMissing } from "../helpers/terminal.js";
 
@@ -100,6 +102,36 @@ describe("interactive install in a terminal", { skip }, () => {
     assert.match(screen, /About to install:/);
     t.send("Enter");
     assert.equal(await t.exitCode(), 0, t.history());
+  });
+
+  it("an interactive credential plugin asks the person on the terminal first; the install proceeds", async () => {
+    const namespace = uniqueNamespace("e2e-mfa");
+    after(() => tidy(c, namespace));
+    const admin = adminAccess(c);
+    const dir = mkdtempSync(join(tmpdir(), "mathison-mfa-"));
+    const plugin = join(dir, "mfa-plugin.sh");
+    const credential = JSON.stringify({ apiVersion: "client.authentication.k8s.io/v1", kind: "ExecCredential",
+      status: { clientCertificateData: readFileSync(admin.cert, "utf8"), clientKeyData: readFileSync(admin.key, "utf8") } });
+    // As kubelogin's device code or an MFA prompt: asks on stderr, reads the answer from the terminal.
+    writeFileSync(plugin, `#!/bin/sh
+printf 'Enter the code shown on your phone: ' >&2
+read code
+[ "$code" = "424242" ] || { echo "wrong code" >&2; exit 1; }
+cat <<'JSON'
+${credential}
+JSON
+`);
+    chmodSync(plugin, 0o755);
+    const kubeconfig = derivedKubeconfig(c, {}, { "client-certificate": undefined, "client-key": undefined, exec: { apiVersion: "client.authentication.k8s.io/v1", command: plugin, interactiveMode: "Always" } });
+    const t = new Terminal(`${bin} install --skip-verify --kubeconfig ${kubeconfig} --namespace ${namespace} ${allFlags(namespace)}`, { PATH: process.env["PATH"] ?? "", ...secretsEnv });
+    terminals.push(t);
+    await t.waitFor(/Enter the code shown on your phone:/);
+    t.type("424242");
+    t.send("Enter");
+    await t.waitFor(/\? Install\?/);
+    t.send("Enter");
+    assert.equal(await t.exitCode(), 0, t.history());
+    assert.equal((await kubectl(c, ["-n", namespace, "get", "deployment/mathison-web"])).code, 0);
   });
 
   it("Ctrl-C during the questions exits 130 with nothing applied", async () => {

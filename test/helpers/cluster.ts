@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync 
 import { createConnection, createServer, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { parse as parseYaml } from "yaml";
 
 
 /** Set by test/e2e/global-setup.ts (or by a developer pointing the suite at a running cluster). */
@@ -20,6 +21,32 @@ export function testCluster(): { cluster: TestCluster; skip: false } | { cluster
   if (skip) return { cluster: undefined, skip };
   if (!kubeconfig || !binDir) return { cluster: undefined, skip: "no test cluster: run through `npm run test:e2e`" };
   return { cluster: { kubeconfig, binDir }, skip: false };
+}
+
+export interface AdminAccess {
+  readonly server: string;
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+export function adminAccess(c: TestCluster): AdminAccess {
+  const doc = parseYaml(readFileSync(c.kubeconfig, "utf8"));
+  const user = doc.users[0].user;
+  return { server: doc.clusters[0].cluster.server, ca: doc.clusters[0].cluster["certificate-authority"], cert: user["client-certificate"], key: user["client-key"] };
+}
+
+/** The test cluster's admin kubeconfig with the cluster's and the user's entries changed. */
+export function derivedKubeconfig(c: TestCluster, clusterFields: Record<string, unknown>, userFields: Record<string, unknown>): string {
+  const a = adminAccess(c);
+  const path = join(mkdtempSync(join(tmpdir(), "mathison-kc-e2e-")), "config");
+  writeFileSync(path, JSON.stringify({
+    apiVersion: "v1", kind: "Config", "current-context": "c",
+    clusters: [{ name: "k", cluster: { server: a.server, "certificate-authority": a.ca, ...clusterFields } }],
+    users: [{ name: "u", user: { "client-certificate": a.cert, "client-key": a.key, ...userFields } }],
+    contexts: [{ name: "c", context: { cluster: "k", user: "u" } }],
+  }), { mode: 0o600 });
+  return path;
 }
 
 export function requireCluster(): TestCluster {

@@ -47,7 +47,7 @@ echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","s
   writeFileSync(first, `apiVersion: v1
 kind: Config
 clusters: [{name: c, cluster: {server: "https://first.example:6443/", certificate-authority: ca.crt}}]
-users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: ./plugin.sh, env: [{name: PLUGIN_SUFFIX, value: abc}]}}}]
+users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, interactiveMode: IfAvailable, command: ./plugin.sh, env: [{name: PLUGIN_SUFFIX, value: abc}]}}}]
 contexts: [{name: ctx, context: {cluster: c, user: u}}]
 `);
   writeFileSync(second, `apiVersion: v1

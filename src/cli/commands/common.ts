@@ -3,7 +3,7 @@ import { isIP } from "node:net";
 import type { NetworkOptions } from "../../checks/verify/index.js";
 import { loadConfig } from "../../config/load.js";
 import { formatProblem } from "../../config/types.js";
-import { connect } from "../../kube/client.js";
+import { connect, type ConnectOptions } from "../../kube/client.js";
 import { ClusterAccessError, KubeApiError, type Kube } from "../../kube/types.js";
 import { OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
@@ -46,10 +46,48 @@ export function networkOptions(args: ParsedArgs): NetworkOptions | string {
   }
 }
 
+/**
+ * How a command reaches the cluster, from its flags and terminal: --kubeconfig, --context, whether
+ * a credential plugin may ask the person (stdin is a terminal, as kubectl decides), and how long
+ * it may take (--exec-timeout). A bad --exec-timeout is the one-line problem.
+ */
+export function connectOptions(args: ParsedArgs, io: Pick<CliIO, "stdin" | "env">): ConnectOptions | string {
+  const given = args.strings["exec-timeout"];
+  const timeoutMs = given === undefined ? undefined : parseDuration(given);
+  if (given !== undefined && timeoutMs === undefined) return `--exec-timeout: ${JSON.stringify(given)} is not allowed: a duration such as 90s or 5m`;
+  return {
+    kubeconfig: args.strings["kubeconfig"],
+    context: args.strings["context"],
+    exec: { stdinIsTerminal: io.stdin.isTTY === true, ...(timeoutMs ? { timeoutMs } : {}) },
+    env: io.env,
+  };
+}
+
+/** `10m`, `90s`, `1h`, `500ms`, or plain seconds. */
+export function parseDuration(value: string): number | undefined {
+  const m = /^(\d+)(ms|s|m|h)?$/.exec(value);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? "s"]!;
+  return n * unit > 0 ? n * unit : undefined;
+}
+
+/** What the person should know about how the cluster is reached, said once before anything else. */
+export function warnAboutAccess(kube: Kube, io: Pick<CliIO, "stderr">): void {
+  for (const w of kube.warnings ?? []) io.stderr.write(`mathison-install: warning: ${w}\n`);
+}
+
 /** Connects as kubectl would; an unreachable cluster or refused credentials become exit 3 with a hint. */
 export async function withCluster(args: ParsedArgs, io: CliIO, run: (kube: Kube) => Promise<ExitCodeValue>): Promise<ExitCodeValue> {
+  const options = connectOptions(args, io);
+  if (typeof options === "string") {
+    io.stderr.write(`mathison-install: ${options}\n`);
+    return ExitCode.usage;
+  }
   try {
-    return await run(connect({ kubeconfig: args.strings["kubeconfig"], context: args.strings["context"] }));
+    const kube = connect(options);
+    warnAboutAccess(kube, io);
+    return await run(kube);
   } catch (err) {
     if (!(err instanceof ClusterAccessError) && !(err instanceof KubeApiError && err.status === 403)) throw err;
     io.stderr.write(`mathison-install: cannot reach the cluster: ${err.message}\n  try: kubectl cluster-info with the same --kubeconfig/--context\n`);

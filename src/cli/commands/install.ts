@@ -8,16 +8,9 @@ import { OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
 import type { CliIO } from "../io.js";
-import { networkOptions } from "./common.js";
+import { connectOptions, networkOptions, parseDuration } from "./common.js";
 
-/** `10m`, `90s`, `1h`, `500ms`, or plain seconds. */
-export function parseDuration(value: string): number | undefined {
-  const m = /^(\d+)(ms|s|m|h)?$/.exec(value);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? "s"]!;
-  return n * unit > 0 ? n * unit : undefined;
-}
+export { parseDuration };
 
 /**
  * Checks what the user gave before the cluster is touched (values that are wrong whatever the
@@ -37,7 +30,9 @@ export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
   if (!given.ok) problems.push(...given.problems.map(formatProblem));
   const network = networkOptions(args);
   if (typeof network === "string") problems.push(network);
-  if (problems.length > 0 || !given.ok || typeof network === "string") return usage(problems, io);
+  const cluster = connectOptions(args, io);
+  if (typeof cluster === "string") problems.push(cluster);
+  if (problems.length > 0 || !given.ok || typeof network === "string" || typeof cluster === "string") return usage(problems, io);
 
   const interactive = !isNonInteractive(args, io);
   const timeoutsMs = timeoutMs === undefined ? undefined : Object.fromEntries(STAGES.map((s) => [s.id, timeoutMs])) as Record<StageId, number>;
@@ -45,8 +40,7 @@ export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
     ? (await import("../../ui/wizard/front-end.js")).wizardFrontEnd({ flags: args.strings, env: io.env, stdin: io.stdin as NodeJS.ReadStream, stderr: io.stderr as NodeJS.WriteStream, replaceSecrets: replace.keys })
     : (await import("../../ui/script-front-end.js")).scriptFrontEnd({ flags: args.strings, io, format: output, replaceSecrets: replace.keys });
   return runInstallPipeline({
-    kubeconfig: args.strings["kubeconfig"],
-    context: args.strings["context"],
+    cluster,
     namespace: given.config.namespace,
     dryRun: args.booleans["dry-run"] ?? false,
     pull: args.booleans["pull"] ?? false,

@@ -5,7 +5,8 @@ import { OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
 import type { CliIO } from "../io.js";
-import { isNonInteractive, parseDuration } from "./install.js";
+import { connectOptions, parseDuration } from "./common.js";
+import { isNonInteractive } from "./install.js";
 
 const DEFAULT_TIMEOUT_MS = 2 * 60_000;
 
@@ -26,13 +27,15 @@ export async function runUninstall(args: ParsedArgs, io: CliIO): Promise<ExitCod
   if (!interactive && !args.booleans["yes"]) {
     problems.push(`--yes: missing: a non-interactive uninstall deletes the install only when told to; add --yes${deleteData ? " (with --delete-data the database volumes and the Secret go too)" : " (the database volumes and the Secret stay; --delete-data deletes them too)"}`);
   }
-  if (problems.length > 0 || !given.ok || timeoutMs === undefined) {
+  const cluster = connectOptions(args, io);
+  if (typeof cluster === "string") problems.push(cluster);
+  if (problems.length > 0 || !given.ok || timeoutMs === undefined || typeof cluster === "string") {
     for (const p of problems) io.stderr.write(`mathison-install: ${p}\n`);
     io.stderr.write("nothing was deleted; mathison-install uninstall --help lists the flags\n");
     return ExitCode.usage;
   }
   const frontEnd = interactive ? await interactiveFrontEnd(args, io) : await scriptFrontEnd(args, io, output);
-  return uninstallPipeline({ kubeconfig: args.strings["kubeconfig"], context: args.strings["context"], namespace: given.config.namespace, deleteData, timeoutMs }, frontEnd);
+  return uninstallPipeline({ cluster, namespace: given.config.namespace, deleteData, timeoutMs }, frontEnd);
 }
 
 async function scriptFrontEnd(args: ParsedArgs, io: CliIO, format: OutputFormat): Promise<UninstallFrontEnd> {
