@@ -2,8 +2,11 @@ import { formatProblem } from "../config/types.js";
 import { parseCommandLine, type Command, type ParsedArgs } from "./args.js";
 import { ExitCode, UserError, type ExitCodeValue } from "./exit-codes.js";
 import { helpText } from "./help.js";
+import { closableOutput } from "./closable-output.js";
 import type { CliIO } from "./io.js";
 import { packageVersion } from "./version.js";
+
+const STDOUT_CLOSED = "mathison-install: standard output was closed (its reader ended); the run goes on to its end without printing to it, and records its outcome (mathison-install status shows it)\n";
 
 type Runner = (args: ParsedArgs, io: CliIO) => Promise<ExitCodeValue>;
 
@@ -21,7 +24,10 @@ const COMMAND_RUNNERS: Record<Exclude<Command, "render">, () => Promise<Runner>>
  * The whole program behind the launcher. Commands load their modules on demand so that
  * `--version` and `--help` start fast and never load the Kubernetes client or Ink.
  */
-export async function main(argv: readonly string[], io: CliIO): Promise<ExitCodeValue> {
+export async function main(argv: readonly string[], given: CliIO): Promise<ExitCodeValue> {
+  const io = closableOutput(given, (which) => {
+    if (which === "stdout") io.stderr.write(STDOUT_CLOSED);
+  });
   try {
     const args = parseCommandLine(argv);
     if (args.booleans["version"]) {
