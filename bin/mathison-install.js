@@ -14,6 +14,9 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) {
   process.stdout.write(`${require("../package.json").version}\n`);
   return;
 }
+// NO_COLOR (no-color.org) for every screen: Ink's colours follow FORCE_COLOR only, so it is told
+// before it loads. A FORCE_COLOR the user set wins.
+if (process.env.NO_COLOR && process.env.FORCE_COLOR === undefined) process.env.FORCE_COLOR = "0";
 const { existsSync } = require("node:fs");
 const { join } = require("node:path");
 const { pathToFileURL } = require("node:url");

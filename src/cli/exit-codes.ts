@@ -19,8 +19,10 @@ export const ExitCode = {
   notInstalled: 8,
   /** A preflight check failed: the cluster cannot take the install as planned; nothing was applied. */
   preflight: 9,
-  /** verify: an automated verification check failed. */
+  /** verify: an automated verification check failed (install: applied, but its verification failed). */
   verifyFailed: 10,
+  /** The person declined at the confirmation (install's "Install?", uninstall's typed namespace): nothing was changed. */
+  cancelled: 11,
   /** Interrupted (Ctrl-C / SIGTERM). */
   interrupted: 130,
 } as const;

@@ -1,74 +1,99 @@
 import { FIELDS } from "../config/fields.js";
+import { wrapLine } from "../ui/wrap.js";
+import { COMMAND_OPTIONS, type Command } from "./args.js";
 
+const HELP_WIDTH = 80;
+
+/** Flag and description columns; a description wraps at words under its own column, never past 80. */
 function table(rows: readonly (readonly [string, string])[]): string {
-  const width = Math.max(...rows.map(([a]) => a.length)) + 2;
-  return rows.map(([a, b]) => `  ${a.padEnd(width)}${b}`).join("\n");
+  const width = Math.min(Math.max(...rows.map(([a]) => a.length)) + 2, 28);
+  const room = HELP_WIDTH - 2 - width;
+  return rows.flatMap(([a, b]) => {
+    const text = wrapLine(b, room, { keepCommands: false });
+    const first = a.length + 2 > width ? [`  ${a}`, `  ${" ".repeat(width)}${text[0]}`] : [`  ${a.padEnd(width)}${text[0]}`];
+    return [...first, ...text.slice(1).map((l) => `  ${" ".repeat(width)}${l.trimStart()}`)];
+  }).join("\n");
 }
 
-export function helpText(version: string): string {
-  const configRows = FIELDS.map((f) => [`${f.flag} ${f.secret ? "FILE" : "VALUE"}`, `${f.describe} [env ${f.env}${f.default ? `, default ${f.default}` : ""}]`] as const);
-  return `mathison-install ${version}: install and upgrade the Mathison stack on a Kubernetes cluster
+const prose = (text: string): string => wrapLine(text, HELP_WIDTH, { keepCommands: false }).join("\n");
+
+/** What each command does, and how it is called. */
+const COMMANDS: Readonly<Record<Command, { readonly usage: string; readonly summary: string; readonly settings: "all" | "namespace" }>> = {
+  install: { usage: "[install] [flags]", summary: "install or upgrade (interactive in a terminal)", settings: "all" },
+  render: { usage: "render [flags]", summary: "print the objects an install applies, in order; needs no cluster", settings: "all" },
+  preflight: { usage: "preflight [flags]", summary: "the checks an install runs first, alone; writes nothing", settings: "all" },
+  verify: { usage: "verify [--namespace N]", summary: "the verification checklist of a running install: automated checks, then the manual ones", settings: "namespace" },
+  status: { usage: "status [--namespace N]", summary: "the install at a glance: version, workloads, settings, last runs", settings: "namespace" },
+  uninstall: { usage: "uninstall [--namespace N] [--yes] [--delete-data]", summary: "remove the install; its database volumes and Secret stay", settings: "namespace" },
+  "support-bundle": { usage: "support-bundle [--namespace N] [--dir DIR]", summary: "a redacted .tar.gz of what someone helping needs; prints its path", settings: "namespace" },
+};
+
+/** Every flag that is not a setting: its syntax and what it does. */
+const FLAGS: Readonly<Record<string, readonly [string, string]>> = {
+  "non-interactive": ["--non-interactive", "never prompt; also chosen when stdin is not a terminal, in CI, or with --output json"],
+  kubeconfig: ["--kubeconfig FILE", "kubeconfig to use [env KUBECONFIG]"],
+  context: ["--context NAME", "kubeconfig context to use"],
+  "exec-timeout": ["--exec-timeout DURATION", "how long a kubeconfig credential plugin may take (default 60s)"],
+  output: ["--output plain|json", "plain lines on stderr, or JSON Lines events on stdout (status: one JSON document)"],
+  "dry-run": ["--dry-run", "server-side dry run: show what would be created or changed, write nothing"],
+  timeout: ["--timeout DURATION", "install: override every stage's wait timeout; uninstall: how long each group of objects may take to go (default 2m)"],
+  "replace-secret": ["--replace-secret KEYS", "replace installed secrets on purpose: ANTHROPIC_API_KEY and/or AUTH_SECRET, comma-separated"],
+  pull: ["--pull", "pull mutable image tags again and roll web, worker and the migration out"],
+  "skip-preflight": ["--skip-preflight", "apply without the checks that run first (permissions, storage, ingress, TLS, capacity)"],
+  "force-namespace": ["--force-namespace", "install into a namespace that holds other workloads (or a system one)"],
+  "skip-verify": ["--skip-verify", "end after the apply, without the verification checklist"],
+  resolve: ["--resolve DOMAIN:ADDRESS", "verify: reach the domain at ADDRESS instead of asking DNS (as curl's --resolve)"],
+  "ca-file": ["--ca-file FILE", "verify: also trust this PEM CA (NODE_EXTRA_CA_CERTS works too)"],
+  yes: ["--yes, -y", "confirm without asking (required with --non-interactive)"],
+  "delete-data": ["--delete-data", "also delete the PostgreSQL and Redis volumes and Secret mathison-secrets"],
+  out: ["--out DIR", "write one file per stage into DIR instead of stdout"],
+  "show-secrets": ["--show-secrets", "print secret values instead of <redacted> (files are written 0600)"],
+  dir: ["--dir DIR", "where to write the bundle (default: the current directory)"],
+};
+
+const EXIT_CODES = "Exit codes: 0 ok, 1 bug, 2 bad input, 3 cluster access, 4 rejected by the API server, 5 not ready / failed / timed out, 6 another run holds the lock, 7 status: not healthy or incomplete, 8 no install in the namespace, 9 preflight failed, 10 a verification check failed, 11 cancelled at the confirmation, 130 interrupted.";
+
+function settingRows(which: "all" | "namespace"): [string, string][] {
+  const fields = which === "all" ? FIELDS : FIELDS.filter((f) => f.key === "namespace");
+  const rows = fields.map((f) => [
+    `${f.flag} ${f.secret ? "FILE" : "VALUE"}`,
+    `${f.describe} [env ${f.env}${f.requiredForInstall ? "; required for install" : f.default ? `, default ${f.default}` : ""}]`,
+  ] as [string, string]);
+  return [["--values FILE", "YAML file with the same settings as keys (domain, webReplicas, tls, …)"], ...rows];
+}
+
+/** `mathison-install --help`: the commands, the settings, and where each command's own help is. */
+export function helpText(version: string, command?: Command): string {
+  if (command) return commandHelp(version, command);
+  return `${prose(`mathison-install ${version}: install and upgrade the Mathison stack on a Kubernetes cluster`)}
 
 Usage:
-  mathison-install [install] [flags]       install or upgrade (interactive in a terminal)
-  mathison-install render [flags]          print the objects an install applies, in order; needs no cluster
-  mathison-install preflight [flags]       the checks an install runs first, alone; writes nothing
-  mathison-install support-bundle [--namespace N] [--dir DIR]
-                                           a redacted .tar.gz of what someone helping needs; prints its path
-  mathison-install verify [--namespace N]  the verification checklist of a running install: automated checks
-                                           (workloads, databases, RBAC, ingress chain), then the manual ones
-  mathison-install status [--namespace N]  the install at a glance: version, workloads, settings, last runs
-  mathison-install uninstall [--namespace N] [--yes] [--delete-data]
-                                           remove the install; its database volumes and Secret stay
+${table((Object.entries(COMMANDS) as [Command, (typeof COMMANDS)[Command]][]).map(([, c]) => [`mathison-install ${c.usage}`.replace(" [flags]", ""), c.summary]))}
 
-Configuration (flags > environment > --values file > the install's recorded answers > defaults):
-${table([["--values FILE", "YAML file with the same settings as keys (domain, webReplicas, tls, …)"], ...configRows])}
+${prose("mathison-install COMMAND --help shows a command's own flags.")}
 
-install:
-${table([
-  ["--non-interactive", "never prompt; also chosen when stdin is not a terminal, in CI, or with --output json"],
-  ["--kubeconfig FILE", "kubeconfig to use [env KUBECONFIG]"],
-  ["--context NAME", "kubeconfig context to use"],
-  ["--exec-timeout DURATION", "how long a kubeconfig credential plugin may take (default 60s)"],
-  ["--output plain|json", "progress as plain lines or JSON Lines events (non-interactive)"],
-  ["--dry-run", "server-side dry run: show what would be created or changed, write nothing"],
-  ["--timeout DURATION", "override every stage's wait timeout, e.g. 10m"],
-  ["--replace-secret KEYS", "replace installed secrets on purpose: ANTHROPIC_API_KEY and/or AUTH_SECRET, comma-separated"],
-  ["--pull", "pull mutable image tags again and roll web, worker and the migration out"],
-  ["--skip-preflight", "apply without the checks that run first (permissions, storage, ingress, TLS, capacity)"],
-  ["--force-namespace", "install into a namespace that holds other workloads (or a system one)"],
-  ["--skip-verify", "end after the apply, without the verification checklist"],
-  ["--resolve DOMAIN:ADDRESS", "verify: reach the domain at ADDRESS instead of asking DNS (as curl's --resolve)"],
-  ["--ca-file FILE", "verify: also trust this PEM CA (NODE_EXTRA_CA_CERTS works too)"],
-])}
+${prose("Settings (flags > environment > --values file > the install's recorded answers > defaults):")}
+${table(settingRows("all"))}
 
-A re-run keeps every answer of the existing install (recorded in ConfigMap mathison-install)
-and its secrets; it shows the plan before applying and holds a lock while it applies.
-Exit codes: 0 ok, 1 bug, 2 bad input, 3 cluster access, 4 rejected by the API server,
-5 not ready / failed / timed out, 6 another run holds the lock, 7 status: not healthy,
-8 no install in the namespace, 9 preflight failed, 10 verify: a check failed, 130 interrupted.
-
-status:
-${table([
-  ["--output plain|json", "an 80-column summary, or one JSON document (stdout)"],
-  ["--kubeconfig FILE, --context NAME", "as for install"],
-])}
-
-uninstall:
-${table([
-  ["--yes, -y", "confirm without asking (required with --non-interactive)"],
-  ["--delete-data", "also delete the PostgreSQL and Redis volumes and Secret mathison-secrets"],
-  ["--output plain|json", "progress as plain lines or JSON Lines events"],
-  ["--timeout DURATION", "how long to wait for each group of objects to be gone (default 2m)"],
-])}
-
-render:
-${table([
-  ["--out DIR", "write one file per stage into DIR instead of stdout"],
-  ["--show-secrets", "print secret values instead of <redacted> (files are written 0600)"],
-])}
+${prose("A re-run keeps every answer of the existing install (recorded in ConfigMap mathison-install) and its secrets; it shows the plan before applying and holds a lock while it applies.")}
+${prose(EXIT_CODES)}
 
   -h, --help      this help
   -v, --version   print the version
+`;
+}
+
+function commandHelp(version: string, command: Command): string {
+  const c = COMMANDS[command];
+  const flags = Object.keys(COMMAND_OPTIONS[command]).filter((k) => FLAGS[k]).map((k) => FLAGS[k]!);
+  return `${prose(`mathison-install ${c.usage}: ${c.summary}`)}
+
+Flags:
+${table([...flags, ["--help, -h", "this help"]])}
+
+Settings:
+${table(settingRows(c.settings))}
+
+${prose(`${EXIT_CODES} (mathison-install --help lists every command; version ${version}.)`)}
 `;
 }

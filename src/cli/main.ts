@@ -35,7 +35,9 @@ export async function main(argv: readonly string[], given: CliIO): Promise<ExitC
       return ExitCode.ok;
     }
     if (args.booleans["help"]) {
-      io.stdout.write(helpText(packageVersion()));
+      // `mathison-install verify --help` is verify's own; a bare --help the whole program's.
+      const named = argv[0] !== undefined && !argv[0].startsWith("-");
+      io.stdout.write(helpText(packageVersion(), named ? args.command : undefined));
       return ExitCode.ok;
     }
     switch (args.command) {

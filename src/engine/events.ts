@@ -58,10 +58,17 @@ export type EngineEvent =
       readonly status: "pass" | "warn" | "fail" | "skip"; readonly message: string; readonly hint?: string }
   /** After the verify checks: whether every one passed (and no manual check was answered no), in a line. */
   | { readonly event: "verified"; readonly ok: boolean; readonly failed: readonly string[]; readonly warned: readonly string[]; readonly message: string }
+  /**
+   * The verdict of the whole run, always its last event; `ok` agrees with the exit code. `next`:
+   * what to do, in order (an install whose verification failed: what each failed check needs).
+   */
   | { readonly event: "done"; readonly ok: boolean; readonly outcome: RunOutcome; readonly elapsedMs: number;
-      readonly applied: number; readonly total: number; readonly message: string; readonly resume?: string };
+      readonly applied: number; readonly total: number; readonly message: string; readonly resume?: string; readonly next?: readonly string[] };
 
-export type RunOutcome = "ok" | "apply-failed" | "wait-failed" | "timeout" | "interrupted" | "cluster-access" | "locked" | "refused" | "preflight-failed";
+export type DoneEvent = Extract<EngineEvent, { event: "done" }>;
+
+/** How a run ended; `verify-failed`: applied and recorded, but a verification check failed (exit 10); `cancelled`: declined at the confirm (exit 11). */
+export type RunOutcome = "ok" | "verify-failed" | "cancelled" | "apply-failed" | "wait-failed" | "timeout" | "interrupted" | "cluster-access" | "locked" | "refused" | "preflight-failed";
 
 /** kapp-style progress: `waiting on 2 changes [3/5 done]`. */
 export interface Progress {

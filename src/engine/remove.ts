@@ -18,7 +18,7 @@ export const refName = (r: ObjectRef): string => `${r.kind}/${r.name}`;
  * propagation, and waits until every object of a group is gone, so the output says what is
  * really removed; the same events as an install, with `deleted` as the action.
  */
-export async function removeGroups(groups: readonly RemovalGroup[], namespace: string, kube: Kube, reporter: Reporter, options: { signal?: AbortSignal; timeoutMs: number }): Promise<RunOutcome> {
+export async function removeGroups(groups: readonly RemovalGroup[], namespace: string, kube: Kube, reporter: Reporter, options: { signal?: AbortSignal; timeoutMs: number; kept?: readonly string[] }): Promise<RunOutcome> {
   const started = Date.now();
   const total = groups.reduce((n, g) => n + g.refs.length, 0);
   let removed = 0;
@@ -51,6 +51,6 @@ export async function removeGroups(groups: readonly RemovalGroup[], namespace: s
     }
     stage("done", Date.now() - groupStart);
   }
-  reporter.event({ event: "done", ok: true, outcome: "ok", elapsedMs: Date.now() - started, applied: removed, total, message: `Mathison was removed from namespace ${namespace}` });
+  reporter.event({ event: "done", ok: true, outcome: "ok", elapsedMs: Date.now() - started, applied: removed, total, message: `Mathison was removed from namespace ${namespace}`, ...(options.kept?.length ? { next: options.kept } : {}) });
   return "ok";
 }

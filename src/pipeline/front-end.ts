@@ -1,5 +1,5 @@
 import type { ResolveResult } from "../config/resolve.js";
-import type { EngineEvent, Reporter, RunOutcome } from "../engine/events.js";
+import type { DoneEvent, EngineEvent, Reporter, RunOutcome } from "../engine/events.js";
 import type { Installed } from "../config/installed.js";
 import type { ClusterFacts } from "../config/cluster-facts.js";
 import type { Kube } from "../kube/types.js";
@@ -41,6 +41,13 @@ export interface FrontEnd extends VerifyFrontEnd {
   stopReporting(): Promise<void>;
   /** Why the run stops before applying (refusals, the lock, cluster access): a line, and for JSON a `done` event. */
   say(line: string, outcome?: RunOutcome): void;
+  /**
+   * Whether a successful apply's `done` waits for the verification (scripts: `done` is the run's
+   * last event and agrees with its exit code); a screen that shows the apply's end does not hold it.
+   */
+  readonly holdsVerdict: boolean;
+  /** The whole run's verdict after verification: a script's last event; a screen shows it when it differs from what it showed. */
+  finish(done: DoneEvent): void;
 }
 
 export interface ReportingOptions {

@@ -4,14 +4,14 @@ import type { Installed } from "../config/installed.js";
 import type { ChosenValues } from "../config/resolve.js";
 import { formatProblem, type ConfigProblem, type InstallConfig } from "../config/types.js";
 import { applyPlan, type EngineOptions } from "../engine/engine.js";
-import type { EngineEvent, Reporter, RunOutcome } from "../engine/events.js";
+import type { DoneEvent, EngineEvent, Reporter, RunOutcome } from "../engine/events.js";
 import { collectBundle, writeBundle, type BundleInput } from "../support/bundle.js";
 import { describeImpact, immutableProblems, isMutableReference } from "../engine/impact.js";
 import { acquireLock, LockHeldError, type HeldLock } from "../engine/lock.js";
 import { computePlan, inventoryOf, type InstallPlan } from "../engine/plan.js";
 import { connect, listContexts, type ConnectOptions } from "../kube/client.js";
 import { ClusterAccessError, KubeApiError, type Kube } from "../kube/types.js";
-import { nextRecord, RECORD_NAME, summarizeRecord, type SuccessfulRun } from "../record/install-record.js";
+import { nextRecord, RECORD_NAME, startedRecord, summarizeRecord, type InstallRecord, type SuccessfulRun } from "../record/install-record.js";
 import { installChangedSince, readInstallState, writeRecord, type InstallState } from "../record/store.js";
 import { authUrl, renderPlan, SECRET_NAME } from "../render/render.js";
 import { objectRef } from "../render/objects.js";
@@ -19,7 +19,7 @@ import { packageVersion } from "../cli/version.js";
 import { ExitCode, type ExitCodeValue } from "../cli/exit-codes.js";
 import { Cancelled, type FrontEnd, type PlanEvent } from "./front-end.js";
 import { whileInterruptible } from "./signals.js";
-import { verifyInstall } from "./verify.js";
+import { verifyInstall, type VerifyResult } from "./verify.js";
 import type { NetworkOptions } from "../checks/verify/index.js";
 import { discoverClusterFacts } from "../config/cluster-facts.js";
 import { PREFLIGHT_CHECKS, type PreflightContext } from "../checks/preflight/index.js";
@@ -35,6 +35,8 @@ const OUTCOME_EXIT: Record<RunOutcome, ExitCodeValue> = {
   "locked": ExitCode.locked,
   "refused": ExitCode.usage,
   "preflight-failed": ExitCode.preflight,
+  "verify-failed": ExitCode.verifyFailed,
+  "cancelled": ExitCode.cancelled,
 };
 
 export interface PipelineOptions {
@@ -94,17 +96,31 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   const plan = planned.plan;
   const refused = immutableProblems(plan.changes, resolved.chosen);
   if (refused.length > 0) throw usage(refused);
-  const notices = [...resolved.notices, ...(upgrade && !options.pull ? mutableTagNotices(plan, resolved.config) : [])];
+  const notices = [...resolved.notices, ...keptDataNotices(state, resolved.config), ...(upgrade && !options.pull ? mutableTagNotices(plan, resolved.config) : [])];
   fe.showPlan(planEvent(plan, kube, state, notices, options.dryRun));
   const serverRefusals = plan.changes.filter((c) => c.refused);
   if (serverRefusals.length > 0) throw new Stop(ExitCode.apply, `mathison-install: the API server would refuse ${serverRefusals.map((c) => c.object).join(", ")} (see the plan above); nothing was applied`, "apply-failed");
   if (options.dryRun) return reportDryRun(plan, fe);
-  if (!(await fe.confirm(upgrade))) throw new Stop(ExitCode.interrupted, "Nothing was applied.", "interrupted");
+  if (!(await fe.confirm(upgrade))) throw new Stop(ExitCode.cancelled, "Cancelled: nothing was applied.", "cancelled");
   const applied = await applyLocked(options, { kube, state, plan, config: resolved.config, chosen: resolved.chosen, pullToken, checks }, fe);
-  if (applied !== ExitCode.ok || options.skipVerify) return applied;
-  // The install is done and recorded; the checklist proves it works (exit 10 when it does not).
+  if (applied.code !== ExitCode.ok || options.skipVerify || !applied.done) return applied.code;
+  // The install is done and recorded; the checklist proves it works, and the run's verdict says both.
   const verified = await verifyInstall(kube, options.namespace, options.network, fe);
-  return verified && !verified.verification.ok ? ExitCode.verifyFailed : ExitCode.ok;
+  const done = wholeRunVerdict(applied.done, verified, options.namespace);
+  fe.finish(done);
+  return OUTCOME_EXIT[done.outcome];
+}
+
+/** The apply's success, or — when verification failed — that the install runs but does not work yet, and what each failed check needs. */
+export function wholeRunVerdict(applied: DoneEvent, verified: VerifyResult | undefined, namespace: string): DoneEvent {
+  if (!verified || verified.verification.ok) return applied;
+  const failed = verified.verification.failed;
+  const hints = [...new Set(verified.outcomes.filter((o) => o.status === "fail" && o.hint).map((o) => o.hint!.split("\n")[0]!))];
+  return {
+    ...applied, ok: false, outcome: "verify-failed",
+    message: `${applied.message}, but verification failed (${failed.join(", ")}): it does not work end to end yet`,
+    next: [...hints, `mathison-install verify --namespace ${namespace}`],
+  };
 }
 
 /** Everything a program can know before the first write: any failure stops the run with nothing applied. */
@@ -137,6 +153,16 @@ interface PlannedRun {
 function givenThisRun(chosen: ChosenValues, key: FieldKey, installed: Installed): boolean {
   const field = chosen[key]?.field;
   return field !== undefined && !field.startsWith(installed.recordName);
+}
+
+/** A re-install onto data an uninstall kept: which release last migrated it, and whether this run keeps or migrates it. */
+function keptDataNotices(state: InstallState, config: InstallConfig): string[] {
+  if (state.record.answers || !state.keptData) return [];
+  const then = state.keptData.image;
+  const secret = `Secret ${state.namespace}/${SECRET_NAME}`;
+  return [config.webImage === then
+    ? `the kept database (${secret}) was last migrated by ${then}: this install defaults to that release`
+    : `the kept database (${secret}) was last migrated by ${then}: this install runs ${config.webImage} and migrates the data to it`];
 }
 
 /**
@@ -184,10 +210,12 @@ async function openCluster(options: PipelineOptions, fe: FrontEnd): Promise<{ ku
 }
 
 export function installedOf(state: InstallState): Installed {
+  // Without a record, the data an uninstall kept says which release it was last migrated by.
+  const fromKeptData = !state.record.answers && state.keptData;
   return {
-    answers: state.record.answers,
+    answers: state.record.answers ?? state.keptData?.answers,
     secrets: state.secrets,
-    recordName: `ConfigMap ${state.namespace}/${RECORD_NAME}`,
+    recordName: fromKeptData ? `Secret ${state.namespace}/${SECRET_NAME} (the kept data's last release)` : `ConfigMap ${state.namespace}/${RECORD_NAME}`,
     secretName: `Secret ${state.namespace}/${SECRET_NAME}`,
   };
 }
@@ -216,8 +244,17 @@ function reportDryRun(plan: InstallPlan, fe: FrontEnd): ExitCodeValue {
   return ExitCode.ok;
 }
 
+/**
+ * How the apply ended; `done`: its success, which a front end that holds it (scripts: `done` is
+ * the last event and agrees with the exit code) has not shown yet while verification follows.
+ */
+interface Applied {
+  readonly code: ExitCodeValue;
+  readonly done?: DoneEvent;
+}
+
 /** Ensures the namespace (the lock lives in it), takes the lock, checks nothing changed since the plan, applies, records. */
-async function applyLocked(options: PipelineOptions, run: PlannedRun, fe: FrontEnd): Promise<ExitCodeValue> {
+async function applyLocked(options: PipelineOptions, run: PlannedRun, fe: FrontEnd): Promise<Applied> {
   const { kube, state, plan, config } = run;
   if (!state.namespaceExists) await ensureNamespace(kube, plan);
   const interrupt = new AbortController();
@@ -237,11 +274,13 @@ async function applyLocked(options: PipelineOptions, run: PlannedRun, fe: FrontE
 }
 
 /** Under the lock: checks nothing changed since the plan, applies, records, and bundles a failure. */
-async function applyAndRecord(options: PipelineOptions, run: PlannedRun, lock: HeldLock, onSignal: () => void, signal: AbortSignal, fe: FrontEnd): Promise<ExitCodeValue> {
+async function applyAndRecord(options: PipelineOptions, run: PlannedRun, lock: HeldLock, onSignal: () => void, signal: AbortSignal, fe: FrontEnd): Promise<Applied> {
   const { kube, state, plan, config } = run;
   if (await installChangedSince(kube, state)) {
     throw new Stop(ExitCode.locked, "mathison-install: another run changed this install while this one was planning (its record or Secret is newer); nothing was applied: run again to plan against it", "locked");
   }
+  const started = startedRecord(state.record, answersToRecord(run.chosen, installedOf(state), state.record.defaults ?? []), inventoryOf(plan.rendered));
+  await writeRecord(kube, plan.namespace, started);
   const reporter = fe.startReporting({ url: authUrl(config), onInterrupt: onSignal, dryRun: false });
   if (lock.tookOverFrom) {
     const h = lock.tookOverFrom;
@@ -250,21 +289,26 @@ async function applyAndRecord(options: PipelineOptions, run: PlannedRun, lock: H
   // The run's events go into a support bundle if it fails; its failing `done` waits for the bundle, so `done` stays the last event.
   const recorded: EngineEvent[] = [];
   let failedDone: EngineEvent | undefined;
+  let succeeded: DoneEvent | undefined;
   const tee: Reporter = {
     event: (e) => {
       recorded.push(e);
       if (e.event === "done" && !e.ok) failedDone = e;
-      else reporter.event(e);
+      else if (e.event === "done" && !options.skipVerify && fe.holdsVerdict) succeeded = e;
+      else {
+        if (e.event === "done") succeeded = e;
+        reporter.event(e);
+      }
     },
     progress: (p) => reporter.progress(p),
   };
   const result = await applyPlan(plan, kube, tee, { ...options.engine, signal });
-  await recordRun(run, result.outcome).catch((err: Error) =>
+  await recordRun(run, started, result.outcome).catch((err: Error) =>
     reporter.event({ event: "cleanup", stage: "edge", object: `ConfigMap/${RECORD_NAME}`, message: `could not write the install record: ${err.message}` }));
   if (FAILED_RUN.has(result.outcome)) await offerBundle({ kube, state, installerVersion: packageVersion(), events: recorded, rendered: plan.rendered, preflight: run.checks, secretValues: secretValuesOf(config, state) }, reporter);
   if (failedDone) reporter.event(failedDone);
   await fe.stopReporting();
-  return OUTCOME_EXIT[result.outcome];
+  return { code: OUTCOME_EXIT[result.outcome], ...(succeeded ? { done: succeeded } : {}) };
 }
 
 /** Outcomes a person will want help with: the bundle is made for them without asking. */
@@ -312,7 +356,7 @@ export function answersToRecord(chosen: ChosenValues, installed: Installed, prev
   return { answers, defaults };
 }
 
-async function recordRun({ kube, state, plan, config, chosen, pullToken }: PlannedRun, outcome: RunOutcome): Promise<void> {
+async function recordRun({ kube, state, plan, config, chosen, pullToken }: PlannedRun, started: InstallRecord, outcome: RunOutcome): Promise<void> {
   const run = {
     time: new Date().toISOString(), installerVersion: packageVersion(), webImage: config.webImage, workerImage: config.workerImage,
     outcome, user: userInfo().username, host: hostname(), context: kube.contextName,
@@ -320,5 +364,5 @@ async function recordRun({ kube, state, plan, config, chosen, pullToken }: Plann
   const success = outcome === "ok"
     ? { ...answersToRecord(chosen, installedOf(state), state.record.defaults ?? []), inventory: inventoryOf(plan.rendered), ...(pullToken ? { pullToken } : {}) }
     : undefined;
-  await writeRecord(kube, plan.namespace, nextRecord(state.record, run, success));
+  await writeRecord(kube, plan.namespace, nextRecord(started, run, success));
 }

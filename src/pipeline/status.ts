@@ -11,6 +11,8 @@ import type { KubeObject } from "../render/objects.js";
 import type { InstalledSummary } from "../engine/events.js";
 
 export interface InstallStatus {
+  /** `incomplete`: no run has completed yet (a first install stopped half-way); its objects may be partly there. */
+  readonly state: "installed" | "incomplete";
   readonly namespace: string;
   readonly context: string;
   readonly installed: InstalledSummary & { readonly workerImage?: string };
@@ -23,7 +25,7 @@ export interface InstallStatus {
   readonly history: readonly RunEntry[];
   readonly lastVerification: Verification | null;
   readonly lock: { readonly holder: LockHolder | undefined; readonly expiresAt: string } | null;
-  /** Every workload Ready and the migration not failed. */
+  /** Every workload Ready, the migration not failed, and a run has completed. The last verification does not count: it is shown, not judged. */
   readonly healthy: boolean;
 }
 
@@ -63,6 +65,7 @@ export async function readStatus(kube: Kube, namespace: string): Promise<Install
   const defaults = new Set(state.record.defaults ?? []);
   const lastOk = lastSuccessfulRun(state.record);
   return {
+    state: lastOk ? "installed" : "incomplete",
     namespace, context: kube.contextName,
     installed: { ...installed, ...(lastOk ? { workerImage: lastOk.workerImage } : {}) },
     workloads,
@@ -73,6 +76,6 @@ export async function readStatus(kube: Kube, namespace: string): Promise<Install
     history: state.record.history,
     lastVerification: state.record.verification ?? null,
     lock: lock ? { holder: lock.holder, expiresAt: lock.expiresAt.toISOString() } : null,
-    healthy: workloads.every((w) => w.state === "Ready") && migration?.state !== "failed",
+    healthy: lastOk !== undefined && workloads.every((w) => w.state === "Ready") && migration?.state !== "failed",
   };
 }

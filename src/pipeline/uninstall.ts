@@ -3,8 +3,8 @@ import { acquireLock, LockHeldError, type HeldLock } from "../engine/lock.js";
 import { refName, removeGroups, type RemovalGroup } from "../engine/remove.js";
 import { connect, type ConnectOptions } from "../kube/client.js";
 import { ClusterAccessError, KubeApiError, type Kube, type ObjectRef } from "../kube/types.js";
-import { noInstallMessage, parseInventoryKey, RECORD_NAME } from "../record/install-record.js";
-import { readInstallState, type InstallState } from "../record/store.js";
+import { lastSuccessfulRun, noInstallMessage, parseInventoryKey, RECORD_NAME } from "../record/install-record.js";
+import { markKeptData, readInstallState, type InstallState } from "../record/store.js";
 import type { KubeObject } from "../render/objects.js";
 import { MIGRATION_JOB_PREFIX, SECRET_NAME } from "../render/render.js";
 import type { StageId } from "../render/stages.js";
@@ -89,6 +89,29 @@ export async function planRemoval(kube: Kube, state: InstallState, deleteData: b
   return { namespace: ns, groups, kept, dataLost: deleteData ? [...claimItems, secret] : [] };
 }
 
+/**
+ * The kept Secret remembers which release last migrated the kept database: a later install into
+ * the namespace defaults to it rather than to `latest` (an unplanned upgrade, or a downgrade, of the data).
+ */
+async function keepMigrationMark(kube: Kube, state: InstallState): Promise<void> {
+  const lastOk = lastSuccessfulRun(state.record);
+  const answers = state.record.answers;
+  if (!lastOk || !answers) return;
+  const images = Object.fromEntries((["tag", "webImage", "workerImage"] as const).filter((k) => answers[k] !== undefined).map((k) => [k, answers[k]!]));
+  await markKeptData(kube, state, { image: lastOk.webImage, answers: images });
+}
+
+/** What stayed, and the commands that delete it (the record is gone then: uninstall can no longer do it). */
+function keptNotes(plan: RemovalPlan): string[] {
+  const objects = plan.kept.filter((k) => !k.object.startsWith("Namespace/"));
+  if (objects.length === 0) return [];
+  const names = objects.map((k) => k.object.replace(/^PersistentVolumeClaim\//, "pvc/").replace(/^Secret\//, "secret/"));
+  return [
+    `kept: ${objects.map((k) => k.object).join(", ")} and the namespace: a re-install into ${plan.namespace} reuses the data and its password`,
+    `to delete them for good: kubectl -n ${plan.namespace} delete ${names.join(" ")} && kubectl delete namespace ${plan.namespace}`,
+  ];
+}
+
 /** The removal as the install's `plan` event: a delete per object, what stays as its impact. */
 export function removalEvent(plan: RemovalPlan, kube: Kube): PlanEvent {
   return {
@@ -137,13 +160,14 @@ export async function runUninstall(options: UninstallOptions, fe: UninstallFront
     const plan = await planRemoval(kube, state, options.deleteData);
     fe.showPlan(removalEvent(plan, kube));
     if (!(await fe.confirm(plan))) {
-      fe.say("Nothing was deleted.", "interrupted");
-      return ExitCode.interrupted;
+      fe.say("Cancelled: nothing was deleted.", "cancelled");
+      return ExitCode.cancelled;
     }
     const onSignal = (): void => interrupt.abort();
     return await whileInterruptible(onSignal, async () => {
       const reporter = fe.startReporting({ url: "", onInterrupt: onSignal, dryRun: false });
-      const outcome = await removeGroups(plan.groups, plan.namespace, kube, reporter, { signal: interrupt.signal, timeoutMs: options.timeoutMs });
+      if (!options.deleteData) await keepMigrationMark(kube, state);
+      const outcome = await removeGroups(plan.groups, plan.namespace, kube, reporter, { signal: interrupt.signal, timeoutMs: options.timeoutMs, kept: keptNotes(plan) });
       await fe.stopReporting();
       return EXIT[outcome] ?? ExitCode.wait;
     });

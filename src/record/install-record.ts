@@ -140,6 +140,23 @@ export interface SuccessfulRun {
   readonly pullToken?: string;
 }
 
+/**
+ * The record as a run starts applying, written before its first object: an inventory covering
+ * everything it may create (so `status` sees and `uninstall` removes a run that stopped
+ * half-way), and — while no run has completed — its answers, so the same command resumes a
+ * failed first install without repeating them. An install that ran keeps its last good answers
+ * until a run completes: leaving a flag out after a failed upgrade means the install as it was.
+ * The run's end writes `nextRecord` over it.
+ */
+export function startedRecord(previous: InstallRecord, answers: Pick<SuccessfulRun, "answers" | "defaults">, planned: readonly string[]): InstallRecord {
+  const firstInstall = lastSuccessfulRun(previous) === undefined;
+  return {
+    ...previous,
+    ...(firstInstall ? { answers: answers.answers, defaults: [...answers.defaults] } : {}),
+    inventory: [...new Set([...previous.inventory, ...planned])],
+  };
+}
+
 export function nextRecord(previous: InstallRecord, run: RunEntry, success?: SuccessfulRun): InstallRecord {
   const history = [...previous.history, run].slice(-HISTORY_LENGTH);
   if (!success) return { ...previous, history };

@@ -1,4 +1,5 @@
 import { KubeApiError, type Kube } from "../kube/types.js";
+import type { KubeObject } from "../render/objects.js";
 import { SECRET_NAME } from "../render/render.js";
 import { decodeRecord, encodeRecord, RECORD_NAME, type InstallRecord } from "./install-record.js";
 
@@ -10,6 +11,18 @@ export const SECRET_DATA_KEYS: Readonly<Record<SecretKey, string>> = {
   anthropicApiKey: "ANTHROPIC_API_KEY",
 };
 
+/**
+ * On the Secret an uninstall keeps: the image answers of the last release that migrated the kept
+ * database, so a later install into the namespace starts from them instead of the defaults.
+ */
+export const DATA_MIGRATED_BY_ANNOTATION = "mathison.dev/data-migrated-by";
+
+/** What the kept data was last migrated by (tag, web and worker image answers) and the web image that ran the migration. */
+export interface KeptData {
+  readonly image: string;
+  readonly answers: Readonly<Partial<Record<"tag" | "webImage" | "workerImage", string>>>;
+}
+
 /** What the cluster holds of an install before this run changes anything. */
 export interface InstallState {
   readonly namespace: string;
@@ -19,6 +32,8 @@ export interface InstallState {
   /** The installed secrets, decoded; never printed. */
   readonly secrets: Readonly<Partial<Record<SecretKey, string>>>;
   readonly secretVersion: string | undefined;
+  /** Data an uninstall kept, and what last migrated it (absent while a record exists). */
+  readonly keptData?: KeptData;
 }
 
 export async function readInstallState(kube: Kube, namespace: string): Promise<InstallState> {
@@ -37,7 +52,9 @@ export async function readInstallState(kube: Kube, namespace: string): Promise<I
     const encoded = data[dataKey];
     if (encoded) secrets[key] = Buffer.from(encoded, "base64").toString("utf8");
   }
+  const keptData = keptDataOf(secret);
   return {
+    ...(keptData ? { keptData } : {}),
     namespace,
     namespaceExists: ns !== undefined,
     record: decodeRecord(configMap),
@@ -45,6 +62,26 @@ export async function readInstallState(kube: Kube, namespace: string): Promise<I
     secrets,
     secretVersion: secret?.metadata.resourceVersion as string | undefined,
   };
+}
+
+function keptDataOf(secret: KubeObject | undefined): KeptData | undefined {
+  const text = secret?.metadata.annotations?.[DATA_MIGRATED_BY_ANNOTATION];
+  if (!text) return undefined;
+  try {
+    const parsed = JSON.parse(text) as KeptData;
+    return typeof parsed.image === "string" && typeof parsed.answers === "object" ? parsed : undefined;
+  } catch {
+    // Edited by hand into something else: as if absent.
+    return undefined;
+  }
+}
+
+/** Marks the Secret an uninstall keeps with what last migrated the data (a read and a PUT: the Secret's data stays as it is). */
+export async function markKeptData(kube: Kube, state: InstallState, data: KeptData): Promise<void> {
+  const secret = await kube.get({ apiVersion: "v1", kind: "Secret", name: SECRET_NAME, namespace: state.namespace });
+  if (!secret) return;
+  secret.metadata.annotations = { ...(secret.metadata.annotations ?? {}), [DATA_MIGRATED_BY_ANNOTATION]: JSON.stringify(data) };
+  await kube.replace(secret);
 }
 
 /** Whether the record or the Secret changed since `before` was read (another run finished meanwhile). */

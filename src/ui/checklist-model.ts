@@ -5,7 +5,7 @@ import type { ManualAnswer } from "../record/install-record.js";
 /** What the checklist screen shows: a row per automated check, then the manual items in turn. */
 export interface ChecklistView {
   readonly rows: readonly { readonly id: string; readonly group: string; readonly title: string; readonly outcome?: CheckOutcome }[];
-  readonly manual: readonly { readonly check: ManualCheck; readonly answer?: ManualAnswer }[];
+  readonly manual: readonly { readonly check: ManualCheck; readonly answer?: ManualAnswer; readonly skippedBecause?: string }[];
   /** Whether a person can answer here (a terminal with raw mode): without one the manual items are not asked. */
   readonly canAsk: boolean;
 }
@@ -32,7 +32,7 @@ export const checklistDone = (v: ChecklistView): boolean => automatedDone(v) && 
 export function reduceChecklist(v: ChecklistView, a: ChecklistAction): ChecklistView {
   switch (a.type) {
     case "result":
-      return { ...v, rows: v.rows.map((r) => (r.id === a.outcome.id ? { ...r, outcome: a.outcome } : r)) };
+      return withPrerequisites({ ...v, rows: v.rows.map((r) => (r.id === a.outcome.id ? { ...r, outcome: a.outcome } : r)) });
     case "answer": {
       const i = askingIndex(v);
       if (i === undefined) return v;
@@ -41,15 +41,38 @@ export function reduceChecklist(v: ChecklistView, a: ChecklistAction): Checklist
   }
 }
 
+/** Once every automated check has ended: items whose prerequisites failed are skipped, saying which (they cannot work). */
+function withPrerequisites(v: ChecklistView): ChecklistView {
+  if (!automatedDone(v) || !v.canAsk) return v;
+  return {
+    ...v,
+    manual: v.manual.map((m) => {
+      if (m.answer) return m;
+      const failed = v.rows.filter((r) => m.check.needs.includes(r.id) && r.outcome?.status === "fail");
+      return failed.length > 0 ? { ...m, answer: "skip", skippedBecause: `not asked: ${failed.map((r) => r.title).join(", ")} failed above` } : m;
+    }),
+  };
+}
+
+/** The automated checks that passed, by id: troubleshooting never blames one of them. */
+export function passedIds(v: ChecklistView): ReadonlySet<string> {
+  return new Set(v.rows.filter((r) => r.outcome?.status === "pass").map((r) => r.id));
+}
+
+/** The prerequisites of an item that did not pass (warnings): where a "no" should look first. */
+export function relatedNotPassed(v: ChecklistView, check: ManualCheck): string[] {
+  return v.rows.filter((r) => check.needs.includes(r.id) && r.outcome && r.outcome.status !== "pass").map((r) => `${r.title} (${r.outcome!.status})`);
+}
+
 /** The person's answers by id; items never asked are left out. */
 export function manualAnswers(v: ChecklistView): Record<string, ManualAnswer> {
   return Object.fromEntries(v.manual.filter((m) => m.answer).map((m) => [m.check.id, m.answer!]));
 }
 
-/** The keys a manual item takes: y, n, s (and Enter for yes). */
+/** The keys a manual item takes: y, n, s; Enter is "not checked" (skip), never a yes nobody gave. */
 export function answerForKey(input: string, enter: boolean): ManualAnswer | undefined {
-  if (enter || input === "y") return "yes";
+  if (input === "y") return "yes";
   if (input === "n") return "no";
-  if (input === "s") return "skip";
+  if (enter || input === "s") return "skip";
   return undefined;
 }

@@ -1,7 +1,9 @@
 import type { EngineEvent, Progress, Reporter } from "../engine/events.js";
 
-/** JSON Lines: one engine event per line, with an ISO timestamp `ts`. Progress is an event too. */
+/** JSON Lines: one engine event per line, with an ISO timestamp `ts`. Progress is an event too, emitted when it changes. */
 export class JsonReporter implements Reporter {
+  private lastProgress = "";
+
   constructor(private readonly out: NodeJS.WritableStream, private readonly now: () => Date = () => new Date()) {}
 
   event(e: EngineEvent): void {
@@ -9,6 +11,9 @@ export class JsonReporter implements Reporter {
   }
 
   progress(p: Progress): void {
+    const key = JSON.stringify(p);
+    if (key === this.lastProgress) return;
+    this.lastProgress = key;
     this.out.write(`${JSON.stringify({ ts: this.now().toISOString(), event: "progress", ...p })}\n`);
   }
 }

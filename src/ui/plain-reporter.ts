@@ -1,10 +1,13 @@
-import type { EngineEvent, Progress, Reporter } from "../engine/events.js";
+import type { EngineEvent, Progress, Reporter, RunOutcome } from "../engine/events.js";
 import { checkLines } from "../checks/types.js";
 import { planLines } from "./plan-lines.js";
+import { wrapLine } from "./wrap.js";
 
 export interface PlainReporterOptions {
   /** ANSI colour only on a terminal without NO_COLOR. */
   readonly color: boolean;
+  /** Lines wrap at words to this width (a terminal's); unset: whole lines, for logs and pipes. */
+  readonly width?: number;
 }
 
 const SGR = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 } as const;
@@ -20,7 +23,7 @@ export class PlainReporter implements Reporter {
   }
 
   private line(text: string): void {
-    this.out.write(`${text}\n`);
+    for (const l of wrapLine(text, this.options.width ?? Number.POSITIVE_INFINITY)) this.out.write(`${l}\n`);
   }
 
   event(e: EngineEvent): void {
@@ -39,6 +42,25 @@ export class PlainReporter implements Reporter {
 const DRY_RUN_ACTIONS: ReadonlySet<string> = new Set(["create", "change", "none", "replace", "delete"]);
 
 type Paint = (style: keyof typeof SGR, text: string) => string;
+
+/** How a run ended, in words (the outcome's id is for programs). */
+export const OUTCOME_WORDS: Readonly<Record<RunOutcome, string>> = {
+  "ok": "done",
+  "verify-failed": "installed, but verification failed",
+  "cancelled": "cancelled at the confirmation",
+  "apply-failed": "the API server refused an object",
+  "wait-failed": "a resource failed",
+  "timeout": "a stage did not become ready in time",
+  "interrupted": "interrupted",
+  "cluster-access": "lost the cluster",
+  "locked": "another run holds the lock",
+  "refused": "the input was refused",
+  "preflight-failed": "a preflight check failed",
+};
+
+function nextSteps(next: readonly string[] | undefined): string[] {
+  return next && next.length > 0 ? ["  what to do next:", ...next.map((n, i) => `  ${i + 1}. ${n}`)] : [];
+}
 
 export function formatPlain(e: EngineEvent, paint: Paint = (_s, t) => t): string[] {
   switch (e.event) {
@@ -79,7 +101,7 @@ export function formatPlain(e: EngineEvent, paint: Paint = (_s, t) => t): string
       ];
     case "done":
       return e.ok
-        ? [paint("green", `✔ ${e.message} (${(e.elapsedMs / 1000).toFixed(1)} s)`)]
-        : [paint("red", `✖ install stopped: ${e.outcome}`), ...(e.resume ? [`  ${e.resume}`] : [])];
+        ? [paint("green", `✔ ${e.message} (${(e.elapsedMs / 1000).toFixed(1)} s)`), ...(e.next ?? []).map((n) => `  ${n}`)]
+        : [paint("red", `✖ ${e.outcome === "verify-failed" ? e.message : `stopped: ${OUTCOME_WORDS[e.outcome]}`}`), ...(e.resume ? [`  ${e.resume}`] : []), ...nextSteps(e.next)];
   }
 }

@@ -5,6 +5,7 @@ import type { SecretKey } from "../record/store.js";
 import { chooseReporter, type OutputFormat } from "./choose-reporter.js";
 import type { CliIO } from "../cli/io.js";
 import { scriptVerifyFrontEnd } from "./script-checklist.js";
+import { widthOf, wrapLines } from "./wrap.js";
 
 export interface ScriptInput {
   readonly flags: Readonly<Record<string, string | undefined>>;
@@ -28,9 +29,11 @@ export function scriptFrontEnd({ flags, io, format, replaceSecrets }: ScriptInpu
     startReporting: () => reporter,
     stopReporting: async () => undefined,
     ...scriptVerifyFrontEnd(reporter),
+    holdsVerdict: true,
+    finish: (done) => reporter.event(done),
     say(line: string, outcome?: RunOutcome) {
       // stderr for the person reading the log; in JSON also the `done` event a script waits for.
-      io.stderr.write(`${line}\n`);
+      io.stderr.write(`${wrapLines([line], widthOf(io.stderr)).join("\n")}\n`);
       if (format === "json" && outcome) reporter.event({ event: "done", ok: false, outcome, elapsedMs: 0, applied: 0, total: 0, message: line });
     },
   };

@@ -35,12 +35,23 @@ function lockLine(s: InstallStatus, now: Date): string {
   return h ? `held by ${h.user}@${h.host} (pid ${h.pid}) since ${timeAgo(h.since, now)}; lease ends in ${left} s unless renewed` : "held by another run";
 }
 
+/** The verdict: incomplete (and how to go on), healthy or not, and the last verification when it failed. */
+function headline(s: InstallStatus): string {
+  if (s.state === "incomplete") {
+    const last = s.history.at(-1);
+    return `INCOMPLETE: no run has completed yet${last ? ` (the last one stopped: ${last.outcome}, ${shortTime(last.time)})` : ""}; re-run mathison-install install --namespace ${s.namespace} to resume, or mathison-install uninstall --namespace ${s.namespace} to remove it`;
+  }
+  const v = s.lastVerification;
+  const verification = v && !v.ok ? `; last verification failed (${v.failed.join(", ")}): mathison-install verify --namespace ${s.namespace} says why` : "";
+  return `${s.healthy ? "healthy" : "NOT healthy"}${verification}`;
+}
+
 /** `mathison-install status` as text: the install, its workloads in one word each, its answers and last runs; 80 columns. */
 export function statusLines(s: InstallStatus, now: Date = new Date()): string[] {
   const i = s.installed;
   const when = [i.installedAt ? `installed ${timeAgo(i.installedAt, now)}` : "", i.updatedAt ? `last changed ${timeAgo(i.updatedAt, now)}` : ""].filter(Boolean).join(", ");
   const lines = [
-    `Mathison in namespace ${s.namespace} (context ${s.context}): ${s.healthy ? "healthy" : "NOT healthy"}`,
+    ...wrap(`Mathison in namespace ${s.namespace} (context ${s.context}): ${headline(s)}`, ""),
     `  images      ${[i.webImage, i.workerImage].filter(Boolean).join(", ") || "unknown"}`,
     `  installer   ${i.installerVersion ?? "unknown"}${when ? `; ${when}` : ""}`,
     `  lock        ${lockLine(s, now)}`,

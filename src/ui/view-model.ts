@@ -31,7 +31,7 @@ export interface ViewModel {
   /** The migration's output: the last lines only, so the screen keeps its size. */
   readonly logs: readonly { readonly pod: string; readonly line: string }[];
   readonly failure?: { readonly stage: StageId; readonly object?: string; readonly reason: string; readonly message: string; readonly hint: string; readonly logs: readonly string[] };
-  readonly done?: { readonly ok: boolean; readonly outcome: RunOutcome; readonly message: string; readonly resume?: string; readonly elapsedMs: number };
+  readonly done?: { readonly ok: boolean; readonly outcome: RunOutcome; readonly message: string; readonly resume?: string; readonly next?: readonly string[]; readonly elapsedMs: number };
   readonly interrupting: boolean;
   /** A line the run wants seen above the panes (a lock taken over from a killed run). */
   readonly notice?: string;
@@ -93,7 +93,7 @@ export function reduce(view: ViewModel, a: ViewAction, now: number = Date.now())
     case "failed":
       return { ...view, failure: { stage: a.stage, ...(a.object ? { object: a.object } : {}), reason: a.reason, message: a.message, hint: a.hint, logs: a.logs } };
     case "done":
-      return { ...view, done: { ok: a.ok, outcome: a.outcome, message: a.message, elapsedMs: a.elapsedMs, ...(a.resume ? { resume: a.resume } : {}) } };
+      return { ...view, done: { ok: a.ok, outcome: a.outcome, message: a.message, elapsedMs: a.elapsedMs, ...(a.resume ? { resume: a.resume } : {}), ...(a.next ? { next: a.next } : {}) } };
     case "interrupting":
       return { ...view, interrupting: true };
   }

@@ -131,21 +131,38 @@ describe("uninstall in a terminal", { skip: skip || tmuxMissing() }, () => {
     await tidy(c, namespace);
   });
 
+  it("Enter at the typed confirmation cancels: said as a cancel (exit 11), nothing deleted", async () => {
+    const ns = uniqueNamespace("e2e-uninstall-cancel");
+    after(() => tidy(c, ns));
+    assert.equal((await runInstaller(c, installArgs(ns))).code, 0);
+    const t = new Terminal(`${process.execPath} ${join(PACKAGE_ROOT, "bin", "mathison-install.js")} uninstall --namespace ${ns}`, { KUBECONFIG: c.kubeconfig, PATH: process.env["PATH"] ?? "" });
+    terminals.push(t);
+    await t.waitFor(/\(Enter cancels\)/);
+    t.send("Enter");
+    assert.equal(await t.exitCode(), 11, t.history());
+    const screen = t.screen();
+    assert.match(screen, /› Type \S+ to delete Mathison \(Enter cancels\) cancelled/);
+    assert.doesNotMatch(screen, /✔ Type/);
+    assert.match(screen, /Cancelled: nothing was deleted\./);
+    assert.equal((await kubectl(c, ["-n", ns, "get", "deployment/mathison-web"])).code, 0, "still installed");
+  });
+
   it("asks for the namespace name before deleting, and shows the removal live", async () => {
     assert.equal((await runInstaller(c, installArgs(namespace))).code, 0);
     const t = new Terminal(`${process.execPath} ${join(PACKAGE_ROOT, "bin", "mathison-install.js")} uninstall --namespace ${namespace}`, { KUBECONFIG: c.kubeconfig, PATH: process.env["PATH"] ?? "" });
     terminals.push(t);
-    const screen = await t.waitFor(/\? Type the namespace name/);
+    const screen = await t.waitFor(/\? Type e2e-uninstall-tty-\w+ to delete Mathison \(Enter cancels\)/);
     assert.match(t.history().replace(/\n/g, " "), /stays: PersistentVolumeClaim\/data-postgres-0/);
     assert.match(screen, /stays: Secret\/mathison-secrets/);
     t.type("wrong-name");
     t.send("Enter");
-    await t.waitFor(/Type e2e-uninstall-tty-\w+ exactly, or nothing to cancel/);
+    await t.waitFor(/Type e2e-uninstall-tty-\w+ exactly \(empty cancels\)/);
     t.send("C-u");
     t.type(namespace);
     t.send("Enter");
     assert.equal(await t.exitCode(), 0, t.history());
     assert.match(t.screen(), /✔ Mathison was removed from namespace e2e-uninstall-tty-\w+/);
+    assert.match(t.screen().replace(/\n\s*/g, " "), /to delete them for good: kubectl -n e2e-uninstall-tty-\w+ delete pvc\/data-postgres-0 pvc\/data-redis-0 secret\/mathison-secrets && kubectl delete namespace/);
     assert.match(t.history(), /Removing from/);
     assert.deepEqual(await leftovers(c, namespace), ["PersistentVolumeClaim/data-postgres-0", "PersistentVolumeClaim/data-redis-0", "Secret/mathison-secrets"]);
   });

@@ -11,6 +11,7 @@ import { parse as parseYaml } from "yaml";
 import { PACKAGE_ROOT } from "../../src/paths.js";
 import { kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
 import { installArgs, runInstaller, tidy } from "../helpers/install.js";
+import { Terminal, tmuxMissing } from "../helpers/terminal.js";
 
 const { cluster, skip } = testCluster();
 
@@ -74,5 +75,100 @@ describe("the product as a newcomer meets it", { skip }, () => {
     assert.equal(run.code, 0);
     assert.deepEqual((await record(c, namespace)).history.map((h) => h.outcome), ["ok"]);
     assert.equal((await kubectl(c, ["-n", namespace, "get", "lease/mathison-install-lock"])).code, 1, "lock released");
+  });
+
+  it("a failed first install is visible: status says INCOMPLETE (exit 7), a re-run needs no answers again, uninstall removes it", async () => {
+    const namespace = fresh("e2e-failed-first");
+    const failed = await runInstaller(c, installArgs(namespace, "--tls", "none", "--web-image", "kwok.invalid/crash:1"));
+    assert.equal(failed.code, 5, failed.stderr);
+    const status = await runInstaller(c, ["status", "--namespace", namespace]);
+    assert.equal(status.code, 7, status.stderr);
+    assert.match(status.stdout.replace(/\n/g, " "), new RegExp(`INCOMPLETE: no run has completed yet \\(the last one stopped: wait-failed, .*\\); re-run mathison-install install --namespace ${namespace} to resume`));
+    // The same install, resumed with the fix alone: the domain and the rest come from the record.
+    const resumed = await runInstaller(c, ["install", "--non-interactive", "--output", "json", "--skip-verify", "--namespace", namespace, "--web-image", "mathison-web"]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal((await record(c, namespace)).answers?.["domain"], `${namespace}.e2e.test`);
+    assert.equal((await runInstaller(c, ["status", "--namespace", namespace])).code, 0);
+  });
+
+  it("uninstall removes a first install that failed half-way", async () => {
+    const namespace = fresh("e2e-failed-rm");
+    assert.equal((await runInstaller(c, installArgs(namespace, "--tls", "none", "--web-image", "kwok.invalid/crash:1"))).code, 5);
+    const removed = await runInstaller(c, ["uninstall", "--namespace", namespace, "--yes", "--non-interactive"]);
+    assert.equal(removed.code, 0, removed.stderr);
+    const left = await kubectl(c, ["-n", namespace, "get", "statefulset,deployment,job,configmap,service", "-o", "name", "-l", "app.kubernetes.io/part-of=mathison"]);
+    assert.equal(left.stdout.trim(), "", "nothing of the install is left");
+    assert.equal((await kubectl(c, ["get", `clusterrole/mathison-${namespace}`])).code, 1, "its ClusterRole is gone");
+  });
+
+  it("after uninstall, a re-install defaults to the release that last migrated the kept data, and says so", async () => {
+    const namespace = fresh("e2e-reinstall");
+    assert.equal((await runInstaller(c, installArgs(namespace, "--tls", "none", "--tag", "1.2.0"))).code, 0);
+    assert.equal((await runInstaller(c, ["uninstall", "--namespace", namespace, "--yes", "--non-interactive"])).code, 0);
+    const again = await runInstaller(c, installArgs(namespace, "--tls", "none"));
+    assert.equal(again.code, 0, again.stderr);
+    const web = await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"]);
+    assert.equal(web.spec.template.spec.containers[0].image, "mathison-web:1.2.0", "not latest");
+    const plan = again.events.find((e) => e.event === "plan");
+    assert.ok(plan.notices.some((n: string) => /the kept database \(Secret .*mathison-secrets\) was last migrated by mathison-web:1\.2\.0: this install defaults to that release/.test(n)), JSON.stringify(plan.notices));
+    // A tag given on purpose still wins, and the plan says the data will be migrated.
+    assert.equal((await runInstaller(c, ["uninstall", "--namespace", namespace, "--yes", "--non-interactive"])).code, 0);
+    const newer = await runInstaller(c, installArgs(namespace, "--tls", "none", "--tag", "1.3.0"));
+    assert.equal(newer.code, 0, newer.stderr);
+    assert.ok(newer.events.find((e) => e.event === "plan").notices.some((n: string) => /runs mathison-web:1\.3\.0 and migrates the data to it/.test(n)));
+  });
+
+  it("an install whose verification fails: one verdict (`done` agrees with exit 10) with what to do next; the preflight warned that no controller serves the class", async () => {
+    const namespace = fresh("e2e-verdict");
+    const ingressClass = `unserved-${namespace}`;
+    assert.equal((await kubectl(c, ["apply", "-f", "-"], `apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: ${ingressClass}}
+spec: {controller: k8s.io/ingress-nginx}
+`)).code, 0);
+    after(() => kubectl(c, ["delete", "ingressclass", ingressClass, "--ignore-not-found"]).then(() => undefined));
+    const args = ["install", "--non-interactive", "--output", "json", "--namespace", namespace, "--domain", `${namespace}.e2e.test`, "--tls", "none", "--ingress-class", ingressClass];
+    const run = await runInstaller(c, args);
+    assert.equal(run.code, 10, run.stderr);
+    const preflight = run.events.find((e) => e.event === "check" && e.phase === "preflight" && e.id === "ingress-class");
+    assert.equal(preflight.status, "warn");
+    assert.match(preflight.message, /no ingress-nginx controller pod runs in the cluster; the web UI stays unreachable until a controller serves the class/);
+    const dones = run.events.filter((e) => e.event === "done");
+    assert.equal(dones.length, 1, "one verdict");
+    const done = run.events.at(-1);
+    assert.equal(done.event, "done", "the verdict is the last event");
+    assert.deepEqual([done.ok, done.outcome], [false, "verify-failed"]);
+    assert.match(done.message, /^Mathison is installed in namespace \S+, but verification failed \(.*ingress-address.*\): it does not work end to end yet$/);
+    assert.equal(done.next.at(-1), `mathison-install verify --namespace ${namespace}`);
+    assert.ok(done.next.length >= 2, JSON.stringify(done.next));
+    // Plain: the same verdict as the last lines, with the steps numbered.
+    const plain = await runInstaller(c, args.filter((a) => a !== "--output" && a !== "json"));
+    assert.equal(plain.code, 10);
+    const tail = plain.stderr.trimEnd().split("\n");
+    assert.match(tail.at(-1)!, new RegExp(`^  \\d+\\. mathison-install verify --namespace ${namespace}$`));
+    assert.ok(tail.includes("  what to do next:"), plain.stderr);
+  });
+
+  it("NO_COLOR=1 turns the Ink screens' colours off (escape sequences read from the terminal); without it they are coloured", { skip: tmuxMissing() }, async () => {
+    const flags = (ns: string) => `--namespace ${ns} --domain ${ns}.example.com --ingress-class nginx --tls none --tag 1.0.0 --web-image mathison-web --worker-image mathison-worker --llm-provider anthropic --mode self-hosted --base-domain apps.example.com`;
+    const env = { KUBECONFIG: c.kubeconfig, PATH: process.env["PATH"] ?? "", ANTHROPIC_API_KEY: "sk-ant-env", MATHISON_AUTH_SECRET: "a".repeat(44), MATHISON_POSTGRES_PASSWORD: "p".repeat(32) };
+    const bin = `${process.execPath} ${join(PACKAGE_ROOT, "bin", "mathison-install.js")}`;
+    const screens: string[] = [];
+    for (const noColor of [true, false]) {
+      const namespace = fresh(noColor ? "e2e-nocolor" : "e2e-color");
+      const t = new Terminal(`${bin} install --skip-verify ${flags(namespace)}`, noColor ? { ...env, NO_COLOR: "1" } : env);
+      try {
+        await t.waitFor(/\? Install\?/);
+        t.send("Enter");
+        assert.equal(await t.exitCode(), 0, t.history());
+        screens.push(t.screenWithEscapes());
+      } finally {
+        t.close();
+      }
+    }
+    const colour = /\x1b\[(?:[0-9;]*;)?(?:3[0-7]|9[0-7]|38;[25])[;m]/;
+    assert.match(screens[0]!, /Mathison is installed/);
+    assert.doesNotMatch(screens[0]!, colour, "no colour with NO_COLOR");
+    assert.match(screens[1]!, colour, "the same screen is coloured without it");
   });
 });

@@ -61,18 +61,20 @@ describe("verify", { skip }, () => {
   it("an install ends with the automated checks: no controller has picked the Ingress up, so exit 10", async () => {
     const run = await runInstaller(c, ["install", "--non-interactive", "--output", "json", "--namespace", namespace, "--domain", domain]);
     assert.equal(run.code, 10, run.stderr);
-    const done = run.events.findIndex((e) => e.event === "done");
-    assert.ok(run.events[done].ok, "the install itself succeeded");
+    const applied = run.events.findIndex((e) => e.event === "stage" && e.stage === "edge" && e.status === "done");
+    assert.ok(applied > 0, "the install itself succeeded");
     const checks = run.events.filter((e) => e.event === "check" && e.phase === "verify");
     assert.equal(checks.length, VERIFY_CHECKS.length);
-    assert.ok(run.events.indexOf(checks[0]) > done, "the checks come after the install");
+    assert.ok(run.events.indexOf(checks[0]) > applied, "the checks come after the install");
     assert.deepEqual(notPassed(run), { "ingress-address": "fail", "dns": "skip", "tls-certificate": "fail", "tls-served": "skip", "health": "skip" });
     assert.match(result(run, "ingress-address").message, /^no ingress controller has picked this Ingress up/);
     assert.match(result(run, "tls-certificate").message, /^Secret mathison-tls does not exist/);
-    const verified = run.events.at(-1);
+    const verified = run.events.at(-2);
     assert.equal(verified.event, "verified");
     assert.equal(verified.ok, false);
     assert.deepEqual(verified.failed, ["ingress-address", "tls-certificate"]);
+    // The whole run's verdict is the last event, and agrees with the exit code.
+    assert.deepEqual([run.events.at(-1).event, run.events.at(-1).ok, run.events.at(-1).outcome], ["done", false, "verify-failed"]);
   });
 
   it("passes once a controller serves the domain with a trusted certificate", async () => {
@@ -167,7 +169,7 @@ describe("verify", { skip }, () => {
     t.send("Enter");
     await t.waitFor(/\? Apply these changes\?/);
     t.send("Enter");
-    await t.waitFor(/Login works through the Ingress URL[\s\S]*Did it work\? y yes · n no · s skip/, 60_000);
+    await t.waitFor(/Login works through the Ingress URL[\s\S]*Did it work\? y yes · n no · s or Enter: not checked/, 60_000);
     const rows = t.screen();
     assert.match(rows, /✔ Backing services: 4 of 4 passed/);
     assert.match(rows, /✔ Ingress chain: 7 of 7 passed/);
@@ -177,7 +179,7 @@ describe("verify", { skip }, () => {
     await t.waitFor(/✖ AI chat streams through the Ingress\s+an answer that arrives all at once[\s\S]*\? The worker can deploy an app via chat/);
     t.type("s");
     const end = await t.waitFor(/verification failed \(chat-streams\)/);
-    assert.match(end, /– The worker can deploy an app via chat \(skipped\)/);
+    assert.match(end, /– The worker can deploy an app via chat \(not checked\)/);
     assert.match(end, /manual: 1 yes, 1 no, 1 skipped/);
     assert.equal(await t.exitCode(), 10);
     const status = JSON.parse((await runInstaller(c, ["status", "--namespace", namespace, "--output", "json"])).stdout);

@@ -157,7 +157,7 @@ JSON
     t.send("C-c");
     assert.equal(await t.exitCode(), 130, t.history());
     const history = t.history().replace(/\n/g, " ");
-    assert.match(history, /install stopped \(interrupted\)/);
+    assert.match(history, /install stopped: interrupted/);
     assert.match(history, /\d+ of \d+ objects applied .*Re-run the same command to resume/);
   });
 

@@ -47,6 +47,11 @@ export class Terminal {
     return this.tmux("capture-pane", "-p", "-t", this.session);
   }
 
+  /** The visible screen with its escape sequences (colours, bold), as the terminal got them. */
+  screenWithEscapes(): string {
+    return this.tmux("capture-pane", "-p", "-e", "-t", this.session);
+  }
+
   /** Everything printed, scrollback included. */
   history(): string {
     return this.tmux("capture-pane", "-p", "-S", "-", "-t", this.session);

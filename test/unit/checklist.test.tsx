@@ -37,15 +37,35 @@ describe("checklist model", () => {
     assert.deepEqual(manualAnswers(v), { "login": "yes", "chat-streams": "no", "chat-deploys": "skip" });
   });
 
+  it("an item whose prerequisites failed is not asked, and says which failed; a no points at a prerequisite that only warned", () => {
+    const ingress = [
+      { id: "ingress-address", group: "Ingress chain", title: "Ingress address" },
+      { id: "sse", group: "Ingress chain", title: "Streaming (SSE) through the Ingress" },
+      { id: "health", group: "Ingress chain", title: "GET /api/health" },
+      { id: "auth-url", group: "Ingress chain", title: "AUTH_URL" },
+    ];
+    const result = (id: string, status: CheckOutcome["status"]): CheckOutcome => ({ ...ingress.find((x) => x.id === id)!, status, message: status });
+    let v = ["ingress-address", "sse", "health", "auth-url"].reduce((acc, id) => reduceChecklist(acc, { type: "result", outcome: result(id, id === "ingress-address" ? "fail" : "pass") }), initialChecklist(ingress, MANUAL_CHECKS, true));
+    assert.equal(askingIndex(v), undefined, "every item needs the Ingress address");
+    assert.ok(v.manual.every((m) => m.answer === "skip" && m.skippedBecause === "not asked: Ingress address failed above"));
+    assert.equal(checklistDone(v), true);
+    v = ["ingress-address", "sse", "health", "auth-url"].reduce((acc, id) => reduceChecklist(acc, { type: "result", outcome: result(id, id === "sse" ? "warn" : "pass") }), initialChecklist(ingress, MANUAL_CHECKS, true));
+    assert.equal(askingIndex(v), 0, "nothing failed: asked");
+    const frame = strip(render(<ChecklistApp view={reduceChecklist(reduceChecklist(v, { type: "answer", answer: "yes" }), { type: "answer", answer: "no" })} url="https://m.example.com" namespace="ns" onAnswer={() => undefined} />).lastFrame());
+    assert.match(frame, /✖ AI chat streams through the Ingress\n {4}first see Streaming \(SSE\) through the Ingress \(warn\) above/);
+    const login = strip(render(<ChecklistApp view={reduceChecklist(v, { type: "answer", answer: "no" })} url="https://m.example.com" namespace="ns" onAnswer={() => undefined} />).lastFrame());
+    assert.doesNotMatch(login, /AUTH_URL must be/, "AUTH_URL passed: not blamed");
+  });
+
   it("without a terminal that reads keys, nothing manual is asked and it ends with the automated checks", () => {
     const v = withResults(false);
     assert.equal(checklistDone(v), true);
     assert.deepEqual(manualAnswers(v), {});
   });
 
-  it("keys: y or Enter yes, n no, s skip, anything else nothing", () => {
+  it("keys: y yes, n no, s or Enter not checked (never a yes nobody gave), anything else nothing", () => {
     assert.deepEqual(["y", "n", "s", "x"].map((k) => answerForKey(k, false)), ["yes", "no", "skip", undefined]);
-    assert.equal(answerForKey("", true), "yes");
+    assert.equal(answerForKey("", true), "skip");
   });
 });
 
@@ -65,7 +85,7 @@ describe("checklist screen", () => {
     const frame = strip(render(<ChecklistApp view={withResults(true)} url="https://m.example.com" namespace="mathison-system" onAnswer={() => undefined} />).lastFrame());
     assert.match(frame, /✔ Workloads: 1 of 1 passed/);
     assert.match(frame, /Backing services\n✖ Redis answers: PING did not get PONG\n {4}kubectl exec redis-0 -- redis-cli ping/);
-    assert.match(frame, /\? Login works through the Ingress URL\n {4}open https:\/\/m\.example\.com in a browser and sign in\n {4}Did it work\? y yes · n no · s skip/);
+    assert.match(frame, /\? Login works through the Ingress URL\n {4}open https:\/\/m\.example\.com in a browser and sign in\n {4}Did it work\? y yes · n no · s or Enter: not checked/);
   });
 
   it("a manual no shows its troubleshooting", () => {

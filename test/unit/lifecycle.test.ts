@@ -6,6 +6,7 @@ import type { InstallStatus } from "../../src/pipeline/status.js";
 import { answersToRecord } from "../../src/pipeline/install.js";
 import type { KubeObject } from "../../src/render/objects.js";
 import { statusLines } from "../../src/ui/status-lines.js";
+import { EMPTY_RECORD, nextRecord, startedRecord } from "../../src/record/install-record.js";
 
 const empty = { pods: [], events: [], replicaSets: [], pvcs: [] };
 const deployment = (status: Record<string, number>, generation = 1): KubeObject => ({
@@ -48,6 +49,7 @@ describe("recorded answers: given or default", () => {
 
 describe("status text", () => {
   const status: InstallStatus = {
+    state: "installed",
     namespace: "ns", context: "prod", installed: { installerVersion: "0.1.0", installedAt: "2026-11-20T10:00:00Z", updatedAt: "2026-11-24T11:00:00Z", webImage: "mathison-web:1.2.0", workerImage: "mathison-worker:1.2.0" },
     workloads: [{ object: "Deployment/mathison-web", state: "Degraded", message: "CrashLoopBackOff: pod mathison-web-585bf98fc9-jf2m4, container web: restarted 3 times (last exit: Error, code 1)" }],
     migration: { object: "Job/mathison-migrate-abc", state: "completed", message: "completed" },
@@ -66,5 +68,34 @@ describe("status text", () => {
     assert.ok(lines.includes("  AUTH_SECRET        •••••••• (set)"));
     assert.ok(lines.includes("  ANTHROPIC_API_KEY  (not set)"));
     assert.ok(lines.includes("  2026-11-24 11:00 UTC  ok           mathison-web:1.2.0  ana@laptop"));
+  });
+  it("a failed verification is in the headline, beside a healthy verdict", () => {
+    const lines = statusLines({ ...status, healthy: true, lastVerification: { time: "2026-11-24T11:30:00Z", ok: false, failed: ["ingress-address", "tls-certificate"], warned: [] } });
+    assert.deepEqual(lines.slice(0, 2), [
+      "Mathison in namespace ns (context prod): healthy; last verification failed",
+      "(ingress-address, tls-certificate): mathison-install verify --namespace ns says",
+    ]);
+  });
+  it("an install no run has completed is INCOMPLETE, with how to resume or remove it, wrapped at words", () => {
+    const lines = statusLines({ ...status, state: "incomplete", history: [{ ...status.history[0]!, outcome: "wait-failed" }] });
+    const head = lines.slice(0, 4).join(" ");
+    assert.match(head, /INCOMPLETE: no run has completed yet \(the last one stopped: wait-failed, 2026-11-24 11:00 UTC\); re-run mathison-install install --namespace ns to resume, or mathison-install uninstall --namespace ns to remove it/);
+    for (const l of lines) assert.ok(l.length <= 80, l);
+  });
+});
+
+describe("the record a run writes before its first object", () => {
+  const run = { time: "2026-11-24T11:00:00Z", installerVersion: "0.1.0", webImage: "w:1", workerImage: "k:1", outcome: "ok", user: "u", host: "h", context: "c" };
+  const answers = { answers: { domain: "new.example.com" }, defaults: [] };
+  it("a first install records its answers and everything it may create", () => {
+    const started = startedRecord(EMPTY_RECORD, answers, ["v1 ConfigMap ns/a"]);
+    assert.deepEqual(started.answers, { domain: "new.example.com" });
+    assert.deepEqual(started.inventory, ["v1 ConfigMap ns/a"]);
+  });
+  it("an install that ran keeps its last good answers; the inventory covers both runs", () => {
+    const installed = nextRecord(EMPTY_RECORD, run, { answers: { domain: "old.example.com" }, defaults: [], inventory: ["v1 ConfigMap ns/a"] });
+    const started = startedRecord(installed, answers, ["v1 ConfigMap ns/b"]);
+    assert.deepEqual(started.answers, { domain: "old.example.com" });
+    assert.deepEqual(started.inventory, ["v1 ConfigMap ns/a", "v1 ConfigMap ns/b"]);
   });
 });

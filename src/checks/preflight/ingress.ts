@@ -1,3 +1,4 @@
+import { KubeApiError } from "../../kube/types.js";
 import type { Check, CheckResult } from "../types.js";
 import type { PreflightContext } from "./context.js";
 
@@ -16,9 +17,49 @@ export const ingressClassCheck: Check<PreflightContext> = {
       };
     }
     const isDefault = chosen.metadata.annotations?.[DEFAULT_CLASS] === "true";
-    return { status: "pass", message: `IngressClass ${chosen.metadata.name} (controller ${chosen.spec?.controller}${isDefault ? ", the cluster default" : ""})` };
+    const named = `IngressClass ${chosen.metadata.name} (controller ${chosen.spec?.controller}${isDefault ? ", the cluster default" : ""})`;
+    const served = await whetherServed(kube, chosen.metadata.name, chosen.spec?.controller as string | undefined);
+    if (served.served === false) {
+      return { status: "warn", message: `${named}: ${served.why}; the web UI stays unreachable until a controller serves the class`, hint: served.hint };
+    }
+    return { status: "pass", message: served.why ? `${named}; ${served.why}` : named };
   },
 };
+
+/** Pods of the controllers that say how they label them, by the IngressClass's `spec.controller`. */
+const CONTROLLER_PODS: Readonly<Record<string, { readonly name: string; readonly selector: string; readonly install: string }>> = {
+  "k8s.io/ingress-nginx": { name: "ingress-nginx", selector: "app.kubernetes.io/name=ingress-nginx", install: "helm install ingress-nginx ingress-nginx --repo https://kubernetes.github.io/ingress-nginx -n ingress-nginx --create-namespace" },
+  "traefik.io/ingress-controller": { name: "Traefik", selector: "app.kubernetes.io/name=traefik", install: "install Traefik (k3s ships it; or its Helm chart)" },
+  "haproxy.org/ingress-controller/haproxy": { name: "HAProxy Ingress", selector: "app.kubernetes.io/name=kubernetes-ingress", install: "install the HAProxy kubernetes-ingress controller" },
+};
+
+/**
+ * Whether a running controller serves the class, as far as the cluster shows it: ready pods of a
+ * controller that labels them as documented say yes, and so does an Ingress of the class that got
+ * an address; a known controller without ready pods, or Ingresses of the class none of which got
+ * an address, say no. Unknown (`served` undefined) when the cluster cannot tell or may not be read.
+ */
+async function whetherServed(kube: PreflightContext["kube"], className: string, controller: string | undefined): Promise<{ served?: boolean; why?: string; hint?: string }> {
+  try {
+    const known = controller ? CONTROLLER_PODS[controller] : undefined;
+    const pods = known ? (await kube.list("v1", "Pod", undefined, { labelSelector: known.selector })).items : [];
+    const ready = pods.filter((p) => (p.status?.conditions as { type: string; status: string }[] | undefined)?.some((c) => c.type === "Ready" && c.status === "True"));
+    if (known && ready.length > 0) return { served: true, why: `${ready.length} ready ${known.name} controller ${ready.length === 1 ? "pod" : "pods"}` };
+    const ingresses = (await kube.list("networking.k8s.io/v1", "Ingress", undefined)).items.filter((i) => i.spec?.ingressClassName === className);
+    const addressed = ingresses.find((i) => ((i.status?.loadBalancer?.ingress as unknown[] | undefined) ?? []).length > 0);
+    if (addressed) return { served: true, why: `served: Ingress ${addressed.metadata.namespace}/${addressed.metadata.name} has an address` };
+    if (known) {
+      return { served: false, why: pods.length > 0 ? `none of the ${pods.length} ${known.name} controller pods is ready` : `no ${known.name} controller pod runs in the cluster`, hint: known.install };
+    }
+    if (ingresses.length > 0) {
+      return { served: false, why: `none of its ${ingresses.length} Ingresses has an address (${ingresses.slice(0, 3).map((i) => `${i.metadata.namespace}/${i.metadata.name}`).join(", ")})`, hint: `kubectl get pods -A | grep -i ingress shows whether its controller runs; install or fix the controller of ${controller ?? "the class"}` };
+    }
+    return {};
+  } catch (err) {
+    if (err instanceof KubeApiError && err.status === 403) return {};
+    throw err;
+  }
+}
 
 /** cert-manager's CRDs and a Ready ClusterIssuer, or the TLS Secret the Ingress names. */
 export const tlsCheck: Check<PreflightContext> = {

@@ -48,7 +48,7 @@ async function interactiveFrontEnd(args: ParsedArgs, io: CliIO): Promise<Uninsta
   const { askToType } = await import("../../ui/wizard/wizard.js");
   const prompt = { input: io.stdin, output: io.stderr };
   const confirm = async (plan: RemovalPlan): Promise<boolean> => {
-    if (!(await askToType(`Type the namespace name (${plan.namespace}) to delete Mathison from it`, plan.namespace, prompt))) return false;
+    if (!(await askToType(`Type ${plan.namespace} to delete Mathison (Enter cancels)`, plan.namespace, prompt))) return false;
     if (plan.dataLost.length === 0) return true;
     const lost = plan.dataLost.map((d) => d.object).join(", ");
     return askToType(`--delete-data deletes ${lost} for good. Type ${plan.namespace} again to delete the data`, plan.namespace, prompt);

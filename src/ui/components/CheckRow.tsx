@@ -1,6 +1,7 @@
 import { Box, Text } from "ink";
 import type { CheckOutcome } from "../../checks/types.js";
 import { SYMBOL } from "../../checks/types.js";
+import { Indented } from "./Indented.js";
 import { Spinner } from "./Spinner.js";
 
 export interface CheckRowProps {
@@ -15,8 +16,11 @@ export function CheckRow({ title, outcome }: CheckRowProps) {
   if (!outcome) return <Text><Spinner /> {title}</Text>;
   return (
     <Box flexDirection="column">
-      <Text><Text color={COLOR[outcome.status]}>{SYMBOL[outcome.status]}</Text> {title}: {outcome.message}</Text>
-      {outcome.hint && outcome.status !== "pass" ? <Text dimColor wrap="wrap">    {outcome.hint.split("\n").join("\n    ")}</Text> : null}
+      <Box>
+        <Text color={COLOR[outcome.status]}>{SYMBOL[outcome.status]} </Text>
+        <Box flexGrow={1}><Text wrap="wrap">{title}: {outcome.message}</Text></Box>
+      </Box>
+      {outcome.hint && outcome.status !== "pass" ? <Indented lines={outcome.hint.split("\n")} /> : null}
     </Box>
   );
 }

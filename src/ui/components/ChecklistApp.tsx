@@ -1,6 +1,6 @@
 import { Box, Text, useInput, useStdin } from "ink";
 import type { ChecklistView } from "../checklist-model.js";
-import { answerForKey, askingIndex, automatedDone } from "../checklist-model.js";
+import { answerForKey, askingIndex, automatedDone, passedIds, relatedNotPassed } from "../checklist-model.js";
 import type { ManualAnswer } from "../../record/install-record.js";
 import { CheckRow } from "./CheckRow.js";
 import { ManualItem } from "./ManualItem.js";
@@ -44,7 +44,10 @@ export function ChecklistApp({ view, url, namespace, onAnswer }: ChecklistAppPro
       {automatedDone(view) && view.canAsk ? (
         <Box flexDirection="column">
           <Text underline>By hand</Text>
-          {view.manual.map((m, i) => <ManualItem key={m.check.id} check={m.check} answer={m.answer} asking={i === asking} url={url} namespace={namespace} />)}
+          {view.manual.map((m, i) => (
+            <ManualItem key={m.check.id} check={m.check} answer={m.answer} skippedBecause={m.skippedBecause} related={relatedNotPassed(view, m.check)}
+              passed={passedIds(view)} asking={i === asking} url={url} namespace={namespace} />
+          ))}
         </Box>
       ) : null}
       {isRawModeSupported && asking !== undefined ? <AnswerKeys onAnswer={onAnswer} /> : null}

@@ -1,10 +1,16 @@
 import { Box, Text } from "ink";
 import type { ManualCheck } from "../../checks/verify/manual.js";
 import type { ManualAnswer } from "../../record/install-record.js";
+import { Indented } from "./Indented.js";
 
 export interface ManualItemProps {
   readonly check: ManualCheck;
   readonly answer?: ManualAnswer | undefined;
+  /** Why it was not asked (its prerequisites failed). */
+  readonly skippedBecause?: string | undefined;
+  /** Automated checks it depends on that did not pass: where a "no" looks first. */
+  readonly related: readonly string[];
+  readonly passed: ReadonlySet<string>;
   readonly asking: boolean;
   readonly url: string;
   readonly namespace: string;
@@ -15,21 +21,21 @@ const MARK: Record<ManualAnswer, { symbol: string; color: string }> = {
 };
 
 /** One check a person makes: what to do while it is asked, the answer after, and the troubleshooting for a "no". */
-export function ManualItem({ check, answer, asking, url, namespace }: ManualItemProps) {
+export function ManualItem({ check, answer, skippedBecause, related, passed, asking, url, namespace }: ManualItemProps) {
   if (asking) {
     return (
       <Box flexDirection="column">
         <Text bold>? {check.title}</Text>
         <Text>    {check.todo(url)}</Text>
-        <Text color="cyan">    Did it work? y yes · n no · s skip</Text>
+        <Text color="cyan">    Did it work? y yes · n no · s or Enter: not checked</Text>
       </Box>
     );
   }
   if (!answer) return <Text dimColor>· {check.title}</Text>;
   return (
     <Box flexDirection="column">
-      <Text><Text color={MARK[answer].color}>{MARK[answer].symbol}</Text> {check.title}{answer === "skip" ? " (skipped)" : ""}</Text>
-      {answer === "no" ? <Text dimColor wrap="wrap">    {check.troubleshooting(namespace, url).join("\n    ")}</Text> : null}
+      <Text><Text color={MARK[answer].color}>{MARK[answer].symbol}</Text> {check.title}{answer === "skip" ? ` (${skippedBecause ?? "not checked"})` : ""}</Text>
+      {answer === "no" ? <Indented lines={[...related.map((r) => `first see ${r} above`), ...check.troubleshooting(namespace, url, passed)]} /> : null}
     </Box>
   );
 }

@@ -1,4 +1,5 @@
 import { Box, Text } from "ink";
+import { OUTCOME_WORDS } from "../plain-reporter.js";
 import type { ViewModel } from "../view-model.js";
 
 export type RunAction = "install" | "uninstall";
@@ -15,13 +16,20 @@ export function Summary({ done, url, namespace, dryRun, action }: SummaryProps) 
   if (!done.ok) {
     return (
       <Box flexDirection="column" marginTop={1}>
-        <Text color="red" bold>✖ {action} stopped ({done.outcome})</Text>
+        <Text color="red" bold>✖ {action} stopped: {OUTCOME_WORDS[done.outcome]}</Text>
         {done.resume ? <Text wrap="wrap">{done.resume}</Text> : null}
       </Box>
     );
   }
   if (dryRun) return <Text color="green">✔ {done.message}</Text>;
-  if (action === "uninstall") return <Text color="green" bold>✔ {done.message} ({(done.elapsedMs / 1000).toFixed(1)} s)</Text>;
+  if (action === "uninstall") {
+    return (
+      <Box flexDirection="column">
+        <Text color="green" bold>✔ {done.message} ({(done.elapsedMs / 1000).toFixed(1)} s)</Text>
+        {(done.next ?? []).map((n, i) => <Box key={i} paddingLeft={2}><Text wrap="wrap">{n}</Text></Box>)}
+      </Box>
+    );
+  }
   return (
     <Box flexDirection="column" marginTop={1}>
       <Text color="green" bold>✔ {done.message} ({(done.elapsedMs / 1000).toFixed(1)} s)</Text>

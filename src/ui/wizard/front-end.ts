@@ -9,6 +9,7 @@ import { formatPlain } from "../plain-reporter.js";
 import { inkVerifyFrontEnd } from "../ink-checklist.js";
 import { resolveWizardAnswers } from "./answers.js";
 import { askContext, askYesNo, type PromptIO } from "./wizard.js";
+import { widthOf, wrapLines } from "../wrap.js";
 
 export interface WizardInput {
   readonly flags: Readonly<Record<string, string | undefined>>;
@@ -36,12 +37,12 @@ export function wizardFrontEnd(input: WizardInput): FrontEnd {
     showPlan(e) {
       plan = e;
       const checks = passed > 0 ? `✔ preflight: ${passed} checks passed\n` : "";
-      input.stderr.write(`\n${checks}${e.dryRun ? "Dry run: nothing will be changed.\n" : ""}${planLines(e).join("\n")}\n\n`);
+      input.stderr.write(`\n${checks}${e.dryRun ? "Dry run: nothing will be changed.\n" : ""}${wrapLines(planLines(e), widthOf(input.stderr)).join("\n")}\n\n`);
     },
     // What passed is one line (the plan and confirm must fit the screen); what did not, in full.
     showCheck(check) {
       if (check.status === "pass") passed++;
-      else input.stderr.write(`${checkLines(check).join("\n")}\n`);
+      else input.stderr.write(`${wrapLines(checkLines(check), widthOf(input.stderr)).join("\n")}\n`);
     },
     confirm: (upgrade) => askYesNo(upgrade ? "Apply these changes?" : "Install?", io, true),
     startReporting(options: ReportingOptions): Reporter {
@@ -56,7 +57,12 @@ export function wizardFrontEnd(input: WizardInput): FrontEnd {
       screen = undefined;
       await s?.close();
     },
-    say: (line) => void input.stderr.write(`${line}\n`),
+    say: (line) => void input.stderr.write(`${wrapLines([line], widthOf(input.stderr)).join("\n")}\n`),
+    holdsVerdict: false,
+    // The progress screen said the apply succeeded; a failed verification changes the verdict, and says what next.
+    finish(done) {
+      if (!done.ok) for (const l of wrapLines(formatPlain(done), widthOf(input.stderr))) input.stderr.write(`${l}\n`);
+    },
     ...inkVerifyFrontEnd({ output: input.stderr, input: input.stdin }),
   };
 }

@@ -74,8 +74,14 @@ export async function askYesNo(message: string, io: PromptIO, defaultYes: boolea
 }
 
 /** Asks until the answer is exactly `expected` (a namespace name typed to confirm a deletion). */
+/** A typed confirmation: the expected word confirms, Enter on nothing cancels (and the answer line says so, not a ✔ of nothing). */
 export async function askToType(message: string, expected: string, io: PromptIO): Promise<boolean> {
-  const typed = await cancellable(input({ message, validate: (v) => (v.trim() === expected || v.trim() === "" ? true : `Type ${expected} exactly, or nothing to cancel`) }, io));
+  const typed = await cancellable(input({
+    message,
+    validate: (v) => (v.trim() === expected || v.trim() === "" ? true : `Type ${expected} exactly (empty cancels)`),
+    transformer: (v, { isFinal }) => (isFinal && v.trim() === "" ? "cancelled" : v),
+    theme: { prefix: { idle: "?", done: "›" } },
+  }, io));
   return typed.trim() === expected;
 }
 
