@@ -43,6 +43,7 @@ export const COMMAND_OPTIONS: Record<Command, Record<string, OptionSpec>> = {
     "skip-preflight": { type: "boolean" },
     "force-namespace": { type: "boolean" },
     "skip-verify": { type: "boolean" },
+    "lock-timeout": { type: "string" },
     ...NETWORK_OPTIONS,
   },
   verify: { ...CLUSTER_OPTIONS, ...NETWORK_OPTIONS, "non-interactive": { type: "boolean" } },
@@ -55,6 +56,7 @@ export const COMMAND_OPTIONS: Record<Command, Record<string, OptionSpec>> = {
     yes: { type: "boolean", short: "y" },
     "delete-data": { type: "boolean" },
     timeout: { type: "string" },
+    "lock-timeout": { type: "string" },
   },
 };
 

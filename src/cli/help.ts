@@ -42,6 +42,7 @@ const FLAGS: Readonly<Record<string, readonly [string, string]>> = {
   "skip-preflight": ["--skip-preflight", "apply without the checks that run first (permissions, storage, ingress, TLS, capacity)"],
   "force-namespace": ["--force-namespace", "install into a namespace that holds other workloads (or a system one)"],
   "skip-verify": ["--skip-verify", "end after the apply, without the verification checklist"],
+  "lock-timeout": ["--lock-timeout DURATION", "wait this long for another run's lock instead of refusing (a killed run's lock on this host is taken over at once)"],
   resolve: ["--resolve DOMAIN:ADDRESS", "verify: reach the domain at ADDRESS instead of asking DNS (as curl's --resolve)"],
   "ca-file": ["--ca-file FILE", "verify: also trust this PEM CA (NODE_EXTRA_CA_CERTS works too)"],
   yes: ["--yes, -y", "confirm without asking (required with --non-interactive)"],

@@ -20,7 +20,7 @@ export interface LockHolder {
 
 /** Another run holds the lock: nothing was changed. */
 export class LockHeldError extends Error {
-  constructor(readonly holder: LockHolder | undefined, readonly expiresAt: Date) {
+  constructor(readonly holder: LockHolder | undefined, readonly expiresAt: Date, readonly stoppedRenewing = false) {
     super(lockHeldMessage(holder, expiresAt));
   }
 }
@@ -28,7 +28,7 @@ export class LockHeldError extends Error {
 export function lockHeldMessage(holder: LockHolder | undefined, expiresAt: Date, now = new Date()): string {
   const who = holder ? `${holder.user}@${holder.host} (pid ${holder.pid}, context ${holder.context}) since ${holder.since}` : "another run";
   const left = Math.max(0, Math.ceil((expiresAt.getTime() - now.getTime()) / 1000));
-  return `another mathison-install run holds the install's lock: ${who}. If that run was killed, its lock expires in ${left} s (at ${expiresAt.toISOString()}) and the next run takes it over`;
+  return `another mathison-install run holds the install's lock: ${who}, and is still renewing it (its lease runs ${left} s more); wait for it to finish, or give --lock-timeout 5m to wait for it`;
 }
 
 /** Lease times are MicroTime: RFC 3339 with exactly six fractional digits. */
@@ -58,19 +58,78 @@ export async function currentHolder(kube: Kube, namespace: string, now = new Dat
 }
 
 export interface HeldLock {
-  /** Set when the previous holder stopped renewing and this run took the lock over. */
+  /** Set when the previous holder's process was gone or it stopped renewing, and this run took the lock over. */
   readonly tookOverFrom: LockHolder | undefined;
+  /** Why it was taken over: `its process is gone`, or `it stopped renewing it`. */
+  readonly tookOverBecause?: string;
   /** Stops renewing and deletes the Lease if it is still ours. */
   release(): Promise<void>;
 }
 
+/** How long to wait for a held lock, and how waiting is told. */
+export interface LockWait {
+  /** `--lock-timeout`: how long to wait for a live holder (default 0: refuse at once). */
+  readonly timeoutMs: number;
+  /** Told once per wait, with the holder and how long at most. */
+  readonly onWait: (message: string) => void;
+}
+
+/** Whether the holder is a process on this host that no longer exists (a killed run): its lock is free now. */
+export function holderIsGone(holder: LockHolder | undefined, here = { host: hostname(), user: userInfo().username }): boolean {
+  if (!holder || holder.host !== here.host || holder.user !== here.user || !Number.isInteger(holder.pid) || holder.pid <= 0) return false;
+  try {
+    process.kill(holder.pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+/** A holder whose last renewal is older than two renewal periods has stopped (killed elsewhere, or frozen). */
+function stoppedRenewing(lease: KubeObject, now: Date): boolean {
+  const renewed = Date.parse((lease.spec?.renewTime ?? lease.spec?.acquireTime ?? "") as string);
+  return Number.isNaN(renewed) || now.getTime() - renewed > 2 * RENEW_MS;
+}
+
 /**
- * One run at a time per install: a coordination.k8s.io Lease in the namespace, created by the
- * first run (a create is atomic: a second gets 409), renewed while the run applies, deleted when
- * it ends. A Lease whose holder stopped renewing past its duration is taken over with an update
- * that carries its resourceVersion, so two runs cannot both take it over.
+ * One run at a time per install, as `acquireOnce`, waiting where waiting is the answer: for a
+ * holder that stopped renewing, until its lease ends (seconds); for a live holder, only as long
+ * as `--lock-timeout` allows. A holder on this host whose process is gone is taken over at once.
  */
-export async function acquireLock(kube: Kube, namespace: string, context: string, onLost: (message: string) => void, now: () => Date = () => new Date()): Promise<HeldLock> {
+export async function acquireLock(kube: Kube, namespace: string, context: string, onLost: (message: string) => void, wait: LockWait = { timeoutMs: 0, onWait: () => undefined }, now: () => Date = () => new Date()): Promise<HeldLock> {
+  const deadline = now().getTime() + wait.timeoutMs;
+  let told = false;
+  for (;;) {
+    try {
+      return await acquireOnce(kube, namespace, context, onLost, now);
+    } catch (err) {
+      if (!(err instanceof LockHeldError)) throw err;
+      const stopped = err.stoppedRenewing;
+      const until = stopped ? Math.max(err.expiresAt.getTime(), deadline) : deadline;
+      if (now().getTime() >= until) throw err;
+      if (!told) {
+        const seconds = Math.ceil((Math.min(until, stopped ? err.expiresAt.getTime() : until) - now().getTime()) / 1000);
+        wait.onWait(stopped
+          ? `the install's lock is held by ${describeHolder(err.holder)}, which stopped renewing it: waiting ${seconds} s for its lease to end`
+          : `the install's lock is held by ${describeHolder(err.holder)}: waiting up to ${seconds} s (--lock-timeout) for it to finish`);
+        told = true;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, Math.max(100, until - now().getTime()))));
+    }
+  }
+}
+
+function describeHolder(holder: LockHolder | undefined): string {
+  return holder ? `${holder.user}@${holder.host} (pid ${holder.pid})` : "another run";
+}
+
+/**
+ * One try: a coordination.k8s.io Lease in the namespace, created by the first run (a create is
+ * atomic: a second gets 409), renewed while the run applies, deleted when it ends. A Lease whose
+ * holder stopped renewing past its duration, or whose holder's process on this host is gone, is
+ * taken over with an update that carries its resourceVersion, so two runs cannot both take it over.
+ */
+async function acquireOnce(kube: Kube, namespace: string, context: string, onLost: (message: string) => void, now: () => Date): Promise<HeldLock> {
   const identity = `${userInfo().username}@${hostname()} pid ${process.pid} ${randomBytes(4).toString("hex")}`;
   const holder: LockHolder = { user: userInfo().username, host: hostname(), pid: process.pid, context, since: now().toISOString() };
   const spec = (t: Date, transitions: number) => ({ holderIdentity: identity, leaseDurationSeconds: LEASE_SECONDS, acquireTime: microTime(t), renewTime: microTime(t), leaseTransitions: transitions });
@@ -81,14 +140,17 @@ export async function acquireLock(kube: Kube, namespace: string, context: string
   });
   let lease: KubeObject;
   let tookOverFrom: LockHolder | undefined;
+  let tookOverBecause: string | undefined;
   try {
     lease = await kube.create(desired(now(), 0));
   } catch (err) {
     if (!(err instanceof KubeApiError) || err.status !== 409) throw err;
     const existing = await kube.get({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: LOCK_NAME, namespace });
-    if (!existing) return acquireLock(kube, namespace, context, onLost, now);
-    if (existing.spec?.holderIdentity && expiry(existing) > now()) throw new LockHeldError(holderOf(existing), expiry(existing));
+    if (!existing) return acquireOnce(kube, namespace, context, onLost, now);
+    const gone = holderIsGone(holderOf(existing));
+    if (existing.spec?.holderIdentity && expiry(existing) > now() && !gone) throw new LockHeldError(holderOf(existing), expiry(existing), stoppedRenewing(existing, now()));
     tookOverFrom = existing.spec?.holderIdentity ? holderOf(existing) : undefined;
+    tookOverBecause = gone ? "its process is gone" : "it stopped renewing it";
     const next = desired(now(), ((existing.spec?.leaseTransitions as number | undefined) ?? 0) + 1);
     next.metadata.resourceVersion = existing.metadata.resourceVersion;
     try {
@@ -119,6 +181,7 @@ export async function acquireLock(kube: Kube, namespace: string, context: string
   timer.unref();
   return {
     tookOverFrom,
+    ...(tookOverBecause ? { tookOverBecause } : {}),
     async release() {
       if (stopped) return;
       stopped = true;

@@ -50,6 +50,8 @@ export interface PipelineOptions {
   readonly skipPreflight: boolean;
   /** `--force-namespace`: take over a namespace that holds other workloads. */
   readonly forceNamespace: boolean;
+  /** `--lock-timeout`: how long to wait for another run's lock (0: refuse at once). */
+  readonly lockTimeoutMs: number;
   /** `--skip-verify`: end after the apply, without the verification checklist. */
   readonly skipVerify: boolean;
   readonly network: NetworkOptions;
@@ -260,7 +262,7 @@ async function applyLocked(options: PipelineOptions, run: PlannedRun, fe: FrontE
   const interrupt = new AbortController();
   let lock: HeldLock;
   try {
-    lock = await acquireLock(kube, options.namespace, kube.contextName, (message) => interrupt.abort(new Error(message)));
+    lock = await acquireLock(kube, options.namespace, kube.contextName, (message) => interrupt.abort(new Error(message)), { timeoutMs: options.lockTimeoutMs, onWait: (m) => fe.say(`mathison-install: ${m}`) });
   } catch (err) {
     if (err instanceof LockHeldError) throw new Stop(ExitCode.locked, `mathison-install: ${err.message}; nothing was applied`, "locked");
     throw err;
@@ -284,7 +286,7 @@ async function applyAndRecord(options: PipelineOptions, run: PlannedRun, lock: H
   const reporter = fe.startReporting({ url: authUrl(config), onInterrupt: onSignal, dryRun: false });
   if (lock.tookOverFrom) {
     const h = lock.tookOverFrom;
-    reporter.event({ event: "lock", status: "took-over", message: `took over the lock of ${h.user}@${h.host} (pid ${h.pid}, since ${h.since}): it stopped renewing it` });
+    reporter.event({ event: "lock", status: "took-over", message: `took over the lock of ${h.user}@${h.host} (pid ${h.pid}, since ${h.since}): ${lock.tookOverBecause ?? "it stopped renewing it"}` });
   }
   // The run's events go into a support bundle if it fails; its failing `done` waits for the bundle, so `done` stays the last event.
   const recorded: EngineEvent[] = [];
@@ -305,7 +307,11 @@ async function applyAndRecord(options: PipelineOptions, run: PlannedRun, lock: H
   const result = await applyPlan(plan, kube, tee, { ...options.engine, signal });
   await recordRun(run, started, result.outcome).catch((err: Error) =>
     reporter.event({ event: "cleanup", stage: "edge", object: `ConfigMap/${RECORD_NAME}`, message: `could not write the install record: ${err.message}` }));
-  if (FAILED_RUN.has(result.outcome)) await offerBundle({ kube, state, installerVersion: packageVersion(), events: recorded, rendered: plan.rendered, preflight: run.checks, secretValues: secretValuesOf(config, state) }, reporter);
+  if (FAILED_RUN.has(result.outcome)) {
+    // The install as this run left it: its namespace exists now, and its inventory is the started record's.
+    const after: InstallState = { ...state, namespaceExists: true, record: started };
+    await offerBundle({ kube, state: after, installerVersion: packageVersion(), events: recorded, rendered: plan.rendered, preflight: run.checks, secretValues: secretValuesOf(config, state) }, reporter);
+  }
   if (failedDone) reporter.event(failedDone);
   await fe.stopReporting();
   return { code: OUTCOME_EXIT[result.outcome], ...(succeeded ? { done: succeeded } : {}) };

@@ -131,6 +131,8 @@ export interface UninstallOptions {
   readonly namespace: string;
   readonly deleteData: boolean;
   readonly timeoutMs: number;
+  /** `--lock-timeout`: how long to wait for another run's lock (0: refuse at once). */
+  readonly lockTimeoutMs: number;
 }
 
 /** How an uninstall asks and reports: the confirm is typing the namespace name (twice for data). */
@@ -156,7 +158,7 @@ export async function runUninstall(options: UninstallOptions, fe: UninstallFront
       fe.say(`mathison-install: ${noInstallMessage(options.namespace, kube.contextName)}; nothing was deleted`, "refused");
       return ExitCode.notInstalled;
     }
-    lock = await acquireLock(kube, options.namespace, kube.contextName, () => interrupt.abort());
+    lock = await acquireLock(kube, options.namespace, kube.contextName, () => interrupt.abort(), { timeoutMs: options.lockTimeoutMs, onWait: (m) => fe.say(`mathison-install: ${m}`) });
     const plan = await planRemoval(kube, state, options.deleteData);
     fe.showPlan(removalEvent(plan, kube));
     if (!(await fe.confirm(plan))) {

@@ -110,8 +110,9 @@ export async function collectBundle(input: BundleInput): Promise<Map<string, str
   if (input.rendered) files.set("plan.yaml", input.rendered.stages.flatMap((s) => s.objects.map((o) => toYaml(redact(o)))).join("---\n"));
   if (input.preflight) files.set("preflight.json", `${JSON.stringify(input.preflight, null, 2)}\n`);
   if (state.namespaceExists) {
-    await objectFiles(kube, state, files);
+    // The pods first: a failed Job's pod, and its logs, may be deleted any moment.
     await podFiles(kube, state.namespace, files);
+    await objectFiles(kube, state, files);
   }
   const leak = findSecret(files, input.secretValues);
   if (leak) throw new SecretInBundleError(`the support bundle would contain a secret value (in ${leak}); it was not written`);

@@ -3,7 +3,7 @@
 // seen on the test cluster, reproduced as the person met it.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -11,6 +11,7 @@ import { parse as parseYaml } from "yaml";
 import { PACKAGE_ROOT } from "../../src/paths.js";
 import { kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
 import { installArgs, runInstaller, tidy } from "../helpers/install.js";
+import { readTarGz } from "../helpers/tar.js";
 import { Terminal, tmuxMissing } from "../helpers/terminal.js";
 
 const { cluster, skip } = testCluster();
@@ -132,7 +133,7 @@ spec: {controller: k8s.io/ingress-nginx}
     assert.equal(run.code, 10, run.stderr);
     const preflight = run.events.find((e) => e.event === "check" && e.phase === "preflight" && e.id === "ingress-class");
     assert.equal(preflight.status, "warn");
-    assert.match(preflight.message, /no ingress-nginx controller pod runs in the cluster; the web UI stays unreachable until a controller serves the class/);
+    assert.match(preflight.message, /^no ingress-nginx controller pod runs in the cluster: the web UI is unreachable until a controller serves class unserved-/);
     const dones = run.events.filter((e) => e.event === "done");
     assert.equal(dones.length, 1, "one verdict");
     const done = run.events.at(-1);
@@ -170,5 +171,17 @@ spec: {controller: k8s.io/ingress-nginx}
     assert.match(screens[0]!, /Mathison is installed/);
     assert.doesNotMatch(screens[0]!, colour, "no colour with NO_COLOR");
     assert.match(screens[1]!, colour, "the same screen is coloured without it");
+  });
+
+  it("the support bundle written when a first install fails holds the objects, the namespace's events, pod descriptions and the failing pod's current and previous logs", async () => {
+    const namespace = fresh("e2e-bundle-first");
+    const failed = await runInstaller(c, installArgs(namespace, "--tls", "none", "--web-image", "kwok.invalid/crash:1"));
+    assert.equal(failed.code, 5, failed.stderr);
+    const path = failed.events.find((e) => e.event === "support-bundle")?.path;
+    assert.ok(path, JSON.stringify(failed.events.filter((e) => e.event === "support-bundle")));
+    const files = [...readTarGz(readFileSync(path)).keys()];
+    for (const expected of [/^objects\/StatefulSet-postgres\.yaml$/, /^objects\/Job-mathison-migrate-/, /^objects\/ClusterRole-mathison-/, /^namespace-events\.txt$/, /^pods\/mathison-migrate-.*\.txt$/, /^logs\/mathison-migrate-[^/]+\/migrate\.log$/, /^logs\/mathison-migrate-[^/]+\/migrate\.previous\.log$/]) {
+      assert.ok(files.some((f) => expected.test(f)), `${expected} in ${files.join(", ")}`);
+    }
   });
 });

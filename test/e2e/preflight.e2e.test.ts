@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { clusterScopedName } from "../../src/render/render.js";
-import { installCertManagerCrd, kubectl, testCluster, type TestCluster, uniqueNamespace } from "../helpers/cluster.js";
+import { ingressControllerStandIn, installCertManagerCrd, kubectl, testCluster, type TestCluster, uniqueNamespace } from "../helpers/cluster.js";
 import { installArgs, runInstaller, tidy, type InstallRun } from "../helpers/install.js";
 
 const { cluster, skip } = testCluster();
@@ -72,10 +72,7 @@ describe("preflight", { skip }, () => {
   it("passes on a healthy cluster, each check reported as a `check` event", async () => {
     const namespace = fresh("e2e-pre-ok");
     // An ingress-nginx controller pod (KWOK runs it): the class is served.
-    const controllerNs = fresh("e2e-pre-ingress-nginx");
-    assert.equal((await kubectl(c, ["create", "namespace", controllerNs])).code, 0);
-    assert.equal((await kubectl(c, ["-n", controllerNs, "run", "controller", "--image=registry.k8s.io/ingress-nginx/controller:v1.12.0", "--labels=app.kubernetes.io/name=ingress-nginx"])).code, 0);
-    assert.equal((await kubectl(c, ["-n", controllerNs, "wait", "--for=condition=Ready", "pod/controller", "--timeout=30s"])).code, 0);
+    const removeController = await ingressControllerStandIn(c);
     const run = await runInstaller(c, installArgs(namespace, "--tls", "none", "--dry-run"));
     assert.equal(run.code, 0, run.stderr);
     const checks = run.events.filter((e) => e.event === "check");
@@ -84,7 +81,7 @@ describe("preflight", { skip }, () => {
     assert.match(check(run, "storage").message, /^the default StorageClass standard \(provisioner kubernetes.io\/host-path, binding Immediate\)/);
     assert.match(check(run, "permissions").message, /^all \d+ requests the run makes are allowed \(every verb on every resource is\)$/);
     assert.match(check(run, "ingress-class").message, /IngressClass nginx \(controller k8s.io\/ingress-nginx, the cluster default\); \d+ ready ingress-nginx controller pods?$/);
-    await kubectl(c, ["delete", "namespace", controllerNs, "--wait=false"]);
+    await removeController();
   });
 
   it("`preflight` runs the same checks alone and writes nothing", async () => {

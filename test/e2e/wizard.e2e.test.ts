@@ -3,9 +3,9 @@ import assert from "node:assert/strict";
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { PACKAGE_ROOT } from "../../src/paths.js";
-import { adminAccess, derivedKubeconfig, kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
+import { adminAccess, derivedKubeconfig, ingressControllerStandIn, kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
 import { installArgs, runInstaller, tidy, versions } from "../helpers/install.js";
 import { Terminal, tmuxMissing } from "../helpers/terminal.js";
 
@@ -25,7 +25,15 @@ const allFlags = (namespace: string) =>
 describe("interactive install in a terminal", { skip }, () => {
   const c = cluster!;
   const terminals: Terminal[] = [];
-  after(() => terminals.forEach((t) => t.close()));
+  // A cluster with an ingress controller: the wizard's screens as a healthy cluster shows them.
+  let removeController: (() => Promise<void>) | undefined;
+  before(async () => {
+    removeController = await ingressControllerStandIn(c);
+  });
+  after(async () => {
+    terminals.forEach((t) => t.close());
+    await removeController?.();
+  });
 
   it("walks the whole wizard, shows live progress and installs", async () => {
     const namespace = uniqueNamespace("e2e-wizard");

@@ -196,3 +196,18 @@ spec:
   const established = await kubectl(cluster, ["wait", "--for=condition=Established", `crd/${plural}.cert-manager.io`, "--timeout=30s"]);
   if (established.code !== 0) throw new Error(established.stderr);
 }
+
+/**
+ * An ingress-nginx controller as the preflight recognises one: a Ready pod (KWOK runs it) labelled
+ * as its chart labels it, in a namespace of its own. Returns what removes it.
+ */
+export async function ingressControllerStandIn(c: TestCluster): Promise<() => Promise<void>> {
+  const namespace = uniqueNamespace("e2e-ingress-nginx");
+  await kubectl(c, ["create", "namespace", namespace]);
+  const run = await kubectl(c, ["-n", namespace, "run", "controller", "--image=registry.k8s.io/ingress-nginx/controller:v1.12.0", "--labels=app.kubernetes.io/name=ingress-nginx"]);
+  if (run.code !== 0) throw new Error(`stand-in ingress controller: ${run.stderr}`);
+  await kubectl(c, ["-n", namespace, "wait", "--for=condition=Ready", "pod/controller", "--timeout=30s"]);
+  return async () => {
+    await kubectl(c, ["delete", "namespace", namespace, "--wait=false"]);
+  };
+}

@@ -20,7 +20,7 @@ export const ingressClassCheck: Check<PreflightContext> = {
     const named = `IngressClass ${chosen.metadata.name} (controller ${chosen.spec?.controller}${isDefault ? ", the cluster default" : ""})`;
     const served = await whetherServed(kube, chosen.metadata.name, chosen.spec?.controller as string | undefined);
     if (served.served === false) {
-      return { status: "warn", message: `${named}: ${served.why}; the web UI stays unreachable until a controller serves the class`, hint: served.hint };
+      return { status: "warn", message: `${served.why}: the web UI is unreachable until a controller serves class ${chosen.metadata.name}`, hint: served.hint };
     }
     return { status: "pass", message: served.why ? `${named}; ${served.why}` : named };
   },

@@ -72,6 +72,13 @@ export function parseDuration(value: string): number | undefined {
   return n * unit > 0 ? n * unit : undefined;
 }
 
+/** `--lock-timeout` (default 0: a live holder is refused at once); a bad value is the one-line problem. */
+export function lockTimeout(args: ParsedArgs): number | string {
+  const given = args.strings["lock-timeout"];
+  if (given === undefined || given === "0") return 0;
+  return parseDuration(given) ?? `--lock-timeout: ${JSON.stringify(given)} is not allowed: a duration such as 30s or 5m`;
+}
+
 /** What the person should know about how the cluster is reached, said once before anything else. */
 export function warnAboutAccess(kube: Kube, io: Pick<CliIO, "stderr">): void {
   for (const w of kube.warnings ?? []) io.stderr.write(`mathison-install: warning: ${w}\n`);

@@ -8,7 +8,7 @@ import { OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
 import type { CliIO } from "../io.js";
-import { connectOptions, networkOptions, parseDuration } from "./common.js";
+import { connectOptions, lockTimeout, networkOptions, parseDuration } from "./common.js";
 
 export { parseDuration };
 
@@ -32,7 +32,9 @@ export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
   if (typeof network === "string") problems.push(network);
   const cluster = connectOptions(args, io);
   if (typeof cluster === "string") problems.push(cluster);
-  if (problems.length > 0 || !given.ok || typeof network === "string" || typeof cluster === "string") return usage(problems, io);
+  const lockTimeoutMs = lockTimeout(args);
+  if (typeof lockTimeoutMs === "string") problems.push(lockTimeoutMs);
+  if (problems.length > 0 || !given.ok || typeof network === "string" || typeof cluster === "string" || typeof lockTimeoutMs === "string") return usage(problems, io);
 
   const interactive = !isNonInteractive(args, io);
   const timeoutsMs = timeoutMs === undefined ? undefined : Object.fromEntries(STAGES.map((s) => [s.id, timeoutMs])) as Record<StageId, number>;
@@ -47,6 +49,7 @@ export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
     skipPreflight: args.booleans["skip-preflight"] ?? false,
     forceNamespace: args.booleans["force-namespace"] ?? false,
     skipVerify: args.booleans["skip-verify"] ?? false,
+    lockTimeoutMs,
     network,
     engine: timeoutsMs ? { timeoutsMs } : {},
   }, frontEnd);

@@ -5,7 +5,7 @@ import { OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
 import type { CliIO } from "../io.js";
-import { connectOptions, parseDuration } from "./common.js";
+import { connectOptions, lockTimeout, parseDuration } from "./common.js";
 import { isNonInteractive } from "./install.js";
 
 const DEFAULT_TIMEOUT_MS = 2 * 60_000;
@@ -29,13 +29,15 @@ export async function runUninstall(args: ParsedArgs, io: CliIO): Promise<ExitCod
   }
   const cluster = connectOptions(args, io);
   if (typeof cluster === "string") problems.push(cluster);
-  if (problems.length > 0 || !given.ok || timeoutMs === undefined || typeof cluster === "string") {
+  const lockTimeoutMs = lockTimeout(args);
+  if (typeof lockTimeoutMs === "string") problems.push(lockTimeoutMs);
+  if (problems.length > 0 || !given.ok || timeoutMs === undefined || typeof cluster === "string" || typeof lockTimeoutMs === "string") {
     for (const p of problems) io.stderr.write(`mathison-install: ${p}\n`);
     io.stderr.write("nothing was deleted; mathison-install uninstall --help lists the flags\n");
     return ExitCode.usage;
   }
   const frontEnd = interactive ? await interactiveFrontEnd(args, io) : await scriptFrontEnd(args, io, output);
-  return uninstallPipeline({ cluster, namespace: given.config.namespace, deleteData, timeoutMs }, frontEnd);
+  return uninstallPipeline({ cluster, lockTimeoutMs, namespace: given.config.namespace, deleteData, timeoutMs }, frontEnd);
 }
 
 async function scriptFrontEnd(args: ParsedArgs, io: CliIO, format: OutputFormat): Promise<UninstallFrontEnd> {
