@@ -11,7 +11,7 @@ import { formatProblem } from "../../src/config/types.js";
 import { rolloutPodsOf } from "../../src/engine/diagnose.js";
 import type { PlannedChange } from "../../src/engine/events.js";
 import { describeImpact } from "../../src/engine/impact.js";
-import { lockHeldMessage } from "../../src/engine/lock.js";
+import { holderIsGone, lockHeldMessage } from "../../src/engine/lock.js";
 import type { ObjectChange } from "../../src/engine/plan.js";
 import { decodeRecord, encodeRecord, HISTORY_LENGTH, inventoryKey, nextRecord, parseInventoryKey, summarizeRecord, type RunEntry } from "../../src/record/install-record.js";
 import type { KubeObject } from "../../src/render/objects.js";
@@ -232,7 +232,15 @@ describe("lock and diagnosis", () => {
   it("a held lock names its holder and when it expires", () => {
     const msg = lockHeldMessage({ user: "ana", host: "laptop", pid: 42, context: "prod", since: "2026-11-24T10:00:00Z" }, new Date("2026-11-24T10:00:20Z"), new Date("2026-11-24T10:00:08Z"));
     assert.match(msg, /ana@laptop \(pid 42, context prod\) since 2026-11-24T10:00:00Z/);
-    assert.match(msg, /expires in 12 s/);
+    assert.match(msg, /is still renewing it \(its lease runs 12 s more\); wait for it to finish, or give --lock-timeout 5m/);
+  });
+
+  it("a holder on this host whose process is gone is known as such; a live or remote one is not", () => {
+    const here = { host: "laptop", user: "ana" };
+    const holder = { user: "ana", host: "laptop", context: "prod", since: "2026-11-24T10:00:00Z" };
+    assert.equal(holderIsGone({ ...holder, pid: process.pid }, here), false, "this process lives");
+    assert.equal(holderIsGone({ ...holder, pid: 2 ** 22 + 12345 }, here), true, "no such pid");
+    assert.equal(holderIsGone({ ...holder, host: "elsewhere", pid: 2 ** 22 + 12345 }, here), false, "another host: cannot tell");
   });
 
   it("a Deployment's rollout pods are its newest ReplicaSet's: a crash-looping old version is not the upgrade's", () => {
