@@ -28,6 +28,10 @@ export interface EngineOptions {
   readonly signal?: AbortSignal;
   /** Log lines of a failing container to report. */
   readonly logLines?: number;
+  /** The plan was made against an existing install: the end says upgraded. */
+  readonly upgrade?: boolean;
+  /** When the whole run started (before its preflight): the elapsed time it reports covers it all. */
+  readonly startedAt?: number;
 }
 
 export interface RunResult {
@@ -78,7 +82,7 @@ export async function applyPlan(plan: InstallPlan, kube: Kube, reporter: Reporte
       await runStage(stage, plan.changes.filter((c) => c.stage === stage.id), run, reporter, options, stages.length);
     }
     await Promise.allSettled(run.background);
-    reporter.event({ event: "done", ok: true, outcome: "ok", elapsedMs: Date.now() - started, applied: run.applied.length, total, message: `Mathison is installed in namespace ${plan.namespace}` });
+    reporter.event({ event: "done", ok: true, outcome: "ok", elapsedMs: Date.now() - (options.startedAt ?? started), applied: run.applied.length, total, message: `Mathison is ${options.upgrade ? "upgraded" : "installed"} in namespace ${plan.namespace}` });
     return { outcome: "ok", applied: run.applied };
   } catch (err) {
     const f = applyFailure(err, undefined);
@@ -86,7 +90,7 @@ export async function applyPlan(plan: InstallPlan, kube: Kube, reporter: Reporte
     reporter.event({ event: "stage", stage: current.id, index: current.index, total: stages.length, title: current.title, status: "failed", elapsedMs: 0 });
     const done = current.index;
     const summary = `${run.applied.length} of ${total} objects applied (${done > 0 ? `stages 1-${done} complete, ` : ""}stopped in stage ${done + 1}: ${current.title})`;
-    reporter.event({ event: "done", ok: false, outcome: f.outcome, elapsedMs: Date.now() - started, applied: run.applied.length, total, message: f.message, resume: resumeAdvice(f, summary) });
+    reporter.event({ event: "done", ok: false, outcome: f.outcome, elapsedMs: Date.now() - (options.startedAt ?? started), applied: run.applied.length, total, message: f.message, resume: resumeAdvice(f, summary) });
     return { outcome: f.outcome, applied: run.applied };
   } finally {
     run.view?.stop();

@@ -11,7 +11,7 @@ import { acquireLock, LockHeldError, type HeldLock } from "../engine/lock.js";
 import { computePlan, inventoryOf, type InstallPlan } from "../engine/plan.js";
 import { connect, listContexts, type ConnectOptions } from "../kube/client.js";
 import { ClusterAccessError, KubeApiError, type Kube } from "../kube/types.js";
-import { nextRecord, RECORD_NAME, startedRecord, summarizeRecord, type InstallRecord, type SuccessfulRun } from "../record/install-record.js";
+import { lastSuccessfulRun, nextRecord, RECORD_NAME, startedRecord, summarizeRecord, type InstallRecord, type SuccessfulRun } from "../record/install-record.js";
 import { installChangedSince, readInstallState, writeRecord, type InstallState } from "../record/store.js";
 import { authUrl, renderPlan, SECRET_NAME } from "../render/render.js";
 import { objectRef } from "../render/objects.js";
@@ -83,6 +83,8 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   const upgrade = state.record.answers !== undefined;
   const resolved = await fe.resolveAnswers({ kube, state, installed, upgrade, facts: () => discoverClusterFacts(kube, options.namespace) });
   if (!resolved.ok) throw usage(resolved.problems);
+  // From here on the run's own work (render, preflight, plan, apply): what its elapsed time covers.
+  const startedAt = Date.now();
   const pullToken = options.pull ? new Date().toISOString().replace(/\.\d+Z$/, "Z") : state.record.pullToken;
   const rendered = renderPlan(resolved.config, undefined, { pullToken });
   // The plan's dry runs write nothing, so they run beside the preflight; its verdict comes first
@@ -104,7 +106,7 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   if (serverRefusals.length > 0) throw new Stop(ExitCode.apply, `mathison-install: the API server would refuse ${serverRefusals.map((c) => c.object).join(", ")} (see the plan above); nothing was applied`, "apply-failed");
   if (options.dryRun) return reportDryRun(plan, fe);
   if (!(await fe.confirm(upgrade))) throw new Stop(ExitCode.cancelled, "Cancelled: nothing was applied.", "cancelled");
-  const applied = await applyLocked(options, { kube, state, plan, config: resolved.config, chosen: resolved.chosen, pullToken, checks }, fe);
+  const applied = await applyLocked(options, { kube, state, plan, config: resolved.config, chosen: resolved.chosen, pullToken, checks, startedAt }, fe);
   if (applied.code !== ExitCode.ok || options.skipVerify || !applied.done) return applied.code;
   // The install is done and recorded; the checklist proves it works, and the run's verdict says both.
   const verified = await verifyInstall(kube, options.namespace, options.network, fe);
@@ -149,6 +151,7 @@ interface PlannedRun {
   readonly chosen: ChosenValues;
   readonly pullToken: string | undefined;
   readonly checks: readonly CheckOutcome[];
+  readonly startedAt: number;
 }
 
 /** A value given by the user in this run (flag, environment, values file, wizard), not kept from the record or defaulted. */
@@ -304,7 +307,7 @@ async function applyAndRecord(options: PipelineOptions, run: PlannedRun, lock: H
     },
     progress: (p) => reporter.progress(p),
   };
-  const result = await applyPlan(plan, kube, tee, { ...options.engine, signal });
+  const result = await applyPlan(plan, kube, tee, { ...options.engine, signal, startedAt: run.startedAt, upgrade: lastSuccessfulRun(state.record) !== undefined });
   await recordRun(run, started, result.outcome).catch((err: Error) =>
     reporter.event({ event: "cleanup", stage: "edge", object: `ConfigMap/${RECORD_NAME}`, message: `could not write the install record: ${err.message}` }));
   if (FAILED_RUN.has(result.outcome)) {

@@ -8,6 +8,12 @@ export interface ChecklistView {
   readonly manual: readonly { readonly check: ManualCheck; readonly answer?: ManualAnswer; readonly skippedBecause?: string }[];
   /** Whether a person can answer here (a terminal with raw mode): without one the manual items are not asked. */
   readonly canAsk: boolean;
+  /**
+   * What has ended, in the order it ended: `group:<name>`, `by-hand` (the manual items' heading),
+   * `manual:<id>`. The screen writes these once, above the live rows (Ink's Static), so the
+   * part it redraws stays a few rows and the scrollback holds one copy of each.
+   */
+  readonly finished: readonly string[];
 }
 
 export type ChecklistAction =
@@ -15,7 +21,26 @@ export type ChecklistAction =
   | { readonly type: "answer"; readonly answer: ManualAnswer };
 
 export function initialChecklist(titles: ChecklistView["rows"], manual: readonly ManualCheck[], canAsk: boolean): ChecklistView {
-  return { rows: titles.map(({ id, group, title }) => ({ id, group, title })), manual: manual.map((check) => ({ check })), canAsk };
+  return { rows: titles.map(({ id, group, title }) => ({ id, group, title })), manual: manual.map((check) => ({ check })), canAsk, finished: [] };
+}
+
+/** The view with what ended since appended to `finished`: groups whose checks all ended, then the manual heading and answered items. */
+function withFinished(v: ChecklistView): ChecklistView {
+  const finished = [...v.finished];
+  const add = (key: string): void => {
+    if (!finished.includes(key)) finished.push(key);
+  };
+  for (const group of new Set(v.rows.map((r) => r.group))) {
+    if (v.rows.filter((r) => r.group === group).every((r) => r.outcome)) add(`group:${group}`);
+  }
+  if (automatedDone(v) && v.canAsk) {
+    add("by-hand");
+    for (const m of v.manual) {
+      if (!m.answer) break;
+      add(`manual:${m.check.id}`);
+    }
+  }
+  return finished.length === v.finished.length ? v : { ...v, finished };
 }
 
 export const automatedDone = (v: ChecklistView): boolean => v.rows.every((r) => r.outcome);
@@ -32,11 +57,11 @@ export const checklistDone = (v: ChecklistView): boolean => automatedDone(v) && 
 export function reduceChecklist(v: ChecklistView, a: ChecklistAction): ChecklistView {
   switch (a.type) {
     case "result":
-      return withPrerequisites({ ...v, rows: v.rows.map((r) => (r.id === a.outcome.id ? { ...r, outcome: a.outcome } : r)) });
+      return withFinished(withPrerequisites({ ...v, rows: v.rows.map((r) => (r.id === a.outcome.id ? { ...r, outcome: a.outcome } : r)) }));
     case "answer": {
       const i = askingIndex(v);
       if (i === undefined) return v;
-      return { ...v, manual: v.manual.map((m, j) => (j === i ? { ...m, answer: a.answer } : m)) };
+      return withFinished({ ...v, manual: v.manual.map((m, j) => (j === i ? { ...m, answer: a.answer } : m)) });
     }
   }
 }

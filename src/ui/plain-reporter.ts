@@ -65,7 +65,7 @@ function nextSteps(next: readonly string[] | undefined): string[] {
 export function formatPlain(e: EngineEvent, paint: Paint = (_s, t) => t): string[] {
   switch (e.event) {
     case "plan":
-      return [`${e.dryRun ? "Dry run against" : e.operation === "uninstall" ? "Removing from" : "Installing into"} context ${e.context} (${e.server}), namespace ${e.namespace}: ${e.stages.reduce((n, s) => n + s.objects.length, 0)} objects in ${e.stages.length} stages`, ...planLines(e)];
+      return [`${e.dryRun ? "Dry run against" : e.operation === "uninstall" ? "Removing from" : e.installed ? "Upgrading in" : "Installing into"} context ${e.context} (${e.server}), namespace ${e.namespace}: ${e.stages.reduce((n, s) => n + s.objects.length, 0)} objects in ${e.stages.length} stages`, ...planLines(e)];
     case "stage":
       if (e.status === "running") return [paint("bold", `[${e.index + 1}/${e.total}] ${e.title}`)];
       if (e.status === "done") return [paint("green", `  ✔ ${e.title} (${(e.elapsedMs / 1000).toFixed(1)} s)`)];

@@ -25,6 +25,8 @@ export interface StageView {
 
 export interface ViewModel {
   readonly context?: string;
+  /** The plan was made against an existing install: the screen says upgrade, not install. */
+  readonly upgrade?: boolean;
   readonly namespace?: string;
   readonly dryRun: boolean;
   readonly stages: readonly StageView[];
@@ -59,7 +61,7 @@ export function reduce(view: ViewModel, a: ViewAction, now: number = Date.now())
   switch (a.event) {
     case "plan":
       return {
-        ...view, context: a.context, namespace: a.namespace, dryRun: a.dryRun,
+        ...view, context: a.context, namespace: a.namespace, dryRun: a.dryRun, upgrade: a.installed !== undefined,
         stages: a.stages.map((s) => ({ id: s.id, title: s.title, status: "pending", resources: s.objects.map((object) => ({ object })) })),
       };
     case "stage":
@@ -90,8 +92,12 @@ export function reduce(view: ViewModel, a: ViewAction, now: number = Date.now())
       return { ...view, bundle: a.message };
     case "lock":
       return { ...view, notice: a.message };
-    case "failed":
-      return { ...view, failure: { stage: a.stage, ...(a.object ? { object: a.object } : {}), reason: a.reason, message: a.message, hint: a.hint, logs: a.logs } };
+    case "failed": {
+      const failure = { stage: a.stage, ...(a.object ? { object: a.object } : {}), reason: a.reason, message: a.message, hint: a.hint, logs: a.logs };
+      // The failing object's row says it failed, not its last progress ("1 running").
+      const marked = a.object ? updateStage(view, a.stage, (s) => updateResource(s, a.object!, (r) => ({ ...r, state: "failed", message: a.reason }))) : view;
+      return { ...marked, failure };
+    }
     case "done":
       return { ...view, done: { ok: a.ok, outcome: a.outcome, message: a.message, elapsedMs: a.elapsedMs, ...(a.resume ? { resume: a.resume } : {}), ...(a.next ? { next: a.next } : {}) } };
     case "interrupting":

@@ -187,6 +187,24 @@ describe("verify", { skip }, () => {
     assert.deepEqual(status.lastVerification.manual, { "login": "yes", "chat-streams": "no", "chat-deploys": "skip" });
   });
 
+  it("`verify` at 80×24 leaves one copy of the checklist in the scrollback, and fits the screen while it asks", { skip: tmuxMissing() }, async () => {
+    const bin = `${process.execPath} ${join(PACKAGE_ROOT, "bin", "mathison-install.js")}`;
+    const t = new Terminal(`${bin} verify --namespace ${namespace} ${network().join(" ")}`, { KUBECONFIG: c.kubeconfig, PATH: process.env["PATH"] ?? "" });
+    after(() => t.close());
+    await t.waitFor(/Did it work\?/, 60_000);
+    t.type("s");
+    await t.waitFor(/\? AI chat streams/);
+    t.type("s");
+    await t.waitFor(/\? The worker can deploy/);
+    t.type("s");
+    await t.exitCode();
+    const history = t.history();
+    const count = (s: string) => history.split(s).length - 1;
+    assert.equal(count("Verification"), 1, history);
+    assert.equal(count("Backing services"), 1, history);
+    assert.equal(count("Login works through the Ingress URL"), 1, history);
+  });
+
   it("the cluster checks fail for their real reasons", async () => {
     await kubectl(c, ["-n", namespace, "annotate", "--overwrite", "ingress/mathison-web", "nginx.ingress.kubernetes.io/proxy-buffering=on"]);
     await failsFor("sse", /proxy-buffering=off/);

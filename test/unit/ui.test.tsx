@@ -104,6 +104,24 @@ describe("progress app", () => {
     assert.match(f, /│ FATAL: data directory has wrong ownership/);
     assert.match(f, /hint: its last log lines say why/);
     assert.match(f, /Re-run the same command to resume/);
+    assert.match(f, /✖ install stopped: a resource failed/, "words, not the outcome's id");
+    assert.doesNotMatch(f, /wait-failed/);
+    app.unmount();
+  });
+  it("a failure's log lines wrap instead of being cut, say where the whole log is, and its row says it failed", async () => {
+    const store = new ViewStore();
+    const app = render(<ProgressApp store={store} url="https://chat.acme.io" onInterrupt={() => undefined} />);
+    store.dispatch(plan);
+    store.dispatch({ event: "stage", stage: "backing", index: 1, total: 2, title: "PostgreSQL and Redis", status: "running", elapsedMs: 0 });
+    store.dispatch({ event: "status", stage: "backing", object: "StatefulSet/postgres", state: "pending", message: "0 of 1 replicas ready" });
+    const long = "Error: P3009: migrate found failed migrations in the target database, new migrations will not be applied. Read more about how to resolve migration issues";
+    store.dispatch({ event: "failed", stage: "backing", object: "StatefulSet/postgres", reason: "CrashLoopBackOff", message: "restarted 3 times", hint: "h", logs: [long] });
+    store.flush();
+    await new Promise((r) => setTimeout(r, 20));
+    const f = strip(app.lastFrame()).replace(/\s*│?\s*\n\s*│?\s*/g, " ");
+    assert.ok(f.includes("new migrations will not be applied. Read more about how to resolve migration issues"), f);
+    assert.match(f, /the whole log: kubectl -n \S+ logs statefulset\/postgres --previous/);
+    assert.doesNotMatch(f, /0 of 1 replicas ready/, "the row no longer shows its last progress");
     app.unmount();
   });
   it("streams the migration log while it runs, and ends with the URL and next commands in 24 rows", async () => {

@@ -37,13 +37,13 @@ export function ProgressApp({ store, url, onInterrupt, action = "install" }: Pro
     <Box flexDirection="column">
       {/* Ink reads keys only where the terminal allows raw mode; elsewhere Ctrl-C arrives as SIGINT. */}
       {isRawModeSupported ? <InterruptKey onInterrupt={onInterrupt} /> : null}
-      {view.context ? <Text dimColor>{view.dryRun ? "Dry run against" : action === "install" ? "Installing into" : "Removing from"} {view.context}, namespace {view.namespace}</Text> : null}
+      {view.context ? <Text dimColor>{view.dryRun ? "Dry run against" : action === "uninstall" ? "Removing from" : view.upgrade ? "Upgrading in" : "Installing into"} {view.context}, namespace {view.namespace}</Text> : null}
       {view.notice ? <Text color="yellow">‼ {view.notice}</Text> : null}
       {view.stages.map((s, i) => <StagePane key={s.id} stage={s} index={i} total={view.stages.length} now={now} />)}
       {/* The migration log matters while it runs and when something failed; a finished install keeps the screen to 24 rows. */}
       {view.done?.ok ? null : <LogPane title="migration log" lines={view.logs} />}
       {view.interrupting && !view.done ? <Text color="yellow">Stopping after the requests in flight…</Text> : null}
-      {view.failure ? <FailurePanel failure={view.failure} /> : null}
+      {view.failure ? <FailurePanel failure={view.failure} namespace={view.namespace ?? ""} /> : null}
       {view.bundle ? <Text dimColor wrap="wrap">{view.bundle}</Text> : null}
       {view.done ? <Summary done={view.done} url={url} namespace={view.namespace ?? ""} dryRun={view.dryRun} action={action} /> : null}
     </Box>
