@@ -19,7 +19,11 @@ export interface FieldSpec {
   readonly validate: Validator;
   /** Must come from a source, not a default, for `install` (render uses the default). */
   readonly requiredForInstall?: boolean;
+  /** The value as it is used, before validation (host names are case-insensitive: lowercased); a change is said. */
+  readonly normalize?: (value: string) => string;
 }
+
+const lowercase = (v: string): string => v.toLowerCase();
 
 export const FIELD_KEYS = [
   "namespace", "domain", "ingressClass", "ingressNamespace", "tls", "tag", "webImage", "workerImage",
@@ -41,7 +45,7 @@ const anything: Validator = () => undefined;
 export const FIELDS: readonly FieldSpec[] = [
   { key: "namespace", flag: "--namespace", env: "MATHISON_NAMESPACE", secret: false, default: "mathison-system",
     describe: "namespace Mathison is installed into", validate: dns1123Label },
-  { key: "domain", flag: "--domain", env: "MATHISON_DOMAIN", secret: false, default: "mathison.example.com",
+  { key: "domain", flag: "--domain", env: "MATHISON_DOMAIN", secret: false, default: "mathison.example.com", normalize: lowercase,
     describe: "host name of the web UI (the Ingress host; AUTH_URL is derived from it)", validate: hostName,
     requiredForInstall: true },
   { key: "ingressClass", flag: "--ingress-class", env: "MATHISON_INGRESS_CLASS", secret: false, default: "nginx",
@@ -61,7 +65,7 @@ export const FIELDS: readonly FieldSpec[] = [
     describe: "LLM_PROVIDER for web and worker", validate: settingWord },
   { key: "mathisonMode", flag: "--mode", env: "MATHISON_MODE", secret: false, default: "self-hosted",
     describe: "MATHISON_MODE for web and worker", validate: settingWord },
-  { key: "baseDomain", flag: "--base-domain", env: "MATHISON_BASE_DOMAIN", secret: false, default: undefined,
+  { key: "baseDomain", flag: "--base-domain", env: "MATHISON_BASE_DOMAIN", secret: false, default: undefined, normalize: lowercase,
     describe: "MATHISON_BASE_DOMAIN, the domain tenant apps are served under (default: the domain)", validate: hostName },
   { key: "webReplicas", flag: "--web-replicas", env: "MATHISON_WEB_REPLICAS", secret: false, default: "2",
     describe: "number of web replicas", validate: integerIn(1, 50) },

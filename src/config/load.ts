@@ -56,6 +56,6 @@ export function loadConfig(input: LoadInput): ResolveResult {
     sources = [secrets.kept, ...user, recordedAnswers(input.installed, first(user, "tag") !== undefined), secrets.fallback];
   }
   const resolved = resolveConfig(sources, { forInstall: input.forInstall ?? false, apiKeyMayComeLater: input.apiKeyMayComeLater ?? false });
-  if (resolved.ok && problems.length === 0) return { ...resolved, notices };
+  if (resolved.ok && problems.length === 0) return { ...resolved, notices: [...notices, ...resolved.notices] };
   return { ok: false, problems: [...problems, ...(resolved.ok ? [] : resolved.problems)] };
 }

@@ -24,10 +24,13 @@ export type ResolveResult =
  */
 export function resolveConfig(sources: readonly RawSource[], options: ResolveOptions = {}): ResolveResult {
   const problems: ConfigProblem[] = [];
+  const notices: string[] = [];
   const chosen = new Map<FieldKey, string>();
   const origins: Partial<Record<FieldKey, { value: string; field: string | undefined }>> = {};
   for (const spec of FIELDS) {
-    const given = pick(sources, spec.key);
+    const raw = pick(sources, spec.key);
+    const given = raw && spec.normalize ? { ...raw, value: spec.normalize(raw.value) } : raw;
+    if (raw && given && given.value !== raw.value) notices.push(`${raw.field}: ${JSON.stringify(raw.value)} is used as ${JSON.stringify(given.value)} (host names are case-insensitive)`);
     if (given) {
       const allowed = spec.validate(given.value);
       if (allowed !== undefined) problems.push({ field: given.field, shownValue: show(spec, given.value), allowed });
@@ -78,7 +81,7 @@ export function resolveConfig(sources: readonly RawSource[], options: ResolveOpt
     },
     generated,
   };
-  return { ok: true, config, chosen: origins, notices: [] };
+  return { ok: true, config, chosen: origins, notices };
 }
 
 function pick(sources: readonly RawSource[], key: FieldKey): RawValue | undefined {

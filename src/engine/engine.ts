@@ -82,7 +82,7 @@ export async function applyPlan(plan: InstallPlan, kube: Kube, reporter: Reporte
       await runStage(stage, plan.changes.filter((c) => c.stage === stage.id), run, reporter, options, stages.length);
     }
     await Promise.allSettled(run.background);
-    reporter.event({ event: "done", ok: true, outcome: "ok", elapsedMs: Date.now() - (options.startedAt ?? started), applied: run.applied.length, total, message: `Mathison is ${options.upgrade ? "upgraded" : "installed"} in namespace ${plan.namespace}` });
+    reporter.event({ event: "done", ok: true, outcome: "ok", elapsedMs: Date.now() - (options.startedAt ?? started), applied: run.applied.length, total, message: `Mathison is ${!options.upgrade ? "installed" : plan.changes.every((c) => c.action === "unchanged") ? "up to date" : "upgraded"} in namespace ${plan.namespace}` });
     return { outcome: "ok", applied: run.applied };
   } catch (err) {
     const f = applyFailure(err, undefined);

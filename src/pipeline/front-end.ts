@@ -33,8 +33,8 @@ export interface FrontEnd extends VerifyFrontEnd {
   showPlan(plan: PlanEvent): void;
   /** One preflight result, before the confirm. */
   showCheck(check: CheckEvent): void;
-  /** The go-ahead after the plan; a script run has it already. */
-  confirm(upgrade: boolean): Promise<boolean>;
+  /** The go-ahead after the plan; a script run has it already, and a plan that changes nothing needs none. */
+  confirm(upgrade: boolean, nothingToChange: boolean): Promise<boolean>;
   /** Where the events of the run go from here on (a dry run reports only its end). */
   startReporting(options: ReportingOptions): Reporter;
   /** Leaves the last state on the terminal; safe to call when reporting never started. */

@@ -182,16 +182,18 @@ JSON
     t.send("Enter");
     await t.waitFor(/\? Change other settings\? \(y\/N\)/);
     t.send("Enter");
-    const confirm = await t.waitFor(/\? Apply these changes\?/);
+    // A plan that changes nothing needs no go-ahead: said, not asked.
+    const confirm = await t.waitFor(/Nothing to change: the install already matches these settings\./);
+    assert.equal(await t.exitCode(), 0, t.history());
     const history = t.history();
     assert.match(history, /About to upgrade:/);
     assert.match(history, /URL\s+http:\/\/e2e-rerun-\w+\.e2e\.test  \[kept\]/);
     assert.match(history, /web replicas\s+3  \[kept\]/);
     assert.match(history, /ANTHROPIC_API_KEY\s+•+ \(kept from the existing install\)/);
     assert.match(confirm, /nothing to change: the cluster already matches/);
-    assert.ok(!/\? (Domain|IngressClass|TLS|AUTH_SECRET)/.test(history), "nothing else is asked");
-    t.send("Enter");
-    assert.equal(await t.exitCode(), 0, t.history());
+    assert.ok(!/\? (Domain|IngressClass|TLS|AUTH_SECRET|Apply these changes)/.test(history), "nothing else is asked");
+    assert.equal(history.split("is installed in namespace").length - 1, 1, "the install is greeted once");
+    assert.match(history, /Mathison is up to date in namespace/);
     assert.deepEqual(await versions(c, namespace), before, "nothing changed");
   });
 });

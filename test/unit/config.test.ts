@@ -13,7 +13,7 @@ const dir = mkdtempSync(join(tmpdir(), "mathison-config-"));
 describe("invalid values", () => {
   const bad: Record<string, string[]> = {
     namespace: ["Mathison", "-x", "a".repeat(64), "a.b"],
-    domain: ["foo_bar", "https://x.example.com", "x.example.com:443", "*.example.com", "10.0.0.1", "Mathison.Example.com"],
+    domain: ["foo_bar", "https://x.example.com", "x.example.com:443", "*.example.com", "10.0.0.1"],
     ingressClass: ["Nginx", "a_b"],
     ingressNamespace: ["Ingress", "a.b"],
     tls: ["bogus", "cert-manager:", "secret:Bad_Name", "letsencrypt"],
@@ -147,5 +147,14 @@ describe("secrets", () => {
       assert.equal(url.username, "mathison");
       assert.equal(decodeURIComponent(url.password), pw);
     }
+  });
+});
+
+describe("host names in any case", () => {
+  it("a domain with capitals is used lowercased, and the run says so", () => {
+    const loaded = loadConfig({ flags: { domain: "Chat.Example.com" }, env: {} });
+    assert.ok(loaded.ok);
+    assert.equal(loaded.config.domain, "chat.example.com");
+    assert.deepEqual(loaded.notices, ['--domain: "Chat.Example.com" is used as "chat.example.com" (host names are case-insensitive)']);
   });
 });

@@ -94,3 +94,19 @@ describe("summary", () => {
     assert.match(lines, /URL\s+https:\/\/chat\.acme\.io/);
   });
 });
+
+describe("the tag question", () => {
+  it("is not asked when both images given name their own tag or digest", () => {
+    const given = new Map<FieldKey, string>([["webImage", "ghcr.io/acme/web:1.2.0"], ["workerImage", "ghcr.io/acme/worker@sha256:" + "a".repeat(64)]]);
+    const qs = planQuestions({ supplied: new Set(given.keys()), facts, known: (k) => given.get(k) });
+    assert.ok(!qs.some((q) => q.key === "tag"));
+    const oneTagged = planQuestions({ supplied: new Set<FieldKey>(["webImage"]), facts, known: () => "ghcr.io/acme/web:1.2.0" });
+    assert.ok(oneTagged.some((q) => q.key === "tag"), "the worker image still takes the tag");
+    assert.ok(planQuestions({ supplied: none, recorded: { webImage: "w:1", workerImage: "k:1" }, facts }).some((q) => q.key === "tag"), "recorded ones follow a new tag: asked");
+  });
+  it("MATHISON_MODE is a choice that explains itself, with a way to type another mode", () => {
+    const q = planQuestions({ supplied: none, facts }).find((x) => x.key === "mathisonMode")!;
+    assert.equal(q.kind, "select");
+    assert.match(JSON.stringify(q), /self-hosted: one organisation runs its own Mathison/);
+  });
+});

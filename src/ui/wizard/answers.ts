@@ -8,7 +8,7 @@ import type { AnswerContext } from "../../pipeline/front-end.js";
 import { SECRET_DATA_KEYS, type SecretKey } from "../../record/store.js";
 import { summarizeRecord } from "../../record/install-record.js";
 import { installedLine } from "../plan-lines.js";
-import { planQuestions, tagQuestion } from "./questions.js";
+import { planQuestions, tagIsMoot, tagQuestion } from "./questions.js";
 import { summaryLines, type AnswerMark, type SecretOrigin } from "./summary.js";
 import { askQuestions, askSecret, askYesNo, type PromptIO } from "./wizard.js";
 
@@ -36,12 +36,12 @@ export async function resolveWizardAnswers(ctx: AnswerContext, input: WizardAnsw
   let more = true;
   if (ctx.upgrade) {
     input.io.output.write(`${installedLine(summarizeRecord(ctx.state.record), ctx.state.namespace)}\n`);
-    if (!suppliedKeys.has("tag")) answers = await askQuestions([tagQuestion(recorded.tag ?? spec("tag").default!)], input.io, known);
+    if (!suppliedKeys.has("tag") && !tagIsMoot(suppliedKeys, known)) answers = await askQuestions([tagQuestion(recorded.tag ?? spec("tag").default!)], input.io, known);
     more = await askYesNo("Change other settings?", input.io, false);
   }
   if (more) {
     const facts = await ctx.facts();
-    const open = planQuestions({ supplied: new Set([...suppliedKeys, ...(Object.keys(answers) as FieldKey[])]), recorded, kept: keptSecrets, facts });
+    const open = planQuestions({ supplied: new Set([...suppliedKeys, ...(Object.keys(answers) as FieldKey[])]), recorded, kept: keptSecrets, facts, known });
     answers = { ...answers, ...(await askQuestions(open, input.io, known)) };
   }
   const replace = await askReplacements(ctx.installed, supplied, answers, new Set(input.replaceSecrets), ctx.upgrade && more, input.io);

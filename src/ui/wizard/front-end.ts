@@ -37,14 +37,21 @@ export function wizardFrontEnd(input: WizardInput): FrontEnd {
     showPlan(e) {
       plan = e;
       const checks = passed > 0 ? `✔ preflight: ${passed} checks passed\n` : "";
-      input.stderr.write(`\n${checks}${e.dryRun ? "Dry run: nothing will be changed.\n" : ""}${wrapLines(planLines(e), widthOf(input.stderr)).join("\n")}\n\n`);
+      input.stderr.write(`\n${checks}${e.dryRun ? "Dry run: nothing will be changed.\n" : ""}${wrapLines(planLines({ ...e, installed: undefined }), widthOf(input.stderr)).join("\n")}\n\n`);
     },
     // What passed is one line (the plan and confirm must fit the screen); what did not, in full.
     showCheck(check) {
       if (check.status === "pass") passed++;
       else input.stderr.write(`${wrapLines(checkLines(check), widthOf(input.stderr)).join("\n")}\n`);
     },
-    confirm: (upgrade) => askYesNo(upgrade ? "Apply these changes?" : "Install?", io, true),
+    // Nothing to change: no question; the run goes on to record and verify the install as it is.
+    confirm: async (upgrade, nothingToChange) => {
+      if (nothingToChange) {
+        input.stderr.write("Nothing to change: the install already matches these settings.\n");
+        return true;
+      }
+      return askYesNo(upgrade ? "Apply these changes?" : "Install?", io, true);
+    },
     startReporting(options: ReportingOptions): Reporter {
       // The plan above already says what a dry run would do; only its end remains to be said.
       if (options.dryRun) return endOnly(input.stderr);

@@ -1,6 +1,6 @@
 import type { ClusterFacts } from "../../config/cluster-facts.js";
 import { FIELDS, type FieldKey } from "../../config/fields.js";
-import { dns1123Subdomain, hostName, imageReference, imageTag, settingWord } from "../../config/validate.js";
+import { dns1123Subdomain, hostName, imageReference, imageTag, parseImageReference, settingWord } from "../../config/validate.js";
 
 /** One question, as data: the wizard asks it with @inquirer/prompts; tests read it directly. */
 export type Question =
@@ -28,14 +28,35 @@ export interface QuestionInput {
   /** Secrets the existing install keeps: never asked here (the upgrade flow asks whether to replace them). */
   readonly kept?: ReadonlySet<FieldKey>;
   readonly facts: ClusterFacts;
+  /** The supplied values themselves (an image given with its own tag makes the tag question moot). */
+  readonly known?: (key: FieldKey) => string | undefined;
 }
 
 /** The questions still open, in the order a person thinks about them, defaulting to the recorded answers. */
-export function planQuestions({ supplied, recorded = {}, kept = new Set(), facts }: QuestionInput): Question[] {
+/** A host name typed in any case: checked as it will be used, lowercased (the config says so). */
+function caseless(validate: (v: string) => string | undefined): (v: string) => string | undefined {
+  return (v) => validate(v.trim().toLowerCase());
+}
+
+/**
+ * The tag applies to images given without their own; when both images given in this run name a
+ * tag or digest, asking for one would change nothing. (Recorded images that name a tag follow a
+ * new one: there the question is how an upgrade is made.)
+ */
+export function tagIsMoot(supplied: ReadonlySet<FieldKey>, known: (key: FieldKey) => string | undefined): boolean {
+  const pinned = (key: "webImage" | "workerImage") => {
+    const value = supplied.has(key) ? known(key) : undefined;
+    const ref = value ? parseImageReference(value) : undefined;
+    return ref !== undefined && (ref.tag !== undefined || ref.digest !== undefined);
+  };
+  return pinned("webImage") && pinned("workerImage");
+}
+
+export function planQuestions({ supplied, recorded = {}, kept = new Set(), facts, known = () => undefined }: QuestionInput): Question[] {
   const open = (key: FieldKey) => !supplied.has(key) && !kept.has(key);
   const def = (key: FieldKey) => recorded[key] ?? spec(key).default!;
   const qs: Question[] = [];
-  if (open("domain")) qs.push({ kind: "input", key: "domain", message: "Domain of the web UI (the Ingress host)", ...(recorded.domain ? { default: recorded.domain } : {}), validate: asPrompt(hostName) });
+  if (open("domain")) qs.push({ kind: "input", key: "domain", message: "Domain of the web UI (the Ingress host)", ...(recorded.domain ? { default: recorded.domain } : {}), validate: asPrompt(caseless(hostName)) });
   if (open("ingressClass")) {
     const otherwise: Question = { kind: "input", key: "ingressClass", message: "IngressClass to use", default: "nginx", validate: asPrompt(dns1123Subdomain) };
     if (facts.ingressClasses.length === 0) {
@@ -60,7 +81,7 @@ export function planQuestions({ supplied, recorded = {}, kept = new Set(), facts
     const first = facts.clusterIssuers[0] ? `cert-manager:${facts.clusterIssuers[0]}` : undefined;
     qs.push({ kind: "select", key: "tls", message: "TLS for the web UI", default: installed ?? first, choices });
   }
-  if (open("tag")) qs.push(tagQuestion(def("tag")));
+  if (open("tag") && !tagIsMoot(supplied, known)) qs.push(tagQuestion(def("tag")));
   if (open("webImage")) qs.push({ kind: "input", key: "webImage", message: "Web image (repository; a :tag or @digest here wins)", default: def("webImage"), validate: asPrompt(imageReference) });
   if (open("workerImage")) qs.push({ kind: "input", key: "workerImage", message: "Worker image", default: def("workerImage"), validate: asPrompt(imageReference) });
   if (open("webReplicas") && recorded.webReplicas) qs.push({ kind: "input", key: "webReplicas", message: "Web replicas", default: def("webReplicas"), validate: asPrompt(spec("webReplicas").validate) });
@@ -70,8 +91,19 @@ export function planQuestions({ supplied, recorded = {}, kept = new Set(), facts
       askIf: (answered) => (answered("llmProvider") ?? spec("llmProvider").default) === "anthropic",
       validate: (v) => (v.trim() ? true : "Allowed: the key (it is stored only in the namespace's Secret)") });
   }
-  if (open("mathisonMode")) qs.push({ kind: "input", key: "mathisonMode", message: "MATHISON_MODE", default: def("mathisonMode"), validate: asPrompt(settingWord) });
-  if (open("baseDomain")) qs.push({ kind: "input", key: "baseDomain", message: "MATHISON_BASE_DOMAIN (tenant apps are served under it)", ...(recorded.baseDomain ? { default: recorded.baseDomain } : { defaultFrom: "domain" as const }), validate: asPrompt(hostName) });
+  if (open("mathisonMode")) {
+    const current = def("mathisonMode");
+    const otherwise: Question = { kind: "input", key: "mathisonMode", message: "MATHISON_MODE (a mode your Mathison build documents)", default: current, validate: asPrompt(settingWord) };
+    qs.push({
+      kind: "select", key: "mathisonMode", message: "MATHISON_MODE: how this Mathison runs", default: current, otherwise,
+      choices: [
+        { name: "self-hosted: one organisation runs its own Mathison (the default)", value: "self-hosted" },
+        ...(current !== "self-hosted" ? [{ name: `${current} (installed)`, value: current }] : []),
+      ],
+      note: "Choose self-hosted unless your Mathison build documents another mode; the last choice lets you type it.",
+    });
+  }
+  if (open("baseDomain")) qs.push({ kind: "input", key: "baseDomain", message: "MATHISON_BASE_DOMAIN (tenant apps are served under it)", ...(recorded.baseDomain ? { default: recorded.baseDomain } : { defaultFrom: "domain" as const }), validate: asPrompt(caseless(hostName)) });
   for (const key of ["authSecret", "postgresPassword"] as const) {
     if (open(key)) qs.push({ kind: "secret", key, message: key === "authSecret" ? "AUTH_SECRET" : "POSTGRES_PASSWORD", generatable: true, validate: asPrompt(spec(key).validate) });
   }
