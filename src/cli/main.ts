@@ -2,6 +2,7 @@ import { formatProblem } from "../config/types.js";
 import { parseCommandLine, type Command, type ParsedArgs } from "./args.js";
 import { ExitCode, UserError, type ExitCodeValue } from "./exit-codes.js";
 import { helpText } from "./help.js";
+import { widthOf, wrapLines } from "../ui/wrap.js";
 import { closableOutput } from "./closable-output.js";
 import type { CliIO } from "./io.js";
 import { packageVersion } from "./version.js";
@@ -58,7 +59,7 @@ export async function main(argv: readonly string[], given: CliIO): Promise<ExitC
     }
   } catch (err) {
     if (err instanceof UserError) {
-      io.stderr.write(`mathison-install: ${err.message}\n`);
+      io.stderr.write(`${wrapLines([`mathison-install: ${err.message}`], widthOf(io.stderr)).join("\n")}\n`);
       if (err.hint) io.stderr.write(`  try: ${err.hint}\n`);
       return err.exitCode;
     }

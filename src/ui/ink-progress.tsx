@@ -38,6 +38,8 @@ export function mountProgressScreen(options: ProgressScreenOptions): ProgressScr
       await new Promise((r) => setTimeout(r, 30));
       instance.unmount();
       await instance.waitUntilExit().catch(() => undefined);
+      // Ink leaves the cursor after its last line: what follows (the shell's prompt) starts on a line of its own.
+      options.output.write("\n");
     },
   };
 }

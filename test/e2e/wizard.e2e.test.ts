@@ -167,6 +167,7 @@ JSON
     const history = t.history().replace(/\n/g, " ");
     assert.match(history, /install stopped: interrupted/);
     assert.match(history, /\d+ of \d+ objects applied .*Re-run the same command to resume/);
+    assert.match(t.history(), /^\[exit 130\]/m, "the screen's last line ends before what follows it");
   });
 
   it("on an existing install offers its answers; Enter throughout changes nothing", async () => {

@@ -8,6 +8,7 @@ import { OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
 import type { CliIO } from "../io.js";
+import { widthOf, wrapLines } from "../../ui/wrap.js";
 import { connectOptions, lockTimeout, networkOptions, parseDuration } from "./common.js";
 
 export { parseDuration };
@@ -70,7 +71,7 @@ export function isCI(env: Readonly<Record<string, string | undefined>>): boolean
 }
 
 function usage(problems: readonly string[], io: CliIO): ExitCodeValue {
-  for (const p of problems) io.stderr.write(`mathison-install: ${p}\n`);
+  for (const p of problems) io.stderr.write(`${wrapLines([`mathison-install: ${p}`], widthOf(io.stderr)).join("\n")}\n`);
   io.stderr.write("nothing was applied; mathison-install install --help lists every setting\n");
   return ExitCode.usage;
 }

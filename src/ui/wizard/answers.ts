@@ -8,6 +8,7 @@ import type { AnswerContext } from "../../pipeline/front-end.js";
 import { SECRET_DATA_KEYS, type SecretKey } from "../../record/store.js";
 import { summarizeRecord } from "../../record/install-record.js";
 import { installedLine } from "../plan-lines.js";
+import { widthOf, wrapLines } from "../wrap.js";
 import { planQuestions, tagIsMoot, tagQuestion } from "./questions.js";
 import { summaryLines, type AnswerMark, type SecretOrigin } from "./summary.js";
 import { askQuestions, askSecret, askYesNo, type PromptIO } from "./wizard.js";
@@ -51,7 +52,7 @@ export async function resolveWizardAnswers(ctx: AnswerContext, input: WizardAnsw
     const heading = ctx.upgrade ? "About to upgrade" : "About to install";
     const origin = secretOrigin(loaded.config, loaded.chosen, ctx.installed, replace);
     const mark = ctx.upgrade ? markAgainst(recorded, loaded.chosen) : () => undefined;
-    input.io.output.write(`\n${heading}:\n${summaryLines(loaded.config, ctx.kube.contextName, origin, mark).join("\n")}\n`);
+    input.io.output.write(`\n${heading}:\n${wrapLines(summaryLines(loaded.config, ctx.kube.contextName, origin, mark), widthOf(input.io.output as { isTTY?: boolean; columns?: number })).join("\n")}\n`);
   }
   return loaded;
 }
