@@ -2,6 +2,10 @@ import type { ConnectionState, Kube, WatchHandle } from "../kube/types.js";
 import type { KubeObject } from "../render/objects.js";
 import type { NamespaceSnapshot } from "./diagnose.js";
 
+const PROBE_EVERY_MS = 1_000;
+const PROBE_TIMEOUT_MS = 2_000;
+const PROBE_GIVE_UP_MS = 60_000;
+
 const WATCHED = [
   ["v1", "Pod"], ["v1", "Event"], ["v1", "PersistentVolumeClaim"],
   ["apps/v1", "ReplicaSet"], ["apps/v1", "Deployment"], ["apps/v1", "StatefulSet"], ["batch/v1", "Job"],
@@ -17,12 +21,14 @@ export class NamespaceView {
   private readonly listeners = new Set<() => void>();
   private handles: WatchHandle[] = [];
   private scheduled = false;
-  /** Watches that lost the API server, by kind. */
+  /** Watches that lost the API server, by kind; `readyz`: the probe found it not ready. */
   private readonly lost = new Map<string, ConnectionState>();
+  private probe: NodeJS.Timeout | undefined;
 
   constructor(private readonly kube: Kube, readonly namespace: string) {}
 
   async start(): Promise<void> {
+    this.startProbe();
     this.handles = await Promise.all(WATCHED.map(([apiVersion, kind]) => {
       const store = new Map<string, KubeObject>();
       this.objects.set(kind, store);
@@ -40,7 +46,42 @@ export class NamespaceView {
     }));
   }
 
+  /**
+   * A server that drains gracefully (a managed control plane's upgrade) keeps its watches open
+   * and silent: only asking it says it is going. Every second, `/readyz`, answered within 2 s; a
+   * no, or no answer, is a lost connection like a dropped watch, given up on after 60 s.
+   */
+  private startProbe(): void {
+    if (!this.kube.ready) return;
+    const tick = async (): Promise<void> => {
+      const answer = await this.kube.ready!(PROBE_TIMEOUT_MS).catch(() => undefined);
+      if (this.probe === undefined) return;
+      if (answer === undefined) {
+        // The cluster does not let us ask: the watches alone tell.
+        this.stopProbe();
+        return;
+      }
+      const was = this.lost.get("readyz");
+      if (answer.ok && was) this.lost.delete("readyz");
+      else if (!answer.ok) {
+        const since = was?.since ?? Date.now();
+        this.lost.set("readyz", { connected: false, since, error: `the API server is not ready (${answer.message})`, gaveUp: Date.now() - since >= PROBE_GIVE_UP_MS });
+      }
+      if (answer.ok !== !was) this.changed();
+      this.probe = setTimeout(() => void tick(), PROBE_EVERY_MS);
+      this.probe.unref();
+    };
+    this.probe = setTimeout(() => void tick(), PROBE_EVERY_MS);
+    this.probe.unref();
+  }
+
+  private stopProbe(): void {
+    clearTimeout(this.probe);
+    this.probe = undefined;
+  }
+
   stop(): void {
+    this.stopProbe();
     for (const h of this.handles) h.stop();
     this.handles = [];
     this.listeners.clear();

@@ -202,6 +202,17 @@ class RestKube implements Kube {
     });
   }
 
+  async ready(timeoutMs: number): Promise<{ ok: boolean; message: string } | undefined> {
+    try {
+      await this.http.request<unknown>("GET", "/readyz", "asking the API server whether it is ready", { timeoutMs, once: true });
+      return { ok: true, message: "ready" };
+    } catch (err) {
+      if (err instanceof KubeApiError && (err.status === 403 || err.status === 401 || err.status === 404)) return undefined;
+      const message = (err as Error).message.replace(/^asking the API server whether it is ready: /, "");
+      return { ok: false, message: err instanceof KubeApiError ? `/readyz answered ${err.status}: ${message.split("\n")[0]}` : message };
+    }
+  }
+
   async serverVersion(): Promise<{ major: string; minor: string; gitVersion: string }> {
     const v = await this.http.request<{ major: string; minor: string; gitVersion: string }>("GET", "/version", "reading the API server's version");
     return { major: v.major, minor: v.minor, gitVersion: v.gitVersion };

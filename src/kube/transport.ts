@@ -22,6 +22,8 @@ export interface RequestOptions {
   readonly signal?: AbortSignal | undefined;
   /** How long a request may take before it is abandoned (streams: none). */
   readonly timeoutMs?: number;
+  /** Never tried again (a probe: its failure is the answer). */
+  readonly once?: boolean;
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -100,7 +102,7 @@ export class Transport {
    * (429, honouring Retry-After), unavailable for a moment (502–504) or the connection resets.
    */
   async request<T = unknown>(method: string, path: string, what: string, options: RequestOptions = {}): Promise<T> {
-    const idempotent = method === "GET" || options.contentType === "application/apply-patch+yaml" || options.query?.["dryRun"] !== undefined;
+    const idempotent = !options.once && (method === "GET" || options.contentType === "application/apply-patch+yaml" || options.query?.["dryRun"] !== undefined);
     let refreshed = false;
     for (let attempt = 1; ; attempt++) {
       let outcome: Attempt<T>;
@@ -118,7 +120,7 @@ export class Transport {
       }
       if (outcome.error && outcome.retryAfterMs === undefined) throw outcome.error;
       if (outcome.retryAfterMs === undefined) return outcome.value as T;
-      const retryable = outcome.status === 429 || idempotent;
+      const retryable = !options.once && (outcome.status === 429 || idempotent);
       if (!retryable || attempt >= MAX_ATTEMPTS) throw outcome.error!;
       await sleep(outcome.retryAfterMs, undefined, options.signal ? { signal: options.signal } : undefined);
     }

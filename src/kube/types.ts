@@ -87,6 +87,12 @@ export interface Kube {
   canI(question: AccessQuestion): Promise<boolean>;
   /** The same question for another user (`kubectl auth can-i --as`), by SubjectAccessReview. */
   canUser(user: string, groups: readonly string[], question: AccessQuestion): Promise<boolean>;
+  /**
+   * Whether the API server says it is ready to serve (`/readyz`), answered within `timeoutMs`,
+   * without retries: a draining or unreachable server says no at once. `undefined` when the
+   * cluster does not let us ask (403): the caller cannot tell.
+   */
+  ready?(timeoutMs: number): Promise<{ readonly ok: boolean; readonly message: string } | undefined>;
   /** The API server's version, as `kubectl version` shows it: `{ major: "1", minor: "36", gitVersion: "v1.36.3" }`. */
   serverVersion(): Promise<{ major: string; minor: string; gitVersion: string }>;
 }

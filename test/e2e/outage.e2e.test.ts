@@ -83,4 +83,20 @@ describe("an API server outage during a wait", { skip, timeout: 400_000 }, () =>
     assert.match(failed.message, /^lost the connection to the API server \d+ s ago and the stage timed out/);
     assert.match(run.events.at(-1).resume, /stopped in stage 3: PostgreSQL and Redis\)\. Re-run the same command to resume/);
   });
+
+  it("a graceful shutdown (SIGTERM, watches left open and silent) is reported within 2 s too, through /readyz", async () => {
+    const ns = uniqueNamespace("e2e-drain");
+    after(() => tidy(c, ns));
+    assert.equal((await kubectl(c, ["taint", "nodes", "kwok-node-0", TAINT, "--overwrite"])).code, 0);
+    const { child, result } = startInstaller(c, installArgs(ns, "--skip-preflight"));
+    await stalledOnScheduling(child);
+    const { killedAt } = await restartApiServer(c, 2000, "SIGTERM");
+    await untaint();
+    const run = await result;
+    assert.equal(run.code, 0, run.stderr);
+    const lost = run.events.find((e) => e.event === "stall" && e.object === "API server");
+    assert.ok(lost, "the drain was reported");
+    assert.ok(Date.parse(lost.ts) - killedAt < 2000, `reported ${Date.parse(lost.ts) - killedAt} ms after SIGTERM: ${lost.message}`);
+    assert.ok(run.events.some((e) => e.event === "status" && e.object === "API server" && e.message === "the connection to the API server is back"));
+  });
 });

@@ -98,15 +98,24 @@ export async function cleanup(cluster: TestCluster, namespace: string, clusterSc
  * after `downMs` starts it again with the same arguments, as a restarted control plane would;
  * resolves once it is ready again, with when it went down.
  */
-export async function restartApiServer(cluster: TestCluster, downMs: number): Promise<{ killedAt: number }> {
+export async function restartApiServer(cluster: TestCluster, downMs: number, signal: "SIGKILL" | "SIGTERM" = "SIGKILL"): Promise<{ killedAt: number }> {
   const state = dirname(cluster.kubeconfig);
   const pidsFile = join(state, "pids");
   const lines = readFileSync(pidsFile, "utf8").trim().split("\n");
   const pid = Number(lines.find((l) => l.startsWith("kube-apiserver "))!.split(" ")[1]);
   const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
-  process.kill(-pid, "SIGKILL");
+  // SIGTERM: a graceful shutdown, as a managed control plane drains on upgrade (only the server itself, not its group).
+  if (signal === "SIGKILL") process.kill(-pid, "SIGKILL");
+  else process.kill(pid, "SIGTERM");
   const killedAt = Date.now();
-  while (existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z")) await new Promise((r) => setTimeout(r, 20));
+  if (signal === "SIGKILL") {
+    while (existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z")) await new Promise((r) => setTimeout(r, 20));
+  } else {
+    // A draining server stops listening at once but finishes its requests for a long while; the
+    // new one starts beside it once the port is free, as a replacement replica would.
+    const port = Number(new URL(adminAccess(cluster).server).port);
+    while (await portOpen(port)) await new Promise((r) => setTimeout(r, 50));
+  }
   await new Promise((r) => setTimeout(r, downMs));
   const log = openSync(join(state, "logs", "kube-apiserver.log"), "a");
   const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ["ignore", log, log] });
@@ -210,4 +219,15 @@ export async function ingressControllerStandIn(c: TestCluster): Promise<() => Pr
   return async () => {
     await kubectl(c, ["delete", "namespace", namespace, "--wait=false"]);
   };
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
 }
