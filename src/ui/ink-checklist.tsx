@@ -1,6 +1,7 @@
 import { render } from "ink";
 import type { Checklist, VerifyFrontEnd } from "../pipeline/verify.js";
 import { formatPlain } from "./plain-reporter.js";
+import { widthOf, wrapLines } from "./wrap.js";
 import type { ManualAnswer } from "../record/install-record.js";
 import { checklistDone, initialChecklist, manualAnswers, reduceChecklist, type ChecklistAction, type ChecklistView } from "./checklist-model.js";
 import { ChecklistApp } from "./components/ChecklistApp.js";
@@ -42,5 +43,5 @@ export function inkChecklist(options: ChecklistScreenOptions): Checklist {
 
 /** The interactive side of verifying: the checklist screen, then the verdict as a line under it. */
 export function inkVerifyFrontEnd(options: ChecklistScreenOptions): VerifyFrontEnd {
-  return { checklist: inkChecklist(options), verified: (e) => void options.output.write(`\n${formatPlain(e).join("\n")}\n`) };
+  return { checklist: inkChecklist(options), verified: (e) => void options.output.write(`\n${wrapLines(formatPlain(e), widthOf(options.output)).join("\n")}\n`) };
 }

@@ -1,7 +1,9 @@
 import { Box, Text } from "ink";
 import type { ManualCheck } from "../../checks/verify/manual.js";
 import type { ManualAnswer } from "../../record/install-record.js";
+import { wrapLine } from "../wrap.js";
 import { Indented } from "./Indented.js";
+import { useColumns } from "./use-columns.js";
 
 export interface ManualItemProps {
   readonly check: ManualCheck;
@@ -22,19 +24,22 @@ const MARK: Record<ManualAnswer, { symbol: string; color: string }> = {
 
 /** One check a person makes: what to do while it is asked, the answer after, and the troubleshooting for a "no". */
 export function ManualItem({ check, answer, skippedBecause, related, passed, asking, url, namespace }: ManualItemProps) {
+  const columns = useColumns();
   if (asking) {
     return (
       <Box flexDirection="column">
         <Text bold>? {check.title}</Text>
-        <Text>    {check.todo(url)}</Text>
+        {wrapLine(`    ${check.todo(url)}`, columns).map((l, i) => <Text key={i}>{l}</Text>)}
         <Text color="cyan">    Did it work? y yes · n no · s or Enter: not checked</Text>
       </Box>
     );
   }
   if (!answer) return <Text dimColor>· {check.title}</Text>;
+  const [first, ...rest] = wrapLine(`${MARK[answer].symbol} ${check.title}${answer === "skip" ? ` (${skippedBecause ?? "not checked"})` : ""}`, columns);
   return (
     <Box flexDirection="column">
-      <Text><Text color={MARK[answer].color}>{MARK[answer].symbol}</Text> {check.title}{answer === "skip" ? ` (${skippedBecause ?? "not checked"})` : ""}</Text>
+      <Text><Text color={MARK[answer].color}>{first!.slice(0, 1)}</Text>{first!.slice(1)}</Text>
+      {rest.map((l, i) => <Text key={i}>{l}</Text>)}
       {answer === "no" ? <Indented lines={[...related.map((r) => `first see ${r} above`), ...check.troubleshooting(namespace, url, passed)]} /> : null}
     </Box>
   );
