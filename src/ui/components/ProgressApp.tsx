@@ -5,6 +5,7 @@ import { FailurePanel } from "./FailurePanel.js";
 import { LogPane } from "./LogPane.js";
 import { StagePane } from "./StagePane.js";
 import { Summary, type RunAction } from "./Summary.js";
+import { Wrapped } from "./Wrapped.js";
 
 export interface ProgressAppProps {
   readonly store: ViewStore;
@@ -44,7 +45,7 @@ export function ProgressApp({ store, url, onInterrupt, action = "install" }: Pro
       {view.done?.ok ? null : <LogPane title="migration log" lines={view.logs} />}
       {view.interrupting && !view.done ? <Text color="yellow">Stopping after the requests in flight…</Text> : null}
       {view.failure ? <FailurePanel failure={view.failure} namespace={view.namespace ?? ""} /> : null}
-      {view.bundle ? <Text dimColor wrap="wrap">{view.bundle}</Text> : null}
+      {view.bundle ? <Wrapped text={view.bundle} dimColor /> : null}
       {view.done ? <Summary done={view.done} url={url} namespace={view.namespace ?? ""} dryRun={view.dryRun} action={action} /> : null}
     </Box>
   );

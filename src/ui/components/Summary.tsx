@@ -1,5 +1,6 @@
 import { Box, Text } from "ink";
 import { OUTCOME_WORDS } from "../plain-reporter.js";
+import { Wrapped } from "./Wrapped.js";
 import type { ViewModel } from "../view-model.js";
 
 export type RunAction = "install" | "uninstall";
@@ -17,7 +18,7 @@ export function Summary({ done, url, namespace, dryRun, action }: SummaryProps) 
     return (
       <Box flexDirection="column" marginTop={1}>
         <Text color="red" bold>✖ {action} stopped: {OUTCOME_WORDS[done.outcome]}</Text>
-        {done.resume ? <Text wrap="wrap">{done.resume}</Text> : null}
+        {done.resume ? <Wrapped text={done.resume} /> : null}
       </Box>
     );
   }
@@ -26,7 +27,7 @@ export function Summary({ done, url, namespace, dryRun, action }: SummaryProps) 
     return (
       <Box flexDirection="column">
         <Text color="green" bold>✔ {done.message} ({(done.elapsedMs / 1000).toFixed(1)} s)</Text>
-        {(done.next ?? []).map((n, i) => <Box key={i} paddingLeft={2}><Text wrap="wrap">{n}</Text></Box>)}
+        {(done.next ?? []).map((n, i) => <Wrapped key={i} text={n} indent={2} />)}
       </Box>
     );
   }
