@@ -58,7 +58,8 @@ start_redis() { # STATE
 }
 
 start_postgres() { # STATE
-  local dir="$1/backing"
+  local dir
+  dir=$(readlink -f "$1/backing")
   set -a; . "$dir/env"; set +a
   setsid runuser -u postgres -- "$(pg_bin)/postgres" -D "$dir/pg" -k "$dir/run" -p "$PGPORT" -c listen_addresses='' \
     >>"$1/logs/postgres.log" 2>&1 < /dev/null &
@@ -68,14 +69,21 @@ start_postgres() { # STATE
 }
 
 stop_postgres() { # STATE
-  runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$1/backing/pg" stop -m fast >/dev/null
+  runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$(readlink -f "$1/backing")/pg" stop -m fast >/dev/null
 }
 
 start() { # STATE
   local state="$1" dir="$1/backing"
   have_all || { echo "backing servers: not installed (scripts/cluster/backing.sh ensure); exec checks will fail" >&2; return 0; }
-  # PostgreSQL refuses to run as root: its files belong to the postgres user.
+  # PostgreSQL refuses to run as root: its files belong to the postgres user, who must reach them.
+  # A state directory under a private home (root's is 0700) is not reachable: the backing files go
+  # to a directory of their own under /tmp, linked from the state directory (down.sh removes both).
   chmod 755 "$state"
+  if ! runuser -u postgres -- test -x "$state"; then
+    dir=$(mktemp -d /tmp/mathison-backing-XXXXXX)
+    chmod 755 "$dir"
+    ln -sfn "$dir" "$state/backing"
+  fi
   mkdir -p "$dir/pg" "$dir/run" "$dir/redis" "$dir/bin"
   chown postgres: "$dir/pg" "$dir/run"
   { echo "PGHOST=$dir/run"; echo "PGPORT=$(free_port)"; echo "REDIS_PORT=$(free_port)"; } > "$dir/env"
@@ -83,7 +91,8 @@ start() { # STATE
   # What runs an exec'd `redis-cli` reaches this Redis: the one in a pod talks to its own on 6379.
   printf '#!/bin/sh\nexec /usr/bin/redis-cli -p %s "$@"\n' "$REDIS_PORT" > "$dir/bin/redis-cli"
   chmod 755 "$dir/bin/redis-cli"
-  runuser -u postgres -- "$(pg_bin)/initdb" -D "$dir/pg" -U mathison --auth=trust >"$state/logs/initdb.log" 2>&1
+  runuser -u postgres -- "$(pg_bin)/initdb" -D "$dir/pg" -U mathison --auth=trust >"$state/logs/initdb.log" 2>&1 \
+    || { echo "backing servers: initdb failed: $(tail -n 1 "$state/logs/initdb.log")" >&2; exit 1; }
   start_postgres "$state"
   psql -U mathison -d postgres -qc 'CREATE DATABASE mathison' >/dev/null
   psql -U mathison -d mathison -qc 'CREATE EXTENSION vector' >/dev/null

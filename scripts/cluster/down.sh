@@ -16,10 +16,14 @@ if [ -f "$STATE/pids" ]; then
   done
   for pid in $pids; do kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null; done
 fi
-# Every component names the state directory in its arguments: anything still matching is a leak.
-if [ -d "$STATE" ] && left=$(pgrep -f -- "$STATE/" ); then
+# The backing servers' files may live outside the state directory (a private home): found by its link.
+backing=""
+[ -L "$STATE/backing" ] && backing=$(readlink -f "$STATE/backing")
+# Every component names the state directory (or its backing directory) in its arguments: anything still matching is a leak.
+if [ -d "$STATE" ] && left=$(pgrep -f -- "$STATE/" ; [ -n "$backing" ] && pgrep -f -- "$backing/"); then
   echo "cluster: processes still running after stop: $left" >&2
   exit 1
 fi
+[ -n "$backing" ] && rm -rf "$backing"
 rm -rf "$STATE"
 echo "cluster: stopped, $STATE removed" >&2

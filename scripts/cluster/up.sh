@@ -14,22 +14,27 @@ bash "$here/build.sh" >&2
 if [ -f "$STATE/pids" ]; then
   alive=1
   while read -r _ pid; do kill -0 "$pid" 2>/dev/null || alive=0; done < "$STATE/pids"
-  if [ $alive = 1 ]; then
+  # Running is not enough: a cluster that does not answer, or has no node, is started afresh.
+  if [ $alive = 1 ] && [ -s "$STATE/pids" ] && "$CLUSTER_BIN_DIR/kubectl" --kubeconfig "$STATE/kubeconfig" --request-timeout=5s get node/kwok-node-0 >/dev/null 2>&1; then
     echo "cluster: one is already running in $STATE (npm run cluster:down stops it)" >&2
     echo "export KUBECONFIG=$STATE/kubeconfig"
     exit 0
   fi
-  echo "cluster: the one in $STATE has stopped; starting afresh" >&2
+  echo "cluster: the one in $STATE has stopped or does not answer; starting afresh" >&2
   bash "$here/down.sh" >/dev/null 2>&1 || true
 fi
 mkdir -p "$STATE/pki" "$STATE/logs" "$STATE/hostpath"
 B="$CLUSTER_BIN_DIR"
 failed() {
-  echo "cluster: $1; last lines of its log:" >&2
+  echo "cluster: $1; last lines of its log ($STATE/logs/$2.log):" >&2
   tail -n 20 "$STATE/logs/$2.log" >&2 || true
+  trap - INT TERM
   bash "$here/down.sh" >/dev/null 2>&1 || true
+  echo "cluster: stopped everything this start had started" >&2
   exit 1
 }
+# A start stopped halfway (Ctrl-C, a killed CI step) leaves nothing running.
+trap 'echo "cluster: start interrupted; stopping what it started" >&2; bash "$here/down.sh" >/dev/null 2>&1; exit 130' INT TERM
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 ETCD_PORT=$(free_port); ETCD_PEER_PORT=$(free_port); API_PORT=$(free_port); KWOK_PORT=$(free_port)
@@ -115,7 +120,7 @@ launch kube-controller-manager "$B/kube-controller-manager" \
   --v=1
 launch kube-scheduler "$B/kube-scheduler" --kubeconfig="$KUBECONFIG_PATH" --leader-elect=false --secure-port=0 --v=1
 # The servers an exec'd psql or redis-cli reaches (KWOK runs it on this host).
-bash "$here/backing.sh" start "$STATE"
+bash "$here/backing.sh" start "$STATE" || failed "PostgreSQL and Redis for the exec checks did not start" initdb
 PGHOST=/nonexistent; PGPORT=1; REDIS_PORT=1
 [ -f "$STATE/backing/env" ] && . "$STATE/backing/env"
 # KWOK also serves the node's kubelet API (logs, exec) on 127.0.0.1, where the API server reaches it.
