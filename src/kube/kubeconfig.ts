@@ -3,6 +3,7 @@ import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { DEFAULT_EXEC_TIMEOUT_MS, EXEC_API_VERSIONS, ExecCredentialSource, INTERACTIVE_MODES, type ExecClusterInfo, type ExecConfig, type ExecCredential, type ExecEnvironment } from "./exec-plugin.js";
+import { OidcTokenSource } from "./oidc.js";
 import { proxyFor } from "./proxy.js";
 import { ClusterAccessError } from "./types.js";
 
@@ -51,6 +52,7 @@ interface Named<T> {
   readonly value: T;
   /** The file that defined it: relative paths in it are relative to that file's directory. */
   readonly dir: string;
+  readonly file: string;
 }
 
 interface ClusterEntry {
@@ -127,7 +129,7 @@ export function readKubeConfigFiles(paths: readonly string[], mustExist: boolean
     const add = <T>(into: Named<T>[], list: unknown, key: string): void => {
       for (const e of (Array.isArray(list) ? list : []) as Record<string, unknown>[]) {
         const name = e?.["name"];
-        if (typeof name === "string" && !into.some((x) => x.name === name)) into.push({ name, value: (e[key] ?? {}) as T, dir });
+        if (typeof name === "string" && !into.some((x) => x.name === name)) into.push({ name, value: (e[key] ?? {}) as T, dir, file: path });
       }
     };
     add(merged.clusters, doc["clusters"], "cluster");
@@ -164,7 +166,7 @@ export function resolveAccess(options: ConnectOptions): ClusterAccess {
   if (context.value.user && !merged.users.some((u) => u.name === context.value.user)) {
     throw new ClusterAccessError(`the kubeconfig's context "${context.name}" names user "${context.value.user}", which it does not define`);
   }
-  const user = merged.users.find((u) => u.name === context.value.user) ?? { name: "", value: {}, dir: cluster.dir };
+  const user = merged.users.find((u) => u.name === context.value.user) ?? { name: "", value: {}, dir: cluster.dir, file: cluster.file };
   const c = cluster.value;
   const u = user.value;
   refuseWhatKubectlRefuses(cluster.name, c, user.name, u);
@@ -189,7 +191,7 @@ export function resolveAccess(options: ConnectOptions): ClusterAccess {
     ? [`the API server ${server} is plain http: the credentials of user "${user.name}" travel in clear text`]
     : [];
   const environment: ExecEnvironment = { stdinIsTerminal: options.exec?.stdinIsTerminal ?? false, timeoutMs: options.exec?.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS };
-  const base = credentialSource(u, user.dir, clusterInfo(server, c, tls.ca), environment);
+  const base = credentialSource(user, clusterInfo(server, c, tls.ca), environment);
   const impersonation = impersonationHeaders(u);
   const issued = new WeakMap<Credentials, Credentials>();
   return {
@@ -301,18 +303,20 @@ function fixed(headers: Record<string, string>): CredentialSource {
   return { get: async () => ({ headers }), refresh: () => false };
 }
 
-function credentialSource(u: UserEntry, dir: string, cluster: ExecClusterInfo, environment: ExecEnvironment): CredentialSource {
+function credentialSource(user: Named<UserEntry>, cluster: ExecClusterInfo, environment: ExecEnvironment): CredentialSource {
+  const { value: u, dir } = user;
   if (u.exec) return execSource(new ExecCredentialSource(u.exec, dir, cluster, environment));
   if (u.token) return fixed({ authorization: `Bearer ${u.token}` });
   // A token file is read for each request: whatever rotates it, the next request sends the new one.
   if (u.tokenFile) return { get: async () => ({ headers: { authorization: `Bearer ${readFileOf(resolvePath(dir, u.tokenFile!)).toString("utf8").trim()}` } }), refresh: () => false };
   if (u.username !== undefined && u.password !== undefined) return fixed({ authorization: `Basic ${Buffer.from(`${u.username}:${u.password}`).toString("base64")}` });
   const provider = u["auth-provider"];
-  if (provider?.name === "oidc" && provider.config?.["id-token"]) return fixed({ authorization: `Bearer ${provider.config["id-token"]}` });
+  if (provider?.name === "oidc") {
+    const oidc = new OidcTokenSource(provider.config ?? {}, { file: user.file, user: user.name }, (p) => readFileOf(resolvePath(dir, p)));
+    return { get: async () => ({ headers: { authorization: `Bearer ${await oidc.token()}` } }), refresh: () => false };
+  }
   if (provider) {
-    const refusal = new ClusterAccessError(provider.name === "oidc"
-      ? "the kubeconfig's auth-provider oidc has no id-token: log in with an OIDC exec plugin (kubelogin: kubectl oidc-login) instead, as current kubectl does"
-      : `the kubeconfig's auth-provider "${provider.name}" is not supported: use its exec credential plugin (as current kubectl does)`);
+    const refusal = new ClusterAccessError(`the kubeconfig's auth-provider "${provider.name}" is not supported: use its exec credential plugin (as current kubectl does)`);
     return { get: async () => { throw refusal; }, refresh: () => false };
   }
   return fixed({});

@@ -6,7 +6,10 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
+import { parse as parseYaml } from "yaml";
 import { connect } from "../../src/kube/client.js";
 import { testCluster, type TestCluster } from "../helpers/cluster.js";
 import { startConnectProxy, startRecorder, startSocksProxy, type ProxyStandIn, type Recorded, type Recorder } from "../helpers/recorder.js";
@@ -204,5 +207,42 @@ describe("kubeconfigs as kubectl reads them (kubectl is the oracle)", { skip }, 
     const ours = await viaInstaller(path, {});
     assert.equal(ours.error, undefined, ours.error);
     assert.equal(readFileSync(counter, "utf8").trim().split("\n").length, 2, "ran once, refused, ran again");
+  });
+
+  it("the oidc auth-provider with an expired id-token: both refresh at the issuer, send the new token, and write the same tokens back", async () => {
+    const jwt = (exp: number, sub: string) => `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from(JSON.stringify({ sub, exp })).toString("base64url")}.sig`;
+    const fresh = jwt(Math.floor(Date.now() / 1000) + 3600, "fresh");
+    const pem = ca.issue("issuer", ["localhost"], 2);
+    const issuer = createHttpsServer({ cert: readFileSync(pem.cert), key: readFileSync(pem.key) }, (req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.setHeader("content-type", "application/json");
+        const base = `https://localhost:${(issuer.address() as AddressInfo).port}`;
+        if (req.url === "/.well-known/openid-configuration") return res.end(JSON.stringify({ issuer: base, token_endpoint: `${base}/token` }));
+        res.end(JSON.stringify({ access_token: "a", token_type: "Bearer", expires_in: 3600, id_token: fresh, refresh_token: "rt-rotated" }));
+      });
+    });
+    await new Promise<void>((r) => issuer.listen(0, "127.0.0.1", () => r()));
+    try {
+      const config = {
+        "idp-issuer-url": `https://localhost:${(issuer.address() as AddressInfo).port}`, "client-id": "kube", "client-secret": "s3cret",
+        "idp-certificate-authority": ca.caFile, "id-token": jwt(Math.floor(Date.now() / 1000) - 60, "old"), "refresh-token": "rt-1",
+      };
+      const theirsPath = kubeconfig({}, { "auth-provider": { name: "oidc", config } });
+      const oursPath = kubeconfig({}, { "auth-provider": { name: "oidc", config } });
+      const theirs = await viaKubectl(cluster!, theirsPath, {});
+      const ours = await viaInstaller(oursPath, {});
+      assert.equal(theirs.error, undefined, theirs.error);
+      assert.equal(ours.error, undefined, ours.error);
+      assert.equal(ours.request?.headers["authorization"], `Bearer ${fresh}`);
+      assert.deepEqual(identity(ours.request), identity(theirs.request));
+      const written = (path: string) => {
+        const c = JSON.parse(JSON.stringify(parseYaml(readFileSync(path, "utf8")))).users[0].user["auth-provider"].config;
+        return [c["id-token"], c["refresh-token"]];
+      };
+      assert.deepEqual(written(oursPath), written(theirsPath), "the same tokens persisted as kubectl persists them");
+    } finally {
+      issuer.close();
+    }
   });
 });
