@@ -13,8 +13,11 @@ import { clusterScopedName, migrationJobName, renderPlan } from "../src/render/r
 import { STAGES } from "../src/render/stages.js";
 import { PACKAGE_ROOT } from "../src/paths.js";
 import { resolveConfig } from "../src/config/resolve.js";
+import { LOAD_NAMESPACE, loadCluster } from "./load.js";
 
 const REPS = Number(process.env["MATHISON_BENCH_REPS"] ?? 5);
+/** The big-cluster phase: `0` skips it; otherwise nodes and pods as `300x10000`. */
+const SCALE = process.env["MATHISON_BENCH_SCALE"] ?? "300x10000";
 const scripts = join(PACKAGE_ROOT, "scripts", "cluster");
 const binDir = execFileSync("bash", ["-c", `. "${scripts}/versions.sh" && printf %s "$CLUSTER_BIN_DIR"`]).toString();
 const kubectlPath = join(binDir, "kubectl");
@@ -142,6 +145,38 @@ async function npxCold(tarball: string): Promise<number> {
   return ms;
 }
 
+/** Where a fresh install's time goes, from its JSON events: the stages' own time (the cluster working) and the installer's around them. */
+interface TimeSplit {
+  readonly wallMs: number;
+  /** Σ of the stages' elapsed time: applying and waiting for the cluster. */
+  readonly stagesMs: number;
+  /** Spawn to the first stage: start-up, preflight, plan, lock. */
+  readonly beforeMs: number;
+  /** Between one stage ending and the next starting. */
+  readonly betweenMs: number;
+  /** The last stage's end to the exit: record, clean-up, exit. */
+  readonly afterMs: number;
+}
+
+function timeSplit(spawnedAt: number, exitedAt: number, out: string): TimeSplit {
+  const events = out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { event: string; status?: string; ts: string });
+  const stages = events.filter((e) => e.event === "stage").map((e) => ({ status: e.status, at: Date.parse(e.ts) }));
+  const running = stages.filter((s) => s.status === "running").map((s) => s.at);
+  const done = stages.filter((s) => s.status === "done").map((s) => s.at);
+  const stagesMs = done.reduce((n, d, i) => n + (d - running[i]!), 0);
+  const betweenMs = running.slice(1).reduce((n, r, i) => n + (r - done[i]!), 0);
+  return { wallMs: exitedAt - spawnedAt, stagesMs, beforeMs: running[0]! - spawnedAt, betweenMs, afterMs: exitedAt - done.at(-1)! };
+}
+
+/** A run of the installer with its JSON events, and when it was spawned and exited (wall clock, as the events' `ts`). */
+async function installRun(args: readonly string[], env: Record<string, string>): Promise<{ ms: number; split: TimeSplit }> {
+  const spawnedAt = Date.now();
+  const r = await run(process.execPath, args, env);
+  const exitedAt = Date.now();
+  if (r.code !== 0) throw new Error(`install failed (${r.code}):\n${r.out}`);
+  return { ms: r.ms, split: timeSplit(spawnedAt, exitedAt, r.out) };
+}
+
 async function main(): Promise<void> {
   let kubeconfig = process.env["MATHISON_TEST_KUBECONFIG"];
   let stateDir: string | undefined;
@@ -155,7 +190,9 @@ async function main(): Promise<void> {
   const env = { KUBECONFIG: kubeconfig, ANTHROPIC_API_KEY: "sk-ant-bench", CI: "true" };
   const samples = {
     install: [] as number[], kubectl: [] as number[], helm: [] as number[], noop: [] as number[], helmNoop: [] as number[],
-    rssKiB: [] as number[], version: [] as number[], firstRequest: [] as number[], npx: [] as number[],
+    rssKiB: [] as number[], version: [] as number[], firstRequest: [] as number[], npx: [] as number[], preflight: [] as number[],
+    overheadPct: [] as number[], splits: [] as TimeSplit[],
+    loaded: { install: [] as number[], noop: [] as number[], helm: [] as number[], preflight: [] as number[], rssKiB: [] as number[] },
   };
   const cleanups: string[] = [];
   try {
@@ -163,8 +200,12 @@ async function main(): Promise<void> {
       const ns = `bench-install-${i}-${process.pid}`;
       cleanups.push(ns);
       const rssFile = join(tmpdir(), `mathison-rss-${process.pid}-${i}`);
-      const args = ["--import", probe, launcher, "install", "--non-interactive", "--skip-verify", "--namespace", ns, "--domain", `${ns}.bench.test`];
-      samples.install.push(await must(run(process.execPath, args, { ...env, MATHISON_BENCH_RSS_FILE: rssFile }), "install"));
+      const args = ["--import", probe, launcher, "install", "--non-interactive", "--skip-verify", "--output", "json", "--namespace", ns, "--domain", `${ns}.bench.test`];
+      samples.preflight.push(await must(run(process.execPath, [launcher, "preflight", "--namespace", ns, "--domain", `${ns}.bench.test`], env), "preflight"));
+      const fresh = await installRun(args, { ...env, MATHISON_BENCH_RSS_FILE: rssFile });
+      samples.install.push(fresh.ms);
+      samples.splits.push(fresh.split);
+      samples.overheadPct.push(((fresh.split.wallMs - fresh.split.stagesMs) / fresh.split.wallMs) * 100);
       samples.rssKiB.push(Number(readFileSync(rssFile, "utf8")));
       samples.noop.push(await must(run(process.execPath, args, { ...env, MATHISON_BENCH_RSS_FILE: rssFile }), "no-op re-run"));
       samples.rssKiB.push(Number(readFileSync(rssFile, "utf8")));
@@ -182,24 +223,61 @@ async function main(): Promise<void> {
       process.stderr.write(`rep ${i + 1}/${REPS}: install ${samples.install.at(-1)!.toFixed(0)} ms, kubectl ${samples.kubectl.at(-1)!.toFixed(0)} ms, helm ${samples.helm.at(-1)!.toFixed(0)} ms, no-op ${samples.noop.at(-1)!.toFixed(0)} ms, helm no-op ${samples.helmNoop.at(-1)!.toFixed(0)} ms, npx ${samples.npx.at(-1)!.toFixed(0)} ms, first request ${samples.firstRequest.at(-1)!.toFixed(0)} ms\n`);
     }
     for (let i = 0; i < Math.max(10, REPS); i++) samples.version.push(await must(run(process.execPath, [launcher, "--version"]), "--version"));
+    if (SCALE !== "0") await loadedPhase(kubeconfig, launcher, env, samples.loaded, cleanups);
   } finally {
     for (const ns of cleanups) {
       await run(kubectlPath, ["--kubeconfig", kubeconfig, "delete", "namespace", ns, "--wait=false"]);
       await run(kubectlPath, ["--kubeconfig", kubeconfig, "delete", `clusterrole/${clusterScopedName(ns)}`, `clusterrolebinding/${clusterScopedName(ns)}`, "--ignore-not-found"]);
+    }
+    if (SCALE !== "0" && !stateDir) {
+      await run(kubectlPath, ["--kubeconfig", kubeconfig, "delete", "namespace", LOAD_NAMESPACE, "--wait=false"]);
+      await run(kubectlPath, ["--kubeconfig", kubeconfig, "delete", "nodes", "-l", "bench.mathison.dev/load=true", "--wait=false"]);
     }
     if (stateDir) execFileSync("bash", [join(scripts, "down.sh")], { env: { ...process.env, MATHISON_CLUSTER_DIR: stateDir }, stdio: "inherit" });
   }
   report(samples, pkg.unpackedBytes);
 }
 
-type Samples = Record<"install" | "kubectl" | "helm" | "noop" | "helmNoop" | "rssKiB" | "version" | "firstRequest" | "npx", number[]>;
+/** The same measures on a big cluster: SCALE nodes and pods of someone else's, then preflight, install, no-op and Helm, interleaved. */
+async function loadedPhase(kubeconfig: string, launcher: string, env: Record<string, string>, loaded: Samples["loaded"], cleanups: string[]): Promise<void> {
+  const [nodes, pods] = SCALE.split("x").map(Number) as [number, number];
+  await loadCluster(kubeconfig, nodes, pods, (line) => process.stderr.write(`${line}\n`));
+  for (let i = 0; i < REPS; i++) {
+    const ns = `bench-loaded-${i}-${process.pid}`;
+    cleanups.push(ns);
+    const rssFile = join(tmpdir(), `mathison-rss-loaded-${process.pid}-${i}`);
+    const args = ["--import", probe, launcher, "install", "--non-interactive", "--skip-verify", "--namespace", ns, "--domain", `${ns}.bench.test`];
+    loaded.preflight.push(await must(run(process.execPath, ["--import", probe, launcher, "preflight", "--namespace", ns, "--domain", `${ns}.bench.test`], { ...env, MATHISON_BENCH_RSS_FILE: rssFile }), "preflight (loaded)"));
+    loaded.rssKiB.push(Number(readFileSync(rssFile, "utf8")));
+    loaded.install.push(await must(run(process.execPath, args, { ...env, MATHISON_BENCH_RSS_FILE: rssFile }), "install (loaded)"));
+    loaded.rssKiB.push(Number(readFileSync(rssFile, "utf8")));
+    loaded.noop.push(await must(run(process.execPath, args, { ...env, MATHISON_BENCH_RSS_FILE: rssFile }), "no-op (loaded)"));
+    loaded.rssKiB.push(Number(readFileSync(rssFile, "utf8")));
+    const hns = `bench-loaded-helm-${i}-${process.pid}`;
+    cleanups.push(hns);
+    const chart = helmChart(hns);
+    loaded.helm.push(await helm(kubeconfig, "install", hns, chart));
+    rmSync(chart, { recursive: true, force: true });
+    process.stderr.write(`loaded rep ${i + 1}/${REPS}: preflight ${loaded.preflight.at(-1)!.toFixed(0)} ms, install ${loaded.install.at(-1)!.toFixed(0)} ms, no-op ${loaded.noop.at(-1)!.toFixed(0)} ms, helm ${loaded.helm.at(-1)!.toFixed(0)} ms\n`);
+  }
+}
+
+type Samples = Record<"install" | "kubectl" | "helm" | "noop" | "helmNoop" | "rssKiB" | "version" | "firstRequest" | "npx" | "preflight" | "overheadPct", number[]> & {
+  readonly splits: TimeSplit[];
+  readonly loaded: Record<"install" | "noop" | "helm" | "preflight" | "rssKiB", number[]>;
+};
 
 /** One row per target: the median, the baseline ratio, the target, and by how much it is missed. */
 function report(samples: Samples, unpackedBytes: number): void {
   const m = {
     install: median(samples.install), kubectl: median(samples.kubectl), helm: median(samples.helm), noop: median(samples.noop), helmNoop: median(samples.helmNoop),
     rssMB: Math.max(...samples.rssKiB) / 1024, version: median(samples.version), firstRequest: median(samples.firstRequest), npx: median(samples.npx),
-    installedMB: unpackedBytes / 1e6,
+    installedMB: unpackedBytes / 1e6, preflight: median(samples.preflight), overheadPct: median(samples.overheadPct),
+    before: median(samples.splits.map((s) => s.beforeMs)), between: median(samples.splits.map((s) => s.betweenMs)), after: median(samples.splits.map((s) => s.afterMs)), stages: median(samples.splits.map((s) => s.stagesMs)),
+    loaded: samples.loaded.install.length > 0 ? {
+      install: median(samples.loaded.install), noop: median(samples.loaded.noop), helm: median(samples.loaded.helm), preflight: median(samples.loaded.preflight),
+      rssMB: Math.max(...samples.loaded.rssKiB) / 1024,
+    } : undefined,
   };
   const ratio = (a: number, b: number) => a / b;
   const rows: { what: string; value: string; ratio: string; target: string; actual: number; limit: number }[] = [
@@ -214,6 +292,16 @@ function report(samples: Samples, unpackedBytes: number): void {
     { what: "(h) mathison-install --version", value: `${m.version.toFixed(0)} ms`, ratio: "", target: "≤ 60 ms", actual: m.version, limit: 60 },
     { what: "(i) spawn to the first API request", value: `${m.firstRequest.toFixed(0)} ms`, ratio: "", target: "≤ 150 ms", actual: m.firstRequest, limit: 150 },
     { what: "(j) installer peak RSS (max of all runs)", value: `${m.rssMB.toFixed(1)} MB`, ratio: "", target: "≤ 90 MB", actual: m.rssMB, limit: 90 },
+    { what: "(k) preflight alone", value: `${m.preflight.toFixed(0)} ms`, ratio: "", target: "reported", actual: 0, limit: 1 },
+    { what: "(l) installer's own time in (a): wall − Σ stages", value: `${m.overheadPct.toFixed(1)} %`, ratio: `before ${m.before.toFixed(0)}, between ${m.between.toFixed(0)}, after ${m.after.toFixed(0)}; stages ${m.stages.toFixed(0)} ms`, target: "≤ 15 %", actual: m.overheadPct, limit: 15 },
+    ...(m.loaded ? [
+      { what: `(m) preflight, big cluster (${SCALE.replace("x", " nodes, ")} pods)`, value: `${m.loaded.preflight.toFixed(0)} ms`, ratio: `${ratio(m.loaded.preflight, m.preflight).toFixed(2)} × (k)`, target: "≤ 1.5 × (k)", actual: ratio(m.loaded.preflight, m.preflight), limit: 1.5 },
+      { what: "(n) fresh install, big cluster", value: `${m.loaded.install.toFixed(0)} ms`, ratio: `${ratio(m.loaded.install, m.install).toFixed(2)} × (a)`, target: "≤ 1.5 × (a)", actual: ratio(m.loaded.install, m.install), limit: 1.5 },
+      { what: "    the same against (p)", value: "", ratio: `${ratio(m.loaded.install, m.loaded.helm).toFixed(2)} × (p)`, target: "≤ 0.90 × (p)", actual: ratio(m.loaded.install, m.loaded.helm), limit: 0.9 },
+      { what: "(o) no-op re-run, big cluster", value: `${m.loaded.noop.toFixed(0)} ms`, ratio: `${ratio(m.loaded.noop, m.noop).toFixed(2)} × (d)`, target: "≤ 1.5 × (d)", actual: ratio(m.loaded.noop, m.noop), limit: 1.5 },
+      { what: "(p) helm 4 install, big cluster", value: `${m.loaded.helm.toFixed(0)} ms`, ratio: "1.00 × (p)", target: "baseline", actual: 0, limit: 1 },
+      { what: "(q) installer peak RSS, big cluster", value: `${m.loaded.rssMB.toFixed(1)} MB`, ratio: "", target: "≤ 90 MB", actual: m.loaded.rssMB, limit: 90 },
+    ] : []),
   ];
   const verdict = (r: (typeof rows)[number]) => (r.actual <= r.limit ? "ok" : `MISSED by ${(((r.actual - r.limit) / r.limit) * 100).toFixed(0)} %`);
   const table = rows.map((r) => [r.what, r.value, r.ratio, r.target, verdict(r)]);
