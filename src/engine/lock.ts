@@ -186,8 +186,8 @@ async function acquireOnce(kube: Kube, namespace: string, context: string, onLos
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
-      const current = await kube.get({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: LOCK_NAME, namespace }).catch(() => undefined);
-      if (current?.spec?.holderIdentity === identity) await kube.delete({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: LOCK_NAME, namespace }).catch(() => undefined);
+      // Only the Lease as this run last wrote it: one taken over meanwhile has another version (409, left alone).
+      await kube.delete({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: LOCK_NAME, namespace }, { resourceVersion: lease.metadata.resourceVersion as string }).catch(() => undefined);
     },
   };
 }

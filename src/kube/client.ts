@@ -111,12 +111,13 @@ class RestKube implements Kube {
   async list(apiVersion: string, kind: string, namespace: string | undefined, options: ListOptions = {}): Promise<{ items: KubeObject[]; resourceVersion: string }> {
     const what = `listing ${kind}${namespace ? ` in ${namespace}` : ""}`;
     const path = await this.collectionPath(apiVersion, kind, namespace);
+    const { pageSize, project, ...selectors } = options;
     const items: KubeObject[] = [];
     let next: string | undefined;
     let resourceVersion = "";
     do {
-      const page = await this.http.request<{ items: KubeObject[]; metadata?: { resourceVersion?: string; continue?: string } }>("GET", path, what, { query: { ...options, limit: LIST_PAGE, continue: next } });
-      for (const i of page.items) items.push({ ...i, apiVersion, kind });
+      const page = await this.http.request<{ items: KubeObject[]; metadata?: { resourceVersion?: string; continue?: string } }>("GET", path, what, { query: { ...selectors, limit: pageSize ?? LIST_PAGE, continue: next } });
+      for (const i of page.items) items.push(project ? { ...project(i), apiVersion, kind } : { ...i, apiVersion, kind });
       resourceVersion = page.metadata?.resourceVersion ?? "";
       next = page.metadata?.continue || undefined;
     } while (next);
@@ -142,9 +143,10 @@ class RestKube implements Kube {
     return { stop: () => informer.stop() };
   }
 
-  async delete(ref: ObjectRef, options: { propagation?: "Background" | "Foreground" | "Orphan" } = {}): Promise<boolean> {
+  async delete(ref: ObjectRef, options: { propagation?: "Background" | "Foreground" | "Orphan"; resourceVersion?: string } = {}): Promise<boolean> {
     try {
-      await this.http.request("DELETE", await this.objectPath(ref), `deleting ${describeRef(ref)}`, { body: { apiVersion: "v1", kind: "DeleteOptions", propagationPolicy: options.propagation ?? "Background" } });
+      const preconditions = options.resourceVersion ? { preconditions: { resourceVersion: options.resourceVersion } } : {};
+      await this.http.request("DELETE", await this.objectPath(ref), `deleting ${describeRef(ref)}`, { body: { apiVersion: "v1", kind: "DeleteOptions", propagationPolicy: options.propagation ?? "Background", ...preconditions } });
       return true;
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 404) return false;

@@ -16,6 +16,10 @@ export interface WatchHandle {
 export interface ListOptions {
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
+  /** Objects per page (default 500): a smaller page is a smaller answer held at once. */
+  readonly pageSize?: number;
+  /** What to keep of each object, as each page arrives: the rest is garbage before the next page is read. */
+  readonly project?: (obj: KubeObject) => KubeObject;
 }
 
 /** A watch's connection to the API server: lost (since when, why), back, or given up on. */
@@ -27,7 +31,7 @@ export interface ConnectionState {
   readonly gaveUp: boolean;
 }
 
-export interface WatchOptions extends ListOptions {
+export interface WatchOptions extends Pick<ListOptions, "labelSelector" | "fieldSelector"> {
   /** Told when the watch loses the API server and when it is back (a reconnect after a normal end is not a loss). */
   readonly onConnection?: (state: ConnectionState) => void;
 }
@@ -74,7 +78,8 @@ export interface Kube {
    * arrive as DELETED).
    */
   watch(apiVersion: string, kind: string, namespace: string | undefined, onEvent: (type: WatchEventType, obj: KubeObject) => void, options?: WatchOptions): Promise<WatchHandle>;
-  delete(ref: ObjectRef, options?: { propagation?: "Background" | "Foreground" | "Orphan" }): Promise<boolean>;
+  /** With `resourceVersion`: only if the object is still that version (409 otherwise), in one request. */
+  delete(ref: ObjectRef, options?: { propagation?: "Background" | "Foreground" | "Orphan"; resourceVersion?: string }): Promise<boolean>;
   /** The last lines of a container's log. */
   logs(namespace: string, pod: string, container: string, options?: { tailLines?: number; previous?: boolean }): Promise<string>;
   /** Streams a container's log line by line until it ends or the handle is stopped; `onEnd` gets the error, if any. */

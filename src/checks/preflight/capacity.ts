@@ -100,6 +100,22 @@ function isReady(node: KubeObject): boolean {
   return (node.status?.conditions as { type: string; status: string }[] | undefined)?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 }
 
+/** Of a pod, what its node's room needs: its namespace and its containers' requests. */
+function requestsOnly(p: KubeObject): KubeObject {
+  const containers = ((p.spec?.containers as { resources?: { requests?: Record<string, string> } }[] | undefined) ?? []).map((c) => ({ resources: { requests: c.resources?.requests ?? {} } }));
+  return { apiVersion: p.apiVersion, kind: p.kind, metadata: { name: p.metadata.name, namespace: p.metadata.namespace as string }, spec: { containers } };
+}
+
+/** Of a node, what its room needs: name, labels, taints, whether it is cordoned or Ready, and its allocatable resources. */
+function roomFields(n: KubeObject): KubeObject {
+  const ready = (n.status?.conditions as { type: string; status: string }[] | undefined)?.filter((c) => c.type === "Ready") ?? [];
+  return {
+    apiVersion: n.apiVersion, kind: n.kind, metadata: { name: n.metadata.name, labels: n.metadata.labels ?? {} },
+    spec: { unschedulable: n.spec?.unschedulable, taints: n.spec?.taints ?? [] },
+    status: { allocatable: n.status?.allocatable ?? {}, conditions: ready },
+  };
+}
+
 /** A node before its pods are counted: all of its allocatable room is free. */
 function emptyRoom(n: KubeObject): NodeRoom {
   const blocked = n.spec?.unschedulable ? "cordoned" : !isReady(n) ? "not Ready" : undefined;
@@ -118,7 +134,7 @@ function emptyRoom(n: KubeObject): NodeRoom {
  * server: the cost follows the nodes examined, not the cluster's size.
  */
 async function roomOn(ctx: PreflightContext, node: NodeRoom): Promise<NodeRoom> {
-  const { items } = await ctx.kube.list("v1", "Pod", undefined, { fieldSelector: `spec.nodeName=${node.name},status.phase!=Succeeded,status.phase!=Failed` });
+  const { items } = await ctx.kube.list("v1", "Pod", undefined, { fieldSelector: `spec.nodeName=${node.name},status.phase!=Succeeded,status.phase!=Failed`, project: requestsOnly });
   let { cpu, memory } = node.free;
   for (const p of items) {
     if (p.metadata.namespace === ctx.config.namespace) continue;
@@ -160,7 +176,8 @@ export const capacityCheck: Check<PreflightContext> = {
   id: "capacity", group: "Capacity", title: "Node capacity", needs: ["cluster"],
   async run(ctx): Promise<CheckResult> {
     const pods = plannedPods(ctx.rendered.stages.flatMap((s) => s.objects));
-    const nodes = (await ctx.kube.list("v1", "Node", undefined)).items.map(emptyRoom);
+    // Nodes a page of 100 at a time, keeping only what their room needs: a big cluster's node list is megabytes.
+    const nodes = (await ctx.kube.list("v1", "Node", undefined, { pageSize: 100, project: roomFields })).items.map(emptyRoom);
     if (nodes.length === 0) return { status: "fail", message: "the cluster has no nodes", hint: "kubectl get nodes" };
     const total = pods.reduce((a, p) => ({ cpu: a.cpu + p.requests.cpu, memory: a.memory + p.requests.memory }), { cpu: 0, memory: 0 });
     const schedulable = nodes.filter((n) => !n.blocked).length;
