@@ -11,9 +11,10 @@ import { loadManifests } from "../src/render/manifests.js";
 import { toYaml } from "../src/render/output.js";
 import { clusterScopedName, migrationJobName, renderPlan } from "../src/render/render.js";
 import { STAGES } from "../src/render/stages.js";
-import { PACKAGE_ROOT } from "../src/paths.js";
+
 import { resolveConfig } from "../src/config/resolve.js";
 import { LOAD_NAMESPACE, loadCluster } from "./load.js";
+import { PACKAGE_ROOT } from "../src/base/paths.js";
 
 const REPS = Number(process.env["MATHISON_BENCH_REPS"] ?? 5);
 /** The big-cluster phase: `0` skips it; otherwise nodes and pods as `300x10000`. */

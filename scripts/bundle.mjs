@@ -33,7 +33,7 @@ const result = await build({
   // CommonJS libraries call require() for Node's built-ins, which an ES module lacks.
   banner: { js: 'import{createRequire as __cr}from"node:module";const require=__cr(import.meta.url);' },
   entryNames: "[name]",
-  // Flat, beside main.js: src/paths.ts finds the package root two directories up from any of them.
+  // Flat, beside main.js: src/base/paths.ts finds the package root above any of them.
   chunkNames: "[name]-[hash]",
   logLevel: "warning",
 });

@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { FIELDS } from "../config/fields.js";
-import { ExitCode, UserError } from "./exit-codes.js";
+import { ExitCode, UserError } from "../base/exit-codes.js";
 
 export const COMMANDS = ["install", "render", "status", "uninstall", "preflight", "support-bundle", "verify"] as const;
 export type Command = (typeof COMMANDS)[number];

@@ -1,4 +1,4 @@
-import type { CliIO } from "./io.js";
+import { type CliIO } from "../base/io.js";
 
 type Output = CliIO["stdout"];
 

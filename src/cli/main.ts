@@ -1,11 +1,12 @@
 import { formatProblem } from "../config/types.js";
 import { parseCommandLine, type Command, type ParsedArgs } from "./args.js";
-import { ExitCode, UserError, type ExitCodeValue } from "./exit-codes.js";
+
 import { helpText } from "./help.js";
 import { widthOf, wrapLines } from "../ui/wrap.js";
 import { closableOutput } from "./closable-output.js";
-import type { CliIO } from "./io.js";
-import { packageVersion } from "./version.js";
+import { ExitCode, UserError, type ExitCodeValue } from "../base/exit-codes.js";
+import { type CliIO } from "../base/io.js";
+import { packageVersion } from "../base/version.js";
 
 const STDOUT_CLOSED = "mathison-install: standard output was closed (its reader ended); the run goes on to its end without printing to it, and records its outcome (mathison-install status shows it)\n";
 

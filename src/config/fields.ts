@@ -1,7 +1,4 @@
-import {
-  dns1123Label, dns1123Subdomain, hostName, imageReference, imageTag, integerIn, minLength,
-  settingWord, storageQuantity, type Validator,
-} from "./validate.js";
+import { dns1123Label, dns1123Subdomain, hostName, imageReference, imageTag, integerIn, minLength, settingWord, storageQuantity, type Validator } from "./validate.js";
 
 /**
  * Every setting a user can give, and the names it goes by in each source. One table so flags,

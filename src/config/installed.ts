@@ -1,9 +1,10 @@
-import type { SecretKey } from "../record/store.js";
-import { SECRET_DATA_KEYS } from "../record/store.js";
+
+
 import { fieldSpec, FIELDS, type FieldKey } from "./fields.js";
 import type { RawSource } from "./sources.js";
 import type { ConfigProblem } from "./types.js";
 import { parseImageReference } from "./validate.js";
+import { type SecretKey, SECRET_DATA_KEYS } from "./secret-keys.js";
 
 /** What an existing install holds: the record's answers and the Secret's values. */
 export interface Installed {

@@ -1,9 +1,10 @@
-import type { SecretKey } from "../record/store.js";
+
 import type { FieldKey } from "./fields.js";
 import { decideSecrets, recordedAnswers, type Installed } from "./installed.js";
 import { resolveConfig, type ResolveResult } from "./resolve.js";
 import { envSource, flagSource, valuesFileSource, type RawSource } from "./sources.js";
 import type { ConfigProblem } from "./types.js";
+import { type SecretKey } from "./secret-keys.js";
 
 export interface LoadInput {
   /** Parsed flags keyed by flag name without `--`. */

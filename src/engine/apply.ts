@@ -1,12 +1,9 @@
-import type { Kube, ObjectRef } from "../kube/types.js";
-import type { KubeObject } from "../render/objects.js";
+import { refOf } from "../facts/objects.js";
+import type { Kube } from "../kube/types.js";
+
 import type { ApplyAction } from "./events.js";
 import type { ObjectChange } from "./plan.js";
-
-/** An object's address for get/delete. */
-export function refOf(obj: KubeObject): ObjectRef {
-  return { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, namespace: obj.metadata.namespace };
-}
+import { type ObjectRef, type KubeObject } from "../facts/objects.js";
 
 const GONE_TIMEOUT_MS = 30_000;
 

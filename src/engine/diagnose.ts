@@ -1,4 +1,4 @@
-import type { KubeObject } from "../render/objects.js";
+import { type KubeObject } from "../facts/objects.js";
 
 /** Why a workload is not ready yet, as a person debugging it with kubectl would put it. */
 export interface Diagnosis {

@@ -1,5 +1,5 @@
 import type { Kube } from "../kube/types.js";
-import { objectRef } from "../render/objects.js";
+
 import type { Stage } from "../render/render.js";
 import type { StageId } from "../render/stages.js";
 import { applyChange } from "./apply.js";
@@ -10,6 +10,7 @@ import type { InstallPlan, ObjectChange } from "./plan.js";
 import { hasReadiness } from "./readiness.js";
 import { NamespaceView } from "./view.js";
 import { waitForStage } from "./wait.js";
+import { objectRef } from "../facts/objects.js";
 
 export { STALL_GRACE_MS } from "./wait.js";
 

@@ -1,3 +1,4 @@
+import type { InstalledSummary } from "../record/install-record.js";
 import type { StageId } from "../render/stages.js";
 
 /**
@@ -17,14 +18,6 @@ export interface PlannedChange {
   readonly fields: readonly string[];
   readonly conflicts: readonly { readonly field: string; readonly manager: string }[];
   readonly note?: string;
-}
-
-/** The install the plan was made against, when there is one. */
-export interface InstalledSummary {
-  readonly installerVersion?: string;
-  readonly installedAt?: string;
-  readonly updatedAt?: string;
-  readonly webImage?: string;
 }
 
 export type EngineEvent =

@@ -1,7 +1,8 @@
 import type { ChosenValues } from "../config/resolve.js";
 import type { ConfigProblem } from "../config/types.js";
-import type { KubeObject } from "../render/objects.js";
+
 import type { ObjectChange } from "./plan.js";
+import { type KubeObject } from "../facts/objects.js";
 
 /** One consequence of a plan, in words a person deciding whether to go ahead needs. */
 export interface Impact {

@@ -1,9 +1,9 @@
+import { LOCK_NAME } from "../facts/names.js";
 import { randomBytes } from "node:crypto";
 import { hostname, userInfo } from "node:os";
 import { KubeApiError, type Kube } from "../kube/types.js";
-import type { KubeObject } from "../render/objects.js";
+import { type KubeObject } from "../facts/objects.js";
 
-export const LOCK_NAME = "mathison-install-lock";
 /** A holder that stopped renewing for this long (a killed run) loses the lock to the next run. */
 export const LEASE_SECONDS = 15;
 const RENEW_MS = 5_000;

@@ -1,6 +1,6 @@
 import type { Kube } from "../kube/types.js";
-import type { KubeObject } from "../render/objects.js";
-import { MIGRATION_JOB_PREFIX } from "../render/render.js";
+import { type KubeObject } from "../facts/objects.js";
+import { MIGRATION_JOB_PREFIX } from "../facts/names.js";
 
 /** The migration Job created last among `jobs` (the current image's, unless someone ran another since). */
 export function newestMigrationJob(jobs: readonly KubeObject[]): KubeObject | undefined {

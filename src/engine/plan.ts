@@ -1,12 +1,13 @@
-import { FIELD_MANAGER_NAME } from "../kube/field-manager.js";
-import { KubeApiError, type Kube, type ObjectRef } from "../kube/types.js";
-import { inventoryKey, parseInventoryKey } from "../record/install-record.js";
-import { isNamespaced, objectRef, type KubeObject } from "../render/objects.js";
+
+import { KubeApiError, type Kube } from "../kube/types.js";
+
 import type { RenderedPlan } from "../render/render.js";
 import type { StageId } from "../render/stages.js";
-import { refOf } from "./apply.js";
+
 import { changedFields } from "./diff.js";
 import { jobReadiness } from "./readiness.js";
+import { FIELD_MANAGER_NAME } from "../facts/names.js";
+import { type ObjectRef, inventoryKey, parseInventoryKey, isNamespaced, objectRef, type KubeObject, refOf } from "../facts/objects.js";
 
 /**
  * What a run will do to one object. `replace` deletes and recreates (a migration Job that did not
@@ -52,7 +53,6 @@ export interface PlanOptions {
   /** Inventory of the last successful run: what it applied and this plan no longer renders is pruned. */
   readonly previousInventory: readonly string[];
 }
-
 
 /** Every object of the plan, checked against the cluster with server-side dry runs, in parallel. */
 export async function computePlan(rendered: RenderedPlan, kube: Kube, options: PlanOptions): Promise<InstallPlan> {

@@ -1,4 +1,4 @@
-import type { KubeObject } from "../render/objects.js";
+import { type KubeObject } from "../facts/objects.js";
 
 /** Helm's and kapp's three-valued readiness, always with a message a person can act on. */
 export type Readiness =

@@ -1,8 +1,10 @@
-import type { Kube, ObjectRef } from "../kube/types.js";
+import { objectRef } from "../facts/objects.js";
+import type { Kube } from "../kube/types.js";
 import type { StageId } from "../render/stages.js";
 import { waitUntilGone } from "./apply.js";
 import type { Reporter, RunOutcome } from "./events.js";
 import { applyFailure, StageFailure } from "./failure.js";
+import { type ObjectRef } from "../facts/objects.js";
 
 /** Objects deleted together, then waited on until gone, before the next group. */
 export interface RemovalGroup {
@@ -10,8 +12,6 @@ export interface RemovalGroup {
   readonly title: string;
   readonly refs: readonly ObjectRef[];
 }
-
-export const refName = (r: ObjectRef): string => `${r.kind}/${r.name}`;
 
 /**
  * Deletes group by group (the install's stages in reverse), each object with background
@@ -31,14 +31,14 @@ export async function removeGroups(groups: readonly RemovalGroup[], namespace: s
       if (options.signal?.aborted) throw new StageFailure("interrupted", "Interrupted", "interrupted before this group", "");
       await Promise.all(group.refs.map(async (ref) => {
         const existed = await kube.delete(ref, { propagation: "Background" });
-        reporter.event({ event: "apply", stage: group.id, object: refName(ref), action: existed ? "deleted" : "unchanged" });
+        reporter.event({ event: "apply", stage: group.id, object: objectRef(ref), action: existed ? "deleted" : "unchanged" });
         let waited = false;
         await waitUntilGone(kube, ref, options.signal, options.timeoutMs, () => {
           waited = true;
-          reporter.event({ event: "status", stage: group.id, object: refName(ref), state: "pending", message: "deleting: waiting until it is gone (finalizers, dependents)" });
+          reporter.event({ event: "status", stage: group.id, object: objectRef(ref), state: "pending", message: "deleting: waiting until it is gone (finalizers, dependents)" });
         });
         removed++;
-        if (waited) reporter.event({ event: "status", stage: group.id, object: refName(ref), state: "ready", message: "gone" });
+        if (waited) reporter.event({ event: "status", stage: group.id, object: objectRef(ref), state: "ready", message: "gone" });
       }));
     } catch (err) {
       const f = applyFailure(err, undefined);

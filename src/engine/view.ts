@@ -1,6 +1,7 @@
 import type { ConnectionState, Kube, WatchHandle } from "../kube/types.js";
-import type { KubeObject } from "../render/objects.js";
+
 import type { NamespaceSnapshot } from "./diagnose.js";
+import { type KubeObject } from "../facts/objects.js";
 
 const PROBE_EVERY_MS = 1_000;
 const PROBE_TIMEOUT_MS = 2_000;

@@ -1,5 +1,5 @@
 import type { ConnectionState, Kube } from "../kube/types.js";
-import { objectRef, type KubeObject } from "../render/objects.js";
+
 import type { Stage } from "../render/render.js";
 import { diagnose, rolloutPodsOf, type Diagnosis } from "./diagnose.js";
 import type { Reporter } from "./events.js";
@@ -7,6 +7,7 @@ import { failureHint, StageFailure } from "./failure.js";
 import { PodLogFollower } from "./log-follower.js";
 import { jobReadinessWithPods, readinessOf, type Readiness } from "./readiness.js";
 import type { NamespaceView } from "./view.js";
+import { objectRef, type KubeObject } from "../facts/objects.js";
 
 /** How long a finished stage waits for the last lines of the logs it streams, and for a quiet log. */
 const LOG_DRAIN_MS = 3000;

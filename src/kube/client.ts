@@ -1,13 +1,13 @@
-import type { KubeObject } from "../render/objects.js";
-import { BUILTIN_RESOURCES } from "./builtin-resources.js";
-import { FIELD_MANAGER_NAME as FIELD_MANAGER } from "./field-manager.js";
+
+
 import { listContexts, resolveAccess, type ConnectOptions } from "./kubeconfig.js";
 import { Transport } from "./transport.js";
-import {
-  KubeApiError, type AccessQuestion, type ExecResult, type Kube, type ListOptions, type ObjectRef, type WatchEventType, type WatchHandle, type WatchOptions,
-} from "./types.js";
+import { KubeApiError, type AccessQuestion, type ExecResult, type Kube, type ListOptions, type WatchEventType, type WatchHandle, type WatchOptions } from "./types.js";
 import { ListWatch } from "./watch.js";
 import { readMessages } from "./websocket.js";
+import { refOf, type KubeObject, type ObjectRef } from "../facts/objects.js";
+import { BUILTIN_RESOURCES } from "../facts/resources.js";
+import { FIELD_MANAGER_NAME as FIELD_MANAGER } from "../facts/names.js";
 
 export { listContexts, type ConnectOptions };
 
@@ -23,10 +23,6 @@ interface Resource {
 
 function describeRef(ref: ObjectRef): string {
   return `${ref.kind}/${ref.name}${ref.namespace ? ` in ${ref.namespace}` : ""}`;
-}
-
-function refOfObject(obj: KubeObject): ObjectRef {
-  return { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, namespace: obj.metadata.namespace };
 }
 
 const LIST_PAGE = 500;
@@ -82,19 +78,19 @@ class RestKube implements Kube {
   }
 
   async apply(obj: KubeObject, options: { dryRun?: boolean; force?: boolean } = {}): Promise<KubeObject> {
-    const what = `applying ${describeRef(refOfObject(obj))}`;
+    const what = `applying ${describeRef(refOf(obj))}`;
     // force: the installer owns these fields; a hand edit is taken back, as kubectl apply --force-conflicts.
     const query = { fieldManager: FIELD_MANAGER, force: options.force ?? true, dryRun: options.dryRun ? "All" : undefined };
-    return this.http.request<KubeObject>("PATCH", await this.objectPath(refOfObject(obj)), what, { query, body: obj, contentType: "application/apply-patch+yaml" });
+    return this.http.request<KubeObject>("PATCH", await this.objectPath(refOf(obj)), what, { query, body: obj, contentType: "application/apply-patch+yaml" });
   }
 
   async create(obj: KubeObject): Promise<KubeObject> {
     const path = await this.collectionPath(obj.apiVersion, obj.kind, obj.metadata.namespace);
-    return this.http.request<KubeObject>("POST", path, `creating ${describeRef(refOfObject(obj))}`, { query: { fieldManager: FIELD_MANAGER }, body: obj });
+    return this.http.request<KubeObject>("POST", path, `creating ${describeRef(refOf(obj))}`, { query: { fieldManager: FIELD_MANAGER }, body: obj });
   }
 
   async replace(obj: KubeObject): Promise<KubeObject> {
-    return this.http.request<KubeObject>("PUT", await this.objectPath(refOfObject(obj)), `updating ${describeRef(refOfObject(obj))}`, { query: { fieldManager: FIELD_MANAGER }, body: obj });
+    return this.http.request<KubeObject>("PUT", await this.objectPath(refOf(obj)), `updating ${describeRef(refOf(obj))}`, { query: { fieldManager: FIELD_MANAGER }, body: obj });
   }
 
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {

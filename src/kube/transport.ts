@@ -5,10 +5,11 @@ import type { Socket } from "node:net";
 import { connect as tlsConnect, createSecureContext, type ConnectionOptions } from "node:tls";
 import type { Duplex } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { http } from "../node-http.js";
+
 import type { ClusterAccess, Credentials } from "./kubeconfig.js";
 import { openTunnel } from "./proxy.js";
 import { ClusterAccessError, KubeApiError, type ApiErrorCause } from "./types.js";
+import { http } from "../base/node-http.js";
 
 /** Query parameters; an array repeats its parameter (exec's `command`). */
 const { request: httpRequest } = http;

@@ -1,11 +1,4 @@
-import type { KubeObject } from "../render/objects.js";
-
-export interface ObjectRef {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly name: string;
-  readonly namespace?: string | undefined;
-}
+import type { KubeObject, ObjectRef } from "../facts/objects.js";
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED";
 

@@ -1,6 +1,7 @@
-import type { KubeObject } from "../render/objects.js";
+
 import type { ConnectionState, WatchEventType } from "./types.js";
 import { KubeApiError } from "./types.js";
+import { type KubeObject } from "../facts/objects.js";
 
 /** What a list-watch needs of the transport: a list, and a watch stream from a resourceVersion. */
 export interface ListWatchSource {

@@ -1,10 +1,11 @@
 import type { ResolveResult } from "../config/resolve.js";
 import type { DoneEvent, EngineEvent, Reporter, RunOutcome } from "../engine/events.js";
 import type { Installed } from "../config/installed.js";
-import type { ClusterFacts } from "../config/cluster-facts.js";
+
 import type { Kube } from "../kube/types.js";
 import type { InstallState } from "../record/store.js";
 import type { VerifyFrontEnd } from "./verify.js";
+import { type ClusterFacts } from "./cluster-facts.js";
 
 export type PlanEvent = Extract<EngineEvent, { event: "plan" }>;
 export type CheckEvent = Extract<EngineEvent, { event: "check" }>;

@@ -11,19 +11,22 @@ import { acquireLock, LockHeldError, type HeldLock } from "../engine/lock.js";
 import { computePlan, inventoryOf, type InstallPlan } from "../engine/plan.js";
 import { connect, listContexts, type ConnectOptions } from "../kube/client.js";
 import { ClusterAccessError, KubeApiError, type Kube } from "../kube/types.js";
-import { lastSuccessfulRun, nextRecord, RECORD_NAME, startedRecord, summarizeRecord, type InstallRecord, type SuccessfulRun } from "../record/install-record.js";
+import { lastSuccessfulRun, nextRecord, startedRecord, summarizeRecord, type InstallRecord, type SuccessfulRun } from "../record/install-record.js";
 import { installChangedSince, readInstallState, writeRecord, type InstallState } from "../record/store.js";
-import { authUrl, renderPlan, SECRET_NAME } from "../render/render.js";
-import { objectRef } from "../render/objects.js";
-import { packageVersion } from "../cli/version.js";
-import { ExitCode, type ExitCodeValue } from "../cli/exit-codes.js";
+import { authUrl, renderPlan } from "../render/render.js";
+
 import { Cancelled, type FrontEnd, type PlanEvent } from "./front-end.js";
 import { whileInterruptible } from "./signals.js";
 import { verifyInstall, type VerifyResult } from "./verify.js";
 import type { NetworkOptions } from "../checks/verify/index.js";
-import { discoverClusterFacts } from "../config/cluster-facts.js";
+
 import { PREFLIGHT_CHECKS, type PreflightContext } from "../checks/preflight/index.js";
 import { runChecks, type CheckOutcome } from "../checks/types.js";
+import { RECORD_NAME, SECRET_NAME } from "../facts/names.js";
+import { objectRef } from "../facts/objects.js";
+import { packageVersion } from "../base/version.js";
+import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
+import { discoverClusterFacts } from "./cluster-facts.js";
 
 const OUTCOME_EXIT: Record<RunOutcome, ExitCodeValue> = {
   "ok": ExitCode.ok,

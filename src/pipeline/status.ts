@@ -5,10 +5,10 @@ import { currentHolder, type LockHolder } from "../engine/lock.js";
 import { newestMigrationJob } from "../engine/migration.js";
 import { jobReadinessWithPods } from "../engine/readiness.js";
 import type { Kube } from "../kube/types.js";
-import { lastSuccessfulRun, parseInventoryKey, summarizeRecord, type RunEntry, type Verification } from "../record/install-record.js";
-import { readInstallState, SECRET_DATA_KEYS, type SecretKey } from "../record/store.js";
-import type { KubeObject } from "../render/objects.js";
-import type { InstalledSummary } from "../engine/events.js";
+import { lastSuccessfulRun, summarizeRecord, type RunEntry, type Verification, type InstalledSummary } from "../record/install-record.js";
+import { readInstallState } from "../record/store.js";
+import { parseInventoryKey, type KubeObject } from "../facts/objects.js";
+import { SECRET_DATA_KEYS, type SecretKey } from "../config/secret-keys.js";
 
 export interface InstallStatus {
   /** `incomplete`: no run has completed yet (a first install stopped half-way); its objects may be partly there. */

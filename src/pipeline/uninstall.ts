@@ -1,16 +1,18 @@
 import type { Reporter, RunOutcome } from "../engine/events.js";
 import { acquireLock, LockHeldError, type HeldLock } from "../engine/lock.js";
-import { refName, removeGroups, type RemovalGroup } from "../engine/remove.js";
+import { removeGroups, type RemovalGroup } from "../engine/remove.js";
 import { connect, type ConnectOptions } from "../kube/client.js";
-import { ClusterAccessError, KubeApiError, type Kube, type ObjectRef } from "../kube/types.js";
-import { lastSuccessfulRun, noInstallMessage, parseInventoryKey, RECORD_NAME } from "../record/install-record.js";
+import { ClusterAccessError, KubeApiError, type Kube } from "../kube/types.js";
+import { lastSuccessfulRun, noInstallMessage } from "../record/install-record.js";
 import { markKeptData, readInstallState, type InstallState } from "../record/store.js";
-import type { KubeObject } from "../render/objects.js";
-import { MIGRATION_JOB_PREFIX, SECRET_NAME } from "../render/render.js";
+
 import type { StageId } from "../render/stages.js";
-import { ExitCode, type ExitCodeValue } from "../cli/exit-codes.js";
+
 import { whileInterruptible } from "./signals.js";
 import { Cancelled, type PlanEvent, type ReportingOptions } from "./front-end.js";
+import { objectRef, type ObjectRef, parseInventoryKey, type KubeObject } from "../facts/objects.js";
+import { RECORD_NAME, MIGRATION_JOB_PREFIX, SECRET_NAME } from "../facts/names.js";
+import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
 
 /** Something uninstall leaves in place, and why a person would want to know. */
 export interface KeptItem {
@@ -116,8 +118,8 @@ function keptNotes(plan: RemovalPlan): string[] {
 export function removalEvent(plan: RemovalPlan, kube: Kube): PlanEvent {
   return {
     event: "plan", context: kube.contextName, server: kube.server, namespace: plan.namespace, dryRun: false, operation: "uninstall",
-    stages: plan.groups.map((g) => ({ id: g.id, title: g.title, objects: g.refs.map(refName) })),
-    changes: plan.groups.flatMap((g) => g.refs.map((r) => ({ stage: g.id, object: refName(r), action: "delete" as const, fields: [], conflicts: [] }))),
+    stages: plan.groups.map((g) => ({ id: g.id, title: g.title, objects: g.refs.map(objectRef) })),
+    changes: plan.groups.flatMap((g) => g.refs.map((r) => ({ stage: g.id, object: objectRef(r), action: "delete" as const, fields: [], conflicts: [] }))),
     impact: [
       ...plan.kept.map((k) => ({ kind: "kept", object: k.object, message: `stays: ${k.object} (${k.message})` })),
       ...plan.dataLost.map((k) => ({ kind: "data-lost", object: k.object, message: `deleted for good: ${k.object} (${k.message})` })),

@@ -1,12 +1,18 @@
+import { RECORD_NAME } from "../facts/names.js";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import type { FieldKey } from "../config/fields.js";
-import type { InstalledSummary } from "../engine/events.js";
-import type { KubeObject } from "../render/objects.js";
+import { type KubeObject } from "../facts/objects.js";
 
-/** The ConfigMap every run reads and every run that applied something writes. */
-export const RECORD_NAME = "mathison-install";
 /** How many runs the record remembers. */
 export const HISTORY_LENGTH = 10;
+
+/** The install the plan was made against, when there is one. */
+export interface InstalledSummary {
+  readonly installerVersion?: string;
+  readonly installedAt?: string;
+  readonly updatedAt?: string;
+  readonly webImage?: string;
+}
 
 /** One run, as `status` and the next run's greeting show it. */
 export interface RunEntry {
@@ -60,17 +66,6 @@ export function noInstallMessage(namespace: string, context: string): string {
 }
 
 export const EMPTY_RECORD: InstallRecord = { inventory: [], history: [] };
-
-export function inventoryKey(obj: Pick<KubeObject, "apiVersion" | "kind" | "metadata">): string {
-  const ns = obj.metadata.namespace;
-  return `${obj.apiVersion} ${obj.kind} ${ns ? `${ns}/` : ""}${obj.metadata.name}`;
-}
-
-export function parseInventoryKey(key: string): { apiVersion: string; kind: string; name: string; namespace?: string } | undefined {
-  const m = /^(\S+) (\S+) (?:([^/\s]+)\/)?(\S+)$/.exec(key);
-  if (!m) return undefined;
-  return { apiVersion: m[1]!, kind: m[2]!, name: m[4]!, ...(m[3] ? { namespace: m[3] } : {}) };
-}
 
 function yamlField<T>(text: string | undefined, fallback: T): T {
   if (!text) return fallback;

@@ -1,21 +1,10 @@
+import { DATA_MIGRATED_BY_ANNOTATION } from "../facts/names.js";
+import { SECRET_DATA_KEYS, type SecretKey } from "../config/secret-keys.js";
 import { KubeApiError, type Kube } from "../kube/types.js";
-import type { KubeObject } from "../render/objects.js";
-import { SECRET_NAME } from "../render/render.js";
-import { decodeRecord, encodeRecord, RECORD_NAME, type InstallRecord } from "./install-record.js";
 
-export type SecretKey = "authSecret" | "postgresPassword" | "anthropicApiKey";
-/** The Secret's keys for the secrets a user gives; DATABASE_URL is derived. */
-export const SECRET_DATA_KEYS: Readonly<Record<SecretKey, string>> = {
-  authSecret: "AUTH_SECRET",
-  postgresPassword: "POSTGRES_PASSWORD",
-  anthropicApiKey: "ANTHROPIC_API_KEY",
-};
-
-/**
- * On the Secret an uninstall keeps: the image answers of the last release that migrated the kept
- * database, so a later install into the namespace starts from them instead of the defaults.
- */
-export const DATA_MIGRATED_BY_ANNOTATION = "mathison.dev/data-migrated-by";
+import { decodeRecord, encodeRecord, type InstallRecord } from "./install-record.js";
+import { type KubeObject } from "../facts/objects.js";
+import { SECRET_NAME, RECORD_NAME } from "../facts/names.js";
 
 /** What the kept data was last migrated by (tag, web and worker image answers) and the web image that ran the migration. */
 export interface KeptData {

@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { MANIFESTS_DIR } from "../paths.js";
-import type { KubeObject } from "./objects.js";
+
 import { MANIFEST_FILES } from "./stages.js";
+import { MANIFESTS_DIR } from "../base/paths.js";
+import { type KubeObject } from "../facts/objects.js";
 
 export type ManifestSet = ReadonlyMap<string, readonly KubeObject[]>;
 

@@ -1,6 +1,8 @@
 import { stringify } from "yaml";
-import { CONFIG_DIGEST_ANNOTATION, type KubeObject } from "./objects.js";
+
 import type { RenderedPlan, Stage } from "./render.js";
+import { CONFIG_DIGEST_ANNOTATION } from "../facts/names.js";
+import { type KubeObject } from "../facts/objects.js";
 
 export const REDACTED = "<redacted>";
 

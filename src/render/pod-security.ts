@@ -1,4 +1,4 @@
-import type { KubeObject } from "./objects.js";
+import { type KubeObject } from "../facts/objects.js";
 
 // The Pod Security Standard "restricted" profile (which includes "baseline"), as rules over a pod
 // spec, plus readOnlyRootFilesystem, which Mathison requires on top. Pure: the API server's

@@ -1,10 +1,13 @@
+import { CONFIGMAP_NAME, DEFAULT_NAMESPACE, MIGRATION_JOB_PREFIX, SECRET_NAME } from "../facts/names.js";
 import { createHash } from "node:crypto";
 import { databaseUrl, postgresHost, redisUrl } from "../config/secrets.js";
 import type { InstallConfig } from "../config/types.js";
 import { parseImageReference } from "../config/validate.js";
 import { loadManifests, type ManifestSet } from "./manifests.js";
-import { CONFIG_DIGEST_ANNOTATION, isNamespaced, type KubeObject } from "./objects.js";
+
 import { STAGES, type StageId } from "./stages.js";
+import { CONFIG_DIGEST_ANNOTATION } from "../facts/names.js";
+import { isNamespaced, type KubeObject } from "../facts/objects.js";
 
 export interface Stage {
   readonly id: StageId;
@@ -17,11 +20,6 @@ export interface RenderedPlan {
   readonly namespace: string;
   readonly stages: readonly Stage[];
 }
-
-export const DEFAULT_NAMESPACE = "mathison-system";
-export const SECRET_NAME = "mathison-secrets";
-export const CONFIGMAP_NAME = "mathison-config";
-export const MIGRATION_JOB_PREFIX = "mathison-migrate-";
 
 export interface RenderOptions {
   /**

@@ -4,12 +4,13 @@ import { join } from "node:path";
 import type { CheckOutcome } from "../checks/types.js";
 import type { EngineEvent } from "../engine/events.js";
 import type { Kube } from "../kube/types.js";
-import { parseInventoryKey } from "../record/install-record.js";
+
 import type { InstallState } from "../record/store.js";
-import type { KubeObject } from "../render/objects.js";
+
 import { redact, toYaml } from "../render/output.js";
 import type { RenderedPlan } from "../render/render.js";
 import { tarGz } from "./tar.js";
+import { parseInventoryKey, type KubeObject } from "../facts/objects.js";
 
 export const LOG_LINES = 500;
 

@@ -1,4 +1,5 @@
-import type { EngineEvent, InstalledSummary, PlannedChange } from "../engine/events.js";
+import type { EngineEvent, PlannedChange } from "../engine/events.js";
+import { type InstalledSummary } from "../record/install-record.js";
 
 type PlanEvent = Extract<EngineEvent, { event: "plan" }>;
 

@@ -1,11 +1,13 @@
 import { loadConfig } from "../config/load.js";
 import type { RunOutcome } from "../engine/events.js";
 import type { AnswerContext, FrontEnd, PlanEvent } from "../pipeline/front-end.js";
-import type { SecretKey } from "../record/store.js";
+
 import { chooseReporter, type OutputFormat } from "./choose-reporter.js";
-import type { CliIO } from "../cli/io.js";
+
 import { scriptVerifyFrontEnd } from "./script-checklist.js";
 import { widthOf, wrapLines } from "./wrap.js";
+import { type SecretKey } from "../config/secret-keys.js";
+import { type CliIO } from "../base/io.js";
 
 export interface ScriptInput {
   readonly flags: Readonly<Record<string, string | undefined>>;

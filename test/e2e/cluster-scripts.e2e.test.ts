@@ -7,8 +7,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { PACKAGE_ROOT } from "../../src/paths.js";
+
 import { testCluster } from "../helpers/cluster.js";
+import { PACKAGE_ROOT } from "../../src/base/paths.js";
 
 const { skip } = testCluster();
 const scripts = join(PACKAGE_ROOT, "scripts", "cluster");

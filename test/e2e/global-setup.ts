@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PACKAGE_ROOT } from "../../src/paths.js";
+import { PACKAGE_ROOT } from "../../src/base/paths.js";
 
 const scripts = join(PACKAGE_ROOT, "scripts", "cluster");
 let startedDir: string | undefined;

@@ -2,11 +2,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { PACKAGE_ROOT } from "../../src/paths.js";
+
 import { clusterScopedName } from "../../src/render/render.js";
 import { kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
 import { installArgs, runInstaller, tidy } from "../helpers/install.js";
 import { Terminal, tmuxMissing } from "../helpers/terminal.js";
+import { PACKAGE_ROOT } from "../../src/base/paths.js";
 
 const { cluster, skip } = testCluster();
 

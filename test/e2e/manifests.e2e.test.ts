@@ -3,11 +3,12 @@
 // Ready or Complete, PVCs bind, and the ServiceAccount gets exactly the access seed 001 checks.
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { MANIFESTS_DIR } from "../../src/paths.js";
+
 import { planYaml } from "../../src/render/output.js";
 import { clusterScopedName, migrationJobName, renderPlan } from "../../src/render/render.js";
 import { cleanup, kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
 import { configFrom } from "../helpers/plan.js";
+import { MANIFESTS_DIR } from "../../src/base/paths.js";
 
 const { cluster, skip } = testCluster();
 
@@ -105,11 +106,10 @@ describe("manifests/ applied with kubectl as they are", { skip }, () => {
   });
 });
 
-
 describe("the built-in resource table", { skip }, () => {
   it("says what the API server's discovery says for every kind in it", async () => {
     const c = cluster!;
-    const { BUILTIN_RESOURCES } = await import("../../src/kube/builtin-resources.js");
+    const { BUILTIN_RESOURCES } = await import("../../src/facts/resources.js");
     const byVersion = new Map<string, { name: string; kind: string; namespaced: boolean }[]>();
     for (const key of BUILTIN_RESOURCES.keys()) {
       const apiVersion = key.slice(0, key.lastIndexOf("/"));

@@ -8,11 +8,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
-import { PACKAGE_ROOT } from "../../src/paths.js";
+
 import { kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
 import { installArgs, runInstaller, tidy } from "../helpers/install.js";
 import { readTarGz } from "../helpers/tar.js";
 import { Terminal, tmuxMissing } from "../helpers/terminal.js";
+import { PACKAGE_ROOT } from "../../src/base/paths.js";
 
 const { cluster, skip } = testCluster();
 

@@ -6,12 +6,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { VERIFY_CHECKS } from "../../src/checks/verify/index.js";
-import { PACKAGE_ROOT } from "../../src/paths.js";
+
 import { clusterScopedName } from "../../src/render/render.js";
 import { installCertManagerCrd, kubectl, kubectlJson, testCluster, type TestCluster, uniqueNamespace } from "../helpers/cluster.js";
 import { installArgs, runInstaller, tidy, type InstallRun } from "../helpers/install.js";
 import { backingServers, makeTestCa, startIngressStandIn, type IngressStandIn, type TestCa } from "../helpers/standins.js";
 import { Terminal, tmuxMissing } from "../helpers/terminal.js";
+import { PACKAGE_ROOT } from "../../src/base/paths.js";
 
 const { cluster, skip } = testCluster();
 const ADDRESS = "127.0.0.1";

@@ -6,7 +6,6 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parse as parseYaml } from "yaml";
 
-
 /** Set by test/e2e/global-setup.ts (or by a developer pointing the suite at a running cluster). */
 export interface TestCluster {
   readonly kubeconfig: string;
@@ -91,7 +90,6 @@ export async function cleanup(cluster: TestCluster, namespace: string, clusterSc
   for (const ref of clusterScoped) await kubectl(cluster, ["delete", ref, "--ignore-not-found", "--wait=false"]);
   await kubectl(cluster, ["delete", "namespace", namespace, "--ignore-not-found", "--wait=false"]);
 }
-
 
 /**
  * Kills the test cluster's kube-apiserver (SIGKILL: its connections are cut, as in a crash), and

@@ -2,9 +2,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PACKAGE_ROOT } from "../../src/paths.js";
+
 import { clusterScopedName } from "../../src/render/render.js";
 import { cleanup, kubectlJson, type TestCluster } from "./cluster.js";
+import { PACKAGE_ROOT } from "../../src/base/paths.js";
 
 export interface InstallRun {
   readonly code: number;

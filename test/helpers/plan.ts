@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { resolveConfig } from "../../src/config/resolve.js";
 import type { RawSource } from "../../src/config/sources.js";
 import type { InstallConfig } from "../../src/config/types.js";
-import type { KubeObject } from "../../src/render/objects.js";
+
 import { renderPlan, type RenderedPlan } from "../../src/render/render.js";
+import { type KubeObject } from "../../src/facts/objects.js";
 
 /** A config from flag-like values (keys as in the values file), everything else defaulted. */
 export function configFrom(values: Record<string, string> = {}): InstallConfig {

@@ -8,9 +8,10 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { parseAllDocuments } from "yaml";
-import { PACKAGE_ROOT } from "../../src/paths.js";
+
 import { kubectlJson, testCluster, uniqueNamespace } from "../helpers/cluster.js";
 import { tidy } from "../helpers/install.js";
+import { PACKAGE_ROOT } from "../../src/base/paths.js";
 
 const { cluster, skip } = testCluster();
 

@@ -5,9 +5,10 @@ import { parseDuration } from "../../src/cli/commands/install.js";
 import { diagnose, type NamespaceSnapshot } from "../../src/engine/diagnose.js";
 import { changedFields } from "../../src/engine/diff.js";
 import { deploymentReadiness, jobReadiness, statefulSetReadiness } from "../../src/engine/readiness.js";
-import type { KubeObject } from "../../src/render/objects.js";
+
 import { chooseReporter } from "../../src/ui/choose-reporter.js";
 import { formatPlain } from "../../src/ui/plain-reporter.js";
+import { type KubeObject } from "../../src/facts/objects.js";
 
 const obj = (kind: string, name: string, extra: Record<string, unknown> = {}): KubeObject =>
   ({ apiVersion: "v1", kind, ...extra, metadata: { name, uid: `${name}-uid`, generation: 2 } }) as KubeObject;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { PACKAGE_ROOT } from "../../src/paths.js";
+import { PACKAGE_ROOT } from "../../src/base/paths.js";
 
 /** A Node older than 22 on this machine (Debian's), if there is one. */
 function oldNode(): string | undefined {

@@ -2,9 +2,10 @@
 // source; the real thing is exercised against a restarted kube-apiserver in test/e2e/engine.e2e.test.ts.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { KubeObject } from "../../src/render/objects.js";
+
 import { backoffDelay, DEFAULT_BACKOFF, ListWatch, type ListWatchSource } from "../../src/kube/watch.js";
 import { ClusterAccessError, KubeApiError, type ConnectionState } from "../../src/kube/types.js";
+import { type KubeObject } from "../../src/facts/objects.js";
 
 const pod = (name: string, rv: string): KubeObject => ({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "ns", resourceVersion: rv } });
 const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
-import type { ClusterFacts } from "../../src/config/cluster-facts.js";
+
 import { FIELD_KEYS, type FieldKey } from "../../src/config/fields.js";
 import { planQuestions, type Question } from "../../src/ui/wizard/questions.js";
 import { summaryLines } from "../../src/ui/wizard/summary.js";
 import { askQuestions, WizardCancelled } from "../../src/ui/wizard/wizard.js";
 import { configFrom } from "../helpers/plan.js";
+import { type ClusterFacts } from "../../src/pipeline/cluster-facts.js";
 
 const facts: ClusterFacts = { ingressClasses: [{ name: "traefik", isDefault: false }, { name: "nginx", isDefault: true }], clusterIssuers: ["letsencrypt-prod"], tlsSecrets: ["wildcard-tls"] };
 const none = new Set<FieldKey>();

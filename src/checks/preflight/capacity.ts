@@ -1,6 +1,7 @@
-import type { KubeObject } from "../../render/objects.js";
+
 import type { Check, CheckResult } from "../types.js";
 import type { PreflightContext } from "./context.js";
+import { type KubeObject } from "../../facts/objects.js";
 
 const SUFFIX: Readonly<Record<string, number>> = {
   m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,

@@ -1,7 +1,9 @@
-import { FIELD_MANAGER_NAME } from "../../kube/field-manager.js";
-import type { KubeObject } from "../../render/objects.js";
+
+
 import type { Check, CheckResult } from "../types.js";
 import type { PreflightContext } from "./context.js";
+import { FIELD_MANAGER_NAME } from "../../facts/names.js";
+import { type KubeObject } from "../../facts/objects.js";
 
 /** Pod Security admission (the namespace's `restricted` label) is GA from 1.25. */
 export const MIN_MINOR = 25;

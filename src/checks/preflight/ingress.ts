@@ -1,7 +1,8 @@
 import { KubeApiError } from "../../kube/types.js";
-import type { KubeObject } from "../../render/objects.js";
+
 import type { Check, CheckResult } from "../types.js";
 import type { PreflightContext } from "./context.js";
+import { type KubeObject } from "../../facts/objects.js";
 
 const DEFAULT_CLASS = "ingressclass.kubernetes.io/is-default-class";
 

@@ -1,8 +1,9 @@
 import type { AccessQuestion } from "../../kube/types.js";
-import { isNamespaced, type KubeObject } from "../../render/objects.js";
+
 import type { RenderedPlan } from "../../render/render.js";
 import type { Check, CheckResult } from "../types.js";
 import type { PreflightContext } from "./context.js";
+import { isNamespaced, type KubeObject } from "../../facts/objects.js";
 
 /** The API resource of each kind the manifests hold (and the run touches besides them). */
 const RESOURCES: Readonly<Record<string, { readonly group: string; readonly resource: string }>> = {

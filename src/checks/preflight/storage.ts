@@ -1,6 +1,7 @@
-import type { KubeObject } from "../../render/objects.js";
+import { CLAIM_NAMES } from "../../facts/names.js";
 import type { Check, CheckResult } from "../types.js";
 import type { PreflightContext } from "./context.js";
+import { type KubeObject } from "../../facts/objects.js";
 
 const DEFAULT_ANNOTATIONS = ["storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class"];
 
@@ -12,7 +13,7 @@ function describeClass(sc: KubeObject): string {
 export const storageCheck: Check<PreflightContext> = {
   id: "storage", group: "Storage", title: "Storage", needs: ["cluster"],
   async run({ kube, config, state }): Promise<CheckResult> {
-    const claims = ["data-postgres-0", "data-redis-0"];
+    const claims = CLAIM_NAMES;
     const [classes, existing] = await Promise.all([
       kube.list("storage.k8s.io/v1", "StorageClass", undefined),
       state.namespaceExists ? Promise.all(claims.map((name) => kube.get({ apiVersion: "v1", kind: "PersistentVolumeClaim", name, namespace: config.namespace }))) : Promise.resolve([]),

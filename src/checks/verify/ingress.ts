@@ -1,3 +1,4 @@
+import { CONFIGMAP_NAME } from "../../facts/names.js";
 import type { Check, CheckResult } from "../types.js";
 import type { VerifyContext } from "./context.js";
 
@@ -31,7 +32,7 @@ export const ingressAddressCheck: Check<VerifyContext> = {
 export const authUrlCheck: Check<VerifyContext> = {
   id: "auth-url", group: "Ingress chain", title: "AUTH_URL", needs: ["cluster"],
   async run(ctx): Promise<CheckResult> {
-    const [ing, cm] = await Promise.all([ingressOf(ctx), ctx.kube.get({ apiVersion: "v1", kind: "ConfigMap", name: "mathison-config", namespace: ctx.state.namespace })]);
+    const [ing, cm] = await Promise.all([ingressOf(ctx), ctx.kube.get({ apiVersion: "v1", kind: "ConfigMap", name: CONFIGMAP_NAME, namespace: ctx.state.namespace })]);
     const host = ing?.spec?.rules?.[0]?.host as string | undefined;
     const tls = ((ing?.spec?.tls as { hosts?: string[] }[] | undefined) ?? []).some((t) => t.hosts?.includes(host ?? ""));
     const url = host ? `${tls ? "https" : "http"}://${host}` : "(no host)";

@@ -1,11 +1,13 @@
 import { lookup } from "node:dns/promises";
-import { http } from "../../node-http.js";
+
 import { request as httpsRequest } from "node:https";
 import * as tls from "node:tls";
 import { X509Certificate } from "node:crypto";
-import type { KubeObject } from "../../render/objects.js";
+
 import type { Check, CheckResult } from "../types.js";
 import type { VerifyContext } from "./context.js";
+import { http } from "../../base/node-http.js";
+import { type KubeObject } from "../../facts/objects.js";
 
 const EXPIRY_WARNING_DAYS = 14;
 const DAY_MS = 86_400_000;

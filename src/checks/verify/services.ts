@@ -1,3 +1,4 @@
+import { CONFIGMAP_NAME } from "../../facts/names.js";
 import type { ExecResult } from "../../kube/types.js";
 import type { Check, CheckResult } from "../types.js";
 import type { VerifyContext } from "./context.js";
@@ -19,7 +20,7 @@ export const endpointsCheck: Check<VerifyContext> = {
 };
 
 async function databaseNames({ kube, state }: VerifyContext): Promise<{ user: string; db: string }> {
-  const cm = await kube.get({ apiVersion: "v1", kind: "ConfigMap", name: "mathison-config", namespace: state.namespace });
+  const cm = await kube.get({ apiVersion: "v1", kind: "ConfigMap", name: CONFIGMAP_NAME, namespace: state.namespace });
   return { user: (cm?.data?.POSTGRES_USER as string | undefined) ?? "mathison", db: (cm?.data?.POSTGRES_DB as string | undefined) ?? "mathison" };
 }
 

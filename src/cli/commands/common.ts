@@ -7,8 +7,8 @@ import { connect, type ConnectOptions } from "../../kube/client.js";
 import { ClusterAccessError, KubeApiError, type Kube } from "../../kube/types.js";
 import { OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
-import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
-import type { CliIO } from "../io.js";
+import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
+import { type CliIO } from "../../base/io.js";
 
 /** --output and the namespace (flag, environment or values file) of the read-only commands; problems printed, exit 2. */
 export function outputAndNamespace(args: ParsedArgs, io: CliIO): { output: OutputFormat; namespace: string } | ExitCodeValue {

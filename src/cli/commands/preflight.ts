@@ -7,9 +7,10 @@ import { readInstallState } from "../../record/store.js";
 import { renderPlan } from "../../render/render.js";
 import { chooseReporter } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
-import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
-import type { CliIO } from "../io.js";
+
 import { outputAndNamespace, withCluster } from "./common.js";
+import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
+import { type CliIO } from "../../base/io.js";
 
 /** `mathison-install preflight`: the install's checks alone, with the answers an install would use; writes nothing. */
 export async function runPreflight(args: ParsedArgs, io: CliIO): Promise<ExitCodeValue> {

@@ -3,8 +3,8 @@ import { join } from "node:path";
 import type { InstallConfig } from "../../config/types.js";
 import { planYaml, stageFileName, stageYaml } from "../../render/output.js";
 import { renderPlan } from "../../render/render.js";
-import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
-import type { CliIO } from "../io.js";
+import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
+import { type CliIO } from "../../base/io.js";
 
 export interface RenderOptions {
   readonly outDir: string | undefined;

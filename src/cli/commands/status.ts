@@ -2,9 +2,10 @@ import { readStatus } from "../../pipeline/status.js";
 import { noInstallMessage } from "../../record/install-record.js";
 import { statusLines } from "../../ui/status-lines.js";
 import type { ParsedArgs } from "../args.js";
-import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
-import type { CliIO } from "../io.js";
+
 import { outputAndNamespace, withCluster } from "./common.js";
+import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
+import { type CliIO } from "../../base/io.js";
 
 /** `mathison-install status`: the install at a glance on stdout (text or one JSON document); exit 0 only when healthy. */
 export async function runStatus(args: ParsedArgs, io: CliIO): Promise<ExitCodeValue> {

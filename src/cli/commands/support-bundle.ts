@@ -2,10 +2,11 @@ import { secretValuesOf } from "../../pipeline/install.js";
 import { readInstallState } from "../../record/store.js";
 import { collectBundle, SecretInBundleError, writeBundle } from "../../support/bundle.js";
 import type { ParsedArgs } from "../args.js";
-import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
-import type { CliIO } from "../io.js";
-import { packageVersion } from "../version.js";
+
 import { outputAndNamespace, withCluster } from "./common.js";
+import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
+import { type CliIO } from "../../base/io.js";
+import { packageVersion } from "../../base/version.js";
 
 /** `mathison-install support-bundle`: what someone helping needs, redacted, in one file whose path goes to stdout. */
 export async function runSupportBundle(args: ParsedArgs, io: CliIO): Promise<ExitCodeValue> {

@@ -2,10 +2,11 @@ import { noInstallMessage } from "../../record/install-record.js";
 import { verifyInstall, type VerifyFrontEnd } from "../../pipeline/verify.js";
 import { chooseReporter } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
-import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
-import type { CliIO } from "../io.js";
+
 import { networkOptions, outputAndNamespace, withCluster } from "./common.js";
 import { isNonInteractive } from "./install.js";
+import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
+import { type CliIO } from "../../base/io.js";
 
 /**
  * `mathison-install verify`: the checklist of an install any time. In a terminal the automated

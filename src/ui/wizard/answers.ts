@@ -5,13 +5,14 @@ import type { ChosenValues, ResolveResult } from "../../config/resolve.js";
 import type { RawSource } from "../../config/sources.js";
 import type { InstallConfig } from "../../config/types.js";
 import type { AnswerContext } from "../../pipeline/front-end.js";
-import { SECRET_DATA_KEYS, type SecretKey } from "../../record/store.js";
+
 import { summarizeRecord } from "../../record/install-record.js";
 import { installedLine } from "../plan-lines.js";
 import { widthOf, wrapLines } from "../wrap.js";
 import { planQuestions, tagIsMoot, tagQuestion } from "./questions.js";
 import { summaryLines, type AnswerMark, type SecretOrigin } from "./summary.js";
 import { askQuestions, askSecret, askYesNo, type PromptIO } from "./wizard.js";
+import { SECRET_DATA_KEYS, type SecretKey } from "../../config/secret-keys.js";
 
 export interface WizardAnswerInput {
   readonly flags: Readonly<Record<string, string | undefined>>;

@@ -1,6 +1,6 @@
 import type { EngineEvent, Reporter } from "../../engine/events.js";
 import type { FrontEnd, PlanEvent, ReportingOptions } from "../../pipeline/front-end.js";
-import type { SecretKey } from "../../record/store.js";
+
 import { mountProgressScreen, type ProgressScreen } from "../ink-progress.js";
 import type { RunAction } from "../components/Summary.js";
 import { planLines } from "../plan-lines.js";
@@ -10,6 +10,7 @@ import { inkVerifyFrontEnd } from "../ink-checklist.js";
 import { resolveWizardAnswers } from "./answers.js";
 import { askContext, askYesNo, type PromptIO } from "./wizard.js";
 import { widthOf, wrapLines } from "../wrap.js";
+import { type SecretKey } from "../../config/secret-keys.js";
 
 export interface WizardInput {
   readonly flags: Readonly<Record<string, string | undefined>>;

@@ -1,6 +1,7 @@
-import type { ClusterFacts } from "../../config/cluster-facts.js";
+
 import { FIELDS, type FieldKey } from "../../config/fields.js";
 import { dns1123Subdomain, hostName, imageReference, imageTag, parseImageReference, settingWord } from "../../config/validate.js";
+import { type ClusterFacts } from "../../pipeline/cluster-facts.js";
 
 /** One question, as data: the wizard asks it with @inquirer/prompts; tests read it directly. */
 export type Question =
