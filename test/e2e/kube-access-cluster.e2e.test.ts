@@ -8,8 +8,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { adminAccess, derivedKubeconfig, kubectl, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
-import { installArgs, runInstaller, tidy } from "../helpers/install.js";
+import { adminAccess, derivedKubeconfig, kubectl, testCluster, type TestCluster } from "../helpers/cluster.js";
+import { freshNamespaces, installArgs, runInstaller } from "../helpers/install.js";
 import { startConnectProxy, type ProxyStandIn } from "../helpers/recorder.js";
 import { makeTestCa, type TestCa } from "../helpers/standins.js";
 
@@ -65,12 +65,7 @@ async function startThrottlingRelay(c: TestCluster, ca: TestCa, every: number): 
 
 describe("kube access on the test cluster", { skip }, () => {
   const c = cluster!;
-  const namespaces: string[] = [];
-  const fresh = (prefix: string) => {
-    const ns = uniqueNamespace(prefix);
-    namespaces.push(ns);
-    return ns;
-  };
+  const fresh = freshNamespaces(c);
   let proxy: ProxyStandIn;
   let ca: TestCa;
   before(async () => {
@@ -80,7 +75,6 @@ describe("kube access on the test cluster", { skip }, () => {
   after(async () => {
     await proxy?.close();
     ca?.remove();
-    await Promise.all(namespaces.map((ns) => tidy(c, ns)));
     await kubectl(c, ["delete", "clusterrolebinding", "mathison-e2e-impersonator", "--ignore-not-found"]);
   });
 

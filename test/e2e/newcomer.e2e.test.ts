@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 
-import { kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
-import { installArgs, runInstaller, tidy } from "../helpers/install.js";
+import { kubectl, kubectlJson, testCluster, type TestCluster } from "../helpers/cluster.js";
+import { freshNamespaces, installArgs, runInstaller } from "../helpers/install.js";
 import { readTarGz } from "../helpers/tar.js";
 import { Terminal, tmuxMissing } from "../helpers/terminal.js";
 import { PACKAGE_ROOT } from "../../src/base/paths.js";
@@ -49,13 +49,7 @@ function runIntoHead(c: TestCluster, args: readonly string[], lines: number, str
 
 describe("the product as a newcomer meets it", { skip }, () => {
   const c = cluster!;
-  const namespaces: string[] = [];
-  const fresh = (prefix: string) => {
-    const ns = uniqueNamespace(prefix);
-    namespaces.push(ns);
-    return ns;
-  };
-  after(() => Promise.all(namespaces.map((ns) => tidy(c, ns))));
+  const fresh = freshNamespaces(c);
 
   it("`install --output json | head -5` during an upgrade: the run completes, is recorded, and frees the lock", async () => {
     const namespace = fresh("e2e-epipe");

@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { clusterScopedName } from "../../src/render/render.js";
-import { ingressControllerStandIn, installCertManagerCrd, kubectl, testCluster, type TestCluster, uniqueNamespace } from "../helpers/cluster.js";
-import { installArgs, runInstaller, tidy, type InstallRun } from "../helpers/install.js";
+import { ingressControllerStandIn, installCertManagerCrd, kubectl, testCluster, type TestCluster } from "../helpers/cluster.js";
+import { freshNamespaces, installArgs, runInstaller, type InstallRun } from "../helpers/install.js";
 
 const { cluster, skip } = testCluster();
 
@@ -56,17 +56,11 @@ current-context: limited
 
 describe("preflight", { skip }, () => {
   const c = cluster!;
-  const namespaces: string[] = [];
-  const fresh = (prefix: string) => {
-    const ns = uniqueNamespace(prefix);
-    namespaces.push(ns);
-    return ns;
-  };
+  const fresh = freshNamespaces(c);
   after(async () => {
     await kubectl(c, ["annotate", "--overwrite", "storageclass/standard", "storageclass.kubernetes.io/is-default-class=true"]);
     await kubectl(c, ["taint", "nodes", "kwok-node-0", "mathison.test/broken-", "--overwrite"]);
     await kubectl(c, ["delete", "crd", "clusterissuers.cert-manager.io", "--ignore-not-found"]);
-    await Promise.all(namespaces.map((ns) => tidy(c, ns)));
   });
 
   it("passes on a healthy cluster, each check reported as a `check` event", async () => {

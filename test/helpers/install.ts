@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { clusterScopedName } from "../../src/render/render.js";
-import { cleanup, kubectlJson, type TestCluster } from "./cluster.js";
+import { after } from "node:test";
+import { cleanup, kubectlJson, uniqueNamespace, type TestCluster } from "./cluster.js";
 import { PACKAGE_ROOT } from "../../src/base/paths.js";
 
 export interface InstallRun {
@@ -80,4 +81,20 @@ export async function versions(c: TestCluster, namespace: string): Promise<Recor
 /** Deletes an install's namespace and cluster-scoped objects. */
 export function tidy(c: TestCluster, namespace: string): Promise<void> {
   return cleanup(c, namespace, [`clusterrole/${clusterScopedName(namespace)}`, `clusterrolebinding/${clusterScopedName(namespace)}`]);
+}
+
+/**
+ * A new namespace name per call, each tidied once the suite ends: call it inside a describe
+ * (it registers the suite's after hook).
+ */
+export function freshNamespaces(c: TestCluster): (prefix: string) => string {
+  const namespaces: string[] = [];
+  after(async () => {
+    await Promise.all(namespaces.map((ns) => tidy(c, ns)));
+  });
+  return (prefix) => {
+    const ns = uniqueNamespace(prefix);
+    namespaces.push(ns);
+    return ns;
+  };
 }
