@@ -143,6 +143,10 @@ spec: {controller: k8s.io/ingress-nginx}
     const tail = plain.stderr.trimEnd().split("\n");
     assert.match(tail.at(-1)!, new RegExp(`^  \\d+\\. mathison-install verify --namespace ${namespace}$`));
     assert.ok(tail.includes("  what to do next:"), plain.stderr);
+    // status: healthy workloads, and the failed verification in its headline (the exit code judges the workloads).
+    const status = await runInstaller(c, ["status", "--namespace", namespace]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout.replace(/\n/g, " "), /: healthy; last verification failed \([^)]*ingress-address[^)]*\): mathison-install verify --namespace \S+ says why/);
   });
 
   it("NO_COLOR=1 turns the Ink screens' colours off (escape sequences read from the terminal); without it they are coloured", { skip: tmuxMissing() }, async () => {

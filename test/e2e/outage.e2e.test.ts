@@ -99,4 +99,25 @@ describe("an API server outage during a wait", { skip, timeout: 400_000 }, () =>
     assert.ok(Date.parse(lost.ts) - killedAt < 2000, `reported ${Date.parse(lost.ts) - killedAt} ms after SIGTERM: ${lost.message}`);
     assert.ok(run.events.some((e) => e.event === "status" && e.object === "API server" && e.message === "the connection to the API server is back"));
   });
+
+  it("a partition (packets dropped, connections left open) is reported within a few seconds through /readyz, and healed", async () => {
+    const ns = uniqueNamespace("e2e-partition");
+    after(() => tidy(c, ns));
+    const relay = await startApiRelay(c);
+    after(() => relay.close());
+    assert.equal((await kubectl(c, ["taint", "nodes", "kwok-node-0", TAINT, "--overwrite"])).code, 0);
+    const { child, result } = startInstaller(c, [...installArgs(ns, "--skip-preflight"), "--kubeconfig", relay.kubeconfig]);
+    await stalledOnScheduling(child);
+    relay.frozen(true);
+    const frozenAt = Date.now();
+    await new Promise((r) => setTimeout(r, 6000));
+    relay.frozen(false);
+    await untaint();
+    const run = await result;
+    assert.equal(run.code, 0, run.stderr);
+    const lost = run.events.find((e) => e.event === "stall" && e.object === "API server");
+    assert.ok(lost, "the partition was reported");
+    assert.ok(Date.parse(lost.ts) - frozenAt < 4000, `reported ${Date.parse(lost.ts) - frozenAt} ms after the partition: ${lost.message}`);
+    assert.ok(run.events.some((e) => e.event === "status" && e.object === "API server" && e.message === "the connection to the API server is back"));
+  });
 });

@@ -156,6 +156,11 @@ export interface ApiRelay {
   readonly kubeconfig: string;
   /** Drops every connection and refuses new ones, as an unreachable API server would. */
   cut(): void;
+  /**
+   * A partition: nothing gets through either way (every socket paused, new ones too), while
+   * every connection stays open, as when a network drops packets; `frozen(false)` heals it.
+   */
+  frozen(on: boolean): void;
   close(): void;
 }
 
@@ -163,6 +168,8 @@ export async function startApiRelay(cluster: TestCluster): Promise<ApiRelay> {
   const text = readFileSync(cluster.kubeconfig, "utf8");
   const upstream = new URL(/server: (\S+)/.exec(text)![1]!);
   const sockets = new Set<Socket>();
+  let isFrozen = false;
+  const pairs: [Socket, Socket][] = [];
   const server = createServer((socket) => {
     const up = createConnection({ host: upstream.hostname, port: Number(upstream.port) });
     for (const s of [socket, up]) {
@@ -170,7 +177,11 @@ export async function startApiRelay(cluster: TestCluster): Promise<ApiRelay> {
       s.on("close", () => sockets.delete(s));
       s.on("error", () => undefined);
     }
-    socket.pipe(up).pipe(socket);
+    pairs.push([socket, up]);
+    if (isFrozen) {
+      socket.pause();
+      up.pause();
+    } else socket.pipe(up).pipe(socket);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const dir = mkdtempSync(join(tmpdir(), "mathison-relay-"));
@@ -180,7 +191,24 @@ export async function startApiRelay(cluster: TestCluster): Promise<ApiRelay> {
     server.close();
     for (const s of sockets) s.destroy();
   };
-  return { kubeconfig, cut, close: () => { cut(); rmSync(dir, { recursive: true, force: true }); } };
+  const frozen = (on: boolean): void => {
+    isFrozen = on;
+    for (const s of sockets) {
+      if (on) {
+        // Unpiped while frozen: a paused stream that stays piped is resumed by its pipe.
+        s.unpipe();
+        s.pause();
+      }
+    }
+    if (!on) {
+      for (const s of sockets) s.removeAllListeners("data");
+      // Pairs re-piped: each socket's peer is the one it was connected to.
+      for (const [a, b] of pairs) {
+        if (!a.destroyed && !b.destroyed) a.pipe(b).pipe(a);
+      }
+    }
+  };
+  return { kubeconfig, cut, frozen, close: () => { cut(); rmSync(dir, { recursive: true, force: true }); } };
 }
 
 /**
