@@ -1,6 +1,18 @@
 // Loaded with `node --import` into a benchmarked run: writes the process's peak RSS (KiB) to the
-// file named by MATHISON_BENCH_RSS_FILE when it exits.
-import { writeFileSync } from "node:fs";
+// file named by MATHISON_BENCH_RSS_FILE when it exits. On Linux the peak is VmHWM of its own
+// address space: getrusage's maxRSS survives fork and exec, so a child of a big parent would
+// report at least the parent's size.
+import { readFileSync, writeFileSync } from "node:fs";
+
+function peakKiB(): number {
+  try {
+    const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync("/proc/self/status", "utf8"));
+    if (hwm) return Number(hwm[1]);
+  } catch {
+    // not Linux: getrusage's figure
+  }
+  return process.resourceUsage().maxRSS;
+}
 
 const file = process.env["MATHISON_BENCH_RSS_FILE"];
-if (file) process.on("exit", () => writeFileSync(file, String(process.resourceUsage().maxRSS)));
+if (file) process.on("exit", () => writeFileSync(file, String(peakKiB())));

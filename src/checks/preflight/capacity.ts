@@ -177,8 +177,8 @@ export const capacityCheck: Check<PreflightContext> = {
   id: "capacity", group: "Capacity", title: "Node capacity", needs: ["cluster"],
   async run(ctx): Promise<CheckResult> {
     const pods = plannedPods(ctx.rendered.stages.flatMap((s) => s.objects));
-    // Nodes a page of 100 at a time, keeping only what their room needs: a big cluster's node list is megabytes.
-    const nodes = (await ctx.kube.list("v1", "Node", undefined, { pageSize: 100, project: roomFields })).items.map(emptyRoom);
+    // Of each node only what its room needs is kept: a big cluster's node list is megabytes.
+    const nodes = (await ctx.kube.list("v1", "Node", undefined, { project: roomFields })).items.map(emptyRoom);
     if (nodes.length === 0) return { status: "fail", message: "the cluster has no nodes", hint: "kubectl get nodes" };
     const total = pods.reduce((a, p) => ({ cpu: a.cpu + p.requests.cpu, memory: a.memory + p.requests.memory }), { cpu: 0, memory: 0 });
     const schedulable = nodes.filter((n) => !n.blocked).length;
