@@ -6,7 +6,7 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 
 import { testCluster } from "../helpers/cluster.js";
 import { PACKAGE_ROOT } from "../../src/base/paths.js";
@@ -34,6 +34,8 @@ describe("the test cluster's scripts", { skip, timeout: 180_000 }, () => {
     const home = mkdtempSync(join(tmpdir(), "mathison-private-home-"));
     const state = join(home, ".cache", "cluster");
     mkdirSync(join(home, ".cache"), { recursive: true });
+    // Whatever fails below, the cluster it started is stopped.
+    after(() => run("down.sh", state));
     const up = run("up.sh", state);
     assert.equal(up.code, 0, up.out);
     assert.match(up.out, new RegExp(`export KUBECONFIG=${state}/kubeconfig`));
@@ -49,6 +51,7 @@ describe("the test cluster's scripts", { skip, timeout: 180_000 }, () => {
 
   it("a start killed halfway leaves nothing running, and the next start succeeds", async () => {
     const state = join(mkdtempSync(join(tmpdir(), "mathison-killed-")), "cluster");
+    after(() => run("down.sh", state));
     const child = spawn("bash", [join(scripts, "up.sh")], { env: { ...process.env, MATHISON_CLUSTER_DIR: state }, stdio: "ignore" });
     // Killed once the API server runs (etcd and kube-apiserver started, the rest not yet).
     for (let i = 0; !existsSync(join(state, "logs", "kube-apiserver.log")); i++) {
