@@ -1,3 +1,4 @@
+import { DEFAULT_NAMESPACE } from "../facts/names.js";
 import { dns1123Label, dns1123Subdomain, hostName, imageReference, imageTag, integerIn, minLength, settingWord, storageQuantity, type Validator } from "./validate.js";
 
 /**
@@ -40,7 +41,7 @@ const optionalSubdomain: Validator = (v) => (v === "" ? undefined : dns1123Subdo
 const anything: Validator = () => undefined;
 
 export const FIELDS: readonly FieldSpec[] = [
-  { key: "namespace", flag: "--namespace", env: "MATHISON_NAMESPACE", secret: false, default: "mathison-system",
+  { key: "namespace", flag: "--namespace", env: "MATHISON_NAMESPACE", secret: false, default: DEFAULT_NAMESPACE,
     describe: "namespace Mathison is installed into", validate: dns1123Label },
   { key: "domain", flag: "--domain", env: "MATHISON_DOMAIN", secret: false, default: "mathison.example.com", normalize: lowercase,
     describe: "host name of the web UI (the Ingress host; AUTH_URL is derived from it)", validate: hostName,

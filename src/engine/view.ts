@@ -1,3 +1,4 @@
+import { WATCHED_KINDS } from "../facts/resources.js";
 import type { ConnectionState, Kube, WatchHandle } from "../kube/types.js";
 
 import type { NamespaceSnapshot } from "./diagnose.js";
@@ -6,11 +7,6 @@ import { type KubeObject } from "../facts/objects.js";
 const PROBE_EVERY_MS = 1_000;
 const PROBE_TIMEOUT_MS = 2_000;
 const PROBE_GIVE_UP_MS = 60_000;
-
-const WATCHED = [
-  ["v1", "Pod"], ["v1", "Event"], ["v1", "PersistentVolumeClaim"],
-  ["apps/v1", "ReplicaSet"], ["apps/v1", "Deployment"], ["apps/v1", "StatefulSet"], ["batch/v1", "Job"],
-] as const;
 
 /**
  * The namespace as its watches describe it: workloads, their pods, ReplicaSets, claims and
@@ -30,7 +26,7 @@ export class NamespaceView {
 
   async start(): Promise<void> {
     this.startProbe();
-    this.handles = await Promise.all(WATCHED.map(([apiVersion, kind]) => {
+    this.handles = await Promise.all(WATCHED_KINDS.map(([apiVersion, kind]) => {
       const store = new Map<string, KubeObject>();
       this.objects.set(kind, store);
       return this.kube.watch(apiVersion, kind, this.namespace, (type, obj) => {

@@ -37,4 +37,22 @@ export const BUILTIN_RESOURCES: ReadonlyMap<string, { readonly plural: string; r
   ["discovery.k8s.io/v1", "EndpointSlice", "endpointslices", NAMESPACED],
   ["storage.k8s.io/v1", "StorageClass", "storageclasses", CLUSTER],
   ["apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions", CLUSTER],
+  ["authorization.k8s.io/v1", "SubjectAccessReview", "subjectaccessreviews", CLUSTER],
 ] as const).map(([apiVersion, kind, plural, namespaced]) => [`${apiVersion}/${kind}`, { plural, namespaced }]));
+
+/** A built-in kind's API group (`""` for the core group), resource name and scope, by kind alone. */
+export function resourceOfKind(kind: string): { readonly group: string; readonly plural: string; readonly namespaced: boolean } | undefined {
+  for (const [key, r] of BUILTIN_RESOURCES) {
+    const at = key.lastIndexOf("/");
+    if (key.slice(at + 1) !== kind) continue;
+    const apiVersion = key.slice(0, at);
+    return { group: apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "", ...r };
+  }
+  return undefined;
+}
+
+/** What a run watches in the install's namespace while it waits (and `status` lists): workloads, their pods, ReplicaSets, claims and events. */
+export const WATCHED_KINDS: readonly (readonly [apiVersion: string, kind: string])[] = [
+  ["v1", "Pod"], ["v1", "Event"], ["v1", "PersistentVolumeClaim"],
+  ["apps/v1", "ReplicaSet"], ["apps/v1", "Deployment"], ["apps/v1", "StatefulSet"], ["batch/v1", "Job"],
+];

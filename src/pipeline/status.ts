@@ -1,3 +1,4 @@
+import { WATCHED_KINDS } from "../facts/resources.js";
 import { FIELDS, type FieldKey } from "../config/fields.js";
 import { rolloutPodsOf, type NamespaceSnapshot } from "../engine/diagnose.js";
 import { workloadHealth, type WorkloadHealth } from "../engine/health.js";
@@ -33,12 +34,11 @@ const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet"]);
 const FALLBACK_WORKLOADS = ["Deployment/mathison-web", "Deployment/mathison-worker", "StatefulSet/postgres", "StatefulSet/redis"];
 
 async function snapshotOf(kube: Kube, namespace: string): Promise<NamespaceSnapshot & { workloads: KubeObject[]; jobs: KubeObject[] }> {
-  const list = async (apiVersion: string, kind: string) => (await kube.list(apiVersion, kind, namespace)).items.map((o) => ({ ...o, apiVersion, kind }));
-  const [pods, events, replicaSets, pvcs, deployments, statefulSets, jobs] = await Promise.all([
-    list("v1", "Pod"), list("v1", "Event"), list("apps/v1", "ReplicaSet"), list("v1", "PersistentVolumeClaim"),
-    list("apps/v1", "Deployment"), list("apps/v1", "StatefulSet"), list("batch/v1", "Job"),
-  ]);
-  return { pods, events, replicaSets, pvcs, workloads: [...deployments, ...statefulSets], jobs };
+  const list = async (apiVersion: string, kind: string) => (await kube.list(apiVersion, kind, namespace)).items;
+  // What a run watches while it waits, read once: the same picture of the namespace.
+  const lists = new Map(await Promise.all(WATCHED_KINDS.map(async ([apiVersion, kind]) => [kind, await list(apiVersion, kind)] as const)));
+  const of = (kind: string): KubeObject[] => lists.get(kind) ?? [];
+  return { pods: of("Pod"), events: of("Event"), replicaSets: of("ReplicaSet"), pvcs: of("PersistentVolumeClaim"), workloads: [...of("Deployment"), ...of("StatefulSet")], jobs: of("Job") };
 }
 
 function migrationOf(jobs: readonly KubeObject[], snap: NamespaceSnapshot): InstallStatus["migration"] {

@@ -4,48 +4,19 @@ import type { RenderedPlan } from "../../render/render.js";
 import type { Check, CheckResult } from "../types.js";
 import type { PreflightContext } from "./context.js";
 import { isNamespaced, type KubeObject } from "../../facts/objects.js";
-
-/** The API resource of each kind the manifests hold (and the run touches besides them). */
-const RESOURCES: Readonly<Record<string, { readonly group: string; readonly resource: string }>> = {
-  Namespace: { group: "", resource: "namespaces" },
-  ServiceAccount: { group: "", resource: "serviceaccounts" },
-  ConfigMap: { group: "", resource: "configmaps" },
-  Secret: { group: "", resource: "secrets" },
-  Service: { group: "", resource: "services" },
-  Pod: { group: "", resource: "pods" },
-  Event: { group: "", resource: "events" },
-  PersistentVolumeClaim: { group: "", resource: "persistentvolumeclaims" },
-  ClusterRole: { group: "rbac.authorization.k8s.io", resource: "clusterroles" },
-  ClusterRoleBinding: { group: "rbac.authorization.k8s.io", resource: "clusterrolebindings" },
-  Role: { group: "rbac.authorization.k8s.io", resource: "roles" },
-  RoleBinding: { group: "rbac.authorization.k8s.io", resource: "rolebindings" },
-  Deployment: { group: "apps", resource: "deployments" },
-  StatefulSet: { group: "apps", resource: "statefulsets" },
-  ReplicaSet: { group: "apps", resource: "replicasets" },
-  Job: { group: "batch", resource: "jobs" },
-  Ingress: { group: "networking.k8s.io", resource: "ingresses" },
-  NetworkPolicy: { group: "networking.k8s.io", resource: "networkpolicies" },
-  PodDisruptionBudget: { group: "policy", resource: "poddisruptionbudgets" },
-  Lease: { group: "coordination.k8s.io", resource: "leases" },
-  EndpointSlice: { group: "discovery.k8s.io", resource: "endpointslices" },
-  IngressClass: { group: "networking.k8s.io", resource: "ingressclasses" },
-  SubjectAccessReview: { group: "authorization.k8s.io", resource: "subjectaccessreviews" },
-};
+import { resourceOfKind, WATCHED_KINDS } from "../../facts/resources.js";
 
 function resourceOf(kind: string): { group: string; resource: string } {
-  const r = RESOURCES[kind];
+  const r = resourceOfKind(kind);
   // A kind the table does not know is a bug in this installer, not the user's problem to fix.
-  if (!r) throw new Error(`no API resource known for kind ${kind}: add it to the preflight's table`);
-  return r;
+  if (!r) throw new Error(`no API resource known for kind ${kind}: add it to src/facts/resources.ts`);
+  return { group: r.group, resource: r.plural };
 }
 
 function ask(kind: string, verb: string, namespace: string | undefined, subresource?: string): AccessQuestion {
   const { group, resource } = resourceOf(kind);
   return { verb, resource, group, ...(subresource ? { subresource } : {}), ...(namespace ? { namespace } : {}) };
 }
-
-/** Kinds the run lists and watches while it waits, in the install's namespace. */
-const WATCHED = ["Deployment", "StatefulSet", "Job", "Pod", "Event", "ReplicaSet", "PersistentVolumeClaim"];
 
 /**
  * Every request the run will make, derived from the plan: apply (get, create, patch) of each
@@ -58,7 +29,7 @@ export function requiredAccess(rendered: RenderedPlan): AccessQuestion[] {
   for (const obj of objects) {
     for (const verb of ["get", "create", "patch"]) questions.push(ask(obj.kind, verb, isNamespaced(obj) ? ns : undefined));
   }
-  for (const kind of WATCHED) for (const verb of ["list", "watch"]) questions.push(ask(kind, verb, ns));
+  for (const [, kind] of WATCHED_KINDS) for (const verb of ["list", "watch"]) questions.push(ask(kind, verb, ns));
   questions.push(ask("Pod", "get", ns, "log"), ask("Job", "delete", ns));
   for (const verb of ["get", "create", "update", "delete"]) questions.push(ask("Lease", verb, ns));
   // What the verification reads afterwards: endpoints, ingress classes, the ServiceAccount's access reviews, exec into the databases.
