@@ -108,7 +108,7 @@ export async function acquireLock(kube: Kube, namespace: string, context: string
       const until = stopped ? Math.max(err.expiresAt.getTime(), deadline) : deadline;
       if (now().getTime() >= until) throw err;
       if (!told) {
-        const seconds = Math.ceil((Math.min(until, stopped ? err.expiresAt.getTime() : until) - now().getTime()) / 1000);
+        const seconds = Math.ceil(((stopped ? err.expiresAt.getTime() : deadline) - now().getTime()) / 1000);
         wait.onWait(stopped
           ? `the install's lock is held by ${describeHolder(err.holder)}, which stopped renewing it: waiting ${seconds} s for its lease to end`
           : `the install's lock is held by ${describeHolder(err.holder)}: waiting up to ${seconds} s (--lock-timeout) for it to finish`);

@@ -120,7 +120,7 @@ function runExecPlugin(exec: ExecConfig, dir: string, cluster: ExecClusterInfo, 
       // Whatever the plugin started may hold its pipes open; they must not keep this process alive.
       child.stdout?.destroy();
       child.stderr?.destroy();
-      reject(pluginError(exec, `did not answer within ${Math.round(environment.timeoutMs / 1000)} s: check that it can log in on its own, or give it longer with --exec-timeout`));
+      reject(pluginError(exec, `did not answer within ${+(environment.timeoutMs / 1000).toFixed(1)} s: check that it can log in on its own, or give it longer with --exec-timeout`));
     }, environment.timeoutMs);
     child.on("error", (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);

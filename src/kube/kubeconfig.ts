@@ -31,6 +31,8 @@ export interface Credentials {
   readonly headers: Readonly<Record<string, string | readonly string[]>>;
   readonly cert?: Buffer | undefined;
   readonly key?: Buffer | undefined;
+  /** The exec plugin's credential these came from: what a 401 refreshes. */
+  readonly fromPlugin?: ExecCredential | undefined;
 }
 
 /** One context, resolved: the server, its TLS settings, the route to it, and how to get credentials (fresh when they expire). */
@@ -193,19 +195,13 @@ export function resolveAccess(options: ConnectOptions): ClusterAccess {
   const environment: ExecEnvironment = { stdinIsTerminal: options.exec?.stdinIsTerminal ?? false, timeoutMs: options.exec?.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS };
   const base = credentialSource(user, clusterInfo(server, c, tls.ca), environment);
   const impersonation = impersonationHeaders(u);
-  const issued = new WeakMap<Credentials, Credentials>();
   return {
     contextName: context.name, server, tls, proxy, warnings,
     credentials: async () => {
       const got = await base.get();
-      const withImpersonation = { ...got, headers: { ...got.headers, ...impersonation } };
-      issued.set(withImpersonation, got);
-      return withImpersonation;
+      return { ...got, headers: { ...got.headers, ...impersonation } };
     },
-    refresh: (used) => {
-      const got = issued.get(used);
-      return got !== undefined && base.refresh(got);
-    },
+    refresh: (used) => base.refresh(used),
   };
 }
 
@@ -323,17 +319,12 @@ function credentialSource(user: Named<UserEntry>, cluster: ExecClusterInfo, envi
 }
 
 function execSource(source: ExecCredentialSource): CredentialSource {
-  const issued = new WeakMap<Credentials, ExecCredential>();
   return {
-    get: async () => {
+    get: async (): Promise<Credentials> => {
       const credential = await source.get();
-      const credentials: Credentials = { headers: credential.token ? { authorization: `Bearer ${credential.token}` } : {}, cert: credential.cert, key: credential.key };
-      issued.set(credentials, credential);
-      return credentials;
+      const headers: Record<string, string> = credential.token ? { authorization: `Bearer ${credential.token}` } : {};
+      return { headers, cert: credential.cert, key: credential.key, fromPlugin: credential };
     },
-    refresh: (used) => {
-      const credential = issued.get(used);
-      return credential !== undefined && source.refresh(credential);
-    },
+    refresh: (used) => used.fromPlugin !== undefined && source.refresh(used.fromPlugin),
   };
 }

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ClusterAccess, Credentials } from "./kubeconfig.js";
 import { openTunnel } from "./proxy.js";
 import { ClusterAccessError, KubeApiError, type ApiErrorCause } from "./types.js";
+import { backoffDelay, DEFAULT_BACKOFF } from "./watch.js";
 import { http } from "../base/node-http.js";
 
 /** Query parameters; an array repeats its parameter (exec's `command`). */
@@ -112,7 +113,7 @@ export class Transport {
       } catch (err) {
         const e = networkError(err, what);
         if (!idempotent || attempt >= MAX_ATTEMPTS || options.signal?.aborted || !RETRIED_NETWORK_CODES.test((err as NodeJS.ErrnoException)?.code ?? "")) throw e;
-        await sleep(backoffMs(attempt), undefined, options.signal ? { signal: options.signal } : undefined);
+        await sleep(backoffDelay(attempt - 1, DEFAULT_BACKOFF), undefined, options.signal ? { signal: options.signal } : undefined);
         continue;
       }
       if (outcome.status === 401 && !refreshed && outcome.credentials && this.access.refresh(outcome.credentials)) {
@@ -256,10 +257,6 @@ interface Attempt<T> {
 
 // A request that timed out is not tried again: 30 s more each time would hide an outage for minutes.
 const RETRIED_NETWORK_CODES = /^(ECONNRESET|ECONNREFUSED|EPIPE|EAI_AGAIN)$/;
-
-function backoffMs(attempt: number): number {
-  return Math.min(5_000, 200 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
-}
 
 /** Retry-After in seconds (as the API server sends it) or an HTTP date; capped, so a wait stays bounded. */
 function retryAfterMs(header: string | undefined): number {

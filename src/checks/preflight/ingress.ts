@@ -33,11 +33,14 @@ export const ingressClassCheck: Check<PreflightContext> = {
   },
 };
 
+/** The label each of these controllers' charts put on its pods, with the value in CONTROLLER_PODS. */
+const NAME_LABEL = "app.kubernetes.io/name";
+
 /** Pods of the controllers that say how they label them, by the IngressClass's `spec.controller`. */
-const CONTROLLER_PODS: Readonly<Record<string, { readonly name: string; readonly selector: string; readonly install: string }>> = {
-  "k8s.io/ingress-nginx": { name: "ingress-nginx", selector: "app.kubernetes.io/name=ingress-nginx", install: "helm install ingress-nginx ingress-nginx --repo https://kubernetes.github.io/ingress-nginx -n ingress-nginx --create-namespace" },
-  "traefik.io/ingress-controller": { name: "Traefik", selector: "app.kubernetes.io/name=traefik", install: "install Traefik (k3s ships it; or its Helm chart)" },
-  "haproxy.org/ingress-controller/haproxy": { name: "HAProxy Ingress", selector: "app.kubernetes.io/name=kubernetes-ingress", install: "install the HAProxy kubernetes-ingress controller" },
+const CONTROLLER_PODS: Readonly<Record<string, { readonly name: string; readonly label: string; readonly install: string }>> = {
+  "k8s.io/ingress-nginx": { name: "ingress-nginx", label: "ingress-nginx", install: "helm install ingress-nginx ingress-nginx --repo https://kubernetes.github.io/ingress-nginx -n ingress-nginx --create-namespace" },
+  "traefik.io/ingress-controller": { name: "Traefik", label: "traefik", install: "install Traefik (k3s ships it; or its Helm chart)" },
+  "haproxy.org/ingress-controller/haproxy": { name: "HAProxy Ingress", label: "kubernetes-ingress", install: "install the HAProxy kubernetes-ingress controller" },
 };
 
 /**
@@ -48,7 +51,7 @@ const CONTROLLER_PODS: Readonly<Record<string, { readonly name: string; readonly
  */
 async function whetherServed(kube: PreflightContext["kube"], className: string, controllerOf: (cls: KubeObject | undefined) => string | undefined): Promise<(cls: KubeObject) => Served> {
   // Every known controller's pods (their selectors), and the Ingresses, are read before the class's controller is known.
-  const selector = [...new Set(Object.values(CONTROLLER_PODS).map((c) => c.selector.split("=")[0]!))].map((k) => `${k} in (${Object.values(CONTROLLER_PODS).filter((c) => c.selector.startsWith(`${k}=`)).map((c) => c.selector.split("=")[1]).join(",")})`).join(",");
+  const selector = `${NAME_LABEL} in (${Object.values(CONTROLLER_PODS).map((c) => c.label).join(",")})`;
   let pods: KubeObject[];
   let ingresses: KubeObject[];
   try {
@@ -67,8 +70,7 @@ type Served = { served?: boolean; why?: string; hint?: string };
 
 function servedBy(controller: string | undefined, allPods: readonly KubeObject[], ingresses: readonly KubeObject[]): Served {
   const known = controller ? CONTROLLER_PODS[controller] : undefined;
-  const [key, value] = known ? known.selector.split("=") : ["", ""];
-  const pods = known ? allPods.filter((p) => p.metadata.labels?.[key!] === value) : [];
+  const pods = known ? allPods.filter((p) => p.metadata.labels?.[NAME_LABEL] === known.label) : [];
   const ready = pods.filter((p) => (p.status?.conditions as { type: string; status: string }[] | undefined)?.some((c) => c.type === "Ready" && c.status === "True"));
   if (known && ready.length > 0) return { served: true, why: `${ready.length} ready ${known.name} controller ${ready.length === 1 ? "pod" : "pods"}` };
   const addressed = ingresses.find((i) => ((i.status?.loadBalancer?.ingress as unknown[] | undefined) ?? []).length > 0);
