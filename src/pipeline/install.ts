@@ -108,8 +108,11 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   const serverRefusals = plan.changes.filter((c) => c.refused);
   if (serverRefusals.length > 0) throw new Stop(ExitCode.apply, `mathison-install: the API server would refuse ${serverRefusals.map((c) => c.object).join(", ")} (see the plan above); nothing was applied`, "apply-failed");
   if (options.dryRun) return reportDryRun(plan, fe);
+  const asked = Date.now();
   if (!(await fe.confirm(upgrade, plan.changes.every((c) => c.action === "unchanged")))) throw new Stop(ExitCode.cancelled, "Cancelled: nothing was applied.", "cancelled");
-  const applied = await applyLocked(options, { kube, state, plan, config: resolved.config, chosen: resolved.chosen, pullToken, checks, startedAt }, fe);
+  // The time a person took to answer is not the run's.
+  const runStartedAt = startedAt + (Date.now() - asked);
+  const applied = await applyLocked(options, { kube, state, plan, config: resolved.config, chosen: resolved.chosen, pullToken, checks, startedAt: runStartedAt }, fe);
   if (applied.code !== ExitCode.ok || options.skipVerify || !applied.done) return applied.code;
   // The install is done and recorded; the checklist proves it works, and the run's verdict says both.
   const verified = await verifyInstall(kube, options.namespace, options.network, fe);

@@ -94,8 +94,11 @@ export function reduce(view: ViewModel, a: ViewAction, now: number = Date.now())
       return { ...view, notice: a.message };
     case "failed": {
       const failure = { stage: a.stage, ...(a.object ? { object: a.object } : {}), reason: a.reason, message: a.message, hint: a.hint, logs: a.logs };
-      // The failing object's row says it failed, not its last progress ("1 running").
-      const marked = a.object ? updateStage(view, a.stage, (s) => updateResource(s, a.object!, (r) => ({ ...r, state: "failed", message: a.reason }))) : view;
+      // A failure ends its stage, and the failing object's row says it failed, not its last progress ("1 running").
+      const marked = updateStage(view, a.stage, (s) => {
+        const ended: StageView = { ...s, status: "failed", waiting: undefined, elapsedMs: s.startedAt !== undefined ? now - s.startedAt : 0 };
+        return a.object ? updateResource(ended, a.object, (r) => ({ ...r, state: "failed", message: a.reason })) : ended;
+      });
       return { ...marked, failure };
     }
     case "done":

@@ -9,7 +9,7 @@ const COMMAND_START = /^(kubectl|mathison-install|helm|openssl|npx|npm|curl)$/;
  */
 export function wrapLine(line: string, width: number, options: { readonly keepCommands?: boolean } = {}): string[] {
   if (visible(line) <= width) return [line];
-  const head = /^((?:\x1b\[[0-9;]*m)?\s*(?:[✔✖‼–•·?›→-]\s+|\d+\.\s+|(?:hint|try|next|then):\s+)?)/.exec(line)![1]!;
+  const head = /^((?:\x1b\[[0-9;]*m)?\s*(?:[✔✖‼–•·?›→!+~-]\s+|\d+\.\s+|(?:hint|try|next|then):\s+)?)/.exec(line)![1]!;
   const indent = " ".repeat(Math.min(visible(head), Math.floor(width / 2)));
   const units = options.keepCommands === false ? line.slice(head.length).split(" ").filter((w) => w !== "") : unitsOf(line.slice(head.length));
   const lines: string[] = [];

@@ -120,7 +120,7 @@ describe("progress app", () => {
     await new Promise((r) => setTimeout(r, 20));
     const f = strip(app.lastFrame()).replace(/\s*│?\s*\n\s*│?\s*/g, " ");
     assert.ok(f.includes("new migrations will not be applied. Read more about how to resolve migration issues"), f);
-    assert.match(f, /the whole log: kubectl -n \S+ logs statefulset\/postgres --previous/);
+    assert.match(f, /the whole log \(or logs\/ in the support bundle\): kubectl -n \S+ logs statefulset\/postgres --previous/);
     assert.doesNotMatch(f, /0 of 1 replicas ready/, "the row no longer shows its last progress");
     app.unmount();
   });

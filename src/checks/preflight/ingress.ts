@@ -38,7 +38,7 @@ const NAME_LABEL = "app.kubernetes.io/name";
 
 /** Pods of the controllers that say how they label them, by the IngressClass's `spec.controller`. */
 const CONTROLLER_PODS: Readonly<Record<string, { readonly name: string; readonly label: string; readonly install: string }>> = {
-  "k8s.io/ingress-nginx": { name: "ingress-nginx", label: "ingress-nginx", install: "helm install ingress-nginx ingress-nginx --repo https://kubernetes.github.io/ingress-nginx -n ingress-nginx --create-namespace" },
+  "k8s.io/ingress-nginx": { name: "ingress-nginx", label: "ingress-nginx", install: "helm repo add ingress-nginx https://kubernetes.github.io/ingress-nginx\nhelm install ingress-nginx ingress-nginx/ingress-nginx" },
   "traefik.io/ingress-controller": { name: "Traefik", label: "traefik", install: "install Traefik (k3s ships it; or its Helm chart)" },
   "haproxy.org/ingress-controller/haproxy": { name: "HAProxy Ingress", label: "kubernetes-ingress", install: "install the HAProxy kubernetes-ingress controller" },
 };

@@ -1,5 +1,6 @@
 import { Box, Text } from "ink";
 import type { ViewModel } from "../view-model.js";
+import { useColumns } from "./use-columns.js";
 
 export interface FailurePanelProps {
   readonly failure: NonNullable<ViewModel["failure"]>;
@@ -19,8 +20,10 @@ export function wholeLogCommand(object: string | undefined, namespace: string): 
 /** What failed, its last log lines (wrapped, never cut), where the whole log is, and the hint. */
 export function FailurePanel({ failure, namespace }: FailurePanelProps) {
   const whole = wholeLogCommand(failure.object, namespace);
+  // An explicit width: drawn once in Ink's Static area, a box is otherwise laid out a column wider than the terminal.
+  const columns = useColumns();
   return (
-    <Box flexDirection="column" borderStyle="round" borderColor="red" paddingX={1}>
+    <Box flexDirection="column" borderStyle="round" borderColor="red" paddingX={1} width={columns}>
       <Text color="red" bold>✖ {failure.object ? `${failure.object}: ` : ""}{failure.reason}</Text>
       <Text wrap="wrap">{failure.message}</Text>
       {failure.logs.length > 0 ? (
@@ -29,7 +32,8 @@ export function FailurePanel({ failure, namespace }: FailurePanelProps) {
           {failure.logs.slice(-8).map((l, i) => (
             <Box key={i}><Text dimColor>│ </Text><Box flexGrow={1}><Text wrap="wrap">{l}</Text></Box></Box>
           ))}
-          {whole ? <Text dimColor wrap="wrap">the whole log: {whole} (or logs/ in the support bundle)</Text> : null}
+          {whole ? <Text dimColor>the whole log (or logs/ in the support bundle):</Text> : null}
+          {whole ? <Text dimColor>{whole}</Text> : null}
         </Box>
       ) : null}
       {failure.hint ? <Text color="cyan" wrap="wrap">hint: {failure.hint}</Text> : null}

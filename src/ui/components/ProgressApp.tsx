@@ -1,4 +1,4 @@
-import { Box, Text, useInput, useStdin } from "ink";
+import { Box, Static, Text, useInput, useStdin } from "ink";
 import { useEffect, useState, useSyncExternalStore } from "react";
 import type { ViewStore } from "../view-store.js";
 import { FailurePanel } from "./FailurePanel.js";
@@ -34,17 +34,32 @@ export function ProgressApp({ store, url, onInterrupt, action = "install" }: Pro
     const t = setInterval(() => setNow(Date.now()), 250);
     return () => clearInterval(t);
   }, [running]);
+  // What has ended is written once, above the live part (Ink's Static): the screen redraws only
+  // the stages to come, so a tall failure never leaves copies of itself in the scrollback. The
+  // failure is shown with its stage's end, which the engine reports right after it.
+  const ended = view.stages.filter((s) => s.status === "done" || s.status === "failed");
+  const failureEnded = view.failure !== undefined && ended.some((s) => s.id === view.failure!.stage);
+  const items = [
+    ...(view.context ? ["header"] : []),
+    ...ended.map((s) => `stage:${s.id}`),
+    ...(failureEnded ? ["failure"] : []),
+  ];
+  const item = (key: string) => {
+    if (key === "header") return <Text key={key} dimColor>{view.dryRun ? "Dry run against" : action === "uninstall" ? "Removing from" : view.upgrade ? "Upgrading in" : "Installing into"} {view.context}, namespace {view.namespace}</Text>;
+    if (key === "failure") return <FailurePanel key={key} failure={view.failure!} namespace={view.namespace ?? ""} />;
+    const i = view.stages.findIndex((s) => `stage:${s.id}` === key);
+    return <StagePane key={key} stage={view.stages[i]!} index={i} total={view.stages.length} now={now} />;
+  };
   return (
     <Box flexDirection="column">
       {/* Ink reads keys only where the terminal allows raw mode; elsewhere Ctrl-C arrives as SIGINT. */}
       {isRawModeSupported ? <InterruptKey onInterrupt={onInterrupt} /> : null}
-      {view.context ? <Text dimColor>{view.dryRun ? "Dry run against" : action === "uninstall" ? "Removing from" : view.upgrade ? "Upgrading in" : "Installing into"} {view.context}, namespace {view.namespace}</Text> : null}
+      <Static items={items}>{item}</Static>
       {view.notice ? <Text color="yellow">‼ {view.notice}</Text> : null}
-      {view.stages.map((s, i) => <StagePane key={s.id} stage={s} index={i} total={view.stages.length} now={now} />)}
+      {view.stages.map((s, i) => (ended.includes(s) ? null : <StagePane key={s.id} stage={s} index={i} total={view.stages.length} now={now} />))}
       {/* The migration log matters while it runs and when something failed; a finished install keeps the screen to 24 rows. */}
       {view.done?.ok ? null : <LogPane title="migration log" lines={view.logs} />}
       {view.interrupting && !view.done ? <Text color="yellow">Stopping after the requests in flight…</Text> : null}
-      {view.failure ? <FailurePanel failure={view.failure} namespace={view.namespace ?? ""} /> : null}
       {view.bundle ? <Wrapped text={view.bundle} dimColor /> : null}
       {view.done ? <Summary done={view.done} url={url} namespace={view.namespace ?? ""} dryRun={view.dryRun} action={action} /> : null}
     </Box>

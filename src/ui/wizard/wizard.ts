@@ -1,5 +1,5 @@
 import { confirm, input, password, select } from "@inquirer/prompts";
-import type { FieldKey } from "../../config/fields.js";
+import { fieldSpec, type FieldKey } from "../../config/fields.js";
 import { Cancelled } from "../../pipeline/front-end.js";
 import type { RawSource } from "../../config/sources.js";
 import { tlsSecretNameQuestion, type Question } from "./questions.js";
@@ -45,7 +45,10 @@ export async function askQuestions(questions: readonly Question[], io: PromptIO,
 async function ask(q: Question, io: PromptIO, answered: (key: FieldKey) => string | undefined): Promise<string | undefined> {
   switch (q.kind) {
     case "input": {
-      const def = q.default ?? (q.defaultFrom ? answered(q.defaultFrom) : undefined);
+      // A default taken from another answer is that answer as it will be used (a host name lowercased).
+      const from = q.defaultFrom ? answered(q.defaultFrom) : undefined;
+      const normalize = q.defaultFrom ? fieldSpec(q.defaultFrom).normalize : undefined;
+      const def = q.default ?? (from !== undefined && normalize ? normalize(from) : from);
       return (await cancellable(input({ message: q.message, ...(def ? { default: def } : {}), validate: q.validate }, io))).trim();
     }
     case "select": {
