@@ -11,7 +11,6 @@ import { loadManifests } from "../src/render/manifests.js";
 import { toYaml } from "../src/render/output.js";
 import { clusterScopedName, migrationJobName, renderPlan } from "../src/render/render.js";
 import { STAGES } from "../src/render/stages.js";
-
 import { resolveConfig } from "../src/config/resolve.js";
 import { LOAD_NAMESPACE, loadCluster } from "./load.js";
 import { PACKAGE_ROOT } from "../src/base/paths.js";

@@ -1,7 +1,6 @@
 // A big cluster on the test cluster: KWOK nodes and pods of someone else's in a namespace of their
 // own, so the benchmark can show the installer's cost does not grow with the cluster.
 import { connect } from "../src/kube/client.js";
-
 import type { Kube } from "../src/kube/types.js";
 import { type KubeObject } from "../src/facts/objects.js";
 

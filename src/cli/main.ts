@@ -1,6 +1,5 @@
 import { formatProblem } from "../config/types.js";
 import { parseCommandLine, type Command, type ParsedArgs } from "./args.js";
-
 import { helpText } from "./help.js";
 import { widthOf, wrapLines } from "../ui/wrap.js";
 import { closableOutput } from "./closable-output.js";

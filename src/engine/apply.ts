@@ -1,6 +1,5 @@
 import { refOf } from "../facts/objects.js";
 import type { Kube } from "../kube/types.js";
-
 import type { ApplyAction } from "./events.js";
 import type { ObjectChange } from "./plan.js";
 import { type ObjectRef, type KubeObject } from "../facts/objects.js";

@@ -1,5 +1,4 @@
 import type { Kube } from "../kube/types.js";
-
 import type { Stage } from "../render/render.js";
 import type { StageId } from "../render/stages.js";
 import { applyChange } from "./apply.js";

@@ -1,6 +1,5 @@
 import type { ChosenValues } from "../config/resolve.js";
 import type { ConfigProblem } from "../config/types.js";
-
 import type { ObjectChange } from "./plan.js";
 import { type KubeObject } from "../facts/objects.js";
 

@@ -1,9 +1,7 @@
 
 import { KubeApiError, type Kube } from "../kube/types.js";
-
 import type { RenderedPlan } from "../render/render.js";
 import type { StageId } from "../render/stages.js";
-
 import { changedFields } from "./diff.js";
 import { jobReadiness } from "./readiness.js";
 import { FIELD_MANAGER_NAME } from "../facts/names.js";

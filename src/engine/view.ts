@@ -1,6 +1,5 @@
 import { WATCHED_KINDS } from "../facts/resources.js";
 import type { ConnectionState, Kube, WatchHandle } from "../kube/types.js";
-
 import type { NamespaceSnapshot } from "./diagnose.js";
 import { type KubeObject } from "../facts/objects.js";
 

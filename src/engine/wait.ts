@@ -1,5 +1,4 @@
 import type { ConnectionState, Kube } from "../kube/types.js";
-
 import type { Stage } from "../render/render.js";
 import { diagnose, rolloutPodsOf, type Diagnosis } from "./diagnose.js";
 import type { Reporter } from "./events.js";

@@ -5,7 +5,6 @@ import type { Socket } from "node:net";
 import { connect as tlsConnect, createSecureContext, type ConnectionOptions } from "node:tls";
 import type { Duplex } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-
 import type { ClusterAccess, Credentials } from "./kubeconfig.js";
 import { openTunnel } from "./proxy.js";
 import { ClusterAccessError, KubeApiError, type ApiErrorCause } from "./types.js";

@@ -1,7 +1,6 @@
 import type { ResolveResult } from "../config/resolve.js";
 import type { DoneEvent, EngineEvent, Reporter, RunOutcome } from "../engine/events.js";
 import type { Installed } from "../config/installed.js";
-
 import type { Kube } from "../kube/types.js";
 import type { InstallState } from "../record/store.js";
 import type { VerifyFrontEnd } from "./verify.js";

@@ -14,12 +14,10 @@ import { ClusterAccessError, KubeApiError, type Kube } from "../kube/types.js";
 import { lastSuccessfulRun, nextRecord, startedRecord, summarizeRecord, type InstallRecord, type SuccessfulRun } from "../record/install-record.js";
 import { installChangedSince, readInstallState, writeRecord, type InstallState } from "../record/store.js";
 import { authUrl, renderPlan } from "../render/render.js";
-
 import { Cancelled, type FrontEnd, type PlanEvent } from "./front-end.js";
 import { whileInterruptible } from "./signals.js";
 import { verifyInstall, type VerifyResult } from "./verify.js";
 import type { NetworkOptions } from "../checks/verify/index.js";
-
 import { PREFLIGHT_CHECKS, type PreflightContext } from "../checks/preflight/index.js";
 import { runChecks, type CheckOutcome } from "../checks/types.js";
 import { RECORD_NAME, SECRET_NAME } from "../facts/names.js";

@@ -5,9 +5,7 @@ import { connect, type ConnectOptions } from "../kube/client.js";
 import { ClusterAccessError, KubeApiError, type Kube } from "../kube/types.js";
 import { lastSuccessfulRun, noInstallMessage } from "../record/install-record.js";
 import { markKeptData, readInstallState, type InstallState } from "../record/store.js";
-
 import type { StageId } from "../render/stages.js";
-
 import { whileInterruptible } from "./signals.js";
 import { Cancelled, type PlanEvent, type ReportingOptions } from "./front-end.js";
 import { objectRef, type ObjectRef, parseInventoryKey, type KubeObject } from "../facts/objects.js";

@@ -1,7 +1,6 @@
 import { DATA_MIGRATED_BY_ANNOTATION } from "../facts/names.js";
 import { SECRET_DATA_KEYS, type SecretKey } from "../config/secret-keys.js";
 import { KubeApiError, type Kube } from "../kube/types.js";
-
 import { decodeRecord, encodeRecord, type InstallRecord } from "./install-record.js";
 import { type KubeObject } from "../facts/objects.js";
 import { SECRET_NAME, RECORD_NAME } from "../facts/names.js";

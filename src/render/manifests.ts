@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-
 import { MANIFEST_FILES } from "./stages.js";
 import { MANIFESTS_DIR } from "../base/paths.js";
 import { type KubeObject } from "../facts/objects.js";

@@ -1,5 +1,4 @@
 import { stringify } from "yaml";
-
 import type { RenderedPlan, Stage } from "./render.js";
 import { CONFIG_DIGEST_ANNOTATION } from "../facts/names.js";
 import { type KubeObject } from "../facts/objects.js";

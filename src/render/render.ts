@@ -4,7 +4,6 @@ import { databaseUrl, postgresHost, redisUrl } from "../config/secrets.js";
 import type { InstallConfig } from "../config/types.js";
 import { parseImageReference } from "../config/validate.js";
 import { loadManifests, type ManifestSet } from "./manifests.js";
-
 import { STAGES, type StageId } from "./stages.js";
 import { CONFIG_DIGEST_ANNOTATION } from "../facts/names.js";
 import { isNamespaced, type KubeObject } from "../facts/objects.js";

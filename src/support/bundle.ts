@@ -4,9 +4,7 @@ import { join } from "node:path";
 import type { CheckOutcome } from "../checks/types.js";
 import type { EngineEvent } from "../engine/events.js";
 import type { Kube } from "../kube/types.js";
-
 import type { InstallState } from "../record/store.js";
-
 import { redact, toYaml } from "../render/output.js";
 import type { RenderedPlan } from "../render/render.js";
 import { tarGz } from "./tar.js";

@@ -1,9 +1,7 @@
 import { loadConfig } from "../config/load.js";
 import type { RunOutcome } from "../engine/events.js";
 import type { AnswerContext, FrontEnd, PlanEvent } from "../pipeline/front-end.js";
-
 import { chooseReporter, type OutputFormat } from "./choose-reporter.js";
-
 import { scriptVerifyFrontEnd } from "./script-checklist.js";
 import { widthOf, wrapLines } from "./wrap.js";
 import { type SecretKey } from "../config/secret-keys.js";

@@ -7,7 +7,6 @@ import { existsSync, mkdirSync, mkdtempSync, realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-
 import { testCluster } from "../helpers/cluster.js";
 import { PACKAGE_ROOT } from "../../src/base/paths.js";
 

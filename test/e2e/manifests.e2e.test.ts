@@ -3,7 +3,6 @@
 // Ready or Complete, PVCs bind, and the ServiceAccount gets exactly the access seed 001 checks.
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-
 import { planYaml } from "../../src/render/output.js";
 import { clusterScopedName, migrationJobName, renderPlan } from "../../src/render/render.js";
 import { cleanup, kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";

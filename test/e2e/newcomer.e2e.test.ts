@@ -8,7 +8,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
-
 import { kubectl, kubectlJson, testCluster, type TestCluster } from "../helpers/cluster.js";
 import { freshNamespaces, installArgs, runInstaller } from "../helpers/install.js";
 import { readTarGz } from "../helpers/tar.js";

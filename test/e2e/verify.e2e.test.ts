@@ -6,7 +6,6 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { VERIFY_CHECKS } from "../../src/checks/verify/index.js";
-
 import { clusterScopedName } from "../../src/render/render.js";
 import { installCertManagerCrd, kubectl, kubectlJson, testCluster, type TestCluster, uniqueNamespace } from "../helpers/cluster.js";
 import { installArgs, runInstaller, tidy, type InstallRun } from "../helpers/install.js";

@@ -4,7 +4,6 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-
 import { adminAccess, derivedKubeconfig, ingressControllerStandIn, kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
 import { installArgs, runInstaller, tidy, versions } from "../helpers/install.js";
 import { Terminal, tmuxMissing } from "../helpers/terminal.js";

@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-
 import { clusterScopedName } from "../../src/render/render.js";
 import { after } from "node:test";
 import { cleanup, kubectlJson, uniqueNamespace, type TestCluster } from "./cluster.js";

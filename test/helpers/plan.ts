@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { resolveConfig } from "../../src/config/resolve.js";
 import type { RawSource } from "../../src/config/sources.js";
 import type { InstallConfig } from "../../src/config/types.js";
-
 import { renderPlan, type RenderedPlan } from "../../src/render/render.js";
 import { type KubeObject } from "../../src/facts/objects.js";
 

@@ -6,7 +6,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-
 import type { TestCluster } from "./cluster.js";
 import { PACKAGE_ROOT } from "../../src/base/paths.js";
 

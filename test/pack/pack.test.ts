@@ -8,7 +8,6 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { parseAllDocuments } from "yaml";
-
 import { kubectlJson, testCluster, uniqueNamespace } from "../helpers/cluster.js";
 import { tidy } from "../helpers/install.js";
 import { PACKAGE_ROOT } from "../../src/base/paths.js";

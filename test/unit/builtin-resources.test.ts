@@ -2,7 +2,6 @@
 // compares it with the real one (test/e2e/manifests.e2e.test.ts), here its shape.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-
 import { allObjects, render } from "../helpers/plan.js";
 import { BUILTIN_RESOURCES } from "../../src/facts/resources.js";
 

@@ -5,7 +5,6 @@ import { parseDuration } from "../../src/cli/commands/install.js";
 import { diagnose, type NamespaceSnapshot } from "../../src/engine/diagnose.js";
 import { changedFields } from "../../src/engine/diff.js";
 import { deploymentReadiness, jobReadiness, statefulSetReadiness } from "../../src/engine/readiness.js";
-
 import { chooseReporter } from "../../src/ui/choose-reporter.js";
 import { formatPlain } from "../../src/ui/plain-reporter.js";
 import { type KubeObject } from "../../src/facts/objects.js";

@@ -4,7 +4,6 @@ import { describe, it } from "node:test";
 import { workloadHealth } from "../../src/engine/health.js";
 import type { InstallStatus } from "../../src/pipeline/status.js";
 import { answersToRecord } from "../../src/pipeline/install.js";
-
 import { statusLines } from "../../src/ui/status-lines.js";
 import { EMPTY_RECORD, nextRecord, startedRecord } from "../../src/record/install-record.js";
 import { type KubeObject } from "../../src/facts/objects.js";

@@ -14,7 +14,6 @@ import { describeImpact } from "../../src/engine/impact.js";
 import { holderIsGone, lockHeldMessage } from "../../src/engine/lock.js";
 import type { ObjectChange } from "../../src/engine/plan.js";
 import { decodeRecord, encodeRecord, HISTORY_LENGTH, nextRecord, summarizeRecord, type RunEntry } from "../../src/record/install-record.js";
-
 import { planCounts, planLines, timeAgo } from "../../src/ui/plan-lines.js";
 import { markAgainst } from "../../src/ui/wizard/answers.js";
 import { inventoryKey, parseInventoryKey, type KubeObject } from "../../src/facts/objects.js";

@@ -2,7 +2,6 @@
 // source; the real thing is exercised against a restarted kube-apiserver in test/e2e/engine.e2e.test.ts.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-
 import { backoffDelay, DEFAULT_BACKOFF, ListWatch, type ListWatchSource } from "../../src/kube/watch.js";
 import { ClusterAccessError, KubeApiError, type ConnectionState } from "../../src/kube/types.js";
 import { type KubeObject } from "../../src/facts/objects.js";

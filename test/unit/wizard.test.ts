@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
-
 import { FIELD_KEYS, type FieldKey } from "../../src/config/fields.js";
 import { planQuestions, type Question } from "../../src/ui/wizard/questions.js";
 import { summaryLines } from "../../src/ui/wizard/summary.js";

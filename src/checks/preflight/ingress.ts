@@ -1,5 +1,4 @@
 import { KubeApiError } from "../../kube/types.js";
-
 import type { Check, CheckResult } from "../types.js";
 import type { PreflightContext } from "./context.js";
 import { type KubeObject } from "../../facts/objects.js";

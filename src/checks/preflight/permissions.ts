@@ -1,5 +1,4 @@
 import type { AccessQuestion } from "../../kube/types.js";
-
 import type { RenderedPlan } from "../../render/render.js";
 import type { Check, CheckResult } from "../types.js";
 import type { PreflightContext } from "./context.js";

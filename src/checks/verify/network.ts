@@ -1,9 +1,7 @@
 import { lookup } from "node:dns/promises";
-
 import { request as httpsRequest } from "node:https";
 import * as tls from "node:tls";
 import { X509Certificate } from "node:crypto";
-
 import type { Check, CheckResult } from "../types.js";
 import type { VerifyContext } from "./context.js";
 import { http } from "../../base/node-http.js";

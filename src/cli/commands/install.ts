@@ -6,7 +6,6 @@ import { runInstallPipeline } from "../../pipeline/install.js";
 import { STAGES, type StageId } from "../../render/stages.js";
 import { OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
-
 import { widthOf, wrapLines } from "../../ui/wrap.js";
 import { connectOptions, lockTimeout, networkOptions, parseDuration } from "./common.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";

@@ -7,7 +7,6 @@ import { readInstallState } from "../../record/store.js";
 import { renderPlan } from "../../render/render.js";
 import { chooseReporter } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
-
 import { outputAndNamespace, withCluster } from "./common.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
 import { type CliIO } from "../../base/io.js";

@@ -2,7 +2,6 @@ import { readStatus } from "../../pipeline/status.js";
 import { noInstallMessage } from "../../record/install-record.js";
 import { statusLines } from "../../ui/status-lines.js";
 import type { ParsedArgs } from "../args.js";
-
 import { outputAndNamespace, withCluster } from "./common.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
 import { type CliIO } from "../../base/io.js";

@@ -2,7 +2,6 @@ import { secretValuesOf } from "../../pipeline/install.js";
 import { readInstallState } from "../../record/store.js";
 import { collectBundle, SecretInBundleError, writeBundle } from "../../support/bundle.js";
 import type { ParsedArgs } from "../args.js";
-
 import { outputAndNamespace, withCluster } from "./common.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
 import { type CliIO } from "../../base/io.js";

@@ -3,7 +3,6 @@ import { formatProblem } from "../../config/types.js";
 import { runUninstall as uninstallPipeline, type RemovalPlan, type UninstallFrontEnd } from "../../pipeline/uninstall.js";
 import { OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
-
 import { connectOptions, lockTimeout, parseDuration } from "./common.js";
 import { isNonInteractive } from "./install.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";

@@ -2,7 +2,6 @@ import { noInstallMessage } from "../../record/install-record.js";
 import { verifyInstall, type VerifyFrontEnd } from "../../pipeline/verify.js";
 import { chooseReporter } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
-
 import { networkOptions, outputAndNamespace, withCluster } from "./common.js";
 import { isNonInteractive } from "./install.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";

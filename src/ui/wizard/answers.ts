@@ -5,7 +5,6 @@ import type { ChosenValues, ResolveResult } from "../../config/resolve.js";
 import type { RawSource } from "../../config/sources.js";
 import type { InstallConfig } from "../../config/types.js";
 import type { AnswerContext } from "../../pipeline/front-end.js";
-
 import { summarizeRecord } from "../../record/install-record.js";
 import { installedLine } from "../plan-lines.js";
 import { widthOf, wrapLines } from "../wrap.js";

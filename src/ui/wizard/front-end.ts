@@ -1,6 +1,5 @@
 import type { EngineEvent, Reporter } from "../../engine/events.js";
 import type { FrontEnd, PlanEvent, ReportingOptions } from "../../pipeline/front-end.js";
-
 import { mountProgressScreen, type ProgressScreen } from "../ink-progress.js";
 import type { RunAction } from "../components/Summary.js";
 import { planLines } from "../plan-lines.js";
