@@ -16,7 +16,7 @@ const COMMAND_RUNNERS: Record<Exclude<Command, "render">, () => Promise<Runner>>
   install: async () => (await import("./commands/install.js")).runInstall,
   verify: async () => (await import("./commands/verify.js")).runVerify,
   "support-bundle": async () => (await import("./commands/support-bundle.js")).runSupportBundle,
-  preflight: async () => (await import("./commands/preflight.js")).runPreflight,
+  preflight: async () => (await import("./commands/install.js")).runPreflight,
   status: async () => (await import("./commands/status.js")).runStatus,
   uninstall: async () => (await import("./commands/uninstall.js")).runUninstall,
 };

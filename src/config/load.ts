@@ -2,7 +2,7 @@
 import type { FieldKey } from "./fields.js";
 import { decideSecrets, recordedAnswers, type Installed } from "./installed.js";
 import { resolveConfig, type ResolveResult } from "./resolve.js";
-import { envSource, flagSource, valuesFileSource, type RawSource } from "./sources.js";
+import { envSource, flagSource, valuesFileSource, type RawSource, type SourceResult } from "./sources.js";
 import type { ConfigProblem } from "./types.js";
 import { type SecretKey } from "./secret-keys.js";
 
@@ -18,12 +18,27 @@ export interface LoadInput {
   readonly apiKeyMayComeLater?: boolean;
   /** Answers to the interactive questions: below the user's flags, environment and values file. */
   readonly prompted?: RawSource;
+  /** The flags', environment's and values file's settings as already read for this command (`readGiven`). */
+  readonly given?: GivenSources;
+}
+
+/** What the user gave, each file (values, secret files) read once per command. */
+export interface GivenSources {
+  readonly flags: SourceResult;
+  readonly env: RawSource;
+  readonly values: SourceResult | undefined;
+}
+
+export function readGiven(input: Pick<LoadInput, "flags" | "env" | "given">): GivenSources {
+  if (input.given) return input.given;
+  const path = input.flags["values"];
+  return { flags: flagSource(input.flags), env: envSource(input.env), values: path === undefined ? undefined : valuesFileSource(path) };
 }
 
 /** The settings the user gave by flag, environment or values file (highest first wins): the wizard does not ask them again. */
-export function suppliedValues(input: Pick<LoadInput, "flags" | "env">): RawSource {
-  const values = input.flags["values"] !== undefined ? valuesFileSource(input.flags["values"]).source : {};
-  return { ...values, ...envSource(input.env), ...flagSource(input.flags).source };
+export function suppliedValues(input: Pick<LoadInput, "flags" | "env" | "given">): RawSource {
+  const given = readGiven(input);
+  return { ...given.values?.source, ...given.env, ...given.flags.source };
 }
 
 function first(sources: readonly RawSource[], key: FieldKey): { value: string; field: string } | undefined {
@@ -38,14 +53,12 @@ function first(sources: readonly RawSource[], key: FieldKey): { value: string; f
 export function loadConfig(input: LoadInput): ResolveResult {
   const problems: ConfigProblem[] = [];
   const user: RawSource[] = [];
-  const flags = flagSource(input.flags);
-  problems.push(...flags.problems);
-  user.push(flags.source, envSource(input.env));
-  const valuesPath = input.flags["values"];
-  if (valuesPath !== undefined) {
-    const values = valuesFileSource(valuesPath);
-    problems.push(...values.problems);
-    user.push(values.source);
+  const given = readGiven(input);
+  problems.push(...given.flags.problems);
+  user.push(given.flags.source, given.env);
+  if (given.values) {
+    problems.push(...given.values.problems);
+    user.push(given.values.source);
   }
   if (input.prompted) user.push(input.prompted);
   let sources = user;

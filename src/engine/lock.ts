@@ -6,7 +6,8 @@ import { type KubeObject } from "../facts/objects.js";
 
 /** A holder that stopped renewing for this long (a killed run) loses the lock to the next run. */
 export const LEASE_SECONDS = 15;
-const RENEW_MS = 5_000;
+/** A holder renews three times per lease: one lost renewal never loses the lock. */
+const renewMsOf = (leaseSeconds: number) => (leaseSeconds * 1000) / 3;
 const HOLDER_ANNOTATION = "mathison.dev/holder";
 
 /** Who holds the lock, as the refusal names them. */
@@ -36,10 +37,13 @@ function microTime(d: Date): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
+function leaseSecondsOf(lease: KubeObject): number {
+  return (lease.spec?.leaseDurationSeconds as number | undefined) ?? LEASE_SECONDS;
+}
+
 function expiry(lease: KubeObject): Date {
   const renewed = Date.parse((lease.spec?.renewTime ?? lease.spec?.acquireTime ?? "") as string);
-  const seconds = (lease.spec?.leaseDurationSeconds as number | undefined) ?? LEASE_SECONDS;
-  return new Date((Number.isNaN(renewed) ? 0 : renewed) + seconds * 1000);
+  return new Date((Number.isNaN(renewed) ? 0 : renewed) + leaseSecondsOf(lease) * 1000);
 }
 
 export function holderOf(lease: KubeObject): LockHolder | undefined {
@@ -72,6 +76,8 @@ export interface LockWait {
   readonly timeoutMs: number;
   /** Told once per wait, with the holder and how long at most. */
   readonly onWait: (message: string) => void;
+  /** This run's lease (default 15 s): how soon the next run may take over if this one is killed. */
+  readonly leaseSeconds?: number;
 }
 
 /** Whether the holder is a process on this host that no longer exists (a killed run): its lock is free now. */
@@ -85,10 +91,10 @@ export function holderIsGone(holder: LockHolder | undefined, here = { host: host
   }
 }
 
-/** A holder whose last renewal is older than two renewal periods has stopped (killed elsewhere, or frozen). */
+/** A holder whose last renewal is older than two of its renewal periods has stopped (killed elsewhere, or frozen). */
 function stoppedRenewing(lease: KubeObject, now: Date): boolean {
   const renewed = Date.parse((lease.spec?.renewTime ?? lease.spec?.acquireTime ?? "") as string);
-  return Number.isNaN(renewed) || now.getTime() - renewed > 2 * RENEW_MS;
+  return Number.isNaN(renewed) || now.getTime() - renewed > 2 * renewMsOf(leaseSecondsOf(lease));
 }
 
 /**
@@ -101,7 +107,7 @@ export async function acquireLock(kube: Kube, namespace: string, context: string
   let told = false;
   for (;;) {
     try {
-      return await acquireOnce(kube, namespace, context, onLost, now);
+      return await acquireOnce(kube, { namespace, context, leaseSeconds: wait.leaseSeconds ?? LEASE_SECONDS }, onLost, now);
     } catch (err) {
       if (!(err instanceof LockHeldError)) throw err;
       const stopped = err.stoppedRenewing;
@@ -119,6 +125,13 @@ export async function acquireLock(kube: Kube, namespace: string, context: string
   }
 }
 
+/** Which install's lock, for whom, and for how long at a time. */
+interface LeaseWhere {
+  readonly namespace: string;
+  readonly context: string;
+  readonly leaseSeconds: number;
+}
+
 function describeHolder(holder: LockHolder | undefined): string {
   return holder ? `${holder.user}@${holder.host} (pid ${holder.pid})` : "another run";
 }
@@ -129,10 +142,11 @@ function describeHolder(holder: LockHolder | undefined): string {
  * holder stopped renewing past its duration, or whose holder's process on this host is gone, is
  * taken over with an update that carries its resourceVersion, so two runs cannot both take it over.
  */
-async function acquireOnce(kube: Kube, namespace: string, context: string, onLost: (message: string) => void, now: () => Date): Promise<HeldLock> {
+async function acquireOnce(kube: Kube, where: LeaseWhere, onLost: (message: string) => void, now: () => Date): Promise<HeldLock> {
+  const { namespace, context, leaseSeconds } = where;
   const identity = `${userInfo().username}@${hostname()} pid ${process.pid} ${randomBytes(4).toString("hex")}`;
   const holder: LockHolder = { user: userInfo().username, host: hostname(), pid: process.pid, context, since: now().toISOString() };
-  const spec = (t: Date, transitions: number) => ({ holderIdentity: identity, leaseDurationSeconds: LEASE_SECONDS, acquireTime: microTime(t), renewTime: microTime(t), leaseTransitions: transitions });
+  const spec = (t: Date, transitions: number) => ({ holderIdentity: identity, leaseDurationSeconds: leaseSeconds, acquireTime: microTime(t), renewTime: microTime(t), leaseTransitions: transitions });
   const desired = (t: Date, transitions: number): KubeObject => ({
     apiVersion: "coordination.k8s.io/v1", kind: "Lease",
     metadata: { name: LOCK_NAME, namespace, annotations: { [HOLDER_ANNOTATION]: JSON.stringify(holder) }, labels: { "app.kubernetes.io/part-of": "mathison", "app.kubernetes.io/managed-by": "mathison-install" } },
@@ -146,7 +160,7 @@ async function acquireOnce(kube: Kube, namespace: string, context: string, onLos
   } catch (err) {
     if (!(err instanceof KubeApiError) || err.status !== 409) throw err;
     const existing = await kube.get({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: LOCK_NAME, namespace });
-    if (!existing) return acquireOnce(kube, namespace, context, onLost, now);
+    if (!existing) return acquireOnce(kube, where, onLost, now);
     const gone = holderIsGone(holderOf(existing));
     if (existing.spec?.holderIdentity && expiry(existing) > now() && !gone) throw new LockHeldError(holderOf(existing), expiry(existing), stoppedRenewing(existing, now()));
     tookOverFrom = existing.spec?.holderIdentity ? holderOf(existing) : undefined;
@@ -157,7 +171,7 @@ async function acquireOnce(kube: Kube, namespace: string, context: string, onLos
       lease = await kube.replace(next);
     } catch (e) {
       // Another run took it over first.
-      if (e instanceof KubeApiError && e.status === 409) throw new LockHeldError(undefined, new Date(now().getTime() + LEASE_SECONDS * 1000));
+      if (e instanceof KubeApiError && e.status === 409) throw new LockHeldError(undefined, new Date(now().getTime() + leaseSeconds * 1000));
       throw e;
     }
   }
@@ -177,7 +191,7 @@ async function acquireOnce(kube: Kube, namespace: string, context: string, onLos
       // Anything else (a dropped connection) is retried at the next tick, well within the lease.
     }
   };
-  const timer = setInterval(() => void renew(), RENEW_MS);
+  const timer = setInterval(() => void renew(), renewMsOf(leaseSeconds));
   timer.unref();
   return {
     tookOverFrom,

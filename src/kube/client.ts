@@ -1,6 +1,6 @@
 
 
-import { listContexts, resolveAccess, type ConnectOptions } from "./kubeconfig.js";
+import { listContexts, readKubeconfig, resolveAccess, type ConnectOptions } from "./kubeconfig.js";
 import { Transport } from "./transport.js";
 import { KubeApiError, type AccessQuestion, type ExecResult, type Kube, type ListOptions, type WatchEventType, type WatchHandle, type WatchOptions } from "./types.js";
 import { ListWatch } from "./watch.js";
@@ -9,7 +9,7 @@ import { refOf, type KubeObject, type ObjectRef } from "../facts/objects.js";
 import { BUILTIN_RESOURCES } from "../facts/resources.js";
 import { FIELD_MANAGER_NAME as FIELD_MANAGER } from "../facts/names.js";
 
-export { listContexts, type ConnectOptions };
+export { listContexts, readKubeconfig, type ConnectOptions };
 
 /** Connects as kubectl would (--kubeconfig, KUBECONFIG, ~/.kube/config, in-cluster); nothing is sent until the first request. */
 export function connect(options: ConnectOptions = {}): Kube {

@@ -15,6 +15,8 @@ export interface ConnectOptions {
   readonly exec?: Partial<ExecEnvironment> | undefined;
   /** HTTPS_PROXY, NO_PROXY and the like (default: the process's environment). */
   readonly env?: Readonly<Record<string, string | undefined>> | undefined;
+  /** The kubeconfig files as already read for this command (`readKubeconfig`): not read again. */
+  readonly read?: MergedKubeConfig | undefined;
 }
 
 /** A TLS identity and trust, as Node's https takes them. */
@@ -142,13 +144,14 @@ export function readKubeConfigFiles(paths: readonly string[], mustExist: boolean
   return merged;
 }
 
-function loadMerged(kubeconfig: string | undefined): MergedKubeConfig {
-  return readKubeConfigFiles(kubeconfigPaths(kubeconfig), kubeconfig !== undefined);
+/** The kubeconfig files as kubectl finds them (--kubeconfig, else KUBECONFIG, else ~/.kube/config), merged: read once per command. */
+export function readKubeconfig(options: Pick<ConnectOptions, "kubeconfig" | "read"> = {}): MergedKubeConfig {
+  return options.read ?? readKubeConfigFiles(kubeconfigPaths(options.kubeconfig), options.kubeconfig !== undefined);
 }
 
 /** The kubeconfig's contexts, the current one first, as a context question offers them. */
-export function listContexts(options: Pick<ConnectOptions, "kubeconfig"> = {}): { names: string[]; current: string | undefined } {
-  const merged = loadMerged(options.kubeconfig);
+export function listContexts(options: Pick<ConnectOptions, "kubeconfig" | "read"> = {}): { names: string[]; current: string | undefined } {
+  const merged = readKubeconfig(options);
   const current = merged.currentContext;
   const names = merged.contexts.map((c) => c.name);
   return { names: current ? [current, ...names.filter((n) => n !== current)] : names, current };
@@ -156,7 +159,7 @@ export function listContexts(options: Pick<ConnectOptions, "kubeconfig"> = {}): 
 
 /** The cluster a command talks to; a kubeconfig that names none, or a missing context, is the user's to fix. */
 export function resolveAccess(options: ConnectOptions): ClusterAccess {
-  const merged = loadMerged(options.kubeconfig);
+  const merged = readKubeconfig(options);
   if (merged.contexts.length === 0 && options.kubeconfig === undefined && process.env["KUBERNETES_SERVICE_HOST"]) return inClusterAccess();
   const contextName = options.context ?? merged.currentContext;
   if (options.context && !merged.contexts.some((c) => c.name === options.context)) {

@@ -7,16 +7,16 @@ import { applyPlan, type EngineOptions } from "../engine/engine.js";
 import type { DoneEvent, EngineEvent, Reporter, RunOutcome } from "../engine/events.js";
 import { collectBundle, writeBundle, type BundleInput } from "../support/bundle.js";
 import { describeImpact, immutableProblems, isMutableReference } from "../engine/impact.js";
-import { acquireLock, LockHeldError, type HeldLock } from "../engine/lock.js";
 import { computePlan, inventoryOf, type InstallPlan } from "../engine/plan.js";
-import { connect, listContexts, type ConnectOptions } from "../kube/client.js";
-import { ClusterAccessError, KubeApiError, type Kube } from "../kube/types.js";
-import { lastSuccessfulRun, nextRecord, startedRecord, summarizeRecord, type InstallRecord, type SuccessfulRun } from "../record/install-record.js";
-import { installChangedSince, readInstallState, writeRecord, type InstallState } from "../record/store.js";
+import { connect, listContexts, readKubeconfig, type ConnectOptions } from "../kube/client.js";
+import { readOnce } from "../kube/read-once.js";
+import { KubeApiError, type Kube } from "../kube/types.js";
+import { lastSuccessfulRun, nextRecord, startedRecord, summarizeRecord, type InstallRecord, type SuccessfulRun, type Verification } from "../record/install-record.js";
+import { readInstallState, writeRecord, type InstallState } from "../record/store.js";
 import { authUrl, renderPlan } from "../render/render.js";
-import { Cancelled, type FrontEnd, type PlanEvent } from "./front-end.js";
-import { whileInterruptible } from "./signals.js";
-import { verifyInstall, type VerifyResult } from "./verify.js";
+import { type FrontEnd, type PlanEvent } from "./front-end.js";
+import { exitOf, runLocked, Stop, type CommandWords, type LockedRun } from "./locked.js";
+import { checkInstall, verifiedEvent, type VerifyResult } from "./verify.js";
 import type { NetworkOptions } from "../checks/verify/index.js";
 import { PREFLIGHT_CHECKS, type PreflightContext } from "../checks/preflight/index.js";
 import { runChecks, type CheckOutcome } from "../checks/types.js";
@@ -42,6 +42,8 @@ const OUTCOME_EXIT: Record<RunOutcome, ExitCodeValue> = {
 
 export interface PipelineOptions {
   readonly cluster: ConnectOptions;
+  /** Another way to reach a cluster than the kubeconfig (unit tests pass an in-memory one). */
+  readonly open?: () => Kube;
   readonly namespace: string;
   readonly dryRun: boolean;
   /** `--pull`: pull mutable tags again and roll out (a new pull token). */
@@ -53,17 +55,17 @@ export interface PipelineOptions {
   readonly forceNamespace: boolean;
   /** `--lock-timeout`: how long to wait for another run's lock (0: refuse at once). */
   readonly lockTimeoutMs: number;
+  /** The lock's lease (default 15 s): how soon a killed run stops holding the install. */
+  readonly leaseSeconds?: number;
   /** `--skip-verify`: end after the apply, without the verification checklist. */
   readonly skipVerify: boolean;
   readonly network: NetworkOptions;
+  /** `preflight`: the install's run stopped after its checks, having written nothing. */
+  readonly stopAfter?: "preflight";
 }
 
-/** An exit that says why in one place: the front end shows the line, the caller returns the code. */
-class Stop extends Error {
-  constructor(readonly code: ExitCodeValue, message: string, readonly outcome?: RunOutcome) {
-    super(message);
-  }
-}
+/** The install's words for how it stopped early. */
+const INSTALL_WORDS: CommandWords = { nothingDone: "nothing was applied" };
 
 /**
  * One install, whichever front end: open the cluster → read the install record → resolve the
@@ -74,28 +76,30 @@ export async function runInstallPipeline(options: PipelineOptions, fe: FrontEnd)
     return await planAndApply(options, fe);
   } catch (err) {
     await fe.stopReporting();
-    return stopped(err, fe);
+    return exitOf(err, fe, INSTALL_WORDS);
   }
 }
 
 async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<ExitCodeValue> {
-  const { kube, state } = await openCluster(options, fe);
+  const { kube, reads, state } = await openCluster(options, fe);
   const installed = installedOf(state);
   const upgrade = state.record.answers !== undefined;
-  const resolved = await fe.resolveAnswers({ kube, state, installed, upgrade, facts: () => discoverClusterFacts(kube, options.namespace) });
+  const resolved = await fe.resolveAnswers({ kube, state, installed, upgrade, facts: () => discoverClusterFacts(reads, options.namespace) });
   if (!resolved.ok) throw usage(resolved.problems);
   // From here on the run's own work (render, preflight, plan, apply): what its elapsed time covers.
   const startedAt = Date.now();
   const pullToken = options.pull ? new Date().toISOString().replace(/\.\d+Z$/, "Z") : state.record.pullToken;
   const rendered = renderPlan(resolved.config, undefined, { pullToken });
+  const preflightContext: PreflightContext = { kube: reads, rendered, config: resolved.config, state, forceNamespace: options.forceNamespace };
+  if (options.stopAfter === "preflight") return (await preflight(options, preflightContext, fe), ExitCode.ok);
   // The plan's dry runs write nothing, so they run beside the preflight; its verdict comes first
   // (a user without the permissions gets the preflight's list, not the dry runs' refusals).
-  const planning = computePlan(rendered, kube, {
+  const planning = computePlan(rendered, reads, {
     namespaceExists: state.namespaceExists,
     replicasGiven: givenThisRun(resolved.chosen, "webReplicas", installed),
     previousInventory: state.record.inventory,
   }).then((plan) => ({ plan }), (error: unknown) => ({ error }));
-  const checks = await preflight(options, { kube, rendered, config: resolved.config, state, forceNamespace: options.forceNamespace }, fe);
+  const checks = await preflight(options, preflightContext, fe);
   const planned = await planning;
   if ("error" in planned) throw planned.error;
   const plan = planned.plan;
@@ -111,10 +115,9 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   // The time a person took to answer is not the run's.
   const runStartedAt = startedAt + (Date.now() - asked);
   const applied = await applyLocked(options, { kube, state, plan, config: resolved.config, chosen: resolved.chosen, pullToken, checks, startedAt: runStartedAt }, fe);
-  if (applied.code !== ExitCode.ok || options.skipVerify || !applied.done) return applied.code;
-  // The install is done and recorded; the checklist proves it works, and the run's verdict says both.
-  const verified = await verifyInstall(kube, options.namespace, options.network, fe);
-  const done = wholeRunVerdict(applied.done, verified, options.namespace);
+  if (applied.code !== ExitCode.ok || !applied.done || !applied.verified) return applied.code;
+  // The run's verdict says both: the install is done, and whether it works end to end.
+  const done = wholeRunVerdict(applied.done, applied.verified, options.namespace);
   fe.finish(done);
   return OUTCOME_EXIT[done.outcome];
 }
@@ -141,7 +144,10 @@ async function preflight(options: PipelineOptions, context: PreflightContext, fe
   for (const o of outcomes) fe.showCheck({ event: "check", phase: "preflight", ...o });
   const failed = outcomes.filter((o) => o.status === "fail");
   if (failed.length > 0) {
-    throw new Stop(ExitCode.preflight, `mathison-install: preflight failed (${failed.map((o) => o.title).join(", ")}): nothing was applied; fix what is marked ✖ above, or --skip-preflight to try anyway`, "preflight-failed");
+    const what = `mathison-install: preflight failed (${failed.map((o) => o.title).join(", ")})`;
+    throw new Stop(ExitCode.preflight, options.stopAfter === "preflight"
+      ? `${what}: fix what is marked ✖ above`
+      : `${what}: nothing was applied; fix what is marked ✖ above, or --skip-preflight to try anyway`, "preflight-failed");
   }
   return outcomes;
 }
@@ -186,36 +192,31 @@ function mutableTagNotices(plan: InstallPlan, config: InstallConfig): string[] {
   return [`${tags.join(" and ")} ${tags.length === 1 ? "is a tag" : "are tags"}: pods keep the image they pulled; give --pull to pull the tag again and roll out what it points at now`];
 }
 
-function stopped(err: unknown, fe: FrontEnd): ExitCodeValue {
-  if (err instanceof Cancelled) {
-    fe.say("Cancelled: nothing was applied.", "interrupted");
-    return ExitCode.interrupted;
-  }
-  if (err instanceof Stop) {
-    fe.say(err.message, err.outcome);
-    return err.code;
-  }
-  if (err instanceof ClusterAccessError || (err instanceof KubeApiError && err.status === 403)) {
-    fe.say(`mathison-install: cannot reach the cluster: ${err.message}\n  try: kubectl cluster-info with the same --kubeconfig/--context; nothing was applied`, "cluster-access");
-    return ExitCode.clusterAccess;
-  }
-  throw err;
-}
-
 function usage(problems: readonly ConfigProblem[]): Stop {
   return new Stop(ExitCode.usage, `${problems.map((p) => `mathison-install: ${formatProblem(p)}`).join("\n")}\nnothing was applied; mathison-install install --help lists every setting`, "refused");
 }
 
-async function openCluster(options: PipelineOptions, fe: FrontEnd): Promise<{ kube: Kube; state: InstallState }> {
+async function openCluster(options: PipelineOptions, fe: FrontEnd): Promise<{ kube: Kube; reads: Kube; state: InstallState }> {
+  if (options.open) return opened(options.open(), options, fe);
   let context = options.cluster.context;
+  const read = readKubeconfig(options.cluster);
   if (context === undefined) {
-    const { names } = listContexts({ kubeconfig: options.cluster.kubeconfig });
+    const { names } = listContexts({ read });
     if (names.length > 1) context = await fe.chooseContext(names);
   }
-  const kube = connect({ ...options.cluster, context });
-  for (const w of kube.warnings ?? []) fe.say(`mathison-install: warning: ${w}`);
+  return opened(connect({ ...options.cluster, context, read }), options, fe);
+}
+
+/**
+ * The cluster as this run reads it until it confirms: the install's state, the plan's and the
+ * preflight's reads share one read of each object (the ownership check's objects are the plan's,
+ * the record and Secret the state's). Under the lock the run reads afresh.
+ */
+async function opened(cluster: Kube, options: PipelineOptions, fe: FrontEnd): Promise<{ kube: Kube; reads: Kube; state: InstallState }> {
+  for (const w of cluster.warnings ?? []) fe.say(`mathison-install: warning: ${w}`);
+  const reads = readOnce(cluster);
   // Also the reachability and credentials check: the first requests of the run.
-  return { kube, state: await readInstallState(kube, options.namespace) };
+  return { kube: cluster, reads, state: await readInstallState(reads, options.namespace) };
 }
 
 export function installedOf(state: InstallState): Installed {
@@ -260,34 +261,20 @@ function reportDryRun(plan: InstallPlan, fe: FrontEnd): ExitCodeValue {
 interface Applied {
   readonly code: ExitCodeValue;
   readonly done?: DoneEvent;
+  /** The checklist's result, unless --skip-verify. */
+  readonly verified?: VerifyResult;
 }
 
-/** Ensures the namespace (the lock lives in it), takes the lock, checks nothing changed since the plan, applies, records. */
+/** Ensures the namespace (the lock lives in it), then applies and records under the lock. */
 async function applyLocked(options: PipelineOptions, run: PlannedRun, fe: FrontEnd): Promise<Applied> {
-  const { kube, state, plan, config } = run;
-  if (!state.namespaceExists) await ensureNamespace(kube, plan);
-  const interrupt = new AbortController();
-  let lock: HeldLock;
-  try {
-    lock = await acquireLock(kube, options.namespace, kube.contextName, (message) => interrupt.abort(new Error(message)), { timeoutMs: options.lockTimeoutMs, onWait: (m) => fe.say(`mathison-install: ${m}`) });
-  } catch (err) {
-    if (err instanceof LockHeldError) throw new Stop(ExitCode.locked, `mathison-install: ${err.message}; nothing was applied`, "locked");
-    throw err;
-  }
-  const onSignal = (): void => interrupt.abort();
-  try {
-    return await whileInterruptible(onSignal, () => applyAndRecord(options, run, lock, onSignal, interrupt.signal, fe));
-  } finally {
-    await lock.release();
-  }
+  if (!run.state.namespaceExists) await ensureNamespace(run.kube, run.plan);
+  return runLocked(run.kube, run.state, { ...INSTALL_WORDS, lockTimeoutMs: options.lockTimeoutMs, ...(options.leaseSeconds ? { leaseSeconds: options.leaseSeconds } : {}) }, fe,
+    (locked) => applyAndRecord(options, run, locked, fe));
 }
 
-/** Under the lock: checks nothing changed since the plan, applies, records, and bundles a failure. */
-async function applyAndRecord(options: PipelineOptions, run: PlannedRun, lock: HeldLock, onSignal: () => void, signal: AbortSignal, fe: FrontEnd): Promise<Applied> {
+/** Under the lock: records the run's start, applies, records its end, and bundles a failure. */
+async function applyAndRecord(options: PipelineOptions, run: PlannedRun, { lock, signal, onSignal }: LockedRun, fe: FrontEnd): Promise<Applied> {
   const { kube, state, plan, config } = run;
-  if (await installChangedSince(kube, state)) {
-    throw new Stop(ExitCode.locked, "mathison-install: another run changed this install while this one was planning (its record or Secret is newer); nothing was applied: run again to plan against it", "locked");
-  }
   const started = startedRecord(state.record, answersToRecord(run.chosen, installedOf(state), state.record.defaults ?? []), inventoryOf(plan.rendered));
   await writeRecord(kube, plan.namespace, started);
   const reporter = fe.startReporting({ url: authUrl(config), onInterrupt: onSignal, dryRun: false });
@@ -312,6 +299,7 @@ async function applyAndRecord(options: PipelineOptions, run: PlannedRun, lock: H
     progress: (p) => reporter.progress(p),
   };
   const result = await applyPlan(plan, kube, tee, { ...options.engine, signal, startedAt: run.startedAt, upgrade: lastSuccessfulRun(state.record) !== undefined });
+  if (result.outcome === "ok" && !options.skipVerify) return verifyAndRecord(options, run, started, succeeded, fe);
   await recordRun(run, started, result.outcome).catch((err: Error) =>
     reporter.event({ event: "cleanup", stage: "edge", object: `ConfigMap/${RECORD_NAME}`, message: `could not write the install record: ${err.message}` }));
   if (FAILED_RUN.has(result.outcome)) {
@@ -322,6 +310,20 @@ async function applyAndRecord(options: PipelineOptions, run: PlannedRun, lock: H
   if (failedDone) reporter.event(failedDone);
   await fe.stopReporting();
   return { code: OUTCOME_EXIT[result.outcome], ...(succeeded ? { done: succeeded } : {}) };
+}
+
+/**
+ * Still under the lock, after a successful apply: the checklist proves the install works, and the
+ * run is recorded once, with its verification (what `status` shows).
+ */
+async function verifyAndRecord(options: PipelineOptions, run: PlannedRun, started: InstallRecord, succeeded: DoneEvent | undefined, fe: FrontEnd): Promise<Applied> {
+  await fe.stopReporting();
+  const { answers } = answersToRecord(run.chosen, installedOf(run.state), run.state.record.defaults ?? []);
+  const install = { state: run.state, answers: answers as Record<string, string>, webImage: run.config.webImage, workerImage: run.config.workerImage, network: options.network };
+  const verified = await checkInstall(run.kube, install, fe);
+  const notRecorded = await recordRun(run, started, "ok", verified.verification).then(() => "", (err: Error) => `; the install was not recorded: ${err.message}`);
+  fe.verified(verifiedEvent(verified, notRecorded));
+  return { code: ExitCode.ok, ...(succeeded ? { done: succeeded } : {}), verified };
 }
 
 /** Outcomes a person will want help with: the bundle is made for them without asking. */
@@ -369,7 +371,7 @@ export function answersToRecord(chosen: ChosenValues, installed: Installed, prev
   return { answers, defaults };
 }
 
-async function recordRun({ kube, state, plan, config, chosen, pullToken }: PlannedRun, started: InstallRecord, outcome: RunOutcome): Promise<void> {
+async function recordRun({ kube, state, plan, config, chosen, pullToken }: PlannedRun, started: InstallRecord, outcome: RunOutcome, verification?: Verification): Promise<void> {
   const run = {
     time: new Date().toISOString(), installerVersion: packageVersion(), webImage: config.webImage, workerImage: config.workerImage,
     outcome, user: userInfo().username, host: hostname(), context: kube.contextName,
@@ -377,5 +379,6 @@ async function recordRun({ kube, state, plan, config, chosen, pullToken }: Plann
   const success = outcome === "ok"
     ? { ...answersToRecord(chosen, installedOf(state), state.record.defaults ?? []), inventory: inventoryOf(plan.rendered), ...(pullToken ? { pullToken } : {}) }
     : undefined;
-  await writeRecord(kube, plan.namespace, nextRecord(started, run, success));
+  const record = nextRecord(started, run, success);
+  await writeRecord(kube, plan.namespace, verification ? { ...record, verification } : record);
 }

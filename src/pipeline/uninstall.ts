@@ -1,13 +1,12 @@
 import type { Reporter, RunOutcome } from "../engine/events.js";
-import { acquireLock, LockHeldError, type HeldLock } from "../engine/lock.js";
 import { removeGroups, type RemovalGroup } from "../engine/remove.js";
 import { connect, type ConnectOptions } from "../kube/client.js";
-import { ClusterAccessError, KubeApiError, type Kube } from "../kube/types.js";
+import type { Kube } from "../kube/types.js";
 import { lastSuccessfulRun, noInstallMessage } from "../record/install-record.js";
 import { markKeptData, readInstallState, type InstallState } from "../record/store.js";
 import type { StageId } from "../render/stages.js";
-import { whileInterruptible } from "./signals.js";
-import { Cancelled, type PlanEvent, type ReportingOptions } from "./front-end.js";
+import { exitOf, runLocked, type CommandWords } from "./locked.js";
+import type { PlanEvent, ReportingOptions } from "./front-end.js";
 import { objectRef, type ObjectRef, parseInventoryKey, type KubeObject } from "../facts/objects.js";
 import { RECORD_NAME, MIGRATION_JOB_PREFIX, SECRET_NAME } from "../facts/names.js";
 import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
@@ -128,6 +127,8 @@ export function removalEvent(plan: RemovalPlan, kube: Kube): PlanEvent {
 
 export interface UninstallOptions {
   readonly cluster: ConnectOptions;
+  /** Another way to reach a cluster than the kubeconfig (unit tests pass an in-memory one). */
+  readonly open?: () => Kube;
   readonly namespace: string;
   readonly deleteData: boolean;
   readonly timeoutMs: number;
@@ -146,49 +147,33 @@ export interface UninstallFrontEnd {
 
 const EXIT: Partial<Record<RunOutcome, ExitCodeValue>> = { "ok": ExitCode.ok, "interrupted": ExitCode.interrupted, "cluster-access": ExitCode.clusterAccess };
 
-/** Opens the cluster, takes the lock, shows what goes and what stays, confirms, deletes, releases. */
+const UNINSTALL_WORDS: CommandWords = { nothingDone: "nothing was deleted" };
+
+/** Opens the cluster, shows what goes and what stays, confirms, then under the lock deletes. */
 export async function runUninstall(options: UninstallOptions, fe: UninstallFrontEnd): Promise<ExitCodeValue> {
-  let lock: HeldLock | undefined;
-  const interrupt = new AbortController();
   try {
-    const kube = connect(options.cluster);
+    const kube = options.open?.() ?? connect(options.cluster);
     for (const w of kube.warnings ?? []) fe.say(`mathison-install: warning: ${w}`);
     const state = await readInstallState(kube, options.namespace);
     if (!state.namespaceExists || !state.record.answers) {
       fe.say(`mathison-install: ${noInstallMessage(options.namespace, kube.contextName)}; nothing was deleted`, "refused");
       return ExitCode.notInstalled;
     }
-    lock = await acquireLock(kube, options.namespace, kube.contextName, () => interrupt.abort(), { timeoutMs: options.lockTimeoutMs, onWait: (m) => fe.say(`mathison-install: ${m}`) });
     const plan = await planRemoval(kube, state, options.deleteData);
     fe.showPlan(removalEvent(plan, kube));
     if (!(await fe.confirm(plan))) {
       fe.say("Cancelled: nothing was deleted.", "cancelled");
       return ExitCode.cancelled;
     }
-    const onSignal = (): void => interrupt.abort();
-    return await whileInterruptible(onSignal, async () => {
+    return await runLocked(kube, state, { ...UNINSTALL_WORDS, lockTimeoutMs: options.lockTimeoutMs }, fe, async ({ signal, onSignal }) => {
       const reporter = fe.startReporting({ url: "", onInterrupt: onSignal, dryRun: false });
       if (!options.deleteData) await keepMigrationMark(kube, state);
-      const outcome = await removeGroups(plan.groups, plan.namespace, kube, reporter, { signal: interrupt.signal, timeoutMs: options.timeoutMs, kept: keptNotes(plan) });
+      const outcome = await removeGroups(plan.groups, plan.namespace, kube, reporter, { signal, timeoutMs: options.timeoutMs, kept: keptNotes(plan) });
       await fe.stopReporting();
       return EXIT[outcome] ?? ExitCode.wait;
     });
   } catch (err) {
     await fe.stopReporting();
-    if (err instanceof Cancelled) {
-      fe.say("Cancelled: nothing was deleted.", "interrupted");
-      return ExitCode.interrupted;
-    }
-    if (err instanceof LockHeldError) {
-      fe.say(`mathison-install: ${err.message}; nothing was deleted`, "locked");
-      return ExitCode.locked;
-    }
-    if (err instanceof ClusterAccessError || (err instanceof KubeApiError && err.status === 403)) {
-      fe.say(`mathison-install: cannot reach the cluster: ${err.message}\n  try: kubectl cluster-info with the same --kubeconfig/--context; nothing was deleted`, "cluster-access");
-      return ExitCode.clusterAccess;
-    }
-    throw err;
-  } finally {
-    await lock?.release();
+    return exitOf(err, fe, UNINSTALL_WORDS);
   }
 }

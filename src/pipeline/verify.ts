@@ -7,6 +7,7 @@ import { lastSuccessfulRun, type ManualAnswer, type Verification } from "../reco
 import { readInstallState, writeRecord } from "../record/store.js";
 import { authUrl } from "../render/render.js";
 import { parseTls } from "../config/resolve.js";
+import { readOnce } from "../kube/read-once.js";
 
 /** The checklist as a front end shows it: the automated checks as they finish, then (interactive) the manual ones. */
 export interface ChecklistRun {
@@ -36,22 +37,37 @@ export interface VerifyResult {
 }
 
 /**
- * Verifies an install: the automated checks, the manual ones where a person is there to answer,
- * and the result kept in the install record (for `status`). Reads the record afresh, so it can
- * follow an install that has just written it.
+ * `verify`: the checklist of an install as its record describes it, and the result kept in the
+ * record (for `status`). Undefined when there is no install that completed.
  */
 export async function verifyInstall(kube: Kube, namespace: string, network: NetworkOptions, fe: VerifyFrontEnd): Promise<VerifyResult | undefined> {
   const state = await readInstallState(kube, namespace);
   const last = lastSuccessfulRun(state.record);
   if (!state.namespaceExists || !state.record.answers || !last) return undefined;
-  const answers = state.record.answers as Record<string, string>;
-  const context: VerifyContext = { kube, state, answers, webImage: last.webImage, workerImage: last.workerImage, network };
+  const result = await checkInstall(kube, { state, answers: state.record.answers, webImage: last.webImage, workerImage: last.workerImage, network }, fe);
+  // Written against the record as read here; a record that cannot be written does not change the verdict, and is said.
+  const notRecorded = await writeRecord(kube, namespace, { ...state.record, verification: result.verification }).then(() => "", (err: Error) => `; the result was not recorded: ${err.message}`);
+  fe.verified(verifiedEvent(result, notRecorded));
+  return result;
+}
+
+/** The install to check: its state and the answers and images it runs. */
+export type InstallToCheck = Omit<VerifyContext, "kube">;
+
+/**
+ * Runs the checklist (automated checks, then the manual ones where a person is there to answer)
+ * and says what failed; records nothing, so an install can keep the result in its one record.
+ * The checks share one read of each object (they all look at the Ingress).
+ */
+export async function checkInstall(kube: Kube, install: InstallToCheck, fe: VerifyFrontEnd): Promise<VerifyResult> {
+  const context: VerifyContext = { ...install, kube: readOnce(kube) };
+  const answers = install.answers;
   const { outcomes, manual } = await fe.checklist({
     automated: (onResult) => runChecks(VERIFY_CHECKS, context, onResult),
     titles: VERIFY_CHECKS.map(({ id, group, title }) => ({ id, group, title })),
     manual: MANUAL_CHECKS,
     url: authUrl({ tls: parseTls(answers["tls"] ?? "none"), domain: answers["domain"] ?? "" }),
-    namespace,
+    namespace: install.state.namespace,
   });
   const said = (a: ManualAnswer) => Object.entries(manual).filter(([, v]) => v === a).map(([k]) => k);
   const failed = [...outcomes.filter((o) => o.status === "fail").map((o) => o.id), ...said("no")];
@@ -59,11 +75,13 @@ export async function verifyInstall(kube: Kube, namespace: string, network: Netw
     time: new Date().toISOString(), ok: failed.length === 0, failed, warned: outcomes.filter((o) => o.status === "warn").map((o) => o.id),
     ...(Object.keys(manual).length > 0 ? { manual } : {}),
   };
-  // Written against the record as read here; a record that cannot be written does not change the verdict, and is said.
-  const notRecorded = await writeRecord(kube, namespace, { ...state.record, verification }).then(() => "", (err: Error) => `; the result was not recorded: ${err.message}`);
-  const result = { verification, outcomes };
-  fe.verified({ event: "verified", ok: verification.ok, failed: verification.failed, warned: verification.warned, message: `${verificationLine(result)}${notRecorded}` });
-  return result;
+  return { verification, outcomes };
+}
+
+/** The checklist's verdict as an event; `notRecorded` says why the record does not hold it. */
+export function verifiedEvent(result: VerifyResult, notRecorded = ""): VerifiedEvent {
+  const v = result.verification;
+  return { event: "verified", ok: v.ok, failed: v.failed, warned: v.warned, message: `${verificationLine(result)}${notRecorded}` };
 }
 
 /** One line for the end of a checklist: `verification failed (dns): 13 passed, 1 warning, 1 skipped`. */

@@ -1,4 +1,4 @@
-import { loadConfig } from "../config/load.js";
+import { loadConfig, type GivenSources } from "../config/load.js";
 import type { RunOutcome } from "../engine/events.js";
 import type { AnswerContext, FrontEnd, PlanEvent } from "../pipeline/front-end.js";
 import { chooseReporter, type OutputFormat } from "./choose-reporter.js";
@@ -12,17 +12,21 @@ export interface ScriptInput {
   readonly io: CliIO;
   readonly format: OutputFormat;
   readonly replaceSecrets: readonly SecretKey[];
+  /** The flags', environment's and values file's settings, read once by the command. */
+  readonly given?: GivenSources;
+  /** `preflight`: a missing API key is no problem yet (the install will ask for it). */
+  readonly apiKeyMayComeLater?: boolean;
 }
 
 /**
  * `--non-interactive`: answers from flags, environment, values file and the install record; the
  * plan and progress as plain lines on stderr or JSON Lines on stdout; no question is ever asked.
  */
-export function scriptFrontEnd({ flags, io, format, replaceSecrets }: ScriptInput): FrontEnd {
+export function scriptFrontEnd({ flags, io, format, replaceSecrets, given, apiKeyMayComeLater = false }: ScriptInput): FrontEnd {
   const reporter = chooseReporter({ format, stdout: io.stdout, stderr: io.stderr, env: io.env });
   return {
     chooseContext: async () => undefined,
-    resolveAnswers: async ({ installed }: AnswerContext) => loadConfig({ flags, env: io.env, forInstall: true, installed, replaceSecrets }),
+    resolveAnswers: async ({ installed }: AnswerContext) => loadConfig({ flags, env: io.env, ...(given ? { given } : {}), forInstall: true, installed, replaceSecrets, apiKeyMayComeLater }),
     showPlan: (plan: PlanEvent) => reporter.event(plan),
     showCheck: (check) => reporter.event(check),
     confirm: async () => true,

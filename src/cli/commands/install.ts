@@ -1,8 +1,9 @@
 import { parseReplaceSecrets } from "../../config/installed.js";
-import { loadConfig } from "../../config/load.js";
+import { loadConfig, readGiven, type GivenSources } from "../../config/load.js";
 import { formatProblem } from "../../config/types.js";
 import type { FrontEnd } from "../../pipeline/front-end.js";
-import { runInstallPipeline } from "../../pipeline/install.js";
+import { runInstallPipeline, type PipelineOptions } from "../../pipeline/install.js";
+import type { SecretKey } from "../../config/secret-keys.js";
 import { STAGES, type StageId } from "../../render/stages.js";
 import { OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
@@ -13,11 +14,39 @@ import { type CliIO } from "../../base/io.js";
 
 export { parseDuration };
 
+/** What the flags say of a run, checked before the cluster is touched. */
+interface InstallRun {
+  readonly options: PipelineOptions;
+  readonly output: OutputFormat;
+  readonly replaceSecrets: readonly SecretKey[];
+  /** Flags, environment and values file as read once here: the front end does not read the files again. */
+  readonly given: GivenSources;
+}
+
 /**
  * Checks what the user gave before the cluster is touched (values that are wrong whatever the
  * install holds), then runs the one install pipeline with the wizard or the script front end.
  */
 export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeValue> {
+  const run = installRun(args, io);
+  if (typeof run === "number") return run;
+  const interactive = !isNonInteractive(args, io);
+  const frontEnd: FrontEnd = interactive
+    ? (await import("../../ui/wizard/front-end.js")).wizardFrontEnd({ flags: args.strings, env: io.env, given: run.given, stdin: io.stdin as NodeJS.ReadStream, stderr: io.stderr as NodeJS.WriteStream, replaceSecrets: run.replaceSecrets })
+    : (await import("../../ui/script-front-end.js")).scriptFrontEnd({ flags: args.strings, io, given: run.given, format: run.output, replaceSecrets: run.replaceSecrets });
+  return runInstallPipeline(run.options, frontEnd);
+}
+
+/** `mathison-install preflight`: the install's run with the answers an install would use, stopped after its checks; writes nothing. */
+export async function runPreflight(args: ParsedArgs, io: CliIO): Promise<ExitCodeValue> {
+  const run = installRun(args, io);
+  if (typeof run === "number") return run;
+  const { scriptFrontEnd } = await import("../../ui/script-front-end.js");
+  return runInstallPipeline({ ...run.options, stopAfter: "preflight" }, scriptFrontEnd({ flags: args.strings, io, given: run.given, format: run.output, replaceSecrets: [], apiKeyMayComeLater: true }));
+}
+
+/** The flags of an install (or its preflight) as pipeline options; every problem printed, exit 2. */
+function installRun(args: ParsedArgs, io: CliIO): InstallRun | ExitCodeValue {
   const output = (args.strings["output"] ?? "plain") as OutputFormat;
   const problems: string[] = [];
   if (!OUTPUT_FORMATS.includes(output)) problems.push(`--output: ${JSON.stringify(output)} is not allowed: ${OUTPUT_FORMATS.join(" or ")}`);
@@ -27,7 +56,8 @@ export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
   const replace = parseReplaceSecrets(args.strings["replace-secret"]);
   problems.push(...replace.problems.map(formatProblem));
   // Missing values may still come from the install record; invalid ones are invalid anyway.
-  const given = loadConfig({ flags: args.strings, env: io.env });
+  const read = readGiven({ flags: args.strings, env: io.env });
+  const given = loadConfig({ flags: args.strings, env: io.env, given: read });
   if (!given.ok) problems.push(...given.problems.map(formatProblem));
   const network = networkOptions(args);
   if (typeof network === "string") problems.push(network);
@@ -36,13 +66,8 @@ export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
   const lockTimeoutMs = lockTimeout(args);
   if (typeof lockTimeoutMs === "string") problems.push(lockTimeoutMs);
   if (problems.length > 0 || !given.ok || typeof network === "string" || typeof cluster === "string" || typeof lockTimeoutMs === "string") return usage(problems, io);
-
-  const interactive = !isNonInteractive(args, io);
   const timeoutsMs = timeoutMs === undefined ? undefined : Object.fromEntries(STAGES.map((s) => [s.id, timeoutMs])) as Record<StageId, number>;
-  const frontEnd: FrontEnd = interactive
-    ? (await import("../../ui/wizard/front-end.js")).wizardFrontEnd({ flags: args.strings, env: io.env, stdin: io.stdin as NodeJS.ReadStream, stderr: io.stderr as NodeJS.WriteStream, replaceSecrets: replace.keys })
-    : (await import("../../ui/script-front-end.js")).scriptFrontEnd({ flags: args.strings, io, format: output, replaceSecrets: replace.keys });
-  return runInstallPipeline({
+  const options: PipelineOptions = {
     cluster,
     namespace: given.config.namespace,
     dryRun: args.booleans["dry-run"] ?? false,
@@ -53,7 +78,8 @@ export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
     lockTimeoutMs,
     network,
     engine: timeoutsMs ? { timeoutsMs } : {},
-  }, frontEnd);
+  };
+  return { options, output, replaceSecrets: replace.keys, given: read };
 }
 
 /**

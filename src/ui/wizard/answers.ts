@@ -1,6 +1,6 @@
 import { FIELDS, type FieldKey } from "../../config/fields.js";
 import { REPLACEABLE, type Installed } from "../../config/installed.js";
-import { loadConfig, suppliedValues } from "../../config/load.js";
+import { loadConfig, readGiven, suppliedValues, type GivenSources } from "../../config/load.js";
 import type { ChosenValues, ResolveResult } from "../../config/resolve.js";
 import type { RawSource } from "../../config/sources.js";
 import type { InstallConfig } from "../../config/types.js";
@@ -16,6 +16,8 @@ import { SECRET_DATA_KEYS, type SecretKey } from "../../config/secret-keys.js";
 export interface WizardAnswerInput {
   readonly flags: Readonly<Record<string, string | undefined>>;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The flags', environment's and values file's settings, read once by the command. */
+  readonly given?: GivenSources | undefined;
   /** `--replace-secret` as given; the wizard may add to it. */
   readonly replaceSecrets: readonly SecretKey[];
   readonly io: PromptIO;
@@ -28,7 +30,8 @@ export interface WizardAnswerInput {
  * one is its own explicit question, defaulting to No.
  */
 export async function resolveWizardAnswers(ctx: AnswerContext, input: WizardAnswerInput): Promise<ResolveResult> {
-  const supplied = suppliedValues({ flags: input.flags, env: input.env });
+  const given = readGiven(input);
+  const supplied = suppliedValues({ ...input, given });
   const suppliedKeys = new Set(Object.keys(supplied) as FieldKey[]);
   const recorded = ctx.installed.answers ?? {};
   const keptSecrets = new Set(Object.keys(ctx.installed.secrets) as FieldKey[]);
@@ -47,7 +50,7 @@ export async function resolveWizardAnswers(ctx: AnswerContext, input: WizardAnsw
   }
   const replace = await askReplacements(ctx.installed, supplied, answers, new Set(input.replaceSecrets), ctx.upgrade && more, input.io);
   const prompted = withoutRecorded(answers, recorded);
-  const loaded = loadConfig({ flags: input.flags, env: input.env, forInstall: true, prompted, installed: ctx.installed, replaceSecrets: [...replace] });
+  const loaded = loadConfig({ flags: input.flags, env: input.env, given, forInstall: true, prompted, installed: ctx.installed, replaceSecrets: [...replace] });
   if (loaded.ok) {
     const heading = ctx.upgrade ? "About to upgrade" : "About to install";
     const origin = secretOrigin(loaded.config, loaded.chosen, ctx.installed, replace);

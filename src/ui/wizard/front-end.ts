@@ -1,3 +1,4 @@
+import type { GivenSources } from "../../config/load.js";
 import type { EngineEvent, Reporter } from "../../engine/events.js";
 import type { FrontEnd, PlanEvent, ReportingOptions } from "../../pipeline/front-end.js";
 import { mountProgressScreen, type ProgressScreen } from "../ink-progress.js";
@@ -18,6 +19,8 @@ export interface WizardInput {
   /** Questions, plan and progress screen all draw here, so stdout stays clean. */
   readonly stderr: NodeJS.WriteStream;
   readonly replaceSecrets: readonly SecretKey[];
+  /** The flags', environment's and values file's settings, read once by the command. */
+  readonly given?: GivenSources;
   /** The progress screen's words: install (default) or uninstall. */
   readonly action?: RunAction;
 }
@@ -33,7 +36,7 @@ export function wizardFrontEnd(input: WizardInput): FrontEnd {
   let passed = 0;
   return {
     chooseContext: (names) => askContext(names, io),
-    resolveAnswers: (ctx) => resolveWizardAnswers(ctx, { flags: input.flags, env: input.env, replaceSecrets: input.replaceSecrets, io }),
+    resolveAnswers: (ctx) => resolveWizardAnswers(ctx, { flags: input.flags, env: input.env, given: input.given, replaceSecrets: input.replaceSecrets, io }),
     showPlan(e) {
       plan = e;
       const checks = passed > 0 ? `✔ preflight: ${passed} checks passed\n` : "";

@@ -1,0 +1,261 @@
+// The pipeline, the lock, the plan and the stage wait against an in-memory cluster: fast tests of
+// the code above `kube/`. What depends on the API server itself stays in test/e2e.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { hostname, userInfo } from "node:os";
+import { acquireLock, LockHeldError } from "../../src/engine/lock.js";
+import { computePlan } from "../../src/engine/plan.js";
+import { waitForStage } from "../../src/engine/wait.js";
+import { NamespaceView } from "../../src/engine/view.js";
+import type { EngineEvent } from "../../src/engine/events.js";
+import { readOnce } from "../../src/kube/read-once.js";
+import { runInstallPipeline, type PipelineOptions } from "../../src/pipeline/install.js";
+import { runUninstall } from "../../src/pipeline/uninstall.js";
+import { readInstallState } from "../../src/record/store.js";
+import { scriptFrontEnd } from "../../src/ui/script-front-end.js";
+import { LOCK_NAME, RECORD_NAME } from "../../src/facts/names.js";
+import { ExitCode } from "../../src/base/exit-codes.js";
+import { inventoryKey, type KubeObject } from "../../src/facts/objects.js";
+import { FakeKube, healthyCluster } from "../helpers/fake-kube.js";
+import { capturedIO, healthyFake } from "../helpers/fake-cluster.js";
+import { allObjects, configFrom, render } from "../helpers/plan.js";
+import { PREFLIGHT_CHECKS } from "../../src/checks/preflight/index.js";
+import { runChecks } from "../../src/checks/types.js";
+
+const NS = "unit-ns";
+const lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: LOCK_NAME, namespace: NS };
+const namespace = (name = NS): KubeObject => ({ apiVersion: "v1", kind: "Namespace", metadata: { name }, spec: {} });
+
+function options(fake: FakeKube, extra: Partial<PipelineOptions> = {}): PipelineOptions {
+  return {
+    cluster: {}, open: () => fake, namespace: NS, dryRun: false, pull: false, engine: {}, skipPreflight: false, forceNamespace: false,
+    lockTimeoutMs: 0, skipVerify: true, network: { resolve: new Map() }, leaseSeconds: 1, ...extra,
+  };
+}
+
+async function install(fake: FakeKube, flags: Record<string, string> = {}, extra: Partial<PipelineOptions> = {}) {
+  const io = capturedIO({ ANTHROPIC_API_KEY: "sk-unit-test" });
+  const fe = scriptFrontEnd({ flags: { namespace: NS, domain: "mathison.example", tls: "none", ...flags }, io, format: "json", replaceSecrets: [] });
+  const code = await runInstallPipeline(options(fake, extra), fe);
+  return { code, events: io.events(), stderr: io.errors() };
+}
+
+describe("the lock, on an in-memory cluster", () => {
+  it("one holder at a time: a second run is refused naming the first; released, it is free", async () => {
+    const fake = new FakeKube([namespace()]);
+    const held = await acquireLock(fake, NS, "ctx", () => undefined, { timeoutMs: 0, onWait: () => undefined, leaseSeconds: 30 });
+    await assert.rejects(acquireLock(fake, NS, "ctx", () => undefined), (err: unknown) => {
+      assert.ok(err instanceof LockHeldError);
+      assert.equal(err.holder?.user, userInfo().username);
+      return true;
+    });
+    await held.release();
+    assert.equal(fake.peek(lease), undefined);
+  });
+
+  it("a lease that stopped being renewed is taken over once it ends, saying from whom", async () => {
+    const fake = new FakeKube([namespace()]);
+    const then = new Date(Date.now() - 60_000);
+    // Another host's run, killed a minute ago.
+    fake.put({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: LOCK_NAME, namespace: NS, annotations: { "mathison.dev/holder": JSON.stringify({ user: "ana", host: "elsewhere", pid: 7, context: "prod", since: then.toISOString() }) } }, spec: { holderIdentity: "ana@elsewhere", leaseDurationSeconds: 15, renewTime: then.toISOString() } });
+    const held = await acquireLock(fake, NS, "ctx", () => undefined);
+    assert.equal(held.tookOverFrom?.user, "ana");
+    assert.equal(held.tookOverBecause, "it stopped renewing it");
+    await held.release();
+  });
+
+  it("renews within its (settable) lease, and tells the run when another took the lock", async () => {
+    const fake = new FakeKube([namespace()]);
+    let lost = "";
+    const held = await acquireLock(fake, NS, "ctx", (m) => (lost = m), { timeoutMs: 0, onWait: () => undefined, leaseSeconds: 0.3 });
+    const first = fake.peek(lease)!.spec.renewTime;
+    await new Promise((r) => setTimeout(r, 250));
+    assert.notEqual(fake.peek(lease)!.spec.renewTime, first, "renewed a third of the lease later");
+    assert.equal(fake.peek(lease)!.spec.leaseDurationSeconds, 0.3);
+    await fake.delete(lease);
+    await new Promise((r) => setTimeout(r, 150));
+    assert.match(lost, /taken by another run/);
+    await held.release();
+  });
+
+  it("a holder on this host whose process is gone is taken over at once", async () => {
+    const fake = new FakeKube([namespace()]);
+    const now = new Date().toISOString();
+    fake.put({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: LOCK_NAME, namespace: NS, annotations: { "mathison.dev/holder": JSON.stringify({ user: userInfo().username, host: hostname(), pid: 2 ** 22 + 1, context: "c", since: now }) } }, spec: { holderIdentity: "x", leaseDurationSeconds: 15, renewTime: now } });
+    const held = await acquireLock(fake, NS, "ctx", () => undefined);
+    assert.equal(held.tookOverBecause, "its process is gone");
+    await held.release();
+  });
+});
+
+describe("reads of one phase", () => {
+  it("readOnce: each object and list read once; a failed read is asked again", async () => {
+    const fake = new FakeKube([namespace()]);
+    const reads = readOnce(fake);
+    await Promise.all([reads.get({ apiVersion: "v1", kind: "Namespace", name: NS }), reads.get({ apiVersion: "v1", kind: "Namespace", name: NS })]);
+    await reads.list("v1", "Pod", NS);
+    await reads.list("v1", "Pod", NS);
+    assert.equal(fake.count(/^get Namespace\//), 1);
+    assert.equal(fake.count(/^list Pod/), 1);
+    assert.equal(reads.reads(), 2);
+    fake.failing = { match: /^get Secret/, error: new Error("connection reset") };
+    await assert.rejects(reads.get({ apiVersion: "v1", kind: "Secret", name: "s", namespace: NS }));
+    fake.failing = undefined;
+    assert.equal(await reads.get({ apiVersion: "v1", kind: "Secret", name: "s", namespace: NS }), undefined);
+    assert.equal(fake.count(/^get Secret/), 2);
+  });
+});
+
+describe("the plan, on an in-memory cluster", () => {
+  it("a first install creates everything; the same plan applied is unchanged; what is no longer rendered is pruned only if it is Mathison's", async () => {
+    const rendered = render({ domain: "mathison.example", namespace: NS });
+    const fake = new FakeKube();
+    fake.controllers.push(healthyCluster);
+    const first = await computePlan(rendered, fake, { namespaceExists: false, replicasGiven: false, previousInventory: [] });
+    assert.ok(first.changes.every((c) => c.action === "create"));
+    for (const o of allObjects(rendered)) await fake.apply(o);
+    const stray = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "gone", namespace: NS, labels: { "app.kubernetes.io/part-of": "mathison" } }, data: {} };
+    const foreign = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "theirs", namespace: NS }, data: {} };
+    fake.put(stray);
+    fake.put(foreign);
+    const again = await computePlan(rendered, fake, { namespaceExists: true, replicasGiven: false, previousInventory: [inventoryKey(stray), inventoryKey(foreign)] });
+    const changed = again.changes.filter((c) => c.action !== "unchanged");
+    assert.deepEqual(changed.map((c) => `${c.action} ${c.object}`), ["delete ConfigMap/gone"]);
+  });
+});
+
+describe("a stage's wait, on an in-memory cluster", () => {
+  const deployment = (status: Record<string, unknown>): KubeObject => ({
+    apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: NS, generation: 1 }, spec: { replicas: 1, template: { spec: { containers: [] } } }, status: { observedGeneration: 1, ...status },
+  });
+  const stage = { id: "app" as const, index: 4, title: "Web and worker", objects: [] };
+
+  async function wait(fake: FakeKube, events: EngineEvent[], timeoutMs = 5_000) {
+    const view = new NamespaceView(fake, NS);
+    await view.start();
+    const web = fake.peek({ apiVersion: "apps/v1", kind: "Deployment", name: "web", namespace: NS })!;
+    return waitForStage({
+      kube: fake, view, reporter: { event: (e) => events.push(e), progress: () => undefined }, stage, workloads: [web],
+      appliedGeneration: new Map([["Deployment/web", 1]]), freshJobs: new Set(), timeoutMs, sinceMs: 0, logLines: 5,
+    }).finally(() => view.stop());
+  }
+
+  it("ends when the rollout is done, having said how far it was", async () => {
+    const fake = new FakeKube([namespace(), deployment({ replicas: 1, updatedReplicas: 0 })]);
+    const events: EngineEvent[] = [];
+    const waiting = wait(fake, events);
+    await new Promise((r) => setTimeout(r, 50));
+    fake.put(deployment({ replicas: 1, updatedReplicas: 1, availableReplicas: 1, readyReplicas: 1 }));
+    await waiting;
+    const said = events.filter((e) => e.event === "status").map((e) => (e as { message: string }).message);
+    assert.ok(said.includes("0 of 1 new replicas have been updated"), JSON.stringify(said));
+    assert.ok(said.includes("1/1 ready"), JSON.stringify(said));
+  });
+
+  it("fails at once on a rollout past its deadline, with the controller's words", async () => {
+    const fake = new FakeKube([namespace(), deployment({ conditions: [{ type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded", message: "ReplicaSet \"web-1\" has timed out progressing." }] })]);
+    await assert.rejects(wait(fake, []), /timed out progressing/);
+  });
+});
+
+describe("the install pipeline, on an in-memory cluster", () => {
+  it("installs stage by stage, records the run, frees the lock; a re-run changes nothing and reads each planned object once", async () => {
+    const fake = healthyFake();
+    const first = await install(fake);
+    assert.equal(first.code, ExitCode.ok, first.stderr);
+    const done = first.events.at(-1);
+    assert.equal(done.event, "done");
+    assert.equal(done.ok, true);
+    assert.equal(fake.peek(lease), undefined, "lock released");
+    const state = await readInstallState(fake, NS);
+    assert.equal(state.record.history.at(-1)?.outcome, "ok");
+    assert.ok(state.secrets.postgresPassword, "the generated password is kept");
+
+    fake.requests.length = 0;
+    const again = await install(fake);
+    assert.equal(again.code, ExitCode.ok, again.stderr);
+    const plan = again.events.find((e) => e.event === "plan");
+    assert.ok(plan.changes.every((c: { action: string }) => c.action === "unchanged"), JSON.stringify(plan.changes.filter((c: { action: string }) => c.action !== "unchanged")));
+    const gets = fake.requests.filter((r) => r.startsWith("get ") && !r.startsWith("get Lease"));
+    const twice = gets.filter((r, i) => gets.indexOf(r) !== i && r !== `get ConfigMap/${RECORD_NAME}` && r !== "get Secret/mathison-secrets");
+    assert.deepEqual(twice, [], "no object fetched twice (the record and Secret are read again under the lock, on purpose)");
+    assert.equal((await readInstallState(fake, NS)).secrets.postgresPassword, state.secrets.postgresPassword, "never regenerated");
+  });
+
+  it("a preflight failure applies nothing and says so (exit 9)", async () => {
+    const fake = healthyFake();
+    fake.serverVersionAnswer = { major: "1", minor: "20", gitVersion: "v1.20.0" };
+    const run = await install(fake);
+    assert.equal(run.code, ExitCode.preflight, run.stderr);
+    assert.match(run.stderr, /preflight failed \(.*\): nothing was applied/);
+    assert.equal(fake.all("Namespace").some((n) => n.metadata.name === NS), false);
+  });
+
+  it("another run's live lock: refused at once with nothing applied (exit 6); the namespace it created stays empty", async () => {
+    const fake = healthyFake([namespace()]);
+    const other = await acquireLock(fake, NS, "ctx", () => undefined, { timeoutMs: 0, onWait: () => undefined, leaseSeconds: 30 });
+    const run = await install(fake);
+    await other.release();
+    assert.equal(run.code, ExitCode.locked, run.stderr);
+    assert.match(run.stderr, /holds the install's lock.*nothing was applied/);
+    assert.equal(fake.all("Deployment").length, 0);
+  });
+
+  it("`preflight` is the pipeline stopped after its checks: nothing written", async () => {
+    const fake = healthyFake();
+    const run = await install(fake, {}, { stopAfter: "preflight" });
+    assert.equal(run.code, ExitCode.ok, run.stderr);
+    assert.equal(run.events.filter((e) => e.event === "check").length, 9);
+    assert.deepEqual(fake.requests.filter((r) => /^(apply|create|replace|delete) /.test(r)), []);
+  });
+
+  it("uninstall asks before it locks: a refusal leaves no Lease behind and deletes nothing", async () => {
+    const fake = healthyFake();
+    assert.equal((await install(fake)).code, ExitCode.ok);
+    fake.requests.length = 0;
+    const io = capturedIO();
+    const fe = { ...scriptFrontEnd({ flags: {}, io, format: "json", replaceSecrets: [] }), confirm: async () => false };
+    const code = await runUninstall({ cluster: {}, open: () => fake, namespace: NS, deleteData: false, timeoutMs: 5_000, lockTimeoutMs: 0 }, fe);
+    assert.equal(code, ExitCode.cancelled);
+    assert.deepEqual(fake.requests.filter((r) => /^(apply|create|replace|delete) /.test(r)), [], "no lock taken, nothing deleted");
+  });
+});
+
+describe("every preflight check passes on a healthy cluster and catches its fault", () => {
+  const pod = (name: string, ns: string, extra: Record<string, unknown> = {}): KubeObject => ({
+    apiVersion: "v1", kind: "Pod", metadata: { name, namespace: ns }, spec: { nodeName: "node-0", containers: [{ name: "c", resources: { requests: { cpu: "7500m", memory: "1Gi" } } }] }, status: { phase: "Running" }, ...extra,
+  });
+  /** The check's status on a healthy cluster changed by `fault` (and with `values` given). */
+  async function statusOf(id: string, fault: (fake: FakeKube) => void = () => undefined, values: Record<string, string> = {}) {
+    const fake = healthyFake([namespace()]);
+    fault(fake);
+    const rendered = render({ domain: "mathison.example", namespace: NS, tls: "none", ...values });
+    const state = await readInstallState(fake, rendered.namespace);
+    const check = PREFLIGHT_CHECKS.find((c) => c.id === id)!;
+    const [outcome] = await runChecks([check], { kube: fake, rendered, config: configFrom({ domain: "mathison.example", namespace: NS, tls: "none", ...values }), state, forceNamespace: false });
+    return outcome!;
+  }
+  const faults: readonly [string, (fake: FakeKube) => void, Record<string, string>, string][] = [
+    ["permissions", (f) => (f.denied = (q) => q.resource === "clusterroles" || q.resource === "*"), {}, "fail"],
+    ["version", (f) => (f.serverVersionAnswer = { major: "1", minor: "20", gitVersion: "v1.20.0" }), {}, "fail"],
+    ["namespace", (f) => f.put(pod("someone-elses", NS)), {}, "fail"],
+    ["ownership", (f) => f.put({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "mathison-config", namespace: NS, managedFields: [{ manager: "kubectl-edit", operation: "Update" }] }, data: {} }), {}, "warn"],
+    ["storage", (f) => void f.delete({ apiVersion: "storage.k8s.io/v1", kind: "StorageClass", name: "standard" }), {}, "fail"],
+    ["ingress-class", (f) => void f.delete({ apiVersion: "networking.k8s.io/v1", kind: "IngressClass", name: "nginx" }), {}, "warn"],
+    ["tls", () => undefined, { tls: "cert-manager:letsencrypt" }, "fail"],
+    ["capacity", (f) => f.put(pod("big", "elsewhere")), {}, "fail"],
+    ["quota", (f) => f.put({ apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tight", namespace: NS }, spec: { hard: { "requests.cpu": "100m" } } }), {}, "fail"],
+  ];
+  for (const [id, fault, values, expected] of faults) {
+    it(`${id}: pass, then ${expected} with its fault, with a hint`, async () => {
+      const healthy = await statusOf(id);
+      assert.equal(healthy.status, "pass", healthy.message);
+      const broken = await statusOf(id, fault, values);
+      assert.equal(broken.status, expected, broken.message);
+      assert.ok(broken.hint, `${id} says what to do`);
+    });
+  }
+  it("covers every preflight check", () => {
+    assert.deepEqual(faults.map(([id]) => id).sort(), PREFLIGHT_CHECKS.map((c) => c.id).sort());
+  });
+});
