@@ -21,13 +21,24 @@ const SCALE = process.env["MATHISON_BENCH_SCALE"] ?? "300x10000";
 const scripts = join(PACKAGE_ROOT, "scripts", "cluster");
 const binDir = execFileSync("bash", ["-c", `. "${scripts}/versions.sh" && printf %s "$CLUSTER_BIN_DIR"`]).toString();
 const kubectlPath = join(binDir, "kubectl");
-const helmPath = process.env["MATHISON_BENCH_HELM"] ?? join(process.env["HOME"] ?? "", ".cache", "mathison-install", "helm-v4.3.1", "helm");
+const helmPath =
+  process.env["MATHISON_BENCH_HELM"] ??
+  join(process.env["HOME"] ?? "", ".cache", "mathison-install", "helm-v4.3.1", "helm");
 const probe = join(PACKAGE_ROOT, "dist", "bench", "rss-probe.js");
 
-function run(cmd: string, args: readonly string[], env: Record<string, string> = {}, cwd?: string): Promise<{ ms: number; code: number; out: string }> {
+function run(
+  cmd: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+  cwd?: string,
+): Promise<{ ms: number; code: number; out: string }> {
   const start = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], ...(cwd ? { cwd } : {}) });
+    const child = spawn(cmd, args, {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+      ...(cwd ? { cwd } : {}),
+    });
     let out = "";
     child.stdout.on("data", (c) => (out += c));
     child.stderr.on("data", (c) => (out += c));
@@ -49,7 +60,9 @@ async function must(p: Promise<{ ms: number; code: number; out: string }>, what:
 }
 
 function benchConfig(namespace: string) {
-  const resolved = resolveConfig([{ namespace: { value: namespace, field: "bench" }, domain: { value: `${namespace}.bench.test`, field: "bench" } }]);
+  const resolved = resolveConfig([
+    { namespace: { value: namespace, field: "bench" }, domain: { value: `${namespace}.bench.test`, field: "bench" } },
+  ]);
   if (!resolved.ok) throw new Error("config");
   return resolved.config;
 }
@@ -63,13 +76,16 @@ async function kubectlProcedure(kubeconfig: string, namespace: string): Promise<
   const files: string[][] = [];
   for (const [i, stage] of STAGES.entries()) {
     const objects = [...plan.stages[i]!.objects];
-    files.push(stage.files.map((f) => {
-      const path = join(dir, f);
-      writeFileSync(path, objects.splice(0, manifests.get(f)!.length).map(toYaml).join("---\n"), { mode: 0o600 });
-      return path;
-    }));
+    files.push(
+      stage.files.map((f) => {
+        const path = join(dir, f);
+        writeFileSync(path, objects.splice(0, manifests.get(f)!.length).map(toYaml).join("---\n"), { mode: 0o600 });
+        return path;
+      }),
+    );
   }
-  const k = (...args: string[]) => must(run(kubectlPath, ["--kubeconfig", kubeconfig, ...args]), `kubectl ${args.join(" ")}`);
+  const k = (...args: string[]) =>
+    must(run(kubectlPath, ["--kubeconfig", kubeconfig, ...args]), `kubectl ${args.join(" ")}`);
   const ns = ["-n", namespace];
   const start = performance.now();
   for (const f of [...files[0]!, ...files[1]!, ...files[2]!]) await k("apply", "-f", f);
@@ -89,14 +105,36 @@ function helmChart(namespace: string): string {
   const dir = mkdtempSync(join(tmpdir(), "mathison-bench-chart-"));
   mkdirSync(join(dir, "templates"));
   writeFileSync(join(dir, "Chart.yaml"), "apiVersion: v2\nname: mathison\nversion: 0.1.0\n");
-  const objects = renderPlan(benchConfig(namespace)).stages.flatMap((s) => s.objects).filter((o) => o.kind !== "Namespace");
+  const objects = renderPlan(benchConfig(namespace))
+    .stages.flatMap((s) => s.objects)
+    .filter((o) => o.kind !== "Namespace");
   writeFileSync(join(dir, "templates", "objects.yaml"), objects.map(toYaml).join("---\n"), { mode: 0o600 });
   return dir;
 }
 
-async function helm(kubeconfig: string, verb: "install" | "upgrade", namespace: string, chart: string): Promise<number> {
+async function helm(
+  kubeconfig: string,
+  verb: "install" | "upgrade",
+  namespace: string,
+  chart: string,
+): Promise<number> {
   const extra = verb === "install" ? ["--create-namespace"] : [];
-  return must(run(helmPath, [verb, "mathison", chart, "--namespace", namespace, ...extra, "--wait=watcher", "--wait-for-jobs", "--timeout=5m", "--kubeconfig", kubeconfig]), `helm ${verb}`);
+  return must(
+    run(helmPath, [
+      verb,
+      "mathison",
+      chart,
+      "--namespace",
+      namespace,
+      ...extra,
+      "--wait=watcher",
+      "--wait-for-jobs",
+      "--timeout=5m",
+      "--kubeconfig",
+      kubeconfig,
+    ]),
+    `helm ${verb}`,
+  );
 }
 
 /**
@@ -118,9 +156,16 @@ async function timeToFirstRequest(launcher: string, kubeconfig: string): Promise
   const port = (relay.address() as { port: number }).port;
   const dir = mkdtempSync(join(tmpdir(), "mathison-bench-kc-"));
   const relayed = join(dir, "kubeconfig");
-  writeFileSync(relayed, readFileSync(kubeconfig, "utf8").replace(server.origin, `https://127.0.0.1:${port}`), { mode: 0o600 });
+  writeFileSync(relayed, readFileSync(kubeconfig, "utf8").replace(server.origin, `https://127.0.0.1:${port}`), {
+    mode: 0o600,
+  });
   started = performance.now();
-  await must(run(process.execPath, [launcher, "status", "--namespace", "bench-first-request", "--kubeconfig", relayed]).then((r) => ({ ...r, code: r.code === 8 ? 0 : r.code })), "status");
+  await must(
+    run(process.execPath, [launcher, "status", "--namespace", "bench-first-request", "--kubeconfig", relayed]).then(
+      (r) => ({ ...r, code: r.code === 8 ? 0 : r.code }),
+    ),
+    "status",
+  );
   relay.close();
   rmSync(dir, { recursive: true, force: true });
   return first ?? Number.NaN;
@@ -129,7 +174,12 @@ async function timeToFirstRequest(launcher: string, kubeconfig: string): Promise
 /** The package as published: `npm pack`'s tarball, unpacked (it has no dependencies to install). */
 function packed(): { tarball: string; launcher: string; unpackedBytes: number } {
   const dir = mkdtempSync(join(tmpdir(), "mathison-bench-pack-"));
-  const info = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", dir], { cwd: PACKAGE_ROOT, stdio: ["ignore", "pipe", "inherit"] }).toString())[0] as { filename: string; unpackedSize: number };
+  const info = JSON.parse(
+    execFileSync("npm", ["pack", "--json", "--pack-destination", dir], {
+      cwd: PACKAGE_ROOT,
+      stdio: ["ignore", "pipe", "inherit"],
+    }).toString(),
+  )[0] as { filename: string; unpackedSize: number };
   const tarball = join(dir, info.filename);
   execFileSync("tar", ["-xzf", tarball, "-C", dir]);
   return { tarball, launcher: join(dir, "package", "bin", "mathison-install.js"), unpackedBytes: info.unpackedSize };
@@ -139,7 +189,15 @@ function packed(): { tarball: string; launcher: string; unpackedBytes: number } 
 async function npxCold(tarball: string): Promise<number> {
   const cache = mkdtempSync(join(tmpdir(), "mathison-bench-npm-"));
   const cwd = mkdtempSync(join(tmpdir(), "mathison-bench-cwd-"));
-  const ms = await must(run("npx", ["--yes", `--package=${tarball}`, "--", "mathison-install", "--version"], { npm_config_cache: cache, npm_config_update_notifier: "false", npm_config_loglevel: "error" }, cwd), "npx");
+  const ms = await must(
+    run(
+      "npx",
+      ["--yes", `--package=${tarball}`, "--", "mathison-install", "--version"],
+      { npm_config_cache: cache, npm_config_update_notifier: "false", npm_config_loglevel: "error" },
+      cwd,
+    ),
+    "npx",
+  );
   rmSync(cache, { recursive: true, force: true });
   rmSync(cwd, { recursive: true, force: true });
   return ms;
@@ -159,17 +217,29 @@ interface TimeSplit {
 }
 
 function timeSplit(spawnedAt: number, exitedAt: number, out: string): TimeSplit {
-  const events = out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { event: string; status?: string; ts: string });
+  const events = out
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as { event: string; status?: string; ts: string });
   const stages = events.filter((e) => e.event === "stage").map((e) => ({ status: e.status, at: Date.parse(e.ts) }));
   const running = stages.filter((s) => s.status === "running").map((s) => s.at);
   const done = stages.filter((s) => s.status === "done").map((s) => s.at);
   const stagesMs = done.reduce((n, d, i) => n + (d - running[i]!), 0);
   const betweenMs = running.slice(1).reduce((n, r, i) => n + (r - done[i]!), 0);
-  return { wallMs: exitedAt - spawnedAt, stagesMs, beforeMs: running[0]! - spawnedAt, betweenMs, afterMs: exitedAt - done.at(-1)! };
+  return {
+    wallMs: exitedAt - spawnedAt,
+    stagesMs,
+    beforeMs: running[0]! - spawnedAt,
+    betweenMs,
+    afterMs: exitedAt - done.at(-1)!,
+  };
 }
 
 /** A run of the installer with its JSON events, and when it was spawned and exited (wall clock, as the events' `ts`). */
-async function installRun(args: readonly string[], env: Record<string, string>): Promise<{ ms: number; split: TimeSplit }> {
+async function installRun(
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<{ ms: number; split: TimeSplit }> {
   const spawnedAt = Date.now();
   const r = await run(process.execPath, args, env);
   const exitedAt = Date.now();
@@ -182,17 +252,35 @@ async function main(): Promise<void> {
   let stateDir: string | undefined;
   if (!kubeconfig) {
     stateDir = mkdtempSync(join(tmpdir(), "mathison-bench-cluster-"));
-    const out = execFileSync("bash", [join(scripts, "up.sh")], { env: { ...process.env, MATHISON_CLUSTER_DIR: stateDir }, stdio: ["ignore", "pipe", "inherit"] }).toString();
+    const out = execFileSync("bash", [join(scripts, "up.sh")], {
+      env: { ...process.env, MATHISON_CLUSTER_DIR: stateDir },
+      stdio: ["ignore", "pipe", "inherit"],
+    }).toString();
     kubeconfig = /^export KUBECONFIG=(.+)$/m.exec(out)![1]!;
   }
   const pkg = packed();
   const launcher = pkg.launcher;
   const env = { KUBECONFIG: kubeconfig, ANTHROPIC_API_KEY: "sk-ant-bench", CI: "true" };
   const samples = {
-    install: [] as number[], kubectl: [] as number[], helm: [] as number[], noop: [] as number[], helmNoop: [] as number[],
-    rssKiB: [] as number[], version: [] as number[], firstRequest: [] as number[], npx: [] as number[], preflight: [] as number[],
-    overheadPct: [] as number[], splits: [] as TimeSplit[],
-    loaded: { install: [] as number[], noop: [] as number[], helm: [] as number[], preflight: [] as number[], rssKiB: [] as number[] },
+    install: [] as number[],
+    kubectl: [] as number[],
+    helm: [] as number[],
+    noop: [] as number[],
+    helmNoop: [] as number[],
+    rssKiB: [] as number[],
+    version: [] as number[],
+    firstRequest: [] as number[],
+    npx: [] as number[],
+    preflight: [] as number[],
+    overheadPct: [] as number[],
+    splits: [] as TimeSplit[],
+    loaded: {
+      install: [] as number[],
+      noop: [] as number[],
+      helm: [] as number[],
+      preflight: [] as number[],
+      rssKiB: [] as number[],
+    },
   };
   const cleanups: string[] = [];
   try {
@@ -200,14 +288,34 @@ async function main(): Promise<void> {
       const ns = `bench-install-${i}-${process.pid}`;
       cleanups.push(ns);
       const rssFile = join(tmpdir(), `mathison-rss-${process.pid}-${i}`);
-      const args = ["--import", probe, launcher, "install", "--non-interactive", "--skip-verify", "--output", "json", "--namespace", ns, "--domain", `${ns}.bench.test`];
-      samples.preflight.push(await must(run(process.execPath, [launcher, "preflight", "--namespace", ns, "--domain", `${ns}.bench.test`], env), "preflight"));
+      const args = [
+        "--import",
+        probe,
+        launcher,
+        "install",
+        "--non-interactive",
+        "--skip-verify",
+        "--output",
+        "json",
+        "--namespace",
+        ns,
+        "--domain",
+        `${ns}.bench.test`,
+      ];
+      samples.preflight.push(
+        await must(
+          run(process.execPath, [launcher, "preflight", "--namespace", ns, "--domain", `${ns}.bench.test`], env),
+          "preflight",
+        ),
+      );
       const fresh = await installRun(args, { ...env, MATHISON_BENCH_RSS_FILE: rssFile });
       samples.install.push(fresh.ms);
       samples.splits.push(fresh.split);
       samples.overheadPct.push(((fresh.split.wallMs - fresh.split.stagesMs) / fresh.split.wallMs) * 100);
       samples.rssKiB.push(Number(readFileSync(rssFile, "utf8")));
-      samples.noop.push(await must(run(process.execPath, args, { ...env, MATHISON_BENCH_RSS_FILE: rssFile }), "no-op re-run"));
+      samples.noop.push(
+        await must(run(process.execPath, args, { ...env, MATHISON_BENCH_RSS_FILE: rssFile }), "no-op re-run"),
+      );
       samples.rssKiB.push(Number(readFileSync(rssFile, "utf8")));
       const kns = `bench-kubectl-${i}-${process.pid}`;
       cleanups.push(kns);
@@ -220,49 +328,116 @@ async function main(): Promise<void> {
       rmSync(chart, { recursive: true, force: true });
       samples.npx.push(await npxCold(pkg.tarball));
       samples.firstRequest.push(await timeToFirstRequest(launcher, kubeconfig));
-      process.stderr.write(`rep ${i + 1}/${REPS}: install ${samples.install.at(-1)!.toFixed(0)} ms, kubectl ${samples.kubectl.at(-1)!.toFixed(0)} ms, helm ${samples.helm.at(-1)!.toFixed(0)} ms, no-op ${samples.noop.at(-1)!.toFixed(0)} ms, helm no-op ${samples.helmNoop.at(-1)!.toFixed(0)} ms, npx ${samples.npx.at(-1)!.toFixed(0)} ms, first request ${samples.firstRequest.at(-1)!.toFixed(0)} ms\n`);
+      process.stderr.write(
+        `rep ${i + 1}/${REPS}: install ${samples.install.at(-1)!.toFixed(0)} ms, kubectl ${samples.kubectl.at(-1)!.toFixed(0)} ms, helm ${samples.helm.at(-1)!.toFixed(0)} ms, no-op ${samples.noop.at(-1)!.toFixed(0)} ms, helm no-op ${samples.helmNoop.at(-1)!.toFixed(0)} ms, npx ${samples.npx.at(-1)!.toFixed(0)} ms, first request ${samples.firstRequest.at(-1)!.toFixed(0)} ms\n`,
+      );
     }
-    for (let i = 0; i < Math.max(10, REPS); i++) samples.version.push(await must(run(process.execPath, [launcher, "--version"]), "--version"));
+    for (let i = 0; i < Math.max(10, REPS); i++)
+      samples.version.push(await must(run(process.execPath, [launcher, "--version"]), "--version"));
     if (SCALE !== "0") await loadedPhase(kubeconfig, launcher, env, samples.loaded, cleanups);
   } finally {
     for (const ns of cleanups) {
       await run(kubectlPath, ["--kubeconfig", kubeconfig, "delete", "namespace", ns, "--wait=false"]);
-      await run(kubectlPath, ["--kubeconfig", kubeconfig, "delete", `clusterrole/${clusterScopedName(ns)}`, `clusterrolebinding/${clusterScopedName(ns)}`, "--ignore-not-found"]);
+      await run(kubectlPath, [
+        "--kubeconfig",
+        kubeconfig,
+        "delete",
+        `clusterrole/${clusterScopedName(ns)}`,
+        `clusterrolebinding/${clusterScopedName(ns)}`,
+        "--ignore-not-found",
+      ]);
     }
     if (SCALE !== "0" && !stateDir) {
       await run(kubectlPath, ["--kubeconfig", kubeconfig, "delete", "namespace", LOAD_NAMESPACE, "--wait=false"]);
-      await run(kubectlPath, ["--kubeconfig", kubeconfig, "delete", "nodes", "-l", "bench.mathison.dev/load=true", "--wait=false"]);
+      await run(kubectlPath, [
+        "--kubeconfig",
+        kubeconfig,
+        "delete",
+        "nodes",
+        "-l",
+        "bench.mathison.dev/load=true",
+        "--wait=false",
+      ]);
     }
-    if (stateDir) execFileSync("bash", [join(scripts, "down.sh")], { env: { ...process.env, MATHISON_CLUSTER_DIR: stateDir }, stdio: "inherit" });
+    if (stateDir)
+      execFileSync("bash", [join(scripts, "down.sh")], {
+        env: { ...process.env, MATHISON_CLUSTER_DIR: stateDir },
+        stdio: "inherit",
+      });
   }
   report(samples, pkg.unpackedBytes);
 }
 
 /** The same measures on a big cluster: SCALE nodes and pods of someone else's, then preflight, install, no-op and Helm, interleaved. */
-async function loadedPhase(kubeconfig: string, launcher: string, env: Record<string, string>, loaded: Samples["loaded"], cleanups: string[]): Promise<void> {
+async function loadedPhase(
+  kubeconfig: string,
+  launcher: string,
+  env: Record<string, string>,
+  loaded: Samples["loaded"],
+  cleanups: string[],
+): Promise<void> {
   const [nodes, pods] = SCALE.split("x").map(Number) as [number, number];
   await loadCluster(kubeconfig, nodes, pods, (line) => process.stderr.write(`${line}\n`));
   for (let i = 0; i < REPS; i++) {
     const ns = `bench-loaded-${i}-${process.pid}`;
     cleanups.push(ns);
     const rssFile = join(tmpdir(), `mathison-rss-loaded-${process.pid}-${i}`);
-    const args = ["--import", probe, launcher, "install", "--non-interactive", "--skip-verify", "--namespace", ns, "--domain", `${ns}.bench.test`];
-    loaded.preflight.push(await must(run(process.execPath, ["--import", probe, launcher, "preflight", "--namespace", ns, "--domain", `${ns}.bench.test`], { ...env, MATHISON_BENCH_RSS_FILE: rssFile }), "preflight (loaded)"));
+    const args = [
+      "--import",
+      probe,
+      launcher,
+      "install",
+      "--non-interactive",
+      "--skip-verify",
+      "--namespace",
+      ns,
+      "--domain",
+      `${ns}.bench.test`,
+    ];
+    loaded.preflight.push(
+      await must(
+        run(
+          process.execPath,
+          ["--import", probe, launcher, "preflight", "--namespace", ns, "--domain", `${ns}.bench.test`],
+          { ...env, MATHISON_BENCH_RSS_FILE: rssFile },
+        ),
+        "preflight (loaded)",
+      ),
+    );
     loaded.rssKiB.push(Number(readFileSync(rssFile, "utf8")));
-    loaded.install.push(await must(run(process.execPath, args, { ...env, MATHISON_BENCH_RSS_FILE: rssFile }), "install (loaded)"));
+    loaded.install.push(
+      await must(run(process.execPath, args, { ...env, MATHISON_BENCH_RSS_FILE: rssFile }), "install (loaded)"),
+    );
     loaded.rssKiB.push(Number(readFileSync(rssFile, "utf8")));
-    loaded.noop.push(await must(run(process.execPath, args, { ...env, MATHISON_BENCH_RSS_FILE: rssFile }), "no-op (loaded)"));
+    loaded.noop.push(
+      await must(run(process.execPath, args, { ...env, MATHISON_BENCH_RSS_FILE: rssFile }), "no-op (loaded)"),
+    );
     loaded.rssKiB.push(Number(readFileSync(rssFile, "utf8")));
     const hns = `bench-loaded-helm-${i}-${process.pid}`;
     cleanups.push(hns);
     const chart = helmChart(hns);
     loaded.helm.push(await helm(kubeconfig, "install", hns, chart));
     rmSync(chart, { recursive: true, force: true });
-    process.stderr.write(`loaded rep ${i + 1}/${REPS}: preflight ${loaded.preflight.at(-1)!.toFixed(0)} ms, install ${loaded.install.at(-1)!.toFixed(0)} ms, no-op ${loaded.noop.at(-1)!.toFixed(0)} ms, helm ${loaded.helm.at(-1)!.toFixed(0)} ms\n`);
+    process.stderr.write(
+      `loaded rep ${i + 1}/${REPS}: preflight ${loaded.preflight.at(-1)!.toFixed(0)} ms, install ${loaded.install.at(-1)!.toFixed(0)} ms, no-op ${loaded.noop.at(-1)!.toFixed(0)} ms, helm ${loaded.helm.at(-1)!.toFixed(0)} ms\n`,
+    );
   }
 }
 
-type Samples = Record<"install" | "kubectl" | "helm" | "noop" | "helmNoop" | "rssKiB" | "version" | "firstRequest" | "npx" | "preflight" | "overheadPct", number[]> & {
+type Samples = Record<
+  | "install"
+  | "kubectl"
+  | "helm"
+  | "noop"
+  | "helmNoop"
+  | "rssKiB"
+  | "version"
+  | "firstRequest"
+  | "npx"
+  | "preflight"
+  | "overheadPct",
+  number[]
+> & {
   readonly splits: TimeSplit[];
   readonly loaded: Record<"install" | "noop" | "helm" | "preflight" | "rssKiB", number[]>;
 };
@@ -270,48 +445,213 @@ type Samples = Record<"install" | "kubectl" | "helm" | "noop" | "helmNoop" | "rs
 /** One row per target: the median, the baseline ratio, the target, and by how much it is missed. */
 function report(samples: Samples, unpackedBytes: number): void {
   const m = {
-    install: median(samples.install), kubectl: median(samples.kubectl), helm: median(samples.helm), noop: median(samples.noop), helmNoop: median(samples.helmNoop),
-    rssMB: Math.max(...samples.rssKiB) / 1024, version: median(samples.version), firstRequest: median(samples.firstRequest), npx: median(samples.npx),
-    installedMB: unpackedBytes / 1e6, preflight: median(samples.preflight), overheadPct: median(samples.overheadPct),
-    before: median(samples.splits.map((s) => s.beforeMs)), between: median(samples.splits.map((s) => s.betweenMs)), after: median(samples.splits.map((s) => s.afterMs)), stages: median(samples.splits.map((s) => s.stagesMs)),
-    loaded: samples.loaded.install.length > 0 ? {
-      install: median(samples.loaded.install), noop: median(samples.loaded.noop), helm: median(samples.loaded.helm), preflight: median(samples.loaded.preflight),
-      rssMB: Math.max(...samples.loaded.rssKiB) / 1024,
-    } : undefined,
+    install: median(samples.install),
+    kubectl: median(samples.kubectl),
+    helm: median(samples.helm),
+    noop: median(samples.noop),
+    helmNoop: median(samples.helmNoop),
+    rssMB: Math.max(...samples.rssKiB) / 1024,
+    version: median(samples.version),
+    firstRequest: median(samples.firstRequest),
+    npx: median(samples.npx),
+    installedMB: unpackedBytes / 1e6,
+    preflight: median(samples.preflight),
+    overheadPct: median(samples.overheadPct),
+    before: median(samples.splits.map((s) => s.beforeMs)),
+    between: median(samples.splits.map((s) => s.betweenMs)),
+    after: median(samples.splits.map((s) => s.afterMs)),
+    stages: median(samples.splits.map((s) => s.stagesMs)),
+    loaded:
+      samples.loaded.install.length > 0
+        ? {
+            install: median(samples.loaded.install),
+            noop: median(samples.loaded.noop),
+            helm: median(samples.loaded.helm),
+            preflight: median(samples.loaded.preflight),
+            rssMB: Math.max(...samples.loaded.rssKiB) / 1024,
+          }
+        : undefined,
   };
   const ratio = (a: number, b: number) => a / b;
   const rows: { what: string; value: string; ratio: string; target: string; actual: number; limit: number }[] = [
-    { what: "(a) fresh install, mathison-install --non-interactive", value: `${m.install.toFixed(0)} ms`, ratio: `${ratio(m.install, m.helm).toFixed(2)} × (c)`, target: "≤ 0.90 × (c)", actual: ratio(m.install, m.helm), limit: 0.9 },
-    { what: "    the same against (b)", value: "", ratio: `${ratio(m.install, m.kubectl).toFixed(2)} × (b)`, target: "≤ 0.40 × (b)", actual: ratio(m.install, m.kubectl), limit: 0.4 },
-    { what: "(b) seeds' procedure: kubectl apply per file + rollout status/wait", value: `${m.kubectl.toFixed(0)} ms`, ratio: "1.00 × (b)", target: "baseline", actual: 0, limit: 1 },
-    { what: "(c) helm 4 install --wait=watcher --wait-for-jobs, same objects", value: `${m.helm.toFixed(0)} ms`, ratio: "1.00 × (c)", target: "baseline", actual: 0, limit: 1 },
-    { what: "(d) no-op re-run", value: `${m.noop.toFixed(0)} ms`, ratio: `${ratio(m.noop, m.helmNoop).toFixed(2)} × (e)`, target: "≤ 0.50 × (e)", actual: ratio(m.noop, m.helmNoop), limit: 0.5 },
-    { what: "(e) helm 4 upgrade, nothing changed", value: `${m.helmNoop.toFixed(0)} ms`, ratio: "1.00 × (e)", target: "baseline", actual: 0, limit: 1 },
-    { what: "(f) npx of the tarball, empty npm cache, --version", value: `${m.npx.toFixed(0)} ms`, ratio: "", target: "≤ 2000 ms", actual: m.npx, limit: 2000 },
-    { what: "(g) installed size of the package", value: `${m.installedMB.toFixed(1)} MB`, ratio: "", target: "≤ 10 MB", actual: m.installedMB, limit: 10 },
-    { what: "(h) mathison-install --version", value: `${m.version.toFixed(0)} ms`, ratio: "", target: "≤ 60 ms", actual: m.version, limit: 60 },
-    { what: "(i) spawn to the first API request", value: `${m.firstRequest.toFixed(0)} ms`, ratio: "", target: "≤ 150 ms", actual: m.firstRequest, limit: 150 },
-    { what: "(j) installer peak RSS (max of all runs)", value: `${m.rssMB.toFixed(1)} MB`, ratio: "", target: "≤ 90 MB", actual: m.rssMB, limit: 90 },
-    { what: "(k) preflight alone", value: `${m.preflight.toFixed(0)} ms`, ratio: "", target: "reported", actual: 0, limit: 1 },
-    { what: "(l) installer's own time in (a): wall − Σ stages", value: `${m.overheadPct.toFixed(1)} %`, ratio: `before ${m.before.toFixed(0)}, between ${m.between.toFixed(0)}, after ${m.after.toFixed(0)}; stages ${m.stages.toFixed(0)} ms`, target: "≤ 15 %", actual: m.overheadPct, limit: 15 },
-    ...(m.loaded ? [
-      { what: `(m) preflight, big cluster (${SCALE.replace("x", " nodes, ")} pods)`, value: `${m.loaded.preflight.toFixed(0)} ms`, ratio: `${ratio(m.loaded.preflight, m.preflight).toFixed(2)} × (k)`, target: "≤ 1.5 × (k)", actual: ratio(m.loaded.preflight, m.preflight), limit: 1.5 },
-      { what: "(n) fresh install, big cluster", value: `${m.loaded.install.toFixed(0)} ms`, ratio: `${ratio(m.loaded.install, m.install).toFixed(2)} × (a)`, target: "≤ 1.5 × (a)", actual: ratio(m.loaded.install, m.install), limit: 1.5 },
-      { what: "    the same against (p)", value: "", ratio: `${ratio(m.loaded.install, m.loaded.helm).toFixed(2)} × (p)`, target: "≤ 0.90 × (p)", actual: ratio(m.loaded.install, m.loaded.helm), limit: 0.9 },
-      { what: "(o) no-op re-run, big cluster", value: `${m.loaded.noop.toFixed(0)} ms`, ratio: `${ratio(m.loaded.noop, m.noop).toFixed(2)} × (d)`, target: "≤ 1.5 × (d)", actual: ratio(m.loaded.noop, m.noop), limit: 1.5 },
-      { what: "(p) helm 4 install, big cluster", value: `${m.loaded.helm.toFixed(0)} ms`, ratio: "1.00 × (p)", target: "baseline", actual: 0, limit: 1 },
-      { what: "(q) installer peak RSS, big cluster", value: `${m.loaded.rssMB.toFixed(1)} MB`, ratio: "", target: "≤ 90 MB", actual: m.loaded.rssMB, limit: 90 },
-    ] : []),
+    {
+      what: "(a) fresh install, mathison-install --non-interactive",
+      value: `${m.install.toFixed(0)} ms`,
+      ratio: `${ratio(m.install, m.helm).toFixed(2)} × (c)`,
+      target: "≤ 0.90 × (c)",
+      actual: ratio(m.install, m.helm),
+      limit: 0.9,
+    },
+    {
+      what: "    the same against (b)",
+      value: "",
+      ratio: `${ratio(m.install, m.kubectl).toFixed(2)} × (b)`,
+      target: "≤ 0.40 × (b)",
+      actual: ratio(m.install, m.kubectl),
+      limit: 0.4,
+    },
+    {
+      what: "(b) seeds' procedure: kubectl apply per file + rollout status/wait",
+      value: `${m.kubectl.toFixed(0)} ms`,
+      ratio: "1.00 × (b)",
+      target: "baseline",
+      actual: 0,
+      limit: 1,
+    },
+    {
+      what: "(c) helm 4 install --wait=watcher --wait-for-jobs, same objects",
+      value: `${m.helm.toFixed(0)} ms`,
+      ratio: "1.00 × (c)",
+      target: "baseline",
+      actual: 0,
+      limit: 1,
+    },
+    {
+      what: "(d) no-op re-run",
+      value: `${m.noop.toFixed(0)} ms`,
+      ratio: `${ratio(m.noop, m.helmNoop).toFixed(2)} × (e)`,
+      target: "≤ 0.50 × (e)",
+      actual: ratio(m.noop, m.helmNoop),
+      limit: 0.5,
+    },
+    {
+      what: "(e) helm 4 upgrade, nothing changed",
+      value: `${m.helmNoop.toFixed(0)} ms`,
+      ratio: "1.00 × (e)",
+      target: "baseline",
+      actual: 0,
+      limit: 1,
+    },
+    {
+      what: "(f) npx of the tarball, empty npm cache, --version",
+      value: `${m.npx.toFixed(0)} ms`,
+      ratio: "",
+      target: "≤ 2000 ms",
+      actual: m.npx,
+      limit: 2000,
+    },
+    {
+      what: "(g) installed size of the package",
+      value: `${m.installedMB.toFixed(1)} MB`,
+      ratio: "",
+      target: "≤ 10 MB",
+      actual: m.installedMB,
+      limit: 10,
+    },
+    {
+      what: "(h) mathison-install --version",
+      value: `${m.version.toFixed(0)} ms`,
+      ratio: "",
+      target: "≤ 60 ms",
+      actual: m.version,
+      limit: 60,
+    },
+    {
+      what: "(i) spawn to the first API request",
+      value: `${m.firstRequest.toFixed(0)} ms`,
+      ratio: "",
+      target: "≤ 150 ms",
+      actual: m.firstRequest,
+      limit: 150,
+    },
+    {
+      what: "(j) installer peak RSS (max of all runs)",
+      value: `${m.rssMB.toFixed(1)} MB`,
+      ratio: "",
+      target: "≤ 90 MB",
+      actual: m.rssMB,
+      limit: 90,
+    },
+    {
+      what: "(k) preflight alone",
+      value: `${m.preflight.toFixed(0)} ms`,
+      ratio: "",
+      target: "reported",
+      actual: 0,
+      limit: 1,
+    },
+    {
+      what: "(l) installer's own time in (a): wall − Σ stages",
+      value: `${m.overheadPct.toFixed(1)} %`,
+      ratio: `before ${m.before.toFixed(0)}, between ${m.between.toFixed(0)}, after ${m.after.toFixed(0)}; stages ${m.stages.toFixed(0)} ms`,
+      target: "≤ 15 %",
+      actual: m.overheadPct,
+      limit: 15,
+    },
+    ...(m.loaded
+      ? [
+          {
+            what: `(m) preflight, big cluster (${SCALE.replace("x", " nodes, ")} pods)`,
+            value: `${m.loaded.preflight.toFixed(0)} ms`,
+            ratio: `${ratio(m.loaded.preflight, m.preflight).toFixed(2)} × (k)`,
+            target: "≤ 1.5 × (k)",
+            actual: ratio(m.loaded.preflight, m.preflight),
+            limit: 1.5,
+          },
+          {
+            what: "(n) fresh install, big cluster",
+            value: `${m.loaded.install.toFixed(0)} ms`,
+            ratio: `${ratio(m.loaded.install, m.install).toFixed(2)} × (a)`,
+            target: "≤ 1.5 × (a)",
+            actual: ratio(m.loaded.install, m.install),
+            limit: 1.5,
+          },
+          {
+            what: "    the same against (p)",
+            value: "",
+            ratio: `${ratio(m.loaded.install, m.loaded.helm).toFixed(2)} × (p)`,
+            target: "≤ 0.90 × (p)",
+            actual: ratio(m.loaded.install, m.loaded.helm),
+            limit: 0.9,
+          },
+          {
+            what: "(o) no-op re-run, big cluster",
+            value: `${m.loaded.noop.toFixed(0)} ms`,
+            ratio: `${ratio(m.loaded.noop, m.noop).toFixed(2)} × (d)`,
+            target: "≤ 1.5 × (d)",
+            actual: ratio(m.loaded.noop, m.noop),
+            limit: 1.5,
+          },
+          {
+            what: "(p) helm 4 install, big cluster",
+            value: `${m.loaded.helm.toFixed(0)} ms`,
+            ratio: "1.00 × (p)",
+            target: "baseline",
+            actual: 0,
+            limit: 1,
+          },
+          {
+            what: "(q) installer peak RSS, big cluster",
+            value: `${m.loaded.rssMB.toFixed(1)} MB`,
+            ratio: "",
+            target: "≤ 90 MB",
+            actual: m.loaded.rssMB,
+            limit: 90,
+          },
+        ]
+      : []),
   ];
-  const verdict = (r: (typeof rows)[number]) => (r.actual <= r.limit ? "ok" : `MISSED by ${(((r.actual - r.limit) / r.limit) * 100).toFixed(0)} %`);
+  const verdict = (r: (typeof rows)[number]) =>
+    r.actual <= r.limit ? "ok" : `MISSED by ${(((r.actual - r.limit) / r.limit) * 100).toFixed(0)} %`;
   const table = rows.map((r) => [r.what, r.value, r.ratio, r.target, verdict(r)]);
   const widths = [0, 1, 2, 3].map((c) => Math.max(...table.map((r) => r[c]!.length)));
-  process.stdout.write(`medians of ${REPS} repetitions, interleaved (--version: ${samples.version.length}), node ${process.version}, the package as packed\n`);
-  for (const r of table) process.stdout.write(`${r.slice(0, 4).map((cell, c) => cell.padEnd(widths[c]!)).join("  ")}  ${r[4]}\n`);
+  process.stdout.write(
+    `medians of ${REPS} repetitions, interleaved (--version: ${samples.version.length}), node ${process.version}, the package as packed\n`,
+  );
+  for (const r of table)
+    process.stdout.write(
+      `${r
+        .slice(0, 4)
+        .map((cell, c) => cell.padEnd(widths[c]!))
+        .join("  ")}  ${r[4]}\n`,
+    );
   const dir = join(PACKAGE_ROOT, "bench", "results");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, reps: REPS, medians: m, verdicts: Object.fromEntries(rows.map((r) => [r.what.trim(), verdict(r)])), samples }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, reps: REPS, medians: m, verdicts: Object.fromEntries(rows.map((r) => [r.what.trim(), verdict(r)])), samples }, null, 2)}\n`,
+  );
   process.stdout.write(`wrote ${file}\n`);
 }
 

@@ -27,7 +27,11 @@ const result = await build({
   treeShaking: true,
   metafile: true,
   legalComments: "none",
-  define: { "process.env.NODE_ENV": '"production"', "process.env.DEV": "undefined", __MATHISON_MANIFESTS_JSON__: JSON.stringify(manifestsJson) },
+  define: {
+    "process.env.NODE_ENV": '"production"',
+    "process.env.DEV": "undefined",
+    __MATHISON_MANIFESTS_JSON__: JSON.stringify(manifestsJson),
+  },
   // Ink loads its devtools only under DEV=true; the package never ships them.
   external: ["react-devtools-core"],
   // CommonJS libraries call require() for Node's built-ins, which an ES module lacks.
@@ -53,7 +57,12 @@ for (const input of Object.keys(result.metafile.inputs)) {
   if (!dir || packages.has(dir)) continue;
   const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
   const licenceFile = readdirSync(dir).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f));
-  packages.set(dir, { name: pkg.name, version: pkg.version, license: pkg.license ?? "see its package", text: licenceFile ? readFileSync(join(dir, licenceFile), "utf8").trim() : undefined });
+  packages.set(dir, {
+    name: pkg.name,
+    version: pkg.version,
+    license: pkg.license ?? "see its package",
+    text: licenceFile ? readFileSync(join(dir, licenceFile), "utf8").trim() : undefined,
+  });
 }
 const sorted = [...packages.values()].sort((a, b) => a.name.localeCompare(b.name));
 const notices = [
@@ -61,9 +70,16 @@ const notices = [
   "",
   "mathison-install's published program (dist/bundle) includes code from these packages, under their licences.",
   "",
-  ...sorted.flatMap((p) => [`## ${p.name} ${p.version} (${p.license})`, "", ...(p.text ? ["```", p.text, "```"] : [`No licence file is shipped with it; its package.json names ${p.license}.`]), ""]),
+  ...sorted.flatMap((p) => [
+    `## ${p.name} ${p.version} (${p.license})`,
+    "",
+    ...(p.text ? ["```", p.text, "```"] : [`No licence file is shipped with it; its package.json names ${p.license}.`]),
+    "",
+  ]),
 ].join("\n");
 writeFileSync(join(root, "THIRD_PARTY_NOTICES.md"), notices);
 const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
-process.stderr.write(`bundle: ${relative(root, outdir)} ${(bytes / 1024).toFixed(0)} KiB in ${Object.keys(result.metafile.outputs).length} files, ${sorted.length} inlined packages\n`);
+process.stderr.write(
+  `bundle: ${relative(root, outdir)} ${(bytes / 1024).toFixed(0)} KiB in ${Object.keys(result.metafile.outputs).length} files, ${sorted.length} inlined packages\n`,
+);
 if (!existsSync(join(outdir, "main.js"))) throw new Error("no main.js in the bundle");

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite from a fresh clone: brings Node >= 22, installs dependencies, builds,
+# The whole test suite from a fresh clone: brings Node >= 22, installs dependencies, checks
+# formatting and lint, builds,
 # runs the unit tests, builds (or reuses) the test cluster's binaries, runs the end-to-end tests
 # against a real cluster, and checks the npm pack tarball.
 set -euo pipefail
@@ -7,6 +8,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/node-env.sh
 echo "== node $(node --version), npm $(npm --version)"
 npm ci --no-audit --no-fund --loglevel=error
+
+echo "== format and lint (Biome: formatting at 120 columns, the recommended rules)"
+npm run --silent lint
 npm run --silent build
 
 echo "== unit tests"

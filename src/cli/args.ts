@@ -47,7 +47,12 @@ export const COMMAND_OPTIONS: Record<Command, Record<string, OptionSpec>> = {
     ...NETWORK_OPTIONS,
   },
   verify: { ...CLUSTER_OPTIONS, ...NETWORK_OPTIONS, "non-interactive": { type: "boolean" } },
-  "support-bundle": { kubeconfig: CLUSTER_OPTIONS["kubeconfig"]!, context: CLUSTER_OPTIONS["context"]!, "exec-timeout": CLUSTER_OPTIONS["exec-timeout"]!, dir: { type: "string" } },
+  "support-bundle": {
+    kubeconfig: CLUSTER_OPTIONS["kubeconfig"]!,
+    context: CLUSTER_OPTIONS["context"]!,
+    "exec-timeout": CLUSTER_OPTIONS["exec-timeout"]!,
+    dir: { type: "string" },
+  },
   preflight: { ...CLUSTER_OPTIONS, "force-namespace": { type: "boolean" } },
   status: CLUSTER_OPTIONS,
   uninstall: {
@@ -71,17 +76,30 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   const first = argv[0];
   const named = first !== undefined && !first.startsWith("-");
   if (named && !(COMMANDS as readonly string[]).includes(first)) {
-    throw new UserError(`unknown command "${first}": allowed: ${COMMANDS.join(", ")}`, ExitCode.usage, "mathison-install --help lists them");
+    throw new UserError(
+      `unknown command "${first}": allowed: ${COMMANDS.join(", ")}`,
+      ExitCode.usage,
+      "mathison-install --help lists them",
+    );
   }
   const command: Command = named ? (first as Command) : "install";
   const options: Record<string, OptionSpec> = { ...COMMON_OPTIONS, ...COMMAND_OPTIONS[command] };
   for (const f of FIELDS) options[f.flag.slice(2)] = { type: "string" };
   let values: Record<string, string | boolean | undefined>;
   try {
-    const parsed = parseArgs({ args: argv.slice(named ? 1 : 0) as string[], options, strict: true, allowPositionals: false });
+    const parsed = parseArgs({
+      args: argv.slice(named ? 1 : 0) as string[],
+      options,
+      strict: true,
+      allowPositionals: false,
+    });
     values = parsed.values as Record<string, string | boolean | undefined>;
   } catch (err) {
-    throw new UserError(describeParseError(err as Error & { code?: string }, command), ExitCode.usage, `mathison-install ${command} --help lists the flags`);
+    throw new UserError(
+      describeParseError(err as Error & { code?: string }, command),
+      ExitCode.usage,
+      `mathison-install ${command} --help lists the flags`,
+    );
   }
   const strings: Record<string, string | undefined> = {};
   const booleans: Record<string, boolean | undefined> = {};

@@ -1,4 +1,4 @@
-import { type CliIO } from "../base/io.js";
+import type { CliIO } from "../base/io.js";
 
 type Output = CliIO["stdout"];
 
@@ -9,7 +9,11 @@ type Output = CliIO["stdout"];
  * nobody reads its progress. `onClosed` is told once per stream.
  */
 export function closableOutput(io: CliIO, onClosed: (which: "stdout" | "stderr") => void): CliIO {
-  return { ...io, stdout: guard(io.stdout, () => onClosed("stdout")), stderr: guard(io.stderr, () => onClosed("stderr")) };
+  return {
+    ...io,
+    stdout: guard(io.stdout, () => onClosed("stdout")),
+    stderr: guard(io.stderr, () => onClosed("stderr")),
+  };
 }
 
 function guard(stream: Output, onClosed: () => void): Output {

@@ -8,42 +8,89 @@ const HELP_WIDTH = 80;
 function table(rows: readonly (readonly [string, string])[]): string {
   const width = Math.min(Math.max(...rows.map(([a]) => a.length)) + 2, 28);
   const room = HELP_WIDTH - 2 - width;
-  return rows.flatMap(([a, b]) => {
-    const text = wrapLine(b, room, { keepCommands: false });
-    const first = a.length + 2 > width ? [`  ${a}`, `  ${" ".repeat(width)}${text[0]}`] : [`  ${a.padEnd(width)}${text[0]}`];
-    return [...first, ...text.slice(1).map((l) => `  ${" ".repeat(width)}${l.trimStart()}`)];
-  }).join("\n");
+  return rows
+    .flatMap(([a, b]) => {
+      const text = wrapLine(b, room, { keepCommands: false });
+      const first =
+        a.length + 2 > width ? [`  ${a}`, `  ${" ".repeat(width)}${text[0]}`] : [`  ${a.padEnd(width)}${text[0]}`];
+      return [...first, ...text.slice(1).map((l) => `  ${" ".repeat(width)}${l.trimStart()}`)];
+    })
+    .join("\n");
 }
 
 const prose = (text: string): string => wrapLine(text, HELP_WIDTH, { keepCommands: false }).join("\n");
 
 /** What each command does, and how it is called. */
-const COMMANDS: Readonly<Record<Command, { readonly usage: string; readonly summary: string; readonly settings: "all" | "namespace" }>> = {
+const COMMANDS: Readonly<
+  Record<Command, { readonly usage: string; readonly summary: string; readonly settings: "all" | "namespace" }>
+> = {
   install: { usage: "[install] [flags]", summary: "install or upgrade (interactive in a terminal)", settings: "all" },
-  render: { usage: "render [flags]", summary: "print the objects an install applies, in order; needs no cluster", settings: "all" },
-  preflight: { usage: "preflight [flags]", summary: "the checks an install runs first, alone; writes nothing", settings: "all" },
-  verify: { usage: "verify [--namespace N]", summary: "the verification checklist of a running install: automated checks, then the manual ones", settings: "namespace" },
-  status: { usage: "status [--namespace N]", summary: "the install at a glance: version, workloads, settings, last runs", settings: "namespace" },
-  uninstall: { usage: "uninstall [--namespace N] [--yes] [--delete-data]", summary: "remove the install; its database volumes and Secret stay", settings: "namespace" },
-  "support-bundle": { usage: "support-bundle [--namespace N] [--dir DIR]", summary: "a redacted .tar.gz of what someone helping needs; prints its path", settings: "namespace" },
+  render: {
+    usage: "render [flags]",
+    summary: "print the objects an install applies, in order; needs no cluster",
+    settings: "all",
+  },
+  preflight: {
+    usage: "preflight [flags]",
+    summary: "the checks an install runs first, alone; writes nothing",
+    settings: "all",
+  },
+  verify: {
+    usage: "verify [--namespace N]",
+    summary: "the verification checklist of a running install: automated checks, then the manual ones",
+    settings: "namespace",
+  },
+  status: {
+    usage: "status [--namespace N]",
+    summary: "the install at a glance: version, workloads, settings, last runs",
+    settings: "namespace",
+  },
+  uninstall: {
+    usage: "uninstall [--namespace N] [--yes] [--delete-data]",
+    summary: "remove the install; its database volumes and Secret stay",
+    settings: "namespace",
+  },
+  "support-bundle": {
+    usage: "support-bundle [--namespace N] [--dir DIR]",
+    summary: "a redacted .tar.gz of what someone helping needs; prints its path",
+    settings: "namespace",
+  },
 };
 
 /** Every flag that is not a setting: its syntax and what it does. */
 const FLAGS: Readonly<Record<string, readonly [string, string]>> = {
-  "non-interactive": ["--non-interactive", "never prompt; also chosen when stdin is not a terminal, in CI, or with --output json"],
+  "non-interactive": [
+    "--non-interactive",
+    "never prompt; also chosen when stdin is not a terminal, in CI, or with --output json",
+  ],
   kubeconfig: ["--kubeconfig FILE", "kubeconfig to use [env KUBECONFIG]"],
   context: ["--context NAME", "kubeconfig context to use"],
   "exec-timeout": ["--exec-timeout DURATION", "how long a kubeconfig credential plugin may take (default 60s)"],
   output: ["--output plain|json", "plain lines on stderr, or JSON Lines events on stdout (status: one JSON document)"],
   "dry-run": ["--dry-run", "server-side dry run: show what would be created or changed, write nothing"],
-  timeout: ["--timeout DURATION", "install: override every stage's wait timeout; uninstall: how long each group of objects may take to go (default 2m)"],
-  "replace-secret": ["--replace-secret KEYS", "replace installed secrets on purpose: ANTHROPIC_API_KEY and/or AUTH_SECRET, comma-separated"],
+  timeout: [
+    "--timeout DURATION",
+    "install: override every stage's wait timeout; uninstall: how long each group of objects may take to go (default 2m)",
+  ],
+  "replace-secret": [
+    "--replace-secret KEYS",
+    "replace installed secrets on purpose: ANTHROPIC_API_KEY and/or AUTH_SECRET, comma-separated",
+  ],
   pull: ["--pull", "pull mutable image tags again and roll web, worker and the migration out"],
-  "skip-preflight": ["--skip-preflight", "apply without the checks that run first (permissions, storage, ingress, TLS, capacity)"],
+  "skip-preflight": [
+    "--skip-preflight",
+    "apply without the checks that run first (permissions, storage, ingress, TLS, capacity)",
+  ],
   "force-namespace": ["--force-namespace", "install into a namespace that holds other workloads (or a system one)"],
   "skip-verify": ["--skip-verify", "end after the apply, without the verification checklist"],
-  "lock-timeout": ["--lock-timeout DURATION", "wait this long for another run's lock instead of refusing (a killed run's lock on this host is taken over at once)"],
-  resolve: ["--resolve DOMAIN:ADDRESS", "verify: reach the domain at ADDRESS instead of asking DNS (as curl's --resolve)"],
+  "lock-timeout": [
+    "--lock-timeout DURATION",
+    "wait this long for another run's lock instead of refusing (a killed run's lock on this host is taken over at once)",
+  ],
+  resolve: [
+    "--resolve DOMAIN:ADDRESS",
+    "verify: reach the domain at ADDRESS instead of asking DNS (as curl's --resolve)",
+  ],
   "ca-file": ["--ca-file FILE", "verify: also trust this PEM CA (NODE_EXTRA_CA_CERTS works too)"],
   yes: ["--yes, -y", "confirm without asking (required with --non-interactive)"],
   "delete-data": ["--delete-data", "also delete the PostgreSQL and Redis volumes and Secret mathison-secrets"],
@@ -52,14 +99,18 @@ const FLAGS: Readonly<Record<string, readonly [string, string]>> = {
   dir: ["--dir DIR", "where to write the bundle (default: the current directory)"],
 };
 
-const EXIT_CODES = "Exit codes: 0 ok, 1 bug, 2 bad input, 3 cluster access, 4 rejected by the API server, 5 not ready / failed / timed out, 6 another run holds the lock, 7 status: not healthy or incomplete, 8 no install in the namespace, 9 preflight failed, 10 a verification check failed, 11 cancelled at the confirmation, 130 interrupted.";
+const EXIT_CODES =
+  "Exit codes: 0 ok, 1 bug, 2 bad input, 3 cluster access, 4 rejected by the API server, 5 not ready / failed / timed out, 6 another run holds the lock, 7 status: not healthy or incomplete, 8 no install in the namespace, 9 preflight failed, 10 a verification check failed, 11 cancelled at the confirmation, 130 interrupted.";
 
 function settingRows(which: "all" | "namespace"): [string, string][] {
   const fields = which === "all" ? FIELDS : FIELDS.filter((f) => f.key === "namespace");
-  const rows = fields.map((f) => [
-    `${f.flag} ${f.secret ? "FILE" : "VALUE"}`,
-    `${f.describe} [env ${f.env}${f.requiredForInstall ? "; required for install" : f.default ? `, default ${f.default}` : ""}]`,
-  ] as [string, string]);
+  const rows = fields.map(
+    (f) =>
+      [
+        `${f.flag} ${f.secret ? "FILE" : "VALUE"}`,
+        `${f.describe} [env ${f.env}${f.requiredForInstall ? "; required for install" : f.default ? `, default ${f.default}` : ""}]`,
+      ] as [string, string],
+  );
   return [["--values FILE", "YAML file with the same settings as keys (domain, webReplicas, tls, …)"], ...rows];
 }
 
@@ -86,7 +137,9 @@ ${prose(EXIT_CODES)}
 
 function commandHelp(version: string, command: Command): string {
   const c = COMMANDS[command];
-  const flags = Object.keys(COMMAND_OPTIONS[command]).filter((k) => FLAGS[k]).map((k) => FLAGS[k]!);
+  const flags = Object.keys(COMMAND_OPTIONS[command])
+    .filter((k) => FLAGS[k])
+    .map((k) => FLAGS[k]!);
   return `${prose(`mathison-install ${c.usage}: ${c.summary}`)}
 
 Flags:

@@ -4,10 +4,11 @@ import { helpText } from "./help.js";
 import { widthOf, wrapLines } from "../ui/wrap.js";
 import { closableOutput } from "./closable-output.js";
 import { ExitCode, UserError, type ExitCodeValue } from "../base/exit-codes.js";
-import { type CliIO } from "../base/io.js";
+import type { CliIO } from "../base/io.js";
 import { packageVersion } from "../base/version.js";
 
-const STDOUT_CLOSED = "mathison-install: standard output was closed (its reader ended); the run goes on to its end without printing to it, and records its outcome (mathison-install status shows it)\n";
+const STDOUT_CLOSED =
+  "mathison-install: standard output was closed (its reader ended); the run goes on to its end without printing to it, and records its outcome (mathison-install status shows it)\n";
 
 type Runner = (args: ParsedArgs, io: CliIO) => Promise<ExitCodeValue>;
 
@@ -51,7 +52,11 @@ export async function main(argv: readonly string[], given: CliIO): Promise<ExitC
           return ExitCode.usage;
         }
         const { runRender } = await import("./commands/render.js");
-        return runRender(loaded.config, { outDir: args.strings["out"], showSecrets: args.booleans["show-secrets"] ?? false }, io);
+        return runRender(
+          loaded.config,
+          { outDir: args.strings["out"], showSecrets: args.booleans["show-secrets"] ?? false },
+          io,
+        );
       }
       default:
         // Awaited here, so a rejection is reported below as a bug, not left unhandled.
@@ -63,7 +68,9 @@ export async function main(argv: readonly string[], given: CliIO): Promise<ExitC
       if (err.hint) io.stderr.write(`  try: ${err.hint}\n`);
       return err.exitCode;
     }
-    io.stderr.write(`mathison-install: internal error (this is a bug, please report it): ${(err as Error).stack ?? String(err)}\n`);
+    io.stderr.write(
+      `mathison-install: internal error (this is a bug, please report it): ${(err as Error).stack ?? String(err)}\n`,
+    );
     return ExitCode.internal;
   }
 }

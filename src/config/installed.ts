@@ -1,5 +1,3 @@
-
-
 import { fieldSpec, FIELDS, type FieldKey } from "./fields.js";
 import type { RawSource } from "./sources.js";
 import type { ConfigProblem } from "./types.js";
@@ -40,12 +38,25 @@ export function parseReplaceSecrets(value: string | undefined): { keys: SecretKe
   if (value === undefined) return { keys: [], problems: [] };
   const keys: SecretKey[] = [];
   const problems: ConfigProblem[] = [];
-  for (const name of value.split(",").map((s) => s.trim()).filter(Boolean)) {
+  for (const name of value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const key = SECRET_KEYS.find((k) => SECRET_DATA_KEYS[k] === name);
     if (key === "postgresPassword") {
-      problems.push({ field: "--replace-secret", shownValue: JSON.stringify(name), allowed: "ANTHROPIC_API_KEY or AUTH_SECRET: PostgreSQL reads POSTGRES_PASSWORD only when it initialises its data, so a new one would lock the app out; change it inside PostgreSQL first" });
+      problems.push({
+        field: "--replace-secret",
+        shownValue: JSON.stringify(name),
+        allowed:
+          "ANTHROPIC_API_KEY or AUTH_SECRET: PostgreSQL reads POSTGRES_PASSWORD only when it initialises its data, so a new one would lock the app out; change it inside PostgreSQL first",
+      });
     } else if (key) keys.push(key);
-    else problems.push({ field: "--replace-secret", shownValue: JSON.stringify(name), allowed: "ANTHROPIC_API_KEY or AUTH_SECRET (comma-separated)" });
+    else
+      problems.push({
+        field: "--replace-secret",
+        shownValue: JSON.stringify(name),
+        allowed: "ANTHROPIC_API_KEY or AUTH_SECRET (comma-separated)",
+      });
   }
   return { keys, problems };
 }
@@ -65,7 +76,11 @@ export interface SecretDecision {
  * the installed one is not applied (the run says so and how to replace it on purpose); a
  * different POSTGRES_PASSWORD is refused outright.
  */
-export function decideSecrets(installed: Installed, given: (key: SecretKey) => { value: string; field: string } | undefined, replace: readonly SecretKey[]): SecretDecision {
+export function decideSecrets(
+  installed: Installed,
+  given: (key: SecretKey) => { value: string; field: string } | undefined,
+  replace: readonly SecretKey[],
+): SecretDecision {
   const kept: RawSource = {};
   const fallback: RawSource = {};
   const problems: ConfigProblem[] = [];
@@ -81,9 +96,12 @@ export function decideSecrets(installed: Installed, given: (key: SecretKey) => {
     }
     if (replace.includes(key)) {
       if (!supplied && key === "anthropicApiKey") problems.push(needsNewValue(key));
-      else notices.push(supplied && supplied.value === current
-        ? `${name}: the value given equals the installed one; nothing to replace`
-        : `${name}: replaced as asked (--replace-secret)${supplied ? "" : " with a newly generated value"}`);
+      else
+        notices.push(
+          supplied && supplied.value === current
+            ? `${name}: the value given equals the installed one; nothing to replace`
+            : `${name}: replaced as asked (--replace-secret)${supplied ? "" : " with a newly generated value"}`,
+        );
       continue;
     }
     if (!supplied || supplied.value === current) {
@@ -99,12 +117,18 @@ export function decideSecrets(installed: Installed, given: (key: SecretKey) => {
       continue;
     }
     kept[key] = source;
-    notices.push(`${name}: kept the installed value; the one from ${supplied.field} differs and was not applied (to replace it on purpose: --replace-secret ${name})`);
+    notices.push(
+      `${name}: kept the installed value; the one from ${supplied.field} differs and was not applied (to replace it on purpose: --replace-secret ${name})`,
+    );
   }
   return { kept, fallback, problems, notices };
 }
 
 function needsNewValue(key: SecretKey): ConfigProblem {
   const spec = FIELDS.find((f) => f.key === key)!;
-  return { field: "--replace-secret", shownValue: JSON.stringify(SECRET_DATA_KEYS[key]), allowed: `a new value to replace it with: set ${spec.env} or pass ${spec.flag}` };
+  return {
+    field: "--replace-secret",
+    shownValue: JSON.stringify(SECRET_DATA_KEYS[key]),
+    allowed: `a new value to replace it with: set ${spec.env} or pass ${spec.flag}`,
+  };
 }

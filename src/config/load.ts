@@ -1,10 +1,9 @@
-
 import type { FieldKey } from "./fields.js";
 import { decideSecrets, recordedAnswers, type Installed } from "./installed.js";
 import { resolveConfig, type ResolveResult } from "./resolve.js";
 import { envSource, flagSource, valuesFileSource, type RawSource, type SourceResult } from "./sources.js";
 import type { ConfigProblem } from "./types.js";
-import { type SecretKey } from "./secret-keys.js";
+import type { SecretKey } from "./secret-keys.js";
 
 export interface LoadInput {
   /** Parsed flags keyed by flag name without `--`. */
@@ -32,7 +31,11 @@ export interface GivenSources {
 export function readGiven(input: Pick<LoadInput, "flags" | "env" | "given">): GivenSources {
   if (input.given) return input.given;
   const path = input.flags["values"];
-  return { flags: flagSource(input.flags), env: envSource(input.env), values: path === undefined ? undefined : valuesFileSource(path) };
+  return {
+    flags: flagSource(input.flags),
+    env: envSource(input.env),
+    values: path === undefined ? undefined : valuesFileSource(path),
+  };
 }
 
 /** The settings the user gave by flag, environment or values file (highest first wins): the wizard does not ask them again. */
@@ -67,9 +70,17 @@ export function loadConfig(input: LoadInput): ResolveResult {
     const secrets = decideSecrets(input.installed, (key) => first(user, key), input.replaceSecrets ?? []);
     problems.push(...secrets.problems);
     notices = secrets.notices;
-    sources = [secrets.kept, ...user, recordedAnswers(input.installed, first(user, "tag") !== undefined), secrets.fallback];
+    sources = [
+      secrets.kept,
+      ...user,
+      recordedAnswers(input.installed, first(user, "tag") !== undefined),
+      secrets.fallback,
+    ];
   }
-  const resolved = resolveConfig(sources, { forInstall: input.forInstall ?? false, apiKeyMayComeLater: input.apiKeyMayComeLater ?? false });
+  const resolved = resolveConfig(sources, {
+    forInstall: input.forInstall ?? false,
+    apiKeyMayComeLater: input.apiKeyMayComeLater ?? false,
+  });
   if (resolved.ok && problems.length === 0) return { ...resolved, notices: [...notices, ...resolved.notices] };
   return { ok: false, problems: [...problems, ...(resolved.ok ? [] : resolved.problems)] };
 }

@@ -12,10 +12,17 @@ export interface ResolveOptions {
 }
 
 /** Each setting's value and the source it came from (undefined: the default). */
-export type ChosenValues = Readonly<Partial<Record<FieldKey, { readonly value: string; readonly field: string | undefined }>>>;
+export type ChosenValues = Readonly<
+  Partial<Record<FieldKey, { readonly value: string; readonly field: string | undefined }>>
+>;
 
 export type ResolveResult =
-  | { readonly ok: true; readonly config: InstallConfig; readonly chosen: ChosenValues; readonly notices: readonly string[] }
+  | {
+      readonly ok: true;
+      readonly config: InstallConfig;
+      readonly chosen: ChosenValues;
+      readonly notices: readonly string[];
+    }
   | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
 
 /**
@@ -30,22 +37,38 @@ export function resolveConfig(sources: readonly RawSource[], options: ResolveOpt
   for (const spec of FIELDS) {
     const raw = pick(sources, spec.key);
     const given = raw && spec.normalize ? { ...raw, value: spec.normalize(raw.value) } : raw;
-    if (raw && given && given.value !== raw.value) notices.push(`${raw.field}: ${JSON.stringify(raw.value)} is used as ${JSON.stringify(given.value)} (host names are case-insensitive)`);
+    if (raw && given && given.value !== raw.value)
+      notices.push(
+        `${raw.field}: ${JSON.stringify(raw.value)} is used as ${JSON.stringify(given.value)} (host names are case-insensitive)`,
+      );
     if (given) {
       const allowed = spec.validate(given.value);
       if (allowed !== undefined) problems.push({ field: given.field, shownValue: show(spec, given.value), allowed });
       else chosen.set(spec.key, given.value);
       origins[spec.key] = given;
     } else if (options.forInstall && spec.requiredForInstall) {
-      problems.push({ field: spec.flag, shownValue: undefined, allowed: `${spec.describe}; give ${spec.flag}, ${spec.env} or \`${spec.key}\` in --values` });
+      problems.push({
+        field: spec.flag,
+        shownValue: undefined,
+        allowed: `${spec.describe}; give ${spec.flag}, ${spec.env} or \`${spec.key}\` in --values`,
+      });
     } else if (spec.default !== undefined) {
       chosen.set(spec.key, spec.default);
       origins[spec.key] = { value: spec.default, field: undefined };
     }
   }
-  if (options.forInstall && !options.apiKeyMayComeLater && chosen.get("llmProvider") === "anthropic" && !chosen.get("anthropicApiKey")) {
+  if (
+    options.forInstall &&
+    !options.apiKeyMayComeLater &&
+    chosen.get("llmProvider") === "anthropic" &&
+    !chosen.get("anthropicApiKey")
+  ) {
     const spec = FIELDS.find((f) => f.key === "anthropicApiKey")!;
-    problems.push({ field: spec.env, shownValue: undefined, allowed: `the Anthropic API key web and worker call the LLM with; set ${spec.env} or pass ${spec.flag} (a re-run keeps the installed one)` });
+    problems.push({
+      field: spec.env,
+      shownValue: undefined,
+      allowed: `the Anthropic API key web and worker call the LLM with; set ${spec.env} or pass ${spec.flag} (a re-run keeps the installed one)`,
+    });
   }
   if (problems.length > 0) return { ok: false, problems };
 
@@ -104,9 +127,12 @@ export function parseTls(value: string): TlsConfig {
 
 export function formatTls(tls: TlsConfig): string {
   switch (tls.mode) {
-    case "none": return "none";
-    case "cert-manager": return `cert-manager:${tls.issuer}`;
-    case "secret": return `secret:${tls.secretName}`;
+    case "none":
+      return "none";
+    case "cert-manager":
+      return `cert-manager:${tls.issuer}`;
+    case "secret":
+      return `secret:${tls.secretName}`;
   }
 }
 

@@ -58,7 +58,10 @@ export function valuesFileSource(path: string): SourceResult {
     text = readFileSync(path, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
-    return { source: {}, problems: [{ field: "--values", shownValue: JSON.stringify(path), allowed: `a readable YAML file (${code})` }] };
+    return {
+      source: {},
+      problems: [{ field: "--values", shownValue: JSON.stringify(path), allowed: `a readable YAML file (${code})` }],
+    };
   }
   return valuesSource(text, name);
 }
@@ -73,7 +76,10 @@ export function valuesSource(text: string, name: string): SourceResult {
   }
   if (doc === null || doc === undefined) return { source: {}, problems: [] };
   if (typeof doc !== "object" || Array.isArray(doc)) {
-    return { source: {}, problems: [{ field: name, shownValue: "(not a mapping)", allowed: `a YAML mapping of ${FIELD_KEYS.join(", ")}` }] };
+    return {
+      source: {},
+      problems: [{ field: name, shownValue: "(not a mapping)", allowed: `a YAML mapping of ${FIELD_KEYS.join(", ")}` }],
+    };
   }
   const source: RawSource = {};
   const problems: ConfigProblem[] = [];

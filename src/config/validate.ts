@@ -57,7 +57,9 @@ export const imageReference: Validator = (v) =>
     : "an image reference [registry[:port]/]repository[:tag][@sha256:<digest>] with a lowercase repository, e.g. ghcr.io/acme/mathison-web:1.4.0";
 
 export const imageTag: Validator = (v) =>
-  TAG_ONLY.test(v) ? undefined : "an image tag: 1 to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'";
+  TAG_ONLY.test(v)
+    ? undefined
+    : "an image tag: 1 to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'";
 
 const STORAGE_QUANTITY = /^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
 
@@ -70,7 +72,8 @@ export const storageQuantity: Validator = (v) => {
 };
 
 export function integerIn(min: number, max: number): Validator {
-  return (v) => (/^[0-9]+$/.test(v) && Number(v) >= min && Number(v) <= max ? undefined : `a whole number from ${min} to ${max}`);
+  return (v) =>
+    /^[0-9]+$/.test(v) && Number(v) >= min && Number(v) <= max ? undefined : `a whole number from ${min} to ${max}`;
 }
 
 /** A lowercase word for a setting the application interprets (LLM_PROVIDER, MATHISON_MODE). */

@@ -1,4 +1,4 @@
-import { type KubeObject } from "../facts/objects.js";
+import type { KubeObject } from "../facts/objects.js";
 
 /** Why a workload is not ready yet, as a person debugging it with kubectl would put it. */
 export interface Diagnosis {
@@ -42,17 +42,25 @@ export function rolloutPodsOf(workload: KubeObject, snap: NamespaceSnapshot): Ku
   // (a Job's pod template is immutable: it has no observedGeneration and needs none).
   const generation = workload.metadata.generation as number | undefined;
   const rolling = workload.kind === "Deployment" || workload.kind === "StatefulSet";
-  if (rolling && generation !== undefined && ((workload.status?.observedGeneration as number | undefined) ?? 0) < generation) return [];
+  if (
+    rolling &&
+    generation !== undefined &&
+    ((workload.status?.observedGeneration as number | undefined) ?? 0) < generation
+  )
+    return [];
   if (workload.kind === "Deployment") {
     // The ReplicaSet of the Deployment's current revision; none yet in the snapshot means none yet to blame.
     const sets = snap.replicaSets.filter((rs) => ownedBy(rs, new Set([uid])));
     const revision = workload.metadata.annotations?.["deployment.kubernetes.io/revision"] as string | undefined;
-    const current = revision ? sets.find((rs) => rs.metadata.annotations?.["deployment.kubernetes.io/revision"] === revision) : newestReplicaSet(sets);
+    const current = revision
+      ? sets.find((rs) => rs.metadata.annotations?.["deployment.kubernetes.io/revision"] === revision)
+      : newestReplicaSet(sets);
     return current ? owned(new Set([current.metadata.uid as string])) : [];
   }
   const pods = owned(new Set([uid]));
   const revision = workload.status?.updateRevision as string | undefined;
-  if (workload.kind === "StatefulSet" && revision) return pods.filter((p) => p.metadata.labels?.["controller-revision-hash"] === revision);
+  if (workload.kind === "StatefulSet" && revision)
+    return pods.filter((p) => p.metadata.labels?.["controller-revision-hash"] === revision);
   return pods;
 }
 
@@ -73,20 +81,29 @@ function eventTime(e: KubeObject): number {
 export function warningsFor(workload: KubeObject, snap: NamespaceSnapshot, sinceMs: number): KubeObject[] {
   const uid = workload.metadata.uid as string | undefined;
   const names = new Set<string>([`${workload.kind}/${workload.metadata.name}`]);
-  const replicaSets = workload.kind === "Deployment" && uid ? snap.replicaSets.filter((rs) => ownedBy(rs, new Set([uid]))) : [];
+  const replicaSets =
+    workload.kind === "Deployment" && uid ? snap.replicaSets.filter((rs) => ownedBy(rs, new Set([uid]))) : [];
   const newest = newestReplicaSet(replicaSets);
   if (newest) names.add(`ReplicaSet/${newest.metadata.name}`);
   const pods = rolloutPodsOf(workload, snap);
   for (const p of pods) names.add(`Pod/${p.metadata.name}`);
   for (const claim of claimsOf(workload, pods)) names.add(`PersistentVolumeClaim/${claim}`);
   return snap.events
-    .filter((e) => e.type === "Warning" && names.has(`${e.involvedObject?.kind}/${e.involvedObject?.name}`) && eventTime(e) >= sinceMs - 1000)
+    .filter(
+      (e) =>
+        e.type === "Warning" &&
+        names.has(`${e.involvedObject?.kind}/${e.involvedObject?.name}`) &&
+        eventTime(e) >= sinceMs - 1000,
+    )
     .sort((a, b) => eventTime(b) - eventTime(a));
 }
 
 function claimsOf(workload: KubeObject, pods: readonly KubeObject[]): string[] {
-  const claims = pods.flatMap((p) => ((p.spec?.volumes as { persistentVolumeClaim?: { claimName: string } }[] | undefined) ?? [])
-    .map((v) => v.persistentVolumeClaim?.claimName).filter((c): c is string => !!c));
+  const claims = pods.flatMap((p) =>
+    ((p.spec?.volumes as { persistentVolumeClaim?: { claimName: string } }[] | undefined) ?? [])
+      .map((v) => v.persistentVolumeClaim?.claimName)
+      .filter((c): c is string => !!c),
+  );
   if (workload.kind === "StatefulSet") {
     const replicas = (workload.spec?.replicas as number | undefined) ?? 1;
     for (const t of (workload.spec?.volumeClaimTemplates as KubeObject[] | undefined) ?? []) {
@@ -96,11 +113,15 @@ function claimsOf(workload: KubeObject, pods: readonly KubeObject[]): string[] {
   return claims;
 }
 
-const IMAGE_HINT = "check the image name and tag, that it exists in the registry, and that the cluster may pull it (imagePullSecrets for a private registry)";
+const IMAGE_HINT =
+  "check the image name and tag, that it exists in the registry, and that the cluster may pull it (imagePullSecrets for a private registry)";
 
 function containerDiagnosis(pod: KubeObject): Diagnosis | undefined {
   const podName = pod.metadata.name;
-  const statuses = [...((pod.status?.initContainerStatuses as KubeObject[] | undefined) ?? []), ...((pod.status?.containerStatuses as KubeObject[] | undefined) ?? [])];
+  const statuses = [
+    ...((pod.status?.initContainerStatuses as KubeObject[] | undefined) ?? []),
+    ...((pod.status?.containerStatuses as KubeObject[] | undefined) ?? []),
+  ];
   for (const cs of statuses) {
     const waiting = cs.state?.waiting as { reason?: string; message?: string } | undefined;
     const lastTerminated = cs.lastState?.terminated as { reason?: string; exitCode?: number } | undefined;
@@ -111,22 +132,49 @@ function containerDiagnosis(pod: KubeObject): Diagnosis | undefined {
       case "ErrImagePull":
       case "InvalidImageName":
       case "ErrImageNeverPull":
-        return { reason: waiting.reason, message: `${at}: ${waiting.message ?? `cannot pull ${cs.image}`}`, hint: IMAGE_HINT, fatal: true, pod: podName, container };
+        return {
+          reason: waiting.reason,
+          message: `${at}: ${waiting.message ?? `cannot pull ${cs.image}`}`,
+          hint: IMAGE_HINT,
+          fatal: true,
+          pod: podName,
+          container,
+        };
       case "CreateContainerConfigError":
-        return { reason: waiting.reason, message: `${at}: ${waiting.message ?? "invalid container configuration"}`, hint: "a Secret or ConfigMap (or a key in it) the container references is missing: kubectl describe pod shows which", fatal: true, pod: podName, container };
+        return {
+          reason: waiting.reason,
+          message: `${at}: ${waiting.message ?? "invalid container configuration"}`,
+          hint: "a Secret or ConfigMap (or a key in it) the container references is missing: kubectl describe pod shows which",
+          fatal: true,
+          pod: podName,
+          container,
+        };
       case "CreateContainerError":
       case "RunContainerError":
-        return { reason: waiting.reason, message: `${at}: ${waiting.message ?? "the container could not start"}`, hint: "the runtime could not start the container: check its command, mounts and security context", fatal: true, pod: podName, container };
+        return {
+          reason: waiting.reason,
+          message: `${at}: ${waiting.message ?? "the container could not start"}`,
+          hint: "the runtime could not start the container: check its command, mounts and security context",
+          fatal: true,
+          pod: podName,
+          container,
+        };
       case "CrashLoopBackOff": {
         const restarts = (cs.restartCount as number | undefined) ?? 0;
         const oom = lastTerminated?.reason === "OOMKilled";
-        const exit = lastTerminated ? ` (last exit: ${lastTerminated.reason ?? "terminated"}, code ${lastTerminated.exitCode ?? "?"})` : "";
+        const exit = lastTerminated
+          ? ` (last exit: ${lastTerminated.reason ?? "terminated"}, code ${lastTerminated.exitCode ?? "?"})`
+          : "";
         return {
           reason: oom ? "OOMKilled" : "CrashLoopBackOff",
           message: `${at}: restarted ${restarts} times${exit}`,
-          hint: oom ? "the container ran out of memory: raise its memory limit" : "the program exits on start: its last log lines say why",
+          hint: oom
+            ? "the container ran out of memory: raise its memory limit"
+            : "the program exits on start: its last log lines say why",
           fatal: restarts >= CRASH_LOOP_RESTARTS,
-          pod: podName, container, previousLogs: true,
+          pod: podName,
+          container,
+          previousLogs: true,
         };
       }
     }
@@ -136,7 +184,12 @@ function containerDiagnosis(pod: KubeObject): Diagnosis | undefined {
 
 const UNBOUND_CLAIM = /unbound immediate PersistentVolumeClaims/;
 function waitingForVolume(message: string): Diagnosis {
-  return { reason: "WaitingForVolume", message, hint: "its PersistentVolumeClaim is not bound yet: kubectl get pvc shows why (a StorageClass that cannot provision, or no default class)", fatal: false };
+  return {
+    reason: "WaitingForVolume",
+    message,
+    hint: "its PersistentVolumeClaim is not bound yet: kubectl get pvc shows why (a StorageClass that cannot provision, or no default class)",
+    fatal: false,
+  };
 }
 
 /** The most telling reason a workload is not ready, or undefined when it is simply progressing. */
@@ -146,10 +199,22 @@ export function diagnose(workload: KubeObject, snap: NamespaceSnapshot, sinceMs:
   if (failedCreate) {
     const msg = failedCreate.message as string;
     if (/violates PodSecurity/.test(msg)) {
-      return { reason: "FailedCreate", message: msg, hint: "the pod template breaks the namespace's Pod Security level: its securityContext must meet the restricted profile", fatal: true };
+      return {
+        reason: "FailedCreate",
+        message: msg,
+        hint: "the pod template breaks the namespace's Pod Security level: its securityContext must meet the restricted profile",
+        fatal: true,
+      };
     }
     if (/exceeded quota|forbidden/.test(msg)) {
-      return { reason: "FailedCreate", message: msg, hint: /quota/.test(msg) ? "a ResourceQuota in the namespace is used up: kubectl describe resourcequota, then raise it or free capacity" : "the API server refused to create the pods: the message says which policy", fatal: true };
+      return {
+        reason: "FailedCreate",
+        message: msg,
+        hint: /quota/.test(msg)
+          ? "a ResourceQuota in the namespace is used up: kubectl describe resourcequota, then raise it or free capacity"
+          : "the API server refused to create the pods: the message says which policy",
+        fatal: true,
+      };
     }
   }
   const pods = rolloutPodsOf(workload, snap);
@@ -160,7 +225,9 @@ export function diagnose(workload: KubeObject, snap: NamespaceSnapshot, sinceMs:
   // A claim that cannot bind says more than the scheduler's "unbound PersistentVolumeClaims".
   for (const claim of snap.pvcs) {
     if (claim.status?.phase !== "Pending" || !claimsOf(workload, pods).includes(claim.metadata.name)) continue;
-    const why = warnings.find((e) => e.involvedObject?.kind === "PersistentVolumeClaim" && e.involvedObject?.name === claim.metadata.name);
+    const why = warnings.find(
+      (e) => e.involvedObject?.kind === "PersistentVolumeClaim" && e.involvedObject?.name === claim.metadata.name,
+    );
     return {
       reason: (why?.reason as string | undefined) ?? "ClaimPending",
       message: `PersistentVolumeClaim ${claim.metadata.name} is Pending${why ? `: ${why.message}` : ""}`,
@@ -171,18 +238,47 @@ export function diagnose(workload: KubeObject, snap: NamespaceSnapshot, sinceMs:
     };
   }
   for (const pod of pods) {
-    const scheduled = (pod.status?.conditions as { type: string; status: string; reason?: string; message?: string }[] | undefined)?.find((c) => c.type === "PodScheduled");
+    const scheduled = (
+      pod.status?.conditions as { type: string; status: string; reason?: string; message?: string }[] | undefined
+    )?.find((c) => c.type === "PodScheduled");
     if (scheduled?.status === "False" && scheduled.reason === "Unschedulable") {
-      if (UNBOUND_CLAIM.test(scheduled.message ?? "")) return waitingForVolume(`pod ${pod.metadata.name}: ${scheduled.message}`);
-      return { reason: "FailedScheduling", message: `pod ${pod.metadata.name}: ${scheduled.message ?? "no node can run it"}`, hint: "no node fits the pod: kubectl describe nodes shows free capacity; lower its requests, add nodes, or fix the taints and selectors it names", fatal: false, pod: pod.metadata.name as string };
+      if (UNBOUND_CLAIM.test(scheduled.message ?? ""))
+        return waitingForVolume(`pod ${pod.metadata.name}: ${scheduled.message}`);
+      return {
+        reason: "FailedScheduling",
+        message: `pod ${pod.metadata.name}: ${scheduled.message ?? "no node can run it"}`,
+        hint: "no node fits the pod: kubectl describe nodes shows free capacity; lower its requests, add nodes, or fix the taints and selectors it names",
+        fatal: false,
+        pod: pod.metadata.name as string,
+      };
     }
   }
   const scheduling = warnings.find((e) => e.reason === "FailedScheduling");
-  if (scheduling && UNBOUND_CLAIM.test(scheduling.message as string)) return waitingForVolume(scheduling.message as string);
-  if (scheduling) return { reason: "FailedScheduling", message: scheduling.message as string, hint: "no node fits the pod: kubectl describe nodes shows free capacity", fatal: false };
+  if (scheduling && UNBOUND_CLAIM.test(scheduling.message as string))
+    return waitingForVolume(scheduling.message as string);
+  if (scheduling)
+    return {
+      reason: "FailedScheduling",
+      message: scheduling.message as string,
+      hint: "no node fits the pod: kubectl describe nodes shows free capacity",
+      fatal: false,
+    };
   const mount = warnings.find((e) => e.reason === "FailedMount" || e.reason === "FailedAttachVolume");
-  if (mount) return { reason: mount.reason as string, message: mount.message as string, hint: "a volume cannot be mounted: check the PersistentVolumeClaim and the Secret or ConfigMap it names", fatal: false };
+  if (mount)
+    return {
+      reason: mount.reason as string,
+      message: mount.message as string,
+      hint: "a volume cannot be mounted: check the PersistentVolumeClaim and the Secret or ConfigMap it names",
+      fatal: false,
+    };
   const unhealthy = warnings.find((e) => e.reason === "Unhealthy");
-  if (unhealthy) return { reason: "Unhealthy", message: `${unhealthy.involvedObject?.name}: ${unhealthy.message}`, hint: "the container runs but fails its probe: its log says why", fatal: false, pod: unhealthy.involvedObject?.name as string };
+  if (unhealthy)
+    return {
+      reason: "Unhealthy",
+      message: `${unhealthy.involvedObject?.name}: ${unhealthy.message}`,
+      hint: "the container runs but fails its probe: its log says why",
+      fatal: false,
+      pod: unhealthy.involvedObject?.name as string,
+    };
   return undefined;
 }

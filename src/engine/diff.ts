@@ -3,7 +3,14 @@
  * paths (`spec.template.spec.containers[0].image`). Server-owned bookkeeping is ignored. Values
  * are never returned, so a changed Secret shows which keys changed and nothing else.
  */
-const IGNORED_METADATA = new Set(["managedFields", "resourceVersion", "generation", "creationTimestamp", "uid", "selfLink"]);
+const IGNORED_METADATA = new Set([
+  "managedFields",
+  "resourceVersion",
+  "generation",
+  "creationTimestamp",
+  "uid",
+  "selfLink",
+]);
 const MAX_DEPTH = 6;
 
 export function changedFields(live: unknown, desired: unknown): string[] {
@@ -44,5 +51,8 @@ function equal(a: unknown, b: unknown): boolean {
   if (Array.isArray(a) !== Array.isArray(b)) return false;
   const ak = Object.keys(a as object);
   const bk = Object.keys(b as object);
-  return ak.length === bk.length && ak.every((k) => equal((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  return (
+    ak.length === bk.length &&
+    ak.every((k) => equal((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+  );
 }

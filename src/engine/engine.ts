@@ -50,7 +50,10 @@ class RunState {
   /** Work off the critical path (log draining, old Job clean-up): the run's end waits for it, no stage does. */
   readonly background: Promise<unknown>[] = [];
 
-  constructor(readonly kube: Kube, readonly namespace: string) {}
+  constructor(
+    readonly kube: Kube,
+    readonly namespace: string,
+  ) {}
 
   /** Watches open as soon as the namespace exists (the pipeline creates it before taking the lock), not when the first wait begins. */
   openView(): void {
@@ -67,7 +70,12 @@ class RunState {
  * whether a re-run can resume. Prunes what the previous run applied and this one no longer renders
  * once everything else is ready.
  */
-export async function applyPlan(plan: InstallPlan, kube: Kube, reporter: Reporter, options: EngineOptions = {}): Promise<RunResult> {
+export async function applyPlan(
+  plan: InstallPlan,
+  kube: Kube,
+  reporter: Reporter,
+  options: EngineOptions = {},
+): Promise<RunResult> {
   const started = Date.now();
   const stages = plan.rendered.stages;
   const total = stages.reduce((n, s) => n + s.objects.length, 0);
@@ -78,64 +86,173 @@ export async function applyPlan(plan: InstallPlan, kube: Kube, reporter: Reporte
   try {
     for (const stage of stages) {
       current = stage;
-      if (options.signal?.aborted) throw new StageFailure("interrupted", "Interrupted", "interrupted before this stage", "");
-      await runStage(stage, plan.changes.filter((c) => c.stage === stage.id), run, reporter, options, stages.length);
+      if (options.signal?.aborted)
+        throw new StageFailure("interrupted", "Interrupted", "interrupted before this stage", "");
+      await runStage(
+        stage,
+        plan.changes.filter((c) => c.stage === stage.id),
+        run,
+        reporter,
+        options,
+        stages.length,
+      );
     }
     await Promise.allSettled(run.background);
-    reporter.event({ event: "done", ok: true, outcome: "ok", elapsedMs: Date.now() - (options.startedAt ?? started), applied: run.applied.length, total, message: `Mathison is ${!options.upgrade ? "installed" : plan.changes.every((c) => c.action === "unchanged") ? "up to date" : "upgraded"} in namespace ${plan.namespace}` });
+    reporter.event({
+      event: "done",
+      ok: true,
+      outcome: "ok",
+      elapsedMs: Date.now() - (options.startedAt ?? started),
+      applied: run.applied.length,
+      total,
+      message: `Mathison is ${!options.upgrade ? "installed" : plan.changes.every((c) => c.action === "unchanged") ? "up to date" : "upgraded"} in namespace ${plan.namespace}`,
+    });
     return { outcome: "ok", applied: run.applied };
   } catch (err) {
     const f = applyFailure(err, undefined);
-    reporter.event({ event: "failed", stage: current.id, ...(f.object ? { object: f.object } : {}), reason: f.reason, message: f.message, hint: f.hint, logs: f.logs });
-    reporter.event({ event: "stage", stage: current.id, index: current.index, total: stages.length, title: current.title, status: "failed", elapsedMs: 0 });
+    reporter.event({
+      event: "failed",
+      stage: current.id,
+      ...(f.object ? { object: f.object } : {}),
+      reason: f.reason,
+      message: f.message,
+      hint: f.hint,
+      logs: f.logs,
+    });
+    reporter.event({
+      event: "stage",
+      stage: current.id,
+      index: current.index,
+      total: stages.length,
+      title: current.title,
+      status: "failed",
+      elapsedMs: 0,
+    });
     const done = current.index;
     const summary = `${run.applied.length} of ${total} objects applied (${done > 0 ? `stages 1-${done} complete, ` : ""}stopped in stage ${done + 1}: ${current.title})`;
-    reporter.event({ event: "done", ok: false, outcome: f.outcome, elapsedMs: Date.now() - (options.startedAt ?? started), applied: run.applied.length, total, message: f.message, resume: resumeAdvice(f, summary) });
+    reporter.event({
+      event: "done",
+      ok: false,
+      outcome: f.outcome,
+      elapsedMs: Date.now() - (options.startedAt ?? started),
+      applied: run.applied.length,
+      total,
+      message: f.message,
+      resume: resumeAdvice(f, summary),
+    });
     return { outcome: f.outcome, applied: run.applied };
   } finally {
     run.view?.stop();
   }
 }
 
-async function runStage(stage: Stage, changes: readonly ObjectChange[], run: RunState, reporter: Reporter, options: EngineOptions, stageCount: number): Promise<void> {
+async function runStage(
+  stage: Stage,
+  changes: readonly ObjectChange[],
+  run: RunState,
+  reporter: Reporter,
+  options: EngineOptions,
+  stageCount: number,
+): Promise<void> {
   const stageStart = Date.now();
   const last = stage.index === stageCount - 1;
   const event = (status: "running" | "done", elapsedMs: number) =>
-    reporter.event({ event: "stage", stage: stage.id, index: stage.index, total: stageCount, title: stage.title, status, elapsedMs });
+    reporter.event({
+      event: "stage",
+      stage: stage.id,
+      index: stage.index,
+      total: stageCount,
+      title: stage.title,
+      status,
+      elapsedMs,
+    });
   event("running", 0);
   // The namespace first: everything else of the stage lives in it.
   const writes = changes.filter((c) => c.action !== "delete");
-  await applyBatch(writes.filter((c) => c.desired.kind === "Namespace"), stage, run, reporter, options);
-  await applyBatch(writes.filter((c) => c.desired.kind !== "Namespace"), stage, run, reporter, options);
-  if (options.signal?.aborted) throw new StageFailure("interrupted", "Interrupted", "interrupted after applying this stage", "");
+  await applyBatch(
+    writes.filter((c) => c.desired.kind === "Namespace"),
+    stage,
+    run,
+    reporter,
+    options,
+  );
+  await applyBatch(
+    writes.filter((c) => c.desired.kind !== "Namespace"),
+    stage,
+    run,
+    reporter,
+    options,
+  );
+  if (options.signal?.aborted)
+    throw new StageFailure("interrupted", "Interrupted", "interrupted after applying this stage", "");
   run.openView();
   const workloads = stage.objects.filter((o) => hasReadiness(o.kind));
   if (workloads.length > 0) {
     await run.viewReady;
     const { logsDrained } = await waitForStage({
-      kube: run.kube, view: run.view!, reporter, stage, workloads, appliedGeneration: run.generation, freshJobs: run.freshJobs,
-      timeoutMs: options.timeoutsMs?.[stage.id] ?? DEFAULT_TIMEOUTS_MS[stage.id], sinceMs: stageStart, signal: options.signal, logLines: options.logLines ?? 20,
+      kube: run.kube,
+      view: run.view!,
+      reporter,
+      stage,
+      workloads,
+      appliedGeneration: run.generation,
+      freshJobs: run.freshJobs,
+      timeoutMs: options.timeoutsMs?.[stage.id] ?? DEFAULT_TIMEOUTS_MS[stage.id],
+      sinceMs: stageStart,
+      signal: options.signal,
+      logLines: options.logLines ?? 20,
     });
     run.background.push(logsDrained);
   }
   if (stage.id === "migrate") {
     // Old Jobs are history, not a condition of the next stage.
-    const cleanup = (object: string, message: string) => reporter.event({ event: "cleanup", stage: stage.id, object, message });
-    run.background.push(removeOldMigrationJobs(run.kube, run.namespace, workloads.map((w) => w.metadata.name), cleanup)
-      .catch((err: Error) => cleanup("Job", `old migration Jobs were not deleted (the next run tries again): ${err.message}`)));
+    const cleanup = (object: string, message: string) =>
+      reporter.event({ event: "cleanup", stage: stage.id, object, message });
+    run.background.push(
+      removeOldMigrationJobs(
+        run.kube,
+        run.namespace,
+        workloads.map((w) => w.metadata.name),
+        cleanup,
+      ).catch((err: Error) =>
+        cleanup("Job", `old migration Jobs were not deleted (the next run tries again): ${err.message}`),
+      ),
+    );
   }
-  if (last) await applyBatch(changes.filter((c) => c.action === "delete"), stage, run, reporter, options);
+  if (last)
+    await applyBatch(
+      changes.filter((c) => c.action === "delete"),
+      stage,
+      run,
+      reporter,
+      options,
+    );
   event("done", Date.now() - stageStart);
 }
 
-async function applyBatch(changes: readonly ObjectChange[], stage: Stage, run: RunState, reporter: Reporter, options: EngineOptions): Promise<void> {
-  const results = await Promise.allSettled(changes.map(async (change) => {
-    const { action, result } = await applyChange(run.kube, change, options.signal);
-    if (action !== "deleted") run.applied.push(change.object);
-    run.generation.set(change.object, (result?.metadata.generation as number | undefined) ?? 0);
-    if (change.desired.kind === "Job" && action === "created") run.freshJobs.add(change.object);
-    reporter.event({ event: "apply", stage: stage.id, object: change.object, action, ...(action === "deleted" && change.note ? { fields: [change.note] } : {}) });
-  }));
+async function applyBatch(
+  changes: readonly ObjectChange[],
+  stage: Stage,
+  run: RunState,
+  reporter: Reporter,
+  options: EngineOptions,
+): Promise<void> {
+  const results = await Promise.allSettled(
+    changes.map(async (change) => {
+      const { action, result } = await applyChange(run.kube, change, options.signal);
+      if (action !== "deleted") run.applied.push(change.object);
+      run.generation.set(change.object, (result?.metadata.generation as number | undefined) ?? 0);
+      if (change.desired.kind === "Job" && action === "created") run.freshJobs.add(change.object);
+      reporter.event({
+        event: "apply",
+        stage: stage.id,
+        object: change.object,
+        action,
+        ...(action === "deleted" && change.note ? { fields: [change.note] } : {}),
+      });
+    }),
+  );
   const rejected = results.findIndex((r) => r.status === "rejected");
-  if (rejected >= 0) throw applyFailure((results[rejected] as PromiseRejectedResult).reason, objectRef(changes[rejected]!.desired));
+  if (rejected >= 0)
+    throw applyFailure((results[rejected] as PromiseRejectedResult).reason, objectRef(changes[rejected]!.desired));
 }

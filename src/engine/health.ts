@@ -1,7 +1,6 @@
-
 import { diagnose, type NamespaceSnapshot } from "./diagnose.js";
 import { readinessOf } from "./readiness.js";
-import { type KubeObject } from "../facts/objects.js";
+import type { KubeObject } from "../facts/objects.js";
 
 /** A workload's state in one word, as KOTS's status informers name them. */
 export type HealthState = "Ready" | "Updating" | "Degraded" | "Unavailable" | "Missing";

@@ -1,11 +1,21 @@
 import type { ChosenValues } from "../config/resolve.js";
 import type { ConfigProblem } from "../config/types.js";
 import type { ObjectChange } from "./plan.js";
-import { type KubeObject } from "../facts/objects.js";
+import type { KubeObject } from "../facts/objects.js";
 
 /** One consequence of a plan, in words a person deciding whether to go ahead needs. */
 export interface Impact {
-  readonly kind: "rollout" | "scale" | "migration" | "secret" | "config" | "conflict" | "replicas-kept" | "prune" | "refused" | "mutable-tag";
+  readonly kind:
+    | "rollout"
+    | "scale"
+    | "migration"
+    | "secret"
+    | "config"
+    | "conflict"
+    | "replicas-kept"
+    | "prune"
+    | "refused"
+    | "mutable-tag";
   readonly object?: string;
   readonly message: string;
 }
@@ -20,12 +30,19 @@ function image(obj: KubeObject): string {
 
 function rolloutMessage(change: ObjectChange): string {
   const pods = podCount(change.live);
-  const imageChange = change.live && image(change.live) !== image(change.desired) ? ` (${image(change.live)} → ${image(change.desired)})` : "";
+  const imageChange =
+    change.live && image(change.live) !== image(change.desired)
+      ? ` (${image(change.live)} → ${image(change.desired)})`
+      : "";
   if (change.desired.kind === "StatefulSet") {
     return `${change.object} restarts its pod${imageChange}: ${change.desired.metadata.name === "postgres" ? "the database" : "the service"} is unavailable for a moment`;
   }
-  const rolling = change.desired.spec?.strategy?.rollingUpdate as { maxSurge?: unknown; maxUnavailable?: unknown } | undefined;
-  const how = rolling ? ` one at a time, without downtime (maxSurge ${rolling.maxSurge}, maxUnavailable ${rolling.maxUnavailable})` : "";
+  const rolling = change.desired.spec?.strategy?.rollingUpdate as
+    | { maxSurge?: unknown; maxUnavailable?: unknown }
+    | undefined;
+  const how = rolling
+    ? ` one at a time, without downtime (maxSurge ${rolling.maxSurge}, maxUnavailable ${rolling.maxUnavailable})`
+    : "";
   return `${change.object} rolls out${imageChange}: its ${pods} ${pods === 1 ? "pod is" : "pods are"} replaced${how}`;
 }
 
@@ -33,15 +50,35 @@ function rolloutMessage(change: ObjectChange): string {
 export function describeImpact(changes: readonly ObjectChange[]): Impact[] {
   const out: Impact[] = [];
   for (const c of changes) {
-    if (c.refused) out.push({ kind: "refused", object: c.object, message: `${c.object}: the API server would refuse this change: ${c.refused}` });
-    if (c.note && c.action !== "replace" && c.action !== "delete") out.push({ kind: "replicas-kept", object: c.object, message: `${c.object}: ${c.note}` });
-    for (const conflict of c.conflicts) out.push({ kind: "conflict", object: c.object, message: `${c.object}: ${conflict.field} was changed by ${conflict.manager}; this run sets it back to Mathison's value` });
+    if (c.refused)
+      out.push({
+        kind: "refused",
+        object: c.object,
+        message: `${c.object}: the API server would refuse this change: ${c.refused}`,
+      });
+    if (c.note && c.action !== "replace" && c.action !== "delete")
+      out.push({ kind: "replicas-kept", object: c.object, message: `${c.object}: ${c.note}` });
+    for (const conflict of c.conflicts)
+      out.push({
+        kind: "conflict",
+        object: c.object,
+        message: `${c.object}: ${conflict.field} was changed by ${conflict.manager}; this run sets it back to Mathison's value`,
+      });
     switch (c.action) {
       case "replace":
-        out.push({ kind: "migration", object: c.object, message: `${c.note ?? "the Job is recreated"} (image ${image(c.desired)})` });
+        out.push({
+          kind: "migration",
+          object: c.object,
+          message: `${c.note ?? "the Job is recreated"} (image ${image(c.desired)})`,
+        });
         break;
       case "create":
-        if (c.desired.kind === "Job" && c.live === undefined) out.push({ kind: "migration", object: c.object, message: `a migration Job runs for ${image(c.desired)} before web and worker change` });
+        if (c.desired.kind === "Job" && c.live === undefined)
+          out.push({
+            kind: "migration",
+            object: c.object,
+            message: `a migration Job runs for ${image(c.desired)} before web and worker change`,
+          });
         break;
       case "delete":
         out.push({ kind: "prune", object: c.object, message: `${c.object} is deleted: ${c.note}` });
@@ -56,12 +93,32 @@ export function describeImpact(changes: readonly ObjectChange[]): Impact[] {
 
 function changeImpact(c: ObjectChange): Impact[] {
   const kind = c.desired.kind;
-  if (kind === "Secret") return [{ kind: "secret", object: c.object, message: `${c.object}: ${c.fields.map((f) => f.replace(/^data\./, "")).join(", ")} ${c.fields.length === 1 ? "changes" : "change"} (values not shown); web and worker restart to read it` }];
-  if (kind === "ConfigMap") return [{ kind: "config", object: c.object, message: `${c.object}: ${c.fields.map((f) => f.replace(/^data\./, "")).join(", ")} change; web and worker restart to read it` }];
+  if (kind === "Secret")
+    return [
+      {
+        kind: "secret",
+        object: c.object,
+        message: `${c.object}: ${c.fields.map((f) => f.replace(/^data\./, "")).join(", ")} ${c.fields.length === 1 ? "changes" : "change"} (values not shown); web and worker restart to read it`,
+      },
+    ];
+  if (kind === "ConfigMap")
+    return [
+      {
+        kind: "config",
+        object: c.object,
+        message: `${c.object}: ${c.fields.map((f) => f.replace(/^data\./, "")).join(", ")} change; web and worker restart to read it`,
+      },
+    ];
   if (kind !== "Deployment" && kind !== "StatefulSet") return [];
   const out: Impact[] = [];
-  if (c.fields.some((f) => f.startsWith("spec.template"))) out.push({ kind: "rollout", object: c.object, message: rolloutMessage(c) });
-  if (c.fields.includes("spec.replicas")) out.push({ kind: "scale", object: c.object, message: `${c.object} scales from ${c.live?.spec?.replicas} to ${c.desired.spec?.replicas} replicas` });
+  if (c.fields.some((f) => f.startsWith("spec.template")))
+    out.push({ kind: "rollout", object: c.object, message: rolloutMessage(c) });
+  if (c.fields.includes("spec.replicas"))
+    out.push({
+      kind: "scale",
+      object: c.object,
+      message: `${c.object} scales from ${c.live?.spec?.replicas} to ${c.desired.spec?.replicas} replicas`,
+    });
   return out;
 }
 

@@ -2,7 +2,7 @@ import { LOCK_NAME } from "../facts/names.js";
 import { randomBytes } from "node:crypto";
 import { hostname, userInfo } from "node:os";
 import { KubeApiError, type Kube } from "../kube/types.js";
-import { type KubeObject } from "../facts/objects.js";
+import type { KubeObject } from "../facts/objects.js";
 
 /** A holder that stopped renewing for this long (a killed run) loses the lock to the next run. */
 export const LEASE_SECONDS = 15;
@@ -21,13 +21,19 @@ export interface LockHolder {
 
 /** Another run holds the lock: nothing was changed. */
 export class LockHeldError extends Error {
-  constructor(readonly holder: LockHolder | undefined, readonly expiresAt: Date, readonly stoppedRenewing = false) {
+  constructor(
+    readonly holder: LockHolder | undefined,
+    readonly expiresAt: Date,
+    readonly stoppedRenewing = false,
+  ) {
     super(lockHeldMessage(holder, expiresAt));
   }
 }
 
 export function lockHeldMessage(holder: LockHolder | undefined, expiresAt: Date, now = new Date()): string {
-  const who = holder ? `${holder.user}@${holder.host} (pid ${holder.pid}, context ${holder.context}) since ${holder.since}` : "another run";
+  const who = holder
+    ? `${holder.user}@${holder.host} (pid ${holder.pid}, context ${holder.context}) since ${holder.since}`
+    : "another run";
   const left = Math.max(0, Math.ceil((expiresAt.getTime() - now.getTime()) / 1000));
   return `another mathison-install run holds the install's lock: ${who}, and is still renewing it (its lease runs ${left} s more); wait for it to finish, or give --lock-timeout 5m to wait for it`;
 }
@@ -55,9 +61,13 @@ export function holderOf(lease: KubeObject): LockHolder | undefined {
 }
 
 /** The lock as it is now, for `status`-like reports; undefined when free or expired. */
-export async function currentHolder(kube: Kube, namespace: string, now = new Date()): Promise<{ holder: LockHolder | undefined; expiresAt: Date } | undefined> {
+export async function currentHolder(
+  kube: Kube,
+  namespace: string,
+  now = new Date(),
+): Promise<{ holder: LockHolder | undefined; expiresAt: Date } | undefined> {
   const lease = await kube.get({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: LOCK_NAME, namespace });
-  if (!lease || !lease.spec?.holderIdentity || expiry(lease) <= now) return undefined;
+  if (!lease?.spec?.holderIdentity || expiry(lease) <= now) return undefined;
   return { holder: holderOf(lease), expiresAt: expiry(lease) };
 }
 
@@ -81,8 +91,18 @@ export interface LockWait {
 }
 
 /** Whether the holder is a process on this host that no longer exists (a killed run): its lock is free now. */
-export function holderIsGone(holder: LockHolder | undefined, here = { host: hostname(), user: userInfo().username }): boolean {
-  if (!holder || holder.host !== here.host || holder.user !== here.user || !Number.isInteger(holder.pid) || holder.pid <= 0) return false;
+export function holderIsGone(
+  holder: LockHolder | undefined,
+  here = { host: hostname(), user: userInfo().username },
+): boolean {
+  if (
+    !holder ||
+    holder.host !== here.host ||
+    holder.user !== here.user ||
+    !Number.isInteger(holder.pid) ||
+    holder.pid <= 0
+  )
+    return false;
   try {
     process.kill(holder.pid, 0);
     return false;
@@ -102,12 +122,24 @@ function stoppedRenewing(lease: KubeObject, now: Date): boolean {
  * holder that stopped renewing, until its lease ends (seconds); for a live holder, only as long
  * as `--lock-timeout` allows. A holder on this host whose process is gone is taken over at once.
  */
-export async function acquireLock(kube: Kube, namespace: string, context: string, onLost: (message: string) => void, wait: LockWait = { timeoutMs: 0, onWait: () => undefined }, now: () => Date = () => new Date()): Promise<HeldLock> {
+export async function acquireLock(
+  kube: Kube,
+  namespace: string,
+  context: string,
+  onLost: (message: string) => void,
+  wait: LockWait = { timeoutMs: 0, onWait: () => undefined },
+  now: () => Date = () => new Date(),
+): Promise<HeldLock> {
   const deadline = now().getTime() + wait.timeoutMs;
   let told = false;
   for (;;) {
     try {
-      return await acquireOnce(kube, { namespace, context, leaseSeconds: wait.leaseSeconds ?? LEASE_SECONDS }, onLost, now);
+      return await acquireOnce(
+        kube,
+        { namespace, context, leaseSeconds: wait.leaseSeconds ?? LEASE_SECONDS },
+        onLost,
+        now,
+      );
     } catch (err) {
       if (!(err instanceof LockHeldError)) throw err;
       const stopped = err.stoppedRenewing;
@@ -115,9 +147,11 @@ export async function acquireLock(kube: Kube, namespace: string, context: string
       if (now().getTime() >= until) throw err;
       if (!told) {
         const seconds = Math.ceil(((stopped ? err.expiresAt.getTime() : deadline) - now().getTime()) / 1000);
-        wait.onWait(stopped
-          ? `the install's lock is held by ${describeHolder(err.holder)}, which stopped renewing it: waiting ${seconds} s for its lease to end`
-          : `the install's lock is held by ${describeHolder(err.holder)}: waiting up to ${seconds} s (--lock-timeout) for it to finish`);
+        wait.onWait(
+          stopped
+            ? `the install's lock is held by ${describeHolder(err.holder)}, which stopped renewing it: waiting ${seconds} s for its lease to end`
+            : `the install's lock is held by ${describeHolder(err.holder)}: waiting up to ${seconds} s (--lock-timeout) for it to finish`,
+        );
         told = true;
       }
       await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, Math.max(100, until - now().getTime()))));
@@ -142,14 +176,37 @@ function describeHolder(holder: LockHolder | undefined): string {
  * holder stopped renewing past its duration, or whose holder's process on this host is gone, is
  * taken over with an update that carries its resourceVersion, so two runs cannot both take it over.
  */
-async function acquireOnce(kube: Kube, where: LeaseWhere, onLost: (message: string) => void, now: () => Date): Promise<HeldLock> {
+async function acquireOnce(
+  kube: Kube,
+  where: LeaseWhere,
+  onLost: (message: string) => void,
+  now: () => Date,
+): Promise<HeldLock> {
   const { namespace, context, leaseSeconds } = where;
   const identity = `${userInfo().username}@${hostname()} pid ${process.pid} ${randomBytes(4).toString("hex")}`;
-  const holder: LockHolder = { user: userInfo().username, host: hostname(), pid: process.pid, context, since: now().toISOString() };
-  const spec = (t: Date, transitions: number) => ({ holderIdentity: identity, leaseDurationSeconds: leaseSeconds, acquireTime: microTime(t), renewTime: microTime(t), leaseTransitions: transitions });
+  const holder: LockHolder = {
+    user: userInfo().username,
+    host: hostname(),
+    pid: process.pid,
+    context,
+    since: now().toISOString(),
+  };
+  const spec = (t: Date, transitions: number) => ({
+    holderIdentity: identity,
+    leaseDurationSeconds: leaseSeconds,
+    acquireTime: microTime(t),
+    renewTime: microTime(t),
+    leaseTransitions: transitions,
+  });
   const desired = (t: Date, transitions: number): KubeObject => ({
-    apiVersion: "coordination.k8s.io/v1", kind: "Lease",
-    metadata: { name: LOCK_NAME, namespace, annotations: { [HOLDER_ANNOTATION]: JSON.stringify(holder) }, labels: { "app.kubernetes.io/part-of": "mathison", "app.kubernetes.io/managed-by": "mathison-install" } },
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    metadata: {
+      name: LOCK_NAME,
+      namespace,
+      annotations: { [HOLDER_ANNOTATION]: JSON.stringify(holder) },
+      labels: { "app.kubernetes.io/part-of": "mathison", "app.kubernetes.io/managed-by": "mathison-install" },
+    },
     spec: spec(t, transitions),
   });
   let lease: KubeObject;
@@ -159,10 +216,16 @@ async function acquireOnce(kube: Kube, where: LeaseWhere, onLost: (message: stri
     lease = await kube.create(desired(now(), 0));
   } catch (err) {
     if (!(err instanceof KubeApiError) || err.status !== 409) throw err;
-    const existing = await kube.get({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: LOCK_NAME, namespace });
+    const existing = await kube.get({
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      name: LOCK_NAME,
+      namespace,
+    });
     if (!existing) return acquireOnce(kube, where, onLost, now);
     const gone = holderIsGone(holderOf(existing));
-    if (existing.spec?.holderIdentity && expiry(existing) > now() && !gone) throw new LockHeldError(holderOf(existing), expiry(existing), stoppedRenewing(existing, now()));
+    if (existing.spec?.holderIdentity && expiry(existing) > now() && !gone)
+      throw new LockHeldError(holderOf(existing), expiry(existing), stoppedRenewing(existing, now()));
     tookOverFrom = existing.spec?.holderIdentity ? holderOf(existing) : undefined;
     tookOverBecause = gone ? "its process is gone" : "it stopped renewing it";
     const next = desired(now(), ((existing.spec?.leaseTransitions as number | undefined) ?? 0) + 1);
@@ -171,7 +234,8 @@ async function acquireOnce(kube: Kube, where: LeaseWhere, onLost: (message: stri
       lease = await kube.replace(next);
     } catch (e) {
       // Another run took it over first.
-      if (e instanceof KubeApiError && e.status === 409) throw new LockHeldError(undefined, new Date(now().getTime() + leaseSeconds * 1000));
+      if (e instanceof KubeApiError && e.status === 409)
+        throw new LockHeldError(undefined, new Date(now().getTime() + leaseSeconds * 1000));
       throw e;
     }
   }
@@ -201,7 +265,12 @@ async function acquireOnce(kube: Kube, where: LeaseWhere, onLost: (message: stri
       stopped = true;
       clearInterval(timer);
       // Only the Lease as this run last wrote it: one taken over meanwhile has another version (409, left alone).
-      await kube.delete({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: LOCK_NAME, namespace }, { resourceVersion: lease.metadata.resourceVersion as string }).catch(() => undefined);
+      await kube
+        .delete(
+          { apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: LOCK_NAME, namespace },
+          { resourceVersion: lease.metadata.resourceVersion as string },
+        )
+        .catch(() => undefined);
     },
   };
 }

@@ -18,13 +18,19 @@ export class PodLogFollower {
     if (this.followed.has(pod)) return;
     let markEnded!: () => void;
     const ended = new Promise<void>((resolve) => (markEnded = resolve));
-    const handle = this.kube.followLogs(this.namespace, pod, container, (line) => {
-      this.lastLineAt = Date.now();
-      this.onLine(pod, line);
-    }, (err) => {
-      if (err) this.onLine(pod, `(log unavailable: ${err.message})`);
-      markEnded();
-    });
+    const handle = this.kube.followLogs(
+      this.namespace,
+      pod,
+      container,
+      (line) => {
+        this.lastLineAt = Date.now();
+        this.onLine(pod, line);
+      },
+      (err) => {
+        if (err) this.onLine(pod, `(log unavailable: ${err.message})`);
+        markEnded();
+      },
+    );
     this.followed.set(pod, { handle, ended });
   }
 

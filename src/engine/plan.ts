@@ -1,11 +1,10 @@
-
 import { KubeApiError, type Kube } from "../kube/types.js";
 import type { RenderedPlan } from "../render/render.js";
 import type { StageId } from "../render/stages.js";
 import { changedFields } from "./diff.js";
 import { jobReadiness } from "./readiness.js";
 import { FIELD_MANAGER_NAME } from "../facts/names.js";
-import { type ObjectRef, inventoryKey, parseInventoryKey, isNamespaced, objectRef, type KubeObject, refOf } from "../facts/objects.js";
+import { inventoryKey, parseInventoryKey, isNamespaced, objectRef, type KubeObject, refOf } from "../facts/objects.js";
 
 /**
  * What a run will do to one object. `replace` deletes and recreates (a migration Job that did not
@@ -54,7 +53,9 @@ export interface PlanOptions {
 
 /** Every object of the plan, checked against the cluster with server-side dry runs, in parallel. */
 export async function computePlan(rendered: RenderedPlan, kube: Kube, options: PlanOptions): Promise<InstallPlan> {
-  const planned = rendered.stages.flatMap((stage) => stage.objects.map((obj) => planObject(kube, stage.id, obj, options)));
+  const planned = rendered.stages.flatMap((stage) =>
+    stage.objects.map((obj) => planObject(kube, stage.id, obj, options)),
+  );
   const [changes, prunes] = await Promise.all([Promise.all(planned), planPrunes(rendered, kube, options)]);
   return { namespace: rendered.namespace, rendered, changes: [...changes, ...prunes] };
 }
@@ -62,7 +63,8 @@ export async function computePlan(rendered: RenderedPlan, kube: Kube, options: P
 async function planObject(kube: Kube, stage: StageId, obj: KubeObject, options: PlanOptions): Promise<ObjectChange> {
   const base = { stage, object: objectRef(obj), conflicts: [] as FieldConflict[] };
   // The server cannot dry-run objects into a namespace that does not exist yet.
-  if (!options.namespaceExists && isNamespaced(obj)) return { ...base, action: "create", fields: [], desired: obj, live: undefined };
+  if (!options.namespaceExists && isNamespaced(obj))
+    return { ...base, action: "create", fields: [], desired: obj, live: undefined };
   const live = await kube.get(refOf(obj));
   if (obj.kind === "Secret" && live) return planSecret(base, obj, live);
   let desired = obj;
@@ -78,19 +80,51 @@ async function planObject(kube: Kube, stage: StageId, obj: KubeObject, options: 
     ({ result, conflicts } = await dryRun(kube, desired));
   } catch (err) {
     if (!(err instanceof KubeApiError) || (err.status !== 422 && err.status !== 400)) throw err;
-    if (obj.kind === "Job" && live) return { ...base, action: "replace", fields: [], desired, live, note: "its pod template changed, and a Job's template is immutable: it is deleted and runs again" };
+    if (obj.kind === "Job" && live)
+      return {
+        ...base,
+        action: "replace",
+        fields: [],
+        desired,
+        live,
+        note: "its pod template changed, and a Job's template is immutable: it is deleted and runs again",
+      };
     return { ...base, action: live ? "change" : "create", fields: [], desired, live, refused: err.message };
   }
   if (!live) return { ...base, action: "create", fields: [], desired, live, conflicts };
   if (obj.kind === "Job") {
     const retry = await migrationNeedsRetry(kube, live);
-    if (retry) return { ...base, action: "replace", fields: [], desired, live, note: `the migration ${retry}: its Job is deleted and runs again` };
+    if (retry)
+      return {
+        ...base,
+        action: "replace",
+        fields: [],
+        desired,
+        live,
+        note: `the migration ${retry}: its Job is deleted and runs again`,
+      };
   }
   const fields = changedFields(live, result);
-  return { ...base, action: fields.length > 0 ? "change" : "unchanged", fields, desired, live, conflicts, ...(note ? { note } : {}) };
+  return {
+    ...base,
+    action: fields.length > 0 ? "change" : "unchanged",
+    fields,
+    desired,
+    live,
+    conflicts,
+    ...(note ? { note } : {}),
+  };
 }
 
-const STUCK_REASONS = new Set(["CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "InvalidImageName", "CreateContainerConfigError", "CreateContainerError", "RunContainerError"]);
+const STUCK_REASONS = new Set([
+  "CrashLoopBackOff",
+  "ImagePullBackOff",
+  "ErrImagePull",
+  "InvalidImageName",
+  "CreateContainerConfigError",
+  "CreateContainerError",
+  "RunContainerError",
+]);
 
 /**
  * Why an earlier run's migration Job must run again, or undefined: it failed, or its pod crash-loops
@@ -106,14 +140,19 @@ async function migrationNeedsRetry(kube: Kube, job: KubeObject): Promise<string 
   const failedPods = (job.status?.failed as number | undefined) ?? 0;
   if (failedPods > 0) return `did not complete (${failedPods} failed ${failedPods === 1 ? "attempt" : "attempts"})`;
   const conditions = (job.status?.conditions as { type: string; status: string }[] | undefined) ?? [];
-  if (conditions.some((c) => c.type === "FailureTarget" && c.status === "True")) return "failed (its controller is stopping it)";
-  const { items } = await kube.list("v1", "Pod", job.metadata.namespace, { labelSelector: `batch.kubernetes.io/job-name=${job.metadata.name}` });
+  if (conditions.some((c) => c.type === "FailureTarget" && c.status === "True"))
+    return "failed (its controller is stopping it)";
+  const { items } = await kube.list("v1", "Pod", job.metadata.namespace, {
+    labelSelector: `batch.kubernetes.io/job-name=${job.metadata.name}`,
+  });
   // No run is in progress (the lock says so): a Job with no live pod will not finish by itself. Its
   // status can lag its pods (a failed pod already deleted, not yet counted), so the pods decide.
   const live = items.filter((p) => !p.metadata.deletionTimestamp);
   if (live.length === 0) return "did not complete (no pod is running it)";
   for (const pod of live) {
-    for (const cs of (pod.status?.containerStatuses as { restartCount?: number; state?: { waiting?: { reason?: string } } }[] | undefined) ?? []) {
+    for (const cs of (pod.status?.containerStatuses as
+      | { restartCount?: number; state?: { waiting?: { reason?: string } } }[]
+      | undefined) ?? []) {
       const waiting = cs.state?.waiting?.reason;
       if (waiting && STUCK_REASONS.has(waiting)) return `did not complete (${waiting})`;
       if ((cs.restartCount ?? 0) > 0) return `did not complete (restarted ${cs.restartCount} times)`;
@@ -128,23 +167,35 @@ async function dryRun(kube: Kube, obj: KubeObject): Promise<{ result: KubeObject
     return { result: await kube.apply(obj, { dryRun: true, force: false }), conflicts: [] };
   } catch (err) {
     if (!(err instanceof KubeApiError) || err.status !== 409) throw err;
-    const conflicts = err.causes.map((c) => ({ field: c.field ?? "?", manager: /conflict with "([^"]+)"/.exec(c.message ?? "")?.[1] ?? "another manager" }));
+    const conflicts = err.causes.map((c) => ({
+      field: c.field ?? "?",
+      manager: /conflict with "([^"]+)"/.exec(c.message ?? "")?.[1] ?? "another manager",
+    }));
     return { result: await kube.apply(obj, { dryRun: true, force: true }), conflicts };
   }
 }
 
 /** The Secret is compared key by key, without a dry run: values never leave this function. */
-function planSecret(base: { stage: StageId; object: string; conflicts: FieldConflict[] }, desired: KubeObject, live: KubeObject): ObjectChange {
+function planSecret(
+  base: { stage: StageId; object: string; conflicts: FieldConflict[] },
+  desired: KubeObject,
+  live: KubeObject,
+): ObjectChange {
   const want = (desired.data ?? {}) as Record<string, string>;
   const have = (live.data ?? {}) as Record<string, string>;
-  const fields = [...new Set([...Object.keys(want), ...Object.keys(have)])].filter((k) => k in want && want[k] !== have[k]).map((k) => `data.${k}`);
+  const fields = [...new Set([...Object.keys(want), ...Object.keys(have)])]
+    .filter((k) => k in want && want[k] !== have[k])
+    .map((k) => `data.${k}`);
   return { ...base, action: fields.length > 0 ? "change" : "unchanged", fields, desired, live };
 }
 
 /** The manager other than the installer that owns `spec.replicas` (kubectl scale, an HPA), if any. */
 export function replicasOwner(live: KubeObject): string | undefined {
-  const entries = (live.metadata.managedFields as { manager?: string; fieldsV1?: Record<string, any> }[] | undefined) ?? [];
-  const owner = entries.find((m) => m.manager !== FIELD_MANAGER_NAME && m.fieldsV1?.["f:spec"]?.["f:replicas"] !== undefined);
+  const entries =
+    (live.metadata.managedFields as { manager?: string; fieldsV1?: Record<string, any> }[] | undefined) ?? [];
+  const owner = entries.find(
+    (m) => m.manager !== FIELD_MANAGER_NAME && m.fieldsV1?.["f:spec"]?.["f:replicas"] !== undefined,
+  );
   return owner?.manager;
 }
 
@@ -157,12 +208,29 @@ function withoutReplicas(obj: KubeObject): KubeObject {
 /** Objects the last successful run applied that this plan no longer renders, and that still exist. */
 async function planPrunes(rendered: RenderedPlan, kube: Kube, options: PlanOptions): Promise<ObjectChange[]> {
   const current = new Set(rendered.stages.flatMap((s) => s.objects.map(inventoryKey)));
-  const gone = options.previousInventory.filter((key) => !current.has(key)).map(parseInventoryKey).filter((r) => r !== undefined);
+  const gone = options.previousInventory
+    .filter((key) => !current.has(key))
+    .map(parseInventoryKey)
+    .filter((r) => r !== undefined);
   const found = await Promise.all(gone.map((ref) => kube.get(ref)));
-  return found
-    // Only what carries Mathison's label: an inventory edited by hand must not delete someone else's object.
-    .filter((live): live is KubeObject => live !== undefined && live.metadata.labels?.["app.kubernetes.io/part-of"] === "mathison")
-    .map((live) => ({ stage: "edge" as StageId, object: objectRef(live), action: "delete", fields: [], desired: live, live, conflicts: [], note: "no longer part of Mathison's manifests" }));
+  return (
+    found
+      // Only what carries Mathison's label: an inventory edited by hand must not delete someone else's object.
+      .filter(
+        (live): live is KubeObject =>
+          live !== undefined && live.metadata.labels?.["app.kubernetes.io/part-of"] === "mathison",
+      )
+      .map((live) => ({
+        stage: "edge" as StageId,
+        object: objectRef(live),
+        action: "delete",
+        fields: [],
+        desired: live,
+        live,
+        conflicts: [],
+        note: "no longer part of Mathison's manifests",
+      }))
+  );
 }
 
 /** The plan's inventory: what a successful run has applied, for the next run's prune. */

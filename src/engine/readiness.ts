@@ -1,4 +1,4 @@
-import { type KubeObject } from "../facts/objects.js";
+import type { KubeObject } from "../facts/objects.js";
 
 /** Helm's and kapp's three-valued readiness, always with a message a person can act on. */
 export type Readiness =
@@ -14,7 +14,9 @@ export function hasReadiness(kind: string): boolean {
 }
 
 function condition(obj: KubeObject, type: string): { status?: string; reason?: string; message?: string } | undefined {
-  return (obj.status?.conditions as { type: string; status?: string; reason?: string; message?: string }[] | undefined)?.find((c) => c.type === type);
+  return (
+    obj.status?.conditions as { type: string; status?: string; reason?: string; message?: string }[] | undefined
+  )?.find((c) => c.type === type);
 }
 
 function notObserved(obj: KubeObject): Readiness | undefined {
@@ -32,16 +34,23 @@ export function deploymentReadiness(d: KubeObject): Readiness {
   if (early) return early;
   const progressing = condition(d, "Progressing");
   if (progressing?.reason === "ProgressDeadlineExceeded") {
-    return { state: "failed", reason: "ProgressDeadlineExceeded", message: progressing.message ?? "the rollout exceeded its progress deadline" };
+    return {
+      state: "failed",
+      reason: "ProgressDeadlineExceeded",
+      message: progressing.message ?? "the rollout exceeded its progress deadline",
+    };
   }
   const desired = (d.spec?.replicas as number | undefined) ?? 1;
   const s = d.status ?? {};
   const updated = (s.updatedReplicas as number | undefined) ?? 0;
   const replicas = (s.replicas as number | undefined) ?? 0;
   const available = (s.availableReplicas as number | undefined) ?? 0;
-  if (updated < desired) return { state: "pending", message: `${updated} of ${desired} new replicas have been updated` };
-  if (replicas > updated) return { state: "pending", message: `${replicas - updated} old replicas are pending termination` };
-  if (available < updated) return { state: "pending", message: `${available} of ${updated} updated replicas are available` };
+  if (updated < desired)
+    return { state: "pending", message: `${updated} of ${desired} new replicas have been updated` };
+  if (replicas > updated)
+    return { state: "pending", message: `${replicas - updated} old replicas are pending termination` };
+  if (available < updated)
+    return { state: "pending", message: `${available} of ${updated} updated replicas are available` };
   return { state: "ready", message: `${available}/${desired} ready` };
 }
 
@@ -58,7 +67,10 @@ export function statefulSetReadiness(s: KubeObject): Readiness {
   if (s.spec?.updateStrategy?.type !== "OnDelete" && partition === 0) {
     if (updated < desired) return { state: "pending", message: `${updated} of ${desired} replicas are updated` };
     if (st.updateRevision && st.currentRevision !== st.updateRevision) {
-      return { state: "pending", message: `waiting for the rolling update to revision ${st.updateRevision} to complete` };
+      return {
+        state: "pending",
+        message: `waiting for the rolling update to revision ${st.updateRevision} to complete`,
+      };
     }
   }
   return { state: "ready", message: `${ready}/${desired} ready` };
@@ -67,11 +79,15 @@ export function statefulSetReadiness(s: KubeObject): Readiness {
 /** Complete or Failed conditions, as `kubectl wait --for=condition=Complete`. */
 export function jobReadiness(j: KubeObject): Readiness {
   const failed = condition(j, "Failed");
-  if (failed?.status === "True") return { state: "failed", reason: failed.reason ?? "Failed", message: failed.message ?? "the Job failed" };
+  if (failed?.status === "True")
+    return { state: "failed", reason: failed.reason ?? "Failed", message: failed.message ?? "the Job failed" };
   const complete = condition(j, "Complete");
   if (complete?.status === "True") return { state: "ready", message: "completed" };
   const st = j.status ?? {};
-  return { state: "pending", message: `${st.active ?? 0} running, ${st.succeeded ?? 0} succeeded, ${st.failed ?? 0} failed` };
+  return {
+    state: "pending",
+    message: `${st.active ?? 0} running, ${st.succeeded ?? 0} succeeded, ${st.failed ?? 0} failed`,
+  };
 }
 
 /**
@@ -84,14 +100,20 @@ export function jobReadinessWithPods(j: KubeObject, pods: readonly KubeObject[])
   if (r.state !== "pending") return r;
   const completions = (j.spec?.completions as number | undefined) ?? 1;
   const succeeded = pods.filter((p) => p.status?.phase === "Succeeded").length;
-  return succeeded >= completions ? { state: "ready", message: `completed (${succeeded} of ${completions} pods succeeded)` } : r;
+  return succeeded >= completions
+    ? { state: "ready", message: `completed (${succeeded} of ${completions} pods succeeded)` }
+    : r;
 }
 
 export function readinessOf(obj: KubeObject): Readiness {
   switch (obj.kind) {
-    case "Deployment": return deploymentReadiness(obj);
-    case "StatefulSet": return statefulSetReadiness(obj);
-    case "Job": return jobReadiness(obj);
-    default: return { state: "ready", message: "applied" };
+    case "Deployment":
+      return deploymentReadiness(obj);
+    case "StatefulSet":
+      return statefulSetReadiness(obj);
+    case "Job":
+      return jobReadiness(obj);
+    default:
+      return { state: "ready", message: "applied" };
   }
 }

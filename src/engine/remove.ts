@@ -4,7 +4,7 @@ import type { StageId } from "../render/stages.js";
 import { waitUntilGone } from "./apply.js";
 import type { Reporter, RunOutcome } from "./events.js";
 import { applyFailure, StageFailure } from "./failure.js";
-import { type ObjectRef } from "../facts/objects.js";
+import type { ObjectRef } from "../facts/objects.js";
 
 /** Objects deleted together, then waited on until gone, before the next group. */
 export interface RemovalGroup {
@@ -18,39 +18,102 @@ export interface RemovalGroup {
  * propagation, and waits until every object of a group is gone, so the output says what is
  * really removed; the same events as an install, with `deleted` as the action.
  */
-export async function removeGroups(groups: readonly RemovalGroup[], namespace: string, kube: Kube, reporter: Reporter, options: { signal?: AbortSignal; timeoutMs: number; kept?: readonly string[] }): Promise<RunOutcome> {
+export async function removeGroups(
+  groups: readonly RemovalGroup[],
+  namespace: string,
+  kube: Kube,
+  reporter: Reporter,
+  options: { signal?: AbortSignal; timeoutMs: number; kept?: readonly string[] },
+): Promise<RunOutcome> {
   const started = Date.now();
   const total = groups.reduce((n, g) => n + g.refs.length, 0);
   let removed = 0;
   for (const [index, group] of groups.entries()) {
     const stage = (status: "running" | "done" | "failed", elapsedMs: number) =>
-      reporter.event({ event: "stage", stage: group.id, index, total: groups.length, title: group.title, status, elapsedMs });
+      reporter.event({
+        event: "stage",
+        stage: group.id,
+        index,
+        total: groups.length,
+        title: group.title,
+        status,
+        elapsedMs,
+      });
     const groupStart = Date.now();
     stage("running", 0);
     try {
-      if (options.signal?.aborted) throw new StageFailure("interrupted", "Interrupted", "interrupted before this group", "");
-      await Promise.all(group.refs.map(async (ref) => {
-        const existed = await kube.delete(ref, { propagation: "Background" });
-        reporter.event({ event: "apply", stage: group.id, object: objectRef(ref), action: existed ? "deleted" : "unchanged" });
-        let waited = false;
-        await waitUntilGone(kube, ref, options.signal, options.timeoutMs, () => {
-          waited = true;
-          reporter.event({ event: "status", stage: group.id, object: objectRef(ref), state: "pending", message: "deleting: waiting until it is gone (finalizers, dependents)" });
-        });
-        removed++;
-        if (waited) reporter.event({ event: "status", stage: group.id, object: objectRef(ref), state: "ready", message: "gone" });
-      }));
+      if (options.signal?.aborted)
+        throw new StageFailure("interrupted", "Interrupted", "interrupted before this group", "");
+      await Promise.all(
+        group.refs.map(async (ref) => {
+          const existed = await kube.delete(ref, { propagation: "Background" });
+          reporter.event({
+            event: "apply",
+            stage: group.id,
+            object: objectRef(ref),
+            action: existed ? "deleted" : "unchanged",
+          });
+          let waited = false;
+          await waitUntilGone(kube, ref, options.signal, options.timeoutMs, () => {
+            waited = true;
+            reporter.event({
+              event: "status",
+              stage: group.id,
+              object: objectRef(ref),
+              state: "pending",
+              message: "deleting: waiting until it is gone (finalizers, dependents)",
+            });
+          });
+          removed++;
+          if (waited)
+            reporter.event({
+              event: "status",
+              stage: group.id,
+              object: objectRef(ref),
+              state: "ready",
+              message: "gone",
+            });
+        }),
+      );
     } catch (err) {
       const f = applyFailure(err, undefined);
-      const outcome: RunOutcome = options.signal?.aborted ? "interrupted" : f.outcome === "apply-failed" ? "wait-failed" : f.outcome;
-      reporter.event({ event: "failed", stage: group.id, reason: options.signal?.aborted ? "Interrupted" : f.reason, message: f.message, hint: "kubectl get on the object shows what holds it (finalizers, a terminating namespace)", logs: [] });
+      const outcome: RunOutcome = options.signal?.aborted
+        ? "interrupted"
+        : f.outcome === "apply-failed"
+          ? "wait-failed"
+          : f.outcome;
+      reporter.event({
+        event: "failed",
+        stage: group.id,
+        reason: options.signal?.aborted ? "Interrupted" : f.reason,
+        message: f.message,
+        hint: "kubectl get on the object shows what holds it (finalizers, a terminating namespace)",
+        logs: [],
+      });
       stage("failed", Date.now() - groupStart);
-      reporter.event({ event: "done", ok: false, outcome, elapsedMs: Date.now() - started, applied: removed, total, message: f.message,
-        resume: `${removed} of ${total} objects deleted (stopped at: ${group.title}). Re-run the same uninstall to finish: what is gone stays gone.` });
+      reporter.event({
+        event: "done",
+        ok: false,
+        outcome,
+        elapsedMs: Date.now() - started,
+        applied: removed,
+        total,
+        message: f.message,
+        resume: `${removed} of ${total} objects deleted (stopped at: ${group.title}). Re-run the same uninstall to finish: what is gone stays gone.`,
+      });
       return outcome;
     }
     stage("done", Date.now() - groupStart);
   }
-  reporter.event({ event: "done", ok: true, outcome: "ok", elapsedMs: Date.now() - started, applied: removed, total, message: `Mathison was removed from namespace ${namespace}`, ...(options.kept?.length ? { next: options.kept } : {}) });
+  reporter.event({
+    event: "done",
+    ok: true,
+    outcome: "ok",
+    elapsedMs: Date.now() - started,
+    applied: removed,
+    total,
+    message: `Mathison was removed from namespace ${namespace}`,
+    ...(options.kept?.length ? { next: options.kept } : {}),
+  });
   return "ok";
 }

@@ -1,7 +1,7 @@
 import { WATCHED_KINDS } from "../facts/resources.js";
 import type { ConnectionState, Kube, WatchHandle } from "../kube/types.js";
 import type { NamespaceSnapshot } from "./diagnose.js";
-import { type KubeObject } from "../facts/objects.js";
+import type { KubeObject } from "../facts/objects.js";
 
 const PROBE_EVERY_MS = 1_000;
 const PROBE_TIMEOUT_MS = 2_000;
@@ -21,25 +21,36 @@ export class NamespaceView {
   private readonly lost = new Map<string, ConnectionState>();
   private probe: NodeJS.Timeout | undefined;
 
-  constructor(private readonly kube: Kube, readonly namespace: string) {}
+  constructor(
+    private readonly kube: Kube,
+    readonly namespace: string,
+  ) {}
 
   async start(): Promise<void> {
     this.startProbe();
-    this.handles = await Promise.all(WATCHED_KINDS.map(([apiVersion, kind]) => {
-      const store = new Map<string, KubeObject>();
-      this.objects.set(kind, store);
-      return this.kube.watch(apiVersion, kind, this.namespace, (type, obj) => {
-        if (type === "DELETED") store.delete(obj.metadata.name);
-        else store.set(obj.metadata.name, { ...obj, kind, apiVersion });
-        this.changed();
-      }, {
-        onConnection: (state) => {
-          if (state.connected) this.lost.delete(kind);
-          else this.lost.set(kind, state);
-          this.changed();
-        },
-      });
-    }));
+    this.handles = await Promise.all(
+      WATCHED_KINDS.map(([apiVersion, kind]) => {
+        const store = new Map<string, KubeObject>();
+        this.objects.set(kind, store);
+        return this.kube.watch(
+          apiVersion,
+          kind,
+          this.namespace,
+          (type, obj) => {
+            if (type === "DELETED") store.delete(obj.metadata.name);
+            else store.set(obj.metadata.name, { ...obj, kind, apiVersion });
+            this.changed();
+          },
+          {
+            onConnection: (state) => {
+              if (state.connected) this.lost.delete(kind);
+              else this.lost.set(kind, state);
+              this.changed();
+            },
+          },
+        );
+      }),
+    );
   }
 
   /**
@@ -61,7 +72,12 @@ export class NamespaceView {
       if (answer.ok && was) this.lost.delete("readyz");
       else if (!answer.ok) {
         const since = was?.since ?? Date.now();
-        this.lost.set("readyz", { connected: false, since, error: `the API server is not ready (${answer.message})`, gaveUp: Date.now() - since >= PROBE_GIVE_UP_MS });
+        this.lost.set("readyz", {
+          connected: false,
+          since,
+          error: `the API server is not ready (${answer.message})`,
+          gaveUp: Date.now() - since >= PROBE_GIVE_UP_MS,
+        });
       }
       if (answer.ok !== !was) this.changed();
       this.probe = setTimeout(() => void tick(), PROBE_EVERY_MS);
@@ -92,7 +108,12 @@ export class NamespaceView {
   }
 
   snapshot(): NamespaceSnapshot {
-    return { pods: this.all("Pod"), events: this.all("Event"), replicaSets: this.all("ReplicaSet"), pvcs: this.all("PersistentVolumeClaim") };
+    return {
+      pods: this.all("Pod"),
+      events: this.all("Event"),
+      replicaSets: this.all("ReplicaSet"),
+      pvcs: this.all("PersistentVolumeClaim"),
+    };
   }
 
   /** Whether the view is cut off from the API server (what it shows may be stale), since when, and whether its watches gave up. */
@@ -100,7 +121,12 @@ export class NamespaceView {
     const states = [...this.lost.values()];
     if (states.length === 0) return undefined;
     const since = Math.min(...states.map((s) => s.since));
-    return { connected: false, since, gaveUp: states.some((s) => s.gaveUp), ...(states[0]!.error ? { error: states[0]!.error } : {}) };
+    return {
+      connected: false,
+      since,
+      gaveUp: states.some((s) => s.gaveUp),
+      ...(states[0]!.error ? { error: states[0]!.error } : {}),
+    };
   }
 
   onChange(listener: () => void): () => void {

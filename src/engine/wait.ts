@@ -16,8 +16,13 @@ const API_SERVER = "API server";
 
 /** A wait that ended while cut off from the API server: a cluster access failure, not a workload's. */
 function connectionFailure(lost: ConnectionState, what: string): StageFailure {
-  return new StageFailure("cluster-access", "ConnectionLost", `lost the connection to the API server ${Math.round((Date.now() - lost.since) / 1000)} s ago and ${what}: ${lost.error ?? "no answer"}`,
-    "kubectl cluster-info; once the API server answers, re-run the same command: it resumes where this one stopped", API_SERVER);
+  return new StageFailure(
+    "cluster-access",
+    "ConnectionLost",
+    `lost the connection to the API server ${Math.round((Date.now() - lost.since) / 1000)} s ago and ${what}: ${lost.error ?? "no answer"}`,
+    "kubectl cluster-info; once the API server answers, re-run the same command: it resumes where this one stopped",
+    API_SERVER,
+  );
 }
 
 /** How long a non-fatal condition must last before it is reported as a stall. */
@@ -91,7 +96,8 @@ class StageWait {
     });
   }
 
-  private readonly onAbort = (): void => this.finish(new StageFailure("interrupted", "Interrupted", "interrupted while waiting", ""));
+  private readonly onAbort = (): void =>
+    this.finish(new StageFailure("interrupted", "Interrupted", "interrupted while waiting", ""));
 
   /** Ends the wait once: no more evaluations, timers or signal handling. False if already ended. */
   private stopWaiting(): boolean {
@@ -126,8 +132,12 @@ class StageWait {
     if (!d.pod || !d.container) return [];
     const { kube, view, logLines } = this.input;
     try {
-      let text = await kube.logs(view.namespace, d.pod, d.container, { tailLines: logLines, previous: d.previousLogs ?? false });
-      if (!text.trim() && d.previousLogs) text = await kube.logs(view.namespace, d.pod, d.container, { tailLines: logLines });
+      let text = await kube.logs(view.namespace, d.pod, d.container, {
+        tailLines: logLines,
+        previous: d.previousLogs ?? false,
+      });
+      if (!text.trim() && d.previousLogs)
+        text = await kube.logs(view.namespace, d.pod, d.container, { tailLines: logLines });
       return text.split("\n").filter((l) => l.length > 0);
     } catch (err) {
       return [`(no log available: ${(err as Error).message})`];
@@ -153,7 +163,10 @@ class StageWait {
       const live = view.get(w.kind, w.metadata.name);
       if (!live) continue;
       for (const pod of rolloutPodsOf(live, view.snapshot())) {
-        const statuses = (pod.status?.containerStatuses as { name: string; state?: Record<string, unknown>; restartCount?: number }[] | undefined) ?? [];
+        const statuses =
+          (pod.status?.containerStatuses as
+            | { name: string; state?: Record<string, unknown>; restartCount?: number }[]
+            | undefined) ?? [];
         // A crash-looping container is reported with its previous log instead.
         const started = statuses.find((c) => (c.state?.["running"] || c.state?.["terminated"]) && !c.restartCount);
         if (started) this.logs.follow(pod.metadata.name, started.name);
@@ -163,16 +176,30 @@ class StageWait {
 
   private readiness(w: KubeObject): { live: KubeObject | undefined; r: Readiness } {
     const live = this.input.view.get(w.kind, w.metadata.name);
-    const seen = live && ((live.metadata.generation as number | undefined) ?? 0) >= (this.input.appliedGeneration.get(objectRef(w)) ?? 0);
+    const seen =
+      live &&
+      ((live.metadata.generation as number | undefined) ?? 0) >= (this.input.appliedGeneration.get(objectRef(w)) ?? 0);
     if (!seen) return { live: undefined, r: { state: "pending", message: "waiting for the API server to report it" } };
-    return { live, r: live.kind === "Job" ? jobReadinessWithPods(live, rolloutPodsOf(live, this.input.view.snapshot())) : readinessOf(live) };
+    return {
+      live,
+      r:
+        live.kind === "Job"
+          ? jobReadinessWithPods(live, rolloutPodsOf(live, this.input.view.snapshot()))
+          : readinessOf(live),
+    };
   }
 
   private reportStatus(ref: string, r: Readiness): void {
     const key = `${r.state}:${r.message}`;
     if (this.lastStatus.get(ref) === key) return;
     this.lastStatus.set(ref, key);
-    this.input.reporter.event({ event: "status", stage: this.input.stage.id, object: ref, state: r.state, message: r.message });
+    this.input.reporter.event({
+      event: "status",
+      stage: this.input.stage.id,
+      object: ref,
+      state: r.state,
+      message: r.message,
+    });
   }
 
   private evaluate(): void {
@@ -188,7 +215,10 @@ class StageWait {
         done++;
         continue;
       }
-      if (r.state === "failed") return this.failed(ref, live!, r);
+      if (r.state === "failed") {
+        this.failed(ref, live!, r);
+        return;
+      }
       waitingOn.push(ref);
       if (live && !this.explainStall(ref, live)) return;
     }
@@ -205,7 +235,14 @@ class StageWait {
     const c = this.input.view.connection();
     const { reporter, stage } = this.input;
     if (!c) {
-      if (this.connectionLostShown) reporter.event({ event: "status", stage: stage.id, object: API_SERVER, state: "ready", message: "the connection to the API server is back" });
+      if (this.connectionLostShown)
+        reporter.event({
+          event: "status",
+          stage: stage.id,
+          object: API_SERVER,
+          state: "ready",
+          message: "the connection to the API server is back",
+        });
       this.connectionLostShown = false;
       return false;
     }
@@ -214,7 +251,15 @@ class StageWait {
       return true;
     }
     if (!this.connectionLostShown) {
-      reporter.event({ event: "stall", stage: stage.id, object: API_SERVER, reason: "ConnectionLost", message: `lost the connection to the API server; retrying (${c.error ?? "no answer"})`, hint: "the API server is restarting or unreachable: kubectl cluster-info", fatal: false });
+      reporter.event({
+        event: "stall",
+        stage: stage.id,
+        object: API_SERVER,
+        reason: "ConnectionLost",
+        message: `lost the connection to the API server; retrying (${c.error ?? "no answer"})`,
+        hint: "the API server is restarting or unreachable: kubectl cluster-info",
+        fatal: false,
+      });
       this.connectionLostShown = true;
     }
     return true;
@@ -224,10 +269,28 @@ class StageWait {
   private failed(ref: string, live: KubeObject, r: Extract<Readiness, { state: "failed" }>): void {
     const snap = this.input.view.snapshot();
     const d = diagnose(live, snap, this.input.sinceMs);
-    const pod = rolloutPodsOf(live, snap).sort((a, b) => String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)))[0];
-    const restarted = ((pod?.status?.containerStatuses as { restartCount?: number }[] | undefined)?.[0]?.restartCount ?? 0) > 0;
-    const source = d?.pod ? d : { pod: pod?.metadata.name, container: (pod?.spec?.containers as { name: string }[] | undefined)?.[0]?.name, previousLogs: restarted };
-    this.failWithLogs(new StageFailure("wait-failed", r.reason, `${ref}: ${r.message}${d ? ` (${d.reason}: ${d.message})` : ""}`, failureHint(this.input.stage.id, r.reason), ref), source);
+    const pod = rolloutPodsOf(live, snap).sort((a, b) =>
+      String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)),
+    )[0];
+    const restarted =
+      ((pod?.status?.containerStatuses as { restartCount?: number }[] | undefined)?.[0]?.restartCount ?? 0) > 0;
+    const source = d?.pod
+      ? d
+      : {
+          pod: pod?.metadata.name,
+          container: (pod?.spec?.containers as { name: string }[] | undefined)?.[0]?.name,
+          previousLogs: restarted,
+        };
+    this.failWithLogs(
+      new StageFailure(
+        "wait-failed",
+        r.reason,
+        `${ref}: ${r.message}${d ? ` (${d.reason}: ${d.message})` : ""}`,
+        failureHint(this.input.stage.id, r.reason),
+        ref,
+      ),
+      source,
+    );
   }
 
   /** Reports why a workload is not ready; false when that ended the wait (a fatal state). */
@@ -238,7 +301,15 @@ class StageWait {
     const key = `${d.reason}:${d.message}`;
     if (this.lastStall.get(ref) !== key) {
       this.lastStall.set(ref, key);
-      this.input.reporter.event({ event: "stall", stage: this.input.stage.id, object: ref, reason: d.reason, message: d.message, hint: d.hint, fatal: d.fatal });
+      this.input.reporter.event({
+        event: "stall",
+        stage: this.input.stage.id,
+        object: ref,
+        reason: d.reason,
+        message: d.message,
+        hint: d.hint,
+        fatal: d.fatal,
+      });
     }
     if (!d.fatal) return true;
     this.failWithLogs(new StageFailure("wait-failed", d.reason, `${ref}: ${d.message}`, d.hint, ref), d);
@@ -255,8 +326,18 @@ class StageWait {
     }
     const pending = workloads.map(objectRef).filter((ref) => !this.lastStatus.get(ref)?.startsWith("ready"));
     const d = pending.map((ref) => this.lastDiagnosis.get(ref)).find((x) => x);
-    const status = pending.map((ref) => `${ref}: ${this.lastStatus.get(ref)?.split(":").slice(1).join(":") ?? "not seen"}`).join("; ");
-    this.finish(new StageFailure("timeout", d?.reason ?? "Timeout", `not ready after ${Math.round(timeoutMs / 1000)} s: ${status}${d ? `; ${d.message}` : ""}`,
-      d?.hint ?? "it is still progressing: re-run with a longer --timeout, or look at kubectl describe for what it waits on", pending[0]));
+    const status = pending
+      .map((ref) => `${ref}: ${this.lastStatus.get(ref)?.split(":").slice(1).join(":") ?? "not seen"}`)
+      .join("; ");
+    this.finish(
+      new StageFailure(
+        "timeout",
+        d?.reason ?? "Timeout",
+        `not ready after ${Math.round(timeoutMs / 1000)} s: ${status}${d ? `; ${d.message}` : ""}`,
+        d?.hint ??
+          "it is still progressing: re-run with a longer --timeout, or look at kubectl describe for what it waits on",
+        pending[0],
+      ),
+    );
   }
 }

@@ -31,7 +31,9 @@ export function refOf(obj: Pick<KubeObject, "apiVersion" | "kind" | "metadata">)
 }
 
 /** `Deployment/mathison-web`: how objects are named in output and events, from an object or a reference. */
-export function objectRef(x: { readonly kind: string } & ({ readonly metadata: { readonly name: string } } | { readonly name: string })): string {
+export function objectRef(
+  x: { readonly kind: string } & ({ readonly metadata: { readonly name: string } } | { readonly name: string }),
+): string {
   return `${x.kind}/${"metadata" in x ? x.metadata.name : x.name}`;
 }
 
@@ -47,7 +49,9 @@ export function inventoryKey(obj: Pick<KubeObject, "apiVersion" | "kind" | "meta
   return `${obj.apiVersion} ${obj.kind} ${ns ? `${ns}/` : ""}${obj.metadata.name}`;
 }
 
-export function parseInventoryKey(key: string): { apiVersion: string; kind: string; name: string; namespace?: string } | undefined {
+export function parseInventoryKey(
+  key: string,
+): { apiVersion: string; kind: string; name: string; namespace?: string } | undefined {
   const m = /^(\S+) (\S+) (?:([^/\s]+)\/)?(\S+)$/.exec(key);
   if (!m) return undefined;
   return { apiVersion: m[1]!, kind: m[2]!, name: m[4]!, ...(m[3] ? { namespace: m[3] } : {}) };

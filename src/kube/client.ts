@@ -1,8 +1,15 @@
-
-
 import { listContexts, readKubeconfig, resolveAccess, type ConnectOptions } from "./kubeconfig.js";
 import { Transport } from "./transport.js";
-import { KubeApiError, type AccessQuestion, type ExecResult, type Kube, type ListOptions, type WatchEventType, type WatchHandle, type WatchOptions } from "./types.js";
+import {
+  KubeApiError,
+  type AccessQuestion,
+  type ExecResult,
+  type Kube,
+  type ListOptions,
+  type WatchEventType,
+  type WatchHandle,
+  type WatchOptions,
+} from "./types.js";
 import { ListWatch } from "./watch.js";
 import { readMessages } from "./websocket.js";
 import { refOf, type KubeObject, type ObjectRef } from "../facts/objects.js";
@@ -54,8 +61,20 @@ class RestKube implements Kube {
     let found = this.discovery.get(apiVersion);
     if (!found) {
       const path = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-      found = this.http.request<{ resources: { name: string; kind: string; namespaced: boolean }[] }>("GET", path, `discovering ${apiVersion}`)
-        .then((list) => new Map(list.resources.filter((r) => !r.name.includes("/")).map((r) => [r.kind, { plural: r.name, namespaced: r.namespaced }])))
+      found = this.http
+        .request<{ resources: { name: string; kind: string; namespaced: boolean }[] }>(
+          "GET",
+          path,
+          `discovering ${apiVersion}`,
+        )
+        .then(
+          (list) =>
+            new Map(
+              list.resources
+                .filter((r) => !r.name.includes("/"))
+                .map((r) => [r.kind, { plural: r.name, namespaced: r.namespaced }]),
+            ),
+        )
         .catch((err: unknown) => {
           this.discovery.delete(apiVersion);
           if (err instanceof KubeApiError && err.status === 404) return undefined;
@@ -70,7 +89,9 @@ class RestKube implements Kube {
     const resource = BUILTIN_RESOURCES.get(`${apiVersion}/${kind}`) ?? (await this.resources(apiVersion))?.get(kind);
     if (!resource) throw new KubeApiError(`the API server does not serve ${kind} in ${apiVersion}`, 404, "NotFound");
     const prefix = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-    return resource.namespaced && namespace ? `${prefix}/namespaces/${encodeURIComponent(namespace)}/${resource.plural}` : `${prefix}/${resource.plural}`;
+    return resource.namespaced && namespace
+      ? `${prefix}/namespaces/${encodeURIComponent(namespace)}/${resource.plural}`
+      : `${prefix}/${resource.plural}`;
   }
 
   private async objectPath(ref: ObjectRef): Promise<string> {
@@ -80,17 +101,33 @@ class RestKube implements Kube {
   async apply(obj: KubeObject, options: { dryRun?: boolean; force?: boolean } = {}): Promise<KubeObject> {
     const what = `applying ${describeRef(refOf(obj))}`;
     // force: the installer owns these fields; a hand edit is taken back, as kubectl apply --force-conflicts.
-    const query = { fieldManager: FIELD_MANAGER, force: options.force ?? true, dryRun: options.dryRun ? "All" : undefined };
-    return this.http.request<KubeObject>("PATCH", await this.objectPath(refOf(obj)), what, { query, body: obj, contentType: "application/apply-patch+yaml" });
+    const query = {
+      fieldManager: FIELD_MANAGER,
+      force: options.force ?? true,
+      dryRun: options.dryRun ? "All" : undefined,
+    };
+    return this.http.request<KubeObject>("PATCH", await this.objectPath(refOf(obj)), what, {
+      query,
+      body: obj,
+      contentType: "application/apply-patch+yaml",
+    });
   }
 
   async create(obj: KubeObject): Promise<KubeObject> {
     const path = await this.collectionPath(obj.apiVersion, obj.kind, obj.metadata.namespace);
-    return this.http.request<KubeObject>("POST", path, `creating ${describeRef(refOf(obj))}`, { query: { fieldManager: FIELD_MANAGER }, body: obj });
+    return this.http.request<KubeObject>("POST", path, `creating ${describeRef(refOf(obj))}`, {
+      query: { fieldManager: FIELD_MANAGER },
+      body: obj,
+    });
   }
 
   async replace(obj: KubeObject): Promise<KubeObject> {
-    return this.http.request<KubeObject>("PUT", await this.objectPath(refOf(obj)), `updating ${describeRef(refOf(obj))}`, { query: { fieldManager: FIELD_MANAGER }, body: obj });
+    return this.http.request<KubeObject>(
+      "PUT",
+      await this.objectPath(refOf(obj)),
+      `updating ${describeRef(refOf(obj))}`,
+      { query: { fieldManager: FIELD_MANAGER }, body: obj },
+    );
   }
 
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
@@ -104,7 +141,12 @@ class RestKube implements Kube {
   }
 
   /** Pages of LIST_PAGE objects, as kubectl reads them: no single answer of the API server grows with the cluster. */
-  async list(apiVersion: string, kind: string, namespace: string | undefined, options: ListOptions = {}): Promise<{ items: KubeObject[]; resourceVersion: string }> {
+  async list(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    options: ListOptions = {},
+  ): Promise<{ items: KubeObject[]; resourceVersion: string }> {
     const what = `listing ${kind}${namespace ? ` in ${namespace}` : ""}`;
     const path = await this.collectionPath(apiVersion, kind, namespace);
     const { pageSize, project, ...selectors } = options;
@@ -112,37 +154,74 @@ class RestKube implements Kube {
     let next: string | undefined;
     let resourceVersion = "";
     do {
-      const page = await this.http.request<{ items: KubeObject[]; metadata?: { resourceVersion?: string; continue?: string } }>("GET", path, what, { query: { ...selectors, limit: pageSize ?? LIST_PAGE, continue: next } });
-      for (const i of page.items) items.push(project ? { ...project(i), apiVersion, kind } : { ...i, apiVersion, kind });
+      const page = await this.http.request<{
+        items: KubeObject[];
+        metadata?: { resourceVersion?: string; continue?: string };
+      }>("GET", path, what, { query: { ...selectors, limit: pageSize ?? LIST_PAGE, continue: next } });
+      for (const i of page.items)
+        items.push(project ? { ...project(i), apiVersion, kind } : { ...i, apiVersion, kind });
       resourceVersion = page.metadata?.resourceVersion ?? "";
       next = page.metadata?.continue || undefined;
     } while (next);
     return { items, resourceVersion };
   }
 
-  async watch(apiVersion: string, kind: string, namespace: string | undefined, onEvent: (type: WatchEventType, obj: KubeObject) => void, options: WatchOptions = {}): Promise<WatchHandle> {
+  async watch(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    onEvent: (type: WatchEventType, obj: KubeObject) => void,
+    options: WatchOptions = {},
+  ): Promise<WatchHandle> {
     const { onConnection, ...selectors } = options;
     const path = await this.collectionPath(apiVersion, kind, namespace);
     const what = `watching ${kind}${namespace ? ` in ${namespace}` : ""}`;
-    const informer = new ListWatch({
-      list: () => this.list(apiVersion, kind, namespace, selectors),
-      watch: (resourceVersion, onRaw, signal) => this.http.stream(path, what, {
-        // The server ends a watch after timeoutSeconds; spread, so watches do not all resume at once.
-        watch: 1, resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 240 + Math.floor(Math.random() * 60), ...selectors,
-      }, (line) => {
-        if (!line.trim()) return;
-        const e = JSON.parse(line) as { type: string; object: KubeObject };
-        onRaw(e.type, e.type === "ERROR" || e.type === "BOOKMARK" ? e.object : { ...e.object, apiVersion, kind });
-      }, signal),
-    }, onEvent, onConnection ?? (() => undefined));
+    const informer = new ListWatch(
+      {
+        list: () => this.list(apiVersion, kind, namespace, selectors),
+        watch: (resourceVersion, onRaw, signal) =>
+          this.http.stream(
+            path,
+            what,
+            {
+              // The server ends a watch after timeoutSeconds; spread, so watches do not all resume at once.
+              watch: 1,
+              resourceVersion,
+              allowWatchBookmarks: true,
+              timeoutSeconds: 240 + Math.floor(Math.random() * 60),
+              ...selectors,
+            },
+            (line) => {
+              if (!line.trim()) return;
+              const e = JSON.parse(line) as { type: string; object: KubeObject };
+              onRaw(e.type, e.type === "ERROR" || e.type === "BOOKMARK" ? e.object : { ...e.object, apiVersion, kind });
+            },
+            signal,
+          ),
+      },
+      onEvent,
+      onConnection ?? (() => undefined),
+    );
     await informer.start();
     return { stop: () => informer.stop() };
   }
 
-  async delete(ref: ObjectRef, options: { propagation?: "Background" | "Foreground" | "Orphan"; resourceVersion?: string } = {}): Promise<boolean> {
+  async delete(
+    ref: ObjectRef,
+    options: { propagation?: "Background" | "Foreground" | "Orphan"; resourceVersion?: string } = {},
+  ): Promise<boolean> {
     try {
-      const preconditions = options.resourceVersion ? { preconditions: { resourceVersion: options.resourceVersion } } : {};
-      await this.http.request("DELETE", await this.objectPath(ref), `deleting ${describeRef(ref)}`, { body: { apiVersion: "v1", kind: "DeleteOptions", propagationPolicy: options.propagation ?? "Background", ...preconditions } });
+      const preconditions = options.resourceVersion
+        ? { preconditions: { resourceVersion: options.resourceVersion } }
+        : {};
+      await this.http.request("DELETE", await this.objectPath(ref), `deleting ${describeRef(ref)}`, {
+        body: {
+          apiVersion: "v1",
+          kind: "DeleteOptions",
+          propagationPolicy: options.propagation ?? "Background",
+          ...preconditions,
+        },
+      });
       return true;
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 404) return false;
@@ -154,79 +233,164 @@ class RestKube implements Kube {
     return `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log`;
   }
 
-  async logs(namespace: string, pod: string, container: string, options: { tailLines?: number; previous?: boolean } = {}): Promise<string> {
+  async logs(
+    namespace: string,
+    pod: string,
+    container: string,
+    options: { tailLines?: number; previous?: boolean } = {},
+  ): Promise<string> {
     const query = { container, tailLines: options.tailLines ?? 20, previous: options.previous ?? false };
-    const text = await this.http.request<unknown>("GET", this.logPath(namespace, pod), `reading the log of ${pod}/${container}`, { query });
+    const text = await this.http.request<unknown>(
+      "GET",
+      this.logPath(namespace, pod),
+      `reading the log of ${pod}/${container}`,
+      { query },
+    );
     return typeof text === "string" ? text : JSON.stringify(text);
   }
 
-  async followLogs(namespace: string, pod: string, container: string, onLine: (line: string) => void, onEnd: (err?: Error) => void): Promise<WatchHandle> {
+  async followLogs(
+    namespace: string,
+    pod: string,
+    container: string,
+    onLine: (line: string) => void,
+    onEnd: (err?: Error) => void,
+  ): Promise<WatchHandle> {
     const abort = new AbortController();
     let stopped = false;
     try {
-      const { ended } = await this.http.stream(this.logPath(namespace, pod), `following the log of ${pod}/${container}`, { container, follow: true }, onLine, abort.signal);
-      ended.then(() => !stopped && onEnd(), (err: Error) => !stopped && onEnd(err));
+      const { ended } = await this.http.stream(
+        this.logPath(namespace, pod),
+        `following the log of ${pod}/${container}`,
+        { container, follow: true },
+        onLine,
+        abort.signal,
+      );
+      ended.then(
+        () => !stopped && onEnd(),
+        (err: Error) => !stopped && onEnd(err),
+      );
     } catch (err) {
       onEnd(err as Error);
     }
-    return { stop: () => { stopped = true; abort.abort(); } };
+    return {
+      stop: () => {
+        stopped = true;
+        abort.abort();
+      },
+    };
   }
 
-  async exec(namespace: string, pod: string, container: string, command: readonly string[], options: { timeoutMs?: number } = {}): Promise<ExecResult> {
+  async exec(
+    namespace: string,
+    pod: string,
+    container: string,
+    command: readonly string[],
+    options: { timeoutMs?: number } = {},
+  ): Promise<ExecResult> {
     const what = `running ${command[0]} in ${pod}/${container}`;
     const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/exec`;
-    const socket = await this.http.websocket(path, { container, command, stdout: true, stderr: true }, EXEC_PROTOCOL, what);
+    const socket = await this.http.websocket(
+      path,
+      { container, command, stdout: true, stderr: true },
+      EXEC_PROTOCOL,
+      what,
+    );
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    let status: { status?: string; message?: string; details?: { causes?: { reason?: string; message?: string }[] } } | undefined;
+    let status:
+      | { status?: string; message?: string; details?: { causes?: { reason?: string; message?: string }[] } }
+      | undefined;
     const timeoutMs = options.timeoutMs ?? 10_000;
     return new Promise<ExecResult>((resolve, reject) => {
-      const ws = readMessages(socket, ({ data }) => {
-        // v4/v5.channel.k8s.io: the first byte names the stream: 1 stdout, 2 stderr, 3 the final status.
-        const channel = data[0];
-        if (channel === 1) out.push(data.subarray(1));
-        else if (channel === 2) err.push(data.subarray(1));
-        else if (channel === 3 && data.length > 1) status = JSON.parse(data.subarray(1).toString("utf8")) as typeof status;
-      }, (e) => {
-        clearTimeout(timer);
-        const text = (b: Buffer[]) => Buffer.concat(b).toString("utf8");
-        if (status?.status === "Success") return resolve({ exitCode: 0, stdout: text(out), stderr: text(err) });
-        // A kubelet names the exit code in a cause; some runtimes only in the message ("exit status 1").
-        const code = status?.details?.causes?.find((c) => c.reason === "ExitCode")?.message ?? /exit (?:status|code) (\d+)/.exec(status?.message ?? "")?.[1];
-        if (code !== undefined) return resolve({ exitCode: Number(code), stdout: text(out), stderr: text(err) });
-        reject(new KubeApiError(`${what}: ${status?.message ?? e?.message ?? "the connection closed without an exit status"}`, 500, "ExecFailed"));
-      });
+      const ws = readMessages(
+        socket,
+        ({ data }) => {
+          // v4/v5.channel.k8s.io: the first byte names the stream: 1 stdout, 2 stderr, 3 the final status.
+          const channel = data[0];
+          if (channel === 1) out.push(data.subarray(1));
+          else if (channel === 2) err.push(data.subarray(1));
+          else if (channel === 3 && data.length > 1)
+            status = JSON.parse(data.subarray(1).toString("utf8")) as typeof status;
+        },
+        (e) => {
+          clearTimeout(timer);
+          const text = (b: Buffer[]) => Buffer.concat(b).toString("utf8");
+          if (status?.status === "Success") return resolve({ exitCode: 0, stdout: text(out), stderr: text(err) });
+          // A kubelet names the exit code in a cause; some runtimes only in the message ("exit status 1").
+          const code =
+            status?.details?.causes?.find((c) => c.reason === "ExitCode")?.message ??
+            /exit (?:status|code) (\d+)/.exec(status?.message ?? "")?.[1];
+          if (code !== undefined) return resolve({ exitCode: Number(code), stdout: text(out), stderr: text(err) });
+          reject(
+            new KubeApiError(
+              `${what}: ${status?.message ?? e?.message ?? "the connection closed without an exit status"}`,
+              500,
+              "ExecFailed",
+            ),
+          );
+        },
+      );
       const timer = setTimeout(() => ws.close(), timeoutMs);
     });
   }
 
   async ready(timeoutMs: number): Promise<{ ok: boolean; message: string } | undefined> {
     try {
-      await this.http.request<unknown>("GET", "/readyz", "asking the API server whether it is ready", { timeoutMs, once: true });
+      await this.http.request<unknown>("GET", "/readyz", "asking the API server whether it is ready", {
+        timeoutMs,
+        once: true,
+      });
       return { ok: true, message: "ready" };
     } catch (err) {
-      if (err instanceof KubeApiError && (err.status === 403 || err.status === 401 || err.status === 404)) return undefined;
+      if (err instanceof KubeApiError && (err.status === 403 || err.status === 401 || err.status === 404))
+        return undefined;
       const message = (err as Error).message.replace(/^asking the API server whether it is ready: /, "");
-      return { ok: false, message: err instanceof KubeApiError ? `/readyz answered ${err.status}: ${message.split("\n")[0]}` : message };
+      return {
+        ok: false,
+        message: err instanceof KubeApiError ? `/readyz answered ${err.status}: ${message.split("\n")[0]}` : message,
+      };
     }
   }
 
   async serverVersion(): Promise<{ major: string; minor: string; gitVersion: string }> {
-    const v = await this.http.request<{ major: string; minor: string; gitVersion: string }>("GET", "/version", "reading the API server's version");
+    const v = await this.http.request<{ major: string; minor: string; gitVersion: string }>(
+      "GET",
+      "/version",
+      "reading the API server's version",
+    );
     return { major: v.major, minor: v.minor, gitVersion: v.gitVersion };
   }
 
   async canUser(user: string, groups: readonly string[], q: AccessQuestion): Promise<boolean> {
-    const review = await this.http.request<{ status?: { allowed?: boolean } }>("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", `asking whether ${user} may ${q.verb} ${q.resource}`, {
-      body: { apiVersion: "authorization.k8s.io/v1", kind: "SubjectAccessReview", spec: { user, groups: [...groups], resourceAttributes: { ...q } } },
-    });
+    const review = await this.http.request<{ status?: { allowed?: boolean } }>(
+      "POST",
+      "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+      `asking whether ${user} may ${q.verb} ${q.resource}`,
+      {
+        body: {
+          apiVersion: "authorization.k8s.io/v1",
+          kind: "SubjectAccessReview",
+          spec: { user, groups: [...groups], resourceAttributes: { ...q } },
+        },
+      },
+    );
     return review.status?.allowed ?? false;
   }
 
   async canI(q: AccessQuestion): Promise<boolean> {
-    const review = await this.http.request<{ status?: { allowed?: boolean } }>("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", `asking whether we may ${q.verb} ${q.resource}`, {
-      body: { apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", spec: { resourceAttributes: { ...q } } },
-    });
+    const review = await this.http.request<{ status?: { allowed?: boolean } }>(
+      "POST",
+      "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+      `asking whether we may ${q.verb} ${q.resource}`,
+      {
+        body: {
+          apiVersion: "authorization.k8s.io/v1",
+          kind: "SelfSubjectAccessReview",
+          spec: { resourceAttributes: { ...q } },
+        },
+      },
+    );
     return review.status?.allowed ?? false;
   }
 }

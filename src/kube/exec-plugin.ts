@@ -66,7 +66,9 @@ export class ExecCredentialSource {
 
   get(): Promise<ExecCredential> {
     if (this.cached && Date.now() < this.cached.expires) return Promise.resolve(this.cached.credential);
-    this.running ??= this.run().finally(() => { this.running = undefined; });
+    this.running ??= this.run().finally(() => {
+      this.running = undefined;
+    });
     return this.running;
   }
 
@@ -81,10 +83,15 @@ export class ExecCredentialSource {
     const status = await runExecPlugin(this.exec, this.dir, this.cluster, this.environment);
     const credential: ExecCredential = {
       ...(status.token ? { token: status.token } : {}),
-      ...(status.clientCertificateData ? { cert: Buffer.from(status.clientCertificateData), key: Buffer.from(status.clientKeyData!) } : {}),
+      ...(status.clientCertificateData
+        ? { cert: Buffer.from(status.clientCertificateData), key: Buffer.from(status.clientKeyData!) }
+        : {}),
     };
     // A minute's margin before the plugin's expiry; without one, the credential lasts until refused.
-    this.cached = { credential, expires: status.expirationTimestamp ? Date.parse(status.expirationTimestamp) - 60_000 : Number.POSITIVE_INFINITY };
+    this.cached = {
+      credential,
+      expires: status.expirationTimestamp ? Date.parse(status.expirationTimestamp) - 60_000 : Number.POSITIVE_INFINITY,
+    };
     return credential;
   }
 }
@@ -93,7 +100,9 @@ function interactiveFor(exec: ExecConfig, environment: ExecEnvironment): boolean
   const mode = exec.interactiveMode ?? "IfAvailable";
   if (mode === "Never") return false;
   if (mode === "Always" && !environment.stdinIsTerminal) {
-    throw new ClusterAccessError(`the kubeconfig's credential plugin ${exec.command} needs a terminal to ask you (interactiveMode: Always), and standard input is not one: run it in a terminal, or log in with the plugin first`);
+    throw new ClusterAccessError(
+      `the kubeconfig's credential plugin ${exec.command} needs a terminal to ask you (interactiveMode: Always), and standard input is not one: run it in a terminal, or log in with the plugin first`,
+    );
   }
   return environment.stdinIsTerminal;
 }
@@ -102,15 +111,31 @@ function pluginError(exec: ExecConfig, what: string): ClusterAccessError {
   return new ClusterAccessError(`the kubeconfig's credential plugin ${exec.command} ${what}`);
 }
 
-function runExecPlugin(exec: ExecConfig, dir: string, cluster: ExecClusterInfo, environment: ExecEnvironment): Promise<ExecStatus> {
+function runExecPlugin(
+  exec: ExecConfig,
+  dir: string,
+  cluster: ExecClusterInfo,
+  environment: ExecEnvironment,
+): Promise<ExecStatus> {
   const command = exec.command.includes("/") && !isAbsolute(exec.command) ? join(dir, exec.command) : exec.command;
   const apiVersion = exec.apiVersion ?? EXEC_API_VERSIONS[0];
   const interactive = interactiveFor(exec, environment);
-  const info = { apiVersion, kind: "ExecCredential", spec: { interactive, ...(exec.provideClusterInfo ? { cluster } : {}) } };
-  const env = { ...process.env, ...Object.fromEntries((exec.env ?? []).map((e) => [e.name, e.value])), KUBERNETES_EXEC_INFO: JSON.stringify(info) };
+  const info = {
+    apiVersion,
+    kind: "ExecCredential",
+    spec: { interactive, ...(exec.provideClusterInfo ? { cluster } : {}) },
+  };
+  const env = {
+    ...process.env,
+    ...Object.fromEntries((exec.env ?? []).map((e) => [e.name, e.value])),
+    KUBERNETES_EXEC_INFO: JSON.stringify(info),
+  };
   return new Promise((resolve, reject) => {
     // An interactive plugin talks to the person on the terminal (stdin and stderr), as under kubectl.
-    const child = spawn(command, [...(exec.args ?? [])], { env, stdio: [interactive ? "inherit" : "ignore", "pipe", interactive ? "inherit" : "pipe"] });
+    const child = spawn(command, [...(exec.args ?? [])], {
+      env,
+      stdio: [interactive ? "inherit" : "ignore", "pipe", interactive ? "inherit" : "pipe"],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout!.on("data", (c: Buffer) => out.push(c));
@@ -120,18 +145,40 @@ function runExecPlugin(exec: ExecConfig, dir: string, cluster: ExecClusterInfo, 
       // Whatever the plugin started may hold its pipes open; they must not keep this process alive.
       child.stdout?.destroy();
       child.stderr?.destroy();
-      reject(pluginError(exec, `did not answer within ${+(environment.timeoutMs / 1000).toFixed(1)} s: check that it can log in on its own, or give it longer with --exec-timeout`));
+      reject(
+        pluginError(
+          exec,
+          `did not answer within ${+(environment.timeoutMs / 1000).toFixed(1)} s: check that it can log in on its own, or give it longer with --exec-timeout`,
+        ),
+      );
     }, environment.timeoutMs);
     child.on("error", (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       const hint = exec.installHint ? `: ${exec.installHint.trim().replace(/\s*\n\s*/g, " ")}` : "";
-      reject(pluginError(exec, e.code === "ENOENT" ? `is not installed (not found on PATH)${hint}` : `could not run: ${e.message}`));
+      reject(
+        pluginError(
+          exec,
+          e.code === "ENOENT" ? `is not installed (not found on PATH)${hint}` : `could not run: ${e.message}`,
+        ),
+      );
     });
     child.on("close", (code) => {
       clearTimeout(timer);
-      if (code !== 0) return reject(pluginError(exec, `exited ${code}${err.length ? `: ${Buffer.concat(err).toString().trim().split("\n")[0]}` : ""}`));
+      if (code !== 0)
+        return reject(
+          pluginError(
+            exec,
+            `exited ${code}${err.length ? `: ${Buffer.concat(err).toString().trim().split("\n")[0]}` : ""}`,
+          ),
+        );
       try {
-        resolve(checkedStatus(exec, apiVersion, JSON.parse(Buffer.concat(out).toString()) as { apiVersion?: string; status?: ExecStatus }));
+        resolve(
+          checkedStatus(
+            exec,
+            apiVersion,
+            JSON.parse(Buffer.concat(out).toString()) as { apiVersion?: string; status?: ExecStatus },
+          ),
+        );
       } catch (e) {
         reject(e instanceof ClusterAccessError ? e : pluginError(exec, "printed no ExecCredential"));
       }
@@ -140,11 +187,21 @@ function runExecPlugin(exec: ExecConfig, dir: string, cluster: ExecClusterInfo, 
 }
 
 /** The plugin's answer, held to what kubectl accepts. */
-function checkedStatus(exec: ExecConfig, apiVersion: string, answer: { apiVersion?: string; status?: ExecStatus }): ExecStatus {
-  if (answer.apiVersion !== apiVersion) throw pluginError(exec, `answered with apiVersion ${answer.apiVersion ?? "(none)"}, but the kubeconfig asks for ${apiVersion}`);
+function checkedStatus(
+  exec: ExecConfig,
+  apiVersion: string,
+  answer: { apiVersion?: string; status?: ExecStatus },
+): ExecStatus {
+  if (answer.apiVersion !== apiVersion)
+    throw pluginError(
+      exec,
+      `answered with apiVersion ${answer.apiVersion ?? "(none)"}, but the kubeconfig asks for ${apiVersion}`,
+    );
   const status = answer.status;
   if (!status) throw pluginError(exec, "printed an ExecCredential without a status");
-  if (!status.token && !status.clientCertificateData && !status.clientKeyData) throw pluginError(exec, "printed neither a token nor a client certificate and key");
-  if (!status.clientCertificateData !== !status.clientKeyData) throw pluginError(exec, "printed a client certificate without its key, or a key without its certificate");
+  if (!status.token && !status.clientCertificateData && !status.clientKeyData)
+    throw pluginError(exec, "printed neither a token nor a client certificate and key");
+  if (!status.clientCertificateData !== !status.clientKeyData)
+    throw pluginError(exec, "printed a client certificate without its key, or a key without its certificate");
   return status;
 }

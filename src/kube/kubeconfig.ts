@@ -2,7 +2,16 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { DEFAULT_EXEC_TIMEOUT_MS, EXEC_API_VERSIONS, ExecCredentialSource, INTERACTIVE_MODES, type ExecClusterInfo, type ExecConfig, type ExecCredential, type ExecEnvironment } from "./exec-plugin.js";
+import {
+  DEFAULT_EXEC_TIMEOUT_MS,
+  EXEC_API_VERSIONS,
+  ExecCredentialSource,
+  INTERACTIVE_MODES,
+  type ExecClusterInfo,
+  type ExecConfig,
+  type ExecCredential,
+  type ExecEnvironment,
+} from "./exec-plugin.js";
 import { OidcTokenSource } from "./oidc.js";
 import { proxyFor } from "./proxy.js";
 import { ClusterAccessError } from "./types.js";
@@ -113,7 +122,12 @@ function kubeconfigPaths(explicit: string | undefined): string[] {
 }
 
 export function readKubeConfigFiles(paths: readonly string[], mustExist: boolean): MergedKubeConfig {
-  const merged = { clusters: [] as Named<ClusterEntry>[], users: [] as Named<UserEntry>[], contexts: [] as Named<ContextEntry>[], currentContext: undefined as string | undefined };
+  const merged = {
+    clusters: [] as Named<ClusterEntry>[],
+    users: [] as Named<UserEntry>[],
+    contexts: [] as Named<ContextEntry>[],
+    currentContext: undefined as string | undefined,
+  };
   for (const path of paths) {
     let text: string;
     try {
@@ -127,19 +141,23 @@ export function readKubeConfigFiles(paths: readonly string[], mustExist: boolean
     try {
       doc = (parseYaml(text) ?? {}) as Record<string, unknown>;
     } catch (err) {
-      throw new ClusterAccessError(`reading the kubeconfig ${path}: not YAML: ${(err as Error).message.split("\n")[0]}`);
+      throw new ClusterAccessError(
+        `reading the kubeconfig ${path}: not YAML: ${(err as Error).message.split("\n")[0]}`,
+      );
     }
     const dir = dirname(path);
     const add = <T>(into: Named<T>[], list: unknown, key: string): void => {
       for (const e of (Array.isArray(list) ? list : []) as Record<string, unknown>[]) {
         const name = e?.["name"];
-        if (typeof name === "string" && !into.some((x) => x.name === name)) into.push({ name, value: (e[key] ?? {}) as T, dir, file: path });
+        if (typeof name === "string" && !into.some((x) => x.name === name))
+          into.push({ name, value: (e[key] ?? {}) as T, dir, file: path });
       }
     };
     add(merged.clusters, doc["clusters"], "cluster");
     add(merged.users, doc["users"], "user");
     add(merged.contexts, doc["contexts"], "context");
-    if (merged.currentContext === undefined && typeof doc["current-context"] === "string" && doc["current-context"]) merged.currentContext = doc["current-context"];
+    if (merged.currentContext === undefined && typeof doc["current-context"] === "string" && doc["current-context"])
+      merged.currentContext = doc["current-context"];
   }
   return merged;
 }
@@ -150,7 +168,10 @@ export function readKubeconfig(options: Pick<ConnectOptions, "kubeconfig" | "rea
 }
 
 /** The kubeconfig's contexts, the current one first, as a context question offers them. */
-export function listContexts(options: Pick<ConnectOptions, "kubeconfig" | "read"> = {}): { names: string[]; current: string | undefined } {
+export function listContexts(options: Pick<ConnectOptions, "kubeconfig" | "read"> = {}): {
+  names: string[];
+  current: string | undefined;
+} {
   const merged = readKubeconfig(options);
   const current = merged.currentContext;
   const names = merged.contexts.map((c) => c.name);
@@ -160,18 +181,29 @@ export function listContexts(options: Pick<ConnectOptions, "kubeconfig" | "read"
 /** The cluster a command talks to; a kubeconfig that names none, or a missing context, is the user's to fix. */
 export function resolveAccess(options: ConnectOptions): ClusterAccess {
   const merged = readKubeconfig(options);
-  if (merged.contexts.length === 0 && options.kubeconfig === undefined && process.env["KUBERNETES_SERVICE_HOST"]) return inClusterAccess();
+  if (merged.contexts.length === 0 && options.kubeconfig === undefined && process.env["KUBERNETES_SERVICE_HOST"])
+    return inClusterAccess();
   const contextName = options.context ?? merged.currentContext;
   if (options.context && !merged.contexts.some((c) => c.name === options.context)) {
-    throw new ClusterAccessError(`context "${options.context}" is not in the kubeconfig (contexts: ${merged.contexts.map((c) => c.name).join(", ") || "none"})`);
+    throw new ClusterAccessError(
+      `context "${options.context}" is not in the kubeconfig (contexts: ${merged.contexts.map((c) => c.name).join(", ") || "none"})`,
+    );
   }
   const context = merged.contexts.find((c) => c.name === contextName);
   const cluster = merged.clusters.find((c) => c.name === context?.value.cluster);
-  if (!context || !cluster?.value.server) throw new ClusterAccessError("no cluster configured: set KUBECONFIG, pass --kubeconfig, or run inside a cluster");
+  if (!context || !cluster?.value.server)
+    throw new ClusterAccessError("no cluster configured: set KUBECONFIG, pass --kubeconfig, or run inside a cluster");
   if (context.value.user && !merged.users.some((u) => u.name === context.value.user)) {
-    throw new ClusterAccessError(`the kubeconfig's context "${context.name}" names user "${context.value.user}", which it does not define`);
+    throw new ClusterAccessError(
+      `the kubeconfig's context "${context.name}" names user "${context.value.user}", which it does not define`,
+    );
   }
-  const user = merged.users.find((u) => u.name === context.value.user) ?? { name: "", value: {}, dir: cluster.dir, file: cluster.file };
+  const user = merged.users.find((u) => u.name === context.value.user) ?? {
+    name: "",
+    value: {},
+    dir: cluster.dir,
+    file: cluster.file,
+  };
   const c = cluster.value;
   const u = user.value;
   refuseWhatKubectlRefuses(cluster.name, c, user.name, u);
@@ -192,14 +224,22 @@ export function resolveAccess(options: ConnectOptions): ClusterAccess {
   } catch (err) {
     throw new ClusterAccessError(`the kubeconfig's cluster "${cluster.name}": ${(err as Error).message}`);
   }
-  const warnings = url.protocol === "http:" && (u.token || u.tokenFile || u.username || u.exec || u["auth-provider"])
-    ? [`the API server ${server} is plain http: the credentials of user "${user.name}" travel in clear text`]
-    : [];
-  const environment: ExecEnvironment = { stdinIsTerminal: options.exec?.stdinIsTerminal ?? false, timeoutMs: options.exec?.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS };
+  const warnings =
+    url.protocol === "http:" && (u.token || u.tokenFile || u.username || u.exec || u["auth-provider"])
+      ? [`the API server ${server} is plain http: the credentials of user "${user.name}" travel in clear text`]
+      : [];
+  const environment: ExecEnvironment = {
+    stdinIsTerminal: options.exec?.stdinIsTerminal ?? false,
+    timeoutMs: options.exec?.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS,
+  };
   const base = credentialSource(user, clusterInfo(server, c, tls.ca), environment);
   const impersonation = impersonationHeaders(u);
   return {
-    contextName: context.name, server, tls, proxy, warnings,
+    contextName: context.name,
+    server,
+    tls,
+    proxy,
+    warnings,
     credentials: async () => {
       const got = await base.get();
       return { ...got, headers: { ...got.headers, ...impersonation } };
@@ -214,14 +254,17 @@ function resolvePath(dir: string, p: string): string {
 
 /** The combinations kubectl's own validation refuses, in one line naming the field. */
 function refuseWhatKubectlRefuses(clusterName: string, c: ClusterEntry, userName: string, u: UserEntry): void {
-  const refuse = (what: string) => { throw new ClusterAccessError(`the kubeconfig's ${what} (kubectl refuses it too)`); };
+  const refuse = (what: string) => {
+    throw new ClusterAccessError(`the kubeconfig's ${what} (kubectl refuses it too)`);
+  };
   if (c["insecure-skip-tls-verify"] === true && (c["certificate-authority"] || c["certificate-authority-data"])) {
     refuse(`cluster "${clusterName}" sets insecure-skip-tls-verify together with a certificate-authority: keep one`);
   }
   if ((u["client-certificate"] || u["client-certificate-data"]) && !(u["client-key"] || u["client-key-data"])) {
     refuse(`user "${userName}" has a client-certificate without client-key or client-key-data`);
   }
-  if (u.token && (u.username || u.password)) refuse(`user "${userName}" has more than one authentication method (token and username/password)`);
+  if (u.token && (u.username || u.password))
+    refuse(`user "${userName}" has more than one authentication method (token and username/password)`);
   if (!u.as && (u["as-uid"] || u["as-groups"]?.length || Object.keys(u["as-user-extra"] ?? {}).length)) {
     refuse(`user "${userName}" sets as-uid, as-groups or as-user-extra without as (the user to impersonate)`);
   }
@@ -229,14 +272,22 @@ function refuseWhatKubectlRefuses(clusterName: string, c: ClusterEntry, userName
   if (!exec) return;
   if (u["auth-provider"]) refuse(`user "${userName}" has both exec and auth-provider`);
   if (!exec.command) refuse(`user "${userName}": exec.command is missing`);
-  if (!exec.apiVersion) refuse(`user "${userName}": exec.apiVersion is missing (allowed: ${EXEC_API_VERSIONS.join(", ")})`);
-  if (!(EXEC_API_VERSIONS as readonly string[]).includes(exec.apiVersion!)) refuse(`user "${userName}": exec.apiVersion ${exec.apiVersion} is not supported (allowed: ${EXEC_API_VERSIONS.join(", ")})`);
+  if (!exec.apiVersion)
+    refuse(`user "${userName}": exec.apiVersion is missing (allowed: ${EXEC_API_VERSIONS.join(", ")})`);
+  if (!(EXEC_API_VERSIONS as readonly string[]).includes(exec.apiVersion!))
+    refuse(
+      `user "${userName}": exec.apiVersion ${exec.apiVersion} is not supported (allowed: ${EXEC_API_VERSIONS.join(", ")})`,
+    );
   // kubectl defaults it for v1beta1 and requires it for v1.
   if (exec.interactiveMode === undefined && exec.apiVersion === EXEC_API_VERSIONS[0]) {
-    refuse(`user "${userName}": exec.interactiveMode is missing (required with ${EXEC_API_VERSIONS[0]}: Never, IfAvailable or Always)`);
+    refuse(
+      `user "${userName}": exec.interactiveMode is missing (required with ${EXEC_API_VERSIONS[0]}: Never, IfAvailable or Always)`,
+    );
   }
   if (exec.interactiveMode !== undefined && !(INTERACTIVE_MODES as readonly string[]).includes(exec.interactiveMode)) {
-    refuse(`user "${userName}": exec.interactiveMode ${JSON.stringify(exec.interactiveMode)} is not allowed (Never, IfAvailable or Always)`);
+    refuse(
+      `user "${userName}": exec.interactiveMode ${JSON.stringify(exec.interactiveMode)} is not allowed (Never, IfAvailable or Always)`,
+    );
   }
   if ((exec.env ?? []).some((e) => !e?.name)) refuse(`user "${userName}": an exec.env entry has no name`);
 }
@@ -255,7 +306,13 @@ function impersonationHeaders(u: UserEntry): Record<string, string | string[]> {
 
 /** An extra's key percent-encoded where a header name may not hold it (client-go's escaping). */
 function headerKeyEscape(key: string): string {
-  return [...Buffer.from(key, "utf8")].map((b) => (/[!#$&'*+\-.^_`|~0-9A-Za-z]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`)).join("");
+  return [...Buffer.from(key, "utf8")]
+    .map((b) =>
+      /[!#$&'*+\-.^_`|~0-9A-Za-z]/.test(String.fromCharCode(b))
+        ? String.fromCharCode(b)
+        : `%${b.toString(16).toUpperCase().padStart(2, "0")}`,
+    )
+    .join("");
 }
 
 function clusterInfo(server: string, c: ClusterEntry, ca: Buffer | undefined): ExecClusterInfo {
@@ -288,7 +345,9 @@ function inClusterAccess(): ClusterAccess {
     tls: { ca: readFileOf(join(IN_CLUSTER_DIR, "ca.crt")), rejectUnauthorized: true },
     warnings: [],
     // The projected token rotates: read it for each request, as client-go does.
-    credentials: async () => ({ headers: { authorization: `Bearer ${readFileOf(join(IN_CLUSTER_DIR, "token")).toString("utf8").trim()}` } }),
+    credentials: async () => ({
+      headers: { authorization: `Bearer ${readFileOf(join(IN_CLUSTER_DIR, "token")).toString("utf8").trim()}` },
+    }),
     refresh: () => false,
   };
 }
@@ -302,21 +361,41 @@ function fixed(headers: Record<string, string>): CredentialSource {
   return { get: async () => ({ headers }), refresh: () => false };
 }
 
-function credentialSource(user: Named<UserEntry>, cluster: ExecClusterInfo, environment: ExecEnvironment): CredentialSource {
+function credentialSource(
+  user: Named<UserEntry>,
+  cluster: ExecClusterInfo,
+  environment: ExecEnvironment,
+): CredentialSource {
   const { value: u, dir } = user;
   if (u.exec) return execSource(new ExecCredentialSource(u.exec, dir, cluster, environment));
   if (u.token) return fixed({ authorization: `Bearer ${u.token}` });
   // A token file is read for each request: whatever rotates it, the next request sends the new one.
-  if (u.tokenFile) return { get: async () => ({ headers: { authorization: `Bearer ${readFileOf(resolvePath(dir, u.tokenFile!)).toString("utf8").trim()}` } }), refresh: () => false };
-  if (u.username !== undefined && u.password !== undefined) return fixed({ authorization: `Basic ${Buffer.from(`${u.username}:${u.password}`).toString("base64")}` });
+  if (u.tokenFile)
+    return {
+      get: async () => ({
+        headers: { authorization: `Bearer ${readFileOf(resolvePath(dir, u.tokenFile!)).toString("utf8").trim()}` },
+      }),
+      refresh: () => false,
+    };
+  if (u.username !== undefined && u.password !== undefined)
+    return fixed({ authorization: `Basic ${Buffer.from(`${u.username}:${u.password}`).toString("base64")}` });
   const provider = u["auth-provider"];
   if (provider?.name === "oidc") {
-    const oidc = new OidcTokenSource(provider.config ?? {}, { file: user.file, user: user.name }, (p) => readFileOf(resolvePath(dir, p)));
+    const oidc = new OidcTokenSource(provider.config ?? {}, { file: user.file, user: user.name }, (p) =>
+      readFileOf(resolvePath(dir, p)),
+    );
     return { get: async () => ({ headers: { authorization: `Bearer ${await oidc.token()}` } }), refresh: () => false };
   }
   if (provider) {
-    const refusal = new ClusterAccessError(`the kubeconfig's auth-provider "${provider.name}" is not supported: use its exec credential plugin (as current kubectl does)`);
-    return { get: async () => { throw refusal; }, refresh: () => false };
+    const refusal = new ClusterAccessError(
+      `the kubeconfig's auth-provider "${provider.name}" is not supported: use its exec credential plugin (as current kubectl does)`,
+    );
+    return {
+      get: async () => {
+        throw refusal;
+      },
+      refresh: () => false,
+    };
   }
   return fixed({});
 }

@@ -32,7 +32,10 @@ export function readOnce(kube: Kube): ReadOnceKube {
       // A projection is code, not data: such lists are read every time.
       options?.project
         ? kube.list(apiVersion, kind, namespace, options)
-        : once(`list ${apiVersion} ${kind} ${namespace ?? ""} ${options?.labelSelector ?? ""} ${options?.fieldSelector ?? ""}`, () => kube.list(apiVersion, kind, namespace, options)),
+        : once(
+            `list ${apiVersion} ${kind} ${namespace ?? ""} ${options?.labelSelector ?? ""} ${options?.fieldSelector ?? ""}`,
+            () => kube.list(apiVersion, kind, namespace, options),
+          ),
     reads: () => reads,
   });
 }

@@ -35,7 +35,8 @@ export const MAX_LINE_BYTES = 8 * 1024 * 1024;
 /** How often a request the API server could not serve (429, 502–504, a reset connection) is tried in all. */
 const MAX_ATTEMPTS = 5;
 const KEEPALIVE_MS = 5_000;
-const NETWORK_CODES = /^(EPROXY|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ECONNRESET|EPIPE|EAI_AGAIN|ERR_TLS_CERT|CERT_|DEPTH_ZERO|UNABLE_TO_VERIFY|SELF_SIGNED|ERR_SSL|UND_ERR_SOCKET)/;
+const NETWORK_CODES =
+  /^(EPROXY|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ECONNRESET|EPIPE|EAI_AGAIN|ERR_TLS_CERT|CERT_|DEPTH_ZERO|UNABLE_TO_VERIFY|SELF_SIGNED|ERR_SSL|UND_ERR_SOCKET)/;
 
 /**
  * HTTP to one API server over Node's own https: JSON requests on a small pool of kept-alive
@@ -82,15 +83,34 @@ export class Transport {
     return `${base}${path}${q.size > 0 ? `?${q}` : ""}`;
   }
 
-  private async open(method: string, path: string, options: RequestOptions, stream: boolean, extraHeaders: Record<string, string> = {}) {
+  private async open(
+    method: string,
+    path: string,
+    options: RequestOptions,
+    stream: boolean,
+    extraHeaders: Record<string, string> = {},
+  ) {
     const { credentials, agents } = await this.prepare();
     const body = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
-    const headers: Record<string, string | string[]> = { accept: "application/json", ...(credentials.headers as Record<string, string | string[]>), ...extraHeaders };
-    if (body) Object.assign(headers, { "content-type": options.contentType ?? "application/json", "content-length": String(body.length) });
+    const headers: Record<string, string | string[]> = {
+      accept: "application/json",
+      ...(credentials.headers as Record<string, string | string[]>),
+      ...extraHeaders,
+    };
+    if (body)
+      Object.assign(headers, {
+        "content-type": options.contentType ?? "application/json",
+        "content-length": String(body.length),
+      });
     const send = this.url.protocol === "https:" ? httpsRequest : httpRequest;
     const req = send({
-      protocol: this.url.protocol, hostname: this.url.hostname.replace(/^\[|\]$/g, ""), port: this.url.port || undefined,
-      method, path: this.pathOf(path, options.query), headers, agent: stream ? agents.streams : agents.requests,
+      protocol: this.url.protocol,
+      hostname: this.url.hostname.replace(/^\[|\]$/g, ""),
+      port: this.url.port || undefined,
+      method,
+      path: this.pathOf(path, options.query),
+      headers,
+      agent: stream ? agents.streams : agents.requests,
       ...(options.signal ? { signal: options.signal } : {}),
     }).end(body);
     return { req, credentials };
@@ -103,7 +123,11 @@ export class Transport {
    * (429, honouring Retry-After), unavailable for a moment (502–504) or the connection resets.
    */
   async request<T = unknown>(method: string, path: string, what: string, options: RequestOptions = {}): Promise<T> {
-    const idempotent = !options.once && (method === "GET" || options.contentType === "application/apply-patch+yaml" || options.query?.["dryRun"] !== undefined);
+    const idempotent =
+      !options.once &&
+      (method === "GET" ||
+        options.contentType === "application/apply-patch+yaml" ||
+        options.query?.["dryRun"] !== undefined);
     let refreshed = false;
     for (let attempt = 1; ; attempt++) {
       let outcome: Attempt<T>;
@@ -111,8 +135,18 @@ export class Transport {
         outcome = await this.attempt<T>(method, path, what, options);
       } catch (err) {
         const e = networkError(err, what);
-        if (!idempotent || attempt >= MAX_ATTEMPTS || options.signal?.aborted || !RETRIED_NETWORK_CODES.test((err as NodeJS.ErrnoException)?.code ?? "")) throw e;
-        await sleep(backoffDelay(attempt - 1, DEFAULT_BACKOFF), undefined, options.signal ? { signal: options.signal } : undefined);
+        if (
+          !idempotent ||
+          attempt >= MAX_ATTEMPTS ||
+          options.signal?.aborted ||
+          !RETRIED_NETWORK_CODES.test((err as NodeJS.ErrnoException)?.code ?? "")
+        )
+          throw e;
+        await sleep(
+          backoffDelay(attempt - 1, DEFAULT_BACKOFF),
+          undefined,
+          options.signal ? { signal: options.signal } : undefined,
+        );
         continue;
       }
       if (outcome.status === 401 && !refreshed && outcome.credentials && this.access.refresh(outcome.credentials)) {
@@ -130,7 +164,9 @@ export class Transport {
   private async attempt<T>(method: string, path: string, what: string, options: RequestOptions): Promise<Attempt<T>> {
     const { req, credentials } = await this.open(method, path, options, false);
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      req.setTimeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS, () => req.destroy(Object.assign(new Error("no answer"), { code: "ETIMEDOUT" })));
+      req.setTimeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS, () =>
+        req.destroy(Object.assign(new Error("no answer"), { code: "ETIMEDOUT" })),
+      );
       req.once("response", resolve);
       req.once("error", reject);
     });
@@ -149,13 +185,24 @@ export class Transport {
    * A streaming GET (watch, follow): calls `onLine` per line until the server ends the stream or
    * it fails. Resolves once the response has started; `ended` settles when the stream does.
    */
-  async stream(path: string, what: string, query: Query, onLine: (line: string) => void, signal?: AbortSignal): Promise<{ ended: Promise<void> }> {
-    const { req } = await this.open("GET", path, { query, signal }, true).catch((err: unknown) => { throw networkError(err, what); });
+  async stream(
+    path: string,
+    what: string,
+    query: Query,
+    onLine: (line: string) => void,
+    signal?: AbortSignal,
+  ): Promise<{ ended: Promise<void> }> {
+    const { req } = await this.open("GET", path, { query, signal }, true).catch((err: unknown) => {
+      throw networkError(err, what);
+    });
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       req.once("response", resolve);
       req.once("error", reject);
-    }).catch((err: unknown) => { throw networkError(err, what); });
-    if ((res.statusCode ?? 0) >= 300) throw statusError(res.statusCode ?? 0, await readAll(res, what).catch(() => ""), what);
+    }).catch((err: unknown) => {
+      throw networkError(err, what);
+    });
+    if ((res.statusCode ?? 0) >= 300)
+      throw statusError(res.statusCode ?? 0, await readAll(res, what).catch(() => ""), what);
     const ended = new Promise<void>((resolve, reject) => {
       let partial = "";
       // A line that cannot be taken (too long, not what the caller can read) fails this stream as a cut connection would, never the process.
@@ -185,7 +232,9 @@ export class Transport {
         resolve();
       });
       res.once("error", (err) => (signal?.aborted ? resolve() : reject(networkError(err, what))));
-      res.once("aborted", () => (signal?.aborted ? resolve() : reject(new ClusterAccessError(`${what}: the connection was cut`))));
+      res.once("aborted", () =>
+        signal?.aborted ? resolve() : reject(new ClusterAccessError(`${what}: the connection was cut`)),
+      );
     });
     return { ended };
   }
@@ -194,18 +243,27 @@ export class Transport {
   async websocket(path: string, query: Query, protocol: string, what: string): Promise<Duplex> {
     const key = randomBytes(16).toString("base64");
     const { req } = await this.open("GET", path, { query }, true, {
-      connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": key, "sec-websocket-protocol": protocol,
-    }).catch((err: unknown) => { throw networkError(err, what); });
+      connection: "Upgrade",
+      upgrade: "websocket",
+      "sec-websocket-version": "13",
+      "sec-websocket-key": key,
+      "sec-websocket-protocol": protocol,
+    }).catch((err: unknown) => {
+      throw networkError(err, what);
+    });
     return new Promise<Duplex>((resolve, reject) => {
       req.once("upgrade", (_res, socket: Duplex, head: Buffer) => {
         if (head.length > 0) socket.unshift(head);
         resolve(socket);
       });
-      req.once("response", (res: IncomingMessage) => void readAll(res, what).then((text) => reject(statusError(res.statusCode ?? 0, text, what)), reject));
+      req.once(
+        "response",
+        (res: IncomingMessage) =>
+          void readAll(res, what).then((text) => reject(statusError(res.statusCode ?? 0, text, what)), reject),
+      );
       req.once("error", (err) => reject(networkError(err, what)));
     });
   }
-
 }
 
 function readAll(res: IncomingMessage, what: string): Promise<string> {
@@ -216,7 +274,11 @@ function readAll(res: IncomingMessage, what: string): Promise<string> {
       size += c.length;
       if (size > MAX_BODY_BYTES) {
         res.destroy();
-        return reject(new ClusterAccessError(`${what}: the API server's answer is over ${MAX_BODY_BYTES / 1024 / 1024} MiB; this is more than the installer reads at once`));
+        return reject(
+          new ClusterAccessError(
+            `${what}: the API server's answer is over ${MAX_BODY_BYTES / 1024 / 1024} MiB; this is more than the installer reads at once`,
+          ),
+        );
       }
       parts.push(c);
     });
@@ -233,15 +295,24 @@ export function statusError(status: number, text: string, what: string): Error {
   } catch {
     body = { message: text.trim().split("\n")[0] || `HTTP ${status}` };
   }
-  if (status === 401) return new ClusterAccessError(`${what}: the API server refused the credentials (401 Unauthorized)`);
-  return new KubeApiError(`${what}: ${body.message ?? `HTTP ${status}`}`, status, body.reason, body.details?.causes ?? []);
+  if (status === 401)
+    return new ClusterAccessError(`${what}: the API server refused the credentials (401 Unauthorized)`);
+  return new KubeApiError(
+    `${what}: ${body.message ?? `HTTP ${status}`}`,
+    status,
+    body.reason,
+    body.details?.causes ?? [],
+  );
 }
 
 export function networkError(err: unknown, what: string): Error {
   if (err instanceof KubeApiError || err instanceof ClusterAccessError) return err;
   const e = err as NodeJS.ErrnoException;
   if (e?.name === "AbortError") return e;
-  if (e?.code && NETWORK_CODES.test(e.code)) return new ClusterAccessError(`${what}: ${e.code}${e.message && !e.message.includes(e.code) ? ` (${e.message})` : ""}`);
+  if (e?.code && NETWORK_CODES.test(e.code))
+    return new ClusterAccessError(
+      `${what}: ${e.code}${e.message && !e.message.includes(e.code) ? ` (${e.message})` : ""}`,
+    );
   return err instanceof Error ? err : new Error(String(err));
 }
 
@@ -260,7 +331,12 @@ const RETRIED_NETWORK_CODES = /^(ECONNRESET|ECONNREFUSED|EPIPE|EAI_AGAIN)$/;
 /** Retry-After in seconds (as the API server sends it) or an HTTP date; capped, so a wait stays bounded. */
 function retryAfterMs(header: string | undefined): number {
   const seconds = Number(header);
-  const ms = Number.isFinite(seconds) && header !== undefined && header !== "" ? seconds * 1000 : header ? Date.parse(header) - Date.now() : Number.NaN;
+  const ms =
+    Number.isFinite(seconds) && header !== undefined && header !== ""
+      ? seconds * 1000
+      : header
+        ? Date.parse(header) - Date.now()
+        : Number.NaN;
   return Number.isFinite(ms) ? Math.min(Math.max(ms, 100), 30_000) : 1_000;
 }
 
@@ -273,16 +349,25 @@ type AgentClass = new (options: Record<string, unknown>) => HttpAgent;
 function connectingAgent(https: boolean, proxy: URL | undefined): AgentClass {
   const Base = (https ? HttpsAgent : http.Agent) as unknown as AgentClass;
   return class extends Base {
-    override createConnection(options: ConnectionOptions & { host: string; port: number }, done?: (err: Error | null, socket: Socket) => void): Socket | undefined {
+    override createConnection(
+      options: ConnectionOptions & { host: string; port: number },
+      done?: (err: Error | null, socket: Socket) => void,
+    ): Socket | undefined {
       if (!proxy) {
-        const socket = (Base.prototype as unknown as { createConnection(o: unknown): Socket }).createConnection.call(this, options);
+        const socket = (Base.prototype as unknown as { createConnection(o: unknown): Socket }).createConnection.call(
+          this,
+          options,
+        );
         socket.setKeepAlive(true, KEEPALIVE_MS);
         return socket;
       }
-      openTunnel(proxy, options.host, Number(options.port)).then((tunnel) => {
-        tunnel.setKeepAlive(true, KEEPALIVE_MS);
-        done!(null, https ? tlsConnect({ ...options, socket: tunnel }) : tunnel);
-      }, (err: Error) => done!(err, undefined as unknown as Socket));
+      openTunnel(proxy, options.host, Number(options.port)).then(
+        (tunnel) => {
+          tunnel.setKeepAlive(true, KEEPALIVE_MS);
+          done!(null, https ? tlsConnect({ ...options, socket: tunnel }) : tunnel);
+        },
+        (err: Error) => done!(err, undefined as unknown as Socket),
+      );
       return undefined;
     }
   } as unknown as AgentClass;

@@ -64,24 +64,55 @@ export interface Kube {
   /** PUT with the object's resourceVersion: fails with 409 Conflict if it changed since it was read. */
   replace(obj: KubeObject): Promise<KubeObject>;
   get(ref: ObjectRef): Promise<KubeObject | undefined>;
-  list(apiVersion: string, kind: string, namespace: string | undefined, options?: ListOptions): Promise<{ items: KubeObject[]; resourceVersion: string }>;
+  list(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    options?: ListOptions,
+  ): Promise<{ items: KubeObject[]; resourceVersion: string }>;
   /**
    * A list-then-watch kept going until stopped: resumed when the server ends it, retried with
    * backoff and jitter when the connection fails, re-listed on 410 Gone (objects deleted meanwhile
    * arrive as DELETED).
    */
-  watch(apiVersion: string, kind: string, namespace: string | undefined, onEvent: (type: WatchEventType, obj: KubeObject) => void, options?: WatchOptions): Promise<WatchHandle>;
+  watch(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    onEvent: (type: WatchEventType, obj: KubeObject) => void,
+    options?: WatchOptions,
+  ): Promise<WatchHandle>;
   /** With `resourceVersion`: only if the object is still that version (409 otherwise), in one request. */
-  delete(ref: ObjectRef, options?: { propagation?: "Background" | "Foreground" | "Orphan"; resourceVersion?: string }): Promise<boolean>;
+  delete(
+    ref: ObjectRef,
+    options?: { propagation?: "Background" | "Foreground" | "Orphan"; resourceVersion?: string },
+  ): Promise<boolean>;
   /** The last lines of a container's log. */
-  logs(namespace: string, pod: string, container: string, options?: { tailLines?: number; previous?: boolean }): Promise<string>;
+  logs(
+    namespace: string,
+    pod: string,
+    container: string,
+    options?: { tailLines?: number; previous?: boolean },
+  ): Promise<string>;
   /** Streams a container's log line by line until it ends or the handle is stopped; `onEnd` gets the error, if any. */
-  followLogs(namespace: string, pod: string, container: string, onLine: (line: string) => void, onEnd: (err?: Error) => void): Promise<WatchHandle>;
+  followLogs(
+    namespace: string,
+    pod: string,
+    container: string,
+    onLine: (line: string) => void,
+    onEnd: (err?: Error) => void,
+  ): Promise<WatchHandle>;
   /**
    * Runs a command in a container through `pods/exec`, as `kubectl exec` does, without stdin or a
    * TTY; resolves when it ends. Never put a secret in `command`: it travels in the URL.
    */
-  exec(namespace: string, pod: string, container: string, command: readonly string[], options?: { timeoutMs?: number }): Promise<ExecResult>;
+  exec(
+    namespace: string,
+    pod: string,
+    container: string,
+    command: readonly string[],
+    options?: { timeoutMs?: number },
+  ): Promise<ExecResult>;
   canI(question: AccessQuestion): Promise<boolean>;
   /** The same question for another user (`kubectl auth can-i --as`), by SubjectAccessReview. */
   canUser(user: string, groups: readonly string[], question: AccessQuestion): Promise<boolean>;

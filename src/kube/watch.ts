@@ -1,13 +1,16 @@
-
 import type { ConnectionState, WatchEventType } from "./types.js";
 import { KubeApiError } from "./types.js";
-import { type KubeObject } from "../facts/objects.js";
+import type { KubeObject } from "../facts/objects.js";
 
 /** What a list-watch needs of the transport: a list, and a watch stream from a resourceVersion. */
 export interface ListWatchSource {
   list(): Promise<{ items: KubeObject[]; resourceVersion: string }>;
   /** Opens a watch from `resourceVersion`; resolves when it is open, `ended` when the server or the network ends it. */
-  watch(resourceVersion: string, onEvent: (type: string, obj: KubeObject) => void, signal: AbortSignal): Promise<{ ended: Promise<void> }>;
+  watch(
+    resourceVersion: string,
+    onEvent: (type: string, obj: KubeObject) => void,
+    signal: AbortSignal,
+  ): Promise<{ ended: Promise<void> }>;
 }
 
 export interface Backoff {
@@ -79,9 +82,16 @@ export class ListWatch {
   }
 
   private async openWatch(): Promise<void> {
-    const { ended } = await this.source.watch(this.resourceVersion, (type, obj) => this.receive(type, obj), this.abort.signal);
+    const { ended } = await this.source.watch(
+      this.resourceVersion,
+      (type, obj) => this.receive(type, obj),
+      this.abort.signal,
+    );
     this.connected();
-    ended.then(() => this.resume(), (err: Error) => this.retry(err));
+    ended.then(
+      () => this.resume(),
+      (err: Error) => this.retry(err),
+    );
   }
 
   private receive(type: string, obj: KubeObject): void {
@@ -129,7 +139,10 @@ export class ListWatch {
       this.stop();
       return;
     }
-    this.timer = setTimeout(() => void this.reconnect().catch((e: Error) => this.retry(e)), backoffDelay(this.attempt++, this.backoff));
+    this.timer = setTimeout(
+      () => void this.reconnect().catch((e: Error) => this.retry(e)),
+      backoffDelay(this.attempt++, this.backoff),
+    );
   }
 
   private connected(): void {

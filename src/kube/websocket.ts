@@ -12,7 +12,11 @@ export interface WsMessage {
  * answering pings, until the server closes it or the socket ends. Enough for `pods/exec`
  * without stdin: the client only ever sends pongs and the close.
  */
-export function readMessages(socket: Duplex, onMessage: (m: WsMessage) => void, onEnd: (err?: Error) => void): { close(): void } {
+export function readMessages(
+  socket: Duplex,
+  onMessage: (m: WsMessage) => void,
+  onEnd: (err?: Error) => void,
+): { close(): void } {
   let buffered = Buffer.alloc(0);
   let fragments: Buffer[] = [];
   let fragmentOpcode = 0;
@@ -55,7 +59,12 @@ export function readMessages(socket: Duplex, onMessage: (m: WsMessage) => void, 
   socket.once("end", () => end());
   socket.once("close", () => end());
   socket.once("error", (err) => end(err));
-  return { close: () => { if (!ended) send(8); end(); } };
+  return {
+    close: () => {
+      if (!ended) send(8);
+      end();
+    },
+  };
 }
 
 function parseFrame(b: Buffer): { fin: boolean; opcode: number; payload: Buffer; size: number } | undefined {

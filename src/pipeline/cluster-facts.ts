@@ -9,7 +9,12 @@ export interface ClusterFacts {
   readonly tlsSecrets: readonly string[];
 }
 
-async function names(kube: Kube, apiVersion: string, kind: string, namespace?: string): Promise<{ name: string; obj: Record<string, any> }[]> {
+async function names(
+  kube: Kube,
+  apiVersion: string,
+  kind: string,
+  namespace?: string,
+): Promise<{ name: string; obj: Record<string, any> }[]> {
   try {
     const { items } = await kube.list(apiVersion, kind, namespace);
     return items.map((o) => ({ name: o.metadata.name, obj: o }));
@@ -26,7 +31,10 @@ export async function discoverClusterFacts(kube: Kube, namespace: string): Promi
     names(kube, "v1", "Secret", namespace),
   ]);
   return {
-    ingressClasses: classes.map(({ name, obj }) => ({ name, isDefault: obj.metadata?.annotations?.["ingressclass.kubernetes.io/is-default-class"] === "true" })),
+    ingressClasses: classes.map(({ name, obj }) => ({
+      name,
+      isDefault: obj.metadata?.annotations?.["ingressclass.kubernetes.io/is-default-class"] === "true",
+    })),
     clusterIssuers: issuers.map((i) => i.name),
     tlsSecrets: secrets.filter((s) => s.obj.type === "kubernetes.io/tls").map((s) => s.name),
   };

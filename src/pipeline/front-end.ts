@@ -4,7 +4,7 @@ import type { Installed } from "../config/installed.js";
 import type { Kube } from "../kube/types.js";
 import type { InstallState } from "../record/store.js";
 import type { VerifyFrontEnd } from "./verify.js";
-import { type ClusterFacts } from "./cluster-facts.js";
+import type { ClusterFacts } from "./cluster-facts.js";
 
 export type PlanEvent = Extract<EngineEvent, { event: "plan" }>;
 export type CheckEvent = Extract<EngineEvent, { event: "check" }>;

@@ -11,10 +11,18 @@ import { computePlan, inventoryOf, type InstallPlan } from "../engine/plan.js";
 import { connect, listContexts, readKubeconfig, type ConnectOptions } from "../kube/client.js";
 import { readOnce } from "../kube/read-once.js";
 import { KubeApiError, type Kube } from "../kube/types.js";
-import { lastSuccessfulRun, nextRecord, startedRecord, summarizeRecord, type InstallRecord, type SuccessfulRun, type Verification } from "../record/install-record.js";
+import {
+  lastSuccessfulRun,
+  nextRecord,
+  startedRecord,
+  summarizeRecord,
+  type InstallRecord,
+  type SuccessfulRun,
+  type Verification,
+} from "../record/install-record.js";
 import { readInstallState, writeRecord, type InstallState } from "../record/store.js";
 import { authUrl, renderPlan } from "../render/render.js";
-import { type FrontEnd, type PlanEvent } from "./front-end.js";
+import type { FrontEnd, PlanEvent } from "./front-end.js";
 import { exitOf, runLocked, Stop, type CommandWords, type LockedRun } from "./locked.js";
 import { checkInstall, verifiedEvent, type VerifyResult } from "./verify.js";
 import type { NetworkOptions } from "../checks/verify/index.js";
@@ -27,17 +35,17 @@ import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
 import { discoverClusterFacts } from "./cluster-facts.js";
 
 const OUTCOME_EXIT: Record<RunOutcome, ExitCodeValue> = {
-  "ok": ExitCode.ok,
+  ok: ExitCode.ok,
   "apply-failed": ExitCode.apply,
   "wait-failed": ExitCode.wait,
-  "timeout": ExitCode.wait,
-  "interrupted": ExitCode.interrupted,
+  timeout: ExitCode.wait,
+  interrupted: ExitCode.interrupted,
   "cluster-access": ExitCode.clusterAccess,
-  "locked": ExitCode.locked,
-  "refused": ExitCode.usage,
+  locked: ExitCode.locked,
+  refused: ExitCode.usage,
   "preflight-failed": ExitCode.preflight,
   "verify-failed": ExitCode.verifyFailed,
-  "cancelled": ExitCode.cancelled,
+  cancelled: ExitCode.cancelled,
 };
 
 export interface PipelineOptions {
@@ -84,37 +92,74 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   const { kube, reads, state } = await openCluster(options, fe);
   const installed = installedOf(state);
   const upgrade = state.record.answers !== undefined;
-  const resolved = await fe.resolveAnswers({ kube, state, installed, upgrade, facts: () => discoverClusterFacts(reads, options.namespace) });
+  const resolved = await fe.resolveAnswers({
+    kube,
+    state,
+    installed,
+    upgrade,
+    facts: () => discoverClusterFacts(reads, options.namespace),
+  });
   if (!resolved.ok) throw usage(resolved.problems);
   // From here on the run's own work (render, preflight, plan, apply): what its elapsed time covers.
   const startedAt = Date.now();
   const pullToken = options.pull ? new Date().toISOString().replace(/\.\d+Z$/, "Z") : state.record.pullToken;
   const rendered = renderPlan(resolved.config, undefined, { pullToken });
-  const preflightContext: PreflightContext = { kube: reads, rendered, config: resolved.config, state, forceNamespace: options.forceNamespace };
-  if (options.stopAfter === "preflight") return (await preflight(options, preflightContext, fe), ExitCode.ok);
+  const preflightContext: PreflightContext = {
+    kube: reads,
+    rendered,
+    config: resolved.config,
+    state,
+    forceNamespace: options.forceNamespace,
+  };
+  if (options.stopAfter === "preflight") {
+    await preflight(options, preflightContext, fe);
+    return ExitCode.ok;
+  }
   // The plan's dry runs write nothing, so they run beside the preflight; its verdict comes first
   // (a user without the permissions gets the preflight's list, not the dry runs' refusals).
   const planning = computePlan(rendered, reads, {
     namespaceExists: state.namespaceExists,
     replicasGiven: givenThisRun(resolved.chosen, "webReplicas", installed),
     previousInventory: state.record.inventory,
-  }).then((plan) => ({ plan }), (error: unknown) => ({ error }));
+  }).then(
+    (plan) => ({ plan }),
+    (error: unknown) => ({ error }),
+  );
   const checks = await preflight(options, preflightContext, fe);
   const planned = await planning;
   if ("error" in planned) throw planned.error;
   const plan = planned.plan;
   const refused = immutableProblems(plan.changes, resolved.chosen);
   if (refused.length > 0) throw usage(refused);
-  const notices = [...resolved.notices, ...keptDataNotices(state, resolved.config), ...(upgrade && !options.pull ? mutableTagNotices(plan, resolved.config) : [])];
+  const notices = [
+    ...resolved.notices,
+    ...keptDataNotices(state, resolved.config),
+    ...(upgrade && !options.pull ? mutableTagNotices(plan, resolved.config) : []),
+  ];
   fe.showPlan(planEvent(plan, kube, state, notices, options.dryRun));
   const serverRefusals = plan.changes.filter((c) => c.refused);
-  if (serverRefusals.length > 0) throw new Stop(ExitCode.apply, `mathison-install: the API server would refuse ${serverRefusals.map((c) => c.object).join(", ")} (see the plan above); nothing was applied`, "apply-failed");
+  if (serverRefusals.length > 0)
+    throw new Stop(
+      ExitCode.apply,
+      `mathison-install: the API server would refuse ${serverRefusals.map((c) => c.object).join(", ")} (see the plan above); nothing was applied`,
+      "apply-failed",
+    );
   if (options.dryRun) return reportDryRun(plan, fe);
   const asked = Date.now();
-  if (!(await fe.confirm(upgrade, plan.changes.every((c) => c.action === "unchanged")))) throw new Stop(ExitCode.cancelled, "Cancelled: nothing was applied.", "cancelled");
+  if (
+    !(await fe.confirm(
+      upgrade,
+      plan.changes.every((c) => c.action === "unchanged"),
+    ))
+  )
+    throw new Stop(ExitCode.cancelled, "Cancelled: nothing was applied.", "cancelled");
   // The time a person took to answer is not the run's.
   const runStartedAt = startedAt + (Date.now() - asked);
-  const applied = await applyLocked(options, { kube, state, plan, config: resolved.config, chosen: resolved.chosen, pullToken, checks, startedAt: runStartedAt }, fe);
+  const applied = await applyLocked(
+    options,
+    { kube, state, plan, config: resolved.config, chosen: resolved.chosen, pullToken, checks, startedAt: runStartedAt },
+    fe,
+  );
   if (applied.code !== ExitCode.ok || !applied.done || !applied.verified) return applied.code;
   // The run's verdict says both: the install is done, and whether it works end to end.
   const done = wholeRunVerdict(applied.done, applied.verified, options.namespace);
@@ -126,9 +171,13 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
 export function wholeRunVerdict(applied: DoneEvent, verified: VerifyResult | undefined, namespace: string): DoneEvent {
   if (!verified || verified.verification.ok) return applied;
   const failed = verified.verification.failed;
-  const hints = [...new Set(verified.outcomes.filter((o) => o.status === "fail" && o.hint).map((o) => o.hint!.split("\n")[0]!))];
+  const hints = [
+    ...new Set(verified.outcomes.filter((o) => o.status === "fail" && o.hint).map((o) => o.hint!.split("\n")[0]!)),
+  ];
   return {
-    ...applied, ok: false, outcome: "verify-failed",
+    ...applied,
+    ok: false,
+    outcome: "verify-failed",
     message: `${applied.message}, but verification failed (${failed.join(", ")}): it does not work end to end yet`,
     next: [...hints, `mathison-install verify --namespace ${namespace}`],
   };
@@ -137,7 +186,9 @@ export function wholeRunVerdict(applied: DoneEvent, verified: VerifyResult | und
 /** Everything a program can know before the first write: any failure stops the run with nothing applied. */
 async function preflight(options: PipelineOptions, context: PreflightContext, fe: FrontEnd): Promise<CheckOutcome[]> {
   if (options.skipPreflight) {
-    fe.say(`preflight skipped (--skip-preflight): not checked: ${PREFLIGHT_CHECKS.map((c) => c.title.toLowerCase()).join(", ")}`);
+    fe.say(
+      `preflight skipped (--skip-preflight): not checked: ${PREFLIGHT_CHECKS.map((c) => c.title.toLowerCase()).join(", ")}`,
+    );
     return [];
   }
   const outcomes = await runChecks(PREFLIGHT_CHECKS, context);
@@ -145,9 +196,13 @@ async function preflight(options: PipelineOptions, context: PreflightContext, fe
   const failed = outcomes.filter((o) => o.status === "fail");
   if (failed.length > 0) {
     const what = `mathison-install: preflight failed (${failed.map((o) => o.title).join(", ")})`;
-    throw new Stop(ExitCode.preflight, options.stopAfter === "preflight"
-      ? `${what}: fix what is marked ✖ above`
-      : `${what}: nothing was applied; fix what is marked ✖ above, or --skip-preflight to try anyway`, "preflight-failed");
+    throw new Stop(
+      ExitCode.preflight,
+      options.stopAfter === "preflight"
+        ? `${what}: fix what is marked ✖ above`
+        : `${what}: nothing was applied; fix what is marked ✖ above, or --skip-preflight to try anyway`,
+      "preflight-failed",
+    );
   }
   return outcomes;
 }
@@ -175,9 +230,11 @@ function keptDataNotices(state: InstallState, config: InstallConfig): string[] {
   if (state.record.answers || !state.keptData) return [];
   const then = state.keptData.image;
   const secret = `Secret ${state.namespace}/${SECRET_NAME}`;
-  return [config.webImage === then
-    ? `the kept database (${secret}) was last migrated by ${then}: this install defaults to that release`
-    : `the kept database (${secret}) was last migrated by ${then}: this install runs ${config.webImage} and migrates the data to it`];
+  return [
+    config.webImage === then
+      ? `the kept database (${secret}) was last migrated by ${then}: this install defaults to that release`
+      : `the kept database (${secret}) was last migrated by ${then}: this install runs ${config.webImage} and migrates the data to it`,
+  ];
 }
 
 /**
@@ -186,17 +243,26 @@ function keptDataNotices(state: InstallState, config: InstallConfig): string[] {
  */
 function mutableTagNotices(plan: InstallPlan, config: InstallConfig): string[] {
   const web = plan.changes.find((c) => c.desired.kind === "Deployment" && c.desired.metadata.name === "mathison-web");
-  if (!web || web.action !== "unchanged") return [];
+  if (web?.action !== "unchanged") return [];
   const tags = [config.webImage, config.workerImage].filter(isMutableReference);
   if (tags.length === 0) return [];
-  return [`${tags.join(" and ")} ${tags.length === 1 ? "is a tag" : "are tags"}: pods keep the image they pulled; give --pull to pull the tag again and roll out what it points at now`];
+  return [
+    `${tags.join(" and ")} ${tags.length === 1 ? "is a tag" : "are tags"}: pods keep the image they pulled; give --pull to pull the tag again and roll out what it points at now`,
+  ];
 }
 
 function usage(problems: readonly ConfigProblem[]): Stop {
-  return new Stop(ExitCode.usage, `${problems.map((p) => `mathison-install: ${formatProblem(p)}`).join("\n")}\nnothing was applied; mathison-install install --help lists every setting`, "refused");
+  return new Stop(
+    ExitCode.usage,
+    `${problems.map((p) => `mathison-install: ${formatProblem(p)}`).join("\n")}\nnothing was applied; mathison-install install --help lists every setting`,
+    "refused",
+  );
 }
 
-async function openCluster(options: PipelineOptions, fe: FrontEnd): Promise<{ kube: Kube; reads: Kube; state: InstallState }> {
+async function openCluster(
+  options: PipelineOptions,
+  fe: FrontEnd,
+): Promise<{ kube: Kube; reads: Kube; state: InstallState }> {
   if (options.open) return opened(options.open(), options, fe);
   let context = options.cluster.context;
   const read = readKubeconfig(options.cluster);
@@ -212,7 +278,11 @@ async function openCluster(options: PipelineOptions, fe: FrontEnd): Promise<{ ku
  * preflight's reads share one read of each object (the ownership check's objects are the plan's,
  * the record and Secret the state's). Under the lock the run reads afresh.
  */
-async function opened(cluster: Kube, options: PipelineOptions, fe: FrontEnd): Promise<{ kube: Kube; reads: Kube; state: InstallState }> {
+async function opened(
+  cluster: Kube,
+  options: PipelineOptions,
+  fe: FrontEnd,
+): Promise<{ kube: Kube; reads: Kube; state: InstallState }> {
   for (const w of cluster.warnings ?? []) fe.say(`mathison-install: warning: ${w}`);
   const reads = readOnce(cluster);
   // Also the reachability and credentials check: the first requests of the run.
@@ -225,32 +295,71 @@ export function installedOf(state: InstallState): Installed {
   return {
     answers: state.record.answers ?? state.keptData?.answers,
     secrets: state.secrets,
-    recordName: fromKeptData ? `Secret ${state.namespace}/${SECRET_NAME} (the kept data's last release)` : `ConfigMap ${state.namespace}/${RECORD_NAME}`,
+    recordName: fromKeptData
+      ? `Secret ${state.namespace}/${SECRET_NAME} (the kept data's last release)`
+      : `ConfigMap ${state.namespace}/${RECORD_NAME}`,
     secretName: `Secret ${state.namespace}/${SECRET_NAME}`,
   };
 }
 
-function planEvent(plan: InstallPlan, kube: Kube, state: InstallState, notices: readonly string[], dryRun: boolean): PlanEvent {
+function planEvent(
+  plan: InstallPlan,
+  kube: Kube,
+  state: InstallState,
+  notices: readonly string[],
+  dryRun: boolean,
+): PlanEvent {
   const installed = summarizeRecord(state.record);
   return {
-    event: "plan", context: kube.contextName, server: kube.server, namespace: plan.namespace, dryRun,
+    event: "plan",
+    context: kube.contextName,
+    server: kube.server,
+    namespace: plan.namespace,
+    dryRun,
     stages: plan.rendered.stages.map((s) => ({ id: s.id, title: s.title, objects: s.objects.map(objectRef) })),
-    changes: plan.changes.map((c) => ({ stage: c.stage, object: c.object, action: c.action, fields: c.fields, conflicts: c.conflicts, ...(c.note ? { note: c.note } : {}) })),
+    changes: plan.changes.map((c) => ({
+      stage: c.stage,
+      object: c.object,
+      action: c.action,
+      fields: c.fields,
+      conflicts: c.conflicts,
+      ...(c.note ? { note: c.note } : {}),
+    })),
     impact: describeImpact(plan.changes),
     notices,
     ...(installed ? { installed } : {}),
   };
 }
 
-const DRY_RUN_ACTION = { create: "create", change: "change", unchanged: "none", replace: "replace", delete: "delete" } as const;
+const DRY_RUN_ACTION = {
+  create: "create",
+  change: "change",
+  unchanged: "none",
+  replace: "replace",
+  delete: "delete",
+} as const;
 
 function reportDryRun(plan: InstallPlan, fe: FrontEnd): ExitCodeValue {
   const reporter = fe.startReporting({ url: "", onInterrupt: () => undefined, dryRun: true });
   for (const c of plan.changes) {
-    reporter.event({ event: "apply", stage: c.stage, object: c.object, action: DRY_RUN_ACTION[c.action], ...(c.fields.length > 0 ? { fields: c.fields } : {}) });
+    reporter.event({
+      event: "apply",
+      stage: c.stage,
+      object: c.object,
+      action: DRY_RUN_ACTION[c.action],
+      ...(c.fields.length > 0 ? { fields: c.fields } : {}),
+    });
   }
   const total = plan.rendered.stages.reduce((n, s) => n + s.objects.length, 0);
-  reporter.event({ event: "done", ok: true, outcome: "ok", elapsedMs: 0, applied: 0, total, message: "dry run: nothing was changed" });
+  reporter.event({
+    event: "done",
+    ok: true,
+    outcome: "ok",
+    elapsedMs: 0,
+    applied: 0,
+    total,
+    message: "dry run: nothing was changed",
+  });
   return ExitCode.ok;
 }
 
@@ -268,19 +377,41 @@ interface Applied {
 /** Ensures the namespace (the lock lives in it), then applies and records under the lock. */
 async function applyLocked(options: PipelineOptions, run: PlannedRun, fe: FrontEnd): Promise<Applied> {
   if (!run.state.namespaceExists) await ensureNamespace(run.kube, run.plan);
-  return runLocked(run.kube, run.state, { ...INSTALL_WORDS, lockTimeoutMs: options.lockTimeoutMs, ...(options.leaseSeconds ? { leaseSeconds: options.leaseSeconds } : {}) }, fe,
-    (locked) => applyAndRecord(options, run, locked, fe));
+  return runLocked(
+    run.kube,
+    run.state,
+    {
+      ...INSTALL_WORDS,
+      lockTimeoutMs: options.lockTimeoutMs,
+      ...(options.leaseSeconds ? { leaseSeconds: options.leaseSeconds } : {}),
+    },
+    fe,
+    (locked) => applyAndRecord(options, run, locked, fe),
+  );
 }
 
 /** Under the lock: records the run's start, applies, records its end, and bundles a failure. */
-async function applyAndRecord(options: PipelineOptions, run: PlannedRun, { lock, signal, onSignal }: LockedRun, fe: FrontEnd): Promise<Applied> {
+async function applyAndRecord(
+  options: PipelineOptions,
+  run: PlannedRun,
+  { lock, signal, onSignal }: LockedRun,
+  fe: FrontEnd,
+): Promise<Applied> {
   const { kube, state, plan, config } = run;
-  const started = startedRecord(state.record, answersToRecord(run.chosen, installedOf(state), state.record.defaults ?? []), inventoryOf(plan.rendered));
+  const started = startedRecord(
+    state.record,
+    answersToRecord(run.chosen, installedOf(state), state.record.defaults ?? []),
+    inventoryOf(plan.rendered),
+  );
   await writeRecord(kube, plan.namespace, started);
   const reporter = fe.startReporting({ url: authUrl(config), onInterrupt: onSignal, dryRun: false });
   if (lock.tookOverFrom) {
     const h = lock.tookOverFrom;
-    reporter.event({ event: "lock", status: "took-over", message: `took over the lock of ${h.user}@${h.host} (pid ${h.pid}, since ${h.since}): ${lock.tookOverBecause ?? "it stopped renewing it"}` });
+    reporter.event({
+      event: "lock",
+      status: "took-over",
+      message: `took over the lock of ${h.user}@${h.host} (pid ${h.pid}, since ${h.since}): ${lock.tookOverBecause ?? "it stopped renewing it"}`,
+    });
   }
   // The run's events go into a support bundle if it fails; its failing `done` waits for the bundle, so `done` stays the last event.
   const recorded: EngineEvent[] = [];
@@ -298,14 +429,36 @@ async function applyAndRecord(options: PipelineOptions, run: PlannedRun, { lock,
     },
     progress: (p) => reporter.progress(p),
   };
-  const result = await applyPlan(plan, kube, tee, { ...options.engine, signal, startedAt: run.startedAt, upgrade: lastSuccessfulRun(state.record) !== undefined });
+  const result = await applyPlan(plan, kube, tee, {
+    ...options.engine,
+    signal,
+    startedAt: run.startedAt,
+    upgrade: lastSuccessfulRun(state.record) !== undefined,
+  });
   if (result.outcome === "ok" && !options.skipVerify) return verifyAndRecord(options, run, started, succeeded, fe);
   await recordRun(run, started, result.outcome).catch((err: Error) =>
-    reporter.event({ event: "cleanup", stage: "edge", object: `ConfigMap/${RECORD_NAME}`, message: `could not write the install record: ${err.message}` }));
+    reporter.event({
+      event: "cleanup",
+      stage: "edge",
+      object: `ConfigMap/${RECORD_NAME}`,
+      message: `could not write the install record: ${err.message}`,
+    }),
+  );
   if (FAILED_RUN.has(result.outcome)) {
     // The install as this run left it: its namespace exists now, and its inventory is the started record's.
     const after: InstallState = { ...state, namespaceExists: true, record: started };
-    await offerBundle({ kube, state: after, installerVersion: packageVersion(), events: recorded, rendered: plan.rendered, preflight: run.checks, secretValues: secretValuesOf(config, state) }, reporter);
+    await offerBundle(
+      {
+        kube,
+        state: after,
+        installerVersion: packageVersion(),
+        events: recorded,
+        rendered: plan.rendered,
+        preflight: run.checks,
+        secretValues: secretValuesOf(config, state),
+      },
+      reporter,
+    );
   }
   if (failedDone) reporter.event(failedDone);
   await fe.stopReporting();
@@ -316,12 +469,27 @@ async function applyAndRecord(options: PipelineOptions, run: PlannedRun, { lock,
  * Still under the lock, after a successful apply: the checklist proves the install works, and the
  * run is recorded once, with its verification (what `status` shows).
  */
-async function verifyAndRecord(options: PipelineOptions, run: PlannedRun, started: InstallRecord, succeeded: DoneEvent | undefined, fe: FrontEnd): Promise<Applied> {
+async function verifyAndRecord(
+  options: PipelineOptions,
+  run: PlannedRun,
+  started: InstallRecord,
+  succeeded: DoneEvent | undefined,
+  fe: FrontEnd,
+): Promise<Applied> {
   await fe.stopReporting();
   const { answers } = answersToRecord(run.chosen, installedOf(run.state), run.state.record.defaults ?? []);
-  const install = { state: run.state, answers: answers as Record<string, string>, webImage: run.config.webImage, workerImage: run.config.workerImage, network: options.network };
+  const install = {
+    state: run.state,
+    answers: answers as Record<string, string>,
+    webImage: run.config.webImage,
+    workerImage: run.config.workerImage,
+    network: options.network,
+  };
   const verified = await checkInstall(run.kube, install, fe);
-  const notRecorded = await recordRun(run, started, "ok", verified.verification).then(() => "", (err: Error) => `; the install was not recorded: ${err.message}`);
+  const notRecorded = await recordRun(run, started, "ok", verified.verification).then(
+    () => "",
+    (err: Error) => `; the install was not recorded: ${err.message}`,
+  );
   fe.verified(verifiedEvent(verified, notRecorded));
   return { code: ExitCode.ok, ...(succeeded ? { done: succeeded } : {}), verified };
 }
@@ -330,14 +498,20 @@ async function verifyAndRecord(options: PipelineOptions, run: PlannedRun, starte
 const FAILED_RUN: ReadonlySet<RunOutcome> = new Set(["apply-failed", "wait-failed", "timeout"]);
 
 export function secretValuesOf(config: InstallConfig | undefined, state: InstallState): string[] {
-  return [...Object.values(config?.secrets ?? {}), ...Object.values(state.secrets)].filter((v): v is string => Boolean(v));
+  return [...Object.values(config?.secrets ?? {}), ...Object.values(state.secrets)].filter((v): v is string =>
+    Boolean(v),
+  );
 }
 
 /** Collects and writes the support bundle and says where; a bundle that cannot be made never fails the run further. */
 async function offerBundle(input: BundleInput, reporter: Reporter): Promise<void> {
   try {
     const path = writeBundle(await collectBundle(input), input.state.namespace);
-    reporter.event({ event: "support-bundle", path, message: `support bundle written to ${path} (mode 0600; no secret values: checked): attach it when asking for help` });
+    reporter.event({
+      event: "support-bundle",
+      path,
+      message: `support bundle written to ${path} (mode 0600; no secret values: checked): attach it when asking for help`,
+    });
   } catch (err) {
     reporter.event({ event: "support-bundle", path: "", message: `no support bundle: ${(err as Error).message}` });
   }
@@ -357,7 +531,11 @@ async function ensureNamespace(kube: Kube, plan: InstallPlan): Promise<void> {
  * The answers to keep: every non-secret setting as chosen (a base domain left to follow the
  * domain stays unset), and which of them are the installer's defaults rather than the user's.
  */
-export function answersToRecord(chosen: ChosenValues, installed: Installed, previousDefaults: readonly FieldKey[]): Pick<SuccessfulRun, "answers" | "defaults"> {
+export function answersToRecord(
+  chosen: ChosenValues,
+  installed: Installed,
+  previousDefaults: readonly FieldKey[],
+): Pick<SuccessfulRun, "answers" | "defaults"> {
   const answers: Partial<Record<FieldKey, string>> = {};
   const defaults: FieldKey[] = [];
   for (const spec of FIELDS) {
@@ -371,14 +549,30 @@ export function answersToRecord(chosen: ChosenValues, installed: Installed, prev
   return { answers, defaults };
 }
 
-async function recordRun({ kube, state, plan, config, chosen, pullToken }: PlannedRun, started: InstallRecord, outcome: RunOutcome, verification?: Verification): Promise<void> {
+async function recordRun(
+  { kube, state, plan, config, chosen, pullToken }: PlannedRun,
+  started: InstallRecord,
+  outcome: RunOutcome,
+  verification?: Verification,
+): Promise<void> {
   const run = {
-    time: new Date().toISOString(), installerVersion: packageVersion(), webImage: config.webImage, workerImage: config.workerImage,
-    outcome, user: userInfo().username, host: hostname(), context: kube.contextName,
+    time: new Date().toISOString(),
+    installerVersion: packageVersion(),
+    webImage: config.webImage,
+    workerImage: config.workerImage,
+    outcome,
+    user: userInfo().username,
+    host: hostname(),
+    context: kube.contextName,
   };
-  const success = outcome === "ok"
-    ? { ...answersToRecord(chosen, installedOf(state), state.record.defaults ?? []), inventory: inventoryOf(plan.rendered), ...(pullToken ? { pullToken } : {}) }
-    : undefined;
+  const success =
+    outcome === "ok"
+      ? {
+          ...answersToRecord(chosen, installedOf(state), state.record.defaults ?? []),
+          inventory: inventoryOf(plan.rendered),
+          ...(pullToken ? { pullToken } : {}),
+        }
+      : undefined;
   const record = nextRecord(started, run, success);
   await writeRecord(kube, plan.namespace, verification ? { ...record, verification } : record);
 }

@@ -15,7 +15,11 @@ import { whileInterruptible } from "./signals.js";
 
 /** An exit that says why in one place: the front end shows the line, the caller returns the code. */
 export class Stop extends Error {
-  constructor(readonly code: ExitCodeValue, message: string, readonly outcome?: RunOutcome) {
+  constructor(
+    readonly code: ExitCodeValue,
+    message: string,
+    readonly outcome?: RunOutcome,
+  ) {
     super(message);
   }
 }
@@ -51,23 +55,40 @@ export interface LockOptions extends CommandWords {
  * the install since `planned` was read, runs `work` interruptibly, and releases the lock however
  * it ends. A run that finds the lock held or the install changed stops with nothing done.
  */
-export async function runLocked<T>(kube: Kube, planned: InstallState, options: LockOptions, fe: SaysWhy, work: (run: LockedRun) => Promise<T>): Promise<T> {
+export async function runLocked<T>(
+  kube: Kube,
+  planned: InstallState,
+  options: LockOptions,
+  fe: SaysWhy,
+  work: (run: LockedRun) => Promise<T>,
+): Promise<T> {
   const interrupt = new AbortController();
   let lock: HeldLock;
   try {
-    lock = await acquireLock(kube, planned.namespace, kube.contextName, (message) => interrupt.abort(new Error(message)), {
-      timeoutMs: options.lockTimeoutMs,
-      onWait: (m) => fe.say(`mathison-install: ${m}`),
-      ...(options.leaseSeconds ? { leaseSeconds: options.leaseSeconds } : {}),
-    });
+    lock = await acquireLock(
+      kube,
+      planned.namespace,
+      kube.contextName,
+      (message) => interrupt.abort(new Error(message)),
+      {
+        timeoutMs: options.lockTimeoutMs,
+        onWait: (m) => fe.say(`mathison-install: ${m}`),
+        ...(options.leaseSeconds ? { leaseSeconds: options.leaseSeconds } : {}),
+      },
+    );
   } catch (err) {
-    if (err instanceof LockHeldError) throw new Stop(ExitCode.locked, `mathison-install: ${err.message}; ${options.nothingDone}`, "locked");
+    if (err instanceof LockHeldError)
+      throw new Stop(ExitCode.locked, `mathison-install: ${err.message}; ${options.nothingDone}`, "locked");
     throw err;
   }
   const onSignal = (): void => interrupt.abort();
   try {
     if (await installChangedSince(kube, planned)) {
-      throw new Stop(ExitCode.locked, `mathison-install: another run changed this install while this one was planning (its record or Secret is newer); ${options.nothingDone}: run again to plan against it`, "locked");
+      throw new Stop(
+        ExitCode.locked,
+        `mathison-install: another run changed this install while this one was planning (its record or Secret is newer); ${options.nothingDone}: run again to plan against it`,
+        "locked",
+      );
     }
     return await whileInterruptible(onSignal, () => work({ lock, signal: interrupt.signal, onSignal }));
   } finally {
@@ -86,7 +107,10 @@ export function exitOf(err: unknown, fe: SaysWhy, words: CommandWords): ExitCode
     return err.code;
   }
   if (err instanceof ClusterAccessError || (err instanceof KubeApiError && err.status === 403)) {
-    fe.say(`mathison-install: cannot reach the cluster: ${err.message}\n  try: kubectl cluster-info with the same --kubeconfig/--context; ${words.nothingDone}`, "cluster-access");
+    fe.say(
+      `mathison-install: cannot reach the cluster: ${err.message}\n  try: kubectl cluster-info with the same --kubeconfig/--context; ${words.nothingDone}`,
+      "cluster-access",
+    );
     return ExitCode.clusterAccess;
   }
   throw err;

@@ -6,7 +6,13 @@ import { currentHolder, type LockHolder } from "../engine/lock.js";
 import { newestMigrationJob } from "../engine/migration.js";
 import { jobReadinessWithPods } from "../engine/readiness.js";
 import type { Kube } from "../kube/types.js";
-import { lastSuccessfulRun, summarizeRecord, type RunEntry, type Verification, type InstalledSummary } from "../record/install-record.js";
+import {
+  lastSuccessfulRun,
+  summarizeRecord,
+  type RunEntry,
+  type Verification,
+  type InstalledSummary,
+} from "../record/install-record.js";
 import { readInstallState } from "../record/store.js";
 import { parseInventoryKey, type KubeObject } from "../facts/objects.js";
 import { SECRET_DATA_KEYS, type SecretKey } from "../config/secret-keys.js";
@@ -19,7 +25,11 @@ export interface InstallStatus {
   readonly installed: InstalledSummary & { readonly workerImage?: string };
   readonly workloads: readonly WorkloadHealth[];
   /** The newest migration Job: `completed`, `failed: …` or its progress. */
-  readonly migration?: { readonly object: string; readonly state: "completed" | "failed" | "running"; readonly message: string };
+  readonly migration?: {
+    readonly object: string;
+    readonly state: "completed" | "failed" | "running";
+    readonly message: string;
+  };
   readonly answers: readonly { readonly key: FieldKey; readonly value: string; readonly origin: "given" | "default" }[];
   /** Which secrets the install holds; never their values. */
   readonly secrets: readonly { readonly key: string; readonly set: boolean }[];
@@ -31,14 +41,31 @@ export interface InstallStatus {
 }
 
 const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet"]);
-const FALLBACK_WORKLOADS = ["Deployment/mathison-web", "Deployment/mathison-worker", "StatefulSet/postgres", "StatefulSet/redis"];
+const FALLBACK_WORKLOADS = [
+  "Deployment/mathison-web",
+  "Deployment/mathison-worker",
+  "StatefulSet/postgres",
+  "StatefulSet/redis",
+];
 
-async function snapshotOf(kube: Kube, namespace: string): Promise<NamespaceSnapshot & { workloads: KubeObject[]; jobs: KubeObject[] }> {
+async function snapshotOf(
+  kube: Kube,
+  namespace: string,
+): Promise<NamespaceSnapshot & { workloads: KubeObject[]; jobs: KubeObject[] }> {
   const list = async (apiVersion: string, kind: string) => (await kube.list(apiVersion, kind, namespace)).items;
   // What a run watches while it waits, read once: the same picture of the namespace.
-  const lists = new Map(await Promise.all(WATCHED_KINDS.map(async ([apiVersion, kind]) => [kind, await list(apiVersion, kind)] as const)));
+  const lists = new Map(
+    await Promise.all(WATCHED_KINDS.map(async ([apiVersion, kind]) => [kind, await list(apiVersion, kind)] as const)),
+  );
   const of = (kind: string): KubeObject[] => lists.get(kind) ?? [];
-  return { pods: of("Pod"), events: of("Event"), replicaSets: of("ReplicaSet"), pvcs: of("PersistentVolumeClaim"), workloads: [...of("Deployment"), ...of("StatefulSet")], jobs: of("Job") };
+  return {
+    pods: of("Pod"),
+    events: of("Event"),
+    replicaSets: of("ReplicaSet"),
+    pvcs: of("PersistentVolumeClaim"),
+    workloads: [...of("Deployment"), ...of("StatefulSet")],
+    jobs: of("Job"),
+  };
 }
 
 function migrationOf(jobs: readonly KubeObject[], snap: NamespaceSnapshot): InstallStatus["migration"] {
@@ -46,7 +73,11 @@ function migrationOf(jobs: readonly KubeObject[], snap: NamespaceSnapshot): Inst
   if (!newest) return undefined;
   const r = jobReadinessWithPods(newest, rolloutPodsOf(newest, snap));
   const state = r.state === "ready" ? "completed" : r.state === "failed" ? "failed" : "running";
-  return { object: `Job/${newest.metadata.name}`, state, message: r.state === "failed" ? `${r.reason}: ${r.message}` : r.message };
+  return {
+    object: `Job/${newest.metadata.name}`,
+    state,
+    message: r.state === "failed" ? `${r.reason}: ${r.message}` : r.message,
+  };
 }
 
 /**
@@ -58,21 +89,36 @@ export async function readStatus(kube: Kube, namespace: string): Promise<Install
   const installed = summarizeRecord(state.record);
   if (!state.namespaceExists || !installed || !state.record.answers) return undefined;
   const [snap, lock] = await Promise.all([snapshotOf(kube, namespace), currentHolder(kube, namespace)]);
-  const names = state.record.inventory.map(parseInventoryKey).filter((r) => r && WORKLOAD_KINDS.has(r.kind)).map((r) => `${r!.kind}/${r!.name}`);
+  const names = state.record.inventory
+    .map(parseInventoryKey)
+    .filter((r) => r && WORKLOAD_KINDS.has(r.kind))
+    .map((r) => `${r!.kind}/${r!.name}`);
   const workloads = (names.length > 0 ? names : FALLBACK_WORKLOADS).map((object) =>
-    workloadHealth(object, snap.workloads.find((w) => `${w.kind}/${w.metadata.name}` === object), snap));
+    workloadHealth(
+      object,
+      snap.workloads.find((w) => `${w.kind}/${w.metadata.name}` === object),
+      snap,
+    ),
+  );
   const migration = migrationOf(snap.jobs, snap);
   const defaults = new Set(state.record.defaults ?? []);
   const lastOk = lastSuccessfulRun(state.record);
   return {
     state: lastOk ? "installed" : "incomplete",
-    namespace, context: kube.contextName,
+    namespace,
+    context: kube.contextName,
     installed: { ...installed, ...(lastOk ? { workerImage: lastOk.workerImage } : {}) },
     workloads,
     ...(migration ? { migration } : {}),
-    answers: FIELDS.filter((f) => state.record.answers![f.key] !== undefined)
-      .map((f) => ({ key: f.key, value: state.record.answers![f.key]!, origin: defaults.has(f.key) ? "default" as const : "given" as const })),
-    secrets: (Object.entries(SECRET_DATA_KEYS) as [SecretKey, string][]).map(([key, name]) => ({ key: name, set: Boolean(state.secrets[key]) })),
+    answers: FIELDS.filter((f) => state.record.answers![f.key] !== undefined).map((f) => ({
+      key: f.key,
+      value: state.record.answers![f.key]!,
+      origin: defaults.has(f.key) ? ("default" as const) : ("given" as const),
+    })),
+    secrets: (Object.entries(SECRET_DATA_KEYS) as [SecretKey, string][]).map(([key, name]) => ({
+      key: name,
+      set: Boolean(state.secrets[key]),
+    })),
     history: state.record.history,
     lastVerification: state.record.verification ?? null,
     lock: lock ? { holder: lock.holder, expiresAt: lock.expiresAt.toISOString() } : null,

@@ -33,14 +33,21 @@ const GROUPS: readonly (readonly [StageId, string, readonly string[]])[] = [
   ["migrate", "Migration Jobs", ["Job"]],
   ["backing", "PostgreSQL and Redis", ["StatefulSet"]],
   ["config", "Services and configuration", ["Service", "ConfigMap", "Secret"]],
-  ["base", "Service account and RBAC", ["ServiceAccount", "ClusterRoleBinding", "ClusterRole", "PersistentVolumeClaim", "Namespace"]],
+  [
+    "base",
+    "Service account and RBAC",
+    ["ServiceAccount", "ClusterRoleBinding", "ClusterRole", "PersistentVolumeClaim", "Namespace"],
+  ],
 ];
 /** Titles when --delete-data adds the data to a group. */
-const DATA_TITLES: Partial<Record<StageId, string>> = { config: "Services, configuration and secrets", base: "RBAC, data volumes and the namespace" };
+const DATA_TITLES: Partial<Record<StageId, string>> = {
+  config: "Services, configuration and secrets",
+  base: "RBAC, data volumes and the namespace",
+};
 
 function groupOf(kind: string): number {
   const i = GROUPS.findIndex(([, , kinds]) => kinds.includes(kind));
-  return i < 0 ? 0 : i;
+  return Math.max(i, 0);
 }
 
 /** Each StatefulSet's claims, as its controller names them: `<template>-<set>-<ordinal>`. */
@@ -48,7 +55,14 @@ function claimsOf(sets: readonly KubeObject[]): ObjectRef[] {
   return sets.flatMap((set) => {
     const templates = (set.spec?.volumeClaimTemplates as { metadata: { name: string } }[] | undefined) ?? [];
     const replicas = (set.spec?.replicas as number | undefined) ?? 1;
-    return templates.flatMap((t) => Array.from({ length: replicas }, (_, i) => ({ apiVersion: "v1", kind: "PersistentVolumeClaim", name: `${t.metadata.name}-${set.metadata.name}-${i}`, namespace: set.metadata.namespace as string })));
+    return templates.flatMap((t) =>
+      Array.from({ length: replicas }, (_, i) => ({
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        name: `${t.metadata.name}-${set.metadata.name}-${i}`,
+        namespace: set.metadata.namespace as string,
+      })),
+    );
   });
 }
 
@@ -57,33 +71,68 @@ async function describeClaim(kube: Kube, claim: KubeObject): Promise<string> {
   const size = claim.status?.capacity?.storage ?? claim.spec?.resources?.requests?.storage ?? "?";
   const className = claim.spec?.storageClassName as string | undefined;
   const volumeName = claim.spec?.volumeName as string | undefined;
-  const volume = volumeName ? await kube.get({ apiVersion: "v1", kind: "PersistentVolume", name: volumeName }) : undefined;
-  const storageClass = className ? await kube.get({ apiVersion: "storage.k8s.io/v1", kind: "StorageClass", name: className }) : undefined;
+  const volume = volumeName
+    ? await kube.get({ apiVersion: "v1", kind: "PersistentVolume", name: volumeName })
+    : undefined;
+  const storageClass = className
+    ? await kube.get({ apiVersion: "storage.k8s.io/v1", kind: "StorageClass", name: className })
+    : undefined;
   const policy = (volume?.spec?.persistentVolumeReclaimPolicy ?? storageClass?.reclaimPolicy ?? "Delete") as string;
-  const what = policy === "Retain"
-    ? `reclaim policy Retain: deleting the claim keeps the volume${volumeName ? ` ${volumeName}` : ""} and its data until an admin deletes it`
-    : `reclaim policy ${policy}: deleting the claim deletes the data`;
+  const what =
+    policy === "Retain"
+      ? `reclaim policy Retain: deleting the claim keeps the volume${volumeName ? ` ${volumeName}` : ""} and its data until an admin deletes it`
+      : `reclaim policy ${policy}: deleting the claim deletes the data`;
   return `${size}, StorageClass ${className ?? "(default)"}; ${what}`;
 }
 
 /** Everything the install's record says it applied, its migration Jobs and record; data only with `deleteData`. */
 export async function planRemoval(kube: Kube, state: InstallState, deleteData: boolean): Promise<RemovalPlan> {
   const ns = state.namespace;
-  const inventory = state.record.inventory.map(parseInventoryKey).filter((r): r is NonNullable<typeof r> => r !== undefined);
-  const jobs = (await kube.list("batch/v1", "Job", ns)).items.filter((j) => j.metadata.name.startsWith(MIGRATION_JOB_PREFIX));
-  const sets = (await Promise.all(inventory.filter((r) => r.kind === "StatefulSet").map((r) => kube.get(r)))).filter((s): s is KubeObject => s !== undefined);
-  const claims = (await Promise.all(claimsOf(sets).map((r) => kube.get(r)))).filter((c): c is KubeObject => c !== undefined);
-  const claimItems = await Promise.all(claims.map(async (c) => ({ object: `PersistentVolumeClaim/${c.metadata.name}`, message: await describeClaim(kube, c) })));
-  const secret: KeptItem = { object: `Secret/${SECRET_NAME}`, message: "the database password and keys: a later install into this namespace reuses them and opens the kept database" };
+  const inventory = state.record.inventory
+    .map(parseInventoryKey)
+    .filter((r): r is NonNullable<typeof r> => r !== undefined);
+  const jobs = (await kube.list("batch/v1", "Job", ns)).items.filter((j) =>
+    j.metadata.name.startsWith(MIGRATION_JOB_PREFIX),
+  );
+  const sets = (await Promise.all(inventory.filter((r) => r.kind === "StatefulSet").map((r) => kube.get(r)))).filter(
+    (s): s is KubeObject => s !== undefined,
+  );
+  const claims = (await Promise.all(claimsOf(sets).map((r) => kube.get(r)))).filter(
+    (c): c is KubeObject => c !== undefined,
+  );
+  const claimItems = await Promise.all(
+    claims.map(async (c) => ({
+      object: `PersistentVolumeClaim/${c.metadata.name}`,
+      message: await describeClaim(kube, c),
+    })),
+  );
+  const secret: KeptItem = {
+    object: `Secret/${SECRET_NAME}`,
+    message:
+      "the database password and keys: a later install into this namespace reuses them and opens the kept database",
+  };
   const data = new Set(["Namespace", "Secret"]);
   const refs: ObjectRef[] = [
     ...inventory.filter((r) => deleteData || !data.has(r.kind)),
     ...jobs.map((j) => ({ apiVersion: "batch/v1", kind: "Job", name: j.metadata.name, namespace: ns })),
     { apiVersion: "v1", kind: "ConfigMap", name: RECORD_NAME, namespace: ns },
-    ...(deleteData ? claims.map((c) => ({ apiVersion: "v1", kind: "PersistentVolumeClaim", name: c.metadata.name as string, namespace: ns })) : []),
+    ...(deleteData
+      ? claims.map((c) => ({
+          apiVersion: "v1",
+          kind: "PersistentVolumeClaim",
+          name: c.metadata.name as string,
+          namespace: ns,
+        }))
+      : []),
   ];
-  const existing = (await Promise.all(refs.map(async (r) => ((await kube.get(r)) ? r : undefined)))).filter((r): r is ObjectRef => r !== undefined);
-  const groups = GROUPS.map(([id, title], i) => ({ id, title: (deleteData && DATA_TITLES[id]) || title, refs: existing.filter((r) => groupOf(r.kind) === i) })).filter((g) => g.refs.length > 0);
+  const existing = (await Promise.all(refs.map(async (r) => ((await kube.get(r)) ? r : undefined)))).filter(
+    (r): r is ObjectRef => r !== undefined,
+  );
+  const groups = GROUPS.map(([id, title], i) => ({
+    id,
+    title: (deleteData && DATA_TITLES[id]) || title,
+    refs: existing.filter((r) => groupOf(r.kind) === i),
+  })).filter((g) => g.refs.length > 0);
   const kept = deleteData ? [] : [...claimItems, secret, { object: `Namespace/${ns}`, message: "it holds what stays" }];
   return { namespace: ns, groups, kept, dataLost: deleteData ? [...claimItems, secret] : [] };
 }
@@ -96,7 +145,9 @@ async function keepMigrationMark(kube: Kube, state: InstallState): Promise<void>
   const lastOk = lastSuccessfulRun(state.record);
   const answers = state.record.answers;
   if (!lastOk || !answers) return;
-  const images = Object.fromEntries((["tag", "webImage", "workerImage"] as const).filter((k) => answers[k] !== undefined).map((k) => [k, answers[k]!]));
+  const images = Object.fromEntries(
+    (["tag", "webImage", "workerImage"] as const).filter((k) => answers[k] !== undefined).map((k) => [k, answers[k]!]),
+  );
   await markKeptData(kube, state, { image: lastOk.webImage, answers: images });
 }
 
@@ -104,7 +155,9 @@ async function keepMigrationMark(kube: Kube, state: InstallState): Promise<void>
 function keptNotes(plan: RemovalPlan): string[] {
   const objects = plan.kept.filter((k) => !k.object.startsWith("Namespace/"));
   if (objects.length === 0) return [];
-  const names = objects.map((k) => k.object.replace(/^PersistentVolumeClaim\//, "pvc/").replace(/^Secret\//, "secret/"));
+  const names = objects.map((k) =>
+    k.object.replace(/^PersistentVolumeClaim\//, "pvc/").replace(/^Secret\//, "secret/"),
+  );
   return [
     `kept: ${objects.map((k) => k.object).join(", ")} and the namespace: a re-install into ${plan.namespace} reuses the data and its password`,
     `to delete them for good: kubectl -n ${plan.namespace} delete ${names.join(" ")} && kubectl delete namespace ${plan.namespace}`,
@@ -114,12 +167,23 @@ function keptNotes(plan: RemovalPlan): string[] {
 /** The removal as the install's `plan` event: a delete per object, what stays as its impact. */
 export function removalEvent(plan: RemovalPlan, kube: Kube): PlanEvent {
   return {
-    event: "plan", context: kube.contextName, server: kube.server, namespace: plan.namespace, dryRun: false, operation: "uninstall",
+    event: "plan",
+    context: kube.contextName,
+    server: kube.server,
+    namespace: plan.namespace,
+    dryRun: false,
+    operation: "uninstall",
     stages: plan.groups.map((g) => ({ id: g.id, title: g.title, objects: g.refs.map(objectRef) })),
-    changes: plan.groups.flatMap((g) => g.refs.map((r) => ({ stage: g.id, object: objectRef(r), action: "delete" as const, fields: [], conflicts: [] }))),
+    changes: plan.groups.flatMap((g) =>
+      g.refs.map((r) => ({ stage: g.id, object: objectRef(r), action: "delete" as const, fields: [], conflicts: [] })),
+    ),
     impact: [
       ...plan.kept.map((k) => ({ kind: "kept", object: k.object, message: `stays: ${k.object} (${k.message})` })),
-      ...plan.dataLost.map((k) => ({ kind: "data-lost", object: k.object, message: `deleted for good: ${k.object} (${k.message})` })),
+      ...plan.dataLost.map((k) => ({
+        kind: "data-lost",
+        object: k.object,
+        message: `deleted for good: ${k.object} (${k.message})`,
+      })),
     ],
     notices: [],
   };
@@ -145,7 +209,11 @@ export interface UninstallFrontEnd {
   say(line: string, outcome?: RunOutcome): void;
 }
 
-const EXIT: Partial<Record<RunOutcome, ExitCodeValue>> = { "ok": ExitCode.ok, "interrupted": ExitCode.interrupted, "cluster-access": ExitCode.clusterAccess };
+const EXIT: Partial<Record<RunOutcome, ExitCodeValue>> = {
+  ok: ExitCode.ok,
+  interrupted: ExitCode.interrupted,
+  "cluster-access": ExitCode.clusterAccess,
+};
 
 const UNINSTALL_WORDS: CommandWords = { nothingDone: "nothing was deleted" };
 
@@ -156,7 +224,10 @@ export async function runUninstall(options: UninstallOptions, fe: UninstallFront
     for (const w of kube.warnings ?? []) fe.say(`mathison-install: warning: ${w}`);
     const state = await readInstallState(kube, options.namespace);
     if (!state.namespaceExists || !state.record.answers) {
-      fe.say(`mathison-install: ${noInstallMessage(options.namespace, kube.contextName)}; nothing was deleted`, "refused");
+      fe.say(
+        `mathison-install: ${noInstallMessage(options.namespace, kube.contextName)}; nothing was deleted`,
+        "refused",
+      );
       return ExitCode.notInstalled;
     }
     const plan = await planRemoval(kube, state, options.deleteData);
@@ -165,13 +236,23 @@ export async function runUninstall(options: UninstallOptions, fe: UninstallFront
       fe.say("Cancelled: nothing was deleted.", "cancelled");
       return ExitCode.cancelled;
     }
-    return await runLocked(kube, state, { ...UNINSTALL_WORDS, lockTimeoutMs: options.lockTimeoutMs }, fe, async ({ signal, onSignal }) => {
-      const reporter = fe.startReporting({ url: "", onInterrupt: onSignal, dryRun: false });
-      if (!options.deleteData) await keepMigrationMark(kube, state);
-      const outcome = await removeGroups(plan.groups, plan.namespace, kube, reporter, { signal, timeoutMs: options.timeoutMs, kept: keptNotes(plan) });
-      await fe.stopReporting();
-      return EXIT[outcome] ?? ExitCode.wait;
-    });
+    return await runLocked(
+      kube,
+      state,
+      { ...UNINSTALL_WORDS, lockTimeoutMs: options.lockTimeoutMs },
+      fe,
+      async ({ signal, onSignal }) => {
+        const reporter = fe.startReporting({ url: "", onInterrupt: onSignal, dryRun: false });
+        if (!options.deleteData) await keepMigrationMark(kube, state);
+        const outcome = await removeGroups(plan.groups, plan.namespace, kube, reporter, {
+          signal,
+          timeoutMs: options.timeoutMs,
+          kept: keptNotes(plan),
+        });
+        await fe.stopReporting();
+        return EXIT[outcome] ?? ExitCode.wait;
+      },
+    );
   } catch (err) {
     await fe.stopReporting();
     return exitOf(err, fe, UNINSTALL_WORDS);

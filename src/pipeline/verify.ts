@@ -21,7 +21,9 @@ export interface ChecklistRun {
 }
 
 /** How a front end takes a checklist: returns the automated outcomes and what the person answered. */
-export type Checklist = (run: ChecklistRun) => Promise<{ outcomes: CheckOutcome[]; manual: Readonly<Record<string, ManualAnswer>> }>;
+export type Checklist = (
+  run: ChecklistRun,
+) => Promise<{ outcomes: CheckOutcome[]; manual: Readonly<Record<string, ManualAnswer>> }>;
 
 export type VerifiedEvent = Extract<EngineEvent, { event: "verified" }>;
 
@@ -40,13 +42,25 @@ export interface VerifyResult {
  * `verify`: the checklist of an install as its record describes it, and the result kept in the
  * record (for `status`). Undefined when there is no install that completed.
  */
-export async function verifyInstall(kube: Kube, namespace: string, network: NetworkOptions, fe: VerifyFrontEnd): Promise<VerifyResult | undefined> {
+export async function verifyInstall(
+  kube: Kube,
+  namespace: string,
+  network: NetworkOptions,
+  fe: VerifyFrontEnd,
+): Promise<VerifyResult | undefined> {
   const state = await readInstallState(kube, namespace);
   const last = lastSuccessfulRun(state.record);
   if (!state.namespaceExists || !state.record.answers || !last) return undefined;
-  const result = await checkInstall(kube, { state, answers: state.record.answers, webImage: last.webImage, workerImage: last.workerImage, network }, fe);
+  const result = await checkInstall(
+    kube,
+    { state, answers: state.record.answers, webImage: last.webImage, workerImage: last.workerImage, network },
+    fe,
+  );
   // Written against the record as read here; a record that cannot be written does not change the verdict, and is said.
-  const notRecorded = await writeRecord(kube, namespace, { ...state.record, verification: result.verification }).then(() => "", (err: Error) => `; the result was not recorded: ${err.message}`);
+  const notRecorded = await writeRecord(kube, namespace, { ...state.record, verification: result.verification }).then(
+    () => "",
+    (err: Error) => `; the result was not recorded: ${err.message}`,
+  );
   fe.verified(verifiedEvent(result, notRecorded));
   return result;
 }
@@ -69,10 +83,16 @@ export async function checkInstall(kube: Kube, install: InstallToCheck, fe: Veri
     url: authUrl({ tls: parseTls(answers["tls"] ?? "none"), domain: answers["domain"] ?? "" }),
     namespace: install.state.namespace,
   });
-  const said = (a: ManualAnswer) => Object.entries(manual).filter(([, v]) => v === a).map(([k]) => k);
+  const said = (a: ManualAnswer) =>
+    Object.entries(manual)
+      .filter(([, v]) => v === a)
+      .map(([k]) => k);
   const failed = [...outcomes.filter((o) => o.status === "fail").map((o) => o.id), ...said("no")];
   const verification: Verification = {
-    time: new Date().toISOString(), ok: failed.length === 0, failed, warned: outcomes.filter((o) => o.status === "warn").map((o) => o.id),
+    time: new Date().toISOString(),
+    ok: failed.length === 0,
+    failed,
+    warned: outcomes.filter((o) => o.status === "warn").map((o) => o.id),
     ...(Object.keys(manual).length > 0 ? { manual } : {}),
   };
   return { verification, outcomes };
@@ -81,7 +101,13 @@ export async function checkInstall(kube: Kube, install: InstallToCheck, fe: Veri
 /** The checklist's verdict as an event; `notRecorded` says why the record does not hold it. */
 export function verifiedEvent(result: VerifyResult, notRecorded = ""): VerifiedEvent {
   const v = result.verification;
-  return { event: "verified", ok: v.ok, failed: v.failed, warned: v.warned, message: `${verificationLine(result)}${notRecorded}` };
+  return {
+    event: "verified",
+    ok: v.ok,
+    failed: v.failed,
+    warned: v.warned,
+    message: `${verificationLine(result)}${notRecorded}`,
+  };
 }
 
 /** One line for the end of a checklist: `verification failed (dns): 13 passed, 1 warning, 1 skipped`. */
@@ -91,7 +117,10 @@ export function verificationLine(r: VerifyResult): string {
   if (count("warn") > 0) parts.push(`${count("warn")} ${count("warn") === 1 ? "warning" : "warnings"}`);
   if (count("skip") > 0) parts.push(`${count("skip")} skipped`);
   const manual = Object.values(r.verification.manual ?? {});
-  if (manual.length > 0) parts.push(`manual: ${manual.filter((a) => a === "yes").length} yes, ${manual.filter((a) => a === "no").length} no, ${manual.filter((a) => a === "skip").length} skipped`);
+  if (manual.length > 0)
+    parts.push(
+      `manual: ${manual.filter((a) => a === "yes").length} yes, ${manual.filter((a) => a === "no").length} no, ${manual.filter((a) => a === "skip").length} skipped`,
+    );
   return r.verification.ok
     ? `verification passed: ${parts.join(", ")}`
     : `verification failed (${r.verification.failed.join(", ")}): ${parts.join(", ")}`;

@@ -1,7 +1,7 @@
 import { RECORD_NAME } from "../facts/names.js";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import type { FieldKey } from "../config/fields.js";
-import { type KubeObject } from "../facts/objects.js";
+import type { KubeObject } from "../facts/objects.js";
 
 /** How many runs the record remembers. */
 export const HISTORY_LENGTH = 10;
@@ -86,7 +86,13 @@ export function decodeRecord(configMap: KubeObject | undefined): InstallRecord {
   const defaults = yamlField<string[]>(data["defaults.yaml"], []);
   const verification = yamlField<Verification | undefined>(data["verification.yaml"], undefined);
   return {
-    ...(answers ? { answers: Object.fromEntries(Object.entries(answers).map(([k, v]) => [k, String(v)])) as Partial<Record<FieldKey, string>> } : {}),
+    ...(answers
+      ? {
+          answers: Object.fromEntries(Object.entries(answers).map(([k, v]) => [k, String(v)])) as Partial<
+            Record<FieldKey, string>
+          >,
+        }
+      : {}),
     ...(answers && Array.isArray(defaults) ? { defaults: defaults.map(String) as FieldKey[] } : {}),
     ...(data["installer-version"] ? { installerVersion: data["installer-version"] } : {}),
     ...(data["installed-at"] ? { installedAt: data["installed-at"] } : {}),
@@ -143,7 +149,11 @@ export interface SuccessfulRun {
  * until a run completes: leaving a flag out after a failed upgrade means the install as it was.
  * The run's end writes `nextRecord` over it.
  */
-export function startedRecord(previous: InstallRecord, answers: Pick<SuccessfulRun, "answers" | "defaults">, planned: readonly string[]): InstallRecord {
+export function startedRecord(
+  previous: InstallRecord,
+  answers: Pick<SuccessfulRun, "answers" | "defaults">,
+  planned: readonly string[],
+): InstallRecord {
   const firstInstall = lastSuccessfulRun(previous) === undefined;
   return {
     ...previous,

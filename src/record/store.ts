@@ -2,7 +2,7 @@ import { DATA_MIGRATED_BY_ANNOTATION } from "../facts/names.js";
 import { SECRET_DATA_KEYS, type SecretKey } from "../config/secret-keys.js";
 import { KubeApiError, type Kube } from "../kube/types.js";
 import { decodeRecord, encodeRecord, type InstallRecord } from "./install-record.js";
-import { type KubeObject } from "../facts/objects.js";
+import type { KubeObject } from "../facts/objects.js";
 import { SECRET_NAME, RECORD_NAME } from "../facts/names.js";
 
 /** What the kept data was last migrated by (tag, web and worker image answers) and the web image that ran the migration. */
@@ -28,7 +28,8 @@ export async function readInstallState(kube: Kube, namespace: string): Promise<I
   const [ns, configMap, secret] = await Promise.all([
     // Credentials limited to the namespace may not read it: then it exists (they were given it), and the preflight names what else is missing.
     kube.get({ apiVersion: "v1", kind: "Namespace", name: namespace }).catch((err: unknown) => {
-      if (err instanceof KubeApiError && err.status === 403) return { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } };
+      if (err instanceof KubeApiError && err.status === 403)
+        return { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } };
       throw err;
     }),
     kube.get({ apiVersion: "v1", kind: "ConfigMap", name: RECORD_NAME, namespace }),
@@ -68,7 +69,10 @@ function keptDataOf(secret: KubeObject | undefined): KeptData | undefined {
 export async function markKeptData(kube: Kube, state: InstallState, data: KeptData): Promise<void> {
   const secret = await kube.get({ apiVersion: "v1", kind: "Secret", name: SECRET_NAME, namespace: state.namespace });
   if (!secret) return;
-  secret.metadata.annotations = { ...(secret.metadata.annotations ?? {}), [DATA_MIGRATED_BY_ANNOTATION]: JSON.stringify(data) };
+  secret.metadata.annotations = {
+    ...(secret.metadata.annotations ?? {}),
+    [DATA_MIGRATED_BY_ANNOTATION]: JSON.stringify(data),
+  };
   await kube.replace(secret);
 }
 
@@ -78,7 +82,10 @@ export async function installChangedSince(kube: Kube, before: InstallState): Pro
     kube.get({ apiVersion: "v1", kind: "ConfigMap", name: RECORD_NAME, namespace: before.namespace }),
     kube.get({ apiVersion: "v1", kind: "Secret", name: SECRET_NAME, namespace: before.namespace }),
   ]);
-  return configMap?.metadata.resourceVersion !== before.recordVersion || secret?.metadata.resourceVersion !== before.secretVersion;
+  return (
+    configMap?.metadata.resourceVersion !== before.recordVersion ||
+    secret?.metadata.resourceVersion !== before.secretVersion
+  );
 }
 
 export async function writeRecord(kube: Kube, namespace: string, record: InstallRecord): Promise<void> {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { MANIFEST_FILES } from "./stages.js";
 import { MANIFESTS_DIR } from "../base/paths.js";
-import { type KubeObject } from "../facts/objects.js";
+import type { KubeObject } from "../facts/objects.js";
 
 export type ManifestSet = ReadonlyMap<string, readonly KubeObject[]>;
 
@@ -16,7 +16,8 @@ const PARSED_AT_BUILD = typeof __MATHISON_MANIFESTS_JSON__ === "string" ? __MATH
 
 /** Parses every manifest file the stages name; the only I/O render does. */
 export function loadManifests(dir: string = MANIFESTS_DIR): ManifestSet {
-  if (PARSED_AT_BUILD && dir === MANIFESTS_DIR) return new Map(Object.entries(JSON.parse(PARSED_AT_BUILD) as Record<string, KubeObject[]>));
+  if (PARSED_AT_BUILD && dir === MANIFESTS_DIR)
+    return new Map(Object.entries(JSON.parse(PARSED_AT_BUILD) as Record<string, KubeObject[]>));
   return parseManifests(dir);
 }
 

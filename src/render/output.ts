@@ -1,7 +1,7 @@
 import { stringify } from "yaml";
 import type { RenderedPlan, Stage } from "./render.js";
 import { CONFIG_DIGEST_ANNOTATION } from "../facts/names.js";
-import { type KubeObject } from "../facts/objects.js";
+import type { KubeObject } from "../facts/objects.js";
 
 export const REDACTED = "<redacted>";
 

@@ -1,10 +1,19 @@
-import { type KubeObject } from "../facts/objects.js";
+import type { KubeObject } from "../facts/objects.js";
 
 // The Pod Security Standard "restricted" profile (which includes "baseline"), as rules over a pod
 // spec, plus readOnlyRootFilesystem, which Mathison requires on top. Pure: the API server's
 // PodSecurity admission is the authority at apply time; this names the offending field earlier.
 
-const RESTRICTED_VOLUME_TYPES = new Set(["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"]);
+const RESTRICTED_VOLUME_TYPES = new Set([
+  "configMap",
+  "csi",
+  "downwardAPI",
+  "emptyDir",
+  "ephemeral",
+  "persistentVolumeClaim",
+  "projected",
+  "secret",
+]);
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
@@ -36,10 +45,12 @@ export function restrictedViolations(podSpec: Json): string[] {
     if (runAsNonRoot !== true) out.push(`${where}: runAsNonRoot must be true (pod or container)`);
     if (ctx.runAsUser === 0) out.push(`${where}: runAsUser must not be 0`);
     const seccomp = (ctx.seccompProfile ?? podCtx.seccompProfile)?.type;
-    if (seccomp !== "RuntimeDefault" && seccomp !== "Localhost") out.push(`${where}: seccompProfile.type must be RuntimeDefault or Localhost`);
+    if (seccomp !== "RuntimeDefault" && seccomp !== "Localhost")
+      out.push(`${where}: seccompProfile.type must be RuntimeDefault or Localhost`);
     const drop: string[] = ctx.capabilities?.drop ?? [];
     if (!drop.includes("ALL")) out.push(`${where}: capabilities.drop must include ALL`);
-    for (const cap of ctx.capabilities?.add ?? []) if (cap !== "NET_BIND_SERVICE") out.push(`${where}: capability ${cap} must not be added`);
+    for (const cap of ctx.capabilities?.add ?? [])
+      if (cap !== "NET_BIND_SERVICE") out.push(`${where}: capability ${cap} must not be added`);
     for (const p of c.ports ?? []) if (p.hostPort) out.push(`${where}: hostPort ${p.hostPort} is not allowed`);
     if (ctx.readOnlyRootFilesystem !== true) out.push(`${where}: readOnlyRootFilesystem must be true`);
   }

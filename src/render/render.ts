@@ -30,13 +30,20 @@ export interface RenderOptions {
 }
 
 /** The complete, ordered set of objects for a config. Pure: same config (and secrets), same plan. */
-export function renderPlan(config: InstallConfig, manifests: ManifestSet = loadManifests(), options: RenderOptions = {}): RenderedPlan {
+export function renderPlan(
+  config: InstallConfig,
+  manifests: ManifestSet = loadManifests(),
+  options: RenderOptions = {},
+): RenderedPlan {
   const stages = STAGES.map((stage, index) => {
     const objects = stage.files.flatMap((file) => (manifests.get(file) ?? []).map((o) => structuredClone(o)));
     for (const obj of objects) customise(obj, config);
     return { id: stage.id, index, title: stage.title, objects };
   });
-  rollOnChange(stages.flatMap((s) => s.objects), options.pullToken);
+  rollOnChange(
+    stages.flatMap((s) => s.objects),
+    options.pullToken,
+  );
   return { namespace: config.namespace, stages };
 }
 
@@ -50,7 +57,10 @@ const APP_DEPLOYMENTS = new Set(["mathison-web", "mathison-worker"]);
 function rollOnChange(objects: KubeObject[], pullToken: string | undefined): void {
   const config = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === CONFIGMAP_NAME);
   const secret = objects.find((o) => o.kind === "Secret" && o.metadata.name === SECRET_NAME);
-  const digest = createHash("sha256").update(JSON.stringify([config?.data ?? {}, secret?.data ?? {}])).digest("hex").slice(0, 16);
+  const digest = createHash("sha256")
+    .update(JSON.stringify([config?.data ?? {}, secret?.data ?? {}]))
+    .digest("hex")
+    .slice(0, 16);
   for (const obj of objects) {
     const isApp = obj.kind === "Deployment" && APP_DEPLOYMENTS.has(obj.metadata.name);
     const isMigration = obj.kind === "Job" && obj.metadata.name.startsWith(MIGRATION_JOB_PREFIX);
@@ -72,7 +82,13 @@ export function clusterScopedName(namespace: string): string {
 
 /** One Job per web image: a Job's pod template is immutable, and a new image needs a new migration. */
 export function migrationJobName(webImage: string, pullToken?: string): string {
-  return MIGRATION_JOB_PREFIX + createHash("sha256").update(pullToken ? `${webImage} ${pullToken}` : webImage).digest("hex").slice(0, 10);
+  return (
+    MIGRATION_JOB_PREFIX +
+    createHash("sha256")
+      .update(pullToken ? `${webImage} ${pullToken}` : webImage)
+      .digest("hex")
+      .slice(0, 10)
+  );
 }
 
 export function authUrl(config: Pick<InstallConfig, "tls" | "domain">): string {
@@ -139,7 +155,8 @@ function customise(obj: KubeObject, config: InstallConfig): void {
       customiseIngress(obj, config);
       break;
     case "NetworkPolicy/allow-ingress-controller-to-web":
-      obj.spec.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"] = config.ingressNamespace;
+      obj.spec.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"] =
+        config.ingressNamespace;
       break;
   }
 }

@@ -9,7 +9,11 @@ export const STAGES = [
   { id: "backing", title: "PostgreSQL and Redis", files: ["04-postgres.yaml", "05-redis.yaml"] },
   { id: "migrate", title: "Database migration", files: ["06-migrate-job.yaml"] },
   { id: "app", title: "Web and worker", files: ["07-web.yaml", "08-worker.yaml"] },
-  { id: "edge", title: "Ingress, network policies and disruption budget", files: ["09-ingress.yaml", "10-networkpolicy.yaml", "11-pdb.yaml"] },
+  {
+    id: "edge",
+    title: "Ingress, network policies and disruption budget",
+    files: ["09-ingress.yaml", "10-networkpolicy.yaml", "11-pdb.yaml"],
+  },
 ] as const;
 
 export type StageId = (typeof STAGES)[number]["id"];

@@ -4,8 +4,17 @@ import type { ManualAnswer } from "../record/install-record.js";
 
 /** What the checklist screen shows: a row per automated check, then the manual items in turn. */
 export interface ChecklistView {
-  readonly rows: readonly { readonly id: string; readonly group: string; readonly title: string; readonly outcome?: CheckOutcome }[];
-  readonly manual: readonly { readonly check: ManualCheck; readonly answer?: ManualAnswer; readonly skippedBecause?: string }[];
+  readonly rows: readonly {
+    readonly id: string;
+    readonly group: string;
+    readonly title: string;
+    readonly outcome?: CheckOutcome;
+  }[];
+  readonly manual: readonly {
+    readonly check: ManualCheck;
+    readonly answer?: ManualAnswer;
+    readonly skippedBecause?: string;
+  }[];
   /** Whether a person can answer here (a terminal with raw mode): without one the manual items are not asked. */
   readonly canAsk: boolean;
   /**
@@ -20,8 +29,17 @@ export type ChecklistAction =
   | { readonly type: "result"; readonly outcome: CheckOutcome }
   | { readonly type: "answer"; readonly answer: ManualAnswer };
 
-export function initialChecklist(titles: ChecklistView["rows"], manual: readonly ManualCheck[], canAsk: boolean): ChecklistView {
-  return { rows: titles.map(({ id, group, title }) => ({ id, group, title })), manual: manual.map((check) => ({ check })), canAsk, finished: [] };
+export function initialChecklist(
+  titles: ChecklistView["rows"],
+  manual: readonly ManualCheck[],
+  canAsk: boolean,
+): ChecklistView {
+  return {
+    rows: titles.map(({ id, group, title }) => ({ id, group, title })),
+    manual: manual.map((check) => ({ check })),
+    canAsk,
+    finished: [],
+  };
 }
 
 /** The view with what ended since appended to `finished`: groups whose checks all ended, then the manual heading and answered items. */
@@ -57,7 +75,12 @@ export const checklistDone = (v: ChecklistView): boolean => automatedDone(v) && 
 export function reduceChecklist(v: ChecklistView, a: ChecklistAction): ChecklistView {
   switch (a.type) {
     case "result":
-      return withFinished(withPrerequisites({ ...v, rows: v.rows.map((r) => (r.id === a.outcome.id ? { ...r, outcome: a.outcome } : r)) }));
+      return withFinished(
+        withPrerequisites({
+          ...v,
+          rows: v.rows.map((r) => (r.id === a.outcome.id ? { ...r, outcome: a.outcome } : r)),
+        }),
+      );
     case "answer": {
       const i = askingIndex(v);
       if (i === undefined) return v;
@@ -74,7 +97,9 @@ function withPrerequisites(v: ChecklistView): ChecklistView {
     manual: v.manual.map((m) => {
       if (m.answer) return m;
       const failed = v.rows.filter((r) => m.check.needs.includes(r.id) && r.outcome?.status === "fail");
-      return failed.length > 0 ? { ...m, answer: "skip", skippedBecause: `not asked: ${failed.map((r) => r.title).join(", ")} failed above` } : m;
+      return failed.length > 0
+        ? { ...m, answer: "skip", skippedBecause: `not asked: ${failed.map((r) => r.title).join(", ")} failed above` }
+        : m;
     }),
   };
 }
@@ -86,7 +111,9 @@ export function passedIds(v: ChecklistView): ReadonlySet<string> {
 
 /** The prerequisites of an item that did not pass (warnings): where a "no" should look first. */
 export function relatedNotPassed(v: ChecklistView, check: ManualCheck): string[] {
-  return v.rows.filter((r) => check.needs.includes(r.id) && r.outcome && r.outcome.status !== "pass").map((r) => `${r.title} (${r.outcome!.status})`);
+  return v.rows
+    .filter((r) => check.needs.includes(r.id) && r.outcome && r.outcome.status !== "pass")
+    .map((r) => `${r.title} (${r.outcome!.status})`);
 }
 
 /** The person's answers by id; items never asked are left out. */

@@ -17,7 +17,10 @@ export interface ReporterChoice {
 /** The one place that decides how events are shown. */
 export function chooseReporter(choice: ReporterChoice): Reporter {
   if (choice.format === "json") return new JsonReporter(choice.stdout);
-  return new PlainReporter(choice.stderr, { color: wantsColor(choice.stderr, choice.env), width: widthOf(choice.stderr) });
+  return new PlainReporter(choice.stderr, {
+    color: wantsColor(choice.stderr, choice.env),
+    width: widthOf(choice.stderr),
+  });
 }
 
 /** FORCE_COLOR decides when set (0 or false: never); otherwise a terminal gets colour unless NO_COLOR is set (not empty) or TERM is dumb. */

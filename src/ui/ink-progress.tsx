@@ -25,12 +25,15 @@ export function mountProgressScreen(options: ProgressScreenOptions): ProgressScr
     store.dispatch({ event: "interrupting" });
     options.onInterrupt();
   };
-  const instance = render(<ProgressApp store={store} url={options.url} onInterrupt={interrupt} action={options.action ?? "install"} />, {
-    stdout: options.output,
-    stdin: options.input,
-    exitOnCtrlC: false,
-    patchConsole: false,
-  });
+  const instance = render(
+    <ProgressApp store={store} url={options.url} onInterrupt={interrupt} action={options.action ?? "install"} />,
+    {
+      stdout: options.output,
+      stdin: options.input,
+      exitOnCtrlC: false,
+      patchConsole: false,
+    },
+  );
   return {
     reporter: new StoreReporter(store),
     async close() {

@@ -4,7 +4,10 @@ import type { EngineEvent, Progress, Reporter } from "../engine/events.js";
 export class JsonReporter implements Reporter {
   private lastProgress = "";
 
-  constructor(private readonly out: NodeJS.WritableStream, private readonly now: () => Date = () => new Date()) {}
+  constructor(
+    private readonly out: NodeJS.WritableStream,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
 
   event(e: EngineEvent): void {
     this.out.write(`${JSON.stringify({ ts: this.now().toISOString(), ...e })}\n`);

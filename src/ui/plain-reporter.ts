@@ -16,7 +16,10 @@ const SGR = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 } as const;
 export class PlainReporter implements Reporter {
   private lastProgress = "";
 
-  constructor(private readonly out: NodeJS.WritableStream, private readonly options: PlainReporterOptions) {}
+  constructor(
+    private readonly out: NodeJS.WritableStream,
+    private readonly options: PlainReporterOptions,
+  ) {}
 
   private paint(style: keyof typeof SGR, text: string): string {
     return this.options.color ? `\x1b[${SGR[style]}m${text}\x1b[0m` : text;
@@ -45,16 +48,16 @@ type Paint = (style: keyof typeof SGR, text: string) => string;
 
 /** How a run ended, in words (the outcome's id is for programs). */
 export const OUTCOME_WORDS: Readonly<Record<RunOutcome, string>> = {
-  "ok": "done",
+  ok: "done",
   "verify-failed": "installed, but verification failed",
-  "cancelled": "cancelled at the confirmation",
+  cancelled: "cancelled at the confirmation",
   "apply-failed": "the API server refused an object",
   "wait-failed": "a resource failed",
-  "timeout": "a stage did not become ready in time",
-  "interrupted": "interrupted",
+  timeout: "a stage did not become ready in time",
+  interrupted: "interrupted",
   "cluster-access": "lost the cluster",
-  "locked": "another run holds the lock",
-  "refused": "the input was refused",
+  locked: "another run holds the lock",
+  refused: "the input was refused",
   "preflight-failed": "a preflight check failed",
 };
 
@@ -65,7 +68,10 @@ function nextSteps(next: readonly string[] | undefined): string[] {
 export function formatPlain(e: EngineEvent, paint: Paint = (_s, t) => t): string[] {
   switch (e.event) {
     case "plan":
-      return [`${e.dryRun ? "Dry run against" : e.operation === "uninstall" ? "Removing from" : e.installed ? "Upgrading in" : "Installing into"} context ${e.context} (${e.server}), namespace ${e.namespace}: ${e.stages.reduce((n, s) => n + s.objects.length, 0)} objects in ${e.stages.length} stages`, ...planLines(e)];
+      return [
+        `${e.dryRun ? "Dry run against" : e.operation === "uninstall" ? "Removing from" : e.installed ? "Upgrading in" : "Installing into"} context ${e.context} (${e.server}), namespace ${e.namespace}: ${e.stages.reduce((n, s) => n + s.objects.length, 0)} objects in ${e.stages.length} stages`,
+        ...planLines(e),
+      ];
     case "stage":
       if (e.status === "running") return [paint("bold", `[${e.index + 1}/${e.total}] ${e.title}`)];
       if (e.status === "done") return [paint("green", `  ✔ ${e.title} (${(e.elapsedMs / 1000).toFixed(1)} s)`)];
@@ -75,7 +81,9 @@ export function formatPlain(e: EngineEvent, paint: Paint = (_s, t) => t): string
       if (DRY_RUN_ACTIONS.has(e.action)) return [];
       return [`  ${e.object} ${e.action}${e.fields ? `: ${e.fields.join(", ")}` : ""}`];
     case "status":
-      return [`  ${e.object}: ${e.state === "ready" ? paint("green", e.message) : e.state === "failed" ? paint("red", e.message) : e.message}`];
+      return [
+        `  ${e.object}: ${e.state === "ready" ? paint("green", e.message) : e.state === "failed" ? paint("red", e.message) : e.message}`,
+      ];
     case "stall":
       return [paint("yellow", `  ‼ ${e.object}: ${e.reason}: ${e.message}`), `    hint: ${e.hint}`];
     case "log":
@@ -83,7 +91,8 @@ export function formatPlain(e: EngineEvent, paint: Paint = (_s, t) => t): string
     case "cleanup":
       return [`  ${e.object} ${e.message}`];
     case "check": {
-      const style = e.status === "pass" ? "green" : e.status === "warn" ? "yellow" : e.status === "fail" ? "red" : "dim";
+      const style =
+        e.status === "pass" ? "green" : e.status === "warn" ? "yellow" : e.status === "fail" ? "red" : "dim";
       const [head, ...hint] = checkLines(e);
       return [paint(style, head!), ...hint];
     }
@@ -101,7 +110,14 @@ export function formatPlain(e: EngineEvent, paint: Paint = (_s, t) => t): string
       ];
     case "done":
       return e.ok
-        ? [paint("green", `✔ ${e.message} (${(e.elapsedMs / 1000).toFixed(1)} s)`), ...(e.next ?? []).map((n) => `  ${n}`)]
-        : [paint("red", `✖ ${e.outcome === "verify-failed" ? e.message : `stopped: ${OUTCOME_WORDS[e.outcome]}`}`), ...(e.resume ? [`  ${e.resume}`] : []), ...nextSteps(e.next)];
+        ? [
+            paint("green", `✔ ${e.message} (${(e.elapsedMs / 1000).toFixed(1)} s)`),
+            ...(e.next ?? []).map((n) => `  ${n}`),
+          ]
+        : [
+            paint("red", `✖ ${e.outcome === "verify-failed" ? e.message : `stopped: ${OUTCOME_WORDS[e.outcome]}`}`),
+            ...(e.resume ? [`  ${e.resume}`] : []),
+            ...nextSteps(e.next),
+          ];
   }
 }

@@ -4,8 +4,8 @@ import type { AnswerContext, FrontEnd, PlanEvent } from "../pipeline/front-end.j
 import { chooseReporter, type OutputFormat } from "./choose-reporter.js";
 import { scriptVerifyFrontEnd } from "./script-checklist.js";
 import { widthOf, wrapLines } from "./wrap.js";
-import { type SecretKey } from "../config/secret-keys.js";
-import { type CliIO } from "../base/io.js";
+import type { SecretKey } from "../config/secret-keys.js";
+import type { CliIO } from "../base/io.js";
 
 export interface ScriptInput {
   readonly flags: Readonly<Record<string, string | undefined>>;
@@ -22,11 +22,27 @@ export interface ScriptInput {
  * `--non-interactive`: answers from flags, environment, values file and the install record; the
  * plan and progress as plain lines on stderr or JSON Lines on stdout; no question is ever asked.
  */
-export function scriptFrontEnd({ flags, io, format, replaceSecrets, given, apiKeyMayComeLater = false }: ScriptInput): FrontEnd {
+export function scriptFrontEnd({
+  flags,
+  io,
+  format,
+  replaceSecrets,
+  given,
+  apiKeyMayComeLater = false,
+}: ScriptInput): FrontEnd {
   const reporter = chooseReporter({ format, stdout: io.stdout, stderr: io.stderr, env: io.env });
   return {
     chooseContext: async () => undefined,
-    resolveAnswers: async ({ installed }: AnswerContext) => loadConfig({ flags, env: io.env, ...(given ? { given } : {}), forInstall: true, installed, replaceSecrets, apiKeyMayComeLater }),
+    resolveAnswers: async ({ installed }: AnswerContext) =>
+      loadConfig({
+        flags,
+        env: io.env,
+        ...(given ? { given } : {}),
+        forInstall: true,
+        installed,
+        replaceSecrets,
+        apiKeyMayComeLater,
+      }),
     showPlan: (plan: PlanEvent) => reporter.event(plan),
     showCheck: (check) => reporter.event(check),
     confirm: async () => true,
@@ -38,7 +54,8 @@ export function scriptFrontEnd({ flags, io, format, replaceSecrets, given, apiKe
     say(line: string, outcome?: RunOutcome) {
       // stderr for the person reading the log; in JSON also the `done` event a script waits for.
       io.stderr.write(`${wrapLines([line], widthOf(io.stderr)).join("\n")}\n`);
-      if (format === "json" && outcome) reporter.event({ event: "done", ok: false, outcome, elapsedMs: 0, applied: 0, total: 0, message: line });
+      if (format === "json" && outcome)
+        reporter.event({ event: "done", ok: false, outcome, elapsedMs: 0, applied: 0, total: 0, message: line });
     },
   };
 }

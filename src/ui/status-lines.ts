@@ -32,7 +32,9 @@ function lockLine(s: InstallStatus, now: Date): string {
   if (!s.lock) return "free";
   const h = s.lock.holder;
   const left = Math.max(0, Math.ceil((Date.parse(s.lock.expiresAt) - now.getTime()) / 1000));
-  return h ? `held by ${h.user}@${h.host} (pid ${h.pid}) since ${timeAgo(h.since, now)}; lease ends in ${left} s unless renewed` : "held by another run";
+  return h
+    ? `held by ${h.user}@${h.host} (pid ${h.pid}) since ${timeAgo(h.since, now)}; lease ends in ${left} s unless renewed`
+    : "held by another run";
 }
 
 /** The verdict: incomplete (and how to go on), healthy or not, and the last verification when it failed. */
@@ -42,14 +44,22 @@ function headline(s: InstallStatus): string {
     return `INCOMPLETE: no run has completed yet${last ? ` (the last one stopped: ${last.outcome}, ${shortTime(last.time)})` : ""}; re-run mathison-install install --namespace ${s.namespace} to resume, or mathison-install uninstall --namespace ${s.namespace} to remove it`;
   }
   const v = s.lastVerification;
-  const verification = v && !v.ok ? `; last verification failed (${v.failed.join(", ")}): mathison-install verify --namespace ${s.namespace} says why` : "";
+  const verification =
+    v && !v.ok
+      ? `; last verification failed (${v.failed.join(", ")}): mathison-install verify --namespace ${s.namespace} says why`
+      : "";
   return `${s.healthy ? "healthy" : "NOT healthy"}${verification}`;
 }
 
 /** `mathison-install status` as text: the install, its workloads in one word each, its answers and last runs; 80 columns. */
 export function statusLines(s: InstallStatus, now: Date = new Date()): string[] {
   const i = s.installed;
-  const when = [i.installedAt ? `installed ${timeAgo(i.installedAt, now)}` : "", i.updatedAt ? `last changed ${timeAgo(i.updatedAt, now)}` : ""].filter(Boolean).join(", ");
+  const when = [
+    i.installedAt ? `installed ${timeAgo(i.installedAt, now)}` : "",
+    i.updatedAt ? `last changed ${timeAgo(i.updatedAt, now)}` : "",
+  ]
+    .filter(Boolean)
+    .join(", ");
   const lines = [
     ...wrap(`Mathison in namespace ${s.namespace} (context ${s.context}): ${headline(s)}`, ""),
     `  images      ${[i.webImage, i.workerImage].filter(Boolean).join(", ") || "unknown"}`,
@@ -58,14 +68,29 @@ export function statusLines(s: InstallStatus, now: Date = new Date()): string[] 
     "Workloads",
     ...s.workloads.flatMap((w) => row(w.state, w.object, w.message)),
   ];
-  if (s.migration) lines.push(...row(s.migration.state === "failed" ? "Failed" : s.migration.state === "completed" ? "Completed" : "Running", s.migration.object, s.migration.message));
+  if (s.migration)
+    lines.push(
+      ...row(
+        s.migration.state === "failed" ? "Failed" : s.migration.state === "completed" ? "Completed" : "Running",
+        s.migration.object,
+        s.migration.message,
+      ),
+    );
   lines.push("Settings");
   const keyWidth = Math.max(...s.answers.map((a) => a.key.length), ...s.secrets.map((x) => x.key.length)) + 2;
-  for (const a of s.answers) lines.push(`  ${a.key.padEnd(keyWidth)}${a.value || (a.key === "storageClass" ? "the cluster's default class" : "(empty)")}${a.origin === "default" ? "  (default)" : ""}`);
+  for (const a of s.answers)
+    lines.push(
+      `  ${a.key.padEnd(keyWidth)}${a.value || (a.key === "storageClass" ? "the cluster's default class" : "(empty)")}${a.origin === "default" ? "  (default)" : ""}`,
+    );
   for (const x of s.secrets) lines.push(`  ${x.key.padEnd(keyWidth)}${x.set ? "•••••••• (set)" : "(not set)"}`);
   lines.push("Last runs");
-  for (const r of s.history.slice(-5).reverse()) lines.push(`  ${shortTime(r.time)}  ${r.outcome.padEnd(13)}${r.webImage}  ${r.user}@${r.host}`);
+  for (const r of s.history.slice(-5).reverse())
+    lines.push(`  ${shortTime(r.time)}  ${r.outcome.padEnd(13)}${r.webImage}  ${r.user}@${r.host}`);
   const v = s.lastVerification;
-  lines.push(v ? `Last verification: ${timeAgo(v.time, now)}, ${v.ok ? "passed" : `failed: ${v.failed.join(", ")}`}${v.warned.length > 0 ? `; warnings: ${v.warned.join(", ")}` : ""}` : "Last verification: none recorded (mathison-install verify)");
+  lines.push(
+    v
+      ? `Last verification: ${timeAgo(v.time, now)}, ${v.ok ? "passed" : `failed: ${v.failed.join(", ")}`}${v.warned.length > 0 ? `; warnings: ${v.warned.join(", ")}` : ""}`
+      : "Last verification: none recorded (mathison-install verify)",
+  );
   return lines.map(fit);
 }

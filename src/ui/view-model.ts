@@ -32,8 +32,22 @@ export interface ViewModel {
   readonly stages: readonly StageView[];
   /** The migration's output: the last lines only, so the screen keeps its size. */
   readonly logs: readonly { readonly pod: string; readonly line: string }[];
-  readonly failure?: { readonly stage: StageId; readonly object?: string; readonly reason: string; readonly message: string; readonly hint: string; readonly logs: readonly string[] };
-  readonly done?: { readonly ok: boolean; readonly outcome: RunOutcome; readonly message: string; readonly resume?: string; readonly next?: readonly string[]; readonly elapsedMs: number };
+  readonly failure?: {
+    readonly stage: StageId;
+    readonly object?: string;
+    readonly reason: string;
+    readonly message: string;
+    readonly hint: string;
+    readonly logs: readonly string[];
+  };
+  readonly done?: {
+    readonly ok: boolean;
+    readonly outcome: RunOutcome;
+    readonly message: string;
+    readonly resume?: string;
+    readonly next?: readonly string[];
+    readonly elapsedMs: number;
+  };
   readonly interrupting: boolean;
   /** A line the run wants seen above the panes (a lock taken over from a killed run). */
   readonly notice?: string;
@@ -53,7 +67,9 @@ function updateStage(view: ViewModel, id: StageId, change: (s: StageView) => Sta
 
 function updateResource(stage: StageView, object: string, change: (r: ResourceView) => ResourceView): StageView {
   const exists = stage.resources.some((r) => r.object === object);
-  const resources = exists ? stage.resources.map((r) => (r.object === object ? change(r) : r)) : [...stage.resources, change({ object })];
+  const resources = exists
+    ? stage.resources.map((r) => (r.object === object ? change(r) : r))
+    : [...stage.resources, change({ object })];
   return { ...stage, resources };
 }
 
@@ -61,25 +77,40 @@ export function reduce(view: ViewModel, a: ViewAction, now: number = Date.now())
   switch (a.event) {
     case "plan":
       return {
-        ...view, context: a.context, namespace: a.namespace, dryRun: a.dryRun, upgrade: a.installed !== undefined,
-        stages: a.stages.map((s) => ({ id: s.id, title: s.title, status: "pending", resources: s.objects.map((object) => ({ object })) })),
+        ...view,
+        context: a.context,
+        namespace: a.namespace,
+        dryRun: a.dryRun,
+        upgrade: a.installed !== undefined,
+        stages: a.stages.map((s) => ({
+          id: s.id,
+          title: s.title,
+          status: "pending",
+          resources: s.objects.map((object) => ({ object })),
+        })),
       };
     case "stage":
       return updateStage(view, a.stage, (s) => ({
         ...s,
         status: a.status,
-        ...(a.status === "running" ? { startedAt: now } : { elapsedMs: a.elapsedMs || (s.startedAt !== undefined ? now - s.startedAt : 0) }),
+        ...(a.status === "running"
+          ? { startedAt: now }
+          : { elapsedMs: a.elapsedMs || (s.startedAt !== undefined ? now - s.startedAt : 0) }),
         ...(a.status !== "running" ? { waiting: undefined } : {}),
       }));
     case "apply":
       return updateStage(view, a.stage, (s) => updateResource(s, a.object, (r) => ({ ...r, action: a.action })));
     case "status":
-      return updateStage(view, a.stage, (s) => updateResource(s, a.object, (r) => {
-        const { stall: _stall, ...rest } = r;
-        return { ...(a.state === "ready" ? rest : r), state: a.state, message: a.message };
-      }));
+      return updateStage(view, a.stage, (s) =>
+        updateResource(s, a.object, (r) => {
+          const { stall: _stall, ...rest } = r;
+          return { ...(a.state === "ready" ? rest : r), state: a.state, message: a.message };
+        }),
+      );
     case "stall":
-      return updateStage(view, a.stage, (s) => updateResource(s, a.object, (r) => ({ ...r, stall: { reason: a.reason, message: a.message, hint: a.hint } })));
+      return updateStage(view, a.stage, (s) =>
+        updateResource(s, a.object, (r) => ({ ...r, stall: { reason: a.reason, message: a.message, hint: a.hint } })),
+      );
     case "progress":
       return updateStage(view, a.stage, (s) => ({ ...s, waiting: { on: a.waitingOn, done: a.done, total: a.total } }));
     case "log":
@@ -93,16 +124,40 @@ export function reduce(view: ViewModel, a: ViewAction, now: number = Date.now())
     case "lock":
       return { ...view, notice: a.message };
     case "failed": {
-      const failure = { stage: a.stage, ...(a.object ? { object: a.object } : {}), reason: a.reason, message: a.message, hint: a.hint, logs: a.logs };
+      const failure = {
+        stage: a.stage,
+        ...(a.object ? { object: a.object } : {}),
+        reason: a.reason,
+        message: a.message,
+        hint: a.hint,
+        logs: a.logs,
+      };
       // A failure ends its stage, and the failing object's row says it failed, not its last progress ("1 running").
       const marked = updateStage(view, a.stage, (s) => {
-        const ended: StageView = { ...s, status: "failed", waiting: undefined, elapsedMs: s.startedAt !== undefined ? now - s.startedAt : 0 };
-        return a.object ? updateResource(ended, a.object, (r) => ({ ...r, state: "failed", message: a.reason })) : ended;
+        const ended: StageView = {
+          ...s,
+          status: "failed",
+          waiting: undefined,
+          elapsedMs: s.startedAt !== undefined ? now - s.startedAt : 0,
+        };
+        return a.object
+          ? updateResource(ended, a.object, (r) => ({ ...r, state: "failed", message: a.reason }))
+          : ended;
       });
       return { ...marked, failure };
     }
     case "done":
-      return { ...view, done: { ok: a.ok, outcome: a.outcome, message: a.message, elapsedMs: a.elapsedMs, ...(a.resume ? { resume: a.resume } : {}), ...(a.next ? { next: a.next } : {}) } };
+      return {
+        ...view,
+        done: {
+          ok: a.ok,
+          outcome: a.outcome,
+          message: a.message,
+          elapsedMs: a.elapsedMs,
+          ...(a.resume ? { resume: a.resume } : {}),
+          ...(a.next ? { next: a.next } : {}),
+        },
+      };
     case "interrupting":
       return { ...view, interrupting: true };
   }

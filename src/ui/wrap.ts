@@ -11,7 +11,13 @@ export function wrapLine(line: string, width: number, options: { readonly keepCo
   if (visible(line) <= width) return [line];
   const head = /^((?:\x1b\[[0-9;]*m)?\s*(?:[✔✖‼–•·?›→!+~-]\s+|\d+\.\s+|(?:hint|try|next|then):\s+)?)/.exec(line)![1]!;
   const indent = " ".repeat(Math.min(visible(head), Math.floor(width / 2)));
-  const units = options.keepCommands === false ? line.slice(head.length).split(" ").filter((w) => w !== "") : unitsOf(line.slice(head.length));
+  const units =
+    options.keepCommands === false
+      ? line
+          .slice(head.length)
+          .split(" ")
+          .filter((w) => w !== "")
+      : unitsOf(line.slice(head.length));
   const lines: string[] = [];
   let current = head;
   let empty = true;

@@ -15,14 +15,19 @@ const scripts = join(PACKAGE_ROOT, "scripts", "cluster");
 
 /** A script's exit code and everything it printed (stdout, then stderr). */
 function run(script: string, state: string): { code: number; out: string } {
-  const r = spawnSync("bash", [join(scripts, script)], { env: { ...process.env, MATHISON_CLUSTER_DIR: state }, stdio: ["ignore", "pipe", "pipe"] });
+  const r = spawnSync("bash", [join(scripts, script)], {
+    env: { ...process.env, MATHISON_CLUSTER_DIR: state },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
 }
 
 /** Processes whose command line names the directory: what a stopped cluster must not leave. */
 function processesOf(dir: string): string {
   try {
-    return execFileSync("pgrep", ["-af", `${dir}/`]).toString().trim();
+    return execFileSync("pgrep", ["-af", `${dir}/`])
+      .toString()
+      .trim();
   } catch {
     return "";
   }
@@ -53,7 +58,10 @@ describe("the test cluster's scripts", { skip, timeout: 180_000 }, () => {
   it("a start killed halfway leaves nothing running, and the next start succeeds", async () => {
     const state = join(mkdtempSync(join(tmpdir(), "mathison-killed-")), "cluster");
     after(() => run("down.sh", state));
-    const child = spawn("bash", [join(scripts, "up.sh")], { env: { ...process.env, MATHISON_CLUSTER_DIR: state }, stdio: "ignore" });
+    const child = spawn("bash", [join(scripts, "up.sh")], {
+      env: { ...process.env, MATHISON_CLUSTER_DIR: state },
+      stdio: "ignore",
+    });
     // Killed once the API server runs (etcd and kube-apiserver started, the rest not yet).
     for (let i = 0; !existsSync(join(state, "logs", "kube-apiserver.log")); i++) {
       assert.ok(i < 300, "the start got as far as the API server");

@@ -32,8 +32,17 @@ function planFor(namespace: string, change: (plan: RenderedPlan) => void): Rende
 }
 
 /** Plan (into a namespace that does not exist yet) and apply, as the pipeline does after its confirm. */
-async function runPlan(rendered: RenderedPlan, kube: Kube, reporter: Reporter, options: EngineOptions): Promise<RunResult> {
-  const plan = await computePlan(rendered, kube, { namespaceExists: false, replicasGiven: true, previousInventory: [] });
+async function runPlan(
+  rendered: RenderedPlan,
+  kube: Kube,
+  reporter: Reporter,
+  options: EngineOptions,
+): Promise<RunResult> {
+  const plan = await computePlan(rendered, kube, {
+    namespaceExists: false,
+    replicasGiven: true,
+    previousInventory: [],
+  });
   return applyPlan(plan, kube, reporter, options);
 }
 
@@ -42,10 +51,18 @@ describe("engine stall diagnosis", { skip }, () => {
 
   it("reports an unschedulable pod with its reason within seconds, not at the timeout", async () => {
     const namespace = uniqueNamespace("e2e-unsched");
-    after(() => cleanup(cluster!, namespace, [`clusterrole/${clusterScopedName(namespace)}`, `clusterrolebinding/${clusterScopedName(namespace)}`]));
+    after(() =>
+      cleanup(cluster!, namespace, [
+        `clusterrole/${clusterScopedName(namespace)}`,
+        `clusterrolebinding/${clusterScopedName(namespace)}`,
+      ]),
+    );
     const plan = planFor(namespace, (p) => {
       // More CPU than the test node (32) has.
-      findObject(p, "Deployment", "mathison-web").spec.template.spec.containers[0].resources = { requests: { cpu: "64", memory: "256Mi" }, limits: { cpu: "64", memory: "512Mi" } };
+      findObject(p, "Deployment", "mathison-web").spec.template.spec.containers[0].resources = {
+        requests: { cpu: "64", memory: "256Mi" },
+        limits: { cpu: "64", memory: "512Mi" },
+      };
     });
     const controller = new AbortController();
     let appStarted = 0;
@@ -69,7 +86,12 @@ describe("engine stall diagnosis", { skip }, () => {
 
   it("fails at once when Pod Security rejects the pods, naming the rejection", async () => {
     const namespace = uniqueNamespace("e2e-psa");
-    after(() => cleanup(cluster!, namespace, [`clusterrole/${clusterScopedName(namespace)}`, `clusterrolebinding/${clusterScopedName(namespace)}`]));
+    after(() =>
+      cleanup(cluster!, namespace, [
+        `clusterrole/${clusterScopedName(namespace)}`,
+        `clusterrolebinding/${clusterScopedName(namespace)}`,
+      ]),
+    );
     const plan = planFor(namespace, (p) => {
       delete findObject(p, "StatefulSet", "redis").spec.template.spec.securityContext;
       delete findObject(p, "StatefulSet", "redis").spec.template.spec.containers[0].securityContext;
@@ -84,6 +106,9 @@ describe("engine stall diagnosis", { skip }, () => {
     assert.equal(failed.reason, "FailedCreate");
     assert.match(failed.message, /violates PodSecurity "restricted:latest"/);
     assert.ok(Date.now() - started < 30_000);
-    assert.ok(!recorder.events.some((e) => e.event === "apply" && e.stage === "migrate"), "stopped before the migration");
+    assert.ok(
+      !recorder.events.some((e) => e.event === "apply" && e.stage === "migrate"),
+      "stopped before the migration",
+    );
   });
 });

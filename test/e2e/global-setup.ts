@@ -14,7 +14,10 @@ export async function globalSetup(): Promise<void> {
     process.stderr.write(`end-to-end tests skipped: ${process.env["MATHISON_E2E_SKIP"]}\n`);
     return;
   }
-  process.env["MATHISON_TEST_BIN_DIR"] ??= execFileSync("bash", ["-c", `. "${scripts}/versions.sh" && printf %s "$CLUSTER_BIN_DIR"`]).toString();
+  process.env["MATHISON_TEST_BIN_DIR"] ??= execFileSync("bash", [
+    "-c",
+    `. "${scripts}/versions.sh" && printf %s "$CLUSTER_BIN_DIR"`,
+  ]).toString();
   if (process.env["MATHISON_TEST_KUBECONFIG"]) return;
   startedDir = mkdtempSync(join(tmpdir(), "mathison-e2e-cluster-"));
   const out = execFileSync("bash", [join(scripts, "up.sh")], {
@@ -29,5 +32,8 @@ export async function globalSetup(): Promise<void> {
 
 export async function globalTeardown(): Promise<void> {
   if (!startedDir) return;
-  execFileSync("bash", [join(scripts, "down.sh")], { env: { ...process.env, MATHISON_CLUSTER_DIR: startedDir }, stdio: "inherit" });
+  execFileSync("bash", [join(scripts, "down.sh")], {
+    env: { ...process.env, MATHISON_CLUSTER_DIR: startedDir },
+    stdio: "inherit",
+  });
 }

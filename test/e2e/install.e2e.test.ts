@@ -25,8 +25,16 @@ describe("install --non-interactive", { skip }, () => {
     const stages = run.events.filter((e) => e.event === "stage" && e.status === "done").map((e) => e.stage);
     assert.deepEqual(stages, ["base", "config", "backing", "migrate", "app", "edge"]);
     for (const e of run.events) assert.equal(typeof e.ts, "string");
-    const ready = run.events.filter((e) => e.event === "status" && e.state === "ready").map((e) => e.object.replace(/-[0-9a-f]{10}$/, ""));
-    assert.deepEqual(ready.sort(), ["Deployment/mathison-web", "Deployment/mathison-worker", "Job/mathison-migrate", "StatefulSet/postgres", "StatefulSet/redis"]);
+    const ready = run.events
+      .filter((e) => e.event === "status" && e.state === "ready")
+      .map((e) => e.object.replace(/-[0-9a-f]{10}$/, ""));
+    assert.deepEqual(ready.sort(), [
+      "Deployment/mathison-web",
+      "Deployment/mathison-worker",
+      "Job/mathison-migrate",
+      "StatefulSet/postgres",
+      "StatefulSet/redis",
+    ]);
     const web = await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"]);
     assert.equal(web.status.readyReplicas, 2);
     assert.ok(run.events.filter((e) => e.event === "apply").every((e) => e.action === "created"));
@@ -34,7 +42,9 @@ describe("install --non-interactive", { skip }, () => {
     const logLines = run.events.filter((e) => e.event === "log" && e.stage === "migrate").map((e) => e.line);
     assert.ok(logLines.includes("All migrations have been successfully applied."), JSON.stringify(logLines));
     const logIndex = run.events.findIndex((e) => e.event === "log");
-    const migrateDone = run.events.findIndex((e) => e.event === "stage" && e.stage === "migrate" && e.status === "done");
+    const migrateDone = run.events.findIndex(
+      (e) => e.event === "stage" && e.stage === "migrate" && e.status === "done",
+    );
     assert.ok(logIndex < migrateDone, "log lines arrive while the stage runs");
   });
 
@@ -45,7 +55,10 @@ describe("install --non-interactive", { skip }, () => {
     assert.equal(run.code, 0, run.stderr);
     const actions = run.events.filter((e) => e.event === "apply");
     assert.ok(actions.length > 20);
-    assert.deepEqual(actions.filter((e) => e.action !== "unchanged"), []);
+    assert.deepEqual(
+      actions.filter((e) => e.action !== "unchanged"),
+      [],
+    );
     assert.deepEqual(await versions(c, namespace), before);
     const secretAfter = await kubectlJson(c, ["-n", namespace, "get", "secret/mathison-secrets"]);
     assert.deepEqual(secretAfter.data, secretBefore.data);
@@ -55,7 +68,9 @@ describe("install --non-interactive", { skip }, () => {
     const before = await versions(c, namespace);
     const run = await runInstaller(c, installArgs(namespace, "--dry-run", "--tag", "2.0.0"));
     assert.equal(run.code, 0, run.stderr);
-    const byObject = Object.fromEntries(run.events.filter((e) => e.event === "apply").map((e) => [e.object.replace(/-[0-9a-f]{10}$/, ""), e]));
+    const byObject = Object.fromEntries(
+      run.events.filter((e) => e.event === "apply").map((e) => [e.object.replace(/-[0-9a-f]{10}$/, ""), e]),
+    );
     assert.equal(byObject["Deployment/mathison-web"].action, "change");
     assert.ok(byObject["Deployment/mathison-web"].fields.includes("spec.template.spec.containers[0].image"));
     assert.equal(byObject["Job/mathison-migrate"].action, "create");
@@ -83,7 +98,8 @@ describe("install --non-interactive", { skip }, () => {
     assert.match(done.resume, /re-run the same command to resume/i);
     assert.ok(!run.events.some((e) => e.event === "apply" && e.stage === "app"), "stage 5 never applied");
     const afterRun = await versions(c, namespace);
-    for (const ref of ["Deployment/mathison-web", "Deployment/mathison-worker"]) assert.equal(afterRun[ref], before[ref], `${ref} untouched`);
+    for (const ref of ["Deployment/mathison-web", "Deployment/mathison-worker"])
+      assert.equal(afterRun[ref], before[ref], `${ref} untouched`);
   });
 
   it("that failure left a support bundle: 0600, the failing pod's log and the events, no secret value", async () => {
@@ -98,9 +114,19 @@ describe("install --non-interactive", { skip }, () => {
     const job = run.events.find((e) => e.event === "failed").object.slice("Job/".length);
     const pods = [...files.keys()].filter((f) => f.startsWith(`pods/${job}-`));
     for (const pod of pods) assert.match(files.get(pod)!, /restarts=3/);
-    assert.ok(files.has("namespace-events.txt") && files.has("versions.json") && files.has("plan.yaml") && files.has("preflight.json"));
-    assert.ok(JSON.parse(`[${files.get("events.jsonl")!.trim().split("\n").join(",")}]`).some((e: any) => e.event === "failed"));
-    assert.match(files.get("objects/Secret-mathison-secrets.yaml")!, /keys:\n {2}- ANTHROPIC_API_KEY\n {2}- AUTH_SECRET\n {2}- DATABASE_URL\n {2}- POSTGRES_PASSWORD\n$/);
+    assert.ok(
+      files.has("namespace-events.txt") &&
+        files.has("versions.json") &&
+        files.has("plan.yaml") &&
+        files.has("preflight.json"),
+    );
+    assert.ok(
+      JSON.parse(`[${files.get("events.jsonl")!.trim().split("\n").join(",")}]`).some((e: any) => e.event === "failed"),
+    );
+    assert.match(
+      files.get("objects/Secret-mathison-secrets.yaml")!,
+      /keys:\n {2}- ANTHROPIC_API_KEY\n {2}- AUTH_SECRET\n {2}- DATABASE_URL\n {2}- POSTGRES_PASSWORD\n$/,
+    );
     const secret = await kubectlJson(c, ["-n", namespace, "get", "secret/mathison-secrets"]);
     const all = [...files.values()].join("\n");
     for (const [key, encoded] of Object.entries(secret.data as Record<string, string>)) {
@@ -116,7 +142,9 @@ describe("install --non-interactive", { skip }, () => {
     const path = run.stdout.trim();
     assert.ok(path.startsWith(dir), path);
     const files = readTarGz(path);
-    assert.ok(files.has("objects/Deployment-mathison-web.yaml") && files.has("objects/ConfigMap-mathison-install.yaml"));
+    assert.ok(
+      files.has("objects/Deployment-mathison-web.yaml") && files.has("objects/ConfigMap-mathison-install.yaml"),
+    );
     assert.ok([...files.keys()].some((f) => /^logs\/mathison-web-[\w-]+\/web\.log$/.test(f)));
     assert.ok(!files.has("events.jsonl"), "no run, no run events");
   });
@@ -137,7 +165,18 @@ describe("install failures", { skip }, () => {
 
   it("bad flags exit 2, list every problem and create nothing", async () => {
     const namespace = uniqueNamespace("e2e-bad");
-    const run = await runInstaller(c, ["install", "--non-interactive", "--namespace", namespace, "--domain", "bad_domain", "--web-replicas", "zero", "--output", "yaml"]);
+    const run = await runInstaller(c, [
+      "install",
+      "--non-interactive",
+      "--namespace",
+      namespace,
+      "--domain",
+      "bad_domain",
+      "--web-replicas",
+      "zero",
+      "--output",
+      "yaml",
+    ]);
     assert.equal(run.code, 2);
     const lines = run.stderr.split("\n").filter((l) => l.startsWith("mathison-install: "));
     assert.equal(lines.length, 3, run.stderr);
@@ -145,7 +184,9 @@ describe("install failures", { skip }, () => {
   });
 
   it("missing required values are listed at once", async () => {
-    const run = await runInstaller(c, ["install", "--non-interactive", "--namespace", uniqueNamespace("e2e-missing")], { ANTHROPIC_API_KEY: "" });
+    const run = await runInstaller(c, ["install", "--non-interactive", "--namespace", uniqueNamespace("e2e-missing")], {
+      ANTHROPIC_API_KEY: "",
+    });
     assert.equal(run.code, 2);
     assert.match(run.stderr, /--domain: missing/);
     assert.match(run.stderr, /ANTHROPIC_API_KEY: missing/);
@@ -160,7 +201,10 @@ describe("install failures", { skip }, () => {
         server.close(() => resolve(port));
       });
     });
-    writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: x, cluster: {server: 'https://127.0.0.1:${closedPort}'}}]\nusers: [{name: x, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: x, user: x}}]\ncurrent-context: x\n`);
+    writeFileSync(
+      kubeconfig,
+      `apiVersion: v1\nkind: Config\nclusters: [{name: x, cluster: {server: 'https://127.0.0.1:${closedPort}'}}]\nusers: [{name: x, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: x, user: x}}]\ncurrent-context: x\n`,
+    );
     const run = await runInstaller(c, installArgs("e2e-unreachable", "--kubeconfig", kubeconfig));
     assert.equal(run.code, 3, run.stderr);
     assert.equal(run.events.at(-1).outcome, "cluster-access");
@@ -172,7 +216,10 @@ describe("install failures", { skip }, () => {
   it("an image that cannot be pulled fails the stage at once with the reason and a hint", async () => {
     const namespace = uniqueNamespace("e2e-pull");
     after(() => tidy(c, namespace));
-    const run = await runInstaller(c, installArgs(namespace, "--worker-image", "kwok.invalid/missing:1", "--timeout", "5m"));
+    const run = await runInstaller(
+      c,
+      installArgs(namespace, "--worker-image", "kwok.invalid/missing:1", "--timeout", "5m"),
+    );
     assert.equal(run.code, 5, run.stderr);
     const failed = run.events.find((e) => e.event === "failed");
     assert.equal(failed.stage, "app");
@@ -185,7 +232,10 @@ describe("install failures", { skip }, () => {
   it("a stage that does not become ready fails at its timeout with exit 5, the stall's reason and a hint", async () => {
     const namespace = uniqueNamespace("e2e-timeout");
     after(() => tidy(c, namespace));
-    const run = await runInstaller(c, installArgs(namespace, "--storage-class", "no-such-class", "--timeout", "4s", "--skip-preflight"));
+    const run = await runInstaller(
+      c,
+      installArgs(namespace, "--storage-class", "no-such-class", "--timeout", "4s", "--skip-preflight"),
+    );
     assert.equal(run.code, 5, run.stderr);
     const failed = run.events.find((e) => e.event === "failed");
     assert.equal(failed.stage, "backing");
@@ -200,7 +250,15 @@ describe("install failures", { skip }, () => {
   it("plain output without a TTY has one line per change and no ANSI", async () => {
     const namespace = uniqueNamespace("e2e-plain");
     after(() => tidy(c, namespace));
-    const run = await runInstaller(c, ["install", "--non-interactive", "--skip-verify", "--namespace", namespace, "--domain", "plain.e2e.test"]);
+    const run = await runInstaller(c, [
+      "install",
+      "--non-interactive",
+      "--skip-verify",
+      "--namespace",
+      namespace,
+      "--domain",
+      "plain.e2e.test",
+    ]);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, "", "progress goes to stderr");
     assert.ok(!run.stderr.includes("\x1b["), "no escape sequences");

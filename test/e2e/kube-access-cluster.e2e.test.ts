@@ -20,7 +20,11 @@ const { cluster, skip } = testCluster();
  * (watches aside) with 429 Too Many Requests and Retry-After, as API Priority and Fairness does
  * under load; the others it forwards with the admin's client certificate.
  */
-async function startThrottlingRelay(c: TestCluster, ca: TestCa, every: number): Promise<{ port: number; throttled: () => number; close(): Promise<void> }> {
+async function startThrottlingRelay(
+  c: TestCluster,
+  ca: TestCa,
+  every: number,
+): Promise<{ port: number; throttled: () => number; close(): Promise<void> }> {
   const a = adminAccess(c);
   const upstream = new URL(a.server);
   const pem = ca.issue("relay", ["localhost"], 2);
@@ -32,20 +36,38 @@ async function startThrottlingRelay(c: TestCluster, ca: TestCa, every: number): 
     if (!watch && ++count % every === 0) {
       throttled++;
       res.writeHead(429, { "content-type": "application/json", "retry-after": "1" });
-      res.end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", message: "Too many requests, please try again later.", reason: "TooManyRequests", code: 429 }));
+      res.end(
+        JSON.stringify({
+          kind: "Status",
+          apiVersion: "v1",
+          status: "Failure",
+          message: "Too many requests, please try again later.",
+          reason: "TooManyRequests",
+          code: 429,
+        }),
+      );
       req.resume();
       return;
     }
     const { host: _host, ...headers } = req.headers;
-    const forward = httpsRequest({
-      host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers,
-      ca: readFileSync(a.ca), cert: readFileSync(a.cert), key: readFileSync(a.key),
-    }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      // As the API server does: a watch's headers go out at once, before its first event.
-      res.flushHeaders();
-      up.pipe(res);
-    });
+    const forward = httpsRequest(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers,
+        ca: readFileSync(a.ca),
+        cert: readFileSync(a.cert),
+        key: readFileSync(a.key),
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        // As the API server does: a watch's headers go out at once, before its first event.
+        res.flushHeaders();
+        up.pipe(res);
+      },
+    );
     forwards.add(forward);
     forward.on("close", () => forwards.delete(forward));
     forward.on("error", () => res.destroy());
@@ -55,11 +77,12 @@ async function startThrottlingRelay(c: TestCluster, ca: TestCa, every: number): 
   return {
     port: (server.address() as AddressInfo).port,
     throttled: () => throttled,
-    close: () => new Promise<void>((resolve) => {
-      for (const f of forwards) f.destroy();
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const f of forwards) f.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -87,14 +110,21 @@ describe("kube access on the test cluster", { skip }, () => {
     const port = new URL(adminAccess(c).server).port;
     const tunnels = proxy.tunnels.slice(before);
     assert.ok(tunnels.length >= 2, `requests and watches went through the proxy (${tunnels.length} tunnels)`);
-    assert.ok(tunnels.every((t) => t === `127.0.0.1:${port}`), tunnels.join(", "));
+    assert.ok(
+      tunnels.every((t) => t === `127.0.0.1:${port}`),
+      tunnels.join(", "),
+    );
   });
 
   it("as: a user with admin rights in one namespace only: the preflight lists every missing permission and nothing is applied", async () => {
     const namespace = fresh("e2e-as");
     const user = `mathison-e2e-nsadmin-${namespace}`;
     assert.equal((await kubectl(c, ["create", "namespace", namespace])).code, 0);
-    assert.equal((await kubectl(c, ["-n", namespace, "create", "rolebinding", "nsadmin", "--clusterrole=admin", `--user=${user}`])).code, 0);
+    assert.equal(
+      (await kubectl(c, ["-n", namespace, "create", "rolebinding", "nsadmin", "--clusterrole=admin", `--user=${user}`]))
+        .code,
+      0,
+    );
     const kubeconfig = derivedKubeconfig(c, {}, { as: user });
     // kubectl, as the oracle: the impersonated user may not create a ClusterRole.
     const theirs = await kubectl(c, ["--kubeconfig", kubeconfig, "auth", "can-i", "create", "clusterroles"]);
@@ -103,10 +133,22 @@ describe("kube access on the test cluster", { skip }, () => {
     assert.equal(run.code, 9, run.stderr);
     const perms = run.events.find((e) => e.event === "check" && e.id === "permissions");
     assert.equal(perms.status, "fail");
-    for (const missing of ["create clusterroles.rbac.authorization.k8s.io", "create clusterrolebindings.rbac.authorization.k8s.io", "patch namespaces"]) {
+    for (const missing of [
+      "create clusterroles.rbac.authorization.k8s.io",
+      "create clusterrolebindings.rbac.authorization.k8s.io",
+      "patch namespaces",
+    ]) {
       assert.ok(perms.message.includes(missing), `names ${missing}: ${perms.message}`);
     }
-    const left = await kubectl(c, ["-n", namespace, "get", "deployment,statefulset,secret,configmap/mathison-install", "-o", "name", "--ignore-not-found"]);
+    const left = await kubectl(c, [
+      "-n",
+      namespace,
+      "get",
+      "deployment,statefulset,secret,configmap/mathison-install",
+      "-o",
+      "name",
+      "--ignore-not-found",
+    ]);
     assert.equal(left.stdout.trim(), "", "nothing applied");
   });
 
@@ -114,7 +156,11 @@ describe("kube access on the test cluster", { skip }, () => {
     const namespace = fresh("e2e-429");
     const relay = await startThrottlingRelay(c, ca, 5);
     try {
-      const kubeconfig = derivedKubeconfig(c, { server: `https://localhost:${relay.port}`, "certificate-authority": ca.caFile }, {});
+      const kubeconfig = derivedKubeconfig(
+        c,
+        { server: `https://localhost:${relay.port}`, "certificate-authority": ca.caFile },
+        {},
+      );
       const run = await runInstaller(c, installArgs(namespace, "--tls", "none", "--kubeconfig", kubeconfig));
       assert.equal(run.code, 0, run.stderr);
       assert.ok(relay.throttled() >= 5, `the relay throttled ${relay.throttled()} requests`);
@@ -128,8 +174,24 @@ describe("kube access on the test cluster", { skip }, () => {
     const command = join(dir, "hanging-plugin.sh");
     writeFileSync(command, "#!/bin/sh\nsleep 60\n");
     chmodSync(command, 0o755);
-    const kubeconfig = derivedKubeconfig(c, {}, { "client-certificate": undefined, "client-key": undefined, exec: { apiVersion: "client.authentication.k8s.io/v1", command, interactiveMode: "Never" } });
-    const run = await runInstaller(c, ["status", "--namespace", "anything", "--kubeconfig", kubeconfig, "--exec-timeout", "2s"]);
+    const kubeconfig = derivedKubeconfig(
+      c,
+      {},
+      {
+        "client-certificate": undefined,
+        "client-key": undefined,
+        exec: { apiVersion: "client.authentication.k8s.io/v1", command, interactiveMode: "Never" },
+      },
+    );
+    const run = await runInstaller(c, [
+      "status",
+      "--namespace",
+      "anything",
+      "--kubeconfig",
+      kubeconfig,
+      "--exec-timeout",
+      "2s",
+    ]);
     assert.equal(run.code, 3, run.stderr);
     assert.match(run.stderr, /credential plugin .*hanging-plugin\.sh did not answer within 2 s/);
     assert.ok(run.ms < 10_000, `bounded: ${run.ms} ms`);

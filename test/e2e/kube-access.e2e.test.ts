@@ -12,7 +12,14 @@ import { after, before, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { connect } from "../../src/kube/client.js";
 import { testCluster, type TestCluster } from "../helpers/cluster.js";
-import { startConnectProxy, startRecorder, startSocksProxy, type ProxyStandIn, type Recorded, type Recorder } from "../helpers/recorder.js";
+import {
+  startConnectProxy,
+  startRecorder,
+  startSocksProxy,
+  type ProxyStandIn,
+  type Recorded,
+  type Recorder,
+} from "../helpers/recorder.js";
 import { makeTestCa, type TestCa } from "../helpers/standins.js";
 
 const { cluster, skip } = testCluster();
@@ -26,8 +33,11 @@ interface Route {
 /** The identity a request carried: what an API server authenticates and authorizes. */
 function identity(r: Recorded | undefined) {
   if (!r) return undefined;
-  const headers = Object.fromEntries(Object.entries(r.headers).filter(([k]) => k === "authorization" || k.startsWith("impersonate-"))
-    .map(([k, v]) => [k, Array.isArray(v) ? v.join(",") : v]));
+  const headers = Object.fromEntries(
+    Object.entries(r.headers)
+      .filter(([k]) => k === "authorization" || k.startsWith("impersonate-"))
+      .map(([k, v]) => [k, Array.isArray(v) ? v.join(",") : v]),
+  );
   return { headers, sni: r.sni, clientCn: r.clientCn };
 }
 
@@ -45,7 +55,11 @@ describe("kubeconfigs as kubectl reads them (kubectl is the oracle)", { skip }, 
     dir = ca.dir;
     const server = ca.issue("apiserver", ["kubernetes.test", "localhost", "tls-name.test"], 2);
     client = ca.issue("client-jane", ["jane"], 2);
-    recorder = await startRecorder({ cert: readFileSync(server.cert), key: readFileSync(server.key), ca: readFileSync(ca.caFile) });
+    recorder = await startRecorder({
+      cert: readFileSync(server.cert),
+      key: readFileSync(server.key),
+      ca: readFileSync(ca.caFile),
+    });
     connectProxy = await startConnectProxy(recorder.port);
     socksProxy = await startSocksProxy(recorder.port);
   });
@@ -58,12 +72,26 @@ describe("kubeconfigs as kubectl reads them (kubectl is the oracle)", { skip }, 
 
   function kubeconfig(clusterFields: Record<string, unknown>, user: Record<string, unknown>): string {
     const path = join(dir, `kubeconfig-${++n}`);
-    writeFileSync(path, JSON.stringify({
-      apiVersion: "v1", kind: "Config", "current-context": "c",
-      clusters: [{ name: "k", cluster: { server: `https://localhost:${recorder.port}`, "certificate-authority": ca.caFile, ...clusterFields } }],
-      users: [{ name: "u", user }],
-      contexts: [{ name: "c", context: { cluster: "k", user: "u" } }],
-    }));
+    writeFileSync(
+      path,
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        "current-context": "c",
+        clusters: [
+          {
+            name: "k",
+            cluster: {
+              server: `https://localhost:${recorder.port}`,
+              "certificate-authority": ca.caFile,
+              ...clusterFields,
+            },
+          },
+        ],
+        users: [{ name: "u", user }],
+        contexts: [{ name: "c", context: { cluster: "k", user: "u" } }],
+      }),
+    );
     return path;
   }
 
@@ -81,12 +109,20 @@ describe("kubeconfigs as kubectl reads them (kubectl is the oracle)", { skip }, 
   }
 
   function viaKubectl(c: TestCluster, path: string, env: Record<string, string>): Promise<Route> {
-    return observe(() => new Promise((resolve) => {
-      const child = spawn(join(c.binDir, "kubectl"), ["--kubeconfig", path, "get", "--raw", "/version"], { env: { PATH: process.env["PATH"] ?? "", HOME: dir, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-      const err: Buffer[] = [];
-      child.stderr.on("data", (b: Buffer) => err.push(b));
-      child.on("close", (code) => resolve(code === 0 ? undefined : Buffer.concat(err).toString().trim() || `exit ${code}`));
-    }));
+    return observe(
+      () =>
+        new Promise((resolve) => {
+          const child = spawn(join(c.binDir, "kubectl"), ["--kubeconfig", path, "get", "--raw", "/version"], {
+            env: { PATH: process.env["PATH"] ?? "", HOME: dir, ...env },
+            stdio: ["ignore", "pipe", "pipe"],
+          });
+          const err: Buffer[] = [];
+          child.stderr.on("data", (b: Buffer) => err.push(b));
+          child.on("close", (code) =>
+            resolve(code === 0 ? undefined : Buffer.concat(err).toString().trim() || `exit ${code}`),
+          );
+        }),
+    );
   }
 
   function viaInstaller(path: string, env: Record<string, string>): Promise<Route> {
@@ -100,7 +136,11 @@ describe("kubeconfigs as kubectl reads them (kubectl is the oracle)", { skip }, 
     });
   }
 
-  async function same(clusterFields: Record<string, unknown>, user: Record<string, unknown>, env: Record<string, string> = {}): Promise<Route> {
+  async function same(
+    clusterFields: Record<string, unknown>,
+    user: Record<string, unknown>,
+    env: Record<string, string> = {},
+  ): Promise<Route> {
     const path = kubeconfig(clusterFields, user);
     const theirs = await viaKubectl(cluster!, path, env);
     const ours = await viaInstaller(path, env);
@@ -111,10 +151,17 @@ describe("kubeconfigs as kubectl reads them (kubectl is the oracle)", { skip }, 
     return ours;
   }
 
-  function plugin(name: string, status: Record<string, unknown>, apiVersion = "client.authentication.k8s.io/v1"): { command: string; info: string } {
+  function plugin(
+    name: string,
+    status: Record<string, unknown>,
+    apiVersion = "client.authentication.k8s.io/v1",
+  ): { command: string; info: string } {
     const command = join(dir, `${name}.sh`);
     const info = join(dir, `${name}.info`);
-    writeFileSync(command, `#!/bin/sh\nprintf '%s' "$KUBERNETES_EXEC_INFO" > "${info}"\ncat <<'JSON'\n${JSON.stringify({ apiVersion, kind: "ExecCredential", status })}\nJSON\n`);
+    writeFileSync(
+      command,
+      `#!/bin/sh\nprintf '%s' "$KUBERNETES_EXEC_INFO" > "${info}"\ncat <<'JSON'\n${JSON.stringify({ apiVersion, kind: "ExecCredential", status })}\nJSON\n`,
+    );
     chmodSync(command, 0o755);
     return { command, info };
   }
@@ -130,7 +177,13 @@ describe("kubeconfigs as kubectl reads them (kubectl is the oracle)", { skip }, 
   it("a client certificate as files and as data", async () => {
     const route = await same({}, { "client-certificate": client.cert, "client-key": client.key });
     assert.equal(route.request?.clientCn, "jane");
-    await same({}, { "client-certificate-data": readFileSync(client.cert).toString("base64"), "client-key-data": readFileSync(client.key).toString("base64") });
+    await same(
+      {},
+      {
+        "client-certificate-data": readFileSync(client.cert).toString("base64"),
+        "client-key-data": readFileSync(client.key).toString("base64"),
+      },
+    );
   });
 
   it("basic auth", async () => {
@@ -139,21 +192,42 @@ describe("kubeconfigs as kubectl reads them (kubectl is the oracle)", { skip }, 
   });
 
   it("impersonation: as, as-groups, as-uid and as-user-extra", async () => {
-    const route = await same({}, { token: "t", as: "jane", "as-uid": "1234", "as-groups": ["dev", "ops"], "as-user-extra": { "acme.com/project": ["p1", "p2"], scopes: ["view"] } });
+    const route = await same(
+      {},
+      {
+        token: "t",
+        as: "jane",
+        "as-uid": "1234",
+        "as-groups": ["dev", "ops"],
+        "as-user-extra": { "acme.com/project": ["p1", "p2"], scopes: ["view"] },
+      },
+    );
     assert.equal(route.request?.headers["impersonate-user"], "jane");
     assert.equal(route.request?.headers["impersonate-group"], "dev, ops");
     assert.equal(route.request?.headers["impersonate-extra-acme.com%2fproject"], "p1, p2");
   });
 
   it("tls-server-name sets the SNI and the name checked", async () => {
-    const route = await same({ server: `https://127.0.0.1:${recorder.port}`, "tls-server-name": "tls-name.test" }, { token: "t" });
+    const route = await same(
+      { server: `https://127.0.0.1:${recorder.port}`, "tls-server-name": "tls-name.test" },
+      { token: "t" },
+    );
     assert.equal(route.request?.sni, "tls-name.test");
   });
 
   it("exec plugins, v1 and v1beta1, with provideClusterInfo: the same token and the same KUBERNETES_EXEC_INFO", async () => {
     const v1 = plugin("exec-v1", { token: "tok-exec" });
-    const path = kubeconfig({ extensions: [{ name: "client.authentication.k8s.io/exec", extension: { audience: "mathison" } }] },
-      { exec: { apiVersion: "client.authentication.k8s.io/v1", command: v1.command, interactiveMode: "Never", provideClusterInfo: true } });
+    const path = kubeconfig(
+      { extensions: [{ name: "client.authentication.k8s.io/exec", extension: { audience: "mathison" } }] },
+      {
+        exec: {
+          apiVersion: "client.authentication.k8s.io/v1",
+          command: v1.command,
+          interactiveMode: "Never",
+          provideClusterInfo: true,
+        },
+      },
+    );
     const theirs = await viaKubectl(cluster!, path, {});
     const theirInfo = JSON.parse(readFileSync(v1.info, "utf8"));
     const ours = await viaInstaller(path, {});
@@ -165,27 +239,57 @@ describe("kubeconfigs as kubectl reads them (kubectl is the oracle)", { skip }, 
 
     const beta = plugin("exec-v1beta1", { token: "tok-beta" }, "client.authentication.k8s.io/v1beta1");
     await same({}, { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: beta.command } });
-    assert.deepEqual(JSON.parse(readFileSync(beta.info, "utf8")).spec, { interactive: false }, "no cluster info unless asked for");
+    assert.deepEqual(
+      JSON.parse(readFileSync(beta.info, "utf8")).spec,
+      { interactive: false },
+      "no cluster info unless asked for",
+    );
   });
 
   it("an exec plugin that prints a client certificate", async () => {
-    const certPlugin = plugin("exec-cert", { clientCertificateData: readFileSync(client.cert, "utf8"), clientKeyData: readFileSync(client.key, "utf8") });
-    const route = await same({}, { exec: { apiVersion: "client.authentication.k8s.io/v1", command: certPlugin.command, interactiveMode: "IfAvailable" } });
+    const certPlugin = plugin("exec-cert", {
+      clientCertificateData: readFileSync(client.cert, "utf8"),
+      clientKeyData: readFileSync(client.key, "utf8"),
+    });
+    const route = await same(
+      {},
+      {
+        exec: {
+          apiVersion: "client.authentication.k8s.io/v1",
+          command: certPlugin.command,
+          interactiveMode: "IfAvailable",
+        },
+      },
+    );
     assert.equal(route.request?.clientCn, "jane");
   });
 
   it("proxy-url: http CONNECT and socks5", async () => {
-    const http = await same({ server: `https://kubernetes.test:${recorder.port}`, "proxy-url": `http://127.0.0.1:${connectProxy.port}` }, { token: "t" });
+    const http = await same(
+      { server: `https://kubernetes.test:${recorder.port}`, "proxy-url": `http://127.0.0.1:${connectProxy.port}` },
+      { token: "t" },
+    );
     assert.deepEqual(http.tunnels, [`kubernetes.test:${recorder.port}`]);
     assert.equal(http.request?.sni, "kubernetes.test");
-    const socks = await same({ server: `https://kubernetes.test:${recorder.port}`, "proxy-url": `socks5://127.0.0.1:${socksProxy.port}` }, { token: "t" });
+    const socks = await same(
+      { server: `https://kubernetes.test:${recorder.port}`, "proxy-url": `socks5://127.0.0.1:${socksProxy.port}` },
+      { token: "t" },
+    );
     assert.deepEqual(socks.tunnels, [`kubernetes.test:${recorder.port}`]);
   });
 
   it("HTTPS_PROXY, and NO_PROXY exempting the server (then both connect directly)", async () => {
-    const proxied = await same({ server: `https://kubernetes.test:${recorder.port}` }, { token: "t" }, { HTTPS_PROXY: `http://127.0.0.1:${connectProxy.port}` });
+    const proxied = await same(
+      { server: `https://kubernetes.test:${recorder.port}` },
+      { token: "t" },
+      { HTTPS_PROXY: `http://127.0.0.1:${connectProxy.port}` },
+    );
     assert.deepEqual(proxied.tunnels, [`kubernetes.test:${recorder.port}`]);
-    const direct = await same({}, { token: "t" }, { HTTPS_PROXY: `http://127.0.0.1:${connectProxy.port}`, NO_PROXY: "localhost" });
+    const direct = await same(
+      {},
+      { token: "t" },
+      { HTTPS_PROXY: `http://127.0.0.1:${connectProxy.port}`, NO_PROXY: "localhost" },
+    );
     assert.deepEqual(direct.tunnels, [], "localhost is never proxied by the environment");
     // kubernetes.test resolves nowhere: exempted from the proxy, both fail to connect, and neither goes through it.
     const path = kubeconfig({ server: `https://kubernetes.test:${recorder.port}` }, { token: "t" });
@@ -200,9 +304,15 @@ describe("kubeconfigs as kubectl reads them (kubectl is the oracle)", { skip }, 
     const counter = join(dir, "runs");
     writeFileSync(counter, "");
     const command = join(dir, "exec-counting.sh");
-    writeFileSync(command, `#!/bin/sh\necho run >> "${counter}"\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"tok-fresh"}}'\n`);
+    writeFileSync(
+      command,
+      `#!/bin/sh\necho run >> "${counter}"\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"tok-fresh"}}'\n`,
+    );
     chmodSync(command, 0o755);
-    const path = kubeconfig({}, { exec: { apiVersion: "client.authentication.k8s.io/v1", command, interactiveMode: "Never" } });
+    const path = kubeconfig(
+      {},
+      { exec: { apiVersion: "client.authentication.k8s.io/v1", command, interactiveMode: "Never" } },
+    );
     recorder.refuseNext(1);
     const ours = await viaInstaller(path, {});
     assert.equal(ours.error, undefined, ours.error);
@@ -210,7 +320,8 @@ describe("kubeconfigs as kubectl reads them (kubectl is the oracle)", { skip }, 
   });
 
   it("the oidc auth-provider with an expired id-token: both refresh at the issuer, send the new token, and write the same tokens back", async () => {
-    const jwt = (exp: number, sub: string) => `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from(JSON.stringify({ sub, exp })).toString("base64url")}.sig`;
+    const jwt = (exp: number, sub: string) =>
+      `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from(JSON.stringify({ sub, exp })).toString("base64url")}.sig`;
     const fresh = jwt(Math.floor(Date.now() / 1000) + 3600, "fresh");
     const pem = ca.issue("issuer", ["localhost"], 2);
     const issuer = createHttpsServer({ cert: readFileSync(pem.cert), key: readFileSync(pem.key) }, (req, res) => {
@@ -218,15 +329,28 @@ describe("kubeconfigs as kubectl reads them (kubectl is the oracle)", { skip }, 
       req.on("end", () => {
         res.setHeader("content-type", "application/json");
         const base = `https://localhost:${(issuer.address() as AddressInfo).port}`;
-        if (req.url === "/.well-known/openid-configuration") return res.end(JSON.stringify({ issuer: base, token_endpoint: `${base}/token` }));
-        res.end(JSON.stringify({ access_token: "a", token_type: "Bearer", expires_in: 3600, id_token: fresh, refresh_token: "rt-rotated" }));
+        if (req.url === "/.well-known/openid-configuration")
+          return res.end(JSON.stringify({ issuer: base, token_endpoint: `${base}/token` }));
+        res.end(
+          JSON.stringify({
+            access_token: "a",
+            token_type: "Bearer",
+            expires_in: 3600,
+            id_token: fresh,
+            refresh_token: "rt-rotated",
+          }),
+        );
       });
     });
     await new Promise<void>((r) => issuer.listen(0, "127.0.0.1", () => r()));
     try {
       const config = {
-        "idp-issuer-url": `https://localhost:${(issuer.address() as AddressInfo).port}`, "client-id": "kube", "client-secret": "s3cret",
-        "idp-certificate-authority": ca.caFile, "id-token": jwt(Math.floor(Date.now() / 1000) - 60, "old"), "refresh-token": "rt-1",
+        "idp-issuer-url": `https://localhost:${(issuer.address() as AddressInfo).port}`,
+        "client-id": "kube",
+        "client-secret": "s3cret",
+        "idp-certificate-authority": ca.caFile,
+        "id-token": jwt(Math.floor(Date.now() / 1000) - 60, "old"),
+        "refresh-token": "rt-1",
       };
       const theirsPath = kubeconfig({}, { "auth-provider": { name: "oidc", config } });
       const oursPath = kubeconfig({}, { "auth-provider": { name: "oidc", config } });
@@ -237,7 +361,8 @@ describe("kubeconfigs as kubectl reads them (kubectl is the oracle)", { skip }, 
       assert.equal(ours.request?.headers["authorization"], `Bearer ${fresh}`);
       assert.deepEqual(identity(ours.request), identity(theirs.request));
       const written = (path: string) => {
-        const c = JSON.parse(JSON.stringify(parseYaml(readFileSync(path, "utf8")))).users[0].user["auth-provider"].config;
+        const c = JSON.parse(JSON.stringify(parseYaml(readFileSync(path, "utf8")))).users[0].user["auth-provider"]
+          .config;
         return [c["id-token"], c["refresh-token"]];
       };
       assert.deepEqual(written(oursPath), written(theirsPath), "the same tokens persisted as kubectl persists them");

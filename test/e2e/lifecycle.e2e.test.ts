@@ -10,18 +10,36 @@ import { PACKAGE_ROOT } from "../../src/base/paths.js";
 
 const { cluster, skip } = testCluster();
 
-const status = (c: TestCluster, namespace: string, ...extra: string[]) => runInstaller(c, ["status", "--namespace", namespace, ...extra]);
-const uninstall = (c: TestCluster, namespace: string, ...extra: string[]) => runInstaller(c, ["uninstall", "--non-interactive", "--output", "json", "--namespace", namespace, ...extra]);
+const status = (c: TestCluster, namespace: string, ...extra: string[]) =>
+  runInstaller(c, ["status", "--namespace", namespace, ...extra]);
+const uninstall = (c: TestCluster, namespace: string, ...extra: string[]) =>
+  runInstaller(c, ["uninstall", "--non-interactive", "--output", "json", "--namespace", namespace, ...extra]);
 
 /** Every object of the install still in the cluster, cluster-scoped ones included. */
 async function leftovers(c: TestCluster, namespace: string): Promise<string[]> {
-  const ns = await kubectlJson<{ items: any[] }>(c, ["-n", namespace, "get", "all,configmap,secret,serviceaccount,ingress,networkpolicy,poddisruptionbudget,pvc,lease"]);
-  const cs = await kubectl(c, ["get", `clusterrole/${clusterScopedName(namespace)}`, `clusterrolebinding/${clusterScopedName(namespace)}`, "-o", "name"]);
-  return [...ns.items.map((o) => `${o.kind}/${o.metadata.name}`), ...cs.stdout.split("\n").filter(Boolean)].filter((o) => o !== "ConfigMap/kube-root-ca.crt" && o !== "ServiceAccount/default").sort();
+  const ns = await kubectlJson<{ items: any[] }>(c, [
+    "-n",
+    namespace,
+    "get",
+    "all,configmap,secret,serviceaccount,ingress,networkpolicy,poddisruptionbudget,pvc,lease",
+  ]);
+  const cs = await kubectl(c, [
+    "get",
+    `clusterrole/${clusterScopedName(namespace)}`,
+    `clusterrolebinding/${clusterScopedName(namespace)}`,
+    "-o",
+    "name",
+  ]);
+  return [...ns.items.map((o) => `${o.kind}/${o.metadata.name}`), ...cs.stdout.split("\n").filter(Boolean)]
+    .filter((o) => o !== "ConfigMap/kube-root-ca.crt" && o !== "ServiceAccount/default")
+    .sort();
 }
 
 const secretValue = async (c: TestCluster, namespace: string, key: string) =>
-  Buffer.from((await kubectlJson(c, ["-n", namespace, "get", "secret/mathison-secrets"])).data[key], "base64").toString();
+  Buffer.from(
+    (await kubectlJson(c, ["-n", namespace, "get", "secret/mathison-secrets"])).data[key],
+    "base64",
+  ).toString();
 
 describe("status", { skip }, () => {
   const c = cluster!;
@@ -34,12 +52,23 @@ describe("status", { skip }, () => {
     assert.equal(run.code, 0, run.stderr);
     const s = JSON.parse(run.stdout);
     assert.equal(s.healthy, true);
-    assert.deepEqual(s.workloads.map((w: any) => `${w.object} ${w.state}`).sort(), ["Deployment/mathison-web Ready", "Deployment/mathison-worker Ready", "StatefulSet/postgres Ready", "StatefulSet/redis Ready"]);
+    assert.deepEqual(s.workloads.map((w: any) => `${w.object} ${w.state}`).sort(), [
+      "Deployment/mathison-web Ready",
+      "Deployment/mathison-worker Ready",
+      "StatefulSet/postgres Ready",
+      "StatefulSet/redis Ready",
+    ]);
     assert.equal(s.migration.state, "completed");
     assert.equal(s.installed.webImage, "mathison-web:1.0.0");
-    assert.deepEqual(s.answers.find((a: any) => a.key === "domain"), { key: "domain", value: `${namespace}.e2e.test`, origin: "given" });
+    assert.deepEqual(
+      s.answers.find((a: any) => a.key === "domain"),
+      { key: "domain", value: `${namespace}.e2e.test`, origin: "given" },
+    );
     assert.equal(s.answers.find((a: any) => a.key === "webReplicas").origin, "default");
-    assert.deepEqual(s.secrets.map((x: any) => x.set), [true, true, true]);
+    assert.deepEqual(
+      s.secrets.map((x: any) => x.set),
+      [true, true, true],
+    );
     assert.ok(!run.stdout.includes("sk-ant-test"), "no secret value");
     assert.equal(s.history.length, 1);
     assert.equal(s.lock, null);
@@ -50,7 +79,10 @@ describe("status", { skip }, () => {
   });
 
   it("on a degraded install: names the crash-looping workload, exit 7", async () => {
-    assert.equal((await kubectl(c, ["-n", namespace, "set", "image", "deployment/mathison-web", "web=kwok.invalid/crash:1"])).code, 0);
+    assert.equal(
+      (await kubectl(c, ["-n", namespace, "set", "image", "deployment/mathison-web", "web=kwok.invalid/crash:1"])).code,
+      0,
+    );
     for (let i = 0; ; i++) {
       const run = await status(c, namespace, "--output", "json");
       const web = JSON.parse(run.stdout).workloads.find((w: any) => w.object === "Deployment/mathison-web");
@@ -63,7 +95,10 @@ describe("status", { skip }, () => {
     }
     const plain = await status(c, namespace);
     assert.match(plain.stdout, /NOT healthy/);
-    assert.match(plain.stdout, /^ {2}Degraded {4}Deployment\/mathison-web\n {6}CrashLoopBackOff: pod mathison-web-\S+, container web:\s+restarted 3 times/m);
+    assert.match(
+      plain.stdout,
+      /^ {2}Degraded {4}Deployment\/mathison-web\n {6}CrashLoopBackOff: pod mathison-web-\S+, container web:\s+restarted 3 times/m,
+    );
     for (const line of plain.stdout.split("\n")) assert.ok(line.length <= 80, `fits 80 columns: ${line}`);
   });
 
@@ -102,21 +137,48 @@ describe("uninstall", { skip }, () => {
     assert.equal(run.code, 0, run.stderr + run.stdout);
     const plan = run.events.find((e) => e.event === "plan");
     assert.equal(plan.operation, "uninstall");
-    assert.ok(plan.impact.some((i: any) => /^stays: PersistentVolumeClaim\/data-postgres-0 \(10Gi, StorageClass standard; reclaim policy Delete: deleting the claim deletes the data\)$/.test(i.message)), JSON.stringify(plan.impact));
-    assert.ok(plan.changes.some((ch: any) => ch.object === `ClusterRole/${clusterScopedName(namespace)}` && ch.action === "delete"));
+    assert.ok(
+      plan.impact.some((i: any) =>
+        /^stays: PersistentVolumeClaim\/data-postgres-0 \(10Gi, StorageClass standard; reclaim policy Delete: deleting the claim deletes the data\)$/.test(
+          i.message,
+        ),
+      ),
+      JSON.stringify(plan.impact),
+    );
+    assert.ok(
+      plan.changes.some(
+        (ch: any) => ch.object === `ClusterRole/${clusterScopedName(namespace)}` && ch.action === "delete",
+      ),
+    );
     assert.equal(run.events.at(-1).ok, true);
-    assert.deepEqual(await leftovers(c, namespace), ["PersistentVolumeClaim/data-postgres-0", "PersistentVolumeClaim/data-redis-0", "Secret/mathison-secrets"]);
+    assert.deepEqual(await leftovers(c, namespace), [
+      "PersistentVolumeClaim/data-postgres-0",
+      "PersistentVolumeClaim/data-redis-0",
+      "Secret/mathison-secrets",
+    ]);
 
     const again = await runInstaller(c, installArgs(namespace), { ANTHROPIC_API_KEY: "" });
     assert.equal(again.code, 0, again.stderr + again.stdout);
-    assert.equal(await secretValue(c, namespace, "POSTGRES_PASSWORD"), password, "the kept password opens the kept database");
-    assert.equal((await kubectlJson(c, ["-n", namespace, "get", "pvc/data-postgres-0"])).metadata.uid, claimUid, "the same claim, so the same data");
+    assert.equal(
+      await secretValue(c, namespace, "POSTGRES_PASSWORD"),
+      password,
+      "the kept password opens the kept database",
+    );
+    assert.equal(
+      (await kubectlJson(c, ["-n", namespace, "get", "pvc/data-postgres-0"])).metadata.uid,
+      claimUid,
+      "the same claim, so the same data",
+    );
   });
 
   it("--delete-data removes the claims, the Secret and the namespace too", async () => {
     const run = await uninstall(c, namespace, "--yes", "--delete-data");
     assert.equal(run.code, 0, run.stderr + run.stdout);
-    assert.ok(run.events.find((e) => e.event === "plan").impact.some((i: any) => i.message.startsWith("deleted for good: PersistentVolumeClaim/data-postgres-0")));
+    assert.ok(
+      run.events
+        .find((e) => e.event === "plan")
+        .impact.some((i: any) => i.message.startsWith("deleted for good: PersistentVolumeClaim/data-postgres-0")),
+    );
     assert.equal((await kubectl(c, ["get", "namespace", namespace])).code, 1, "namespace gone");
     assert.equal((await kubectl(c, ["get", `clusterrole/${clusterScopedName(namespace)}`])).code, 1);
   });
@@ -127,7 +189,7 @@ describe("uninstall in a terminal", { skip: skip || tmuxMissing() }, () => {
   const namespace = uniqueNamespace("e2e-uninstall-tty");
   const terminals: Terminal[] = [];
   after(async () => {
-    terminals.forEach((t) => t.close());
+    for (const t of terminals) t.close();
     await tidy(c, namespace);
   });
 
@@ -135,7 +197,10 @@ describe("uninstall in a terminal", { skip: skip || tmuxMissing() }, () => {
     const ns = uniqueNamespace("e2e-uninstall-cancel");
     after(() => tidy(c, ns));
     assert.equal((await runInstaller(c, installArgs(ns))).code, 0);
-    const t = new Terminal(`${process.execPath} ${join(PACKAGE_ROOT, "bin", "mathison-install.js")} uninstall --namespace ${ns}`, { KUBECONFIG: c.kubeconfig, PATH: process.env["PATH"] ?? "" });
+    const t = new Terminal(
+      `${process.execPath} ${join(PACKAGE_ROOT, "bin", "mathison-install.js")} uninstall --namespace ${ns}`,
+      { KUBECONFIG: c.kubeconfig, PATH: process.env["PATH"] ?? "" },
+    );
     terminals.push(t);
     await t.waitFor(/\(Enter cancels\)/);
     t.send("Enter");
@@ -149,7 +214,10 @@ describe("uninstall in a terminal", { skip: skip || tmuxMissing() }, () => {
 
   it("asks for the namespace name before deleting, and shows the removal live", async () => {
     assert.equal((await runInstaller(c, installArgs(namespace))).code, 0);
-    const t = new Terminal(`${process.execPath} ${join(PACKAGE_ROOT, "bin", "mathison-install.js")} uninstall --namespace ${namespace}`, { KUBECONFIG: c.kubeconfig, PATH: process.env["PATH"] ?? "" });
+    const t = new Terminal(
+      `${process.execPath} ${join(PACKAGE_ROOT, "bin", "mathison-install.js")} uninstall --namespace ${namespace}`,
+      { KUBECONFIG: c.kubeconfig, PATH: process.env["PATH"] ?? "" },
+    );
     terminals.push(t);
     const screen = await t.waitFor(/\? Type e2e-uninstall-tty-\w+ to delete Mathison \(Enter cancels\)/);
     assert.match(t.history().replace(/\n/g, " "), /stays: PersistentVolumeClaim\/data-postgres-0/);
@@ -162,8 +230,15 @@ describe("uninstall in a terminal", { skip: skip || tmuxMissing() }, () => {
     t.send("Enter");
     assert.equal(await t.exitCode(), 0, t.history());
     assert.match(t.screen(), /✔ Mathison was removed from namespace e2e-uninstall-tty-\w+/);
-    assert.match(t.screen().replace(/\n\s*/g, " "), /to delete them for good: kubectl -n e2e-uninstall-tty-\w+ delete pvc\/data-postgres-0 pvc\/data-redis-0 secret\/mathison-secrets && kubectl delete namespace/);
+    assert.match(
+      t.screen().replace(/\n\s*/g, " "),
+      /to delete them for good: kubectl -n e2e-uninstall-tty-\w+ delete pvc\/data-postgres-0 pvc\/data-redis-0 secret\/mathison-secrets && kubectl delete namespace/,
+    );
     assert.match(t.history(), /Removing from/);
-    assert.deepEqual(await leftovers(c, namespace), ["PersistentVolumeClaim/data-postgres-0", "PersistentVolumeClaim/data-redis-0", "Secret/mathison-secrets"]);
+    assert.deepEqual(await leftovers(c, namespace), [
+      "PersistentVolumeClaim/data-postgres-0",
+      "PersistentVolumeClaim/data-redis-0",
+      "Secret/mathison-secrets",
+    ]);
   });
 });

@@ -14,7 +14,10 @@ const { cluster, skip } = testCluster();
 async function podSecurityRejections(c: TestCluster, namespace: string): Promise<string[]> {
   const events = await kubectlJson<{ items: any[] }>(c, ["-n", namespace, "get", "events"]);
   return events.items
-    .filter((e) => ["ReplicaSet", "StatefulSet", "Job"].includes(e.involvedObject.kind) && /PodSecurity|forbidden/.test(e.message))
+    .filter(
+      (e) =>
+        ["ReplicaSet", "StatefulSet", "Job"].includes(e.involvedObject.kind) && /PodSecurity|forbidden/.test(e.message),
+    )
     .map((e) => `${e.involvedObject.kind}/${e.involvedObject.name}: ${e.message}`);
 }
 
@@ -29,41 +32,82 @@ describe("rendered stack, server-side applied", { skip }, () => {
   const namespace = uniqueNamespace("e2e-render");
   const config = configFrom({ namespace, domain: "mathison.e2e.test", tag: "1.0.0" });
   const plan = renderPlan(config);
-  after(() => cleanup(c, namespace, [`clusterrole/${clusterScopedName(namespace)}`, `clusterrolebinding/${clusterScopedName(namespace)}`]));
+  after(() =>
+    cleanup(c, namespace, [
+      `clusterrole/${clusterScopedName(namespace)}`,
+      `clusterrolebinding/${clusterScopedName(namespace)}`,
+    ]),
+  );
 
   it("is accepted as a whole and every workload becomes Ready or Complete", async () => {
-    const applied = await must(c, ["apply", "--server-side", "--field-manager=mathison-e2e", "-f", "-"], planYaml(plan, { showSecrets: true }));
+    const applied = await must(
+      c,
+      ["apply", "--server-side", "--field-manager=mathison-e2e", "-f", "-"],
+      planYaml(plan, { showSecrets: true }),
+    );
     const count = plan.stages.reduce((n, s) => n + s.objects.length, 0);
     assert.equal(applied.trim().split("\n").length, count, applied);
 
     const ns = ["-n", namespace];
     await must(c, [...ns, "rollout", "status", "statefulset/postgres", "--timeout=90s"]);
     await must(c, [...ns, "rollout", "status", "statefulset/redis", "--timeout=90s"]);
-    await must(c, [...ns, "wait", "--for=condition=Complete", `job/${migrationJobName(config.webImage)}`, "--timeout=90s"]);
+    await must(c, [
+      ...ns,
+      "wait",
+      "--for=condition=Complete",
+      `job/${migrationJobName(config.webImage)}`,
+      "--timeout=90s",
+    ]);
     await must(c, [...ns, "rollout", "status", "deployment/mathison-web", "--timeout=90s"]);
     await must(c, [...ns, "rollout", "status", "deployment/mathison-worker", "--timeout=90s"]);
 
     const web = await kubectlJson(c, [...ns, "get", "deployment/mathison-web"]);
     assert.equal(web.status.readyReplicas, 2);
     const pvcs = await kubectlJson<{ items: any[] }>(c, [...ns, "get", "pvc"]);
-    assert.deepEqual(pvcs.items.map((p) => `${p.metadata.name}=${p.status.phase}`).sort(), ["data-postgres-0=Bound", "data-redis-0=Bound"]);
+    assert.deepEqual(pvcs.items.map((p) => `${p.metadata.name}=${p.status.phase}`).sort(), [
+      "data-postgres-0=Bound",
+      "data-redis-0=Bound",
+    ]);
     assert.deepEqual(await podSecurityRejections(c, namespace), []);
   });
 
   it("a re-apply of the same plan changes no object", async () => {
-    const before = await kubectlJson<{ items: any[] }>(c, ["-n", namespace, "get", "deploy,sts,svc,cm,secret,ingress,networkpolicy,pdb,job"]);
-    await must(c, ["apply", "--server-side", "--field-manager=mathison-e2e", "-f", "-"], planYaml(plan, { showSecrets: true }));
-    const afterApply = await kubectlJson<{ items: any[] }>(c, ["-n", namespace, "get", "deploy,sts,svc,cm,secret,ingress,networkpolicy,pdb,job"]);
-    const versions = (l: { items: any[] }) => Object.fromEntries(l.items.map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion]));
+    const before = await kubectlJson<{ items: any[] }>(c, [
+      "-n",
+      namespace,
+      "get",
+      "deploy,sts,svc,cm,secret,ingress,networkpolicy,pdb,job",
+    ]);
+    await must(
+      c,
+      ["apply", "--server-side", "--field-manager=mathison-e2e", "-f", "-"],
+      planYaml(plan, { showSecrets: true }),
+    );
+    const afterApply = await kubectlJson<{ items: any[] }>(c, [
+      "-n",
+      namespace,
+      "get",
+      "deploy,sts,svc,cm,secret,ingress,networkpolicy,pdb,job",
+    ]);
+    const versions = (l: { items: any[] }) =>
+      Object.fromEntries(l.items.map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion]));
     // Status updates of workloads may still bump resourceVersion; compare generations for those.
-    const generations = (l: { items: any[] }) => Object.fromEntries(l.items.map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.generation ?? o.metadata.resourceVersion]));
+    const generations = (l: { items: any[] }) =>
+      Object.fromEntries(
+        l.items.map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.generation ?? o.metadata.resourceVersion]),
+      );
     assert.deepEqual(generations(afterApply), generations(before));
     const secretKey = `Secret/mathison-secrets`;
     assert.equal(versions(afterApply)[secretKey], versions(before)[secretKey], "the Secret is unchanged");
   });
 
   it("the namespace really enforces Pod Security restricted", async () => {
-    const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "loose", namespace }, spec: { containers: [{ name: "c", image: "busybox" }] } };
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "loose", namespace },
+      spec: { containers: [{ name: "c", image: "busybox" }] },
+    };
     const r = await kubectl(c, ["apply", "-f", "-"], JSON.stringify(pod));
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /violates PodSecurity "restricted:latest"/);
@@ -98,7 +142,12 @@ describe("manifests/ applied with kubectl as they are", { skip }, () => {
   });
 
   it("and nothing beyond the table (the check can say no)", async () => {
-    for (const args of [["create", "clusterroles"], ["delete", "nodes"], ["update", "pods", "--all-namespaces"], ["create", "pods/exec", "--all-namespaces"]]) {
+    for (const args of [
+      ["create", "clusterroles"],
+      ["delete", "nodes"],
+      ["update", "pods", "--all-namespaces"],
+      ["create", "pods/exec", "--all-namespaces"],
+    ]) {
       const r = await kubectl(c, ["auth", "can-i", ...args, `--as=${sa}`]);
       assert.equal(r.stdout.trim(), "no", `can-i ${args.join(" ")}`);
     }
@@ -120,7 +169,11 @@ describe("the built-in resource table", { skip }, () => {
       const apiVersion = key.slice(0, key.lastIndexOf("/"));
       const kind = key.slice(key.lastIndexOf("/") + 1);
       const served = byVersion.get(apiVersion)!.find((r) => r.kind === kind && !r.name.includes("/"));
-      assert.deepEqual({ plural: served?.name, namespaced: served?.namespaced }, { plural: want.plural, namespaced: want.namespaced }, key);
+      assert.deepEqual(
+        { plural: served?.name, namespaced: served?.namespaced },
+        { plural: want.plural, namespaced: want.namespaced },
+        key,
+      );
     }
   });
 });

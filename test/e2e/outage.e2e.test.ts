@@ -3,7 +3,14 @@
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { after, describe, it } from "node:test";
-import { kubectl, restartApiServer, startApiRelay, testCluster, uniqueNamespace, waitUntilPodsRun } from "../helpers/cluster.js";
+import {
+  kubectl,
+  restartApiServer,
+  startApiRelay,
+  testCluster,
+  uniqueNamespace,
+  waitUntilPodsRun,
+} from "../helpers/cluster.js";
 import { installArgs, startInstaller, tidy } from "../helpers/install.js";
 
 const { cluster, skip } = testCluster();
@@ -17,7 +24,9 @@ function stalledOnScheduling(child: ChildProcess): Promise<void> {
       seen += chunk.toString();
       if (/"event":"stall"[^\n]*"reason":"FailedScheduling"/.test(seen)) resolve();
     });
-    child.once("exit", (code) => reject(new Error(`the install ended (${code}) before it stalled on scheduling:\n${seen}`)));
+    child.once("exit", (code) =>
+      reject(new Error(`the install ended (${code}) before it stalled on scheduling:\n${seen}`)),
+    );
   });
 }
 
@@ -50,7 +59,14 @@ describe("an API server outage during a wait", { skip, timeout: 400_000 }, () =>
     const { killedAt } = await restartApiServer(c, 2000);
     await untaint();
     const run = await result;
-    assert.equal(run.code, 0, `${run.stderr}\n${run.events.filter((e) => ["stall", "status", "failed", "done"].includes(e.event)).map((e) => JSON.stringify(e)).join("\n")}`);
+    assert.equal(
+      run.code,
+      0,
+      `${run.stderr}\n${run.events
+        .filter((e) => ["stall", "status", "failed", "done"].includes(e.event))
+        .map((e) => JSON.stringify(e))
+        .join("\n")}`,
+    );
     const lost = run.events.find((e) => e.event === "stall" && e.object === "API server");
     assert.ok(lost, "the outage was reported");
     assert.equal(lost.reason, "ConnectionLost");
@@ -71,17 +87,27 @@ describe("an API server outage during a wait", { skip, timeout: 400_000 }, () =>
     const relay = await startApiRelay(c);
     after(() => relay.close());
     assert.equal((await kubectl(c, ["taint", "nodes", "kwok-node-0", TAINT, "--overwrite"])).code, 0);
-    const { child, result } = startInstaller(c, [...installArgs(ns, "--skip-preflight", "--timeout", "6s"), "--kubeconfig", relay.kubeconfig]);
+    const { child, result } = startInstaller(c, [
+      ...installArgs(ns, "--skip-preflight", "--timeout", "6s"),
+      "--kubeconfig",
+      relay.kubeconfig,
+    ]);
     await stalledOnScheduling(child);
     relay.cut();
     const run = await result;
     await untaint();
     assert.equal(run.code, 3, run.stderr);
-    assert.ok(run.events.some((e) => e.event === "stall" && e.object === "API server"), "the loss was shown before the timeout");
+    assert.ok(
+      run.events.some((e) => e.event === "stall" && e.object === "API server"),
+      "the loss was shown before the timeout",
+    );
     const failed = run.events.find((e) => e.event === "failed");
     assert.equal(failed.reason, "ConnectionLost");
     assert.match(failed.message, /^lost the connection to the API server \d+ s ago and the stage timed out/);
-    assert.match(run.events.at(-1).resume, /stopped in stage 3: PostgreSQL and Redis\)\. Re-run the same command to resume/);
+    assert.match(
+      run.events.at(-1).resume,
+      /stopped in stage 3: PostgreSQL and Redis\)\. Re-run the same command to resume/,
+    );
   });
 
   it("a graceful shutdown (SIGTERM, watches left open and silent) is reported within 2 s too, through /readyz", async () => {
@@ -96,8 +122,16 @@ describe("an API server outage during a wait", { skip, timeout: 400_000 }, () =>
     assert.equal(run.code, 0, run.stderr);
     const lost = run.events.find((e) => e.event === "stall" && e.object === "API server");
     assert.ok(lost, "the drain was reported");
-    assert.ok(Date.parse(lost.ts) - killedAt < 2000, `reported ${Date.parse(lost.ts) - killedAt} ms after SIGTERM: ${lost.message}`);
-    assert.ok(run.events.some((e) => e.event === "status" && e.object === "API server" && e.message === "the connection to the API server is back"));
+    assert.ok(
+      Date.parse(lost.ts) - killedAt < 2000,
+      `reported ${Date.parse(lost.ts) - killedAt} ms after SIGTERM: ${lost.message}`,
+    );
+    assert.ok(
+      run.events.some(
+        (e) =>
+          e.event === "status" && e.object === "API server" && e.message === "the connection to the API server is back",
+      ),
+    );
   });
 
   it("a partition (packets dropped, connections left open) is reported within a few seconds through /readyz, and healed", async () => {
@@ -106,7 +140,11 @@ describe("an API server outage during a wait", { skip, timeout: 400_000 }, () =>
     const relay = await startApiRelay(c);
     after(() => relay.close());
     assert.equal((await kubectl(c, ["taint", "nodes", "kwok-node-0", TAINT, "--overwrite"])).code, 0);
-    const { child, result } = startInstaller(c, [...installArgs(ns, "--skip-preflight"), "--kubeconfig", relay.kubeconfig]);
+    const { child, result } = startInstaller(c, [
+      ...installArgs(ns, "--skip-preflight"),
+      "--kubeconfig",
+      relay.kubeconfig,
+    ]);
     await stalledOnScheduling(child);
     relay.frozen(true);
     const frozenAt = Date.now();
@@ -117,7 +155,15 @@ describe("an API server outage during a wait", { skip, timeout: 400_000 }, () =>
     assert.equal(run.code, 0, run.stderr);
     const lost = run.events.find((e) => e.event === "stall" && e.object === "API server");
     assert.ok(lost, "the partition was reported");
-    assert.ok(Date.parse(lost.ts) - frozenAt < 4000, `reported ${Date.parse(lost.ts) - frozenAt} ms after the partition: ${lost.message}`);
-    assert.ok(run.events.some((e) => e.event === "status" && e.object === "API server" && e.message === "the connection to the API server is back"));
+    assert.ok(
+      Date.parse(lost.ts) - frozenAt < 4000,
+      `reported ${Date.parse(lost.ts) - frozenAt} ms after the partition: ${lost.message}`,
+    );
+    assert.ok(
+      run.events.some(
+        (e) =>
+          e.event === "status" && e.object === "API server" && e.message === "the connection to the API server is back",
+      ),
+    );
   });
 });

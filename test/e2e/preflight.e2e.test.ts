@@ -7,7 +7,13 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { clusterScopedName } from "../../src/render/render.js";
-import { ingressControllerStandIn, installCertManagerCrd, kubectl, testCluster, type TestCluster } from "../helpers/cluster.js";
+import {
+  ingressControllerStandIn,
+  installCertManagerCrd,
+  kubectl,
+  testCluster,
+  type TestCluster,
+} from "../helpers/cluster.js";
 import { freshNamespaces, installArgs, runInstaller, type InstallRun } from "../helpers/install.js";
 
 const { cluster, skip } = testCluster();
@@ -44,13 +50,17 @@ subjects: [{kind: ServiceAccount, name: limited, namespace: ${namespace}}]
   const admin = parseYaml(readFileSync(c.kubeconfig, "utf8"));
   const server = admin.clusters[0].cluster;
   const path = join(mkdtempSync(join(tmpdir(), "mathison-limited-")), "config");
-  writeFileSync(path, `apiVersion: v1
+  writeFileSync(
+    path,
+    `apiVersion: v1
 kind: Config
 clusters: [{name: c, cluster: {server: "${server.server}", certificate-authority: "${server["certificate-authority"]}"}}]
 users: [{name: limited, user: {token: "${token}"}}]
 contexts: [{name: limited, context: {cluster: c, user: limited, namespace: ${namespace}}}]
 current-context: limited
-`, { mode: 0o600 });
+`,
+    { mode: 0o600 },
+  );
   return path;
 }
 
@@ -58,7 +68,12 @@ describe("preflight", { skip }, () => {
   const c = cluster!;
   const fresh = freshNamespaces(c);
   after(async () => {
-    await kubectl(c, ["annotate", "--overwrite", "storageclass/standard", "storageclass.kubernetes.io/is-default-class=true"]);
+    await kubectl(c, [
+      "annotate",
+      "--overwrite",
+      "storageclass/standard",
+      "storageclass.kubernetes.io/is-default-class=true",
+    ]);
     await kubectl(c, ["taint", "nodes", "kwok-node-0", "mathison.test/broken-", "--overwrite"]);
     await kubectl(c, ["delete", "crd", "clusterissuers.cert-manager.io", "--ignore-not-found"]);
   });
@@ -70,20 +85,60 @@ describe("preflight", { skip }, () => {
     const run = await runInstaller(c, installArgs(namespace, "--tls", "none", "--dry-run"));
     assert.equal(run.code, 0, run.stderr);
     const checks = run.events.filter((e) => e.event === "check");
-    assert.deepEqual(checks.map((e) => e.id).sort(), ["capacity", "ingress-class", "namespace", "ownership", "permissions", "quota", "storage", "tls", "version"]);
-    assert.ok(checks.every((e) => e.phase === "preflight" && e.status === "pass"), JSON.stringify(checks.filter((e) => e.status !== "pass")));
-    assert.match(check(run, "storage").message, /^the default StorageClass standard \(provisioner kubernetes.io\/host-path, binding Immediate\)/);
-    assert.match(check(run, "permissions").message, /^all \d+ requests the run makes are allowed \(every verb on every resource is\)$/);
-    assert.match(check(run, "ingress-class").message, /IngressClass nginx \(controller k8s.io\/ingress-nginx, the cluster default\); \d+ ready ingress-nginx controller pods?$/);
+    assert.deepEqual(checks.map((e) => e.id).sort(), [
+      "capacity",
+      "ingress-class",
+      "namespace",
+      "ownership",
+      "permissions",
+      "quota",
+      "storage",
+      "tls",
+      "version",
+    ]);
+    assert.ok(
+      checks.every((e) => e.phase === "preflight" && e.status === "pass"),
+      JSON.stringify(checks.filter((e) => e.status !== "pass")),
+    );
+    assert.match(
+      check(run, "storage").message,
+      /^the default StorageClass standard \(provisioner kubernetes.io\/host-path, binding Immediate\)/,
+    );
+    assert.match(
+      check(run, "permissions").message,
+      /^all \d+ requests the run makes are allowed \(every verb on every resource is\)$/,
+    );
+    assert.match(
+      check(run, "ingress-class").message,
+      /IngressClass nginx \(controller k8s.io\/ingress-nginx, the cluster default\); \d+ ready ingress-nginx controller pods?$/,
+    );
     await removeController();
   });
 
   it("`preflight` runs the same checks alone and writes nothing", async () => {
     const namespace = fresh("e2e-pre-cmd");
-    const ok = await runInstaller(c, ["preflight", "--namespace", namespace, "--domain", "x.e2e.test", "--tls", "none", "--output", "json"]);
+    const ok = await runInstaller(c, [
+      "preflight",
+      "--namespace",
+      namespace,
+      "--domain",
+      "x.e2e.test",
+      "--tls",
+      "none",
+      "--output",
+      "json",
+    ]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(ok.events.filter((e) => e.event === "check").length, 9);
-    const bad = await runInstaller(c, ["preflight", "--namespace", "kube-system", "--domain", "x.e2e.test", "--tls", "none"]);
+    const bad = await runInstaller(c, [
+      "preflight",
+      "--namespace",
+      "kube-system",
+      "--domain",
+      "x.e2e.test",
+      "--tls",
+      "none",
+    ]);
     assert.equal(bad.code, 9);
     assert.match(bad.stderr, /✖ Namespace: kube-system is a system namespace/);
     assert.equal((await kubectl(c, ["get", "namespace", namespace])).code, 1, "nothing written");
@@ -91,11 +146,24 @@ describe("preflight", { skip }, () => {
 
   it("no default StorageClass: fails naming it, before anything is applied", async () => {
     const namespace = fresh("e2e-pre-sc");
-    await kubectl(c, ["annotate", "--overwrite", "storageclass/standard", "storageclass.kubernetes.io/is-default-class=false"]);
+    await kubectl(c, [
+      "annotate",
+      "--overwrite",
+      "storageclass/standard",
+      "storageclass.kubernetes.io/is-default-class=false",
+    ]);
     const run = await runInstaller(c, installArgs(namespace));
-    await kubectl(c, ["annotate", "--overwrite", "storageclass/standard", "storageclass.kubernetes.io/is-default-class=true"]);
+    await kubectl(c, [
+      "annotate",
+      "--overwrite",
+      "storageclass/standard",
+      "storageclass.kubernetes.io/is-default-class=true",
+    ]);
     await nothingApplied(c, namespace, run);
-    assert.match(check(run, "storage").message, /the claims name no StorageClass and the cluster has no default one \(classes: standard\)/);
+    assert.match(
+      check(run, "storage").message,
+      /the claims name no StorageClass and the cluster has no default one \(classes: standard\)/,
+    );
     assert.equal((await kubectl(c, ["get", "namespace", namespace])).code, 1, "no namespace");
   });
 
@@ -106,13 +174,24 @@ describe("preflight", { skip }, () => {
     await nothingApplied(c, namespace, run);
     const perms = check(run, "permissions");
     assert.equal(perms.status, "fail");
-    for (const missing of ["create namespaces", "patch namespaces", "create clusterroles.rbac.authorization.k8s.io", "create clusterrolebindings.rbac.authorization.k8s.io"]) {
+    for (const missing of [
+      "create namespaces",
+      "patch namespaces",
+      "create clusterroles.rbac.authorization.k8s.io",
+      "create clusterrolebindings.rbac.authorization.k8s.io",
+    ]) {
       assert.ok(perms.message.includes(missing), `names ${missing}: ${perms.message}`);
     }
     assert.ok(!perms.message.includes(`create deployments.apps in ${namespace}`), "what the Role allows is not listed");
     assert.match(perms.hint, /kind: ClusterRole\n/);
     assert.equal(check(run, "capacity").status, "skip", "nodes may not be read: said, not failed");
-    assert.equal((await kubectl(c, ["-n", namespace, "get", "deployment,statefulset,configmap/mathison-install", "-o", "name"])).stdout.trim(), "", "nothing in the namespace");
+    assert.equal(
+      (
+        await kubectl(c, ["-n", namespace, "get", "deployment,statefulset,configmap/mathison-install", "-o", "name"])
+      ).stdout.trim(),
+      "",
+      "nothing in the namespace",
+    );
   });
 
   it("a tainted node: the capacity check names the taint", async () => {
@@ -121,7 +200,10 @@ describe("preflight", { skip }, () => {
     const run = await runInstaller(c, installArgs(namespace, "--tls", "none"));
     await kubectl(c, ["taint", "nodes", "kwok-node-0", "mathison.test/broken-"]);
     await nothingApplied(c, namespace, run);
-    assert.match(check(run, "capacity").message, /no node can run \S+'s pod: kwok-node-0 has the taint mathison.test\/broken=true:NoSchedule, which the pod does not tolerate/);
+    assert.match(
+      check(run, "capacity").message,
+      /no node can run \S+'s pod: kwok-node-0 has the taint mathison.test\/broken=true:NoSchedule, which the pod does not tolerate/,
+    );
   });
 
   it("cert-manager TLS: missing cert-manager, then a ClusterIssuer that does not exist, fail", async () => {
@@ -138,7 +220,10 @@ describe("preflight", { skip }, () => {
   it("a namespace running other workloads is refused unless --force-namespace", async () => {
     const namespace = fresh("e2e-pre-ns");
     assert.equal((await kubectl(c, ["create", "namespace", namespace])).code, 0);
-    assert.equal((await kubectl(c, ["-n", namespace, "run", "someone-else", "--image=busybox", "--restart=Never"])).code, 0);
+    assert.equal(
+      (await kubectl(c, ["-n", namespace, "run", "someone-else", "--image=busybox", "--restart=Never"])).code,
+      0,
+    );
     const refused = await runInstaller(c, installArgs(namespace, "--tls", "none"));
     await nothingApplied(c, namespace, refused);
     assert.match(check(refused, "namespace").message, new RegExp(`^${namespace} runs 1 other pod \\(someone-else\\)`));

@@ -9,15 +9,31 @@ import { finishedJobs, installArgs, runInstaller, startInstaller, tidy, versions
 const { cluster, skip } = testCluster();
 
 /** `install --non-interactive --output json --namespace ns` and nothing else: what the record must fill in. */
-const upgradeArgs = (namespace: string, ...extra: string[]) => ["install", "--non-interactive", "--output", "json", "--skip-verify", "--namespace", namespace, ...extra];
+const upgradeArgs = (namespace: string, ...extra: string[]) => [
+  "install",
+  "--non-interactive",
+  "--output",
+  "json",
+  "--skip-verify",
+  "--namespace",
+  namespace,
+  ...extra,
+];
 
 async function secretData(c: TestCluster, namespace: string): Promise<Record<string, string>> {
   return (await kubectlJson(c, ["-n", namespace, "get", "secret/mathison-secrets"])).data;
 }
 
-async function record(c: TestCluster, namespace: string): Promise<{ answers: Record<string, string>; history: any[]; inventory: string[] }> {
+async function record(
+  c: TestCluster,
+  namespace: string,
+): Promise<{ answers: Record<string, string>; history: any[]; inventory: string[] }> {
   const cm = await kubectlJson(c, ["-n", namespace, "get", "configmap/mathison-install"]);
-  return { answers: parseYaml(cm.data["answers.yaml"]), history: parseYaml(cm.data["history.yaml"]), inventory: parseYaml(cm.data["inventory.yaml"]) };
+  return {
+    answers: parseYaml(cm.data["answers.yaml"]),
+    history: parseYaml(cm.data["history.yaml"]),
+    inventory: parseYaml(cm.data["inventory.yaml"]),
+  };
 }
 
 /** A second KWOK node on which every container crash-loops (scripts/cluster/kwok.yaml). */
@@ -53,7 +69,8 @@ async function removeFaultyNode(c: TestCluster): Promise<void> {
 
 const image = (d: any, i = 0) => d.spec.template.spec.containers[i].image;
 const plan = (events: any[]) => events.find((e) => e.event === "plan");
-const byObject = (p: any) => Object.fromEntries(p.changes.map((ch: any) => [ch.object.replace(/-[0-9a-f]{10}$/, ""), ch]));
+const byObject = (p: any) =>
+  Object.fromEntries(p.changes.map((ch: any) => [ch.object.replace(/-[0-9a-f]{10}$/, ""), ch]));
 
 describe("second runs", { skip }, () => {
   const c = cluster!;
@@ -61,7 +78,10 @@ describe("second runs", { skip }, () => {
   after(() => tidy(c, namespace));
 
   it("an upgrade given only --tag keeps every other answer and the secrets' bytes", async () => {
-    const first = await runInstaller(c, installArgs(namespace, "--web-replicas", "3", "--tls", "none", "--postgres-storage", "2Gi", "--mode", "saas"));
+    const first = await runInstaller(
+      c,
+      installArgs(namespace, "--web-replicas", "3", "--tls", "none", "--postgres-storage", "2Gi", "--mode", "saas"),
+    );
     assert.equal(first.code, 0, first.stderr + first.stdout);
     const secretsBefore = await secretData(c, namespace);
     const run = await runInstaller(c, upgradeArgs(namespace, "--tag", "1.2.0"), { ANTHROPIC_API_KEY: "" });
@@ -70,7 +90,13 @@ describe("second runs", { skip }, () => {
     assert.equal(changes["Deployment/mathison-web"].action, "change");
     assert.ok(changes["Deployment/mathison-web"].fields.includes("spec.template.spec.containers[0].image"));
     assert.equal(changes["Job/mathison-migrate"].action, "create");
-    for (const o of ["Secret/mathison-secrets", "ConfigMap/mathison-config", "StatefulSet/postgres", "Ingress/mathison-web"]) assert.equal(changes[o].action, "unchanged", o);
+    for (const o of [
+      "Secret/mathison-secrets",
+      "ConfigMap/mathison-config",
+      "StatefulSet/postgres",
+      "Ingress/mathison-web",
+    ])
+      assert.equal(changes[o].action, "unchanged", o);
     assert.deepEqual(plan(run.events).notices, []);
     const web = await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"]);
     assert.equal(image(web), "mathison-web:1.2.0");
@@ -84,14 +110,27 @@ describe("second runs", { skip }, () => {
     const rec = await record(c, namespace);
     assert.equal(rec.answers.tag, "1.2.0");
     assert.equal(rec.answers.webReplicas, "3");
-    assert.deepEqual(rec.history.map((h) => [h.outcome, h.webImage]), [["ok", "mathison-web:latest"], ["ok", "mathison-web:1.2.0"]]);
+    assert.deepEqual(
+      rec.history.map((h) => [h.outcome, h.webImage]),
+      [
+        ["ok", "mathison-web:latest"],
+        ["ok", "mathison-web:1.2.0"],
+      ],
+    );
     assert.ok(!JSON.stringify(rec).includes("sk-ant-test"), "no secret in the record");
   });
 
   it("an unchanged tag says it is not pulled again; --pull pulls it and rolls out", async () => {
     const same = await runInstaller(c, upgradeArgs(namespace));
     assert.equal(same.code, 0, same.stderr);
-    assert.ok(plan(same.events).notices.some((n: string) => /^mathison-web:1\.2\.0 and mathison-worker:1\.2\.0 are tags: pods keep the image they pulled; give --pull/.test(n)), JSON.stringify(plan(same.events).notices));
+    assert.ok(
+      plan(same.events).notices.some((n: string) =>
+        /^mathison-web:1\.2\.0 and mathison-worker:1\.2\.0 are tags: pods keep the image they pulled; give --pull/.test(
+          n,
+        ),
+      ),
+      JSON.stringify(plan(same.events).notices),
+    );
     const pulled = await runInstaller(c, upgradeArgs(namespace, "--pull"));
     assert.equal(pulled.code, 0, pulled.stderr + pulled.stdout);
     const changes = byObject(plan(pulled.events));
@@ -107,7 +146,10 @@ describe("second runs", { skip }, () => {
     const before = await versions(c, namespace);
     const run = await runInstaller(c, upgradeArgs(namespace, "--postgres-storage", "20Gi"));
     assert.equal(run.code, 2, run.stderr);
-    assert.match(run.stderr, /^mathison-install: --postgres-storage: "20Gi" is not allowed: the installed size 2Gi: .*cannot change/m);
+    assert.match(
+      run.stderr,
+      /^mathison-install: --postgres-storage: "20Gi" is not allowed: the installed size 2Gi: .*cannot change/m,
+    );
     assert.equal(run.events.at(-1).outcome, "refused");
     assert.deepEqual(await versions(c, namespace), before);
   });
@@ -117,14 +159,24 @@ describe("second runs", { skip }, () => {
     const webBefore = await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"]);
     const kept = await runInstaller(c, upgradeArgs(namespace), { ANTHROPIC_API_KEY: "sk-ant-someone-else" });
     assert.equal(kept.code, 0, kept.stderr + kept.stdout);
-    assert.match(plan(kept.events).notices.join("\n"), /ANTHROPIC_API_KEY: kept the installed value; the one from ANTHROPIC_API_KEY differs and was not applied \(to replace it on purpose: --replace-secret ANTHROPIC_API_KEY\)/);
+    assert.match(
+      plan(kept.events).notices.join("\n"),
+      /ANTHROPIC_API_KEY: kept the installed value; the one from ANTHROPIC_API_KEY differs and was not applied \(to replace it on purpose: --replace-secret ANTHROPIC_API_KEY\)/,
+    );
     assert.ok(!(kept.stdout + kept.stderr).includes("sk-ant-someone-else"), "the value is never shown");
     assert.deepEqual(await secretData(c, namespace), before);
 
-    const replaced = await runInstaller(c, upgradeArgs(namespace, "--replace-secret", "ANTHROPIC_API_KEY"), { ANTHROPIC_API_KEY: "sk-ant-someone-else" });
+    const replaced = await runInstaller(c, upgradeArgs(namespace, "--replace-secret", "ANTHROPIC_API_KEY"), {
+      ANTHROPIC_API_KEY: "sk-ant-someone-else",
+    });
     assert.equal(replaced.code, 0, replaced.stderr + replaced.stdout);
     const p = plan(replaced.events);
-    assert.ok(p.impact.some((i: any) => i.message.startsWith("Secret/mathison-secrets: ANTHROPIC_API_KEY changes (values not shown)")), JSON.stringify(p.impact));
+    assert.ok(
+      p.impact.some((i: any) =>
+        i.message.startsWith("Secret/mathison-secrets: ANTHROPIC_API_KEY changes (values not shown)"),
+      ),
+      JSON.stringify(p.impact),
+    );
     const after = await secretData(c, namespace);
     assert.equal(Buffer.from(after["ANTHROPIC_API_KEY"]!, "base64").toString(), "sk-ant-someone-else");
     assert.equal(after["POSTGRES_PASSWORD"], before["POSTGRES_PASSWORD"]);
@@ -149,7 +201,19 @@ describe("second runs", { skip }, () => {
 
   it("shows fields another manager changed, leaves a scaled replica count alone, and sets it when given", async () => {
     assert.equal((await kubectl(c, ["-n", namespace, "scale", "deployment/mathison-web", "--replicas=4"])).code, 0);
-    assert.equal((await kubectl(c, ["-n", namespace, "annotate", "--overwrite", "ingress/mathison-web", "nginx.ingress.kubernetes.io/proxy-read-timeout=60"])).code, 0);
+    assert.equal(
+      (
+        await kubectl(c, [
+          "-n",
+          namespace,
+          "annotate",
+          "--overwrite",
+          "ingress/mathison-web",
+          "nginx.ingress.kubernetes.io/proxy-read-timeout=60",
+        ])
+      ).code,
+      0,
+    );
     const run = await runInstaller(c, upgradeArgs(namespace));
     assert.equal(run.code, 0, run.stderr + run.stdout);
     const owners = run.events.find((e) => e.event === "check" && e.id === "ownership");
@@ -158,18 +222,38 @@ describe("second runs", { skip }, () => {
     assert.match(owners.message, /Ingress\/mathison-web \(kubectl-annotate\)/);
     const p = plan(run.events);
     const web = byObject(p)["Deployment/mathison-web"];
-    assert.match(web.note, /^replicas \(4\) are managed by kubectl\S*: left alone \(give --web-replicas to set them\)$/);
+    assert.match(
+      web.note,
+      /^replicas \(4\) are managed by kubectl\S*: left alone \(give --web-replicas to set them\)$/,
+    );
     const ingress = byObject(p)["Ingress/mathison-web"];
     assert.equal(ingress.action, "change");
-    assert.deepEqual(ingress.conflicts.map((x: any) => x.manager), ["kubectl-annotate"]);
-    assert.ok(p.impact.some((i: any) => i.kind === "conflict" && /proxy-read-timeout.*was changed by kubectl-annotate; this run sets it back/.test(i.message)), JSON.stringify(p.impact));
-    assert.equal((await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"])).spec.replicas, 4, "left alone");
+    assert.deepEqual(
+      ingress.conflicts.map((x: any) => x.manager),
+      ["kubectl-annotate"],
+    );
+    assert.ok(
+      p.impact.some(
+        (i: any) =>
+          i.kind === "conflict" &&
+          /proxy-read-timeout.*was changed by kubectl-annotate; this run sets it back/.test(i.message),
+      ),
+      JSON.stringify(p.impact),
+    );
+    assert.equal(
+      (await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"])).spec.replicas,
+      4,
+      "left alone",
+    );
     const ing = await kubectlJson(c, ["-n", namespace, "get", "ingress/mathison-web"]);
     assert.equal(ing.metadata.annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"], "300", "set back");
 
     const given = await runInstaller(c, upgradeArgs(namespace, "--web-replicas", "3"));
     assert.equal(given.code, 0, given.stderr + given.stdout);
-    assert.ok(plan(given.events).impact.some((i: any) => i.message === "Deployment/mathison-web scales from 4 to 3 replicas"), JSON.stringify(plan(given.events).impact));
+    assert.ok(
+      plan(given.events).impact.some((i: any) => i.message === "Deployment/mathison-web scales from 4 to 3 replicas"),
+      JSON.stringify(plan(given.events).impact),
+    );
     assert.equal((await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"])).spec.replicas, 3);
   });
 
@@ -179,15 +263,28 @@ describe("second runs", { skip }, () => {
     await kubectl(c, ["-n", namespace, "label", "configmap/mathison-legacy", labels]);
     await kubectl(c, ["-n", namespace, "create", "configmap", "someone-elses", "--from-literal=a=b"]);
     const rec = await record(c, namespace);
-    const inventory = [...rec.inventory, `v1 ConfigMap ${namespace}/mathison-legacy`, `v1 ConfigMap ${namespace}/someone-elses`];
+    const inventory = [
+      ...rec.inventory,
+      `v1 ConfigMap ${namespace}/mathison-legacy`,
+      `v1 ConfigMap ${namespace}/someone-elses`,
+    ];
     const patch = JSON.stringify({ data: { "inventory.yaml": inventory.map((i) => `- ${i}`).join("\n") } });
-    assert.equal((await kubectl(c, ["-n", namespace, "patch", "configmap/mathison-install", "--type", "merge", "-p", patch])).code, 0);
+    assert.equal(
+      (await kubectl(c, ["-n", namespace, "patch", "configmap/mathison-install", "--type", "merge", "-p", patch])).code,
+      0,
+    );
     const run = await runInstaller(c, upgradeArgs(namespace));
     assert.equal(run.code, 0, run.stderr + run.stdout);
     assert.equal(byObject(plan(run.events))["ConfigMap/mathison-legacy"].action, "delete");
-    assert.ok(run.events.some((e) => e.event === "apply" && e.object === "ConfigMap/mathison-legacy" && e.action === "deleted"));
+    assert.ok(
+      run.events.some((e) => e.event === "apply" && e.object === "ConfigMap/mathison-legacy" && e.action === "deleted"),
+    );
     assert.equal((await kubectl(c, ["-n", namespace, "get", "configmap/mathison-legacy"])).code, 1, "pruned");
-    assert.equal((await kubectl(c, ["-n", namespace, "get", "configmap/someone-elses"])).code, 0, "not Mathison's: left alone");
+    assert.equal(
+      (await kubectl(c, ["-n", namespace, "get", "configmap/someone-elses"])).code,
+      0,
+      "not Mathison's: left alone",
+    );
     assert.ok(!(await record(c, namespace)).inventory.some((i) => i.includes("mathison-legacy")));
   });
 });
@@ -218,7 +315,11 @@ describe("fixes for failures outside the installer (a faulty node)", { skip }, (
     assert.match(job.note, /did not complete|failed/);
     const web = await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"]);
     assert.equal(image(web), "mathison-web:1.3.0");
-    assert.deepEqual((await finishedJobs(c, namespace)).map((j) => j.status.succeeded), [1], "one Job, the retried one, completed");
+    assert.deepEqual(
+      (await finishedJobs(c, namespace)).map((j) => j.status.succeeded),
+      [1],
+      "one Job, the retried one, completed",
+    );
     await removeFaultyNode(c);
   });
 
@@ -230,7 +331,14 @@ describe("fixes for failures outside the installer (a faulty node)", { skip }, (
     // A restart lands the new web pods on the faulty node: they crash-loop, as a bad release would.
     assert.equal((await kubectl(c, ["-n", namespace, "rollout", "restart", "deployment/mathison-web"])).code, 0);
     for (let i = 0; ; i++) {
-      const pods = await kubectlJson<{ items: any[] }>(c, ["-n", namespace, "get", "pods", "-l", "app.kubernetes.io/name=mathison-web"]);
+      const pods = await kubectlJson<{ items: any[] }>(c, [
+        "-n",
+        namespace,
+        "get",
+        "pods",
+        "-l",
+        "app.kubernetes.io/name=mathison-web",
+      ]);
       if (pods.items.some((p) => p.status.containerStatuses?.[0]?.state?.waiting?.reason === "CrashLoopBackOff")) break;
       assert.ok(i < 100, "web crash-loops");
       await new Promise((r) => setTimeout(r, 100));
@@ -256,15 +364,29 @@ describe("one run at a time", { skip }, () => {
     assert.equal(loser.events.at(-1).outcome, "locked");
     assert.match(loser.stderr, /holds the install's lock: \S+@\S+ \(pid \d+|another run changed this install/);
     assert.ok(!loser.events.some((e) => e.event === "apply"), "the loser applied nothing");
-    assert.deepEqual((await record(c, namespace)).history.map((h) => h.outcome), ["ok"]);
+    assert.deepEqual(
+      (await record(c, namespace)).history.map((h) => h.outcome),
+      ["ok"],
+    );
     const secret = await kubectlJson(c, ["-n", namespace, "get", "secret/mathison-secrets", "--show-managed-fields"]);
-    assert.deepEqual(secret.metadata.managedFields.map((f: any) => f.operation), ["Update"], "one run created the Secret, none overwrote it");
+    assert.deepEqual(
+      secret.metadata.managedFields.map((f: any) => f.operation),
+      ["Update"],
+      "one run created the Secret, none overwrote it",
+    );
   });
 
   it("a killed run's lock on this host is taken over at once: its process is gone", async () => {
     const killed = startInstaller(c, upgradeArgs(namespace, "--tag", "1.4.0"));
     for (let i = 0; ; i++) {
-      const lease = await kubectl(c, ["-n", namespace, "get", "lease/mathison-install-lock", "-o", "jsonpath={.spec.holderIdentity}"]);
+      const lease = await kubectl(c, [
+        "-n",
+        namespace,
+        "get",
+        "lease/mathison-install-lock",
+        "-o",
+        "jsonpath={.spec.holderIdentity}",
+      ]);
       if (lease.code === 0 && lease.stdout !== "") break;
       assert.ok(i < 200, "the run took the lock");
       await new Promise((r) => setTimeout(r, 50));
@@ -278,7 +400,11 @@ describe("one run at a time", { skip }, () => {
     assert.match(lock.message, new RegExp(`pid ${killed.child.pid}, since \\S+\\): its process is gone`));
     const web = await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"]);
     assert.equal(image(web), "mathison-web:1.4.0");
-    assert.equal((await kubectl(c, ["-n", namespace, "get", "lease/mathison-install-lock"])).code, 1, "released at the end");
+    assert.equal(
+      (await kubectl(c, ["-n", namespace, "get", "lease/mathison-install-lock"])).code,
+      1,
+      "released at the end",
+    );
   });
 
   it("a holder on another host: refused while it renews; waited for once it stops renewing; --lock-timeout waits for a live one", async () => {
@@ -296,14 +422,23 @@ spec: {holderIdentity: "ops@build-agent-7 pid 4242 abcd", leaseDurationSeconds: 
     assert.equal((await kubectl(c, ["apply", "-f", "-"], lease(0))).code, 0);
     const refused = await runInstaller(c, upgradeArgs(namespace, "--tag", "1.4.0"));
     assert.equal(refused.code, 6, refused.stderr);
-    assert.match(refused.stderr, /holds the install's lock: ops@build-agent-7 \(pid 4242, context prod\) since \S+, and is still renewing it .*--lock-timeout/);
+    assert.match(
+      refused.stderr,
+      /holds the install's lock: ops@build-agent-7 \(pid 4242, context prod\) since \S+, and is still renewing it .*--lock-timeout/,
+    );
     // Stopped renewing 12 s ago: its lease ends in about 3 s, and the run waits for it, saying so.
     await kubectl(c, ["-n", namespace, "delete", "lease/mathison-install-lock"]);
     assert.equal((await kubectl(c, ["apply", "-f", "-"], lease(12))).code, 0);
     const waited = await runInstaller(c, upgradeArgs(namespace, "--tag", "1.4.0"));
     assert.equal(waited.code, 0, waited.stderr);
-    assert.match(waited.stderr, /held by ops@build-agent-7 \(pid 4242\), which stopped renewing it: waiting \d+ s for its lease to end/);
-    assert.match(waited.events.find((e) => e.event === "lock").message, /ops@build-agent-7 \(pid 4242, since \S+\): it stopped renewing it/);
+    assert.match(
+      waited.stderr,
+      /held by ops@build-agent-7 \(pid 4242\), which stopped renewing it: waiting \d+ s for its lease to end/,
+    );
+    assert.match(
+      waited.events.find((e) => e.event === "lock").message,
+      /ops@build-agent-7 \(pid 4242, since \S+\): it stopped renewing it/,
+    );
     // A live holder and --lock-timeout: the run waits until the lease ends, then goes on.
     assert.equal((await kubectl(c, ["apply", "-f", "-"], lease(0))).code, 0);
     const patient = await runInstaller(c, [...upgradeArgs(namespace, "--tag", "1.4.0"), "--lock-timeout", "40s"]);

@@ -4,7 +4,16 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { adminAccess, derivedKubeconfig, ingressControllerStandIn, kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
+import {
+  adminAccess,
+  derivedKubeconfig,
+  ingressControllerStandIn,
+  kubectl,
+  kubectlJson,
+  testCluster,
+  uniqueNamespace,
+  type TestCluster,
+} from "../helpers/cluster.js";
 import { installArgs, runInstaller, tidy, versions } from "../helpers/install.js";
 import { Terminal, tmuxMissing } from "../helpers/terminal.js";
 import { PACKAGE_ROOT } from "../../src/base/paths.js";
@@ -15,10 +24,18 @@ const bin = `${process.execPath} ${join(PACKAGE_ROOT, "bin", "mathison-install.j
 
 /** The wizard up to its end summary; the checklist that follows is driven in verify.e2e.test.ts. */
 function start(c: TestCluster, args: string, env: Record<string, string> = {}): Terminal {
-  return new Terminal(`${bin} install --skip-verify ${args}`, { KUBECONFIG: c.kubeconfig, PATH: process.env["PATH"] ?? "", ...env });
+  return new Terminal(`${bin} install --skip-verify ${args}`, {
+    KUBECONFIG: c.kubeconfig,
+    PATH: process.env["PATH"] ?? "",
+    ...env,
+  });
 }
 
-const secretsEnv = { ANTHROPIC_API_KEY: "sk-ant-env", MATHISON_AUTH_SECRET: "a".repeat(44), MATHISON_POSTGRES_PASSWORD: "p".repeat(32) };
+const secretsEnv = {
+  ANTHROPIC_API_KEY: "sk-ant-env",
+  MATHISON_AUTH_SECRET: "a".repeat(44),
+  MATHISON_POSTGRES_PASSWORD: "p".repeat(32),
+};
 const allFlags = (namespace: string) =>
   `--domain ${namespace}.example.com --ingress-class nginx --tls none --tag 1.0.0 --web-image mathison-web --worker-image mathison-worker --llm-provider anthropic --mode self-hosted --base-domain apps.example.com`;
 
@@ -31,7 +48,7 @@ describe("interactive install in a terminal", { skip }, () => {
     removeController = await ingressControllerStandIn(c);
   });
   after(async () => {
-    terminals.forEach((t) => t.close());
+    for (const t of terminals) t.close();
     await removeController?.();
   });
 
@@ -83,7 +100,12 @@ describe("interactive install in a terminal", { skip }, () => {
     await t.waitFor(/\[\d\/6\]/);
     // The migration log pane shows while the install runs (a finished screen folds it away).
     // It shows for about a second: read the screen often.
-    await t.waitFor(/migration log[\s\S]*All migrations have been successfully applied\./, 20_000, () => t.screen(), 10);
+    await t.waitFor(
+      /migration log[\s\S]*All migrations have been successfully applied\./,
+      20_000,
+      () => t.screen(),
+      10,
+    );
     assert.equal(await t.exitCode(), 0, t.history());
     const screen = t.screen();
     assert.match(screen, /✔ \[6\/6\] Ingress, network policies and disruption budget/);
@@ -118,20 +140,40 @@ describe("interactive install in a terminal", { skip }, () => {
     const admin = adminAccess(c);
     const dir = mkdtempSync(join(tmpdir(), "mathison-mfa-"));
     const plugin = join(dir, "mfa-plugin.sh");
-    const credential = JSON.stringify({ apiVersion: "client.authentication.k8s.io/v1", kind: "ExecCredential",
-      status: { clientCertificateData: readFileSync(admin.cert, "utf8"), clientKeyData: readFileSync(admin.key, "utf8") } });
+    const credential = JSON.stringify({
+      apiVersion: "client.authentication.k8s.io/v1",
+      kind: "ExecCredential",
+      status: {
+        clientCertificateData: readFileSync(admin.cert, "utf8"),
+        clientKeyData: readFileSync(admin.key, "utf8"),
+      },
+    });
     // As kubelogin's device code or an MFA prompt: asks on stderr, reads the answer from the terminal.
-    writeFileSync(plugin, `#!/bin/sh
+    writeFileSync(
+      plugin,
+      `#!/bin/sh
 printf 'Enter the code shown on your phone: ' >&2
 read code
 [ "$code" = "424242" ] || { echo "wrong code" >&2; exit 1; }
 cat <<'JSON'
 ${credential}
 JSON
-`);
+`,
+    );
     chmodSync(plugin, 0o755);
-    const kubeconfig = derivedKubeconfig(c, {}, { "client-certificate": undefined, "client-key": undefined, exec: { apiVersion: "client.authentication.k8s.io/v1", command: plugin, interactiveMode: "Always" } });
-    const t = new Terminal(`${bin} install --skip-verify --kubeconfig ${kubeconfig} --namespace ${namespace} ${allFlags(namespace)}`, { PATH: process.env["PATH"] ?? "", ...secretsEnv });
+    const kubeconfig = derivedKubeconfig(
+      c,
+      {},
+      {
+        "client-certificate": undefined,
+        "client-key": undefined,
+        exec: { apiVersion: "client.authentication.k8s.io/v1", command: plugin, interactiveMode: "Always" },
+      },
+    );
+    const t = new Terminal(
+      `${bin} install --skip-verify --kubeconfig ${kubeconfig} --namespace ${namespace} ${allFlags(namespace)}`,
+      { PATH: process.env["PATH"] ?? "", ...secretsEnv },
+    );
     terminals.push(t);
     await t.waitFor(/Enter the code shown on your phone:/);
     t.type("424242");
@@ -157,7 +199,11 @@ JSON
     const namespace = uniqueNamespace("e2e-interrupt");
     after(() => tidy(c, namespace));
     // A StorageClass that does not exist leaves the database claims Pending: stage 3 waits, and we interrupt it.
-    const t = start(c, `--namespace ${namespace} ${allFlags(namespace)} --storage-class no-such-class --timeout 10m --skip-preflight`, secretsEnv);
+    const t = start(
+      c,
+      `--namespace ${namespace} ${allFlags(namespace)} --storage-class no-such-class --timeout 10m --skip-preflight`,
+      secretsEnv,
+    );
     terminals.push(t);
     await t.waitFor(/\? Install\?/);
     t.send("Enter");
@@ -173,13 +219,21 @@ JSON
   it("on an existing install offers its answers; Enter throughout changes nothing", async () => {
     const namespace = uniqueNamespace("e2e-rerun");
     after(() => tidy(c, namespace));
-    const installed = await runInstaller(c, installArgs(namespace, "--tag", "1.0.0", "--tls", "none", "--web-replicas", "3"));
+    const installed = await runInstaller(
+      c,
+      installArgs(namespace, "--tag", "1.0.0", "--tls", "none", "--web-replicas", "3"),
+    );
     assert.equal(installed.code, 0, installed.stderr);
     const before = await versions(c, namespace);
     const t = start(c, `--namespace ${namespace}`);
     terminals.push(t);
     const greeting = await t.waitFor(/\? Image tag for web and worker \(1\.0\.0\)/);
-    assert.match(greeting.replace(/\n/g, ""), new RegExp(`Mathison mathison-web:1\\.0\\.0 is installed in namespace ${namespace} \\(installed just now, by mathison-install`));
+    assert.match(
+      greeting.replace(/\n/g, ""),
+      new RegExp(
+        `Mathison mathison-web:1\\.0\\.0 is installed in namespace ${namespace} \\(installed just now, by mathison-install`,
+      ),
+    );
     t.send("Enter");
     await t.waitFor(/\? Change other settings\? \(y\/N\)/);
     t.send("Enter");
@@ -188,8 +242,8 @@ JSON
     assert.equal(await t.exitCode(), 0, t.history());
     const history = t.history();
     assert.match(history, /About to upgrade:/);
-    assert.match(history, /URL\s+http:\/\/e2e-rerun-\w+\.e2e\.test  \[kept\]/);
-    assert.match(history, /web replicas\s+3  \[kept\]/);
+    assert.match(history, /URL\s+http:\/\/e2e-rerun-\w+\.e2e\.test {2}\[kept\]/);
+    assert.match(history, /web replicas\s+3 {2}\[kept\]/);
     assert.match(history, /ANTHROPIC_API_KEY\s+•+ \(kept from the existing install\)/);
     assert.match(confirm, /nothing to change: the cluster already matches/);
     assert.ok(!/\? (Domain|IngressClass|TLS|AUTH_SECRET|Apply these changes)/.test(history), "nothing else is asked");

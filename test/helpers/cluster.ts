@@ -32,19 +32,34 @@ export interface AdminAccess {
 export function adminAccess(c: TestCluster): AdminAccess {
   const doc = parseYaml(readFileSync(c.kubeconfig, "utf8"));
   const user = doc.users[0].user;
-  return { server: doc.clusters[0].cluster.server, ca: doc.clusters[0].cluster["certificate-authority"], cert: user["client-certificate"], key: user["client-key"] };
+  return {
+    server: doc.clusters[0].cluster.server,
+    ca: doc.clusters[0].cluster["certificate-authority"],
+    cert: user["client-certificate"],
+    key: user["client-key"],
+  };
 }
 
 /** The test cluster's admin kubeconfig with the cluster's and the user's entries changed. */
-export function derivedKubeconfig(c: TestCluster, clusterFields: Record<string, unknown>, userFields: Record<string, unknown>): string {
+export function derivedKubeconfig(
+  c: TestCluster,
+  clusterFields: Record<string, unknown>,
+  userFields: Record<string, unknown>,
+): string {
   const a = adminAccess(c);
   const path = join(mkdtempSync(join(tmpdir(), "mathison-kc-e2e-")), "config");
-  writeFileSync(path, JSON.stringify({
-    apiVersion: "v1", kind: "Config", "current-context": "c",
-    clusters: [{ name: "k", cluster: { server: a.server, "certificate-authority": a.ca, ...clusterFields } }],
-    users: [{ name: "u", user: { "client-certificate": a.cert, "client-key": a.key, ...userFields } }],
-    contexts: [{ name: "c", context: { cluster: "k", user: "u" } }],
-  }), { mode: 0o600 });
+  writeFileSync(
+    path,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      "current-context": "c",
+      clusters: [{ name: "k", cluster: { server: a.server, "certificate-authority": a.ca, ...clusterFields } }],
+      users: [{ name: "u", user: { "client-certificate": a.cert, "client-key": a.key, ...userFields } }],
+      contexts: [{ name: "c", context: { cluster: "k", user: "u" } }],
+    }),
+    { mode: 0o600 },
+  );
   return path;
 }
 
@@ -63,13 +78,17 @@ export interface Run {
 /** The built kubectl against the test cluster; never throws on a non-zero exit. */
 export function kubectl(cluster: TestCluster, args: readonly string[], input?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(join(cluster.binDir, "kubectl"), ["--kubeconfig", cluster.kubeconfig, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(join(cluster.binDir, "kubectl"), ["--kubeconfig", cluster.kubeconfig, ...args], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (c: Buffer) => out.push(c));
     child.stderr.on("data", (c: Buffer) => err.push(c));
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
+    child.on("close", (code) =>
+      resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }),
+    );
     child.stdin.end(input ?? "");
   });
 }
@@ -86,7 +105,11 @@ export function uniqueNamespace(prefix: string): string {
 }
 
 /** Deletes a test's namespace and cluster-scoped objects without waiting on finalizers. */
-export async function cleanup(cluster: TestCluster, namespace: string, clusterScoped: readonly string[] = []): Promise<void> {
+export async function cleanup(
+  cluster: TestCluster,
+  namespace: string,
+  clusterScoped: readonly string[] = [],
+): Promise<void> {
   for (const ref of clusterScoped) await kubectl(cluster, ["delete", ref, "--ignore-not-found", "--wait=false"]);
   await kubectl(cluster, ["delete", "namespace", namespace, "--ignore-not-found", "--wait=false"]);
 }
@@ -96,7 +119,11 @@ export async function cleanup(cluster: TestCluster, namespace: string, clusterSc
  * after `downMs` starts it again with the same arguments, as a restarted control plane would;
  * resolves once it is ready again, with when it went down.
  */
-export async function restartApiServer(cluster: TestCluster, downMs: number, signal: "SIGKILL" | "SIGTERM" = "SIGKILL"): Promise<{ killedAt: number }> {
+export async function restartApiServer(
+  cluster: TestCluster,
+  downMs: number,
+  signal: "SIGKILL" | "SIGTERM" = "SIGKILL",
+): Promise<{ killedAt: number }> {
   const state = dirname(cluster.kubeconfig);
   const pidsFile = join(state, "pids");
   const lines = readFileSync(pidsFile, "utf8").trim().split("\n");
@@ -107,7 +134,8 @@ export async function restartApiServer(cluster: TestCluster, downMs: number, sig
   else process.kill(pid, "SIGTERM");
   const killedAt = Date.now();
   if (signal === "SIGKILL") {
-    while (existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z")) await new Promise((r) => setTimeout(r, 20));
+    while (existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z"))
+      await new Promise((r) => setTimeout(r, 20));
   } else {
     // A draining server stops listening at once but finishes its requests for a long while; the
     // new one starts beside it once the port is free, as a replacement replica would.
@@ -118,7 +146,10 @@ export async function restartApiServer(cluster: TestCluster, downMs: number, sig
   const log = openSync(join(state, "logs", "kube-apiserver.log"), "a");
   const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ["ignore", log, log] });
   child.unref();
-  writeFileSync(pidsFile, `${lines.map((l) => (l.startsWith("kube-apiserver ") ? `kube-apiserver ${child.pid}` : l)).join("\n")}\n`);
+  writeFileSync(
+    pidsFile,
+    `${lines.map((l) => (l.startsWith("kube-apiserver ") ? `kube-apiserver ${child.pid}` : l)).join("\n")}\n`,
+  );
   for (let i = 0; ; i++) {
     if ((await kubectl(cluster, ["get", "--raw", "/readyz"])).code === 0) return { killedAt };
     if (i > 300) throw new Error("kube-apiserver did not come back within 30 s");
@@ -143,7 +174,14 @@ export async function waitUntilPodsRun(cluster: TestCluster, timeoutS = 180): Pr
       if (Date.now() > deadline) throw new Error(run.stderr);
       await new Promise((r) => setTimeout(r, 500));
     }
-    const ready = await kubectl(cluster, ["-n", namespace, "wait", "--for=condition=Ready", "pod/probe", `--timeout=${timeoutS}s`]);
+    const ready = await kubectl(cluster, [
+      "-n",
+      namespace,
+      "wait",
+      "--for=condition=Ready",
+      "pod/probe",
+      `--timeout=${timeoutS}s`,
+    ]);
     if (ready.code !== 0) throw new Error(`the cluster did not run a pod again within ${timeoutS} s: ${ready.stderr}`);
   } finally {
     await kubectl(cluster, ["delete", "namespace", namespace, "--wait=false"]);
@@ -186,7 +224,11 @@ export async function startApiRelay(cluster: TestCluster): Promise<ApiRelay> {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const dir = mkdtempSync(join(tmpdir(), "mathison-relay-"));
   const kubeconfig = join(dir, "kubeconfig");
-  writeFileSync(kubeconfig, text.replace(upstream.origin, `https://127.0.0.1:${(server.address() as AddressInfo).port}`), { mode: 0o600 });
+  writeFileSync(
+    kubeconfig,
+    text.replace(upstream.origin, `https://127.0.0.1:${(server.address() as AddressInfo).port}`),
+    { mode: 0o600 },
+  );
   const cut = (): void => {
     server.close();
     for (const s of sockets) s.destroy();
@@ -208,14 +250,25 @@ export async function startApiRelay(cluster: TestCluster): Promise<ApiRelay> {
       }
     }
   };
-  return { kubeconfig, cut, frozen, close: () => { cut(); rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    kubeconfig,
+    cut,
+    frozen,
+    close: () => {
+      cut();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /**
  * One of cert-manager's CustomResourceDefinitions, schema-less, as the API server serves it once
  * cert-manager is installed (the test cluster runs no cert-manager): established when it returns.
  */
-export async function installCertManagerCrd(cluster: TestCluster, kind: "ClusterIssuer" | "Certificate"): Promise<void> {
+export async function installCertManagerCrd(
+  cluster: TestCluster,
+  kind: "ClusterIssuer" | "Certificate",
+): Promise<void> {
   const plural = `${kind.toLowerCase()}s`;
   const crd = `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -228,7 +281,12 @@ spec:
 `;
   const applied = await kubectl(cluster, ["apply", "-f", "-"], crd);
   if (applied.code !== 0) throw new Error(applied.stderr);
-  const established = await kubectl(cluster, ["wait", "--for=condition=Established", `crd/${plural}.cert-manager.io`, "--timeout=30s"]);
+  const established = await kubectl(cluster, [
+    "wait",
+    "--for=condition=Established",
+    `crd/${plural}.cert-manager.io`,
+    "--timeout=30s",
+  ]);
   if (established.code !== 0) throw new Error(established.stderr);
 }
 
@@ -239,7 +297,14 @@ spec:
 export async function ingressControllerStandIn(c: TestCluster): Promise<() => Promise<void>> {
   const namespace = uniqueNamespace("e2e-ingress-nginx");
   await kubectl(c, ["create", "namespace", namespace]);
-  const run = await kubectl(c, ["-n", namespace, "run", "controller", "--image=registry.k8s.io/ingress-nginx/controller:v1.12.0", "--labels=app.kubernetes.io/name=ingress-nginx"]);
+  const run = await kubectl(c, [
+    "-n",
+    namespace,
+    "run",
+    "controller",
+    "--image=registry.k8s.io/ingress-nginx/controller:v1.12.0",
+    "--labels=app.kubernetes.io/name=ingress-nginx",
+  ]);
   if (run.code !== 0) throw new Error(`stand-in ingress controller: ${run.stderr}`);
   await kubectl(c, ["-n", namespace, "wait", "--for=condition=Ready", "pod/controller", "--timeout=30s"]);
   return async () => {

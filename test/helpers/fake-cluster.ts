@@ -6,13 +6,38 @@ import { FakeKube, healthyCluster } from "./fake-kube.js";
 /** What a healthy cluster offers an install: a node with room, a default StorageClass, a served IngressClass. */
 export function healthyObjects(): KubeObject[] {
   return [
-    { apiVersion: "v1", kind: "Node", metadata: { name: "node-0", labels: { "kubernetes.io/hostname": "node-0" } }, spec: {}, status: { allocatable: { cpu: "8", memory: "16Gi", pods: "110" }, conditions: [{ type: "Ready", status: "True" }] } },
-    { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: "standard", annotations: { "storageclass.kubernetes.io/is-default-class": "true" } }, provisioner: "kubernetes.io/host-path", volumeBindingMode: "Immediate" } as KubeObject,
-    { apiVersion: "networking.k8s.io/v1", kind: "IngressClass", metadata: { name: "nginx", annotations: { "ingressclass.kubernetes.io/is-default-class": "true" } }, spec: { controller: "k8s.io/ingress-nginx" } },
+    {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: "node-0", labels: { "kubernetes.io/hostname": "node-0" } },
+      spec: {},
+      status: {
+        allocatable: { cpu: "8", memory: "16Gi", pods: "110" },
+        conditions: [{ type: "Ready", status: "True" }],
+      },
+    },
+    {
+      apiVersion: "storage.k8s.io/v1",
+      kind: "StorageClass",
+      metadata: { name: "standard", annotations: { "storageclass.kubernetes.io/is-default-class": "true" } },
+      provisioner: "kubernetes.io/host-path",
+      volumeBindingMode: "Immediate",
+    } as KubeObject,
+    {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "IngressClass",
+      metadata: { name: "nginx", annotations: { "ingressclass.kubernetes.io/is-default-class": "true" } },
+      spec: { controller: "k8s.io/ingress-nginx" },
+    },
     { apiVersion: "v1", kind: "Namespace", metadata: { name: "ingress-nginx" }, spec: {} },
     {
-      apiVersion: "v1", kind: "Pod",
-      metadata: { name: "ingress-nginx-controller-0", namespace: "ingress-nginx", labels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" } },
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: {
+        name: "ingress-nginx-controller-0",
+        namespace: "ingress-nginx",
+        labels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" },
+      },
       spec: { nodeName: "node-0", containers: [{ name: "controller", image: "ingress-nginx" }] },
       status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] },
     },
@@ -35,8 +60,15 @@ export function capturedIO(env: Record<string, string> = {}): CliIO & { events: 
   stdout.on("data", (d: Buffer) => (out += d.toString()));
   stderr.on("data", (d: Buffer) => (err += d.toString()));
   return {
-    stdout, stderr, stdin: new PassThrough(), env,
-    events: () => out.split("\n").filter(Boolean).map((l) => JSON.parse(l)),
+    stdout,
+    stderr,
+    stdin: new PassThrough(),
+    env,
+    events: () =>
+      out
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
     errors: () => err,
   };
 }

@@ -1,8 +1,23 @@
 import { BUILTIN_RESOURCES } from "../../src/facts/resources.js";
 import type { KubeObject, ObjectRef } from "../../src/facts/objects.js";
-import { KubeApiError, type AccessQuestion, type ExecResult, type Kube, type ListOptions, type WatchEventType, type WatchHandle, type WatchOptions } from "../../src/kube/types.js";
+import {
+  KubeApiError,
+  type AccessQuestion,
+  type ExecResult,
+  type Kube,
+  type ListOptions,
+  type WatchEventType,
+  type WatchHandle,
+  type WatchOptions,
+} from "../../src/kube/types.js";
 
-type Listener = { apiVersion: string; kind: string; namespace: string | undefined; labelSelector?: string | undefined; onEvent: (type: WatchEventType, obj: KubeObject) => void };
+type Listener = {
+  apiVersion: string;
+  kind: string;
+  namespace: string | undefined;
+  labelSelector?: string | undefined;
+  onEvent: (type: WatchEventType, obj: KubeObject) => void;
+};
 
 /** What a controller does to an object the fake stored: e.g. marks a Deployment rolled out. */
 export type Controller = (obj: KubeObject, fake: FakeKube) => KubeObject | undefined;
@@ -108,10 +123,18 @@ export class FakeKube implements Kube {
     this.mustHaveNamespace(obj);
     const live = this.objects.get(keyOf(refOf(obj)));
     const merged: KubeObject = live
-      ? { ...structuredClone(live), ...structuredClone(obj), metadata: { ...structuredClone(live.metadata), ...structuredClone(obj.metadata) } }
+      ? {
+          ...structuredClone(live),
+          ...structuredClone(obj),
+          metadata: { ...structuredClone(live.metadata), ...structuredClone(obj.metadata) },
+        }
       : structuredClone(obj);
     if (options.dryRun) return merged;
-    if (live && JSON.stringify({ ...merged, metadata: { ...merged.metadata, resourceVersion: undefined } }) === JSON.stringify({ ...live, metadata: { ...live.metadata, resourceVersion: undefined } })) {
+    if (
+      live &&
+      JSON.stringify({ ...merged, metadata: { ...merged.metadata, resourceVersion: undefined } }) ===
+        JSON.stringify({ ...live, metadata: { ...live.metadata, resourceVersion: undefined } })
+    ) {
       return structuredClone(live);
     }
     return this.stored(merged);
@@ -120,7 +143,8 @@ export class FakeKube implements Kube {
   async create(obj: KubeObject): Promise<KubeObject> {
     this.request("create", { kind: obj.kind, name: obj.metadata.name });
     this.mustHaveNamespace(obj);
-    if (this.objects.has(keyOf(refOf(obj)))) throw new KubeApiError(`${obj.kind} "${obj.metadata.name}" already exists`, 409, "AlreadyExists");
+    if (this.objects.has(keyOf(refOf(obj))))
+      throw new KubeApiError(`${obj.kind} "${obj.metadata.name}" already exists`, 409, "AlreadyExists");
     return this.stored(obj);
   }
 
@@ -129,7 +153,11 @@ export class FakeKube implements Kube {
     const live = this.objects.get(keyOf(refOf(obj)));
     if (!live) throw new KubeApiError(`${obj.kind} "${obj.metadata.name}" not found`, 404, "NotFound");
     if (obj.metadata.resourceVersion !== live.metadata.resourceVersion) {
-      throw new KubeApiError(`Operation cannot be fulfilled on ${obj.kind} "${obj.metadata.name}": the object has been modified`, 409, "Conflict");
+      throw new KubeApiError(
+        `Operation cannot be fulfilled on ${obj.kind} "${obj.metadata.name}": the object has been modified`,
+        409,
+        "Conflict",
+      );
     }
     return this.stored(obj);
   }
@@ -139,21 +167,39 @@ export class FakeKube implements Kube {
     return this.peek(ref);
   }
 
-  async list(apiVersion: string, kind: string, namespace: string | undefined, options: ListOptions = {}): Promise<{ items: KubeObject[]; resourceVersion: string }> {
+  async list(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    options: ListOptions = {},
+  ): Promise<{ items: KubeObject[]; resourceVersion: string }> {
     this.request("list", { kind });
     const items = [...this.objects.values()]
-      .filter((o) => o.apiVersion === apiVersion && o.kind === kind && (namespace === undefined || o.metadata.namespace === namespace))
+      .filter(
+        (o) =>
+          o.apiVersion === apiVersion &&
+          o.kind === kind &&
+          (namespace === undefined || o.metadata.namespace === namespace),
+      )
       .filter((o) => matchesLabels(o, options.labelSelector) && matchesFields(o, options.fieldSelector))
       .map((o) => structuredClone(o));
     return { items: options.project ? items.map(options.project) : items, resourceVersion: String(this.version) };
   }
 
-  async watch(apiVersion: string, kind: string, namespace: string | undefined, onEvent: (type: WatchEventType, obj: KubeObject) => void, options: WatchOptions = {}): Promise<WatchHandle> {
+  async watch(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    onEvent: (type: WatchEventType, obj: KubeObject) => void,
+    options: WatchOptions = {},
+  ): Promise<WatchHandle> {
     this.request("watch", { kind });
     const listener: Listener = { apiVersion, kind, namespace, labelSelector: options.labelSelector, onEvent };
     const existing = (await this.list(apiVersion, kind, namespace, options)).items;
     this.requests.pop();
-    queueMicrotask(() => existing.forEach((o) => onEvent("ADDED", o)));
+    queueMicrotask(() => {
+      for (const o of existing) onEvent("ADDED", o);
+    });
     this.listeners.add(listener);
     return { stop: () => this.listeners.delete(listener) };
   }
@@ -168,7 +214,8 @@ export class FakeKube implements Kube {
     }
     this.objects.delete(key);
     this.tell("DELETED", live);
-    if (ref.kind === "Namespace") for (const o of this.all()) if (o.metadata.namespace === ref.name) void this.delete(refOf(o));
+    if (ref.kind === "Namespace")
+      for (const o of this.all()) if (o.metadata.namespace === ref.name) void this.delete(refOf(o));
     return true;
   }
 
@@ -176,7 +223,13 @@ export class FakeKube implements Kube {
     return "";
   }
 
-  async followLogs(_ns: string, _pod: string, _container: string, _onLine: (line: string) => void, onEnd: (err?: Error) => void): Promise<WatchHandle> {
+  async followLogs(
+    _ns: string,
+    _pod: string,
+    _container: string,
+    _onLine: (line: string) => void,
+    onEnd: (err?: Error) => void,
+  ): Promise<WatchHandle> {
     queueMicrotask(() => onEnd());
     return { stop: () => undefined };
   }
@@ -204,7 +257,12 @@ export class FakeKube implements Kube {
 }
 
 function refOf(obj: KubeObject): ObjectRef {
-  return { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, namespace: obj.metadata.namespace as string | undefined };
+  return {
+    apiVersion: obj.apiVersion,
+    kind: obj.kind,
+    name: obj.metadata.name,
+    namespace: obj.metadata.namespace as string | undefined,
+  };
 }
 
 function keyOf(ref: ObjectRef): string {
@@ -241,10 +299,29 @@ export const healthyCluster: Controller = (obj) => {
   switch (obj.kind) {
     case "Deployment":
       if (obj.status?.observedGeneration === generation) return undefined;
-      return { ...obj, status: { observedGeneration: generation, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas } };
+      return {
+        ...obj,
+        status: {
+          observedGeneration: generation,
+          replicas,
+          updatedReplicas: replicas,
+          readyReplicas: replicas,
+          availableReplicas: replicas,
+        },
+      };
     case "StatefulSet":
       if (obj.status?.observedGeneration === generation) return undefined;
-      return { ...obj, status: { observedGeneration: generation, replicas, readyReplicas: replicas, updatedReplicas: replicas, currentRevision: "r1", updateRevision: "r1" } };
+      return {
+        ...obj,
+        status: {
+          observedGeneration: generation,
+          replicas,
+          readyReplicas: replicas,
+          updatedReplicas: replicas,
+          currentRevision: "r1",
+          updateRevision: "r1",
+        },
+      };
     case "Job":
       if (obj.status?.conditions) return undefined;
       return { ...obj, status: { succeeded: 1, conditions: [{ type: "Complete", status: "True" }] } };

@@ -17,15 +17,29 @@ export interface InstallRun {
 }
 
 /** The built CLI as a user runs it, in a child process, against the test cluster. */
-export function runInstaller(cluster: TestCluster, args: readonly string[], env: Record<string, string> = {}): Promise<InstallRun> {
+export function runInstaller(
+  cluster: TestCluster,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<InstallRun> {
   return startInstaller(cluster, args, env).result;
 }
 
 /** As runInstaller, with the child at hand (to kill it mid-run). */
-export function startInstaller(cluster: TestCluster, args: readonly string[], env: Record<string, string> = {}): { child: ChildProcess; result: Promise<InstallRun> } {
+export function startInstaller(
+  cluster: TestCluster,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; result: Promise<InstallRun> } {
   const started = Date.now();
   const child = spawn(process.execPath, [join(PACKAGE_ROOT, "bin", "mathison-install.js"), ...args], {
-    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", KUBECONFIG: cluster.kubeconfig, ANTHROPIC_API_KEY: "sk-ant-test", ...env },
+    env: {
+      PATH: process.env["PATH"] ?? "",
+      HOME: process.env["HOME"] ?? "",
+      KUBECONFIG: cluster.kubeconfig,
+      ANTHROPIC_API_KEY: "sk-ant-test",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
     // A directory of its own: a failed run writes its support bundle there.
     cwd: mkdtempSync(join(tmpdir(), "mathison-run-")),
@@ -38,7 +52,10 @@ export function startInstaller(cluster: TestCluster, args: readonly string[], en
     child.on("error", reject);
     child.on("close", (code) => {
       const stdout = Buffer.concat(out).toString();
-      const events = stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+      const events = stdout
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l));
       resolve({ code: code ?? -1, events, stdout, stderr: Buffer.concat(err).toString(), ms: Date.now() - started });
     });
   });
@@ -50,10 +67,22 @@ export function startInstaller(cluster: TestCluster, args: readonly string[], en
  * is skipped here (test/e2e/verify.e2e.test.ts runs it where a stand-in controller serves).
  */
 export function installArgs(namespace: string, ...extra: string[]): string[] {
-  return ["install", "--non-interactive", "--output", "json", "--skip-verify", "--namespace", namespace, "--domain", `${namespace}.e2e.test`, ...extra];
+  return [
+    "install",
+    "--non-interactive",
+    "--output",
+    "json",
+    "--skip-verify",
+    "--namespace",
+    namespace,
+    "--domain",
+    `${namespace}.e2e.test`,
+    ...extra,
+  ];
 }
 
-const KINDS = "serviceaccount,configmap,secret,service,statefulset,job,deployment,ingress,networkpolicy,poddisruptionbudget";
+const KINDS =
+  "serviceaccount,configmap,secret,service,statefulset,job,deployment,ingress,networkpolicy,poddisruptionbudget";
 
 /**
  * The namespace's Jobs once their controller has marked them finished. An install moves on as
@@ -61,7 +90,8 @@ const KINDS = "serviceaccount,configmap,secret,service,statefulset,job,deploymen
  * second later — its own write, not the installer's.
  */
 export async function finishedJobs(c: TestCluster, namespace: string): Promise<any[]> {
-  const finished = (j: any) => (j.status?.conditions ?? []).some((x: any) => ["Complete", "Failed"].includes(x.type) && x.status === "True");
+  const finished = (j: any) =>
+    (j.status?.conditions ?? []).some((x: any) => ["Complete", "Failed"].includes(x.type) && x.status === "True");
   for (let i = 0; ; i++) {
     const jobs = (await kubectlJson<{ items: any[] }>(c, ["-n", namespace, "get", "jobs"])).items;
     if (jobs.every(finished) || i >= 100) return jobs;
@@ -72,14 +102,31 @@ export async function finishedJobs(c: TestCluster, namespace: string): Promise<a
 /** resourceVersion of every object the installer manages in the namespace, plus its cluster-scoped ones, once its Jobs are marked finished. */
 export async function versions(c: TestCluster, namespace: string): Promise<Record<string, string>> {
   await finishedJobs(c, namespace);
-  const ns = await kubectlJson<{ items: any[] }>(c, ["-n", namespace, "get", KINDS, "-l", "app.kubernetes.io/managed-by=mathison"]);
-  const cs = await kubectlJson<{ items: any[] }>(c, ["get", `namespace/${namespace}`, `clusterrole/${clusterScopedName(namespace)}`, `clusterrolebinding/${clusterScopedName(namespace)}`]);
-  return Object.fromEntries([...ns.items, ...cs.items].map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion]));
+  const ns = await kubectlJson<{ items: any[] }>(c, [
+    "-n",
+    namespace,
+    "get",
+    KINDS,
+    "-l",
+    "app.kubernetes.io/managed-by=mathison",
+  ]);
+  const cs = await kubectlJson<{ items: any[] }>(c, [
+    "get",
+    `namespace/${namespace}`,
+    `clusterrole/${clusterScopedName(namespace)}`,
+    `clusterrolebinding/${clusterScopedName(namespace)}`,
+  ]);
+  return Object.fromEntries(
+    [...ns.items, ...cs.items].map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion]),
+  );
 }
 
 /** Deletes an install's namespace and cluster-scoped objects. */
 export function tidy(c: TestCluster, namespace: string): Promise<void> {
-  return cleanup(c, namespace, [`clusterrole/${clusterScopedName(namespace)}`, `clusterrolebinding/${clusterScopedName(namespace)}`]);
+  return cleanup(c, namespace, [
+    `clusterrole/${clusterScopedName(namespace)}`,
+    `clusterrolebinding/${clusterScopedName(namespace)}`,
+  ]);
 }
 
 /**

@@ -3,7 +3,7 @@ import { resolveConfig } from "../../src/config/resolve.js";
 import type { RawSource } from "../../src/config/sources.js";
 import type { InstallConfig } from "../../src/config/types.js";
 import { renderPlan, type RenderedPlan } from "../../src/render/render.js";
-import { type KubeObject } from "../../src/facts/objects.js";
+import type { KubeObject } from "../../src/facts/objects.js";
 
 /** A config from flag-like values (keys as in the values file), everything else defaulted. */
 export function configFrom(values: Record<string, string> = {}): InstallConfig {
@@ -18,7 +18,9 @@ export function allObjects(plan: RenderedPlan): KubeObject[] {
 }
 
 export function findObject(plan: RenderedPlan, kind: string, name: string | RegExp): KubeObject {
-  const found = allObjects(plan).find((o) => o.kind === kind && (typeof name === "string" ? o.metadata.name === name : name.test(o.metadata.name)));
+  const found = allObjects(plan).find(
+    (o) => o.kind === kind && (typeof name === "string" ? o.metadata.name === name : name.test(o.metadata.name)),
+  );
   assert.ok(found, `${kind}/${name} is in the plan`);
   return found;
 }

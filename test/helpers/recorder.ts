@@ -3,7 +3,13 @@
 // CONNECT proxy and a SOCKS5 proxy that note each tunnel and lead every one to the recorder.
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
-import { connect, createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from "node:net";
+import {
+  connect,
+  createServer as createTcpServer,
+  type AddressInfo,
+  type Server as TcpServer,
+  type Socket,
+} from "node:net";
 import type { TLSSocket } from "node:tls";
 
 export interface Recorded {
@@ -27,31 +33,58 @@ export interface Recorder {
 export async function startRecorder(pem: { cert: Buffer; key: Buffer; ca: Buffer }): Promise<Recorder> {
   const requests: Recorded[] = [];
   let refuse = 0;
-  const server: HttpsServer = createHttpsServer({ cert: pem.cert, key: pem.key, ca: pem.ca, requestCert: true, rejectUnauthorized: false }, (req, res) => {
-    const socket = req.socket as TLSSocket & { servername?: string | false };
-    const peer = socket.getPeerCertificate();
-    requests.push({
-      method: req.method ?? "", path: req.url ?? "", headers: { ...req.headers },
-      sni: socket.servername || undefined, clientCn: peer && peer.subject ? String(peer.subject.CN) : undefined,
-    });
-    res.setHeader("content-type", "application/json");
-    if (refuse > 0) {
-      refuse--;
-      res.statusCode = 401;
-      res.end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", message: "Unauthorized", reason: "Unauthorized", code: 401 }));
-      return;
-    }
-    if (req.url?.startsWith("/version")) {
-      res.end(JSON.stringify({ major: "1", minor: "36", gitVersion: "v1.36.3-recorder" }));
-      return;
-    }
-    res.statusCode = 404;
-    res.end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", message: "not recorded here", reason: "NotFound", code: 404 }));
-  });
+  const server: HttpsServer = createHttpsServer(
+    { cert: pem.cert, key: pem.key, ca: pem.ca, requestCert: true, rejectUnauthorized: false },
+    (req, res) => {
+      const socket = req.socket as TLSSocket & { servername?: string | false };
+      const peer = socket.getPeerCertificate();
+      requests.push({
+        method: req.method ?? "",
+        path: req.url ?? "",
+        headers: { ...req.headers },
+        sni: socket.servername || undefined,
+        clientCn: peer?.subject ? String(peer.subject.CN) : undefined,
+      });
+      res.setHeader("content-type", "application/json");
+      if (refuse > 0) {
+        refuse--;
+        res.statusCode = 401;
+        res.end(
+          JSON.stringify({
+            kind: "Status",
+            apiVersion: "v1",
+            status: "Failure",
+            message: "Unauthorized",
+            reason: "Unauthorized",
+            code: 401,
+          }),
+        );
+        return;
+      }
+      if (req.url?.startsWith("/version")) {
+        res.end(JSON.stringify({ major: "1", minor: "36", gitVersion: "v1.36.3-recorder" }));
+        return;
+      }
+      res.statusCode = 404;
+      res.end(
+        JSON.stringify({
+          kind: "Status",
+          apiVersion: "v1",
+          status: "Failure",
+          message: "not recorded here",
+          reason: "NotFound",
+          code: 404,
+        }),
+      );
+    },
+  );
   const port = await listen(server);
   return {
-    port, requests,
-    refuseNext: (n) => { refuse = n; },
+    port,
+    requests,
+    refuseNext: (n) => {
+      refuse = n;
+    },
     close: () => close(server),
   };
 }
@@ -103,7 +136,12 @@ export async function startSocksProxy(toPort: number): Promise<ProxyStandIn> {
       const type = buffered[3];
       const addrLen = type === 1 ? 4 : type === 4 ? 16 : 1 + buffered[4]!;
       if (buffered.length < 4 + addrLen + 2) return;
-      const host = type === 3 ? buffered.subarray(5, 5 + buffered[4]!).toString() : type === 1 ? [...buffered.subarray(4, 8)].join(".") : "ipv6";
+      const host =
+        type === 3
+          ? buffered.subarray(5, 5 + buffered[4]!).toString()
+          : type === 1
+            ? [...buffered.subarray(4, 8)].join(".")
+            : "ipv6";
       const port = buffered.readUInt16BE(4 + addrLen);
       tunnels.push(`${host}:${port}`);
       const rest = buffered.subarray(4 + addrLen + 2);

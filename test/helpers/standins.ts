@@ -20,16 +20,60 @@ export interface TestCa {
 export function makeTestCa(): TestCa {
   const dir = mkdtempSync(join(tmpdir(), "mathison-test-ca-"));
   const ossl = (...args: string[]) => execFileSync("openssl", args, { stdio: "ignore" });
-  ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=mathison-ingress-test-ca", "-keyout", join(dir, "ca.key"), "-out", join(dir, "ca.crt"));
+  ossl(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "30",
+    "-subj",
+    "/CN=mathison-ingress-test-ca",
+    "-keyout",
+    join(dir, "ca.key"),
+    "-out",
+    join(dir, "ca.crt"),
+  );
   return {
     dir,
     caFile: join(dir, "ca.crt"),
     issue(name, hosts, days) {
       const cert = join(dir, `${name}.crt`);
       const key = join(dir, `${name}.key`);
-      writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${hosts.map((h) => `DNS:${h}`).join(",")}\nextendedKeyUsage=serverAuth\n`);
-      ossl("req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${hosts[0]}`, "-keyout", key, "-out", join(dir, `${name}.csr`));
-      ossl("x509", "-req", "-in", join(dir, `${name}.csr`), "-CA", join(dir, "ca.crt"), "-CAkey", join(dir, "ca.key"), "-CAcreateserial", "-days", String(days), "-extfile", join(dir, `${name}.ext`), "-out", cert);
+      writeFileSync(
+        join(dir, `${name}.ext`),
+        `subjectAltName=${hosts.map((h) => `DNS:${h}`).join(",")}\nextendedKeyUsage=serverAuth\n`,
+      );
+      ossl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        `/CN=${hosts[0]}`,
+        "-keyout",
+        key,
+        "-out",
+        join(dir, `${name}.csr`),
+      );
+      ossl(
+        "x509",
+        "-req",
+        "-in",
+        join(dir, `${name}.csr`),
+        "-CA",
+        join(dir, "ca.crt"),
+        "-CAkey",
+        join(dir, "ca.key"),
+        "-CAcreateserial",
+        "-days",
+        String(days),
+        "-extfile",
+        join(dir, `${name}.ext`),
+        "-out",
+        cert,
+      );
       return { cert, key };
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
@@ -42,7 +86,10 @@ export interface IngressStandIn {
   close(): Promise<void>;
 }
 
-export async function startIngressStandIn(address: string, pem: { cert: string; key: string }): Promise<IngressStandIn> {
+export async function startIngressStandIn(
+  address: string,
+  pem: { cert: string; key: string },
+): Promise<IngressStandIn> {
   const standIn = { healthStatus: 200 } as IngressStandIn;
   const server: Server = createServer({ cert: readFileSync(pem.cert), key: readFileSync(pem.key) }, (req, res) => {
     res.statusCode = req.url === "/api/health" ? standIn.healthStatus : 404;
@@ -59,9 +106,17 @@ export async function startIngressStandIn(address: string, pem: { cert: string; 
 /** The test cluster's backing servers (see scripts/cluster/backing.sh): where they listen, and how to stop and start Redis. */
 export function backingServers(c: TestCluster) {
   const state = dirname(c.kubeconfig);
-  const env = Object.fromEntries(readFileSync(join(state, "backing", "env"), "utf8").trim().split("\n").map((l) => l.split("=", 2) as [string, string]));
+  const env = Object.fromEntries(
+    readFileSync(join(state, "backing", "env"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => l.split("=", 2) as [string, string]),
+  );
   const backing = join(PACKAGE_ROOT, "scripts", "cluster", "backing.sh");
-  const psql = (sql: string) => execFileSync("psql", ["-U", "mathison", "-d", "mathison", "-qc", sql], { env: { ...process.env, PGHOST: env["PGHOST"], PGPORT: env["PGPORT"] } });
+  const psql = (sql: string) =>
+    execFileSync("psql", ["-U", "mathison", "-d", "mathison", "-qc", sql], {
+      env: { ...process.env, PGHOST: env["PGHOST"], PGPORT: env["PGPORT"] },
+    });
   return {
     psql,
     stopRedis: () => execFileSync("redis-cli", ["-p", env["REDIS_PORT"]!, "shutdown", "nosave"], { stdio: "ignore" }),

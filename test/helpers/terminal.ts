@@ -22,15 +22,29 @@ export class Terminal {
   private tmux(...args: string[]): string {
     // The tmux server, and so the program, starts from a clean environment: a CI=true or a
     // KUBECONFIG of the test runner must not leak into what a person's terminal would have.
-    const env = { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: process.env["HOME"] ?? "/root", TERM: "xterm-256color" };
+    const env = {
+      PATH: process.env["PATH"] ?? "/usr/bin:/bin",
+      HOME: process.env["HOME"] ?? "/root",
+      TERM: "xterm-256color",
+    };
     return execFileSync("tmux", ["-L", this.socket, ...args], { env }).toString();
   }
 
   constructor(command: string, env: Record<string, string>, size = { cols: 80, rows: 24 }) {
     const envArgs = Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
     // The shell stays after the program so its exit code and last screen can be read.
-    this.tmux("new-session", "-d", "-s", this.session, "-x", String(size.cols), "-y", String(size.rows), ...envArgs,
-      `${command}; echo "[exit $?]"; sleep 3600`);
+    this.tmux(
+      "new-session",
+      "-d",
+      "-s",
+      this.session,
+      "-x",
+      String(size.cols),
+      "-y",
+      String(size.rows),
+      ...envArgs,
+      `${command}; echo "[exit $?]"; sleep 3600`,
+    );
   }
 
   /** Keys as tmux names them: text, "Enter", "Down", "C-c", "C-u". */
@@ -58,7 +72,12 @@ export class Terminal {
   }
 
   /** Reads the screen until it shows `pattern`; fails with the screen after `timeoutMs`. */
-  async waitFor(pattern: RegExp, timeoutMs = 20_000, where: () => string = () => this.screen(), pollMs = 100): Promise<string> {
+  async waitFor(
+    pattern: RegExp,
+    timeoutMs = 20_000,
+    where: () => string = () => this.screen(),
+    pollMs = 100,
+  ): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const text = where();

@@ -19,25 +19,45 @@ describe("npm pack tarball", () => {
   const clean = mkdtempSync(join(tmpdir(), "mathison-clean-"));
   // An npm cache of its own: what npx fetches and installs is what a first-time user gets.
   const cache = mkdtempSync(join(tmpdir(), "mathison-npm-cache-"));
-  execFileSync("npm", ["pack", "--silent", "--pack-destination", packDir], { cwd: PACKAGE_ROOT, stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync("npm", ["pack", "--silent", "--pack-destination", packDir], {
+    cwd: PACKAGE_ROOT,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   const tarball = join(packDir, readdirSync(packDir).find((f) => f.endsWith(".tgz"))!);
   const npx = (args: string[], env: Record<string, string> = {}) =>
     promisify(execFile)("npx", ["--yes", `--package=${tarball}`, "--", "mathison-install", ...args], {
       cwd: clean,
-      env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", npm_config_cache: cache, npm_config_loglevel: "error", npm_config_update_notifier: "false", ...env },
+      env: {
+        PATH: process.env["PATH"] ?? "",
+        HOME: process.env["HOME"] ?? "",
+        npm_config_cache: cache,
+        npm_config_loglevel: "error",
+        npm_config_update_notifier: "false",
+        ...env,
+      },
     });
-  const packageJson = JSON.parse(execFileSync("tar", ["-xzOf", tarball, "package/package.json"]).toString()) as Record<string, any>;
+  const packageJson = JSON.parse(execFileSync("tar", ["-xzOf", tarball, "package/package.json"]).toString()) as Record<
+    string,
+    any
+  >;
 
   it("holds the launcher, the bundle, the manifests and the notices; no sources, no tests, no runtime dependencies", () => {
     const listing = execFileSync("tar", ["-tzf", tarball]).toString().split("\n");
-    for (const f of ["package/bin/mathison-install.js", "package/dist/bundle/main.js", "package/manifests/07-web.yaml", "package/README.md", "package/THIRD_PARTY_NOTICES.md"]) {
+    for (const f of [
+      "package/bin/mathison-install.js",
+      "package/dist/bundle/main.js",
+      "package/manifests/07-web.yaml",
+      "package/README.md",
+      "package/THIRD_PARTY_NOTICES.md",
+    ]) {
       assert.ok(listing.includes(f), `${f} is packed`);
     }
     assert.ok(!listing.some((f) => /^package\/(dist\/(src|test)|src|test)\//.test(f)), "no tests or sources");
     assert.ok(!listing.some((f) => f.endsWith(".map")), "no source maps");
     assert.equal(packageJson["dependencies"], undefined, "everything it runs is inlined");
     const notices = execFileSync("tar", ["-xzOf", tarball, "package/THIRD_PARTY_NOTICES.md"]).toString();
-    for (const name of ["ink", "react", "yaml", "@inquirer/core"]) assert.match(notices, new RegExp(`^## ${name.replace("/", "\\/")} `, "m"), name);
+    for (const name of ["ink", "react", "yaml", "@inquirer/core"])
+      assert.match(notices, new RegExp(`^## ${name.replace("/", "\\/")} `, "m"), name);
   });
 
   it("runs --version, --help and render with npx from a clean directory", async () => {
@@ -45,7 +65,14 @@ describe("npm pack tarball", () => {
     assert.match((await npx(["--help"])).stdout, /Usage:\n\s+mathison-install \[install\]/);
     const rendered = (await npx(["render", "--domain", "pack.example.com", "--tag", "1.0.0"])).stdout;
     // The bundle renders from manifests parsed when it was built; the sources parse them now: the same objects.
-    const fromSources = execFileSync(process.execPath, [join(PACKAGE_ROOT, "bin", "mathison-install.js"), "render", "--domain", "pack.example.com", "--tag", "1.0.0"]).toString();
+    const fromSources = execFileSync(process.execPath, [
+      join(PACKAGE_ROOT, "bin", "mathison-install.js"),
+      "render",
+      "--domain",
+      "pack.example.com",
+      "--tag",
+      "1.0.0",
+    ]).toString();
     assert.equal(rendered, fromSources);
     const docs = parseAllDocuments(rendered).map((d) => d.toJS());
     assert.equal(docs[0].kind, "Namespace");
@@ -57,8 +84,25 @@ describe("npm pack tarball", () => {
     const namespace = uniqueNamespace("e2e-pack");
     after(() => tidy(c, namespace));
     const env = { KUBECONFIG: c.kubeconfig, ANTHROPIC_API_KEY: "sk-ant-pack" };
-    const run = await npx(["install", "--non-interactive", "--output", "json", "--skip-verify", "--namespace", namespace, "--domain", `${namespace}.e2e.test`], env);
-    const done = run.stdout.trim().split("\n").map((l) => JSON.parse(l)).find((e) => e.event === "done");
+    const run = await npx(
+      [
+        "install",
+        "--non-interactive",
+        "--output",
+        "json",
+        "--skip-verify",
+        "--namespace",
+        namespace,
+        "--domain",
+        `${namespace}.e2e.test`,
+      ],
+      env,
+    );
+    const done = run.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .find((e) => e.event === "done");
     assert.equal(done.ok, true, run.stderr);
     assert.equal((await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"])).status.readyReplicas, 2);
     const status = JSON.parse((await npx(["status", "--namespace", namespace, "--output", "json"], env)).stdout);

@@ -7,6 +7,7 @@ import { BUILTIN_RESOURCES } from "../../src/facts/resources.js";
 
 describe("built-in resources", () => {
   it("cover every kind the install applies", () => {
-    for (const o of allObjects(render())) assert.ok(BUILTIN_RESOURCES.has(`${o.apiVersion}/${o.kind}`), `${o.apiVersion} ${o.kind}`);
+    for (const o of allObjects(render()))
+      assert.ok(BUILTIN_RESOURCES.has(`${o.apiVersion}/${o.kind}`), `${o.apiVersion} ${o.kind}`);
   });
 });

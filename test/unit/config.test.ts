@@ -54,7 +54,9 @@ describe("invalid values", () => {
   }
 
   it("reports every problem at once, one line each", async () => {
-    const run = await runCli(["render", "--domain", "x_y", "--web-replicas", "0", "--tls", "maybe"], { MATHISON_NAMESPACE: "BAD" });
+    const run = await runCli(["render", "--domain", "x_y", "--web-replicas", "0", "--tls", "maybe"], {
+      MATHISON_NAMESPACE: "BAD",
+    });
     assert.equal(run.code, 2);
     const lines = run.stderr.trim().split("\n");
     assert.equal(lines.filter((l) => l.includes("is not allowed")).length, 4);
@@ -63,10 +65,15 @@ describe("invalid values", () => {
   it("never echoes a secret's value", async () => {
     const secretFile = join(dir, "short-password");
     writeFileSync(secretFile, "hunter2\n");
-    const run = await runCli(["render", "--postgres-password-file", secretFile], { MATHISON_AUTH_SECRET: "tooshort-secret" });
+    const run = await runCli(["render", "--postgres-password-file", secretFile], {
+      MATHISON_AUTH_SECRET: "tooshort-secret",
+    });
     assert.equal(run.code, 2);
     assert.ok(!run.stderr.includes("hunter2") && !run.stderr.includes("tooshort-secret"), run.stderr);
-    assert.match(run.stderr, /--postgres-password-file: \(hidden, 7 characters\) is not allowed: at least 16 characters/);
+    assert.match(
+      run.stderr,
+      /--postgres-password-file: \(hidden, 7 characters\) is not allowed: at least 16 characters/,
+    );
     assert.match(run.stderr, /MATHISON_AUTH_SECRET: \(hidden, 15 characters\)/);
   });
 
@@ -75,8 +82,14 @@ describe("invalid values", () => {
       [["render", "--bogus"], /--bogus: unknown flag/],
       [["render", "--domain"], /--domain: missing: a value/],
       [["frobnicate"], /unknown command "frobnicate"/],
-      [["render", "--values", join(dir, "nope.yaml")], /--values: ".*nope.yaml" is not allowed: a readable YAML file \(ENOENT\)/],
-      [["render", "--anthropic-api-key-file", join(dir, "nope")], /--anthropic-api-key-file: .* a readable file \(ENOENT\)/],
+      [
+        ["render", "--values", join(dir, "nope.yaml")],
+        /--values: ".*nope.yaml" is not allowed: a readable YAML file \(ENOENT\)/,
+      ],
+      [
+        ["render", "--anthropic-api-key-file", join(dir, "nope")],
+        /--anthropic-api-key-file: .* a readable file \(ENOENT\)/,
+      ],
     ] as const) {
       const run = await runCli(argv);
       assert.equal(run.code, 2, argv.join(" "));
@@ -111,8 +124,11 @@ describe("precedence: flags > environment > values file > defaults", () => {
     assert.equal(r.config.redisStorage, "1Gi");
   });
   it("an image's own tag or digest wins over --tag", () => {
-    const digest = "sha256:" + "a".repeat(64);
-    const r = loadConfig({ flags: { tag: "1.2.3", "web-image": "ghcr.io/acme/web", "worker-image": `ghcr.io/acme/worker@${digest}` }, env: {} });
+    const digest = `sha256:${"a".repeat(64)}`;
+    const r = loadConfig({
+      flags: { tag: "1.2.3", "web-image": "ghcr.io/acme/web", "worker-image": `ghcr.io/acme/worker@${digest}` },
+      env: {},
+    });
     assert.ok(r.ok);
     assert.equal(r.config.webImage, "ghcr.io/acme/web:1.2.3");
     assert.equal(r.config.workerImage, `ghcr.io/acme/worker@${digest}`);
@@ -130,8 +146,11 @@ describe("secrets", () => {
   });
   it("keeps supplied secrets, from the environment or a file", () => {
     const file = join(dir, "auth");
-    writeFileSync(file, "s".repeat(40) + "\n");
-    const r = loadConfig({ flags: { "auth-secret-file": file }, env: { MATHISON_POSTGRES_PASSWORD: "p+/=@:?#%".repeat(2) } });
+    writeFileSync(file, `${"s".repeat(40)}\n`);
+    const r = loadConfig({
+      flags: { "auth-secret-file": file },
+      env: { MATHISON_POSTGRES_PASSWORD: "p+/=@:?#%".repeat(2) },
+    });
     assert.ok(r.ok);
     assert.equal(r.config.secrets.authSecret, "s".repeat(40));
     assert.equal(r.config.secrets.postgresPassword, "p+/=@:?#%".repeat(2));
@@ -155,6 +174,8 @@ describe("host names in any case", () => {
     const loaded = loadConfig({ flags: { domain: "Chat.Example.com" }, env: {} });
     assert.ok(loaded.ok);
     assert.equal(loaded.config.domain, "chat.example.com");
-    assert.deepEqual(loaded.notices, ['--domain: "Chat.Example.com" is used as "chat.example.com" (host names are case-insensitive)']);
+    assert.deepEqual(loaded.notices, [
+      '--domain: "Chat.Example.com" is used as "chat.example.com" (host names are case-insensitive)',
+    ]);
   });
 });

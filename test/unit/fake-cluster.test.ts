@@ -28,14 +28,30 @@ const namespace = (name = NS): KubeObject => ({ apiVersion: "v1", kind: "Namespa
 
 function options(fake: FakeKube, extra: Partial<PipelineOptions> = {}): PipelineOptions {
   return {
-    cluster: {}, open: () => fake, namespace: NS, dryRun: false, pull: false, engine: {}, skipPreflight: false, forceNamespace: false,
-    lockTimeoutMs: 0, skipVerify: true, network: { resolve: new Map() }, leaseSeconds: 1, ...extra,
+    cluster: {},
+    open: () => fake,
+    namespace: NS,
+    dryRun: false,
+    pull: false,
+    engine: {},
+    skipPreflight: false,
+    forceNamespace: false,
+    lockTimeoutMs: 0,
+    skipVerify: true,
+    network: { resolve: new Map() },
+    leaseSeconds: 1,
+    ...extra,
   };
 }
 
 async function install(fake: FakeKube, flags: Record<string, string> = {}, extra: Partial<PipelineOptions> = {}) {
   const io = capturedIO({ ANTHROPIC_API_KEY: "sk-unit-test" });
-  const fe = scriptFrontEnd({ flags: { namespace: NS, domain: "mathison.example", tls: "none", ...flags }, io, format: "json", replaceSecrets: [] });
+  const fe = scriptFrontEnd({
+    flags: { namespace: NS, domain: "mathison.example", tls: "none", ...flags },
+    io,
+    format: "json",
+    replaceSecrets: [],
+  });
   const code = await runInstallPipeline(options(fake, extra), fe);
   return { code, events: io.events(), stderr: io.errors() };
 }
@@ -43,12 +59,19 @@ async function install(fake: FakeKube, flags: Record<string, string> = {}, extra
 describe("the lock, on an in-memory cluster", () => {
   it("one holder at a time: a second run is refused naming the first; released, it is free", async () => {
     const fake = new FakeKube([namespace()]);
-    const held = await acquireLock(fake, NS, "ctx", () => undefined, { timeoutMs: 0, onWait: () => undefined, leaseSeconds: 30 });
-    await assert.rejects(acquireLock(fake, NS, "ctx", () => undefined), (err: unknown) => {
-      assert.ok(err instanceof LockHeldError);
-      assert.equal(err.holder?.user, userInfo().username);
-      return true;
+    const held = await acquireLock(fake, NS, "ctx", () => undefined, {
+      timeoutMs: 0,
+      onWait: () => undefined,
+      leaseSeconds: 30,
     });
+    await assert.rejects(
+      acquireLock(fake, NS, "ctx", () => undefined),
+      (err: unknown) => {
+        assert.ok(err instanceof LockHeldError);
+        assert.equal(err.holder?.user, userInfo().username);
+        return true;
+      },
+    );
     await held.release();
     assert.equal(fake.peek(lease), undefined);
   });
@@ -57,7 +80,24 @@ describe("the lock, on an in-memory cluster", () => {
     const fake = new FakeKube([namespace()]);
     const then = new Date(Date.now() - 60_000);
     // Another host's run, killed a minute ago.
-    fake.put({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: LOCK_NAME, namespace: NS, annotations: { "mathison.dev/holder": JSON.stringify({ user: "ana", host: "elsewhere", pid: 7, context: "prod", since: then.toISOString() }) } }, spec: { holderIdentity: "ana@elsewhere", leaseDurationSeconds: 15, renewTime: then.toISOString() } });
+    fake.put({
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: {
+        name: LOCK_NAME,
+        namespace: NS,
+        annotations: {
+          "mathison.dev/holder": JSON.stringify({
+            user: "ana",
+            host: "elsewhere",
+            pid: 7,
+            context: "prod",
+            since: then.toISOString(),
+          }),
+        },
+      },
+      spec: { holderIdentity: "ana@elsewhere", leaseDurationSeconds: 15, renewTime: then.toISOString() },
+    });
     const held = await acquireLock(fake, NS, "ctx", () => undefined);
     assert.equal(held.tookOverFrom?.user, "ana");
     assert.equal(held.tookOverBecause, "it stopped renewing it");
@@ -67,7 +107,11 @@ describe("the lock, on an in-memory cluster", () => {
   it("renews within its (settable) lease, and tells the run when another took the lock", async () => {
     const fake = new FakeKube([namespace()]);
     let lost = "";
-    const held = await acquireLock(fake, NS, "ctx", (m) => (lost = m), { timeoutMs: 0, onWait: () => undefined, leaseSeconds: 0.3 });
+    const held = await acquireLock(fake, NS, "ctx", (m) => (lost = m), {
+      timeoutMs: 0,
+      onWait: () => undefined,
+      leaseSeconds: 0.3,
+    });
     const first = fake.peek(lease)!.spec.renewTime;
     await new Promise((r) => setTimeout(r, 250));
     assert.notEqual(fake.peek(lease)!.spec.renewTime, first, "renewed a third of the lease later");
@@ -81,7 +125,24 @@ describe("the lock, on an in-memory cluster", () => {
   it("a holder on this host whose process is gone is taken over at once", async () => {
     const fake = new FakeKube([namespace()]);
     const now = new Date().toISOString();
-    fake.put({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: LOCK_NAME, namespace: NS, annotations: { "mathison.dev/holder": JSON.stringify({ user: userInfo().username, host: hostname(), pid: 2 ** 22 + 1, context: "c", since: now }) } }, spec: { holderIdentity: "x", leaseDurationSeconds: 15, renewTime: now } });
+    fake.put({
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: {
+        name: LOCK_NAME,
+        namespace: NS,
+        annotations: {
+          "mathison.dev/holder": JSON.stringify({
+            user: userInfo().username,
+            host: hostname(),
+            pid: 2 ** 22 + 1,
+            context: "c",
+            since: now,
+          }),
+        },
+      },
+      spec: { holderIdentity: "x", leaseDurationSeconds: 15, renewTime: now },
+    });
     const held = await acquireLock(fake, NS, "ctx", () => undefined);
     assert.equal(held.tookOverBecause, "its process is gone");
     await held.release();
@@ -92,7 +153,10 @@ describe("reads of one phase", () => {
   it("readOnce: each object and list read once; a failed read is asked again", async () => {
     const fake = new FakeKube([namespace()]);
     const reads = readOnce(fake);
-    await Promise.all([reads.get({ apiVersion: "v1", kind: "Namespace", name: NS }), reads.get({ apiVersion: "v1", kind: "Namespace", name: NS })]);
+    await Promise.all([
+      reads.get({ apiVersion: "v1", kind: "Namespace", name: NS }),
+      reads.get({ apiVersion: "v1", kind: "Namespace", name: NS }),
+    ]);
     await reads.list("v1", "Pod", NS);
     await reads.list("v1", "Pod", NS);
     assert.equal(fake.count(/^get Namespace\//), 1);
@@ -111,22 +175,42 @@ describe("the plan, on an in-memory cluster", () => {
     const rendered = render({ domain: "mathison.example", namespace: NS });
     const fake = new FakeKube();
     fake.controllers.push(healthyCluster);
-    const first = await computePlan(rendered, fake, { namespaceExists: false, replicasGiven: false, previousInventory: [] });
+    const first = await computePlan(rendered, fake, {
+      namespaceExists: false,
+      replicasGiven: false,
+      previousInventory: [],
+    });
     assert.ok(first.changes.every((c) => c.action === "create"));
     for (const o of allObjects(rendered)) await fake.apply(o);
-    const stray = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "gone", namespace: NS, labels: { "app.kubernetes.io/part-of": "mathison" } }, data: {} };
+    const stray = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "gone", namespace: NS, labels: { "app.kubernetes.io/part-of": "mathison" } },
+      data: {},
+    };
     const foreign = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "theirs", namespace: NS }, data: {} };
     fake.put(stray);
     fake.put(foreign);
-    const again = await computePlan(rendered, fake, { namespaceExists: true, replicasGiven: false, previousInventory: [inventoryKey(stray), inventoryKey(foreign)] });
+    const again = await computePlan(rendered, fake, {
+      namespaceExists: true,
+      replicasGiven: false,
+      previousInventory: [inventoryKey(stray), inventoryKey(foreign)],
+    });
     const changed = again.changes.filter((c) => c.action !== "unchanged");
-    assert.deepEqual(changed.map((c) => `${c.action} ${c.object}`), ["delete ConfigMap/gone"]);
+    assert.deepEqual(
+      changed.map((c) => `${c.action} ${c.object}`),
+      ["delete ConfigMap/gone"],
+    );
   });
 });
 
 describe("a stage's wait, on an in-memory cluster", () => {
   const deployment = (status: Record<string, unknown>): KubeObject => ({
-    apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: NS, generation: 1 }, spec: { replicas: 1, template: { spec: { containers: [] } } }, status: { observedGeneration: 1, ...status },
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "web", namespace: NS, generation: 1 },
+    spec: { replicas: 1, template: { spec: { containers: [] } } },
+    status: { observedGeneration: 1, ...status },
   });
   const stage = { id: "app" as const, index: 4, title: "Web and worker", objects: [] };
 
@@ -135,8 +219,16 @@ describe("a stage's wait, on an in-memory cluster", () => {
     await view.start();
     const web = fake.peek({ apiVersion: "apps/v1", kind: "Deployment", name: "web", namespace: NS })!;
     return waitForStage({
-      kube: fake, view, reporter: { event: (e) => events.push(e), progress: () => undefined }, stage, workloads: [web],
-      appliedGeneration: new Map([["Deployment/web", 1]]), freshJobs: new Set(), timeoutMs, sinceMs: 0, logLines: 5,
+      kube: fake,
+      view,
+      reporter: { event: (e) => events.push(e), progress: () => undefined },
+      stage,
+      workloads: [web],
+      appliedGeneration: new Map([["Deployment/web", 1]]),
+      freshJobs: new Set(),
+      timeoutMs,
+      sinceMs: 0,
+      logLines: 5,
     }).finally(() => view.stop());
   }
 
@@ -153,7 +245,19 @@ describe("a stage's wait, on an in-memory cluster", () => {
   });
 
   it("fails at once on a rollout past its deadline, with the controller's words", async () => {
-    const fake = new FakeKube([namespace(), deployment({ conditions: [{ type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded", message: "ReplicaSet \"web-1\" has timed out progressing." }] })]);
+    const fake = new FakeKube([
+      namespace(),
+      deployment({
+        conditions: [
+          {
+            type: "Progressing",
+            status: "False",
+            reason: "ProgressDeadlineExceeded",
+            message: 'ReplicaSet "web-1" has timed out progressing.',
+          },
+        ],
+      }),
+    ]);
     await assert.rejects(wait(fake, []), /timed out progressing/);
   });
 });
@@ -175,11 +279,24 @@ describe("the install pipeline, on an in-memory cluster", () => {
     const again = await install(fake);
     assert.equal(again.code, ExitCode.ok, again.stderr);
     const plan = again.events.find((e) => e.event === "plan");
-    assert.ok(plan.changes.every((c: { action: string }) => c.action === "unchanged"), JSON.stringify(plan.changes.filter((c: { action: string }) => c.action !== "unchanged")));
+    assert.ok(
+      plan.changes.every((c: { action: string }) => c.action === "unchanged"),
+      JSON.stringify(plan.changes.filter((c: { action: string }) => c.action !== "unchanged")),
+    );
     const gets = fake.requests.filter((r) => r.startsWith("get ") && !r.startsWith("get Lease"));
-    const twice = gets.filter((r, i) => gets.indexOf(r) !== i && r !== `get ConfigMap/${RECORD_NAME}` && r !== "get Secret/mathison-secrets");
-    assert.deepEqual(twice, [], "no object fetched twice (the record and Secret are read again under the lock, on purpose)");
-    assert.equal((await readInstallState(fake, NS)).secrets.postgresPassword, state.secrets.postgresPassword, "never regenerated");
+    const twice = gets.filter(
+      (r, i) => gets.indexOf(r) !== i && r !== `get ConfigMap/${RECORD_NAME}` && r !== "get Secret/mathison-secrets",
+    );
+    assert.deepEqual(
+      twice,
+      [],
+      "no object fetched twice (the record and Secret are read again under the lock, on purpose)",
+    );
+    assert.equal(
+      (await readInstallState(fake, NS)).secrets.postgresPassword,
+      state.secrets.postgresPassword,
+      "never regenerated",
+    );
   });
 
   it("a preflight failure applies nothing and says so (exit 9)", async () => {
@@ -188,12 +305,19 @@ describe("the install pipeline, on an in-memory cluster", () => {
     const run = await install(fake);
     assert.equal(run.code, ExitCode.preflight, run.stderr);
     assert.match(run.stderr, /preflight failed \(.*\): nothing was applied/);
-    assert.equal(fake.all("Namespace").some((n) => n.metadata.name === NS), false);
+    assert.equal(
+      fake.all("Namespace").some((n) => n.metadata.name === NS),
+      false,
+    );
   });
 
   it("another run's live lock: refused at once with nothing applied (exit 6); the namespace it created stays empty", async () => {
     const fake = healthyFake([namespace()]);
-    const other = await acquireLock(fake, NS, "ctx", () => undefined, { timeoutMs: 0, onWait: () => undefined, leaseSeconds: 30 });
+    const other = await acquireLock(fake, NS, "ctx", () => undefined, {
+      timeoutMs: 0,
+      onWait: () => undefined,
+      leaseSeconds: 30,
+    });
     const run = await install(fake);
     await other.release();
     assert.equal(run.code, ExitCode.locked, run.stderr);
@@ -206,7 +330,10 @@ describe("the install pipeline, on an in-memory cluster", () => {
     const run = await install(fake, {}, { stopAfter: "preflight" });
     assert.equal(run.code, ExitCode.ok, run.stderr);
     assert.equal(run.events.filter((e) => e.event === "check").length, 9);
-    assert.deepEqual(fake.requests.filter((r) => /^(apply|create|replace|delete) /.test(r)), []);
+    assert.deepEqual(
+      fake.requests.filter((r) => /^(apply|create|replace|delete) /.test(r)),
+      [],
+    );
   });
 
   it("uninstall asks before it locks: a refusal leaves no Lease behind and deletes nothing", async () => {
@@ -215,36 +342,94 @@ describe("the install pipeline, on an in-memory cluster", () => {
     fake.requests.length = 0;
     const io = capturedIO();
     const fe = { ...scriptFrontEnd({ flags: {}, io, format: "json", replaceSecrets: [] }), confirm: async () => false };
-    const code = await runUninstall({ cluster: {}, open: () => fake, namespace: NS, deleteData: false, timeoutMs: 5_000, lockTimeoutMs: 0 }, fe);
+    const code = await runUninstall(
+      { cluster: {}, open: () => fake, namespace: NS, deleteData: false, timeoutMs: 5_000, lockTimeoutMs: 0 },
+      fe,
+    );
     assert.equal(code, ExitCode.cancelled);
-    assert.deepEqual(fake.requests.filter((r) => /^(apply|create|replace|delete) /.test(r)), [], "no lock taken, nothing deleted");
+    assert.deepEqual(
+      fake.requests.filter((r) => /^(apply|create|replace|delete) /.test(r)),
+      [],
+      "no lock taken, nothing deleted",
+    );
   });
 });
 
 describe("every preflight check passes on a healthy cluster and catches its fault", () => {
   const pod = (name: string, ns: string, extra: Record<string, unknown> = {}): KubeObject => ({
-    apiVersion: "v1", kind: "Pod", metadata: { name, namespace: ns }, spec: { nodeName: "node-0", containers: [{ name: "c", resources: { requests: { cpu: "7500m", memory: "1Gi" } } }] }, status: { phase: "Running" }, ...extra,
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: ns },
+    spec: { nodeName: "node-0", containers: [{ name: "c", resources: { requests: { cpu: "7500m", memory: "1Gi" } } }] },
+    status: { phase: "Running" },
+    ...extra,
   });
   /** The check's status on a healthy cluster changed by `fault` (and with `values` given). */
-  async function statusOf(id: string, fault: (fake: FakeKube) => void = () => undefined, values: Record<string, string> = {}) {
+  async function statusOf(
+    id: string,
+    fault: (fake: FakeKube) => void = () => undefined,
+    values: Record<string, string> = {},
+  ) {
     const fake = healthyFake([namespace()]);
     fault(fake);
     const rendered = render({ domain: "mathison.example", namespace: NS, tls: "none", ...values });
     const state = await readInstallState(fake, rendered.namespace);
     const check = PREFLIGHT_CHECKS.find((c) => c.id === id)!;
-    const [outcome] = await runChecks([check], { kube: fake, rendered, config: configFrom({ domain: "mathison.example", namespace: NS, tls: "none", ...values }), state, forceNamespace: false });
+    const [outcome] = await runChecks([check], {
+      kube: fake,
+      rendered,
+      config: configFrom({ domain: "mathison.example", namespace: NS, tls: "none", ...values }),
+      state,
+      forceNamespace: false,
+    });
     return outcome!;
   }
   const faults: readonly [string, (fake: FakeKube) => void, Record<string, string>, string][] = [
     ["permissions", (f) => (f.denied = (q) => q.resource === "clusterroles" || q.resource === "*"), {}, "fail"],
     ["version", (f) => (f.serverVersionAnswer = { major: "1", minor: "20", gitVersion: "v1.20.0" }), {}, "fail"],
     ["namespace", (f) => f.put(pod("someone-elses", NS)), {}, "fail"],
-    ["ownership", (f) => f.put({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "mathison-config", namespace: NS, managedFields: [{ manager: "kubectl-edit", operation: "Update" }] }, data: {} }), {}, "warn"],
-    ["storage", (f) => void f.delete({ apiVersion: "storage.k8s.io/v1", kind: "StorageClass", name: "standard" }), {}, "fail"],
-    ["ingress-class", (f) => void f.delete({ apiVersion: "networking.k8s.io/v1", kind: "IngressClass", name: "nginx" }), {}, "warn"],
+    [
+      "ownership",
+      (f) =>
+        f.put({
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: {
+            name: "mathison-config",
+            namespace: NS,
+            managedFields: [{ manager: "kubectl-edit", operation: "Update" }],
+          },
+          data: {},
+        }),
+      {},
+      "warn",
+    ],
+    [
+      "storage",
+      (f) => void f.delete({ apiVersion: "storage.k8s.io/v1", kind: "StorageClass", name: "standard" }),
+      {},
+      "fail",
+    ],
+    [
+      "ingress-class",
+      (f) => void f.delete({ apiVersion: "networking.k8s.io/v1", kind: "IngressClass", name: "nginx" }),
+      {},
+      "warn",
+    ],
     ["tls", () => undefined, { tls: "cert-manager:letsencrypt" }, "fail"],
     ["capacity", (f) => f.put(pod("big", "elsewhere")), {}, "fail"],
-    ["quota", (f) => f.put({ apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tight", namespace: NS }, spec: { hard: { "requests.cpu": "100m" } } }), {}, "fail"],
+    [
+      "quota",
+      (f) =>
+        f.put({
+          apiVersion: "v1",
+          kind: "ResourceQuota",
+          metadata: { name: "tight", namespace: NS },
+          spec: { hard: { "requests.cpu": "100m" } },
+        }),
+      {},
+      "fail",
+    ],
   ];
   for (const [id, fault, values, expected] of faults) {
     it(`${id}: pass, then ${expected} with its fault, with a hint`, async () => {

@@ -8,7 +8,9 @@ import { readKubeConfigFiles, resolveAccess } from "../../src/kube/kubeconfig.js
 import { ClusterAccessError } from "../../src/kube/types.js";
 
 const kubeconfig = join(mkdtempSync(join(tmpdir(), "mathison-kc-")), "config");
-writeFileSync(kubeconfig, `apiVersion: v1
+writeFileSync(
+  kubeconfig,
+  `apiVersion: v1
 kind: Config
 clusters:
 - {name: a, cluster: {server: "https://a.example:6443"}}
@@ -19,7 +21,8 @@ contexts:
 - {name: beta, context: {cluster: b, user: u}}
 - {name: gamma, context: {cluster: a, user: u}}
 current-context: beta
-`);
+`,
+);
 
 describe("kube access as kubectl does it", () => {
   it("offers the kubeconfig's contexts, the current one first", () => {
@@ -30,7 +33,12 @@ describe("kube access as kubectl does it", () => {
     const alpha = connect({ kubeconfig, context: "alpha" });
     assert.equal(alpha.contextName, "alpha");
     assert.equal(alpha.server, "https://a.example:6443");
-    assert.throws(() => connect({ kubeconfig, context: "delta" }), (e: Error) => e instanceof ClusterAccessError && /context "delta" is not in the kubeconfig \(contexts: alpha, beta, gamma\)/.test(e.message));
+    assert.throws(
+      () => connect({ kubeconfig, context: "delta" }),
+      (e: Error) =>
+        e instanceof ClusterAccessError &&
+        /context "delta" is not in the kubeconfig \(contexts: alpha, beta, gamma\)/.test(e.message),
+    );
   });
 });
 
@@ -38,29 +46,42 @@ describe("kubeconfig files and credentials", () => {
   const dir = mkdtempSync(join(tmpdir(), "mathison-kc2-"));
   writeFileSync(join(dir, "ca.crt"), "CA-BYTES");
   // A credential plugin as EKS/GKE ship them: prints an ExecCredential, sees KUBERNETES_EXEC_INFO.
-  writeFileSync(join(dir, "plugin.sh"), `#!/bin/sh
+  writeFileSync(
+    join(dir, "plugin.sh"),
+    `#!/bin/sh
 echo "$KUBERNETES_EXEC_INFO" > "${join(dir, "exec-info.json")}"
 echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"tok-'"$PLUGIN_SUFFIX"'","expirationTimestamp":"2999-01-01T00:00:00Z"}}'
-`, { mode: 0o755 });
+`,
+    { mode: 0o755 },
+  );
   const first = join(dir, "first");
   const second = join(dir, "second");
-  writeFileSync(first, `apiVersion: v1
+  writeFileSync(
+    first,
+    `apiVersion: v1
 kind: Config
 clusters: [{name: c, cluster: {server: "https://first.example:6443/", certificate-authority: ca.crt}}]
 users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, interactiveMode: IfAvailable, command: ./plugin.sh, env: [{name: PLUGIN_SUFFIX, value: abc}]}}}]
 contexts: [{name: ctx, context: {cluster: c, user: u}}]
-`);
-  writeFileSync(second, `apiVersion: v1
+`,
+  );
+  writeFileSync(
+    second,
+    `apiVersion: v1
 kind: Config
 clusters: [{name: c, cluster: {server: "https://second.example:6443"}}]
 users: [{name: t, user: {token: static}}, {name: u, user: {token: ignored}}]
 contexts: [{name: ctx, context: {cluster: c, user: t}}, {name: other, context: {cluster: c, user: t}}]
 current-context: other
-`);
+`,
+  );
 
   it("merges a KUBECONFIG list as kubectl does: the first file to name an entry wins, relative paths are the file's", async () => {
     const merged = readKubeConfigFiles([first, second, join(dir, "missing")], false);
-    assert.deepEqual(merged.contexts.map((c) => c.name), ["ctx", "other"]);
+    assert.deepEqual(
+      merged.contexts.map((c) => c.name),
+      ["ctx", "other"],
+    );
     assert.equal(merged.currentContext, "other", "the first file that sets it");
     const access = resolveAccess({ kubeconfig: first, context: "ctx" });
     assert.equal(access.server, "https://first.example:6443", "no trailing slash");
@@ -80,13 +101,24 @@ current-context: other
   });
 
   it("a missing --kubeconfig, and an unsupported auth-provider, are the user's to fix", async () => {
-    assert.throws(() => resolveAccess({ kubeconfig: join(dir, "nope") }), (e: Error) => e instanceof ClusterAccessError && /reading the kubeconfig: ENOENT/.test(e.message));
+    assert.throws(
+      () => resolveAccess({ kubeconfig: join(dir, "nope") }),
+      (e: Error) => e instanceof ClusterAccessError && /reading the kubeconfig: ENOENT/.test(e.message),
+    );
     const legacy = join(dir, "legacy");
-    writeFileSync(legacy, `clusters: [{name: c, cluster: {server: "https://x:6443"}}]
+    writeFileSync(
+      legacy,
+      `clusters: [{name: c, cluster: {server: "https://x:6443"}}]
 users: [{name: u, user: {auth-provider: {name: gcp}}}]
 contexts: [{name: x, context: {cluster: c, user: u}}]
 current-context: x
-`);
-    await assert.rejects(resolveAccess({ kubeconfig: legacy }).credentials(), (e: Error) => e instanceof ClusterAccessError && /auth-provider "gcp" is not supported: use its exec credential plugin/.test(e.message));
+`,
+    );
+    await assert.rejects(
+      resolveAccess({ kubeconfig: legacy }).credentials(),
+      (e: Error) =>
+        e instanceof ClusterAccessError &&
+        /auth-provider "gcp" is not supported: use its exec credential plugin/.test(e.message),
+    );
   });
 });

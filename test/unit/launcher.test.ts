@@ -19,7 +19,9 @@ function oldNode(): string | undefined {
 
 describe("launcher", () => {
   const node = oldNode();
-  it("on Node older than 22: names the minimum and how to get it, exit 2", { skip: node ? false : "no Node older than 22 here" }, () => {
+  it("on Node older than 22: names the minimum and how to get it, exit 2", {
+    skip: node ? false : "no Node older than 22 here",
+  }, () => {
     const run = spawnSync(node!, [join(PACKAGE_ROOT, "bin", "mathison-install.js"), "--version"], { encoding: "utf8" });
     assert.equal(run.status, 2);
     assert.match(run.stderr, /^mathison-install: needs Node.js 22 or newer; this is v\d+/);

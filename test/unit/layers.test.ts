@@ -7,7 +7,20 @@ import { describe, it } from "node:test";
 import { PACKAGE_ROOT } from "../../src/base/paths.js";
 
 /** Bottom first. */
-export const LAYERS = ["base", "facts", "kube", "config", "render", "record", "engine", "checks", "support", "pipeline", "ui", "cli"] as const;
+export const LAYERS = [
+  "base",
+  "facts",
+  "kube",
+  "config",
+  "render",
+  "record",
+  "engine",
+  "checks",
+  "support",
+  "pipeline",
+  "ui",
+  "cli",
+] as const;
 
 const SRC = join(PACKAGE_ROOT, "src");
 
@@ -24,7 +37,9 @@ function importGraph(): Map<string, string[]> {
   for (const file of sources(SRC)) {
     const key = relative(SRC, file).replace(/\.tsx?$/, "");
     const text = readFileSync(file, "utf8");
-    const deps = [...text.matchAll(/(?:from|import)\s*\(?\s*"(\.[^"]+)"/g)].map((m) => relative(SRC, resolve(dirname(file), m[1]!)).replace(/\.js$/, ""));
+    const deps = [...text.matchAll(/(?:from|import)\s*\(?\s*"(\.[^"]+)"/g)].map((m) =>
+      relative(SRC, resolve(dirname(file), m[1]!)).replace(/\.js$/, ""),
+    );
     graph.set(key, deps);
   }
   return graph;
@@ -41,7 +56,9 @@ describe("layers", () => {
   });
 
   it("no import runs upward", () => {
-    const upward = [...graph].flatMap(([from, deps]) => deps.filter((to) => layerOf(to) > layerOf(from)).map((to) => `${from} → ${to}`));
+    const upward = [...graph].flatMap(([from, deps]) =>
+      deps.filter((to) => layerOf(to) > layerOf(from)).map((to) => `${from} → ${to}`),
+    );
     assert.deepEqual(upward, []);
   });
 

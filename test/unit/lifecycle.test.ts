@@ -6,26 +6,68 @@ import type { InstallStatus } from "../../src/pipeline/status.js";
 import { answersToRecord } from "../../src/pipeline/install.js";
 import { statusLines } from "../../src/ui/status-lines.js";
 import { EMPTY_RECORD, nextRecord, startedRecord } from "../../src/record/install-record.js";
-import { type KubeObject } from "../../src/facts/objects.js";
+import type { KubeObject } from "../../src/facts/objects.js";
 
 const empty = { pods: [], events: [], replicaSets: [], pvcs: [] };
 const deployment = (status: Record<string, number>, generation = 1): KubeObject => ({
-  apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", uid: "d", generation }, spec: { replicas: 2 }, status: { observedGeneration: 1, ...status },
+  apiVersion: "apps/v1",
+  kind: "Deployment",
+  metadata: { name: "web", uid: "d", generation },
+  spec: { replicas: 2 },
+  status: { observedGeneration: 1, ...status },
 });
 
 describe("workload health in one word", () => {
   it("Ready, Updating, Unavailable, Missing", () => {
-    assert.equal(workloadHealth("D/web", deployment({ replicas: 2, updatedReplicas: 2, availableReplicas: 2 }), empty).state, "Ready");
-    assert.deepEqual(workloadHealth("D/web", deployment({ replicas: 3, updatedReplicas: 1, availableReplicas: 2 }), empty), { object: "D/web", state: "Updating", message: "1 of 2 new replicas have been updated" });
-    assert.equal(workloadHealth("D/web", deployment({ replicas: 2, updatedReplicas: 2, availableReplicas: 0 }), empty).state, "Unavailable");
-    assert.deepEqual(workloadHealth("D/web", undefined, empty), { object: "D/web", state: "Missing", message: "not found in the cluster" });
+    assert.equal(
+      workloadHealth("D/web", deployment({ replicas: 2, updatedReplicas: 2, availableReplicas: 2 }), empty).state,
+      "Ready",
+    );
+    assert.deepEqual(
+      workloadHealth("D/web", deployment({ replicas: 3, updatedReplicas: 1, availableReplicas: 2 }), empty),
+      { object: "D/web", state: "Updating", message: "1 of 2 new replicas have been updated" },
+    );
+    assert.equal(
+      workloadHealth("D/web", deployment({ replicas: 2, updatedReplicas: 2, availableReplicas: 0 }), empty).state,
+      "Unavailable",
+    );
+    assert.deepEqual(workloadHealth("D/web", undefined, empty), {
+      object: "D/web",
+      state: "Missing",
+      message: "not found in the cluster",
+    });
   });
 
   it("Degraded when pods still serve but the rollout is stuck, naming why", () => {
-    const rs: KubeObject = { apiVersion: "apps/v1", kind: "ReplicaSet", metadata: { name: "rs2", uid: "rs2", ownerReferences: [{ uid: "d" }], annotations: { "deployment.kubernetes.io/revision": "2" } } };
-    const crashing: KubeObject = { apiVersion: "v1", kind: "Pod", metadata: { name: "web-2", ownerReferences: [{ uid: "rs2" }] },
-      status: { containerStatuses: [{ name: "web", restartCount: 3, state: { waiting: { reason: "CrashLoopBackOff" } }, lastState: { terminated: { reason: "Error", exitCode: 1 } } }] } };
-    const web = { ...deployment({ replicas: 3, updatedReplicas: 1, availableReplicas: 2 }, 1), metadata: { name: "web", uid: "d", generation: 1, annotations: { "deployment.kubernetes.io/revision": "2" } } };
+    const rs: KubeObject = {
+      apiVersion: "apps/v1",
+      kind: "ReplicaSet",
+      metadata: {
+        name: "rs2",
+        uid: "rs2",
+        ownerReferences: [{ uid: "d" }],
+        annotations: { "deployment.kubernetes.io/revision": "2" },
+      },
+    };
+    const crashing: KubeObject = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "web-2", ownerReferences: [{ uid: "rs2" }] },
+      status: {
+        containerStatuses: [
+          {
+            name: "web",
+            restartCount: 3,
+            state: { waiting: { reason: "CrashLoopBackOff" } },
+            lastState: { terminated: { reason: "Error", exitCode: 1 } },
+          },
+        ],
+      },
+    };
+    const web = {
+      ...deployment({ replicas: 3, updatedReplicas: 1, availableReplicas: 2 }, 1),
+      metadata: { name: "web", uid: "d", generation: 1, annotations: { "deployment.kubernetes.io/revision": "2" } },
+    };
     const h = workloadHealth("D/web", web, { ...empty, pods: [crashing], replicaSets: [rs] });
     assert.equal(h.state, "Degraded");
     assert.match(h.message, /^CrashLoopBackOff: pod web-2, container web/);
@@ -33,16 +75,29 @@ describe("workload health in one word", () => {
 });
 
 describe("recorded answers: given or default", () => {
-  const installed = { answers: {}, secrets: {}, recordName: "ConfigMap ns/mathison-install", secretName: "Secret ns/mathison-secrets" };
+  const installed = {
+    answers: {},
+    secrets: {},
+    recordName: "ConfigMap ns/mathison-install",
+    secretName: "Secret ns/mathison-secrets",
+  };
   it("a default stays a default when carried over, a given value stays given", () => {
-    const r = answersToRecord({
-      domain: { value: "a.io", field: "--domain" },
-      tag: { value: "latest", field: undefined },
-      webReplicas: { value: "2", field: "ConfigMap ns/mathison-install webReplicas" },
-      mathisonMode: { value: "saas", field: "ConfigMap ns/mathison-install mathisonMode" },
-      authSecret: { value: "x".repeat(44), field: "MATHISON_AUTH_SECRET" },
-    }, installed, ["webReplicas"]);
-    assert.deepEqual(r.answers, { domain: "a.io", tag: "latest", webReplicas: "2", mathisonMode: "saas" }, "no secret, no namespace");
+    const r = answersToRecord(
+      {
+        domain: { value: "a.io", field: "--domain" },
+        tag: { value: "latest", field: undefined },
+        webReplicas: { value: "2", field: "ConfigMap ns/mathison-install webReplicas" },
+        mathisonMode: { value: "saas", field: "ConfigMap ns/mathison-install mathisonMode" },
+        authSecret: { value: "x".repeat(44), field: "MATHISON_AUTH_SECRET" },
+      },
+      installed,
+      ["webReplicas"],
+    );
+    assert.deepEqual(
+      r.answers,
+      { domain: "a.io", tag: "latest", webReplicas: "2", mathisonMode: "saas" },
+      "no secret, no namespace",
+    );
     assert.deepEqual([...r.defaults].sort(), ["tag", "webReplicas"]);
   });
 });
@@ -50,13 +105,47 @@ describe("recorded answers: given or default", () => {
 describe("status text", () => {
   const status: InstallStatus = {
     state: "installed",
-    namespace: "ns", context: "prod", installed: { installerVersion: "0.1.0", installedAt: "2026-11-20T10:00:00Z", updatedAt: "2026-11-24T11:00:00Z", webImage: "mathison-web:1.2.0", workerImage: "mathison-worker:1.2.0" },
-    workloads: [{ object: "Deployment/mathison-web", state: "Degraded", message: "CrashLoopBackOff: pod mathison-web-585bf98fc9-jf2m4, container web: restarted 3 times (last exit: Error, code 1)" }],
+    namespace: "ns",
+    context: "prod",
+    installed: {
+      installerVersion: "0.1.0",
+      installedAt: "2026-11-20T10:00:00Z",
+      updatedAt: "2026-11-24T11:00:00Z",
+      webImage: "mathison-web:1.2.0",
+      workerImage: "mathison-worker:1.2.0",
+    },
+    workloads: [
+      {
+        object: "Deployment/mathison-web",
+        state: "Degraded",
+        message:
+          "CrashLoopBackOff: pod mathison-web-585bf98fc9-jf2m4, container web: restarted 3 times (last exit: Error, code 1)",
+      },
+    ],
     migration: { object: "Job/mathison-migrate-abc", state: "completed", message: "completed" },
-    answers: [{ key: "domain", value: "chat.acme.io", origin: "given" }, { key: "storageClass", value: "", origin: "default" }],
-    secrets: [{ key: "AUTH_SECRET", set: true }, { key: "ANTHROPIC_API_KEY", set: false }],
-    history: [{ time: "2026-11-24T11:00:00Z", installerVersion: "0.1.0", webImage: "mathison-web:1.2.0", workerImage: "w", outcome: "ok", user: "ana", host: "laptop", context: "prod" }],
-    lastVerification: null, lock: null, healthy: false,
+    answers: [
+      { key: "domain", value: "chat.acme.io", origin: "given" },
+      { key: "storageClass", value: "", origin: "default" },
+    ],
+    secrets: [
+      { key: "AUTH_SECRET", set: true },
+      { key: "ANTHROPIC_API_KEY", set: false },
+    ],
+    history: [
+      {
+        time: "2026-11-24T11:00:00Z",
+        installerVersion: "0.1.0",
+        webImage: "mathison-web:1.2.0",
+        workerImage: "w",
+        outcome: "ok",
+        user: "ana",
+        host: "laptop",
+        context: "prod",
+      },
+    ],
+    lastVerification: null,
+    lock: null,
+    healthy: false,
   };
   it("fits 80 columns without cutting a reason, and masks secrets", () => {
     const lines = statusLines(status, new Date("2026-11-24T12:00:00Z"));
@@ -70,22 +159,47 @@ describe("status text", () => {
     assert.ok(lines.includes("  2026-11-24 11:00 UTC  ok           mathison-web:1.2.0  ana@laptop"));
   });
   it("a failed verification is in the headline, beside a healthy verdict", () => {
-    const lines = statusLines({ ...status, healthy: true, lastVerification: { time: "2026-11-24T11:30:00Z", ok: false, failed: ["ingress-address", "tls-certificate"], warned: [] } });
+    const lines = statusLines({
+      ...status,
+      healthy: true,
+      lastVerification: {
+        time: "2026-11-24T11:30:00Z",
+        ok: false,
+        failed: ["ingress-address", "tls-certificate"],
+        warned: [],
+      },
+    });
     assert.deepEqual(lines.slice(0, 2), [
       "Mathison in namespace ns (context prod): healthy; last verification failed",
       "(ingress-address, tls-certificate): mathison-install verify --namespace ns says",
     ]);
   });
   it("an install no run has completed is INCOMPLETE, with how to resume or remove it, wrapped at words", () => {
-    const lines = statusLines({ ...status, state: "incomplete", history: [{ ...status.history[0]!, outcome: "wait-failed" }] });
+    const lines = statusLines({
+      ...status,
+      state: "incomplete",
+      history: [{ ...status.history[0]!, outcome: "wait-failed" }],
+    });
     const head = lines.slice(0, 4).join(" ");
-    assert.match(head, /INCOMPLETE: no run has completed yet \(the last one stopped: wait-failed, 2026-11-24 11:00 UTC\); re-run mathison-install install --namespace ns to resume, or mathison-install uninstall --namespace ns to remove it/);
+    assert.match(
+      head,
+      /INCOMPLETE: no run has completed yet \(the last one stopped: wait-failed, 2026-11-24 11:00 UTC\); re-run mathison-install install --namespace ns to resume, or mathison-install uninstall --namespace ns to remove it/,
+    );
     for (const l of lines) assert.ok(l.length <= 80, l);
   });
 });
 
 describe("the record a run writes before its first object", () => {
-  const run = { time: "2026-11-24T11:00:00Z", installerVersion: "0.1.0", webImage: "w:1", workerImage: "k:1", outcome: "ok", user: "u", host: "h", context: "c" };
+  const run = {
+    time: "2026-11-24T11:00:00Z",
+    installerVersion: "0.1.0",
+    webImage: "w:1",
+    workerImage: "k:1",
+    outcome: "ok",
+    user: "u",
+    host: "h",
+    context: "c",
+  };
   const answers = { answers: { domain: "new.example.com" }, defaults: [] };
   it("a first install records its answers and everything it may create", () => {
     const started = startedRecord(EMPTY_RECORD, answers, ["v1 ConfigMap ns/a"]);
@@ -93,7 +207,11 @@ describe("the record a run writes before its first object", () => {
     assert.deepEqual(started.inventory, ["v1 ConfigMap ns/a"]);
   });
   it("an install that ran keeps its last good answers; the inventory covers both runs", () => {
-    const installed = nextRecord(EMPTY_RECORD, run, { answers: { domain: "old.example.com" }, defaults: [], inventory: ["v1 ConfigMap ns/a"] });
+    const installed = nextRecord(EMPTY_RECORD, run, {
+      answers: { domain: "old.example.com" },
+      defaults: [],
+      inventory: ["v1 ConfigMap ns/a"],
+    });
     const started = startedRecord(installed, answers, ["v1 ConfigMap ns/b"]);
     assert.deepEqual(started.answers, { domain: "old.example.com" });
     assert.deepEqual(started.inventory, ["v1 ConfigMap ns/a", "v1 ConfigMap ns/b"]);

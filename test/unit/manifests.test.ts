@@ -17,19 +17,48 @@ describe("web Deployment (seed 000)", () => {
     assert.deepEqual(c.ports, [{ name: "http", containerPort: 3000 }]);
   });
   it("has the seed's probes", () => {
-    assert.deepEqual(c.startupProbe, { httpGet: { path: "/api/health", port: "http" }, initialDelaySeconds: 5, periodSeconds: 5, failureThreshold: 12 });
-    assert.deepEqual(c.livenessProbe, { httpGet: { path: "/api/health", port: "http" }, periodSeconds: 15, failureThreshold: 3 });
-    assert.deepEqual(c.readinessProbe, { httpGet: { path: "/api/health?ready=true", port: "http" }, periodSeconds: 10, failureThreshold: 2 });
+    assert.deepEqual(c.startupProbe, {
+      httpGet: { path: "/api/health", port: "http" },
+      initialDelaySeconds: 5,
+      periodSeconds: 5,
+      failureThreshold: 12,
+    });
+    assert.deepEqual(c.livenessProbe, {
+      httpGet: { path: "/api/health", port: "http" },
+      periodSeconds: 15,
+      failureThreshold: 3,
+    });
+    assert.deepEqual(c.readinessProbe, {
+      httpGet: { path: "/api/health?ready=true", port: "http" },
+      periodSeconds: 10,
+      failureThreshold: 2,
+    });
   });
   it("requests 200m/256Mi and is limited to 1 CPU/512Mi", () => {
-    assert.deepEqual(c.resources, { requests: { cpu: "200m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } });
+    assert.deepEqual(c.resources, {
+      requests: { cpu: "200m", memory: "256Mi" },
+      limits: { cpu: "1", memory: "512Mi" },
+    });
   });
   it("gets every env var the seed lists, from the ConfigMap and the Secret", () => {
     const names = envNames(c);
-    for (const n of ["DATABASE_URL", "REDIS_URL", "AUTH_SECRET", "AUTH_URL", "ANTHROPIC_API_KEY", "LLM_PROVIDER", "MATHISON_MODE", "MATHISON_BASE_DOMAIN", "NODE_ENV"]) {
+    for (const n of [
+      "DATABASE_URL",
+      "REDIS_URL",
+      "AUTH_SECRET",
+      "AUTH_URL",
+      "ANTHROPIC_API_KEY",
+      "LLM_PROVIDER",
+      "MATHISON_MODE",
+      "MATHISON_BASE_DOMAIN",
+      "NODE_ENV",
+    ]) {
       assert.ok(names.includes(n), `web has ${n}`);
     }
-    const secretKeys = c.env.filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => e.name).sort();
+    const secretKeys = c.env
+      .filter((e: any) => e.valueFrom?.secretKeyRef)
+      .map((e: any) => e.name)
+      .sort();
     assert.deepEqual(secretKeys, ["ANTHROPIC_API_KEY", "AUTH_SECRET", "DATABASE_URL"]);
   });
   it("rolls out with explicit maxUnavailable/maxSurge", () => {
@@ -56,10 +85,15 @@ describe("worker Deployment (seed 000)", () => {
     assert.deepEqual(c.readinessProbe, { httpGet: { path: "/health", port: 8080 }, periodSeconds: 10 });
   });
   it("requests 100m/256Mi and is limited to 500m/512Mi", () => {
-    assert.deepEqual(c.resources, { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } });
+    assert.deepEqual(c.resources, {
+      requests: { cpu: "100m", memory: "256Mi" },
+      limits: { cpu: "500m", memory: "512Mi" },
+    });
   });
   it("has the web's environment minus AUTH_URL and the web server's own HOSTNAME/PORT", () => {
-    const web = envNames(container("Deployment", "mathison-web")).filter((n) => !["AUTH_URL", "HOSTNAME", "PORT"].includes(n));
+    const web = envNames(container("Deployment", "mathison-web")).filter(
+      (n) => !["AUTH_URL", "HOSTNAME", "PORT"].includes(n),
+    );
     assert.deepEqual(envNames(c), web);
   });
   it("rolls out with explicit maxUnavailable/maxSurge", () => {
@@ -97,7 +131,11 @@ describe("Ingress (seed 000)", () => {
   it("routes / (Prefix) to mathison-web:3000 with a TLS block for the host", () => {
     const rule = ing.spec.rules[0];
     assert.equal(ing.spec.ingressClassName, "nginx");
-    assert.deepEqual(rule.http.paths[0], { path: "/", pathType: "Prefix", backend: { service: { name: "mathison-web", port: { number: 3000 } } } });
+    assert.deepEqual(rule.http.paths[0], {
+      path: "/",
+      pathType: "Prefix",
+      backend: { service: { name: "mathison-web", port: { number: 3000 } } },
+    });
     assert.deepEqual(ing.spec.tls, [{ hosts: [rule.host], secretName: "mathison-tls" }]);
   });
 });
@@ -123,7 +161,8 @@ describe("RBAC (seed 001)", () => {
       nodes: ["get", "list"],
     };
     const granted: Record<string, string[]> = {};
-    for (const rule of role.rules) for (const r of rule.resources) granted[r] = [...(granted[r] ?? []), ...rule.verbs].sort();
+    for (const rule of role.rules)
+      for (const r of rule.resources) granted[r] = [...(granted[r] ?? []), ...rule.verbs].sort();
     assert.deepEqual(granted, Object.fromEntries(Object.entries(table).map(([k, v]) => [k, [...v].sort()])));
   });
   it("binds the role to ServiceAccount mathison in the namespace", () => {
@@ -153,7 +192,10 @@ describe("PostgreSQL and Redis (seed 001)", () => {
     const c = redis.spec.template.spec.containers[0];
     assert.equal(c.image, "redis:7");
     assert.match(c.args.join(" "), /--appendonly yes/);
-    assert.deepEqual(c.resources, { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "250m", memory: "256Mi" } });
+    assert.deepEqual(c.resources, {
+      requests: { cpu: "50m", memory: "64Mi" },
+      limits: { cpu: "250m", memory: "256Mi" },
+    });
     assert.equal(redis.spec.volumeClaimTemplates[0].spec.resources.requests.storage, "1Gi");
     assert.equal(findObject(plan, "Service", "redis").spec.ports[0].port, 6379);
   });
@@ -188,19 +230,35 @@ describe("production practice", () => {
     assert.deepEqual(deny.spec, { podSelector: {}, policyTypes: ["Ingress"] });
     const toWeb = findObject(plan, "NetworkPolicy", "allow-ingress-controller-to-web");
     assert.equal(toWeb.spec.ingress[0].ports[0].port, 3000);
-    assert.equal(toWeb.spec.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"], "ingress-nginx");
-    for (const [name, port] of [["allow-app-to-postgres", 5432], ["allow-app-to-redis", 6379]] as const) {
+    assert.equal(
+      toWeb.spec.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"],
+      "ingress-nginx",
+    );
+    for (const [name, port] of [
+      ["allow-app-to-postgres", 5432],
+      ["allow-app-to-redis", 6379],
+    ] as const) {
       const np = findObject(plan, "NetworkPolicy", name);
       assert.equal(np.spec.ingress[0].ports[0].port, port);
-      assert.deepEqual(np.spec.ingress[0].from[0].podSelector.matchExpressions[0].values, ["web", "worker", "migration"]);
+      assert.deepEqual(np.spec.ingress[0].from[0].podSelector.matchExpressions[0].values, [
+        "web",
+        "worker",
+        "migration",
+      ]);
     }
   });
   it("has a PodDisruptionBudget for web", () => {
     const pdb = findObject(plan, "PodDisruptionBudget", "mathison-web");
     assert.equal(pdb.spec.maxUnavailable, 1);
-    assert.deepEqual(pdb.spec.selector.matchLabels, findObject(plan, "Deployment", "mathison-web").spec.selector.matchLabels);
+    assert.deepEqual(
+      pdb.spec.selector.matchLabels,
+      findObject(plan, "Deployment", "mathison-web").spec.selector.matchLabels,
+    );
   });
   it("the namespace enforces Pod Security restricted", () => {
-    assert.equal(findObject(plan, "Namespace", "mathison-system").metadata.labels!["pod-security.kubernetes.io/enforce"], "restricted");
+    assert.equal(
+      findObject(plan, "Namespace", "mathison-system").metadata.labels!["pod-security.kubernetes.io/enforce"],
+      "restricted",
+    );
   });
 });

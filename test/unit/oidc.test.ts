@@ -10,7 +10,8 @@ import { idTokenValid } from "../../src/kube/oidc.js";
 import { makeTestCa, type TestCa } from "../helpers/standins.js";
 
 /** An unsigned JWT with the given expiry (the installer, like kubectl, only reads `exp`). */
-const jwt = (expS: number, sub = "jane") => `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from(JSON.stringify({ sub, exp: expS })).toString("base64url")}.sig`;
+const jwt = (expS: number, sub = "jane") =>
+  `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from(JSON.stringify({ sub, exp: expS })).toString("base64url")}.sig`;
 const now = () => Math.floor(Date.now() / 1000);
 
 describe("the legacy oidc auth-provider, as kubectl runs it", () => {
@@ -25,12 +26,27 @@ describe("the legacy oidc auth-provider, as kubectl runs it", () => {
     const pem = ca.issue("issuer", ["localhost"], 2);
     server = createServer({ cert: readFileSync(pem.cert), key: readFileSync(pem.key) }, (req, res) => {
       let body = "";
-      req.on("data", (c: Buffer) => { body += c.toString(); });
+      req.on("data", (c: Buffer) => {
+        body += c.toString();
+      });
       req.on("end", () => {
-        seen.push({ path: req.url ?? "", body, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
+        seen.push({
+          path: req.url ?? "",
+          body,
+          ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+        });
         res.setHeader("content-type", "application/json");
-        if (req.url === "/.well-known/openid-configuration") return res.end(JSON.stringify({ issuer, token_endpoint: `${issuer}/token` }));
-        if (req.url === "/token") return res.end(JSON.stringify({ access_token: "a", token_type: "Bearer", id_token: next.id, ...(next.refresh ? { refresh_token: next.refresh } : {}) }));
+        if (req.url === "/.well-known/openid-configuration")
+          return res.end(JSON.stringify({ issuer, token_endpoint: `${issuer}/token` }));
+        if (req.url === "/token")
+          return res.end(
+            JSON.stringify({
+              access_token: "a",
+              token_type: "Bearer",
+              id_token: next.id,
+              ...(next.refresh ? { refresh_token: next.refresh } : {}),
+            }),
+          );
         res.statusCode = 404;
         res.end("{}");
       });
@@ -45,7 +61,9 @@ describe("the legacy oidc auth-provider, as kubectl runs it", () => {
 
   function kubeconfig(config: Record<string, string>): string {
     const path = join(ca.dir, `kubeconfig-${seen.length}-${Math.random().toString(36).slice(2)}`);
-    writeFileSync(path, `# the user's own kubeconfig: comments and layout stay
+    writeFileSync(
+      path,
+      `# the user's own kubeconfig: comments and layout stay
 apiVersion: v1
 kind: Config
 current-context: c
@@ -57,7 +75,9 @@ users:
     auth-provider:
       name: oidc
       config: ${JSON.stringify({ "idp-issuer-url": issuer, "client-id": "kube", "client-secret": "s3cret", "idp-certificate-authority": ca.caFile, ...config })}
-`, { mode: 0o600 });
+`,
+      { mode: 0o600 },
+    );
     return path;
   }
 
@@ -78,7 +98,10 @@ users:
     assert.equal(b.headers["authorization"], `Bearer ${next.id}`);
     const token = seen.filter((s) => s.path === "/token");
     assert.equal(token.length, 1, "one refresh for concurrent requests");
-    assert.deepEqual(Object.fromEntries(new URLSearchParams(token[0]!.body)), { grant_type: "refresh_token", refresh_token: "rt-1" });
+    assert.deepEqual(Object.fromEntries(new URLSearchParams(token[0]!.body)), {
+      grant_type: "refresh_token",
+      refresh_token: "rt-1",
+    });
     assert.equal(token[0]!.authorization, `Basic ${Buffer.from("kube:s3cret").toString("base64")}`);
     const written = readFileSync(path, "utf8");
     assert.match(written, /^# the user's own kubeconfig: comments and layout stay/);
@@ -89,7 +112,10 @@ users:
   });
 
   it("expired and nothing to refresh with: a clear error; a token that is not a JWT is refused as kubectl refuses it", async () => {
-    await assert.rejects(resolveAccess({ kubeconfig: kubeconfig({ "id-token": jwt(now() - 60) }) }).credentials(), /no valid id-token and no refresh-token: log in again/);
+    await assert.rejects(
+      resolveAccess({ kubeconfig: kubeconfig({ "id-token": jwt(now() - 60) }) }).credentials(),
+      /no valid id-token and no refresh-token: log in again/,
+    );
     assert.throws(() => idTokenValid("not-a-jwt"), /id-token is not a JWT/);
     assert.equal(idTokenValid(jwt(now() + 5)), false, "within kubectl's 10 s margin: expired");
   });

@@ -6,8 +6,13 @@ import { allObjects, render } from "../helpers/plan.js";
 describe("Pod Security restricted", () => {
   const workloads = allObjects(render()).filter((o) => podTemplateOf(o));
   it("covers every workload of the stack", () => {
-    assert.deepEqual(workloads.map((o) => `${o.kind}/${o.metadata.name.replace(/-[0-9a-f]{10}$/, "")}`).sort(),
-      ["Deployment/mathison-web", "Deployment/mathison-worker", "Job/mathison-migrate", "StatefulSet/postgres", "StatefulSet/redis"]);
+    assert.deepEqual(workloads.map((o) => `${o.kind}/${o.metadata.name.replace(/-[0-9a-f]{10}$/, "")}`).sort(), [
+      "Deployment/mathison-web",
+      "Deployment/mathison-worker",
+      "Job/mathison-migrate",
+      "StatefulSet/postgres",
+      "StatefulSet/redis",
+    ]);
   });
   for (const o of workloads) {
     it(`${o.kind}/${o.metadata.name} meets the restricted profile with a read-only root`, () => {
@@ -31,11 +36,31 @@ describe("Pod Security restricted", () => {
     const bad = {
       hostNetwork: true,
       volumes: [{ name: "host", hostPath: { path: "/" } }],
-      containers: [{ name: "c", securityContext: { privileged: true, capabilities: { add: ["SYS_ADMIN"] } }, ports: [{ hostPort: 80 }] }],
+      containers: [
+        {
+          name: "c",
+          securityContext: { privileged: true, capabilities: { add: ["SYS_ADMIN"] } },
+          ports: [{ hostPort: 80 }],
+        },
+      ],
     };
     const v = restrictedViolations(bad);
-    for (const needle of ["hostNetwork", "hostPath", "privileged", "allowPrivilegeEscalation", "runAsNonRoot", "seccompProfile", "drop must include ALL", "SYS_ADMIN", "hostPort", "readOnlyRootFilesystem"]) {
-      assert.ok(v.some((line) => line.includes(needle)), `reports ${needle}: ${v.join("; ")}`);
+    for (const needle of [
+      "hostNetwork",
+      "hostPath",
+      "privileged",
+      "allowPrivilegeEscalation",
+      "runAsNonRoot",
+      "seccompProfile",
+      "drop must include ALL",
+      "SYS_ADMIN",
+      "hostPort",
+      "readOnlyRootFilesystem",
+    ]) {
+      assert.ok(
+        v.some((line) => line.includes(needle)),
+        `reports ${needle}: ${v.join("; ")}`,
+      );
     }
   });
 });

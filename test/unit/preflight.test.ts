@@ -14,7 +14,10 @@ describe("permissions derived from the plan", () => {
   it("apply of every object, in its namespace or cluster-wide", () => {
     for (const o of allObjects(plan)) {
       const probe = requiredAccess({ ...plan, stages: [{ ...plan.stages[0]!, objects: [o] }] }).map(describeAccess);
-      assert.ok(probe.some((a) => a.startsWith("patch ")), `${o.kind} is patched`);
+      assert.ok(
+        probe.some((a) => a.startsWith("patch ")),
+        `${o.kind} is patched`,
+      );
     }
     assert.ok(asked.includes("create namespaces"));
     assert.ok(asked.includes("patch clusterroles.rbac.authorization.k8s.io"));
@@ -23,8 +26,17 @@ describe("permissions derived from the plan", () => {
   });
 
   it("the waits, the migration log, Job cleanup and the lock", () => {
-    for (const a of ["watch pods in mathison", "list events in mathison", "watch replicasets.apps in mathison", "get pods/log in mathison", "delete jobs.batch in mathison", "update leases.coordination.k8s.io in mathison",
-      "list endpointslices.discovery.k8s.io in mathison", "create subjectaccessreviews.authorization.k8s.io", "create pods/exec in mathison"]) {
+    for (const a of [
+      "watch pods in mathison",
+      "list events in mathison",
+      "watch replicasets.apps in mathison",
+      "get pods/log in mathison",
+      "delete jobs.batch in mathison",
+      "update leases.coordination.k8s.io in mathison",
+      "list endpointslices.discovery.k8s.io in mathison",
+      "create subjectaccessreviews.authorization.k8s.io",
+      "create pods/exec in mathison",
+    ]) {
       assert.ok(asked.includes(a), a);
     }
     assert.equal(new Set(asked).size, asked.length, "each asked once");
@@ -34,7 +46,11 @@ describe("permissions derived from the plan", () => {
     const grants = grantedByRoles(plan).map(describeAccess);
     assert.ok(grants.includes("create namespaces"));
     assert.ok(grants.includes("delete deployments.apps"));
-    const snippet = roleSnippet([{ verb: "create", resource: "namespaces", group: "" }, { verb: "patch", resource: "namespaces", group: "" }, { verb: "get", resource: "pods", subresource: "log", group: "", namespace: "m" }]);
+    const snippet = roleSnippet([
+      { verb: "create", resource: "namespaces", group: "" },
+      { verb: "patch", resource: "namespaces", group: "" },
+      { verb: "get", resource: "pods", subresource: "log", group: "", namespace: "m" },
+    ]);
     assert.match(snippet, /^- \{apiGroups: \[""\], resources: \[namespaces\], verbs: \[create, patch\]\}$/m);
     assert.match(snippet, /resources: \[pods\/log\], verbs: \[get\]/);
   });
@@ -50,7 +66,13 @@ describe("capacity", () => {
     assert.equal(parseQuantity("nope"), undefined);
   });
 
-  const node = (name: string, cpu: number, memGi: number, extra: Partial<NodeRoom> = {}): NodeRoom => ({ name, free: { cpu, memory: memGi * 2 ** 30 }, taints: [], labels: {}, ...extra });
+  const node = (name: string, cpu: number, memGi: number, extra: Partial<NodeRoom> = {}): NodeRoom => ({
+    name,
+    free: { cpu, memory: memGi * 2 ** 30 },
+    taints: [],
+    labels: {},
+    ...extra,
+  });
   const pods = plannedPods(allObjects(render({ webReplicas: "3" })));
 
   it("counts every replica of the plan", () => {
@@ -60,7 +82,10 @@ describe("capacity", () => {
 
   it("names why a pod does not fit: taint, cordon, selector, room", () => {
     const web = pods[0]!;
-    assert.match(misfit(web, node("n", 8, 8, { taints: [{ key: "gpu", value: "yes", effect: "NoSchedule" }] }))!, /has the taint gpu=yes:NoSchedule, which the pod does not tolerate/);
+    assert.match(
+      misfit(web, node("n", 8, 8, { taints: [{ key: "gpu", value: "yes", effect: "NoSchedule" }] }))!,
+      /has the taint gpu=yes:NoSchedule, which the pod does not tolerate/,
+    );
     assert.equal(misfit(web, node("n", 8, 8, { taints: [{ key: "soft", effect: "PreferNoSchedule" }] })), undefined);
     assert.equal(misfit(web, node("n", 8, 8, { blocked: "cordoned" })), "n is cordoned");
     assert.match(misfit(web, node("n", 0.01, 8))!, /has 10m CPU free, the pod requests/);
@@ -79,12 +104,27 @@ describe("running checks", () => {
   it("runs them together, each with its own timeout; a forbidden read is a skip, not a failure", async () => {
     const checks: Check<null>[] = [
       { id: "slow", group: "g", title: "Slow", needs: [], timeoutMs: 50, run: () => new Promise(() => undefined) },
-      { id: "denied", group: "g", title: "Denied", needs: ["cluster"], run: async () => { throw new KubeApiError("nodes is forbidden", 403, "Forbidden"); } },
+      {
+        id: "denied",
+        group: "g",
+        title: "Denied",
+        needs: ["cluster"],
+        run: async () => {
+          throw new KubeApiError("nodes is forbidden", 403, "Forbidden");
+        },
+      },
       { id: "ok", group: "g", title: "Ok", needs: [], run: async () => ({ status: "pass", message: "fine" }) },
     ];
     const seen: string[] = [];
     const out = await runChecks(checks, null, (o) => seen.push(o.id));
-    assert.deepEqual(out.map((o) => [o.id, o.status]), [["slow", "fail"], ["denied", "skip"], ["ok", "pass"]]);
+    assert.deepEqual(
+      out.map((o) => [o.id, o.status]),
+      [
+        ["slow", "fail"],
+        ["denied", "skip"],
+        ["ok", "pass"],
+      ],
+    );
     assert.match(out[0]!.message, /no answer within 0.05 s/);
     assert.equal(seen.at(-1), "slow", "reported as each finishes: the slow one last");
   });

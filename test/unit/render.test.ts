@@ -14,13 +14,17 @@ const secretValue = (plan: ReturnType<typeof render>, key: string) =>
 
 describe("render", () => {
   it("orders stages as the install applies them", () => {
-    assert.deepEqual(render().stages.map((s) => s.id), ["base", "config", "backing", "migrate", "app", "edge"]);
+    assert.deepEqual(
+      render().stages.map((s) => s.id),
+      ["base", "config", "backing", "migrate", "app", "edge"],
+    );
   });
 
   it("puts every namespaced object in the chosen namespace and renames cluster-scoped ones", () => {
     const plan = render({ namespace: "mathison-staging" });
     for (const o of allObjects(plan)) {
-      if (["Namespace", "ClusterRole", "ClusterRoleBinding"].includes(o.kind)) assert.equal(o.metadata.namespace, undefined);
+      if (["Namespace", "ClusterRole", "ClusterRoleBinding"].includes(o.kind))
+        assert.equal(o.metadata.namespace, undefined);
       else assert.equal(o.metadata.namespace, "mathison-staging", `${o.kind}/${o.metadata.name}`);
     }
     findObject(plan, "Namespace", "mathison-staging");
@@ -28,11 +32,18 @@ describe("render", () => {
     assert.equal(binding.roleRef.name, "mathison-mathison-staging");
     assert.equal(binding.subjects[0].namespace, "mathison-staging");
     assert.match(secretValue(plan, "DATABASE_URL"), /@postgres\.mathison-staging\.svc\.cluster\.local:5432\//);
-    assert.equal(findObject(plan, "ConfigMap", "mathison-config").data.REDIS_URL, "redis://redis.mathison-staging.svc.cluster.local:6379");
+    assert.equal(
+      findObject(plan, "ConfigMap", "mathison-config").data.REDIS_URL,
+      "redis://redis.mathison-staging.svc.cluster.local:6379",
+    );
   });
 
   it("derives AUTH_URL from the Ingress host and TLS mode, so OAuth callbacks match", () => {
-    for (const [tls, scheme] of [["none", "http"], ["secret:my-cert", "https"], ["cert-manager:letsencrypt-prod", "https"]] as const) {
+    for (const [tls, scheme] of [
+      ["none", "http"],
+      ["secret:my-cert", "https"],
+      ["cert-manager:letsencrypt-prod", "https"],
+    ] as const) {
       const plan = render({ domain: "chat.acme.io", tls });
       const cm = findObject(plan, "ConfigMap", "mathison-config");
       const ing = findObject(plan, "Ingress", "mathison-web");
@@ -53,18 +64,33 @@ describe("render", () => {
 
   it("applies images, replicas, storage and app settings", () => {
     const plan = render({
-      webImage: "ghcr.io/acme/mathison-web", workerImage: "ghcr.io/acme/mathison-worker", tag: "1.4.0",
-      webReplicas: "3", storageClass: "fast-ssd", postgresStorage: "50Gi", redisStorage: "2Gi",
-      llmProvider: "anthropic", mathisonMode: "multi-tenant", domain: "m.acme.io", ingressClass: "traefik", ingressNamespace: "traefik",
+      webImage: "ghcr.io/acme/mathison-web",
+      workerImage: "ghcr.io/acme/mathison-worker",
+      tag: "1.4.0",
+      webReplicas: "3",
+      storageClass: "fast-ssd",
+      postgresStorage: "50Gi",
+      redisStorage: "2Gi",
+      llmProvider: "anthropic",
+      mathisonMode: "multi-tenant",
+      domain: "m.acme.io",
+      ingressClass: "traefik",
+      ingressNamespace: "traefik",
     });
     const web = findObject(plan, "Deployment", "mathison-web");
     assert.equal(web.spec.replicas, 3);
     assert.equal(web.spec.template.spec.containers[0].image, "ghcr.io/acme/mathison-web:1.4.0");
     assert.equal(web.metadata.labels!["app.kubernetes.io/version"], "1.4.0");
-    assert.equal(findObject(plan, "Deployment", "mathison-worker").spec.template.spec.containers[0].image, "ghcr.io/acme/mathison-worker:1.4.0");
+    assert.equal(
+      findObject(plan, "Deployment", "mathison-worker").spec.template.spec.containers[0].image,
+      "ghcr.io/acme/mathison-worker:1.4.0",
+    );
     const job = findObject(plan, "Job", /^mathison-migrate-/);
     assert.equal(job.spec.template.spec.containers[0].image, "ghcr.io/acme/mathison-web:1.4.0");
-    for (const [name, size] of [["postgres", "50Gi"], ["redis", "2Gi"]]) {
+    for (const [name, size] of [
+      ["postgres", "50Gi"],
+      ["redis", "2Gi"],
+    ]) {
       const claim = findObject(plan, "StatefulSet", name!).spec.volumeClaimTemplates[0].spec;
       assert.equal(claim.storageClassName, "fast-ssd");
       assert.equal(claim.resources.requests.storage, size);
@@ -73,7 +99,11 @@ describe("render", () => {
     assert.equal(cm.MATHISON_MODE, "multi-tenant");
     assert.equal(cm.MATHISON_BASE_DOMAIN, "m.acme.io");
     assert.equal(findObject(plan, "Ingress", "mathison-web").spec.ingressClassName, "traefik");
-    assert.equal(findObject(plan, "NetworkPolicy", "allow-ingress-controller-to-web").spec.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"], "traefik");
+    assert.equal(
+      findObject(plan, "NetworkPolicy", "allow-ingress-controller-to-web").spec.ingress[0].from[0].namespaceSelector
+        .matchLabels["kubernetes.io/metadata.name"],
+      "traefik",
+    );
   });
 
   it("leaves storageClassName out when none is chosen, so the cluster default applies", () => {
@@ -105,29 +135,45 @@ describe("render", () => {
   it("the Secret holds every key the workloads reference, DATABASE_URL built from the password", () => {
     const plan = render();
     const secret = findObject(plan, "Secret", "mathison-secrets");
-    const referenced = new Set(allObjects(plan).flatMap((o) => (o.spec?.template?.spec?.containers ?? []).flatMap((c: any) => c.env ?? []))
-      .map((e: any) => e.valueFrom?.secretKeyRef?.key).filter(Boolean));
+    const referenced = new Set(
+      allObjects(plan)
+        .flatMap((o) => (o.spec?.template?.spec?.containers ?? []).flatMap((c: any) => c.env ?? []))
+        .map((e: any) => e.valueFrom?.secretKeyRef?.key)
+        .filter(Boolean),
+    );
     assert.deepEqual([...referenced].sort(), Object.keys(secret.data).sort());
     const url = new URL(secretValue(plan, "DATABASE_URL"));
     assert.equal(decodeURIComponent(url.password), secretValue(plan, "POSTGRES_PASSWORD"));
     const cm = findObject(plan, "ConfigMap", "mathison-config");
-    const cmKeys = new Set(allObjects(plan).flatMap((o) => (o.spec?.template?.spec?.containers ?? []).flatMap((c: any) => c.env ?? []))
-      .map((e: any) => e.valueFrom?.configMapKeyRef?.key).filter(Boolean));
+    const cmKeys = new Set(
+      allObjects(plan)
+        .flatMap((o) => (o.spec?.template?.spec?.containers ?? []).flatMap((c: any) => c.env ?? []))
+        .map((e: any) => e.valueFrom?.configMapKeyRef?.key)
+        .filter(Boolean),
+    );
     for (const k of cmKeys) assert.ok(k in cm.data, `ConfigMap has ${k}`);
   });
 });
 
 describe("rollouts the pod templates carry", () => {
   const config = configFrom({ domain: "chat.acme.io", tag: "1.0.0" });
-  const template = (plan: ReturnType<typeof renderPlan>, name: string) => findObject(plan, "Deployment", name).spec.template;
+  const template = (plan: ReturnType<typeof renderPlan>, name: string) =>
+    findObject(plan, "Deployment", name).spec.template;
 
   it("a config or secret change changes web's and worker's config digest, so they restart to read it", () => {
     const a = renderPlan(config);
     const b = renderPlan({ ...config, mathisonMode: "saas" });
     for (const name of ["mathison-web", "mathison-worker"]) {
-      assert.notEqual(template(a, name).metadata.annotations["mathison.dev/config-digest"], template(b, name).metadata.annotations["mathison.dev/config-digest"]);
+      assert.notEqual(
+        template(a, name).metadata.annotations["mathison.dev/config-digest"],
+        template(b, name).metadata.annotations["mathison.dev/config-digest"],
+      );
     }
-    assert.equal(template(a, "mathison-web").metadata.annotations["mathison.dev/config-digest"], template(renderPlan(config), "mathison-web").metadata.annotations["mathison.dev/config-digest"], "same config, same digest");
+    assert.equal(
+      template(a, "mathison-web").metadata.annotations["mathison.dev/config-digest"],
+      template(renderPlan(config), "mathison-web").metadata.annotations["mathison.dev/config-digest"],
+      "same config, same digest",
+    );
   });
 
   it("--pull: a pull token pulls the tag again (Always) and names a new migration Job", () => {
@@ -135,7 +181,10 @@ describe("rollouts the pod templates carry", () => {
     const pulled = renderPlan(config, undefined, { pullToken: "2026-11-24T20:00:00Z" });
     assert.equal(template(plain, "mathison-web").spec.containers[0].imagePullPolicy, "IfNotPresent");
     assert.equal(template(pulled, "mathison-web").spec.containers[0].imagePullPolicy, "Always");
-    assert.equal(template(pulled, "mathison-worker").metadata.annotations["mathison.dev/pull-token"], "2026-11-24T20:00:00Z");
+    assert.equal(
+      template(pulled, "mathison-worker").metadata.annotations["mathison.dev/pull-token"],
+      "2026-11-24T20:00:00Z",
+    );
     const job = (plan: ReturnType<typeof renderPlan>) => findObject(plan, "Job", /^mathison-migrate-/);
     assert.notEqual(job(pulled).metadata.name, job(plain).metadata.name);
     assert.equal(job(pulled).metadata.name, migrationJobName("mathison-web:1.0.0", "2026-11-24T20:00:00Z"));
@@ -148,7 +197,10 @@ describe("mathison-install render", () => {
     assert.equal(run.code, 0, run.stderr);
     const docs = parseAllDocuments(run.stdout).map((d) => d.toJS());
     assert.equal(docs.length, allObjects(render()).length);
-    assert.deepEqual(docs.slice(0, 2).map((d) => d.kind), ["Namespace", "ServiceAccount"]);
+    assert.deepEqual(
+      docs.slice(0, 2).map((d) => d.kind),
+      ["Namespace", "ServiceAccount"],
+    );
     const secret = docs.find((d) => d.kind === "Secret");
     assert.deepEqual(Object.values(secret.data), Array(4).fill(REDACTED));
     assert.ok(!run.stdout.includes("A".repeat(44)));
@@ -166,21 +218,36 @@ describe("mathison-install render", () => {
 
   it("--show-secrets prints the values", async () => {
     const run = await runCli(["render", "--show-secrets"], { MATHISON_AUTH_SECRET: "A".repeat(44) });
-    const secret = parseAllDocuments(run.stdout).map((d) => d.toJS()).find((d) => d.kind === "Secret");
+    const secret = parseAllDocuments(run.stdout)
+      .map((d) => d.toJS())
+      .find((d) => d.kind === "Secret");
     assert.equal(Buffer.from(secret.data.AUTH_SECRET, "base64").toString(), "A".repeat(44));
   });
 
   it("--out writes one file per stage; with --show-secrets only the owner can read them", async () => {
-    for (const [flags, mode] of [[[], 0o644], [["--show-secrets"], 0o600]] as const) {
+    for (const [flags, mode] of [
+      [[], 0o644],
+      [["--show-secrets"], 0o600],
+    ] as const) {
       const out = join(mkdtempSync(join(tmpdir(), "mathison-render-")), "plan");
       const run = await runCli(["render", "--out", out, ...flags]);
       assert.equal(run.code, 0, run.stderr);
       assert.equal(run.stdout, "");
       const files = readdirSync(out).sort();
-      assert.deepEqual(files, ["01-base.yaml", "02-config.yaml", "03-backing.yaml", "04-migrate.yaml", "05-app.yaml", "06-edge.yaml"]);
+      assert.deepEqual(files, [
+        "01-base.yaml",
+        "02-config.yaml",
+        "03-backing.yaml",
+        "04-migrate.yaml",
+        "05-app.yaml",
+        "06-edge.yaml",
+      ]);
       for (const f of files) assert.equal(statSync(join(out, f)).mode & 0o777, mode, f);
       const config = parseAllDocuments(readFileSync(join(out, "02-config.yaml"), "utf8")).map((d) => d.toJS());
-      assert.deepEqual(config.map((d) => d.kind), ["ConfigMap", "Secret"]);
+      assert.deepEqual(
+        config.map((d) => d.kind),
+        ["ConfigMap", "Secret"],
+      );
     }
   });
 });

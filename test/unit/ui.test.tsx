@@ -8,45 +8,114 @@ import { initialView, MAX_LOG_LINES, reduce, type ViewAction, type ViewModel } f
 import { ViewStore } from "../../src/ui/view-store.js";
 
 const plan: EngineEvent = {
-  event: "plan", context: "kind-test", server: "https://127.0.0.1:6443", namespace: "mathison-system", dryRun: false,
+  event: "plan",
+  context: "kind-test",
+  server: "https://127.0.0.1:6443",
+  namespace: "mathison-system",
+  dryRun: false,
   stages: [
     { id: "base", title: "Namespace and RBAC", objects: ["Namespace/mathison-system"] },
     { id: "backing", title: "PostgreSQL and Redis", objects: ["StatefulSet/postgres", "StatefulSet/redis"] },
   ],
-  changes: [], impact: [], notices: [],
+  changes: [],
+  impact: [],
+  notices: [],
 };
-const run = (actions: ViewAction[], start: ViewModel = initialView): ViewModel => actions.reduce((v, a) => reduce(v, a, 1000), start);
+const run = (actions: ViewAction[], start: ViewModel = initialView): ViewModel =>
+  actions.reduce((v, a) => reduce(v, a, 1000), start);
 const strip = (s: string | undefined) => (s ?? "").replace(/\x1b\[[0-9;]*m/g, "");
 
 describe("view model", () => {
   it("follows a stage from pending to done with its resources", () => {
     let v = run([plan]);
-    assert.deepEqual(v.stages.map((s) => s.status), ["pending", "pending"]);
-    v = run([
-      { event: "stage", stage: "backing", index: 1, total: 2, title: "PostgreSQL and Redis", status: "running", elapsedMs: 0 },
-      { event: "apply", stage: "backing", object: "StatefulSet/postgres", action: "created" },
-      { event: "status", stage: "backing", object: "StatefulSet/postgres", state: "pending", message: "0 of 1 replicas are ready" },
-      { event: "stall", stage: "backing", object: "StatefulSet/postgres", reason: "FailedScheduling", message: "Insufficient cpu", hint: "add nodes", fatal: false },
-      { event: "progress", stage: "backing", waitingOn: ["StatefulSet/postgres"], done: 1, total: 2 },
-    ], v);
+    assert.deepEqual(
+      v.stages.map((s) => s.status),
+      ["pending", "pending"],
+    );
+    v = run(
+      [
+        {
+          event: "stage",
+          stage: "backing",
+          index: 1,
+          total: 2,
+          title: "PostgreSQL and Redis",
+          status: "running",
+          elapsedMs: 0,
+        },
+        { event: "apply", stage: "backing", object: "StatefulSet/postgres", action: "created" },
+        {
+          event: "status",
+          stage: "backing",
+          object: "StatefulSet/postgres",
+          state: "pending",
+          message: "0 of 1 replicas are ready",
+        },
+        {
+          event: "stall",
+          stage: "backing",
+          object: "StatefulSet/postgres",
+          reason: "FailedScheduling",
+          message: "Insufficient cpu",
+          hint: "add nodes",
+          fatal: false,
+        },
+        { event: "progress", stage: "backing", waitingOn: ["StatefulSet/postgres"], done: 1, total: 2 },
+      ],
+      v,
+    );
     const pg = v.stages[1]!.resources.find((r) => r.object === "StatefulSet/postgres")!;
     assert.equal(pg.action, "created");
     assert.equal(pg.stall?.reason, "FailedScheduling");
     assert.deepEqual(v.stages[1]!.waiting, { on: ["StatefulSet/postgres"], done: 1, total: 2 });
-    v = run([
-      { event: "status", stage: "backing", object: "StatefulSet/postgres", state: "ready", message: "1/1 ready" },
-      { event: "stage", stage: "backing", index: 1, total: 2, title: "PostgreSQL and Redis", status: "done", elapsedMs: 1200 },
-    ], v);
+    v = run(
+      [
+        { event: "status", stage: "backing", object: "StatefulSet/postgres", state: "ready", message: "1/1 ready" },
+        {
+          event: "stage",
+          stage: "backing",
+          index: 1,
+          total: 2,
+          title: "PostgreSQL and Redis",
+          status: "done",
+          elapsedMs: 1200,
+        },
+      ],
+      v,
+    );
     const ready = v.stages[1]!.resources.find((r) => r.object === "StatefulSet/postgres")!;
     assert.equal(ready.stall, undefined, "a ready resource is no longer stalled");
     assert.equal(v.stages[1]!.status, "done");
     assert.equal(v.stages[1]!.elapsedMs, 1200);
   });
   it("keeps only the last log lines, and records failure and end", () => {
-    const logs = Array.from({ length: 20 }, (_, i) => ({ event: "log", stage: "migrate", object: "Job/m", pod: "m-1", line: `line ${i}` }) as ViewAction);
-    const v = run([plan, ...logs,
-      { event: "failed", stage: "backing", object: "StatefulSet/redis", reason: "ImagePullBackOff", message: "not found", hint: "check the image", logs: [] },
-      { event: "done", ok: false, outcome: "wait-failed", elapsedMs: 5, applied: 3, total: 9, message: "x", resume: "Re-run to resume" }]);
+    const logs = Array.from(
+      { length: 20 },
+      (_, i) => ({ event: "log", stage: "migrate", object: "Job/m", pod: "m-1", line: `line ${i}` }) as ViewAction,
+    );
+    const v = run([
+      plan,
+      ...logs,
+      {
+        event: "failed",
+        stage: "backing",
+        object: "StatefulSet/redis",
+        reason: "ImagePullBackOff",
+        message: "not found",
+        hint: "check the image",
+        logs: [],
+      },
+      {
+        event: "done",
+        ok: false,
+        outcome: "wait-failed",
+        elapsedMs: 5,
+        applied: 3,
+        total: 9,
+        message: "x",
+        resume: "Re-run to resume",
+      },
+    ]);
     assert.equal(v.logs.length, MAX_LOG_LINES);
     assert.equal(v.logs.at(-1)!.line, "line 19");
     assert.equal(v.failure?.reason, "ImagePullBackOff");
@@ -58,8 +127,15 @@ describe("view model", () => {
 afterEach(() => cleanup());
 
 describe("panes", () => {
-  const stage = (over: object) => ({ id: "backing" as const, title: "PostgreSQL and Redis", status: "pending" as const, resources: [{ object: "StatefulSet/postgres" }], ...over });
-  const frame = (s: object) => strip(render(<StagePane stage={stage(s) as never} index={1} total={6} now={3000} />).lastFrame());
+  const stage = (over: object) => ({
+    id: "backing" as const,
+    title: "PostgreSQL and Redis",
+    status: "pending" as const,
+    resources: [{ object: "StatefulSet/postgres" }],
+    ...over,
+  });
+  const frame = (s: object) =>
+    strip(render(<StagePane stage={stage(s) as never} index={1} total={6} now={3000} />).lastFrame());
 
   it("pending: a dim header, no resources", () => {
     const f = frame({});
@@ -67,23 +143,49 @@ describe("panes", () => {
     assert.ok(!f.includes("StatefulSet/postgres"));
   });
   it("running: spinner, elapsed time, resources with live status and progress", () => {
-    const f = frame({ status: "running", startedAt: 1000, waiting: { on: ["StatefulSet/postgres"], done: 1, total: 2 },
-      resources: [{ object: "StatefulSet/postgres", action: "created", state: "pending", message: "0 of 1 replicas are ready" }] });
+    const f = frame({
+      status: "running",
+      startedAt: 1000,
+      waiting: { on: ["StatefulSet/postgres"], done: 1, total: 2 },
+      resources: [
+        { object: "StatefulSet/postgres", action: "created", state: "pending", message: "0 of 1 replicas are ready" },
+      ],
+    });
     assert.match(f, /\[2\/6\] PostgreSQL and Redis 2\.0 s/);
     assert.match(f, /waiting on 1 \[1\/2 done\]/);
     assert.match(f, /StatefulSet\/postgres\s+created\s+0 of 1 replicas are ready/);
   });
   it("stalled: the reason under the resource", () => {
-    const f = frame({ status: "running", startedAt: 1000, resources: [{ object: "StatefulSet/postgres", action: "created", state: "pending", message: "0 of 1", stall: { reason: "FailedScheduling", message: "0/1 nodes are available: 1 Insufficient cpu.", hint: "h" } }] });
+    const f = frame({
+      status: "running",
+      startedAt: 1000,
+      resources: [
+        {
+          object: "StatefulSet/postgres",
+          action: "created",
+          state: "pending",
+          message: "0 of 1",
+          stall: { reason: "FailedScheduling", message: "0/1 nodes are available: 1 Insufficient cpu.", hint: "h" },
+        },
+      ],
+    });
     assert.match(f, /‼ FailedScheduling: 0\/1 nodes are available: 1 Insufficient cpu\./);
   });
   it("failed: a cross and the resources kept open", () => {
-    const f = frame({ status: "failed", elapsedMs: 4000, resources: [{ object: "StatefulSet/postgres", state: "failed", message: "BackoffLimitExceeded" }] });
+    const f = frame({
+      status: "failed",
+      elapsedMs: 4000,
+      resources: [{ object: "StatefulSet/postgres", state: "failed", message: "BackoffLimitExceeded" }],
+    });
     assert.match(f, /✖ \[2\/6\] PostgreSQL and Redis 4\.0 s/);
     assert.match(f, /StatefulSet\/postgres/);
   });
   it("done: a tick and the resources folded away", () => {
-    const f = frame({ status: "done", elapsedMs: 1500, resources: [{ object: "StatefulSet/postgres", state: "ready", message: "1/1 ready" }] });
+    const f = frame({
+      status: "done",
+      elapsedMs: 1500,
+      resources: [{ object: "StatefulSet/postgres", state: "ready", message: "1/1 ready" }],
+    });
     assert.match(f, /✔ \[2\/6\] PostgreSQL and Redis 1\.5 s/);
     assert.ok(!f.includes("1/1 ready"));
   });
@@ -94,9 +196,34 @@ describe("progress app", () => {
     const store = new ViewStore();
     const app = render(<ProgressApp store={store} url="https://chat.acme.io" onInterrupt={() => undefined} />);
     store.dispatch(plan);
-    store.dispatch({ event: "stage", stage: "backing", index: 1, total: 2, title: "PostgreSQL and Redis", status: "running", elapsedMs: 0 });
-    store.dispatch({ event: "failed", stage: "backing", object: "StatefulSet/postgres", reason: "CrashLoopBackOff", message: "restarted 3 times", hint: "its last log lines say why", logs: ["FATAL: data directory has wrong ownership"] });
-    store.dispatch({ event: "done", ok: false, outcome: "wait-failed", elapsedMs: 9, applied: 4, total: 9, message: "x", resume: "4 of 9 objects applied. Re-run the same command to resume" });
+    store.dispatch({
+      event: "stage",
+      stage: "backing",
+      index: 1,
+      total: 2,
+      title: "PostgreSQL and Redis",
+      status: "running",
+      elapsedMs: 0,
+    });
+    store.dispatch({
+      event: "failed",
+      stage: "backing",
+      object: "StatefulSet/postgres",
+      reason: "CrashLoopBackOff",
+      message: "restarted 3 times",
+      hint: "its last log lines say why",
+      logs: ["FATAL: data directory has wrong ownership"],
+    });
+    store.dispatch({
+      event: "done",
+      ok: false,
+      outcome: "wait-failed",
+      elapsedMs: 9,
+      applied: 4,
+      total: 9,
+      message: "x",
+      resume: "4 of 9 objects applied. Re-run the same command to resume",
+    });
     store.flush();
     await new Promise((r) => setTimeout(r, 20));
     const f = strip(app.lastFrame());
@@ -112,15 +239,41 @@ describe("progress app", () => {
     const store = new ViewStore();
     const app = render(<ProgressApp store={store} url="https://chat.acme.io" onInterrupt={() => undefined} />);
     store.dispatch(plan);
-    store.dispatch({ event: "stage", stage: "backing", index: 1, total: 2, title: "PostgreSQL and Redis", status: "running", elapsedMs: 0 });
-    store.dispatch({ event: "status", stage: "backing", object: "StatefulSet/postgres", state: "pending", message: "0 of 1 replicas ready" });
-    const long = "Error: P3009: migrate found failed migrations in the target database, new migrations will not be applied. Read more about how to resolve migration issues";
-    store.dispatch({ event: "failed", stage: "backing", object: "StatefulSet/postgres", reason: "CrashLoopBackOff", message: "restarted 3 times", hint: "h", logs: [long] });
+    store.dispatch({
+      event: "stage",
+      stage: "backing",
+      index: 1,
+      total: 2,
+      title: "PostgreSQL and Redis",
+      status: "running",
+      elapsedMs: 0,
+    });
+    store.dispatch({
+      event: "status",
+      stage: "backing",
+      object: "StatefulSet/postgres",
+      state: "pending",
+      message: "0 of 1 replicas ready",
+    });
+    const long =
+      "Error: P3009: migrate found failed migrations in the target database, new migrations will not be applied. Read more about how to resolve migration issues";
+    store.dispatch({
+      event: "failed",
+      stage: "backing",
+      object: "StatefulSet/postgres",
+      reason: "CrashLoopBackOff",
+      message: "restarted 3 times",
+      hint: "h",
+      logs: [long],
+    });
     store.flush();
     await new Promise((r) => setTimeout(r, 20));
     const f = strip(app.lastFrame()).replace(/\s*│?\s*\n\s*│?\s*/g, " ");
     assert.ok(f.includes("new migrations will not be applied. Read more about how to resolve migration issues"), f);
-    assert.match(f, /the whole log \(or logs\/ in the support bundle\): kubectl -n \S+ logs statefulset\/postgres --previous/);
+    assert.match(
+      f,
+      /the whole log \(or logs\/ in the support bundle\): kubectl -n \S+ logs statefulset\/postgres --previous/,
+    );
     assert.doesNotMatch(f, /0 of 1 replicas ready/, "the row no longer shows its last progress");
     app.unmount();
   });
@@ -128,11 +281,25 @@ describe("progress app", () => {
     const store = new ViewStore();
     const app = render(<ProgressApp store={store} url="https://chat.acme.io" onInterrupt={() => undefined} />);
     store.dispatch(plan);
-    store.dispatch({ event: "log", stage: "migrate", object: "Job/m", pod: "m-1", line: "All migrations have been successfully applied." });
+    store.dispatch({
+      event: "log",
+      stage: "migrate",
+      object: "Job/m",
+      pod: "m-1",
+      line: "All migrations have been successfully applied.",
+    });
     store.flush();
     await new Promise((r) => setTimeout(r, 20));
     assert.match(strip(app.lastFrame()), /migration log[\s\S]*All migrations have been successfully applied\./);
-    store.dispatch({ event: "done", ok: true, outcome: "ok", elapsedMs: 2500, applied: 9, total: 9, message: "Mathison is installed in namespace mathison-system" });
+    store.dispatch({
+      event: "done",
+      ok: true,
+      outcome: "ok",
+      elapsedMs: 2500,
+      applied: 9,
+      total: 9,
+      message: "Mathison is installed in namespace mathison-system",
+    });
     store.flush();
     await new Promise((r) => setTimeout(r, 20));
     const f = strip(app.lastFrame());
@@ -146,7 +313,14 @@ describe("progress app", () => {
     let notified = 0;
     store.subscribe(() => notified++);
     store.dispatch(plan);
-    for (let i = 0; i < 500; i++) store.dispatch({ event: "status", stage: "backing", object: "StatefulSet/postgres", state: "pending", message: `${i}` });
+    for (let i = 0; i < 500; i++)
+      store.dispatch({
+        event: "status",
+        stage: "backing",
+        object: "StatefulSet/postgres",
+        state: "pending",
+        message: `${i}`,
+      });
     await new Promise((r) => setTimeout(r, 120));
     assert.ok(notified <= 2, `${notified} notifications for 501 events`);
     assert.equal(store.getSnapshot().stages[1]!.resources[0]!.message, "499");

@@ -13,7 +13,14 @@ import type { PlannedChange } from "../../src/engine/events.js";
 import { describeImpact } from "../../src/engine/impact.js";
 import { holderIsGone, lockHeldMessage } from "../../src/engine/lock.js";
 import type { ObjectChange } from "../../src/engine/plan.js";
-import { decodeRecord, encodeRecord, HISTORY_LENGTH, nextRecord, summarizeRecord, type RunEntry } from "../../src/record/install-record.js";
+import {
+  decodeRecord,
+  encodeRecord,
+  HISTORY_LENGTH,
+  nextRecord,
+  summarizeRecord,
+  type RunEntry,
+} from "../../src/record/install-record.js";
 import { planCounts, planLines, timeAgo } from "../../src/ui/plan-lines.js";
 import { markAgainst } from "../../src/ui/wizard/answers.js";
 import { inventoryKey, parseInventoryKey, type KubeObject } from "../../src/facts/objects.js";
@@ -22,7 +29,17 @@ const KEY = "sk-ant-installed";
 const AUTH = "A".repeat(44);
 const PG = "p".repeat(32);
 
-function installed(answers: Record<string, string> | undefined = { domain: "chat.acme.io", tag: "1.0.0", webImage: "reg.acme.io/mathison-web", workerImage: "mathison-worker", tls: "cert-manager:letsencrypt", webReplicas: "3", postgresStorage: "20Gi" }): Installed {
+function installed(
+  answers: Record<string, string> | undefined = {
+    domain: "chat.acme.io",
+    tag: "1.0.0",
+    webImage: "reg.acme.io/mathison-web",
+    workerImage: "mathison-worker",
+    tls: "cert-manager:letsencrypt",
+    webReplicas: "3",
+    postgresStorage: "20Gi",
+  },
+): Installed {
   return {
     answers,
     secrets: { anthropicApiKey: KEY, authSecret: AUTH, postgresPassword: PG },
@@ -31,7 +48,11 @@ function installed(answers: Record<string, string> | undefined = { domain: "chat
   };
 }
 
-function load(flags: Record<string, string>, env: Record<string, string> = {}, replace: string | undefined = undefined) {
+function load(
+  flags: Record<string, string>,
+  env: Record<string, string> = {},
+  replace: string | undefined = undefined,
+) {
   const replaceSecrets = parseReplaceSecrets(replace).keys;
   return loadConfig({ flags, env, forInstall: true, installed: installed(), replaceSecrets });
 }
@@ -74,13 +95,23 @@ describe("recorded answers", () => {
     const keep = loadConfig({ flags: {}, env: {}, forInstall: true, installed: { ...installed(), answers: pinned } });
     assert.ok(keep.ok);
     assert.equal(keep.config.webImage, "reg.acme.io/mathison-web:custom");
-    const upgrade = loadConfig({ flags: { tag: "2.0.0" }, env: {}, forInstall: true, installed: { ...installed(), answers: pinned } });
+    const upgrade = loadConfig({
+      flags: { tag: "2.0.0" },
+      env: {},
+      forInstall: true,
+      installed: { ...installed(), answers: pinned },
+    });
     assert.ok(upgrade.ok);
     assert.equal(upgrade.config.webImage, "reg.acme.io/mathison-web:2.0.0");
   });
 
   it("without a record (first install) the domain is still required", () => {
-    const r = loadConfig({ flags: {}, env: {}, forInstall: true, installed: { ...installed(), answers: undefined, secrets: {} } });
+    const r = loadConfig({
+      flags: {},
+      env: {},
+      forInstall: true,
+      installed: { ...installed(), answers: undefined, secrets: {} },
+    });
     assert.ok(!r.ok);
     assert.ok(r.problems.some((p) => p.field === "--domain"));
   });
@@ -91,7 +122,10 @@ describe("kept secrets", () => {
     const r = ok(load({}, { ANTHROPIC_API_KEY: "sk-ant-someone-else" }));
     assert.equal(r.config.secrets.anthropicApiKey, KEY);
     assert.equal(r.notices.length, 1);
-    assert.match(r.notices[0]!, /^ANTHROPIC_API_KEY: kept the installed value; the one from ANTHROPIC_API_KEY differs.*--replace-secret ANTHROPIC_API_KEY/);
+    assert.match(
+      r.notices[0]!,
+      /^ANTHROPIC_API_KEY: kept the installed value; the one from ANTHROPIC_API_KEY differs.*--replace-secret ANTHROPIC_API_KEY/,
+    );
     assert.ok(!r.notices[0]!.includes("sk-ant-someone-else"));
   });
 
@@ -117,7 +151,10 @@ describe("kept secrets", () => {
   });
 
   it("--replace-secret refuses POSTGRES_PASSWORD and unknown keys, and a key replacement needs a value", () => {
-    assert.match(formatProblem(parseReplaceSecrets("POSTGRES_PASSWORD").problems[0]!), /^--replace-secret: "POSTGRES_PASSWORD" is not allowed: ANTHROPIC_API_KEY or AUTH_SECRET/);
+    assert.match(
+      formatProblem(parseReplaceSecrets("POSTGRES_PASSWORD").problems[0]!),
+      /^--replace-secret: "POSTGRES_PASSWORD" is not allowed: ANTHROPIC_API_KEY or AUTH_SECRET/,
+    );
     assert.equal(parseReplaceSecrets("NOPE").problems.length, 1);
     assert.deepEqual(parseReplaceSecrets(" AUTH_SECRET ").keys, ["authSecret"]);
     const r = load({}, {}, "ANTHROPIC_API_KEY");
@@ -127,11 +164,26 @@ describe("kept secrets", () => {
 });
 
 describe("install record", () => {
-  const run = (n: number, outcome = "ok"): RunEntry => ({ time: `2026-01-${String(n).padStart(2, "0")}T00:00:00Z`, installerVersion: "0.1.0", webImage: `mathison-web:${n}`, workerImage: "w", outcome, user: "u", host: "h", context: "c" });
+  const run = (n: number, outcome = "ok"): RunEntry => ({
+    time: `2026-01-${String(n).padStart(2, "0")}T00:00:00Z`,
+    installerVersion: "0.1.0",
+    webImage: `mathison-web:${n}`,
+    workerImage: "w",
+    outcome,
+    user: "u",
+    host: "h",
+    context: "c",
+  });
 
   it("round-trips through its ConfigMap, answers as strings", () => {
-    const rec = { ...nextRecord(decodeRecord(undefined), run(1), { answers: { domain: "x.io", webReplicas: "2", tls: "none" }, defaults: ["webReplicas"], inventory: ["v1 ConfigMap ns/a"] }),
-      verification: { time: "2026-01-02T00:00:00Z", ok: false, failed: ["sse"], warned: [] } };
+    const rec = {
+      ...nextRecord(decodeRecord(undefined), run(1), {
+        answers: { domain: "x.io", webReplicas: "2", tls: "none" },
+        defaults: ["webReplicas"],
+        inventory: ["v1 ConfigMap ns/a"],
+      }),
+      verification: { time: "2026-01-02T00:00:00Z", ok: false, failed: ["sse"], warned: [] },
+    };
     const back = decodeRecord(encodeRecord(rec, "ns"));
     assert.deepEqual(back, rec);
     assert.equal(back.answers!.tls, "none", "a YAML 1.1 boolean-looking word stays a string");
@@ -143,60 +195,143 @@ describe("install record", () => {
     assert.deepEqual(rec.answers, { domain: "x.io" });
     assert.equal(rec.installedAt, run(1).time);
     assert.equal(summarizeRecord(rec)!.webImage, "mathison-web:1", "the image that runs is the last successful one");
-    for (let i = 3; i < 20; i++) rec = nextRecord(rec, run(i), { answers: { domain: "x.io" }, defaults: [], inventory: [] });
+    for (let i = 3; i < 20; i++)
+      rec = nextRecord(rec, run(i), { answers: { domain: "x.io" }, defaults: [], inventory: [] });
     assert.equal(rec.history.length, HISTORY_LENGTH);
     assert.equal(rec.installedAt, run(1).time);
     assert.equal(rec.updatedAt, run(19).time);
   });
 
   it("a hand-broken record reads as no record, not a crash", () => {
-    const rec = decodeRecord({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "mathison-install" }, data: { "answers.yaml": "{: nope", "history.yaml": "[" } });
+    const rec = decodeRecord({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "mathison-install" },
+      data: { "answers.yaml": "{: nope", "history.yaml": "[" },
+    });
     assert.equal(rec.answers, undefined);
     assert.deepEqual(rec.history, []);
   });
 
   it("a new successful run forgets the verification of the version before it", () => {
-    const verified = { ...nextRecord(decodeRecord(undefined), run(1), { answers: {}, defaults: [], inventory: [] }), verification: { time: run(1).time, ok: true, failed: [], warned: [] } };
-    assert.equal(nextRecord(verified, run(2, "wait-failed")).verification?.ok, true, "a failed run keeps the last verification (the record keeps the last good version)");
+    const verified = {
+      ...nextRecord(decodeRecord(undefined), run(1), { answers: {}, defaults: [], inventory: [] }),
+      verification: { time: run(1).time, ok: true, failed: [], warned: [] },
+    };
+    assert.equal(
+      nextRecord(verified, run(2, "wait-failed")).verification?.ok,
+      true,
+      "a failed run keeps the last verification (the record keeps the last good version)",
+    );
     assert.equal(nextRecord(verified, run(3), { answers: {}, defaults: [], inventory: [] }).verification, undefined);
   });
 
   it("inventory keys name cluster-scoped and namespaced objects", () => {
     const ns = inventoryKey({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a", namespace: "x" } });
     assert.deepEqual(parseInventoryKey(ns), { apiVersion: "v1", kind: "ConfigMap", name: "a", namespace: "x" });
-    assert.deepEqual(parseInventoryKey(inventoryKey({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "m" } })), { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", name: "m" });
+    assert.deepEqual(
+      parseInventoryKey(
+        inventoryKey({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "m" } }),
+      ),
+      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", name: "m" },
+    );
   });
 });
 
 const deployment = (image: string, replicas = 2): KubeObject => ({
-  apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "mathison-web", namespace: "ns" },
-  spec: { replicas, strategy: { rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }, template: { spec: { containers: [{ image }] } } },
+  apiVersion: "apps/v1",
+  kind: "Deployment",
+  metadata: { name: "mathison-web", namespace: "ns" },
+  spec: {
+    replicas,
+    strategy: { rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+    template: { spec: { containers: [{ image }] } },
+  },
   status: { replicas },
 });
 
 function change(partial: Partial<ObjectChange> & Pick<ObjectChange, "action" | "desired">): ObjectChange {
-  return { stage: "app", object: `${partial.desired.kind}/${partial.desired.metadata.name}`, fields: [], live: undefined, conflicts: [], ...partial };
+  return {
+    stage: "app",
+    object: `${partial.desired.kind}/${partial.desired.metadata.name}`,
+    fields: [],
+    live: undefined,
+    conflicts: [],
+    ...partial,
+  };
 }
 
 describe("plan impact and text", () => {
   it("says which workloads roll out, which secrets change (without values) and what a migration does", () => {
     const impact = describeImpact([
-      change({ action: "change", desired: deployment("web:2"), live: deployment("web:1"), fields: ["spec.template.spec.containers[0].image"] }),
-      change({ stage: "config", action: "change", desired: { apiVersion: "v1", kind: "Secret", metadata: { name: "mathison-secrets" } }, fields: ["data.ANTHROPIC_API_KEY"] }),
-      change({ stage: "migrate", action: "replace", desired: { apiVersion: "batch/v1", kind: "Job", metadata: { name: "mathison-migrate-x" }, spec: { template: { spec: { containers: [{ image: "web:2" }] } } } }, note: "the migration failed earlier: its Job is recreated to retry" }),
+      change({
+        action: "change",
+        desired: deployment("web:2"),
+        live: deployment("web:1"),
+        fields: ["spec.template.spec.containers[0].image"],
+      }),
+      change({
+        stage: "config",
+        action: "change",
+        desired: { apiVersion: "v1", kind: "Secret", metadata: { name: "mathison-secrets" } },
+        fields: ["data.ANTHROPIC_API_KEY"],
+      }),
+      change({
+        stage: "migrate",
+        action: "replace",
+        desired: {
+          apiVersion: "batch/v1",
+          kind: "Job",
+          metadata: { name: "mathison-migrate-x" },
+          spec: { template: { spec: { containers: [{ image: "web:2" }] } } },
+        },
+        note: "the migration failed earlier: its Job is recreated to retry",
+      }),
     ]);
-    assert.match(impact[0]!.message, /Deployment\/mathison-web rolls out \(web:1 → web:2\): its 2 pods are replaced one at a time, without downtime/);
-    assert.equal(impact[1]!.message, "Secret/mathison-secrets: ANTHROPIC_API_KEY changes (values not shown); web and worker restart to read it");
+    assert.match(
+      impact[0]!.message,
+      /Deployment\/mathison-web rolls out \(web:1 → web:2\): its 2 pods are replaced one at a time, without downtime/,
+    );
+    assert.equal(
+      impact[1]!.message,
+      "Secret/mathison-secrets: ANTHROPIC_API_KEY changes (values not shown); web and worker restart to read it",
+    );
     assert.match(impact[2]!.message, /recreated to retry \(image web:2\)/);
   });
 
-  const planned = (action: PlannedChange["action"], object: string, fields: string[] = []): PlannedChange => ({ stage: "app", object, action, fields, conflicts: [] });
+  const planned = (action: PlannedChange["action"], object: string, fields: string[] = []): PlannedChange => ({
+    stage: "app",
+    object,
+    action,
+    fields,
+    conflicts: [],
+  });
   const event = (changes: PlannedChange[], installed?: object) => ({
-    event: "plan" as const, context: "c", server: "s", namespace: "ns", dryRun: false, stages: [], changes, impact: [], notices: ["ANTHROPIC_API_KEY: kept"], ...(installed ? { installed } : {}),
+    event: "plan" as const,
+    context: "c",
+    server: "s",
+    namespace: "ns",
+    dryRun: false,
+    stages: [],
+    changes,
+    impact: [],
+    notices: ["ANTHROPIC_API_KEY: kept"],
+    ...(installed ? { installed } : {}),
   });
 
   it("an upgrade lists every object that changes and counts the rest", () => {
-    const lines = planLines(event([planned("change", "Deployment/mathison-web", ["spec.template.spec.containers[0].image"]), planned("create", "Job/mathison-migrate-1"), planned("unchanged", "Service/a"), planned("delete", "ConfigMap/old")], { webImage: "mathison-web:1.0.0", installedAt: "2026-01-01T09:30:12.345Z" }), new Date("2026-01-04T12:00:00Z"));
+    const lines = planLines(
+      event(
+        [
+          planned("change", "Deployment/mathison-web", ["spec.template.spec.containers[0].image"]),
+          planned("create", "Job/mathison-migrate-1"),
+          planned("unchanged", "Service/a"),
+          planned("delete", "ConfigMap/old"),
+        ],
+        { webImage: "mathison-web:1.0.0", installedAt: "2026-01-01T09:30:12.345Z" },
+      ),
+      new Date("2026-01-04T12:00:00Z"),
+    );
     assert.equal(lines[0], "Mathison mathison-web:1.0.0 is installed in namespace ns (installed 3 days ago)");
     assert.equal(lines[1], "Plan: 1 to create, 1 to change, 1 to delete, 1 unchanged");
     assert.ok(lines.includes("  ~ Deployment/mathison-web: spec.template.spec.containers[0].image"));
@@ -215,13 +350,24 @@ describe("plan impact and text", () => {
   });
 
   it("a first install counts its creates instead of listing the manifest; a no-op upgrade says so", () => {
-    assert.deepEqual(planLines(event([planned("create", "A/a"), planned("create", "B/b")])).slice(0, 1), ["Plan: 2 to create"]);
-    assert.ok(planLines(event([planned("unchanged", "A/a")], {})).includes("  nothing to change: the cluster already matches"));
+    assert.deepEqual(planLines(event([planned("create", "A/a"), planned("create", "B/b")])).slice(0, 1), [
+      "Plan: 2 to create",
+    ]);
+    assert.ok(
+      planLines(event([planned("unchanged", "A/a")], {})).includes("  nothing to change: the cluster already matches"),
+    );
     assert.equal(planCounts([]), "");
   });
 
   it("summary marks compare with the record", () => {
-    const mark = markAgainst({ domain: "a.io", tag: "1" }, { domain: { value: "a.io", field: "r" }, tag: { value: "2", field: "--tag" }, storageClass: { value: "fast", field: "--storage-class" } });
+    const mark = markAgainst(
+      { domain: "a.io", tag: "1" },
+      {
+        domain: { value: "a.io", field: "r" },
+        tag: { value: "2", field: "--tag" },
+        storageClass: { value: "fast", field: "--storage-class" },
+      },
+    );
     assert.equal(mark(["domain"]), "kept");
     assert.equal(mark(["domain", "tag"]), "changed");
     assert.equal(mark(["storageClass"]), "new");
@@ -230,9 +376,16 @@ describe("plan impact and text", () => {
 
 describe("lock and diagnosis", () => {
   it("a held lock names its holder and when it expires", () => {
-    const msg = lockHeldMessage({ user: "ana", host: "laptop", pid: 42, context: "prod", since: "2026-11-24T10:00:00Z" }, new Date("2026-11-24T10:00:20Z"), new Date("2026-11-24T10:00:08Z"));
+    const msg = lockHeldMessage(
+      { user: "ana", host: "laptop", pid: 42, context: "prod", since: "2026-11-24T10:00:00Z" },
+      new Date("2026-11-24T10:00:20Z"),
+      new Date("2026-11-24T10:00:08Z"),
+    );
     assert.match(msg, /ana@laptop \(pid 42, context prod\) since 2026-11-24T10:00:00Z/);
-    assert.match(msg, /is still renewing it \(its lease runs 12 s more\); wait for it to finish, or give --lock-timeout 5m/);
+    assert.match(
+      msg,
+      /is still renewing it \(its lease runs 12 s more\); wait for it to finish, or give --lock-timeout 5m/,
+    );
   });
 
   it("a holder on this host whose process is gone is known as such; a live or remote one is not", () => {
@@ -240,19 +393,66 @@ describe("lock and diagnosis", () => {
     const holder = { user: "ana", host: "laptop", context: "prod", since: "2026-11-24T10:00:00Z" };
     assert.equal(holderIsGone({ ...holder, pid: process.pid }, here), false, "this process lives");
     assert.equal(holderIsGone({ ...holder, pid: 2 ** 22 + 12345 }, here), true, "no such pid");
-    assert.equal(holderIsGone({ ...holder, host: "elsewhere", pid: 2 ** 22 + 12345 }, here), false, "another host: cannot tell");
+    assert.equal(
+      holderIsGone({ ...holder, host: "elsewhere", pid: 2 ** 22 + 12345 }, here),
+      false,
+      "another host: cannot tell",
+    );
   });
 
   it("a Deployment's rollout pods are its newest ReplicaSet's: a crash-looping old version is not the upgrade's", () => {
-    const rs = (uid: string, revision: string): KubeObject => ({ apiVersion: "apps/v1", kind: "ReplicaSet", metadata: { name: uid, uid, ownerReferences: [{ uid: "d" }], annotations: { "deployment.kubernetes.io/revision": revision } } });
-    const pod = (name: string, owner: string): KubeObject => ({ apiVersion: "v1", kind: "Pod", metadata: { name, ownerReferences: [{ uid: owner }] } });
-    const snap = { pods: [pod("old", "rs1"), pod("new", "rs2")], replicaSets: [rs("rs1", "1"), rs("rs2", "2")], events: [], pvcs: [] };
-    const web = (generation: number, observed: number, revision: string) => ({ ...deployment("web:2"), metadata: { name: "mathison-web", uid: "d", generation, annotations: { "deployment.kubernetes.io/revision": revision } }, status: { observedGeneration: observed } });
-    assert.deepEqual(rolloutPodsOf(web(2, 2, "2"), snap).map((p) => p.metadata.name), ["new"]);
-    assert.deepEqual(rolloutPodsOf(web(3, 2, "2"), snap), [], "the new spec is not observed yet: no pod is the rollout's");
+    const rs = (uid: string, revision: string): KubeObject => ({
+      apiVersion: "apps/v1",
+      kind: "ReplicaSet",
+      metadata: {
+        name: uid,
+        uid,
+        ownerReferences: [{ uid: "d" }],
+        annotations: { "deployment.kubernetes.io/revision": revision },
+      },
+    });
+    const pod = (name: string, owner: string): KubeObject => ({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name, ownerReferences: [{ uid: owner }] },
+    });
+    const snap = {
+      pods: [pod("old", "rs1"), pod("new", "rs2")],
+      replicaSets: [rs("rs1", "1"), rs("rs2", "2")],
+      events: [],
+      pvcs: [],
+    };
+    const web = (generation: number, observed: number, revision: string) => ({
+      ...deployment("web:2"),
+      metadata: {
+        name: "mathison-web",
+        uid: "d",
+        generation,
+        annotations: { "deployment.kubernetes.io/revision": revision },
+      },
+      status: { observedGeneration: observed },
+    });
+    assert.deepEqual(
+      rolloutPodsOf(web(2, 2, "2"), snap).map((p) => p.metadata.name),
+      ["new"],
+    );
+    assert.deepEqual(
+      rolloutPodsOf(web(3, 2, "2"), snap),
+      [],
+      "the new spec is not observed yet: no pod is the rollout's",
+    );
     assert.deepEqual(rolloutPodsOf(web(3, 3, "3"), snap), [], "its ReplicaSet is not in the snapshot yet");
-    const job: KubeObject = { apiVersion: "batch/v1", kind: "Job", metadata: { name: "m", uid: "j", generation: 1 }, status: {} };
-    assert.deepEqual(rolloutPodsOf(job, { ...snap, pods: [pod("m-1", "j")] }).map((p) => p.metadata.name), ["m-1"], "a Job's pods are its own, generation or not");
+    const job: KubeObject = {
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: { name: "m", uid: "j", generation: 1 },
+      status: {},
+    };
+    assert.deepEqual(
+      rolloutPodsOf(job, { ...snap, pods: [pod("m-1", "j")] }).map((p) => p.metadata.name),
+      ["m-1"],
+      "a Job's pods are its own, generation or not",
+    );
   });
 
   it("CI is detected as is-in-ci does", () => {

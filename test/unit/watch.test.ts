@@ -4,13 +4,20 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { backoffDelay, DEFAULT_BACKOFF, ListWatch, type ListWatchSource } from "../../src/kube/watch.js";
 import { ClusterAccessError, KubeApiError, type ConnectionState } from "../../src/kube/types.js";
-import { type KubeObject } from "../../src/facts/objects.js";
+import type { KubeObject } from "../../src/facts/objects.js";
 
-const pod = (name: string, rv: string): KubeObject => ({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "ns", resourceVersion: rv } });
+const pod = (name: string, rv: string): KubeObject => ({
+  apiVersion: "v1",
+  kind: "Pod",
+  metadata: { name, namespace: "ns", resourceVersion: rv },
+});
 const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
 
 /** A source whose lists and watches do what the test scripts, one step per call. */
-function scripted(lists: (() => { items: KubeObject[]; resourceVersion: string })[], watches: ((emit: (t: string, o: KubeObject) => void) => Promise<void>)[]) {
+function scripted(
+  lists: (() => { items: KubeObject[]; resourceVersion: string })[],
+  watches: ((emit: (t: string, o: KubeObject) => void) => Promise<void>)[],
+) {
   const calls: string[] = [];
   const source: ListWatchSource = {
     async list() {
@@ -32,19 +39,39 @@ function scripted(lists: (() => { items: KubeObject[]; resourceVersion: string }
 
 describe("list-watch", () => {
   it("backoff doubles up to its cap, jittered into the upper half", () => {
-    assert.equal(backoffDelay(0, DEFAULT_BACKOFF, () => 0), 100);
-    assert.equal(backoffDelay(0, DEFAULT_BACKOFF, () => 1), 200);
-    assert.equal(backoffDelay(3, DEFAULT_BACKOFF, () => 1), 1600);
-    assert.equal(backoffDelay(20, DEFAULT_BACKOFF, () => 1), DEFAULT_BACKOFF.maxMs);
-    assert.equal(backoffDelay(20, DEFAULT_BACKOFF, () => 0), DEFAULT_BACKOFF.maxMs / 2);
+    assert.equal(
+      backoffDelay(0, DEFAULT_BACKOFF, () => 0),
+      100,
+    );
+    assert.equal(
+      backoffDelay(0, DEFAULT_BACKOFF, () => 1),
+      200,
+    );
+    assert.equal(
+      backoffDelay(3, DEFAULT_BACKOFF, () => 1),
+      1600,
+    );
+    assert.equal(
+      backoffDelay(20, DEFAULT_BACKOFF, () => 1),
+      DEFAULT_BACKOFF.maxMs,
+    );
+    assert.equal(
+      backoffDelay(20, DEFAULT_BACKOFF, () => 0),
+      DEFAULT_BACKOFF.maxMs / 2,
+    );
   });
 
   it("resumes a watch the server ended from its last resourceVersion, without a new list", async () => {
-    const { source, calls } = scripted([() => ({ items: [pod("a", "1")], resourceVersion: "5" })], [
-      async (emit) => emit("MODIFIED", pod("a", "7")),
-    ]);
+    const { source, calls } = scripted(
+      [() => ({ items: [pod("a", "1")], resourceVersion: "5" })],
+      [async (emit) => emit("MODIFIED", pod("a", "7"))],
+    );
     const seen: string[] = [];
-    const w = new ListWatch(source, (t, o) => seen.push(`${t} ${o.metadata.name}`), () => undefined);
+    const w = new ListWatch(
+      source,
+      (t, o) => seen.push(`${t} ${o.metadata.name}`),
+      () => undefined,
+    );
     await w.start();
     await tick();
     w.stop();
@@ -53,14 +80,22 @@ describe("list-watch", () => {
   });
 
   it("after 410 Gone re-lists, and what was deleted meanwhile arrives as DELETED", async () => {
-    const { source, calls } = scripted([
-      () => ({ items: [pod("a", "1"), pod("b", "2")], resourceVersion: "5" }),
-      () => ({ items: [pod("b", "9")], resourceVersion: "12" }),
-    ], [
-      async (emit) => emit("ERROR", { apiVersion: "v1", kind: "Status", metadata: {}, code: 410 } as unknown as KubeObject),
-    ]);
+    const { source, calls } = scripted(
+      [
+        () => ({ items: [pod("a", "1"), pod("b", "2")], resourceVersion: "5" }),
+        () => ({ items: [pod("b", "9")], resourceVersion: "12" }),
+      ],
+      [
+        async (emit) =>
+          emit("ERROR", { apiVersion: "v1", kind: "Status", metadata: {}, code: 410 } as unknown as KubeObject),
+      ],
+    );
     const seen: string[] = [];
-    const w = new ListWatch(source, (t, o) => seen.push(`${t} ${o.metadata.name}`), () => undefined);
+    const w = new ListWatch(
+      source,
+      (t, o) => seen.push(`${t} ${o.metadata.name}`),
+      () => undefined,
+    );
     await w.start();
     await tick();
     w.stop();
@@ -72,15 +107,25 @@ describe("list-watch", () => {
     let first = true;
     const calls: string[] = [];
     const source: ListWatchSource = {
-      async list() { calls.push("list"); return { items: [], resourceVersion: first ? "5" : "20" }; },
+      async list() {
+        calls.push("list");
+        return { items: [], resourceVersion: first ? "5" : "20" };
+      },
       async watch(rv) {
         calls.push(`watch@${rv}`);
         if (rv === "5" && !first) throw new KubeApiError("too old", 410, "Expired");
-        if (first) { first = false; return { ended: Promise.resolve() }; }
+        if (first) {
+          first = false;
+          return { ended: Promise.resolve() };
+        }
         return { ended: new Promise<void>(() => undefined) };
       },
     };
-    const w = new ListWatch(source, () => undefined, () => undefined);
+    const w = new ListWatch(
+      source,
+      () => undefined,
+      () => undefined,
+    );
     await w.start();
     await tick();
     w.stop();
@@ -91,7 +136,10 @@ describe("list-watch", () => {
     let down = 3;
     const calls: string[] = [];
     const source: ListWatchSource = {
-      async list() { calls.push("list"); return { items: [], resourceVersion: "5" }; },
+      async list() {
+        calls.push("list");
+        return { items: [], resourceVersion: "5" };
+      },
       async watch(rv) {
         calls.push(`watch@${rv}`);
         if (calls.length === 2) return { ended: Promise.reject(new ClusterAccessError("ECONNRESET")) };
@@ -100,7 +148,12 @@ describe("list-watch", () => {
       },
     };
     const states: ConnectionState[] = [];
-    const w = new ListWatch(source, () => undefined, (s) => states.push(s), { initialMs: 10, maxMs: 40, giveUpMs: 10_000 });
+    const w = new ListWatch(
+      source,
+      () => undefined,
+      (s) => states.push(s),
+      { initialMs: 10, maxMs: 40, giveUpMs: 10_000 },
+    );
     await w.start();
     await tick(300);
     w.stop();
@@ -114,7 +167,9 @@ describe("list-watch", () => {
   it("gives up after giveUpMs without a connection, and says so", async () => {
     let opened = false;
     const source: ListWatchSource = {
-      async list() { return { items: [], resourceVersion: "5" }; },
+      async list() {
+        return { items: [], resourceVersion: "5" };
+      },
       async watch() {
         if (opened) throw new ClusterAccessError("ECONNREFUSED");
         opened = true;
@@ -122,7 +177,12 @@ describe("list-watch", () => {
       },
     };
     const states: ConnectionState[] = [];
-    const w = new ListWatch(source, () => undefined, (s) => states.push(s), { initialMs: 5, maxMs: 10, giveUpMs: 50 });
+    const w = new ListWatch(
+      source,
+      () => undefined,
+      (s) => states.push(s),
+      { initialMs: 5, maxMs: 10, giveUpMs: 50 },
+    );
     await w.start();
     await tick(200);
     assert.equal(states.at(-1)?.gaveUp, true);

@@ -6,32 +6,68 @@ import { planQuestions, type Question } from "../../src/ui/wizard/questions.js";
 import { summaryLines } from "../../src/ui/wizard/summary.js";
 import { askQuestions, WizardCancelled } from "../../src/ui/wizard/wizard.js";
 import { configFrom } from "../helpers/plan.js";
-import { type ClusterFacts } from "../../src/pipeline/cluster-facts.js";
+import type { ClusterFacts } from "../../src/pipeline/cluster-facts.js";
 
-const facts: ClusterFacts = { ingressClasses: [{ name: "traefik", isDefault: false }, { name: "nginx", isDefault: true }], clusterIssuers: ["letsencrypt-prod"], tlsSecrets: ["wildcard-tls"] };
+const facts: ClusterFacts = {
+  ingressClasses: [
+    { name: "traefik", isDefault: false },
+    { name: "nginx", isDefault: true },
+  ],
+  clusterIssuers: ["letsencrypt-prod"],
+  tlsSecrets: ["wildcard-tls"],
+};
 const none = new Set<FieldKey>();
 const byKey = (qs: Question[], key: FieldKey) => qs.find((q) => q.key === key)!;
 
 describe("which questions", () => {
   it("asks everything open, with choices from the cluster and its defaults preselected", () => {
     const qs = planQuestions({ supplied: none, facts });
-    assert.deepEqual(qs.map((q) => q.key), ["domain", "ingressClass", "tls", "tag", "webImage", "workerImage", "llmProvider", "anthropicApiKey", "mathisonMode", "baseDomain", "authSecret", "postgresPassword"]);
+    assert.deepEqual(
+      qs.map((q) => q.key),
+      [
+        "domain",
+        "ingressClass",
+        "tls",
+        "tag",
+        "webImage",
+        "workerImage",
+        "llmProvider",
+        "anthropicApiKey",
+        "mathisonMode",
+        "baseDomain",
+        "authSecret",
+        "postgresPassword",
+      ],
+    );
     const ingress = byKey(qs, "ingressClass");
     assert.ok(ingress.kind === "select");
     assert.equal(ingress.default, "nginx", "the cluster's default class is preselected");
-    assert.deepEqual(ingress.choices.map((c) => c.value), ["nginx", "traefik"]);
+    assert.deepEqual(
+      ingress.choices.map((c) => c.value),
+      ["nginx", "traefik"],
+    );
     const tls = byKey(qs, "tls");
     assert.ok(tls.kind === "select");
     assert.equal(tls.default, "cert-manager:letsencrypt-prod");
-    assert.deepEqual(tls.choices.map((c) => c.value), ["cert-manager:letsencrypt-prod", "secret:wildcard-tls", "secret:", "none"]);
+    assert.deepEqual(
+      tls.choices.map((c) => c.value),
+      ["cert-manager:letsencrypt-prod", "secret:wildcard-tls", "secret:", "none"],
+    );
   });
   it("never asks what flags, environment, values file or the existing install gave", () => {
     assert.deepEqual(planQuestions({ supplied: new Set(FIELD_KEYS), facts }), []);
-    const kept = planQuestions({ supplied: none, kept: new Set<FieldKey>(["authSecret", "postgresPassword", "anthropicApiKey"]), facts });
+    const kept = planQuestions({
+      supplied: none,
+      kept: new Set<FieldKey>(["authSecret", "postgresPassword", "anthropicApiKey"]),
+      facts,
+    });
     assert.ok(!kept.some((q) => ["authSecret", "postgresPassword", "anthropicApiKey"].includes(q.key)));
   });
   it("says so clearly when the cluster has no IngressClass, and asks for a name instead", () => {
-    const q = byKey(planQuestions({ supplied: none, facts: { ingressClasses: [], clusterIssuers: [], tlsSecrets: [] } }), "ingressClass");
+    const q = byKey(
+      planQuestions({ supplied: none, facts: { ingressClasses: [], clusterIssuers: [], tlsSecrets: [] } }),
+      "ingressClass",
+    );
     assert.ok(q.kind === "select");
     assert.match(q.note!, /No IngressClass found in the cluster/);
     assert.equal(q.otherwise?.kind, "input");
@@ -86,8 +122,14 @@ describe("asking", () => {
 describe("summary", () => {
   it("masks every secret and says where it came from", () => {
     const config = configFrom({ domain: "chat.acme.io", anthropicApiKey: "sk-ant-very-secret" });
-    const lines = summaryLines(config, "prod", (k) => (k === "anthropicApiKey" ? "given" : k === "authSecret" ? "kept" : "generated")).join("\n");
-    assert.ok(!lines.includes("sk-ant-very-secret") && !lines.includes(config.secrets.authSecret) && !lines.includes(config.secrets.postgresPassword));
+    const lines = summaryLines(config, "prod", (k) =>
+      k === "anthropicApiKey" ? "given" : k === "authSecret" ? "kept" : "generated",
+    ).join("\n");
+    assert.ok(
+      !lines.includes("sk-ant-very-secret") &&
+        !lines.includes(config.secrets.authSecret) &&
+        !lines.includes(config.secrets.postgresPassword),
+    );
     assert.match(lines, /ANTHROPIC_API_KEY\s+•+ \(as given\)/);
     assert.match(lines, /AUTH_SECRET\s+•+ \(kept from the existing install\)/);
     assert.match(lines, /POSTGRES_PASSWORD\s+•+ \(generated\)/);
@@ -97,12 +139,27 @@ describe("summary", () => {
 
 describe("the tag question", () => {
   it("is not asked when both images given name their own tag or digest", () => {
-    const given = new Map<FieldKey, string>([["webImage", "ghcr.io/acme/web:1.2.0"], ["workerImage", "ghcr.io/acme/worker@sha256:" + "a".repeat(64)]]);
+    const given = new Map<FieldKey, string>([
+      ["webImage", "ghcr.io/acme/web:1.2.0"],
+      ["workerImage", `ghcr.io/acme/worker@sha256:${"a".repeat(64)}`],
+    ]);
     const qs = planQuestions({ supplied: new Set(given.keys()), facts, known: (k) => given.get(k) });
     assert.ok(!qs.some((q) => q.key === "tag"));
-    const oneTagged = planQuestions({ supplied: new Set<FieldKey>(["webImage"]), facts, known: () => "ghcr.io/acme/web:1.2.0" });
-    assert.ok(oneTagged.some((q) => q.key === "tag"), "the worker image still takes the tag");
-    assert.ok(planQuestions({ supplied: none, recorded: { webImage: "w:1", workerImage: "k:1" }, facts }).some((q) => q.key === "tag"), "recorded ones follow a new tag: asked");
+    const oneTagged = planQuestions({
+      supplied: new Set<FieldKey>(["webImage"]),
+      facts,
+      known: () => "ghcr.io/acme/web:1.2.0",
+    });
+    assert.ok(
+      oneTagged.some((q) => q.key === "tag"),
+      "the worker image still takes the tag",
+    );
+    assert.ok(
+      planQuestions({ supplied: none, recorded: { webImage: "w:1", workerImage: "k:1" }, facts }).some(
+        (q) => q.key === "tag",
+      ),
+      "recorded ones follow a new tag: asked",
+    );
   });
   it("MATHISON_MODE is a choice that explains itself, with a way to type another mode", () => {
     const q = planQuestions({ supplied: none, facts }).find((x) => x.key === "mathisonMode")!;

@@ -11,18 +11,77 @@ const NS = "mathison-system-with-a-long-namespace-name";
 
 /** Every kind of line the plain reporter writes, each longer than a terminal of 80 columns. */
 const EVENTS: EngineEvent[] = [
-  { event: "check", phase: "preflight", id: "tls", group: "Ingress and TLS", title: "TLS", status: "warn", message: `TLS Secret mathison-tls does not exist in ${NS} yet: HTTPS fails until it does`, hint: `kubectl -n ${NS} create secret tls mathison-tls --cert=FILE --key=FILE` },
-  { event: "stall", stage: "backing", object: "StatefulSet/postgres", reason: "FailedScheduling", message: "pod postgres-0: 0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.", hint: "no node fits the pod: kubectl describe nodes shows free capacity; lower its requests, add nodes, or fix the taints and selectors it names", fatal: false },
-  { event: "failed", stage: "migrate", object: "Job/mathison-migrate-5605be10dc", reason: "CrashLoopBackOff", message: "pod mathison-migrate-5605be10dc-x7kq2, container migrate: restarted 3 times (last exit: Error, code 1)", hint: `kubectl -n ${NS} logs job/mathison-migrate-5605be10dc --previous shows the whole log`, logs: ["Error: P3009: migrate found failed migrations in the target database, new migrations will not be applied."] },
-  { event: "done", ok: false, outcome: "wait-failed", elapsedMs: 9000, applied: 14, total: 23, message: "x", resume: "14 of 23 objects applied (stages 1-3 complete, stopped in stage 4: the migration Job). Fix the cause above, then re-run the same command to resume: what is applied stays applied." },
-  { event: "done", ok: false, outcome: "verify-failed", elapsedMs: 9000, applied: 23, total: 23, message: `Mathison is installed in namespace ${NS}, but verification failed (ingress-address, tls-certificate): it does not work end to end yet`, next: ["install an ingress controller (e.g. ingress-nginx) that serves class nginx", `mathison-install verify --namespace ${NS}`] },
+  {
+    event: "check",
+    phase: "preflight",
+    id: "tls",
+    group: "Ingress and TLS",
+    title: "TLS",
+    status: "warn",
+    message: `TLS Secret mathison-tls does not exist in ${NS} yet: HTTPS fails until it does`,
+    hint: `kubectl -n ${NS} create secret tls mathison-tls --cert=FILE --key=FILE`,
+  },
+  {
+    event: "stall",
+    stage: "backing",
+    object: "StatefulSet/postgres",
+    reason: "FailedScheduling",
+    message:
+      "pod postgres-0: 0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.",
+    hint: "no node fits the pod: kubectl describe nodes shows free capacity; lower its requests, add nodes, or fix the taints and selectors it names",
+    fatal: false,
+  },
+  {
+    event: "failed",
+    stage: "migrate",
+    object: "Job/mathison-migrate-5605be10dc",
+    reason: "CrashLoopBackOff",
+    message: "pod mathison-migrate-5605be10dc-x7kq2, container migrate: restarted 3 times (last exit: Error, code 1)",
+    hint: `kubectl -n ${NS} logs job/mathison-migrate-5605be10dc --previous shows the whole log`,
+    logs: ["Error: P3009: migrate found failed migrations in the target database, new migrations will not be applied."],
+  },
+  {
+    event: "done",
+    ok: false,
+    outcome: "wait-failed",
+    elapsedMs: 9000,
+    applied: 14,
+    total: 23,
+    message: "x",
+    resume:
+      "14 of 23 objects applied (stages 1-3 complete, stopped in stage 4: the migration Job). Fix the cause above, then re-run the same command to resume: what is applied stays applied.",
+  },
+  {
+    event: "done",
+    ok: false,
+    outcome: "verify-failed",
+    elapsedMs: 9000,
+    applied: 23,
+    total: 23,
+    message: `Mathison is installed in namespace ${NS}, but verification failed (ingress-address, tls-certificate): it does not work end to end yet`,
+    next: [
+      "install an ingress controller (e.g. ingress-nginx) that serves class nginx",
+      `mathison-install verify --namespace ${NS}`,
+    ],
+  },
 ];
 
 function printed(events: readonly EngineEvent[]): string[] {
   const out: string[] = [];
-  const reporter = new PlainReporter({ write: (s: string) => { out.push(s); return true; } } as unknown as NodeJS.WritableStream, { color: false, width: WIDTH });
+  const reporter = new PlainReporter(
+    {
+      write: (s: string) => {
+        out.push(s);
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream,
+    { color: false, width: WIDTH },
+  );
   for (const e of events) reporter.event(e);
-  return out.join("").split("\n").filter((l) => l !== "");
+  return out
+    .join("")
+    .split("\n")
+    .filter((l) => l !== "");
 }
 
 const words = (text: string) => text.split(/\s+/).filter(Boolean);
@@ -31,26 +90,47 @@ describe("output at 80 columns", () => {
   it("every reporter line fits, no word is split, and a command stays on one line", () => {
     const lines = printed(EVENTS);
     // Only a command longer than the width itself makes a longer line: alone on it, whole.
-    for (const l of lines) assert.ok(l.length <= WIDTH || /^\s+(hint: |\d+\. )?(kubectl|mathison-install) \S/.test(l), `${l.length} columns: ${l}`);
+    for (const l of lines)
+      assert.ok(
+        l.length <= WIDTH || /^\s+(hint: |\d+\. )?(kubectl|mathison-install) \S/.test(l),
+        `${l.length} columns: ${l}`,
+      );
     const unwrapped = lines.join(" ");
     // The words printed are the words of the unwrapped lines, in order: nothing split.
     const reference: string[] = [];
-    const full = new PlainReporter({ write: (s: string) => { reference.push(s); return true; } } as unknown as NodeJS.WritableStream, { color: false });
+    const full = new PlainReporter(
+      {
+        write: (s: string) => {
+          reference.push(s);
+          return true;
+        },
+      } as unknown as NodeJS.WritableStream,
+      { color: false },
+    );
     for (const e of EVENTS) full.event(e);
     assert.deepEqual(words(unwrapped), words(reference.join(" ")));
-    assert.ok(lines.some((l) => l.trim().startsWith(`kubectl -n ${NS} create secret tls mathison-tls --cert=FILE --key=FILE`)), "the command is whole on its line");
+    assert.ok(
+      lines.some((l) => l.trim().startsWith(`kubectl -n ${NS} create secret tls mathison-tls --cert=FILE --key=FILE`)),
+      "the command is whole on its line",
+    );
   });
 
   it("continuation lines hang under the text after the marker", () => {
-    const lines = wrapLine("  ✖ " + "word ".repeat(30).trim(), WIDTH);
+    const lines = wrapLine(`  ✖ ${"word ".repeat(30).trim()}`, WIDTH);
     assert.ok(lines.length > 1);
     for (const l of lines.slice(1)) assert.match(l, /^ {4}\S/);
-    assert.deepEqual(wrapLine("  1. " + "step ".repeat(20).trim(), 40).slice(1).map((l) => l.slice(0, 6)), Array(2).fill("     s"));
+    assert.deepEqual(
+      wrapLine(`  1. ${"step ".repeat(20).trim()}`, 40)
+        .slice(1)
+        .map((l) => l.slice(0, 6)),
+      Array(2).fill("     s"),
+    );
   });
 
   it("--help and every command's own --help fit 80 columns", () => {
     for (const command of [undefined, ...COMMANDS]) {
-      for (const l of helpText("0.1.0", command).split("\n")) assert.ok(l.length <= WIDTH, `${command ?? "--help"}: ${l.length} columns: ${l}`);
+      for (const l of helpText("0.1.0", command).split("\n"))
+        assert.ok(l.length <= WIDTH, `${command ?? "--help"}: ${l.length} columns: ${l}`);
     }
   });
 

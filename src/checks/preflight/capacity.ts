@@ -1,11 +1,21 @@
-
 import type { Check, CheckResult } from "../types.js";
 import type { PreflightContext } from "./context.js";
-import { type KubeObject } from "../../facts/objects.js";
+import type { KubeObject } from "../../facts/objects.js";
 
 const SUFFIX: Readonly<Record<string, number>> = {
-  m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
 };
 
 /** A Kubernetes quantity (`200m`, `256Mi`, `1.5`, `2e3`) as a number of base units; undefined if malformed. */
@@ -30,27 +40,35 @@ export interface PlannedPod {
   readonly nodeSelector: Readonly<Record<string, string>>;
 }
 
-function sum(containers: readonly { resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }[], kind: "requests" | "limits"): Resources {
-  return containers.reduce((acc, c) => ({
-    cpu: acc.cpu + (parseQuantity(c.resources?.[kind]?.cpu) ?? 0),
-    memory: acc.memory + (parseQuantity(c.resources?.[kind]?.memory) ?? 0),
-  }), { cpu: 0, memory: 0 });
+function sum(
+  containers: readonly { resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }[],
+  kind: "requests" | "limits",
+): Resources {
+  return containers.reduce(
+    (acc, c) => ({
+      cpu: acc.cpu + (parseQuantity(c.resources?.[kind]?.cpu) ?? 0),
+      memory: acc.memory + (parseQuantity(c.resources?.[kind]?.memory) ?? 0),
+    }),
+    { cpu: 0, memory: 0 },
+  );
 }
 
 /** The pods of every workload in the plan: replicas of Deployments and StatefulSets, one per Job. */
 export function plannedPods(objects: readonly KubeObject[]): PlannedPod[] {
-  return objects.filter((o) => o.spec?.template?.spec).flatMap((o) => {
-    const spec = o.spec.template.spec;
-    const replicas = o.kind === "Job" ? 1 : ((o.spec.replicas as number | undefined) ?? 1);
-    const pod: PlannedPod = {
-      owner: `${o.kind}/${o.metadata.name}`,
-      requests: sum(spec.containers ?? [], "requests"),
-      limits: sum(spec.containers ?? [], "limits"),
-      tolerations: spec.tolerations ?? [],
-      nodeSelector: spec.nodeSelector ?? {},
-    };
-    return Array.from({ length: replicas }, () => pod);
-  });
+  return objects
+    .filter((o) => o.spec?.template?.spec)
+    .flatMap((o) => {
+      const spec = o.spec.template.spec;
+      const replicas = o.kind === "Job" ? 1 : ((o.spec.replicas as number | undefined) ?? 1);
+      const pod: PlannedPod = {
+        owner: `${o.kind}/${o.metadata.name}`,
+        requests: sum(spec.containers ?? [], "requests"),
+        limits: sum(spec.containers ?? [], "limits"),
+        tolerations: spec.tolerations ?? [],
+        nodeSelector: spec.nodeSelector ?? {},
+      };
+      return Array.from({ length: replicas }, () => pod);
+    });
 }
 
 export interface NodeRoom {
@@ -63,19 +81,26 @@ export interface NodeRoom {
 }
 
 function tolerates(pod: PlannedPod, taint: { key: string; value?: string; effect: string }): boolean {
-  return pod.tolerations.some((t) => (t.key === undefined || t.key === taint.key || (t.operator === "Exists" && !t.key))
-    && (t.operator === "Exists" || t.value === taint.value) && (!t.effect || t.effect === taint.effect));
+  return pod.tolerations.some(
+    (t) =>
+      (t.key === undefined || t.key === taint.key || (t.operator === "Exists" && !t.key)) &&
+      (t.operator === "Exists" || t.value === taint.value) &&
+      (!t.effect || t.effect === taint.effect),
+  );
 }
 
 /** Why this pod cannot go to this node, or undefined if it fits. */
 export function misfit(pod: PlannedPod, node: NodeRoom): string | undefined {
   if (node.blocked) return `${node.name} is ${node.blocked}`;
   const taint = node.taints.find((t) => (t.effect === "NoSchedule" || t.effect === "NoExecute") && !tolerates(pod, t));
-  if (taint) return `${node.name} has the taint ${taint.key}${taint.value ? `=${taint.value}` : ""}:${taint.effect}, which the pod does not tolerate`;
+  if (taint)
+    return `${node.name} has the taint ${taint.key}${taint.value ? `=${taint.value}` : ""}:${taint.effect}, which the pod does not tolerate`;
   const label = Object.entries(pod.nodeSelector).find(([k, v]) => node.labels[k] !== v);
   if (label) return `${node.name} lacks the label ${label[0]}=${label[1]} the pod selects`;
-  if (node.free.cpu < pod.requests.cpu) return `${node.name} has ${formatCpu(node.free.cpu)} CPU free, the pod requests ${formatCpu(pod.requests.cpu)}`;
-  if (node.free.memory < pod.requests.memory) return `${node.name} has ${formatMemory(node.free.memory)} memory free, the pod requests ${formatMemory(pod.requests.memory)}`;
+  if (node.free.cpu < pod.requests.cpu)
+    return `${node.name} has ${formatCpu(node.free.cpu)} CPU free, the pod requests ${formatCpu(pod.requests.cpu)}`;
+  if (node.free.memory < pod.requests.memory)
+    return `${node.name} has ${formatMemory(node.free.memory)} memory free, the pod requests ${formatMemory(pod.requests.memory)}`;
   return undefined;
 }
 
@@ -83,12 +108,15 @@ export const formatCpu = (n: number): string => (n < 1 ? `${Math.round(n * 1000)
 export const formatMemory = (n: number): string => `${Math.round(n / 2 ** 20)}Mi`;
 
 /** Places the pods largest first on the first node with room, as a scheduler would at best: the first pod that finds none is the answer. */
-export function placeAll(pods: readonly PlannedPod[], nodes: readonly NodeRoom[]): { pod: PlannedPod; reasons: string[] } | undefined {
+export function placeAll(
+  pods: readonly PlannedPod[],
+  nodes: readonly NodeRoom[],
+): { pod: PlannedPod; reasons: string[] } | undefined {
   const free = new Map(nodes.map((n) => [n.name, { ...n.free }]));
   const order = [...pods].sort((a, b) => b.requests.memory - a.requests.memory || b.requests.cpu - a.requests.cpu);
   for (const pod of order) {
     const reasons = nodes.map((n) => misfit(pod, { ...n, free: free.get(n.name)! }));
-    const i = reasons.findIndex((r) => r === undefined);
+    const i = reasons.indexOf(undefined);
     if (i < 0) return { pod, reasons: reasons as string[] };
     const room = free.get(nodes[i]!.name)!;
     room.cpu -= pod.requests.cpu;
@@ -98,20 +126,34 @@ export function placeAll(pods: readonly PlannedPod[], nodes: readonly NodeRoom[]
 }
 
 function isReady(node: KubeObject): boolean {
-  return (node.status?.conditions as { type: string; status: string }[] | undefined)?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+  return (
+    (node.status?.conditions as { type: string; status: string }[] | undefined)?.some(
+      (c) => c.type === "Ready" && c.status === "True",
+    ) ?? false
+  );
 }
 
 /** Of a pod, what its node's room needs: its namespace and its containers' requests. */
 function requestsOnly(p: KubeObject): KubeObject {
-  const containers = ((p.spec?.containers as { resources?: { requests?: Record<string, string> } }[] | undefined) ?? []).map((c) => ({ resources: { requests: c.resources?.requests ?? {} } }));
-  return { apiVersion: p.apiVersion, kind: p.kind, metadata: { name: p.metadata.name, namespace: p.metadata.namespace as string }, spec: { containers } };
+  const containers = (
+    (p.spec?.containers as { resources?: { requests?: Record<string, string> } }[] | undefined) ?? []
+  ).map((c) => ({ resources: { requests: c.resources?.requests ?? {} } }));
+  return {
+    apiVersion: p.apiVersion,
+    kind: p.kind,
+    metadata: { name: p.metadata.name, namespace: p.metadata.namespace as string },
+    spec: { containers },
+  };
 }
 
 /** Of a node, what its room needs: name, labels, taints, whether it is cordoned or Ready, and its allocatable resources. */
 function roomFields(n: KubeObject): KubeObject {
-  const ready = (n.status?.conditions as { type: string; status: string }[] | undefined)?.filter((c) => c.type === "Ready") ?? [];
+  const ready =
+    (n.status?.conditions as { type: string; status: string }[] | undefined)?.filter((c) => c.type === "Ready") ?? [];
   return {
-    apiVersion: n.apiVersion, kind: n.kind, metadata: { name: n.metadata.name, labels: n.metadata.labels ?? {} },
+    apiVersion: n.apiVersion,
+    kind: n.kind,
+    metadata: { name: n.metadata.name, labels: n.metadata.labels ?? {} },
     spec: { unschedulable: n.spec?.unschedulable, taints: n.spec?.taints ?? [] },
     status: { allocatable: n.status?.allocatable ?? {}, conditions: ready },
   };
@@ -122,7 +164,10 @@ function emptyRoom(n: KubeObject): NodeRoom {
   const blocked = n.spec?.unschedulable ? "cordoned" : !isReady(n) ? "not Ready" : undefined;
   return {
     name: n.metadata.name,
-    free: { cpu: parseQuantity(n.status?.allocatable?.cpu) ?? 0, memory: parseQuantity(n.status?.allocatable?.memory) ?? 0 },
+    free: {
+      cpu: parseQuantity(n.status?.allocatable?.cpu) ?? 0,
+      memory: parseQuantity(n.status?.allocatable?.memory) ?? 0,
+    },
     ...(blocked ? { blocked } : {}),
     taints: n.spec?.taints ?? [],
     labels: n.metadata.labels ?? {},
@@ -135,7 +180,10 @@ function emptyRoom(n: KubeObject): NodeRoom {
  * server: the cost follows the nodes examined, not the cluster's size.
  */
 async function roomOn(ctx: PreflightContext, node: NodeRoom): Promise<NodeRoom> {
-  const { items } = await ctx.kube.list("v1", "Pod", undefined, { fieldSelector: `spec.nodeName=${node.name},status.phase!=Succeeded,status.phase!=Failed`, project: requestsOnly });
+  const { items } = await ctx.kube.list("v1", "Pod", undefined, {
+    fieldSelector: `spec.nodeName=${node.name},status.phase!=Succeeded,status.phase!=Failed`,
+    project: requestsOnly,
+  });
   let { cpu, memory } = node.free;
   for (const p of items) {
     if (p.metadata.namespace === ctx.config.namespace) continue;
@@ -153,7 +201,11 @@ const NODE_BATCH = 4;
  * Examines the nodes that could take a planned pod, largest first, a batch at a time, and stops
  * as soon as the whole plan fits on those examined; only a plan that fits nowhere reads them all.
  */
-async function examineNodes(ctx: PreflightContext, pods: readonly PlannedPod[], nodes: readonly NodeRoom[]): Promise<{ rooms: NodeRoom[]; fits: boolean }> {
+async function examineNodes(
+  ctx: PreflightContext,
+  pods: readonly PlannedPod[],
+  nodes: readonly NodeRoom[],
+): Promise<{ rooms: NodeRoom[]; fits: boolean }> {
   const unbounded = { cpu: Number.POSITIVE_INFINITY, memory: Number.POSITIVE_INFINITY };
   const candidates = nodes
     .filter((n) => pods.some((pod) => misfit(pod, { ...n, free: unbounded }) === undefined))
@@ -174,48 +226,80 @@ function someReasons(reasons: readonly string[]): string {
 
 /** Every planned pod fits on a schedulable node (taints and selectors considered), and all of them together fit the cluster. */
 export const capacityCheck: Check<PreflightContext> = {
-  id: "capacity", group: "Capacity", title: "Node capacity", needs: ["cluster"],
+  id: "capacity",
+  group: "Capacity",
+  title: "Node capacity",
+  needs: ["cluster"],
   async run(ctx): Promise<CheckResult> {
     const pods = plannedPods(ctx.rendered.stages.flatMap((s) => s.objects));
     // Of each node only what its room needs is kept: a big cluster's node list is megabytes.
     const nodes = (await ctx.kube.list("v1", "Node", undefined, { project: roomFields })).items.map(emptyRoom);
     if (nodes.length === 0) return { status: "fail", message: "the cluster has no nodes", hint: "kubectl get nodes" };
-    const total = pods.reduce((a, p) => ({ cpu: a.cpu + p.requests.cpu, memory: a.memory + p.requests.memory }), { cpu: 0, memory: 0 });
+    const total = pods.reduce((a, p) => ({ cpu: a.cpu + p.requests.cpu, memory: a.memory + p.requests.memory }), {
+      cpu: 0,
+      memory: 0,
+    });
     const schedulable = nodes.filter((n) => !n.blocked).length;
     const requested = `${formatCpu(total.cpu)} CPU, ${formatMemory(total.memory)} memory requested`;
     const { rooms, fits } = await examineNodes(ctx, pods, nodes);
     if (fits) {
       const examined = rooms.length < schedulable ? ` (room counted on ${rooms.length} of them)` : "";
-      return { status: "pass", message: `${pods.length} pods (${requested}) fit on ${schedulable} schedulable ${schedulable === 1 ? "node" : "nodes"}${examined}` };
+      return {
+        status: "pass",
+        message: `${pods.length} pods (${requested}) fit on ${schedulable} schedulable ${schedulable === 1 ? "node" : "nodes"}${examined}`,
+      };
     }
     // Every node that could take a pod was examined; the others keep their reason (taint, cordon, selector).
     const all = nodes.map((n) => rooms.find((r) => r.name === n.name) ?? n);
-    const alone = pods.map((pod) => ({ pod, reasons: all.map((n) => misfit(pod, n)) })).find((p) => p.reasons.every((r) => r !== undefined));
+    const alone = pods
+      .map((pod) => ({ pod, reasons: all.map((n) => misfit(pod, n)) }))
+      .find((p) => p.reasons.every((r) => r !== undefined));
     if (alone) {
-      return { status: "fail", message: `no node can run ${alone.pod.owner}'s pod: ${someReasons(alone.reasons as string[])}`, hint: "free or add capacity, remove the taint (kubectl taint nodes NAME KEY-), or uncordon a node" };
+      return {
+        status: "fail",
+        message: `no node can run ${alone.pod.owner}'s pod: ${someReasons(alone.reasons as string[])}`,
+        hint: "free or add capacity, remove the taint (kubectl taint nodes NAME KEY-), or uncordon a node",
+      };
     }
     const stuck = placeAll(pods, all)!;
-    return { status: "fail", message: `the ${pods.length} planned pods (${requested}) do not all fit: ${stuck.pod.owner}'s pod finds no room (${someReasons(stuck.reasons)})`, hint: "add nodes or lower --web-replicas" };
+    return {
+      status: "fail",
+      message: `the ${pods.length} planned pods (${requested}) do not all fit: ${stuck.pod.owner}'s pod finds no room (${someReasons(stuck.reasons)})`,
+      hint: "add nodes or lower --web-replicas",
+    };
   },
 };
 
 /** ResourceQuota and LimitRange in the namespace allow what the plan requests. */
 export const quotaCheck: Check<PreflightContext> = {
-  id: "quota", group: "Capacity", title: "Quota and limits", needs: ["cluster"],
+  id: "quota",
+  group: "Capacity",
+  title: "Quota and limits",
+  needs: ["cluster"],
   async run(ctx): Promise<CheckResult> {
-    if (!ctx.state.namespaceExists) return { status: "pass", message: "a new namespace: no ResourceQuota or LimitRange applies" };
+    if (!ctx.state.namespaceExists)
+      return { status: "pass", message: "a new namespace: no ResourceQuota or LimitRange applies" };
     const ns = ctx.config.namespace;
-    const [quotas, ranges] = await Promise.all([ctx.kube.list("v1", "ResourceQuota", ns), ctx.kube.list("v1", "LimitRange", ns)]);
+    const [quotas, ranges] = await Promise.all([
+      ctx.kube.list("v1", "ResourceQuota", ns),
+      ctx.kube.list("v1", "LimitRange", ns),
+    ]);
     const pods = plannedPods(ctx.rendered.stages.flatMap((s) => s.objects));
     const planned: Record<string, number> = {
-      "requests.cpu": pods.reduce((n, p) => n + p.requests.cpu, 0), "requests.memory": pods.reduce((n, p) => n + p.requests.memory, 0),
-      "limits.cpu": pods.reduce((n, p) => n + p.limits.cpu, 0), "limits.memory": pods.reduce((n, p) => n + p.limits.memory, 0), "pods": pods.length,
+      "requests.cpu": pods.reduce((n, p) => n + p.requests.cpu, 0),
+      "requests.memory": pods.reduce((n, p) => n + p.requests.memory, 0),
+      "limits.cpu": pods.reduce((n, p) => n + p.limits.cpu, 0),
+      "limits.memory": pods.reduce((n, p) => n + p.limits.memory, 0),
+      pods: pods.length,
     };
     const problems: string[] = [];
     for (const q of quotas.items) {
       for (const [key, want] of Object.entries(planned)) {
         const hard = parseQuantity(q.spec?.hard?.[key] ?? q.spec?.hard?.[key.replace("requests.", "")]);
-        if (hard !== undefined && want > hard) problems.push(`ResourceQuota ${q.metadata.name} allows ${key} ${q.spec.hard[key] ?? q.spec.hard[key.replace("requests.", "")]}, the plan needs ${key.endsWith("memory") ? formatMemory(want) : key.endsWith("cpu") ? formatCpu(want) : want}`);
+        if (hard !== undefined && want > hard)
+          problems.push(
+            `ResourceQuota ${q.metadata.name} allows ${key} ${q.spec.hard[key] ?? q.spec.hard[key.replace("requests.", "")]}, the plan needs ${key.endsWith("memory") ? formatMemory(want) : key.endsWith("cpu") ? formatCpu(want) : want}`,
+          );
       }
     }
     for (const r of ranges.items) {
@@ -223,11 +307,27 @@ export const quotaCheck: Check<PreflightContext> = {
         if (limit.type !== "Container" || !limit.max) continue;
         const maxCpu = parseQuantity(limit.max.cpu);
         const maxMem = parseQuantity(limit.max.memory);
-        const over = pods.find((p) => (maxCpu !== undefined && p.limits.cpu > maxCpu) || (maxMem !== undefined && p.limits.memory > maxMem));
-        if (over) problems.push(`LimitRange ${r.metadata.name} caps a container at ${limit.max.cpu ?? "-"} CPU / ${limit.max.memory ?? "-"} memory; ${over.owner} asks more`);
+        const over = pods.find(
+          (p) => (maxCpu !== undefined && p.limits.cpu > maxCpu) || (maxMem !== undefined && p.limits.memory > maxMem),
+        );
+        if (over)
+          problems.push(
+            `LimitRange ${r.metadata.name} caps a container at ${limit.max.cpu ?? "-"} CPU / ${limit.max.memory ?? "-"} memory; ${over.owner} asks more`,
+          );
       }
     }
-    if (problems.length > 0) return { status: "fail", message: problems.join("; "), hint: `kubectl -n ${ns} describe resourcequota,limitrange; raise them or install elsewhere` };
-    return { status: "pass", message: quotas.items.length + ranges.items.length === 0 ? "no ResourceQuota or LimitRange in the namespace" : "the namespace's ResourceQuota and LimitRange allow the plan" };
+    if (problems.length > 0)
+      return {
+        status: "fail",
+        message: problems.join("; "),
+        hint: `kubectl -n ${ns} describe resourcequota,limitrange; raise them or install elsewhere`,
+      };
+    return {
+      status: "pass",
+      message:
+        quotas.items.length + ranges.items.length === 0
+          ? "no ResourceQuota or LimitRange in the namespace"
+          : "the namespace's ResourceQuota and LimitRange allow the plan",
+    };
   },
 };

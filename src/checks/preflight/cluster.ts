@@ -1,21 +1,32 @@
-
-
 import type { Check, CheckResult } from "../types.js";
 import type { PreflightContext } from "./context.js";
 import { FIELD_MANAGER_NAME } from "../../facts/names.js";
-import { type KubeObject } from "../../facts/objects.js";
+import type { KubeObject } from "../../facts/objects.js";
 
 /** Pod Security admission (the namespace's `restricted` label) is GA from 1.25. */
 export const MIN_MINOR = 25;
 const SYSTEM_NAMESPACES = new Set(["default", "kube-system", "kube-public", "kube-node-lease"]);
 
 export const versionCheck: Check<PreflightContext> = {
-  id: "version", group: "Cluster", title: "Kubernetes version", needs: ["cluster"],
+  id: "version",
+  group: "Cluster",
+  title: "Kubernetes version",
+  needs: ["cluster"],
   async run({ kube }): Promise<CheckResult> {
     const v = await kube.serverVersion();
     const minor = Number.parseInt(v.minor, 10);
-    if (v.major !== "1" || Number.isNaN(minor)) return { status: "warn", message: `unrecognised version ${v.gitVersion}`, hint: `the manifests need Kubernetes 1.${MIN_MINOR} or newer` };
-    if (minor < MIN_MINOR) return { status: "fail", message: `Kubernetes ${v.gitVersion} is older than 1.${MIN_MINOR}: the namespace's Pod Security labels would not be enforced`, hint: `upgrade the cluster to 1.${MIN_MINOR} or newer` };
+    if (v.major !== "1" || Number.isNaN(minor))
+      return {
+        status: "warn",
+        message: `unrecognised version ${v.gitVersion}`,
+        hint: `the manifests need Kubernetes 1.${MIN_MINOR} or newer`,
+      };
+    if (minor < MIN_MINOR)
+      return {
+        status: "fail",
+        message: `Kubernetes ${v.gitVersion} is older than 1.${MIN_MINOR}: the namespace's Pod Security labels would not be enforced`,
+        hint: `upgrade the cluster to 1.${MIN_MINOR} or newer`,
+      };
     return { status: "pass", message: `Kubernetes ${v.gitVersion}` };
   },
 };
@@ -26,35 +37,67 @@ export const versionCheck: Check<PreflightContext> = {
  * refused unless --force-namespace.
  */
 export const namespaceCheck: Check<PreflightContext> = {
-  id: "namespace", group: "Cluster", title: "Namespace", needs: ["cluster"],
+  id: "namespace",
+  group: "Cluster",
+  title: "Namespace",
+  needs: ["cluster"],
   async run({ kube, config, state, forceNamespace }): Promise<CheckResult> {
     const ns = config.namespace;
     const hint = `install into a namespace of its own (--namespace), or pass --force-namespace to take ${ns} over anyway`;
     const why = "the install enforces Pod Security restricted and a default-deny NetworkPolicy on its namespace";
-    if (SYSTEM_NAMESPACES.has(ns)) return { status: forceNamespace ? "warn" : "fail", message: `${ns} is a system namespace: ${why}`, hint };
+    if (SYSTEM_NAMESPACES.has(ns))
+      return { status: forceNamespace ? "warn" : "fail", message: `${ns} is a system namespace: ${why}`, hint };
     if (!state.namespaceExists) return { status: "pass", message: `${ns} is created for the install` };
-    const pods = (await kube.list("v1", "Pod", ns)).items.filter((p) => p.metadata.labels?.["app.kubernetes.io/part-of"] !== "mathison");
+    const pods = (await kube.list("v1", "Pod", ns)).items.filter(
+      (p) => p.metadata.labels?.["app.kubernetes.io/part-of"] !== "mathison",
+    );
     if (pods.length === 0) return { status: "pass", message: `${ns} holds no other workloads` };
-    const names = pods.slice(0, 5).map((p) => p.metadata.name).join(", ");
-    return { status: forceNamespace ? "warn" : "fail", message: `${ns} runs ${pods.length} other ${pods.length === 1 ? "pod" : "pods"} (${names}${pods.length > 5 ? ", …" : ""}): ${why}, which they may break`, hint };
+    const names = pods
+      .slice(0, 5)
+      .map((p) => p.metadata.name)
+      .join(", ");
+    return {
+      status: forceNamespace ? "warn" : "fail",
+      message: `${ns} runs ${pods.length} other ${pods.length === 1 ? "pod" : "pods"} (${names}${pods.length > 5 ? ", …" : ""}): ${why}, which they may break`,
+      hint,
+    };
   },
 };
 
 /** Managers whose entries are not someone else's edits: this installer, and status written by controllers. */
 function otherManagers(obj: KubeObject): string[] {
   const entries = (obj.metadata.managedFields as { manager?: string; subresource?: string }[] | undefined) ?? [];
-  return [...new Set(entries.filter((e) => e.manager && e.manager !== FIELD_MANAGER_NAME && e.subresource !== "status").map((e) => e.manager!))];
+  return [
+    ...new Set(
+      entries
+        .filter((e) => e.manager && e.manager !== FIELD_MANAGER_NAME && e.subresource !== "status")
+        .map((e) => e.manager!),
+    ),
+  ];
 }
 
 /** Objects of the plan that exist and carry fields another field manager set: the plan then says which it takes back. */
 export const ownershipCheck: Check<PreflightContext> = {
-  id: "ownership", group: "Cluster", title: "Field ownership", needs: ["cluster"],
+  id: "ownership",
+  group: "Cluster",
+  title: "Field ownership",
+  needs: ["cluster"],
   async run({ kube, rendered, state }): Promise<CheckResult> {
     if (!state.namespaceExists) return { status: "pass", message: "a new namespace: nothing of the plan exists yet" };
     const objects = rendered.stages.flatMap((s) => s.objects);
-    const live = await Promise.all(objects.map((o) => kube.get({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace })));
-    const owned = live.flatMap((obj) => (obj ? [{ object: `${obj.kind}/${obj.metadata.name}`, managers: otherManagers(obj) }] : [])).filter((o) => o.managers.length > 0);
-    if (owned.length === 0) return { status: "pass", message: `no other field manager edits the ${live.filter(Boolean).length} existing objects of the plan` };
+    const live = await Promise.all(
+      objects.map((o) =>
+        kube.get({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace }),
+      ),
+    );
+    const owned = live
+      .flatMap((obj) => (obj ? [{ object: `${obj.kind}/${obj.metadata.name}`, managers: otherManagers(obj) }] : []))
+      .filter((o) => o.managers.length > 0);
+    if (owned.length === 0)
+      return {
+        status: "pass",
+        message: `no other field manager edits the ${live.filter(Boolean).length} existing objects of the plan`,
+      };
     return {
       status: "warn",
       message: `edited by other field managers: ${owned.map((o) => `${o.object} (${o.managers.join(", ")})`).join("; ")}`,

@@ -10,5 +10,13 @@ export type { PreflightContext } from "./context.js";
 
 /** Everything a program can know before the first write, derived from the plan. */
 export const PREFLIGHT_CHECKS: readonly Check<PreflightContext>[] = [
-  permissionsCheck, versionCheck, namespaceCheck, ownershipCheck, storageCheck, ingressClassCheck, tlsCheck, capacityCheck, quotaCheck,
+  permissionsCheck,
+  versionCheck,
+  namespaceCheck,
+  ownershipCheck,
+  storageCheck,
+  ingressClassCheck,
+  tlsCheck,
+  capacityCheck,
+  quotaCheck,
 ];

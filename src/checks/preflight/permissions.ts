@@ -26,13 +26,19 @@ export function requiredAccess(rendered: RenderedPlan): AccessQuestion[] {
   const objects = rendered.stages.flatMap((s) => s.objects);
   const questions: AccessQuestion[] = [];
   for (const obj of objects) {
-    for (const verb of ["get", "create", "patch"]) questions.push(ask(obj.kind, verb, isNamespaced(obj) ? ns : undefined));
+    for (const verb of ["get", "create", "patch"])
+      questions.push(ask(obj.kind, verb, isNamespaced(obj) ? ns : undefined));
   }
   for (const [, kind] of WATCHED_KINDS) for (const verb of ["list", "watch"]) questions.push(ask(kind, verb, ns));
   questions.push(ask("Pod", "get", ns, "log"), ask("Job", "delete", ns));
   for (const verb of ["get", "create", "update", "delete"]) questions.push(ask("Lease", verb, ns));
   // What the verification reads afterwards: endpoints, ingress classes, the ServiceAccount's access reviews, exec into the databases.
-  questions.push(ask("EndpointSlice", "list", ns), ask("IngressClass", "get", undefined), ask("SubjectAccessReview", "create", undefined), ask("Pod", "create", ns, "exec"));
+  questions.push(
+    ask("EndpointSlice", "list", ns),
+    ask("IngressClass", "get", undefined),
+    ask("SubjectAccessReview", "create", undefined),
+    ask("Pod", "create", ns, "exec"),
+  );
   return dedupe(questions);
 }
 
@@ -42,11 +48,21 @@ export function requiredAccess(rendered: RenderedPlan): AccessQuestion[] {
  */
 export function grantedByRoles(rendered: RenderedPlan): AccessQuestion[] {
   const roles = rendered.stages.flatMap((s) => s.objects).filter((o) => o.kind === "ClusterRole");
-  return dedupe(roles.flatMap((role: KubeObject) => ((role.rules as { apiGroups?: string[]; resources?: string[]; verbs?: string[] }[] | undefined) ?? [])
-    .flatMap((rule) => (rule.apiGroups ?? [""]).flatMap((group) => (rule.resources ?? []).flatMap((res) => (rule.verbs ?? []).map((verb) => {
-      const [resource, subresource] = res.split("/");
-      return { verb, resource: resource!, group, ...(subresource ? { subresource } : {}) };
-    }))))));
+  return dedupe(
+    roles.flatMap((role: KubeObject) =>
+      ((role.rules as { apiGroups?: string[]; resources?: string[]; verbs?: string[] }[] | undefined) ?? []).flatMap(
+        (rule) =>
+          (rule.apiGroups ?? [""]).flatMap((group) =>
+            (rule.resources ?? []).flatMap((res) =>
+              (rule.verbs ?? []).map((verb) => {
+                const [resource, subresource] = res.split("/");
+                return { verb, resource: resource!, group, ...(subresource ? { subresource } : {}) };
+              }),
+            ),
+          ),
+      ),
+    ),
+  );
 }
 
 function dedupe(qs: readonly AccessQuestion[]): AccessQuestion[] {
@@ -67,7 +83,12 @@ export function roleSnippet(missing: readonly AccessQuestion[]): string {
     const key = JSON.stringify([q.group ?? "", `${q.resource}${q.subresource ? `/${q.subresource}` : ""}`]);
     rules.set(key, (rules.get(key) ?? new Set()).add(q.verb));
   }
-  const lines = ["apiVersion: rbac.authorization.k8s.io/v1", "kind: ClusterRole", "metadata: {name: mathison-installer}", "rules:"];
+  const lines = [
+    "apiVersion: rbac.authorization.k8s.io/v1",
+    "kind: ClusterRole",
+    "metadata: {name: mathison-installer}",
+    "rules:",
+  ];
   for (const [key, verbs] of rules) {
     const [group, resource] = JSON.parse(key) as [string, string];
     lines.push(`- {apiGroups: ["${group}"], resources: [${resource}], verbs: [${[...verbs].join(", ")}]}`);
@@ -81,21 +102,35 @@ async function missingOf(ctx: PreflightContext, qs: readonly AccessQuestion[]): 
 }
 
 export const permissionsCheck: Check<PreflightContext> = {
-  id: "permissions", group: "Permissions", title: "Permissions", needs: ["cluster"],
+  id: "permissions",
+  group: "Permissions",
+  title: "Permissions",
+  needs: ["cluster"],
   async run(ctx): Promise<CheckResult> {
     const needed = requiredAccess(ctx.rendered);
     // RBAC allows `*` on `*` only to a rule of wildcards (cluster-admin): then every question is answered at once.
-    if (await ctx.kube.canI({ verb: "*", resource: "*", group: "*" })) return { status: "pass", message: `all ${needed.length} requests the run makes are allowed (every verb on every resource is)` };
+    if (await ctx.kube.canI({ verb: "*", resource: "*", group: "*" }))
+      return {
+        status: "pass",
+        message: `all ${needed.length} requests the run makes are allowed (every verb on every resource is)`,
+      };
     const [missing, escalate, bind] = await Promise.all([
       missingOf(ctx, needed),
       ctx.kube.canI({ verb: "escalate", resource: "clusterroles", group: "rbac.authorization.k8s.io" }),
       ctx.kube.canI({ verb: "bind", resource: "clusterroles", group: "rbac.authorization.k8s.io" }),
     ]);
     const grants = escalate && bind ? [] : await missingOf(ctx, grantedByRoles(ctx.rendered));
-    if (missing.length === 0 && grants.length === 0) return { status: "pass", message: `all ${needed.length} requests the run makes are allowed` };
+    if (missing.length === 0 && grants.length === 0)
+      return { status: "pass", message: `all ${needed.length} requests the run makes are allowed` };
     const parts = [
-      ...(missing.length > 0 ? [`missing ${missing.length} of ${needed.length}: ${missing.map(describeAccess).join("; ")}`] : []),
-      ...(grants.length > 0 ? [`the ClusterRole grants ${grants.length} permissions you do not hold (and no escalate/bind on clusterroles): ${grants.slice(0, 6).map(describeAccess).join("; ")}${grants.length > 6 ? "; …" : ""}`] : []),
+      ...(missing.length > 0
+        ? [`missing ${missing.length} of ${needed.length}: ${missing.map(describeAccess).join("; ")}`]
+        : []),
+      ...(grants.length > 0
+        ? [
+            `the ClusterRole grants ${grants.length} permissions you do not hold (and no escalate/bind on clusterroles): ${grants.slice(0, 6).map(describeAccess).join("; ")}${grants.length > 6 ? "; …" : ""}`,
+          ]
+        : []),
     ];
     return {
       status: "fail",

@@ -10,5 +10,20 @@ export type { NetworkOptions, VerifyContext } from "./context.js";
 
 /** The automated checks a program can make after an install. */
 export const VERIFY_CHECKS: readonly Check<VerifyContext>[] = [
-  migrationCheck, webCheck, workerCheck, probesCheck, endpointsCheck, postgresQueryCheck, vectorExtensionCheck, redisPingCheck, serviceAccountCheck, ingressAddressCheck, dnsCheck, tlsCertificateCheck, tlsServedCheck, healthCheck, authUrlCheck, sseCheck,
+  migrationCheck,
+  webCheck,
+  workerCheck,
+  probesCheck,
+  endpointsCheck,
+  postgresQueryCheck,
+  vectorExtensionCheck,
+  redisPingCheck,
+  serviceAccountCheck,
+  ingressAddressCheck,
+  dnsCheck,
+  tlsCertificateCheck,
+  tlsServedCheck,
+  healthCheck,
+  authUrlCheck,
+  sseCheck,
 ];

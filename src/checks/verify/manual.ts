@@ -21,7 +21,11 @@ export const MANUAL_CHECKS: readonly ManualCheck[] = [
     needs: ["ingress-address", "dns", "tls-served", "health", "auth-url"],
     todo: (url) => `open ${url} in a browser and sign in`,
     troubleshooting: (ns, url, passed) => [
-      ...(passed.has("auth-url") ? [] : [`a sign-in that returns to another address: AUTH_URL must be ${url} (see the AUTH_URL check); re-run install with --domain`]),
+      ...(passed.has("auth-url")
+        ? []
+        : [
+            `a sign-in that returns to another address: AUTH_URL must be ${url} (see the AUTH_URL check); re-run install with --domain`,
+          ]),
       "a sign-in page that reloads or errors: the browser's developer tools show the failing request; check that cookies for the domain are allowed",
       `kubectl -n ${ns} logs deploy/mathison-web | grep -i auth`,
     ],

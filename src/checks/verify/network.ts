@@ -5,7 +5,7 @@ import { X509Certificate } from "node:crypto";
 import type { Check, CheckResult } from "../types.js";
 import type { VerifyContext } from "./context.js";
 import { http } from "../../base/node-http.js";
-import { type KubeObject } from "../../facts/objects.js";
+import type { KubeObject } from "../../facts/objects.js";
 
 const EXPIRY_WARNING_DAYS = 14;
 const DAY_MS = 86_400_000;
@@ -19,12 +19,29 @@ interface Served {
 }
 
 async function servedBy(ctx: VerifyContext): Promise<Served | undefined> {
-  const ing = await ctx.kube.get({ apiVersion: "networking.k8s.io/v1", kind: "Ingress", name: "mathison-web", namespace: ctx.state.namespace });
+  const ing = await ctx.kube.get({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    name: "mathison-web",
+    namespace: ctx.state.namespace,
+  });
   const domain = ing?.spec?.rules?.[0]?.host as string | undefined;
   if (!ing || !domain) return undefined;
-  const tlsSecret = ((ing.spec?.tls as { hosts?: string[]; secretName?: string }[] | undefined) ?? []).find((t) => t.hosts?.includes(domain))?.secretName;
+  const tlsSecret = ((ing.spec?.tls as { hosts?: string[]; secretName?: string }[] | undefined) ?? []).find((t) =>
+    t.hosts?.includes(domain),
+  )?.secretName;
   const entries = (ing.status?.loadBalancer?.ingress as { ip?: string; hostname?: string }[] | undefined) ?? [];
-  const published = (await Promise.all(entries.map(async (e) => e.ip ? [e.ip] : e.hostname ? (await lookup(e.hostname, { all: true }).catch(() => [])).map((a) => a.address) : []))).flat();
+  const published = (
+    await Promise.all(
+      entries.map(async (e) =>
+        e.ip
+          ? [e.ip]
+          : e.hostname
+            ? (await lookup(e.hostname, { all: true }).catch(() => [])).map((a) => a.address)
+            : [],
+      ),
+    )
+  ).flat();
   return { domain, tlsSecret, issuer: ing.metadata.annotations?.["cert-manager.io/cluster-issuer"], published };
 }
 
@@ -40,8 +57,16 @@ function connectAddress(ctx: VerifyContext, s: Served): string | undefined {
   return ctx.network.resolve.get(s.domain) ?? s.published[0];
 }
 
-const NO_INGRESS: CheckResult = { status: "skip", message: "the Ingress mathison-web is missing", hint: "see Ingress address" };
-const TLS_OFF: CheckResult = { status: "skip", message: "TLS is off (--tls none): the app is served over plain HTTP", hint: "re-run install with --tls to serve HTTPS" };
+const NO_INGRESS: CheckResult = {
+  status: "skip",
+  message: "the Ingress mathison-web is missing",
+  hint: "see Ingress address",
+};
+const TLS_OFF: CheckResult = {
+  status: "skip",
+  message: "TLS is off (--tls none): the app is served over plain HTTP",
+  hint: "re-run install with --tls to serve HTTPS",
+};
 
 /** What the TLS checks look at, or why they have nothing to look at. */
 async function servedWithTls(ctx: VerifyContext): Promise<(Served & { readonly tlsSecret: string }) | CheckResult> {
@@ -50,11 +75,18 @@ async function servedWithTls(ctx: VerifyContext): Promise<(Served & { readonly t
   if (!s.tlsSecret) return TLS_OFF;
   return { ...s, tlsSecret: s.tlsSecret };
 }
-const NO_ADDRESS = (s: Served): CheckResult => ({ status: "skip", message: `no address to reach ${s.domain} at: the Ingress has none yet`, hint: "see Ingress address" });
+const NO_ADDRESS = (s: Served): CheckResult => ({
+  status: "skip",
+  message: `no address to reach ${s.domain} at: the Ingress has none yet`,
+  hint: "see Ingress address",
+});
 
 /** The domain resolves to the address the controller published. */
 export const dnsCheck: Check<VerifyContext> = {
-  id: "dns", group: "Ingress chain", title: "DNS", needs: ["network"],
+  id: "dns",
+  group: "Ingress chain",
+  title: "DNS",
+  needs: ["network"],
   async run(ctx): Promise<CheckResult> {
     const s = await servedBy(ctx);
     if (!s) return NO_INGRESS;
@@ -65,26 +97,51 @@ export const dnsCheck: Check<VerifyContext> = {
     try {
       found = await resolveDomain(ctx, s.domain);
     } catch (err) {
-      return { status: "fail", message: `${s.domain} does not resolve (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, hint: fix };
+      return {
+        status: "fail",
+        message: `${s.domain} does not resolve (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+        hint: fix,
+      };
     }
     if (!found.addresses.some((a) => s.published.includes(a))) {
-      return { status: "fail", message: `${s.domain} resolves ${found.how} to ${found.addresses.join(", ")}, but the Ingress is served at ${want}`, hint: fix };
+      return {
+        status: "fail",
+        message: `${s.domain} resolves ${found.how} to ${found.addresses.join(", ")}, but the Ingress is served at ${want}`,
+        hint: fix,
+      };
     }
-    return { status: "pass", message: `${s.domain} resolves ${found.how} to ${found.addresses.join(", ")}, the Ingress address` };
+    return {
+      status: "pass",
+      message: `${s.domain} resolves ${found.how} to ${found.addresses.join(", ")}, the Ingress address`,
+    };
   },
 };
 
 function certificateProblem(cert: X509Certificate, domain: string, where: string): CheckResult | undefined {
-  if (!cert.checkHost(domain)) return { status: "fail", message: `${where} is for ${cert.subjectAltName ?? cert.subject}, not ${domain}`, hint: "issue a certificate whose subjectAltName holds the domain" };
+  if (!cert.checkHost(domain))
+    return {
+      status: "fail",
+      message: `${where} is for ${cert.subjectAltName ?? cert.subject}, not ${domain}`,
+      hint: "issue a certificate whose subjectAltName holds the domain",
+    };
   const daysLeft = Math.floor((Date.parse(cert.validTo) - Date.now()) / DAY_MS);
-  if (daysLeft < 0) return { status: "fail", message: `${where} expired on ${cert.validTo}`, hint: "renew the certificate" };
-  if (daysLeft < EXPIRY_WARNING_DAYS) return { status: "warn", message: `${where} expires in ${daysLeft} days (${cert.validTo})`, hint: "renew the certificate before it expires" };
+  if (daysLeft < 0)
+    return { status: "fail", message: `${where} expired on ${cert.validTo}`, hint: "renew the certificate" };
+  if (daysLeft < EXPIRY_WARNING_DAYS)
+    return {
+      status: "warn",
+      message: `${where} expires in ${daysLeft} days (${cert.validTo})`,
+      hint: "renew the certificate before it expires",
+    };
   return undefined;
 }
 
 /** cert-manager's Certificate is Ready, or the TLS Secret holds a certificate for the domain that is not about to expire. */
 export const tlsCertificateCheck: Check<VerifyContext> = {
-  id: "tls-certificate", group: "Ingress chain", title: "TLS certificate", needs: ["cluster"],
+  id: "tls-certificate",
+  group: "Ingress chain",
+  title: "TLS certificate",
+  needs: ["cluster"],
   async run(ctx): Promise<CheckResult> {
     const s = await servedWithTls(ctx);
     if ("status" in s) return s;
@@ -92,52 +149,104 @@ export const tlsCertificateCheck: Check<VerifyContext> = {
     if (s.issuer) return certManagerReady(ctx, s.tlsSecret, s.issuer);
     const secret = await ctx.kube.get({ apiVersion: "v1", kind: "Secret", name: s.tlsSecret, namespace: ns });
     const pem = secret?.data?.["tls.crt"] as string | undefined;
-    if (!pem) return { status: "fail", message: `Secret ${s.tlsSecret} ${secret ? "holds no tls.crt" : "does not exist"}`, hint: `kubectl -n ${ns} create secret tls ${s.tlsSecret} --cert=FILE --key=FILE` };
+    if (!pem)
+      return {
+        status: "fail",
+        message: `Secret ${s.tlsSecret} ${secret ? "holds no tls.crt" : "does not exist"}`,
+        hint: `kubectl -n ${ns} create secret tls ${s.tlsSecret} --cert=FILE --key=FILE`,
+      };
     let cert: X509Certificate;
     try {
       cert = new X509Certificate(Buffer.from(pem, "base64"));
     } catch (err) {
-      return { status: "fail", message: `Secret ${s.tlsSecret}'s tls.crt is not a certificate: ${(err as Error).message}`, hint: `kubectl -n ${ns} create secret tls ${s.tlsSecret} --cert=FILE --key=FILE --dry-run=client -o yaml | kubectl apply -f -` };
+      return {
+        status: "fail",
+        message: `Secret ${s.tlsSecret}'s tls.crt is not a certificate: ${(err as Error).message}`,
+        hint: `kubectl -n ${ns} create secret tls ${s.tlsSecret} --cert=FILE --key=FILE --dry-run=client -o yaml | kubectl apply -f -`,
+      };
     }
-    return certificateProblem(cert, s.domain, `the certificate in Secret ${s.tlsSecret}`)
-      ?? { status: "pass", message: `Secret ${s.tlsSecret} holds a certificate for ${s.domain}, valid until ${cert.validTo}` };
+    return (
+      certificateProblem(cert, s.domain, `the certificate in Secret ${s.tlsSecret}`) ?? {
+        status: "pass",
+        message: `Secret ${s.tlsSecret} holds a certificate for ${s.domain}, valid until ${cert.validTo}`,
+      }
+    );
   },
 };
 
 async function certManagerReady(ctx: VerifyContext, name: string, issuer: string): Promise<CheckResult> {
   const ns = ctx.state.namespace;
-  const cert: KubeObject | undefined = await ctx.kube.get({ apiVersion: "cert-manager.io/v1", kind: "Certificate", name, namespace: ns });
-  if (!cert) return { status: "fail", message: `cert-manager has not created Certificate ${name} (ClusterIssuer ${issuer})`, hint: "kubectl -n cert-manager logs deploy/cert-manager" };
-  const ready = ((cert.status?.conditions as { type: string; status: string; message?: string }[] | undefined) ?? []).find((c) => c.type === "Ready");
-  if (ready?.status !== "True") return { status: "fail", message: `Certificate ${name} is not Ready: ${ready?.message ?? "no Ready condition yet"}`, hint: `kubectl -n ${ns} describe certificate ${name}` };
+  const cert: KubeObject | undefined = await ctx.kube.get({
+    apiVersion: "cert-manager.io/v1",
+    kind: "Certificate",
+    name,
+    namespace: ns,
+  });
+  if (!cert)
+    return {
+      status: "fail",
+      message: `cert-manager has not created Certificate ${name} (ClusterIssuer ${issuer})`,
+      hint: "kubectl -n cert-manager logs deploy/cert-manager",
+    };
+  const ready = (
+    (cert.status?.conditions as { type: string; status: string; message?: string }[] | undefined) ?? []
+  ).find((c) => c.type === "Ready");
+  if (ready?.status !== "True")
+    return {
+      status: "fail",
+      message: `Certificate ${name} is not Ready: ${ready?.message ?? "no Ready condition yet"}`,
+      hint: `kubectl -n ${ns} describe certificate ${name}`,
+    };
   return { status: "pass", message: `cert-manager's Certificate ${name} is Ready (ClusterIssuer ${issuer})` };
 }
 
 /** The CAs a check trusts: Node's defaults (with NODE_EXTRA_CA_CERTS), plus --ca-file's. */
 function trustedCas(ctx: VerifyContext): string[] | undefined {
   if (!ctx.network.extraCa) return undefined;
-  const defaults = (tls as { getCACertificates?: (type: string) => string[] }).getCACertificates?.("default") ?? [...tls.rootCertificates];
+  const defaults = (tls as { getCACertificates?: (type: string) => string[] }).getCACertificates?.("default") ?? [
+    ...tls.rootCertificates,
+  ];
   return [...defaults, ctx.network.extraCa];
 }
 
 /** What the controller serves for the domain: a certificate valid for it, from a CA this machine trusts. */
 export const tlsServedCheck: Check<VerifyContext> = {
-  id: "tls-served", group: "Ingress chain", title: "HTTPS certificate served", needs: ["network"],
+  id: "tls-served",
+  group: "Ingress chain",
+  title: "HTTPS certificate served",
+  needs: ["network"],
   async run(ctx): Promise<CheckResult> {
     const s = await servedWithTls(ctx);
     if ("status" in s) return s;
     const address = connectAddress(ctx, s);
     if (!address) return NO_ADDRESS(s);
     const { cert, error } = await handshake(address, s.domain, trustedCas(ctx));
-    if (!cert) return { status: "fail", message: `no TLS handshake with ${address}:443 for ${s.domain}: ${error}`, hint: "the ingress controller must listen on 443 and serve the Ingress's TLS Secret" };
+    if (!cert)
+      return {
+        status: "fail",
+        message: `no TLS handshake with ${address}:443 for ${s.domain}: ${error}`,
+        hint: "the ingress controller must listen on 443 and serve the Ingress's TLS Secret",
+      };
     const wrong = certificateProblem(cert, s.domain, `the certificate ${address} serves`);
     if (wrong) return wrong;
-    if (error) return { status: "fail", message: `the certificate ${address} serves for ${s.domain} is not trusted here: ${error}`, hint: "if it comes from a private CA, pass --ca-file CA.pem (or set NODE_EXTRA_CA_CERTS)" };
-    return { status: "pass", message: `${address} serves a trusted certificate for ${s.domain}, valid until ${cert.validTo}` };
+    if (error)
+      return {
+        status: "fail",
+        message: `the certificate ${address} serves for ${s.domain} is not trusted here: ${error}`,
+        hint: "if it comes from a private CA, pass --ca-file CA.pem (or set NODE_EXTRA_CA_CERTS)",
+      };
+    return {
+      status: "pass",
+      message: `${address} serves a trusted certificate for ${s.domain}, valid until ${cert.validTo}`,
+    };
   },
 };
 
-function handshake(address: string, servername: string, ca: string[] | undefined): Promise<{ cert?: X509Certificate; error?: string }> {
+function handshake(
+  address: string,
+  servername: string,
+  ca: string[] | undefined,
+): Promise<{ cert?: X509Certificate; error?: string }> {
   return new Promise((resolve) => {
     const socket = tls.connect({ host: address, port: 443, servername, ca, rejectUnauthorized: false, timeout: 5_000 });
     socket.once("secureConnect", () => {
@@ -146,14 +255,20 @@ function handshake(address: string, servername: string, ca: string[] | undefined
       socket.destroy();
       resolve(raw ? { cert: raw, ...(error ? { error } : {}) } : { error: "no certificate" });
     });
-    socket.once("timeout", () => { socket.destroy(); resolve({ error: "no answer within 5 s" }); });
+    socket.once("timeout", () => {
+      socket.destroy();
+      resolve({ error: "no answer within 5 s" });
+    });
     socket.once("error", (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
   });
 }
 
 /** `GET <AUTH_URL>/api/health` through the controller answers 200: the whole chain works. */
 export const healthCheck: Check<VerifyContext> = {
-  id: "health", group: "Ingress chain", title: "GET /api/health", needs: ["network"],
+  id: "health",
+  group: "Ingress chain",
+  title: "GET /api/health",
+  needs: ["network"],
   async run(ctx): Promise<CheckResult> {
     const s = await servedBy(ctx);
     if (!s) return NO_INGRESS;
@@ -162,27 +277,51 @@ export const healthCheck: Check<VerifyContext> = {
     const url = `${s.tlsSecret ? "https" : "http"}://${s.domain}/api/health`;
     const answer = await get(url, address, trustedCas(ctx));
     const ns = ctx.state.namespace;
-    if (typeof answer === "string") return { status: "fail", message: `${url} (at ${address}): ${answer}`, hint: `see the TLS checks; curl -v --resolve ${s.domain}:${s.tlsSecret ? 443 : 80}:${address} ${url}` };
+    if (typeof answer === "string")
+      return {
+        status: "fail",
+        message: `${url} (at ${address}): ${answer}`,
+        hint: `see the TLS checks; curl -v --resolve ${s.domain}:${s.tlsSecret ? 443 : 80}:${address} ${url}`,
+      };
     if (answer.status !== 200) {
-      return { status: "fail", message: `${url} (at ${address}) answered ${answer.status} ${answer.text}`, hint: answer.status >= 502 && answer.status <= 504
-        ? `the controller reached no working web pod: kubectl -n ${ns} get endpointslices -l kubernetes.io/service-name=mathison-web; kubectl -n ${ns} logs deploy/mathison-web`
-        : `kubectl -n ${ns} logs deploy/mathison-web` };
+      return {
+        status: "fail",
+        message: `${url} (at ${address}) answered ${answer.status} ${answer.text}`,
+        hint:
+          answer.status >= 502 && answer.status <= 504
+            ? `the controller reached no working web pod: kubectl -n ${ns} get endpointslices -l kubernetes.io/service-name=mathison-web; kubectl -n ${ns} logs deploy/mathison-web`
+            : `kubectl -n ${ns} logs deploy/mathison-web`,
+      };
     }
     return { status: "pass", message: `${url} (at ${address}) answered 200` };
   },
 };
 
-function get(url: string, address: string, ca: string[] | undefined): Promise<{ status: number; text: string } | string> {
+function get(
+  url: string,
+  address: string,
+  ca: string[] | undefined,
+): Promise<{ status: number; text: string } | string> {
   const u = new URL(url);
   const secure = u.protocol === "https:";
   return new Promise((resolve) => {
-    const options = { host: address, port: secure ? 443 : 80, path: u.pathname, servername: u.hostname, headers: { host: u.hostname }, ca, timeout: 5_000 };
+    const options = {
+      host: address,
+      port: secure ? 443 : 80,
+      path: u.pathname,
+      servername: u.hostname,
+      headers: { host: u.hostname },
+      ca,
+      timeout: 5_000,
+    };
     const req = (secure ? httpsRequest : http.request)(options, (res) => {
       res.resume();
       resolve({ status: res.statusCode ?? 0, text: res.statusMessage ?? "" });
     });
     req.once("timeout", () => req.destroy(new Error("no answer within 5 s")));
-    req.once("error", (err: NodeJS.ErrnoException) => resolve(err.code ? `${err.code}${err.message.includes(err.code) ? "" : `: ${err.message}`}` : err.message));
+    req.once("error", (err: NodeJS.ErrnoException) =>
+      resolve(err.code ? `${err.code}${err.message.includes(err.code) ? "" : `: ${err.message}`}` : err.message),
+    );
     req.end();
   });
 }

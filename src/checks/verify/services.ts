@@ -5,23 +5,42 @@ import type { VerifyContext } from "./context.js";
 
 /** The postgres and redis Services have ready endpoints: web and worker can reach them. */
 export const endpointsCheck: Check<VerifyContext> = {
-  id: "endpoints", group: "Backing services", title: "PostgreSQL and Redis endpoints", needs: ["cluster"],
+  id: "endpoints",
+  group: "Backing services",
+  title: "PostgreSQL and Redis endpoints",
+  needs: ["cluster"],
   async run({ kube, state }): Promise<CheckResult> {
     const ns = state.namespace;
-    const counts = await Promise.all(["postgres", "redis"].map(async (svc) => {
-      const slices = (await kube.list("discovery.k8s.io/v1", "EndpointSlice", ns, { labelSelector: `kubernetes.io/service-name=${svc}` })).items;
-      const ready = slices.flatMap((s) => (s.endpoints as { conditions?: { ready?: boolean } }[] | undefined) ?? []).filter((e) => e.conditions?.ready !== false).length;
-      return [svc, ready] as const;
-    }));
+    const counts = await Promise.all(
+      ["postgres", "redis"].map(async (svc) => {
+        const slices = (
+          await kube.list("discovery.k8s.io/v1", "EndpointSlice", ns, {
+            labelSelector: `kubernetes.io/service-name=${svc}`,
+          })
+        ).items;
+        const ready = slices
+          .flatMap((s) => (s.endpoints as { conditions?: { ready?: boolean } }[] | undefined) ?? [])
+          .filter((e) => e.conditions?.ready !== false).length;
+        return [svc, ready] as const;
+      }),
+    );
     const empty = counts.filter(([, n]) => n === 0).map(([svc]) => svc);
-    if (empty.length > 0) return { status: "fail", message: `Service ${empty.join(" and ")} has no ready endpoint`, hint: `kubectl -n ${ns} get pods,endpointslices: the StatefulSet's pod is not Ready` };
+    if (empty.length > 0)
+      return {
+        status: "fail",
+        message: `Service ${empty.join(" and ")} has no ready endpoint`,
+        hint: `kubectl -n ${ns} get pods,endpointslices: the StatefulSet's pod is not Ready`,
+      };
     return { status: "pass", message: counts.map(([svc, n]) => `${svc} ${n} ready`).join(", ") };
   },
 };
 
 async function databaseNames({ kube, state }: VerifyContext): Promise<{ user: string; db: string }> {
   const cm = await kube.get({ apiVersion: "v1", kind: "ConfigMap", name: CONFIGMAP_NAME, namespace: state.namespace });
-  return { user: (cm?.data?.POSTGRES_USER as string | undefined) ?? "mathison", db: (cm?.data?.POSTGRES_DB as string | undefined) ?? "mathison" };
+  return {
+    user: (cm?.data?.POSTGRES_USER as string | undefined) ?? "mathison",
+    db: (cm?.data?.POSTGRES_DB as string | undefined) ?? "mathison",
+  };
 }
 
 /** What a failed exec'd command said, in one line: its first error line, or its exit code. */
@@ -31,19 +50,42 @@ function saidInOneLine(r: ExecResult): string {
 }
 
 /** `psql` in postgres-0, as `kubectl exec` runs it: the database's own view, not a port probe. */
-async function psql(ctx: VerifyContext, sql: string): Promise<{ result: ExecResult; user: string; db: string; command: string }> {
+async function psql(
+  ctx: VerifyContext,
+  sql: string,
+): Promise<{ result: ExecResult; user: string; db: string; command: string }> {
   const { user, db } = await databaseNames(ctx);
-  const result = await ctx.kube.exec(ctx.state.namespace, "postgres-0", "postgres", ["psql", "-U", user, "-d", db, "-tAc", sql]);
-  return { result, user, db, command: `kubectl -n ${ctx.state.namespace} exec postgres-0 -c postgres -- psql -U ${user} -d ${db} -c "${sql}"` };
+  const result = await ctx.kube.exec(ctx.state.namespace, "postgres-0", "postgres", [
+    "psql",
+    "-U",
+    user,
+    "-d",
+    db,
+    "-tAc",
+    sql,
+  ]);
+  return {
+    result,
+    user,
+    db,
+    command: `kubectl -n ${ctx.state.namespace} exec postgres-0 -c postgres -- psql -U ${user} -d ${db} -c "${sql}"`,
+  };
 }
 
 /** PostgreSQL answers a query as the application's user, in the application's database. */
 export const postgresQueryCheck: Check<VerifyContext> = {
-  id: "postgres-query", group: "Backing services", title: "PostgreSQL answers", needs: ["exec"],
+  id: "postgres-query",
+  group: "Backing services",
+  title: "PostgreSQL answers",
+  needs: ["exec"],
   async run(ctx): Promise<CheckResult> {
     const { result, user, db, command } = await psql(ctx, "SELECT 1");
     if (result.exitCode !== 0 || result.stdout.trim() !== "1") {
-      return { status: "fail", message: `SELECT 1 as ${user} in ${db} failed: ${saidInOneLine(result)}`, hint: `${command}\nkubectl -n ${ctx.state.namespace} logs postgres-0 -c postgres` };
+      return {
+        status: "fail",
+        message: `SELECT 1 as ${user} in ${db} failed: ${saidInOneLine(result)}`,
+        hint: `${command}\nkubectl -n ${ctx.state.namespace} logs postgres-0 -c postgres`,
+      };
     }
     return { status: "pass", message: `SELECT 1 as ${user} in database ${db} returned 1` };
   },
@@ -51,13 +93,24 @@ export const postgresQueryCheck: Check<VerifyContext> = {
 
 /** The `vector` extension exists in the application's database: embeddings need it. */
 export const vectorExtensionCheck: Check<VerifyContext> = {
-  id: "pgvector", group: "Backing services", title: "pgvector extension", needs: ["exec"],
+  id: "pgvector",
+  group: "Backing services",
+  title: "pgvector extension",
+  needs: ["exec"],
   async run(ctx): Promise<CheckResult> {
-    const { result, user, db, command } = await psql(ctx, "SELECT extversion FROM pg_extension WHERE extname = 'vector'");
-    if (result.exitCode !== 0) return { status: "fail", message: `could not ask PostgreSQL: ${saidInOneLine(result)}`, hint: command };
+    const { result, user, db, command } = await psql(
+      ctx,
+      "SELECT extversion FROM pg_extension WHERE extname = 'vector'",
+    );
+    if (result.exitCode !== 0)
+      return { status: "fail", message: `could not ask PostgreSQL: ${saidInOneLine(result)}`, hint: command };
     const version = result.stdout.trim();
     if (!version) {
-      return { status: "fail", message: `the vector extension is not installed in database ${db}`, hint: `the image must be pgvector/pgvector; then: kubectl -n ${ctx.state.namespace} exec postgres-0 -c postgres -- psql -U ${user} -d ${db} -c "CREATE EXTENSION vector"` };
+      return {
+        status: "fail",
+        message: `the vector extension is not installed in database ${db}`,
+        hint: `the image must be pgvector/pgvector; then: kubectl -n ${ctx.state.namespace} exec postgres-0 -c postgres -- psql -U ${user} -d ${db} -c "CREATE EXTENSION vector"`,
+      };
     }
     return { status: "pass", message: `vector ${version} is installed in database ${db}` };
   },
@@ -65,11 +118,18 @@ export const vectorExtensionCheck: Check<VerifyContext> = {
 
 /** Redis answers PING with PONG. */
 export const redisPingCheck: Check<VerifyContext> = {
-  id: "redis-ping", group: "Backing services", title: "Redis answers", needs: ["exec"],
+  id: "redis-ping",
+  group: "Backing services",
+  title: "Redis answers",
+  needs: ["exec"],
   async run({ kube, state }): Promise<CheckResult> {
     const r = await kube.exec(state.namespace, "redis-0", "redis", ["redis-cli", "ping"]);
     if (r.exitCode !== 0 || r.stdout.trim() !== "PONG") {
-      return { status: "fail", message: `PING did not get PONG: ${saidInOneLine(r)}`, hint: `kubectl -n ${state.namespace} exec redis-0 -c redis -- redis-cli ping\nkubectl -n ${state.namespace} logs redis-0 -c redis` };
+      return {
+        status: "fail",
+        message: `PING did not get PONG: ${saidInOneLine(r)}`,
+        hint: `kubectl -n ${state.namespace} exec redis-0 -c redis -- redis-cli ping\nkubectl -n ${state.namespace} logs redis-0 -c redis`,
+      };
     }
     return { status: "pass", message: "PING answered PONG" };
   },

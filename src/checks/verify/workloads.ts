@@ -7,31 +7,67 @@ const APPLIED = /migrations have been successfully applied|No pending migrations
 
 /** The newest migration Job completed, and its log says the migrations were applied. */
 export const migrationCheck: Check<VerifyContext> = {
-  id: "migration", group: "Workloads", title: "Database migration", needs: ["cluster"],
+  id: "migration",
+  group: "Workloads",
+  title: "Database migration",
+  needs: ["cluster"],
   async run({ kube, state }): Promise<CheckResult> {
     const ns = state.namespace;
     const job = newestMigrationJob((await kube.list("batch/v1", "Job", ns)).items);
-    if (!job) return { status: "fail", message: "no migration Job in the namespace", hint: "re-run mathison-install install: it runs the migration" };
-    const pods = (await kube.list("v1", "Pod", ns, { labelSelector: `batch.kubernetes.io/job-name=${job.metadata.name}` })).items;
+    if (!job)
+      return {
+        status: "fail",
+        message: "no migration Job in the namespace",
+        hint: "re-run mathison-install install: it runs the migration",
+      };
+    const pods = (
+      await kube.list("v1", "Pod", ns, { labelSelector: `batch.kubernetes.io/job-name=${job.metadata.name}` })
+    ).items;
     const r = jobReadinessWithPods(job, pods);
-    if (r.state !== "ready") return { status: "fail", message: `Job/${job.metadata.name}: ${r.message}`, hint: `kubectl -n ${ns} logs job/${job.metadata.name}` };
-    const logs = await Promise.all(pods.map((p) => kube.logs(ns, p.metadata.name, "migrate", { tailLines: 200 }).catch(() => "")));
-    if (logs.some((l) => APPLIED.test(l))) return { status: "pass", message: `Job/${job.metadata.name} completed: the migrations were applied` };
-    return { status: "warn", message: `Job/${job.metadata.name} completed, but its log (${pods.length === 0 ? "its pod is gone" : "read"}) does not say the migrations were applied`, hint: `kubectl -n ${ns} logs job/${job.metadata.name}` };
+    if (r.state !== "ready")
+      return {
+        status: "fail",
+        message: `Job/${job.metadata.name}: ${r.message}`,
+        hint: `kubectl -n ${ns} logs job/${job.metadata.name}`,
+      };
+    const logs = await Promise.all(
+      pods.map((p) => kube.logs(ns, p.metadata.name, "migrate", { tailLines: 200 }).catch(() => "")),
+    );
+    if (logs.some((l) => APPLIED.test(l)))
+      return { status: "pass", message: `Job/${job.metadata.name} completed: the migrations were applied` };
+    return {
+      status: "warn",
+      message: `Job/${job.metadata.name} completed, but its log (${pods.length === 0 ? "its pod is gone" : "read"}) does not say the migrations were applied`,
+      hint: `kubectl -n ${ns} logs job/${job.metadata.name}`,
+    };
   },
 };
 
-function deploymentCheck(id: string, name: string, title: string, expected: (ctx: VerifyContext) => string): Check<VerifyContext> {
+function deploymentCheck(
+  id: string,
+  name: string,
+  title: string,
+  expected: (ctx: VerifyContext) => string,
+): Check<VerifyContext> {
   return {
-    id, group: "Workloads", title, needs: ["cluster"],
+    id,
+    group: "Workloads",
+    title,
+    needs: ["cluster"],
     async run(ctx): Promise<CheckResult> {
       const d = await ctx.kube.get({ apiVersion: "apps/v1", kind: "Deployment", name, namespace: ctx.state.namespace });
       const hint = `kubectl -n ${ctx.state.namespace} describe deployment ${name}`;
-      if (!d) return { status: "fail", message: `Deployment ${name} is missing`, hint: "re-run mathison-install install" };
+      if (!d)
+        return { status: "fail", message: `Deployment ${name} is missing`, hint: "re-run mathison-install install" };
       const want = (d.spec?.replicas as number | undefined) ?? 1;
       const ready = (d.status?.readyReplicas as number | undefined) ?? 0;
       const image = d.spec?.template?.spec?.containers?.[0]?.image as string;
-      if (image !== expected(ctx)) return { status: "fail", message: `runs ${image}, the install record says ${expected(ctx)}`, hint: "someone changed it outside the installer: re-run mathison-install install" };
+      if (image !== expected(ctx))
+        return {
+          status: "fail",
+          message: `runs ${image}, the install record says ${expected(ctx)}`,
+          hint: "someone changed it outside the installer: re-run mathison-install install",
+        };
       if (ready < want) return { status: "fail", message: `${ready}/${want} ready (${image})`, hint };
       return { status: "pass", message: `${ready}/${want} ready, ${image}` };
     },
@@ -45,12 +81,24 @@ const RECENT_MS = 10 * 60_000;
 
 /** No recent readiness or liveness probe failures on the web pods. */
 export const probesCheck: Check<VerifyContext> = {
-  id: "probes", group: "Workloads", title: "Web probes", needs: ["cluster"],
+  id: "probes",
+  group: "Workloads",
+  title: "Web probes",
+  needs: ["cluster"],
   async run({ kube, state }): Promise<CheckResult> {
     const since = Date.now() - RECENT_MS;
-    const events = (await kube.list("v1", "Event", state.namespace, { fieldSelector: "reason=Unhealthy" })).items
-      .filter((e) => String(e.involvedObject?.name ?? "").startsWith("mathison-web-") && Date.parse((e.lastTimestamp ?? e.eventTime ?? "") as string) >= since);
+    const events = (
+      await kube.list("v1", "Event", state.namespace, { fieldSelector: "reason=Unhealthy" })
+    ).items.filter(
+      (e) =>
+        String(e.involvedObject?.name ?? "").startsWith("mathison-web-") &&
+        Date.parse((e.lastTimestamp ?? e.eventTime ?? "") as string) >= since,
+    );
     if (events.length === 0) return { status: "pass", message: "no probe failures in the last 10 minutes" };
-    return { status: "warn", message: `${events.length} probe ${events.length === 1 ? "failure" : "failures"} in the last 10 minutes, e.g. ${events[0]!.involvedObject?.name}: ${events[0]!.message}`, hint: `kubectl -n ${state.namespace} logs deploy/mathison-web` };
+    return {
+      status: "warn",
+      message: `${events.length} probe ${events.length === 1 ? "failure" : "failures"} in the last 10 minutes, e.g. ${events[0]!.involvedObject?.name}: ${events[0]!.message}`,
+      hint: `kubectl -n ${state.namespace} logs deploy/mathison-web`,
+    };
   },
 };

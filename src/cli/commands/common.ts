@@ -8,14 +8,18 @@ import { ClusterAccessError, KubeApiError, type Kube } from "../../kube/types.js
 import { OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
-import { type CliIO } from "../../base/io.js";
+import type { CliIO } from "../../base/io.js";
 
 /** --output and the namespace (flag, environment or values file) of the read-only commands; problems printed, exit 2. */
-export function outputAndNamespace(args: ParsedArgs, io: CliIO): { output: OutputFormat; namespace: string } | ExitCodeValue {
+export function outputAndNamespace(
+  args: ParsedArgs,
+  io: CliIO,
+): { output: OutputFormat; namespace: string } | ExitCodeValue {
   const output = (args.strings["output"] ?? "plain") as OutputFormat;
   const given = loadConfig({ flags: args.strings, env: io.env });
   const problems = given.ok ? [] : given.problems.map(formatProblem);
-  if (!OUTPUT_FORMATS.includes(output)) problems.push(`--output: ${JSON.stringify(output)} is not allowed: ${OUTPUT_FORMATS.join(" or ")}`);
+  if (!OUTPUT_FORMATS.includes(output))
+    problems.push(`--output: ${JSON.stringify(output)} is not allowed: ${OUTPUT_FORMATS.join(" or ")}`);
   if (problems.length > 0 || !given.ok) {
     for (const p of problems) io.stderr.write(`mathison-install: ${p}\n`);
     return ExitCode.usage;
@@ -54,7 +58,8 @@ export function networkOptions(args: ParsedArgs): NetworkOptions | string {
 export function connectOptions(args: ParsedArgs, io: Pick<CliIO, "stdin" | "env">): ConnectOptions | string {
   const given = args.strings["exec-timeout"];
   const timeoutMs = given === undefined ? undefined : parseDuration(given);
-  if (given !== undefined && timeoutMs === undefined) return `--exec-timeout: ${JSON.stringify(given)} is not allowed: a duration such as 90s or 5m`;
+  if (given !== undefined && timeoutMs === undefined)
+    return `--exec-timeout: ${JSON.stringify(given)} is not allowed: a duration such as 90s or 5m`;
   return {
     kubeconfig: args.strings["kubeconfig"],
     context: args.strings["context"],
@@ -76,7 +81,9 @@ export function parseDuration(value: string): number | undefined {
 export function lockTimeout(args: ParsedArgs): number | string {
   const given = args.strings["lock-timeout"];
   if (given === undefined || given === "0") return 0;
-  return parseDuration(given) ?? `--lock-timeout: ${JSON.stringify(given)} is not allowed: a duration such as 30s or 5m`;
+  return (
+    parseDuration(given) ?? `--lock-timeout: ${JSON.stringify(given)} is not allowed: a duration such as 30s or 5m`
+  );
 }
 
 /** What the person should know about how the cluster is reached, said once before anything else. */
@@ -85,7 +92,11 @@ export function warnAboutAccess(kube: Kube, io: Pick<CliIO, "stderr">): void {
 }
 
 /** Connects as kubectl would; an unreachable cluster or refused credentials become exit 3 with a hint. */
-export async function withCluster(args: ParsedArgs, io: CliIO, run: (kube: Kube) => Promise<ExitCodeValue>): Promise<ExitCodeValue> {
+export async function withCluster(
+  args: ParsedArgs,
+  io: CliIO,
+  run: (kube: Kube) => Promise<ExitCodeValue>,
+): Promise<ExitCodeValue> {
   const options = connectOptions(args, io);
   if (typeof options === "string") {
     io.stderr.write(`mathison-install: ${options}\n`);
@@ -97,7 +108,9 @@ export async function withCluster(args: ParsedArgs, io: CliIO, run: (kube: Kube)
     return await run(kube);
   } catch (err) {
     if (!(err instanceof ClusterAccessError) && !(err instanceof KubeApiError && err.status === 403)) throw err;
-    io.stderr.write(`mathison-install: cannot reach the cluster: ${err.message}\n  try: kubectl cluster-info with the same --kubeconfig/--context\n`);
+    io.stderr.write(
+      `mathison-install: cannot reach the cluster: ${err.message}\n  try: kubectl cluster-info with the same --kubeconfig/--context\n`,
+    );
     return ExitCode.clusterAccess;
   }
 }

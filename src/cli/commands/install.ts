@@ -10,7 +10,7 @@ import type { ParsedArgs } from "../args.js";
 import { widthOf, wrapLines } from "../../ui/wrap.js";
 import { connectOptions, lockTimeout, networkOptions, parseDuration } from "./common.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
-import { type CliIO } from "../../base/io.js";
+import type { CliIO } from "../../base/io.js";
 
 export { parseDuration };
 
@@ -32,8 +32,21 @@ export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
   if (typeof run === "number") return run;
   const interactive = !isNonInteractive(args, io);
   const frontEnd: FrontEnd = interactive
-    ? (await import("../../ui/wizard/front-end.js")).wizardFrontEnd({ flags: args.strings, env: io.env, given: run.given, stdin: io.stdin as NodeJS.ReadStream, stderr: io.stderr as NodeJS.WriteStream, replaceSecrets: run.replaceSecrets })
-    : (await import("../../ui/script-front-end.js")).scriptFrontEnd({ flags: args.strings, io, given: run.given, format: run.output, replaceSecrets: run.replaceSecrets });
+    ? (await import("../../ui/wizard/front-end.js")).wizardFrontEnd({
+        flags: args.strings,
+        env: io.env,
+        given: run.given,
+        stdin: io.stdin as NodeJS.ReadStream,
+        stderr: io.stderr as NodeJS.WriteStream,
+        replaceSecrets: run.replaceSecrets,
+      })
+    : (await import("../../ui/script-front-end.js")).scriptFrontEnd({
+        flags: args.strings,
+        io,
+        given: run.given,
+        format: run.output,
+        replaceSecrets: run.replaceSecrets,
+      });
   return runInstallPipeline(run.options, frontEnd);
 }
 
@@ -42,17 +55,29 @@ export async function runPreflight(args: ParsedArgs, io: CliIO): Promise<ExitCod
   const run = installRun(args, io);
   if (typeof run === "number") return run;
   const { scriptFrontEnd } = await import("../../ui/script-front-end.js");
-  return runInstallPipeline({ ...run.options, stopAfter: "preflight" }, scriptFrontEnd({ flags: args.strings, io, given: run.given, format: run.output, replaceSecrets: [], apiKeyMayComeLater: true }));
+  return runInstallPipeline(
+    { ...run.options, stopAfter: "preflight" },
+    scriptFrontEnd({
+      flags: args.strings,
+      io,
+      given: run.given,
+      format: run.output,
+      replaceSecrets: [],
+      apiKeyMayComeLater: true,
+    }),
+  );
 }
 
 /** The flags of an install (or its preflight) as pipeline options; every problem printed, exit 2. */
 function installRun(args: ParsedArgs, io: CliIO): InstallRun | ExitCodeValue {
   const output = (args.strings["output"] ?? "plain") as OutputFormat;
   const problems: string[] = [];
-  if (!OUTPUT_FORMATS.includes(output)) problems.push(`--output: ${JSON.stringify(output)} is not allowed: ${OUTPUT_FORMATS.join(" or ")}`);
+  if (!OUTPUT_FORMATS.includes(output))
+    problems.push(`--output: ${JSON.stringify(output)} is not allowed: ${OUTPUT_FORMATS.join(" or ")}`);
   const timeoutFlag = args.strings["timeout"];
   const timeoutMs = timeoutFlag === undefined ? undefined : parseDuration(timeoutFlag);
-  if (timeoutFlag !== undefined && timeoutMs === undefined) problems.push(`--timeout: ${JSON.stringify(timeoutFlag)} is not allowed: a duration such as 90s, 10m or 1h`);
+  if (timeoutFlag !== undefined && timeoutMs === undefined)
+    problems.push(`--timeout: ${JSON.stringify(timeoutFlag)} is not allowed: a duration such as 90s, 10m or 1h`);
   const replace = parseReplaceSecrets(args.strings["replace-secret"]);
   problems.push(...replace.problems.map(formatProblem));
   // Missing values may still come from the install record; invalid ones are invalid anyway.
@@ -65,8 +90,18 @@ function installRun(args: ParsedArgs, io: CliIO): InstallRun | ExitCodeValue {
   if (typeof cluster === "string") problems.push(cluster);
   const lockTimeoutMs = lockTimeout(args);
   if (typeof lockTimeoutMs === "string") problems.push(lockTimeoutMs);
-  if (problems.length > 0 || !given.ok || typeof network === "string" || typeof cluster === "string" || typeof lockTimeoutMs === "string") return usage(problems, io);
-  const timeoutsMs = timeoutMs === undefined ? undefined : Object.fromEntries(STAGES.map((s) => [s.id, timeoutMs])) as Record<StageId, number>;
+  if (
+    problems.length > 0 ||
+    !given.ok ||
+    typeof network === "string" ||
+    typeof cluster === "string" ||
+    typeof lockTimeoutMs === "string"
+  )
+    return usage(problems, io);
+  const timeoutsMs =
+    timeoutMs === undefined
+      ? undefined
+      : (Object.fromEntries(STAGES.map((s) => [s.id, timeoutMs])) as Record<StageId, number>);
   const options: PipelineOptions = {
     cluster,
     namespace: given.config.namespace,
@@ -87,7 +122,12 @@ function installRun(args: ParsedArgs, io: CliIO): InstallRun | ExitCodeValue {
  * program), stdin not a terminal, or a CI environment (as the is-in-ci convention detects it).
  */
 export function isNonInteractive(args: ParsedArgs, io: Pick<CliIO, "stdin" | "env">): boolean {
-  return args.booleans["non-interactive"] === true || args.strings["output"] === "json" || io.stdin.isTTY !== true || isCI(io.env);
+  return (
+    args.booleans["non-interactive"] === true ||
+    args.strings["output"] === "json" ||
+    io.stdin.isTTY !== true ||
+    isCI(io.env)
+  );
 }
 
 export function isCI(env: Readonly<Record<string, string | undefined>>): boolean {
@@ -97,7 +137,8 @@ export function isCI(env: Readonly<Record<string, string | undefined>>): boolean
 }
 
 function usage(problems: readonly string[], io: CliIO): ExitCodeValue {
-  for (const p of problems) io.stderr.write(`${wrapLines([`mathison-install: ${p}`], widthOf(io.stderr)).join("\n")}\n`);
+  for (const p of problems)
+    io.stderr.write(`${wrapLines([`mathison-install: ${p}`], widthOf(io.stderr)).join("\n")}\n`);
   io.stderr.write("nothing was applied; mathison-install install --help lists every setting\n");
   return ExitCode.usage;
 }

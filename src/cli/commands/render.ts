@@ -4,7 +4,7 @@ import type { InstallConfig } from "../../config/types.js";
 import { planYaml, stageFileName, stageYaml } from "../../render/output.js";
 import { renderPlan } from "../../render/render.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
-import { type CliIO } from "../../base/io.js";
+import type { CliIO } from "../../base/io.js";
 
 export interface RenderOptions {
   readonly outDir: string | undefined;
@@ -22,7 +22,9 @@ export function runRender(config: InstallConfig, options: RenderOptions, io: Cli
   for (const stage of plan.stages) {
     const path = join(options.outDir, stageFileName(stage));
     // Unredacted secrets only where asked for, and then readable by the owner alone.
-    writeFileSync(path, stageYaml(stage, plan.stages.length, outputOptions), { mode: options.showSecrets ? 0o600 : 0o644 });
+    writeFileSync(path, stageYaml(stage, plan.stages.length, outputOptions), {
+      mode: options.showSecrets ? 0o600 : 0o644,
+    });
     io.stderr.write(`wrote ${path}\n`);
   }
   return ExitCode.ok;

@@ -4,7 +4,7 @@ import { collectBundle, SecretInBundleError, writeBundle } from "../../support/b
 import type { ParsedArgs } from "../args.js";
 import { outputAndNamespace, withCluster } from "./common.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
-import { type CliIO } from "../../base/io.js";
+import type { CliIO } from "../../base/io.js";
 import { packageVersion } from "../../base/version.js";
 
 /** `mathison-install support-bundle`: what someone helping needs, redacted, in one file whose path goes to stdout. */
@@ -14,13 +14,22 @@ export async function runSupportBundle(args: ParsedArgs, io: CliIO): Promise<Exi
   return withCluster(args, io, async (kube) => {
     const state = await readInstallState(kube, parsed.namespace);
     if (!state.namespaceExists) {
-      io.stderr.write(`mathison-install: namespace ${state.namespace} does not exist (context ${kube.contextName}): nothing to collect\n`);
+      io.stderr.write(
+        `mathison-install: namespace ${state.namespace} does not exist (context ${kube.contextName}): nothing to collect\n`,
+      );
       return ExitCode.notInstalled;
     }
     try {
-      const files = await collectBundle({ kube, state, installerVersion: packageVersion(), secretValues: secretValuesOf(undefined, state) });
+      const files = await collectBundle({
+        kube,
+        state,
+        installerVersion: packageVersion(),
+        secretValues: secretValuesOf(undefined, state),
+      });
       const path = writeBundle(files, state.namespace, args.strings["dir"] ?? process.cwd());
-      io.stderr.write(`support bundle: ${files.size} files, mode 0600, scanned for the install's secret values (none found)\n`);
+      io.stderr.write(
+        `support bundle: ${files.size} files, mode 0600, scanned for the install's secret values (none found)\n`,
+      );
       io.stdout.write(`${path}\n`);
       return ExitCode.ok;
     } catch (err) {

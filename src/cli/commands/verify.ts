@@ -5,7 +5,7 @@ import type { ParsedArgs } from "../args.js";
 import { networkOptions, outputAndNamespace, withCluster } from "./common.js";
 import { isNonInteractive } from "./install.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
-import { type CliIO } from "../../base/io.js";
+import type { CliIO } from "../../base/io.js";
 
 /**
  * `mathison-install verify`: the checklist of an install any time. In a terminal the automated
@@ -32,7 +32,10 @@ export async function runVerify(args: ParsedArgs, io: CliIO): Promise<ExitCodeVa
 
 async function frontEnd(args: ParsedArgs, io: CliIO, output: "plain" | "json"): Promise<VerifyFrontEnd> {
   if (!isNonInteractive(args, io)) {
-    return (await import("../../ui/ink-checklist.js")).inkVerifyFrontEnd({ output: io.stderr as NodeJS.WriteStream, input: io.stdin as NodeJS.ReadStream });
+    return (await import("../../ui/ink-checklist.js")).inkVerifyFrontEnd({
+      output: io.stderr as NodeJS.WriteStream,
+      input: io.stdin as NodeJS.ReadStream,
+    });
   }
   const reporter = chooseReporter({ format: output, stdout: io.stdout, stderr: io.stderr, env: io.env });
   return (await import("../../ui/script-checklist.js")).scriptVerifyFrontEnd(reporter);

@@ -19,15 +19,25 @@ export function CheckGroup({ group, rows }: CheckGroupProps) {
   const running = rows.filter((r) => !r.outcome);
   if (running.length > 0) {
     const line = `${group}: ${rows.length - running.length} of ${rows.length} ended; ${running.map((r) => r.title).join(", ")}`;
-    return <Text><Spinner /> {line.length > columns - 2 ? `${line.slice(0, columns - 3)}…` : line}</Text>;
+    return (
+      <Text>
+        <Spinner /> {line.length > columns - 2 ? `${line.slice(0, columns - 3)}…` : line}
+      </Text>
+    );
   }
   if (rows.every((r) => r.outcome?.status === "pass")) {
-    return <Text><Text color="green">✔</Text> {group}: {rows.length} of {rows.length} passed</Text>;
+    return (
+      <Text>
+        <Text color="green">✔</Text> {group}: {rows.length} of {rows.length} passed
+      </Text>
+    );
   }
   return (
     <Box flexDirection="column">
       <Text underline>{group}</Text>
-      {rows.map((r) => <CheckRow key={r.id} title={r.title} outcome={r.outcome} />)}
+      {rows.map((r) => (
+        <CheckRow key={r.id} title={r.title} outcome={r.outcome} />
+      ))}
     </Box>
   );
 }

@@ -30,23 +30,55 @@ export function ChecklistApp({ view, url, namespace, onAnswer }: ChecklistAppPro
   const asking = askingIndex(view);
   const groups = [...new Set(view.rows.map((r) => r.group))];
   const item = (key: string) => {
-    if (key === "title") return <Text key={key} bold>Verification</Text>;
-    if (key === "by-hand") return <Text key={key} underline>By hand</Text>;
+    if (key === "title")
+      return (
+        <Text key={key} bold>
+          Verification
+        </Text>
+      );
+    if (key === "by-hand")
+      return (
+        <Text key={key} underline>
+          By hand
+        </Text>
+      );
     if (key.startsWith("group:")) {
       const group = key.slice("group:".length);
       return <CheckGroup key={key} group={group} rows={view.rows.filter((r) => r.group === group)} />;
     }
     const m = view.manual.find((x) => `manual:${x.check.id}` === key)!;
-    return <ManualItem key={key} check={m.check} answer={m.answer} skippedBecause={m.skippedBecause} related={relatedNotPassed(view, m.check)}
-      passed={passedIds(view)} asking={false} url={url} namespace={namespace} />;
+    return (
+      <ManualItem
+        key={key}
+        check={m.check}
+        answer={m.answer}
+        skippedBecause={m.skippedBecause}
+        related={relatedNotPassed(view, m.check)}
+        passed={passedIds(view)}
+        asking={false}
+        url={url}
+        namespace={namespace}
+      />
+    );
   };
   const current = asking === undefined ? undefined : view.manual[asking];
   return (
     <Box flexDirection="column">
       <Static items={["title", ...view.finished]}>{item}</Static>
-      {groups.filter((g) => !view.finished.includes(`group:${g}`)).map((g) => <CheckGroup key={g} group={g} rows={view.rows.filter((r) => r.group === g)} />)}
+      {groups
+        .filter((g) => !view.finished.includes(`group:${g}`))
+        .map((g) => (
+          <CheckGroup key={g} group={g} rows={view.rows.filter((r) => r.group === g)} />
+        ))}
       {current ? (
-        <ManualItem check={current.check} related={relatedNotPassed(view, current.check)} passed={passedIds(view)} asking url={url} namespace={namespace} />
+        <ManualItem
+          check={current.check}
+          related={relatedNotPassed(view, current.check)}
+          passed={passedIds(view)}
+          asking
+          url={url}
+          namespace={namespace}
+        />
       ) : null}
       {isRawModeSupported && asking !== undefined ? <AnswerKeys onAnswer={onAnswer} /> : null}
     </Box>

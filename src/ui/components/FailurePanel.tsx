@@ -24,19 +24,31 @@ export function FailurePanel({ failure, namespace }: FailurePanelProps) {
   const columns = useColumns();
   return (
     <Box flexDirection="column" borderStyle="round" borderColor="red" paddingX={1} width={columns}>
-      <Text color="red" bold>✖ {failure.object ? `${failure.object}: ` : ""}{failure.reason}</Text>
+      <Text color="red" bold>
+        ✖ {failure.object ? `${failure.object}: ` : ""}
+        {failure.reason}
+      </Text>
       <Text wrap="wrap">{failure.message}</Text>
       {failure.logs.length > 0 ? (
         <Box flexDirection="column" marginTop={1}>
           <Text dimColor>last log lines:</Text>
           {failure.logs.slice(-8).map((l, i) => (
-            <Box key={i}><Text dimColor>│ </Text><Box flexGrow={1}><Text wrap="wrap">{l}</Text></Box></Box>
+            <Box key={i}>
+              <Text dimColor>│ </Text>
+              <Box flexGrow={1}>
+                <Text wrap="wrap">{l}</Text>
+              </Box>
+            </Box>
           ))}
           {whole ? <Text dimColor>the whole log (or logs/ in the support bundle):</Text> : null}
           {whole ? <Text dimColor>{whole}</Text> : null}
         </Box>
       ) : null}
-      {failure.hint ? <Text color="cyan" wrap="wrap">hint: {failure.hint}</Text> : null}
+      {failure.hint ? (
+        <Text color="cyan" wrap="wrap">
+          hint: {failure.hint}
+        </Text>
+      ) : null}
     </Box>
   );
 }

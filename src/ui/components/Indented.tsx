@@ -11,7 +11,13 @@ export function Indented({ lines }: IndentedProps) {
   const columns = useColumns();
   return (
     <Box flexDirection="column">
-      {lines.flatMap((l) => wrapLine(`    ${l}`, columns)).map((l, i) => <Text key={i} dimColor>{l}</Text>)}
+      {lines
+        .flatMap((l) => wrapLine(`    ${l}`, columns))
+        .map((l, i) => (
+          <Text key={i} dimColor>
+            {l}
+          </Text>
+        ))}
     </Box>
   );
 }

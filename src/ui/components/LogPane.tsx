@@ -11,7 +11,9 @@ export function LogPane({ title, lines }: LogPaneProps) {
     <Box flexDirection="column" borderStyle="round" borderDimColor paddingX={1}>
       <Text dimColor>{title}</Text>
       {lines.map((l, i) => (
-        <Text key={i} wrap="wrap">{l.line}</Text>
+        <Text key={i} wrap="wrap">
+          {l.line}
+        </Text>
       ))}
     </Box>
   );

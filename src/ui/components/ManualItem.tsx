@@ -19,28 +19,53 @@ export interface ManualItemProps {
 }
 
 const MARK: Record<ManualAnswer, { symbol: string; color: string }> = {
-  yes: { symbol: "✔", color: "green" }, no: { symbol: "✖", color: "red" }, skip: { symbol: "–", color: "gray" },
+  yes: { symbol: "✔", color: "green" },
+  no: { symbol: "✖", color: "red" },
+  skip: { symbol: "–", color: "gray" },
 };
 
 /** One check a person makes: what to do while it is asked, the answer after, and the troubleshooting for a "no". */
-export function ManualItem({ check, answer, skippedBecause, related, passed, asking, url, namespace }: ManualItemProps) {
+export function ManualItem({
+  check,
+  answer,
+  skippedBecause,
+  related,
+  passed,
+  asking,
+  url,
+  namespace,
+}: ManualItemProps) {
   const columns = useColumns();
   if (asking) {
     return (
       <Box flexDirection="column">
         <Text bold>? {check.title}</Text>
-        {wrapLine(`    ${check.todo(url)}`, columns).map((l, i) => <Text key={i}>{l}</Text>)}
-        <Text color="cyan">    Did it work? y yes · n no · s or Enter: not checked</Text>
+        {wrapLine(`    ${check.todo(url)}`, columns).map((l, i) => (
+          <Text key={i}>{l}</Text>
+        ))}
+        <Text color="cyan">{"    Did it work? y yes · n no · s or Enter: not checked"}</Text>
       </Box>
     );
   }
   if (!answer) return <Text dimColor>· {check.title}</Text>;
-  const [first, ...rest] = wrapLine(`${MARK[answer].symbol} ${check.title}${answer === "skip" ? ` (${skippedBecause ?? "not checked"})` : ""}`, columns);
+  const [first, ...rest] = wrapLine(
+    `${MARK[answer].symbol} ${check.title}${answer === "skip" ? ` (${skippedBecause ?? "not checked"})` : ""}`,
+    columns,
+  );
   return (
     <Box flexDirection="column">
-      <Text><Text color={MARK[answer].color}>{first!.slice(0, 1)}</Text>{first!.slice(1)}</Text>
-      {rest.map((l, i) => <Text key={i}>{l}</Text>)}
-      {answer === "no" ? <Indented lines={[...related.map((r) => `first see ${r} above`), ...check.troubleshooting(namespace, url, passed)]} /> : null}
+      <Text>
+        <Text color={MARK[answer].color}>{first!.slice(0, 1)}</Text>
+        {first!.slice(1)}
+      </Text>
+      {rest.map((l, i) => (
+        <Text key={i}>{l}</Text>
+      ))}
+      {answer === "no" ? (
+        <Indented
+          lines={[...related.map((r) => `first see ${r} above`), ...check.troubleshooting(namespace, url, passed)]}
+        />
+      ) : null}
     </Box>
   );
 }

@@ -45,7 +45,19 @@ export function ProgressApp({ store, url, onInterrupt, action = "install" }: Pro
     ...(failureEnded ? ["failure"] : []),
   ];
   const item = (key: string) => {
-    if (key === "header") return <Text key={key} dimColor>{view.dryRun ? "Dry run against" : action === "uninstall" ? "Removing from" : view.upgrade ? "Upgrading in" : "Installing into"} {view.context}, namespace {view.namespace}</Text>;
+    if (key === "header")
+      return (
+        <Text key={key} dimColor>
+          {view.dryRun
+            ? "Dry run against"
+            : action === "uninstall"
+              ? "Removing from"
+              : view.upgrade
+                ? "Upgrading in"
+                : "Installing into"}{" "}
+          {view.context}, namespace {view.namespace}
+        </Text>
+      );
     if (key === "failure") return <FailurePanel key={key} failure={view.failure!} namespace={view.namespace ?? ""} />;
     const i = view.stages.findIndex((s) => `stage:${s.id}` === key);
     return <StagePane key={key} stage={view.stages[i]!} index={i} total={view.stages.length} now={now} />;
@@ -56,12 +68,16 @@ export function ProgressApp({ store, url, onInterrupt, action = "install" }: Pro
       {isRawModeSupported ? <InterruptKey onInterrupt={onInterrupt} /> : null}
       <Static items={items}>{item}</Static>
       {view.notice ? <Text color="yellow">‼ {view.notice}</Text> : null}
-      {view.stages.map((s, i) => (ended.includes(s) ? null : <StagePane key={s.id} stage={s} index={i} total={view.stages.length} now={now} />))}
+      {view.stages.map((s, i) =>
+        ended.includes(s) ? null : <StagePane key={s.id} stage={s} index={i} total={view.stages.length} now={now} />,
+      )}
       {/* The migration log matters while it runs and when something failed; a finished install keeps the screen to 24 rows. */}
       {view.done?.ok ? null : <LogPane title="migration log" lines={view.logs} />}
       {view.interrupting && !view.done ? <Text color="yellow">Stopping after the requests in flight…</Text> : null}
       {view.bundle ? <Wrapped text={view.bundle} dimColor /> : null}
-      {view.done ? <Summary done={view.done} url={url} namespace={view.namespace ?? ""} dryRun={view.dryRun} action={action} /> : null}
+      {view.done ? (
+        <Summary done={view.done} url={url} namespace={view.namespace ?? ""} dryRun={view.dryRun} action={action} />
+      ) : null}
     </Box>
   );
 }

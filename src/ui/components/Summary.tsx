@@ -17,7 +17,9 @@ export function Summary({ done, url, namespace, dryRun, action }: SummaryProps) 
   if (!done.ok) {
     return (
       <Box flexDirection="column" marginTop={1}>
-        <Text color="red" bold>✖ {action} stopped: {OUTCOME_WORDS[done.outcome]}</Text>
+        <Text color="red" bold>
+          ✖ {action} stopped: {OUTCOME_WORDS[done.outcome]}
+        </Text>
         {done.resume ? <Wrapped text={done.resume} /> : null}
       </Box>
     );
@@ -26,18 +28,24 @@ export function Summary({ done, url, namespace, dryRun, action }: SummaryProps) 
   if (action === "uninstall") {
     return (
       <Box flexDirection="column">
-        <Text color="green" bold>✔ {done.message} ({(done.elapsedMs / 1000).toFixed(1)} s)</Text>
-        {(done.next ?? []).map((n, i) => <Wrapped key={i} text={n} indent={2} />)}
+        <Text color="green" bold>
+          ✔ {done.message} ({(done.elapsedMs / 1000).toFixed(1)} s)
+        </Text>
+        {(done.next ?? []).map((n, i) => (
+          <Wrapped key={i} text={n} indent={2} />
+        ))}
       </Box>
     );
   }
   return (
     <Box flexDirection="column" marginTop={1}>
-      <Text color="green" bold>✔ {done.message} ({(done.elapsedMs / 1000).toFixed(1)} s)</Text>
-      <Text>  Open {url}</Text>
-      <Text dimColor>  kubectl -n {namespace} get pods                  what runs</Text>
-      <Text dimColor>  kubectl -n {namespace} logs deploy/mathison-web  the web log</Text>
-      <Text dimColor>  mathison-install install  re-run to upgrade (secrets are kept)</Text>
+      <Text color="green" bold>
+        ✔ {done.message} ({(done.elapsedMs / 1000).toFixed(1)} s)
+      </Text>
+      <Text>{`  Open ${url}`}</Text>
+      <Text dimColor>{`  kubectl -n ${namespace} get pods                  what runs`}</Text>
+      <Text dimColor>{`  kubectl -n ${namespace} logs deploy/mathison-web  the web log`}</Text>
+      <Text dimColor>{"  mathison-install install  re-run to upgrade (secrets are kept)"}</Text>
     </Box>
   );
 }

@@ -14,7 +14,11 @@ export function Wrapped({ text, indent = 0, dimColor = false }: WrappedProps) {
   const columns = useColumns();
   return (
     <Box flexDirection="column">
-      {wrapLine(`${" ".repeat(indent)}${text}`, columns).map((l, i) => <Text key={i} dimColor={dimColor}>{i === 0 || indent === 0 ? l : `${" ".repeat(indent)}${l.trimStart()}`}</Text>)}
+      {wrapLine(`${" ".repeat(indent)}${text}`, columns).map((l, i) => (
+        <Text key={i} dimColor={dimColor}>
+          {i === 0 || indent === 0 ? l : `${" ".repeat(indent)}${l.trimStart()}`}
+        </Text>
+      ))}
     </Box>
   );
 }

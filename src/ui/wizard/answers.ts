@@ -40,22 +40,46 @@ export async function resolveWizardAnswers(ctx: AnswerContext, input: WizardAnsw
   let more = true;
   if (ctx.upgrade) {
     input.io.output.write(`${installedLine(summarizeRecord(ctx.state.record), ctx.state.namespace)}\n`);
-    if (!suppliedKeys.has("tag") && !tagIsMoot(suppliedKeys, known)) answers = await askQuestions([tagQuestion(recorded.tag ?? spec("tag").default!)], input.io, known);
+    if (!suppliedKeys.has("tag") && !tagIsMoot(suppliedKeys, known))
+      answers = await askQuestions([tagQuestion(recorded.tag ?? spec("tag").default!)], input.io, known);
     more = await askYesNo("Change other settings?", input.io, false);
   }
   if (more) {
     const facts = await ctx.facts();
-    const open = planQuestions({ supplied: new Set([...suppliedKeys, ...(Object.keys(answers) as FieldKey[])]), recorded, kept: keptSecrets, facts, known });
+    const open = planQuestions({
+      supplied: new Set([...suppliedKeys, ...(Object.keys(answers) as FieldKey[])]),
+      recorded,
+      kept: keptSecrets,
+      facts,
+      known,
+    });
     answers = { ...answers, ...(await askQuestions(open, input.io, known)) };
   }
-  const replace = await askReplacements(ctx.installed, supplied, answers, new Set(input.replaceSecrets), ctx.upgrade && more, input.io);
+  const replace = await askReplacements(
+    ctx.installed,
+    supplied,
+    answers,
+    new Set(input.replaceSecrets),
+    ctx.upgrade && more,
+    input.io,
+  );
   const prompted = withoutRecorded(answers, recorded);
-  const loaded = loadConfig({ flags: input.flags, env: input.env, given, forInstall: true, prompted, installed: ctx.installed, replaceSecrets: [...replace] });
+  const loaded = loadConfig({
+    flags: input.flags,
+    env: input.env,
+    given,
+    forInstall: true,
+    prompted,
+    installed: ctx.installed,
+    replaceSecrets: [...replace],
+  });
   if (loaded.ok) {
     const heading = ctx.upgrade ? "About to upgrade" : "About to install";
     const origin = secretOrigin(loaded.config, loaded.chosen, ctx.installed, replace);
     const mark = ctx.upgrade ? markAgainst(recorded, loaded.chosen) : () => undefined;
-    input.io.output.write(`\n${heading}:\n${wrapLines(summaryLines(loaded.config, ctx.kube.contextName, origin, mark), widthOf(input.io.output as { isTTY?: boolean; columns?: number })).join("\n")}\n`);
+    input.io.output.write(
+      `\n${heading}:\n${wrapLines(summaryLines(loaded.config, ctx.kube.contextName, origin, mark), widthOf(input.io.output as { isTTY?: boolean; columns?: number })).join("\n")}\n`,
+    );
   }
   return loaded;
 }
@@ -67,21 +91,39 @@ const spec = (key: FieldKey) => FIELDS.find((f) => f.key === key)!;
  * the installed one is applied only after a yes; on "change other settings" each replaceable
  * secret gets its own question. A replacement API key with no value given is asked for.
  */
-async function askReplacements(installed: Installed, supplied: RawSource, answers: RawSource, replace: Set<SecretKey>, offer: boolean, io: PromptIO): Promise<Set<SecretKey>> {
+async function askReplacements(
+  installed: Installed,
+  supplied: RawSource,
+  answers: RawSource,
+  replace: Set<SecretKey>,
+  offer: boolean,
+  io: PromptIO,
+): Promise<Set<SecretKey>> {
   for (const key of REPLACEABLE) {
     const current = installed.secrets[key];
     if (!current || replace.has(key)) continue;
     const name = SECRET_DATA_KEYS[key];
     const given = supplied[key];
     if (given && given.value !== current) {
-      if (await askYesNo(`${name} from ${given.field} differs from the installed one. Replace the installed value?`, io, false)) replace.add(key);
+      if (
+        await askYesNo(
+          `${name} from ${given.field} differs from the installed one. Replace the installed value?`,
+          io,
+          false,
+        )
+      )
+        replace.add(key);
     } else if (offer && !given) {
-      const question = key === "authSecret" ? "Generate a new AUTH_SECRET? (every user is signed out)" : `Change the ${name}?`;
+      const question =
+        key === "authSecret" ? "Generate a new AUTH_SECRET? (every user is signed out)" : `Change the ${name}?`;
       if (await askYesNo(question, io, false)) replace.add(key);
     }
   }
   if (replace.has("anthropicApiKey") && !supplied.anthropicApiKey && !answers.anthropicApiKey) {
-    answers.anthropicApiKey = { value: (await askSecret("New ANTHROPIC_API_KEY", io)).trim(), field: "ANTHROPIC_API_KEY (answered in the wizard)" };
+    answers.anthropicApiKey = {
+      value: (await askSecret("New ANTHROPIC_API_KEY", io)).trim(),
+      field: "ANTHROPIC_API_KEY (answered in the wizard)",
+    };
   }
   return replace;
 }
@@ -101,7 +143,12 @@ function withoutRecorded(answers: RawSource, recorded: Installed["answers"] & ob
   return out;
 }
 
-function secretOrigin(config: InstallConfig, chosen: ChosenValues, installed: Installed, replace: ReadonlySet<SecretKey>): (key: FieldKey) => SecretOrigin {
+function secretOrigin(
+  config: InstallConfig,
+  chosen: ChosenValues,
+  installed: Installed,
+  replace: ReadonlySet<SecretKey>,
+): (key: FieldKey) => SecretOrigin {
   return (key) => {
     if (replace.has(key as SecretKey)) return "replaced";
     if (chosen[key]?.field?.startsWith(installed.secretName)) return "kept";
@@ -110,7 +157,10 @@ function secretOrigin(config: InstallConfig, chosen: ChosenValues, installed: In
 }
 
 /** Each summary row against the install record: kept, changed, or new (a setting the record did not have). */
-export function markAgainst(recorded: Readonly<Partial<Record<FieldKey, string>>>, chosen: ChosenValues): (keys: readonly FieldKey[]) => AnswerMark | undefined {
+export function markAgainst(
+  recorded: Readonly<Partial<Record<FieldKey, string>>>,
+  chosen: ChosenValues,
+): (keys: readonly FieldKey[]) => AnswerMark | undefined {
   return (keys) => {
     let mark: AnswerMark = "kept";
     for (const key of keys) {

@@ -10,7 +10,7 @@ import { inkVerifyFrontEnd } from "../ink-checklist.js";
 import { resolveWizardAnswers } from "./answers.js";
 import { askContext, askYesNo, type PromptIO } from "./wizard.js";
 import { widthOf, wrapLines } from "../wrap.js";
-import { type SecretKey } from "../../config/secret-keys.js";
+import type { SecretKey } from "../../config/secret-keys.js";
 
 export interface WizardInput {
   readonly flags: Readonly<Record<string, string | undefined>>;
@@ -36,11 +36,20 @@ export function wizardFrontEnd(input: WizardInput): FrontEnd {
   let passed = 0;
   return {
     chooseContext: (names) => askContext(names, io),
-    resolveAnswers: (ctx) => resolveWizardAnswers(ctx, { flags: input.flags, env: input.env, given: input.given, replaceSecrets: input.replaceSecrets, io }),
+    resolveAnswers: (ctx) =>
+      resolveWizardAnswers(ctx, {
+        flags: input.flags,
+        env: input.env,
+        given: input.given,
+        replaceSecrets: input.replaceSecrets,
+        io,
+      }),
     showPlan(e) {
       plan = e;
       const checks = passed > 0 ? `✔ preflight: ${passed} checks passed\n` : "";
-      input.stderr.write(`\n${checks}${e.dryRun ? "Dry run: nothing will be changed.\n" : ""}${wrapLines(planLines({ ...e, installed: undefined }), widthOf(input.stderr)).join("\n")}\n\n`);
+      input.stderr.write(
+        `\n${checks}${e.dryRun ? "Dry run: nothing will be changed.\n" : ""}${wrapLines(planLines({ ...e, installed: undefined }), widthOf(input.stderr)).join("\n")}\n\n`,
+      );
     },
     // What passed is one line (the plan and confirm must fit the screen); what did not, in full.
     showCheck(check) {
@@ -58,7 +67,13 @@ export function wizardFrontEnd(input: WizardInput): FrontEnd {
     startReporting(options: ReportingOptions): Reporter {
       // The plan above already says what a dry run would do; only its end remains to be said.
       if (options.dryRun) return endOnly(input.stderr);
-      screen = mountProgressScreen({ output: input.stderr, input: input.stdin, url: options.url, onInterrupt: options.onInterrupt, action: input.action ?? "install" });
+      screen = mountProgressScreen({
+        output: input.stderr,
+        input: input.stdin,
+        url: options.url,
+        onInterrupt: options.onInterrupt,
+        action: input.action ?? "install",
+      });
       if (plan) screen.reporter.event(plan);
       return screen.reporter;
     },

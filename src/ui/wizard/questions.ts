@@ -1,15 +1,42 @@
-
 import { FIELDS, type FieldKey } from "../../config/fields.js";
-import { dns1123Subdomain, hostName, imageReference, imageTag, parseImageReference, settingWord } from "../../config/validate.js";
-import { type ClusterFacts } from "../../pipeline/cluster-facts.js";
+import {
+  dns1123Subdomain,
+  hostName,
+  imageReference,
+  imageTag,
+  parseImageReference,
+  settingWord,
+} from "../../config/validate.js";
+import type { ClusterFacts } from "../../pipeline/cluster-facts.js";
 
 /** One question, as data: the wizard asks it with @inquirer/prompts; tests read it directly. */
 export type Question =
-  | { readonly kind: "input"; readonly key: FieldKey; readonly message: string; readonly default?: string; readonly validate: (v: string) => true | string; readonly defaultFrom?: FieldKey }
-  | { readonly kind: "select"; readonly key: FieldKey; readonly message: string; readonly choices: readonly { readonly name: string; readonly value: string }[]; readonly default?: string; readonly note?: string; readonly otherwise?: Question }
-  | { readonly kind: "secret"; readonly key: FieldKey; readonly message: string; readonly validate: (v: string) => true | string; readonly generatable: boolean;
+  | {
+      readonly kind: "input";
+      readonly key: FieldKey;
+      readonly message: string;
+      readonly default?: string;
+      readonly validate: (v: string) => true | string;
+      readonly defaultFrom?: FieldKey;
+    }
+  | {
+      readonly kind: "select";
+      readonly key: FieldKey;
+      readonly message: string;
+      readonly choices: readonly { readonly name: string; readonly value: string }[];
+      readonly default?: string;
+      readonly note?: string;
+      readonly otherwise?: Question;
+    }
+  | {
+      readonly kind: "secret";
+      readonly key: FieldKey;
+      readonly message: string;
+      readonly validate: (v: string) => true | string;
+      readonly generatable: boolean;
       /** Asked only if this holds for the answers so far (the API key only for the anthropic provider). */
-      readonly askIf?: (answered: (key: FieldKey) => string | undefined) => boolean };
+      readonly askIf?: (answered: (key: FieldKey) => string | undefined) => boolean;
+    };
 
 /** A validator's phrase of what is allowed, as inquirer shows it under the input. */
 function asPrompt(validate: (v: string) => string | undefined): (v: string) => true | string {
@@ -53,21 +80,57 @@ export function tagIsMoot(supplied: ReadonlySet<FieldKey>, known: (key: FieldKey
   return pinned("webImage") && pinned("workerImage");
 }
 
-export function planQuestions({ supplied, recorded = {}, kept = new Set(), facts, known = () => undefined }: QuestionInput): Question[] {
+export function planQuestions({
+  supplied,
+  recorded = {},
+  kept = new Set(),
+  facts,
+  known = () => undefined,
+}: QuestionInput): Question[] {
   const open = (key: FieldKey) => !supplied.has(key) && !kept.has(key);
   const def = (key: FieldKey) => recorded[key] ?? spec(key).default!;
   const qs: Question[] = [];
-  if (open("domain")) qs.push({ kind: "input", key: "domain", message: "Domain of the web UI (the Ingress host)", ...(recorded.domain ? { default: recorded.domain } : {}), validate: asPrompt(caseless(hostName)) });
+  if (open("domain"))
+    qs.push({
+      kind: "input",
+      key: "domain",
+      message: "Domain of the web UI (the Ingress host)",
+      ...(recorded.domain ? { default: recorded.domain } : {}),
+      validate: asPrompt(caseless(hostName)),
+    });
   if (open("ingressClass")) {
-    const otherwise: Question = { kind: "input", key: "ingressClass", message: "IngressClass to use", default: "nginx", validate: asPrompt(dns1123Subdomain) };
+    const otherwise: Question = {
+      kind: "input",
+      key: "ingressClass",
+      message: "IngressClass to use",
+      default: "nginx",
+      validate: asPrompt(dns1123Subdomain),
+    };
     if (facts.ingressClasses.length === 0) {
-      qs.push({ kind: "select", key: "ingressClass", message: "IngressClass", choices: [], note: "No IngressClass found in the cluster: install an ingress controller (e.g. ingress-nginx) for the web UI to be reachable, or name the class it will have.", otherwise });
+      qs.push({
+        kind: "select",
+        key: "ingressClass",
+        message: "IngressClass",
+        choices: [],
+        note: "No IngressClass found in the cluster: install an ingress controller (e.g. ingress-nginx) for the web UI to be reachable, or name the class it will have.",
+        otherwise,
+      });
     } else {
       const sorted = [...facts.ingressClasses].sort((a, b) => Number(b.isDefault) - Number(a.isDefault));
-      const choices = sorted.map((c) => ({ name: c.isDefault ? `${c.name} (cluster default)` : c.name, value: c.name }));
+      const choices = sorted.map((c) => ({
+        name: c.isDefault ? `${c.name} (cluster default)` : c.name,
+        value: c.name,
+      }));
       const installed = recorded.ingressClass;
-      if (installed && !choices.some((c) => c.value === installed)) choices.unshift({ name: `${installed} (installed; not found in the cluster)`, value: installed });
-      qs.push({ kind: "select", key: "ingressClass", message: "IngressClass", default: installed ?? sorted[0]!.name, choices });
+      if (installed && !choices.some((c) => c.value === installed))
+        choices.unshift({ name: `${installed} (installed; not found in the cluster)`, value: installed });
+      qs.push({
+        kind: "select",
+        key: "ingressClass",
+        message: "IngressClass",
+        default: installed ?? sorted[0]!.name,
+        choices,
+      });
     }
   }
   if (open("tls")) {
@@ -78,25 +141,69 @@ export function planQuestions({ supplied, recorded = {}, kept = new Set(), facts
       { name: "none: plain HTTP", value: "none" },
     ];
     const installed = recorded.tls;
-    if (installed && !choices.some((c) => c.value === installed)) choices.unshift({ name: `${installed} (installed)`, value: installed });
+    if (installed && !choices.some((c) => c.value === installed))
+      choices.unshift({ name: `${installed} (installed)`, value: installed });
     const first = facts.clusterIssuers[0] ? `cert-manager:${facts.clusterIssuers[0]}` : undefined;
     qs.push({ kind: "select", key: "tls", message: "TLS for the web UI", default: installed ?? first, choices });
   }
   if (open("tag") && !tagIsMoot(supplied, known)) qs.push(tagQuestion(def("tag")));
-  if (open("webImage")) qs.push({ kind: "input", key: "webImage", message: "Web image (repository; a :tag or @digest here wins)", default: def("webImage"), validate: asPrompt(imageReference) });
-  if (open("workerImage")) qs.push({ kind: "input", key: "workerImage", message: "Worker image", default: def("workerImage"), validate: asPrompt(imageReference) });
-  if (open("webReplicas") && recorded.webReplicas) qs.push({ kind: "input", key: "webReplicas", message: "Web replicas", default: def("webReplicas"), validate: asPrompt(spec("webReplicas").validate) });
-  if (open("llmProvider")) qs.push({ kind: "input", key: "llmProvider", message: "LLM provider (LLM_PROVIDER)", default: def("llmProvider"), validate: asPrompt(settingWord) });
+  if (open("webImage"))
+    qs.push({
+      kind: "input",
+      key: "webImage",
+      message: "Web image (repository; a :tag or @digest here wins)",
+      default: def("webImage"),
+      validate: asPrompt(imageReference),
+    });
+  if (open("workerImage"))
+    qs.push({
+      kind: "input",
+      key: "workerImage",
+      message: "Worker image",
+      default: def("workerImage"),
+      validate: asPrompt(imageReference),
+    });
+  if (open("webReplicas") && recorded.webReplicas)
+    qs.push({
+      kind: "input",
+      key: "webReplicas",
+      message: "Web replicas",
+      default: def("webReplicas"),
+      validate: asPrompt(spec("webReplicas").validate),
+    });
+  if (open("llmProvider"))
+    qs.push({
+      kind: "input",
+      key: "llmProvider",
+      message: "LLM provider (LLM_PROVIDER)",
+      default: def("llmProvider"),
+      validate: asPrompt(settingWord),
+    });
   if (open("anthropicApiKey")) {
-    qs.push({ kind: "secret", key: "anthropicApiKey", message: "ANTHROPIC_API_KEY", generatable: false,
+    qs.push({
+      kind: "secret",
+      key: "anthropicApiKey",
+      message: "ANTHROPIC_API_KEY",
+      generatable: false,
       askIf: (answered) => (answered("llmProvider") ?? spec("llmProvider").default) === "anthropic",
-      validate: (v) => (v.trim() ? true : "Allowed: the key (it is stored only in the namespace's Secret)") });
+      validate: (v) => (v.trim() ? true : "Allowed: the key (it is stored only in the namespace's Secret)"),
+    });
   }
   if (open("mathisonMode")) {
     const current = def("mathisonMode");
-    const otherwise: Question = { kind: "input", key: "mathisonMode", message: "MATHISON_MODE (a mode your Mathison build documents)", default: current, validate: asPrompt(settingWord) };
+    const otherwise: Question = {
+      kind: "input",
+      key: "mathisonMode",
+      message: "MATHISON_MODE (a mode your Mathison build documents)",
+      default: current,
+      validate: asPrompt(settingWord),
+    };
     qs.push({
-      kind: "select", key: "mathisonMode", message: "MATHISON_MODE: how this Mathison runs", default: current, otherwise,
+      kind: "select",
+      key: "mathisonMode",
+      message: "MATHISON_MODE: how this Mathison runs",
+      default: current,
+      otherwise,
       choices: [
         { name: "self-hosted: one organisation runs its own Mathison (the default)", value: "self-hosted" },
         ...(current !== "self-hosted" ? [{ name: `${current} (installed)`, value: current }] : []),
@@ -104,18 +211,42 @@ export function planQuestions({ supplied, recorded = {}, kept = new Set(), facts
       note: "Choose self-hosted unless your Mathison build documents another mode; the last choice lets you type it.",
     });
   }
-  if (open("baseDomain")) qs.push({ kind: "input", key: "baseDomain", message: "MATHISON_BASE_DOMAIN (tenant apps are served under it)", ...(recorded.baseDomain ? { default: recorded.baseDomain } : { defaultFrom: "domain" as const }), validate: asPrompt(caseless(hostName)) });
+  if (open("baseDomain"))
+    qs.push({
+      kind: "input",
+      key: "baseDomain",
+      message: "MATHISON_BASE_DOMAIN (tenant apps are served under it)",
+      ...(recorded.baseDomain ? { default: recorded.baseDomain } : { defaultFrom: "domain" as const }),
+      validate: asPrompt(caseless(hostName)),
+    });
   for (const key of ["authSecret", "postgresPassword"] as const) {
-    if (open(key)) qs.push({ kind: "secret", key, message: key === "authSecret" ? "AUTH_SECRET" : "POSTGRES_PASSWORD", generatable: true, validate: asPrompt(spec(key).validate) });
+    if (open(key))
+      qs.push({
+        kind: "secret",
+        key,
+        message: key === "authSecret" ? "AUTH_SECRET" : "POSTGRES_PASSWORD",
+        generatable: true,
+        validate: asPrompt(spec(key).validate),
+      });
   }
   return qs;
 }
 
 export function tagQuestion(defaultTag: string): Question {
-  return { kind: "input", key: "tag", message: "Image tag for web and worker", default: defaultTag, validate: asPrompt(imageTag) };
+  return {
+    kind: "input",
+    key: "tag",
+    message: "Image tag for web and worker",
+    default: defaultTag,
+    validate: asPrompt(imageTag),
+  };
 }
 
 /** A TLS answer of `secret:` still needs the Secret's name. */
 export const tlsSecretNameQuestion: Question = {
-  kind: "input", key: "tls", message: "Name of the TLS Secret (in the install's namespace)", default: "mathison-tls", validate: asPrompt(dns1123Subdomain),
+  kind: "input",
+  key: "tls",
+  message: "Name of the TLS Secret (in the install's namespace)",
+  default: "mathison-tls",
+  validate: asPrompt(dns1123Subdomain),
 };

@@ -8,13 +8,23 @@ export type SecretOrigin = "given" | "kept" | "generated" | "replaced";
 /** How a value relates to the existing install; absent on a first install. */
 export type AnswerMark = "kept" | "changed" | "new";
 
-const SECRET_TEXT: Record<SecretOrigin, string> = { given: "as given", kept: "kept from the existing install", generated: "generated", replaced: "replaced as asked" };
+const SECRET_TEXT: Record<SecretOrigin, string> = {
+  given: "as given",
+  kept: "kept from the existing install",
+  generated: "generated",
+  replaced: "replaced as asked",
+};
 
 /**
  * What will be installed, secrets masked with where they come from and, on an upgrade, each value
  * marked kept / changed / new against the install record. Pure, for the confirm step.
  */
-export function summaryLines(config: InstallConfig, context: string, secretOrigin: (key: FieldKey) => SecretOrigin, mark: (keys: readonly FieldKey[]) => AnswerMark | undefined = () => undefined): string[] {
+export function summaryLines(
+  config: InstallConfig,
+  context: string,
+  secretOrigin: (key: FieldKey) => SecretOrigin,
+  mark: (keys: readonly FieldKey[]) => AnswerMark | undefined = () => undefined,
+): string[] {
   const secret = (key: FieldKey, value: string) => (value ? `•••••••• (${SECRET_TEXT[secretOrigin(key)]})` : "(empty)");
   const rows: [string, string, readonly FieldKey[]][] = [
     ["context", context, []],
@@ -31,7 +41,11 @@ export function summaryLines(config: InstallConfig, context: string, secretOrigi
     ["MATHISON_BASE_DOMAIN", config.baseDomain, ["baseDomain", "domain"]],
     ["AUTH_SECRET", secret("authSecret", config.secrets.authSecret), []],
     ["POSTGRES_PASSWORD", secret("postgresPassword", config.secrets.postgresPassword), []],
-    ["storage", `PostgreSQL ${config.postgresStorage}, Redis ${config.redisStorage}${config.storageClass ? ` (${config.storageClass})` : " (default class)"}`, ["postgresStorage", "redisStorage", "storageClass"]],
+    [
+      "storage",
+      `PostgreSQL ${config.postgresStorage}, Redis ${config.redisStorage}${config.storageClass ? ` (${config.storageClass})` : " (default class)"}`,
+      ["postgresStorage", "redisStorage", "storageClass"],
+    ],
   ];
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;
   return rows.map(([k, v, keys]) => {

@@ -17,13 +17,19 @@ export async function cancellable<T>(ask: Promise<T>): Promise<T> {
   try {
     return await ask;
   } catch (err) {
-    if ((err as Error).name === "ExitPromptError" || (err as Error).name === "AbortPromptError") throw new WizardCancelled("cancelled");
+    if ((err as Error).name === "ExitPromptError" || (err as Error).name === "AbortPromptError")
+      throw new WizardCancelled("cancelled");
     throw err;
   }
 }
 
 export async function askContext(contexts: readonly string[], io: PromptIO): Promise<string> {
-  return cancellable(select({ message: "Kubernetes context", choices: contexts.map((c) => ({ name: c, value: c })), default: contexts[0] }, io));
+  return cancellable(
+    select(
+      { message: "Kubernetes context", choices: contexts.map((c) => ({ name: c, value: c })), default: contexts[0] },
+      io,
+    ),
+  );
 }
 
 const PROMPT_FIELD = "answered in the wizard";
@@ -32,7 +38,11 @@ const PROMPT_FIELD = "answered in the wizard";
  * Asks every open question and returns the answers as a config source. `known` gives values
  * already decided (flags, earlier answers) for defaults that follow them.
  */
-export async function askQuestions(questions: readonly Question[], io: PromptIO, known: (key: FieldKey) => string | undefined): Promise<RawSource> {
+export async function askQuestions(
+  questions: readonly Question[],
+  io: PromptIO,
+  known: (key: FieldKey) => string | undefined,
+): Promise<RawSource> {
   const answers: RawSource = {};
   const answered = (key: FieldKey) => answers[key]?.value ?? known(key);
   for (const q of questions) {
@@ -42,31 +52,59 @@ export async function askQuestions(questions: readonly Question[], io: PromptIO,
   return answers;
 }
 
-async function ask(q: Question, io: PromptIO, answered: (key: FieldKey) => string | undefined): Promise<string | undefined> {
+async function ask(
+  q: Question,
+  io: PromptIO,
+  answered: (key: FieldKey) => string | undefined,
+): Promise<string | undefined> {
   switch (q.kind) {
     case "input": {
       // A default taken from another answer is that answer as it will be used (a host name lowercased).
       const from = q.defaultFrom ? answered(q.defaultFrom) : undefined;
       const normalize = q.defaultFrom ? fieldSpec(q.defaultFrom).normalize : undefined;
       const def = q.default ?? (from !== undefined && normalize ? normalize(from) : from);
-      return (await cancellable(input({ message: q.message, ...(def ? { default: def } : {}), validate: q.validate }, io))).trim();
+      return (
+        await cancellable(input({ message: q.message, ...(def ? { default: def } : {}), validate: q.validate }, io))
+      ).trim();
     }
     case "select": {
       if (q.choices.length === 0) {
         if (q.note) io.output.write(`! ${q.note}\n`);
         return q.otherwise ? ask(q.otherwise, io, answered) : undefined;
       }
-      const picked = await cancellable(select({ message: q.message, choices: q.choices.map((c) => ({ ...c })), ...(q.default ? { default: q.default } : {}) }, io));
+      const picked = await cancellable(
+        select(
+          {
+            message: q.message,
+            choices: q.choices.map((c) => ({ ...c })),
+            ...(q.default ? { default: q.default } : {}),
+          },
+          io,
+        ),
+      );
       if (q.key === "tls" && picked === "secret:") return `secret:${await ask(tlsSecretNameQuestion, io, answered)}`;
       return picked;
     }
     case "secret": {
       if (q.askIf && !q.askIf(answered)) return undefined;
       if (q.generatable) {
-        const how = await cancellable(select({ message: q.message, choices: [{ name: "generate one (recommended)", value: "generate" }, { name: "enter my own", value: "own" }] }, io));
+        const how = await cancellable(
+          select(
+            {
+              message: q.message,
+              choices: [
+                { name: "generate one (recommended)", value: "generate" },
+                { name: "enter my own", value: "own" },
+              ],
+            },
+            io,
+          ),
+        );
         if (how === "generate") return undefined;
       }
-      return cancellable(password({ message: q.generatable ? `${q.message} (hidden)` : q.message, mask: "•", validate: q.validate }, io));
+      return cancellable(
+        password({ message: q.generatable ? `${q.message} (hidden)` : q.message, mask: "•", validate: q.validate }, io),
+      );
     }
   }
 }
@@ -79,16 +117,23 @@ export async function askYesNo(message: string, io: PromptIO, defaultYes: boolea
 /** Asks until the answer is exactly `expected` (a namespace name typed to confirm a deletion). */
 /** A typed confirmation: the expected word confirms, Enter on nothing cancels (and the answer line says so, not a ✔ of nothing). */
 export async function askToType(message: string, expected: string, io: PromptIO): Promise<boolean> {
-  const typed = await cancellable(input({
-    message,
-    validate: (v) => (v.trim() === expected || v.trim() === "" ? true : `Type ${expected} exactly (empty cancels)`),
-    transformer: (v, { isFinal }) => (isFinal && v.trim() === "" ? "cancelled" : v),
-    theme: { prefix: { idle: "?", done: "›" } },
-  }, io));
+  const typed = await cancellable(
+    input(
+      {
+        message,
+        validate: (v) => (v.trim() === expected || v.trim() === "" ? true : `Type ${expected} exactly (empty cancels)`),
+        transformer: (v, { isFinal }) => (isFinal && v.trim() === "" ? "cancelled" : v),
+        theme: { prefix: { idle: "?", done: "›" } },
+      },
+      io,
+    ),
+  );
   return typed.trim() === expected;
 }
 
 /** A hidden value (a replacement API key). */
 export async function askSecret(message: string, io: PromptIO): Promise<string> {
-  return cancellable(password({ message, mask: "•", validate: (v) => (v.trim() ? true : "Allowed: a non-empty value") }, io));
+  return cancellable(
+    password({ message, mask: "•", validate: (v) => (v.trim() ? true : "Allowed: a non-empty value") }, io),
+  );
 }
