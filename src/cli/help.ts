@@ -88,8 +88,8 @@ const FLAGS: Readonly<Record<string, readonly [string, string]>> = {
     "wait this long for another run's lock instead of refusing (a killed run's lock on this host is taken over at once)",
   ],
   resolve: [
-    "--resolve DOMAIN:ADDRESS",
-    "verify: reach the domain at ADDRESS instead of asking DNS (as curl's --resolve)",
+    "--resolve DOMAIN:[PORT:]ADDRESS",
+    "verify: reach the domain at ADDRESS (and PORT) instead of asking DNS (as curl's --resolve)",
   ],
   "ca-file": ["--ca-file FILE", "verify: also trust this PEM CA (NODE_EXTRA_CA_CERTS works too)"],
   yes: ["--yes, -y", "confirm without asking (required with --non-interactive)"],

@@ -36,7 +36,8 @@ describe("verify", { skip }, () => {
   const domain = `${namespace}.e2e.test`;
   let ca: TestCa;
   let standIn: IngressStandIn;
-  const network = () => ["--resolve", `${domain}:${ADDRESS}`, "--ca-file", ca.caFile];
+  // The stand-in listens on a port of its own (no root, no 443): --resolve gives it, as curl's.
+  const network = () => ["--resolve", `${domain}:${standIn.port}:${ADDRESS}`, "--ca-file", ca.caFile];
   const verify = (...extra: string[]) =>
     runInstaller(c, ["verify", "--namespace", namespace, "--output", "json", ...extra]);
 
@@ -174,7 +175,10 @@ describe("verify", { skip }, () => {
       result(run, "tls-served").message,
       new RegExp(`^${ADDRESS} serves a trusted certificate for ${domain}`),
     );
-    assert.equal(result(run, "health").message, `https://${domain}/api/health (at ${ADDRESS}) answered 200`);
+    assert.equal(
+      result(run, "health").message,
+      `https://${domain}:${standIn.port}/api/health (at ${ADDRESS}) answered 200`,
+    );
     assert.equal(result(run, "postgres-query").message, "SELECT 1 as mathison in database mathison returned 1");
     assert.match(result(run, "pgvector").message, /^vector 0\.8\.\d+ is installed in database mathison$/);
     assert.equal(result(run, "redis-ping").message, "PING answered PONG");
@@ -205,7 +209,7 @@ describe("verify", { skip }, () => {
       new RegExp(`^${domain} resolves by --resolve to 127.0.0.2, but the Ingress is served at ${ADDRESS}`),
       ["--resolve", `${domain}:127.0.0.2`, "--ca-file", ca.caFile],
     );
-    await failsFor("tls-served", /is not trusted here: /, ["--resolve", `${domain}:${ADDRESS}`]);
+    await failsFor("tls-served", /is not trusted here: /, ["--resolve", `${domain}:${standIn.port}:${ADDRESS}`]);
     standIn.healthStatus = 502;
     const bad = await failsFor("health", /answered 502 Bad Gateway$/);
     assert.match(result(bad, "health").hint, /no working web pod/);
@@ -430,7 +434,10 @@ describe("verify", { skip }, () => {
   it("bad network options: exit 2, one line naming the flag", async () => {
     const run = await runInstaller(c, ["verify", "--namespace", namespace, "--resolve", "nocolon"]);
     assert.equal(run.code, 2);
-    assert.match(run.stderr, /^mathison-install: --resolve: "nocolon" is not allowed: DOMAIN:ADDRESS/);
+    assert.match(
+      run.stderr,
+      /^mathison-install: --resolve: "nocolon" is not allowed: DOMAIN:ADDRESS or DOMAIN:PORT:ADDRESS/,
+    );
     const ca2 = await runInstaller(c, [
       "install",
       "--non-interactive",

@@ -80,9 +80,11 @@ export function makeTestCa(): TestCa {
   };
 }
 
-/** The ingress controller and the web app behind it: HTTPS on ADDRESS:443, `/api/health` answering `healthStatus`. */
+/** The ingress controller and the web app behind it: HTTPS on ADDRESS and a free port, `/api/health` answering `healthStatus`. */
 export interface IngressStandIn {
   healthStatus: number;
+  /** The port it listens on (any free one: no root needed). */
+  port: number;
   close(): Promise<void>;
 }
 
@@ -97,8 +99,9 @@ export async function startIngressStandIn(
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(443, address, () => resolve());
+    server.listen(0, address, () => resolve());
   });
+  standIn.port = (server.address() as { port: number }).port;
   standIn.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
   return standIn;
 }

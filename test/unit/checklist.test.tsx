@@ -188,13 +188,28 @@ describe("checklist screen", () => {
 describe("verification options and verdict", () => {
   const args = (strings: Record<string, string>) => ({ command: "verify" as const, strings, booleans: {} });
 
-  it("--resolve DOMAIN:ADDRESS, IPv4 or IPv6; anything else names the flag and what is allowed", () => {
+  it("--resolve DOMAIN:ADDRESS or DOMAIN:PORT:ADDRESS, IPv4 or IPv6; anything else names the flag and what is allowed", () => {
     const v4 = networkOptions(args({ resolve: "Mathison.Example.com:10.0.0.7" }));
     assert.ok(typeof v4 !== "string");
     assert.equal(v4.resolve.get("mathison.example.com"), "10.0.0.7");
     const v6 = networkOptions(args({ resolve: "m.example.com:2001:db8::1" }));
     assert.ok(typeof v6 !== "string" && v6.resolve.get("m.example.com") === "2001:db8::1");
-    for (const bad of ["m.example.com", "m.example.com:443:10.0.0.7", ":10.0.0.7", "m.example.com:not-an-ip"]) {
+    const port = networkOptions(args({ resolve: "m.example.com:30443:10.0.0.7" }));
+    assert.ok(typeof port !== "string" && port.resolve.get("m.example.com") === "10.0.0.7");
+    assert.ok(typeof port !== "string" && port.ports?.get("m.example.com") === 30443);
+    const v6port = networkOptions(args({ resolve: "m.example.com:8443:::1" }));
+    assert.ok(
+      typeof v6port !== "string" &&
+        v6port.resolve.get("m.example.com") === "::1" &&
+        v6port.ports?.get("m.example.com") === 8443,
+    );
+    for (const bad of [
+      "m.example.com",
+      "m.example.com:70000:10.0.0.7",
+      ":10.0.0.7",
+      "m.example.com:not-an-ip",
+      "m.example.com:443:nope",
+    ]) {
       assert.match(
         networkOptions(args({ resolve: bad })) as string,
         /^--resolve: ".*" is not allowed: DOMAIN:ADDRESS/,

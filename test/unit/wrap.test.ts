@@ -137,7 +137,7 @@ describe("output at 80 columns", () => {
   it("a command's own --help lists its flags, not the others'", () => {
     const verify = helpText("0.1.0", "verify");
     assert.match(verify, /^mathison-install verify \[--namespace N\]: the verification checklist/);
-    assert.match(verify, /--resolve DOMAIN:ADDRESS/);
+    assert.match(verify, /--resolve DOMAIN:\[PORT:\]ADDRESS/);
     assert.doesNotMatch(verify, /--replace-secret|--domain/);
     assert.match(helpText("0.1.0", "install"), /--domain VALUE\s+host name of the web UI.*required for install\]/s);
     assert.doesNotMatch(helpText("0.1.0", "install"), /--domain VALUE[^\n]*default mathison\.example\.com/);

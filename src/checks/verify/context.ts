@@ -16,6 +16,8 @@ export interface VerifyContext {
 export interface NetworkOptions {
   /** --resolve DOMAIN:ADDRESS, as curl's: connect there instead of asking DNS. */
   readonly resolve: ReadonlyMap<string, string>;
+  /** --resolve DOMAIN:PORT:ADDRESS: the port the controller serves the domain on (a NodePort, a port-forward), for HTTP and HTTPS alike. */
+  readonly ports?: ReadonlyMap<string, number>;
   /** --ca-file: a PEM CA trusted besides Node's (which honours NODE_EXTRA_CA_CERTS). */
   readonly extraCa?: string | undefined;
 }

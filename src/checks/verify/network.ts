@@ -220,12 +220,13 @@ export const tlsServedCheck: Check<VerifyContext> = {
     if ("status" in s) return s;
     const address = connectAddress(ctx, s);
     if (!address) return NO_ADDRESS(s);
-    const { cert, error } = await handshake(address, s.domain, trustedCas(ctx));
+    const port = portOf(ctx, s.domain, true);
+    const { cert, error } = await handshake(address, port, s.domain, trustedCas(ctx));
     if (!cert)
       return {
         status: "fail",
-        message: `no TLS handshake with ${address}:443 for ${s.domain}: ${error}`,
-        hint: "the ingress controller must listen on 443 and serve the Ingress's TLS Secret",
+        message: `no TLS handshake with ${address}:${port} for ${s.domain}: ${error}`,
+        hint: `the ingress controller must listen on ${port} and serve the Ingress's TLS Secret`,
       };
     const wrong = certificateProblem(cert, s.domain, `the certificate ${address} serves`);
     if (wrong) return wrong;
@@ -242,13 +243,19 @@ export const tlsServedCheck: Check<VerifyContext> = {
   },
 };
 
+/** The port the controller serves the domain on: --resolve's, else HTTPS's or HTTP's own. */
+function portOf(ctx: VerifyContext, domain: string, secure: boolean): number {
+  return ctx.network.ports?.get(domain) ?? (secure ? 443 : 80);
+}
+
 function handshake(
   address: string,
+  port: number,
   servername: string,
   ca: string[] | undefined,
 ): Promise<{ cert?: X509Certificate; error?: string }> {
   return new Promise((resolve) => {
-    const socket = tls.connect({ host: address, port: 443, servername, ca, rejectUnauthorized: false, timeout: 5_000 });
+    const socket = tls.connect({ host: address, port, servername, ca, rejectUnauthorized: false, timeout: 5_000 });
     socket.once("secureConnect", () => {
       const raw = socket.getPeerX509Certificate();
       const error = socket.authorized ? undefined : String(socket.authorizationError);
@@ -274,14 +281,16 @@ export const healthCheck: Check<VerifyContext> = {
     if (!s) return NO_INGRESS;
     const address = connectAddress(ctx, s);
     if (!address) return NO_ADDRESS(s);
-    const url = `${s.tlsSecret ? "https" : "http"}://${s.domain}/api/health`;
-    const answer = await get(url, address, trustedCas(ctx));
+    const secure = Boolean(s.tlsSecret);
+    const port = portOf(ctx, s.domain, secure);
+    const url = `${secure ? "https" : "http"}://${s.domain}${port === (secure ? 443 : 80) ? "" : `:${port}`}/api/health`;
+    const answer = await get(url, address, port, trustedCas(ctx));
     const ns = ctx.state.namespace;
     if (typeof answer === "string")
       return {
         status: "fail",
         message: `${url} (at ${address}): ${answer}`,
-        hint: `see the TLS checks; curl -v --resolve ${s.domain}:${s.tlsSecret ? 443 : 80}:${address} ${url}`,
+        hint: `see the TLS checks; curl -v --resolve ${s.domain}:${port}:${address} ${url}`,
       };
     if (answer.status !== 200) {
       return {
@@ -300,6 +309,7 @@ export const healthCheck: Check<VerifyContext> = {
 function get(
   url: string,
   address: string,
+  port: number,
   ca: string[] | undefined,
 ): Promise<{ status: number; text: string } | string> {
   const u = new URL(url);
@@ -307,7 +317,7 @@ function get(
   return new Promise((resolve) => {
     const options = {
       host: address,
-      port: secure ? 443 : 80,
+      port,
       path: u.pathname,
       servername: u.hostname,
       headers: { host: u.hostname },

@@ -30,24 +30,38 @@ export function outputAndNamespace(
 /** --resolve DOMAIN:ADDRESS and --ca-file PATH, for the checks beyond the cluster; a bad value is the one-line problem. */
 export function networkOptions(args: ParsedArgs): NetworkOptions | string {
   const resolve = new Map<string, string>();
+  const ports = new Map<string, number>();
   const given = args.strings["resolve"];
   if (given !== undefined) {
-    const at = given.indexOf(":");
-    const [domain, address] = at < 0 ? [given, ""] : [given.slice(0, at), given.slice(at + 1)];
-    if (!domain || isIP(address) === 0) {
-      return `--resolve: ${JSON.stringify(given)} is not allowed: DOMAIN:ADDRESS, the address an IPv4 or IPv6 address (as curl's --resolve, without the port)`;
+    const parsed = parseResolve(given);
+    if (!parsed) {
+      return `--resolve: ${JSON.stringify(given)} is not allowed: DOMAIN:ADDRESS or DOMAIN:PORT:ADDRESS (as curl's --resolve), the address an IPv4 or IPv6 address`;
     }
-    resolve.set(domain.toLowerCase(), address);
+    resolve.set(parsed.domain, parsed.address);
+    if (parsed.port !== undefined) ports.set(parsed.domain, parsed.port);
   }
   const caFile = args.strings["ca-file"];
-  if (caFile === undefined) return { resolve };
+  if (caFile === undefined) return { resolve, ports };
   try {
     const extraCa = readFileSync(caFile, "utf8");
     if (!extraCa.includes("-----BEGIN CERTIFICATE-----")) throw new Error("no PEM certificate in it");
-    return { resolve, extraCa };
+    return { resolve, ports, extraCa };
   } catch (err) {
     return `--ca-file: ${JSON.stringify(caFile)} is not allowed: ${(err as Error).message}; a readable PEM file of CA certificates`;
   }
+}
+
+/** `DOMAIN:ADDRESS`, or curl's `DOMAIN:PORT:ADDRESS` (the port where the controller serves the domain). */
+export function parseResolve(given: string): { domain: string; address: string; port?: number } | undefined {
+  const at = given.indexOf(":");
+  if (at <= 0) return undefined;
+  const domain = given.slice(0, at).toLowerCase();
+  const rest = given.slice(at + 1);
+  if (isIP(rest) !== 0) return { domain, address: rest };
+  const m = /^(\d{1,5}):(.+)$/.exec(rest);
+  const port = Number(m?.[1]);
+  if (!m || port < 1 || port > 65535 || isIP(m[2]!) === 0) return undefined;
+  return { domain, address: m[2]!, port };
 }
 
 /**
