@@ -2,7 +2,7 @@
 // dependencies), run with npx from a clean directory, and installing onto the real test cluster.
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { parseAllDocuments } from "yaml";
 import { kubectlJson, testCluster, uniqueNamespace } from "../helpers/cluster.js";
 import { tidy } from "../helpers/install.js";
+import { Terminal, tmuxMissing } from "../helpers/terminal.js";
 import { PACKAGE_ROOT } from "../../src/base/paths.js";
 
 const { cluster, skip } = testCluster();
@@ -108,4 +109,68 @@ describe("npm pack tarball", () => {
     const status = JSON.parse((await npx(["status", "--namespace", namespace, "--output", "json"], env)).stdout);
     assert.equal(status.healthy, true);
   });
+
+  it("the README's quick start runs as written: npx, the wizard in a terminal, status", {
+    skip: skip || tmuxMissing(),
+  }, async () => {
+    const c = cluster!;
+    after(() => tidy(c, "mathison-system"));
+    // `npx mathison-install` finds the package installed here, as it would find the published one.
+    const here = mkdtempSync(join(tmpdir(), "mathison-quick-start-"));
+    execFileSync("npm", ["install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error", tarball], {
+      cwd: here,
+      env: { ...process.env, npm_config_cache: cache },
+    });
+    const readme = readFileSync(join(PACKAGE_ROOT, "README.md"), "utf8");
+    const block = /## Quick start[\s\S]*?```bash\n([\s\S]*?)```/.exec(readme)![1]!;
+    const lines = block.split("\n").filter((l) => l.trim() !== "");
+    assert.ok(
+      lines.some((l) => l.startsWith("npx mathison-install")),
+      block,
+    );
+    writeFileSync(join(here, "quick-start.sh"), lines.map((l) => `${l}\necho "[line exit $?]"`).join("\n"));
+    const t = new Terminal(`cd ${here} && bash quick-start.sh`, {
+      KUBECONFIG: c.kubeconfig,
+      npm_config_cache: cache,
+      PATH: process.env["PATH"] ?? "",
+    });
+    try {
+      await answerWizard(t, "quick.e2e.test");
+      await t.exitCode(120_000);
+      const history = t.history();
+      // The install applies everything; its verification fails here only where the test cluster has no ingress controller.
+      assert.match(history, /✔ \[6\/6\] Ingress, network policies and disruption budget/, history);
+      assert.match(history, /\[line exit (0|10)\][\s\S]*mathison-system[\s\S]*\[line exit \d+\]/, history);
+      assert.equal(
+        (await kubectlJson(c, ["-n", "mathison-system", "get", "deployment/mathison-web"])).status.readyReplicas,
+        2,
+      );
+    } finally {
+      t.close();
+    }
+  });
 });
+
+/** The wizard answered as a newcomer would: the domain typed, plain HTTP, every other default, then Install. */
+async function answerWizard(t: Terminal, domain: string): Promise<void> {
+  let answered = "";
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const asking = t
+      .screen()
+      .split("\n")
+      .filter((l) => l.startsWith("? "))
+      .at(-1);
+    if (!asking || asking === answered) {
+      await new Promise((r) => setTimeout(r, 100));
+      continue;
+    }
+    answered = asking;
+    if (asking.startsWith("? Domain of the web UI")) t.type(domain);
+    if (asking.startsWith("? TLS for the web UI")) t.send("Down");
+    t.send("Enter");
+    if (asking.startsWith("? Install?")) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the wizard never asked to install:\n${t.screen()}`);
+}
