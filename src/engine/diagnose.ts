@@ -1,4 +1,4 @@
-import type { KubeObject } from "../facts/objects.js";
+import { type KubeObject, typed } from "../facts/objects.js";
 
 /** Why a workload is not ready yet, as a person debugging it with kubectl would put it. */
 export interface Diagnosis {
@@ -27,7 +27,7 @@ export interface NamespaceSnapshot {
 export const CRASH_LOOP_RESTARTS = 3;
 
 const ownedBy = (obj: KubeObject, uids: ReadonlySet<string>): boolean =>
-  ((obj.metadata.ownerReferences as { uid: string }[] | undefined) ?? []).some((o) => uids.has(o.uid));
+  (obj.metadata.ownerReferences ?? []).some((o) => uids.has(o.uid));
 
 /**
  * The pods of the rollout in progress: a Deployment's newest ReplicaSet, a StatefulSet's update
@@ -35,12 +35,12 @@ const ownedBy = (obj: KubeObject, uids: ReadonlySet<string>): boolean =>
  * must not fail the upgrade that fixes it.
  */
 export function rolloutPodsOf(workload: KubeObject, snap: NamespaceSnapshot): KubeObject[] {
-  const uid = workload.metadata.uid as string | undefined;
+  const uid = workload.metadata.uid;
   if (!uid) return [];
   const owned = (owners: ReadonlySet<string>) => snap.pods.filter((p) => ownedBy(p, owners));
   // Until the controller has observed the new spec, the newest pods are still the old version's
   // (a Job's pod template is immutable: it has no observedGeneration and needs none).
-  const generation = workload.metadata.generation as number | undefined;
+  const generation = workload.metadata.generation;
   const rolling = workload.kind === "Deployment" || workload.kind === "StatefulSet";
   if (
     rolling &&
@@ -55,7 +55,7 @@ export function rolloutPodsOf(workload: KubeObject, snap: NamespaceSnapshot): Ku
     const current = revision
       ? sets.find((rs) => rs.metadata.annotations?.["deployment.kubernetes.io/revision"] === revision)
       : newestReplicaSet(sets);
-    return current ? owned(new Set([current.metadata.uid as string])) : [];
+    return current ? owned(new Set([current.metadata.uid ?? ""])) : [];
   }
   const pods = owned(new Set([uid]));
   const revision = workload.status?.updateRevision as string | undefined;
@@ -79,7 +79,7 @@ function eventTime(e: KubeObject): number {
 
 /** Warning events about the workload, its ReplicaSets, pods and claims, newest first. */
 export function warningsFor(workload: KubeObject, snap: NamespaceSnapshot, sinceMs: number): KubeObject[] {
-  const uid = workload.metadata.uid as string | undefined;
+  const uid = workload.metadata.uid;
   const names = new Set<string>([`${workload.kind}/${workload.metadata.name}`]);
   const replicaSets =
     workload.kind === "Deployment" && uid ? snap.replicaSets.filter((rs) => ownedBy(rs, new Set([uid]))) : [];
@@ -100,14 +100,15 @@ export function warningsFor(workload: KubeObject, snap: NamespaceSnapshot, since
 
 function claimsOf(workload: KubeObject, pods: readonly KubeObject[]): string[] {
   const claims = pods.flatMap((p) =>
-    ((p.spec?.volumes as { persistentVolumeClaim?: { claimName: string } }[] | undefined) ?? [])
+    (typed(p, "Pod").spec?.volumes ?? [])
       .map((v) => v.persistentVolumeClaim?.claimName)
       .filter((c): c is string => !!c),
   );
   if (workload.kind === "StatefulSet") {
-    const replicas = (workload.spec?.replicas as number | undefined) ?? 1;
-    for (const t of (workload.spec?.volumeClaimTemplates as KubeObject[] | undefined) ?? []) {
-      for (let i = 0; i < replicas; i++) claims.push(`${t.metadata.name}-${workload.metadata.name}-${i}`);
+    const set = typed(workload, "StatefulSet");
+    const replicas = set.spec?.replicas ?? 1;
+    for (const t of set.spec?.volumeClaimTemplates ?? []) {
+      for (let i = 0; i < replicas; i++) claims.push(`${t.metadata?.name}-${workload.metadata.name}-${i}`);
     }
   }
   return claims;
@@ -118,14 +119,12 @@ const IMAGE_HINT =
 
 function containerDiagnosis(pod: KubeObject): Diagnosis | undefined {
   const podName = pod.metadata.name;
-  const statuses = [
-    ...((pod.status?.initContainerStatuses as KubeObject[] | undefined) ?? []),
-    ...((pod.status?.containerStatuses as KubeObject[] | undefined) ?? []),
-  ];
+  const status = typed(pod, "Pod").status;
+  const statuses = [...(status?.initContainerStatuses ?? []), ...(status?.containerStatuses ?? [])];
   for (const cs of statuses) {
-    const waiting = cs.state?.waiting as { reason?: string; message?: string } | undefined;
-    const lastTerminated = cs.lastState?.terminated as { reason?: string; exitCode?: number } | undefined;
-    const container = cs.name as string;
+    const waiting = cs.state?.waiting;
+    const lastTerminated = cs.lastState?.terminated;
+    const container = cs.name;
     const at = `pod ${podName}, container ${container}`;
     switch (waiting?.reason) {
       case "ImagePullBackOff":
@@ -160,7 +159,7 @@ function containerDiagnosis(pod: KubeObject): Diagnosis | undefined {
           container,
         };
       case "CrashLoopBackOff": {
-        const restarts = (cs.restartCount as number | undefined) ?? 0;
+        const restarts = cs.restartCount ?? 0;
         const oom = lastTerminated?.reason === "OOMKilled";
         const exit = lastTerminated
           ? ` (last exit: ${lastTerminated.reason ?? "terminated"}, code ${lastTerminated.exitCode ?? "?"})`
@@ -238,9 +237,7 @@ export function diagnose(workload: KubeObject, snap: NamespaceSnapshot, sinceMs:
     };
   }
   for (const pod of pods) {
-    const scheduled = (
-      pod.status?.conditions as { type: string; status: string; reason?: string; message?: string }[] | undefined
-    )?.find((c) => c.type === "PodScheduled");
+    const scheduled = typed(pod, "Pod").status?.conditions?.find((c) => c.type === "PodScheduled");
     if (scheduled?.status === "False" && scheduled.reason === "Unschedulable") {
       if (UNBOUND_CLAIM.test(scheduled.message ?? ""))
         return waitingForVolume(`pod ${pod.metadata.name}: ${scheduled.message}`);
@@ -249,7 +246,7 @@ export function diagnose(workload: KubeObject, snap: NamespaceSnapshot, sinceMs:
         message: `pod ${pod.metadata.name}: ${scheduled.message ?? "no node can run it"}`,
         hint: "no node fits the pod: kubectl describe nodes shows free capacity; lower its requests, add nodes, or fix the taints and selectors it names",
         fatal: false,
-        pod: pod.metadata.name as string,
+        pod: pod.metadata.name,
       };
     }
   }

@@ -241,7 +241,7 @@ async function applyBatch(
     changes.map(async (change) => {
       const { action, result } = await applyChange(run.kube, change, options.signal);
       if (action !== "deleted") run.applied.push(change.object);
-      run.generation.set(change.object, (result?.metadata.generation as number | undefined) ?? 0);
+      run.generation.set(change.object, result?.metadata.generation ?? 0);
       if (change.desired.kind === "Job" && action === "created") run.freshJobs.add(change.object);
       reporter.event({
         event: "apply",

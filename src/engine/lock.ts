@@ -2,7 +2,7 @@ import { LOCK_NAME } from "../facts/names.js";
 import { randomBytes } from "node:crypto";
 import { hostname, userInfo } from "node:os";
 import { KubeApiError, type Kube } from "../kube/types.js";
-import type { KubeObject } from "../facts/objects.js";
+import { type KubeObject, typed } from "../facts/objects.js";
 
 /** A holder that stopped renewing for this long (a killed run) loses the lock to the next run. */
 export const LEASE_SECONDS = 15;
@@ -43,12 +43,18 @@ function microTime(d: Date): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
+/** When the holder last renewed (or took) the lease; empty when it never said. */
+function renewedAt(lease: KubeObject): string {
+  const spec = typed(lease, "Lease").spec;
+  return spec?.renewTime ?? spec?.acquireTime ?? "";
+}
+
 function leaseSecondsOf(lease: KubeObject): number {
-  return (lease.spec?.leaseDurationSeconds as number | undefined) ?? LEASE_SECONDS;
+  return typed(lease, "Lease").spec?.leaseDurationSeconds ?? LEASE_SECONDS;
 }
 
 function expiry(lease: KubeObject): Date {
-  const renewed = Date.parse((lease.spec?.renewTime ?? lease.spec?.acquireTime ?? "") as string);
+  const renewed = Date.parse(renewedAt(lease));
   return new Date((Number.isNaN(renewed) ? 0 : renewed) + leaseSecondsOf(lease) * 1000);
 }
 
@@ -113,7 +119,7 @@ export function holderIsGone(
 
 /** A holder whose last renewal is older than two of its renewal periods has stopped (killed elsewhere, or frozen). */
 function stoppedRenewing(lease: KubeObject, now: Date): boolean {
-  const renewed = Date.parse((lease.spec?.renewTime ?? lease.spec?.acquireTime ?? "") as string);
+  const renewed = Date.parse(renewedAt(lease));
   return Number.isNaN(renewed) || now.getTime() - renewed > 2 * renewMsOf(leaseSecondsOf(lease));
 }
 
@@ -228,7 +234,7 @@ async function acquireOnce(
       throw new LockHeldError(holderOf(existing), expiry(existing), stoppedRenewing(existing, now()));
     tookOverFrom = existing.spec?.holderIdentity ? holderOf(existing) : undefined;
     tookOverBecause = gone ? "its process is gone" : "it stopped renewing it";
-    const next = desired(now(), ((existing.spec?.leaseTransitions as number | undefined) ?? 0) + 1);
+    const next = desired(now(), (typed(existing, "Lease").spec?.leaseTransitions ?? 0) + 1);
     next.metadata.resourceVersion = existing.metadata.resourceVersion;
     try {
       lease = await kube.replace(next);
@@ -268,7 +274,7 @@ async function acquireOnce(
       await kube
         .delete(
           { apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: LOCK_NAME, namespace },
-          { resourceVersion: lease.metadata.resourceVersion as string },
+          lease.metadata.resourceVersion ? { resourceVersion: lease.metadata.resourceVersion } : {},
         )
         .catch(() => undefined);
     },

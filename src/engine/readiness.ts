@@ -1,4 +1,4 @@
-import type { KubeObject } from "../facts/objects.js";
+import { type KubeObject, typed } from "../facts/objects.js";
 
 /** Helm's and kapp's three-valued readiness, always with a message a person can act on. */
 export type Readiness =
@@ -13,15 +13,19 @@ export function hasReadiness(kind: string): boolean {
   return KINDS_WITH_ROLLOUT.has(kind);
 }
 
-function condition(obj: KubeObject, type: string): { status?: string; reason?: string; message?: string } | undefined {
-  return (
-    obj.status?.conditions as { type: string; status?: string; reason?: string; message?: string }[] | undefined
-  )?.find((c) => c.type === type);
+/** A status condition, as every kind with conditions has them. */
+interface Condition {
+  readonly type: string;
+  readonly status?: string;
+  readonly reason?: string;
+  readonly message?: string;
 }
 
-function notObserved(obj: KubeObject): Readiness | undefined {
-  const generation = obj.metadata.generation as number | undefined;
-  const observed = obj.status?.observedGeneration as number | undefined;
+function condition(status: { conditions?: readonly Condition[] } | undefined, type: string): Condition | undefined {
+  return status?.conditions?.find((c) => c.type === type);
+}
+
+function notObserved(generation: number | undefined, observed: number | undefined): Readiness | undefined {
   if (generation !== undefined && (observed === undefined || observed < generation)) {
     return { state: "pending", message: "waiting for the controller to observe the new spec" };
   }
@@ -29,10 +33,12 @@ function notObserved(obj: KubeObject): Readiness | undefined {
 }
 
 /** As `kubectl rollout status deployment`. */
-export function deploymentReadiness(d: KubeObject): Readiness {
-  const early = notObserved(d);
+export function deploymentReadiness(obj: KubeObject): Readiness {
+  const d = typed(obj, "Deployment");
+  const s = d.status ?? {};
+  const early = notObserved(d.metadata.generation, s.observedGeneration);
   if (early) return early;
-  const progressing = condition(d, "Progressing");
+  const progressing = condition(s, "Progressing");
   if (progressing?.reason === "ProgressDeadlineExceeded") {
     return {
       state: "failed",
@@ -40,11 +46,10 @@ export function deploymentReadiness(d: KubeObject): Readiness {
       message: progressing.message ?? "the rollout exceeded its progress deadline",
     };
   }
-  const desired = (d.spec?.replicas as number | undefined) ?? 1;
-  const s = d.status ?? {};
-  const updated = (s.updatedReplicas as number | undefined) ?? 0;
-  const replicas = (s.replicas as number | undefined) ?? 0;
-  const available = (s.availableReplicas as number | undefined) ?? 0;
+  const desired = d.spec?.replicas ?? 1;
+  const updated = s.updatedReplicas ?? 0;
+  const replicas = s.replicas ?? 0;
+  const available = s.availableReplicas ?? 0;
   if (updated < desired)
     return { state: "pending", message: `${updated} of ${desired} new replicas have been updated` };
   if (replicas > updated)
@@ -55,16 +60,17 @@ export function deploymentReadiness(d: KubeObject): Readiness {
 }
 
 /** As `kubectl rollout status statefulset` (RollingUpdate). */
-export function statefulSetReadiness(s: KubeObject): Readiness {
-  const early = notObserved(s);
+export function statefulSetReadiness(obj: KubeObject): Readiness {
+  const set = typed(obj, "StatefulSet");
+  const st = set.status ?? { replicas: 0 };
+  const early = notObserved(set.metadata.generation, st.observedGeneration);
   if (early) return early;
-  const desired = (s.spec?.replicas as number | undefined) ?? 1;
-  const st = s.status ?? {};
-  const ready = (st.readyReplicas as number | undefined) ?? 0;
-  const updated = (st.updatedReplicas as number | undefined) ?? 0;
+  const desired = set.spec?.replicas ?? 1;
+  const ready = st.readyReplicas ?? 0;
+  const updated = st.updatedReplicas ?? 0;
   if (ready < desired) return { state: "pending", message: `${ready} of ${desired} replicas are ready` };
-  const partition = (s.spec?.updateStrategy?.rollingUpdate?.partition as number | undefined) ?? 0;
-  if (s.spec?.updateStrategy?.type !== "OnDelete" && partition === 0) {
+  const partition = set.spec?.updateStrategy?.rollingUpdate?.partition ?? 0;
+  if (set.spec?.updateStrategy?.type !== "OnDelete" && partition === 0) {
     if (updated < desired) return { state: "pending", message: `${updated} of ${desired} replicas are updated` };
     if (st.updateRevision && st.currentRevision !== st.updateRevision) {
       return {
@@ -77,16 +83,16 @@ export function statefulSetReadiness(s: KubeObject): Readiness {
 }
 
 /** Complete or Failed conditions, as `kubectl wait --for=condition=Complete`. */
-export function jobReadiness(j: KubeObject): Readiness {
-  const failed = condition(j, "Failed");
+export function jobReadiness(obj: KubeObject): Readiness {
+  const st = typed(obj, "Job").status;
+  const failed = condition(st, "Failed");
   if (failed?.status === "True")
     return { state: "failed", reason: failed.reason ?? "Failed", message: failed.message ?? "the Job failed" };
-  const complete = condition(j, "Complete");
+  const complete = condition(st, "Complete");
   if (complete?.status === "True") return { state: "ready", message: "completed" };
-  const st = j.status ?? {};
   return {
     state: "pending",
-    message: `${st.active ?? 0} running, ${st.succeeded ?? 0} succeeded, ${st.failed ?? 0} failed`,
+    message: `${st?.active ?? 0} running, ${st?.succeeded ?? 0} succeeded, ${st?.failed ?? 0} failed`,
   };
 }
 
@@ -98,7 +104,7 @@ export function jobReadiness(j: KubeObject): Readiness {
 export function jobReadinessWithPods(j: KubeObject, pods: readonly KubeObject[]): Readiness {
   const r = jobReadiness(j);
   if (r.state !== "pending") return r;
-  const completions = (j.spec?.completions as number | undefined) ?? 1;
+  const completions = typed(j, "Job").spec?.completions ?? 1;
   const succeeded = pods.filter((p) => p.status?.phase === "Succeeded").length;
   return succeeded >= completions
     ? { state: "ready", message: `completed (${succeeded} of ${completions} pods succeeded)` }

@@ -176,9 +176,7 @@ class StageWait {
 
   private readiness(w: KubeObject): { live: KubeObject | undefined; r: Readiness } {
     const live = this.input.view.get(w.kind, w.metadata.name);
-    const seen =
-      live &&
-      ((live.metadata.generation as number | undefined) ?? 0) >= (this.input.appliedGeneration.get(objectRef(w)) ?? 0);
+    const seen = live && (live.metadata.generation ?? 0) >= (this.input.appliedGeneration.get(objectRef(w)) ?? 0);
     if (!seen) return { live: undefined, r: { state: "pending", message: "waiting for the API server to report it" } };
     return {
       live,

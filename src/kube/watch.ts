@@ -96,7 +96,7 @@ export class ListWatch {
 
   private receive(type: string, obj: KubeObject): void {
     if (type === "BOOKMARK") {
-      this.resourceVersion = (obj.metadata.resourceVersion as string | undefined) ?? this.resourceVersion;
+      this.resourceVersion = obj.metadata.resourceVersion ?? this.resourceVersion;
       return;
     }
     if (type === "ERROR") {

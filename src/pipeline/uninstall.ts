@@ -7,7 +7,7 @@ import { markKeptData, readInstallState, type InstallState } from "../record/sto
 import type { StageId } from "../render/stages.js";
 import { exitOf, runLocked, type CommandWords } from "./locked.js";
 import type { PlanEvent, ReportingOptions } from "./front-end.js";
-import { objectRef, type ObjectRef, parseInventoryKey, type KubeObject } from "../facts/objects.js";
+import { objectRef, type ObjectRef, parseInventoryKey, type KubeObject, typed } from "../facts/objects.js";
 import { RECORD_NAME, MIGRATION_JOB_PREFIX, SECRET_NAME } from "../facts/names.js";
 import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
 
@@ -52,25 +52,27 @@ function groupOf(kind: string): number {
 
 /** Each StatefulSet's claims, as its controller names them: `<template>-<set>-<ordinal>`. */
 function claimsOf(sets: readonly KubeObject[]): ObjectRef[] {
-  return sets.flatMap((set) => {
-    const templates = (set.spec?.volumeClaimTemplates as { metadata: { name: string } }[] | undefined) ?? [];
-    const replicas = (set.spec?.replicas as number | undefined) ?? 1;
+  return sets.flatMap((obj) => {
+    const set = typed(obj, "StatefulSet");
+    const templates = set.spec?.volumeClaimTemplates ?? [];
+    const replicas = set.spec?.replicas ?? 1;
     return templates.flatMap((t) =>
       Array.from({ length: replicas }, (_, i) => ({
         apiVersion: "v1",
         kind: "PersistentVolumeClaim",
-        name: `${t.metadata.name}-${set.metadata.name}-${i}`,
-        namespace: set.metadata.namespace as string,
+        name: `${t.metadata?.name}-${set.metadata.name}-${i}`,
+        namespace: set.metadata.namespace,
       })),
     );
   });
 }
 
 /** What deleting a claim does to its data: its volume's reclaim policy, said plainly. */
-async function describeClaim(kube: Kube, claim: KubeObject): Promise<string> {
-  const size = claim.status?.capacity?.storage ?? claim.spec?.resources?.requests?.storage ?? "?";
-  const className = claim.spec?.storageClassName as string | undefined;
-  const volumeName = claim.spec?.volumeName as string | undefined;
+async function describeClaim(kube: Kube, obj: KubeObject): Promise<string> {
+  const claim = typed(obj, "PersistentVolumeClaim");
+  const size = claim.status?.capacity?.["storage"] ?? claim.spec?.resources?.requests?.["storage"] ?? "?";
+  const className = claim.spec?.storageClassName;
+  const volumeName = claim.spec?.volumeName;
   const volume = volumeName
     ? await kube.get({ apiVersion: "v1", kind: "PersistentVolume", name: volumeName })
     : undefined;
@@ -120,7 +122,7 @@ export async function planRemoval(kube: Kube, state: InstallState, deleteData: b
       ? claims.map((c) => ({
           apiVersion: "v1",
           kind: "PersistentVolumeClaim",
-          name: c.metadata.name as string,
+          name: c.metadata.name,
           namespace: ns,
         }))
       : []),

@@ -47,9 +47,9 @@ export async function readInstallState(kube: Kube, namespace: string): Promise<I
     namespace,
     namespaceExists: ns !== undefined,
     record: decodeRecord(configMap),
-    recordVersion: configMap?.metadata.resourceVersion as string | undefined,
+    recordVersion: configMap?.metadata.resourceVersion,
     secrets,
-    secretVersion: secret?.metadata.resourceVersion as string | undefined,
+    secretVersion: secret?.metadata.resourceVersion,
   };
 }
 

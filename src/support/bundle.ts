@@ -73,7 +73,7 @@ async function podFiles(kube: Kube, namespace: string, files: Map<string, string
   const pods = (await kube.list("v1", "Pod", namespace)).items;
   await Promise.all(
     pods.map(async (pod) => {
-      const name = pod.metadata.name as string;
+      const name = pod.metadata.name;
       files.set(`pods/${name}.txt`, describePod(pod));
       const containers = ((pod.spec?.containers as { name: string }[] | undefined) ?? []).map((c) => c.name);
       await Promise.all(

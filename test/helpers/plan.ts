@@ -28,3 +28,8 @@ export function findObject(plan: RenderedPlan, kind: string, name: string | RegE
 export function render(values: Record<string, string> = {}): RenderedPlan {
   return renderPlan(configFrom(values));
 }
+
+/** An owner reference by uid (the kind and name do not matter to the code that follows owners). */
+export function owner(uid: string): { apiVersion: string; kind: string; name: string; uid: string } {
+  return { apiVersion: "apps/v1", kind: "ReplicaSet", name: uid, uid };
+}

@@ -8,6 +8,7 @@ import { deploymentReadiness, jobReadiness, statefulSetReadiness } from "../../s
 import { chooseReporter } from "../../src/ui/choose-reporter.js";
 import { formatPlain } from "../../src/ui/plain-reporter.js";
 import type { KubeObject } from "../../src/facts/objects.js";
+import { owner } from "../helpers/plan.js";
 
 const obj = (kind: string, name: string, extra: Record<string, unknown> = {}): KubeObject =>
   ({ apiVersion: "v1", kind, ...extra, metadata: { name, uid: `${name}-uid`, generation: 2 } }) as KubeObject;
@@ -101,7 +102,7 @@ describe("stall diagnosis", () => {
   const pod = (status: object, spec: object = {}) =>
     ({
       ...obj("Pod", "pg-0"),
-      metadata: { name: "pg-0", ownerReferences: [{ uid: "pg-uid" }] },
+      metadata: { name: "pg-0", ownerReferences: [owner("pg-uid")] },
       spec,
       status,
     }) as KubeObject;

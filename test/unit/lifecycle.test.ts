@@ -7,6 +7,7 @@ import { answersToRecord } from "../../src/pipeline/install.js";
 import { statusLines } from "../../src/ui/status-lines.js";
 import { EMPTY_RECORD, nextRecord, startedRecord } from "../../src/record/install-record.js";
 import type { KubeObject } from "../../src/facts/objects.js";
+import { owner } from "../helpers/plan.js";
 
 const empty = { pods: [], events: [], replicaSets: [], pvcs: [] };
 const deployment = (status: Record<string, number>, generation = 1): KubeObject => ({
@@ -45,14 +46,14 @@ describe("workload health in one word", () => {
       metadata: {
         name: "rs2",
         uid: "rs2",
-        ownerReferences: [{ uid: "d" }],
+        ownerReferences: [owner("d")],
         annotations: { "deployment.kubernetes.io/revision": "2" },
       },
     };
     const crashing: KubeObject = {
       apiVersion: "v1",
       kind: "Pod",
-      metadata: { name: "web-2", ownerReferences: [{ uid: "rs2" }] },
+      metadata: { name: "web-2", ownerReferences: [owner("rs2")] },
       status: {
         containerStatuses: [
           {

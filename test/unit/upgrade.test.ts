@@ -24,6 +24,7 @@ import {
 import { planCounts, planLines, timeAgo } from "../../src/ui/plan-lines.js";
 import { markAgainst } from "../../src/ui/wizard/answers.js";
 import { inventoryKey, parseInventoryKey, type KubeObject } from "../../src/facts/objects.js";
+import { owner } from "../helpers/plan.js";
 
 const KEY = "sk-ant-installed";
 const AUTH = "A".repeat(44);
@@ -407,14 +408,14 @@ describe("lock and diagnosis", () => {
       metadata: {
         name: uid,
         uid,
-        ownerReferences: [{ uid: "d" }],
+        ownerReferences: [owner("d")],
         annotations: { "deployment.kubernetes.io/revision": revision },
       },
     });
-    const pod = (name: string, owner: string): KubeObject => ({
+    const pod = (name: string, ownerUid: string): KubeObject => ({
       apiVersion: "v1",
       kind: "Pod",
-      metadata: { name, ownerReferences: [{ uid: owner }] },
+      metadata: { name, ownerReferences: [owner(ownerUid)] },
     });
     const snap = {
       pods: [pod("old", "rs1"), pod("new", "rs2")],

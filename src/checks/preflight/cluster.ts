@@ -66,7 +66,7 @@ export const namespaceCheck: Check<PreflightContext> = {
 
 /** Managers whose entries are not someone else's edits: this installer, and status written by controllers. */
 function otherManagers(obj: KubeObject): string[] {
-  const entries = (obj.metadata.managedFields as { manager?: string; subresource?: string }[] | undefined) ?? [];
+  const entries = obj.metadata.managedFields ?? [];
   return [
     ...new Set(
       entries
