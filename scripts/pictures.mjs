@@ -114,11 +114,17 @@ function trim(screen) {
   return screen.replace(/\s+$/, "");
 }
 
-/** Digits and hashes vary from run to run (ports, durations, Job names): a line is the same with any. */
+/**
+ * What varies from run to run: digits and hashes (ports, durations, Job names), the spinner's
+ * frame, and an object row's live status (what the controller is doing at that instant). A line
+ * is the same without them.
+ */
 function normalise(line) {
   return line
     .replace(/\b[0-9a-f]{10}\b/g, "#")
     .replace(/\d+/g, "#")
+    .replace(/[\u2800-\u28ff]/g, "⠿")
+    .replace(/^( \S+\/\S+ +(?:created|configured|unchanged|deleted|replaced))\b.*$/, "$1")
     .trimEnd();
 }
 
