@@ -23,6 +23,8 @@ export const ExitCode = {
   verifyFailed: 10,
   /** The person declined at the confirmation (install's "Install?", uninstall's typed namespace): nothing was changed. */
   cancelled: 11,
+  /** A backup could not be made (`backup`, or the one before a migration or --delete-data); nothing was applied. */
+  backupFailed: 12,
   /** Interrupted (Ctrl-C / SIGTERM). */
   interrupted: 130,
 } as const;

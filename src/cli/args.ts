@@ -2,7 +2,16 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { FIELDS } from "../config/fields.js";
 import { ExitCode, UserError } from "../base/exit-codes.js";
 
-export const COMMANDS = ["install", "render", "status", "uninstall", "preflight", "support-bundle", "verify"] as const;
+export const COMMANDS = [
+  "install",
+  "render",
+  "status",
+  "uninstall",
+  "preflight",
+  "support-bundle",
+  "verify",
+  "backup",
+] as const;
 export type Command = (typeof COMMANDS)[number];
 
 type OptionSpec = NonNullable<ParseArgsConfig["options"]>[string];
@@ -44,6 +53,8 @@ export const COMMAND_OPTIONS: Record<Command, Record<string, OptionSpec>> = {
     "force-namespace": { type: "boolean" },
     "skip-verify": { type: "boolean" },
     "lock-timeout": { type: "string" },
+    "no-backup": { type: "boolean" },
+    "backup-dir": { type: "string" },
     ...NETWORK_OPTIONS,
   },
   verify: { ...CLUSTER_OPTIONS, ...NETWORK_OPTIONS, "non-interactive": { type: "boolean" } },
@@ -55,11 +66,14 @@ export const COMMAND_OPTIONS: Record<Command, Record<string, OptionSpec>> = {
   },
   preflight: { ...CLUSTER_OPTIONS, "force-namespace": { type: "boolean" } },
   status: CLUSTER_OPTIONS,
+  backup: { ...CLUSTER_OPTIONS, out: { type: "string" } },
   uninstall: {
     ...CLUSTER_OPTIONS,
     "non-interactive": { type: "boolean" },
     yes: { type: "boolean", short: "y" },
     "delete-data": { type: "boolean" },
+    "no-backup": { type: "boolean" },
+    "backup-dir": { type: "string" },
     timeout: { type: "string" },
     "lock-timeout": { type: "string" },
   },

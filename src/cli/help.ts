@@ -50,6 +50,11 @@ const COMMANDS: Readonly<
     summary: "remove the install; its database volumes and Secret stay",
     settings: "namespace",
   },
+  backup: {
+    usage: "backup [--namespace N] [--out FILE]",
+    summary: "a pg_dump of the database to a local file, with a manifest beside it; prints its path",
+    settings: "namespace",
+  },
   "support-bundle": {
     usage: "support-bundle [--namespace N] [--dir DIR]",
     summary: "a redacted .tar.gz of what someone helping needs; prints its path",
@@ -93,14 +98,25 @@ const FLAGS: Readonly<Record<string, readonly [string, string]>> = {
   ],
   "ca-file": ["--ca-file FILE", "verify: also trust this PEM CA (NODE_EXTRA_CA_CERTS works too)"],
   yes: ["--yes, -y", "confirm without asking (required with --non-interactive)"],
-  "delete-data": ["--delete-data", "also delete the PostgreSQL and Redis volumes and Secret mathison-secrets"],
-  out: ["--out DIR", "write one file per stage into DIR instead of stdout"],
+  "delete-data": [
+    "--delete-data",
+    "also delete the PostgreSQL and Redis volumes and Secret mathison-secrets (a backup is taken first)",
+  ],
+  "no-backup": ["--no-backup", "no backup of the database before a migration (install) or before --delete-data"],
+  "backup-dir": [
+    "--backup-dir DIR",
+    "where those backups go (default: mathison-install/backups/CONTEXT/NAMESPACE under ~/.local/share or XDG_DATA_HOME; the last 5 are kept)",
+  ],
+  out: [
+    "--out DIR|FILE",
+    "render: one file per stage into DIR; backup: the dump's path (default: where --backup-dir puts them)",
+  ],
   "show-secrets": ["--show-secrets", "print secret values instead of <redacted> (files are written 0600)"],
   dir: ["--dir DIR", "where to write the bundle (default: the current directory)"],
 };
 
 const EXIT_CODES =
-  "Exit codes: 0 ok, 1 bug, 2 bad input, 3 cluster access, 4 rejected by the API server, 5 not ready / failed / timed out, 6 another run holds the lock, 7 status: not healthy or incomplete, 8 no install in the namespace, 9 preflight failed, 10 a verification check failed, 11 cancelled at the confirmation, 130 interrupted.";
+  "Exit codes: 0 ok, 1 bug, 2 bad input, 3 cluster access, 4 rejected by the API server, 5 not ready / failed / timed out, 6 another run holds the lock, 7 status: not healthy or incomplete, 8 no install in the namespace, 9 preflight failed, 10 a verification check failed, 11 cancelled at the confirmation, 12 a backup could not be made, 130 interrupted.";
 
 function settingRows(which: "all" | "namespace"): [string, string][] {
   const fields = which === "all" ? FIELDS : FIELDS.filter((f) => f.key === "namespace");

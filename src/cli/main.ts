@@ -20,6 +20,7 @@ const COMMAND_RUNNERS: Record<Exclude<Command, "render">, () => Promise<Runner>>
   preflight: async () => (await import("./commands/install.js")).runPreflight,
   status: async () => (await import("./commands/status.js")).runStatus,
   uninstall: async () => (await import("./commands/uninstall.js")).runUninstall,
+  backup: async () => (await import("./commands/backup.js")).runBackup,
 };
 
 /**

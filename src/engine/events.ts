@@ -96,6 +96,16 @@ export type EngineEvent =
     }
   /** The lock was taken over from a run that stopped renewing it (killed): who it was. */
   | { readonly event: "lock"; readonly status: "took-over"; readonly message: string }
+  /** A backup of the database: while it streams (`running`, about every second), and how it ended. */
+  | {
+      readonly event: "backup";
+      readonly status: "running" | "done" | "failed";
+      /** The dump's path (its manifest is beside it, `.json`). */
+      readonly file: string;
+      readonly bytes: number;
+      readonly elapsedMs: number;
+      readonly message: string;
+    }
   /** After a failed run's `done`: where its support bundle is (`path` empty if none could be made). */
   | { readonly event: "support-bundle"; readonly path: string; readonly message: string }
   /** One check's result: before the install (`preflight`) or of what runs (`verify`). */
@@ -147,7 +157,8 @@ export type RunOutcome =
   | "cluster-access"
   | "locked"
   | "refused"
-  | "preflight-failed";
+  | "preflight-failed"
+  | "backup-failed";
 
 /** kapp-style progress: `waiting on 2 changes [3/5 done]`. */
 export interface Progress {

@@ -9,9 +9,12 @@ import {
   type WatchEventType,
   type WatchHandle,
   type WatchOptions,
+  type ExecStreams,
+  type ExecStreamResult,
 } from "./types.js";
 import { ListWatch } from "./watch.js";
 import { readMessages } from "./websocket.js";
+import { type ExecStatus, exitCodeOf, streamExec } from "./exec-stream.js";
 import { refOf, type KubeObject, type ObjectRef } from "../facts/objects.js";
 import { BUILTIN_RESOURCES } from "../facts/resources.js";
 import { FIELD_MANAGER_NAME as FIELD_MANAGER } from "../facts/names.js";
@@ -36,6 +39,10 @@ const LIST_PAGE = 500;
 
 // v5 is what the API server translates for kubelets itself (1.30+); v4 frames the same for our use.
 const EXEC_PROTOCOL = "v5.channel.k8s.io, v4.channel.k8s.io";
+
+function execPath(namespace: string, pod: string): string {
+  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/exec`;
+}
 
 /**
  * The Kubernetes REST API over Node's https, with only what the installer uses: discovery to
@@ -289,18 +296,15 @@ class RestKube implements Kube {
     options: { timeoutMs?: number } = {},
   ): Promise<ExecResult> {
     const what = `running ${command[0]} in ${pod}/${container}`;
-    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/exec`;
-    const socket = await this.http.websocket(
-      path,
+    const { socket } = await this.http.websocket(
+      execPath(namespace, pod),
       { container, command, stdout: true, stderr: true },
       EXEC_PROTOCOL,
       what,
     );
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    let status:
-      | { status?: string; message?: string; details?: { causes?: { reason?: string; message?: string }[] } }
-      | undefined;
+    let status: ExecStatus | undefined;
     const timeoutMs = options.timeoutMs ?? 10_000;
     return new Promise<ExecResult>((resolve, reject) => {
       const ws = readMessages(
@@ -311,17 +315,13 @@ class RestKube implements Kube {
           if (channel === 1) out.push(data.subarray(1));
           else if (channel === 2) err.push(data.subarray(1));
           else if (channel === 3 && data.length > 1)
-            status = JSON.parse(data.subarray(1).toString("utf8")) as typeof status;
+            status = JSON.parse(data.subarray(1).toString("utf8")) as ExecStatus;
         },
         (e) => {
           clearTimeout(timer);
           const text = (b: Buffer[]) => Buffer.concat(b).toString("utf8");
-          if (status?.status === "Success") return resolve({ exitCode: 0, stdout: text(out), stderr: text(err) });
-          // A kubelet names the exit code in a cause; some runtimes only in the message ("exit status 1").
-          const code =
-            status?.details?.causes?.find((c) => c.reason === "ExitCode")?.message ??
-            /exit (?:status|code) (\d+)/.exec(status?.message ?? "")?.[1];
-          if (code !== undefined) return resolve({ exitCode: Number(code), stdout: text(out), stderr: text(err) });
+          const exitCode = exitCodeOf(status);
+          if (exitCode !== undefined) return resolve({ exitCode, stdout: text(out), stderr: text(err) });
           reject(
             new KubeApiError(
               `${what}: ${status?.message ?? e?.message ?? "the connection closed without an exit status"}`,
@@ -333,6 +333,23 @@ class RestKube implements Kube {
       );
       const timer = setTimeout(() => ws.close(), timeoutMs);
     });
+  }
+
+  async execStream(
+    namespace: string,
+    pod: string,
+    container: string,
+    command: readonly string[],
+    streams: ExecStreams,
+  ): Promise<ExecStreamResult> {
+    const what = `running ${command[0]} in ${pod}/${container}`;
+    const { socket, protocol } = await this.http.websocket(
+      execPath(namespace, pod),
+      { container, command, stdout: true, stderr: true, ...(streams.stdin ? { stdin: true } : {}) },
+      EXEC_PROTOCOL,
+      what,
+    );
+    return streamExec(socket, protocol, streams, what);
   }
 
   async ready(timeoutMs: number): Promise<{ ok: boolean; message: string } | undefined> {

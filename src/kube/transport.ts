@@ -240,7 +240,12 @@ export class Transport {
   }
 
   /** A WebSocket to the API server (pods/exec), with the kubeconfig's TLS and credentials. */
-  async websocket(path: string, query: Query, protocol: string, what: string): Promise<Duplex> {
+  async websocket(
+    path: string,
+    query: Query,
+    protocol: string,
+    what: string,
+  ): Promise<{ socket: Duplex; protocol: string }> {
     const key = randomBytes(16).toString("base64");
     const { req } = await this.open("GET", path, { query }, true, {
       connection: "Upgrade",
@@ -251,10 +256,10 @@ export class Transport {
     }).catch((err: unknown) => {
       throw networkError(err, what);
     });
-    return new Promise<Duplex>((resolve, reject) => {
-      req.once("upgrade", (_res, socket: Duplex, head: Buffer) => {
+    return new Promise<{ socket: Duplex; protocol: string }>((resolve, reject) => {
+      req.once("upgrade", (res: IncomingMessage, socket: Duplex, head: Buffer) => {
         if (head.length > 0) socket.unshift(head);
-        resolve(socket);
+        resolve({ socket, protocol: String(res.headers["sec-websocket-protocol"] ?? "") });
       });
       req.once(
         "response",

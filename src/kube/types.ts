@@ -35,6 +35,22 @@ export interface ExecResult {
   readonly stderr: string;
 }
 
+/** Where a streamed exec's output goes and what its stdin reads. */
+export interface ExecStreams {
+  /** Takes stdout as it arrives; while its write returns false the connection pauses, so memory does not grow. */
+  readonly stdout?: NodeJS.WritableStream;
+  /** Sent as the command's stdin, then closed (v5.channel.k8s.io), so the command sees its end. */
+  readonly stdin?: NodeJS.ReadableStream;
+  /** Stops the command (the connection closes): the promise rejects. */
+  readonly signal?: AbortSignal;
+}
+
+/** How a streamed exec ended: its exit code and the last 64 KiB of its stderr. */
+export interface ExecStreamResult {
+  readonly exitCode: number;
+  readonly stderr: string;
+}
+
 export interface AccessQuestion {
   readonly verb: string;
   readonly resource: string;
@@ -113,6 +129,17 @@ export interface Kube {
     command: readonly string[],
     options?: { timeoutMs?: number },
   ): Promise<ExecResult>;
+  /**
+   * `exec` for data of any size: stdout streamed into a sink and stdin streamed from a source,
+   * neither held in memory (a backup, a restore). Never put a secret in `command`.
+   */
+  execStream(
+    namespace: string,
+    pod: string,
+    container: string,
+    command: readonly string[],
+    streams: ExecStreams,
+  ): Promise<ExecStreamResult>;
   canI(question: AccessQuestion): Promise<boolean>;
   /** The same question for another user (`kubectl auth can-i --as`), by SubjectAccessReview. */
   canUser(user: string, groups: readonly string[], question: AccessQuestion): Promise<boolean>;

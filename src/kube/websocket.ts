@@ -7,16 +7,37 @@ export interface WsMessage {
   readonly data: Buffer;
 }
 
+/** A client's frame (RFC 6455: always masked), of any length; one frame, FIN set. */
+export function clientFrame(opcode: number, payload: Buffer): Buffer {
+  const mask = randomBytes(4);
+  const length = payload.length;
+  const header =
+    length < 126
+      ? Buffer.from([0x80 | opcode, 0x80 | length])
+      : length < 65536
+        ? Buffer.from([0x80 | opcode, 0x80 | 126, length >> 8, length & 0xff])
+        : Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | 127]), bigEndian64(length)]);
+  const masked = Buffer.allocUnsafe(length);
+  for (let i = 0; i < length; i++) masked[i] = payload[i]! ^ mask[i & 3]!;
+  return Buffer.concat([header, mask, masked]);
+}
+
+function bigEndian64(n: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(BigInt(n));
+  return b;
+}
+
 /**
  * Reads the messages of an upgraded WebSocket connection (RFC 6455, server side unmasked),
- * answering pings, until the server closes it or the socket ends. Enough for `pods/exec`
- * without stdin: the client only ever sends pongs and the close.
+ * answering pings, until the server closes it or the socket ends. The caller writes its own
+ * frames (`clientFrame`) to the socket, e.g. stdin for `pods/exec`.
  */
 export function readMessages(
   socket: Duplex,
   onMessage: (m: WsMessage) => void,
   onEnd: (err?: Error) => void,
-): { close(): void } {
+): { close(): void; pause(): void; resume(): void } {
   let buffered = Buffer.alloc(0);
   let fragments: Buffer[] = [];
   let fragmentOpcode = 0;
@@ -28,10 +49,7 @@ export function readMessages(
     onEnd(err);
   };
   const send = (opcode: number, payload: Buffer = Buffer.alloc(0)): void => {
-    // Client frames are masked; payloads here are tiny (pong, close).
-    const mask = randomBytes(4);
-    const masked = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!));
-    socket.write(Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | payload.length]), mask, masked]));
+    socket.write(clientFrame(opcode, payload));
   };
   socket.on("data", (chunk: Buffer) => {
     buffered = Buffer.concat([buffered, chunk]);
@@ -64,6 +82,8 @@ export function readMessages(
       if (!ended) send(8);
       end();
     },
+    pause: () => socket.pause(),
+    resume: () => socket.resume(),
   };
 }
 

@@ -1,3 +1,6 @@
+import { join } from "node:path";
+import { BackupError, backupFileName, pruneSnapshots, SNAPSHOTS_KEPT, snapshotDir } from "../engine/backup.js";
+import { backupWithEvents } from "./backup.js";
 import { hostname, userInfo } from "node:os";
 import { FIELDS, type FieldKey } from "../config/fields.js";
 import type { Installed } from "../config/installed.js";
@@ -46,6 +49,7 @@ const OUTCOME_EXIT: Record<RunOutcome, ExitCodeValue> = {
   "preflight-failed": ExitCode.preflight,
   "verify-failed": ExitCode.verifyFailed,
   cancelled: ExitCode.cancelled,
+  "backup-failed": ExitCode.backupFailed,
 };
 
 export interface PipelineOptions {
@@ -68,6 +72,10 @@ export interface PipelineOptions {
   /** `--skip-verify`: end after the apply, without the verification checklist. */
   readonly skipVerify: boolean;
   readonly network: NetworkOptions;
+  /** The backup before a migration: `--no-backup` skips it, `--backup-dir` says where (default: the snapshot directory). */
+  readonly backup?: { readonly skip: boolean; readonly dir?: string | undefined };
+  /** Where XDG_DATA_HOME and HOME come from (default: the process's environment). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
   /** `preflight`: the install's run stopped after its checks, having written nothing. */
   readonly stopAfter?: "preflight";
 }
@@ -131,12 +139,13 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   const plan = planned.plan;
   const refused = immutableProblems(plan.changes, resolved.chosen);
   if (refused.length > 0) throw usage(refused);
+  const snapshot = snapshotOf(plan, state, kube, options);
   const notices = [
     ...resolved.notices,
     ...keptDataNotices(state, resolved.config),
     ...(upgrade && !options.pull ? mutableTagNotices(plan, resolved.config) : []),
   ];
-  fe.showPlan(planEvent(plan, kube, state, notices, options.dryRun));
+  fe.showPlan(planEvent(plan, kube, state, notices, options.dryRun, snapshot));
   const serverRefusals = plan.changes.filter((c) => c.refused);
   if (serverRefusals.length > 0)
     throw new Stop(
@@ -157,7 +166,17 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   const runStartedAt = startedAt + (Date.now() - asked);
   const applied = await applyLocked(
     options,
-    { kube, state, plan, config: resolved.config, chosen: resolved.chosen, pullToken, checks, startedAt: runStartedAt },
+    {
+      kube,
+      state,
+      plan,
+      config: resolved.config,
+      chosen: resolved.chosen,
+      pullToken,
+      checks,
+      startedAt: runStartedAt,
+      snapshot,
+    },
     fe,
   );
   if (applied.code !== ExitCode.ok || !applied.done || !applied.verified) return applied.code;
@@ -217,6 +236,41 @@ interface PlannedRun {
   readonly pullToken: string | undefined;
   readonly checks: readonly CheckOutcome[];
   readonly startedAt: number;
+  /** The backup taken before the migration, if this run migrates an existing install. */
+  readonly snapshot: Snapshot | undefined;
+}
+
+/** A run that starts a new migration on an install's data: where its backup goes first (none with --no-backup), and what the plan says. */
+interface Snapshot {
+  readonly file: string | undefined;
+  readonly dir: string | undefined;
+  readonly notice: string;
+}
+
+function snapshotOf(
+  plan: InstallPlan,
+  state: InstallState,
+  kube: Kube,
+  options: PipelineOptions,
+): Snapshot | undefined {
+  const migrates = plan.changes.some(
+    (c) => c.desired.kind === "Job" && (c.action === "create" || c.action === "replace"),
+  );
+  if (!migrates || !state.namespaceExists || !lastSuccessfulRun(state.record)) return undefined;
+  if (options.backup?.skip) {
+    return {
+      file: undefined,
+      dir: undefined,
+      notice: "--no-backup: the migration runs on the database without a backup first",
+    };
+  }
+  const dir = options.backup?.dir ?? snapshotDir(options.env ?? process.env, kube.contextName, state.namespace);
+  const file = join(dir, backupFileName(state.namespace));
+  return {
+    file,
+    dir,
+    notice: `a backup of the database is taken before the migration, into ${dir} (the last ${SNAPSHOTS_KEPT} are kept; --no-backup skips it)`,
+  };
 }
 
 /** A value given by the user in this run (flag, environment, values file, wizard), not kept from the record or defaulted. */
@@ -308,6 +362,7 @@ function planEvent(
   state: InstallState,
   notices: readonly string[],
   dryRun: boolean,
+  snapshot?: Snapshot,
 ): PlanEvent {
   const installed = summarizeRecord(state.record);
   return {
@@ -325,7 +380,8 @@ function planEvent(
       conflicts: c.conflicts,
       ...(c.note ? { note: c.note } : {}),
     })),
-    impact: describeImpact(plan.changes),
+    // The backup is the run's first step, before anything changes.
+    impact: [...(snapshot ? [{ kind: "backup", message: snapshot.notice }] : []), ...describeImpact(plan.changes)],
     notices,
     ...(installed ? { installed } : {}),
   };
@@ -398,13 +454,18 @@ async function applyAndRecord(
   fe: FrontEnd,
 ): Promise<Applied> {
   const { kube, state, plan, config } = run;
+  const reporter = fe.startReporting({ url: authUrl(config), onInterrupt: onSignal, dryRun: false });
+  if (run.snapshot?.file && !(await snapshotTaken(run, run.snapshot.file, reporter, signal))) {
+    await fe.stopReporting();
+    return { code: signal.aborted ? ExitCode.interrupted : ExitCode.backupFailed };
+  }
+  if (run.snapshot?.dir) pruneSnapshots(run.snapshot.dir);
   const started = startedRecord(
     state.record,
     answersToRecord(run.chosen, installedOf(state), state.record.defaults ?? []),
     inventoryOf(plan.rendered),
   );
   await writeRecord(kube, plan.namespace, started);
-  const reporter = fe.startReporting({ url: authUrl(config), onInterrupt: onSignal, dryRun: false });
   if (lock.tookOverFrom) {
     const h = lock.tookOverFrom;
     reporter.event({
@@ -492,6 +553,30 @@ async function verifyAndRecord(
   );
   fe.verified(verifiedEvent(verified, notRecorded));
   return { code: ExitCode.ok, ...(succeeded ? { done: succeeded } : {}), verified };
+}
+
+/** The backup before the migration; a failed one ends the run with nothing applied, saying how to go on. */
+async function snapshotTaken(run: PlannedRun, file: string, reporter: Reporter, signal: AbortSignal): Promise<boolean> {
+  try {
+    await backupWithEvents(run.kube, run.state, file, reporter, signal);
+    return true;
+  } catch (err) {
+    if (!(err instanceof BackupError)) throw err;
+    reporter.event({
+      event: "done",
+      ok: false,
+      outcome: signal.aborted ? "interrupted" : "backup-failed",
+      elapsedMs: Date.now() - run.startedAt,
+      applied: 0,
+      total: run.plan.rendered.stages.reduce((n, s) => n + s.objects.length, 0),
+      message: `the backup before the migration failed (${err.message}): nothing was applied`,
+      next: [
+        "fix what the backup said, then run the same command again",
+        `or take one by hand (mathison-install backup --namespace ${run.state.namespace} --out FILE) and upgrade with --no-backup`,
+      ],
+    });
+    return false;
+  }
 }
 
 /** Outcomes a person will want help with: the bundle is made for them without asking. */

@@ -1,3 +1,6 @@
+import { join } from "node:path";
+import { BackupError, backupFileName, snapshotDir } from "../engine/backup.js";
+import { backupWithEvents } from "./backup.js";
 import type { Reporter, RunOutcome } from "../engine/events.js";
 import { removeGroups, type RemovalGroup } from "../engine/remove.js";
 import { connect, type ConnectOptions } from "../kube/client.js";
@@ -167,7 +170,7 @@ function keptNotes(plan: RemovalPlan): string[] {
 }
 
 /** The removal as the install's `plan` event: a delete per object, what stays as its impact. */
-export function removalEvent(plan: RemovalPlan, kube: Kube): PlanEvent {
+export function removalEvent(plan: RemovalPlan, kube: Kube, backupFile?: string): PlanEvent {
   return {
     event: "plan",
     context: kube.contextName,
@@ -180,6 +183,9 @@ export function removalEvent(plan: RemovalPlan, kube: Kube): PlanEvent {
       g.refs.map((r) => ({ stage: g.id, object: objectRef(r), action: "delete" as const, fields: [], conflicts: [] })),
     ),
     impact: [
+      ...(backupFile
+        ? [{ kind: "backup", message: `first, a backup of the database into ${backupFile} (--no-backup skips it)` }]
+        : []),
       ...plan.kept.map((k) => ({ kind: "kept", object: k.object, message: `stays: ${k.object} (${k.message})` })),
       ...plan.dataLost.map((k) => ({
         kind: "data-lost",
@@ -200,6 +206,10 @@ export interface UninstallOptions {
   readonly timeoutMs: number;
   /** `--lock-timeout`: how long to wait for another run's lock (0: refuse at once). */
   readonly lockTimeoutMs: number;
+  /** The final backup before --delete-data: `--no-backup` skips it, `--backup-dir` says where. */
+  readonly backup?: { readonly skip: boolean; readonly dir?: string | undefined };
+  /** Where XDG_DATA_HOME and HOME come from (default: the process's environment). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** How an uninstall asks and reports: the confirm is typing the namespace name (twice for data). */
@@ -217,6 +227,42 @@ const EXIT: Partial<Record<RunOutcome, ExitCodeValue>> = {
   "cluster-access": ExitCode.clusterAccess,
 };
 
+/** Where --delete-data's final backup goes: only for an install that completed (its data is real), unless --no-backup. */
+function finalBackupFile(options: UninstallOptions, state: InstallState, kube: Kube): string | undefined {
+  if (!options.deleteData || options.backup?.skip || !lastSuccessfulRun(state.record)) return undefined;
+  const dir = options.backup?.dir ?? snapshotDir(options.env ?? process.env, kube.contextName, state.namespace);
+  return join(dir, backupFileName(state.namespace));
+}
+
+/** The final backup; a failed one stops the uninstall with nothing deleted, saying how to go on. */
+async function finalBackupTaken(
+  kube: Kube,
+  state: InstallState,
+  file: string,
+  reporter: Reporter,
+  signal: AbortSignal,
+): Promise<boolean> {
+  try {
+    await backupWithEvents(kube, state, file, reporter, signal);
+    return true;
+  } catch (err) {
+    if (!(err instanceof BackupError)) throw err;
+    reporter.event({
+      event: "done",
+      ok: false,
+      outcome: signal.aborted ? "interrupted" : "backup-failed",
+      elapsedMs: 0,
+      applied: 0,
+      total: 0,
+      message: `the backup before deleting the data failed (${err.message}): nothing was deleted`,
+      next: [
+        "fix what the backup said and run the same command again, or give --no-backup to delete the data without one",
+      ],
+    });
+    return false;
+  }
+}
+
 const UNINSTALL_WORDS: CommandWords = { nothingDone: "nothing was deleted" };
 
 /** Opens the cluster, shows what goes and what stays, confirms, then under the lock deletes. */
@@ -233,7 +279,8 @@ export async function runUninstall(options: UninstallOptions, fe: UninstallFront
       return ExitCode.notInstalled;
     }
     const plan = await planRemoval(kube, state, options.deleteData);
-    fe.showPlan(removalEvent(plan, kube));
+    const backupFile = finalBackupFile(options, state, kube);
+    fe.showPlan(removalEvent(plan, kube, backupFile));
     if (!(await fe.confirm(plan))) {
       fe.say("Cancelled: nothing was deleted.", "cancelled");
       return ExitCode.cancelled;
@@ -245,6 +292,10 @@ export async function runUninstall(options: UninstallOptions, fe: UninstallFront
       fe,
       async ({ signal, onSignal }) => {
         const reporter = fe.startReporting({ url: "", onInterrupt: onSignal, dryRun: false });
+        if (backupFile && !(await finalBackupTaken(kube, state, backupFile, reporter, signal))) {
+          await fe.stopReporting();
+          return signal.aborted ? ExitCode.interrupted : ExitCode.backupFailed;
+        }
         if (!options.deleteData) await keepMigrationMark(kube, state);
         const outcome = await removeGroups(plan.groups, plan.namespace, kube, reporter, {
           signal,

@@ -1,3 +1,4 @@
+import { backupLine } from "./backup-line.js";
 import type { EngineEvent, Progress, Reporter, RunOutcome } from "../engine/events.js";
 import { checkLines } from "../checks/types.js";
 import { planLines } from "./plan-lines.js";
@@ -59,6 +60,7 @@ export const OUTCOME_WORDS: Readonly<Record<RunOutcome, string>> = {
   locked: "another run holds the lock",
   refused: "the input was refused",
   "preflight-failed": "a preflight check failed",
+  "backup-failed": "the backup before the migration failed",
 };
 
 function nextSteps(next: readonly string[] | undefined): string[] {
@@ -100,6 +102,8 @@ export function formatPlain(e: EngineEvent, paint: Paint = (_s, t) => t): string
       return [paint(e.ok ? "green" : "red", e.message)];
     case "support-bundle":
       return [e.path ? e.message : paint("yellow", e.message)];
+    case "backup":
+      return [paint(e.status === "failed" ? "red" : e.status === "done" ? "green" : "dim", backupLine(e))];
     case "lock":
       return [paint("yellow", `‼ ${e.message}`)];
     case "failed":

@@ -1,5 +1,6 @@
 import type { ApplyAction, EngineEvent, Progress, RunOutcome } from "../engine/events.js";
 import type { StageId } from "../render/stages.js";
+import { backupLine } from "./backup-line.js";
 
 /** What the progress screen shows, derived from engine events only. Pure: tested without Ink. */
 export interface ResourceView {
@@ -51,6 +52,8 @@ export interface ViewModel {
   readonly interrupting: boolean;
   /** A line the run wants seen above the panes (a lock taken over from a killed run). */
   readonly notice?: string;
+  /** The backup before the migration: its progress, then where it is. */
+  readonly backup?: string;
   /** The failed run's support bundle line. */
   readonly bundle?: string;
 }
@@ -121,6 +124,8 @@ export function reduce(view: ViewModel, a: ViewAction, now: number = Date.now())
       return view;
     case "support-bundle":
       return { ...view, bundle: a.message };
+    case "backup":
+      return { ...view, backup: backupLine(a) };
     case "lock":
       return { ...view, notice: a.message };
     case "failed": {

@@ -4,6 +4,8 @@ import {
   KubeApiError,
   type AccessQuestion,
   type ExecResult,
+  type ExecStreamResult,
+  type ExecStreams,
   type Kube,
   type ListOptions,
   type WatchEventType,
@@ -238,6 +240,28 @@ export class FakeKube implements Kube {
     this.request("exec", { kind: "Pod", name: pod });
     return this.execAnswer(pod, command);
   }
+
+  /** The streamed exec writes `execAnswer`'s stdout into the sink and reads stdin to its end (kept in `stdinSeen`). */
+  async execStream(
+    _namespace: string,
+    pod: string,
+    _container: string,
+    command: readonly string[],
+    streams: ExecStreams,
+  ): Promise<ExecStreamResult> {
+    this.request("exec", { kind: "Pod", name: pod });
+    if (streams.stdin) {
+      const parts: Buffer[] = [];
+      for await (const chunk of streams.stdin) parts.push(Buffer.from(chunk as Buffer));
+      this.stdinSeen = Buffer.concat(parts);
+    }
+    const answer = this.execAnswer(pod, command);
+    streams.stdout?.write(answer.stdout);
+    return { exitCode: answer.exitCode, stderr: answer.stderr };
+  }
+
+  /** What the last streamed exec read from its stdin. */
+  stdinSeen: Buffer | undefined;
 
   async canI(question: AccessQuestion): Promise<boolean> {
     return !this.denied(question);

@@ -1,4 +1,4 @@
-import { CONFIGMAP_NAME } from "../../facts/names.js";
+import { databaseNames } from "../../engine/backup.js";
 import type { ExecResult } from "../../kube/types.js";
 import type { Check, CheckResult } from "../types.js";
 import type { VerifyContext } from "./context.js";
@@ -35,14 +35,6 @@ export const endpointsCheck: Check<VerifyContext> = {
   },
 };
 
-async function databaseNames({ kube, state }: VerifyContext): Promise<{ user: string; db: string }> {
-  const cm = await kube.get({ apiVersion: "v1", kind: "ConfigMap", name: CONFIGMAP_NAME, namespace: state.namespace });
-  return {
-    user: (cm?.data?.POSTGRES_USER as string | undefined) ?? "mathison",
-    db: (cm?.data?.POSTGRES_DB as string | undefined) ?? "mathison",
-  };
-}
-
 /** What a failed exec'd command said, in one line: its first error line, or its exit code. */
 function saidInOneLine(r: ExecResult): string {
   const line = (r.stderr.trim() || r.stdout.trim()).split("\n")[0];
@@ -54,7 +46,7 @@ async function psql(
   ctx: VerifyContext,
   sql: string,
 ): Promise<{ result: ExecResult; user: string; db: string; command: string }> {
-  const { user, db } = await databaseNames(ctx);
+  const { user, db } = await databaseNames(ctx.kube, ctx.state.namespace);
   const result = await ctx.kube.exec(ctx.state.namespace, "postgres-0", "postgres", [
     "psql",
     "-U",

@@ -113,6 +113,8 @@ function installRun(args: ParsedArgs, io: CliIO): InstallRun | ExitCodeValue {
     lockTimeoutMs,
     network,
     engine: timeoutsMs ? { timeoutsMs } : {},
+    backup: { skip: args.booleans["no-backup"] ?? false, dir: args.strings["backup-dir"] },
+    env: io.env,
   };
   return { options, output, replaceSecrets: replace.keys, given: read };
 }

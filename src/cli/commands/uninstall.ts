@@ -52,7 +52,15 @@ export async function runUninstall(args: ParsedArgs, io: CliIO): Promise<ExitCod
   }
   const frontEnd = interactive ? await interactiveFrontEnd(args, io) : await scriptFrontEnd(args, io, output);
   return uninstallPipeline(
-    { cluster, lockTimeoutMs, namespace: given.config.namespace, deleteData, timeoutMs },
+    {
+      cluster,
+      lockTimeoutMs,
+      namespace: given.config.namespace,
+      deleteData,
+      timeoutMs,
+      backup: { skip: args.booleans["no-backup"] ?? false, dir: args.strings["backup-dir"] },
+      env: io.env,
+    },
     frontEnd,
   );
 }

@@ -68,6 +68,7 @@ export function ProgressApp({ store, url, onInterrupt, action = "install" }: Pro
       {isRawModeSupported ? <InterruptKey onInterrupt={onInterrupt} /> : null}
       <Static items={items}>{item}</Static>
       {view.notice ? <Text color="yellow">‼ {view.notice}</Text> : null}
+      {view.backup ? <Text dimColor={!view.backup.startsWith("✖")}>{view.backup}</Text> : null}
       {view.stages.map((s, i) =>
         ended.includes(s) ? null : <StagePane key={s.id} stage={s} index={i} total={view.stages.length} now={now} />,
       )}

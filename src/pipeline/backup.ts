@@ -1,0 +1,63 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { type BackupManifest, takeBackup } from "../engine/backup.js";
+import type { Reporter } from "../engine/events.js";
+import type { Kube } from "../kube/types.js";
+import { lastSuccessfulRun } from "../record/install-record.js";
+import type { InstallState } from "../record/store.js";
+import { packageVersion } from "../base/version.js";
+import { sizeOf } from "../base/sizes.js";
+
+/** How often a running backup says how far it is. */
+const PROGRESS_EVERY_MS = 1_000;
+
+/**
+ * A backup of the install's database into `file`, told as `backup` events: running (about every
+ * second), then done with where it is, or failed with why (and the error thrown again).
+ */
+export async function backupWithEvents(
+  kube: Kube,
+  state: InstallState,
+  file: string,
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<BackupManifest> {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const last = lastSuccessfulRun(state.record);
+  let told = 0;
+  let at = { bytes: 0, elapsedMs: 0 };
+  try {
+    const manifest = await takeBackup(kube, {
+      namespace: state.namespace,
+      file,
+      installerVersion: packageVersion(),
+      images: { web: last?.webImage, worker: last?.workerImage },
+      ...(signal ? { signal } : {}),
+      onProgress: (bytes, elapsedMs) => {
+        at = { bytes, elapsedMs };
+        if (elapsedMs - told < PROGRESS_EVERY_MS) return;
+        told = elapsedMs;
+        reporter.event({ event: "backup", status: "running", file, bytes, elapsedMs, message: "" });
+      },
+    });
+    reporter.event({
+      event: "backup",
+      status: "done",
+      file,
+      bytes: manifest.bytes,
+      elapsedMs: at.elapsedMs,
+      message: `backup of database ${manifest.database.name} written to ${file} (${sizeOf(manifest.bytes)}, sha256 ${manifest.sha256.slice(0, 12)}…; manifest ${file}.json)`,
+    });
+    return manifest;
+  } catch (err) {
+    reporter.event({
+      event: "backup",
+      status: "failed",
+      file,
+      bytes: at.bytes,
+      elapsedMs: at.elapsedMs,
+      message: `backup failed: ${(err as Error).message}`,
+    });
+    throw err;
+  }
+}
