@@ -11,6 +11,7 @@ export const COMMANDS = [
   "support-bundle",
   "verify",
   "backup",
+  "restore",
 ] as const;
 export type Command = (typeof COMMANDS)[number];
 
@@ -67,6 +68,14 @@ export const COMMAND_OPTIONS: Record<Command, Record<string, OptionSpec>> = {
   preflight: { ...CLUSTER_OPTIONS, "force-namespace": { type: "boolean" } },
   status: CLUSTER_OPTIONS,
   backup: { ...CLUSTER_OPTIONS, out: { type: "string" } },
+  restore: {
+    ...CLUSTER_OPTIONS,
+    ...NETWORK_OPTIONS,
+    "non-interactive": { type: "boolean" },
+    yes: { type: "boolean", short: "y" },
+    timeout: { type: "string" },
+    "lock-timeout": { type: "string" },
+  },
   uninstall: {
     ...CLUSTER_OPTIONS,
     "non-interactive": { type: "boolean" },
@@ -84,6 +93,8 @@ export interface ParsedArgs {
   /** String-valued flags, keyed by name without `--`. */
   readonly strings: Readonly<Record<string, string | undefined>>;
   readonly booleans: Readonly<Record<string, boolean | undefined>>;
+  /** What follows the flags: `restore FILE`'s file; no other command takes any. */
+  readonly positionals?: readonly string[];
 }
 
 export function parseCommandLine(argv: readonly string[]): ParsedArgs {
@@ -100,14 +111,16 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   const options: Record<string, OptionSpec> = { ...COMMON_OPTIONS, ...COMMAND_OPTIONS[command] };
   for (const f of FIELDS) options[f.flag.slice(2)] = { type: "string" };
   let values: Record<string, string | boolean | undefined>;
+  let positionals: string[] = [];
   try {
     const parsed = parseArgs({
       args: argv.slice(named ? 1 : 0) as string[],
       options,
       strict: true,
-      allowPositionals: false,
+      allowPositionals: command === "restore",
     });
     values = parsed.values as Record<string, string | boolean | undefined>;
+    positionals = parsed.positionals;
   } catch (err) {
     throw new UserError(
       describeParseError(err as Error & { code?: string }, command),
@@ -121,7 +134,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     if (typeof v === "string") strings[k] = v;
     else booleans[k] = v;
   }
-  return { command, strings, booleans };
+  return { command, strings, booleans, positionals };
 }
 
 function describeParseError(err: Error & { code?: string }, command: Command): string {

@@ -55,6 +55,11 @@ const COMMANDS: Readonly<
     summary: "a pg_dump of the database to a local file, with a manifest beside it; prints its path",
     settings: "namespace",
   },
+  restore: {
+    usage: "restore FILE [--namespace N] [--yes]",
+    summary: "replace the database with a backup: web and worker stop, the migration runs again, then verify",
+    settings: "namespace",
+  },
   "support-bundle": {
     usage: "support-bundle [--namespace N] [--dir DIR]",
     summary: "a redacted .tar.gz of what someone helping needs; prints its path",

@@ -21,6 +21,7 @@ const COMMAND_RUNNERS: Record<Exclude<Command, "render">, () => Promise<Runner>>
   status: async () => (await import("./commands/status.js")).runStatus,
   uninstall: async () => (await import("./commands/uninstall.js")).runUninstall,
   backup: async () => (await import("./commands/backup.js")).runBackup,
+  restore: async () => (await import("./commands/restore.js")).runRestore,
 };
 
 /**

@@ -96,6 +96,13 @@ export type EngineEvent =
     }
   /** The lock was taken over from a run that stopped renewing it (killed): who it was. */
   | { readonly event: "lock"; readonly status: "took-over"; readonly message: string }
+  /** A step of a restore (scale down, restore, migrate, scale up): when it starts and how it ends. */
+  | {
+      readonly event: "step";
+      readonly step: string;
+      readonly status: "running" | "done" | "failed";
+      readonly message: string;
+    }
   /** A backup of the database: while it streams (`running`, about every second), and how it ended. */
   | {
       readonly event: "backup";

@@ -137,6 +137,20 @@ class RestKube implements Kube {
     );
   }
 
+  async scale(ref: ObjectRef, replicas: number): Promise<void> {
+    // A merge patch of the scale subresource as the installer's field manager: its next apply sets the count again.
+    await this.http.request(
+      "PATCH",
+      `${await this.objectPath(ref)}/scale`,
+      `scaling ${describeRef(ref)} to ${replicas}`,
+      {
+        query: { fieldManager: FIELD_MANAGER },
+        body: { spec: { replicas } },
+        contentType: "application/merge-patch+json",
+      },
+    );
+  }
+
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
     try {
       return await this.http.request<KubeObject>("GET", await this.objectPath(ref), `reading ${describeRef(ref)}`);

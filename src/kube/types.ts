@@ -80,6 +80,8 @@ export interface Kube {
   /** PUT with the object's resourceVersion: fails with 409 Conflict if it changed since it was read. */
   replace(obj: KubeObject): Promise<KubeObject>;
   get(ref: ObjectRef): Promise<KubeObject | undefined>;
+  /** Sets a workload's replicas through its scale subresource, as the installer's field manager (so its next apply sets them again). */
+  scale(ref: ObjectRef, replicas: number): Promise<void>;
   list(
     apiVersion: string,
     kind: string,

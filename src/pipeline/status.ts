@@ -36,6 +36,8 @@ export interface InstallStatus {
   readonly history: readonly RunEntry[];
   readonly lastVerification: Verification | null;
   readonly lock: { readonly holder: LockHolder | undefined; readonly expiresAt: string } | null;
+  /** A restore that stopped with web and worker scaled down: its backup and since when. */
+  readonly restoring: { readonly file: string; readonly since: string } | null;
   /** Every workload Ready, the migration not failed, and a run has completed. The last verification does not count: it is shown, not judged. */
   readonly healthy: boolean;
 }
@@ -122,6 +124,13 @@ export async function readStatus(kube: Kube, namespace: string): Promise<Install
     history: state.record.history,
     lastVerification: state.record.verification ?? null,
     lock: lock ? { holder: lock.holder, expiresAt: lock.expiresAt.toISOString() } : null,
-    healthy: lastOk !== undefined && workloads.every((w) => w.state === "Ready") && migration?.state !== "failed",
+    restoring: state.record.restoring
+      ? { file: state.record.restoring.file, since: state.record.restoring.since }
+      : null,
+    healthy:
+      lastOk !== undefined &&
+      !state.record.restoring &&
+      workloads.every((w) => w.state === "Ready") &&
+      migration?.state !== "failed",
   };
 }

@@ -47,6 +47,14 @@ export interface InstallRecord {
   readonly history: readonly RunEntry[];
   /** The last `verify`: when, and which checks did not pass. */
   readonly verification?: Verification;
+  /** A restore under way: web and worker were scaled down from these counts; the next run scales them back. */
+  readonly restoring?: PendingRestore;
+}
+
+export interface PendingRestore {
+  readonly file: string;
+  readonly since: string;
+  readonly replicas: Readonly<Record<string, number>>;
 }
 
 export interface Verification {
@@ -85,6 +93,7 @@ export function decodeRecord(configMap: KubeObject | undefined): InstallRecord {
   const inventory = yamlField<string[]>(data["inventory.yaml"], []);
   const defaults = yamlField<string[]>(data["defaults.yaml"], []);
   const verification = yamlField<Verification | undefined>(data["verification.yaml"], undefined);
+  const restoring = yamlField<PendingRestore | undefined>(data["restoring.yaml"], undefined);
   return {
     ...(answers
       ? {
@@ -99,6 +108,7 @@ export function decodeRecord(configMap: KubeObject | undefined): InstallRecord {
     ...(data["updated-at"] ? { updatedAt: data["updated-at"] } : {}),
     ...(data["pull-token"] ? { pullToken: data["pull-token"] } : {}),
     ...(verification && typeof verification === "object" ? { verification } : {}),
+    ...(restoring && typeof restoring === "object" && restoring.replicas ? { restoring } : {}),
     inventory: Array.isArray(inventory) ? inventory.map(String) : [],
     history: Array.isArray(history) ? history : [],
   };
@@ -116,6 +126,7 @@ export function encodeRecord(record: InstallRecord, namespace: string): KubeObje
   if (record.updatedAt) data["updated-at"] = record.updatedAt;
   if (record.pullToken) data["pull-token"] = record.pullToken;
   if (record.verification) data["verification.yaml"] = stringifyYaml(record.verification);
+  if (record.restoring) data["restoring.yaml"] = stringifyYaml(record.restoring);
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
@@ -166,7 +177,8 @@ export function nextRecord(previous: InstallRecord, run: RunEntry, success?: Suc
   const history = [...previous.history, run].slice(-HISTORY_LENGTH);
   if (!success) return { ...previous, history };
   // A new version of the install was not verified yet: the last verification was of the old one.
-  const { pullToken: _dropped, verification: _old, ...rest } = previous;
+  // Its apply set web's and worker's replicas: a restore it interrupted is finished.
+  const { pullToken: _dropped, verification: _old, restoring: _scaledBack, ...rest } = previous;
   return {
     ...rest,
     answers: success.answers,

@@ -102,6 +102,12 @@ export function formatPlain(e: EngineEvent, paint: Paint = (_s, t) => t): string
       return [paint(e.ok ? "green" : "red", e.message)];
     case "support-bundle":
       return [e.path ? e.message : paint("yellow", e.message)];
+    case "step":
+      return [
+        e.status === "running"
+          ? paint("bold", `${e.step}: ${e.message}`)
+          : paint(e.status === "done" ? "green" : "red", `  ${e.status === "done" ? "✔" : "✖"} ${e.message}`),
+      ];
     case "backup":
       return [paint(e.status === "failed" ? "red" : e.status === "done" ? "green" : "dim", backupLine(e))];
     case "lock":

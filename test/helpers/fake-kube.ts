@@ -164,6 +164,13 @@ export class FakeKube implements Kube {
     return this.stored(obj);
   }
 
+  async scale(ref: ObjectRef, replicas: number): Promise<void> {
+    this.request("scale", ref);
+    const live = this.objects.get(keyOf(ref));
+    if (!live) throw new KubeApiError(`${ref.kind} "${ref.name}" not found`, 404, "NotFound");
+    this.stored({ ...structuredClone(live), spec: { ...live.spec, replicas } });
+  }
+
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
     this.request("get", ref);
     return this.peek(ref);

@@ -146,6 +146,7 @@ describe("status text", () => {
     ],
     lastVerification: null,
     lock: null,
+    restoring: null,
     healthy: false,
   };
   it("fits 80 columns without cutting a reason, and masks secrets", () => {

@@ -1,0 +1,81 @@
+import { resolve } from "node:path";
+import { runRestore as restorePipeline, type RestoreFrontEnd } from "../../pipeline/restore.js";
+import { chooseReporter, type OutputFormat } from "../../ui/choose-reporter.js";
+import type { ParsedArgs } from "../args.js";
+import { connectOptions, lockTimeout, networkOptions, outputAndNamespace, parseDuration } from "./common.js";
+import { isNonInteractive } from "./install.js";
+import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
+import type { CliIO } from "../../base/io.js";
+
+const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * `mathison-install restore FILE`: the database replaced by a backup, under the install's lock.
+ * A person confirms by typing the namespace; a script says --yes.
+ */
+export async function runRestore(args: ParsedArgs, io: CliIO): Promise<ExitCodeValue> {
+  const parsed = outputAndNamespace(args, io);
+  if (typeof parsed === "number") return parsed;
+  const problems: string[] = [];
+  const files = args.positionals ?? [];
+  if (files.length !== 1)
+    problems.push(
+      `FILE: ${files.length === 0 ? "missing" : `${files.length} given`}: restore takes one backup file, as mathison-install backup wrote it (its manifest FILE.json beside it)`,
+    );
+  const interactive = !isNonInteractive(args, io);
+  if (!interactive && !args.booleans["yes"])
+    problems.push("--yes: missing: a non-interactive restore replaces the database only when told to; add --yes");
+  const timeoutFlag = args.strings["timeout"];
+  const timeoutMs = timeoutFlag === undefined ? DEFAULT_TIMEOUT_MS : parseDuration(timeoutFlag);
+  if (timeoutMs === undefined)
+    problems.push(`--timeout: ${JSON.stringify(timeoutFlag)} is not allowed: a duration such as 90s or 10m`);
+  const network = networkOptions(args);
+  if (typeof network === "string") problems.push(network);
+  const cluster = connectOptions(args, io);
+  if (typeof cluster === "string") problems.push(cluster);
+  const lockTimeoutMs = lockTimeout(args);
+  if (typeof lockTimeoutMs === "string") problems.push(lockTimeoutMs);
+  if (
+    problems.length > 0 ||
+    timeoutMs === undefined ||
+    typeof network === "string" ||
+    typeof cluster === "string" ||
+    typeof lockTimeoutMs === "string"
+  ) {
+    for (const p of problems) io.stderr.write(`mathison-install: ${p}\n`);
+    io.stderr.write("nothing was restored; mathison-install restore --help lists the flags\n");
+    return ExitCode.usage;
+  }
+  const frontEnd = await restoreFrontEnd(io, parsed.output, interactive);
+  return restorePipeline(
+    { cluster, namespace: parsed.namespace, file: resolve(files[0]!), lockTimeoutMs, timeoutMs, network },
+    frontEnd,
+  );
+}
+
+/** Steps as plain lines or JSON events; the confirm typed in a terminal, --yes otherwise; the checklist as `verify` shows it. */
+async function restoreFrontEnd(io: CliIO, format: OutputFormat, interactive: boolean): Promise<RestoreFrontEnd> {
+  const reporter = chooseReporter({ format, stdout: io.stdout, stderr: io.stderr, env: io.env });
+  const { scriptVerifyFrontEnd } = await import("../../ui/script-checklist.js");
+  const say = (line: string, outcome?: Parameters<RestoreFrontEnd["say"]>[1]) => {
+    io.stderr.write(`${line}\n`);
+    if (format === "json" && outcome)
+      reporter.event({ event: "done", ok: false, outcome, elapsedMs: 0, applied: 0, total: 0, message: line });
+  };
+  const confirm = async (namespace: string): Promise<boolean> => {
+    if (!interactive) return true;
+    const { askToType } = await import("../../ui/wizard/wizard.js");
+    return askToType(`Type ${namespace} to replace its database (Enter cancels)`, namespace, {
+      input: io.stdin,
+      output: io.stderr,
+    });
+  };
+  return {
+    ...scriptVerifyFrontEnd(reporter),
+    showRestorePlan: (lines) => io.stderr.write(`${lines.join("\n")}\n`),
+    confirm,
+    startReporting: () => reporter,
+    stopReporting: async () => undefined,
+    say,
+  };
+}

@@ -1,0 +1,320 @@
+import { createReadStream } from "node:fs";
+import type { NetworkOptions } from "../checks/verify/index.js";
+import { loadConfig } from "../config/load.js";
+import {
+  type BackupManifest,
+  BackupError,
+  checkBackup,
+  databaseNames,
+  POSTGRES_CONTAINER,
+  POSTGRES_POD,
+} from "../engine/backup.js";
+import type { Reporter, RunOutcome } from "../engine/events.js";
+import { deploymentReadiness, jobReadinessWithPods, type Readiness } from "../engine/readiness.js";
+import { type KubeObject, type ObjectRef, typed } from "../facts/objects.js";
+import { connect, type ConnectOptions } from "../kube/client.js";
+import type { Kube } from "../kube/types.js";
+import { lastSuccessfulRun, noInstallMessage, type InstallRecord } from "../record/install-record.js";
+import { readInstallState, writeRecord, type InstallState } from "../record/store.js";
+import { renderPlan } from "../render/render.js";
+import { sizeOf } from "../base/sizes.js";
+import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
+import type { ReportingOptions } from "./front-end.js";
+import { installedOf } from "./install.js";
+import { exitOf, runLocked, Stop, type CommandWords } from "./locked.js";
+import { checkInstall, verifiedEvent, type VerifyFrontEnd } from "./verify.js";
+
+/** The workloads that use the database: stopped while it is replaced. */
+const APPS = ["mathison-web", "mathison-worker"] as const;
+const POLL_MS = 250;
+const RESTORE_WORDS: CommandWords = { nothingDone: "nothing was restored" };
+
+export interface RestoreOptions {
+  readonly cluster: ConnectOptions;
+  /** Another way to reach a cluster than the kubeconfig (unit tests pass an in-memory one). */
+  readonly open?: () => Kube;
+  readonly namespace: string;
+  readonly file: string;
+  readonly lockTimeoutMs: number;
+  /** How long each step (scaling down, the migration, scaling up) may take. */
+  readonly timeoutMs: number;
+  readonly network: NetworkOptions;
+}
+
+/** How a restore asks and reports: what will be replaced, the typed namespace, then steps and the checklist. */
+export interface RestoreFrontEnd extends VerifyFrontEnd {
+  showRestorePlan(lines: readonly string[]): void;
+  confirm(namespace: string): Promise<boolean>;
+  startReporting(options: ReportingOptions): Reporter;
+  stopReporting(): Promise<void>;
+  say(line: string, outcome?: RunOutcome): void;
+}
+
+/**
+ * `mathison-install restore FILE`: checks the dump against its manifest, says what it replaces,
+ * confirms, then under the install's lock stops web and worker, restores the database, runs the
+ * migration of the current web image (so the schema matches what runs), starts them again and
+ * verifies. A restore stopped half-way is recorded: the next `restore` or `install` starts web
+ * and worker again.
+ */
+export async function runRestore(options: RestoreOptions, fe: RestoreFrontEnd): Promise<ExitCodeValue> {
+  let manifest: BackupManifest;
+  try {
+    manifest = await checkBackup(options.file);
+  } catch (err) {
+    if (!(err instanceof BackupError) && (err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    fe.say(`mathison-install: ${options.file}: ${(err as Error).message}; nothing was restored`, "refused");
+    return ExitCode.usage;
+  }
+  try {
+    const kube = options.open?.() ?? connect(options.cluster);
+    for (const w of kube.warnings ?? []) fe.say(`mathison-install: warning: ${w}`);
+    const state = await readInstallState(kube, options.namespace);
+    if (!state.namespaceExists || !lastSuccessfulRun(state.record)) {
+      fe.say(
+        `mathison-install: ${noInstallMessage(options.namespace, kube.contextName)}; nothing was restored`,
+        "refused",
+      );
+      return ExitCode.notInstalled;
+    }
+    fe.showRestorePlan(await restorePlanLines(kube, state, manifest, options.file));
+    if (!(await fe.confirm(state.namespace))) {
+      fe.say(`Cancelled: ${RESTORE_WORDS.nothingDone}.`, "cancelled");
+      return ExitCode.cancelled;
+    }
+    return await runLocked(
+      kube,
+      state,
+      { ...RESTORE_WORDS, lockTimeoutMs: options.lockTimeoutMs },
+      fe,
+      async ({ signal, onSignal }) => {
+        const reporter = fe.startReporting({ url: "", onInterrupt: onSignal, dryRun: false });
+        const record = await restoreSteps({ kube, state, manifest, options, reporter, signal });
+        await fe.stopReporting();
+        const last = lastSuccessfulRun(state.record)!;
+        const verified = await checkInstall(
+          kube,
+          {
+            state,
+            answers: (state.record.answers ?? {}) as Record<string, string>,
+            webImage: last.webImage,
+            workerImage: last.workerImage,
+            network: options.network,
+          },
+          fe,
+        );
+        const notRecorded = await writeRecord(kube, state.namespace, {
+          ...record,
+          verification: verified.verification,
+        }).then(
+          () => "",
+          (err: Error) => `; the result was not recorded: ${err.message}`,
+        );
+        fe.verified(verifiedEvent(verified, notRecorded));
+        return verified.verification.ok ? ExitCode.ok : ExitCode.verifyFailed;
+      },
+    );
+  } catch (err) {
+    await fe.stopReporting();
+    return exitOf(err, fe, RESTORE_WORDS);
+  }
+}
+
+/** What the restore replaces, with what, and what it does on the way. */
+async function restorePlanLines(kube: Kube, state: InstallState, m: BackupManifest, file: string): Promise<string[]> {
+  const { db } = await databaseNames(kube, state.namespace);
+  const last = lastSuccessfulRun(state.record);
+  const elsewhere = m.namespace !== state.namespace || m.context !== kube.contextName;
+  return [
+    `Restore into context ${kube.contextName}, namespace ${state.namespace}: database ${db} is replaced by`,
+    `  ${file}: a dump of database ${m.database.name} taken ${m.createdAt} (${sizeOf(m.bytes)}, sha256 checked)`,
+    ...(elsewhere ? [`  ! it was taken from context ${m.context}, namespace ${m.namespace}`] : []),
+    `  images then: ${m.images.web ?? "?"}, ${m.images.worker ?? "?"}; now: ${last?.webImage}, ${last?.workerImage}`,
+    "Steps: stop web and worker, restore the database (pg_restore --clean), run the migration of the current web image, start web and worker, verify.",
+    "Everything written to the database since the dump is lost.",
+  ];
+}
+
+interface RestoreRun {
+  readonly kube: Kube;
+  readonly state: InstallState;
+  readonly manifest: BackupManifest;
+  readonly options: RestoreOptions;
+  readonly reporter: Reporter;
+  readonly signal: AbortSignal;
+}
+
+/** The steps under the lock; returns the record as they left it (the restore no longer pending). */
+async function restoreSteps(run: RestoreRun): Promise<InstallRecord> {
+  const { kube, state } = run;
+  // A restore stopped before scaling back recorded the counts it found: they are the ones to go back to.
+  const replicas = state.record.restoring?.replicas ?? (await currentReplicas(kube, state.namespace));
+  const pending: InstallRecord = {
+    ...state.record,
+    restoring: { file: run.options.file, since: new Date().toISOString(), replicas },
+  };
+  await writeRecord(kube, state.namespace, pending);
+  await step(run, "stop", "scaling web and worker to 0", async () => {
+    for (const name of APPS) await kube.scale(deployment(state.namespace, name), 0);
+    await until(run, "web and worker pods are gone", async () => {
+      const pods = await kube.list("v1", "Pod", state.namespace, {
+        labelSelector: "app.kubernetes.io/part-of=mathison",
+      });
+      const left = pods.items.filter((p) => APPS.some((a) => p.metadata.labels?.["app.kubernetes.io/name"] === a));
+      return left.length === 0
+        ? { state: "ready", message: "stopped" }
+        : { state: "pending", message: `${left.length} pods left` };
+    });
+    return "web and worker stopped";
+  });
+  await step(run, "restore", `restoring ${sizeOf(run.manifest.bytes)} into the database`, () => pgRestore(run));
+  await step(run, "migrate", "running the migration of the current web image", () => migrate(run));
+  await step(run, "start", "scaling web and worker back", async () => {
+    for (const name of APPS) await kube.scale(deployment(state.namespace, name), replicas[name] ?? 1);
+    for (const name of APPS) {
+      await until(run, `${name} is available`, async () => {
+        const live = await kube.get(deployment(state.namespace, name));
+        return live
+          ? deploymentReadiness(live)
+          : { state: "failed", reason: "Missing", message: `${name} does not exist` };
+      });
+    }
+    return `web and worker running again (${APPS.map((a) => `${a} ${replicas[a] ?? 1}`).join(", ")})`;
+  });
+  const { restoring: _done, ...rest } = pending;
+  return rest;
+}
+
+async function currentReplicas(kube: Kube, namespace: string): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const name of APPS)
+    counts[name] =
+      typed((await kube.get(deployment(namespace, name))) ?? emptyDeployment(name), "Deployment").spec?.replicas ?? 1;
+  return counts;
+}
+
+function emptyDeployment(name: string): KubeObject {
+  return { apiVersion: "apps/v1", kind: "Deployment", metadata: { name } };
+}
+
+function deployment(namespace: string, name: string): ObjectRef {
+  return { apiVersion: "apps/v1", kind: "Deployment", name, namespace };
+}
+
+/** Runs one step between a `running` and a `done` (or `failed`) event; any failure stops the restore saying how to go on. */
+async function step(run: RestoreRun, id: string, doing: string, work: () => Promise<string>): Promise<void> {
+  run.reporter.event({ event: "step", step: id, status: "running", message: doing });
+  try {
+    run.reporter.event({ event: "step", step: id, status: "done", message: await work() });
+  } catch (err) {
+    const stop = err instanceof Stop ? err : stopped(run, (err as Error).message, ExitCode.apply, "apply-failed");
+    run.reporter.event({
+      event: "step",
+      step: id,
+      status: "failed",
+      message: stop.message.split("\n")[0]!.replace(/^mathison-install: /, ""),
+    });
+    throw stop;
+  }
+}
+
+/** Polls until ready; a failed state, the timeout or an interrupt stops the restore, saying how to go on. */
+async function until(run: RestoreRun, what: string, check: () => Promise<Readiness>): Promise<void> {
+  const deadline = Date.now() + run.options.timeoutMs;
+  for (;;) {
+    const r = await check();
+    if (r.state === "ready") return;
+    if (r.state === "failed") throw stopped(run, `${what}: ${r.message}`, ExitCode.wait, "wait-failed");
+    if (run.signal.aborted) throw stopped(run, "interrupted", ExitCode.interrupted, "interrupted");
+    if (Date.now() > deadline)
+      throw stopped(
+        run,
+        `${what}: not within ${run.options.timeoutMs / 1000} s (${r.message})`,
+        ExitCode.wait,
+        "timeout",
+      );
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+/** A restore that stopped half-way: what to run to finish it or to go back. */
+function stopped(run: RestoreRun, why: string, code: ExitCodeValue, outcome: RunOutcome): Stop {
+  const ns = run.state.namespace;
+  return new Stop(
+    code,
+    `mathison-install: the restore stopped: ${why}\n  web and worker may be stopped: run mathison-install restore ${run.options.file} --namespace ${ns} again, or mathison-install install --namespace ${ns} to start them as they were`,
+    outcome,
+  );
+}
+
+/**
+ * pg_restore --clean in one transaction, the dump streamed as its stdin. `head -c` ends the
+ * input at the dump's size: some exec implementations never pass on the end of stdin.
+ */
+async function pgRestore(run: RestoreRun): Promise<string> {
+  const { kube, state, manifest } = run;
+  const { user, db } = await databaseNames(kube, state.namespace);
+  const script =
+    'head -c "$0" | pg_restore --clean --if-exists --no-owner --single-transaction --exit-on-error -U "$1" -d "$2"';
+  const result = await kube.execStream(
+    state.namespace,
+    POSTGRES_POD,
+    POSTGRES_CONTAINER,
+    ["sh", "-c", script, String(manifest.bytes), user, db],
+    {
+      stdin: createReadStream(run.options.file),
+      signal: run.signal,
+    },
+  );
+  if (result.exitCode !== 0) {
+    const said = result.stderr.trim().split("\n").slice(-2).join(" ");
+    throw stopped(
+      run,
+      `pg_restore exited ${result.exitCode}: ${said || "no message"} (the restore ran in one transaction: the database is as it was)`,
+      ExitCode.wait,
+      "wait-failed",
+    );
+  }
+  return `database ${db} restored from a dump of ${manifest.createdAt}`;
+}
+
+/** The migration Job of the current web image, run again: deleted and created afresh from the recorded answers. */
+async function migrate(run: RestoreRun): Promise<string> {
+  const { kube, state } = run;
+  const loaded = loadConfig({
+    flags: { namespace: state.namespace },
+    env: {},
+    forInstall: true,
+    installed: installedOf(state),
+    apiKeyMayComeLater: true,
+  });
+  if (!loaded.ok)
+    throw stopped(
+      run,
+      `the recorded answers do not render: ${loaded.problems.map((p) => p.field).join(", ")}`,
+      ExitCode.usage,
+      "refused",
+    );
+  const rendered = renderPlan(
+    loaded.config,
+    undefined,
+    state.record.pullToken ? { pullToken: state.record.pullToken } : {},
+  );
+  const job = rendered.stages.flatMap((s) => s.objects).find((o) => o.kind === "Job")!;
+  const ref: ObjectRef = { apiVersion: "batch/v1", kind: "Job", name: job.metadata.name, namespace: state.namespace };
+  await kube.delete(ref, { propagation: "Background" });
+  await until(run, `the old ${job.metadata.name} is gone`, async () =>
+    (await kube.get(ref)) ? { state: "pending", message: "deleting" } : { state: "ready", message: "gone" },
+  );
+  const created = await kube.create(job);
+  await until(run, `Job ${job.metadata.name}`, async () => {
+    const live = await kube.get(ref);
+    const pods = await kube.list("v1", "Pod", state.namespace, {
+      labelSelector: `batch.kubernetes.io/job-name=${job.metadata.name}`,
+    });
+    // The old Job's pods may linger while they are collected: only the new one's count.
+    const ours = pods.items.filter((p) => p.metadata.ownerReferences?.some((o) => o.uid === created.metadata.uid));
+    return live ? jobReadinessWithPods(live, ours) : { state: "pending", message: "created" };
+  });
+  return `Job ${job.metadata.name} completed`;
+}
