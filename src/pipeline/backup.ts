@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { type BackupManifest, takeBackup } from "../engine/backup.js";
+import { BackupError, type BackupManifest, takeBackup } from "../engine/backup.js";
 import type { Reporter } from "../engine/events.js";
 import type { Kube } from "../kube/types.js";
 import { lastSuccessfulRun } from "../record/install-record.js";
@@ -22,11 +22,11 @@ export async function backupWithEvents(
   reporter: Reporter,
   signal?: AbortSignal,
 ): Promise<BackupManifest> {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const last = lastSuccessfulRun(state.record);
   let told = 0;
   let at = { bytes: 0, elapsedMs: 0 };
   try {
+    makeDir(dirname(file));
     const manifest = await takeBackup(kube, {
       namespace: state.namespace,
       file,
@@ -59,5 +59,16 @@ export async function backupWithEvents(
       message: `backup failed: ${(err as Error).message}`,
     });
     throw err;
+  }
+}
+
+/** The backups' directory, private to the user (0700) when it is made here. */
+function makeDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new BackupError(
+      `cannot create the directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }

@@ -120,8 +120,15 @@ export function backingServers(c: TestCluster) {
     execFileSync("psql", ["-U", "mathison", "-d", "mathison", "-qc", sql], {
       env: { ...process.env, PGHOST: env["PGHOST"], PGPORT: env["PGPORT"] },
     });
+  const query = (sql: string) =>
+    execFileSync("psql", ["-U", "mathison", "-d", "mathison", "-tAc", sql], {
+      env: { ...process.env, PGHOST: env["PGHOST"], PGPORT: env["PGPORT"] },
+    })
+      .toString()
+      .trim();
   return {
     psql,
+    query,
     stopRedis: () => execFileSync("redis-cli", ["-p", env["REDIS_PORT"]!, "shutdown", "nosave"], { stdio: "ignore" }),
     startRedis: () => execFileSync("bash", [backing, "start-redis", state], { stdio: "ignore" }),
     stopPostgres: () => execFileSync("bash", [backing, "stop-postgres", state], { stdio: "ignore" }),

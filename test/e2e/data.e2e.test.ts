@@ -1,0 +1,195 @@
+// The data survives: backups streamed from the real PostgreSQL (with pgvector) behind KWOK's exec,
+// restores into it, the backup before a migration, and the final one before --delete-data.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { kubectl, kubectlJson, testCluster } from "../helpers/cluster.js";
+import { freshNamespaces, installArgs, runInstaller, startInstaller } from "../helpers/install.js";
+import { backingServers } from "../helpers/standins.js";
+
+const { cluster, skip } = testCluster();
+
+describe("backup and restore", { skip }, () => {
+  const c = cluster!;
+  const fresh = freshNamespaces(c);
+  const data = mkdtempSync(join(tmpdir(), "mathison-data-"));
+  const env = { XDG_DATA_HOME: data };
+  const table = `e2e_notes_${process.pid}`;
+  let namespace: string;
+  let db: ReturnType<typeof backingServers>;
+  /** Rows and a checksum of every row, the vector column included. */
+  const fingerprint = () =>
+    db.query(`SELECT count(*) || ' ' || md5(string_agg(id || body || embedding::text, ',' ORDER BY id)) FROM ${table}`);
+
+  before(async () => {
+    db = backingServers(c);
+    db.psql(`DROP TABLE IF EXISTS ${table}; CREATE TABLE ${table} (id serial primary key, body text, embedding vector(3));
+      INSERT INTO ${table} (body, embedding) SELECT 'note ' || g || repeat('x', 200), ARRAY[g, g / 2.0, -g]::vector FROM generate_series(1, 20000) g;`);
+    namespace = fresh("e2e-data");
+    const run = await runInstaller(c, installArgs(namespace), env);
+    assert.equal(run.code, 0, run.stderr);
+  });
+  after(() => db?.psql(`DROP TABLE IF EXISTS ${table}`));
+
+  it("backup → drop the table → restore: every row and vector back; the migration ran again; verify ran", async () => {
+    const before = fingerprint();
+    const file = join(data, "manual.dump");
+    const backup = await runInstaller(c, ["backup", "--namespace", namespace, "--out", file]);
+    assert.equal(backup.code, 0, backup.stderr);
+    assert.equal(backup.stdout.trim(), file);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const manifest = JSON.parse(readFileSync(`${file}.json`, "utf8"));
+    assert.equal(manifest.bytes, statSync(file).size);
+    assert.equal(manifest.database.name, "mathison");
+    assert.match(manifest.lastMigration, /^mathison-migrate-/);
+    assert.equal(manifest.images.web, "mathison-web:latest");
+    const jobBefore = await kubectlJson(c, ["-n", namespace, "get", `job/${manifest.lastMigration}`]);
+
+    db.psql(`DROP TABLE ${table}`);
+    const restore = await runInstaller(c, ["restore", file, "--namespace", namespace, "--yes", "--output", "json"]);
+    // Verification fails here only on the Ingress chain (the test cluster has no ingress controller).
+    assert.ok([0, 10].includes(restore.code), restore.stderr);
+    assert.deepEqual(
+      restore.events.filter((e) => e.event === "step" && e.status === "done").map((e) => e.step),
+      ["stop", "restore", "migrate", "start"],
+    );
+    assert.ok(restore.events.some((e) => e.event === "verified"));
+    assert.equal(fingerprint(), before);
+    const jobAfter = await kubectlJson(c, ["-n", namespace, "get", `job/${manifest.lastMigration}`]);
+    assert.notEqual(jobAfter.metadata.uid, jobBefore.metadata.uid, "the migration Job ran afresh");
+    const web = await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"]);
+    assert.equal(web.spec.replicas, 2, "web is back at its count");
+    const record = await kubectlJson(c, ["-n", namespace, "get", "configmap/mathison-install"]);
+    assert.equal(record.data["restoring.yaml"], undefined, "no restore pending");
+    assert.ok(record.data["verification.yaml"], "verified and recorded");
+  });
+
+  it("a damaged dump is refused before anything happens (exit 2)", async () => {
+    const file = join(data, "manual.dump");
+    const copy = join(data, "damaged.dump");
+    execFileSync("cp", [file, copy]);
+    execFileSync("cp", [`${file}.json`, `${copy}.json`]);
+    execFileSync("sh", ["-c", `printf 'x' | dd of=${copy} bs=1 seek=100 conv=notrunc 2>/dev/null`]);
+    const run = await runInstaller(c, ["restore", copy, "--namespace", namespace, "--yes"]);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /sha256 is \w+, its manifest says \w+: it is damaged; nothing was restored/);
+  });
+
+  it("SIGKILL mid-backup leaves only a .partial file, never a dump that looks whole", async () => {
+    const dir = join(data, "killed");
+    mkdirSync(dir);
+    const { child, result } = startInstaller(c, ["backup", "--namespace", namespace, "--out", join(dir, "k.dump")]);
+    while (!readdirSync(dir).some((f) => f.endsWith(".partial"))) await new Promise((r) => setTimeout(r, 5));
+    child.kill("SIGKILL");
+    await result;
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => !f.endsWith(".partial")),
+      [],
+    );
+  });
+
+  it("a disk that fills up: a clear error, the partial file removed, exit 12", {
+    skip: process.getuid?.() !== 0 && "mounting a tmpfs needs root",
+  }, async () => {
+    const dir = join(data, "small");
+    mkdirSync(dir);
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", dir]);
+    try {
+      const run = await runInstaller(c, ["backup", "--namespace", namespace, "--out", join(dir, "full.dump")]);
+      assert.equal(run.code, 12, run.stderr);
+      assert.match(run.stderr, /backup failed: the disk holding .*full\.dump is full; the partial file was removed/);
+      assert.deepEqual(readdirSync(dir), []);
+    } finally {
+      execFileSync("umount", [dir]);
+    }
+  });
+
+  it("an upgrade that migrates takes a backup first; a no-op re-run takes none; --no-backup takes none and says so", async () => {
+    const context = (await kubectl(c, ["config", "current-context"])).stdout.trim();
+    const snapshots = join(data, "mathison-install", "backups", context, namespace);
+    const dumps = () => (existsSync(snapshots) ? readdirSync(snapshots).filter((f) => f.endsWith(".dump")) : []);
+    const upgrade = await runInstaller(c, installArgs(namespace, "--tag", "2.0.0"), env);
+    assert.equal(upgrade.code, 0, upgrade.stderr);
+    const plan = upgrade.events.find((e) => e.event === "plan");
+    assert.match(plan.impact[0].message, /^a backup of the database is taken before the migration, into /);
+    const done = upgrade.events.find((e) => e.event === "backup" && e.status === "done");
+    assert.ok(done, "a backup event");
+    const firstWrite = upgrade.events.findIndex((e) => e.event === "apply");
+    assert.ok(upgrade.events.indexOf(done) < firstWrite, "before anything is applied");
+    assert.equal(dumps().length, 1);
+    const manifest = JSON.parse(readFileSync(join(snapshots, `${dumps()[0]}.json`), "utf8"));
+    assert.equal(manifest.images.web, "mathison-web:latest", "the images it was taken under");
+
+    const noop = await runInstaller(c, installArgs(namespace, "--tag", "2.0.0"), env);
+    assert.equal(noop.code, 0, noop.stderr);
+    assert.ok(!noop.events.some((e) => e.event === "backup"));
+    const skipped = await runInstaller(c, installArgs(namespace, "--tag", "2.1.0", "--no-backup"), env);
+    assert.equal(skipped.code, 0, skipped.stderr);
+    assert.match(skipped.events.find((e) => e.event === "plan").impact[0].message, /^--no-backup: the migration runs/);
+    assert.equal(dumps().length, 1);
+  });
+
+  it("a backup that fails stops the upgrade with nothing applied (exit 12)", async () => {
+    const run = await runInstaller(
+      c,
+      installArgs(namespace, "--tag", "2.2.0", "--backup-dir", "/dev/null/backups"),
+      env,
+    );
+    assert.equal(run.code, 12, run.stderr);
+    const done = run.events.at(-1);
+    assert.equal(done.outcome, "backup-failed");
+    assert.match(done.message, /cannot create the directory \/dev\/null\/backups: ENOTDIR.*nothing was applied/);
+    assert.ok(!run.events.some((e) => e.event === "apply"));
+    const web = await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"]);
+    assert.equal(web.spec.template.spec.containers[0].image, "mathison-web:2.1.0", "unchanged");
+  });
+
+  it("a restore killed after scaling down: status says so, and install starts web and worker as they were", async () => {
+    const file = join(data, "manual.dump");
+    const { child, result } = startInstaller(c, [
+      "restore",
+      file,
+      "--namespace",
+      namespace,
+      "--yes",
+      "--output",
+      "json",
+    ]);
+    let out = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (/"step":"stop","status":"done"/.test(out)) child.kill("SIGKILL");
+    });
+    const killed = await result;
+    assert.match(out, /"step":"stop","status":"done"/, `${out}\n${killed.stderr}`);
+    assert.equal((await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"])).spec.replicas, 0);
+    const status = await runInstaller(c, ["status", "--namespace", namespace]);
+    assert.equal(status.code, 7);
+    assert.match(status.stderr + status.stdout, /RESTORE\s+NOT\s+FINISHED/);
+    const install = await runInstaller(c, installArgs(namespace, "--tag", "2.1.0"), env);
+    assert.equal(install.code, 0, install.stderr);
+    assert.equal((await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"])).spec.replicas, 2);
+    const record = await kubectlJson(c, ["-n", namespace, "get", "configmap/mathison-install"]);
+    assert.equal(record.data["restoring.yaml"], undefined);
+  });
+
+  it("uninstall --delete-data takes a final backup first and says where", async () => {
+    const run = await runInstaller(
+      c,
+      ["uninstall", "--namespace", namespace, "--delete-data", "--yes", "--output", "json"],
+      env,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const done = run.events.find((e) => e.event === "backup" && e.status === "done");
+    assert.ok(done, run.stdout);
+    assert.ok(existsSync(done.file));
+    assert.ok(
+      run.events.indexOf(done) <
+        run.events.findIndex((e) => e.event === "apply" || e.event === "cleanup" || e.event === "stage"),
+    );
+    await kubectl(c, ["delete", "namespace", namespace, "--ignore-not-found", "--wait=false"]);
+  });
+});

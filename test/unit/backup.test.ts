@@ -1,0 +1,100 @@
+// Backups without a cluster: file names, where snapshots go and how many stay, the manifest check,
+// the dump written through an in-memory cluster, and the WebSocket frames stdin travels in.
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import {
+  BackupError,
+  backupFileName,
+  checkBackup,
+  pruneSnapshots,
+  snapshotDir,
+  takeBackup,
+} from "../../src/engine/backup.js";
+import { exitCodeOf } from "../../src/kube/exec-stream.js";
+import { clientFrame } from "../../src/kube/websocket.js";
+import { FakeKube } from "../helpers/fake-kube.js";
+
+const dir = () => mkdtempSync(join(tmpdir(), "mathison-backup-unit-"));
+const input = (file: string) => ({
+  namespace: "ns",
+  file,
+  installerVersion: "9.9.9",
+  images: { web: "web:1", worker: "worker:1" },
+});
+
+describe("backups", () => {
+  it("names sort by time; snapshots go under XDG_DATA_HOME (else ~/.local/share) per context and namespace", () => {
+    assert.equal(backupFileName("ns", new Date("2026-11-27T11:30:00.123Z")), "ns-20261127T113000Z.dump");
+    assert.equal(snapshotDir({ XDG_DATA_HOME: "/d" }, "prod/eu", "ns"), "/d/mathison-install/backups/prod_eu/ns");
+    assert.equal(snapshotDir({ HOME: "/home/a" }, "c", "ns"), "/home/a/.local/share/mathison-install/backups/c/ns");
+  });
+
+  it("keeps the newest five dumps and their manifests", () => {
+    const d = dir();
+    for (let i = 1; i <= 7; i++) {
+      writeFileSync(join(d, `ns-2026010${i}T000000Z.dump`), "x");
+      writeFileSync(join(d, `ns-2026010${i}T000000Z.dump.json`), "{}");
+    }
+    assert.deepEqual(pruneSnapshots(d), ["ns-20260101T000000Z.dump", "ns-20260102T000000Z.dump"]);
+    assert.equal(readdirSync(d).length, 10);
+  });
+
+  it("streams the dump to FILE (0600) with its sha256 in the manifest; the check finds a damaged copy", async () => {
+    const kube = new FakeKube();
+    kube.execAnswer = (_pod, command) =>
+      command[0] === "pg_dump"
+        ? { exitCode: 0, stdout: "PGDMP fake dump", stderr: "" }
+        : { exitCode: 0, stdout: "4096\n", stderr: "" };
+    const file = join(dir(), "b.dump");
+    const manifest = await takeBackup(kube, input(file));
+    assert.equal(readFileSync(file, "utf8"), "PGDMP fake dump");
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal(manifest.bytes, 15);
+    assert.equal(manifest.database.sizeBytes, 4096);
+    assert.equal((await checkBackup(file)).sha256, manifest.sha256);
+    writeFileSync(file, "PGDMP fake dumq");
+    await assert.rejects(checkBackup(file), /it is damaged/);
+  });
+
+  it("a pg_dump that fails leaves nothing: no dump, no partial file, pg_dump's words in the error", async () => {
+    const kube = new FakeKube();
+    kube.execAnswer = (_pod, command) =>
+      command[0] === "pg_dump"
+        ? { exitCode: 1, stdout: "PGDMP half", stderr: "pg_dump: error: connection refused\n" }
+        : { exitCode: 0, stdout: "1", stderr: "" };
+    const d = dir();
+    await assert.rejects(
+      takeBackup(kube, input(join(d, "b.dump"))),
+      (err: unknown) =>
+        err instanceof BackupError && /pg_dump exited 1: pg_dump: error: connection refused/.test(err.message),
+    );
+    assert.deepEqual(readdirSync(d), []);
+    assert.ok(!existsSync(join(d, "b.dump.partial")));
+  });
+
+  it("exec's status gives the exit code however the runtime says it", () => {
+    assert.equal(exitCodeOf({ status: "Success" }), 0);
+    assert.equal(exitCodeOf({ status: "Failure", details: { causes: [{ reason: "ExitCode", message: "3" }] } }), 3);
+    assert.equal(exitCodeOf({ status: "Failure", message: "command terminated with exit code 2" }), 2);
+    assert.equal(exitCodeOf({ status: "Failure", message: "container not found" }), undefined);
+  });
+
+  it("client frames are masked and carry 7-, 16- and 64-bit lengths", () => {
+    for (const length of [5, 300, 70_000]) {
+      const payload = Buffer.alloc(length, 7);
+      const frame = clientFrame(2, payload);
+      assert.equal(frame[0], 0x82);
+      const code = frame[1]! & 0x7f;
+      const [size, offset] =
+        code < 126 ? [code, 2] : code === 126 ? [frame.readUInt16BE(2), 4] : [Number(frame.readBigUInt64BE(2)), 10];
+      assert.equal(size, length);
+      assert.ok(frame[1]! & 0x80, "masked");
+      const mask = frame.subarray(offset, offset + 4);
+      const body = frame.subarray(offset + 4);
+      assert.ok(body.every((b, i) => (b ^ mask[i & 3]!) === 7));
+    }
+  });
+});
