@@ -56,6 +56,7 @@ export const COMMAND_OPTIONS: Record<Command, Record<string, OptionSpec>> = {
     "lock-timeout": { type: "string" },
     "no-backup": { type: "boolean" },
     "backup-dir": { type: "string" },
+    rotate: { type: "string" },
     ...NETWORK_OPTIONS,
   },
   verify: { ...CLUSTER_OPTIONS, ...NETWORK_OPTIONS, "non-interactive": { type: "boolean" } },

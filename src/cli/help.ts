@@ -86,6 +86,10 @@ const FLAGS: Readonly<Record<string, readonly [string, string]>> = {
     "--replace-secret KEYS",
     "replace installed secrets on purpose: ANTHROPIC_API_KEY and/or AUTH_SECRET, comma-separated",
   ],
+  rotate: [
+    "--rotate KEYS",
+    "rotate POSTGRES_PASSWORD (changed inside PostgreSQL, then the Secret; web and worker roll) and/or AUTH_SECRET (every session ends)",
+  ],
   pull: ["--pull", "pull mutable image tags again and roll web, worker and the migration out"],
   "skip-preflight": [
     "--skip-preflight",

@@ -80,6 +80,7 @@ export function decideSecrets(
   installed: Installed,
   given: (key: SecretKey) => { value: string; field: string } | undefined,
   replace: readonly SecretKey[],
+  rotate: readonly SecretKey[] = [],
 ): SecretDecision {
   const kept: RawSource = {};
   const fallback: RawSource = {};
@@ -92,6 +93,10 @@ export function decideSecrets(
     const source = { value: current ?? "", field: `${installed.secretName} ${name}` };
     if (current === undefined || current === "") {
       if (replace.includes(key) && !supplied && key === "anthropicApiKey") problems.push(needsNewValue(key));
+      continue;
+    }
+    if (rotate.includes(key)) {
+      notices.push(ROTATED[key] ?? `${name}: rotated (--rotate)`);
       continue;
     }
     if (replace.includes(key)) {
@@ -123,6 +128,12 @@ export function decideSecrets(
   }
   return { kept, fallback, problems, notices };
 }
+
+const ROTATED: Partial<Record<SecretKey, string>> = {
+  postgresPassword:
+    "POSTGRES_PASSWORD: rotated (--rotate): the new one is set inside PostgreSQL first, then in the Secret; web and worker roll",
+  authSecret: "AUTH_SECRET: rotated (--rotate): a new one is generated; every signed-in session ends",
+};
 
 function needsNewValue(key: SecretKey): ConfigProblem {
   const spec = FIELDS.find((f) => f.key === key)!;

@@ -14,6 +14,8 @@ export interface LoadInput {
   readonly installed?: Installed;
   /** Secrets the user asked to replace (`--replace-secret`, or yes to the wizard's question). */
   readonly replaceSecrets?: readonly SecretKey[];
+  /** Secrets to rotate (`--rotate`): generated anew, POSTGRES_PASSWORD changed inside PostgreSQL by the run. */
+  readonly rotateSecrets?: readonly SecretKey[];
   readonly apiKeyMayComeLater?: boolean;
   /** Answers to the interactive questions: below the user's flags, environment and values file. */
   readonly prompted?: RawSource;
@@ -67,7 +69,13 @@ export function loadConfig(input: LoadInput): ResolveResult {
   let sources = user;
   let notices: readonly string[] = [];
   if (input.installed) {
-    const secrets = decideSecrets(input.installed, (key) => first(user, key), input.replaceSecrets ?? []);
+    const rotate = input.rotateSecrets ?? [];
+    const secrets = decideSecrets(
+      input.installed,
+      (key) => first(user, key),
+      [...(input.replaceSecrets ?? []), ...rotate],
+      rotate,
+    );
     problems.push(...secrets.problems);
     notices = secrets.notices;
     sources = [

@@ -7,3 +7,16 @@ export const SECRET_DATA_KEYS: Readonly<Record<SecretKey, string>> = {
   postgresPassword: "POSTGRES_PASSWORD",
   anthropicApiKey: "ANTHROPIC_API_KEY",
 };
+
+/**
+ * A database password being rotated: set in the Secret under this key before PostgreSQL changes
+ * it, and removed once the Secret's POSTGRES_PASSWORD is the new one. While it is there, a run
+ * finishes the rotation.
+ */
+export const PENDING_PASSWORD_KEY = "POSTGRES_PASSWORD_NEXT";
+
+/** `--rotate`: the secrets the installer can change on its own. */
+export const ROTATABLE: Readonly<Record<string, SecretKey>> = {
+  POSTGRES_PASSWORD: "postgresPassword",
+  AUTH_SECRET: "authSecret",
+};

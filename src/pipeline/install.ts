@@ -1,3 +1,4 @@
+import { clearPendingPassword, markPendingPassword, setDatabasePassword } from "../engine/rotate.js";
 import { join } from "node:path";
 import { BackupError, backupFileName, pruneSnapshots, SNAPSHOTS_KEPT, snapshotDir } from "../engine/backup.js";
 import { backupWithEvents } from "./backup.js";
@@ -32,7 +33,7 @@ import type { NetworkOptions } from "../checks/verify/index.js";
 import { PREFLIGHT_CHECKS, type PreflightContext } from "../checks/preflight/index.js";
 import { runChecks, type CheckOutcome } from "../checks/types.js";
 import { RECORD_NAME, SECRET_NAME } from "../facts/names.js";
-import { objectRef } from "../facts/objects.js";
+import { type KubeObject, objectRef } from "../facts/objects.js";
 import { packageVersion } from "../base/version.js";
 import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
 import { discoverClusterFacts } from "./cluster-facts.js";
@@ -144,6 +145,11 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
     ...resolved.notices,
     ...keptDataNotices(state, resolved.config),
     ...(upgrade && !options.pull ? mutableTagNotices(plan, resolved.config) : []),
+    ...(state.pendingPassword
+      ? [
+          "POSTGRES_PASSWORD: an earlier rotation did not finish (the Secret holds POSTGRES_PASSWORD_NEXT): this run finishes it",
+        ]
+      : []),
   ];
   fe.showPlan(planEvent(plan, kube, state, notices, options.dryRun, snapshot));
   const serverRefusals = plan.changes.filter((c) => c.refused);
@@ -348,7 +354,8 @@ export function installedOf(state: InstallState): Installed {
   const fromKeptData = !state.record.answers && state.keptData;
   return {
     answers: state.record.answers ?? state.keptData?.answers,
-    secrets: state.secrets,
+    // A rotation that did not finish: its new password is the one to go on with.
+    secrets: state.pendingPassword ? { ...state.secrets, postgresPassword: state.pendingPassword } : state.secrets,
     recordName: fromKeptData
       ? `Secret ${state.namespace}/${SECRET_NAME} (the kept data's last release)`
       : `ConfigMap ${state.namespace}/${RECORD_NAME}`,
@@ -490,12 +497,21 @@ async function applyAndRecord(
     },
     progress: (p) => reporter.progress(p),
   };
-  const result = await applyPlan(plan, kube, tee, {
+  const rotating = rotatesPassword(run);
+  const planned = rotating ? await passwordRotated(run, reporter) : plan;
+  if (!planned) {
+    await recordRun(run, started, "apply-failed").catch(() => undefined);
+    await fe.stopReporting();
+    return { code: ExitCode.apply };
+  }
+  const result = await applyPlan(planned, kube, tee, {
     ...options.engine,
     signal,
     startedAt: run.startedAt,
     upgrade: lastSuccessfulRun(state.record) !== undefined,
   });
+  // The Secret holds the new password now: the rotation is over.
+  if (rotating && result.outcome === "ok") await clearPendingPassword(kube, plan.namespace);
   if (result.outcome === "ok" && !options.skipVerify) return verifyAndRecord(options, run, started, succeeded, fe);
   await recordRun(run, started, result.outcome).catch((err: Error) =>
     reporter.event({
@@ -577,6 +593,53 @@ async function snapshotTaken(run: PlannedRun, file: string, reporter: Reporter, 
     });
     return false;
   }
+}
+
+/** The run changes the database password (--rotate, or a rotation an earlier run left unfinished). */
+function rotatesPassword({ state, config }: PlannedRun): boolean {
+  const current = state.secrets.postgresPassword;
+  return current !== undefined && current !== "" && config.secrets.postgresPassword !== current;
+}
+
+/**
+ * Before the Secret changes: the new password kept beside the old one, then set inside
+ * PostgreSQL. A failure stops the run before anything else is applied; the next run finishes it.
+ */
+async function passwordRotated(run: PlannedRun, reporter: Reporter): Promise<InstallPlan | undefined> {
+  const ns = run.plan.namespace;
+  reporter.event({
+    event: "step",
+    step: "rotate",
+    status: "running",
+    message: "setting the new database password inside PostgreSQL",
+  });
+  let secret: KubeObject;
+  try {
+    secret = await markPendingPassword(run.kube, ns, run.config.secrets.postgresPassword);
+    await setDatabasePassword(run.kube, ns, run.config.secrets.postgresPassword);
+  } catch (err) {
+    const message = `rotating POSTGRES_PASSWORD failed: ${(err as Error).message}; nothing else was applied: run the same command again to finish the rotation`;
+    reporter.event({ event: "step", step: "rotate", status: "failed", message });
+    reporter.event({
+      event: "done",
+      ok: false,
+      outcome: "apply-failed",
+      elapsedMs: Date.now() - run.startedAt,
+      applied: 0,
+      total: 0,
+      message,
+    });
+    return undefined;
+  }
+  reporter.event({
+    event: "step",
+    step: "rotate",
+    status: "done",
+    message: "PostgreSQL has the new password; the Secret gets it next, and web and worker roll",
+  });
+  // The Secret's guarded apply checks the version the plan read: this run's own write is that version now.
+  const changes = run.plan.changes.map((c) => (c.desired.kind === "Secret" && c.live ? { ...c, live: secret } : c));
+  return { ...run.plan, changes };
 }
 
 /** Outcomes a person will want help with: the bundle is made for them without asking. */

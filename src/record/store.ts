@@ -1,5 +1,5 @@
 import { DATA_MIGRATED_BY_ANNOTATION } from "../facts/names.js";
-import { SECRET_DATA_KEYS, type SecretKey } from "../config/secret-keys.js";
+import { PENDING_PASSWORD_KEY, SECRET_DATA_KEYS, type SecretKey } from "../config/secret-keys.js";
 import { KubeApiError, type Kube } from "../kube/types.js";
 import { decodeRecord, encodeRecord, type InstallRecord } from "./install-record.js";
 import type { KubeObject } from "../facts/objects.js";
@@ -20,6 +20,8 @@ export interface InstallState {
   /** The installed secrets, decoded; never printed. */
   readonly secrets: Readonly<Partial<Record<SecretKey, string>>>;
   readonly secretVersion: string | undefined;
+  /** A database password whose rotation did not finish (the Secret's POSTGRES_PASSWORD_NEXT). */
+  readonly pendingPassword?: string;
   /** Data an uninstall kept, and what last migrated it (absent while a record exists). */
   readonly keptData?: KeptData;
 }
@@ -42,8 +44,12 @@ export async function readInstallState(kube: Kube, namespace: string): Promise<I
     if (encoded) secrets[key] = Buffer.from(encoded, "base64").toString("utf8");
   }
   const keptData = keptDataOf(secret);
+  const pending = data[PENDING_PASSWORD_KEY]
+    ? Buffer.from(data[PENDING_PASSWORD_KEY], "base64").toString("utf8")
+    : undefined;
   return {
     ...(keptData ? { keptData } : {}),
+    ...(pending ? { pendingPassword: pending } : {}),
     namespace,
     namespaceExists: ns !== undefined,
     record: decodeRecord(configMap),

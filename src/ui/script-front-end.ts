@@ -12,6 +12,8 @@ export interface ScriptInput {
   readonly io: CliIO;
   readonly format: OutputFormat;
   readonly replaceSecrets: readonly SecretKey[];
+  /** `--rotate`: secrets generated anew (the database password changed inside PostgreSQL by the run). */
+  readonly rotateSecrets?: readonly SecretKey[];
   /** The flags', environment's and values file's settings, read once by the command. */
   readonly given?: GivenSources;
   /** `preflight`: a missing API key is no problem yet (the install will ask for it). */
@@ -27,6 +29,7 @@ export function scriptFrontEnd({
   io,
   format,
   replaceSecrets,
+  rotateSecrets = [],
   given,
   apiKeyMayComeLater = false,
 }: ScriptInput): FrontEnd {
@@ -41,6 +44,7 @@ export function scriptFrontEnd({
         forInstall: true,
         installed,
         replaceSecrets,
+        rotateSecrets,
         apiKeyMayComeLater,
       }),
     showPlan: (plan: PlanEvent) => reporter.event(plan),

@@ -2,6 +2,7 @@
 // restores into it, the backup before a migration, and the final one before --delete-data.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -191,5 +192,80 @@ describe("backup and restore", { skip }, () => {
         run.events.findIndex((e) => e.event === "apply" || e.event === "cleanup" || e.event === "stage"),
     );
     await kubectl(c, ["delete", "namespace", namespace, "--ignore-not-found", "--wait=false"]);
+  });
+});
+
+/** Whether PostgreSQL's stored SCRAM verifier is for this password (RFC 5802: StoredKey = H(HMAC(SaltedPassword, "Client Key"))). */
+function scramMatches(verifier: string, password: string): boolean {
+  const m = /^SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):/.exec(verifier);
+  if (!m) return false;
+  const salted = pbkdf2Sync(password, Buffer.from(m[2]!, "base64"), Number(m[1]), 32, "sha256");
+  const clientKey = createHmac("sha256", salted).update("Client Key").digest();
+  return createHash("sha256").update(clientKey).digest("base64") === m[3];
+}
+
+describe("rotating POSTGRES_PASSWORD", { skip }, () => {
+  const c = cluster!;
+  const fresh = freshNamespaces(c);
+  let namespace: string;
+  let db: ReturnType<typeof backingServers>;
+  const verifier = () => db.query("SELECT rolpassword FROM pg_authid WHERE rolname = 'mathison'");
+  const secret = async () => {
+    const s = await kubectlJson(c, ["-n", namespace, "get", "secret/mathison-secrets"]);
+    return Object.fromEntries(
+      Object.entries(s.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, "base64").toString()]),
+    );
+  };
+  before(async () => {
+    db = backingServers(c);
+    namespace = fresh("e2e-rotate");
+    assert.equal((await runInstaller(c, installArgs(namespace))).code, 0);
+    // The test server's role starts with the password this install generated, as a real one would.
+    db.psql(`ALTER ROLE mathison WITH PASSWORD '${(await secret())["POSTGRES_PASSWORD"]}'`);
+  });
+
+  it("changes it inside PostgreSQL, then the Secret and DATABASE_URL; web and worker roll; never in argv or the output", async () => {
+    const old = (await secret())["POSTGRES_PASSWORD"]!;
+    const digest = async () =>
+      (await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"])).spec.template.metadata.annotations[
+        "mathison.dev/config-digest"
+      ];
+    const before = await digest();
+    const run = await runInstaller(c, installArgs(namespace, "--rotate", "POSTGRES_PASSWORD"));
+    assert.equal(run.code, 0, run.stderr);
+    const now = await secret();
+    assert.notEqual(now["POSTGRES_PASSWORD"], old);
+    assert.equal(now["POSTGRES_PASSWORD_NEXT"], undefined);
+    assert.ok(scramMatches(verifier(), now["POSTGRES_PASSWORD"]!), "PostgreSQL has the new password");
+    assert.ok(!scramMatches(verifier(), old), "and not the old one");
+    assert.equal(decodeURIComponent(new URL(now["DATABASE_URL"]!).password), now["POSTGRES_PASSWORD"]);
+    assert.notEqual(await digest(), before, "web rolls");
+    assert.ok(!`${run.stdout}${run.stderr}`.includes(now["POSTGRES_PASSWORD"]!), "never printed");
+  });
+
+  it("a run killed between ALTER ROLE and the Secret is finished by the next run", async () => {
+    const old = (await secret())["POSTGRES_PASSWORD"]!;
+    const { child, result } = startInstaller(c, installArgs(namespace, "--rotate", "POSTGRES_PASSWORD"));
+    let out = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (/"step":"rotate","status":"done"/.test(out)) child.kill("SIGKILL");
+    });
+    await result;
+    const left = await secret();
+    assert.equal(left["POSTGRES_PASSWORD"], old, "the Secret still has the old one");
+    const next = left["POSTGRES_PASSWORD_NEXT"]!;
+    assert.ok(scramMatches(verifier(), next), "PostgreSQL has the new one: the app would be locked out");
+    const repair = await runInstaller(c, installArgs(namespace));
+    assert.equal(repair.code, 0, repair.stderr);
+    assert.ok(
+      repair.events
+        .find((e) => e.event === "plan")
+        .notices.some((n: string) => /an earlier rotation did not finish/.test(n)),
+    );
+    const after = await secret();
+    assert.equal(after["POSTGRES_PASSWORD"], next);
+    assert.equal(after["POSTGRES_PASSWORD_NEXT"], undefined);
+    assert.ok(scramMatches(verifier(), next));
   });
 });

@@ -98,3 +98,40 @@ describe("backups", () => {
     }
   });
 });
+
+describe("--rotate", () => {
+  it("takes POSTGRES_PASSWORD and AUTH_SECRET; anything else names the flag and what is allowed", async () => {
+    const { parseRotate } = await import("../../src/cli/commands/install.js");
+    assert.deepEqual(parseRotate("POSTGRES_PASSWORD, AUTH_SECRET"), ["postgresPassword", "authSecret"]);
+    assert.deepEqual(parseRotate(undefined), []);
+    assert.match(
+      parseRotate("ANTHROPIC_API_KEY") as string,
+      /^--rotate: "ANTHROPIC_API_KEY" is not allowed: POSTGRES_PASSWORD and\/or AUTH_SECRET/,
+    );
+  });
+
+  it("a rotated secret is generated anew and the run says what it means; the password is never refused", async () => {
+    const { decideSecrets } = await import("../../src/config/installed.js");
+    const installed = {
+      answers: {},
+      secrets: { postgresPassword: "old", authSecret: "a" },
+      recordName: "r",
+      secretName: "s",
+    };
+    const d = decideSecrets(
+      installed,
+      () => undefined,
+      ["postgresPassword", "authSecret"],
+      ["postgresPassword", "authSecret"],
+    );
+    assert.deepEqual(d.problems, []);
+    assert.deepEqual(d.kept, {});
+    assert.deepEqual(d.fallback, {}, "nothing kept: both are generated");
+    assert.ok(
+      d.notices.some((n) =>
+        /POSTGRES_PASSWORD: rotated \(--rotate\): the new one is set inside PostgreSQL first/.test(n),
+      ),
+    );
+    assert.ok(d.notices.some((n) => /AUTH_SECRET: rotated \(--rotate\).*every signed-in session ends/.test(n)));
+  });
+});

@@ -3,7 +3,7 @@ import { loadConfig, readGiven, type GivenSources } from "../../config/load.js";
 import { formatProblem } from "../../config/types.js";
 import type { FrontEnd } from "../../pipeline/front-end.js";
 import { runInstallPipeline, type PipelineOptions } from "../../pipeline/install.js";
-import type { SecretKey } from "../../config/secret-keys.js";
+import { ROTATABLE, type SecretKey } from "../../config/secret-keys.js";
 import { STAGES, type StageId } from "../../render/stages.js";
 import { OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
@@ -19,6 +19,7 @@ interface InstallRun {
   readonly options: PipelineOptions;
   readonly output: OutputFormat;
   readonly replaceSecrets: readonly SecretKey[];
+  readonly rotateSecrets: readonly SecretKey[];
   /** Flags, environment and values file as read once here: the front end does not read the files again. */
   readonly given: GivenSources;
 }
@@ -39,6 +40,7 @@ export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
         stdin: io.stdin as NodeJS.ReadStream,
         stderr: io.stderr as NodeJS.WriteStream,
         replaceSecrets: run.replaceSecrets,
+        rotateSecrets: run.rotateSecrets,
       })
     : (await import("../../ui/script-front-end.js")).scriptFrontEnd({
         flags: args.strings,
@@ -46,6 +48,7 @@ export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
         given: run.given,
         format: run.output,
         replaceSecrets: run.replaceSecrets,
+        rotateSecrets: run.rotateSecrets,
       });
   return runInstallPipeline(run.options, frontEnd);
 }
@@ -80,6 +83,8 @@ function installRun(args: ParsedArgs, io: CliIO): InstallRun | ExitCodeValue {
     problems.push(`--timeout: ${JSON.stringify(timeoutFlag)} is not allowed: a duration such as 90s, 10m or 1h`);
   const replace = parseReplaceSecrets(args.strings["replace-secret"]);
   problems.push(...replace.problems.map(formatProblem));
+  const rotate = parseRotate(args.strings["rotate"]);
+  if (typeof rotate === "string") problems.push(rotate);
   // Missing values may still come from the install record; invalid ones are invalid anyway.
   const read = readGiven({ flags: args.strings, env: io.env });
   const given = loadConfig({ flags: args.strings, env: io.env, given: read });
@@ -116,7 +121,27 @@ function installRun(args: ParsedArgs, io: CliIO): InstallRun | ExitCodeValue {
     backup: { skip: args.booleans["no-backup"] ?? false, dir: args.strings["backup-dir"] },
     env: io.env,
   };
-  return { options, output, replaceSecrets: replace.keys, given: read };
+  return {
+    options,
+    output,
+    replaceSecrets: replace.keys,
+    rotateSecrets: typeof rotate === "string" ? [] : rotate,
+    given: read,
+  };
+}
+
+/** `--rotate POSTGRES_PASSWORD,AUTH_SECRET` → secret keys, or the one-line problem. */
+export function parseRotate(value: string | undefined): SecretKey[] | string {
+  if (value === undefined) return [];
+  const names = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = names.filter((n) => !(n in ROTATABLE));
+  if (unknown.length > 0 || names.length === 0) {
+    return `--rotate: ${JSON.stringify(value)} is not allowed: POSTGRES_PASSWORD and/or AUTH_SECRET, comma-separated (ANTHROPIC_API_KEY is yours: --replace-secret)`;
+  }
+  return [...new Set(names.map((n) => ROTATABLE[n]!))];
 }
 
 /**

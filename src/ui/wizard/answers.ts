@@ -20,6 +20,8 @@ export interface WizardAnswerInput {
   readonly given?: GivenSources | undefined;
   /** `--replace-secret` as given; the wizard may add to it. */
   readonly replaceSecrets: readonly SecretKey[];
+  /** `--rotate` as given. */
+  readonly rotateSecrets?: readonly SecretKey[];
   readonly io: PromptIO;
 }
 
@@ -72,6 +74,7 @@ export async function resolveWizardAnswers(ctx: AnswerContext, input: WizardAnsw
     prompted,
     installed: ctx.installed,
     replaceSecrets: [...replace],
+    rotateSecrets: input.rotateSecrets ?? [],
   });
   if (loaded.ok) {
     const heading = ctx.upgrade ? "About to upgrade" : "About to install";

@@ -19,6 +19,8 @@ export interface WizardInput {
   /** Questions, plan and progress screen all draw here, so stdout stays clean. */
   readonly stderr: NodeJS.WriteStream;
   readonly replaceSecrets: readonly SecretKey[];
+  /** `--rotate` as given. */
+  readonly rotateSecrets?: readonly SecretKey[];
   /** The flags', environment's and values file's settings, read once by the command. */
   readonly given?: GivenSources;
   /** The progress screen's words: install (default) or uninstall. */
@@ -42,6 +44,7 @@ export function wizardFrontEnd(input: WizardInput): FrontEnd {
         env: input.env,
         given: input.given,
         replaceSecrets: input.replaceSecrets,
+        rotateSecrets: input.rotateSecrets ?? [],
         io,
       }),
     showPlan(e) {
