@@ -3,10 +3,10 @@
 // objects as a chart — interleaved, medians of repeated runs measured in the same run, with
 // ratios. Not a test: it reports, and says by how much a target is missed.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { loadManifests } from "../src/render/manifests.js";
 import { toYaml } from "../src/render/output.js";
 import { clusterScopedName, migrationJobName, renderPlan } from "../src/render/render.js";
@@ -274,6 +274,7 @@ async function main(): Promise<void> {
     preflight: [] as number[],
     overheadPct: [] as number[],
     splits: [] as TimeSplit[],
+    backup: { ms: [] as number[], rssKiB: [] as number[], dbBytes: 0, dumpBytes: 0 },
     loaded: {
       install: [] as number[],
       noop: [] as number[],
@@ -334,6 +335,7 @@ async function main(): Promise<void> {
     }
     for (let i = 0; i < Math.max(10, REPS); i++)
       samples.version.push(await must(run(process.execPath, [launcher, "--version"]), "--version"));
+    if (BACKUP_MB > 0) await backupPhase(kubeconfig, launcher, env, `bench-install-0-${process.pid}`, samples.backup);
     if (SCALE !== "0") await loadedPhase(kubeconfig, launcher, env, samples.loaded, cleanups);
   } finally {
     for (const ns of cleanups) {
@@ -366,6 +368,62 @@ async function main(): Promise<void> {
       });
   }
   report(samples, pkg.unpackedBytes);
+}
+
+/** The backup phase's database: about this many MB of incompressible rows (`MATHISON_BENCH_BACKUP_MB`, `0` skips it). */
+const BACKUP_MB = Number(process.env["MATHISON_BENCH_BACKUP_MB"] ?? 200);
+
+/**
+ * `backup` of a database of BACKUP_MB (random text, so neither PostgreSQL nor pg_dump shrinks
+ * it much) in the test cluster's real PostgreSQL, through the installed package: its time, the
+ * rate against the database's size, and the installer's peak RSS while it streams.
+ */
+async function backupPhase(
+  kubeconfig: string,
+  launcher: string,
+  env: Record<string, string>,
+  namespace: string,
+  out: { ms: number[]; rssKiB: number[]; dbBytes: number; dumpBytes: number },
+): Promise<void> {
+  const backing = Object.fromEntries(
+    readFileSync(join(dirname(kubeconfig), "backing", "env"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => l.split("=", 2) as [string, string]),
+  );
+  const pg = { ...process.env, PGHOST: backing["PGHOST"], PGPORT: backing["PGPORT"] };
+  const psql = (sql: string) =>
+    execFileSync("psql", ["-U", "mathison", "-d", "mathison", "-tAc", sql], { env: pg }).toString().trim();
+  const rows = BACKUP_MB * 1024;
+  psql(
+    `DROP TABLE IF EXISTS bench_backup; CREATE TABLE bench_backup AS SELECT g AS id, (SELECT string_agg(md5(random()::text), '') FROM generate_series(1, 32) WHERE g > 0) AS body FROM generate_series(1, ${rows}) g`,
+  );
+  out.dbBytes = Number(psql("SELECT pg_database_size(current_database())"));
+  const dir = mkdtempSync(join(tmpdir(), "mathison-bench-backup-"));
+  try {
+    for (let i = 0; i < 3; i++) {
+      const file = join(dir, `b${i}.dump`);
+      const rssFile = join(tmpdir(), `mathison-rss-backup-${process.pid}-${i}`);
+      out.ms.push(
+        await must(
+          run(process.execPath, ["--import", probe, launcher, "backup", "--namespace", namespace, "--out", file], {
+            ...env,
+            MATHISON_BENCH_RSS_FILE: rssFile,
+          }),
+          "backup",
+        ),
+      );
+      out.rssKiB.push(Number(readFileSync(rssFile, "utf8")));
+      out.dumpBytes = statSync(file).size;
+      rmSync(file);
+      process.stderr.write(
+        `backup ${i + 1}/3: ${(out.ms.at(-1)! / 1000).toFixed(1)} s, ${(out.rssKiB.at(-1)! / 1024).toFixed(1)} MB peak\n`,
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    psql("DROP TABLE IF EXISTS bench_backup");
+  }
 }
 
 /** The same measures on a big cluster: SCALE nodes and pods of someone else's, then preflight, install, no-op and Helm, interleaved. */
@@ -439,6 +497,7 @@ type Samples = Record<
   number[]
 > & {
   readonly splits: TimeSplit[];
+  readonly backup: { ms: number[]; rssKiB: number[]; dbBytes: number; dumpBytes: number };
   readonly loaded: Record<"install" | "noop" | "helm" | "preflight" | "rssKiB", number[]>;
 };
 
@@ -461,6 +520,15 @@ function report(samples: Samples, unpackedBytes: number): void {
     between: median(samples.splits.map((s) => s.betweenMs)),
     after: median(samples.splits.map((s) => s.afterMs)),
     stages: median(samples.splits.map((s) => s.stagesMs)),
+    backup:
+      samples.backup.ms.length > 0
+        ? {
+            ms: median(samples.backup.ms),
+            dbMB: samples.backup.dbBytes / 1e6,
+            dumpMB: samples.backup.dumpBytes / 1e6,
+            rssMB: Math.max(...samples.backup.rssKiB) / 1024,
+          }
+        : undefined,
     loaded:
       samples.loaded.install.length > 0
         ? {
@@ -578,6 +646,26 @@ function report(samples: Samples, unpackedBytes: number): void {
       actual: m.overheadPct,
       limit: 15,
     },
+    ...(m.backup
+      ? [
+          {
+            what: `(r) backup of a ${m.backup.dbMB.toFixed(0)} MB database (dump ${m.backup.dumpMB.toFixed(0)} MB)`,
+            value: `${(m.backup.ms / 1000).toFixed(1)} s`,
+            ratio: `${(m.backup.dbMB / (m.backup.ms / 1000)).toFixed(0)} MB/s of database`,
+            target: "≥ 50 MB/s",
+            actual: 50 / (m.backup.dbMB / (m.backup.ms / 1000)),
+            limit: 1,
+          },
+          {
+            what: "(s) installer peak RSS during the backup",
+            value: `${m.backup.rssMB.toFixed(1)} MB`,
+            ratio: "",
+            target: "≤ 100 MB",
+            actual: m.backup.rssMB,
+            limit: 100,
+          },
+        ]
+      : []),
     ...(m.loaded
       ? [
           {

@@ -85,7 +85,7 @@ export async function takeBackup(kube: Kube, input: BackupInput): Promise<Backup
   const started = Date.now();
   const hash = createHash("sha256");
   let bytes = 0;
-  const sink = new PassThrough({ highWaterMark: 1024 * 1024 });
+  const sink = new PassThrough({ highWaterMark: 256 * 1024 });
   const disk = createWriteStream("", { fd, autoClose: false });
   const stop = new AbortController();
   let diskError: Error | undefined;
@@ -105,7 +105,7 @@ export async function takeBackup(kube: Kube, input: BackupInput): Promise<Backup
       namespace,
       POSTGRES_POD,
       POSTGRES_CONTAINER,
-      ["pg_dump", "--format=custom", "-U", user, "-d", db],
+      ["pg_dump", "--format=custom", "--compress=1", "-U", user, "-d", db],
       {
         stdout: sink,
         signal: stop.signal,

@@ -38,7 +38,7 @@ export function readMessages(
   onMessage: (m: WsMessage) => void,
   onEnd: (err?: Error) => void,
 ): { close(): void; pause(): void; resume(): void } {
-  let buffered = Buffer.alloc(0);
+  let buffered: Buffer = Buffer.alloc(0);
   let fragments: Buffer[] = [];
   let fragmentOpcode = 0;
   let ended = false;
@@ -52,7 +52,8 @@ export function readMessages(
     socket.write(clientFrame(opcode, payload));
   };
   socket.on("data", (chunk: Buffer) => {
-    buffered = Buffer.concat([buffered, chunk]);
+    // Most chunks start a frame: no copy unless one spans chunks.
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
     for (;;) {
       const frame = parseFrame(buffered);
       if (!frame) return;
@@ -69,7 +70,7 @@ export function readMessages(
       if (frame.opcode !== 0) fragmentOpcode = frame.opcode;
       fragments.push(frame.payload);
       if (frame.fin) {
-        onMessage({ opcode: fragmentOpcode, data: Buffer.concat(fragments) });
+        onMessage({ opcode: fragmentOpcode, data: fragments.length === 1 ? fragments[0]! : Buffer.concat(fragments) });
         fragments = [];
       }
     }
