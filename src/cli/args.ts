@@ -42,6 +42,7 @@ export const COMMAND_OPTIONS: Record<Command, Record<string, OptionSpec>> = {
   render: {
     out: { type: "string" },
     "show-secrets": { type: "boolean" },
+    images: { type: "boolean" },
   },
   install: {
     ...CLUSTER_OPTIONS,

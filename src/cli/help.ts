@@ -120,6 +120,10 @@ const FLAGS: Readonly<Record<string, readonly [string, string]>> = {
     "--out DIR|FILE",
     "render: one file per stage into DIR; backup: the dump's path (default: where --backup-dir puts them)",
   ],
+  images: [
+    "--images",
+    "print the images the install runs, one a line (with --image-registry: SOURCE MIRROR pairs, for crane or skopeo copy)",
+  ],
   "show-secrets": ["--show-secrets", "print secret values instead of <redacted> (files are written 0600)"],
   dir: ["--dir DIR", "where to write the bundle (default: the current directory)"],
 };

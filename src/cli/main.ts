@@ -56,7 +56,11 @@ export async function main(argv: readonly string[], given: CliIO): Promise<ExitC
         const { runRender } = await import("./commands/render.js");
         return runRender(
           loaded.config,
-          { outDir: args.strings["out"], showSecrets: args.booleans["show-secrets"] ?? false },
+          {
+            outDir: args.strings["out"],
+            showSecrets: args.booleans["show-secrets"] ?? false,
+            images: args.booleans["images"] ?? false,
+          },
           io,
         );
       }

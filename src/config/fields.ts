@@ -4,6 +4,7 @@ import {
   dns1123Subdomain,
   hostName,
   imageReference,
+  imageRegistry,
   imageTag,
   integerIn,
   minLength,
@@ -50,6 +51,7 @@ export const FIELD_KEYS = [
   "storageClass",
   "postgresStorage",
   "redisStorage",
+  "imageRegistry",
   "anthropicApiKey",
   "authSecret",
   "postgresPassword",
@@ -204,6 +206,16 @@ export const FIELDS: readonly FieldSpec[] = [
     default: "1Gi",
     describe: "size of the Redis volume",
     validate: storageQuantity,
+  },
+  {
+    key: "imageRegistry",
+    flag: "--image-registry",
+    env: "MATHISON_IMAGE_REGISTRY",
+    secret: false,
+    default: "",
+    describe:
+      "a mirror every image is pulled from instead (HOST[:PORT][/PREFIX]; render --images lists what to copy there)",
+    validate: imageRegistry,
   },
   {
     key: "anthropicApiKey",

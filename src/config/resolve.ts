@@ -97,6 +97,7 @@ export function resolveConfig(sources: readonly RawSource[], options: ResolveOpt
     storageClass: get("storageClass") || undefined,
     postgresStorage: get("postgresStorage")!,
     redisStorage: get("redisStorage")!,
+    imageRegistry: get("imageRegistry") || undefined,
     secrets: {
       authSecret: supplied("authSecret", generateAuthSecret),
       postgresPassword: supplied("postgresPassword", generatePostgresPassword),

@@ -31,6 +31,8 @@ export interface InstallConfig {
   readonly storageClass: string | undefined;
   readonly postgresStorage: string;
   readonly redisStorage: string;
+  /** A mirror every image is pulled from (HOST[:PORT][/PREFIX]); undefined: each image's own registry. */
+  readonly imageRegistry?: string | undefined;
   readonly secrets: SecretValues;
   /** Which secrets were generated in this run rather than supplied. */
   readonly generated: readonly GeneratedSecret[];

@@ -56,6 +56,38 @@ export const imageReference: Validator = (v) =>
     ? undefined
     : "an image reference [registry[:port]/]repository[:tag][@sha256:<digest>] with a lowercase repository, e.g. ghcr.io/acme/mathison-web:1.4.0";
 
+/** `HOST[:PORT][/PREFIX]`: where a mirror keeps the images (`registry.internal:5000/mathison`). */
+export const imageRegistry: Validator = (v) =>
+  v === "" ||
+  /^(localhost|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\d{1,3}(\.\d{1,3}){3})(:\d{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(
+    v,
+  )
+    ? undefined
+    : "a registry HOST[:PORT] with an optional /PREFIX path, lowercase, e.g. registry.internal:5000/mathison (no scheme, no trailing slash)";
+
+/**
+ * An image as a mirror holds it: its repository path, without the registry it came from, under
+ * HOST[/PREFIX] (`redis:7.2.7` → `HOST/library/redis:7.2.7`, `ghcr.io/acme/web:1` → `HOST/acme/web:1`),
+ * as `crane copy` and `skopeo copy` put them.
+ */
+export function mirrored(image: string, registry: string): string {
+  const ref = parseImageReference(image);
+  if (!ref || registry === "") return image;
+  const [first, ...rest] = ref.name.split("/");
+  const hasHost = rest.length > 0 && (first!.includes(".") || first!.includes(":") || first === "localhost");
+  const path = hasHost ? rest.join("/") : rest.length === 0 ? `library/${ref.name}` : ref.name;
+  return `${registry}/${path}${ref.tag ? `:${ref.tag}` : ""}${ref.digest ? `@${ref.digest}` : ""}`;
+}
+
+/** The image with its registry spelled out (`redis:7` → `docker.io/library/redis:7`), as a copy tool takes it. */
+export function fullyQualified(image: string): string {
+  const ref = parseImageReference(image);
+  if (!ref) return image;
+  const [first, ...rest] = ref.name.split("/");
+  const hasHost = rest.length > 0 && (first!.includes(".") || first!.includes(":") || first === "localhost");
+  return hasHost ? image : mirrored(image, "docker.io");
+}
+
 export const imageTag: Validator = (v) =>
   TAG_ONLY.test(v)
     ? undefined

@@ -133,7 +133,7 @@ export function isMutableReference(reference: string): boolean {
  * setting as the user gave it.
  */
 export function immutableProblems(changes: readonly ObjectChange[], chosen: ChosenValues): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
+  const problems: ConfigProblem[] = [...postgresMajorProblems(changes)];
   for (const c of changes) {
     if (!c.refused || c.desired.kind !== "StatefulSet" || !c.live) continue;
     const sizeKey = c.desired.metadata.name === "postgres" ? "postgresStorage" : "redisStorage";
@@ -158,4 +158,33 @@ export function immutableProblems(changes: readonly ObjectChange[], chosen: Chos
     }
   }
   return problems;
+}
+
+/** PostgreSQL's major version from its image: `pgvector/pgvector:0.8.1-pg16` and `postgres:16.4` → 16. */
+export function postgresMajor(image: string | undefined): number | undefined {
+  const tag = image?.split("@")[0]?.split("/").pop()?.split(":")[1];
+  if (!tag) return undefined;
+  const m = /(?:^|-)pg(\d+)(?:$|-)/.exec(tag) ?? (/postgres/.test(image!) ? /^(\d+)/.exec(tag) : null);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * A new PostgreSQL major version cannot open the old one's data directory: the pod would
+ * crash-loop on the kept volume. Never done silently: refused, with what to do instead.
+ */
+function postgresMajorProblems(changes: readonly ObjectChange[]): ConfigProblem[] {
+  const change = changes.find(
+    (c) => c.desired.kind === "StatefulSet" && c.desired.metadata.name === "postgres" && c.live,
+  );
+  const imageOf = (o: KubeObject | undefined) => o?.spec?.template?.spec?.containers?.[0]?.image as string | undefined;
+  const [live, want] = [imageOf(change?.live), imageOf(change?.desired)];
+  const [from, to] = [postgresMajor(live), postgresMajor(want)];
+  if (from === undefined || to === undefined || from === to) return [];
+  return [
+    {
+      field: "StatefulSet/postgres image",
+      shownValue: JSON.stringify(want),
+      allowed: `PostgreSQL ${from} (${live}), the major version the data was written by: PostgreSQL ${to} cannot open it. Take a backup (mathison-install backup), then upgrade the data with pg_upgrade or restore the dump into an install of PostgreSQL ${to}; or keep using an installer version that runs PostgreSQL ${from}`,
+    },
+  ];
 }

@@ -2,7 +2,7 @@ import { CONFIGMAP_NAME, DEFAULT_NAMESPACE, MIGRATION_JOB_PREFIX, SECRET_NAME } 
 import { createHash } from "node:crypto";
 import { databaseUrl, postgresHost, redisUrl } from "../config/secrets.js";
 import type { InstallConfig } from "../config/types.js";
-import { parseImageReference } from "../config/validate.js";
+import { mirrored, parseImageReference } from "../config/validate.js";
 import { loadManifests, type ManifestSet } from "./manifests.js";
 import { STAGES, type StageId } from "./stages.js";
 import { CONFIG_DIGEST_ANNOTATION } from "../facts/names.js";
@@ -44,7 +44,27 @@ export function renderPlan(
     stages.flatMap((s) => s.objects),
     options.pullToken,
   );
+  if (config.imageRegistry) {
+    for (const pod of stages.flatMap((s) => s.objects).flatMap(podSpecsOf)) {
+      for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])])
+        c.image = mirrored(c.image, config.imageRegistry);
+    }
+  }
   return { namespace: config.namespace, stages };
+}
+
+/** The pod specs of a workload (Deployment, StatefulSet, Job): where its images are. */
+function podSpecsOf(obj: KubeObject): { initContainers?: { image: string }[]; containers?: { image: string }[] }[] {
+  return obj.spec?.template?.spec ? [obj.spec.template.spec] : [];
+}
+
+/** Every image the plan runs, once each, in stage order. */
+export function imagesOf(plan: RenderedPlan): string[] {
+  const images = plan.stages
+    .flatMap((s) => s.objects)
+    .flatMap(podSpecsOf)
+    .flatMap((pod) => [...(pod.initContainers ?? []), ...(pod.containers ?? [])].map((c) => c.image));
+  return [...new Set(images)];
 }
 
 const APP_DEPLOYMENTS = new Set(["mathison-web", "mathison-worker"]);

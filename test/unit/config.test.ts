@@ -27,6 +27,7 @@ describe("invalid values", () => {
     storageClass: ["Fast_SSD"],
     postgresStorage: ["0", "10GB", "ten", "-5Gi"],
     redisStorage: ["1 Gi", "0Mi"],
+    imageRegistry: ["https://registry.example", "Registry.Example", "registry.example/"],
   };
   for (const spec of FIELDS.filter((f) => !f.secret)) {
     const values = bad[spec.key];

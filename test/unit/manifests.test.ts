@@ -177,7 +177,7 @@ describe("PostgreSQL and Redis (seed 001)", () => {
   it("PostgreSQL 16 + pgvector with the budget's resources, 10Gi, and an init script creating `vector`", () => {
     const pg = findObject(plan, "StatefulSet", "postgres");
     const c = pg.spec.template.spec.containers[0];
-    assert.equal(c.image, "pgvector/pgvector:pg16");
+    assert.equal(c.image, "pgvector/pgvector:0.8.1-pg16");
     assert.deepEqual(c.resources, { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } });
     assert.equal(pg.spec.volumeClaimTemplates[0].spec.resources.requests.storage, "10Gi");
     const init = findObject(plan, "ConfigMap", "postgres-init");
@@ -190,7 +190,7 @@ describe("PostgreSQL and Redis (seed 001)", () => {
   it("Redis 7 with appendonly yes, the budget's resources and 1Gi", () => {
     const redis = findObject(plan, "StatefulSet", "redis");
     const c = redis.spec.template.spec.containers[0];
-    assert.equal(c.image, "redis:7");
+    assert.equal(c.image, "redis:7.2.7");
     assert.match(c.args.join(" "), /--appendonly yes/);
     assert.deepEqual(c.resources, {
       requests: { cpu: "50m", memory: "64Mi" },

@@ -251,3 +251,63 @@ describe("mathison-install render", () => {
     }
   });
 });
+
+describe("images from a mirror, pinned backing images", () => {
+  it("--image-registry moves every image under the mirror, keeping its repository path", async () => {
+    const { imagesOf } = await import("../../src/render/render.js");
+    const plan = render({
+      imageRegistry: "registry.internal:5000/mathison",
+      webImage: "ghcr.io/acme/mathison-web",
+      tag: "1.4.0",
+    });
+    assert.deepEqual(imagesOf(plan), [
+      "registry.internal:5000/mathison/pgvector/pgvector:0.8.1-pg16",
+      "registry.internal:5000/mathison/library/redis:7.2.7",
+      "registry.internal:5000/mathison/acme/mathison-web:1.4.0",
+      "registry.internal:5000/mathison/library/mathison-worker:1.4.0",
+    ]);
+  });
+
+  it("the copy source is the image with its registry spelled out", async () => {
+    const { fullyQualified, mirrored } = await import("../../src/config/validate.js");
+    assert.equal(fullyQualified("redis:7.2.7"), "docker.io/library/redis:7.2.7");
+    assert.equal(
+      fullyQualified(`localhost:5000/web@sha256:${"a".repeat(64)}`),
+      `localhost:5000/web@sha256:${"a".repeat(64)}`,
+    );
+    assert.equal(mirrored("quay.io/org/app:1", "mirror.local"), "mirror.local/org/app:1");
+  });
+
+  it("PostgreSQL's major version from its image; a change of major is refused with what to do", async () => {
+    const { immutableProblems, postgresMajor } = await import("../../src/engine/impact.js");
+    assert.equal(postgresMajor("pgvector/pgvector:0.8.1-pg16"), 16);
+    assert.equal(postgresMajor("pgvector/pgvector:pg15"), 15);
+    assert.equal(postgresMajor("postgres:17.2"), 17);
+    assert.equal(postgresMajor("mirror.local/library/postgres:16"), 16);
+    assert.equal(postgresMajor("redis:7.2.7"), undefined);
+    const set = (image: string) => ({
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      metadata: { name: "postgres" },
+      spec: { template: { spec: { containers: [{ image }] } } },
+    });
+    const change = (from: string, to: string) => ({
+      stage: "backing" as const,
+      object: "StatefulSet/postgres",
+      action: "change" as const,
+      fields: [],
+      conflicts: [],
+      desired: set(to),
+      live: set(from),
+    });
+    assert.deepEqual(
+      immutableProblems([change("pgvector/pgvector:0.8.0-pg16", "pgvector/pgvector:0.8.1-pg16")], {}),
+      [],
+    );
+    const [problem] = immutableProblems([change("pgvector/pgvector:pg15", "pgvector/pgvector:0.8.1-pg16")], {});
+    assert.match(
+      problem!.allowed,
+      /^PostgreSQL 15 \(pgvector\/pgvector:pg15\), the major version the data was written by: PostgreSQL 16 cannot open it\. Take a backup/,
+    );
+  });
+});
