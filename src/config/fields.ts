@@ -52,9 +52,13 @@ export const FIELD_KEYS = [
   "postgresStorage",
   "redisStorage",
   "imageRegistry",
+  "registryUsername",
+  "imagePullSecret",
   "anthropicApiKey",
   "authSecret",
   "postgresPassword",
+  "registryPassword",
+  "dockerConfig",
 ] as const;
 export type FieldKey = (typeof FIELD_KEYS)[number];
 
@@ -67,6 +71,16 @@ const tls: Validator = (v) => {
 };
 const optionalSubdomain: Validator = (v) => (v === "" ? undefined : dns1123Subdomain(v));
 const anything: Validator = () => undefined;
+const dockerConfigJson: Validator = (v) => {
+  if (v === "") return undefined;
+  try {
+    const auths = (JSON.parse(v) as { auths?: unknown }).auths;
+    if (auths && typeof auths === "object") return undefined;
+  } catch {
+    // not JSON: said below
+  }
+  return 'a docker config.json with an "auths" object (as docker login writes it; credential helpers are not read)';
+};
 
 export const FIELDS: readonly FieldSpec[] = [
   {
@@ -218,6 +232,27 @@ export const FIELDS: readonly FieldSpec[] = [
     validate: imageRegistry,
   },
   {
+    key: "registryUsername",
+    flag: "--registry-username",
+    env: "MATHISON_REGISTRY_USERNAME",
+    secret: false,
+    default: "",
+    describe: "user for the private registry the images come from (with --registry-password-file)",
+    validate: (v) =>
+      /^[^\s:]*$/.test(v)
+        ? undefined
+        : "a registry user name without spaces or ':' (basic auth joins user and password with ':')",
+  },
+  {
+    key: "imagePullSecret",
+    flag: "--image-pull-secret",
+    env: "MATHISON_IMAGE_PULL_SECRET",
+    secret: false,
+    default: "",
+    describe: "an existing kubernetes.io/dockerconfigjson Secret in the namespace the pods pull with",
+    validate: optionalSubdomain,
+  },
+  {
     key: "anthropicApiKey",
     flag: "--anthropic-api-key-file",
     env: "ANTHROPIC_API_KEY",
@@ -243,6 +278,24 @@ export const FIELDS: readonly FieldSpec[] = [
     default: undefined,
     describe: "file holding POSTGRES_PASSWORD (default: generated once and kept)",
     validate: minLength(16),
+  },
+  {
+    key: "registryPassword",
+    flag: "--registry-password-file",
+    env: "MATHISON_REGISTRY_PASSWORD",
+    secret: true,
+    default: "",
+    describe: "file holding the private registry's password or token (kept, as the other secrets)",
+    validate: anything,
+  },
+  {
+    key: "dockerConfig",
+    flag: "--docker-config",
+    env: "MATHISON_DOCKER_CONFIG",
+    secret: true,
+    default: "",
+    describe: "a docker config.json: the entries for the registries the images use become the pull secret",
+    validate: dockerConfigJson,
   },
 ];
 

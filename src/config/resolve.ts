@@ -1,7 +1,7 @@
-import { FIELDS, type FieldKey, type FieldSpec } from "./fields.js";
+import { FIELDS, fieldSpec, type FieldKey, type FieldSpec } from "./fields.js";
 import { generateAuthSecret, generatePostgresPassword } from "./secrets.js";
 import type { RawSource, RawValue } from "./sources.js";
-import type { ConfigProblem, GeneratedSecret, InstallConfig, TlsConfig } from "./types.js";
+import type { ConfigProblem, GeneratedSecret, InstallConfig, RegistryAuth, TlsConfig } from "./types.js";
 import { parseImageReference } from "./validate.js";
 
 export interface ResolveOptions {
@@ -70,6 +70,7 @@ export function resolveConfig(sources: readonly RawSource[], options: ResolveOpt
       allowed: `the Anthropic API key web and worker call the LLM with; set ${spec.env} or pass ${spec.flag} (a re-run keeps the installed one)`,
     });
   }
+  problems.push(...registryProblems(chosen, origins));
   if (problems.length > 0) return { ok: false, problems };
 
   const get = (key: FieldKey): string | undefined => chosen.get(key);
@@ -98,10 +99,13 @@ export function resolveConfig(sources: readonly RawSource[], options: ResolveOpt
     postgresStorage: get("postgresStorage")!,
     redisStorage: get("redisStorage")!,
     imageRegistry: get("imageRegistry") || undefined,
+    registryAuth: registryAuthOf(get),
     secrets: {
       authSecret: supplied("authSecret", generateAuthSecret),
       postgresPassword: supplied("postgresPassword", generatePostgresPassword),
       anthropicApiKey: get("anthropicApiKey") ?? "",
+      registryPassword: get("registryPassword") ?? "",
+      dockerConfig: get("dockerConfig") ?? "",
     },
     generated,
   };
@@ -141,4 +145,40 @@ export function formatTls(tls: TlsConfig): string {
 export function withTag(reference: string, tag: string): string {
   const ref = parseImageReference(reference)!;
   return ref.tag !== undefined || ref.digest !== undefined ? reference : `${reference}:${tag}`;
+}
+
+function registryAuthOf(get: (key: FieldKey) => string | undefined): RegistryAuth | undefined {
+  if (get("imagePullSecret")) return { kind: "existing", secretName: get("imagePullSecret")! };
+  if (get("dockerConfig")) return { kind: "docker-config" };
+  if (get("registryUsername")) return { kind: "credentials", username: get("registryUsername")! };
+  return undefined;
+}
+
+/** A username needs its password and the other way round; one way to authenticate, not two. */
+function registryProblems(
+  chosen: ReadonlyMap<FieldKey, string>,
+  origins: Partial<Record<FieldKey, { value: string; field: string | undefined }>>,
+): ConfigProblem[] {
+  const has = (k: FieldKey) => Boolean(chosen.get(k));
+  const named = (k: FieldKey) => origins[k]?.field ?? fieldSpec(k).flag;
+  const problems: ConfigProblem[] = [];
+  if (has("registryUsername") !== has("registryPassword")) {
+    const [given, missing] = has("registryUsername")
+      ? (["registryUsername", "registryPassword"] as const)
+      : (["registryPassword", "registryUsername"] as const);
+    problems.push({
+      field: named(missing),
+      shownValue: undefined,
+      allowed: `needed with ${named(given)}: a registry user and its password go together`,
+    });
+  }
+  const ways = (["registryUsername", "dockerConfig", "imagePullSecret"] as const).filter(has);
+  if (ways.length > 1) {
+    problems.push({
+      field: named(ways[1]!),
+      shownValue: undefined,
+      allowed: `one way to pull from a private registry: ${ways.map(named).join(" or ")}, not both`,
+    });
+  }
+  return problems;
 }

@@ -8,7 +8,17 @@ export interface SecretValues {
   readonly authSecret: string;
   readonly postgresPassword: string;
   readonly anthropicApiKey: string;
+  /** The private registry's password, with `registry.username`; empty without. */
+  readonly registryPassword: string;
+  /** A docker config.json given with --docker-config; empty without. */
+  readonly dockerConfig: string;
 }
+
+/** How the pods authenticate to a private registry. */
+export type RegistryAuth =
+  | { readonly kind: "credentials"; readonly username: string }
+  | { readonly kind: "docker-config" }
+  | { readonly kind: "existing"; readonly secretName: string };
 
 export type GeneratedSecret = "authSecret" | "postgresPassword";
 
@@ -33,6 +43,8 @@ export interface InstallConfig {
   readonly redisStorage: string;
   /** A mirror every image is pulled from (HOST[:PORT][/PREFIX]); undefined: each image's own registry. */
   readonly imageRegistry?: string | undefined;
+  /** Credentials for a private registry (the values in `secrets`), or an existing pull Secret; undefined: public images. */
+  readonly registryAuth?: RegistryAuth | undefined;
   readonly secrets: SecretValues;
   /** Which secrets were generated in this run rather than supplied. */
   readonly generated: readonly GeneratedSecret[];

@@ -1,3 +1,4 @@
+import { registryHost } from "../render/registry.js";
 import { type KubeObject, typed } from "../facts/objects.js";
 
 /** Why a workload is not ready yet, as a person debugging it with kubectl would put it. */
@@ -117,6 +118,13 @@ function claimsOf(workload: KubeObject, pods: readonly KubeObject[]): string[] {
 const IMAGE_HINT =
   "check the image name and tag, that it exists in the registry, and that the cluster may pull it (imagePullSecrets for a private registry)";
 
+/** A registry that refused the credentials (or wanted some) is named, with the flags that give them. */
+export function pullHint(image: string, message: string | undefined): string {
+  if (!/unauthorized|authentication required|denied|no basic auth credentials|\b401\b|\b403\b/i.test(message ?? ""))
+    return IMAGE_HINT;
+  return `the registry ${registryHost(image)} refused the pull: give its credentials with --registry-username and --registry-password-file (or --docker-config FILE, or --image-pull-secret NAME for a Secret you made)`;
+}
+
 function containerDiagnosis(pod: KubeObject): Diagnosis | undefined {
   const podName = pod.metadata.name;
   const status = typed(pod, "Pod").status;
@@ -134,7 +142,7 @@ function containerDiagnosis(pod: KubeObject): Diagnosis | undefined {
         return {
           reason: waiting.reason,
           message: `${at}: ${waiting.message ?? `cannot pull ${cs.image}`}`,
-          hint: IMAGE_HINT,
+          hint: pullHint(cs.image, waiting.message),
           fatal: true,
           pod: podName,
           container,

@@ -1,8 +1,15 @@
-import { CONFIGMAP_NAME, DEFAULT_NAMESPACE, MIGRATION_JOB_PREFIX, SECRET_NAME } from "../facts/names.js";
+import {
+  CONFIGMAP_NAME,
+  DEFAULT_NAMESPACE,
+  MIGRATION_JOB_PREFIX,
+  REGISTRY_SECRET_NAME,
+  SECRET_NAME,
+} from "../facts/names.js";
 import { createHash } from "node:crypto";
 import { databaseUrl, postgresHost, redisUrl } from "../config/secrets.js";
 import type { InstallConfig } from "../config/types.js";
 import { mirrored, parseImageReference } from "../config/validate.js";
+import { registrySecret } from "./registry.js";
 import { loadManifests, type ManifestSet } from "./manifests.js";
 import { STAGES, type StageId } from "./stages.js";
 import { CONFIG_DIGEST_ANNOTATION } from "../facts/names.js";
@@ -50,7 +57,25 @@ export function renderPlan(
         c.image = mirrored(c.image, config.imageRegistry);
     }
   }
-  return { namespace: config.namespace, stages };
+  const plan = { namespace: config.namespace, stages };
+  withPullSecret(plan, config);
+  return plan;
+}
+
+/**
+ * A private registry: the pull secret beside the other secrets, named by the ServiceAccount that
+ * web, worker and the migration run as, and by PostgreSQL's and Redis's pods (they run as none).
+ */
+function withPullSecret(plan: RenderedPlan, config: InstallConfig): void {
+  if (!config.registryAuth) return;
+  const secret = registrySecret(config, imagesOf(plan));
+  const name = config.registryAuth.kind === "existing" ? config.registryAuth.secretName : REGISTRY_SECRET_NAME;
+  if (secret) (plan.stages.find((s) => s.id === "config")!.objects as KubeObject[]).push(secret);
+  for (const obj of plan.stages.flatMap((s) => s.objects)) {
+    if (obj.kind === "ServiceAccount" && obj.metadata.name === "mathison") obj.imagePullSecrets = [{ name }];
+    const pod = obj.spec?.template?.spec;
+    if (pod && !pod.serviceAccountName) pod.imagePullSecrets = [{ name }];
+  }
 }
 
 /** The pod specs of a workload (Deployment, StatefulSet, Job): where its images are. */
@@ -149,6 +174,9 @@ function customise(obj: KubeObject, config: InstallConfig): void {
         POSTGRES_PASSWORD: config.secrets.postgresPassword,
         DATABASE_URL: databaseUrl(ns, config.secrets.postgresPassword),
         ANTHROPIC_API_KEY: config.secrets.anthropicApiKey,
+        // Kept here so a re-run keeps them; only when given, so installs without them see no change.
+        ...(config.secrets.registryPassword ? { REGISTRY_PASSWORD: config.secrets.registryPassword } : {}),
+        ...(config.secrets.dockerConfig ? { DOCKER_CONFIG: config.secrets.dockerConfig } : {}),
       };
       delete obj.stringData;
       obj.data = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Buffer.from(v).toString("base64")]));

@@ -92,6 +92,7 @@ describe("preflight", { skip }, () => {
       "ownership",
       "permissions",
       "quota",
+      "registry",
       "storage",
       "tls",
       "version",
@@ -129,7 +130,7 @@ describe("preflight", { skip }, () => {
       "json",
     ]);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.equal(ok.events.filter((e) => e.event === "check").length, 9);
+    assert.equal(ok.events.filter((e) => e.event === "check").length, 10);
     const bad = await runInstaller(c, [
       "preflight",
       "--namespace",

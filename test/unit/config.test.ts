@@ -28,6 +28,8 @@ describe("invalid values", () => {
     postgresStorage: ["0", "10GB", "ten", "-5Gi"],
     redisStorage: ["1 Gi", "0Mi"],
     imageRegistry: ["https://registry.example", "Registry.Example", "registry.example/"],
+    registryUsername: ["a b", "user:name"],
+    imagePullSecret: ["Bad_Name", "-x"],
   };
   for (const spec of FIELDS.filter((f) => !f.secret)) {
     const values = bad[spec.key];

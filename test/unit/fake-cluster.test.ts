@@ -329,7 +329,7 @@ describe("the install pipeline, on an in-memory cluster", () => {
     const fake = healthyFake();
     const run = await install(fake, {}, { stopAfter: "preflight" });
     assert.equal(run.code, ExitCode.ok, run.stderr);
-    assert.equal(run.events.filter((e) => e.event === "check").length, 9);
+    assert.equal(run.events.filter((e) => e.event === "check").length, 10);
     assert.deepEqual(
       fake.requests.filter((r) => /^(apply|create|replace|delete) /.test(r)),
       [],
@@ -430,6 +430,8 @@ describe("every preflight check passes on a healthy cluster and catches its faul
       {},
       "fail",
     ],
+    // A pull secret named that does not exist in the namespace.
+    ["registry", () => undefined, { imagePullSecret: "regcred" }, "fail"],
   ];
   for (const [id, fault, values, expected] of faults) {
     it(`${id}: pass, then ${expected} with its fault, with a hint`, async () => {

@@ -311,3 +311,74 @@ describe("images from a mirror, pinned backing images", () => {
     );
   });
 });
+
+describe("private registries", () => {
+  const secretOf = (plan: ReturnType<typeof render>) =>
+    allObjects(plan).find((o) => o.kind === "Secret" && o.metadata.name === "mathison-registry");
+  const auths = (plan: ReturnType<typeof render>) =>
+    JSON.parse(Buffer.from(secretOf(plan)!.data[".dockerconfigjson"], "base64").toString()).auths;
+
+  it("a user and password become a pull secret for exactly the registries the images use; every pod pulls with it", () => {
+    const plan = renderPlan(
+      configFrom({
+        webImage: "ghcr.io/acme/mathison-web",
+        workerImage: "ghcr.io/acme/mathison-worker",
+        registryUsername: "bot",
+        registryPassword: "tok3n",
+      }),
+    );
+    assert.deepEqual(Object.keys(auths(plan)).sort(), ["ghcr.io", "https://index.docker.io/v1/"]);
+    assert.equal(auths(plan)["ghcr.io"].auth, Buffer.from("bot:tok3n").toString("base64"));
+    assert.equal(secretOf(plan)!.type, "kubernetes.io/dockerconfigjson");
+    const sa = allObjects(plan).find((o) => o.kind === "ServiceAccount")!;
+    assert.deepEqual(sa.imagePullSecrets, [{ name: "mathison-registry" }]);
+    for (const o of allObjects(plan).filter((x) => x.spec?.template?.spec)) {
+      const pod = o.spec.template.spec;
+      assert.ok(
+        pod.serviceAccountName === "mathison" || pod.imagePullSecrets?.[0]?.name === "mathison-registry",
+        `${o.kind}/${o.metadata.name}`,
+      );
+    }
+  });
+
+  it("a docker config keeps only the entries for the registries used; an existing Secret is only referenced", () => {
+    const dockerConfig = JSON.stringify({
+      auths: {
+        "ghcr.io": { auth: "eA==" },
+        "quay.io": { auth: "eQ==" },
+        "https://index.docker.io/v1/": { auth: "eg==" },
+      },
+    });
+    const plan = renderPlan(configFrom({ webImage: "ghcr.io/acme/web", dockerConfig }));
+    assert.deepEqual(Object.keys(auths(plan)).sort(), ["ghcr.io", "https://index.docker.io/v1/"]);
+    const existing = renderPlan(configFrom({ imagePullSecret: "regcred" }));
+    assert.equal(secretOf(existing), undefined);
+    assert.deepEqual(allObjects(existing).find((o) => o.kind === "ServiceAccount")!.imagePullSecrets, [
+      { name: "regcred" },
+    ]);
+  });
+
+  it("one way to authenticate; a user needs a password", async () => {
+    const { resolveConfig } = await import("../../src/config/resolve.js");
+    const src = (v: Record<string, string>) => [
+      Object.fromEntries(Object.entries(v).map(([k, value]) => [k, { value, field: `--${k}` }])),
+    ];
+    const lonely = resolveConfig(src({ registryUsername: "bot" }));
+    assert.ok(
+      !lonely.ok &&
+        /--registry-password-file/.test(lonely.problems[0]!.field) &&
+        /needed with --registryUsername/.test(lonely.problems[0]!.allowed),
+    );
+    const both = resolveConfig(src({ registryUsername: "bot", registryPassword: "x", imagePullSecret: "regcred" }));
+    assert.ok(!both.ok && /one way to pull from a private registry/.test(both.problems[0]!.allowed));
+  });
+
+  it("a pull refused for want of credentials names the registry and the flags", async () => {
+    const { pullHint } = await import("../../src/engine/diagnose.js");
+    assert.match(
+      pullHint("ghcr.io/acme/web:1", "failed to authorize: 401 Unauthorized"),
+      /^the registry ghcr.io refused the pull: give its credentials with --registry-username and --registry-password-file/,
+    );
+    assert.doesNotMatch(pullHint("ghcr.io/acme/web:1", "manifest unknown"), /refused the pull/);
+  });
+});

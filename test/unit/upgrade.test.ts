@@ -72,7 +72,13 @@ describe("recorded answers", () => {
     assert.equal(r.config.postgresStorage, "20Gi");
     assert.equal(r.config.webImage, "reg.acme.io/mathison-web:1.2.0", "the recorded repository follows the new tag");
     assert.equal(r.config.workerImage, "mathison-worker:1.2.0");
-    assert.deepEqual(r.config.secrets, { anthropicApiKey: KEY, authSecret: AUTH, postgresPassword: PG });
+    assert.deepEqual(r.config.secrets, {
+      anthropicApiKey: KEY,
+      authSecret: AUTH,
+      postgresPassword: PG,
+      registryPassword: "",
+      dockerConfig: "",
+    });
     assert.deepEqual(r.config.generated, [], "nothing is generated again");
     assert.deepEqual(r.notices, []);
   });

@@ -5,6 +5,7 @@ import type { PreflightContext } from "./context.js";
 import { ingressClassCheck, tlsCheck } from "./ingress.js";
 import { permissionsCheck } from "./permissions.js";
 import { storageCheck } from "./storage.js";
+import { registryCheck } from "./registry.js";
 
 export type { PreflightContext } from "./context.js";
 
@@ -19,4 +20,5 @@ export const PREFLIGHT_CHECKS: readonly Check<PreflightContext>[] = [
   tlsCheck,
   capacityCheck,
   quotaCheck,
+  registryCheck,
 ];
