@@ -52,6 +52,10 @@ export const FIELD_KEYS = [
   "postgresStorage",
   "redisStorage",
   "imageRegistry",
+  "profile",
+  "nodeSelector",
+  "tolerations",
+  "priorityClassName",
   "registryUsername",
   "imagePullSecret",
   "anthropicApiKey",
@@ -71,6 +75,43 @@ const tls: Validator = (v) => {
 };
 const optionalSubdomain: Validator = (v) => (v === "" ? undefined : dns1123Subdomain(v));
 const anything: Validator = () => undefined;
+
+const LABEL_KEY =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/** `pool=mathison,zone=a` → labels; undefined when any pair is not a valid label. */
+export function parseNodeSelector(v: string): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (const pair of v.split(",").map((p) => p.trim())) {
+    const [key, value, ...rest] = pair.split("=");
+    if (rest.length > 0 || value === undefined || !LABEL_KEY.test(key!) || !LABEL_VALUE.test(value)) return undefined;
+    out[key!] = value;
+  }
+  return out;
+}
+
+export interface Toleration {
+  readonly key: string;
+  readonly operator: "Equal" | "Exists";
+  readonly value?: string;
+  readonly effect: string;
+}
+
+/** `dedicated=mathison:NoSchedule,gpu:NoExecute` (kubectl taint's syntax) → tolerations; undefined when one is not. */
+export function parseTolerations(v: string): Toleration[] | undefined {
+  const out: Toleration[] = [];
+  for (const item of v.split(",").map((p) => p.trim())) {
+    const m = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(item);
+    if (!m || !LABEL_KEY.test(m[1]!) || (m[2] !== undefined && !LABEL_VALUE.test(m[2]))) return undefined;
+    out.push(
+      m[2] === undefined
+        ? { key: m[1]!, operator: "Exists", effect: m[3]! }
+        : { key: m[1]!, operator: "Equal", value: m[2], effect: m[3]! },
+    );
+  }
+  return out;
+}
 const dockerConfigJson: Validator = (v) => {
   if (v === "") return undefined;
   try {
@@ -230,6 +271,49 @@ export const FIELDS: readonly FieldSpec[] = [
     describe:
       "a mirror every image is pulled from instead (HOST[:PORT][/PREFIX]; render --images lists what to copy there)",
     validate: imageRegistry,
+  },
+  {
+    key: "profile",
+    flag: "--profile",
+    env: "MATHISON_PROFILE",
+    secret: false,
+    default: "standard",
+    describe:
+      "sizing: standard (the seeds' budgets), or small (fits a node with 1 CPU and 1.5 GiB free; one web replica)",
+    validate: (v) => (v === "standard" || v === "small" ? undefined : "standard or small"),
+  },
+  {
+    key: "nodeSelector",
+    flag: "--node-selector",
+    env: "MATHISON_NODE_SELECTOR",
+    secret: false,
+    default: "",
+    describe: "labels every pod's node must have: KEY=VALUE,… (a dedicated node pool)",
+    validate: (v) =>
+      v === "" || parseNodeSelector(v)
+        ? undefined
+        : "KEY=VALUE pairs, comma-separated, each a valid label key and value",
+  },
+  {
+    key: "tolerations",
+    flag: "--tolerations",
+    env: "MATHISON_TOLERATIONS",
+    secret: false,
+    default: "",
+    describe: "taints every pod tolerates, as kubectl taint writes them: KEY[=VALUE]:EFFECT,…",
+    validate: (v) =>
+      v === "" || parseTolerations(v)
+        ? undefined
+        : "KEY[=VALUE]:EFFECT, comma-separated; EFFECT NoSchedule, PreferNoSchedule or NoExecute",
+  },
+  {
+    key: "priorityClassName",
+    flag: "--priority-class",
+    env: "MATHISON_PRIORITY_CLASS",
+    secret: false,
+    default: "",
+    describe: "a PriorityClass every pod runs with",
+    validate: optionalSubdomain,
   },
   {
     key: "registryUsername",

@@ -1,4 +1,4 @@
-import { FIELDS, fieldSpec, type FieldKey, type FieldSpec } from "./fields.js";
+import { FIELDS, fieldSpec, parseNodeSelector, parseTolerations, type FieldKey, type FieldSpec } from "./fields.js";
 import { generateAuthSecret, generatePostgresPassword } from "./secrets.js";
 import type { RawSource, RawValue } from "./sources.js";
 import type { ConfigProblem, GeneratedSecret, InstallConfig, RegistryAuth, TlsConfig } from "./types.js";
@@ -94,7 +94,15 @@ export function resolveConfig(sources: readonly RawSource[], options: ResolveOpt
     llmProvider: get("llmProvider")!,
     mathisonMode: get("mathisonMode")!,
     baseDomain: get("baseDomain") ?? domain,
-    webReplicas: Number(get("webReplicas")),
+    // A small profile runs one web replica unless one was asked for.
+    webReplicas:
+      get("profile") === "small" && origins.webReplicas?.field === undefined ? 1 : Number(get("webReplicas")),
+    profile: get("profile") === "small" ? "small" : "standard",
+    placement: {
+      nodeSelector: get("nodeSelector") ? parseNodeSelector(get("nodeSelector")!)! : {},
+      tolerations: get("tolerations") ? parseTolerations(get("tolerations")!)! : [],
+      priorityClassName: get("priorityClassName") || undefined,
+    },
     storageClass: get("storageClass") || undefined,
     postgresStorage: get("postgresStorage")!,
     redisStorage: get("redisStorage")!,

@@ -1,3 +1,4 @@
+import type { Toleration } from "./fields.js";
 export type TlsConfig =
   | { readonly mode: "cert-manager"; readonly issuer: string }
   | { readonly mode: "secret"; readonly secretName: string }
@@ -43,6 +44,14 @@ export interface InstallConfig {
   readonly redisStorage: string;
   /** A mirror every image is pulled from (HOST[:PORT][/PREFIX]); undefined: each image's own registry. */
   readonly imageRegistry?: string | undefined;
+  /** `small`: requests that fit a node with 1 CPU and 1.5 GiB free, one web replica. */
+  readonly profile?: "standard" | "small";
+  /** Where every pod runs: node labels, tolerated taints, priority. */
+  readonly placement?: {
+    readonly nodeSelector: Readonly<Record<string, string>>;
+    readonly tolerations: readonly Toleration[];
+    readonly priorityClassName: string | undefined;
+  };
   /** Credentials for a private registry (the values in `secrets`), or an existing pull Secret; undefined: public images. */
   readonly registryAuth?: RegistryAuth | undefined;
   readonly secrets: SecretValues;

@@ -59,7 +59,36 @@ export function renderPlan(
   }
   const plan = { namespace: config.namespace, stages };
   withPullSecret(plan, config);
+  for (const obj of stages.flatMap((s) => s.objects)) sizeAndPlace(obj, config);
   return plan;
+}
+
+/**
+ * Requests for `--profile small`: everything, a surge pod of web and worker during a rolling
+ * update included, fits a node with 1 CPU and 1.5 GiB allocatable (limits stay as they are).
+ */
+const SMALL_REQUESTS: Readonly<Record<string, { cpu: string; memory: string }>> = {
+  "StatefulSet/postgres": { cpu: "200m", memory: "384Mi" },
+  "StatefulSet/redis": { cpu: "25m", memory: "48Mi" },
+  "Deployment/mathison-web": { cpu: "150m", memory: "256Mi" },
+  "Deployment/mathison-worker": { cpu: "100m", memory: "192Mi" },
+  Job: { cpu: "100m", memory: "192Mi" },
+};
+
+/** The profile's requests and where every pod may run (node labels, tolerated taints, priority). */
+function sizeAndPlace(obj: KubeObject, config: InstallConfig): void {
+  const pod = obj.spec?.template?.spec;
+  if (!pod) return;
+  const small =
+    config.profile === "small"
+      ? (SMALL_REQUESTS[`${obj.kind}/${obj.metadata.name}`] ?? SMALL_REQUESTS[obj.kind])
+      : undefined;
+  if (small) for (const c of pod.containers ?? []) c.resources = { ...c.resources, requests: { ...small } };
+  const placement = config.placement;
+  if (!placement) return;
+  if (Object.keys(placement.nodeSelector).length > 0) pod.nodeSelector = { ...placement.nodeSelector };
+  if (placement.tolerations.length > 0) pod.tolerations = placement.tolerations.map((t) => ({ ...t }));
+  if (placement.priorityClassName) pod.priorityClassName = placement.priorityClassName;
 }
 
 /**

@@ -127,4 +127,41 @@ describe("images", { skip }, () => {
     );
     assert.match(refused.stderr, /nothing was applied/);
   });
+
+  it("a lone node with 1 CPU and 1.5 GiB: the defaults are refused with the --profile small hint, which installs; selectors and tolerations put the pods there", async () => {
+    const node = `kwok-small-${process.pid}`;
+    const manifest = JSON.stringify({
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: {
+        name: node,
+        annotations: { "kwok.x-k8s.io/node": "fake" },
+        labels: { "kubernetes.io/hostname": node, pool: "small" },
+      },
+      spec: { taints: [{ key: "dedicated", value: "small", effect: "NoSchedule" }] },
+      status: {
+        allocatable: { cpu: "1", memory: "1536Mi", pods: "110" },
+        capacity: { cpu: "1", memory: "1536Mi", pods: "110" },
+      },
+    });
+    assert.equal((await kubectl(c, ["apply", "-f", "-"], manifest)).code, 0);
+    try {
+      const place = ["--node-selector", "pool=small", "--tolerations", "dedicated=small:NoSchedule"];
+      const refused = await runInstaller(c, installArgs(fresh("e2e-small-no"), ...place));
+      assert.equal(refused.code, 9, refused.stderr);
+      const capacity = refused.events.find((e) => e.event === "check" && e.id === "capacity");
+      assert.equal(capacity.status, "fail");
+      assert.match(capacity.hint, /--profile small/);
+      const namespace = fresh("e2e-small");
+      const small = await runInstaller(c, installArgs(namespace, ...place, "--profile", "small"));
+      assert.equal(small.code, 0, small.stderr);
+      const pods = await kubectlJson(c, ["-n", namespace, "get", "pods"]);
+      assert.ok(pods.items.length >= 4);
+      for (const p of pods.items) assert.equal(p.spec.nodeName, node, `${p.metadata.name} on the small node`);
+      const web = await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"]);
+      assert.equal(web.status.readyReplicas, 1);
+    } finally {
+      await kubectl(c, ["delete", "node", node, "--wait=false"]);
+    }
+  });
 });

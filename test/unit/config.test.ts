@@ -30,6 +30,10 @@ describe("invalid values", () => {
     imageRegistry: ["https://registry.example", "Registry.Example", "registry.example/"],
     registryUsername: ["a b", "user:name"],
     imagePullSecret: ["Bad_Name", "-x"],
+    profile: ["tiny", "Small"],
+    nodeSelector: ["pool", "pool=a=b", "bad key=x"],
+    tolerations: ["dedicated=x", "dedicated:Sometimes", "=x:NoSchedule"],
+    priorityClassName: ["High_Priority"],
   };
   for (const spec of FIELDS.filter((f) => !f.secret)) {
     const values = bad[spec.key];

@@ -382,3 +382,51 @@ describe("private registries", () => {
     assert.doesNotMatch(pullHint("ghcr.io/acme/web:1", "manifest unknown"), /refused the pull/);
   });
 });
+
+describe("sizing and placement", () => {
+  const requestsOf = (plan: ReturnType<typeof render>) =>
+    allObjects(plan)
+      .filter((o) => o.spec?.template?.spec)
+      .map((o) => ({
+        o,
+        replicas: o.kind === "Job" ? 1 : (o.spec.replicas ?? 1),
+        r: o.spec.template.spec.containers[0].resources.requests,
+      }));
+  const milli = (cpu: string) => (cpu.endsWith("m") ? Number(cpu.slice(0, -1)) : Number(cpu) * 1000);
+  const mebi = (m: string) => (m.endsWith("Gi") ? Number(m.slice(0, -2)) * 1024 : Number(m.slice(0, -2)));
+
+  it("--profile small fits 1 CPU and 1.5 GiB, a surge pod of web and worker included; one web replica unless asked", () => {
+    const plan = render({ profile: "small" });
+    assert.equal(findObject(plan, "Deployment", "mathison-web").spec.replicas, 1);
+    // The Job finishes before web and worker roll: the peak is the apps with a surge pod each, beside the databases.
+    const apps = requestsOf(plan).filter(({ o }) => o.kind !== "Job");
+    const surge = (o: { kind: string }) => (o.kind === "Deployment" ? 1 : 0);
+    const cpu = apps.reduce((n, { o, replicas, r }) => n + milli(r.cpu) * (replicas + surge(o)), 0);
+    const memory = apps.reduce((n, { o, replicas, r }) => n + mebi(r.memory) * (replicas + surge(o)), 0);
+    assert.ok(cpu <= 1000, `${cpu}m CPU`);
+    assert.ok(memory <= 1536, `${memory}Mi`);
+    assert.equal(
+      render({ profile: "small", webReplicas: "2" })
+        .stages.flatMap((s) => s.objects)
+        .find((o) => o.metadata.name === "mathison-web" && o.kind === "Deployment")!.spec.replicas,
+      2,
+    );
+  });
+
+  it("node selector, tolerations and priority class go onto every pod", () => {
+    const plan = render({
+      nodeSelector: "pool=mathison",
+      tolerations: "dedicated=mathison:NoSchedule,spot:NoExecute",
+      priorityClassName: "high",
+    });
+    for (const { o } of requestsOf(plan)) {
+      const pod = o.spec.template.spec;
+      assert.deepEqual(pod.nodeSelector, { pool: "mathison" }, o.metadata.name);
+      assert.deepEqual(pod.tolerations, [
+        { key: "dedicated", operator: "Equal", value: "mathison", effect: "NoSchedule" },
+        { key: "spot", operator: "Exists", effect: "NoExecute" },
+      ]);
+      assert.equal(pod.priorityClassName, "high");
+    }
+  });
+});

@@ -225,6 +225,13 @@ function someReasons(reasons: readonly string[]): string {
 }
 
 /** Every planned pod fits on a schedulable node (taints and selectors considered), and all of them together fit the cluster. */
+/** A small cluster's way out: the profile that fits a node with 1 CPU and 1.5 GiB free. */
+function smallHint(ctx: PreflightContext): string {
+  return ctx.config.profile === "small"
+    ? ""
+    : "; on a small cluster: --profile small (fits a node with 1 CPU and 1.5 GiB free)";
+}
+
 export const capacityCheck: Check<PreflightContext> = {
   id: "capacity",
   group: "Capacity",
@@ -258,14 +265,14 @@ export const capacityCheck: Check<PreflightContext> = {
       return {
         status: "fail",
         message: `no node can run ${alone.pod.owner}'s pod: ${someReasons(alone.reasons as string[])}`,
-        hint: "free or add capacity, remove the taint (kubectl taint nodes NAME KEY-), or uncordon a node",
+        hint: `free or add capacity, remove the taint (kubectl taint nodes NAME KEY-), or uncordon a node${smallHint(ctx)}`,
       };
     }
     const stuck = placeAll(pods, all)!;
     return {
       status: "fail",
       message: `the ${pods.length} planned pods (${requested}) do not all fit: ${stuck.pod.owner}'s pod finds no room (${someReasons(stuck.reasons)})`,
-      hint: "add nodes or lower --web-replicas",
+      hint: `add nodes or lower --web-replicas${smallHint(ctx)}`,
     };
   },
 };
