@@ -329,9 +329,20 @@ async function main(): Promise<void> {
       rmSync(chart, { recursive: true, force: true });
       samples.npx.push(await npxCold(pkg.tarball));
       samples.firstRequest.push(await timeToFirstRequest(launcher, kubeconfig));
-      process.stderr.write(
-        `rep ${i + 1}/${REPS}: install ${samples.install.at(-1)!.toFixed(0)} ms, kubectl ${samples.kubectl.at(-1)!.toFixed(0)} ms, helm ${samples.helm.at(-1)!.toFixed(0)} ms, no-op ${samples.noop.at(-1)!.toFixed(0)} ms, helm no-op ${samples.helmNoop.at(-1)!.toFixed(0)} ms, npx ${samples.npx.at(-1)!.toFixed(0)} ms, first request ${samples.firstRequest.at(-1)!.toFixed(0)} ms\n`,
-      );
+      const last = (xs: number[]) => `${xs.at(-1)!.toFixed(0)} ms`;
+      const said = Object.entries({
+        install: samples.install,
+        kubectl: samples.kubectl,
+        helm: samples.helm,
+        "no-op": samples.noop,
+      })
+        .concat([
+          ["helm no-op", samples.helmNoop],
+          ["npx", samples.npx],
+          ["first request", samples.firstRequest],
+        ])
+        .map(([what, xs]) => `${what} ${last(xs as number[])}`);
+      process.stderr.write(`rep ${i + 1}/${REPS}: ${said.join(", ")}\n`);
     }
     for (let i = 0; i < Math.max(10, REPS); i++)
       samples.version.push(await must(run(process.execPath, [launcher, "--version"]), "--version"));

@@ -129,7 +129,11 @@ const FLAGS: Readonly<Record<string, readonly [string, string]>> = {
 };
 
 const EXIT_CODES =
-  "Exit codes: 0 ok, 1 bug, 2 bad input, 3 cluster access, 4 rejected by the API server, 5 not ready / failed / timed out, 6 another run holds the lock, 7 status: not healthy or incomplete, 8 no install in the namespace, 9 preflight failed, 10 a verification check failed, 11 cancelled at the confirmation, 12 a backup could not be made, 130 interrupted.";
+  "Exit codes: 0 ok, 1 bug, 2 bad input, 3 cluster access, 4 rejected by the API server, " +
+  "5 not ready / failed / timed out, 6 another run holds the lock, " +
+  "7 status: not healthy or incomplete, 8 no install in the namespace, 9 preflight failed, " +
+  "10 a verification check failed, 11 cancelled at the confirmation, " +
+  "12 a backup could not be made, 130 interrupted.";
 
 function settingRows(which: "all" | "namespace"): [string, string][] {
   const fields = which === "all" ? FIELDS : FIELDS.filter((f) => f.key === "namespace");

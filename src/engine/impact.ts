@@ -184,7 +184,10 @@ function postgresMajorProblems(changes: readonly ObjectChange[]): ConfigProblem[
     {
       field: "StatefulSet/postgres image",
       shownValue: JSON.stringify(want),
-      allowed: `PostgreSQL ${from} (${live}), the major version the data was written by: PostgreSQL ${to} cannot open it. Take a backup (mathison-install backup), then upgrade the data with pg_upgrade or restore the dump into an install of PostgreSQL ${to}; or keep using an installer version that runs PostgreSQL ${from}`,
+      allowed:
+        `PostgreSQL ${from} (${live}), the major version the data was written by: PostgreSQL ${to} cannot open it. ` +
+        `Take a backup (mathison-install backup), then upgrade the data with pg_upgrade or restore the dump into an install of PostgreSQL ${to}; ` +
+        `or keep using an installer version that runs PostgreSQL ${from}`,
     },
   ];
 }

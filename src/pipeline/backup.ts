@@ -72,3 +72,46 @@ function makeDir(dir: string): void {
     );
   }
 }
+
+/** Why a command takes a backup first, for its `done` when the backup fails. */
+export interface BackupFirst {
+  /** `the backup before the migration`. */
+  readonly what: string;
+  /** `nothing was applied`. */
+  readonly nothingDone: string;
+  /** What to do next, in order. */
+  readonly next: readonly string[];
+  readonly total: number;
+  readonly startedAt: number;
+}
+
+/**
+ * A backup a command takes before it changes anything; a failed one ends the command with its
+ * `done` (nothing changed, what to do next) and false.
+ */
+export async function backupFirst(
+  kube: Kube,
+  state: InstallState,
+  file: string,
+  reporter: Reporter,
+  signal: AbortSignal,
+  first: BackupFirst,
+): Promise<boolean> {
+  try {
+    await backupWithEvents(kube, state, file, reporter, signal);
+    return true;
+  } catch (err) {
+    if (!(err instanceof BackupError)) throw err;
+    reporter.event({
+      event: "done",
+      ok: false,
+      outcome: signal.aborted ? "interrupted" : "backup-failed",
+      elapsedMs: Date.now() - first.startedAt,
+      applied: 0,
+      total: first.total,
+      message: `${first.what} failed (${err.message}): ${first.nothingDone}`,
+      next: first.next,
+    });
+    return false;
+  }
+}

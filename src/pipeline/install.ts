@@ -1,7 +1,7 @@
 import { clearPendingPassword, markPendingPassword, setDatabasePassword } from "../engine/rotate.js";
 import { join } from "node:path";
-import { BackupError, backupFileName, pruneSnapshots, SNAPSHOTS_KEPT, snapshotDir } from "../engine/backup.js";
-import { backupWithEvents } from "./backup.js";
+import { backupFileName, pruneSnapshots, SNAPSHOTS_KEPT, snapshotDir } from "../engine/backup.js";
+import { backupFirst } from "./backup.js";
 import { hostname, userInfo } from "node:os";
 import { FIELDS, type FieldKey } from "../config/fields.js";
 import type { Installed } from "../config/installed.js";
@@ -572,27 +572,17 @@ async function verifyAndRecord(
 }
 
 /** The backup before the migration; a failed one ends the run with nothing applied, saying how to go on. */
-async function snapshotTaken(run: PlannedRun, file: string, reporter: Reporter, signal: AbortSignal): Promise<boolean> {
-  try {
-    await backupWithEvents(run.kube, run.state, file, reporter, signal);
-    return true;
-  } catch (err) {
-    if (!(err instanceof BackupError)) throw err;
-    reporter.event({
-      event: "done",
-      ok: false,
-      outcome: signal.aborted ? "interrupted" : "backup-failed",
-      elapsedMs: Date.now() - run.startedAt,
-      applied: 0,
-      total: run.plan.rendered.stages.reduce((n, s) => n + s.objects.length, 0),
-      message: `the backup before the migration failed (${err.message}): nothing was applied`,
-      next: [
-        "fix what the backup said, then run the same command again",
-        `or take one by hand (mathison-install backup --namespace ${run.state.namespace} --out FILE) and upgrade with --no-backup`,
-      ],
-    });
-    return false;
-  }
+function snapshotTaken(run: PlannedRun, file: string, reporter: Reporter, signal: AbortSignal): Promise<boolean> {
+  return backupFirst(run.kube, run.state, file, reporter, signal, {
+    what: "the backup before the migration",
+    nothingDone: "nothing was applied",
+    next: [
+      "fix what the backup said, then run the same command again",
+      `or take one by hand (mathison-install backup --namespace ${run.state.namespace} --out FILE) and upgrade with --no-backup`,
+    ],
+    total: run.plan.rendered.stages.reduce((n, s) => n + s.objects.length, 0),
+    startedAt: run.startedAt,
+  });
 }
 
 /** The run changes the database password (--rotate, or a rotation an earlier run left unfinished). */

@@ -43,6 +43,7 @@ export interface InstallStatus {
 }
 
 const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet"]);
+const OPTIONAL_SECRETS: ReadonlySet<SecretKey> = new Set(["registryPassword", "dockerConfig"]);
 const FALLBACK_WORKLOADS = [
   "Deployment/mathison-web",
   "Deployment/mathison-worker",
@@ -117,10 +118,10 @@ export async function readStatus(kube: Kube, namespace: string): Promise<Install
       value: state.record.answers![f.key]!,
       origin: defaults.has(f.key) ? ("default" as const) : ("given" as const),
     })),
-    secrets: (Object.entries(SECRET_DATA_KEYS) as [SecretKey, string][]).map(([key, name]) => ({
-      key: name,
-      set: Boolean(state.secrets[key]),
-    })),
+    // The registry's secrets only where a private registry is used.
+    secrets: (Object.entries(SECRET_DATA_KEYS) as [SecretKey, string][])
+      .filter(([key]) => !OPTIONAL_SECRETS.has(key) || Boolean(state.secrets[key]))
+      .map(([key, name]) => ({ key: name, set: Boolean(state.secrets[key]) })),
     history: state.record.history,
     lastVerification: state.record.verification ?? null,
     lock: lock ? { holder: lock.holder, expiresAt: lock.expiresAt.toISOString() } : null,

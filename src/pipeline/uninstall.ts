@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import { BackupError, backupFileName, snapshotDir } from "../engine/backup.js";
-import { backupWithEvents } from "./backup.js";
+import { backupFileName, snapshotDir } from "../engine/backup.js";
+import { backupFirst } from "./backup.js";
 import type { Reporter, RunOutcome } from "../engine/events.js";
 import { removeGroups, type RemovalGroup } from "../engine/remove.js";
 import { connect, type ConnectOptions } from "../kube/client.js";
@@ -235,32 +235,22 @@ function finalBackupFile(options: UninstallOptions, state: InstallState, kube: K
 }
 
 /** The final backup; a failed one stops the uninstall with nothing deleted, saying how to go on. */
-async function finalBackupTaken(
+function finalBackupTaken(
   kube: Kube,
   state: InstallState,
   file: string,
   reporter: Reporter,
   signal: AbortSignal,
 ): Promise<boolean> {
-  try {
-    await backupWithEvents(kube, state, file, reporter, signal);
-    return true;
-  } catch (err) {
-    if (!(err instanceof BackupError)) throw err;
-    reporter.event({
-      event: "done",
-      ok: false,
-      outcome: signal.aborted ? "interrupted" : "backup-failed",
-      elapsedMs: 0,
-      applied: 0,
-      total: 0,
-      message: `the backup before deleting the data failed (${err.message}): nothing was deleted`,
-      next: [
-        "fix what the backup said and run the same command again, or give --no-backup to delete the data without one",
-      ],
-    });
-    return false;
-  }
+  return backupFirst(kube, state, file, reporter, signal, {
+    what: "the backup before deleting the data",
+    nothingDone: "nothing was deleted",
+    next: [
+      "fix what the backup said and run the same command again, or give --no-backup to delete the data without one",
+    ],
+    total: 0,
+    startedAt: Date.now(),
+  });
 }
 
 const UNINSTALL_WORDS: CommandWords = { nothingDone: "nothing was deleted" };

@@ -44,7 +44,11 @@ function headline(s: InstallStatus): string {
     return `INCOMPLETE: no run has completed yet${last ? ` (the last one stopped: ${last.outcome}, ${shortTime(last.time)})` : ""}; re-run mathison-install install --namespace ${s.namespace} to resume, or mathison-install uninstall --namespace ${s.namespace} to remove it`;
   }
   if (s.restoring) {
-    return `RESTORE NOT FINISHED (started ${shortTime(s.restoring.since)}): web and worker may be scaled down; unless it still runs (see the lock), mathison-install restore ${s.restoring.file} --namespace ${s.namespace} finishes it, mathison-install install --namespace ${s.namespace} starts them as they were`;
+    return (
+      `RESTORE NOT FINISHED (started ${shortTime(s.restoring.since)}): web and worker may be scaled down; ` +
+      `unless it still runs (see the lock), mathison-install restore ${s.restoring.file} --namespace ${s.namespace} finishes it, ` +
+      `mathison-install install --namespace ${s.namespace} starts them as they were`
+    );
   }
   const v = s.lastVerification;
   const verification =

@@ -120,7 +120,17 @@ describe("uninstall", { skip }, () => {
     assert.equal(noYes.code, 2);
     assert.match(noYes.stderr, /^mathison-install: --yes: missing/m);
     const now = new Date().toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
-    const lease = `{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"mathison-install-lock","namespace":"${namespace}","annotations":{"mathison.dev/holder":"{\\"user\\":\\"ana\\",\\"host\\":\\"laptop\\",\\"pid\\":7,\\"context\\":\\"prod\\",\\"since\\":\\"${now}\\"}"}},"spec":{"holderIdentity":"ana@laptop","leaseDurationSeconds":15,"acquireTime":"${now}","renewTime":"${now}"}}`;
+    const holder = { user: "ana", host: "laptop", pid: 7, context: "prod", since: now };
+    const lease = JSON.stringify({
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: {
+        name: "mathison-install-lock",
+        namespace,
+        annotations: { "mathison.dev/holder": JSON.stringify(holder) },
+      },
+      spec: { holderIdentity: "ana@laptop", leaseDurationSeconds: 15, acquireTime: now, renewTime: now },
+    });
     assert.equal((await kubectl(c, ["create", "-f", "-"], lease)).code, 0);
     const before = await leftovers(c, namespace);
     const locked = await uninstall(c, namespace, "--yes");

@@ -412,7 +412,18 @@ describe("verify", { skip }, () => {
     await kubectl(
       c,
       ["apply", "-f", "-"],
-      `{"apiVersion":"v1","kind":"Event","metadata":{"name":"${pod}.probe","namespace":"${namespace}"},"involvedObject":{"kind":"Pod","name":"${pod}","namespace":"${namespace}"},"reason":"Unhealthy","message":"Readiness probe failed: HTTP probe failed with statuscode: 500","type":"Warning","firstTimestamp":"${now}","lastTimestamp":"${now}","count":1}`,
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: { name: `${pod}.probe`, namespace },
+        involvedObject: { kind: "Pod", name: pod, namespace },
+        reason: "Unhealthy",
+        message: "Readiness probe failed: HTTP probe failed with statuscode: 500",
+        type: "Warning",
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      }),
     );
     await failsFor(
       "probes",
