@@ -1,3 +1,4 @@
+import { typed } from "../facts/objects.js";
 import { createHash } from "node:crypto";
 import {
   closeSync,
@@ -30,8 +31,8 @@ const MANIFEST_FORMAT = "mathison-install-backup/1";
 export async function databaseNames(kube: Kube, namespace: string): Promise<{ user: string; db: string }> {
   const cm = await kube.get({ apiVersion: "v1", kind: "ConfigMap", name: CONFIGMAP_NAME, namespace });
   return {
-    user: (cm?.data?.POSTGRES_USER as string | undefined) ?? "mathison",
-    db: (cm?.data?.POSTGRES_DB as string | undefined) ?? "mathison",
+    user: (cm && typed(cm, "ConfigMap").data?.["POSTGRES_USER"]) || "mathison",
+    db: (cm && typed(cm, "ConfigMap").data?.["POSTGRES_DB"]) || "mathison",
   };
 }
 

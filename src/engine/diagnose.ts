@@ -46,20 +46,20 @@ export function rolloutPodsOf(workload: KubeObject, snap: NamespaceSnapshot): Ku
   if (
     rolling &&
     generation !== undefined &&
-    ((workload.status?.observedGeneration as number | undefined) ?? 0) < generation
+    (typed(workload, "Deployment").status?.observedGeneration ?? 0) < generation
   )
     return [];
   if (workload.kind === "Deployment") {
     // The ReplicaSet of the Deployment's current revision; none yet in the snapshot means none yet to blame.
     const sets = snap.replicaSets.filter((rs) => ownedBy(rs, new Set([uid])));
-    const revision = workload.metadata.annotations?.["deployment.kubernetes.io/revision"] as string | undefined;
+    const revision = workload.metadata.annotations?.["deployment.kubernetes.io/revision"];
     const current = revision
       ? sets.find((rs) => rs.metadata.annotations?.["deployment.kubernetes.io/revision"] === revision)
       : newestReplicaSet(sets);
     return current ? owned(new Set([current.metadata.uid ?? ""])) : [];
   }
   const pods = owned(new Set([uid]));
-  const revision = workload.status?.updateRevision as string | undefined;
+  const revision = typed(workload, "StatefulSet").status?.updateRevision;
   if (workload.kind === "StatefulSet" && revision)
     return pods.filter((p) => p.metadata.labels?.["controller-revision-hash"] === revision);
   return pods;
@@ -74,7 +74,8 @@ function newestReplicaSet(sets: readonly KubeObject[]): KubeObject | undefined {
 }
 
 function eventTime(e: KubeObject): number {
-  const t = (e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp) as string | undefined;
+  const ev = typed(e, "Event");
+  const t = ev.lastTimestamp ?? ev.eventTime ?? ev.metadata.creationTimestamp;
   return t ? Date.parse(t) : 0;
 }
 

@@ -1,6 +1,6 @@
 import { diagnose, type NamespaceSnapshot } from "./diagnose.js";
 import { readinessOf } from "./readiness.js";
-import type { KubeObject } from "../facts/objects.js";
+import { type KubeObject, typed } from "../facts/objects.js";
 
 /** A workload's state in one word, as KOTS's status informers name them. */
 export type HealthState = "Ready" | "Updating" | "Degraded" | "Unavailable" | "Missing";
@@ -27,7 +27,7 @@ export function workloadHealth(object: string, live: KubeObject | undefined, sna
   if (readiness.state === "ready") return { object, state: "Ready", message: readiness.message };
   const stuck = diagnose(live, snap, 0);
   const message = stuck ? `${stuck.reason}: ${stuck.message}` : readiness.message;
-  const desired = (live.spec?.replicas as number | undefined) ?? 1;
+  const desired = typed(live, "Deployment").spec?.replicas ?? 1;
   if (desired > 0 && available(live) === 0) return { object, state: "Unavailable", message };
   if (stuck || readiness.state === "failed") return { object, state: "Degraded", message };
   return { object, state: "Updating", message };

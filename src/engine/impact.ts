@@ -1,7 +1,7 @@
 import type { ChosenValues } from "../config/resolve.js";
 import type { ConfigProblem } from "../config/types.js";
 import type { ObjectChange } from "./plan.js";
-import type { KubeObject } from "../facts/objects.js";
+import { type KubeObject, typed } from "../facts/objects.js";
 
 /** One consequence of a plan, in words a person deciding whether to go ahead needs. */
 export interface Impact {
@@ -21,11 +21,12 @@ export interface Impact {
 }
 
 function podCount(live: KubeObject | undefined): number {
-  return (live?.status?.replicas as number | undefined) ?? (live?.spec?.replicas as number | undefined) ?? 0;
+  const d = live ? typed(live, "Deployment") : undefined;
+  return d?.status?.replicas ?? d?.spec?.replicas ?? 0;
 }
 
 function image(obj: KubeObject): string {
-  return (obj.spec?.template?.spec?.containers?.[0]?.image as string | undefined) ?? "?";
+  return imageOf(obj) ?? "?";
 }
 
 function rolloutMessage(change: ObjectChange): string {
@@ -176,7 +177,6 @@ function postgresMajorProblems(changes: readonly ObjectChange[]): ConfigProblem[
   const change = changes.find(
     (c) => c.desired.kind === "StatefulSet" && c.desired.metadata.name === "postgres" && c.live,
   );
-  const imageOf = (o: KubeObject | undefined) => o?.spec?.template?.spec?.containers?.[0]?.image as string | undefined;
   const [live, want] = [imageOf(change?.live), imageOf(change?.desired)];
   const [from, to] = [postgresMajor(live), postgresMajor(want)];
   if (from === undefined || to === undefined || from === to) return [];
@@ -190,4 +190,9 @@ function postgresMajorProblems(changes: readonly ObjectChange[]): ConfigProblem[
         `or keep using an installer version that runs PostgreSQL ${from}`,
     },
   ];
+}
+
+/** A workload's (first) image. */
+function imageOf(o: KubeObject | undefined): string | undefined {
+  return o ? typed(o, "Deployment").spec?.template.spec?.containers[0]?.image : undefined;
 }

@@ -1,5 +1,5 @@
 import type { Kube } from "../kube/types.js";
-import type { KubeObject } from "../facts/objects.js";
+import { type KubeObject, typed } from "../facts/objects.js";
 import { MIGRATION_JOB_PREFIX } from "../facts/names.js";
 
 /** The migration Job created last among `jobs` (the current image's, unless someone ran another since). */
@@ -27,7 +27,7 @@ export async function removeOldMigrationJobs(
     items
       .filter((job) => !keep.includes(job.metadata.name))
       .map(async (job) => {
-        const finished = (job.status?.conditions as { type: string; status: string }[] | undefined)?.some(
+        const finished = typed(job, "Job").status?.conditions?.some(
           (c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True",
         );
         await kube.delete(

@@ -4,7 +4,15 @@ import type { StageId } from "../render/stages.js";
 import { changedFields } from "./diff.js";
 import { jobReadiness } from "./readiness.js";
 import { FIELD_MANAGER_NAME } from "../facts/names.js";
-import { inventoryKey, parseInventoryKey, isNamespaced, objectRef, type KubeObject, refOf } from "../facts/objects.js";
+import {
+  inventoryKey,
+  parseInventoryKey,
+  isNamespaced,
+  objectRef,
+  type KubeObject,
+  refOf,
+  typed,
+} from "../facts/objects.js";
 
 /**
  * What a run will do to one object. `replace` deletes and recreates (a migration Job that did not
@@ -137,9 +145,9 @@ async function migrationNeedsRetry(kube: Kube, job: KubeObject): Promise<string 
   if (state.state === "ready") return undefined;
   // A failed pod is a failed attempt even before the Job's Failed condition lands (its controller
   // deletes the crash-looping pod first).
-  const failedPods = (job.status?.failed as number | undefined) ?? 0;
+  const failedPods = typed(job, "Job").status?.failed ?? 0;
   if (failedPods > 0) return `did not complete (${failedPods} failed ${failedPods === 1 ? "attempt" : "attempts"})`;
-  const conditions = (job.status?.conditions as { type: string; status: string }[] | undefined) ?? [];
+  const conditions = typed(job, "Job").status?.conditions ?? [];
   if (conditions.some((c) => c.type === "FailureTarget" && c.status === "True"))
     return "failed (its controller is stopping it)";
   const { items } = await kube.list("v1", "Pod", job.metadata.namespace, {
@@ -181,8 +189,8 @@ function planSecret(
   desired: KubeObject,
   live: KubeObject,
 ): ObjectChange {
-  const want = (desired.data ?? {}) as Record<string, string>;
-  const have = (live.data ?? {}) as Record<string, string>;
+  const want: Record<string, string> = typed(desired, "Secret").data ?? {};
+  const have: Record<string, string> = typed(live, "Secret").data ?? {};
   const fields = [...new Set([...Object.keys(want), ...Object.keys(have)])]
     .filter((k) => k in want && want[k] !== have[k])
     .map((k) => `data.${k}`);

@@ -1,7 +1,7 @@
 import { PENDING_PASSWORD_KEY } from "../config/secret-keys.js";
 import { SECRET_NAME } from "../facts/names.js";
 import type { Kube } from "../kube/types.js";
-import type { KubeObject } from "../facts/objects.js";
+import { type KubeObject, typed } from "../facts/objects.js";
 import { Readable } from "node:stream";
 import { databaseNames, POSTGRES_CONTAINER, POSTGRES_POD } from "./backup.js";
 
@@ -33,7 +33,7 @@ async function editSecret(
 ): Promise<KubeObject> {
   const secret = await kube.get({ apiVersion: "v1", kind: "Secret", name: SECRET_NAME, namespace });
   if (!secret) throw new RotationError(`Secret ${namespace}/${SECRET_NAME} does not exist`);
-  const data = { ...(secret.data as Record<string, string> | undefined) };
+  const data = { ...typed(secret, "Secret").data };
   change(data);
   return kube.replace({ ...secret, data });
 }

@@ -6,7 +6,7 @@ import { failureHint, StageFailure } from "./failure.js";
 import { PodLogFollower } from "./log-follower.js";
 import { jobReadinessWithPods, readinessOf, type Readiness } from "./readiness.js";
 import type { NamespaceView } from "./view.js";
-import { objectRef, type KubeObject } from "../facts/objects.js";
+import { objectRef, type KubeObject, typed } from "../facts/objects.js";
 
 /** How long a finished stage waits for the last lines of the logs it streams, and for a quiet log. */
 const LOG_DRAIN_MS = 3000;
@@ -270,13 +270,12 @@ class StageWait {
     const pod = rolloutPodsOf(live, snap).sort((a, b) =>
       String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)),
     )[0];
-    const restarted =
-      ((pod?.status?.containerStatuses as { restartCount?: number }[] | undefined)?.[0]?.restartCount ?? 0) > 0;
+    const restarted = ((pod ? typed(pod, "Pod").status?.containerStatuses?.[0]?.restartCount : undefined) ?? 0) > 0;
     const source = d?.pod
       ? d
       : {
           pod: pod?.metadata.name,
-          container: (pod?.spec?.containers as { name: string }[] | undefined)?.[0]?.name,
+          container: pod ? typed(pod, "Pod").spec?.containers[0]?.name : undefined,
           previousLogs: restarted,
         };
     this.failWithLogs(

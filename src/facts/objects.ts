@@ -7,6 +7,7 @@ import type * as core from "kubernetes-types/core/v1.js";
 import type * as discovery from "kubernetes-types/discovery/v1.js";
 import type { ObjectMeta } from "kubernetes-types/meta/v1.js";
 import type * as networking from "kubernetes-types/networking/v1.js";
+import type * as rbac from "kubernetes-types/rbac/v1.js";
 import type * as storage from "kubernetes-types/storage/v1.js";
 import { BUILTIN_RESOURCES } from "./resources.js";
 
@@ -28,6 +29,7 @@ type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** The kinds the installer reads field by field, as kubernetes-types has them (type-only: nothing at run time). */
 export interface KindTypes {
+  ClusterRole: rbac.ClusterRole;
   ConfigMap: core.ConfigMap;
   Deployment: apps.Deployment;
   EndpointSlice: discovery.EndpointSlice;

@@ -104,7 +104,7 @@ export class ListWatch {
       this.resourceVersion = "";
       return;
     }
-    this.resourceVersion = (obj.metadata?.resourceVersion as string | undefined) ?? this.resourceVersion;
+    this.resourceVersion = obj.metadata?.resourceVersion ?? this.resourceVersion;
     if (type === "DELETED") this.known.delete(keyOf(obj));
     else this.known.set(keyOf(obj), obj);
     this.onEvent(type as WatchEventType, obj);

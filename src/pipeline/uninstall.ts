@@ -82,7 +82,10 @@ async function describeClaim(kube: Kube, obj: KubeObject): Promise<string> {
   const storageClass = className
     ? await kube.get({ apiVersion: "storage.k8s.io/v1", kind: "StorageClass", name: className })
     : undefined;
-  const policy = (volume?.spec?.persistentVolumeReclaimPolicy ?? storageClass?.reclaimPolicy ?? "Delete") as string;
+  const policy =
+    (volume && typed(volume, "PersistentVolume").spec?.persistentVolumeReclaimPolicy) ??
+    (storageClass && typed(storageClass, "StorageClass").reclaimPolicy) ??
+    "Delete";
   const what =
     policy === "Retain"
       ? `reclaim policy Retain: deleting the claim keeps the volume${volumeName ? ` ${volumeName}` : ""} and its data until an admin deletes it`

@@ -1,7 +1,7 @@
 import { RECORD_NAME } from "../facts/names.js";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import type { FieldKey } from "../config/fields.js";
-import type { KubeObject } from "../facts/objects.js";
+import { type KubeObject, typed } from "../facts/objects.js";
 
 /** How many runs the record remembers. */
 export const HISTORY_LENGTH = 10;
@@ -87,7 +87,7 @@ function yamlField<T>(text: string | undefined, fallback: T): T {
 
 export function decodeRecord(configMap: KubeObject | undefined): InstallRecord {
   if (!configMap) return EMPTY_RECORD;
-  const data = (configMap.data ?? {}) as Record<string, string | undefined>;
+  const data: Record<string, string | undefined> = typed(configMap, "ConfigMap").data ?? {};
   const answers = yamlField<Record<string, unknown> | undefined>(data["answers.yaml"], undefined);
   const history = yamlField<RunEntry[]>(data["history.yaml"], []);
   const inventory = yamlField<string[]>(data["inventory.yaml"], []);

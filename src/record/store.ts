@@ -2,7 +2,7 @@ import { DATA_MIGRATED_BY_ANNOTATION } from "../facts/names.js";
 import { PENDING_PASSWORD_KEY, SECRET_DATA_KEYS, type SecretKey } from "../config/secret-keys.js";
 import { KubeApiError, type Kube } from "../kube/types.js";
 import { decodeRecord, encodeRecord, type InstallRecord } from "./install-record.js";
-import type { KubeObject } from "../facts/objects.js";
+import { type KubeObject, typed } from "../facts/objects.js";
 import { SECRET_NAME, RECORD_NAME } from "../facts/names.js";
 
 /** What the kept data was last migrated by (tag, web and worker image answers) and the web image that ran the migration. */
@@ -37,7 +37,7 @@ export async function readInstallState(kube: Kube, namespace: string): Promise<I
     kube.get({ apiVersion: "v1", kind: "ConfigMap", name: RECORD_NAME, namespace }),
     kube.get({ apiVersion: "v1", kind: "Secret", name: SECRET_NAME, namespace }),
   ]);
-  const data = (secret?.data ?? {}) as Record<string, string | undefined>;
+  const data: Record<string, string | undefined> = (secret && typed(secret, "Secret").data) ?? {};
   const secrets: Partial<Record<SecretKey, string>> = {};
   for (const [key, dataKey] of Object.entries(SECRET_DATA_KEYS) as [SecretKey, string][]) {
     const encoded = data[dataKey];

@@ -1,7 +1,7 @@
 import { parseImageReference } from "../config/validate.js";
 import type { InstallConfig } from "../config/types.js";
 import { REGISTRY_SECRET_NAME } from "../facts/names.js";
-import type { KubeObject } from "../facts/objects.js";
+import { type KubeObject, typed } from "../facts/objects.js";
 
 /** Docker Hub goes by several names in a docker config; the API server's kubelet takes this one. */
 const DOCKER_HUB_KEY = "https://index.docker.io/v1/";
@@ -68,9 +68,7 @@ export function registrySecret(config: InstallConfig, images: readonly string[])
 /** Which registries a pull secret's docker config has entries for. */
 export function coveredHosts(secret: KubeObject): string[] {
   try {
-    const json = Buffer.from((secret.data as Record<string, string>)[".dockerconfigjson"] ?? "", "base64").toString(
-      "utf8",
-    );
+    const json = Buffer.from(typed(secret, "Secret").data?.[".dockerconfigjson"] ?? "", "base64").toString("utf8");
     return Object.keys((JSON.parse(json) as { auths?: Record<string, unknown> }).auths ?? {}).map(authHost);
   } catch {
     return [];

@@ -8,7 +8,7 @@ import type { InstallState } from "../record/store.js";
 import { redact, toYaml } from "../render/output.js";
 import type { RenderedPlan } from "../render/render.js";
 import { tarGz } from "./tar.js";
-import { parseInventoryKey, type KubeObject } from "../facts/objects.js";
+import { parseInventoryKey, type KubeObject, typed } from "../facts/objects.js";
 
 export const LOG_LINES = 500;
 
@@ -41,7 +41,7 @@ export interface BundleInput {
 }
 
 function tidy(obj: KubeObject): KubeObject {
-  const { managedFields: _m, ...metadata } = obj.metadata as KubeObject["metadata"] & { managedFields?: unknown };
+  const { managedFields: _m, ...metadata } = obj.metadata;
   return { ...obj, metadata };
 }
 
@@ -75,7 +75,7 @@ async function podFiles(kube: Kube, namespace: string, files: Map<string, string
     pods.map(async (pod) => {
       const name = pod.metadata.name;
       files.set(`pods/${name}.txt`, describePod(pod));
-      const containers = ((pod.spec?.containers as { name: string }[] | undefined) ?? []).map((c) => c.name);
+      const containers = (typed(pod, "Pod").spec?.containers ?? []).map((c) => c.name);
       await Promise.all(
         containers.flatMap((container) =>
           [false, true].map(async (previous) => {

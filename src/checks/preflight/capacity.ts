@@ -1,6 +1,6 @@
 import type { Check, CheckResult } from "../types.js";
 import type { PreflightContext } from "./context.js";
-import type { KubeObject } from "../../facts/objects.js";
+import { type KubeObject, typed } from "../../facts/objects.js";
 
 const SUFFIX: Readonly<Record<string, number>> = {
   m: 1e-3,
@@ -59,7 +59,7 @@ export function plannedPods(objects: readonly KubeObject[]): PlannedPod[] {
     .filter((o) => o.spec?.template?.spec)
     .flatMap((o) => {
       const spec = o.spec.template.spec;
-      const replicas = o.kind === "Job" ? 1 : ((o.spec.replicas as number | undefined) ?? 1);
+      const replicas = o.kind === "Job" ? 1 : (typed(o, "Deployment").spec?.replicas ?? 1);
       const pod: PlannedPod = {
         owner: `${o.kind}/${o.metadata.name}`,
         requests: sum(spec.containers ?? [], "requests"),
@@ -126,30 +126,25 @@ export function placeAll(
 }
 
 function isReady(node: KubeObject): boolean {
-  return (
-    (node.status?.conditions as { type: string; status: string }[] | undefined)?.some(
-      (c) => c.type === "Ready" && c.status === "True",
-    ) ?? false
-  );
+  return typed(node, "Node").status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 }
 
 /** Of a pod, what its node's room needs: its namespace and its containers' requests. */
 function requestsOnly(p: KubeObject): KubeObject {
-  const containers = (
-    (p.spec?.containers as { resources?: { requests?: Record<string, string> } }[] | undefined) ?? []
-  ).map((c) => ({ resources: { requests: c.resources?.requests ?? {} } }));
+  const containers = (typed(p, "Pod").spec?.containers ?? []).map((c) => ({
+    resources: { requests: c.resources?.requests ?? {} },
+  }));
   return {
     apiVersion: p.apiVersion,
     kind: p.kind,
-    metadata: { name: p.metadata.name, namespace: p.metadata.namespace as string },
+    metadata: { name: p.metadata.name, namespace: p.metadata.namespace ?? "" },
     spec: { containers },
   };
 }
 
 /** Of a node, what its room needs: name, labels, taints, whether it is cordoned or Ready, and its allocatable resources. */
 function roomFields(n: KubeObject): KubeObject {
-  const ready =
-    (n.status?.conditions as { type: string; status: string }[] | undefined)?.filter((c) => c.type === "Ready") ?? [];
+  const ready = typed(n, "Node").status?.conditions?.filter((c) => c.type === "Ready") ?? [];
   return {
     apiVersion: n.apiVersion,
     kind: n.kind,
@@ -310,7 +305,7 @@ export const quotaCheck: Check<PreflightContext> = {
       }
     }
     for (const r of ranges.items) {
-      for (const limit of (r.spec?.limits as { type: string; max?: Record<string, string> }[] | undefined) ?? []) {
+      for (const limit of typed(r, "LimitRange").spec?.limits ?? []) {
         if (limit.type !== "Container" || !limit.max) continue;
         const maxCpu = parseQuantity(limit.max.cpu);
         const maxMem = parseQuantity(limit.max.memory);

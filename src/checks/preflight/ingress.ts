@@ -1,7 +1,8 @@
 import { KubeApiError } from "../../kube/types.js";
+import type { Condition as StatusCondition } from "kubernetes-types/meta/v1.js";
 import type { Check, CheckResult } from "../types.js";
 import type { PreflightContext } from "./context.js";
-import type { KubeObject } from "../../facts/objects.js";
+import { type KubeObject, typed } from "../../facts/objects.js";
 
 const DEFAULT_CLASS = "ingressclass.kubernetes.io/is-default-class";
 
@@ -14,7 +15,7 @@ export const ingressClassCheck: Check<PreflightContext> = {
     // What says whether a controller serves the class is asked at once, beside the classes: one round trip, not three.
     const [list, served] = await Promise.all([
       kube.list("networking.k8s.io/v1", "IngressClass", undefined),
-      whetherServed(kube, config.ingressClass, (c) => c?.spec?.controller as string | undefined),
+      whetherServed(kube, config.ingressClass, (c) => (c ? typed(c, "IngressClass").spec?.controller : undefined)),
     ]);
     const classes = list.items;
     const chosen = classes.find((c) => c.metadata.name === config.ingressClass);
@@ -105,18 +106,14 @@ function servedBy(
   const known = controller ? CONTROLLER_PODS[controller] : undefined;
   const pods = known ? allPods.filter((p) => p.metadata.labels?.[NAME_LABEL] === known.label) : [];
   const ready = pods.filter((p) =>
-    (p.status?.conditions as { type: string; status: string }[] | undefined)?.some(
-      (c) => c.type === "Ready" && c.status === "True",
-    ),
+    typed(p, "Pod").status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
   );
   if (known && ready.length > 0)
     return {
       served: true,
       why: `${ready.length} ready ${known.name} controller ${ready.length === 1 ? "pod" : "pods"}`,
     };
-  const addressed = ingresses.find(
-    (i) => ((i.status?.loadBalancer?.ingress as unknown[] | undefined) ?? []).length > 0,
-  );
+  const addressed = ingresses.find((i) => (typed(i, "Ingress").status?.loadBalancer?.ingress ?? []).length > 0);
   if (addressed)
     return {
       served: true,
@@ -193,7 +190,8 @@ export const tlsCheck: Check<PreflightContext> = {
         message: `ClusterIssuer ${tls.issuer} does not exist`,
         hint: "kubectl get clusterissuers lists the ones there are; pass --tls cert-manager:NAME",
       };
-    const ready = (issuer.status?.conditions as { type: string; status: string; message?: string }[] | undefined)?.find(
+    // A cert-manager resource: its status conditions are shaped as the built-in ones.
+    const ready = (issuer.status?.conditions as readonly StatusCondition[] | undefined)?.find(
       (c) => c.type === "Ready",
     );
     if (ready?.status !== "True")

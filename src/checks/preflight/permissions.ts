@@ -2,7 +2,7 @@ import type { AccessQuestion } from "../../kube/types.js";
 import type { RenderedPlan } from "../../render/render.js";
 import type { Check, CheckResult } from "../types.js";
 import type { PreflightContext } from "./context.js";
-import { isNamespaced, type KubeObject } from "../../facts/objects.js";
+import { isNamespaced, type KubeObject, typed } from "../../facts/objects.js";
 import { resourceOfKind, WATCHED_KINDS } from "../../facts/resources.js";
 
 function resourceOf(kind: string): { group: string; resource: string } {
@@ -50,16 +50,15 @@ export function grantedByRoles(rendered: RenderedPlan): AccessQuestion[] {
   const roles = rendered.stages.flatMap((s) => s.objects).filter((o) => o.kind === "ClusterRole");
   return dedupe(
     roles.flatMap((role: KubeObject) =>
-      ((role.rules as { apiGroups?: string[]; resources?: string[]; verbs?: string[] }[] | undefined) ?? []).flatMap(
-        (rule) =>
-          (rule.apiGroups ?? [""]).flatMap((group) =>
-            (rule.resources ?? []).flatMap((res) =>
-              (rule.verbs ?? []).map((verb) => {
-                const [resource, subresource] = res.split("/");
-                return { verb, resource: resource!, group, ...(subresource ? { subresource } : {}) };
-              }),
-            ),
+      (typed(role, "ClusterRole").rules ?? []).flatMap((rule) =>
+        (rule.apiGroups ?? [""]).flatMap((group) =>
+          (rule.resources ?? []).flatMap((res) =>
+            (rule.verbs ?? []).map((verb) => {
+              const [resource, subresource] = res.split("/");
+              return { verb, resource: resource!, group, ...(subresource ? { subresource } : {}) };
+            }),
           ),
+        ),
       ),
     ),
   );

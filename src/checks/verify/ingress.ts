@@ -1,3 +1,4 @@
+import { typed } from "../../facts/objects.js";
 import { CONFIGMAP_NAME } from "../../facts/names.js";
 import type { Check, CheckResult } from "../types.js";
 import type { VerifyContext } from "./context.js";
@@ -28,7 +29,7 @@ export const ingressAddressCheck: Check<VerifyContext> = {
     const ing = await ingressOf(ctx);
     if (!ing)
       return { status: "fail", message: "Ingress mathison-web is missing", hint: "re-run mathison-install install" };
-    const className = ing.spec?.ingressClassName as string | undefined;
+    const className = typed(ing, "Ingress").spec?.ingressClassName;
     const cls = className
       ? await ctx.kube.get({ apiVersion: "networking.k8s.io/v1", kind: "IngressClass", name: className })
       : undefined;
@@ -38,7 +39,7 @@ export const ingressAddressCheck: Check<VerifyContext> = {
         message: `IngressClass ${className ?? "(none)"} does not exist`,
         hint: "install an ingress controller, or re-run install with --ingress-class NAME",
       };
-    const lb = ((ing.status?.loadBalancer?.ingress as { ip?: string; hostname?: string }[] | undefined) ?? [])
+    const lb = (typed(ing, "Ingress").status?.loadBalancer?.ingress ?? [])
       .map((a) => a.ip ?? a.hostname)
       .filter(Boolean);
     if (lb.length === 0)
@@ -62,12 +63,11 @@ export const authUrlCheck: Check<VerifyContext> = {
       ingressOf(ctx),
       ctx.kube.get({ apiVersion: "v1", kind: "ConfigMap", name: CONFIGMAP_NAME, namespace: ctx.state.namespace }),
     ]);
-    const host = ing?.spec?.rules?.[0]?.host as string | undefined;
-    const tls = ((ing?.spec?.tls as { hosts?: string[] }[] | undefined) ?? []).some((t) =>
-      t.hosts?.includes(host ?? ""),
-    );
+    const spec = ing ? typed(ing, "Ingress").spec : undefined;
+    const host = spec?.rules?.[0]?.host;
+    const tls = (spec?.tls ?? []).some((t) => t.hosts?.includes(host ?? ""));
     const url = host ? `${tls ? "https" : "http"}://${host}` : "(no host)";
-    const auth = cm?.data?.AUTH_URL as string | undefined;
+    const auth = cm ? typed(cm, "ConfigMap").data?.["AUTH_URL"] : undefined;
     if (auth !== url)
       return {
         status: "fail",
@@ -86,7 +86,7 @@ export const sseCheck: Check<VerifyContext> = {
   needs: ["cluster"],
   async run(ctx): Promise<CheckResult> {
     const ing = await ingressOf(ctx);
-    const className = ing?.spec?.ingressClassName as string | undefined;
+    const className = ing ? typed(ing, "Ingress").spec?.ingressClassName : undefined;
     const cls = className
       ? await ctx.kube.get({ apiVersion: "networking.k8s.io/v1", kind: "IngressClass", name: className })
       : undefined;

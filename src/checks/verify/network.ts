@@ -5,7 +5,7 @@ import { X509Certificate } from "node:crypto";
 import type { Check, CheckResult } from "../types.js";
 import type { VerifyContext } from "./context.js";
 import { http } from "../../base/node-http.js";
-import type { KubeObject } from "../../facts/objects.js";
+import { type KubeObject, typed } from "../../facts/objects.js";
 
 const EXPIRY_WARNING_DAYS = 14;
 const DAY_MS = 86_400_000;
@@ -25,12 +25,11 @@ async function servedBy(ctx: VerifyContext): Promise<Served | undefined> {
     name: "mathison-web",
     namespace: ctx.state.namespace,
   });
-  const domain = ing?.spec?.rules?.[0]?.host as string | undefined;
+  const spec = ing ? typed(ing, "Ingress").spec : undefined;
+  const domain = spec?.rules?.[0]?.host;
   if (!ing || !domain) return undefined;
-  const tlsSecret = ((ing.spec?.tls as { hosts?: string[]; secretName?: string }[] | undefined) ?? []).find((t) =>
-    t.hosts?.includes(domain),
-  )?.secretName;
-  const entries = (ing.status?.loadBalancer?.ingress as { ip?: string; hostname?: string }[] | undefined) ?? [];
+  const tlsSecret = (spec?.tls ?? []).find((t) => t.hosts?.includes(domain))?.secretName;
+  const entries = typed(ing, "Ingress").status?.loadBalancer?.ingress ?? [];
   const published = (
     await Promise.all(
       entries.map(async (e) =>
@@ -148,7 +147,7 @@ export const tlsCertificateCheck: Check<VerifyContext> = {
     const ns = ctx.state.namespace;
     if (s.issuer) return certManagerReady(ctx, s.tlsSecret, s.issuer);
     const secret = await ctx.kube.get({ apiVersion: "v1", kind: "Secret", name: s.tlsSecret, namespace: ns });
-    const pem = secret?.data?.["tls.crt"] as string | undefined;
+    const pem = secret ? typed(secret, "Secret").data?.["tls.crt"] : undefined;
     if (!pem)
       return {
         status: "fail",

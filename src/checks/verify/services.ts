@@ -1,3 +1,4 @@
+import { typed } from "../../facts/objects.js";
 import { databaseNames } from "../../engine/backup.js";
 import type { ExecResult } from "../../kube/types.js";
 import type { Check, CheckResult } from "../types.js";
@@ -19,7 +20,7 @@ export const endpointsCheck: Check<VerifyContext> = {
           })
         ).items;
         const ready = slices
-          .flatMap((s) => (s.endpoints as { conditions?: { ready?: boolean } }[] | undefined) ?? [])
+          .flatMap((s) => typed(s, "EndpointSlice").endpoints ?? [])
           .filter((e) => e.conditions?.ready !== false).length;
         return [svc, ready] as const;
       }),

@@ -1,3 +1,4 @@
+import { typed } from "../../facts/objects.js";
 import { jobReadinessWithPods } from "../../engine/readiness.js";
 import { newestMigrationJob } from "../../engine/migration.js";
 import type { Check, CheckResult } from "../types.js";
@@ -59,9 +60,10 @@ function deploymentCheck(
       const hint = `kubectl -n ${ctx.state.namespace} describe deployment ${name}`;
       if (!d)
         return { status: "fail", message: `Deployment ${name} is missing`, hint: "re-run mathison-install install" };
-      const want = (d.spec?.replicas as number | undefined) ?? 1;
-      const ready = (d.status?.readyReplicas as number | undefined) ?? 0;
-      const image = d.spec?.template?.spec?.containers?.[0]?.image as string;
+      const dep = typed(d, "Deployment");
+      const want = dep.spec?.replicas ?? 1;
+      const ready = dep.status?.readyReplicas ?? 0;
+      const image = dep.spec?.template.spec?.containers[0]?.image ?? "";
       if (image !== expected(ctx))
         return {
           status: "fail",
