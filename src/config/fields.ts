@@ -56,6 +56,15 @@ export const FIELD_KEYS = [
   "nodeSelector",
   "tolerations",
   "priorityClassName",
+  "webAutoscale",
+  "webRequests",
+  "webLimits",
+  "workerRequests",
+  "workerLimits",
+  "postgresRequests",
+  "postgresLimits",
+  "redisRequests",
+  "redisLimits",
   "registryUsername",
   "imagePullSecret",
   "anthropicApiKey",
@@ -79,6 +88,31 @@ const anything: Validator = () => undefined;
 const LABEL_KEY =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/** `2:10` → the autoscaler's bounds; undefined unless 1 ≤ MIN ≤ MAX ≤ 50. */
+export function parseAutoscale(v: string): { min: number; max: number } | undefined {
+  const m = /^(\d{1,2}):(\d{1,2})$/.exec(v);
+  const [min, max] = [Number(m?.[1]), Number(m?.[2])];
+  return m && min >= 1 && min <= max && max <= 50 ? { min, max } : undefined;
+}
+
+const QUANTITY = /^([0-9]+(\.[0-9]+)?)(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
+
+/** `cpu=200m,memory=256Mi` → a resource list; undefined unless each is cpu or memory with a quantity. */
+export function parseResourceList(v: string): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (const pair of v.split(",").map((p) => p.trim())) {
+    const [name, quantity, ...rest] = pair.split("=");
+    if (rest.length > 0 || (name !== "cpu" && name !== "memory") || !QUANTITY.test(quantity ?? "")) return undefined;
+    out[name] = quantity!;
+  }
+  return out;
+}
+
+const resourceList: Validator = (v) =>
+  v === "" || parseResourceList(v)
+    ? undefined
+    : "cpu=QUANTITY and/or memory=QUANTITY, comma-separated, e.g. cpu=200m,memory=256Mi";
 
 /** `pool=mathison,zone=a` → labels; undefined when any pair is not a valid label. */
 export function parseNodeSelector(v: string): Record<string, string> | undefined {
@@ -314,6 +348,87 @@ export const FIELDS: readonly FieldSpec[] = [
     default: "",
     describe: "a PriorityClass every pod runs with",
     validate: optionalSubdomain,
+  },
+  {
+    key: "webAutoscale",
+    flag: "--web-autoscale",
+    env: "MATHISON_WEB_AUTOSCALE",
+    secret: false,
+    default: "",
+    describe: "MIN:MAX web replicas, scaled on CPU (70 %) by a HorizontalPodAutoscaler; needs metrics-server",
+    validate: (v) => (v === "" || parseAutoscale(v) ? undefined : "MIN:MAX, whole numbers with 1 ≤ MIN ≤ MAX ≤ 50"),
+  },
+  {
+    key: "webRequests",
+    flag: "--web-requests",
+    env: "MATHISON_WEB_REQUESTS",
+    secret: false,
+    default: "",
+    describe: "web's requests: cpu=…,memory=… (default: the seeds' budgets, or the small profile's)",
+    validate: resourceList,
+  },
+  {
+    key: "webLimits",
+    flag: "--web-limits",
+    env: "MATHISON_WEB_LIMITS",
+    secret: false,
+    default: "",
+    describe: "web's limits: cpu=…,memory=… (default: the seeds' budgets, or the small profile's)",
+    validate: resourceList,
+  },
+  {
+    key: "workerRequests",
+    flag: "--worker-requests",
+    env: "MATHISON_WORKER_REQUESTS",
+    secret: false,
+    default: "",
+    describe: "worker's requests: cpu=…,memory=… (default: the seeds' budgets, or the small profile's)",
+    validate: resourceList,
+  },
+  {
+    key: "workerLimits",
+    flag: "--worker-limits",
+    env: "MATHISON_WORKER_LIMITS",
+    secret: false,
+    default: "",
+    describe: "worker's limits: cpu=…,memory=… (default: the seeds' budgets, or the small profile's)",
+    validate: resourceList,
+  },
+  {
+    key: "postgresRequests",
+    flag: "--postgres-requests",
+    env: "MATHISON_POSTGRES_REQUESTS",
+    secret: false,
+    default: "",
+    describe: "PostgreSQL's requests: cpu=…,memory=… (default: the seeds' budgets, or the small profile's)",
+    validate: resourceList,
+  },
+  {
+    key: "postgresLimits",
+    flag: "--postgres-limits",
+    env: "MATHISON_POSTGRES_LIMITS",
+    secret: false,
+    default: "",
+    describe: "PostgreSQL's limits: cpu=…,memory=… (default: the seeds' budgets, or the small profile's)",
+    validate: resourceList,
+  },
+  {
+    key: "redisRequests",
+    flag: "--redis-requests",
+    env: "MATHISON_REDIS_REQUESTS",
+    secret: false,
+    default: "",
+    describe: "Redis's requests: cpu=…,memory=… (default: the seeds' budgets, or the small profile's)",
+    validate: resourceList,
+  },
+  {
+    key: "redisLimits",
+    flag: "--redis-limits",
+    env: "MATHISON_REDIS_LIMITS",
+    secret: false,
+    default: "",
+    describe: "Redis's limits: cpu=…,memory=… (default: the seeds' budgets, or the small profile's)",
+    validate: resourceList,
   },
   {
     key: "registryUsername",

@@ -1,4 +1,13 @@
-import { FIELDS, fieldSpec, parseNodeSelector, parseTolerations, type FieldKey, type FieldSpec } from "./fields.js";
+import {
+  FIELDS,
+  fieldSpec,
+  parseAutoscale,
+  parseNodeSelector,
+  parseResourceList,
+  parseTolerations,
+  type FieldKey,
+  type FieldSpec,
+} from "./fields.js";
 import { generateAuthSecret, generatePostgresPassword } from "./secrets.js";
 import type { RawSource, RawValue } from "./sources.js";
 import type { ConfigProblem, GeneratedSecret, InstallConfig, RegistryAuth, TlsConfig } from "./types.js";
@@ -98,6 +107,8 @@ export function resolveConfig(sources: readonly RawSource[], options: ResolveOpt
     webReplicas:
       get("profile") === "small" && origins.webReplicas?.field === undefined ? 1 : Number(get("webReplicas")),
     profile: get("profile") === "small" ? "small" : "standard",
+    webAutoscale: get("webAutoscale") ? parseAutoscale(get("webAutoscale")!) : undefined,
+    resources: resourcesOf(get),
     placement: {
       nodeSelector: get("nodeSelector") ? parseNodeSelector(get("nodeSelector")!)! : {},
       tolerations: get("tolerations") ? parseTolerations(get("tolerations")!)! : [],
@@ -189,4 +200,26 @@ function registryProblems(
     });
   }
   return problems;
+}
+
+const WORKLOADS = {
+  web: "Deployment/mathison-web",
+  worker: "Deployment/mathison-worker",
+  postgres: "StatefulSet/postgres",
+  redis: "StatefulSet/redis",
+} as const;
+
+/** `--web-requests` and the like, by workload; only what was given. */
+function resourcesOf(get: (key: FieldKey) => string | undefined): NonNullable<InstallConfig["resources"]> {
+  const out: Record<string, { requests?: Record<string, string>; limits?: Record<string, string> }> = {};
+  for (const [short, workload] of Object.entries(WORKLOADS)) {
+    const requests = get(`${short}Requests` as FieldKey);
+    const limits = get(`${short}Limits` as FieldKey);
+    if (!requests && !limits) continue;
+    out[workload] = {
+      ...(requests ? { requests: parseResourceList(requests)! } : {}),
+      ...(limits ? { limits: parseResourceList(limits)! } : {}),
+    };
+  }
+  return out;
 }

@@ -46,6 +46,12 @@ export interface InstallConfig {
   readonly imageRegistry?: string | undefined;
   /** `small`: requests that fit a node with 1 CPU and 1.5 GiB free, one web replica. */
   readonly profile?: "standard" | "small";
+  /** `--web-autoscale MIN:MAX`: a HorizontalPodAutoscaler owns web's replicas. */
+  readonly webAutoscale?: { readonly min: number; readonly max: number } | undefined;
+  /** Requests and limits given per workload (`Deployment/mathison-web` …), over the profile's. */
+  readonly resources?: Readonly<
+    Record<string, { readonly requests?: Record<string, string>; readonly limits?: Record<string, string> }>
+  >;
   /** Where every pod runs: node labels, tolerated taints, priority. */
   readonly placement?: {
     readonly nodeSelector: Readonly<Record<string, string>>;

@@ -32,6 +32,8 @@ export const BUILTIN_RESOURCES: ReadonlyMap<string, { readonly plural: string; r
         ["networking.k8s.io/v1", "IngressClass", "ingressclasses", CLUSTER],
         ["networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", NAMESPACED],
         ["policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", NAMESPACED],
+        ["autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", NAMESPACED],
+        ["apiregistration.k8s.io/v1", "APIService", "apiservices", CLUSTER],
         ["rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", CLUSTER],
         ["rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", CLUSTER],
         ["rbac.authorization.k8s.io/v1", "Role", "roles", NAMESPACED],

@@ -32,7 +32,7 @@ export interface RemovalPlan {
 /** The install's stages in reverse, by kind: what depends on something goes before it. */
 const GROUPS: readonly (readonly [StageId, string, readonly string[]])[] = [
   ["edge", "Ingress, network policies and disruption budget", ["Ingress", "NetworkPolicy", "PodDisruptionBudget"]],
-  ["app", "Web and worker", ["Deployment"]],
+  ["app", "Web and worker", ["Deployment", "HorizontalPodAutoscaler"]],
   ["migrate", "Migration Jobs", ["Job"]],
   ["backing", "PostgreSQL and Redis", ["StatefulSet"]],
   ["config", "Services and configuration", ["Service", "ConfigMap", "Secret"]],

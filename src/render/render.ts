@@ -60,7 +60,31 @@ export function renderPlan(
   const plan = { namespace: config.namespace, stages };
   withPullSecret(plan, config);
   for (const obj of stages.flatMap((s) => s.objects)) sizeAndPlace(obj, config);
+  if (config.webAutoscale) withAutoscaler(plan, config.webAutoscale);
   return plan;
+}
+
+/**
+ * `--web-autoscale MIN:MAX`: a HorizontalPodAutoscaler beside web, scaling on CPU, and web's
+ * replica count left out of what the installer applies, so the autoscaler owns it.
+ */
+function withAutoscaler(plan: RenderedPlan, bounds: { min: number; max: number }): void {
+  const app = plan.stages.find((s) => s.id === "app")!;
+  const web = app.objects.find((o) => o.kind === "Deployment" && o.metadata.name === "mathison-web")!;
+  delete web.spec.replicas;
+  (app.objects as KubeObject[]).push({
+    apiVersion: "autoscaling/v2",
+    kind: "HorizontalPodAutoscaler",
+    metadata: { name: "mathison-web", namespace: plan.namespace, labels: { ...web.metadata.labels } },
+    spec: {
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "mathison-web" },
+      minReplicas: bounds.min,
+      maxReplicas: bounds.max,
+      metrics: [
+        { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } },
+      ],
+    },
+  });
 }
 
 /**
@@ -84,6 +108,14 @@ function sizeAndPlace(obj: KubeObject, config: InstallConfig): void {
       ? (SMALL_REQUESTS[`${obj.kind}/${obj.metadata.name}`] ?? SMALL_REQUESTS[obj.kind])
       : undefined;
   if (small) for (const c of pod.containers ?? []) c.resources = { ...c.resources, requests: { ...small } };
+  const given = config.resources?.[`${obj.kind}/${obj.metadata.name}`];
+  if (given) {
+    const c = pod.containers[0];
+    c.resources = {
+      requests: { ...c.resources?.requests, ...given.requests },
+      limits: { ...c.resources?.limits, ...given.limits },
+    };
+  }
   const placement = config.placement;
   if (!placement) return;
   if (Object.keys(placement.nodeSelector).length > 0) pod.nodeSelector = { ...placement.nodeSelector };

@@ -164,4 +164,22 @@ describe("images", { skip }, () => {
       await kubectl(c, ["delete", "node", node, "--wait=false"]);
     }
   });
+
+  it("--web-autoscale: an autoscaler owns web's replicas, a re-run does not fight it, and the preflight says metrics are missing", async () => {
+    const namespace = fresh("e2e-hpa");
+    const run = await runInstaller(c, installArgs(namespace, "--web-autoscale", "2:4"));
+    assert.equal(run.code, 0, run.stderr);
+    const capacity = run.events.find((e) => e.event === "check" && e.id === "capacity");
+    assert.equal(capacity.status, "warn");
+    assert.match(capacity.message, /no resource metrics \(APIService v1beta1\.metrics\.k8s\.io\)/);
+    const hpa = await kubectlJson(c, ["-n", namespace, "get", "horizontalpodautoscaler/mathison-web"]);
+    assert.deepEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas], [2, 4]);
+    // What the autoscaler would do: the next run leaves the count alone.
+    await kubectl(c, ["-n", namespace, "scale", "deployment/mathison-web", "--replicas=3"]);
+    const again = await runInstaller(c, installArgs(namespace, "--web-autoscale", "2:4", "--dry-run"));
+    const web = again.events
+      .find((e) => e.event === "plan")
+      .changes.find((ch: { object: string }) => ch.object === "Deployment/mathison-web");
+    assert.ok(!web.fields.includes("spec.replicas"), JSON.stringify(web));
+  });
 });

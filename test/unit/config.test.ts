@@ -34,6 +34,15 @@ describe("invalid values", () => {
     nodeSelector: ["pool", "pool=a=b", "bad key=x"],
     tolerations: ["dedicated=x", "dedicated:Sometimes", "=x:NoSchedule"],
     priorityClassName: ["High_Priority"],
+    webAutoscale: ["3", "0:2", "5:2", "1:99"],
+    webRequests: ["cpu", "gpu=1", "cpu=lots"],
+    webLimits: ["memory=1 Gi"],
+    workerRequests: ["cpu=200m;memory=1Gi"],
+    workerLimits: ["cpu=-1"],
+    postgresRequests: ["memory"],
+    postgresLimits: ["storage=1Gi"],
+    redisRequests: ["cpu=1,,"],
+    redisLimits: ["cpu=1=2"],
   };
   for (const spec of FIELDS.filter((f) => !f.secret)) {
     const values = bad[spec.key];

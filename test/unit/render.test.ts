@@ -430,3 +430,31 @@ describe("sizing and placement", () => {
     }
   });
 });
+
+describe("autoscaling and per-workload resources", () => {
+  it("--web-autoscale adds a CPU autoscaler and leaves web's replicas to it", () => {
+    const plan = render({ webAutoscale: "2:6" });
+    const web = findObject(plan, "Deployment", "mathison-web");
+    assert.equal(web.spec.replicas, undefined, "the autoscaler owns them");
+    const hpa = findObject(plan, "HorizontalPodAutoscaler", "mathison-web");
+    assert.deepEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas], [2, 6]);
+    assert.equal(hpa.spec.scaleTargetRef.name, "mathison-web");
+    assert.equal(hpa.spec.metrics[0].resource.target.averageUtilization, 70);
+  });
+
+  it("requests and limits per workload win over the defaults and the profile", () => {
+    const plan = render({
+      profile: "small",
+      postgresRequests: "cpu=300m",
+      postgresLimits: "memory=2Gi",
+      webLimits: "cpu=2",
+    });
+    const pg = findObject(plan, "StatefulSet", "postgres").spec.template.spec.containers[0].resources;
+    assert.deepEqual(pg.requests, { cpu: "300m", memory: "384Mi" }, "memory from the small profile, cpu as given");
+    assert.equal(pg.limits.memory, "2Gi");
+    assert.equal(
+      findObject(plan, "Deployment", "mathison-web").spec.template.spec.containers[0].resources.limits.cpu,
+      "2",
+    );
+  });
+});

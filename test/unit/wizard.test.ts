@@ -20,6 +20,24 @@ const none = new Set<FieldKey>();
 const byKey = (qs: Question[], key: FieldKey) => qs.find((q) => q.key === key)!;
 
 describe("which questions", () => {
+  it("asks for registry credentials only when an image names a registry of its own, and the password only with a user", () => {
+    const qs = planQuestions({ supplied: none, facts });
+    const user = byKey(qs, "registryUsername");
+    const pass = byKey(qs, "registryPassword");
+    assert.ok(user.kind === "input" && user.askIf && pass.kind === "secret" && pass.askIf);
+    const answers = (a: Partial<Record<FieldKey, string>>) => (k: FieldKey) => a[k];
+    assert.equal(user.askIf(answers({})), false, "Docker Hub images: not asked");
+    assert.equal(user.askIf(answers({ webImage: "ghcr.io/acme/mathison-web" })), true);
+    assert.equal(pass.askIf(answers({ registryUsername: "" })), false);
+    assert.equal(pass.askIf(answers({ registryUsername: "bot" })), true);
+    const given = planQuestions({ supplied: new Set<FieldKey>(["imagePullSecret"]), facts });
+    assert.equal(
+      given.find((q) => q.key === "registryUsername"),
+      undefined,
+      "a pull secret given: not asked",
+    );
+  });
+
   it("asks everything open, with choices from the cluster and its defaults preselected", () => {
     const qs = planQuestions({ supplied: none, facts });
     assert.deepEqual(
@@ -31,6 +49,8 @@ describe("which questions", () => {
         "tag",
         "webImage",
         "workerImage",
+        "registryUsername",
+        "registryPassword",
         "llmProvider",
         "anthropicApiKey",
         "mathisonMode",

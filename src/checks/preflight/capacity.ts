@@ -220,6 +220,18 @@ function someReasons(reasons: readonly string[]): string {
 }
 
 /** Every planned pod fits on a schedulable node (taints and selectors considered), and all of them together fit the cluster. */
+/** Whether the resource metrics an autoscaler reads are missing; a cluster that does not let us look is not said to lack them. */
+async function metricsMissing(ctx: PreflightContext): Promise<boolean> {
+  const service = await ctx.kube
+    .get({ apiVersion: "apiregistration.k8s.io/v1", kind: "APIService", name: "v1beta1.metrics.k8s.io" })
+    .catch(() => null);
+  if (service === null) return false;
+  const available = (service?.status?.conditions as { type: string; status: string }[] | undefined)?.find(
+    (c) => c.type === "Available",
+  );
+  return available?.status !== "True";
+}
+
 /** A small cluster's way out: the profile that fits a node with 1 CPU and 1.5 GiB free. */
 function smallHint(ctx: PreflightContext): string {
   return ctx.config.profile === "small"
@@ -246,10 +258,15 @@ export const capacityCheck: Check<PreflightContext> = {
     const { rooms, fits } = await examineNodes(ctx, pods, nodes);
     if (fits) {
       const examined = rooms.length < schedulable ? ` (room counted on ${rooms.length} of them)` : "";
-      return {
-        status: "pass",
-        message: `${pods.length} pods (${requested}) fit on ${schedulable} schedulable ${schedulable === 1 ? "node" : "nodes"}${examined}`,
-      };
+      const message = `${pods.length} pods (${requested}) fit on ${schedulable} schedulable ${schedulable === 1 ? "node" : "nodes"}${examined}`;
+      if (ctx.config.webAutoscale && (await metricsMissing(ctx))) {
+        return {
+          status: "warn",
+          message: `${message}; but the cluster serves no resource metrics (APIService v1beta1.metrics.k8s.io): --web-autoscale keeps web at its minimum`,
+          hint: "install metrics-server: kubectl apply -f https://github.com/kubernetes-sigs/metrics-server/releases/latest/download/components.yaml",
+        };
+      }
+      return { status: "pass", message };
     }
     // Every node that could take a pod was examined; the others keep their reason (taint, cordon, selector).
     const all = nodes.map((n) => rooms.find((r) => r.name === n.name) ?? n);

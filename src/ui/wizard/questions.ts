@@ -8,6 +8,7 @@ import {
   settingWord,
 } from "../../config/validate.js";
 import type { ClusterFacts } from "../../pipeline/cluster-facts.js";
+import { registryHost } from "../../render/registry.js";
 
 /** One question, as data: the wizard asks it with @inquirer/prompts; tests read it directly. */
 export type Question =
@@ -18,6 +19,8 @@ export type Question =
       readonly default?: string;
       readonly validate: (v: string) => true | string;
       readonly defaultFrom?: FieldKey;
+      /** Asked only if this holds for the answers so far. */
+      readonly askIf?: (answered: (key: FieldKey) => string | undefined) => boolean;
     }
   | {
       readonly kind: "select";
@@ -163,6 +166,29 @@ export function planQuestions({
       default: def("workerImage"),
       validate: asPrompt(imageReference),
     });
+  if (open("registryUsername") && open("registryPassword") && open("dockerConfig") && open("imagePullSecret")) {
+    // Only images from a registry of their own may need credentials; Docker Hub's are taken as public.
+    const privateRegistry = (answered: (key: FieldKey) => string | undefined) =>
+      [answered("webImage") ?? def("webImage"), answered("workerImage") ?? def("workerImage")].some(
+        (image) => registryHost(image) !== "docker.io",
+      );
+    qs.push({
+      kind: "input",
+      key: "registryUsername",
+      message: "User for the images' registry (Enter: the images are public)",
+      ...(recorded.registryUsername ? { default: recorded.registryUsername } : {}),
+      askIf: privateRegistry,
+      validate: asPrompt(spec("registryUsername").validate),
+    });
+    qs.push({
+      kind: "secret",
+      key: "registryPassword",
+      message: "Its password or token",
+      generatable: false,
+      askIf: (answered) => Boolean(answered("registryUsername")),
+      validate: (v) => (v.trim() ? true : "Allowed: the password or token (kept only in the namespace's Secret)"),
+    });
+  }
   if (open("webReplicas") && recorded.webReplicas)
     qs.push({
       kind: "input",

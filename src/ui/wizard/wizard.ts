@@ -59,6 +59,7 @@ async function ask(
 ): Promise<string | undefined> {
   switch (q.kind) {
     case "input": {
+      if (q.askIf && !q.askIf(answered)) return undefined;
       // A default taken from another answer is that answer as it will be used (a host name lowercased).
       const from = q.defaultFrom ? answered(q.defaultFrom) : undefined;
       const normalize = q.defaultFrom ? fieldSpec(q.defaultFrom).normalize : undefined;
