@@ -56,6 +56,7 @@ export const FIELD_KEYS = [
   "nodeSelector",
   "tolerations",
   "priorityClassName",
+  "affinity",
   "webAutoscale",
   "webRequests",
   "webLimits",
@@ -88,6 +89,18 @@ const anything: Validator = () => undefined;
 const LABEL_KEY =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/** A pod spec's `affinity` as JSON; undefined unless an object of only its three kinds. */
+export function parseAffinity(v: string): Record<string, unknown> | undefined {
+  try {
+    const a = JSON.parse(v) as unknown;
+    const keys = a && typeof a === "object" && !Array.isArray(a) ? Object.keys(a) : [];
+    const known = ["nodeAffinity", "podAffinity", "podAntiAffinity"];
+    return keys.length > 0 && keys.every((k) => known.includes(k)) ? (a as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** `2:10` → the autoscaler's bounds; undefined unless 1 ≤ MIN ≤ MAX ≤ 50. */
 export function parseAutoscale(v: string): { min: number; max: number } | undefined {
@@ -348,6 +361,19 @@ export const FIELDS: readonly FieldSpec[] = [
     default: "",
     describe: "a PriorityClass every pod runs with",
     validate: optionalSubdomain,
+  },
+  {
+    key: "affinity",
+    flag: "--affinity",
+    env: "MATHISON_AFFINITY",
+    secret: false,
+    default: "",
+    describe:
+      "a pod affinity every pod gets, as JSON (nodeAffinity, podAffinity, podAntiAffinity); web keeps spreading across nodes",
+    validate: (v) =>
+      v === "" || parseAffinity(v)
+        ? undefined
+        : "a JSON object with nodeAffinity, podAffinity and/or podAntiAffinity, as a pod spec's affinity",
   },
   {
     key: "webAutoscale",

@@ -1,6 +1,7 @@
 import {
   FIELDS,
   fieldSpec,
+  parseAffinity,
   parseAutoscale,
   parseNodeSelector,
   parseResourceList,
@@ -113,6 +114,7 @@ export function resolveConfig(sources: readonly RawSource[], options: ResolveOpt
       nodeSelector: get("nodeSelector") ? parseNodeSelector(get("nodeSelector")!)! : {},
       tolerations: get("tolerations") ? parseTolerations(get("tolerations")!)! : [],
       priorityClassName: get("priorityClassName") || undefined,
+      affinity: get("affinity") ? parseAffinity(get("affinity")!) : undefined,
     },
     storageClass: get("storageClass") || undefined,
     postgresStorage: get("postgresStorage")!,

@@ -57,6 +57,7 @@ export interface InstallConfig {
     readonly nodeSelector: Readonly<Record<string, string>>;
     readonly tolerations: readonly Toleration[];
     readonly priorityClassName: string | undefined;
+    readonly affinity?: Readonly<Record<string, unknown>> | undefined;
   };
   /** Credentials for a private registry (the values in `secrets`), or an existing pull Secret; undefined: public images. */
   readonly registryAuth?: RegistryAuth | undefined;

@@ -121,6 +121,8 @@ function sizeAndPlace(obj: KubeObject, config: InstallConfig): void {
   if (Object.keys(placement.nodeSelector).length > 0) pod.nodeSelector = { ...placement.nodeSelector };
   if (placement.tolerations.length > 0) pod.tolerations = placement.tolerations.map((t) => ({ ...t }));
   if (placement.priorityClassName) pod.priorityClassName = placement.priorityClassName;
+  // Beside what a pod has (web's spreading across nodes), the kinds given replace their own.
+  if (placement.affinity) pod.affinity = { ...pod.affinity, ...structuredClone(placement.affinity) };
 }
 
 /**

@@ -182,4 +182,59 @@ describe("images", { skip }, () => {
       .changes.find((ch: { object: string }) => ch.object === "Deployment/mathison-web");
     assert.ok(!web.fields.includes("spec.replicas"), JSON.stringify(web));
   });
+
+  it("a pull the registry refuses for want of credentials fails at once, naming the registry and the flags", async () => {
+    const namespace = fresh("e2e-pull-auth");
+    const run = await runInstaller(
+      c,
+      installArgs(namespace, "--worker-image", "kwok.invalid/private:1", "--timeout", "5m"),
+    );
+    assert.equal(run.code, 5, run.stderr);
+    const failed = run.events.find((e) => e.event === "failed");
+    assert.equal(failed.object, "Deployment/mathison-worker");
+    assert.match(failed.message, /401 Unauthorized/);
+    assert.match(
+      failed.hint,
+      /^the registry kwok\.invalid refused the pull: give its credentials with --registry-username and --registry-password-file/,
+    );
+  });
+
+  it("--docker-config: the pull secret holds only the entries for the images' registries", async () => {
+    const namespace = fresh("e2e-docker-config");
+    const file = join(dir, "config.json");
+    const auth = (u: string) => ({ auth: Buffer.from(`${u}:pw`).toString("base64") });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        auths: { "ghcr.io": auth("g"), "quay.io": auth("q"), "https://index.docker.io/v1/": auth("d") },
+      }),
+      { mode: 0o600 },
+    );
+    const run = await runInstaller(
+      c,
+      installArgs(namespace, "--web-image", "ghcr.io/acme/mathison-web", "--docker-config", file),
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const secret = await kubectlJson(c, ["-n", namespace, "get", "secret/mathison-registry"]);
+    const auths = JSON.parse(Buffer.from(secret.data[".dockerconfigjson"], "base64").toString()).auths;
+    assert.deepEqual(Object.keys(auths).sort(), ["ghcr.io", "https://index.docker.io/v1/"]);
+  });
+
+  it("--affinity goes onto every pod, beside web's own spreading", async () => {
+    const namespace = fresh("e2e-affinity");
+    const affinity = {
+      nodeAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          { weight: 1, preference: { matchExpressions: [{ key: "disk", operator: "In", values: ["ssd"] }] } },
+        ],
+      },
+    };
+    const run = await runInstaller(c, installArgs(namespace, "--affinity", JSON.stringify(affinity)));
+    assert.equal(run.code, 0, run.stderr);
+    const web = await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"]);
+    assert.deepEqual(web.spec.template.spec.affinity.nodeAffinity, affinity.nodeAffinity);
+    assert.ok(web.spec.template.spec.affinity.podAntiAffinity, "web still spreads across nodes");
+    const pg = await kubectlJson(c, ["-n", namespace, "get", "statefulset/postgres"]);
+    assert.deepEqual(pg.spec.template.spec.affinity, affinity);
+  });
 });

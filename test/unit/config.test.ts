@@ -34,6 +34,7 @@ describe("invalid values", () => {
     nodeSelector: ["pool", "pool=a=b", "bad key=x"],
     tolerations: ["dedicated=x", "dedicated:Sometimes", "=x:NoSchedule"],
     priorityClassName: ["High_Priority"],
+    affinity: ["nodeAffinity", "{}", '{"tolerations":[]}', "[1]"],
     webAutoscale: ["3", "0:2", "5:2", "1:99"],
     webRequests: ["cpu", "gpu=1", "cpu=lots"],
     webLimits: ["memory=1 Gi"],
