@@ -128,3 +128,19 @@ export async function withCluster(
     return ExitCode.clusterAccess;
   }
 }
+
+/** How a command that changes the cluster reaches it, waits for its lock and reaches the domain; each bad flag is a line in `problems`. */
+export function lockedRunFlags(
+  args: ParsedArgs,
+  io: Pick<CliIO, "stdin" | "env">,
+  problems: string[],
+): { cluster: ConnectOptions; lockTimeoutMs: number; network: NetworkOptions } | undefined {
+  const network = networkOptions(args);
+  if (typeof network === "string") problems.push(network);
+  const cluster = connectOptions(args, io);
+  if (typeof cluster === "string") problems.push(cluster);
+  const lockTimeoutMs = lockTimeout(args);
+  if (typeof lockTimeoutMs === "string") problems.push(lockTimeoutMs);
+  if (typeof network === "string" || typeof cluster === "string" || typeof lockTimeoutMs === "string") return undefined;
+  return { cluster, lockTimeoutMs, network };
+}

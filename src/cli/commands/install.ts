@@ -8,7 +8,7 @@ import { STAGES, type StageId } from "../../render/stages.js";
 import { OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
 import { widthOf, wrapLines } from "../../ui/wrap.js";
-import { connectOptions, lockTimeout, networkOptions, parseDuration } from "./common.js";
+import { lockedRunFlags, parseDuration } from "./common.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
 
@@ -89,20 +89,9 @@ function installRun(args: ParsedArgs, io: CliIO): InstallRun | ExitCodeValue {
   const read = readGiven({ flags: args.strings, env: io.env });
   const given = loadConfig({ flags: args.strings, env: io.env, given: read });
   if (!given.ok) problems.push(...given.problems.map(formatProblem));
-  const network = networkOptions(args);
-  if (typeof network === "string") problems.push(network);
-  const cluster = connectOptions(args, io);
-  if (typeof cluster === "string") problems.push(cluster);
-  const lockTimeoutMs = lockTimeout(args);
-  if (typeof lockTimeoutMs === "string") problems.push(lockTimeoutMs);
-  if (
-    problems.length > 0 ||
-    !given.ok ||
-    typeof network === "string" ||
-    typeof cluster === "string" ||
-    typeof lockTimeoutMs === "string"
-  )
-    return usage(problems, io);
+  const flags = lockedRunFlags(args, io, problems);
+  if (problems.length > 0 || !given.ok || !flags) return usage(problems, io);
+  const { cluster, lockTimeoutMs, network } = flags;
   const timeoutsMs =
     timeoutMs === undefined
       ? undefined

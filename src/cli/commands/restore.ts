@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { runRestore as restorePipeline, type RestoreFrontEnd } from "../../pipeline/restore.js";
 import { chooseReporter, type OutputFormat } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
-import { connectOptions, lockTimeout, networkOptions, outputAndNamespace, parseDuration } from "./common.js";
+import { lockedRunFlags, outputAndNamespace, parseDuration } from "./common.js";
 import { isNonInteractive } from "./install.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
@@ -29,23 +29,13 @@ export async function runRestore(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
   const timeoutMs = timeoutFlag === undefined ? DEFAULT_TIMEOUT_MS : parseDuration(timeoutFlag);
   if (timeoutMs === undefined)
     problems.push(`--timeout: ${JSON.stringify(timeoutFlag)} is not allowed: a duration such as 90s or 10m`);
-  const network = networkOptions(args);
-  if (typeof network === "string") problems.push(network);
-  const cluster = connectOptions(args, io);
-  if (typeof cluster === "string") problems.push(cluster);
-  const lockTimeoutMs = lockTimeout(args);
-  if (typeof lockTimeoutMs === "string") problems.push(lockTimeoutMs);
-  if (
-    problems.length > 0 ||
-    timeoutMs === undefined ||
-    typeof network === "string" ||
-    typeof cluster === "string" ||
-    typeof lockTimeoutMs === "string"
-  ) {
+  const flags = lockedRunFlags(args, io, problems);
+  if (problems.length > 0 || timeoutMs === undefined || !flags) {
     for (const p of problems) io.stderr.write(`mathison-install: ${p}\n`);
     io.stderr.write("nothing was restored; mathison-install restore --help lists the flags\n");
     return ExitCode.usage;
   }
+  const { cluster, lockTimeoutMs, network } = flags;
   const frontEnd = await restoreFrontEnd(io, parsed.output, interactive);
   return restorePipeline(
     { cluster, namespace: parsed.namespace, file: resolve(files[0]!), lockTimeoutMs, timeoutMs, network },
