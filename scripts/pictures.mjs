@@ -32,34 +32,43 @@ const tidy = (wait) => {
   kubectl("delete", "clusterrole,clusterrolebinding", clusterScopedName(namespace), "--ignore-not-found");
   kubectl("delete", "namespace", namespace, `--wait=${wait}`, "--ignore-not-found");
 };
-tidy(true);
-
 const seen = new Set();
 const keep = (screen) => {
   for (const line of screen.split("\n")) seen.add(normalise(line));
   return screen;
 };
-const t = new Terminal(
-  `node ${join(root, "bin/mathison-install.js")} install --namespace ${namespace} --tag 2.1.0 --skip-verify`,
-  { KUBECONFIG: kubeconfig, ANTHROPIC_API_KEY: "sk-ant-picture" },
-);
-let pictures;
-try {
-  pictures = await takePictures(t);
-} finally {
-  t.close();
-  tidy(false);
+/** One install in a fresh 80x24 terminal: the pictures it shows, every screen's lines kept in `seen`. */
+async function onePicture() {
+  tidy(true);
+  const t = new Terminal(
+    `node ${join(root, "bin/mathison-install.js")} install --namespace ${namespace} --tag 2.1.0 --skip-verify`,
+    { KUBECONFIG: kubeconfig, ANTHROPIC_API_KEY: "sk-ant-picture" },
+  );
+  try {
+    return await takePictures(t);
+  } finally {
+    t.close();
+    tidy(false);
+  }
 }
 
-if (mode === "--check") {
+let pictures = await onePicture();
+// A live screen's moments are brief: a check that misses one takes the pictures again (up to three
+// runs in all) before it says the README shows a line the program no longer shows.
+const stale = () => {
   const readme = readFileSync(join(root, "README.md"), "utf8");
-  const stale = Object.keys(pictures).flatMap((name) =>
+  return Object.keys(pictures).flatMap((name) =>
     block(readme, name)
       .split("\n")
       .filter((line) => !seen.has(normalise(line))),
   );
-  if (stale.length > 0) {
-    console.error(`README pictures show lines the program no longer shows:\n${stale.join("\n")}`);
+};
+for (let run = 2; mode === "--check" && run <= 3 && stale().length > 0; run++) pictures = await onePicture();
+
+if (mode === "--check") {
+  const lines = stale();
+  if (lines.length > 0) {
+    console.error(`README pictures show lines the program no longer shows:\n${lines.join("\n")}`);
     process.exit(1);
   }
   console.log("README pictures match the program");
@@ -79,9 +88,18 @@ async function takePictures(t) {
   const wizard = await answerUntilConfirm(t);
   t.send("Enter");
   // The screen while the database stage waits: taken as soon as a stage waits on its objects.
-  const progress = trim(keep(await t.waitFor(/waiting on \d+/, 60_000, () => keep(t.screen()), 20)));
+  const progress = trim(keep(await t.waitFor(/waiting on \d+/, 60_000, () => keep(t.screen()), 10)));
+  // Every screen to the end: what the run shows at all.
+  await t.waitFor(
+    /\[exit \d+\]/,
+    60_000,
+    () => {
+      keep(t.screen());
+      return t.history();
+    },
+    10,
+  );
   const code = await t.exitCode();
-  keep(t.screen());
   if (code !== 0) throw new Error(`the install exited ${code}:\n${t.history()}`);
   return { wizard, progress };
 }
