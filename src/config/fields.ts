@@ -7,6 +7,11 @@ import {
   imageRegistry,
   imageTag,
   integerIn,
+  parseAffinity,
+  parseAutoscale,
+  parseNodeSelector,
+  parseResourceList,
+  parseTolerations,
   minLength,
   settingWord,
   storageQuantity,
@@ -86,79 +91,11 @@ const tls: Validator = (v) => {
 const optionalSubdomain: Validator = (v) => (v === "" ? undefined : dns1123Subdomain(v));
 const anything: Validator = () => undefined;
 
-const LABEL_KEY =
-  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
-
-/** A pod spec's `affinity` as JSON; undefined unless an object of only its three kinds. */
-export function parseAffinity(v: string): Record<string, unknown> | undefined {
-  try {
-    const a = JSON.parse(v) as unknown;
-    const keys = a && typeof a === "object" && !Array.isArray(a) ? Object.keys(a) : [];
-    const known = ["nodeAffinity", "podAffinity", "podAntiAffinity"];
-    return keys.length > 0 && keys.every((k) => known.includes(k)) ? (a as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** `2:10` → the autoscaler's bounds; undefined unless 1 ≤ MIN ≤ MAX ≤ 50. */
-export function parseAutoscale(v: string): { min: number; max: number } | undefined {
-  const m = /^(\d{1,2}):(\d{1,2})$/.exec(v);
-  const [min, max] = [Number(m?.[1]), Number(m?.[2])];
-  return m && min >= 1 && min <= max && max <= 50 ? { min, max } : undefined;
-}
-
-const QUANTITY = /^([0-9]+(\.[0-9]+)?)(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
-
-/** `cpu=200m,memory=256Mi` → a resource list; undefined unless each is cpu or memory with a quantity. */
-export function parseResourceList(v: string): Record<string, string> | undefined {
-  const out: Record<string, string> = {};
-  for (const pair of v.split(",").map((p) => p.trim())) {
-    const [name, quantity, ...rest] = pair.split("=");
-    if (rest.length > 0 || (name !== "cpu" && name !== "memory") || !QUANTITY.test(quantity ?? "")) return undefined;
-    out[name] = quantity!;
-  }
-  return out;
-}
-
 const resourceList: Validator = (v) =>
   v === "" || parseResourceList(v)
     ? undefined
     : "cpu=QUANTITY and/or memory=QUANTITY, comma-separated, e.g. cpu=200m,memory=256Mi";
 
-/** `pool=mathison,zone=a` → labels; undefined when any pair is not a valid label. */
-export function parseNodeSelector(v: string): Record<string, string> | undefined {
-  const out: Record<string, string> = {};
-  for (const pair of v.split(",").map((p) => p.trim())) {
-    const [key, value, ...rest] = pair.split("=");
-    if (rest.length > 0 || value === undefined || !LABEL_KEY.test(key!) || !LABEL_VALUE.test(value)) return undefined;
-    out[key!] = value;
-  }
-  return out;
-}
-
-export interface Toleration {
-  readonly key: string;
-  readonly operator: "Equal" | "Exists";
-  readonly value?: string;
-  readonly effect: string;
-}
-
-/** `dedicated=mathison:NoSchedule,gpu:NoExecute` (kubectl taint's syntax) → tolerations; undefined when one is not. */
-export function parseTolerations(v: string): Toleration[] | undefined {
-  const out: Toleration[] = [];
-  for (const item of v.split(",").map((p) => p.trim())) {
-    const m = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(item);
-    if (!m || !LABEL_KEY.test(m[1]!) || (m[2] !== undefined && !LABEL_VALUE.test(m[2]))) return undefined;
-    out.push(
-      m[2] === undefined
-        ? { key: m[1]!, operator: "Exists", effect: m[3]! }
-        : { key: m[1]!, operator: "Equal", value: m[2], effect: m[3]! },
-    );
-  }
-  return out;
-}
 const dockerConfigJson: Validator = (v) => {
   if (v === "") return undefined;
   try {

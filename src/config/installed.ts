@@ -2,7 +2,7 @@ import { fieldSpec, FIELDS, type FieldKey } from "./fields.js";
 import type { RawSource } from "./sources.js";
 import type { ConfigProblem } from "./types.js";
 import { parseImageReference } from "./validate.js";
-import { type SecretKey, SECRET_DATA_KEYS } from "./secret-keys.js";
+import { ROTATABLE, type SecretKey, SECRET_DATA_KEYS } from "./secret-keys.js";
 
 /** What an existing install holds: the record's answers and the Secret's values. */
 export interface Installed {
@@ -59,6 +59,20 @@ export function parseReplaceSecrets(value: string | undefined): { keys: SecretKe
       });
   }
   return { keys, problems };
+}
+
+/** `--rotate POSTGRES_PASSWORD,AUTH_SECRET` → secret keys, or the one-line problem. */
+export function parseRotate(value: string | undefined): SecretKey[] | string {
+  if (value === undefined) return [];
+  const names = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = names.filter((n) => !(n in ROTATABLE));
+  if (unknown.length > 0 || names.length === 0) {
+    return `--rotate: ${JSON.stringify(value)} is not allowed: POSTGRES_PASSWORD and/or AUTH_SECRET, comma-separated (ANTHROPIC_API_KEY is yours: --replace-secret)`;
+  }
+  return [...new Set(names.map((n) => ROTATABLE[n]!))];
 }
 
 export interface SecretDecision {

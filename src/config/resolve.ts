@@ -1,18 +1,15 @@
-import {
-  FIELDS,
-  fieldSpec,
-  parseAffinity,
-  parseAutoscale,
-  parseNodeSelector,
-  parseResourceList,
-  parseTolerations,
-  type FieldKey,
-  type FieldSpec,
-} from "./fields.js";
+import { FIELDS, fieldSpec, type FieldKey, type FieldSpec } from "./fields.js";
 import { generateAuthSecret, generatePostgresPassword } from "./secrets.js";
 import type { RawSource, RawValue } from "./sources.js";
 import type { ConfigProblem, GeneratedSecret, InstallConfig, RegistryAuth, TlsConfig } from "./types.js";
-import { parseImageReference } from "./validate.js";
+import {
+  parseAffinity,
+  parseAutoscale,
+  parseImageReference,
+  parseNodeSelector,
+  parseResourceList,
+  parseTolerations,
+} from "./validate.js";
 
 export interface ResolveOptions {
   /** install needs values the user must choose (the domain); render may use placeholders. */

@@ -1,4 +1,4 @@
-import type { Toleration } from "./fields.js";
+import type { Toleration } from "./validate.js";
 export type TlsConfig =
   | { readonly mode: "cert-manager"; readonly issuer: string }
   | { readonly mode: "secret"; readonly secretName: string }

@@ -66,6 +66,18 @@ export const imageRegistry: Validator = (v) =>
     : "a registry HOST[:PORT] with an optional /PREFIX path, lowercase, e.g. registry.internal:5000/mathison (no scheme, no trailing slash)";
 
 /**
+ * An image's registry and repository path, as Docker names them: a first segment with a dot, a
+ * port or `localhost` is a registry; anything else is Docker Hub's (`redis` → `library/redis`).
+ */
+export function splitRegistry(name: string): { registry: string; path: string } {
+  const [first, ...rest] = name.split("/");
+  if (rest.length > 0 && (first!.includes(".") || first!.includes(":") || first === "localhost")) {
+    return { registry: first!, path: rest.join("/") };
+  }
+  return { registry: "docker.io", path: rest.length === 0 ? `library/${name}` : name };
+}
+
+/**
  * An image as a mirror holds it: its repository path, without the registry it came from, under
  * HOST[/PREFIX] (`redis:7.2.7` → `HOST/library/redis:7.2.7`, `ghcr.io/acme/web:1` → `HOST/acme/web:1`),
  * as `crane copy` and `skopeo copy` put them.
@@ -73,19 +85,14 @@ export const imageRegistry: Validator = (v) =>
 export function mirrored(image: string, registry: string): string {
   const ref = parseImageReference(image);
   if (!ref || registry === "") return image;
-  const [first, ...rest] = ref.name.split("/");
-  const hasHost = rest.length > 0 && (first!.includes(".") || first!.includes(":") || first === "localhost");
-  const path = hasHost ? rest.join("/") : rest.length === 0 ? `library/${ref.name}` : ref.name;
-  return `${registry}/${path}${ref.tag ? `:${ref.tag}` : ""}${ref.digest ? `@${ref.digest}` : ""}`;
+  return `${registry}/${splitRegistry(ref.name).path}${ref.tag ? `:${ref.tag}` : ""}${ref.digest ? `@${ref.digest}` : ""}`;
 }
 
 /** The image with its registry spelled out (`redis:7` → `docker.io/library/redis:7`), as a copy tool takes it. */
 export function fullyQualified(image: string): string {
   const ref = parseImageReference(image);
   if (!ref) return image;
-  const [first, ...rest] = ref.name.split("/");
-  const hasHost = rest.length > 0 && (first!.includes(".") || first!.includes(":") || first === "localhost");
-  return hasHost ? image : mirrored(image, "docker.io");
+  return splitRegistry(ref.name).registry === "docker.io" ? mirrored(image, "docker.io") : image;
 }
 
 export const imageTag: Validator = (v) =>
@@ -114,4 +121,73 @@ export const settingWord: Validator = (v) =>
 
 export function minLength(n: number): Validator {
   return (v) => (v.length >= n ? undefined : `at least ${n} characters`);
+}
+
+const LABEL_KEY =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/** A pod spec's `affinity` as JSON; undefined unless an object of only its three kinds. */
+export function parseAffinity(v: string): Record<string, unknown> | undefined {
+  try {
+    const a = JSON.parse(v) as unknown;
+    const keys = a && typeof a === "object" && !Array.isArray(a) ? Object.keys(a) : [];
+    const known = ["nodeAffinity", "podAffinity", "podAntiAffinity"];
+    return keys.length > 0 && keys.every((k) => known.includes(k)) ? (a as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `2:10` → the autoscaler's bounds; undefined unless 1 ≤ MIN ≤ MAX ≤ 50. */
+export function parseAutoscale(v: string): { min: number; max: number } | undefined {
+  const m = /^(\d{1,2}):(\d{1,2})$/.exec(v);
+  const [min, max] = [Number(m?.[1]), Number(m?.[2])];
+  return m && min >= 1 && min <= max && max <= 50 ? { min, max } : undefined;
+}
+
+const QUANTITY = /^([0-9]+(\.[0-9]+)?)(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
+
+/** `cpu=200m,memory=256Mi` → a resource list; undefined unless each is cpu or memory with a quantity. */
+export function parseResourceList(v: string): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (const pair of v.split(",").map((p) => p.trim())) {
+    const [name, quantity, ...rest] = pair.split("=");
+    if (rest.length > 0 || (name !== "cpu" && name !== "memory") || !QUANTITY.test(quantity ?? "")) return undefined;
+    out[name] = quantity!;
+  }
+  return out;
+}
+
+/** `pool=mathison,zone=a` → labels; undefined when any pair is not a valid label. */
+export function parseNodeSelector(v: string): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (const pair of v.split(",").map((p) => p.trim())) {
+    const [key, value, ...rest] = pair.split("=");
+    if (rest.length > 0 || value === undefined || !LABEL_KEY.test(key!) || !LABEL_VALUE.test(value)) return undefined;
+    out[key!] = value;
+  }
+  return out;
+}
+
+export interface Toleration {
+  readonly key: string;
+  readonly operator: "Equal" | "Exists";
+  readonly value?: string;
+  readonly effect: string;
+}
+
+/** `dedicated=mathison:NoSchedule,gpu:NoExecute` (kubectl taint's syntax) → tolerations; undefined when one is not. */
+export function parseTolerations(v: string): Toleration[] | undefined {
+  const out: Toleration[] = [];
+  for (const item of v.split(",").map((p) => p.trim())) {
+    const m = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(item);
+    if (!m || !LABEL_KEY.test(m[1]!) || (m[2] !== undefined && !LABEL_VALUE.test(m[2]))) return undefined;
+    out.push(
+      m[2] === undefined
+        ? { key: m[1]!, operator: "Exists", effect: m[3]! }
+        : { key: m[1]!, operator: "Equal", value: m[2], effect: m[3]! },
+    );
+  }
+  return out;
 }

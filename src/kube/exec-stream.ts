@@ -51,6 +51,7 @@ export function streamExec(
   }
   let stderr = Buffer.alloc(0);
   let status: ExecStatus | undefined;
+  let paused = false;
   return new Promise<ExecStreamResult>((resolve, reject) => {
     const ws = readMessages(
       socket,
@@ -58,9 +59,14 @@ export function streamExec(
         const channel = data[0];
         const payload = data.subarray(1);
         if (channel === STDOUT && streams.stdout && payload.length > 0) {
-          if (!streams.stdout.write(payload)) {
+          // The frames of a chunk already read still arrive: one pause, one resume on the sink's drain.
+          if (!streams.stdout.write(payload) && !paused) {
+            paused = true;
             ws.pause();
-            streams.stdout.once("drain", () => ws.resume());
+            streams.stdout.once("drain", () => {
+              paused = false;
+              ws.resume();
+            });
           }
         } else if (channel === STDERR) stderr = Buffer.concat([stderr, payload]).subarray(-STDERR_KEPT);
         else if (channel === STATUS && payload.length > 0) status = JSON.parse(payload.toString("utf8")) as ExecStatus;

@@ -1,4 +1,4 @@
-import { parseImageReference } from "../config/validate.js";
+import { parseImageReference, splitRegistry } from "../config/validate.js";
 import type { InstallConfig } from "../config/types.js";
 import { REGISTRY_SECRET_NAME } from "../facts/names.js";
 import { type KubeObject, typed } from "../facts/objects.js";
@@ -9,10 +9,7 @@ const DOCKER_HUB = new Set(["docker.io", "index.docker.io", "registry-1.docker.i
 
 /** The registry an image is pulled from: its first path segment when that is a host, else Docker Hub. */
 export function registryHost(image: string): string {
-  const name = parseImageReference(image)?.name ?? image;
-  const [first, ...rest] = name.split("/");
-  const isHost = rest.length > 0 && (first!.includes(".") || first!.includes(":") || first === "localhost");
-  return isHost ? first! : "docker.io";
+  return splitRegistry(parseImageReference(image)?.name ?? image).registry;
 }
 
 /** A docker config key (`https://index.docker.io/v1/`, `ghcr.io`, `https://r.example:5000/v2/`) as a host. */
@@ -42,11 +39,7 @@ export function registrySecret(config: InstallConfig, images: readonly string[])
             },
           ]),
         )
-      : Object.fromEntries(
-          Object.entries((JSON.parse(config.secrets.dockerConfig) as { auths: Record<string, unknown> }).auths).filter(
-            ([key]) => hosts.includes(authHost(key)),
-          ),
-        );
+      : usedEntries(config.secrets.dockerConfig, hosts);
   return {
     apiVersion: "v1",
     kind: "Secret",
@@ -63,6 +56,12 @@ export function registrySecret(config: InstallConfig, images: readonly string[])
     type: "kubernetes.io/dockerconfigjson",
     data: { ".dockerconfigjson": Buffer.from(JSON.stringify({ auths })).toString("base64") },
   };
+}
+
+/** A docker config's `auths` entries for these registries only: what the install keeps of the file. */
+export function usedEntries(dockerConfig: string, hosts: readonly string[]): Record<string, unknown> {
+  const auths = (JSON.parse(dockerConfig) as { auths: Record<string, unknown> }).auths;
+  return Object.fromEntries(Object.entries(auths).filter(([key]) => hosts.includes(authHost(key))));
 }
 
 /** Which registries a pull secret's docker config has entries for. */

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { databaseUrl, postgresHost, redisUrl } from "../config/secrets.js";
 import type { InstallConfig } from "../config/types.js";
 import { mirrored, parseImageReference } from "../config/validate.js";
-import { registrySecret } from "./registry.js";
+import { registryHost, registrySecret, usedEntries } from "./registry.js";
 import { loadManifests, type ManifestSet } from "./manifests.js";
 import { STAGES, type StageId } from "./stages.js";
 import { CONFIG_DIGEST_ANNOTATION } from "../facts/names.js";
@@ -47,10 +47,6 @@ export function renderPlan(
     for (const obj of objects) customise(obj, config);
     return { id: stage.id, index, title: stage.title, objects };
   });
-  rollOnChange(
-    stages.flatMap((s) => s.objects),
-    options.pullToken,
-  );
   if (config.imageRegistry) {
     for (const pod of stages.flatMap((s) => s.objects).flatMap(podSpecsOf)) {
       for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])])
@@ -61,6 +57,11 @@ export function renderPlan(
   withPullSecret(plan, config);
   for (const obj of stages.flatMap((s) => s.objects)) sizeAndPlace(obj, config);
   if (config.webAutoscale) withAutoscaler(plan, config.webAutoscale);
+  // Last: the digest is of the Secret as applied (a docker config kept as the entries used).
+  rollOnChange(
+    stages.flatMap((s) => s.objects),
+    options.pullToken,
+  );
   return plan;
 }
 
@@ -133,7 +134,15 @@ function withPullSecret(plan: RenderedPlan, config: InstallConfig): void {
   if (!config.registryAuth) return;
   const secret = registrySecret(config, imagesOf(plan));
   const name = config.registryAuth.kind === "existing" ? config.registryAuth.secretName : REGISTRY_SECRET_NAME;
-  if (secret) (plan.stages.find((s) => s.id === "config")!.objects as KubeObject[]).push(secret);
+  const configStage = plan.stages.find((s) => s.id === "config")!;
+  if (secret) (configStage.objects as KubeObject[]).push(secret);
+  if (config.registryAuth.kind === "docker-config") {
+    // Only what the install uses of the file is kept: credentials for other registries stay on the machine.
+    const kept = configStage.objects.find((o) => o.kind === "Secret" && o.metadata.name === SECRET_NAME)!;
+    const hosts = [...new Set(imagesOf(plan).map(registryHost))];
+    const used = JSON.stringify({ auths: usedEntries(config.secrets.dockerConfig, hosts) });
+    kept.data.DOCKER_CONFIG = Buffer.from(used).toString("base64");
+  }
   for (const obj of plan.stages.flatMap((s) => s.objects)) {
     if (obj.kind === "ServiceAccount" && obj.metadata.name === "mathison") obj.imagePullSecrets = [{ name }];
     const pod = obj.spec?.template?.spec;

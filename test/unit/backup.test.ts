@@ -101,7 +101,7 @@ describe("backups", () => {
 
 describe("--rotate", () => {
   it("takes POSTGRES_PASSWORD and AUTH_SECRET; anything else names the flag and what is allowed", async () => {
-    const { parseRotate } = await import("../../src/cli/commands/install.js");
+    const { parseRotate } = await import("../../src/config/installed.js");
     assert.deepEqual(parseRotate("POSTGRES_PASSWORD, AUTH_SECRET"), ["postgresPassword", "authSecret"]);
     assert.deepEqual(parseRotate(undefined), []);
     assert.match(

@@ -358,6 +358,25 @@ describe("private registries", () => {
     ]);
   });
 
+  it("of a docker config only the entries used are kept in the install's Secret", () => {
+    const dockerConfig = JSON.stringify({ auths: { "ghcr.io": { auth: "eA==" }, "quay.io": { auth: "eQ==" } } });
+    const plan = renderPlan(configFrom({ webImage: "ghcr.io/acme/web", dockerConfig }));
+    const kept = findObject(plan, "Secret", "mathison-secrets").data.DOCKER_CONFIG;
+    assert.deepEqual(JSON.parse(Buffer.from(kept, "base64").toString()), { auths: { "ghcr.io": { auth: "eA==" } } });
+  });
+
+  it("the registry's password can be replaced on purpose, as the other secrets you supply", async () => {
+    const { decideSecrets, parseReplaceSecrets } = await import("../../src/config/installed.js");
+    assert.deepEqual(parseReplaceSecrets("REGISTRY_PASSWORD"), { keys: ["registryPassword"], problems: [] });
+    const installed = { answers: {}, secrets: { registryPassword: "old" }, recordName: "r", secretName: "s" };
+    const given = () => ({ value: "new", field: "--registry-password-file" });
+    const kept = decideSecrets(installed, given, []);
+    assert.equal(kept.kept.registryPassword?.value, "old", "a different one is not applied unasked");
+    const replaced = decideSecrets(installed, given, ["registryPassword"]);
+    assert.equal(replaced.kept.registryPassword, undefined);
+    assert.equal(replaced.fallback.registryPassword, undefined, "the one given wins");
+  });
+
   it("one way to authenticate; a user needs a password", async () => {
     const { resolveConfig } = await import("../../src/config/resolve.js");
     const src = (v: Record<string, string>) => [

@@ -1,9 +1,9 @@
-import { parseReplaceSecrets } from "../../config/installed.js";
+import { parseReplaceSecrets, parseRotate } from "../../config/installed.js";
 import { loadConfig, readGiven, type GivenSources } from "../../config/load.js";
 import { formatProblem } from "../../config/types.js";
 import type { FrontEnd } from "../../pipeline/front-end.js";
 import { runInstallPipeline, type PipelineOptions } from "../../pipeline/install.js";
-import { ROTATABLE, type SecretKey } from "../../config/secret-keys.js";
+import type { SecretKey } from "../../config/secret-keys.js";
 import { STAGES, type StageId } from "../../render/stages.js";
 import { OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
@@ -117,20 +117,6 @@ function installRun(args: ParsedArgs, io: CliIO): InstallRun | ExitCodeValue {
     rotateSecrets: typeof rotate === "string" ? [] : rotate,
     given: read,
   };
-}
-
-/** `--rotate POSTGRES_PASSWORD,AUTH_SECRET` → secret keys, or the one-line problem. */
-export function parseRotate(value: string | undefined): SecretKey[] | string {
-  if (value === undefined) return [];
-  const names = value
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const unknown = names.filter((n) => !(n in ROTATABLE));
-  if (unknown.length > 0 || names.length === 0) {
-    return `--rotate: ${JSON.stringify(value)} is not allowed: POSTGRES_PASSWORD and/or AUTH_SECRET, comma-separated (ANTHROPIC_API_KEY is yours: --replace-secret)`;
-  }
-  return [...new Set(names.map((n) => ROTATABLE[n]!))];
 }
 
 /**

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { runRestore as restorePipeline, type RestoreFrontEnd } from "../../pipeline/restore.js";
-import { chooseReporter, type OutputFormat } from "../../ui/choose-reporter.js";
+import type { OutputFormat } from "../../ui/choose-reporter.js";
+import { widthOf, wrapLines } from "../../ui/wrap.js";
 import type { ParsedArgs } from "../args.js";
 import { lockedRunFlags, outputAndNamespace, parseDuration } from "./common.js";
 import { isNonInteractive } from "./install.js";
@@ -43,15 +44,10 @@ export async function runRestore(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
   );
 }
 
-/** Steps as plain lines or JSON events; the confirm typed in a terminal, --yes otherwise; the checklist as `verify` shows it. */
+/** Steps as plain lines or JSON events (the script front end's); the confirm typed in a terminal, --yes otherwise. */
 async function restoreFrontEnd(io: CliIO, format: OutputFormat, interactive: boolean): Promise<RestoreFrontEnd> {
-  const reporter = chooseReporter({ format, stdout: io.stdout, stderr: io.stderr, env: io.env });
-  const { scriptVerifyFrontEnd } = await import("../../ui/script-checklist.js");
-  const say = (line: string, outcome?: Parameters<RestoreFrontEnd["say"]>[1]) => {
-    io.stderr.write(`${line}\n`);
-    if (format === "json" && outcome)
-      reporter.event({ event: "done", ok: false, outcome, elapsedMs: 0, applied: 0, total: 0, message: line });
-  };
+  const { scriptFrontEnd } = await import("../../ui/script-front-end.js");
+  const script = scriptFrontEnd({ flags: {}, io, format, replaceSecrets: [] });
   const confirm = async (namespace: string): Promise<boolean> => {
     if (!interactive) return true;
     const { askToType } = await import("../../ui/wizard/wizard.js");
@@ -61,11 +57,8 @@ async function restoreFrontEnd(io: CliIO, format: OutputFormat, interactive: boo
     });
   };
   return {
-    ...scriptVerifyFrontEnd(reporter),
-    showRestorePlan: (lines) => io.stderr.write(`${lines.join("\n")}\n`),
+    ...script,
+    showRestorePlan: (lines) => io.stderr.write(`${wrapLines(lines, widthOf(io.stderr)).join("\n")}\n`),
     confirm,
-    startReporting: () => reporter,
-    stopReporting: async () => undefined,
-    say,
   };
 }
