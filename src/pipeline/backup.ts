@@ -46,7 +46,7 @@ export async function backupWithEvents(
       file,
       bytes: manifest.bytes,
       elapsedMs: at.elapsedMs,
-      message: `backup of database ${manifest.database.name} written to ${file} (${sizeOf(manifest.bytes)}, sha256 ${manifest.sha256.slice(0, 12)}…; manifest ${file}.json)`,
+      message: `backup of database ${manifest.database.name} written to ${file} (${sizeOf(manifest.bytes)}, sha256 ${manifest.sha256.slice(0, 12)}…; its manifest beside it, .json)`,
     });
     return manifest;
   } catch (err) {
