@@ -12,6 +12,8 @@ export const COMMANDS = [
   "verify",
   "backup",
   "restore",
+  "export",
+  "secrets",
 ] as const;
 export type Command = (typeof COMMANDS)[number];
 
@@ -30,6 +32,13 @@ const CLUSTER_OPTIONS: Record<string, OptionSpec> = {
   context: { type: "string" },
   "exec-timeout": { type: "string" },
   output: { type: "string" },
+};
+
+/** How a command that writes lines only (no --output) reaches the cluster. */
+const CLUSTER_ACCESS: Record<string, OptionSpec> = {
+  kubeconfig: CLUSTER_OPTIONS["kubeconfig"]!,
+  context: CLUSTER_OPTIONS["context"]!,
+  "exec-timeout": CLUSTER_OPTIONS["exec-timeout"]!,
 };
 
 /** How the checks beyond the cluster reach the domain before DNS or the CA are public. */
@@ -58,13 +67,27 @@ export const COMMAND_OPTIONS: Record<Command, Record<string, OptionSpec>> = {
     "no-backup": { type: "boolean" },
     "backup-dir": { type: "string" },
     rotate: { type: "string" },
+    "leave-gitops": { type: "boolean" },
     ...NETWORK_OPTIONS,
+  },
+  export: {
+    ...CLUSTER_ACCESS,
+    gitops: { type: "string" },
+    flavor: { type: "string" },
+    "repo-url": { type: "string" },
+    "repo-path": { type: "string" },
+    "repo-branch": { type: "string" },
+    "lock-timeout": { type: "string" },
+  },
+  secrets: {
+    ...CLUSTER_ACCESS,
+    "replace-secret": { type: "string" },
+    rotate: { type: "string" },
+    "lock-timeout": { type: "string" },
   },
   verify: { ...CLUSTER_OPTIONS, ...NETWORK_OPTIONS, "non-interactive": { type: "boolean" } },
   "support-bundle": {
-    kubeconfig: CLUSTER_OPTIONS["kubeconfig"]!,
-    context: CLUSTER_OPTIONS["context"]!,
-    "exec-timeout": CLUSTER_OPTIONS["exec-timeout"]!,
+    ...CLUSTER_ACCESS,
     dir: { type: "string" },
   },
   preflight: { ...CLUSTER_OPTIONS, "force-namespace": { type: "boolean" } },
@@ -95,7 +118,7 @@ export interface ParsedArgs {
   /** String-valued flags, keyed by name without `--`. */
   readonly strings: Readonly<Record<string, string | undefined>>;
   readonly booleans: Readonly<Record<string, boolean | undefined>>;
-  /** What follows the flags: `restore FILE`'s file; no other command takes any. */
+  /** What follows the flags: `restore FILE`'s file, `secrets apply`'s verb; no other command takes any. */
   readonly positionals?: readonly string[];
 }
 
@@ -119,7 +142,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
       args: argv.slice(named ? 1 : 0) as string[],
       options,
       strict: true,
-      allowPositionals: command === "restore",
+      allowPositionals: command === "restore" || command === "secrets",
     });
     values = parsed.values as Record<string, string | boolean | undefined>;
     positionals = parsed.positionals;

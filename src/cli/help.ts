@@ -60,6 +60,17 @@ const COMMANDS: Readonly<
     summary: "replace the database with a backup: web and worker stop, the migration runs again, then verify",
     settings: "namespace",
   },
+  export: {
+    usage: "export --gitops DIR [--flavor F] [--repo-url URL]",
+    summary:
+      "hand the install to GitOps: a directory Argo CD, Flux or kubectl applies in the installer's order, without a secret value",
+    settings: "all",
+  },
+  secrets: {
+    usage: "secrets apply [--namespace N]",
+    summary: "create or update the install's Secrets in the cluster, keeping every installed value (for GitOps)",
+    settings: "all",
+  },
   "support-bundle": {
     usage: "support-bundle [--namespace N] [--dir DIR]",
     summary: "a redacted .tar.gz of what someone helping needs; prints its path",
@@ -126,6 +137,21 @@ const FLAGS: Readonly<Record<string, readonly [string, string]>> = {
   ],
   "show-secrets": ["--show-secrets", "print secret values instead of <redacted> (files are written 0600)"],
   dir: ["--dir DIR", "where to write the bundle (default: the current directory)"],
+  gitops: ["--gitops DIR", "the directory to write (made if missing; files the export writes are replaced)"],
+  flavor: [
+    "--flavor kustomize|argocd|flux",
+    "kustomize (default): the stages and a README giving their order; argocd: sync waves and an Application; flux: Kustomizations chained with dependsOn",
+  ],
+  "repo-url": ["--repo-url URL", "the Git repository the controller follows (required for argocd and flux)"],
+  "repo-path": [
+    "--repo-path PATH",
+    "DIR's path inside that repository (default: found from DIR's enclosing Git work tree, else the root)",
+  ],
+  "repo-branch": ["--repo-branch NAME", "the branch the controller follows (default main)"],
+  "leave-gitops": [
+    "--leave-gitops",
+    "manage an install an export handed to GitOps with the installer again (remove the controller's Application or Kustomizations first)",
+  ],
 };
 
 const EXIT_CODES =

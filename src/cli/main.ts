@@ -22,6 +22,8 @@ const COMMAND_RUNNERS: Record<Exclude<Command, "render">, () => Promise<Runner>>
   uninstall: async () => (await import("./commands/uninstall.js")).runUninstall,
   backup: async () => (await import("./commands/backup.js")).runBackup,
   restore: async () => (await import("./commands/restore.js")).runRestore,
+  export: async () => (await import("./commands/gitops.js")).runExport,
+  secrets: async () => (await import("./commands/gitops.js")).runSecrets,
 };
 
 /**

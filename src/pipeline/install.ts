@@ -79,6 +79,8 @@ export interface PipelineOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** `preflight`: the install's run stopped after its checks, having written nothing. */
   readonly stopAfter?: "preflight";
+  /** `--leave-gitops`: the installer manages a namespace an export handed to GitOps again. */
+  readonly leaveGitops?: boolean;
 }
 
 /** The install's words for how it stopped early. */
@@ -160,6 +162,7 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
       "apply-failed",
     );
   if (options.dryRun) return reportDryRun(plan, fe);
+  if (state.record.gitops && !options.leaveGitops) throw gitopsRefusal(state);
   const asked = Date.now();
   if (
     !(await fe.confirm(
@@ -311,6 +314,17 @@ function mutableTagNotices(plan: InstallPlan, config: InstallConfig): string[] {
   ];
 }
 
+/** An install handed to GitOps changes through its repository: applying here would fight the controller. */
+function gitopsRefusal(state: InstallState): Stop {
+  const g = state.record.gitops!;
+  const where = g.repoURL ? `, ${g.repoURL}${g.path && g.path !== "." ? ` ${g.path}` : ""}` : "";
+  return new Stop(
+    ExitCode.usage,
+    `mathison-install: namespace ${state.namespace} is GitOps-managed (${g.flavor}${where}) since ${g.exportedAt}: an install here would fight the controller; nothing was applied\n  try: change values.yaml in the exported directory, run mathison-install export --gitops DIR --values DIR/values.yaml, and commit; or, to manage it with the installer again, remove the ${g.flavor === "flux" ? "Flux Kustomizations" : g.flavor === "argocd" ? "Argo CD Application" : "controller's source"} (keeping its objects) and run install --leave-gitops`,
+    "refused",
+  );
+}
+
 function usage(problems: readonly ConfigProblem[]): Stop {
   return new Stop(
     ExitCode.usage,
@@ -319,9 +333,13 @@ function usage(problems: readonly ConfigProblem[]): Stop {
   );
 }
 
-async function openCluster(
-  options: PipelineOptions,
-  fe: FrontEnd,
+/** What opening a cluster needs of a command's options and front end (install, export, secrets apply). */
+type OpenOptions = Pick<PipelineOptions, "cluster" | "open" | "namespace">;
+type OpenFrontEnd = Pick<FrontEnd, "chooseContext" | "say">;
+
+export async function openCluster(
+  options: OpenOptions,
+  fe: OpenFrontEnd,
 ): Promise<{ kube: Kube; reads: Kube; state: InstallState }> {
   if (options.open) return opened(options.open(), options, fe);
   let context = options.cluster.context;
@@ -340,8 +358,8 @@ async function openCluster(
  */
 async function opened(
   cluster: Kube,
-  options: PipelineOptions,
-  fe: FrontEnd,
+  options: OpenOptions,
+  fe: OpenFrontEnd,
 ): Promise<{ kube: Kube; reads: Kube; state: InstallState }> {
   for (const w of cluster.warnings ?? []) fe.say(`mathison-install: warning: ${w}`);
   const reads = readOnce(cluster);

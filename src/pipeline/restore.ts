@@ -14,7 +14,7 @@ import { deploymentReadiness, jobReadinessWithPods, type Readiness } from "../en
 import { type KubeObject, type ObjectRef, typed } from "../facts/objects.js";
 import { connect, type ConnectOptions } from "../kube/client.js";
 import type { Kube } from "../kube/types.js";
-import { lastSuccessfulRun, noInstallMessage, type InstallRecord } from "../record/install-record.js";
+import { gitopsWarning, lastSuccessfulRun, noInstallMessage, type InstallRecord } from "../record/install-record.js";
 import { readInstallState, writeRecord, type InstallState } from "../record/store.js";
 import { renderPlan } from "../render/render.js";
 import { sizeOf } from "../base/sizes.js";
@@ -129,6 +129,7 @@ async function restorePlanLines(kube: Kube, state: InstallState, m: BackupManife
     `Restore into context ${kube.contextName}, namespace ${state.namespace}: database ${db} is replaced by`,
     `  ${file}: a dump of database ${m.database.name} taken ${m.createdAt} (${sizeOf(m.bytes)}, sha256 checked)`,
     ...(elsewhere ? [`  ! it was taken from context ${m.context}, namespace ${m.namespace}`] : []),
+    ...(state.record.gitops ? [`  ! ${gitopsWarning(state.record.gitops, "restore")}`] : []),
     `  images then: ${m.images.web ?? "?"}, ${m.images.worker ?? "?"}; now: ${last?.webImage}, ${last?.workerImage}`,
     "Steps: stop web and worker, restore the database (pg_restore --clean), run the migration of the current web image, start web and worker, verify.",
     "Everything written to the database since the dump is lost.",

@@ -12,6 +12,7 @@ import {
   type RunEntry,
   type Verification,
   type InstalledSummary,
+  type GitopsManaged,
 } from "../record/install-record.js";
 import { readInstallState } from "../record/store.js";
 import { parseInventoryKey, type KubeObject } from "../facts/objects.js";
@@ -38,6 +39,8 @@ export interface InstallStatus {
   readonly lock: { readonly holder: LockHolder | undefined; readonly expiresAt: string } | null;
   /** A restore that stopped with web and worker scaled down: its backup and since when. */
   readonly restoring: { readonly file: string; readonly since: string } | null;
+  /** Handed to GitOps by `export --gitops`: which controller applies it, from where. */
+  readonly gitops: GitopsManaged | null;
   /** Every workload Ready, the migration not failed, and a run has completed. The last verification does not count: it is shown, not judged. */
   readonly healthy: boolean;
 }
@@ -128,6 +131,7 @@ export async function readStatus(kube: Kube, namespace: string): Promise<Install
     restoring: state.record.restoring
       ? { file: state.record.restoring.file, since: state.record.restoring.since }
       : null,
+    gitops: state.record.gitops ?? null,
     healthy:
       lastOk !== undefined &&
       !state.record.restoring &&

@@ -5,7 +5,7 @@ import type { Reporter, RunOutcome } from "../engine/events.js";
 import { removeGroups, type RemovalGroup } from "../engine/remove.js";
 import { connect, type ConnectOptions } from "../kube/client.js";
 import type { Kube } from "../kube/types.js";
-import { lastSuccessfulRun, noInstallMessage } from "../record/install-record.js";
+import { gitopsWarning, lastSuccessfulRun, noInstallMessage, type GitopsManaged } from "../record/install-record.js";
 import { markKeptData, readInstallState, type InstallState } from "../record/store.js";
 import type { StageId } from "../render/stages.js";
 import { exitOf, runLocked, type CommandWords } from "./locked.js";
@@ -173,7 +173,7 @@ function keptNotes(plan: RemovalPlan): string[] {
 }
 
 /** The removal as the install's `plan` event: a delete per object, what stays as its impact. */
-export function removalEvent(plan: RemovalPlan, kube: Kube, backupFile?: string): PlanEvent {
+export function removalEvent(plan: RemovalPlan, kube: Kube, backupFile?: string, gitops?: GitopsManaged): PlanEvent {
   return {
     event: "plan",
     context: kube.contextName,
@@ -196,7 +196,7 @@ export function removalEvent(plan: RemovalPlan, kube: Kube, backupFile?: string)
         message: `deleted for good: ${k.object} (${k.message})`,
       })),
     ],
-    notices: [],
+    notices: gitops ? [gitopsWarning(gitops, "uninstall")] : [],
   };
 }
 
@@ -273,7 +273,7 @@ export async function runUninstall(options: UninstallOptions, fe: UninstallFront
     }
     const plan = await planRemoval(kube, state, options.deleteData);
     const backupFile = finalBackupFile(options, state, kube);
-    fe.showPlan(removalEvent(plan, kube, backupFile));
+    fe.showPlan(removalEvent(plan, kube, backupFile, state.record.gitops));
     if (!(await fe.confirm(plan))) {
       fe.say("Cancelled: nothing was deleted.", "cancelled");
       return ExitCode.cancelled;

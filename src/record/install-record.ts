@@ -3,6 +3,9 @@ import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import type { FieldKey } from "../config/fields.js";
 import { type KubeObject, typed } from "../facts/objects.js";
 
+/** A history entry of `export --gitops`: `exported (argocd)`. */
+export const EXPORTED_OUTCOME = "exported";
+
 /** How many runs the record remembers. */
 export const HISTORY_LENGTH = 10;
 
@@ -49,6 +52,16 @@ export interface InstallRecord {
   readonly verification?: Verification;
   /** A restore under way: web and worker were scaled down from these counts; the next run scales them back. */
   readonly restoring?: PendingRestore;
+  /** Handed to GitOps by `export --gitops`: a controller applies it, and `install` leaves it alone. */
+  readonly gitops?: GitopsManaged;
+}
+
+export interface GitopsManaged {
+  readonly flavor: string;
+  readonly exportedAt: string;
+  /** The repository and directory the controller follows, when the export was told them. */
+  readonly repoURL?: string;
+  readonly path?: string;
 }
 
 export interface PendingRestore {
@@ -67,6 +80,20 @@ export interface Verification {
 }
 
 export type ManualAnswer = "yes" | "no" | "skip";
+
+/**
+ * What a command that changes a GitOps-managed install must say first: the controller would
+ * undo it (selfHeal scales web and worker back up; a synced repository applies everything again).
+ */
+export function gitopsWarning(g: GitopsManaged, doing: "restore" | "uninstall"): string {
+  const controller =
+    g.flavor === "argocd" ? "Argo CD Application" : g.flavor === "flux" ? "Flux Kustomizations" : "GitOps controller";
+  const what =
+    doing === "restore"
+      ? `suspend the ${controller}'s syncing first (${g.flavor === "flux" ? "flux suspend kustomization" : "argocd app set NAME --sync-policy none"}) and resume it after, or it starts web and worker during the restore`
+      : `delete the ${controller} first (keeping its objects: ${g.flavor === "flux" ? "prune: false, or flux delete" : "argocd app delete NAME --cascade=false"}), or it applies everything again`;
+  return `GitOps-managed (${g.flavor}${g.repoURL ? `, ${g.repoURL}` : ""}): ${what}`;
+}
 
 /** What every command says where a namespace holds no install. */
 export function noInstallMessage(namespace: string, context: string): string {
@@ -94,6 +121,7 @@ export function decodeRecord(configMap: KubeObject | undefined): InstallRecord {
   const defaults = yamlField<string[]>(data["defaults.yaml"], []);
   const verification = yamlField<Verification | undefined>(data["verification.yaml"], undefined);
   const restoring = yamlField<PendingRestore | undefined>(data["restoring.yaml"], undefined);
+  const gitops = yamlField<GitopsManaged | undefined>(data["gitops.yaml"], undefined);
   return {
     ...(answers
       ? {
@@ -109,6 +137,7 @@ export function decodeRecord(configMap: KubeObject | undefined): InstallRecord {
     ...(data["pull-token"] ? { pullToken: data["pull-token"] } : {}),
     ...(verification && typeof verification === "object" ? { verification } : {}),
     ...(restoring && typeof restoring === "object" && restoring.replicas ? { restoring } : {}),
+    ...(gitops && typeof gitops === "object" && typeof gitops.flavor === "string" ? { gitops } : {}),
     inventory: Array.isArray(inventory) ? inventory.map(String) : [],
     history: Array.isArray(history) ? history : [],
   };
@@ -127,6 +156,7 @@ export function encodeRecord(record: InstallRecord, namespace: string): KubeObje
   if (record.pullToken) data["pull-token"] = record.pullToken;
   if (record.verification) data["verification.yaml"] = stringifyYaml(record.verification);
   if (record.restoring) data["restoring.yaml"] = stringifyYaml(record.restoring);
+  if (record.gitops) data["gitops.yaml"] = stringifyYaml(record.gitops);
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
@@ -178,7 +208,8 @@ export function nextRecord(previous: InstallRecord, run: RunEntry, success?: Suc
   if (!success) return { ...previous, history };
   // A new version of the install was not verified yet: the last verification was of the old one.
   // Its apply set web's and worker's replicas: a restore it interrupted is finished.
-  const { pullToken: _dropped, verification: _old, restoring: _scaledBack, ...rest } = previous;
+  // An install that applied is the installer's again (an export marks its own record afterwards).
+  const { pullToken: _dropped, verification: _old, restoring: _scaledBack, gitops: _handedBack, ...rest } = previous;
   return {
     ...rest,
     answers: success.answers,
@@ -192,9 +223,9 @@ export function nextRecord(previous: InstallRecord, run: RunEntry, success?: Suc
   };
 }
 
-/** The newest run that completed: what is installed now. */
+/** The newest run that completed (or export that handed the install to GitOps): what is installed now. */
 export function lastSuccessfulRun(record: InstallRecord): RunEntry | undefined {
-  return [...record.history].reverse().find((r) => r.outcome === "ok");
+  return [...record.history].reverse().find((r) => r.outcome === "ok" || r.outcome.startsWith(EXPORTED_OUTCOME));
 }
 
 /** The install as a greeting or plan names it: what runs (the last successful run's image), since when, by which installer. */

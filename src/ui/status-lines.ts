@@ -1,4 +1,5 @@
 import type { InstallStatus } from "../pipeline/status.js";
+import type { GitopsManaged } from "../record/install-record.js";
 import { shortTime, timeAgo } from "./plan-lines.js";
 
 const WIDTH = 80;
@@ -58,6 +59,17 @@ function headline(s: InstallStatus): string {
   return `${s.healthy ? "healthy" : "NOT healthy"}${verification}`;
 }
 
+/** `  label  text` with the text wrapped below itself. */
+function labelled(label: string, text: string): string[] {
+  const indent = " ".repeat(label.length);
+  return wrap(text, indent).map((l, i) => (i === 0 ? label + l.slice(indent.length) : l));
+}
+
+function gitopsLine(g: GitopsManaged, now: Date): string {
+  const source = g.repoURL ? ` from ${g.repoURL}${g.path && g.path !== "." ? ` (${g.path})` : ""}` : "";
+  return `GitOps (${g.flavor})${source}, exported ${timeAgo(g.exportedAt, now)}: change it through the repository`;
+}
+
 /** `mathison-install status` as text: the install, its workloads in one word each, its answers and last runs; 80 columns. */
 export function statusLines(s: InstallStatus, now: Date = new Date()): string[] {
   const i = s.installed;
@@ -72,6 +84,7 @@ export function statusLines(s: InstallStatus, now: Date = new Date()): string[] 
     `  images      ${[i.webImage, i.workerImage].filter(Boolean).join(", ") || "unknown"}`,
     `  installer   ${i.installerVersion ?? "unknown"}${when ? `; ${when}` : ""}`,
     `  lock        ${lockLine(s, now)}`,
+    ...(s.gitops ? labelled("  managed by  ", gitopsLine(s.gitops, now)) : []),
     "Workloads",
     ...s.workloads.flatMap((w) => row(w.state, w.object, w.message)),
   ];

@@ -147,6 +147,7 @@ describe("status text", () => {
     lastVerification: null,
     lock: null,
     restoring: null,
+    gitops: null,
     healthy: false,
   };
   it("fits 80 columns without cutting a reason, and masks secrets", () => {

@@ -109,6 +109,7 @@ function installRun(args: ParsedArgs, io: CliIO): InstallRun | ExitCodeValue {
     engine: timeoutsMs ? { timeoutsMs } : {},
     backup: { skip: args.booleans["no-backup"] ?? false, dir: args.strings["backup-dir"] },
     env: io.env,
+    leaveGitops: args.booleans["leave-gitops"] ?? false,
   };
   return {
     options,

@@ -1,0 +1,257 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { hostname, userInfo } from "node:os";
+import { loadConfig, type GivenSources } from "../config/load.js";
+import { formatProblem, type InstallConfig } from "../config/types.js";
+import type { SecretKey } from "../config/secret-keys.js";
+import { inventoryOf } from "../engine/plan.js";
+import { KubeApiError, type Kube } from "../kube/types.js";
+import type { ConnectOptions } from "../kube/client.js";
+import { EXPORTED_OUTCOME, nextRecord, type GitopsManaged, type RunEntry } from "../record/install-record.js";
+import { clearPendingPassword, markPendingPassword, setDatabasePassword } from "../engine/rotate.js";
+import { writeRecord, type InstallState } from "../record/store.js";
+import {
+  gitopsFiles,
+  isSecretKept,
+  type ExportedFile,
+  type GitopsFlavor,
+  type RepoLocation,
+} from "../render/gitops.js";
+import { renderPlan, type RenderedPlan } from "../render/render.js";
+import { SECRET_NAME } from "../facts/names.js";
+import type { KubeObject } from "../facts/objects.js";
+import { packageVersion } from "../base/version.js";
+import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
+import { answersToRecord, installedOf, openCluster, secretValuesOf } from "./install.js";
+import { exitOf, runLocked, Stop, type SaysWhy } from "./locked.js";
+
+/** How `export` and `secrets apply` reach the cluster, take the lock and read what the user gave. */
+export interface GitopsRunOptions {
+  readonly cluster: ConnectOptions;
+  readonly open?: () => Kube;
+  readonly namespace: string;
+  readonly lockTimeoutMs: number;
+  readonly leaseSeconds?: number;
+  readonly flags: Readonly<Record<string, string | undefined>>;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly given: GivenSources;
+}
+
+export interface ExportOptions extends GitopsRunOptions {
+  readonly dir: string;
+  readonly flavor: GitopsFlavor;
+  readonly repo: RepoLocation | undefined;
+}
+
+/** Where a command says what it did: lines for the person (stderr); `say` also for why it stopped. */
+export interface GitopsOutput extends SaysWhy {
+  line(text: string): void;
+}
+
+const EXPORT_WORDS = { nothingDone: "nothing was written" };
+
+/**
+ * `export --gitops DIR`: the install's answers (the record's, below what this run gives) rendered
+ * as a directory a GitOps controller applies in the installer's order, without a secret value;
+ * then the record marks the install as GitOps-managed, so `install` leaves it to the controller.
+ */
+export async function runExport(options: ExportOptions, out: GitopsOutput): Promise<ExitCodeValue> {
+  try {
+    const { kube, state } = await openCluster(options, { chooseContext: async () => undefined, say: out.say });
+    if (!state.secrets.authSecret || !state.secrets.postgresPassword) throw noSecretYet(state);
+    const resolved = loadConfig({
+      flags: options.flags,
+      env: options.env,
+      given: options.given,
+      forInstall: true,
+      installed: installedOf(state),
+    });
+    if (!resolved.ok)
+      throw new Stop(ExitCode.usage, resolved.problems.map((p) => `mathison-install: ${formatProblem(p)}`).join("\n"));
+    const pullToken = state.record.pullToken;
+    const rendered = renderPlan(resolved.config, undefined, { pullToken });
+    const { answers, defaults } = answersToRecord(resolved.chosen, installedOf(state), state.record.defaults ?? []);
+    const files = gitopsFiles({
+      rendered,
+      flavor: options.flavor,
+      repo: options.repo,
+      answers: answers as Record<string, string>,
+      installerVersion: packageVersion(),
+    });
+    assertNoSecret(files, secretValuesOf(resolved.config, state));
+    return await runLocked(kube, state, { ...EXPORT_WORDS, ...lockOf(options) }, out, async () => {
+      writeFiles(options.dir, files);
+      const gitops: GitopsManaged = {
+        flavor: options.flavor,
+        exportedAt: new Date().toISOString(),
+        ...(options.repo ? { repoURL: options.repo.url, path: options.repo.path } : {}),
+      };
+      const record = nextRecord(
+        state.record,
+        runEntry(kube, resolved.config, `${EXPORTED_OUTCOME} (${options.flavor})`),
+        {
+          answers,
+          defaults,
+          inventory: inventoryOf(rendered),
+          ...(pullToken ? { pullToken } : {}),
+        },
+      );
+      await writeRecord(kube, options.namespace, { ...record, gitops });
+      out.line(`wrote ${files.length} files to ${options.dir} (${options.flavor}): review and commit them`);
+      out.line(nextStep(options, rendered));
+      out.line(
+        `the install record in ${options.namespace} marks it GitOps-managed: status, verify, backup and restore work as before; install refuses to change it`,
+      );
+      return ExitCode.ok;
+    });
+  } catch (err) {
+    return exitOf(err, out, EXPORT_WORDS);
+  }
+}
+
+function noSecretYet(state: InstallState): Stop {
+  return new Stop(
+    ExitCode.usage,
+    `mathison-install: Secret ${state.namespace}/${SECRET_NAME} does not exist yet: the export names its digest, and the secrets never go into Git; nothing was written\n  try: mathison-install secrets apply --namespace ${state.namespace} (it generates AUTH_SECRET and POSTGRES_PASSWORD and keeps them from then on), then export again`,
+  );
+}
+
+/** A last guard: a file that would hold a secret value (plain or base64) is a bug, and nothing is written. */
+export function assertNoSecret(files: readonly ExportedFile[], secrets: readonly string[]): void {
+  const needles = secrets
+    .filter((s) => s.length >= 8)
+    .flatMap((s) => [s, Buffer.from(s).toString("base64").replace(/=+$/, "")]);
+  for (const f of files) {
+    if (needles.some((n) => f.content.includes(n)))
+      throw new Error(`the export's ${f.path} would hold a secret value; nothing was written`);
+  }
+}
+
+function writeFiles(dir: string, files: readonly ExportedFile[]): void {
+  for (const f of files) {
+    const path = join(dir, f.path);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, f.content);
+  }
+}
+
+function nextStep(options: ExportOptions, rendered: RenderedPlan): string {
+  switch (options.flavor) {
+    case "argocd":
+      return `then: kubectl apply -f ${join(options.dir, "argocd-application.yaml")} (Argo CD follows ${options.repo!.url} from then on)`;
+    case "flux":
+      return `then: kubectl apply -f ${join(options.dir, "flux/mathison.yaml")} (Flux follows ${options.repo!.url} from then on)`;
+    case "kustomize":
+      return `then: apply the stages of ${join(options.dir, "base")} in order, as ${join(options.dir, "README.md")} says (namespace ${rendered.namespace})`;
+  }
+}
+
+function lockOf(options: GitopsRunOptions): { lockTimeoutMs: number; leaseSeconds?: number } {
+  return {
+    lockTimeoutMs: options.lockTimeoutMs,
+    ...(options.leaseSeconds ? { leaseSeconds: options.leaseSeconds } : {}),
+  };
+}
+
+function runEntry(kube: Kube, config: InstallConfig, outcome: string): RunEntry {
+  return {
+    time: new Date().toISOString(),
+    installerVersion: packageVersion(),
+    webImage: config.webImage,
+    workerImage: config.workerImage,
+    outcome,
+    user: userInfo().username,
+    host: hostname(),
+    context: kube.contextName,
+  };
+}
+
+export interface SecretsApplyOptions extends GitopsRunOptions {
+  readonly replaceSecrets: readonly SecretKey[];
+  readonly rotateSecrets: readonly SecretKey[];
+}
+
+const SECRETS_WORDS = { nothingDone: "no Secret was changed" };
+
+/**
+ * `secrets apply`: the install's Secrets (and its namespace, when missing) made or brought up to
+ * date in the cluster by the kept-secret rules — every installed value stays unless replaced or
+ * rotated on request — for an install a GitOps controller applies without them.
+ */
+export async function runSecretsApply(options: SecretsApplyOptions, out: GitopsOutput): Promise<ExitCodeValue> {
+  try {
+    const { kube, state } = await openCluster(options, { chooseContext: async () => undefined, say: out.say });
+    const resolved = loadConfig({
+      flags: options.flags,
+      env: options.env,
+      given: options.given,
+      installed: installedOf(state),
+      replaceSecrets: options.replaceSecrets,
+      rotateSecrets: options.rotateSecrets,
+    });
+    if (!resolved.ok)
+      throw new Stop(ExitCode.usage, resolved.problems.map((p) => `mathison-install: ${formatProblem(p)}`).join("\n"));
+    const config = resolved.config;
+    if (config.llmProvider === "anthropic" && !config.secrets.anthropicApiKey)
+      throw new Stop(
+        ExitCode.usage,
+        "mathison-install: ANTHROPIC_API_KEY: (not given) is not allowed: the Anthropic API key web and worker call the LLM with; set ANTHROPIC_API_KEY or pass --anthropic-api-key-file (a re-run keeps the installed one)",
+      );
+    const rendered = renderPlan(config);
+    const objects = rendered.stages.flatMap((s) => s.objects);
+    const secrets = objects.filter(isSecretKept);
+    if (!state.namespaceExists) await createNamespace(kube, objects.find((o) => o.kind === "Namespace")!);
+    const installedPassword = state.secrets.postgresPassword;
+    const rotating = installedPassword !== undefined && config.secrets.postgresPassword !== installedPassword;
+    return await runLocked(kube, state, { ...SECRETS_WORDS, ...lockOf(options) }, out, async () => {
+      if (rotating) {
+        // As install --rotate does: the new password kept beside the old one, set inside PostgreSQL, then the Secret.
+        await markPendingPassword(kube, options.namespace, config.secrets.postgresPassword);
+        await setDatabasePassword(kube, options.namespace, config.secrets.postgresPassword);
+        out.line("POSTGRES_PASSWORD: PostgreSQL has the new password; the Secret gets it next");
+      }
+      const changed: string[] = [];
+      for (const secret of secrets) {
+        const before = await kube.get({
+          apiVersion: "v1",
+          kind: "Secret",
+          name: secret.metadata.name,
+          namespace: options.namespace,
+        });
+        const after = await kube.apply(secret);
+        const verb = !before
+          ? "created"
+          : before.metadata.resourceVersion === after.metadata.resourceVersion
+            ? "unchanged"
+            : "updated";
+        if (verb !== "unchanged") changed.push(secret.metadata.name);
+        out.line(`Secret ${options.namespace}/${secret.metadata.name}: ${verb}`);
+      }
+      if (rotating) {
+        await clearPendingPassword(kube, options.namespace);
+        out.line(
+          `web and worker still hold the old database password until they restart: export again and commit (the new digest rolls them), or kubectl -n ${options.namespace} rollout restart deploy/mathison-web deploy/mathison-worker`,
+        );
+      }
+      const generated = config.generated.map((k) => (k === "authSecret" ? "AUTH_SECRET" : "POSTGRES_PASSWORD"));
+      if (generated.length > 0)
+        out.line(`generated ${generated.join(" and ")} (never printed; kept by every later run)`);
+      for (const n of resolved.notices) out.line(`mathison-install: ${n}`);
+      if (changed.length > 0 && state.record.gitops)
+        out.line(
+          `the config digest in the pod templates changed: run mathison-install export --gitops DIR again and commit, so web and worker restart with the new values`,
+        );
+      return ExitCode.ok;
+    });
+  } catch (err) {
+    return exitOf(err, out, SECRETS_WORDS);
+  }
+}
+
+async function createNamespace(kube: Kube, ns: KubeObject): Promise<void> {
+  try {
+    await kube.create(ns);
+  } catch (err) {
+    if (!(err instanceof KubeApiError && err.status === 409)) throw err;
+  }
+}

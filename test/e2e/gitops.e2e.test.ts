@@ -1,0 +1,232 @@
+// `export --gitops` against the real test cluster: kubectl's own kustomize builds the export; applied
+// over a running install it changes nothing; applied wave by wave (as Argo CD orders it) into a
+// fresh namespace it is the install the installer makes; Argo CD's and Flux's objects pass their
+// projects' CRD schemas; and status and verify see such an install as any other.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { parseAllDocuments } from "yaml";
+import { kubectl, kubectlJson, testCluster, type TestCluster } from "../helpers/cluster.js";
+import { freshNamespaces, installArgs, runInstaller, versions } from "../helpers/install.js";
+import { PACKAGE_ROOT } from "../../src/base/paths.js";
+import { SECRET_NAME } from "../../src/facts/names.js";
+import type { KubeObject } from "../../src/facts/objects.js";
+
+const { cluster, skip } = testCluster();
+const REPO = "https://git.example.com/platform/clusters.git";
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)]));
+}
+
+async function ok(c: TestCluster, args: string[], input?: string): Promise<string> {
+  const r = await kubectl(c, args, input);
+  assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** The secret values an install holds, decoded from its Secret (read as the test's admin). */
+async function secretValues(c: TestCluster, namespace: string): Promise<string[]> {
+  const s = await kubectlJson(c, ["-n", namespace, "get", "secret", SECRET_NAME]);
+  return Object.values(s.data as Record<string, string>)
+    .map((v) => Buffer.from(v, "base64").toString())
+    .filter((v) => v.length >= 8);
+}
+
+/** Pods, ReplicaSets and StatefulSet revisions by uid: what a rollout would replace. */
+async function running(c: TestCluster, namespace: string): Promise<string[]> {
+  const list = await kubectlJson(c, ["-n", namespace, "get", "pods,replicasets,controllerrevisions"]);
+  return list.items.map((o: KubeObject) => `${o.kind}/${o.metadata.name}/${o.metadata.uid}`).sort();
+}
+
+/** `kubectl apply --server-side` of documents, as Argo CD and Flux apply (their own field manager, taking conflicts). */
+function applyDocs(c: TestCluster, docs: readonly KubeObject[]): Promise<string> {
+  const input = docs.map((d) => JSON.stringify(d)).join("\n");
+  return ok(c, ["apply", "--server-side", "--force-conflicts", "--field-manager=gitops-controller", "-f", "-"], input);
+}
+
+async function waitFor(c: TestCluster, namespace: string, obj: KubeObject): Promise<void> {
+  const ref = `${obj.kind.toLowerCase()}/${obj.metadata.name}`;
+  if (obj.kind === "Job") await ok(c, ["-n", namespace, "wait", "--for=condition=complete", ref, "--timeout=120s"]);
+  if (obj.kind === "Deployment" || obj.kind === "StatefulSet")
+    await ok(c, ["-n", namespace, "rollout", "status", ref, "--timeout=120s"]);
+}
+
+describe("export --gitops", { skip }, () => {
+  const c = cluster!;
+  const fresh = freshNamespaces(c);
+  const installed = fresh("e2e-gitops");
+  const fromExport = fresh("e2e-gitops-new");
+  const workDir = mkdtempSync(join(tmpdir(), "mathison-gitops-"));
+  const exportOf = (namespace: string, ...extra: string[]) =>
+    runInstaller(c, ["export", "--gitops", join(workDir, namespace), "--namespace", namespace, ...extra]);
+
+  before(async () => {
+    const run = await runInstaller(c, installArgs(installed));
+    assert.equal(run.code, 0, run.stderr);
+  });
+
+  it("the export of a running install, applied over it, changes no object and no secret; nothing in it is a secret value", async () => {
+    const secretsBefore = await secretValues(c, installed);
+    const run = await exportOf(installed, "--flavor", "argocd", "--repo-url", REPO);
+    assert.equal(run.code, 0, run.stderr);
+    const dir = join(workDir, installed);
+    const text = walk(dir)
+      .map((f) => readFileSync(f, "utf8"))
+      .join("\n");
+    for (const v of secretsBefore) {
+      assert.ok(!text.includes(v), "a secret value in the export");
+      assert.ok(!text.includes(Buffer.from(v).toString("base64").replace(/=+$/, "")), "a base64 secret value");
+    }
+    const before = await versions(c, installed);
+    const pods = await running(c, installed);
+    // The same objects, field for field: applied as the installer's field manager, no object changes.
+    await ok(c, ["apply", "--server-side", "--field-manager=mathison-install", "-k", join(dir, "base")]);
+    assert.deepEqual(await versions(c, installed), before);
+    // As Argo CD applies it (its own manager, the sync-wave annotations): nothing restarts, the Secret stays.
+    await applyDocs(c, docsOf(await ok(c, ["kustomize", join(dir, "argocd")])));
+    assert.deepEqual(await running(c, installed), pods);
+    const after = await versions(c, installed);
+    assert.equal(after[`Secret/${SECRET_NAME}`], before[`Secret/${SECRET_NAME}`]);
+    assert.deepEqual(await secretValues(c, installed), secretsBefore);
+  });
+
+  it("install refuses a GitOps-managed namespace and changes nothing; status says who manages it", async () => {
+    const before = await versions(c, installed);
+    const run = await runInstaller(c, installArgs(installed, "--tag", "1.1.0"));
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /GitOps-managed \(argocd, https:\/\/git\.example\.com\/platform\/clusters\.git/);
+    assert.match(run.stderr, /export --gitops DIR/);
+    assert.deepEqual(await versions(c, installed), before);
+    const status = await runInstaller(c, ["status", "--namespace", installed]);
+    assert.equal(status.code, 0, status.stdout + status.stderr);
+    assert.match(status.stdout, /managed by +GitOps \(argocd\) from\s+https:\/\/git\.example\.com/);
+  });
+
+  it("into a fresh namespace: secrets apply, then the export applied wave by wave is the install the installer makes", async () => {
+    const secrets = await runInstaller(c, ["secrets", "apply", "--namespace", fromExport]);
+    assert.equal(secrets.code, 0, secrets.stderr);
+    assert.match(secrets.stderr, new RegExp(`Secret ${fromExport}/${SECRET_NAME}: created`));
+    const run = await exportOf(
+      fromExport,
+      "--domain",
+      `${fromExport}.e2e.test`,
+      "--flavor",
+      "argocd",
+      "--repo-url",
+      REPO,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const dir = join(workDir, fromExport);
+    const docs = docsOf(await ok(c, ["kustomize", join(dir, "argocd")]));
+    const wave = (o: KubeObject): number => Number(o.metadata.annotations?.["argocd.argoproj.io/sync-wave"]);
+    const waves = [...new Set(docs.map(wave))].sort((a, b) => a - b);
+    assert.deepEqual(waves, [0, 1, 2, 3, 4, 5]);
+    for (const w of waves) {
+      const inWave = docs.filter((o) => wave(o) === w);
+      await applyDocs(c, inWave);
+      for (const o of inWave) await waitFor(c, fromExport, o);
+    }
+    // The installer's own server-side diff of the same answers: nothing to change.
+    const diff = await kubectl(c, [
+      "diff",
+      "--server-side",
+      "--force-conflicts",
+      "--field-manager=mathison-install",
+      "-k",
+      join(dir, "base"),
+    ]);
+    assert.equal(diff.code, 0, diff.stdout + diff.stderr);
+    const plan = await runInstaller(c, [
+      ...installArgs(fromExport, "--dry-run", "--leave-gitops"),
+      "--values",
+      join(dir, "values.yaml"),
+    ]);
+    assert.equal(plan.code, 0, plan.stderr);
+    const changes = plan.events.find((e) => e.event === "plan").changes as { object: string; action: string }[];
+    assert.deepEqual(
+      changes.filter((ch) => ch.action !== "unchanged"),
+      [],
+    );
+    assert.ok(changes.length >= 20);
+  });
+
+  it("status and verify report the exported install as they report an installed one", async () => {
+    const checks = async (namespace: string) => {
+      const run = await runInstaller(c, ["verify", "--namespace", namespace, "--output", "json"]);
+      return run.events
+        .filter((e) => e.event === "check")
+        .map((e) => `${e.id} ${e.status}`)
+        .sort();
+    };
+    assert.deepEqual(await checks(fromExport), await checks(installed));
+    const status = await runInstaller(c, ["status", "--namespace", fromExport, "--output", "json"]);
+    const s = JSON.parse(status.stdout);
+    assert.equal(s.state, "installed");
+    assert.equal(s.gitops.flavor, "argocd");
+    assert.deepEqual(
+      s.workloads.map((w: { state: string }) => w.state),
+      ["Ready", "Ready", "Ready", "Ready"],
+    );
+  });
+
+  describe("Argo CD's and Flux's objects, against their projects' CRDs", () => {
+    let crdDir = "";
+    before(async () => {
+      crdDir = execFileSync("bash", [join(PACKAGE_ROOT, "scripts/cluster/gitops-crds.sh")], {
+        encoding: "utf8",
+      }).trim();
+      for (const f of ["argocd-application.yaml", "flux-kustomization.yaml", "flux-gitrepository.yaml"])
+        await ok(c, ["apply", "--server-side", "-f", join(crdDir, f)]);
+      await ok(c, ["wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"]);
+      for (const ns of ["argocd", "flux-system"]) await kubectl(c, ["create", "namespace", ns]);
+    });
+    after(async () => {
+      for (const crd of [
+        "applications.argoproj.io",
+        "kustomizations.kustomize.toolkit.fluxcd.io",
+        "gitrepositories.source.toolkit.fluxcd.io",
+      ])
+        await kubectl(c, ["delete", "crd", crd, "--ignore-not-found", "--wait=false"]);
+      for (const ns of ["argocd", "flux-system"]) await kubectl(c, ["delete", "namespace", ns, "--wait=false"]);
+    });
+
+    it("the Application and the GitRepository and Kustomizations pass a server-side dry run; a broken one does not", async () => {
+      await ok(c, [
+        "apply",
+        "--dry-run=server",
+        "--validate=strict",
+        "-f",
+        join(workDir, installed, "argocd-application.yaml"),
+      ]);
+      const flux = await exportOf(installed, "--flavor", "flux", "--repo-url", REPO);
+      assert.equal(flux.code, 0, flux.stderr);
+      const out = await ok(c, [
+        "apply",
+        "--dry-run=server",
+        "--validate=strict",
+        "-f",
+        join(workDir, installed, "flux/mathison.yaml"),
+      ]);
+      assert.equal(out.trim().split("\n").length, 7, out);
+      const broken = docsOf(readFileSync(join(workDir, installed, "flux/mathison.yaml"), "utf8"))[1]!;
+      broken["spec"].dependsOn = "not-a-list";
+      const refused = await kubectl(
+        c,
+        ["apply", "--dry-run=server", "--validate=strict", "-f", "-"],
+        JSON.stringify(broken),
+      );
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /dependsOn/);
+    });
+  });
+});
+
+function docsOf(text: string): KubeObject[] {
+  return parseAllDocuments(text)
+    .map((d) => d.toJS() as KubeObject | null)
+    .filter((o): o is KubeObject => o !== null);
+}
