@@ -17,7 +17,7 @@ import {
   type GitopsFlavor,
   type RepoLocation,
 } from "../render/gitops.js";
-import { renderPlan, type RenderedPlan } from "../render/render.js";
+import { clusterScopedName, renderPlan, type RenderedPlan } from "../render/render.js";
 import { SECRET_NAME } from "../facts/names.js";
 import type { KubeObject } from "../facts/objects.js";
 import { packageVersion } from "../base/version.js";
@@ -59,6 +59,8 @@ export async function runExport(options: ExportOptions, out: GitopsOutput): Prom
   try {
     const { kube, state } = await openCluster(options, { chooseContext: async () => undefined, say: out.say });
     if (!state.secrets.authSecret || !state.secrets.postgresPassword) throw noSecretYet(state);
+    const unfinished = unfinishedWork(state);
+    if (unfinished) throw new Stop(ExitCode.usage, `mathison-install: ${unfinished}; nothing was written`);
     const resolved = loadConfig({
       flags: options.flags,
       env: options.env,
@@ -83,6 +85,7 @@ export async function runExport(options: ExportOptions, out: GitopsOutput): Prom
       writeFiles(options.dir, files);
       const gitops: GitopsManaged = {
         flavor: options.flavor,
+        name: clusterScopedName(options.namespace),
         exportedAt: new Date().toISOString(),
         ...(options.repo ? { repoURL: options.repo.url, path: options.repo.path } : {}),
       };
@@ -107,6 +110,15 @@ export async function runExport(options: ExportOptions, out: GitopsOutput): Prom
   } catch (err) {
     return exitOf(err, out, EXPORT_WORDS);
   }
+}
+
+/** Work an earlier run left half done: the export would hand over an install that is not what its record says. */
+function unfinishedWork(state: InstallState): string | undefined {
+  if (state.pendingPassword)
+    return `a POSTGRES_PASSWORD rotation in ${state.namespace} did not finish (the Secret holds POSTGRES_PASSWORD_NEXT)\n  try: mathison-install secrets apply --namespace ${state.namespace} finishes it; then export`;
+  if (state.record.restoring)
+    return `a restore in ${state.namespace} did not finish (web and worker may be scaled down)\n  try: mathison-install restore ${state.record.restoring.file} --namespace ${state.namespace} finishes it; then export`;
+  return undefined;
 }
 
 function noSecretYet(state: InstallState): Stop {

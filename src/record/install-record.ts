@@ -58,6 +58,8 @@ export interface InstallRecord {
 
 export interface GitopsManaged {
   readonly flavor: string;
+  /** The Argo CD Application's name, or the prefix of the Flux objects' names. */
+  readonly name?: string;
   readonly exportedAt: string;
   /** The repository and directory the controller follows, when the export was told them. */
   readonly repoURL?: string;
@@ -90,8 +92,8 @@ export function gitopsWarning(g: GitopsManaged, doing: "restore" | "uninstall"):
     g.flavor === "argocd" ? "Argo CD Application" : g.flavor === "flux" ? "Flux Kustomizations" : "GitOps controller";
   const what =
     doing === "restore"
-      ? `suspend the ${controller}'s syncing first (${g.flavor === "flux" ? "flux suspend kustomization" : "argocd app set NAME --sync-policy none"}) and resume it after, or it starts web and worker during the restore`
-      : `delete the ${controller} first (keeping its objects: ${g.flavor === "flux" ? "prune: false, or flux delete" : "argocd app delete NAME --cascade=false"}), or it applies everything again`;
+      ? `suspend the ${controller}'s syncing first (${g.flavor === "flux" ? `flux suspend kustomization ${g.name ?? "NAME"}-app` : `argocd app set ${g.name ?? "NAME"} --sync-policy none`}) and resume it after, or it starts web and worker during the restore`
+      : `delete the ${controller} first (keeping its objects: ${g.flavor === "flux" ? "set prune: false first" : `argocd app delete ${g.name ?? "NAME"} --cascade=false`}), or it applies everything again`;
   return `GitOps-managed (${g.flavor}${g.repoURL ? `, ${g.repoURL}` : ""}): ${what}`;
 }
 

@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import { parseAllDocuments } from "yaml";
 import { gitopsFiles, fluxObjects, isSecretKept, stageDir, type GitopsFlavor } from "../../src/render/gitops.js";
 import { assertNoSecret, runExport, runSecretsApply, type GitopsRunOptions } from "../../src/pipeline/gitops.js";
-import { runInstallPipeline } from "../../src/pipeline/install.js";
+import { runInstallPipeline, type PipelineOptions } from "../../src/pipeline/install.js";
 import { decodeRecord, encodeRecord, lastSuccessfulRun, nextRecord } from "../../src/record/install-record.js";
 import { readInstallState } from "../../src/record/store.js";
 import { readGiven } from "../../src/config/load.js";
@@ -188,6 +188,23 @@ function runOptions(fake: FakeKube, flags: Record<string, string>): GitopsRunOpt
   };
 }
 
+function installOptions(fake: FakeKube): PipelineOptions {
+  return {
+    cluster: {},
+    open: () => fake,
+    namespace: NS,
+    dryRun: false,
+    pull: false,
+    engine: {},
+    skipPreflight: true,
+    forceNamespace: false,
+    lockTimeoutMs: 0,
+    leaseSeconds: 1,
+    skipVerify: true,
+    network: { resolve: new Map() },
+  };
+}
+
 function lines() {
   const said: string[] = [];
   return { said, out: { say: (l: string) => said.push(l), line: (l: string) => said.push(l) } };
@@ -253,22 +270,7 @@ describe("secrets apply and export, on an in-memory cluster", () => {
     const fe = scriptFrontEnd({ flags: { namespace: NS }, io, format: "plain", replaceSecrets: [] });
     const isWrite = (r: string): boolean => /^(apply|create|replace|delete|scale) /.test(r);
     const writes = fake.requests.filter(isWrite).length;
-    const refused = await runInstallPipeline(
-      {
-        cluster: {},
-        open: () => fake,
-        namespace: NS,
-        dryRun: false,
-        pull: false,
-        engine: {},
-        skipPreflight: true,
-        forceNamespace: false,
-        lockTimeoutMs: 0,
-        skipVerify: true,
-        network: { resolve: new Map() },
-      },
-      fe,
-    );
+    const refused = await runInstallPipeline(installOptions(fake), fe);
     assert.equal(refused, ExitCode.usage);
     assert.match(
       io.errors(),
@@ -276,6 +278,16 @@ describe("secrets apply and export, on an in-memory cluster", () => {
     );
     assert.match(io.errors(), /install --leave-gitops/);
     assert.equal(fake.requests.filter(isWrite).length, writes, "the refused install wrote something");
+
+    const back = capturedIO({ ANTHROPIC_API_KEY: "sk-unit-test" });
+    const taken = await runInstallPipeline(
+      { ...installOptions(fake), leaveGitops: true },
+      scriptFrontEnd({ flags: { namespace: NS }, io: back, format: "plain", replaceSecrets: [] }),
+    );
+    assert.equal(taken, ExitCode.ok, back.errors());
+    const after = await readInstallState(fake, NS);
+    assert.equal(after.record.gitops, undefined, "--leave-gitops hands the install back to the installer");
+    assert.deepEqual(after.secrets, before.secrets);
     assert.ok(
       (await fake.get({ apiVersion: "v1", kind: "ConfigMap", name: RECORD_NAME, namespace: NS })) !== undefined,
     );
