@@ -101,6 +101,9 @@ export async function runInstallPipeline(options: PipelineOptions, fe: FrontEnd)
 
 async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<ExitCodeValue> {
   const { kube, reads, state } = await openCluster(options, fe);
+  // Before any question: a dry run or the preflight only read, so they may still show what the answers would do.
+  const readOnly = options.dryRun || options.stopAfter === "preflight";
+  if (state.record.gitops && !options.leaveGitops && !readOnly) throw gitopsRefusal(state);
   const installed = installedOf(state);
   const upgrade = state.record.answers !== undefined;
   const resolved = await fe.resolveAnswers({
@@ -162,7 +165,6 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
       "apply-failed",
     );
   if (options.dryRun) return reportDryRun(plan, fe);
-  if (state.record.gitops && !options.leaveGitops) throw gitopsRefusal(state);
   const asked = Date.now();
   if (
     !(await fe.confirm(
