@@ -50,7 +50,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 start_redis() { # STATE
   local dir="$1/backing"
   set -a; . "$dir/env"; set +a
-  setsid redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$dir/redis" \
+  # Append-only, as the manifest runs it: a restored snapshot is the base of its append-only file.
+  setsid redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly yes --dir "$dir/redis" \
     >"$1/logs/redis.log" 2>&1 < /dev/null &
   echo "redis $!" >> "$1/pids"
   for _ in $(seq 1 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
@@ -86,7 +87,7 @@ start() { # STATE
   fi
   mkdir -p "$dir/pg" "$dir/run" "$dir/redis" "$dir/bin"
   chown postgres: "$dir/pg" "$dir/run"
-  { echo "PGHOST=$dir/run"; echo "PGPORT=$(free_port)"; echo "REDIS_PORT=$(free_port)"; } > "$dir/env"
+  { echo "PGHOST=$dir/run"; echo "PGPORT=$(free_port)"; echo "REDIS_PORT=$(free_port)"; echo "REDIS_DIR=$dir/redis"; } > "$dir/env"
   set -a; . "$dir/env"; set +a
   # What runs an exec'd `redis-cli` reaches this Redis: the one in a pod talks to its own on 6379.
   printf '#!/bin/sh\nexec /usr/bin/redis-cli -p %s "$@"\n' "$REDIS_PORT" > "$dir/bin/redis-cli"

@@ -121,10 +121,10 @@ launch kube-controller-manager "$B/kube-controller-manager" \
 launch kube-scheduler "$B/kube-scheduler" --kubeconfig="$KUBECONFIG_PATH" --leader-elect=false --secure-port=0 --v=1
 # The servers an exec'd psql or redis-cli reaches (KWOK runs it on this host).
 bash "$here/backing.sh" start "$STATE" || failed "PostgreSQL and Redis for the exec checks did not start" initdb
-PGHOST=/nonexistent; PGPORT=1; REDIS_PORT=1
+PGHOST=/nonexistent; PGPORT=1; REDIS_PORT=1; REDIS_DIR=/nonexistent
 [ -f "$STATE/backing/env" ] && . "$STATE/backing/env"
 # KWOK also serves the node's kubelet API (logs, exec) on 127.0.0.1, where the API server reaches it.
-sed -e "s|@LOGS@|$here/logs|g" -e "s|@PGHOST@|$PGHOST|g" -e "s|@PGPORT@|$PGPORT|g" \
+sed -e "s|@LOGS@|$here/logs|g" -e "s|@PGHOST@|$PGHOST|g" -e "s|@PGPORT@|$PGPORT|g" -e "s|@REDIS_DIR@|$REDIS_DIR|g" \
   "$here/kwok.yaml" > "$STATE/kwok.yaml"
 PATH="$STATE/backing/bin:$PATH" launch kwok "$B/kwok" --kubeconfig="$KUBECONFIG_PATH" \
   --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \

@@ -92,7 +92,7 @@ export const COMMAND_OPTIONS: Record<Command, Record<string, OptionSpec>> = {
   },
   preflight: { ...CLUSTER_OPTIONS, "force-namespace": { type: "boolean" } },
   status: CLUSTER_OPTIONS,
-  backup: { ...CLUSTER_OPTIONS, out: { type: "string" } },
+  backup: { ...CLUSTER_OPTIONS, out: { type: "string" }, "include-redis": { type: "boolean" } },
   restore: {
     ...CLUSTER_OPTIONS,
     ...NETWORK_OPTIONS,

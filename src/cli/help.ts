@@ -51,7 +51,7 @@ const COMMANDS: Readonly<
     settings: "namespace",
   },
   backup: {
-    usage: "backup [--namespace N] [--out FILE]",
+    usage: "backup [--namespace N] [--out FILE] [--include-redis]",
     summary: "a pg_dump of the database to a local file, with a manifest beside it; prints its path",
     settings: "namespace",
   },
@@ -137,6 +137,10 @@ const FLAGS: Readonly<Record<string, readonly [string, string]>> = {
   ],
   "show-secrets": ["--show-secrets", "print secret values instead of <redacted> (files are written 0600)"],
   dir: ["--dir DIR", "where to write the bundle (default: the current directory)"],
+  "include-redis": [
+    "--include-redis",
+    "also Redis's data (BullMQ's queued jobs): an RDB snapshot beside the dump, FILE.rdb; restore puts it back",
+  ],
   gitops: ["--gitops DIR", "the directory to write (made if missing; files the export writes are replaced)"],
   flavor: [
     "--flavor kustomize|argocd|flux",

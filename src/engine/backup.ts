@@ -14,8 +14,8 @@ import {
 } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { basename, join } from "node:path";
-import { PassThrough } from "node:stream";
+import { basename, dirname, join } from "node:path";
+import { PassThrough, Transform } from "node:stream";
 import { CONFIGMAP_NAME } from "../facts/names.js";
 import type { Kube } from "../kube/types.js";
 import { newestMigrationJob } from "./migration.js";
@@ -25,6 +25,8 @@ export const POSTGRES_POD = "postgres-0";
 export const POSTGRES_CONTAINER = "postgres";
 /** How many snapshots taken before migrations are kept per install; older ones are deleted. */
 export const SNAPSHOTS_KEPT = 5;
+export const REDIS_POD = "redis-0";
+export const REDIS_CONTAINER = "redis";
 const MANIFEST_FORMAT = "mathison-install-backup/1";
 
 /** The application's database and user, as the install's ConfigMap names them. */
@@ -51,6 +53,8 @@ export interface BackupManifest {
   readonly file: string;
   readonly bytes: number;
   readonly sha256: string;
+  /** `backup --include-redis`: Redis's RDB snapshot (BullMQ's queued jobs) beside the dump. */
+  readonly redis?: { readonly file: string; readonly bytes: number; readonly sha256: string };
 }
 
 export interface BackupInput {
@@ -59,6 +63,8 @@ export interface BackupInput {
   readonly file: string;
   readonly installerVersion: string;
   readonly images: BackupManifest["images"];
+  /** Also Redis's data, as an RDB snapshot in `FILE.rdb`. */
+  readonly includeRedis?: boolean;
   /** Told about every quarter second while the dump streams. */
   readonly onProgress?: (bytes: number, elapsedMs: number) => void;
   readonly signal?: AbortSignal;
@@ -68,10 +74,11 @@ export interface BackupInput {
 export class BackupError extends Error {}
 
 /**
- * `pg_dump --format=custom` of the application's database, streamed through `pods/exec` into
- * FILE.partial (mode 0600) with its sha256 computed on the way, renamed to FILE only once
- * pg_dump exited 0 and the file is on disk; then the manifest. Memory does not grow with the
- * database: the connection pauses while the disk is behind.
+ * `pg_dump --format=custom` of the application's database (and with `includeRedis` an RDB
+ * snapshot of Redis beside it, `FILE.rdb`), each streamed through `pods/exec` into a `.partial`
+ * file (mode 0600) with its sha256 computed on the way, renamed only once its command exited 0
+ * and the file is on disk; then the manifest. Memory does not grow with the data: the
+ * connection pauses while the disk is behind.
  */
 export async function takeBackup(kube: Kube, input: BackupInput): Promise<BackupManifest> {
   const { namespace, file } = input;
@@ -80,57 +87,39 @@ export async function takeBackup(kube: Kube, input: BackupInput): Promise<Backup
     databaseSize(kube, namespace, user, db),
     kube.list("batch/v1", "Job", namespace).then((l) => newestMigrationJob(l.items)?.metadata.name),
   ]);
-  const partial = `${file}.partial`;
-  rmSync(partial, { force: true });
-  const fd = openPartial(partial);
   const started = Date.now();
-  const hash = createHash("sha256");
-  let bytes = 0;
-  const sink = new PassThrough({ highWaterMark: 256 * 1024 });
-  const disk = createWriteStream("", { fd, autoClose: false });
-  const stop = new AbortController();
-  let diskError: Error | undefined;
-  disk.on("error", (err) => {
-    diskError = err;
-    stop.abort(err);
+  const progress = (done: number) => (bytes: number) => input.onProgress?.(done + bytes, Date.now() - started);
+  const dump = await execToFile(kube, {
+    namespace,
+    pod: POSTGRES_POD,
+    container: POSTGRES_CONTAINER,
+    command: ["pg_dump", "--format=custom", "--compress=1", "-U", user, "-d", db],
+    file,
+    what: "pg_dump",
+    onProgress: progress(0),
+    signal: input.signal,
   });
-  input.signal?.addEventListener("abort", () => stop.abort(input.signal?.reason), { once: true });
-  sink.on("data", (chunk: Buffer) => {
-    hash.update(chunk);
-    bytes += chunk.length;
-  });
-  sink.pipe(disk);
-  const ticker = setInterval(() => input.onProgress?.(bytes, Date.now() - started), 250);
-  try {
-    const result = await kube.execStream(
-      namespace,
-      POSTGRES_POD,
-      POSTGRES_CONTAINER,
-      ["pg_dump", "--format=custom", "--compress=1", "-U", user, "-d", db],
-      {
-        stdout: sink,
-        signal: stop.signal,
-      },
-    );
-    sink.end();
-    await new Promise<void>((resolve, reject) => {
-      if (diskError) return reject(diskError);
-      disk.once("finish", resolve);
-      disk.once("error", reject);
-    });
-    if (result.exitCode !== 0)
-      throw new BackupError(`pg_dump exited ${result.exitCode}: ${firstLine(result.stderr) || "no message"}`);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(partial, { force: true });
-    throw asBackupError(diskError ?? err, file);
-  } finally {
-    clearInterval(ticker);
+  let redis: Streamed | undefined;
+  if (input.includeRedis) {
+    try {
+      redis = await execToFile(kube, {
+        namespace,
+        pod: REDIS_POD,
+        container: REDIS_CONTAINER,
+        command: ["redis-cli", "--rdb", "-"],
+        file: `${file}.rdb`,
+        through: new WithoutEofMark(),
+        what: "redis-cli --rdb",
+        onProgress: progress(dump.bytes),
+        signal: input.signal,
+      });
+    } catch (err) {
+      // A backup is whole or absent: the database's dump goes with the snapshot that failed.
+      rmSync(file, { force: true });
+      throw err;
+    }
   }
-  closeSync(fd);
-  renameSync(partial, file);
-  input.onProgress?.(bytes, Date.now() - started);
+  input.onProgress?.(dump.bytes + (redis?.bytes ?? 0), Date.now() - started);
   const manifest: BackupManifest = {
     format: MANIFEST_FORMAT,
     installerVersion: input.installerVersion,
@@ -141,11 +130,108 @@ export async function takeBackup(kube: Kube, input: BackupInput): Promise<Backup
     images: input.images,
     lastMigration,
     file: basename(file),
-    bytes,
-    sha256: hash.digest("hex"),
+    ...dump,
+    ...(redis ? { redis: { file: basename(`${file}.rdb`), ...redis } } : {}),
   };
   writeFileSync(`${file}.json`, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
   return manifest;
+}
+
+interface Streamed {
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+interface ExecToFile {
+  readonly namespace: string;
+  readonly pod: string;
+  readonly container: string;
+  readonly command: readonly string[];
+  readonly file: string;
+  /** How errors name the command: `pg_dump exited 1: …`. */
+  readonly what: string;
+  readonly onProgress: (bytes: number) => void;
+  readonly signal: AbortSignal | undefined;
+  /** What the output passes through before it is hashed and written. */
+  readonly through?: Transform;
+}
+
+/**
+ * `redis-cli --rdb -` (Redis 7.0 at least) ends its output with the 40-hex-digit mark that ended
+ * the replication stream; written to a file it would truncate it, to stdout it cannot. The RDB
+ * proper ends with the EOF opcode (0xFF) and an 8-byte checksum: a stream whose last 49 bytes
+ * are that and 40 hex digits loses the 40. Anything else passes unchanged.
+ */
+export class WithoutEofMark extends Transform {
+  private held = Buffer.alloc(0);
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    const all = Buffer.concat([this.held, chunk]);
+    const keep = Math.max(0, all.length - EOF_TAIL);
+    if (keep > 0) this.push(all.subarray(0, keep));
+    this.held = all.subarray(keep);
+    done();
+  }
+
+  override _flush(done: () => void): void {
+    const marked =
+      this.held.length === EOF_TAIL &&
+      this.held[0] === 0xff &&
+      /^[0-9a-f]{40}$/.test(this.held.subarray(9).toString("latin1"));
+    this.push(marked ? this.held.subarray(0, 9) : this.held);
+    done();
+  }
+}
+
+/** 0xFF, the 8-byte checksum, the 40-byte mark. */
+const EOF_TAIL = 49;
+
+/** A command's stdout, streamed through exec into FILE.partial, renamed to FILE once it exited 0 and is on disk. */
+async function execToFile(kube: Kube, x: ExecToFile): Promise<Streamed> {
+  const partial = `${x.file}.partial`;
+  rmSync(partial, { force: true });
+  const fd = openPartial(partial);
+  const hash = createHash("sha256");
+  let bytes = 0;
+  const sink = x.through ?? new PassThrough({ highWaterMark: 256 * 1024 });
+  const disk = createWriteStream("", { fd, autoClose: false });
+  const stop = new AbortController();
+  let diskError: Error | undefined;
+  disk.on("error", (err) => {
+    diskError = err;
+    stop.abort(err);
+  });
+  x.signal?.addEventListener("abort", () => stop.abort(x.signal?.reason), { once: true });
+  sink.on("data", (chunk: Buffer) => {
+    hash.update(chunk);
+    bytes += chunk.length;
+  });
+  sink.pipe(disk);
+  const ticker = setInterval(() => x.onProgress(bytes), 250);
+  try {
+    const result = await kube.execStream(x.namespace, x.pod, x.container, x.command, {
+      stdout: sink,
+      signal: stop.signal,
+    });
+    sink.end();
+    await new Promise<void>((resolve, reject) => {
+      if (diskError) return reject(diskError);
+      disk.once("finish", resolve);
+      disk.once("error", reject);
+    });
+    if (result.exitCode !== 0)
+      throw new BackupError(`${x.what} exited ${result.exitCode}: ${firstLine(result.stderr) || "no message"}`);
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(partial, { force: true });
+    throw asBackupError(diskError ?? err, x.file);
+  } finally {
+    clearInterval(ticker);
+  }
+  closeSync(fd);
+  renameSync(partial, x.file);
+  return { bytes, sha256: hash.digest("hex") };
 }
 
 function openPartial(path: string): number {
@@ -209,6 +295,7 @@ export function pruneSnapshots(dir: string, kept: number = SNAPSHOTS_KEPT): stri
   for (const f of old) {
     rmSync(join(dir, f), { force: true });
     rmSync(join(dir, `${f}.json`), { force: true });
+    rmSync(join(dir, `${f}.rdb`), { force: true });
   }
   return old;
 }
@@ -227,15 +314,26 @@ export async function checkBackup(file: string): Promise<BackupManifest> {
   }
   if (manifest.format !== MANIFEST_FORMAT)
     throw new BackupError(`${file}.json is not a mathison-install backup manifest`);
-  const size = statSync(file).size;
-  if (size !== manifest.bytes)
+  await checkFile(file, manifest);
+  if (manifest.redis) await checkFile(join(dirname(file), manifest.redis.file), manifest.redis);
+  return manifest;
+}
+
+/** A file of a backup against what its manifest says of it: size, then sha256. */
+async function checkFile(file: string, expected: { readonly bytes: number; readonly sha256: string }): Promise<void> {
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch (err) {
+    throw new BackupError(`${file}: ${(err as NodeJS.ErrnoException).code ?? "unreadable"}; the manifest names it`);
+  }
+  if (size !== expected.bytes)
     throw new BackupError(
-      `${file} has ${size} bytes, its manifest says ${manifest.bytes}: it is damaged or not this backup`,
+      `${file} has ${size} bytes, its manifest says ${expected.bytes}: it is damaged or not this backup`,
     );
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   const sum = hash.digest("hex");
-  if (sum !== manifest.sha256)
-    throw new BackupError(`${file}'s sha256 is ${sum}, its manifest says ${manifest.sha256}: it is damaged`);
-  return manifest;
+  if (sum !== expected.sha256)
+    throw new BackupError(`${file}'s sha256 is ${sum}, its manifest says ${expected.sha256}: it is damaged`);
 }

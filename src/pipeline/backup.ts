@@ -21,6 +21,7 @@ export async function backupWithEvents(
   file: string,
   reporter: Reporter,
   signal?: AbortSignal,
+  includeRedis = false,
 ): Promise<BackupManifest> {
   const last = lastSuccessfulRun(state.record);
   let told = 0;
@@ -32,6 +33,7 @@ export async function backupWithEvents(
       file,
       installerVersion: packageVersion(),
       images: { web: last?.webImage, worker: last?.workerImage },
+      includeRedis,
       ...(signal ? { signal } : {}),
       onProgress: (bytes, elapsedMs) => {
         at = { bytes, elapsedMs };
@@ -44,9 +46,9 @@ export async function backupWithEvents(
       event: "backup",
       status: "done",
       file,
-      bytes: manifest.bytes,
+      bytes: manifest.bytes + (manifest.redis?.bytes ?? 0),
       elapsedMs: at.elapsedMs,
-      message: `backup of database ${manifest.database.name} written to ${file} (${sizeOf(manifest.bytes)}, sha256 ${manifest.sha256.slice(0, 12)}…; its manifest beside it, .json)`,
+      message: `backup of database ${manifest.database.name} written to ${file} (${sizeOf(manifest.bytes)}, sha256 ${manifest.sha256.slice(0, 12)}…${manifest.redis ? `; Redis's snapshot beside it, .rdb, ${sizeOf(manifest.redis.bytes)}` : ""}; its manifest beside it, .json)`,
     });
     return manifest;
   } catch (err) {

@@ -1,4 +1,5 @@
 import { createReadStream } from "node:fs";
+import { dirname, join } from "node:path";
 import type { NetworkOptions } from "../checks/verify/index.js";
 import { loadConfig } from "../config/load.js";
 import {
@@ -8,9 +9,16 @@ import {
   databaseNames,
   POSTGRES_CONTAINER,
   POSTGRES_POD,
+  REDIS_CONTAINER,
+  REDIS_POD,
 } from "../engine/backup.js";
 import type { Reporter, RunOutcome } from "../engine/events.js";
-import { deploymentReadiness, jobReadinessWithPods, type Readiness } from "../engine/readiness.js";
+import {
+  deploymentReadiness,
+  jobReadinessWithPods,
+  statefulSetReadiness,
+  type Readiness,
+} from "../engine/readiness.js";
 import { type KubeObject, type ObjectRef, typed } from "../facts/objects.js";
 import { connect, type ConnectOptions } from "../kube/client.js";
 import type { Kube } from "../kube/types.js";
@@ -131,8 +139,13 @@ async function restorePlanLines(kube: Kube, state: InstallState, m: BackupManife
     ...(elsewhere ? [`  ! it was taken from context ${m.context}, namespace ${m.namespace}`] : []),
     ...(state.record.gitops ? [`  ! ${gitopsWarning(state.record.gitops, "restore")}`] : []),
     `  images then: ${m.images.web ?? "?"}, ${m.images.worker ?? "?"}; now: ${last?.webImage}, ${last?.workerImage}`,
-    "Steps: stop web and worker, restore the database (pg_restore --clean), run the migration of the current web image, start web and worker, verify.",
-    "Everything written to the database since the dump is lost.",
+    ...(m.redis
+      ? [
+          `  and Redis's data (queued jobs) by ${m.redis.file} (${sizeOf(m.redis.bytes)}, sha256 checked): Redis stops while it is put back`,
+        ]
+      : []),
+    `Steps: stop web and worker, restore the database (pg_restore --clean)${m.redis ? ", put Redis's snapshot back" : ""}, run the migration of the current web image, start web and worker, verify.`,
+    `Everything written to the database${m.redis ? " and Redis" : ""} since the dump is lost.`,
   ];
 }
 
@@ -169,6 +182,10 @@ async function restoreSteps(run: RestoreRun): Promise<InstallRecord> {
     return "web and worker stopped";
   });
   await step(run, "restore", `restoring ${sizeOf(run.manifest.bytes)} into the database`, () => pgRestore(run));
+  if (run.manifest.redis)
+    await step(run, "redis", `restoring Redis's data (${sizeOf(run.manifest.redis.bytes)}) with Redis stopped`, () =>
+      redisRestore(run),
+    );
   await step(run, "migrate", "running the migration of the current web image", () => migrate(run));
   await step(run, "start", "scaling web and worker back", async () => {
     for (const name of APPS) await kube.scale(deployment(state.namespace, name), replicas[name] ?? 1);
@@ -277,6 +294,120 @@ async function pgRestore(run: RestoreRun): Promise<string> {
     );
   }
   return `database ${db} restored from a dump of ${manifest.createdAt}`;
+}
+
+const REDIS_HELPER = "mathison-redis-restore";
+
+/**
+ * Redis loads its data only when it starts, so the snapshot goes in while it is stopped: Redis
+ * scaled to 0, a pod of its image mounting its volume takes the RDB as the base of a fresh
+ * append-only file (Redis runs with --appendonly yes: it would ignore a plain dump.rdb), then
+ * Redis starts again and loads it. `head -c` ends stdin at the snapshot's size.
+ */
+async function redisRestore(run: RestoreRun): Promise<string> {
+  const { kube, state, manifest } = run;
+  const ns = state.namespace;
+  const sts: ObjectRef = { apiVersion: "apps/v1", kind: "StatefulSet", name: "redis", namespace: ns };
+  const live = await kube.get(sts);
+  if (!live) throw stopped(run, "StatefulSet redis does not exist", ExitCode.wait, "wait-failed");
+  const pod: ObjectRef = { apiVersion: "v1", kind: "Pod", name: REDIS_HELPER, namespace: ns };
+  await kube.delete(pod, { propagation: "Background" });
+  await kube.scale(sts, 0);
+  await until(run, "Redis is stopped", async () =>
+    (await kube.get({ apiVersion: "v1", kind: "Pod", name: REDIS_POD, namespace: ns }))
+      ? { state: "pending", message: "redis-0 is stopping" }
+      : { state: "ready", message: "stopped" },
+  );
+  try {
+    await kube.create(redisHelperPod(live, ns));
+    await until(run, `pod ${REDIS_HELPER}`, async () => podRunning(await kube.get(pod)));
+    // REDIS_DATA_DIR is unset in the pod (/data); the test cluster's exec, which runs on its host, names its Redis's directory.
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion
+    const script =
+      'set -e; d="${REDIS_DATA_DIR:-/data}"; n="$d/appendonlydir.restore"; rm -rf "$n"; mkdir "$n"; ' +
+      'head -c "$0" > "$n/appendonly.aof.1.base.rdb"; ' +
+      'printf "file appendonly.aof.1.base.rdb seq 1 type b\\n" > "$n/appendonly.aof.manifest"; ' +
+      'rm -rf "$d/appendonlydir" "$d/dump.rdb"; mv "$n" "$d/appendonlydir"';
+    const result = await kube.execStream(
+      ns,
+      REDIS_HELPER,
+      REDIS_CONTAINER,
+      ["sh", "-c", script, String(manifest.redis!.bytes)],
+      {
+        stdin: createReadStream(join(dirname(run.options.file), manifest.redis!.file)),
+        signal: run.signal,
+      },
+    );
+    if (result.exitCode !== 0)
+      throw stopped(
+        run,
+        `writing Redis's snapshot exited ${result.exitCode}: ${result.stderr.trim().split("\n").at(-1) ?? ""}`,
+        ExitCode.wait,
+        "wait-failed",
+      );
+  } finally {
+    await kube.delete(pod, { propagation: "Background" }).catch(() => undefined);
+  }
+  await until(run, `pod ${REDIS_HELPER} is gone`, async () =>
+    (await kube.get(pod)) ? { state: "pending", message: "deleting" } : { state: "ready", message: "gone" },
+  );
+  await kube.scale(sts, typed(live, "StatefulSet").spec?.replicas ?? 1);
+  await until(run, "Redis is ready", async () => {
+    const now = await kube.get(sts);
+    return now
+      ? statefulSetReadiness(now)
+      : { state: "failed", reason: "Missing", message: "StatefulSet redis is gone" };
+  });
+  return `Redis restored from a snapshot of ${manifest.createdAt}`;
+}
+
+/** A pod of Redis's image that only holds its volume: placed, pulled and secured as Redis's own pods are. */
+function redisHelperPod(sts: KubeObject, namespace: string): KubeObject {
+  const template = typed(sts, "StatefulSet").spec!.template.spec!;
+  const redis = template.containers.find((c) => c.name === REDIS_CONTAINER) ?? template.containers[0]!;
+  const claim = typed(sts, "StatefulSet").spec!.volumeClaimTemplates?.[0]?.metadata?.name ?? "data";
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: REDIS_HELPER,
+      namespace,
+      labels: { "app.kubernetes.io/part-of": "mathison", "app.kubernetes.io/component": "restore" },
+    },
+    spec: {
+      restartPolicy: "Never",
+      ...pick(template, [
+        "securityContext",
+        "nodeSelector",
+        "tolerations",
+        "affinity",
+        "imagePullSecrets",
+        "priorityClassName",
+      ]),
+      containers: [
+        {
+          name: REDIS_CONTAINER,
+          image: redis.image,
+          command: ["sleep", "3600"],
+          ...pick(redis, ["securityContext", "resources"]),
+          volumeMounts: [{ name: claim, mountPath: "/data" }],
+        },
+      ],
+      volumes: [{ name: claim, persistentVolumeClaim: { claimName: `${claim}-redis-0` } }],
+    },
+  };
+}
+
+function pick<T extends object>(from: T, keys: readonly (keyof T)[]): Partial<T> {
+  return Object.fromEntries(keys.filter((k) => from[k] !== undefined).map((k) => [k, from[k]])) as Partial<T>;
+}
+
+function podRunning(pod: KubeObject | undefined): Readiness {
+  const phase = pod ? typed(pod, "Pod").status?.phase : undefined;
+  if (phase === "Running") return { state: "ready", message: "running" };
+  if (phase === "Failed" || phase === "Succeeded")
+    return { state: "failed", reason: phase, message: `the pod ended (${phase})` };
+  return { state: "pending", message: phase ? `pod is ${phase}` : "not created yet" };
 }
 
 /** The migration Job of the current web image, run again: deleted and created afresh from the recorded answers. */

@@ -129,6 +129,10 @@ export function backingServers(c: TestCluster) {
   return {
     psql,
     query,
+    redis: (...args: string[]) =>
+      execFileSync("redis-cli", ["-p", env["REDIS_PORT"]!, ...args])
+        .toString()
+        .trim(),
     stopRedis: () => execFileSync("redis-cli", ["-p", env["REDIS_PORT"]!, "shutdown", "nosave"], { stdio: "ignore" }),
     startRedis: () => execFileSync("bash", [backing, "start-redis", state], { stdio: "ignore" }),
     stopPostgres: () => execFileSync("bash", [backing, "stop-postgres", state], { stdio: "ignore" }),

@@ -12,6 +12,7 @@ import {
   pruneSnapshots,
   snapshotDir,
   takeBackup,
+  WithoutEofMark,
 } from "../../src/engine/backup.js";
 import { exitCodeOf } from "../../src/kube/exec-stream.js";
 import { clientFrame } from "../../src/kube/websocket.js";
@@ -38,7 +39,9 @@ describe("backups", () => {
       writeFileSync(join(d, `ns-2026010${i}T000000Z.dump`), "x");
       writeFileSync(join(d, `ns-2026010${i}T000000Z.dump.json`), "{}");
     }
+    writeFileSync(join(d, "ns-20260101T000000Z.dump.rdb"), "REDIS");
     assert.deepEqual(pruneSnapshots(d), ["ns-20260101T000000Z.dump", "ns-20260102T000000Z.dump"]);
+    assert.ok(!existsSync(join(d, "ns-20260101T000000Z.dump.rdb")), "a Redis snapshot goes with its dump");
     assert.equal(readdirSync(d).length, 10);
   });
 
@@ -73,6 +76,61 @@ describe("backups", () => {
     );
     assert.deepEqual(readdirSync(d), []);
     assert.ok(!existsSync(join(d, "b.dump.partial")));
+  });
+
+  it("--include-redis: Redis's RDB beside the dump, in the manifest and checked; a failed snapshot leaves no backup at all", async () => {
+    const kube = new FakeKube();
+    let redisFails = false;
+    kube.execAnswer = (pod, command) => {
+      if (command[0] === "pg_dump") return { exitCode: 0, stdout: "PGDMP fake dump", stderr: "" };
+      if (command[0] === "redis-cli") {
+        assert.equal(pod, "redis-0");
+        assert.deepEqual(command, ["redis-cli", "--rdb", "-"]);
+        return redisFails
+          ? { exitCode: 1, stdout: "REDIS0", stderr: "Could not connect to Redis\n" }
+          : { exitCode: 0, stdout: "REDIS0011 fake", stderr: "sending REPLCONF\n" };
+      }
+      return { exitCode: 0, stdout: "1", stderr: "" };
+    };
+    const d = dir();
+    const file = join(d, "b.dump");
+    const manifest = await takeBackup(kube, { ...input(file), includeRedis: true });
+    assert.deepEqual(manifest.redis && { file: manifest.redis.file, bytes: manifest.redis.bytes }, {
+      file: "b.dump.rdb",
+      bytes: 14,
+    });
+    assert.equal(statSync(`${file}.rdb`).mode & 0o777, 0o600);
+    await checkBackup(file);
+    writeFileSync(`${file}.rdb`, "REDIS0011 fakf");
+    await assert.rejects(checkBackup(file), /b\.dump\.rdb's sha256 .* it is damaged/);
+
+    redisFails = true;
+    const e = dir();
+    await assert.rejects(
+      takeBackup(kube, { ...input(join(e, "c.dump")), includeRedis: true }),
+      /redis-cli --rdb exited 1: Could not connect to Redis/,
+    );
+    assert.deepEqual(readdirSync(e), [], "no dump without its Redis snapshot, no partial file");
+  });
+
+  it("a Redis snapshot loses the replication stream's end mark redis-cli leaves on stdout, and nothing else", async () => {
+    const rdb = Buffer.concat([Buffer.from("REDIS0011 some keys"), Buffer.from([0xff]), Buffer.from("8bytesum")]);
+    const mark = Buffer.from("1b777c4d54f8640c96740 0d85fa934c73b258c7f".replace(" ", ""));
+    const through = async (input: Buffer, chunk: number): Promise<Buffer> => {
+      const t = new WithoutEofMark();
+      const out: Buffer[] = [];
+      t.on("data", (b: Buffer) => out.push(b));
+      for (let i = 0; i < input.length; i += chunk) t.write(input.subarray(i, i + chunk));
+      t.end();
+      await new Promise((r) => t.on("end", r));
+      return Buffer.concat(out);
+    };
+    for (const chunk of [1, 7, 1000]) {
+      assert.deepEqual(await through(Buffer.concat([rdb, mark]), chunk), rdb, `chunks of ${chunk}`);
+      assert.deepEqual(await through(rdb, chunk), rdb, "without a mark: unchanged");
+    }
+    const notAMark = Buffer.concat([rdb, Buffer.from("x".repeat(40))]);
+    assert.deepEqual(await through(notAMark, 5), notAMark);
   });
 
   it("exec's status gives the exit code however the runtime says it", () => {

@@ -34,7 +34,7 @@ export async function runBackup(args: ParsedArgs, io: CliIO): Promise<ExitCodeVa
     try {
       await whileInterruptible(
         () => interrupt.abort(new BackupError("interrupted; the partial file was removed")),
-        () => backupWithEvents(kube, state, file, reporter, interrupt.signal),
+        () => backupWithEvents(kube, state, file, reporter, interrupt.signal, args.booleans["include-redis"] ?? false),
       );
     } catch (err) {
       if (!(err instanceof BackupError)) throw err;
