@@ -323,8 +323,10 @@ async function redisRestore(run: RestoreRun): Promise<string> {
     await until(run, `pod ${REDIS_HELPER}`, async () => podRunning(await kube.get(pod)));
     // REDIS_DATA_DIR is unset in the pod (/data); the test cluster's exec, which runs on its host, names its Redis's directory.
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion
+    const dataDir = 'd="${REDIS_DATA_DIR:-/data}"';
     const script =
-      'set -e; d="${REDIS_DATA_DIR:-/data}"; n="$d/appendonlydir.restore"; rm -rf "$n"; mkdir "$n"; ' +
+      `set -e; ${dataDir}; ` +
+      'n="$d/appendonlydir.restore"; rm -rf "$n"; mkdir "$n"; ' +
       'head -c "$0" > "$n/appendonly.aof.1.base.rdb"; ' +
       'printf "file appendonly.aof.1.base.rdb seq 1 type b\\n" > "$n/appendonly.aof.manifest"; ' +
       'rm -rf "$d/appendonlydir" "$d/dump.rdb"; mv "$n" "$d/appendonlydir"';
