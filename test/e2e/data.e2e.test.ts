@@ -299,4 +299,28 @@ describe("rotating POSTGRES_PASSWORD", { skip }, () => {
     assert.equal(after["POSTGRES_PASSWORD_NEXT"], undefined);
     assert.ok(scramMatches(verifier(), next));
   });
+
+  it("secrets apply --rotate POSTGRES_PASSWORD (for a GitOps-managed install) sets it inside PostgreSQL first, then the Secret; nothing else changes", async () => {
+    const old = await secret();
+    const web = async () => (await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"])).metadata;
+    const webBefore = await web();
+    const run = await runInstaller(c, ["secrets", "apply", "--namespace", namespace, "--rotate", "POSTGRES_PASSWORD"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /PostgreSQL has the new password/);
+    assert.match(run.stderr, /Secret .*\/mathison-secrets: updated/);
+    assert.match(run.stderr, /rollout restart deploy\/mathison-web deploy\/mathison-worker/);
+    const now = await secret();
+    assert.notEqual(now["POSTGRES_PASSWORD"], old["POSTGRES_PASSWORD"]);
+    assert.equal(now["POSTGRES_PASSWORD_NEXT"], undefined);
+    assert.equal(now["AUTH_SECRET"], old["AUTH_SECRET"], "the other secrets are kept");
+    assert.ok(scramMatches(verifier(), now["POSTGRES_PASSWORD"]!), "PostgreSQL has the new password");
+    assert.ok(!scramMatches(verifier(), old["POSTGRES_PASSWORD"]!), "and not the old one");
+    assert.equal(decodeURIComponent(new URL(now["DATABASE_URL"]!).password), now["POSTGRES_PASSWORD"]);
+    assert.equal(
+      (await web()).resourceVersion,
+      webBefore.resourceVersion,
+      "the workloads are the controller's to roll",
+    );
+    assert.ok(!`${run.stdout}${run.stderr}`.includes(now["POSTGRES_PASSWORD"]!), "never printed");
+  });
 });
