@@ -236,7 +236,7 @@ function joinPath(dir: string, sub: string): string {
 export function applyCommands(rendered: RenderedPlan): string[] {
   const ns = rendered.namespace;
   return rendered.stages.flatMap((stage) => [
-    `kubectl apply --server-side -k base/${stageDir(stage)}`,
+    `kubectl apply --server-side --force-conflicts -k base/${stageDir(stage)}`,
     ...stage.objects.flatMap((o) => {
       if (o.kind === "Job")
         return [`kubectl -n ${ns} wait --for=condition=complete job/${o.metadata.name} --timeout=10m`];
@@ -252,7 +252,7 @@ function readme(input: GitopsInput): string {
   const ns = rendered.namespace;
   const order = rendered.stages.map((s) => `${s.index + 1}. \`base/${stageDir(s)}\` — ${s.title}`).join("\n");
   const how: Record<GitopsFlavor, string> = {
-    kustomize: `Apply the stages in order, each waited for before the next (\`kubectl kustomize base\` builds them all at once, for review):\n\n\`\`\`\n${applyCommands(rendered).join("\n")}\n\`\`\``,
+    kustomize: `Apply the stages in order, each waited for before the next (\`kubectl kustomize base\` builds them all at once, for review; \`--force-conflicts\` takes over the fields an earlier \`mathison-install\` run applied, whose values are the same):\n\n\`\`\`\n${applyCommands(rendered).join("\n")}\n\`\`\``,
     argocd: `\`argocd/\` is the same objects with Argo CD's sync waves (one per stage; the migration Job is a Sync hook in its wave, so it runs after PostgreSQL is ready and before web and worker roll). Apply \`argocd-application.yaml\` once; Argo CD follows the repository from then on.`,
     flux: `\`flux/mathison.yaml\` holds a GitRepository and one Kustomization per stage, chained with \`dependsOn\` and \`wait: true\`. Apply it once; Flux follows the repository from then on.`,
   };

@@ -3,7 +3,7 @@
 // fresh namespace it is the install the installer makes; Argo CD's and Flux's objects pass their
 // projects' CRD schemas; and status and verify see such an install as any other.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -154,6 +154,25 @@ describe("export --gitops", { skip }, () => {
     assert.ok(changes.length >= 20);
   });
 
+  it("kustomize flavor: the README's commands, run as written, install it stage by stage", async () => {
+    const plain = fresh("e2e-gitops-plain");
+    assert.equal((await runInstaller(c, ["secrets", "apply", "--namespace", plain])).code, 0);
+    const run = await exportOf(plain, "--domain", `${plain}.e2e.test`);
+    assert.equal(run.code, 0, run.stderr);
+    const readme = readFileSync(join(workDir, plain, "README.md"), "utf8");
+    const commands = /## Order[\s\S]*?```\n([\s\S]*?)```/.exec(readme)![1]!.trim().split("\n");
+    assert.ok(commands.length >= 10, readme);
+    for (const line of commands) {
+      const [tool, ...args] = line.split(" ");
+      assert.equal(tool, "kubectl", line);
+      const r = await kubectlIn(c, join(workDir, plain), args);
+      assert.equal(r.code, 0, `${line}: ${r.stderr}`);
+    }
+    const status = await runInstaller(c, ["status", "--namespace", plain, "--output", "json"]);
+    assert.equal(status.code, 0, status.stdout);
+    assert.equal(JSON.parse(status.stdout).gitops.flavor, "kustomize");
+  });
+
   it("status and verify report the exported install as they report an installed one", async () => {
     const checks = async (namespace: string) => {
       const run = await runInstaller(c, ["verify", "--namespace", namespace, "--output", "json"]);
@@ -220,6 +239,15 @@ describe("export --gitops", { skip }, () => {
     });
   });
 });
+
+/** kubectl run in a directory (the README's relative paths), against the test cluster. */
+function kubectlIn(c: TestCluster, cwd: string, args: readonly string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(join(c.binDir, "kubectl"), ["--kubeconfig", c.kubeconfig, ...args], { cwd }, (err, _out, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+    );
+  });
+}
 
 function docsOf(text: string): KubeObject[] {
   return parseAllDocuments(text)
