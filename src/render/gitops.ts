@@ -284,8 +284,8 @@ secret changes, export again and commit, so web and worker roll with the new val
 
 ## Changing an answer
 
-Edit \`values.yaml\`, run \`mathison-install export --gitops . --values values.yaml --flavor ${flavor}\`
-and commit the result. \`mathison-install install\` refuses to change this namespace while it is
+Edit \`values.yaml\`, run \`mathison-install export --gitops . --values values.yaml --flavor ${flavor}${input.repo ? ` --repo-url ${input.repo.url} --repo-path ${input.repo.path} --repo-branch ${input.repo.branch}` : ""}\`
+in this directory, and commit the result. \`mathison-install install\` refuses to change this namespace while it is
 GitOps-managed.
 `;
 }
