@@ -170,19 +170,20 @@ class RestKube implements Kube {
   ): Promise<{ items: KubeObject[]; resourceVersion: string }> {
     const what = `listing ${kind}${namespace ? ` in ${namespace}` : ""}`;
     const path = await this.collectionPath(apiVersion, kind, namespace);
-    const { pageSize, project, ...selectors } = options;
+    const { pageSize, project, until, ...selectors } = options;
     const items: KubeObject[] = [];
     let next: string | undefined;
     let resourceVersion = "";
     do {
       const page = await this.http.request<{
         items: KubeObject[];
-        metadata?: { resourceVersion?: string; continue?: string };
+        metadata?: { resourceVersion?: string; continue?: string; remainingItemCount?: number };
       }>("GET", path, what, { query: { ...selectors, limit: pageSize ?? LIST_PAGE, continue: next } });
-      for (const i of page.items)
-        items.push(project ? { ...project(i), apiVersion, kind } : { ...i, apiVersion, kind });
+      const kept = page.items.map((i) => (project ? { ...project(i), apiVersion, kind } : { ...i, apiVersion, kind }));
+      items.push(...kept);
       resourceVersion = page.metadata?.resourceVersion ?? "";
       next = page.metadata?.continue || undefined;
+      if (until && (await until(kept, next ? page.metadata?.remainingItemCount : 0))) break;
     } while (next);
     return { items, resourceVersion };
   }

@@ -29,8 +29,8 @@ export function readOnce(kube: Kube): ReadOnceKube {
   return Object.assign(Object.create(kube) as Kube, {
     get: (ref: ObjectRef) => once(getKey(ref), () => kube.get(ref)),
     list: (apiVersion: string, kind: string, namespace: string | undefined, options?: ListOptions) =>
-      // A projection is code, not data: such lists are read every time.
-      options?.project
+      // A projection or a reader that stops early is code, not data: such lists are read every time.
+      options?.project || options?.until
         ? kube.list(apiVersion, kind, namespace, options)
         : once(
             `list ${apiVersion} ${kind} ${namespace ?? ""} ${options?.labelSelector ?? ""} ${options?.fieldSelector ?? ""}`,

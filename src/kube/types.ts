@@ -13,6 +13,11 @@ export interface ListOptions {
   readonly pageSize?: number;
   /** What to keep of each object, as each page arrives: the rest is garbage before the next page is read. */
   readonly project?: (obj: KubeObject) => KubeObject;
+  /**
+   * Told of each page as it arrives (projected), with how many objects the server says are left
+   * (when it says); `true` stops the list there: what was read is returned.
+   */
+  readonly until?: (page: readonly KubeObject[], remaining: number | undefined) => boolean | Promise<boolean>;
 }
 
 /** A watch's connection to the API server: lost (since when, why), back, or given up on. */

@@ -192,7 +192,15 @@ export class FakeKube implements Kube {
       )
       .filter((o) => matchesLabels(o, options.labelSelector) && matchesFields(o, options.fieldSelector))
       .map((o) => structuredClone(o));
-    return { items: options.project ? items.map(options.project) : items, resourceVersion: String(this.version) };
+    const kept = options.project ? items.map(options.project) : items;
+    // Pages as the API server gives them, so a reader that stops early is tested as it runs.
+    const size = options.pageSize ?? 500;
+    for (let i = 0; options.until && i < kept.length; i += size) {
+      const remaining = Math.max(0, kept.length - i - size);
+      if (await options.until(kept.slice(i, i + size), remaining))
+        return { items: kept.slice(0, i + size), resourceVersion: String(this.version) };
+    }
+    return { items: kept, resourceVersion: String(this.version) };
   }
 
   async watch(

@@ -442,6 +442,30 @@ describe("every preflight check passes on a healthy cluster and catches its faul
       assert.ok(broken.hint, `${id} says what to do`);
     });
   }
+  it("capacity on a big cluster reads the nodes a page at a time and stops once the plan fits; a plan that fits nowhere reads them all", async () => {
+    const node = (i: number, cpu: string): KubeObject => ({
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: `big-${i}`, labels: {} },
+      spec: {},
+      status: { allocatable: { cpu, memory: "16Gi", pods: "110" }, conditions: [{ type: "Ready", status: "True" }] },
+    });
+    const roomy = await statusOf("capacity", (f) => {
+      for (let i = 1; i <= 120; i++) f.put(node(i, "8"));
+    });
+    assert.equal(roomy.status, "pass");
+    assert.match(
+      roomy.message,
+      /fit on the first 50 of the cluster's 121 nodes \(the rest not read\) \(room counted on 4 of them\)/,
+    );
+    const full = await statusOf("capacity", (f) => {
+      f.put(pod("big", "elsewhere"));
+      for (let i = 1; i <= 120; i++) f.put(node(i, "100m"));
+    });
+    assert.equal(full.status, "fail");
+    assert.match(full.message, /and 116 more nodes/, "every node was read and examined");
+  });
+
   it("covers every preflight check", () => {
     assert.deepEqual(faults.map(([id]) => id).sort(), PREFLIGHT_CHECKS.map((c) => c.id).sort());
   });

@@ -193,13 +193,14 @@ async function roomOn(ctx: PreflightContext, node: NodeRoom): Promise<NodeRoom> 
 const NODE_BATCH = 4;
 
 /**
- * Examines the nodes that could take a planned pod, largest first, a batch at a time, and stops
- * as soon as the whole plan fits on those examined; only a plan that fits nowhere reads them all.
+ * Examines a page's nodes that could take a planned pod, largest first, a batch at a time, and
+ * stops as soon as the whole plan fits on those examined (with the earlier pages' rooms).
  */
 async function examineNodes(
   ctx: PreflightContext,
   pods: readonly PlannedPod[],
   nodes: readonly NodeRoom[],
+  examinedBefore: readonly NodeRoom[] = [],
 ): Promise<{ rooms: NodeRoom[]; fits: boolean }> {
   const unbounded = { cpu: Number.POSITIVE_INFINITY, memory: Number.POSITIVE_INFINITY };
   const candidates = nodes
@@ -208,9 +209,44 @@ async function examineNodes(
   const rooms: NodeRoom[] = [];
   for (let i = 0; i < candidates.length; i += NODE_BATCH) {
     rooms.push(...(await Promise.all(candidates.slice(i, i + NODE_BATCH).map((n) => roomOn(ctx, n)))));
-    if (placeAll(pods, rooms) === undefined) return { rooms, fits: true };
+    if (placeAll(pods, [...examinedBefore, ...rooms]) === undefined) return { rooms, fits: true };
   }
-  return { rooms, fits: false };
+  return {
+    rooms,
+    fits: candidates.length === 0 && examinedBefore.length > 0 && placeAll(pods, examinedBefore) === undefined,
+  };
+}
+
+/** Nodes read at a time: on a big cluster the first page usually holds room for the whole plan. */
+const NODE_PAGE = 50;
+
+/**
+ * The nodes a page at a time, of each only what its room needs (a big cluster's node list is
+ * megabytes), each page's examined as it arrives; the reading stops once the plan fits on the
+ * nodes examined. A plan that fits nowhere reads them all.
+ */
+async function readNodesUntilFit(
+  ctx: PreflightContext,
+  pods: readonly PlannedPod[],
+): Promise<{ nodes: NodeRoom[]; rooms: NodeRoom[]; fits: boolean; unread: number }> {
+  const nodes: NodeRoom[] = [];
+  const rooms: NodeRoom[] = [];
+  let fits = false;
+  let unread = 0;
+  await ctx.kube.list("v1", "Node", undefined, {
+    project: roomFields,
+    pageSize: NODE_PAGE,
+    until: async (page, remaining) => {
+      const fresh = page.map(emptyRoom);
+      nodes.push(...fresh);
+      const examined = await examineNodes(ctx, pods, fresh, rooms);
+      rooms.push(...examined.rooms);
+      fits = examined.fits;
+      unread = remaining ?? 0;
+      return fits;
+    },
+  });
+  return { nodes, rooms, fits, unread: fits ? unread : 0 };
 }
 
 /** At most a few reasons, then how many more: a cluster of hundreds of nodes still gives one readable line. */
@@ -246,19 +282,21 @@ export const capacityCheck: Check<PreflightContext> = {
   needs: ["cluster"],
   async run(ctx): Promise<CheckResult> {
     const pods = plannedPods(ctx.rendered.stages.flatMap((s) => s.objects));
-    // Of each node only what its room needs is kept: a big cluster's node list is megabytes.
-    const nodes = (await ctx.kube.list("v1", "Node", undefined, { project: roomFields })).items.map(emptyRoom);
-    if (nodes.length === 0) return { status: "fail", message: "the cluster has no nodes", hint: "kubectl get nodes" };
     const total = pods.reduce((a, p) => ({ cpu: a.cpu + p.requests.cpu, memory: a.memory + p.requests.memory }), {
       cpu: 0,
       memory: 0,
     });
-    const schedulable = nodes.filter((n) => !n.blocked).length;
     const requested = `${formatCpu(total.cpu)} CPU, ${formatMemory(total.memory)} memory requested`;
-    const { rooms, fits } = await examineNodes(ctx, pods, nodes);
+    const { nodes, rooms, fits, unread } = await readNodesUntilFit(ctx, pods);
+    if (nodes.length === 0) return { status: "fail", message: "the cluster has no nodes", hint: "kubectl get nodes" };
+    const schedulable = nodes.filter((n) => !n.blocked).length;
     if (fits) {
       const examined = rooms.length < schedulable ? ` (room counted on ${rooms.length} of them)` : "";
-      const message = `${pods.length} pods (${requested}) fit on ${schedulable} schedulable ${schedulable === 1 ? "node" : "nodes"}${examined}`;
+      const where =
+        unread > 0
+          ? `the first ${nodes.length} of the cluster's ${nodes.length + unread} nodes (the rest not read)`
+          : `${schedulable} schedulable ${schedulable === 1 ? "node" : "nodes"}`;
+      const message = `${pods.length} pods (${requested}) fit on ${where}${examined}`;
       if (ctx.config.webAutoscale && (await metricsMissing(ctx))) {
         return {
           status: "warn",
