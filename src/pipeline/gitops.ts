@@ -7,7 +7,13 @@ import type { SecretKey } from "../config/secret-keys.js";
 import { inventoryOf } from "../engine/plan.js";
 import { KubeApiError, type Kube } from "../kube/types.js";
 import type { ConnectOptions } from "../kube/client.js";
-import { EXPORTED_OUTCOME, nextRecord, type GitopsManaged, type RunEntry } from "../record/install-record.js";
+import {
+  EXPORTED_OUTCOME,
+  nextRecord,
+  type GitopsManaged,
+  type RunEntry,
+  type SuccessfulRun,
+} from "../record/install-record.js";
 import { clearPendingPassword, markPendingPassword, setDatabasePassword } from "../engine/rotate.js";
 import { writeRecord, type InstallState } from "../record/store.js";
 import {
@@ -58,50 +64,12 @@ const EXPORT_WORDS = { nothingDone: "nothing was written" };
 export async function runExport(options: ExportOptions, out: GitopsOutput): Promise<ExitCodeValue> {
   try {
     const { kube, state } = await openCluster(options, { chooseContext: async () => undefined, say: out.say });
-    if (!state.secrets.authSecret || !state.secrets.postgresPassword) throw noSecretYet(state);
-    const unfinished = unfinishedWork(state);
-    if (unfinished) throw new Stop(ExitCode.usage, `mathison-install: ${unfinished}; nothing was written`);
-    const resolved = loadConfig({
-      flags: options.flags,
-      env: options.env,
-      given: options.given,
-      forInstall: true,
-      installed: installedOf(state),
-    });
-    if (!resolved.ok)
-      throw new Stop(ExitCode.usage, resolved.problems.map((p) => `mathison-install: ${formatProblem(p)}`).join("\n"));
-    const pullToken = state.record.pullToken;
-    const rendered = renderPlan(resolved.config, undefined, { pullToken });
-    const { answers, defaults } = answersToRecord(resolved.chosen, installedOf(state), state.record.defaults ?? []);
-    const files = gitopsFiles({
-      rendered,
-      flavor: options.flavor,
-      repo: options.repo,
-      answers: answers as Record<string, string>,
-      installerVersion: packageVersion(),
-    });
-    assertNoSecret(files, secretValuesOf(resolved.config, state));
+    const exported = exportOf(options, state);
     return await runLocked(kube, state, { ...EXPORT_WORDS, ...lockOf(options) }, out, async () => {
-      writeFiles(options.dir, files);
-      const gitops: GitopsManaged = {
-        flavor: options.flavor,
-        name: clusterScopedName(options.namespace),
-        exportedAt: new Date().toISOString(),
-        ...(options.repo ? { repoURL: options.repo.url, path: options.repo.path } : {}),
-      };
-      const record = nextRecord(
-        state.record,
-        runEntry(kube, resolved.config, `${EXPORTED_OUTCOME} (${options.flavor})`),
-        {
-          answers,
-          defaults,
-          inventory: inventoryOf(rendered),
-          ...(pullToken ? { pullToken } : {}),
-        },
-      );
-      await writeRecord(kube, options.namespace, { ...record, gitops });
-      out.line(`wrote ${files.length} files to ${options.dir} (${options.flavor}): review and commit them`);
-      out.line(nextStep(options, rendered));
+      writeFiles(options.dir, exported.files);
+      await recordHandOff(kube, options, state, exported);
+      out.line(`wrote ${exported.files.length} files to ${options.dir} (${options.flavor}): review and commit them`);
+      out.line(nextStep(options, exported.rendered));
       out.line(
         `the install record in ${options.namespace} marks it GitOps-managed: status, verify, backup and restore work as before; install refuses to change it`,
       );
@@ -112,12 +80,81 @@ export async function runExport(options: ExportOptions, out: GitopsOutput): Prom
   }
 }
 
+/** What an export writes and records, from the install's state and this run's settings; a Stop when it cannot be made. */
+interface Exported {
+  readonly config: InstallConfig;
+  readonly rendered: RenderedPlan;
+  readonly files: readonly ExportedFile[];
+  readonly answers: Pick<SuccessfulRun, "answers" | "defaults">;
+}
+
+function exportOf(options: ExportOptions, state: InstallState): Exported {
+  if (!state.secrets.authSecret || !state.secrets.postgresPassword) throw noSecretYet(state);
+  const unfinished = unfinishedWork(state);
+  if (unfinished)
+    throw new Stop(
+      ExitCode.usage,
+      `mathison-install: ${unfinished.why}; nothing was written\n  try: ${unfinished.hint}`,
+    );
+  const installed = installedOf(state);
+  const resolved = loadConfig({
+    flags: options.flags,
+    env: options.env,
+    given: options.given,
+    forInstall: true,
+    installed,
+  });
+  if (!resolved.ok)
+    throw new Stop(ExitCode.usage, resolved.problems.map((p) => `mathison-install: ${formatProblem(p)}`).join("\n"));
+  const rendered = renderPlan(resolved.config, undefined, { pullToken: state.record.pullToken });
+  const answers = answersToRecord(resolved.chosen, installed, state.record.defaults ?? []);
+  const files = gitopsFiles({
+    rendered,
+    flavor: options.flavor,
+    repo: options.repo,
+    answers: answers.answers as Record<string, string>,
+    installerVersion: packageVersion(),
+  });
+  assertNoSecret(files, secretValuesOf(resolved.config, state));
+  return { config: resolved.config, rendered, files, answers };
+}
+
+/** The record after a hand-off: the export's answers and inventory, a history entry, and who applies it now. */
+async function recordHandOff(
+  kube: Kube,
+  options: ExportOptions,
+  state: InstallState,
+  exported: Exported,
+): Promise<void> {
+  const pullToken = state.record.pullToken;
+  const run = runEntry(kube, exported.config, `${EXPORTED_OUTCOME} (${options.flavor})`);
+  const record = nextRecord(state.record, run, {
+    ...exported.answers,
+    inventory: inventoryOf(exported.rendered),
+    ...(pullToken ? { pullToken } : {}),
+  });
+  const gitops: GitopsManaged = {
+    flavor: options.flavor,
+    name: clusterScopedName(options.namespace),
+    exportedAt: run.time,
+    ...(options.repo ? { repoURL: options.repo.url, path: options.repo.path } : {}),
+  };
+  await writeRecord(kube, options.namespace, { ...record, gitops });
+}
+
 /** Work an earlier run left half done: the export would hand over an install that is not what its record says. */
-function unfinishedWork(state: InstallState): string | undefined {
+function unfinishedWork(state: InstallState): { why: string; hint: string } | undefined {
+  const ns = state.namespace;
   if (state.pendingPassword)
-    return `a POSTGRES_PASSWORD rotation in ${state.namespace} did not finish (the Secret holds POSTGRES_PASSWORD_NEXT)\n  try: mathison-install secrets apply --namespace ${state.namespace} finishes it; then export`;
+    return {
+      why: `a POSTGRES_PASSWORD rotation in ${ns} did not finish (the Secret holds POSTGRES_PASSWORD_NEXT)`,
+      hint: `mathison-install secrets apply --namespace ${ns} finishes it; then export`,
+    };
   if (state.record.restoring)
-    return `a restore in ${state.namespace} did not finish (web and worker may be scaled down)\n  try: mathison-install restore ${state.record.restoring.file} --namespace ${state.namespace} finishes it; then export`;
+    return {
+      why: `a restore in ${ns} did not finish (web and worker may be scaled down)`,
+      hint: `mathison-install restore ${state.record.restoring.file} --namespace ${ns} finishes it; then export`,
+    };
   return undefined;
 }
 
@@ -193,52 +230,20 @@ const SECRETS_WORDS = { nothingDone: "no Secret was changed" };
 export async function runSecretsApply(options: SecretsApplyOptions, out: GitopsOutput): Promise<ExitCodeValue> {
   try {
     const { kube, state } = await openCluster(options, { chooseContext: async () => undefined, say: out.say });
-    const resolved = loadConfig({
-      flags: options.flags,
-      env: options.env,
-      given: options.given,
-      installed: installedOf(state),
-      replaceSecrets: options.replaceSecrets,
-      rotateSecrets: options.rotateSecrets,
-    });
-    if (!resolved.ok)
-      throw new Stop(ExitCode.usage, resolved.problems.map((p) => `mathison-install: ${formatProblem(p)}`).join("\n"));
-    const config = resolved.config;
-    if (config.llmProvider === "anthropic" && !config.secrets.anthropicApiKey)
-      throw new Stop(
-        ExitCode.usage,
-        "mathison-install: ANTHROPIC_API_KEY: (not given) is not allowed: the Anthropic API key web and worker call the LLM with; set ANTHROPIC_API_KEY or pass --anthropic-api-key-file (a re-run keeps the installed one)",
-      );
-    const rendered = renderPlan(config);
-    const objects = rendered.stages.flatMap((s) => s.objects);
-    const secrets = objects.filter(isSecretKept);
+    const { config, notices } = secretsConfig(options, state);
+    const objects = renderPlan(config).stages.flatMap((s) => s.objects);
     if (!state.namespaceExists) await createNamespace(kube, objects.find((o) => o.kind === "Namespace")!);
     const installedPassword = state.secrets.postgresPassword;
     const rotating = installedPassword !== undefined && config.secrets.postgresPassword !== installedPassword;
     return await runLocked(kube, state, { ...SECRETS_WORDS, ...lockOf(options) }, out, async () => {
+      const password = config.secrets.postgresPassword;
       if (rotating) {
         // As install --rotate does: the new password kept beside the old one, set inside PostgreSQL, then the Secret.
-        await markPendingPassword(kube, options.namespace, config.secrets.postgresPassword);
-        await setDatabasePassword(kube, options.namespace, config.secrets.postgresPassword);
+        await markPendingPassword(kube, options.namespace, password);
+        await setDatabasePassword(kube, options.namespace, password);
         out.line("POSTGRES_PASSWORD: PostgreSQL has the new password; the Secret gets it next");
       }
-      const changed: string[] = [];
-      for (const secret of secrets) {
-        const before = await kube.get({
-          apiVersion: "v1",
-          kind: "Secret",
-          name: secret.metadata.name,
-          namespace: options.namespace,
-        });
-        const after = await kube.apply(secret);
-        const verb = !before
-          ? "created"
-          : before.metadata.resourceVersion === after.metadata.resourceVersion
-            ? "unchanged"
-            : "updated";
-        if (verb !== "unchanged") changed.push(secret.metadata.name);
-        out.line(`Secret ${options.namespace}/${secret.metadata.name}: ${verb}`);
-      }
+      const changed = await applySecrets(kube, objects.filter(isSecretKept), out);
       if (rotating) {
         await clearPendingPassword(kube, options.namespace);
         out.line(
@@ -248,16 +253,53 @@ export async function runSecretsApply(options: SecretsApplyOptions, out: GitopsO
       const generated = config.generated.map((k) => (k === "authSecret" ? "AUTH_SECRET" : "POSTGRES_PASSWORD"));
       if (generated.length > 0)
         out.line(`generated ${generated.join(" and ")} (never printed; kept by every later run)`);
-      for (const n of resolved.notices) out.line(`mathison-install: ${n}`);
-      if (changed.length > 0 && state.record.gitops)
+      for (const n of notices) out.line(`mathison-install: ${n}`);
+      if (changed && state.record.gitops)
         out.line(
-          `the config digest in the pod templates changed: run mathison-install export --gitops DIR again and commit, so web and worker restart with the new values`,
+          "the config digest in the pod templates changed: run mathison-install export --gitops DIR again and commit, so web and worker restart with the new values",
         );
       return ExitCode.ok;
     });
   } catch (err) {
     return exitOf(err, out, SECRETS_WORDS);
   }
+}
+
+/** The secrets by the kept-secret rules (the install's values, unless replaced or rotated); a Stop on bad input. */
+function secretsConfig(
+  options: SecretsApplyOptions,
+  state: InstallState,
+): { config: InstallConfig; notices: readonly string[] } {
+  const resolved = loadConfig({
+    flags: options.flags,
+    env: options.env,
+    given: options.given,
+    installed: installedOf(state),
+    replaceSecrets: options.replaceSecrets,
+    rotateSecrets: options.rotateSecrets,
+  });
+  if (!resolved.ok)
+    throw new Stop(ExitCode.usage, resolved.problems.map((p) => `mathison-install: ${formatProblem(p)}`).join("\n"));
+  if (resolved.config.llmProvider === "anthropic" && !resolved.config.secrets.anthropicApiKey)
+    throw new Stop(
+      ExitCode.usage,
+      "mathison-install: ANTHROPIC_API_KEY: (not given) is not allowed: the Anthropic API key web and worker call the LLM with; set ANTHROPIC_API_KEY or pass --anthropic-api-key-file (a re-run keeps the installed one)",
+    );
+  return { config: resolved.config, notices: resolved.notices };
+}
+
+/** Applies each Secret and says whether it was created, updated or unchanged; whether any changed. */
+async function applySecrets(kube: Kube, secrets: readonly KubeObject[], out: GitopsOutput): Promise<boolean> {
+  let changed = false;
+  for (const secret of secrets) {
+    const { name, namespace } = secret.metadata;
+    const before = await kube.get({ apiVersion: "v1", kind: "Secret", name, namespace });
+    const after = await kube.apply(secret);
+    const same = before?.metadata.resourceVersion === after.metadata.resourceVersion;
+    if (!same) changed = true;
+    out.line(`Secret ${namespace}/${name}: ${!before ? "created" : same ? "unchanged" : "updated"}`);
+  }
+  return changed;
 }
 
 async function createNamespace(kube: Kube, ns: KubeObject): Promise<void> {
