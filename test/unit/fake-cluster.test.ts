@@ -466,6 +466,30 @@ describe("every preflight check passes on a healthy cluster and catches its faul
     assert.match(full.message, /and 116 more nodes/, "every node was read and examined");
   });
 
+  it("capacity counts pods against a node's maximum (its allocatable pods), not only CPU and memory", async () => {
+    const tiny = { cpu: "1m", memory: "1Mi" };
+    const full = await statusOf("capacity", (f) => {
+      f.put({
+        apiVersion: "v1",
+        kind: "Node",
+        metadata: { name: "node-0", labels: { "kubernetes.io/hostname": "node-0" } },
+        spec: {},
+        status: {
+          allocatable: { cpu: "8", memory: "16Gi", pods: "12" },
+          conditions: [{ type: "Ready", status: "True" }],
+        },
+      });
+      for (let i = 0; i < 10; i++)
+        f.put(
+          pod(`small-${i}`, "elsewhere", {
+            spec: { nodeName: "node-0", containers: [{ name: "c", resources: { requests: tiny } }] },
+          }),
+        );
+    });
+    assert.equal(full.status, "fail", full.message);
+    assert.match(full.message, /node-0 has no room for another pod \(12 of its 12 taken\)/);
+  });
+
   it("covers every preflight check", () => {
     assert.deepEqual(faults.map(([id]) => id).sort(), PREFLIGHT_CHECKS.map((c) => c.id).sort());
   });

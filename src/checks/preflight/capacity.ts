@@ -74,6 +74,8 @@ export function plannedPods(objects: readonly KubeObject[]): PlannedPod[] {
 export interface NodeRoom {
   readonly name: string;
   readonly free: Resources;
+  /** How many more pods the node takes (its allocatable `pods`, the kubelet's maximum, less those it runs). */
+  readonly pods?: { readonly free: number; readonly max: number };
   /** Why no pod of the plan may go there (cordoned, not Ready, an untolerated taint); checked per pod for taints. */
   readonly blocked?: string;
   readonly taints: readonly { key: string; value?: string; effect: string }[];
@@ -97,6 +99,8 @@ export function misfit(pod: PlannedPod, node: NodeRoom): string | undefined {
     return `${node.name} has the taint ${taint.key}${taint.value ? `=${taint.value}` : ""}:${taint.effect}, which the pod does not tolerate`;
   const label = Object.entries(pod.nodeSelector).find(([k, v]) => node.labels[k] !== v);
   if (label) return `${node.name} lacks the label ${label[0]}=${label[1]} the pod selects`;
+  if (node.pods && node.pods.free < 1)
+    return `${node.name} has no room for another pod (${node.pods.max - node.pods.free} of its ${node.pods.max} taken)`;
   if (node.free.cpu < pod.requests.cpu)
     return `${node.name} has ${formatCpu(node.free.cpu)} CPU free, the pod requests ${formatCpu(pod.requests.cpu)}`;
   if (node.free.memory < pod.requests.memory)
@@ -112,15 +116,16 @@ export function placeAll(
   pods: readonly PlannedPod[],
   nodes: readonly NodeRoom[],
 ): { pod: PlannedPod; reasons: string[] } | undefined {
-  const free = new Map(nodes.map((n) => [n.name, { ...n.free }]));
+  const left = new Map(nodes.map((n) => [n.name, { free: { ...n.free }, pods: n.pods && { ...n.pods } }]));
   const order = [...pods].sort((a, b) => b.requests.memory - a.requests.memory || b.requests.cpu - a.requests.cpu);
   for (const pod of order) {
-    const reasons = nodes.map((n) => misfit(pod, { ...n, free: free.get(n.name)! }));
+    const reasons = nodes.map((n) => misfit(pod, { ...n, ...left.get(n.name)! }));
     const i = reasons.indexOf(undefined);
     if (i < 0) return { pod, reasons: reasons as string[] };
-    const room = free.get(nodes[i]!.name)!;
-    room.cpu -= pod.requests.cpu;
-    room.memory -= pod.requests.memory;
+    const room = left.get(nodes[i]!.name)!;
+    room.free.cpu -= pod.requests.cpu;
+    room.free.memory -= pod.requests.memory;
+    if (room.pods) room.pods.free -= 1;
   }
   return undefined;
 }
@@ -157,12 +162,14 @@ function roomFields(n: KubeObject): KubeObject {
 /** A node before its pods are counted: all of its allocatable room is free. */
 function emptyRoom(n: KubeObject): NodeRoom {
   const blocked = n.spec?.unschedulable ? "cordoned" : !isReady(n) ? "not Ready" : undefined;
+  const maxPods = parseQuantity(n.status?.allocatable?.pods);
   return {
     name: n.metadata.name,
     free: {
       cpu: parseQuantity(n.status?.allocatable?.cpu) ?? 0,
       memory: parseQuantity(n.status?.allocatable?.memory) ?? 0,
     },
+    ...(maxPods !== undefined ? { pods: { free: maxPods, max: maxPods } } : {}),
     ...(blocked ? { blocked } : {}),
     taints: n.spec?.taints ?? [],
     labels: n.metadata.labels ?? {},
@@ -180,13 +187,16 @@ async function roomOn(ctx: PreflightContext, node: NodeRoom): Promise<NodeRoom> 
     project: requestsOnly,
   });
   let { cpu, memory } = node.free;
+  let running = 0;
   for (const p of items) {
     if (p.metadata.namespace === ctx.config.namespace) continue;
     const r = sum(p.spec?.containers ?? [], "requests");
     cpu -= r.cpu;
     memory -= r.memory;
+    running += 1;
   }
-  return { ...node, free: { cpu, memory } };
+  const pods = node.pods && { free: node.pods.max - running, max: node.pods.max };
+  return { ...node, free: { cpu, memory }, ...(pods ? { pods } : {}) };
 }
 
 /** Nodes examined at once: a few requests in flight, so a fitting plan is found after the first batch on most clusters. */
