@@ -238,6 +238,24 @@ describe("export --gitops", { skip }, () => {
       assert.match(refused.stderr, /dependsOn/);
     });
   });
+
+  it("uninstall says to delete the controller's Application first; install --leave-gitops takes the install back", async () => {
+    const removal = await runInstaller(c, ["uninstall", "--namespace", fromExport, "--yes", "--output", "json"]);
+    assert.equal(removal.code, 0, removal.stderr);
+    const plan = removal.events.find((e) => e.event === "plan");
+    assert.ok(
+      plan.notices.some((n: string) =>
+        /^GitOps-managed \(argocd, .*argocd app delete mathison-e2e-gitops-new-\w+ --cascade=false/.test(n),
+      ),
+      JSON.stringify(plan.notices),
+    );
+    const back = await runInstaller(c, installArgs(installed, "--leave-gitops"));
+    assert.equal(back.code, 0, back.stderr);
+    const status = await runInstaller(c, ["status", "--namespace", installed, "--output", "json"]);
+    assert.equal(JSON.parse(status.stdout).gitops, null, "the installer manages it again");
+    const again = await runInstaller(c, installArgs(installed));
+    assert.equal(again.code, 0, "and a plain install is no longer refused");
+  });
 });
 
 /** kubectl run in a directory (the README's relative paths), against the test cluster. */
