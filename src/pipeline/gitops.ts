@@ -1,19 +1,12 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { hostname, userInfo } from "node:os";
 import { loadConfig, type GivenSources } from "../config/load.js";
 import { formatProblem, type InstallConfig } from "../config/types.js";
 import type { SecretKey } from "../config/secret-keys.js";
 import { inventoryOf } from "../engine/plan.js";
-import { KubeApiError, type Kube } from "../kube/types.js";
+import type { Kube } from "../kube/types.js";
 import type { ConnectOptions } from "../kube/client.js";
-import {
-  EXPORTED_OUTCOME,
-  nextRecord,
-  type GitopsManaged,
-  type RunEntry,
-  type SuccessfulRun,
-} from "../record/install-record.js";
+import { EXPORTED_OUTCOME, nextRecord, type GitopsManaged, type SuccessfulRun } from "../record/install-record.js";
 import { clearPendingPassword, markPendingPassword, setDatabasePassword } from "../engine/rotate.js";
 import { writeRecord, type InstallState } from "../record/store.js";
 import {
@@ -28,7 +21,7 @@ import { SECRET_NAME } from "../facts/names.js";
 import type { KubeObject } from "../facts/objects.js";
 import { packageVersion } from "../base/version.js";
 import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
-import { answersToRecord, installedOf, openCluster, secretValuesOf } from "./install.js";
+import { answersToRecord, ensureNamespace, installedOf, openCluster, runEntryOf, secretValuesOf } from "./install.js";
 import { exitOf, runLocked, Stop, type SaysWhy } from "./locked.js";
 
 /** How `export` and `secrets apply` reach the cluster, take the lock and read what the user gave. */
@@ -127,7 +120,7 @@ async function recordHandOff(
   exported: Exported,
 ): Promise<void> {
   const pullToken = state.record.pullToken;
-  const run = runEntry(kube, exported.config, `${EXPORTED_OUTCOME} (${options.flavor})`);
+  const run = runEntryOf(kube, exported.config, `${EXPORTED_OUTCOME} (${options.flavor})`);
   const record = nextRecord(state.record, run, {
     ...exported.answers,
     inventory: inventoryOf(exported.rendered),
@@ -202,19 +195,6 @@ function lockOf(options: GitopsRunOptions): { lockTimeoutMs: number; leaseSecond
   };
 }
 
-function runEntry(kube: Kube, config: InstallConfig, outcome: string): RunEntry {
-  return {
-    time: new Date().toISOString(),
-    installerVersion: packageVersion(),
-    webImage: config.webImage,
-    workerImage: config.workerImage,
-    outcome,
-    user: userInfo().username,
-    host: hostname(),
-    context: kube.contextName,
-  };
-}
-
 export interface SecretsApplyOptions extends GitopsRunOptions {
   readonly replaceSecrets: readonly SecretKey[];
   readonly rotateSecrets: readonly SecretKey[];
@@ -231,8 +211,9 @@ export async function runSecretsApply(options: SecretsApplyOptions, out: GitopsO
   try {
     const { kube, state } = await openCluster(options, { chooseContext: async () => undefined, say: out.say });
     const { config, notices } = secretsConfig(options, state);
-    const objects = renderPlan(config).stages.flatMap((s) => s.objects);
-    if (!state.namespaceExists) await createNamespace(kube, objects.find((o) => o.kind === "Namespace")!);
+    const rendered = renderPlan(config);
+    const objects = rendered.stages.flatMap((s) => s.objects);
+    if (!state.namespaceExists) await ensureNamespace(kube, rendered);
     const installedPassword = state.secrets.postgresPassword;
     const rotating = installedPassword !== undefined && config.secrets.postgresPassword !== installedPassword;
     return await runLocked(kube, state, { ...SECRETS_WORDS, ...lockOf(options) }, out, async () => {
@@ -300,12 +281,4 @@ async function applySecrets(kube: Kube, secrets: readonly KubeObject[], out: Git
     out.line(`Secret ${namespace}/${name}: ${!before ? "created" : same ? "unchanged" : "updated"}`);
   }
   return changed;
-}
-
-async function createNamespace(kube: Kube, ns: KubeObject): Promise<void> {
-  try {
-    await kube.create(ns);
-  } catch (err) {
-    if (!(err instanceof KubeApiError && err.status === 409)) throw err;
-  }
 }

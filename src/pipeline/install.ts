@@ -21,11 +21,12 @@ import {
   startedRecord,
   summarizeRecord,
   type InstallRecord,
+  type RunEntry,
   type SuccessfulRun,
   type Verification,
 } from "../record/install-record.js";
 import { readInstallState, writeRecord, type InstallState } from "../record/store.js";
-import { authUrl, renderPlan } from "../render/render.js";
+import { authUrl, renderPlan, type RenderedPlan } from "../render/render.js";
 import type { FrontEnd, PlanEvent } from "./front-end.js";
 import { exitOf, runLocked, Stop, type CommandWords, type LockedRun } from "./locked.js";
 import { checkInstall, verifiedEvent, type VerifyResult } from "./verify.js";
@@ -459,7 +460,7 @@ interface Applied {
 
 /** Ensures the namespace (the lock lives in it), then applies and records under the lock. */
 async function applyLocked(options: PipelineOptions, run: PlannedRun, fe: FrontEnd): Promise<Applied> {
-  if (!run.state.namespaceExists) await ensureNamespace(run.kube, run.plan);
+  if (!run.state.namespaceExists) await ensureNamespace(run.kube, run.plan.rendered);
   return runLocked(
     run.kube,
     run.state,
@@ -675,8 +676,9 @@ async function offerBundle(input: BundleInput, reporter: Reporter): Promise<void
   }
 }
 
-async function ensureNamespace(kube: Kube, plan: InstallPlan): Promise<void> {
-  const ns = plan.rendered.stages[0]!.objects.find((o) => o.kind === "Namespace")!;
+/** Creates the rendered plan's Namespace (before the lock, which lives in it); one that exists already is fine. */
+export async function ensureNamespace(kube: Kube, rendered: RenderedPlan): Promise<void> {
+  const ns = rendered.stages[0]!.objects.find((o) => o.kind === "Namespace")!;
   try {
     await kube.create(ns);
   } catch (err) {
@@ -707,13 +709,9 @@ export function answersToRecord(
   return { answers, defaults };
 }
 
-async function recordRun(
-  { kube, state, plan, config, chosen, pullToken }: PlannedRun,
-  started: InstallRecord,
-  outcome: RunOutcome,
-  verification?: Verification,
-): Promise<void> {
-  const run = {
+/** This run as the record's history keeps it: when, by whom, where, with which images, and how it ended. */
+export function runEntryOf(kube: Kube, config: InstallConfig, outcome: string): RunEntry {
+  return {
     time: new Date().toISOString(),
     installerVersion: packageVersion(),
     webImage: config.webImage,
@@ -723,6 +721,15 @@ async function recordRun(
     host: hostname(),
     context: kube.contextName,
   };
+}
+
+async function recordRun(
+  { kube, state, plan, config, chosen, pullToken }: PlannedRun,
+  started: InstallRecord,
+  outcome: RunOutcome,
+  verification?: Verification,
+): Promise<void> {
+  const run = runEntryOf(kube, config, outcome);
   const success =
     outcome === "ok"
       ? {

@@ -1,6 +1,6 @@
 import { REGISTRY_SECRET_NAME, SECRET_NAME } from "../facts/names.js";
 import type { KubeObject } from "../facts/objects.js";
-import { toYaml } from "./output.js";
+import { stageDir, toYaml } from "./output.js";
 import { clusterScopedName, type RenderedPlan, type Stage } from "./render.js";
 
 /**
@@ -37,11 +37,6 @@ export interface ExportedFile {
 /** The Secrets whose values never go into the export: `secrets apply` makes them in the cluster. */
 export function isSecretKept(obj: KubeObject): boolean {
   return obj.kind === "Secret" && (obj.metadata.name === SECRET_NAME || obj.metadata.name === REGISTRY_SECRET_NAME);
-}
-
-/** `01-base`, `04-migrate`: a stage's directory, numbered in apply order. */
-export function stageDir(stage: Pick<Stage, "index" | "id">): string {
-  return `${String(stage.index + 1).padStart(2, "0")}-${stage.id}`;
 }
 
 const KUSTOMIZATION_HEADER = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n";

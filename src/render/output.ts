@@ -40,6 +40,11 @@ export function planYaml(plan: RenderedPlan, options: OutputOptions): string {
   return plan.stages.map((s) => stageYaml(s, plan.stages.length, options)).join("---\n");
 }
 
+/** `01-base`, `04-migrate`: a stage's name in files and directories, numbered in apply order. */
+export function stageDir(stage: Pick<Stage, "index" | "id">): string {
+  return `${String(stage.index + 1).padStart(2, "0")}-${stage.id}`;
+}
+
 export function stageFileName(stage: Stage): string {
-  return `${String(stage.index + 1).padStart(2, "0")}-${stage.id}.yaml`;
+  return `${stageDir(stage)}.yaml`;
 }

@@ -1,6 +1,7 @@
 import { PassThrough } from "node:stream";
 import type { KubeObject } from "../../src/facts/objects.js";
 import type { CliIO } from "../../src/base/io.js";
+import type { PipelineOptions } from "../../src/pipeline/install.js";
 import { FakeKube, healthyCluster } from "./fake-kube.js";
 
 /** What a healthy cluster offers an install: a node with room, a default StorageClass, a served IngressClass. */
@@ -49,6 +50,29 @@ export function healthyFake(extra: readonly KubeObject[] = []): FakeKube {
   const fake = new FakeKube([...healthyObjects(), ...extra]);
   fake.controllers.push(healthyCluster);
   return fake;
+}
+
+/** The install pipeline's options for a run against an in-memory cluster: no waiting for a lock, a short lease, no verification. */
+export function pipelineOptions(
+  fake: FakeKube,
+  namespace: string,
+  extra: Partial<PipelineOptions> = {},
+): PipelineOptions {
+  return {
+    cluster: {},
+    open: () => fake,
+    namespace,
+    dryRun: false,
+    pull: false,
+    engine: {},
+    skipPreflight: false,
+    forceNamespace: false,
+    lockTimeoutMs: 0,
+    skipVerify: true,
+    network: { resolve: new Map() },
+    leaseSeconds: 1,
+    ...extra,
+  };
 }
 
 /** A command's streams, kept: JSON Lines events from stdout, stderr as text. */

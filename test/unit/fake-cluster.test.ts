@@ -17,7 +17,7 @@ import { LOCK_NAME, RECORD_NAME } from "../../src/facts/names.js";
 import { ExitCode } from "../../src/base/exit-codes.js";
 import { inventoryKey, type KubeObject } from "../../src/facts/objects.js";
 import { FakeKube, healthyCluster } from "../helpers/fake-kube.js";
-import { capturedIO, healthyFake } from "../helpers/fake-cluster.js";
+import { capturedIO, healthyFake, pipelineOptions } from "../helpers/fake-cluster.js";
 import { allObjects, configFrom, render } from "../helpers/plan.js";
 import { PREFLIGHT_CHECKS } from "../../src/checks/preflight/index.js";
 import { runChecks } from "../../src/checks/types.js";
@@ -27,21 +27,7 @@ const lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: LOCK_
 const namespace = (name = NS): KubeObject => ({ apiVersion: "v1", kind: "Namespace", metadata: { name }, spec: {} });
 
 function options(fake: FakeKube, extra: Partial<PipelineOptions> = {}): PipelineOptions {
-  return {
-    cluster: {},
-    open: () => fake,
-    namespace: NS,
-    dryRun: false,
-    pull: false,
-    engine: {},
-    skipPreflight: false,
-    forceNamespace: false,
-    lockTimeoutMs: 0,
-    skipVerify: true,
-    network: { resolve: new Map() },
-    leaseSeconds: 1,
-    ...extra,
-  };
+  return pipelineOptions(fake, NS, extra);
 }
 
 async function install(fake: FakeKube, flags: Record<string, string> = {}, extra: Partial<PipelineOptions> = {}) {

@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parseAllDocuments } from "yaml";
-import { gitopsFiles, fluxObjects, isSecretKept, stageDir, type GitopsFlavor } from "../../src/render/gitops.js";
+import { gitopsFiles, fluxObjects, isSecretKept, type GitopsFlavor } from "../../src/render/gitops.js";
+import { stageDir } from "../../src/render/output.js";
 import { assertNoSecret, runExport, runSecretsApply, type GitopsRunOptions } from "../../src/pipeline/gitops.js";
 import { runInstallPipeline, type PipelineOptions } from "../../src/pipeline/install.js";
 import { decodeRecord, encodeRecord, lastSuccessfulRun, nextRecord } from "../../src/record/install-record.js";
@@ -18,7 +19,7 @@ import type { KubeObject } from "../../src/facts/objects.js";
 import { RECORD_NAME, REGISTRY_SECRET_NAME, SECRET_NAME } from "../../src/facts/names.js";
 import { renderPlan } from "../../src/render/render.js";
 import { allObjects, configFrom, render } from "../helpers/plan.js";
-import { capturedIO, healthyFake } from "../helpers/fake-cluster.js";
+import { capturedIO, healthyFake, pipelineOptions } from "../helpers/fake-cluster.js";
 import type { FakeKube } from "../helpers/fake-kube.js";
 
 const REPO = { url: "https://git.example.com/infra.git", path: "clusters/prod/mathison", branch: "main" };
@@ -189,20 +190,7 @@ function runOptions(fake: FakeKube, flags: Record<string, string>): GitopsRunOpt
 }
 
 function installOptions(fake: FakeKube): PipelineOptions {
-  return {
-    cluster: {},
-    open: () => fake,
-    namespace: NS,
-    dryRun: false,
-    pull: false,
-    engine: {},
-    skipPreflight: true,
-    forceNamespace: false,
-    lockTimeoutMs: 0,
-    leaseSeconds: 1,
-    skipVerify: true,
-    network: { resolve: new Map() },
-  };
+  return pipelineOptions(fake, NS, { skipPreflight: true });
 }
 
 function lines() {

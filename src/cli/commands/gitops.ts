@@ -47,10 +47,6 @@ export async function runSecrets(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
 }
 
 function commonOptions(args: ParsedArgs, io: CliIO, problems: string[]) {
-  if (args.strings["output"] !== undefined && args.strings["output"] !== "plain")
-    problems.push(
-      `--output: ${JSON.stringify(args.strings["output"])} is not allowed: plain (this command writes lines)`,
-    );
   const given = readGiven({ flags: args.strings, env: io.env });
   const loaded = loadConfig({ flags: args.strings, env: io.env, given });
   if (!loaded.ok) problems.push(...loaded.problems.map(formatProblem));
