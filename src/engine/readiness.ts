@@ -111,6 +111,15 @@ export function jobReadinessWithPods(j: KubeObject, pods: readonly KubeObject[])
     : r;
 }
 
+/** A lone pod (no controller to retry it): ready once Running, failed once it ended; absent is pending. */
+export function podReadiness(pod: KubeObject | undefined): Readiness {
+  const phase = pod ? typed(pod, "Pod").status?.phase : undefined;
+  if (phase === "Running") return { state: "ready", message: "running" };
+  if (phase === "Failed" || phase === "Succeeded")
+    return { state: "failed", reason: phase, message: `the pod ended (${phase})` };
+  return { state: "pending", message: phase ? `pod is ${phase}` : "not created yet" };
+}
+
 export function readinessOf(obj: KubeObject): Readiness {
   switch (obj.kind) {
     case "Deployment":

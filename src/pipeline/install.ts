@@ -16,6 +16,7 @@ import { connect, listContexts, readKubeconfig, type ConnectOptions } from "../k
 import { readOnce } from "../kube/read-once.js";
 import { KubeApiError, type Kube } from "../kube/types.js";
 import {
+  gitopsController,
   lastSuccessfulRun,
   nextRecord,
   startedRecord,
@@ -323,7 +324,7 @@ function gitopsRefusal(state: InstallState): Stop {
   const where = g.repoURL ? `, ${g.repoURL}${g.path && g.path !== "." ? ` ${g.path}` : ""}` : "";
   return new Stop(
     ExitCode.usage,
-    `mathison-install: namespace ${state.namespace} is GitOps-managed (${g.flavor}${where}) since ${g.exportedAt}: an install here would fight the controller; nothing was applied\n  try: change values.yaml in the exported directory, run mathison-install export --gitops DIR --values DIR/values.yaml, and commit; or, to manage it with the installer again, remove the ${g.flavor === "flux" ? "Flux Kustomizations" : g.flavor === "argocd" ? "Argo CD Application" : "controller's source"} (keeping its objects) and run install --leave-gitops`,
+    `mathison-install: namespace ${state.namespace} is GitOps-managed (${g.flavor}${where}) since ${g.exportedAt}: an install here would fight the controller; nothing was applied\n  try: change values.yaml in the exported directory, run mathison-install export --gitops DIR --values DIR/values.yaml, and commit; or, to manage it with the installer again, remove the ${gitopsController(g).name}, keeping its objects (${gitopsController(g).release}), and run install --leave-gitops`,
     "refused",
   );
 }

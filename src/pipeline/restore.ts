@@ -16,6 +16,7 @@ import type { Reporter, RunOutcome } from "../engine/events.js";
 import {
   deploymentReadiness,
   jobReadinessWithPods,
+  podReadiness,
   statefulSetReadiness,
   type Readiness,
 } from "../engine/readiness.js";
@@ -305,54 +306,24 @@ const REDIS_HELPER = "mathison-redis-restore";
  * Redis starts again and loads it. `head -c` ends stdin at the snapshot's size.
  */
 async function redisRestore(run: RestoreRun): Promise<string> {
-  const { kube, state, manifest } = run;
+  const { kube, state } = run;
   const ns = state.namespace;
   const sts: ObjectRef = { apiVersion: "apps/v1", kind: "StatefulSet", name: "redis", namespace: ns };
   const live = await kube.get(sts);
   if (!live) throw stopped(run, "StatefulSet redis does not exist", ExitCode.wait, "wait-failed");
-  const pod: ObjectRef = { apiVersion: "v1", kind: "Pod", name: REDIS_HELPER, namespace: ns };
-  await kube.delete(pod, { propagation: "Background" });
+  const helper: ObjectRef = { apiVersion: "v1", kind: "Pod", name: REDIS_HELPER, namespace: ns };
+  // One an interrupted restore left behind.
+  await kube.delete(helper, { propagation: "Background" });
   await kube.scale(sts, 0);
-  await until(run, "Redis is stopped", async () =>
-    (await kube.get({ apiVersion: "v1", kind: "Pod", name: REDIS_POD, namespace: ns }))
-      ? { state: "pending", message: "redis-0 is stopping" }
-      : { state: "ready", message: "stopped" },
-  );
+  await untilGone(run, "Redis", { apiVersion: "v1", kind: "Pod", name: REDIS_POD, namespace: ns });
   try {
     await kube.create(redisHelperPod(live, ns));
-    await until(run, `pod ${REDIS_HELPER}`, async () => podRunning(await kube.get(pod)));
-    // REDIS_DATA_DIR is unset in the pod (/data); the test cluster's exec, which runs on its host, names its Redis's directory.
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion
-    const dataDir = 'd="${REDIS_DATA_DIR:-/data}"';
-    const script =
-      `set -e; ${dataDir}; ` +
-      'n="$d/appendonlydir.restore"; rm -rf "$n"; mkdir "$n"; ' +
-      'head -c "$0" > "$n/appendonly.aof.1.base.rdb"; ' +
-      'printf "file appendonly.aof.1.base.rdb seq 1 type b\\n" > "$n/appendonly.aof.manifest"; ' +
-      'rm -rf "$d/appendonlydir" "$d/dump.rdb"; mv "$n" "$d/appendonlydir"';
-    const result = await kube.execStream(
-      ns,
-      REDIS_HELPER,
-      REDIS_CONTAINER,
-      ["sh", "-c", script, String(manifest.redis!.bytes)],
-      {
-        stdin: createReadStream(join(dirname(run.options.file), manifest.redis!.file)),
-        signal: run.signal,
-      },
-    );
-    if (result.exitCode !== 0)
-      throw stopped(
-        run,
-        `writing Redis's snapshot exited ${result.exitCode}: ${result.stderr.trim().split("\n").at(-1) ?? ""}`,
-        ExitCode.wait,
-        "wait-failed",
-      );
+    await until(run, `pod ${REDIS_HELPER}`, async () => podReadiness(await kube.get(helper)));
+    await writeRedisSnapshot(run);
   } finally {
-    await kube.delete(pod, { propagation: "Background" }).catch(() => undefined);
+    await kube.delete(helper, { propagation: "Background" }).catch(() => undefined);
   }
-  await until(run, `pod ${REDIS_HELPER} is gone`, async () =>
-    (await kube.get(pod)) ? { state: "pending", message: "deleting" } : { state: "ready", message: "gone" },
-  );
+  await untilGone(run, `pod ${REDIS_HELPER}`, helper);
   await kube.scale(sts, typed(live, "StatefulSet").spec?.replicas ?? 1);
   await until(run, "Redis is ready", async () => {
     const now = await kube.get(sts);
@@ -360,7 +331,42 @@ async function redisRestore(run: RestoreRun): Promise<string> {
       ? statefulSetReadiness(now)
       : { state: "failed", reason: "Missing", message: "StatefulSet redis is gone" };
   });
-  return `Redis restored from a snapshot of ${manifest.createdAt}`;
+  return `Redis restored from a snapshot of ${run.manifest.createdAt}`;
+}
+
+/** The RDB streamed into the helper pod as the base of a fresh append-only directory, replacing Redis's old one. */
+async function writeRedisSnapshot(run: RestoreRun): Promise<void> {
+  const snapshot = run.manifest.redis!;
+  // REDIS_DATA_DIR is unset in the pod (/data); the test cluster's exec, which runs on its host, names its Redis's directory.
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion
+  const dataDir = 'd="${REDIS_DATA_DIR:-/data}"';
+  const script =
+    `set -e; ${dataDir}; ` +
+    'n="$d/appendonlydir.restore"; rm -rf "$n"; mkdir "$n"; ' +
+    'head -c "$0" > "$n/appendonly.aof.1.base.rdb"; ' +
+    'printf "file appendonly.aof.1.base.rdb seq 1 type b\\n" > "$n/appendonly.aof.manifest"; ' +
+    'rm -rf "$d/appendonlydir" "$d/dump.rdb"; mv "$n" "$d/appendonlydir"';
+  const result = await run.kube.execStream(
+    run.state.namespace,
+    REDIS_HELPER,
+    REDIS_CONTAINER,
+    ["sh", "-c", script, String(snapshot.bytes)],
+    { stdin: createReadStream(join(dirname(run.options.file), snapshot.file)), signal: run.signal },
+  );
+  if (result.exitCode !== 0)
+    throw stopped(
+      run,
+      `writing Redis's snapshot exited ${result.exitCode}: ${result.stderr.trim().split("\n").at(-1) ?? ""}`,
+      ExitCode.wait,
+      "wait-failed",
+    );
+}
+
+/** Polls until the object no longer exists. */
+function untilGone(run: RestoreRun, what: string, ref: ObjectRef): Promise<void> {
+  return until(run, `${what} is gone`, async () =>
+    (await run.kube.get(ref)) ? { state: "pending", message: "deleting" } : { state: "ready", message: "gone" },
+  );
 }
 
 /** A pod of Redis's image that only holds its volume: placed, pulled and secured as Redis's own pods are. */
@@ -404,14 +410,6 @@ function pick<T extends object>(from: T, keys: readonly (keyof T)[]): Partial<T>
   return Object.fromEntries(keys.filter((k) => from[k] !== undefined).map((k) => [k, from[k]])) as Partial<T>;
 }
 
-function podRunning(pod: KubeObject | undefined): Readiness {
-  const phase = pod ? typed(pod, "Pod").status?.phase : undefined;
-  if (phase === "Running") return { state: "ready", message: "running" };
-  if (phase === "Failed" || phase === "Succeeded")
-    return { state: "failed", reason: phase, message: `the pod ended (${phase})` };
-  return { state: "pending", message: phase ? `pod is ${phase}` : "not created yet" };
-}
-
 /** The migration Job of the current web image, run again: deleted and created afresh from the recorded answers. */
 async function migrate(run: RestoreRun): Promise<string> {
   const { kube, state } = run;
@@ -437,9 +435,7 @@ async function migrate(run: RestoreRun): Promise<string> {
   const job = rendered.stages.flatMap((s) => s.objects).find((o) => o.kind === "Job")!;
   const ref: ObjectRef = { apiVersion: "batch/v1", kind: "Job", name: job.metadata.name, namespace: state.namespace };
   await kube.delete(ref, { propagation: "Background" });
-  await until(run, `the old ${job.metadata.name} is gone`, async () =>
-    (await kube.get(ref)) ? { state: "pending", message: "deleting" } : { state: "ready", message: "gone" },
-  );
+  await untilGone(run, `the old ${job.metadata.name}`, ref);
   const created = await kube.create(job);
   await until(run, `Job ${job.metadata.name}`, async () => {
     const live = await kube.get(ref);

@@ -83,17 +83,47 @@ export interface Verification {
 
 export type ManualAnswer = "yes" | "no" | "skip";
 
+/** Who applies a GitOps-managed install, and the commands that pause it or let it go without deleting anything. */
+interface Controller {
+  readonly name: string;
+  readonly suspend: string;
+  readonly release: string;
+}
+
+export function gitopsController(g: GitopsManaged): Controller {
+  const name = g.name ?? "NAME";
+  switch (g.flavor) {
+    case "argocd":
+      return {
+        name: "Argo CD Application",
+        suspend: `argocd app set ${name} --sync-policy none`,
+        release: `argocd app delete ${name} --cascade=false`,
+      };
+    case "flux":
+      return {
+        name: "Flux Kustomizations",
+        suspend: `flux suspend kustomization ${name}-app`,
+        release: `set prune: false on ${name}-*, then delete them`,
+      };
+    default:
+      return {
+        name: "controller applying the exported directory",
+        suspend: "stop applying it",
+        release: "stop applying it",
+      };
+  }
+}
+
 /**
  * What a command that changes a GitOps-managed install must say first: the controller would
  * undo it (selfHeal scales web and worker back up; a synced repository applies everything again).
  */
 export function gitopsWarning(g: GitopsManaged, doing: "restore" | "uninstall"): string {
-  const controller =
-    g.flavor === "argocd" ? "Argo CD Application" : g.flavor === "flux" ? "Flux Kustomizations" : "GitOps controller";
+  const c = gitopsController(g);
   const what =
     doing === "restore"
-      ? `suspend the ${controller}'s syncing first (${g.flavor === "flux" ? `flux suspend kustomization ${g.name ?? "NAME"}-app` : `argocd app set ${g.name ?? "NAME"} --sync-policy none`}) and resume it after, or it starts web and worker during the restore`
-      : `delete the ${controller} first (keeping its objects: ${g.flavor === "flux" ? "set prune: false first" : `argocd app delete ${g.name ?? "NAME"} --cascade=false`}), or it applies everything again`;
+      ? `suspend the ${c.name}'s syncing first (${c.suspend}) and resume it after, or it starts web and worker during the restore`
+      : `remove the ${c.name} first, keeping its objects (${c.release}), or it applies everything again`;
   return `GitOps-managed (${g.flavor}${g.repoURL ? `, ${g.repoURL}` : ""}): ${what}`;
 }
 
