@@ -180,9 +180,9 @@ function writeFiles(dir: string, files: readonly ExportedFile[]): void {
 function nextStep(options: ExportOptions, rendered: RenderedPlan): string {
   switch (options.flavor) {
     case "argocd":
-      return `then: kubectl apply -f ${join(options.dir, "argocd-application.yaml")} (Argo CD follows ${options.repo!.url} from then on)`;
+      return `then: kubectl apply -f ${join(options.dir, "argocd-application.yaml")}; Argo CD follows ${options.repo!.url} from then on`;
     case "flux":
-      return `then: kubectl apply -f ${join(options.dir, "flux/mathison.yaml")} (Flux follows ${options.repo!.url} from then on)`;
+      return `then: kubectl apply -f ${join(options.dir, "flux/mathison.yaml")}; Flux follows ${options.repo!.url} from then on`;
     case "kustomize":
       return `then: apply the stages of ${join(options.dir, "base")} in order, as ${join(options.dir, "README.md")} says (namespace ${rendered.namespace})`;
   }

@@ -137,14 +137,14 @@ async function restorePlanLines(kube: Kube, state: InstallState, m: BackupManife
   return [
     `Restore into context ${kube.contextName}, namespace ${state.namespace}: database ${db} is replaced by`,
     `  ${file}: a dump of database ${m.database.name} taken ${m.createdAt} (${sizeOf(m.bytes)}, sha256 checked)`,
-    ...(elsewhere ? [`  ! it was taken from context ${m.context}, namespace ${m.namespace}`] : []),
-    ...(state.record.gitops ? [`  ! ${gitopsWarning(state.record.gitops, "restore")}`] : []),
-    `  images then: ${m.images.web ?? "?"}, ${m.images.worker ?? "?"}; now: ${last?.webImage}, ${last?.workerImage}`,
     ...(m.redis
       ? [
           `  and Redis's data (queued jobs) by ${m.redis.file} (${sizeOf(m.redis.bytes)}, sha256 checked): Redis stops while it is put back`,
         ]
       : []),
+    ...(elsewhere ? [`  ! it was taken from context ${m.context}, namespace ${m.namespace}`] : []),
+    `  images then: ${m.images.web ?? "?"}, ${m.images.worker ?? "?"}; now: ${last?.webImage}, ${last?.workerImage}`,
+    ...(state.record.gitops ? [`  ! ${gitopsWarning(state.record.gitops, "restore")}`] : []),
     `Steps: stop web and worker, restore the database (pg_restore --clean)${m.redis ? ", put Redis's snapshot back" : ""}, run the migration of the current web image, start web and worker, verify.`,
     `Everything written to the database${m.redis ? " and Redis" : ""} since the dump is lost.`,
   ];

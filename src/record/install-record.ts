@@ -122,7 +122,7 @@ export function gitopsWarning(g: GitopsManaged, doing: "restore" | "uninstall"):
   const c = gitopsController(g);
   const what =
     doing === "restore"
-      ? `suspend the ${c.name}'s syncing first (${c.suspend}) and resume it after, or it starts web and worker during the restore`
+      ? `suspend the ${c.name} first (${c.suspend}) and resume it after, or it starts web and worker during the restore`
       : `remove the ${c.name} first, keeping its objects (${c.release}), or it applies everything again`;
   return `GitOps-managed (${g.flavor}${g.repoURL ? `, ${g.repoURL}` : ""}): ${what}`;
 }

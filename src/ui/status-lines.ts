@@ -104,8 +104,11 @@ export function statusLines(s: InstallStatus, now: Date = new Date()): string[] 
     );
   for (const x of s.secrets) lines.push(`  ${x.key.padEnd(keyWidth)}${x.set ? "•••••••• (set)" : "(not set)"}`);
   lines.push("Last runs");
-  for (const r of s.history.slice(-5).reverse())
-    lines.push(`  ${shortTime(r.time)}  ${r.outcome.padEnd(13)}${r.webImage}  ${r.user}@${r.host}`);
+  const shown = s.history.slice(-5).reverse();
+  // `exported (argocd)` is longer than the run outcomes: the column fits the longest shown.
+  const outcomeWidth = Math.max(13, ...shown.map((r) => r.outcome.length + 2));
+  for (const r of shown)
+    lines.push(`  ${shortTime(r.time)}  ${r.outcome.padEnd(outcomeWidth)}${r.webImage}  ${r.user}@${r.host}`);
   const v = s.lastVerification;
   lines.push(
     v

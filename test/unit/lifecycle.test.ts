@@ -161,6 +161,27 @@ describe("status text", () => {
     assert.ok(lines.includes("  ANTHROPIC_API_KEY  (not set)"));
     assert.ok(lines.includes("  2026-11-24 11:00 UTC  ok           mathison-web:1.2.0  ana@laptop"));
   });
+  it("a GitOps-managed install: who applies it, and the export in the runs, its column wide enough", () => {
+    const exported = { ...status.history[0]!, time: "2026-11-24T11:30:00Z", outcome: "exported (argocd)" };
+    const lines = statusLines(
+      {
+        ...status,
+        history: [...status.history, exported],
+        gitops: {
+          flavor: "argocd",
+          name: "mathison",
+          exportedAt: "2026-11-24T11:30:00Z",
+          repoURL: "https://git.example.com/platform/clusters.git",
+          path: "clusters/prod/mathison",
+        },
+      },
+      new Date("2026-11-24T12:00:00Z"),
+    );
+    for (const l of lines) assert.ok(l.length <= 80, l);
+    assert.ok(lines.some((l) => l.startsWith("  managed by  GitOps (argocd) from")));
+    assert.ok(lines.includes("  2026-11-24 11:30 UTC  exported (argocd)  mathison-web:1.2.0  ana@laptop"));
+    assert.ok(lines.includes("  2026-11-24 11:00 UTC  ok                 mathison-web:1.2.0  ana@laptop"));
+  });
   it("a failed verification is in the headline, beside a healthy verdict", () => {
     const lines = statusLines({
       ...status,
