@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Agent as HttpAgent, IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Socket } from "node:net";
-import { connect as tlsConnect, createSecureContext, type ConnectionOptions } from "node:tls";
+import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type TLSSocket } from "node:tls";
 import type { Duplex } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ClusterAccess, Credentials } from "./kubeconfig.js";
@@ -69,7 +69,8 @@ export class Transport {
     // One TLS context for every connection: given the CA and key instead, Node parses them again for each.
     const secureContext = https ? createSecureContext({ ca, cert, key }) : undefined;
     const options = { keepAlive: true, secureContext, rejectUnauthorized, ...(servername ? { servername } : {}) };
-    const Agent = connectingAgent(https, this.access.proxy);
+    // The two pools resume one TLS session: a resumed handshake costs a fraction of a full one.
+    const Agent = connectingAgent(https, this.access.proxy, https ? new TlsSessions() : undefined);
     return { requests: new Agent({ ...options, maxSockets: 8 }), streams: new Agent({ ...options, keepAlive: false }) };
   }
 
@@ -347,33 +348,86 @@ function retryAfterMs(header: string | undefined): number {
 
 type AgentClass = new (options: Record<string, unknown>) => HttpAgent;
 
+/** How long connections opened beside the first wait for its session: a handshake on a LAN takes about 10 ms. */
+const FIRST_SESSION_WAIT_MS = 25;
+
+/**
+ * The TLS session of one API server, for every connection to it to resume. A run opens several
+ * connections at once as it starts; those opened while the first one's handshake is under way
+ * wait for its session (bounded: on a distant server they go ahead in parallel), so the burst
+ * costs one full handshake instead of one per connection.
+ */
+class TlsSessions {
+  private session: Buffer | undefined;
+  private first: Promise<void> | undefined;
+
+  /**
+   * Opens a connection with `connect`, resuming the known session: at once (returned), or once the
+   * first connection has its session (given to `done`).
+   */
+  open(connect: (session: Buffer | undefined) => TLSSocket, done: (socket: TLSSocket) => void): TLSSocket | undefined {
+    if (this.session || !this.first) return this.tracked(connect(this.session));
+    void this.first.then(() => done(this.tracked(connect(this.session))));
+    return undefined;
+  }
+
+  private tracked(socket: TLSSocket): TLSSocket {
+    socket.on("session", (session: Buffer) => {
+      this.session = session;
+    });
+    if (!this.session && !this.first) {
+      this.first = new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, FIRST_SESSION_WAIT_MS);
+        timer.unref();
+        for (const event of ["session", "close", "error"]) socket.once(event, () => resolve());
+      });
+    }
+    return socket;
+  }
+}
+
 /**
  * An Agent whose every connection has TCP keepalive (a vanished API server is noticed within
- * seconds) and, with a proxy, goes through its tunnel; TLS to the API server runs inside it.
+ * seconds) and, with a proxy, goes through its tunnel; TLS to the API server runs inside it and
+ * resumes the server's session.
  */
-function connectingAgent(https: boolean, proxy: URL | undefined): AgentClass {
+function connectingAgent(https: boolean, proxy: URL | undefined, sessions: TlsSessions | undefined): AgentClass {
   const Base = (https ? HttpsAgent : http.Agent) as unknown as AgentClass;
+  const direct = (agent: HttpAgent, options: ConnectionOptions): Socket =>
+    (Base.prototype as unknown as { createConnection(o: unknown): Socket }).createConnection.call(agent, options);
   return class extends Base {
     override createConnection(
       options: ConnectionOptions & { host: string; port: number },
       done?: (err: Error | null, socket: Socket) => void,
     ): Socket | undefined {
-      if (!proxy) {
-        const socket = (Base.prototype as unknown as { createConnection(o: unknown): Socket }).createConnection.call(
-          this,
-          options,
-        );
-        socket.setKeepAlive(true, KEEPALIVE_MS);
-        return socket;
-      }
+      const connect =
+        (tunnelled: Socket | undefined) =>
+        (session: Buffer | undefined): TLSSocket => {
+          const resumed = session ? { ...options, session } : options;
+          return tunnelled
+            ? tlsConnect({ ...resumed, socket: tunnelled })
+            : (withKeepAlive(direct(this, resumed)) as TLSSocket);
+        };
+      // A socket returned here counts against maxSockets at once; one given to `done` later does not.
+      if (!proxy)
+        return sessions
+          ? sessions.open(connect(undefined), (tls) => done!(null, tls))
+          : withKeepAlive(direct(this, options));
       openTunnel(proxy, options.host, Number(options.port)).then(
         (tunnel) => {
-          tunnel.setKeepAlive(true, KEEPALIVE_MS);
-          done!(null, https ? tlsConnect({ ...options, socket: tunnel }) : tunnel);
+          withKeepAlive(tunnel);
+          if (!sessions) return done!(null, tunnel);
+          const now = sessions.open(connect(tunnel), (tls) => done!(null, tls));
+          if (now) done!(null, now);
         },
         (err: Error) => done!(err, undefined as unknown as Socket),
       );
       return undefined;
     }
   } as unknown as AgentClass;
+}
+
+function withKeepAlive(socket: Socket): Socket {
+  socket.setKeepAlive(true, KEEPALIVE_MS);
+  return socket;
 }

@@ -186,6 +186,25 @@ describe("kubeconfigs as kubectl reads them (kubectl is the oracle)", { skip }, 
     );
   });
 
+  it("a burst of requests costs one full TLS handshake: the other connections resume its session, with its client certificate", async () => {
+    const path = kubeconfig({}, { "client-certificate": client.cert, "client-key": client.key });
+    const kube = connect({ kubeconfig: path, env: {} });
+    const first = recorder.requests.length;
+    await Promise.all(Array.from({ length: 6 }, () => kube.serverVersion()));
+    const seen = recorder.requests.slice(first);
+    const connections = new Map(seen.map((r) => [r.connection, r.resumed]));
+    assert.ok(connections.size > 1, `the burst used more than one connection (${connections.size})`);
+    assert.deepEqual(
+      [...connections.values()].filter((resumed) => !resumed),
+      [false],
+      "one full handshake",
+    );
+    assert.ok(
+      seen.every((r) => r.clientCn === "jane"),
+      "every request, on a resumed connection too, carries the client certificate",
+    );
+  });
+
   it("basic auth", async () => {
     const route = await same({}, { username: "admin", password: "s3cret" });
     assert.equal(route.request?.headers["authorization"], `Basic ${Buffer.from("admin:s3cret").toString("base64")}`);

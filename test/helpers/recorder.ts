@@ -20,6 +20,10 @@ export interface Recorded {
   readonly sni: string | undefined;
   /** The client certificate's subject CN, if one was presented. */
   readonly clientCn: string | undefined;
+  /** Which TLS connection carried it (1, 2, … in the order of their first requests). */
+  readonly connection: number;
+  /** Whether that connection resumed an earlier TLS session instead of a full handshake. */
+  readonly resumed: boolean;
 }
 
 export interface Recorder {
@@ -32,18 +36,23 @@ export interface Recorder {
 
 export async function startRecorder(pem: { cert: Buffer; key: Buffer; ca: Buffer }): Promise<Recorder> {
   const requests: Recorded[] = [];
+  const connections = new WeakMap<TLSSocket, number>();
+  let connectionCount = 0;
   let refuse = 0;
   const server: HttpsServer = createHttpsServer(
     { cert: pem.cert, key: pem.key, ca: pem.ca, requestCert: true, rejectUnauthorized: false },
     (req, res) => {
       const socket = req.socket as TLSSocket & { servername?: string | false };
       const peer = socket.getPeerCertificate();
+      if (!connections.has(socket)) connections.set(socket, ++connectionCount);
       requests.push({
         method: req.method ?? "",
         path: req.url ?? "",
         headers: { ...req.headers },
         sni: socket.servername || undefined,
         clientCn: peer?.subject ? String(peer.subject.CN) : undefined,
+        connection: connections.get(socket)!,
+        resumed: socket.isSessionReused(),
       });
       res.setHeader("content-type", "application/json");
       if (refuse > 0) {
