@@ -1,7 +1,8 @@
-// The published program: dist/src (compiled by tsc) bundled by esbuild into dist/bundle, one
-// chunk per lazily loaded part (a command loads only what it uses), every runtime library
-// inlined and tree-shaken, so the package has no runtime dependencies. Writes the licences of
-// the inlined code to THIRD_PARTY_NOTICES.md. `npm pack` runs it (prepack).
+// The published program: dist/src (compiled by tsc) bundled by esbuild into dist/bundle: main.js,
+// the commands' module and the terminal screens' module (src/cli/main.ts says why so few), with
+// the code they share in chunks beside them; every runtime library inlined and tree-shaken, so the
+// package has no runtime dependencies. Writes the licences of the inlined code to
+// THIRD_PARTY_NOTICES.md. `npm pack` runs it (prepack).
 import { build } from "esbuild";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";

@@ -12,18 +12,26 @@ const STDOUT_CLOSED =
 
 type Runner = (args: ParsedArgs, io: CliIO) => Promise<ExitCodeValue>;
 
-/** Each command's module, loaded only when that command runs. */
+/**
+ * The commands' module, loaded only when a command runs, so that `--help` starts fast and never
+ * loads the Kubernetes client or Ink. One module for all of them: the published bundle then loads
+ * a command's code as a few files instead of a few dozen small ones (each file the loader reads,
+ * resolves and links costs about a millisecond), and what only the terminal screens need stays in
+ * files of its own (ui/terminal.ts).
+ */
+const commands = () => import("./commands/index.js");
+
 const COMMAND_RUNNERS: Record<Exclude<Command, "render">, () => Promise<Runner>> = {
-  install: async () => (await import("./commands/install.js")).runInstall,
-  verify: async () => (await import("./commands/verify.js")).runVerify,
-  "support-bundle": async () => (await import("./commands/support-bundle.js")).runSupportBundle,
-  preflight: async () => (await import("./commands/install.js")).runPreflight,
-  status: async () => (await import("./commands/status.js")).runStatus,
-  uninstall: async () => (await import("./commands/uninstall.js")).runUninstall,
-  backup: async () => (await import("./commands/backup.js")).runBackup,
-  restore: async () => (await import("./commands/restore.js")).runRestore,
-  export: async () => (await import("./commands/gitops.js")).runExport,
-  secrets: async () => (await import("./commands/gitops.js")).runSecrets,
+  install: async () => (await commands()).runInstall,
+  verify: async () => (await commands()).runVerify,
+  "support-bundle": async () => (await commands()).runSupportBundle,
+  preflight: async () => (await commands()).runPreflight,
+  status: async () => (await commands()).runStatus,
+  uninstall: async () => (await commands()).runUninstall,
+  backup: async () => (await commands()).runBackup,
+  restore: async () => (await commands()).runRestore,
+  export: async () => (await commands()).runExport,
+  secrets: async () => (await commands()).runSecrets,
 };
 
 /**
@@ -48,14 +56,13 @@ export async function main(argv: readonly string[], given: CliIO): Promise<ExitC
     }
     switch (args.command) {
       case "render": {
-        const { loadConfig } = await import("../config/load.js");
+        const { loadConfig, runRender } = await commands();
         const loaded = loadConfig({ flags: args.strings, env: io.env });
         if (!loaded.ok) {
           for (const p of loaded.problems) io.stderr.write(`mathison-install: ${formatProblem(p)}\n`);
           io.stderr.write("nothing was rendered; mathison-install render --help lists every setting\n");
           return ExitCode.usage;
         }
-        const { runRender } = await import("./commands/render.js");
         return runRender(
           loaded.config,
           {

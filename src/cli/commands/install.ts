@@ -9,6 +9,7 @@ import { OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
 import { widthOf, wrapLines } from "../../ui/wrap.js";
 import { lockedRunFlags, parseDuration } from "./common.js";
+import { scriptFrontEnd } from "../../ui/script-front-end.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
 
@@ -33,7 +34,7 @@ export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
   if (typeof run === "number") return run;
   const interactive = !isNonInteractive(args, io);
   const frontEnd: FrontEnd = interactive
-    ? (await import("../../ui/wizard/front-end.js")).wizardFrontEnd({
+    ? (await import("../../ui/terminal.js")).wizardFrontEnd({
         flags: args.strings,
         env: io.env,
         given: run.given,
@@ -42,7 +43,7 @@ export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
         replaceSecrets: run.replaceSecrets,
         rotateSecrets: run.rotateSecrets,
       })
-    : (await import("../../ui/script-front-end.js")).scriptFrontEnd({
+    : scriptFrontEnd({
         flags: args.strings,
         io,
         given: run.given,
@@ -57,7 +58,6 @@ export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
 export async function runPreflight(args: ParsedArgs, io: CliIO): Promise<ExitCodeValue> {
   const run = installRun(args, io);
   if (typeof run === "number") return run;
-  const { scriptFrontEnd } = await import("../../ui/script-front-end.js");
   return runInstallPipeline(
     { ...run.options, stopAfter: "preflight" },
     scriptFrontEnd({

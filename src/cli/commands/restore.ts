@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { runRestore as restorePipeline, type RestoreFrontEnd } from "../../pipeline/restore.js";
 import type { OutputFormat } from "../../ui/choose-reporter.js";
+import { scriptFrontEnd } from "../../ui/script-front-end.js";
 import { widthOf, wrapLines } from "../../ui/wrap.js";
 import type { ParsedArgs } from "../args.js";
 import { lockedRunFlags, outputAndNamespace, parseDuration } from "./common.js";
@@ -46,11 +47,10 @@ export async function runRestore(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
 
 /** Steps as plain lines or JSON events (the script front end's); the confirm typed in a terminal, --yes otherwise. */
 async function restoreFrontEnd(io: CliIO, format: OutputFormat, interactive: boolean): Promise<RestoreFrontEnd> {
-  const { scriptFrontEnd } = await import("../../ui/script-front-end.js");
   const script = scriptFrontEnd({ flags: {}, io, format, replaceSecrets: [] });
   const confirm = async (namespace: string): Promise<boolean> => {
     if (!interactive) return true;
-    const { askToType } = await import("../../ui/wizard/wizard.js");
+    const { askToType } = await import("../../ui/terminal.js");
     return askToType(`Type ${namespace} to replace its database (Enter cancels)`, namespace, {
       input: io.stdin,
       output: io.stderr,

@@ -6,6 +6,7 @@ import {
   type UninstallFrontEnd,
 } from "../../pipeline/uninstall.js";
 import { OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
+import { scriptFrontEnd as script } from "../../ui/script-front-end.js";
 import type { ParsedArgs } from "../args.js";
 import { connectOptions, lockTimeout, parseDuration } from "./common.js";
 import { isNonInteractive } from "./install.js";
@@ -66,13 +67,11 @@ export async function runUninstall(args: ParsedArgs, io: CliIO): Promise<ExitCod
 }
 
 async function scriptFrontEnd(args: ParsedArgs, io: CliIO, format: OutputFormat): Promise<UninstallFrontEnd> {
-  const { scriptFrontEnd: script } = await import("../../ui/script-front-end.js");
   return { ...script({ flags: args.strings, io, format, replaceSecrets: [] }), confirm: async () => true };
 }
 
 async function interactiveFrontEnd(args: ParsedArgs, io: CliIO): Promise<UninstallFrontEnd> {
-  const { wizardFrontEnd } = await import("../../ui/wizard/front-end.js");
-  const { askToType } = await import("../../ui/wizard/wizard.js");
+  const { wizardFrontEnd, askToType } = await import("../../ui/terminal.js");
   const prompt = { input: io.stdin, output: io.stderr };
   const confirm = async (plan: RemovalPlan): Promise<boolean> => {
     if (!(await askToType(`Type ${plan.namespace} to delete Mathison (Enter cancels)`, plan.namespace, prompt)))

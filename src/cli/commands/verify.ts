@@ -1,6 +1,7 @@
 import { noInstallMessage } from "../../record/install-record.js";
 import { verifyInstall, type VerifyFrontEnd } from "../../pipeline/verify.js";
 import { chooseReporter } from "../../ui/choose-reporter.js";
+import { scriptVerifyFrontEnd } from "../../ui/script-checklist.js";
 import type { ParsedArgs } from "../args.js";
 import { networkOptions, outputAndNamespace, withCluster } from "./common.js";
 import { isNonInteractive } from "./install.js";
@@ -32,11 +33,11 @@ export async function runVerify(args: ParsedArgs, io: CliIO): Promise<ExitCodeVa
 
 async function frontEnd(args: ParsedArgs, io: CliIO, output: "plain" | "json"): Promise<VerifyFrontEnd> {
   if (!isNonInteractive(args, io)) {
-    return (await import("../../ui/ink-checklist.js")).inkVerifyFrontEnd({
+    return (await import("../../ui/terminal.js")).inkVerifyFrontEnd({
       output: io.stderr as NodeJS.WriteStream,
       input: io.stdin as NodeJS.ReadStream,
     });
   }
   const reporter = chooseReporter({ format: output, stdout: io.stdout, stderr: io.stderr, env: io.env });
-  return (await import("../../ui/script-checklist.js")).scriptVerifyFrontEnd(reporter);
+  return scriptVerifyFrontEnd(reporter);
 }

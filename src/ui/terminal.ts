@@ -1,0 +1,5 @@
+// Everything that takes the terminal (Ink screens, typed questions), as one module: commands load
+// it only when they run interactively, and the bundle keeps it in files of its own (see main.ts).
+export { wizardFrontEnd } from "./wizard/front-end.js";
+export { askToType } from "./wizard/wizard.js";
+export { inkVerifyFrontEnd } from "./ink-checklist.js";
