@@ -27,9 +27,8 @@ try {
 } catch {
   // runs uncached
 }
-// No V8 flags are set here: any flag set at run time changes V8's flag hash, and V8 then rejects
-// the code cache Node ships for its own modules and compiles https, tls and the rest again (about
-// 15 ms of every start, measured against the few MB of young generation the flags saved).
+// No V8 flags are set here: a flag set changes V8's flag hash, and V8 then rejects the code cache
+// Node ships for its own modules (src/base/young-generation.ts sets its flags once they are loaded).
 const sources = join(__dirname, "..", "dist", "src", "cli", "main.js");
 const entry = existsSync(sources) ? sources : join(__dirname, "..", "dist", "bundle", "main.js");
 import(pathToFileURL(entry).href).then(async ({ main }) => {

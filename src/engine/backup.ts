@@ -18,6 +18,7 @@ import { basename, dirname, join } from "node:path";
 import { PassThrough, Transform } from "node:stream";
 import { CONFIGMAP_NAME } from "../facts/names.js";
 import type { Kube } from "../kube/types.js";
+import { boundYoungGeneration } from "../base/young-generation.js";
 import { newestMigrationJob } from "./migration.js";
 
 /** Where PostgreSQL runs: the StatefulSet's one pod and its container. */
@@ -87,6 +88,7 @@ export async function takeBackup(kube: Kube, input: BackupInput): Promise<Backup
     databaseSize(kube, namespace, user, db),
     kube.list("batch/v1", "Job", namespace).then((l) => newestMigrationJob(l.items)?.metadata.name),
   ]);
+  boundYoungGeneration();
   const started = Date.now();
   const progress = (done: number) => (bytes: number) => input.onProgress?.(done + bytes, Date.now() - started);
   const dump = await execToFile(kube, {
