@@ -24,7 +24,7 @@ const kubectlPath = join(binDir, "kubectl");
 const helmPath =
   process.env["MATHISON_BENCH_HELM"] ??
   join(process.env["HOME"] ?? "", ".cache", "mathison-install", "helm-v4.3.1", "helm");
-const probe = join(PACKAGE_ROOT, "dist", "bench", "rss-probe.js");
+const probe = join(PACKAGE_ROOT, "dist", "bench", "rss-probe.cjs");
 
 function run(
   cmd: string,
@@ -290,7 +290,7 @@ async function main(): Promise<void> {
       cleanups.push(ns);
       const rssFile = join(tmpdir(), `mathison-rss-${process.pid}-${i}`);
       const args = [
-        "--import",
+        "--require",
         probe,
         launcher,
         "install",
@@ -417,7 +417,7 @@ async function backupPhase(
       const rssFile = join(tmpdir(), `mathison-rss-backup-${process.pid}-${i}`);
       out.ms.push(
         await must(
-          run(process.execPath, ["--import", probe, launcher, "backup", "--namespace", namespace, "--out", file], {
+          run(process.execPath, ["--require", probe, launcher, "backup", "--namespace", namespace, "--out", file], {
             ...env,
             MATHISON_BENCH_RSS_FILE: rssFile,
           }),
@@ -452,7 +452,7 @@ async function loadedPhase(
     cleanups.push(ns);
     const rssFile = join(tmpdir(), `mathison-rss-loaded-${process.pid}-${i}`);
     const args = [
-      "--import",
+      "--require",
       probe,
       launcher,
       "install",
@@ -467,7 +467,7 @@ async function loadedPhase(
       await must(
         run(
           process.execPath,
-          ["--import", probe, launcher, "preflight", "--namespace", ns, "--domain", `${ns}.bench.test`],
+          ["--require", probe, launcher, "preflight", "--namespace", ns, "--domain", `${ns}.bench.test`],
           { ...env, MATHISON_BENCH_RSS_FILE: rssFile },
         ),
         "preflight (loaded)",
