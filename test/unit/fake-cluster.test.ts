@@ -442,8 +442,15 @@ describe("every preflight check passes on a healthy cluster and catches its faul
     assert.equal(roomy.status, "pass");
     assert.match(
       roomy.message,
-      /fit on the first 50 of the cluster's 121 nodes \(the rest not read\) \(room counted on 4 of them\)/,
+      /fit on the first 50 of the cluster's 121 nodes \(the rest not read\) \(room counted on 1 of them\)/,
+      "the roomiest node alone takes the plan: no other node's pods are read",
     );
+    const small = await statusOf("capacity", (f) => {
+      f.put(pod("big", "elsewhere"));
+      for (let i = 1; i <= 20; i++) f.put(node(i, "450m"));
+    });
+    assert.equal(small.status, "pass", small.message);
+    assert.match(small.message, /room counted on 5 of them/, "the roomiest node first, then four at a time");
     const full = await statusOf("capacity", (f) => {
       f.put(pod("big", "elsewhere"));
       for (let i = 1; i <= 120; i++) f.put(node(i, "100m"));

@@ -199,7 +199,11 @@ async function roomOn(ctx: PreflightContext, node: NodeRoom): Promise<NodeRoom> 
   return { ...node, free: { cpu, memory }, ...(pods ? { pods } : {}) };
 }
 
-/** Nodes examined at once: a few requests in flight, so a fitting plan is found after the first batch on most clusters. */
+/**
+ * Nodes examined at once after the first: the roomiest node is examined alone, since on most
+ * clusters it takes the whole plan (a busy node's pods are hundreds of KB of JSON, read for
+ * nothing if it was not needed); then a few at a time.
+ */
 const NODE_BATCH = 4;
 
 /**
@@ -217,8 +221,9 @@ async function examineNodes(
     .filter((n) => pods.some((pod) => misfit(pod, { ...n, free: unbounded }) === undefined))
     .sort((a, b) => b.free.memory - a.free.memory || b.free.cpu - a.free.cpu);
   const rooms: NodeRoom[] = [];
-  for (let i = 0; i < candidates.length; i += NODE_BATCH) {
-    rooms.push(...(await Promise.all(candidates.slice(i, i + NODE_BATCH).map((n) => roomOn(ctx, n)))));
+  for (let i = 0; i < candidates.length; i += i === 0 ? 1 : NODE_BATCH) {
+    const batch = candidates.slice(i, i === 0 ? 1 : i + NODE_BATCH);
+    rooms.push(...(await Promise.all(batch.map((n) => roomOn(ctx, n)))));
     if (placeAll(pods, [...examinedBefore, ...rooms]) === undefined) return { rooms, fits: true };
   }
   return {
