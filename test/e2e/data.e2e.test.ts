@@ -274,8 +274,64 @@ describe("rotating POSTGRES_PASSWORD", { skip }, () => {
     assert.ok(!`${run.stdout}${run.stderr}`.includes(now["POSTGRES_PASSWORD"]!), "never printed");
   });
 
+  /**
+   * Holds the Secret's POSTGRES_PASSWORD where it is (a ValidatingAdmissionPolicy refuses to change
+   * it), so a run killed once PostgreSQL has the new password is killed before the Secret has it
+   * however late the kill lands: killed on the event line alone, a slow test could miss the window.
+   */
+  async function holdSecretPassword(): Promise<() => Promise<void>> {
+    const name = `hold-postgres-password-${namespace}`;
+    const policy = `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: ${name}}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [""], apiVersions: [v1], operations: [UPDATE], resources: [secrets]}
+  validations:
+    - expression: "object.metadata.name != 'mathison-secrets' || object.data['POSTGRES_PASSWORD'] == oldObject.data['POSTGRES_PASSWORD']"
+      message: held by the test
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: ${name}}
+spec:
+  policyName: ${name}
+  validationActions: [Deny]
+  matchResources:
+    namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ${namespace}}}
+`;
+    const probe = () =>
+      kubectl(c, [
+        "-n",
+        namespace,
+        "patch",
+        "secret/mathison-secrets",
+        "--dry-run=server",
+        "--type=merge",
+        "-p",
+        '{"stringData":{"POSTGRES_PASSWORD":"probe-of-the-hold"}}',
+      ]);
+    const until = async (held: boolean) => {
+      for (let i = 0; i < 100; i++) {
+        if (((await probe()).code !== 0) === held) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.fail(`the policy was not ${held ? "in force" : "lifted"} after 10 s`);
+    };
+    const applied = await kubectl(c, ["apply", "-f", "-"], policy);
+    assert.equal(applied.code, 0, applied.stderr);
+    await until(true);
+    return async () => {
+      await kubectl(c, ["delete", "validatingadmissionpolicybinding", name, "validatingadmissionpolicy", name]);
+      await until(false);
+    };
+  }
+
   it("a run killed between ALTER ROLE and the Secret is finished by the next run", async () => {
     const old = (await secret())["POSTGRES_PASSWORD"]!;
+    const release = await holdSecretPassword();
     const { child, result } = startInstaller(c, installArgs(namespace, "--rotate", "POSTGRES_PASSWORD"));
     let out = "";
     child.stdout!.on("data", (d: Buffer) => {
@@ -283,6 +339,8 @@ describe("rotating POSTGRES_PASSWORD", { skip }, () => {
       if (/"step":"rotate","status":"done"/.test(out)) child.kill("SIGKILL");
     });
     await result;
+    await release();
+    assert.match(out, /"step":"rotate","status":"done"/, "PostgreSQL got the new password before the kill");
     const left = await secret();
     assert.equal(left["POSTGRES_PASSWORD"], old, "the Secret still has the old one");
     const next = left["POSTGRES_PASSWORD_NEXT"]!;
