@@ -7,12 +7,12 @@ import {
   fsyncSync,
   openSync,
   readdirSync,
+  readFileSync,
   renameSync,
   rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { PassThrough, Transform } from "node:stream";
@@ -310,7 +310,7 @@ function safeName(context: string): string {
 export async function checkBackup(file: string): Promise<BackupManifest> {
   let manifest: BackupManifest;
   try {
-    manifest = JSON.parse(await readFile(`${file}.json`, "utf8")) as BackupManifest;
+    manifest = JSON.parse(readFileSync(`${file}.json`, "utf8")) as BackupManifest;
   } catch (err) {
     throw new BackupError(`${file}.json: ${(err as Error).message}; a backup is the dump and its manifest beside it`);
   }

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { isAbsolute, join } from "node:path";
 import { ClusterAccessError } from "./types.js";
 
@@ -111,12 +110,14 @@ function pluginError(exec: ExecConfig, what: string): ClusterAccessError {
   return new ClusterAccessError(`the kubeconfig's credential plugin ${exec.command} ${what}`);
 }
 
-function runExecPlugin(
+async function runExecPlugin(
   exec: ExecConfig,
   dir: string,
   cluster: ExecClusterInfo,
   environment: ExecEnvironment,
 ): Promise<ExecStatus> {
+  // Loaded here: a run whose kubeconfig has no plugin never needs it (about 2 ms of every start).
+  const { spawn } = await import("node:child_process");
   const command = exec.command.includes("/") && !isAbsolute(exec.command) ? join(dir, exec.command) : exec.command;
   const apiVersion = exec.apiVersion ?? EXEC_API_VERSIONS[0];
   const interactive = interactiveFor(exec, environment);

@@ -1,4 +1,4 @@
-import { gzipSync } from "node:zlib";
+import { createRequire } from "node:module";
 
 /** A ustar header field: octal, NUL-terminated, zero-padded to its width. */
 function octal(n: number, width: number): string {
@@ -40,5 +40,7 @@ export function tarGz(files: ReadonlyMap<string, string>, mtime = Date.now()): B
     parts.push(header(name, body.length, mtime), body, Buffer.alloc((512 - (body.length % 512)) % 512, 0));
   }
   parts.push(Buffer.alloc(1024, 0));
+  // node:zlib loaded here: only a support bundle needs it, not every run that might write one.
+  const { gzipSync } = createRequire(import.meta.url)("node:zlib") as typeof import("node:zlib");
   return gzipSync(Buffer.concat(parts));
 }

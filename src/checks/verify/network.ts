@@ -1,4 +1,3 @@
-import { lookup } from "node:dns/promises";
 import { request as httpsRequest } from "node:https";
 import * as tls from "node:tls";
 import { X509Certificate } from "node:crypto";
@@ -36,7 +35,7 @@ async function servedBy(ctx: VerifyContext): Promise<Served | undefined> {
         e.ip
           ? [e.ip]
           : e.hostname
-            ? (await lookup(e.hostname, { all: true }).catch(() => [])).map((a) => a.address)
+            ? (await (await dns()).lookup(e.hostname, { all: true }).catch(() => [])).map((a) => a.address)
             : [],
       ),
     )
@@ -48,8 +47,11 @@ async function servedBy(ctx: VerifyContext): Promise<Served | undefined> {
 async function resolveDomain(ctx: VerifyContext, domain: string): Promise<{ addresses: string[]; how: string }> {
   const forced = ctx.network.resolve.get(domain);
   if (forced) return { addresses: [forced], how: "by --resolve" };
-  return { addresses: (await lookup(domain, { all: true })).map((a) => a.address), how: "in DNS" };
+  return { addresses: (await (await dns()).lookup(domain, { all: true })).map((a) => a.address), how: "in DNS" };
 }
+
+/** node:dns/promises, loaded by the checks that look a name up: an install with --skip-verify never does. */
+const dns = () => import("node:dns/promises");
 
 /** The address the TLS and HTTP checks connect to: --resolve's, else the controller's own. */
 function connectAddress(ctx: VerifyContext, s: Served): string | undefined {
