@@ -17,20 +17,90 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) {
 // NO_COLOR (no-color.org) for every screen: Ink's colours follow FORCE_COLOR only, so it is told
 // before it loads. A FORCE_COLOR the user set wins.
 if (process.env.NO_COLOR && process.env.FORCE_COLOR === undefined) process.env.FORCE_COLOR = "0";
-const { existsSync } = require("node:fs");
-const { join } = require("node:path");
+const fs = require("node:fs");
+const { dirname, join } = require("node:path");
 const { pathToFileURL } = require("node:url");
+const cacheHome = join(process.env.XDG_CACHE_HOME || join(require("node:os").homedir(), ".cache"), "mathison-install");
 // Compiled code cached between runs (Node's compile cache, in the user's cache directory): a
 // second start compiles less. A cache that cannot be written is no reason not to run.
 try {
-  require("node:module").enableCompileCache?.(join(process.env.XDG_CACHE_HOME || join(require("node:os").homedir(), ".cache"), "mathison-install", "compile-cache"));
+  require("node:module").enableCompileCache?.(join(cacheHome, "compile-cache"));
 } catch {
   // runs uncached
 }
 // No V8 flags are set here: a flag set changes V8's flag hash, and V8 then rejects the code cache
 // Node ships for its own modules (src/base/young-generation.ts sets its flags once they are loaded).
 const sources = join(__dirname, "..", "dist", "src", "cli", "main.js");
-const entry = existsSync(sources) ? sources : join(__dirname, "..", "dist", "bundle", "main.js");
-import(pathToFileURL(entry).href).then(async ({ main }) => {
-  process.exitCode = await main(args, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env });
-});
+const io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
+if (fs.existsSync(sources)) {
+  import(pathToFileURL(sources).href).then(async ({ main }) => {
+    process.exitCode = await main(args, io);
+  });
+} else {
+  const { main } = loadBundle(join(__dirname, "..", "dist", "bundle", "main.cjs"));
+  main(args, io).then((code) => {
+    process.exitCode = code;
+  });
+}
+
+/**
+ * The published program, compiled with the code cache V8 wrote after an earlier run of the same
+ * command. Node's compile cache is written as a module loads, so it holds only the code V8
+ * compiles then; every function a run calls later was compiled again at each start (a
+ * preflight's took about 20 ms of its 150). A cache written after the run holds those too. One
+ * cache per command, since each runs other code, written by its first run that succeeds; a cache
+ * V8 rejects (another Node, another build) is written again; one that cannot be read or written
+ * is no reason not to run.
+ */
+function loadBundle(file) {
+  const vm = require("node:vm");
+  const source = fs.readFileSync(file, "utf8");
+  const named = args[0] !== undefined && !args[0].startsWith("-");
+  const command = named ? args[0].replace(/[^a-z-]/g, "") : args.includes("--help") ? "help" : "install";
+  const version = require("../package.json").version;
+  const cacheFile = join(cacheHome, "code-cache", `${version}-${process.version}-${process.arch}`, `${command}.bin`);
+  let cachedData;
+  try {
+    cachedData = fs.readFileSync(cacheFile);
+  } catch {
+    // first run of this command
+  }
+  const script = new vm.Script(
+    `(function (exports, require, module, __filename, __dirname, __loadTerminal) {${source}\n})`,
+    { filename: file, cachedData },
+  );
+  // Written by a run that succeeded: one that stopped early (refused, cancelled) ran little of the
+  // command. Not for backup and restore: they set V8 flags as they start (young-generation.ts), and
+  // V8 rejects a cache written under other flags than the next start's.
+  const streams = command === "backup" || command === "restore";
+  if (!streams && (cachedData === undefined || script.cachedDataRejected))
+    process.once("exit", (code) => code === 0 && saveCodeCache(script, cacheFile));
+  const module = { exports: {} };
+  // The terminal screens are an ES module (Ink and yoga use top-level await), imported from here.
+  const loadTerminal = () => import(pathToFileURL(join(dirname(file), "terminal.mjs")).href);
+  script.runInThisContext()(
+    module.exports,
+    require("node:module").createRequire(file),
+    module,
+    file,
+    dirname(file),
+    loadTerminal,
+  );
+  return module.exports;
+}
+
+function saveCodeCache(script, cacheFile) {
+  try {
+    const dir = dirname(cacheFile);
+    if (!fs.existsSync(dir)) {
+      // Another version's or Node's caches are of no more use.
+      fs.rmSync(dirname(dir), { recursive: true, force: true });
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    }
+    const partial = `${cacheFile}.${process.pid}`;
+    fs.writeFileSync(partial, script.createCachedData(), { mode: 0o600 });
+    fs.renameSync(partial, cacheFile);
+  } catch {
+    // runs uncached next time too
+  }
+}

@@ -14,11 +14,10 @@ const STDOUT_CLOSED =
 type Runner = (args: ParsedArgs, io: CliIO) => Promise<ExitCodeValue>;
 
 /**
- * The commands' module, loaded only when a command runs, so that `--help` starts fast and never
- * loads the Kubernetes client or Ink. One module for all of them: the published bundle then loads
- * a command's code as a few files instead of a few dozen small ones (each file the loader reads,
- * resolves and links costs about a millisecond), and what only the terminal screens need stays in
- * files of its own (ui/terminal.ts).
+ * The commands' module, loaded only when a command runs, so that `--help` never loads the
+ * Kubernetes client or Ink: one module for all of them (in the published bundle they are part of
+ * its one CommonJS file, scripts/bundle.mjs), what only the terminal screens need apart
+ * (ui/terminal.ts).
  */
 const commands = () => import("./commands/index.js");
 

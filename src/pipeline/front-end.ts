@@ -58,4 +58,12 @@ export interface ReportingOptions {
 }
 
 /** The user cancelled a question (Ctrl-C): nothing is applied. */
-export class Cancelled extends Error {}
+export class Cancelled extends Error {
+  /** What `isCancelled` checks: the published terminal screens have their own copy of this class, which `instanceof` would not match. */
+  readonly cancelled = true;
+}
+
+/** Whether the person cancelled (a Cancelled from any copy of this module). */
+export function isCancelled(err: unknown): boolean {
+  return err instanceof Error && (err as Partial<Cancelled>).cancelled === true;
+}

@@ -3,7 +3,7 @@ import { acquireLock, LockHeldError, type HeldLock } from "../engine/lock.js";
 import { ClusterAccessError, KubeApiError, type Kube } from "../kube/types.js";
 import { installChangedSince, type InstallState } from "../record/store.js";
 import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
-import { Cancelled } from "./front-end.js";
+import { isCancelled } from "./front-end.js";
 import { whileInterruptible } from "./signals.js";
 
 /**
@@ -98,7 +98,7 @@ export async function runLocked<T>(
 
 /** How a command that stopped early ends: its line said once, its exit code; anything else is a bug and is thrown. */
 export function exitOf(err: unknown, fe: SaysWhy, words: CommandWords): ExitCodeValue {
-  if (err instanceof Cancelled) {
+  if (isCancelled(err)) {
     fe.say(`Cancelled: ${words.nothingDone}.`, "interrupted");
     return ExitCode.interrupted;
   }

@@ -2,7 +2,7 @@
 // dependencies), run with npx from a clean directory, and installing onto the real test cluster.
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -46,7 +46,8 @@ describe("npm pack tarball", () => {
     const listing = execFileSync("tar", ["-tzf", tarball]).toString().split("\n");
     for (const f of [
       "package/bin/mathison-install.js",
-      "package/dist/bundle/main.js",
+      "package/dist/bundle/main.cjs",
+      "package/dist/bundle/terminal.mjs",
       "package/manifests/07-web.yaml",
       "package/README.md",
       "package/THIRD_PARTY_NOTICES.md",
@@ -78,6 +79,24 @@ describe("npm pack tarball", () => {
     const docs = parseAllDocuments(rendered).map((d) => d.toJS());
     assert.equal(docs[0].kind, "Namespace");
     assert.ok(docs.some((d) => d.kind === "Ingress" && d.spec.rules[0].host === "pack.example.com"));
+  });
+
+  it("writes V8's code cache of a command after its first run that succeeds, for the user only; a failed run writes none", async () => {
+    const xdg = mkdtempSync(join(tmpdir(), "mathison-xdg-"));
+    const dir = join(
+      xdg,
+      "mathison-install",
+      "code-cache",
+      `${packageJson["version"]}-${process.version}-${process.arch}`,
+    );
+    await npx(["render", "--domain", "pack.example.com"], { XDG_CACHE_HOME: xdg });
+    assert.equal(statSync(join(dir, "render.bin")).mode & 0o777, 0o600);
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+    await assert.rejects(npx(["status", "--kubeconfig", join(xdg, "none")], { XDG_CACHE_HOME: xdg }));
+    assert.ok(!existsSync(join(dir, "status.bin")), "a run that failed wrote no cache");
+    const again = await npx(["render", "--domain", "pack.example.com"], { XDG_CACHE_HOME: xdg });
+    assert.match(again.stdout, /kind: Namespace/, "a run with the cache renders the same");
+    rmSync(xdg, { recursive: true, force: true });
   });
 
   it("installs onto the real test cluster, and reports status", { skip }, async () => {

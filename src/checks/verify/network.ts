@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import { request as httpsRequest } from "node:https";
 import * as tls from "node:tls";
 import { X509Certificate } from "node:crypto";
@@ -51,7 +52,7 @@ async function resolveDomain(ctx: VerifyContext, domain: string): Promise<{ addr
 }
 
 /** node:dns/promises, loaded by the checks that look a name up: an install with --skip-verify never does. */
-const dns = () => import("node:dns/promises");
+const dns = async () => createRequire(import.meta.url)("node:dns/promises") as typeof import("node:dns/promises");
 
 /** The address the TLS and HTTP checks connect to: --resolve's, else the controller's own. */
 function connectAddress(ctx: VerifyContext, s: Served): string | undefined {

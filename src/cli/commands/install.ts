@@ -12,6 +12,7 @@ import { lockedRunFlags, parseDuration } from "./common.js";
 import { scriptFrontEnd } from "../../ui/script-front-end.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
+import { loadTerminal } from "../../ui/load-terminal.js";
 
 export { parseDuration };
 
@@ -34,7 +35,7 @@ export async function runInstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
   if (typeof run === "number") return run;
   const interactive = !isNonInteractive(args, io);
   const frontEnd: FrontEnd = interactive
-    ? (await import("../../ui/terminal.js")).wizardFrontEnd({
+    ? (await loadTerminal()).wizardFrontEnd({
         flags: args.strings,
         env: io.env,
         given: run.given,

@@ -8,6 +8,7 @@ import { lockedRunFlags, outputAndNamespace, parseDuration } from "./common.js";
 import { isNonInteractive } from "./install.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
+import { loadTerminal } from "../../ui/load-terminal.js";
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 
@@ -50,7 +51,7 @@ async function restoreFrontEnd(io: CliIO, format: OutputFormat, interactive: boo
   const script = scriptFrontEnd({ flags: {}, io, format, replaceSecrets: [] });
   const confirm = async (namespace: string): Promise<boolean> => {
     if (!interactive) return true;
-    const { askToType } = await import("../../ui/terminal.js");
+    const { askToType } = await loadTerminal();
     return askToType(`Type ${namespace} to replace its database (Enter cancels)`, namespace, {
       input: io.stdin,
       output: io.stderr,

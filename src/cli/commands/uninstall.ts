@@ -12,6 +12,7 @@ import { connectOptions, lockTimeout, parseDuration } from "./common.js";
 import { isNonInteractive } from "./install.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
+import { loadTerminal } from "../../ui/load-terminal.js";
 
 const DEFAULT_TIMEOUT_MS = 2 * 60_000;
 
@@ -71,7 +72,7 @@ async function scriptFrontEnd(args: ParsedArgs, io: CliIO, format: OutputFormat)
 }
 
 async function interactiveFrontEnd(args: ParsedArgs, io: CliIO): Promise<UninstallFrontEnd> {
-  const { wizardFrontEnd, askToType } = await import("../../ui/terminal.js");
+  const { wizardFrontEnd, askToType } = await loadTerminal();
   const prompt = { input: io.stdin, output: io.stderr };
   const confirm = async (plan: RemovalPlan): Promise<boolean> => {
     if (!(await askToType(`Type ${plan.namespace} to delete Mathison (Enter cancels)`, plan.namespace, prompt)))

@@ -7,6 +7,7 @@ import { networkOptions, outputAndNamespace, withCluster } from "./common.js";
 import { isNonInteractive } from "./install.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
+import { loadTerminal } from "../../ui/load-terminal.js";
 
 /**
  * `mathison-install verify`: the checklist of an install any time. In a terminal the automated
@@ -33,7 +34,7 @@ export async function runVerify(args: ParsedArgs, io: CliIO): Promise<ExitCodeVa
 
 async function frontEnd(args: ParsedArgs, io: CliIO, output: "plain" | "json"): Promise<VerifyFrontEnd> {
   if (!isNonInteractive(args, io)) {
-    return (await import("../../ui/terminal.js")).inkVerifyFrontEnd({
+    return (await loadTerminal()).inkVerifyFrontEnd({
       output: io.stderr as NodeJS.WriteStream,
       input: io.stdin as NodeJS.ReadStream,
     });
