@@ -28,8 +28,18 @@ try {
 } catch {
   // runs uncached
 }
-// No V8 flags are set here: a flag set changes V8's flag hash, and V8 then rejects the code cache
-// Node ships for its own modules (src/base/young-generation.ts sets its flags once they are loaded).
+const named = args[0] !== undefined && !args[0].startsWith("-");
+const command = named ? args[0].replace(/[^a-z-]/g, "") : args.includes("--help") ? "help" : "install";
+// Backup and restore stream a database: V8's young generation bounded before anything loads (the
+// flags of src/base/young-generation.ts, which an install sets as it takes its backup). Other runs
+// set no V8 flag: a flag set changes V8's flag hash, and V8 then rejects the code caches, Node's
+// of its own modules and the program's.
+const streams = command === "backup" || command === "restore";
+if (streams) {
+  const v8 = require("node:v8");
+  v8.setFlagsFromString("--semi-space-growth-factor=1");
+  v8.setFlagsFromString("--max-semi-space-size=2");
+}
 const sources = join(__dirname, "..", "dist", "src", "cli", "main.js");
 const io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
 if (fs.existsSync(sources)) {
@@ -55,8 +65,6 @@ if (fs.existsSync(sources)) {
 function loadBundle(file) {
   const vm = require("node:vm");
   const source = fs.readFileSync(file, "utf8");
-  const named = args[0] !== undefined && !args[0].startsWith("-");
-  const command = named ? args[0].replace(/[^a-z-]/g, "") : args.includes("--help") ? "help" : "install";
   const version = require("../package.json").version;
   const cacheFile = join(cacheHome, "code-cache", `${version}-${process.version}-${process.arch}`, `${command}.bin`);
   let cachedData;
@@ -70,10 +78,8 @@ function loadBundle(file) {
     { filename: file, cachedData },
   );
   // Written by a run that succeeded: one that stopped early (refused, cancelled) ran little of the
-  // command. Not for backup and restore: they set V8 flags as they start (young-generation.ts), and
-  // V8 rejects a cache written under other flags than the next start's.
-  const streams = command === "backup" || command === "restore";
-  if (!streams && (cachedData === undefined || script.cachedDataRejected))
+  // command. (Backup's and restore's flags are set before this compiles: their caches hold.)
+  if (cachedData === undefined || script.cachedDataRejected)
     process.once("exit", (code) => code === 0 && saveCodeCache(script, cacheFile));
   const module = { exports: {} };
   // The terminal screens are an ES module (Ink and yoga use top-level await), imported from here.

@@ -8,9 +8,9 @@ import { setFlagsFromString } from "node:v8";
  *
  * Not for every run: setting a V8 flag changes V8's flag hash, after which V8 rejects the code
  * cache Node ships for its own modules, and loading https, tls and the rest takes twice as long
- * (about 15 ms); a small young generation also means more collections. So `backup` and `restore`
- * call it as they start (their start matters less than their memory), and an install only once it
- * takes its backup, when everything it loads is loaded.
+ * (about 15 ms); a small young generation also means more collections. So the launcher sets the
+ * same flags as `backup` and `restore` start (their start matters less than their memory), and an
+ * install calls this only once it takes its backup, when everything it loads is loaded.
  */
 export function boundYoungGeneration(): void {
   setFlagsFromString("--semi-space-growth-factor=1");

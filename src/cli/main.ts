@@ -6,7 +6,6 @@ import { closableOutput } from "./closable-output.js";
 import { ExitCode, UserError, type ExitCodeValue } from "../base/exit-codes.js";
 import type { CliIO } from "../base/io.js";
 import { packageVersion } from "../base/version.js";
-import { boundYoungGeneration } from "../base/young-generation.js";
 
 const STDOUT_CLOSED =
   "mathison-install: standard output was closed (its reader ended); the run goes on to its end without printing to it, and records its outcome (mathison-install status shows it)\n";
@@ -74,8 +73,6 @@ export async function main(argv: readonly string[], given: CliIO): Promise<ExitC
         );
       }
       default:
-        // A backup's or a restore's memory bound matters more than its start (young-generation.ts).
-        if (args.command === "backup" || args.command === "restore") boundYoungGeneration();
         // Awaited here, so a rejection is reported below as a bug, not left unhandled.
         return await (await COMMAND_RUNNERS[args.command]())(args, io);
     }
