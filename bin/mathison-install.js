@@ -29,7 +29,7 @@ try {
   // runs uncached
 }
 const named = args[0] !== undefined && !args[0].startsWith("-");
-const command = named ? args[0].replace(/[^a-z-]/g, "") : args.includes("--help") ? "help" : "install";
+const command = named ? args[0].replace(/[^a-z-]/g, "") : "install";
 // Backup and restore stream a database: V8's young generation bounded before anything loads (the
 // flags of src/base/young-generation.ts, which an install sets as it takes its backup). Other runs
 // set no V8 flag: a flag set changes V8's flag hash, and V8 then rejects the code caches, Node's
@@ -66,7 +66,10 @@ function loadBundle(file) {
   const vm = require("node:vm");
   const source = fs.readFileSync(file, "utf8");
   const version = require("../package.json").version;
-  const cacheFile = join(cacheHome, "code-cache", `${version}-${process.version}-${process.arch}`, `${command}.bin`);
+  // A command's help or dry run runs little of it: their caches are their own.
+  const help = args.includes("--help") || args.includes("-h");
+  const run = help ? "help" : args.includes("--dry-run") ? `${command}-dry-run` : command;
+  const cacheFile = join(cacheHome, "code-cache", `${version}-${process.version}-${process.arch}`, `${run}.bin`);
   let cachedData;
   try {
     cachedData = fs.readFileSync(cacheFile);

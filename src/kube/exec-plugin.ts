@@ -1,4 +1,4 @@
-import { createRequire } from "node:module";
+import { builtin } from "../base/builtin.js";
 import { isAbsolute, join } from "node:path";
 import { ClusterAccessError } from "./types.js";
 
@@ -118,7 +118,7 @@ async function runExecPlugin(
   environment: ExecEnvironment,
 ): Promise<ExecStatus> {
   // Loaded here: a run whose kubeconfig has no plugin never needs it (about 2 ms of every start).
-  const { spawn } = createRequire(import.meta.url)("node:child_process") as typeof import("node:child_process");
+  const { spawn } = builtin("node:child_process") as typeof import("node:child_process");
   const command = exec.command.includes("/") && !isAbsolute(exec.command) ? join(dir, exec.command) : exec.command;
   const apiVersion = exec.apiVersion ?? EXEC_API_VERSIONS[0];
   const interactive = interactiveFor(exec, environment);

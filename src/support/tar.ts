@@ -1,4 +1,4 @@
-import { createRequire } from "node:module";
+import { builtin } from "../base/builtin.js";
 
 /** A ustar header field: octal, NUL-terminated, zero-padded to its width. */
 function octal(n: number, width: number): string {
@@ -41,6 +41,6 @@ export function tarGz(files: ReadonlyMap<string, string>, mtime = Date.now()): B
   }
   parts.push(Buffer.alloc(1024, 0));
   // node:zlib loaded here: only a support bundle needs it, not every run that might write one.
-  const { gzipSync } = createRequire(import.meta.url)("node:zlib") as typeof import("node:zlib");
+  const { gzipSync } = builtin("node:zlib") as typeof import("node:zlib");
   return gzipSync(Buffer.concat(parts));
 }

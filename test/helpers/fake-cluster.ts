@@ -4,19 +4,27 @@ import type { CliIO } from "../../src/base/io.js";
 import type { PipelineOptions } from "../../src/pipeline/install.js";
 import { FakeKube, healthyCluster } from "./fake-kube.js";
 
+/** A Ready, schedulable node with this much room (by default the healthy cluster's node-0: 8 CPUs, 16Gi, 110 pods). */
+export function readyNode(
+  name = "node-0",
+  allocatable: Partial<Record<"cpu" | "memory" | "pods", string>> = {},
+): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: { name, labels: { "kubernetes.io/hostname": name } },
+    spec: {},
+    status: {
+      allocatable: { cpu: "8", memory: "16Gi", pods: "110", ...allocatable },
+      conditions: [{ type: "Ready", status: "True" }],
+    },
+  };
+}
+
 /** What a healthy cluster offers an install: a node with room, a default StorageClass, a served IngressClass. */
 export function healthyObjects(): KubeObject[] {
   return [
-    {
-      apiVersion: "v1",
-      kind: "Node",
-      metadata: { name: "node-0", labels: { "kubernetes.io/hostname": "node-0" } },
-      spec: {},
-      status: {
-        allocatable: { cpu: "8", memory: "16Gi", pods: "110" },
-        conditions: [{ type: "Ready", status: "True" }],
-      },
-    },
+    readyNode(),
     {
       apiVersion: "storage.k8s.io/v1",
       kind: "StorageClass",

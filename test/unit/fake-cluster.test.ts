@@ -17,7 +17,7 @@ import { LOCK_NAME, RECORD_NAME } from "../../src/facts/names.js";
 import { ExitCode } from "../../src/base/exit-codes.js";
 import { inventoryKey, type KubeObject } from "../../src/facts/objects.js";
 import { FakeKube, healthyCluster } from "../helpers/fake-kube.js";
-import { capturedIO, healthyFake, pipelineOptions } from "../helpers/fake-cluster.js";
+import { capturedIO, healthyFake, pipelineOptions, readyNode } from "../helpers/fake-cluster.js";
 import { allObjects, configFrom, render } from "../helpers/plan.js";
 import { PREFLIGHT_CHECKS } from "../../src/checks/preflight/index.js";
 import { runChecks } from "../../src/checks/types.js";
@@ -429,13 +429,7 @@ describe("every preflight check passes on a healthy cluster and catches its faul
     });
   }
   it("capacity on a big cluster reads the nodes a page at a time and stops once the plan fits; a plan that fits nowhere reads them all", async () => {
-    const node = (i: number, cpu: string): KubeObject => ({
-      apiVersion: "v1",
-      kind: "Node",
-      metadata: { name: `big-${i}`, labels: {} },
-      spec: {},
-      status: { allocatable: { cpu, memory: "16Gi", pods: "110" }, conditions: [{ type: "Ready", status: "True" }] },
-    });
+    const node = (i: number, cpu: string): KubeObject => readyNode(`big-${i}`, { cpu });
     const roomy = await statusOf("capacity", (f) => {
       for (let i = 1; i <= 120; i++) f.put(node(i, "8"));
     });
@@ -462,16 +456,7 @@ describe("every preflight check passes on a healthy cluster and catches its faul
   it("capacity counts pods against a node's maximum (its allocatable pods), not only CPU and memory", async () => {
     const tiny = { cpu: "1m", memory: "1Mi" };
     const full = await statusOf("capacity", (f) => {
-      f.put({
-        apiVersion: "v1",
-        kind: "Node",
-        metadata: { name: "node-0", labels: { "kubernetes.io/hostname": "node-0" } },
-        spec: {},
-        status: {
-          allocatable: { cpu: "8", memory: "16Gi", pods: "12" },
-          conditions: [{ type: "Ready", status: "True" }],
-        },
-      });
+      f.put(readyNode("node-0", { pods: "12" }));
       for (let i = 0; i < 10; i++)
         f.put(
           pod(`small-${i}`, "elsewhere", {

@@ -1,9 +1,9 @@
-import { createRequire } from "node:module";
 import { request as httpsRequest } from "node:https";
 import * as tls from "node:tls";
 import { X509Certificate } from "node:crypto";
 import type { Check, CheckResult } from "../types.js";
 import type { VerifyContext } from "./context.js";
+import { builtin } from "../../base/builtin.js";
 import { http } from "../../base/node-http.js";
 import { type KubeObject, typed } from "../../facts/objects.js";
 
@@ -36,7 +36,11 @@ async function servedBy(ctx: VerifyContext): Promise<Served | undefined> {
         e.ip
           ? [e.ip]
           : e.hostname
-            ? (await (await dns()).lookup(e.hostname, { all: true }).catch(() => [])).map((a) => a.address)
+            ? (
+                await dns()
+                  .lookup(e.hostname, { all: true })
+                  .catch(() => [])
+              ).map((a) => a.address)
             : [],
       ),
     )
@@ -48,11 +52,11 @@ async function servedBy(ctx: VerifyContext): Promise<Served | undefined> {
 async function resolveDomain(ctx: VerifyContext, domain: string): Promise<{ addresses: string[]; how: string }> {
   const forced = ctx.network.resolve.get(domain);
   if (forced) return { addresses: [forced], how: "by --resolve" };
-  return { addresses: (await (await dns()).lookup(domain, { all: true })).map((a) => a.address), how: "in DNS" };
+  return { addresses: (await dns().lookup(domain, { all: true })).map((a) => a.address), how: "in DNS" };
 }
 
 /** node:dns/promises, loaded by the checks that look a name up: an install with --skip-verify never does. */
-const dns = async () => createRequire(import.meta.url)("node:dns/promises") as typeof import("node:dns/promises");
+const dns = () => builtin("node:dns/promises") as typeof import("node:dns/promises");
 
 /** The address the TLS and HTTP checks connect to: --resolve's, else the controller's own. */
 function connectAddress(ctx: VerifyContext, s: Served): string | undefined {
