@@ -1,4 +1,8 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { describePod, findSecret } from "../../src/support/bundle.js";
 import { tarGz } from "../../src/support/tar.js";
@@ -13,6 +17,30 @@ describe("support bundle", () => {
       ["empty.txt", ""],
     ]);
     assert.deepEqual(readTarGz(tarGz(files)), files);
+  });
+
+  it("names of any length, read back whole by tar itself", () => {
+    const names = [
+      `logs/${"p".repeat(90)}/${"c".repeat(140)}.previous.log`,
+      `${"n".repeat(180)}.yaml`,
+      `objects/${"d/".repeat(120)}deep.yaml`,
+      `logs/${"ü".repeat(60)}.log`,
+      "short.txt",
+    ];
+    const files = new Map(names.map((n, i) => [n, `file ${i}\n`]));
+    const dir = mkdtempSync(join(tmpdir(), "tar-"));
+    try {
+      const listed = execFileSync("tar", ["-tzf", "-"], { input: tarGz(files) })
+        .toString("utf8")
+        .trim()
+        .split("\n");
+      assert.deepEqual(listed, names);
+      execFileSync("tar", ["-xzf", "-", "-C", dir], { input: tarGz(files) });
+      for (const [name, text] of files) assert.equal(readFileSync(join(dir, name), "utf8"), text, name);
+      assert.deepEqual(readTarGz(tarGz(files)), files);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("finds a secret value as is, in base64 and percent-encoded, and ignores short strings", () => {
