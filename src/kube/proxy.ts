@@ -1,13 +1,15 @@
 import { BlockList, isIP, connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
+import { domainToASCII } from "node:url";
 
 /** The schemes kubectl takes in a kubeconfig's `proxy-url` (and in HTTPS_PROXY). */
 export const PROXY_SCHEMES = ["http:", "https:", "socks5:"] as const;
 
 /**
  * The proxy a request to `server` goes through, as kubectl chooses it: the cluster's `proxy-url`
- * when set; otherwise HTTPS_PROXY (HTTP_PROXY for an http:// server) unless NO_PROXY matches the
- * host. Loopback is never proxied by the environment (Go's rule, so kubectl's).
+ * when set; otherwise HTTPS_PROXY (HTTP_PROXY for an http:// server) unless NO_PROXY exempts the
+ * host (Go's rules, which kubectl follows: `matchesNoProxy`). Each variable is read as Go reads
+ * it: the upper-case name first, an empty value as unset.
  */
 export function proxyFor(
   server: URL,
@@ -16,17 +18,22 @@ export function proxyFor(
 ): URL | undefined {
   if (proxyUrl) return parseProxyUrl(proxyUrl, "proxy-url");
   const https = server.protocol === "https:";
-  const fromEnv = https ? (env["HTTPS_PROXY"] ?? env["https_proxy"]) : (env["HTTP_PROXY"] ?? env["http_proxy"]);
+  const fromEnv = https ? envAny(env, "HTTPS_PROXY", "https_proxy") : envAny(env, "HTTP_PROXY", "http_proxy");
   if (!fromEnv) return undefined;
   const host = server.hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  if (host === "localhost" || isLoopback(host)) return undefined;
-  if (matchesNoProxy(host, server.port || (https ? "443" : "80"), env["NO_PROXY"] ?? env["no_proxy"] ?? ""))
+  if (!proxiedByEnvironment(host, server.port || (https ? "443" : "80"), envAny(env, "NO_PROXY", "no_proxy") ?? ""))
     return undefined;
   // Go reads a scheme-less value as http://HOST (so does kubectl).
   return parseProxyUrl(
     /^[a-z0-9+.-]+:\/\//i.test(fromEnv) ? fromEnv : `http://${fromEnv}`,
     https ? "HTTPS_PROXY" : "HTTP_PROXY",
   );
+}
+
+/** Go's getEnvAny: the first of the names with a non-empty value. */
+function envAny(env: Readonly<Record<string, string | undefined>>, ...names: string[]): string | undefined {
+  for (const name of names) if (env[name]) return env[name];
+  return undefined;
 }
 
 function parseProxyUrl(value: string, field: string): URL {
@@ -48,40 +55,106 @@ function parseProxyUrl(value: string, field: string): URL {
 
 export class ProxyConfigError extends Error {}
 
-function isLoopback(host: string): boolean {
+/** An IP as Go compares it: an IPv4-mapped IPv6 address is its IPv4 address. */
+function canonicalIp(host: string): { address: string; family: "ipv4" | "ipv6" } | undefined {
   const family = isIP(host);
-  if (family === 4) return host.startsWith("127.");
-  if (family === 6) return host === "::1" || host === "0:0:0:0:0:0:0:1";
+  if (family === 4) return { address: host, family: "ipv4" };
+  if (family !== 6) return undefined;
+  const mapped = /^(?:0{0,4}:){0,5}:?ffff:(.+)$/i.exec(host)?.[1];
+  if (mapped && isIP(mapped) === 4) return { address: mapped, family: "ipv4" };
+  const hex = mapped && /^([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(mapped);
+  if (hex) {
+    const [hi, lo] = [Number.parseInt(hex[1]!, 16), Number.parseInt(hex[2]!, 16)];
+    return { address: [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff].join("."), family: "ipv4" };
+  }
+  return { address: host, family: "ipv6" };
+}
+
+function sameIp(a: { address: string; family: string }, b: { address: string; family: string }): boolean {
+  if (a.family !== b.family) return false;
+  const list = new BlockList();
+  list.addAddress(a.address, a.family as "ipv4" | "ipv6");
+  return list.check(b.address, b.family as "ipv4" | "ipv6");
+}
+
+function isLoopback(ip: { address: string; family: string }): boolean {
+  return ip.family === "ipv4" ? ip.address.startsWith("127.") : sameIp(ip, { address: "::1", family: "ipv6" });
+}
+
+/**
+ * Whether the environment's proxy is used for `host:port`, exactly as Go's httpproxy decides
+ * (and client-go, which first exempts an IP inside any of NO_PROXY's CIDRs): never for
+ * `localhost` or a loopback IP; not when NO_PROXY is `*`, names the IP (with its port, if it
+ * gives one), holds it in a CIDR, or names a domain the host is or ends with. A domain entry
+ * `corp` matches `corp` and `x.corp`; `.corp` and `*.corp` match only `x.corp`.
+ */
+export function proxiedByEnvironment(host: string, port: string, noProxy: string): boolean {
+  const name = host.toLowerCase();
+  const ip = canonicalIp(name);
+  if (name === "localhost" || (ip && isLoopback(ip))) return false;
+  return !matchesNoProxy(name, port, noProxy);
+}
+
+/** Whether one of NO_PROXY's entries exempts `host:port` (Go's httpproxy matchers, in its order). */
+export function matchesNoProxy(host: string, port: string, noProxy: string): boolean {
+  const ip = canonicalIp(host);
+  for (const raw of noProxy.split(",")) {
+    const entry = raw.trim().toLowerCase();
+    if (!entry) continue;
+    if (entry === "*") return true;
+    const rule = noProxyRule(entry);
+    if (rule?.kind === "cidr") {
+      if (ip && rule.list.check(ip.address, ip.family)) return true;
+    } else if (rule?.kind === "ip") {
+      if (ip && sameIp(rule.ip, ip) && (!rule.port || rule.port === port)) return true;
+    } else if (rule?.kind === "domain") {
+      // Go runs the domain matchers for IP hosts too, on the text.
+      const named = host.endsWith(rule.suffix) || (rule.matchHost && host === rule.suffix.slice(1));
+      if (named && (!rule.port || rule.port === port)) return true;
+    }
+  }
   return false;
 }
 
-/** NO_PROXY as Go's httpproxy reads it: `*`, domain suffixes (with or without a leading dot), IPs and CIDRs, an optional :port. */
-export function matchesNoProxy(host: string, port: string, noProxy: string): boolean {
-  for (const raw of noProxy
-    .split(",")
-    .map((s) => s.trim().toLowerCase())
-    .filter(Boolean)) {
-    if (raw === "*") return true;
-    if (raw.includes("/")) {
-      const [net, bits] = raw.split("/");
-      const family = isIP(net ?? "");
-      if (family === 0 || isIP(host) !== family) continue;
+type NoProxyRule =
+  | { kind: "cidr"; list: BlockList }
+  | { kind: "ip"; ip: { address: string; family: "ipv4" | "ipv6" }; port: string }
+  | { kind: "domain"; suffix: string; matchHost: boolean; port: string };
+
+/** One NO_PROXY entry as Go's httpproxy parses it; undefined for an entry it ignores. */
+function noProxyRule(entry: string): NoProxyRule | undefined {
+  const cidr = /^([^/]+)\/(\d{1,3})$/.exec(entry);
+  if (cidr) {
+    const ip = canonicalIp(cidr[1]!);
+    const bits = Number(cidr[2]);
+    if (ip && isIP(cidr[1]!) && bits <= (isIP(cidr[1]!) === 4 ? 32 : 128)) {
       const list = new BlockList();
-      list.addSubnet(net!, Number(bits), family === 4 ? "ipv4" : "ipv6");
-      if (list.check(host, family === 4 ? "ipv4" : "ipv6")) return true;
-      continue;
+      list.addSubnet(cidr[1]!, bits, isIP(cidr[1]!) === 4 ? "ipv4" : "ipv6");
+      return { kind: "cidr", list };
     }
-    const m = /^(.*?)(?::(\d+))?$/.exec(raw.replace(/^\[(.*)\](:\d+)?$/, "$1$2"))!;
-    const [name, onlyPort] = [m[1]!, m[2]];
-    if (onlyPort !== undefined && onlyPort !== port) continue;
-    if (isIP(name) !== 0) {
-      if (name === host) return true;
-      continue;
-    }
-    const suffix = name.startsWith(".") ? name : `.${name}`;
-    if (host === name.replace(/^\./, "") || host.endsWith(suffix)) return true;
   }
-  return false;
+  // Only a `[v6]:port` entry loses its brackets: Go reads a bare `[::1]` as a domain name.
+  const { host, port } = splitHostPort(entry) ?? { host: entry, port: "" };
+  const ip = canonicalIp(host);
+  if (ip) return { kind: "ip", ip, port };
+  if (!host) return undefined;
+  const name = host.startsWith("*.") ? host.slice(1) : host;
+  const matchHost = !name.startsWith(".");
+  return {
+    kind: "domain",
+    suffix: domainToASCII(matchHost ? `.${name}` : name) || (matchHost ? `.${name}` : name),
+    matchHost,
+    port,
+  };
+}
+
+/** Go's net.SplitHostPort: `host:port` or `[v6]:port`; undefined where it would fail (no port, bare IPv6). */
+function splitHostPort(entry: string): { host: string; port: string } | undefined {
+  const bracketed = /^\[([^\]]*)\]:([^:]*)$/.exec(entry);
+  if (bracketed) return { host: bracketed[1]!, port: bracketed[2]! };
+  const at = entry.lastIndexOf(":");
+  if (at < 0 || entry.indexOf(":") !== at || entry.includes("[") || entry.includes("]")) return undefined;
+  return { host: entry.slice(0, at), port: entry.slice(at + 1) };
 }
 
 /**

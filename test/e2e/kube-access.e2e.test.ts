@@ -389,4 +389,43 @@ describe("kubeconfigs as kubectl reads them (kubectl is the oracle)", { skip }, 
       issuer.close();
     }
   });
+
+  it("NO_PROXY as kubectl reads it: wildcards, leading dots, ports, IPs, CIDRs, IPv6, loopback (a table of 240 cases)", async () => {
+    // In a network namespace of its own: the direct connections kubectl tries go nowhere.
+    const oracle = join(import.meta.dirname, "..", "helpers", "no-proxy-oracle.js");
+    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(
+        "unshare",
+        [
+          "--net",
+          "sh",
+          "-c",
+          'ip link set lo up && exec "$0" "$1" "$2"',
+          process.execPath,
+          oracle,
+          join(cluster!.binDir, "kubectl"),
+        ],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
+      const o: Buffer[] = [];
+      const e: Buffer[] = [];
+      child.stdout.on("data", (b: Buffer) => o.push(b));
+      child.stderr.on("data", (b: Buffer) => e.push(b));
+      child.on("close", (code) =>
+        resolve({ code, stdout: Buffer.concat(o).toString(), stderr: Buffer.concat(e).toString() }),
+      );
+    });
+    assert.equal(out.code, 0, out.stderr);
+    const rows = JSON.parse(out.stdout) as { noProxy: string; server: string; kubectl: boolean; ours: boolean }[];
+    assert.equal(rows.length, 240);
+    assert.ok(rows.some((r) => r.kubectl) && rows.some((r) => !r.kubectl), "kubectl proxied some and not others");
+    const differ = rows.filter((r) => r.kubectl !== r.ours);
+    assert.deepEqual(
+      differ.map(
+        (r) =>
+          `NO_PROXY=${JSON.stringify(r.noProxy)} ${r.server}: kubectl ${r.kubectl ? "proxies" : "connects directly"}`,
+      ),
+      [],
+    );
+  });
 });

@@ -1,0 +1,108 @@
+// Run inside a network namespace of its own (`unshare --net`, loopback up): for each host of the
+// table under each NO_PROXY value, whether kubectl sends its request through HTTPS_PROXY (a
+// recording CONNECT proxy on loopback sees it) and whether the installer's proxyFor would. No
+// packet can leave the namespace: a direct connection fails at once, a name lookup too.
+// Usage: node no-proxy-oracle.js KUBECTL; prints one JSON array of {noProxy, server, kubectl, ours}.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { proxyFor } from "../../src/kube/proxy.js";
+
+const SERVERS = [
+  "https://api.corp:6443",
+  "https://corp:6443",
+  "https://x.api.corp",
+  "https://API.Corp:6443",
+  "https://api.example.com:8443",
+  "https://10.1.2.3:6443",
+  "https://[2001:db8::5]:6443",
+  "https://[::ffff:10.1.2.3]:6443",
+  "https://localhost:6443",
+  "https://127.0.0.5:6443",
+  "https://[::1]:6443",
+  "https://foo.localhost:6443",
+];
+
+const NO_PROXIES = [
+  "",
+  "*",
+  "corp",
+  ".corp",
+  "*.corp",
+  "api.corp:6443",
+  "api.corp:443",
+  "10.0.0.0/8",
+  "10.1.2.3",
+  "10.1.2.3:6443",
+  "10.1.2.3:443",
+  "2001:db8::/32",
+  "2001:db8::5",
+  "[2001:db8::5]:6443",
+  "[2001:db8::5]",
+  " .Corp , example.com",
+  "example.com:8443",
+  "2.3",
+  "localhost",
+  "*.example.com,10.1.2.0/24",
+];
+
+export interface OracleRow {
+  readonly noProxy: string;
+  readonly server: string;
+  readonly kubectl: boolean;
+  readonly ours: boolean;
+}
+
+async function main(kubectl: string): Promise<void> {
+  const connects: string[] = [];
+  const proxy = createServer((socket: Socket) => {
+    socket.once("data", (b: Buffer) => {
+      const target = /^CONNECT (\S+) /.exec(b.toString("latin1"))?.[1];
+      if (target) connects.push(target);
+      socket.end("HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n");
+    });
+    socket.on("error", () => undefined);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  const proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+  const dir = mkdtempSync(join(tmpdir(), "no-proxy-"));
+  const cases = NO_PROXIES.flatMap((noProxy) => SERVERS.map((server) => ({ noProxy, server })));
+  const rows: OracleRow[] = [];
+  // One at a time: the proxy's CONNECT list says which run it came from.
+  for (const [i, { noProxy, server }] of cases.entries()) {
+    const path = join(dir, `kubeconfig-${i}`);
+    writeFileSync(
+      path,
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        "current-context": "c",
+        clusters: [{ name: "k", cluster: { server, "insecure-skip-tls-verify": true } }],
+        users: [{ name: "u", user: { token: "t" } }],
+        contexts: [{ name: "c", context: { cluster: "k", user: "u" } }],
+      }),
+    );
+    const env = { HTTPS_PROXY: proxyUrl, NO_PROXY: noProxy };
+    const before = connects.length;
+    await new Promise<void>((resolve) => {
+      const child = spawn(kubectl, ["--kubeconfig", path, "--request-timeout=5s", "get", "--raw", "/version"], {
+        env: { PATH: process.env["PATH"] ?? "", HOME: dir, ...env },
+        stdio: "ignore",
+      });
+      child.on("close", () => resolve());
+    });
+    rows.push({
+      noProxy,
+      server,
+      kubectl: connects.length > before,
+      ours: proxyFor(new URL(server), undefined, env) !== undefined,
+    });
+  }
+  proxy.close();
+  rmSync(dir, { recursive: true, force: true });
+  process.stdout.write(JSON.stringify(rows));
+}
+
+if (process.argv[1]?.endsWith("no-proxy-oracle.js") && process.argv[2]) await main(process.argv[2]);
