@@ -1,3 +1,4 @@
+import { Writable } from "node:stream";
 import { listContexts, readKubeconfig, resolveAccess, type ConnectOptions } from "./kubeconfig.js";
 import { Transport } from "./transport.js";
 import {
@@ -13,8 +14,7 @@ import {
   type ExecStreamResult,
 } from "./types.js";
 import { ListWatch } from "./watch.js";
-import { readMessages } from "./websocket.js";
-import { type ExecStatus, exitCodeOf, streamExec } from "./exec-stream.js";
+import { streamExec } from "./exec-stream.js";
 import { refOf, type KubeObject, type ObjectRef } from "../facts/objects.js";
 import { BUILTIN_RESOURCES } from "../facts/resources.js";
 import { FIELD_MANAGER_NAME as FIELD_MANAGER } from "../facts/names.js";
@@ -310,44 +310,27 @@ class RestKube implements Kube {
     command: readonly string[],
     options: { timeoutMs?: number } = {},
   ): Promise<ExecResult> {
-    const what = `running ${command[0]} in ${pod}/${container}`;
-    const { socket } = await this.http.websocket(
-      execPath(namespace, pod),
-      { container, command, stdout: true, stderr: true },
-      EXEC_PROTOCOL,
-      what,
-    );
+    // One decoder for both: the output collected in memory, the whole run bounded by the timeout.
     const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let status: ExecStatus | undefined;
-    const timeoutMs = options.timeoutMs ?? 10_000;
-    return new Promise<ExecResult>((resolve, reject) => {
-      const ws = readMessages(
-        socket,
-        ({ data }) => {
-          // v4/v5.channel.k8s.io: the first byte names the stream: 1 stdout, 2 stderr, 3 the final status.
-          const channel = data[0];
-          if (channel === 1) out.push(data.subarray(1));
-          else if (channel === 2) err.push(data.subarray(1));
-          else if (channel === 3 && data.length > 1)
-            status = JSON.parse(data.subarray(1).toString("utf8")) as ExecStatus;
-        },
-        (e) => {
-          clearTimeout(timer);
-          const text = (b: Buffer[]) => Buffer.concat(b).toString("utf8");
-          const exitCode = exitCodeOf(status);
-          if (exitCode !== undefined) return resolve({ exitCode, stdout: text(out), stderr: text(err) });
-          reject(
-            new KubeApiError(
-              `${what}: ${status?.message ?? e?.message ?? "the connection closed without an exit status"}`,
-              500,
-              "ExecFailed",
-            ),
-          );
-        },
-      );
-      const timer = setTimeout(() => ws.close(), timeoutMs);
+    const stdout = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        out.push(chunk);
+        done();
+      },
     });
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const what = `running ${command[0]} in ${pod}/${container}`;
+    const timeout = new AbortController();
+    const timer = setTimeout(
+      () => timeout.abort(new KubeApiError(`${what}: no exit status within ${timeoutMs / 1000} s`, 504, "ExecFailed")),
+      timeoutMs,
+    );
+    try {
+      const r = await this.execStream(namespace, pod, container, command, { stdout, signal: timeout.signal });
+      return { exitCode: r.exitCode, stdout: Buffer.concat(out).toString("utf8"), stderr: r.stderr };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async execStream(

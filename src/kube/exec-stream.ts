@@ -1,6 +1,6 @@
 import type { Duplex } from "node:stream";
 import { type ExecStreamResult, type ExecStreams, KubeApiError } from "./types.js";
-import { clientFrame, readMessages } from "./websocket.js";
+import { clientFrame, readMessages, WS_LIMITS, type WsLimits, WsProtocolError } from "./websocket.js";
 
 /** v5.channel.k8s.io: the first byte of a message names its stream. */
 const STDIN = 0;
@@ -27,6 +27,21 @@ export function exitCodeOf(status: ExecStatus | undefined): number | undefined {
   return code === undefined ? undefined : Number(code);
 }
 
+/** The status channel's message: a Status object, or a fault that fails the stream (never the process). */
+export function parseExecStatus(payload: Buffer): ExecStatus {
+  let status: unknown;
+  try {
+    status = JSON.parse(payload.toString("utf8"));
+  } catch {
+    throw new WsProtocolError(
+      `the exec status is not JSON (${JSON.stringify(payload.subarray(0, 60).toString("utf8"))})`,
+    );
+  }
+  if (typeof status !== "object" || status === null || Array.isArray(status))
+    throw new WsProtocolError("the exec status is not a Status object");
+  return status as ExecStatus;
+}
+
 /**
  * Runs a command over an upgraded `pods/exec` WebSocket with its streams: stdout into the sink
  * (pausing the connection while the sink is full), stdin from the source in frames of at most
@@ -38,6 +53,7 @@ export function streamExec(
   protocol: string,
   streams: ExecStreams,
   what: string,
+  limits: WsLimits = WS_LIMITS,
 ): Promise<ExecStreamResult> {
   if (streams.stdin && protocol !== "v5.channel.k8s.io") {
     socket.destroy();
@@ -69,7 +85,7 @@ export function streamExec(
             });
           }
         } else if (channel === STDERR) stderr = Buffer.concat([stderr, payload]).subarray(-STDERR_KEPT);
-        else if (channel === STATUS && payload.length > 0) status = JSON.parse(payload.toString("utf8")) as ExecStatus;
+        else if (channel === STATUS && payload.length > 0) status = parseExecStatus(payload);
       },
       (err) => {
         streams.signal?.removeEventListener("abort", abort);
@@ -84,6 +100,7 @@ export function streamExec(
           ),
         );
       },
+      limits,
     );
     const abort = (): void => ws.close();
     streams.signal?.addEventListener("abort", abort, { once: true });

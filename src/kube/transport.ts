@@ -9,6 +9,7 @@ import type { ClusterAccess, Credentials } from "./kubeconfig.js";
 import { openTunnel } from "./proxy.js";
 import { ClusterAccessError, KubeApiError, type ApiErrorCause } from "./types.js";
 import { backoffDelay, DEFAULT_BACKOFF } from "./watch.js";
+import { handshakeFault } from "./websocket.js";
 import { http } from "../base/node-http.js";
 
 /** Query parameters; an array repeats its parameter (exec's `command`). */
@@ -243,12 +244,17 @@ export class Transport {
     return { ended };
   }
 
-  /** A WebSocket to the API server (pods/exec), with the kubeconfig's TLS and credentials. */
+  /**
+   * A WebSocket to the API server (pods/exec), with the kubeconfig's TLS and credentials. The
+   * server's answer must be a WebSocket handshake for our key and one of the protocols offered
+   * (RFC 6455 4.1), within `connectTimeoutMs`; anything else fails this request with one line.
+   */
   async websocket(
     path: string,
     query: Query,
     protocol: string,
     what: string,
+    connectTimeoutMs = REQUEST_TIMEOUT_MS,
   ): Promise<{ socket: Duplex; protocol: string }> {
     const key = randomBytes(16).toString("base64");
     const { req } = await this.open("GET", path, { query }, true, {
@@ -261,7 +267,19 @@ export class Transport {
       throw networkError(err, what);
     });
     return new Promise<{ socket: Duplex; protocol: string }>((resolve, reject) => {
+      req.setTimeout(connectTimeoutMs, () =>
+        req.destroy(Object.assign(new Error(`no answer within ${connectTimeoutMs / 1000} s`), { code: "ETIMEDOUT" })),
+      );
       req.once("upgrade", (res: IncomingMessage, socket: Duplex, head: Buffer) => {
+        const fault = handshakeFault(key, protocol, res.headers);
+        if (fault) {
+          socket.destroy();
+          return reject(
+            new KubeApiError(`${what}: the answer is not a WebSocket handshake: ${fault}`, 502, "ExecFailed"),
+          );
+        }
+        // From here the exec stream's own heartbeat watches the connection.
+        (socket as Socket).setTimeout?.(0);
         if (head.length > 0) socket.unshift(head);
         resolve({ socket, protocol: String(res.headers["sec-websocket-protocol"] ?? "") });
       });
