@@ -26,17 +26,20 @@ else
   export MATHISON_E2E_SKIP="Go is not installed, so the test cluster cannot be built"
 fi
 
-# The interactive tests drive the installer in a real terminal through tmux.
-if ! command -v tmux >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "== installing tmux (Debian package) for the terminal tests"
-    apt-get update -qq >/dev/null && apt-get install -y -qq tmux >/dev/null
+# The interactive tests drive the installer in a real terminal through tmux; the lock's test runs
+# a second installer under a clock 10 minutes ahead with libfaketime.
+for tool in tmux faketime; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "== installing $tool (Debian package) for the end-to-end tests"
+      apt-get update -qq >/dev/null && apt-get install -y -qq "$tool" >/dev/null
+    fi
+    if ! command -v "$tool" >/dev/null 2>&1 && [ "${CI:-}" = "true" ]; then
+      echo "CI=true but $tool is not installed and could not be: the end-to-end tests cannot run" >&2
+      exit 1
+    fi
   fi
-  if ! command -v tmux >/dev/null 2>&1 && [ "${CI:-}" = "true" ]; then
-    echo "CI=true but tmux is not installed and could not be: the terminal tests cannot run" >&2
-    exit 1
-  fi
-fi
+done
 
 # The exec checks reach real PostgreSQL (with pgvector) and Redis servers on this host.
 if [ -z "${MATHISON_E2E_SKIP:-}" ]; then

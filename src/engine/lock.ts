@@ -1,5 +1,6 @@
 import { LOCK_NAME } from "../facts/names.js";
 import { randomBytes } from "node:crypto";
+import { readFileSync, readlinkSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { KubeApiError, type Kube } from "../kube/types.js";
 import { type KubeObject, typed } from "../facts/objects.js";
@@ -17,6 +18,45 @@ export interface LockHolder {
   readonly pid: number;
   readonly context: string;
   readonly since: string;
+  /** The kernel's boot, its PID namespace and the process's start (Linux): what proves a pid is that process. */
+  readonly bootId?: string;
+  readonly pidNamespace?: string;
+  readonly startTime?: string;
+}
+
+/** Where pids mean the same process: one boot of one kernel, one PID namespace (a container has its own). */
+export interface ProcessSpace {
+  readonly host: string;
+  readonly user: string;
+  readonly bootId: string | undefined;
+  readonly pidNamespace: string | undefined;
+  /** A process's start time in clock ticks since boot; undefined when there is no such process. */
+  readonly startTimeOf: (pid: number) => string | undefined;
+}
+
+function readOrUndefined(read: () => string): string | undefined {
+  try {
+    return read().trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** /proc/PID/stat's 22nd field; the command name before it is in parentheses and may hold spaces. */
+function procStartTime(pid: number): string | undefined {
+  const stat = readOrUndefined(() => readFileSync(`/proc/${pid}/stat`, "utf8"));
+  return stat?.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+}
+
+/** This process's space, read from /proc (elsewhere it proves nothing, and no holder is taken for gone). */
+export function thisProcessSpace(): ProcessSpace {
+  return {
+    host: hostname(),
+    user: userInfo().username,
+    bootId: readOrUndefined(() => readFileSync("/proc/sys/kernel/random/boot_id", "utf8")),
+    pidNamespace: readOrUndefined(() => readlinkSync("/proc/self/ns/pid")),
+    startTimeOf: procStartTime,
+  };
 }
 
 /** Another run holds the lock: nothing was changed. */
@@ -24,7 +64,6 @@ export class LockHeldError extends Error {
   constructor(
     readonly holder: LockHolder | undefined,
     readonly expiresAt: Date,
-    readonly stoppedRenewing = false,
   ) {
     super(lockHeldMessage(holder, expiresAt));
   }
@@ -43,20 +82,22 @@ function microTime(d: Date): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
-/** When the holder last renewed (or took) the lease; empty when it never said. */
-function renewedAt(lease: KubeObject): string {
-  const spec = typed(lease, "Lease").spec;
-  return spec?.renewTime ?? spec?.acquireTime ?? "";
-}
-
 function leaseSecondsOf(lease: KubeObject): number {
   return typed(lease, "Lease").spec?.leaseDurationSeconds ?? LEASE_SECONDS;
 }
 
-function expiry(lease: KubeObject): Date {
-  const renewed = Date.parse(renewedAt(lease));
-  return new Date((Number.isNaN(renewed) ? 0 : renewed) + leaseSecondsOf(lease) * 1000);
+/**
+ * The holder's record as a reader compares it: any change (a renewal, a new holder) means the
+ * holder was alive then. Its times are the holder's clock's, never compared with ours.
+ */
+function recordOf(lease: KubeObject): string {
+  const spec = typed(lease, "Lease").spec;
+  return JSON.stringify([spec?.holderIdentity, spec?.renewTime, spec?.acquireTime, spec?.leaseDurationSeconds]);
 }
+
+/** This process's monotonic clock in ms: what a lease's expiry is measured on, never a wall clock. */
+export type Monotonic = () => number;
+const monotonic: Monotonic = () => performance.now();
 
 export function holderOf(lease: KubeObject): LockHolder | undefined {
   try {
@@ -66,15 +107,19 @@ export function holderOf(lease: KubeObject): LockHolder | undefined {
   }
 }
 
-/** The lock as it is now, for `status`-like reports; undefined when free or expired. */
+/**
+ * The lock as a `status` report sees it in one read: who holds it, or undefined when free or
+ * held by a process of this machine that is gone. One read cannot tell a live holder from one
+ * killed elsewhere (that takes watching for a lease, by this machine's clock): `status` says so.
+ */
 export async function currentHolder(
   kube: Kube,
   namespace: string,
-  now = new Date(),
-): Promise<{ holder: LockHolder | undefined; expiresAt: Date } | undefined> {
+  space: ProcessSpace = thisProcessSpace(),
+): Promise<{ holder: LockHolder | undefined; leaseSeconds: number } | undefined> {
   const lease = await kube.get({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: LOCK_NAME, namespace });
-  if (!lease?.spec?.holderIdentity || expiry(lease) <= now) return undefined;
-  return { holder: holderOf(lease), expiresAt: expiry(lease) };
+  if (!lease?.spec?.holderIdentity || holderIsGone(holderOf(lease), space)) return undefined;
+  return { holder: holderOf(lease), leaseSeconds: leaseSecondsOf(lease) };
 }
 
 export interface HeldLock {
@@ -96,37 +141,58 @@ export interface LockWait {
   readonly leaseSeconds?: number;
 }
 
-/** Whether the holder is a process on this host that no longer exists (a killed run): its lock is free now. */
-export function holderIsGone(
-  holder: LockHolder | undefined,
-  here = { host: hostname(), user: userInfo().username },
-): boolean {
+/**
+ * Whether the holder is a process that no longer exists, proven on this machine: the same host,
+ * user, boot and PID namespace, and its pid either gone or now another process (another start
+ * time). A holder from another machine, container or boot, or one that did not say, is never
+ * taken for gone: its lease must run out.
+ */
+export function holderIsGone(holder: LockHolder | undefined, here: ProcessSpace = thisProcessSpace()): boolean {
   if (
     !holder ||
     holder.host !== here.host ||
     holder.user !== here.user ||
+    !holder.bootId ||
+    holder.bootId !== here.bootId ||
+    !holder.pidNamespace ||
+    holder.pidNamespace !== here.pidNamespace ||
+    !holder.startTime ||
     !Number.isInteger(holder.pid) ||
     holder.pid <= 0
   )
     return false;
-  try {
-    process.kill(holder.pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "ESRCH";
-  }
+  return here.startTimeOf(holder.pid) !== holder.startTime;
 }
 
-/** A holder whose last renewal is older than two of its renewal periods has stopped (killed elsewhere, or frozen). */
-function stoppedRenewing(lease: KubeObject, now: Date): boolean {
-  const renewed = Date.parse(renewedAt(lease));
-  return Number.isNaN(renewed) || now.getTime() - renewed > 2 * renewMsOf(leaseSecondsOf(lease));
+/** What this run saw of a Lease it does not hold: the holder's record, and since when, by this run's own clock. */
+interface Observation {
+  readonly record: string;
+  readonly since: number;
+  /** The record changed while this run watched: its holder was alive then. */
+  readonly renewing: boolean;
 }
+
+/** The next observation of `lease`: a changed record restarts the count. */
+function observe(previous: Observation | undefined, lease: KubeObject, clock: Monotonic): Observation {
+  const record = recordOf(lease);
+  if (previous?.record === record) return previous;
+  return { record, since: clock(), renewing: previous !== undefined };
+}
+
+/** The clocks a lock reads: the wall clock only for what it writes, the monotonic one for every expiry. */
+export interface LockClocks {
+  readonly now: () => Date;
+  readonly monotonic: Monotonic;
+}
+const CLOCKS: LockClocks = { now: () => new Date(), monotonic };
 
 /**
- * One run at a time per install, as `acquireOnce`, waiting where waiting is the answer: for a
- * holder that stopped renewing, until its lease ends (seconds); for a live holder, only as long
- * as `--lock-timeout` allows. A holder on this host whose process is gone is taken over at once.
+ * One run at a time per install, as client-go's leader election: a held Lease is expired when
+ * its holder's record has not changed for its lease duration, counted on this run's monotonic
+ * clock from when this run first saw that record, so no clock of another machine is read. A
+ * holder proven gone on this machine is taken over at once. Otherwise this run watches: a record
+ * that changes means a live holder, refused at once (exit 6) or, with `--lock-timeout`, waited
+ * for until then; one that stays unchanged for a lease is taken over.
  */
 export async function acquireLock(
   kube: Kube,
@@ -134,35 +200,34 @@ export async function acquireLock(
   context: string,
   onLost: (message: string) => void,
   wait: LockWait = { timeoutMs: 0, onWait: () => undefined },
-  now: () => Date = () => new Date(),
+  clocks: LockClocks = CLOCKS,
 ): Promise<HeldLock> {
-  const deadline = now().getTime() + wait.timeoutMs;
+  const where = { namespace, context, leaseSeconds: wait.leaseSeconds ?? LEASE_SECONDS };
+  const deadline = clocks.monotonic() + wait.timeoutMs;
+  let seen: Observation | undefined;
   let told = false;
   for (;;) {
-    try {
-      return await acquireOnce(
-        kube,
-        { namespace, context, leaseSeconds: wait.leaseSeconds ?? LEASE_SECONDS },
-        onLost,
-        now,
-      );
-    } catch (err) {
-      if (!(err instanceof LockHeldError)) throw err;
-      const stopped = err.stoppedRenewing;
-      const until = stopped ? Math.max(err.expiresAt.getTime(), deadline) : deadline;
-      if (now().getTime() >= until) throw err;
-      if (!told) {
-        const seconds = Math.ceil(((stopped ? err.expiresAt.getTime() : deadline) - now().getTime()) / 1000);
-        wait.onWait(
-          stopped
-            ? `the install's lock is held by ${describeHolder(err.holder)}, which stopped renewing it: waiting ${seconds} s for its lease to end`
-            : `the install's lock is held by ${describeHolder(err.holder)}: waiting up to ${seconds} s (--lock-timeout) for it to finish`,
-        );
-        told = true;
-      }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, Math.max(100, until - now().getTime()))));
+    const attempt = await acquireOnce(kube, where, onLost, clocks, seen);
+    if ("held" in attempt) return attempt.held;
+    seen = attempt.seen;
+    const leaseMs = leaseSecondsOf(attempt.lease) * 1000;
+    const left = seen.since + leaseMs - clocks.monotonic();
+    if (seen.renewing && clocks.monotonic() >= deadline)
+      throw new LockHeldError(holderOf(attempt.lease), new Date(clocks.now().getTime() + Math.max(0, left)));
+    if (!told) {
+      told = true;
+      wait.onWait(waitingMessage(holderOf(attempt.lease), wait.timeoutMs, leaseMs));
     }
+    const pollMs = Math.min(1_000, Math.max(10, leaseMs / 12));
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
+}
+
+function waitingMessage(holder: LockHolder | undefined, timeoutMs: number, leaseMs: number): string {
+  const who = describeHolder(holder);
+  return timeoutMs > 0
+    ? `the install's lock is held by ${who}: waiting up to ${Math.ceil(timeoutMs / 1000)} s (--lock-timeout) for it to finish, or ${Math.ceil(leaseMs / 1000)} s of it not renewing the lock`
+    : `the install's lock is held by ${who}: watching up to ${Math.ceil(leaseMs / 1000)} s whether it still renews it (a run that stopped is taken over then)`;
 }
 
 /** Which install's lock, for whom, and for how long at a time. */
@@ -176,96 +241,144 @@ function describeHolder(holder: LockHolder | undefined): string {
   return holder ? `${holder.user}@${holder.host} (pid ${holder.pid})` : "another run";
 }
 
+const LEASE_REF = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: LOCK_NAME } as const;
+
+/** This run as the Lease's annotation names it. */
+function thisHolder(context: string, now: Date): LockHolder {
+  const space = thisProcessSpace();
+  const startTime = space.startTimeOf(process.pid);
+  return {
+    user: space.user,
+    host: space.host,
+    pid: process.pid,
+    context,
+    since: now.toISOString(),
+    ...(space.bootId ? { bootId: space.bootId } : {}),
+    ...(space.pidNamespace ? { pidNamespace: space.pidNamespace } : {}),
+    ...(startTime ? { startTime } : {}),
+  };
+}
+
+function desiredLease(
+  where: LeaseWhere,
+  identity: string,
+  holder: LockHolder,
+  t: Date,
+  transitions: number,
+): KubeObject {
+  return {
+    ...LEASE_REF,
+    metadata: {
+      name: LOCK_NAME,
+      namespace: where.namespace,
+      annotations: { [HOLDER_ANNOTATION]: JSON.stringify(holder) },
+      labels: { "app.kubernetes.io/part-of": "mathison", "app.kubernetes.io/managed-by": "mathison-install" },
+    },
+    spec: {
+      holderIdentity: identity,
+      leaseDurationSeconds: where.leaseSeconds,
+      acquireTime: microTime(t),
+      renewTime: microTime(t),
+      leaseTransitions: transitions,
+    },
+  };
+}
+
+type Attempt = { readonly held: HeldLock } | { readonly lease: KubeObject; readonly seen: Observation };
+
 /**
  * One try: a coordination.k8s.io Lease in the namespace, created by the first run (a create is
  * atomic: a second gets 409), renewed while the run applies, deleted when it ends. A Lease whose
- * holder stopped renewing past its duration, or whose holder's process on this host is gone, is
- * taken over with an update that carries its resourceVersion, so two runs cannot both take it over.
+ * record this run has seen unchanged for its duration, or whose holder is proven gone, is taken
+ * over with an update that carries its resourceVersion, so two runs cannot both take it over.
  */
 async function acquireOnce(
   kube: Kube,
   where: LeaseWhere,
   onLost: (message: string) => void,
-  now: () => Date,
-): Promise<HeldLock> {
-  const { namespace, context, leaseSeconds } = where;
+  clocks: LockClocks,
+  seen: Observation | undefined,
+): Promise<Attempt> {
   const identity = `${userInfo().username}@${hostname()} pid ${process.pid} ${randomBytes(4).toString("hex")}`;
-  const holder: LockHolder = {
-    user: userInfo().username,
-    host: hostname(),
-    pid: process.pid,
-    context,
-    since: now().toISOString(),
-  };
-  const spec = (t: Date, transitions: number) => ({
-    holderIdentity: identity,
-    leaseDurationSeconds: leaseSeconds,
-    acquireTime: microTime(t),
-    renewTime: microTime(t),
-    leaseTransitions: transitions,
-  });
-  const desired = (t: Date, transitions: number): KubeObject => ({
-    apiVersion: "coordination.k8s.io/v1",
-    kind: "Lease",
-    metadata: {
-      name: LOCK_NAME,
-      namespace,
-      annotations: { [HOLDER_ANNOTATION]: JSON.stringify(holder) },
-      labels: { "app.kubernetes.io/part-of": "mathison", "app.kubernetes.io/managed-by": "mathison-install" },
-    },
-    spec: spec(t, transitions),
-  });
-  let lease: KubeObject;
-  let tookOverFrom: LockHolder | undefined;
-  let tookOverBecause: string | undefined;
+  const holder = thisHolder(where.context, clocks.now());
   try {
-    lease = await kube.create(desired(now(), 0));
+    const lease = await kube.create(desiredLease(where, identity, holder, clocks.now(), 0));
+    return { held: holding(kube, lease, where, onLost, clocks) };
   } catch (err) {
     if (!(err instanceof KubeApiError) || err.status !== 409) throw err;
-    const existing = await kube.get({
-      apiVersion: "coordination.k8s.io/v1",
-      kind: "Lease",
-      name: LOCK_NAME,
-      namespace,
-    });
-    if (!existing) return acquireOnce(kube, where, onLost, now);
-    const gone = holderIsGone(holderOf(existing));
-    if (existing.spec?.holderIdentity && expiry(existing) > now() && !gone)
-      throw new LockHeldError(holderOf(existing), expiry(existing), stoppedRenewing(existing, now()));
-    tookOverFrom = existing.spec?.holderIdentity ? holderOf(existing) : undefined;
-    tookOverBecause = gone ? "its process is gone" : "it stopped renewing it";
-    const next = desired(now(), (typed(existing, "Lease").spec?.leaseTransitions ?? 0) + 1);
-    next.metadata.resourceVersion = existing.metadata.resourceVersion;
-    try {
-      lease = await kube.replace(next);
-    } catch (e) {
-      // Another run took it over first.
-      if (e instanceof KubeApiError && e.status === 409)
-        throw new LockHeldError(undefined, new Date(now().getTime() + leaseSeconds * 1000));
-      throw e;
-    }
   }
+  const existing = await kube.get({ ...LEASE_REF, namespace: where.namespace });
+  if (!existing) return acquireOnce(kube, where, onLost, clocks, seen);
+  const observed = observe(seen, existing, clocks.monotonic);
+  const gone = holderIsGone(holderOf(existing));
+  const expired = clocks.monotonic() - observed.since >= leaseSecondsOf(existing) * 1000;
+  if (existing.spec?.holderIdentity && !gone && !expired) return { lease: existing, seen: observed };
+  const next = desiredLease(
+    where,
+    identity,
+    holder,
+    clocks.now(),
+    (typed(existing, "Lease").spec?.leaseTransitions ?? 0) + 1,
+  );
+  next.metadata.resourceVersion = existing.metadata.resourceVersion;
+  let lease: KubeObject;
+  try {
+    lease = await kube.replace(next);
+  } catch (e) {
+    // Another run took it over first: its record is new, so watch it afresh.
+    if (e instanceof KubeApiError && e.status === 409)
+      return { lease: existing, seen: { ...observed, since: clocks.monotonic(), renewing: true } };
+    throw e;
+  }
+  const from = existing.spec?.holderIdentity ? holderOf(existing) : undefined;
+  return {
+    held: holding(kube, lease, where, onLost, clocks, from, gone ? "its process is gone" : "it stopped renewing it"),
+  };
+}
+
+/**
+ * The lock held: renewed three times a lease; lost when another run replaced it (409/404), or
+ * when no renewal got through for a whole lease, since another run may then take it over.
+ */
+function holding(
+  kube: Kube,
+  taken: KubeObject,
+  where: LeaseWhere,
+  onLost: (message: string) => void,
+  clocks: LockClocks,
+  tookOverFrom?: LockHolder,
+  tookOverBecause?: string,
+): HeldLock {
+  let lease = taken;
   let stopped = false;
+  let renewedAt = clocks.monotonic();
+  const lose = (message: string): void => {
+    stopped = true;
+    clearInterval(timer);
+    onLost(message);
+  };
   const renew = async (): Promise<void> => {
     const next = structuredClone(lease);
-    next.spec.renewTime = microTime(now());
+    next.spec.renewTime = microTime(clocks.now());
     try {
       lease = await kube.replace(next);
+      renewedAt = clocks.monotonic();
     } catch (err) {
       if (stopped) return;
-      if (err instanceof KubeApiError && (err.status === 409 || err.status === 404)) {
-        stopped = true;
-        clearInterval(timer);
-        onLost("the install's lock was taken by another run (this run stopped renewing it in time)");
-      }
-      // Anything else (a dropped connection) is retried at the next tick, well within the lease.
+      if (err instanceof KubeApiError && (err.status === 409 || err.status === 404))
+        return lose("the install's lock was taken by another run (this run stopped renewing it in time)");
+      // A dropped connection is retried at the next tick; a whole lease without one, and another run may take over.
+      if (clocks.monotonic() - renewedAt >= where.leaseSeconds * 1000)
+        lose(
+          `this run could not renew the install's lock for ${where.leaseSeconds} s (${(err as Error).message}), so another run may take it over`,
+        );
     }
   };
-  const timer = setInterval(() => void renew(), renewMsOf(leaseSeconds));
+  const timer = setInterval(() => void renew(), renewMsOf(where.leaseSeconds));
   timer.unref();
   return {
     tookOverFrom,
-    ...(tookOverBecause ? { tookOverBecause } : {}),
+    ...(tookOverFrom && tookOverBecause ? { tookOverBecause } : {}),
     async release() {
       if (stopped) return;
       stopped = true;
@@ -273,7 +386,7 @@ async function acquireOnce(
       // Only the Lease as this run last wrote it: one taken over meanwhile has another version (409, left alone).
       await kube
         .delete(
-          { apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: LOCK_NAME, namespace },
+          { ...LEASE_REF, namespace: where.namespace },
           lease.metadata.resourceVersion ? { resourceVersion: lease.metadata.resourceVersion } : {},
         )
         .catch(() => undefined);

@@ -36,7 +36,8 @@ export interface InstallStatus {
   readonly secrets: readonly { readonly key: string; readonly set: boolean }[];
   readonly history: readonly RunEntry[];
   readonly lastVerification: Verification | null;
-  readonly lock: { readonly holder: LockHolder | undefined; readonly expiresAt: string } | null;
+  /** Who holds the lock, and its lease: a holder that stopped renewing is taken over that long after the next run first sees it. */
+  readonly lock: { readonly holder: LockHolder | undefined; readonly leaseSeconds: number } | null;
   /** A restore that stopped with web and worker scaled down: its backup and since when. */
   readonly restoring: { readonly file: string; readonly since: string } | null;
   /** Handed to GitOps by `export --gitops`: which controller applies it, from where. */
@@ -127,7 +128,7 @@ export async function readStatus(kube: Kube, namespace: string): Promise<Install
       .map(([key, name]) => ({ key: name, set: Boolean(state.secrets[key]) })),
     history: state.record.history,
     lastVerification: state.record.verification ?? null,
-    lock: lock ? { holder: lock.holder, expiresAt: lock.expiresAt.toISOString() } : null,
+    lock: lock ? { holder: lock.holder, leaseSeconds: lock.leaseSeconds } : null,
     restoring: state.record.restoring
       ? { file: state.record.restoring.file, since: state.record.restoring.since }
       : null,

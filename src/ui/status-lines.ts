@@ -29,13 +29,12 @@ function row(state: string, object: string, message: string): string[] {
   return head.length + message.length <= WIDTH ? [`${head}${message}`] : [head.trimEnd(), ...wrap(message, "      ")];
 }
 
-function lockLine(s: InstallStatus, now: Date): string {
+function lockLine(s: InstallStatus): string {
   if (!s.lock) return "free";
   const h = s.lock.holder;
-  const left = Math.max(0, Math.ceil((Date.parse(s.lock.expiresAt) - now.getTime()) / 1000));
-  return h
-    ? `held by ${h.user}@${h.host} (pid ${h.pid}) since ${timeAgo(h.since, now)}; lease ends in ${left} s unless renewed`
-    : "held by another run";
+  // The holder's clock wrote `since`: shown as it says, never compared with ours.
+  const who = h ? `${h.user}@${h.host} (pid ${h.pid}) since ${shortTime(h.since)} by its clock` : "another run";
+  return `held by ${who}; if it stopped, the next run takes the lock over ${s.lock.leaseSeconds} s after it sees no renewal`;
 }
 
 /** The verdict: incomplete (and how to go on), healthy or not, and the last verification when it failed. */
@@ -83,7 +82,7 @@ export function statusLines(s: InstallStatus, now: Date = new Date()): string[] 
     ...wrap(`Mathison in namespace ${s.namespace} (context ${s.context}): ${headline(s)}`, ""),
     `  images      ${[i.webImage, i.workerImage].filter(Boolean).join(", ") || "unknown"}`,
     `  installer   ${i.installerVersion ?? "unknown"}${when ? `; ${when}` : ""}`,
-    `  lock        ${lockLine(s, now)}`,
+    `  lock        ${lockLine(s)}`,
     ...(s.gitops ? labelled("  managed by  ", gitopsLine(s.gitops, now)) : []),
     "Workloads",
     ...s.workloads.flatMap((w) => row(w.state, w.object, w.message)),

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { clusterScopedName } from "../../src/render/render.js";
 import { kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
-import { installArgs, runInstaller, tidy } from "../helpers/install.js";
+import { holdLockElsewhere, installArgs, runInstaller, tidy } from "../helpers/install.js";
 import { Terminal, tmuxMissing } from "../helpers/terminal.js";
 import { PACKAGE_ROOT } from "../../src/base/paths.js";
 
@@ -119,24 +119,13 @@ describe("uninstall", { skip }, () => {
     const noYes = await runInstaller(c, ["uninstall", "--non-interactive", "--namespace", namespace]);
     assert.equal(noYes.code, 2);
     assert.match(noYes.stderr, /^mathison-install: --yes: missing/m);
-    const now = new Date().toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
-    const holder = { user: "ana", host: "laptop", pid: 7, context: "prod", since: now };
-    const lease = JSON.stringify({
-      apiVersion: "coordination.k8s.io/v1",
-      kind: "Lease",
-      metadata: {
-        name: "mathison-install-lock",
-        namespace,
-        annotations: { "mathison.dev/holder": JSON.stringify(holder) },
-      },
-      spec: { holderIdentity: "ana@laptop", leaseDurationSeconds: 15, acquireTime: now, renewTime: now },
-    });
-    assert.equal((await kubectl(c, ["create", "-f", "-"], lease)).code, 0);
+    const holder = await holdLockElsewhere(c, namespace, { user: "ana", host: "laptop", pid: 7, context: "prod" });
     const before = await leftovers(c, namespace);
     const locked = await uninstall(c, namespace, "--yes");
     assert.equal(locked.code, 6, locked.stderr);
     assert.match(locked.stderr, /holds the install's lock: ana@laptop \(pid 7, context prod\)/);
     assert.deepEqual(await leftovers(c, namespace), before, "nothing was deleted");
+    await holder.stop();
     await kubectl(c, ["-n", namespace, "delete", "lease/mathison-install-lock"]);
   });
 

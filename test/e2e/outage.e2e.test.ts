@@ -1,5 +1,6 @@
 // The API server goes away in the middle of a wait and comes back: the install says so at once,
-// keeps waiting, and completes.
+// keeps waiting, and completes. And a second run whose clock is minutes ahead, against a live run
+// held in a wait: it refuses, and the live run completes.
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { after, describe, it } from "node:test";
@@ -11,7 +12,7 @@ import {
   uniqueNamespace,
   waitUntilPodsRun,
 } from "../helpers/cluster.js";
-import { installArgs, startInstaller, tidy } from "../helpers/install.js";
+import { installArgs, runInstaller, startInstaller, tidy } from "../helpers/install.js";
 
 const { cluster, skip } = testCluster();
 const TAINT = "mathison.test/hold=true:NoSchedule";
@@ -165,5 +166,43 @@ describe("an API server outage during a wait", { skip, timeout: 400_000 }, () =>
           e.event === "status" && e.object === "API server" && e.message === "the connection to the API server is back",
       ),
     );
+  });
+});
+
+describe("a second run whose clock is 10 minutes ahead, against a live run", { skip, timeout: 120_000 }, () => {
+  const c = cluster!;
+  const namespace = uniqueNamespace("e2e-skew");
+  after(async () => {
+    await untaint();
+    await tidy(c, namespace);
+  });
+
+  it("refuses (exit 6) once it sees the live run renew; the live run keeps its lock and completes", async () => {
+    // The live run waits on its database pods, holding the lock, until the taint goes.
+    assert.equal((await kubectl(c, ["taint", "nodes", "kwok-node-0", TAINT, "--overwrite"])).code, 0);
+    const live = startInstaller(c, installArgs(namespace, "--skip-preflight"));
+    await stalledOnScheduling(live.child);
+    // libfaketime moves the wall clock only: the lock's expiry is counted on the monotonic one.
+    const skewed = await runInstaller(
+      c,
+      installArgs(namespace, "--skip-preflight"),
+      { FAKETIME_DONT_FAKE_MONOTONIC: "1" },
+      ["faketime", "-f", "+10m"],
+    );
+    assert.equal(skewed.code, 6, skewed.stderr);
+    assert.match(
+      skewed.stderr,
+      /holds the install's lock: \S+ \(pid \d+, context \S+\) since \S+, and is still renewing it/,
+    );
+    const sawClock = skewed.events.find((e) => e.event === "plan")?.ts;
+    assert.ok(
+      sawClock && Date.parse(sawClock) - Date.now() > 9 * 60_000,
+      `the second run's clock was ahead (${sawClock})`,
+    );
+    await untaint();
+    const run = await live.result;
+    assert.equal(run.code, 0, run.stderr);
+    assert.doesNotMatch(run.stderr, /lock was taken|could not renew/);
+    assert.equal(run.events.at(-1).ok, true);
   });
 });

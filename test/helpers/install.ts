@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clusterScopedName } from "../../src/render/render.js";
 import { after } from "node:test";
-import { cleanup, kubectlJson, uniqueNamespace, type TestCluster } from "./cluster.js";
+import { cleanup, kubectl, kubectlJson, uniqueNamespace, type TestCluster } from "./cluster.js";
 import { PACKAGE_ROOT } from "../../src/base/paths.js";
 
 export interface InstallRun {
@@ -21,8 +21,9 @@ export function runInstaller(
   cluster: TestCluster,
   args: readonly string[],
   env: Record<string, string> = {},
+  under: readonly string[] = [],
 ): Promise<InstallRun> {
-  return startInstaller(cluster, args, env).result;
+  return startInstaller(cluster, args, env, under).result;
 }
 
 /** As runInstaller, with the child at hand (to kill it mid-run). */
@@ -30,9 +31,12 @@ export function startInstaller(
   cluster: TestCluster,
   args: readonly string[],
   env: Record<string, string> = {},
+  /** A command the installer runs under, e.g. `faketime -f +10m`. */
+  under: readonly string[] = [],
 ): { child: ChildProcess; result: Promise<InstallRun> } {
   const started = Date.now();
-  const child = spawn(process.execPath, [join(PACKAGE_ROOT, "bin", "mathison-install.js"), ...args], {
+  const command = [...under, process.execPath, join(PACKAGE_ROOT, "bin", "mathison-install.js"), ...args];
+  const child = spawn(command[0]!, command.slice(1), {
     env: {
       PATH: process.env["PATH"] ?? "",
       HOME: process.env["HOME"] ?? "",
@@ -142,5 +146,60 @@ export function freshNamespaces(c: TestCluster): (prefix: string) => string {
     const ns = uniqueNamespace(prefix);
     namespaces.push(ns);
     return ns;
+  };
+}
+
+/** A Lease time: RFC 3339 with six fractional digits. */
+const microTime = (d: Date) => d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+
+/**
+ * A run on another machine holding the install's lock: the Lease created as that run would, then
+ * renewed every second (its renewTime by its own clock, `skewS` off ours) until `stop`, after
+ * which it stays as a killed run leaves it.
+ */
+export async function holdLockElsewhere(
+  c: TestCluster,
+  namespace: string,
+  holder: { user: string; host: string; pid: number; context: string } = {
+    user: "ops",
+    host: "build-agent-7",
+    pid: 4242,
+    context: "prod",
+  },
+  skewS = 0,
+): Promise<{ stop(): Promise<void> }> {
+  const their = () => microTime(new Date(Date.now() + skewS * 1000));
+  const t = their();
+  const lease = {
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    metadata: {
+      name: "mathison-install-lock",
+      namespace,
+      annotations: { "mathison.dev/holder": JSON.stringify({ ...holder, since: t }) },
+    },
+    spec: {
+      holderIdentity: `${holder.user}@${holder.host} pid ${holder.pid} abcd`,
+      leaseDurationSeconds: 15,
+      acquireTime: t,
+      renewTime: t,
+    },
+  };
+  const created = await kubectl(c, ["create", "-f", "-"], JSON.stringify(lease));
+  if (created.code !== 0) throw new Error(`the Lease: ${created.stderr}`);
+  let renewing = true;
+  const loop = (async () => {
+    while (renewing) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      if (!renewing) break;
+      const patch = JSON.stringify({ spec: { renewTime: their() } });
+      await kubectl(c, ["-n", namespace, "patch", "lease/mathison-install-lock", "--type=merge", "-p", patch]);
+    }
+  })();
+  return {
+    async stop() {
+      renewing = false;
+      await loop;
+    },
   };
 }

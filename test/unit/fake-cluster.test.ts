@@ -2,8 +2,8 @@
 // the code above `kube/`. What depends on the API server itself stays in test/e2e.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { hostname, userInfo } from "node:os";
-import { acquireLock, LockHeldError } from "../../src/engine/lock.js";
+import { userInfo } from "node:os";
+import { acquireLock, LockHeldError, thisProcessSpace } from "../../src/engine/lock.js";
 import { computePlan } from "../../src/engine/plan.js";
 import { waitForStage } from "../../src/engine/wait.js";
 import { NamespaceView } from "../../src/engine/view.js";
@@ -62,10 +62,9 @@ describe("the lock, on an in-memory cluster", () => {
     assert.equal(fake.peek(lease), undefined);
   });
 
-  it("a lease that stopped being renewed is taken over once it ends, saying from whom", async () => {
-    const fake = new FakeKube([namespace()]);
-    const then = new Date(Date.now() - 60_000);
-    // Another host's run, killed a minute ago.
+  /** Another machine's Lease, as a killed run left it: its renewTime by its own clock, `skewS` off ours. */
+  const foreignLease = (fake: FakeKube, skewS: number, holder: Record<string, unknown> = {}) => {
+    const then = new Date(Date.now() + skewS * 1000).toISOString();
     fake.put({
       apiVersion: "coordination.k8s.io/v1",
       kind: "Lease",
@@ -78,15 +77,87 @@ describe("the lock, on an in-memory cluster", () => {
             host: "elsewhere",
             pid: 7,
             context: "prod",
-            since: then.toISOString(),
+            since: then,
+            ...holder,
           }),
         },
       },
-      spec: { holderIdentity: "ana@elsewhere", leaseDurationSeconds: 15, renewTime: then.toISOString() },
+      spec: { holderIdentity: "ana@elsewhere", leaseDurationSeconds: 0.4, renewTime: then, acquireTime: then },
     });
-    const held = await acquireLock(fake, NS, "ctx", () => undefined);
-    assert.equal(held.tookOverFrom?.user, "ana");
-    assert.equal(held.tookOverBecause, "it stopped renewing it");
+  };
+
+  for (const [clock, skewS] of [
+    ["an hour behind", -3600],
+    ["an hour ahead", 3600],
+  ] as const) {
+    it(`a lease that stopped being renewed is taken over a lease after this run first saw it, its clock ${clock} or not`, async () => {
+      const fake = new FakeKube([namespace()]);
+      foreignLease(fake, skewS);
+      const told: string[] = [];
+      const started = performance.now();
+      const held = await acquireLock(fake, NS, "ctx", () => undefined, { timeoutMs: 0, onWait: (m) => told.push(m) });
+      const waited = performance.now() - started;
+      assert.ok(waited >= 400, `watched the whole lease by its own clock (${Math.round(waited)} ms)`);
+      assert.ok(waited < 1_500, `and not much longer (${Math.round(waited)} ms)`);
+      assert.equal(held.tookOverFrom?.user, "ana");
+      assert.equal(held.tookOverBecause, "it stopped renewing it");
+      assert.match(told.join("\n"), /held by ana@elsewhere \(pid 7\): watching up to 1 s whether it still renews it/);
+      await held.release();
+    });
+  }
+
+  it("a live holder whose clock is an hour behind, or a reader an hour ahead: refused once it is seen renewing, and it keeps the lock", async () => {
+    const fake = new FakeKube([namespace()]);
+    let lost = "";
+    const live = await acquireLock(fake, NS, "ctx", (m) => (lost = m), {
+      timeoutMs: 0,
+      onWait: () => undefined,
+      leaseSeconds: 0.6,
+    });
+    const hourAhead = { now: () => new Date(Date.now() + 3_600_000), monotonic: () => performance.now() };
+    const started = performance.now();
+    await assert.rejects(
+      acquireLock(fake, NS, "ctx", () => undefined, { timeoutMs: 0, onWait: () => undefined }, hourAhead),
+      (err: unknown) => err instanceof LockHeldError && /is still renewing it/.test(err.message),
+    );
+    assert.ok(performance.now() - started < 600, "refused at its first renewal, before its lease could end");
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(lost, "", "the live run still holds the lock");
+    assert.match(fake.peek(lease)!.spec.holderIdentity, new RegExp(`pid ${process.pid} `));
+    await live.release();
+  });
+
+  it("--lock-timeout waits for a live holder to finish, then takes the lock", async () => {
+    const fake = new FakeKube([namespace()]);
+    const live = await acquireLock(fake, NS, "ctx", () => undefined, {
+      timeoutMs: 0,
+      onWait: () => undefined,
+      leaseSeconds: 0.6,
+    });
+    setTimeout(() => void live.release(), 500);
+    const held = await acquireLock(fake, NS, "ctx", () => undefined, { timeoutMs: 5_000, onWait: () => undefined });
+    assert.equal(held.tookOverFrom, undefined, "it was released, not taken over");
+    await held.release();
+  });
+
+  it("a holder that cannot renew for a whole lease (the API server unreachable) is told it lost the lock", async () => {
+    const fake = new FakeKube([namespace()]);
+    let lost = "";
+    const held = await acquireLock(fake, NS, "ctx", (m) => (lost = m), {
+      timeoutMs: 0,
+      onWait: () => undefined,
+      leaseSeconds: 0.3,
+    });
+    fake.failing = {
+      match: /^replace Lease/,
+      error: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }),
+    };
+    await new Promise((r) => setTimeout(r, 600));
+    assert.match(
+      lost,
+      /could not renew the install's lock for 0.3 s \(connect ECONNREFUSED\), so another run may take it over/,
+    );
+    fake.failing = undefined;
     await held.release();
   });
 
@@ -108,30 +179,22 @@ describe("the lock, on an in-memory cluster", () => {
     await held.release();
   });
 
-  it("a holder on this host whose process is gone is taken over at once", async () => {
+  it("a holder of this machine whose process is gone is taken over at once; one in another PID namespace is not", async () => {
+    const here = thisProcessSpace();
+    assert.ok(here.bootId && here.pidNamespace, "Linux: the boot id and PID namespace are read");
     const fake = new FakeKube([namespace()]);
-    const now = new Date().toISOString();
-    fake.put({
-      apiVersion: "coordination.k8s.io/v1",
-      kind: "Lease",
-      metadata: {
-        name: LOCK_NAME,
-        namespace: NS,
-        annotations: {
-          "mathison.dev/holder": JSON.stringify({
-            user: userInfo().username,
-            host: hostname(),
-            pid: 2 ** 22 + 1,
-            context: "c",
-            since: now,
-          }),
-        },
-      },
-      spec: { holderIdentity: "x", leaseDurationSeconds: 15, renewTime: now },
-    });
+    const gone = { user: here.user, host: here.host, bootId: here.bootId, pidNamespace: here.pidNamespace };
+    foreignLease(fake, 0, { ...gone, pid: 2 ** 22 + 1, startTime: "12345" });
+    const started = performance.now();
     const held = await acquireLock(fake, NS, "ctx", () => undefined);
     assert.equal(held.tookOverBecause, "its process is gone");
+    assert.ok(performance.now() - started < 300, "at once");
     await held.release();
+    // The same host name in another container: its pids are not ours to judge.
+    foreignLease(fake, 0, { ...gone, pidNamespace: "pid:[1]", pid: 2 ** 22 + 1, startTime: "12345" });
+    const waited = await acquireLock(fake, NS, "ctx", () => undefined);
+    assert.equal(waited.tookOverBecause, "it stopped renewing it", "taken over only once its lease ran out");
+    await waited.release();
   });
 });
 
@@ -297,12 +360,12 @@ describe("the install pipeline, on an in-memory cluster", () => {
     );
   });
 
-  it("another run's live lock: refused at once with nothing applied (exit 6); the namespace it created stays empty", async () => {
+  it("another run's live lock: refused once seen renewing, with nothing applied (exit 6); the namespace it created stays empty", async () => {
     const fake = healthyFake([namespace()]);
     const other = await acquireLock(fake, NS, "ctx", () => undefined, {
       timeoutMs: 0,
       onWait: () => undefined,
-      leaseSeconds: 30,
+      leaseSeconds: 0.6,
     });
     const run = await install(fake);
     await other.release();

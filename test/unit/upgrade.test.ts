@@ -395,16 +395,32 @@ describe("lock and diagnosis", () => {
     );
   });
 
-  it("a holder on this host whose process is gone is known as such; a live or remote one is not", () => {
-    const here = { host: "laptop", user: "ana" };
-    const holder = { user: "ana", host: "laptop", context: "prod", since: "2026-11-24T10:00:00Z" };
-    assert.equal(holderIsGone({ ...holder, pid: process.pid }, here), false, "this process lives");
-    assert.equal(holderIsGone({ ...holder, pid: 2 ** 22 + 12345 }, here), true, "no such pid");
-    assert.equal(
-      holderIsGone({ ...holder, host: "elsewhere", pid: 2 ** 22 + 12345 }, here),
-      false,
-      "another host: cannot tell",
-    );
+  it("a holder is gone only when proven on this machine: same host, user, boot and PID namespace, and its pid missing or reused", () => {
+    const here = {
+      host: "laptop",
+      user: "ana",
+      bootId: "boot-1",
+      pidNamespace: "pid:[4026531836]",
+      startTimeOf: (pid: number) => (pid === 42 ? "1000" : undefined),
+    };
+    const holder = {
+      user: "ana",
+      host: "laptop",
+      context: "prod",
+      since: "2026-11-24T10:00:00Z",
+      bootId: "boot-1",
+      pidNamespace: "pid:[4026531836]",
+      pid: 42,
+      startTime: "1000",
+    };
+    assert.equal(holderIsGone(holder, here), false, "this process lives");
+    assert.equal(holderIsGone({ ...holder, pid: 43 }, here), true, "no such pid");
+    assert.equal(holderIsGone({ ...holder, startTime: "999" }, here), true, "the pid is another process now");
+    assert.equal(holderIsGone({ ...holder, pid: 43, host: "elsewhere" }, here), false, "another host: cannot tell");
+    assert.equal(holderIsGone({ ...holder, pid: 43, pidNamespace: "pid:[1]" }, here), false, "another container");
+    assert.equal(holderIsGone({ ...holder, pid: 43, bootId: "boot-0" }, here), false, "another boot, or machine");
+    const { bootId: _b, pidNamespace: _p, startTime: _s, ...older } = holder;
+    assert.equal(holderIsGone({ ...older, pid: 43 }, here), false, "a holder that did not say: cannot tell");
   });
 
   it("a Deployment's rollout pods are its newest ReplicaSet's: a crash-looping old version is not the upgrade's", () => {
