@@ -23,8 +23,10 @@ const { pathToFileURL } = require("node:url");
 const cacheHome = join(process.env.XDG_CACHE_HOME || join(require("node:os").homedir(), ".cache"), "mathison-install");
 // Compiled code cached between runs (Node's compile cache, in the user's cache directory): a
 // second start compiles less. A cache that cannot be written is no reason not to run.
+// MATHISON_NO_CODE_CACHE=1 turns both caches off (Node's and ours, below).
+const cacheOff = Boolean(process.env.MATHISON_NO_CODE_CACHE);
 try {
-  require("node:module").enableCompileCache?.(join(cacheHome, "compile-cache"));
+  if (!cacheOff) require("node:module").enableCompileCache?.(join(cacheHome, "compile-cache"));
 } catch {
   // runs uncached
 }
@@ -58,31 +60,32 @@ if (fs.existsSync(sources)) {
  * command. Node's compile cache is written as a module loads, so it holds only the code V8
  * compiles then; every function a run calls later was compiled again at each start (a
  * preflight's took about 20 ms of its 150). A cache written after the run holds those too. One
- * cache per command, since each runs other code, written by its first run that succeeds; a cache
- * V8 rejects (another Node, another build) is written again; one that cannot be read or written
- * is no reason not to run.
+ * cache per command, since each runs other code, written by its first run that succeeds.
+ * The cache is keyed by a hash of the bundle's bytes (0.3 ms), never by its version alone: V8
+ * checks only the source's length, so a rebuild of the same version (a local build, npm link, a
+ * re-pack) would otherwise run the code of the build before. A cache V8 rejects (another Node, a
+ * corrupt file) is written again; one that cannot be read or written is no reason not to run.
  */
 function loadBundle(file) {
   const vm = require("node:vm");
-  const source = fs.readFileSync(file, "utf8");
-  const version = require("../package.json").version;
-  // A command's help or dry run runs little of it: their caches are their own.
-  const help = args.includes("--help") || args.includes("-h");
-  const run = help ? "help" : args.includes("--dry-run") ? `${command}-dry-run` : command;
-  const cacheFile = join(cacheHome, "code-cache", `${version}-${process.version}-${process.arch}`, `${run}.bin`);
+  const bytes = fs.readFileSync(file);
+  const source = bytes.toString("utf8");
+  const cacheFile = cacheOff ? undefined : codeCacheFile(bytes);
   let cachedData;
   try {
-    cachedData = fs.readFileSync(cacheFile);
+    if (cacheFile) cachedData = fs.readFileSync(cacheFile);
   } catch {
     // first run of this command
   }
+  // Strict, as every test runs the sources (ES modules): the banner before the bundle's own
+  // "use strict" keeps that from being a directive, so it is the wrapper's.
   const script = new vm.Script(
-    `(function (exports, require, module, __filename, __dirname, __loadTerminal) {${source}\n})`,
+    `(function (exports, require, module, __filename, __dirname, __loadTerminal) {"use strict";${source}\n})`,
     { filename: file, cachedData },
   );
   // Written by a run that succeeded: one that stopped early (refused, cancelled) ran little of the
   // command. (Backup's and restore's flags are set before this compiles: their caches hold.)
-  if (cachedData === undefined || script.cachedDataRejected)
+  if (cacheFile && (cachedData === undefined || script.cachedDataRejected))
     process.once("exit", (code) => code === 0 && saveCodeCache(script, cacheFile));
   const module = { exports: {} };
   // The terminal screens are an ES module (Ink and yoga use top-level await), imported from here.
@@ -98,18 +101,31 @@ function loadBundle(file) {
   return module.exports;
 }
 
+/** code-cache/BUNDLE-HASH-NODE-ARCH/RUN.bin: a command's help or dry run runs little of it, so theirs are their own. */
+function codeCacheFile(bytes) {
+  const hash = require("node:crypto").createHash("sha256").update(bytes).digest("hex").slice(0, 16);
+  const help = args.includes("--help") || args.includes("-h");
+  const run = help ? "help" : args.includes("--dry-run") ? `${command}-dry-run` : command;
+  return join(cacheHome, "code-cache", `${hash}-${process.version}-${process.arch}`, `${run}.bin`);
+}
+
 function saveCodeCache(script, cacheFile) {
+  const partial = `${cacheFile}.${process.pid}.partial`;
   try {
     const dir = dirname(cacheFile);
     if (!fs.existsSync(dir)) {
-      // Another version's or Node's caches are of no more use.
+      // Another build's or Node's caches are of no more use.
       fs.rmSync(dirname(dir), { recursive: true, force: true });
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     }
-    const partial = `${cacheFile}.${process.pid}`;
     fs.writeFileSync(partial, script.createCachedData(), { mode: 0o600 });
     fs.renameSync(partial, cacheFile);
   } catch {
-    // runs uncached next time too
+    // Runs uncached next time too; a write that failed half-way (a full disk) leaves nothing behind.
+    try {
+      fs.rmSync(partial, { force: true });
+    } catch {
+      // nothing more to do
+    }
   }
 }

@@ -2,7 +2,17 @@
 // dependencies), run with npx from a clean directory, and installing onto the real test cluster.
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -81,14 +91,19 @@ describe("npm pack tarball", () => {
     assert.ok(docs.some((d) => d.kind === "Ingress" && d.spec.rules[0].host === "pack.example.com"));
   });
 
-  it("writes V8's code cache of a command after its first run that succeeds, for the user only; a failed run writes none", async () => {
-    const xdg = mkdtempSync(join(tmpdir(), "mathison-xdg-"));
-    const dir = join(
+  /** The cache directory of the packed bundle: keyed by a hash of its bytes, Node and arch. */
+  const cacheDirOf = (xdg: string, bundle: Buffer) =>
+    join(
       xdg,
       "mathison-install",
       "code-cache",
-      `${packageJson["version"]}-${process.version}-${process.arch}`,
+      `${createHash("sha256").update(bundle).digest("hex").slice(0, 16)}-${process.version}-${process.arch}`,
     );
+  const packedBundle = execFileSync("tar", ["-xzOf", tarball, "package/dist/bundle/main.cjs"]);
+
+  it("writes V8's code cache of a command after its first run that succeeds, for the user only; a failed run writes none", async () => {
+    const xdg = mkdtempSync(join(tmpdir(), "mathison-xdg-"));
+    const dir = cacheDirOf(xdg, packedBundle);
     await npx(["render", "--domain", "pack.example.com"], { XDG_CACHE_HOME: xdg });
     assert.equal(statSync(join(dir, "render.bin")).mode & 0o777, 0o600);
     assert.equal(statSync(dir).mode & 0o777, 0o700);
@@ -97,6 +112,74 @@ describe("npm pack tarball", () => {
     const again = await npx(["render", "--domain", "pack.example.com"], { XDG_CACHE_HOME: xdg });
     assert.match(again.stdout, /kind: Namespace/, "a run with the cache renders the same");
     rmSync(xdg, { recursive: true, force: true });
+  });
+
+  describe("the code cache never runs stale code", () => {
+    // The package unpacked as npm installs it: bin/ and dist/bundle/, run with node directly.
+    const unpacked = mkdtempSync(join(tmpdir(), "mathison-unpacked-"));
+    execFileSync("tar", ["-xzf", tarball, "-C", unpacked]);
+    const main = join(unpacked, "package", "dist", "bundle", "main.cjs");
+    const render = (xdg: string, env: Record<string, string> = {}) =>
+      execFileSync(
+        process.execPath,
+        [join(unpacked, "package", "bin", "mathison-install.js"), "render", "--domain", "pack.example.com"],
+        { env: { PATH: process.env["PATH"] ?? "", HOME: xdg, XDG_CACHE_HOME: xdg, ...env } },
+      ).toString();
+    after(() => rmSync(unpacked, { recursive: true, force: true }));
+
+    it("a rebuild of the same version and length runs the new code", () => {
+      const xdg = mkdtempSync(join(tmpdir(), "mathison-xdg-"));
+      writeFileSync(main, packedBundle);
+      assert.match(render(xdg), /# Stage 1\/6: Namespace and RBAC/);
+      assert.ok(existsSync(join(cacheDirOf(xdg, packedBundle), "render.bin")), "cached");
+      // One string changed, the length kept: V8 alone would take the old cache and print the old text.
+      const rebuilt = Buffer.from(packedBundle.toString("utf8").replace("Namespace and RBAC", "Namespace und RBAC"));
+      assert.equal(rebuilt.length, packedBundle.length);
+      writeFileSync(main, rebuilt);
+      assert.match(render(xdg), /# Stage 1\/6: Namespace und RBAC/);
+      assert.ok(existsSync(join(cacheDirOf(xdg, rebuilt), "render.bin")), "the rebuild's own cache");
+      assert.ok(!existsSync(cacheDirOf(xdg, packedBundle)), "the old build's cache is gone");
+      writeFileSync(main, packedBundle);
+      rmSync(xdg, { recursive: true, force: true });
+    });
+
+    it("a truncated cache file does not crash: the run renders, and the cache is written again", () => {
+      const xdg = mkdtempSync(join(tmpdir(), "mathison-xdg-"));
+      const first = render(xdg);
+      const file = join(cacheDirOf(xdg, packedBundle), "render.bin");
+      const whole = statSync(file).size;
+      truncateSync(file, Math.floor(whole / 2));
+      assert.equal(render(xdg), first);
+      // Written anew by that run: about the size of the first (what V8 compiled differs by a few bytes).
+      assert.ok(statSync(file).size > whole * 0.9, `rewritten (${statSync(file).size} of ${whole} bytes)`);
+      writeFileSync(file, "not a code cache at all");
+      assert.equal(render(xdg), first);
+      assert.ok(statSync(file).size > whole * 0.9, `rewritten again (${statSync(file).size} of ${whole} bytes)`);
+      rmSync(xdg, { recursive: true, force: true });
+    });
+
+    it("MATHISON_NO_CODE_CACHE=1 writes no cache, Node's or ours", () => {
+      const xdg = mkdtempSync(join(tmpdir(), "mathison-xdg-"));
+      assert.match(render(xdg, { MATHISON_NO_CODE_CACHE: "1" }), /kind: Namespace/);
+      assert.ok(!existsSync(join(xdg, "mathison-install")), "nothing cached");
+      rmSync(xdg, { recursive: true, force: true });
+    });
+
+    it("a write that fails half-way (a full disk) leaves nothing behind", {
+      skip: process.getuid?.() !== 0 && "mounting a tmpfs needs root",
+    }, () => {
+      const xdg = mkdtempSync(join(tmpdir(), "mathison-xdg-"));
+      // Room for the directories, not for the cache (about a megabyte).
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", xdg]);
+      try {
+        assert.match(render(xdg), /kind: Namespace/);
+        const dir = cacheDirOf(xdg, packedBundle);
+        assert.deepEqual(existsSync(dir) ? readdirSync(dir) : [], [], "no partial file, no cache");
+      } finally {
+        execFileSync("umount", [xdg]);
+        rmSync(xdg, { recursive: true, force: true });
+      }
+    });
   });
 
   it("installs onto the real test cluster, and reports status", { skip }, async () => {
