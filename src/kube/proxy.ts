@@ -107,8 +107,8 @@ export function matchesNoProxy(host: string, port: string, noProxy: string): boo
       if (ip && rule.list.check(ip.address, ip.family)) return true;
     } else if (rule?.kind === "ip") {
       if (ip && sameIp(rule.ip, ip) && (!rule.port || rule.port === port)) return true;
-    } else if (rule?.kind === "domain") {
-      // Go runs the domain matchers for IP hosts too, on the text.
+    } else if (rule?.kind === "domain" && !ip) {
+      // A domain entry never exempts an IP host: NO_PROXY=2.3 leaves 10.1.2.3 proxied (kubectl does).
       const named = host.endsWith(rule.suffix) || (rule.matchHost && host === rule.suffix.slice(1));
       if (named && (!rule.port || rule.port === port)) return true;
     }

@@ -55,7 +55,8 @@ export interface OracleRow {
   readonly ours: boolean;
 }
 
-async function main(kubectl: string): Promise<void> {
+/** A recording CONNECT proxy on loopback: every tunnel asked for is noted, and refused. */
+async function recordingProxy(): Promise<{ url: string; connects: string[]; close(): void }> {
   const connects: string[] = [];
   const proxy = createServer((socket: Socket) => {
     socket.once("data", (b: Buffer) => {
@@ -66,41 +67,54 @@ async function main(kubectl: string): Promise<void> {
     socket.on("error", () => undefined);
   });
   await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-  const proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+  return {
+    url: `http://127.0.0.1:${(proxy.address() as { port: number }).port}`,
+    connects,
+    close: () => proxy.close(),
+  };
+}
+
+/** kubectl asked for the server's version through the environment's proxy, if it takes it. */
+async function runKubectl(kubectl: string, dir: string, server: string, env: Record<string, string>): Promise<void> {
+  const path = join(dir, `kubeconfig-${Math.random().toString(36).slice(2)}`);
+  writeFileSync(
+    path,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      "current-context": "c",
+      clusters: [{ name: "k", cluster: { server, "insecure-skip-tls-verify": true } }],
+      users: [{ name: "u", user: { token: "t" } }],
+      contexts: [{ name: "c", context: { cluster: "k", user: "u" } }],
+    }),
+  );
+  await new Promise<void>((resolve) => {
+    const child = spawn(kubectl, ["--kubeconfig", path, "--request-timeout=5s", "get", "--raw", "/version"], {
+      env: { PATH: process.env["PATH"] ?? "", HOME: dir, ...env },
+      stdio: "ignore",
+    });
+    child.on("close", () => resolve());
+  });
+}
+
+async function main(kubectl: string): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "no-proxy-"));
   const cases = NO_PROXIES.flatMap((noProxy) => SERVERS.map((server) => ({ noProxy, server })));
   const rows: OracleRow[] = [];
-  // One at a time: the proxy's CONNECT list says which run it came from.
-  for (const [i, { noProxy, server }] of cases.entries()) {
-    const path = join(dir, `kubeconfig-${i}`);
-    writeFileSync(
-      path,
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        "current-context": "c",
-        clusters: [{ name: "k", cluster: { server, "insecure-skip-tls-verify": true } }],
-        users: [{ name: "u", user: { token: "t" } }],
-        contexts: [{ name: "c", context: { cluster: "k", user: "u" } }],
-      }),
-    );
-    const env = { HTTPS_PROXY: proxyUrl, NO_PROXY: noProxy };
-    const before = connects.length;
-    await new Promise<void>((resolve) => {
-      const child = spawn(kubectl, ["--kubeconfig", path, "--request-timeout=5s", "get", "--raw", "/version"], {
-        env: { PATH: process.env["PATH"] ?? "", HOME: dir, ...env },
-        stdio: "ignore",
-      });
-      child.on("close", () => resolve());
-    });
-    rows.push({
-      noProxy,
-      server,
-      kubectl: connects.length > before,
-      ours: proxyFor(new URL(server), undefined, env) !== undefined,
-    });
-  }
-  proxy.close();
+  // Four workers, each with a proxy of its own and one kubectl at a time: its proxy's list says which run asked.
+  const workers = Array.from({ length: 4 }, async (_, w) => {
+    const proxy = await recordingProxy();
+    for (let i = w; i < cases.length; i += 4) {
+      const { noProxy, server } = cases[i]!;
+      const env = { HTTPS_PROXY: proxy.url, NO_PROXY: noProxy };
+      const before = proxy.connects.length;
+      await runKubectl(kubectl, dir, server, env);
+      const ours = proxyFor(new URL(server), undefined, env) !== undefined;
+      rows.push({ noProxy, server, kubectl: proxy.connects.length > before, ours });
+    }
+    proxy.close();
+  });
+  await Promise.all(workers);
   rmSync(dir, { recursive: true, force: true });
   process.stdout.write(JSON.stringify(rows));
 }

@@ -168,6 +168,14 @@ describe("kubeconfig fields: proxies", () => {
     assert.ok(matchesNoProxy("api.example", "6443", "api.example:6443"));
     assert.ok(!matchesNoProxy("api.example", "443", "api.example:6443"));
     assert.ok(matchesNoProxy("anything", "1", "*"));
+    // Go's rules (kubectl's): a leading dot or *. matches subdomains only; a bare name itself too.
+    assert.ok(matchesNoProxy("api.corp", "443", "*.corp"));
+    assert.ok(!matchesNoProxy("corp", "443", "*.corp"));
+    assert.ok(!matchesNoProxy("corp", "443", ".corp"));
+    assert.ok(matchesNoProxy("corp", "443", "corp"));
+    assert.ok(!matchesNoProxy("10.1.2.3", "443", "2.3"), "a domain entry never exempts an IP host");
+    assert.ok(matchesNoProxy("::ffff:a01:203", "443", "10.1.2.3"), "an IPv4-mapped IPv6 host is its IPv4 address");
+    assert.equal(proxyFor(server, undefined, { HTTPS_PROXY: "", https_proxy: "http://lower:1" })?.host, "lower:1");
     // A proxy-url is the kubeconfig's own choice: used even for loopback.
     assert.equal(proxyFor(new URL("https://127.0.0.1:6443"), "http://127.0.0.1:3128", env)?.port, "3128");
   });
