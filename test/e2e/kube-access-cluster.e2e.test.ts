@@ -7,9 +7,13 @@ import { request as httpsRequest, createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { adminAccess, derivedKubeconfig, kubectl, testCluster, type TestCluster } from "../helpers/cluster.js";
 import { freshNamespaces, installArgs, runInstaller } from "../helpers/install.js";
+import { streamExec } from "../../src/kube/exec-stream.js";
+import { resolveAccess } from "../../src/kube/kubeconfig.js";
+import { Transport } from "../../src/kube/transport.js";
 import { startConnectProxy, type ProxyStandIn } from "../helpers/recorder.js";
 import { makeTestCa, type TestCa } from "../helpers/standins.js";
 
@@ -195,5 +199,32 @@ describe("kube access on the test cluster", { skip }, () => {
     assert.equal(run.code, 3, run.stderr);
     assert.match(run.stderr, /credential plugin .*hanging-plugin\.sh did not answer within 2 s/);
     assert.ok(run.ms < 10_000, `bounded: ${run.ms} ms`);
+  });
+
+  it("a silent exec (a restore's long index build) lives on the heartbeat: the API server answers its pings", async () => {
+    const namespace = fresh("e2e-heartbeat");
+    assert.equal((await kubectl(c, ["create", "namespace", namespace])).code, 0);
+    // KWOK runs a `postgres` container's exec on the host: a real command, through the real API server.
+    assert.equal(
+      (await kubectl(c, ["-n", namespace, "run", "postgres", "--image=busybox", "--restart=Never"])).code,
+      0,
+    );
+    const ready = await kubectl(c, ["-n", namespace, "wait", "--for=condition=Ready", "pod/postgres", "--timeout=60s"]);
+    assert.equal(ready.code, 0, ready.stderr);
+    const transport = new Transport(resolveAccess({ kubeconfig: c.kubeconfig, env: {} }));
+    const command = ["sh", "-c", "sleep 3; echo done"];
+    const query = { container: "postgres", command, stdout: true, stderr: true };
+    const path = `/api/v1/namespaces/${namespace}/pods/postgres/exec`;
+    const { socket, protocol } = await transport.websocket(path, query, "v5.channel.k8s.io", "running sh");
+    const out: Buffer[] = [];
+    const stdout = new PassThrough().on("data", (b: Buffer) => out.push(b));
+    // Three seconds of silence against an idle limit of 1.5 s: only pongs keep it alive.
+    const r = await streamExec(socket, protocol, { stdout }, "running sh", {
+      maxMessageBytes: 1024 * 1024,
+      pingMs: 200,
+      idleMs: 1_500,
+    });
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal(Buffer.concat(out).toString(), "done\n");
   });
 });
