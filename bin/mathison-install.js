@@ -45,14 +45,28 @@ if (streams) {
 const sources = join(__dirname, "..", "dist", "src", "cli", "main.js");
 const io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
 if (fs.existsSync(sources)) {
-  import(pathToFileURL(sources).href).then(async ({ main }) => {
-    process.exitCode = await main(args, io);
-  });
+  import(pathToFileURL(sources).href).then(async ({ main }) => exitWith(await main(args, io)));
 } else {
   const { main } = loadBundle(join(__dirname, "..", "dist", "bundle", "main.cjs"));
-  main(args, io).then((code) => {
-    process.exitCode = code;
-  });
+  main(args, io).then(exitWith);
+}
+
+/**
+ * The program has said its last line: the process ends with its code once stdout and stderr have
+ * taken what was written (a pipe may still hold some), whatever handle is still open. A run that
+ * ended must never wait on a socket or timer it forgot (an interrupted upgrade once stayed alive
+ * for minutes after its last line).
+ */
+function exitWith(code) {
+  process.exitCode = code;
+  let open = 2;
+  const flushed = () => --open === 0 && process.exit(code);
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.destroyed || !stream.writable) flushed();
+    else stream.write("", flushed);
+  }
+  // A reader that never drains (a paused pipe) cannot hold the run either.
+  setTimeout(() => process.exit(code), 2_000).unref();
 }
 
 /**
