@@ -42,6 +42,17 @@ if (streams) {
   v8.setFlagsFromString("--semi-space-growth-factor=1");
   v8.setFlagsFromString("--max-semi-space-size=2");
 }
+// Until a run takes Ctrl-C and SIGTERM over (to stop cleanly and say what was done: the
+// pipeline's whileInterruptible), they end it at once with the documented code, 130, rather than
+// a death by signal (143 for SIGTERM). The wizard's screens read Ctrl-C as a key instead.
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    if (process.listenerCount(signal) > 1) return;
+    if (process.stdin.isTTY && process.stdin.isRaw) process.stdin.setRawMode(false);
+    process.stderr.write(`${process.stderr.isTTY ? "\x1b[?25h\n" : ""}mathison-install: interrupted\n`);
+    process.exit(130);
+  });
+}
 const sources = join(__dirname, "..", "dist", "src", "cli", "main.js");
 const io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
 if (fs.existsSync(sources)) {

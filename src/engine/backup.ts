@@ -203,7 +203,9 @@ async function execToFile(kube: Kube, x: ExecToFile): Promise<Streamed> {
     diskError = err;
     stop.abort(err);
   });
-  x.signal?.addEventListener("abort", () => stop.abort(x.signal?.reason), { once: true });
+  // A signal that fired before this step began fires no listener: it is read first.
+  if (x.signal?.aborted) stop.abort(x.signal.reason);
+  else x.signal?.addEventListener("abort", () => stop.abort(x.signal?.reason), { once: true });
   sink.on("data", (chunk: Buffer) => {
     hash.update(chunk);
     bytes += chunk.length;

@@ -2,6 +2,7 @@ import { LOCK_NAME } from "../facts/names.js";
 import { randomBytes } from "node:crypto";
 import { readFileSync, readlinkSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { KubeApiError, type Kube } from "../kube/types.js";
 import { type KubeObject, typed } from "../facts/objects.js";
 
@@ -139,6 +140,8 @@ export interface LockWait {
   readonly onWait: (message: string) => void;
   /** This run's lease (default 15 s): how soon the next run may take over if this one is killed. */
   readonly leaseSeconds?: number;
+  /** Ends the wait (Ctrl-C): the promise rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -207,6 +210,7 @@ export async function acquireLock(
   let seen: Observation | undefined;
   let told = false;
   for (;;) {
+    wait.signal?.throwIfAborted();
     const attempt = await acquireOnce(kube, where, onLost, clocks, seen);
     if ("held" in attempt) return attempt.held;
     seen = attempt.seen;
@@ -219,7 +223,7 @@ export async function acquireLock(
       wait.onWait(waitingMessage(holderOf(attempt.lease), wait.timeoutMs, leaseMs));
     }
     const pollMs = Math.min(1_000, Math.max(10, leaseMs / 12));
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    await sleep(pollMs, undefined, wait.signal ? { signal: wait.signal } : undefined);
   }
 }
 

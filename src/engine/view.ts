@@ -20,19 +20,24 @@ export class NamespaceView {
   /** Watches that lost the API server, by kind; `readyz`: the probe found it not ready. */
   private readonly lost = new Map<string, ConnectionState>();
   private probe: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(
     private readonly kube: Kube,
     readonly namespace: string,
   ) {}
 
+  /**
+   * Starts the probe and one watch per kind. A watch that starts after `stop` (an interrupt while
+   * the first lists are read) is stopped as it arrives: none may outlive the view.
+   */
   async start(): Promise<void> {
     this.startProbe();
-    this.handles = await Promise.all(
-      WATCHED_KINDS.map(([apiVersion, kind]) => {
+    await Promise.all(
+      WATCHED_KINDS.map(async ([apiVersion, kind]) => {
         const store = new Map<string, KubeObject>();
         this.objects.set(kind, store);
-        return this.kube.watch(
+        const handle = await this.kube.watch(
           apiVersion,
           kind,
           this.namespace,
@@ -49,6 +54,8 @@ export class NamespaceView {
             },
           },
         );
+        if (this.stopped) handle.stop();
+        else this.handles.push(handle);
       }),
     );
   }
@@ -93,6 +100,7 @@ export class NamespaceView {
   }
 
   stop(): void {
+    this.stopped = true;
     this.stopProbe();
     for (const h of this.handles) h.stop();
     this.handles = [];

@@ -65,6 +65,10 @@ export function streamExec(
       ),
     );
   }
+  if (streams.signal?.aborted) {
+    socket.destroy();
+    return Promise.reject(streams.signal.reason ?? new Error(`${what}: stopped`));
+  }
   let stderr = Buffer.alloc(0);
   let status: ExecStatus | undefined;
   let paused = false;

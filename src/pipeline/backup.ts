@@ -58,7 +58,9 @@ export async function backupWithEvents(
       file,
       bytes: at.bytes,
       elapsedMs: at.elapsedMs,
-      message: `backup failed: ${(err as Error).message}`,
+      message: signal?.aborted
+        ? "backup interrupted: the partial file was removed"
+        : `backup failed: ${(err as Error).message}`,
     });
     throw err;
   }
@@ -103,7 +105,7 @@ export async function backupFirst(
     await backupWithEvents(kube, state, file, reporter, signal);
     return true;
   } catch (err) {
-    if (!(err instanceof BackupError)) throw err;
+    if (!(err instanceof BackupError) && !signal.aborted) throw err;
     reporter.event({
       event: "done",
       ok: false,
@@ -111,8 +113,10 @@ export async function backupFirst(
       elapsedMs: Date.now() - first.startedAt,
       applied: 0,
       total: first.total,
-      message: `${first.what} failed (${err.message}): ${first.nothingDone}`,
-      next: first.next,
+      message: signal.aborted
+        ? `interrupted during ${first.what}: ${first.nothingDone}`
+        : `${first.what} failed (${(err as Error).message}): ${first.nothingDone}`,
+      next: signal.aborted ? ["run the same command again: it takes a new backup first"] : first.next,
     });
     return false;
   }

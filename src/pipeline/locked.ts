@@ -63,9 +63,35 @@ export async function runLocked<T>(
   work: (run: LockedRun) => Promise<T>,
 ): Promise<T> {
   const interrupt = new AbortController();
-  let lock: HeldLock;
+  const onSignal = (): void => interrupt.abort();
+  // Interruptible from the start: a run waiting for the lock, or holding it before its work begins, stops as cleanly.
+  return whileInterruptible(onSignal, async () => {
+    const lock = await takeLock(kube, planned, options, fe, interrupt);
+    try {
+      if (await installChangedSince(kube, planned)) {
+        throw new Stop(
+          ExitCode.locked,
+          `mathison-install: another run changed this install while this one was planning (its record or Secret is newer); ${options.nothingDone}: run again to plan against it`,
+          "locked",
+        );
+      }
+      return await work({ lock, signal: interrupt.signal, onSignal });
+    } finally {
+      await lock.release();
+    }
+  });
+}
+
+/** The lock, or the Stop that says why not: another run holds it (6), or the wait for it was interrupted (130). */
+async function takeLock(
+  kube: Kube,
+  planned: InstallState,
+  options: LockOptions,
+  fe: SaysWhy,
+  interrupt: AbortController,
+): Promise<HeldLock> {
   try {
-    lock = await acquireLock(
+    return await acquireLock(
       kube,
       planned.namespace,
       kube.contextName,
@@ -73,26 +99,20 @@ export async function runLocked<T>(
       {
         timeoutMs: options.lockTimeoutMs,
         onWait: (m) => fe.say(`mathison-install: ${m}`),
+        signal: interrupt.signal,
         ...(options.leaseSeconds ? { leaseSeconds: options.leaseSeconds } : {}),
       },
     );
   } catch (err) {
     if (err instanceof LockHeldError)
       throw new Stop(ExitCode.locked, `mathison-install: ${err.message}; ${options.nothingDone}`, "locked");
-    throw err;
-  }
-  const onSignal = (): void => interrupt.abort();
-  try {
-    if (await installChangedSince(kube, planned)) {
+    if (interrupt.signal.aborted)
       throw new Stop(
-        ExitCode.locked,
-        `mathison-install: another run changed this install while this one was planning (its record or Secret is newer); ${options.nothingDone}: run again to plan against it`,
-        "locked",
+        ExitCode.interrupted,
+        `mathison-install: interrupted while waiting for the install's lock; ${options.nothingDone}`,
+        "interrupted",
       );
-    }
-    return await whileInterruptible(onSignal, () => work({ lock, signal: interrupt.signal, onSignal }));
-  } finally {
-    await lock.release();
+    throw err;
   }
 }
 

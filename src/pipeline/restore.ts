@@ -226,7 +226,12 @@ async function step(run: RestoreRun, id: string, doing: string, work: () => Prom
   try {
     run.reporter.event({ event: "step", step: id, status: "done", message: await work() });
   } catch (err) {
-    const stop = err instanceof Stop ? err : stopped(run, (err as Error).message, ExitCode.apply, "apply-failed");
+    const stop =
+      err instanceof Stop
+        ? err
+        : run.signal.aborted
+          ? stopped(run, "interrupted", ExitCode.interrupted, "interrupted")
+          : stopped(run, (err as Error).message, ExitCode.apply, "apply-failed");
     run.reporter.event({
       event: "step",
       step: id,

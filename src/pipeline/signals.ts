@@ -16,7 +16,7 @@ export async function whileInterruptible<T>(
 ): Promise<T> {
   let watchdog: NodeJS.Timeout | undefined;
   const handler = (): void => {
-    if (watchdog) return stopNow("interrupted again");
+    if (watchdog) stopNow("interrupted again");
     watchdog = setTimeout(() => stopNow(`still stopping ${graceMs / 1000} s after the interrupt`), graceMs);
     watchdog.unref();
     onSignal();

@@ -203,6 +203,11 @@ export class FakeKube implements Kube {
     return { items: kept, resourceVersion: String(this.version) };
   }
 
+  /** Watches started and not stopped. */
+  openWatches(): number {
+    return this.listeners.size;
+  }
+
   async watch(
     apiVersion: string,
     kind: string,

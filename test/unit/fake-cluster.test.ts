@@ -198,6 +198,22 @@ describe("the lock, on an in-memory cluster", () => {
   });
 });
 
+describe("the namespace view's watches", () => {
+  it("a view stopped while its watches start (an interrupt then) leaves none open", async () => {
+    const fake = new FakeKube([namespace()]);
+    const running = new NamespaceView(fake, NS);
+    await running.start();
+    assert.ok(fake.openWatches() > 0, "a started view watches");
+    running.stop();
+    assert.equal(fake.openWatches(), 0);
+    const interrupted = new NamespaceView(fake, NS);
+    const starting = interrupted.start();
+    interrupted.stop();
+    await starting;
+    assert.equal(fake.openWatches(), 0, "the watches that started after stop were stopped as they arrived");
+  });
+});
+
 describe("reads of one phase", () => {
   it("readOnce: each object and list read once; a failed read is asked again", async () => {
     const fake = new FakeKube([namespace()]);

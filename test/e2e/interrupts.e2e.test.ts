@@ -1,0 +1,125 @@
+// Ctrl-C and SIGTERM at any moment end the run within 2 s with exit 130 (or its own code, when it
+// had already finished), the lock freed: ten points spread over an upgrade with its backup, a
+// backup and a restore, each measured from a run of the same command that was not interrupted.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { kubectl, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
+import { installArgs, runInstaller, startInstaller, tidy, type InstallRun } from "../helpers/install.js";
+
+const { cluster, skip } = testCluster();
+const POINTS = 10;
+
+interface Interrupted {
+  readonly atMs: number;
+  readonly signal: "SIGINT" | "SIGTERM";
+  readonly run: InstallRun;
+  /** From the signal to the process's exit. */
+  readonly exitMs: number;
+}
+
+/** Runs `args`, sends the signal `atMs` after the spawn, and times the exit from the signal. */
+async function interruptAt(
+  c: TestCluster,
+  args: readonly string[],
+  env: Record<string, string>,
+  atMs: number,
+  signal: "SIGINT" | "SIGTERM",
+): Promise<Interrupted> {
+  const { child, result } = startInstaller(c, args, env);
+  let sentAt = 0;
+  const timer = setTimeout(() => {
+    sentAt = Date.now();
+    child.kill(signal);
+  }, atMs);
+  const run = await result;
+  clearTimeout(timer);
+  return { atMs, signal, run, exitMs: sentAt === 0 ? 0 : Date.now() - sentAt };
+}
+
+async function leaseLeft(c: TestCluster, namespace: string): Promise<boolean> {
+  return (await kubectl(c, ["-n", namespace, "get", "lease/mathison-install-lock"])).code === 0;
+}
+
+/**
+ * The points: spread over the measured run from 250 ms, once the program surely runs (Node takes
+ * 40 ms to start it, over 100 ms on a loaded machine: a signal before its first line kills the
+ * process as it would any program's), to 70 % of it (a re-run resumes, and so runs shorter).
+ */
+function points(durationMs: number): number[] {
+  return Array.from({ length: POINTS }, (_, i) => Math.round(250 + (i * (durationMs * 0.7 - 250)) / (POINTS - 1)));
+}
+
+describe("interrupts end every run", { skip, timeout: 600_000 }, () => {
+  const c = cluster!;
+  const namespace = uniqueNamespace("e2e-interrupt");
+  const data = mkdtempSync(join(tmpdir(), "mathison-interrupt-"));
+  const env = { XDG_DATA_HOME: data };
+  let tag = 0;
+  const upgrade = () => [...installArgs(namespace, "--tag", `3.${++tag}.0`)];
+
+  before(async () => {
+    const run = await runInstaller(c, installArgs(namespace, "--tag", "3.0.0"), env);
+    assert.equal(run.code, 0, run.stderr);
+  });
+  after(async () => {
+    await tidy(c, namespace);
+    rmSync(data, { recursive: true, force: true });
+  });
+
+  /**
+   * Each point: exit within 2 s of the signal, 130 unless it had already ended (`ended`: its own
+   * codes), no lock left behind.
+   */
+  async function everyPointEnds(
+    command: () => string[],
+    finish: () => Promise<void>,
+    ended: readonly number[] = [0],
+  ): Promise<void> {
+    const measured = await runInstaller(c, command(), env);
+    assert.ok(ended.includes(measured.code), measured.stderr);
+    const seen: string[] = [];
+    for (const [i, at] of points(measured.ms).entries()) {
+      const r = await interruptAt(c, command(), env, at, i % 2 === 0 ? "SIGINT" : "SIGTERM");
+      const what = `${r.signal} at ${at} ms of ${measured.ms}: exit ${r.run.code} after ${r.exitMs} ms`;
+      seen.push(what);
+      assert.ok([130, ...ended].includes(r.run.code), `${what}\n${r.run.stderr}`);
+      // However it ended (a verification under way finishes its verdict), within 2 s of the signal.
+      assert.ok(r.exitMs <= 2_000, `${what}\n${r.run.stderr}`);
+      assert.equal(await leaseLeft(c, namespace), false, `${what}: the lock was freed\n${r.run.stderr}`);
+      await finish();
+    }
+    assert.ok(
+      seen.filter((s) => /exit 130/.test(s)).length >= 6,
+      `most points interrupted the run:\n${seen.join("\n")}`,
+    );
+  }
+
+  it("an upgrade with its backup before the migration", async () => {
+    await everyPointEnds(upgrade, async () => undefined);
+    // And the install is whole again: a re-run finishes what was left.
+    const resumed = await runInstaller(c, upgrade(), env);
+    assert.equal(resumed.code, 0, resumed.stderr);
+  });
+
+  it("a backup", async () => {
+    const out = join(data, "manual.dump");
+    await everyPointEnds(
+      () => ["backup", "--namespace", namespace, "--out", out],
+      async () => rmSync(out, { force: true }),
+    );
+  });
+
+  it("a restore; a re-run after the last interrupt finishes it", async () => {
+    const dump = join(data, "for-restore.dump");
+    const backup = await runInstaller(c, ["backup", "--namespace", namespace, "--out", dump], env);
+    assert.equal(backup.code, 0, backup.stderr);
+    const restore = () => ["restore", dump, "--namespace", namespace, "--yes", "--output", "json"];
+    // A restore ends with the checklist, which fails here on the Ingress alone (no controller): 10.
+    await everyPointEnds(restore, async () => undefined, [0, 10]);
+    const finished = await runInstaller(c, restore(), env);
+    assert.ok([0, 10].includes(finished.code), finished.stderr);
+  });
+});
