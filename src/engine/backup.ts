@@ -19,6 +19,7 @@ import { PassThrough, Transform } from "node:stream";
 import { CONFIGMAP_NAME } from "../facts/names.js";
 import type { Kube } from "../kube/types.js";
 import { boundYoungGeneration } from "../base/young-generation.js";
+import { fileProblem } from "../base/file-errors.js";
 import { newestMigrationJob } from "./migration.js";
 
 /** Where PostgreSQL runs: the StatefulSet's one pod and its container. */
@@ -250,7 +251,8 @@ function asBackupError(err: unknown, file: string): Error {
   if (err instanceof BackupError) return err;
   const code = (err as NodeJS.ErrnoException).code;
   if (code === "ENOSPC") return new BackupError(`the disk holding ${file} is full; the partial file was removed`);
-  if (code === "EACCES" || code === "EROFS") return new BackupError(`cannot write ${file}: ${code}`);
+  if (code === "EACCES" || code === "EROFS" || code === "EPERM" || code === "EIO" || code === "EDQUOT")
+    return new BackupError(`${file} ${fileProblem(err)}; the partial file was removed`);
   return new BackupError(`the dump stopped: ${(err as Error).message}; the partial file was removed`);
 }
 
@@ -310,11 +312,24 @@ function safeName(context: string): string {
 
 /** Reads a backup's manifest and checks the dump against it: its size and sha256. */
 export async function checkBackup(file: string): Promise<BackupManifest> {
+  try {
+    statSync(file);
+  } catch (err) {
+    throw new BackupError(`the dump ${file} ${fileProblem(err)}`);
+  }
+  let text: string;
+  try {
+    text = readFileSync(`${file}.json`, "utf8");
+  } catch (err) {
+    throw new BackupError(
+      `its manifest ${file}.json ${fileProblem(err)}: a backup is the dump and its manifest beside it`,
+    );
+  }
   let manifest: BackupManifest;
   try {
-    manifest = JSON.parse(readFileSync(`${file}.json`, "utf8")) as BackupManifest;
-  } catch (err) {
-    throw new BackupError(`${file}.json: ${(err as Error).message}; a backup is the dump and its manifest beside it`);
+    manifest = JSON.parse(text) as BackupManifest;
+  } catch {
+    throw new BackupError(`its manifest ${file}.json is not JSON: a backup is the dump and its manifest beside it`);
   }
   if (manifest.format !== MANIFEST_FORMAT)
     throw new BackupError(`${file}.json is not a mathison-install backup manifest`);
@@ -329,7 +344,7 @@ async function checkFile(file: string, expected: { readonly bytes: number; reado
   try {
     size = statSync(file).size;
   } catch (err) {
-    throw new BackupError(`${file}: ${(err as NodeJS.ErrnoException).code ?? "unreadable"}; the manifest names it`);
+    throw new BackupError(`${file}, which the manifest names, ${fileProblem(err)}`);
   }
   if (size !== expected.bytes)
     throw new BackupError(

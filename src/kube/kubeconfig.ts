@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { fileProblem } from "../base/file-errors.js";
 import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, join } from "node:path";
 import { parse as parseYaml } from "yaml";
@@ -121,6 +122,25 @@ function kubeconfigPaths(explicit: string | undefined): string[] {
   return existsSync(home) ? [home] : [];
 }
 
+/** Where the kubeconfig was looked for and what was wrong there, for "no cluster configured". */
+function whereLooked(options: Pick<ConnectOptions, "kubeconfig" | "read">): string {
+  const fix = "pass --kubeconfig FILE, set KUBECONFIG to a kubeconfig, or run inside a cluster";
+  if (options.read) return `the kubeconfig names no current context with a server; ${fix}`;
+  if (options.kubeconfig) return `the kubeconfig ${options.kubeconfig} names no current context with a server`;
+  const env = process.env["KUBECONFIG"];
+  if (env) {
+    const files = env.split(delimiter).filter(Boolean);
+    const missing = files.filter((f) => !existsSync(f));
+    return missing.length === files.length
+      ? `KUBECONFIG names ${files.join(", ")}, which ${files.length === 1 ? "does" : "do"} not exist; ${fix}`
+      : `the kubeconfig files KUBECONFIG names (${files.join(", ")}) have no current context with a server; ${fix}`;
+  }
+  const home = join(homedir(), ".kube", "config");
+  return existsSync(home)
+    ? `${home} has no current context with a server; ${fix}`
+    : `KUBECONFIG is not set and ${home} does not exist; ${fix}`;
+}
+
 export function readKubeConfigFiles(paths: readonly string[], mustExist: boolean): MergedKubeConfig {
   const merged = {
     clusters: [] as Named<ClusterEntry>[],
@@ -135,7 +155,7 @@ export function readKubeConfigFiles(paths: readonly string[], mustExist: boolean
     } catch (err) {
       // kubectl skips a missing file of a KUBECONFIG list, but not the one --kubeconfig names.
       if (!mustExist && (err as NodeJS.ErrnoException).code === "ENOENT") continue;
-      throw new ClusterAccessError(`reading the kubeconfig: ${(err as Error).message}`);
+      throw new ClusterAccessError(`the kubeconfig ${path} ${fileProblem(err)}`);
     }
     let doc: Record<string, unknown>;
     try {
@@ -192,7 +212,7 @@ export function resolveAccess(options: ConnectOptions): ClusterAccess {
   const context = merged.contexts.find((c) => c.name === contextName);
   const cluster = merged.clusters.find((c) => c.name === context?.value.cluster);
   if (!context || !cluster?.value.server)
-    throw new ClusterAccessError("no cluster configured: set KUBECONFIG, pass --kubeconfig, or run inside a cluster");
+    throw new ClusterAccessError(`no cluster configured: ${whereLooked(options)}`);
   if (context.value.user && !merged.users.some((u) => u.name === context.value.user)) {
     throw new ClusterAccessError(
       `the kubeconfig's context "${context.name}" names user "${context.value.user}", which it does not define`,

@@ -71,8 +71,8 @@ export async function runRestore(options: RestoreOptions, fe: RestoreFrontEnd): 
   try {
     manifest = await checkBackup(options.file);
   } catch (err) {
-    if (!(err instanceof BackupError) && (err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    fe.say(`mathison-install: ${options.file}: ${(err as Error).message}; nothing was restored`, "refused");
+    if (!(err instanceof BackupError)) throw err;
+    fe.say(`mathison-install: restore ${options.file}: ${err.message}; nothing was restored`, "refused");
     return ExitCode.usage;
   }
   try {

@@ -15,6 +15,7 @@ import {
   WithoutEofMark,
 } from "../../src/engine/backup.js";
 import { exitCodeOf } from "../../src/kube/exec-stream.js";
+import { fileProblem } from "../../src/base/file-errors.js";
 import { clientFrame } from "../../src/kube/websocket.js";
 import { FakeKube } from "../helpers/fake-kube.js";
 
@@ -27,6 +28,28 @@ const input = (file: string) => ({
 });
 
 describe("backups", () => {
+  it("a restore of a file that is not there names the dump, then its manifest, in words", async () => {
+    const d = dir();
+    const dump = join(d, "nope.dump");
+    await assert.rejects(checkBackup(dump), (e: Error) => e.message === `the dump ${dump} does not exist`);
+    writeFileSync(dump, "x");
+    await assert.rejects(
+      checkBackup(dump),
+      (e: Error) =>
+        e.message === `its manifest ${dump}.json does not exist: a backup is the dump and its manifest beside it`,
+    );
+    writeFileSync(`${dump}.json`, "{not json");
+    await assert.rejects(checkBackup(dump), /its manifest .*\.json is not JSON/);
+  });
+
+  it("file system errors in words, never Node's codes", () => {
+    for (const code of ["ENOENT", "EACCES", "EISDIR", "ENOSPC", "EROFS", "EIO", "EPERM", "ENOTDIR"]) {
+      const said = fileProblem(Object.assign(new Error(`${code}: raw`), { code }));
+      assert.doesNotMatch(said, /E[A-Z]{3,}/, `${code}: ${said}`);
+    }
+    assert.equal(fileProblem(Object.assign(new Error("x"), { code: "ENOENT" })), "does not exist");
+  });
+
   it("names sort by time; snapshots go under XDG_DATA_HOME (else ~/.local/share) per context and namespace", () => {
     assert.equal(backupFileName("ns", new Date("2026-11-27T11:30:00.123Z")), "ns-20261127T113000Z.dump");
     assert.equal(snapshotDir({ XDG_DATA_HOME: "/d" }, "prod/eu", "ns"), "/d/mathison-install/backups/prod_eu/ns");

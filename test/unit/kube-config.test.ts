@@ -103,7 +103,7 @@ current-context: other
   it("a missing --kubeconfig, and an unsupported auth-provider, are the user's to fix", async () => {
     assert.throws(
       () => resolveAccess({ kubeconfig: join(dir, "nope") }),
-      (e: Error) => e instanceof ClusterAccessError && /reading the kubeconfig: ENOENT/.test(e.message),
+      (e: Error) => e instanceof ClusterAccessError && /^the kubeconfig \S+\/nope does not exist$/.test(e.message),
     );
     const legacy = join(dir, "legacy");
     writeFileSync(
@@ -120,5 +120,34 @@ current-context: x
         e instanceof ClusterAccessError &&
         /auth-provider "gcp" is not supported: use its exec credential plugin/.test(e.message),
     );
+  });
+});
+
+describe("a kubeconfig that is not there is named, in words", () => {
+  it("--kubeconfig FILE that does not exist: the file named, no ENOENT", () => {
+    assert.throws(
+      () => resolveAccess({ kubeconfig: "/nonexistent/kubeconfig" }),
+      (err: Error) =>
+        err instanceof ClusterAccessError &&
+        err.message === "the kubeconfig /nonexistent/kubeconfig does not exist" &&
+        !/ENOENT/.test(err.message),
+    );
+  });
+
+  it("KUBECONFIG naming files that do not exist says so, not 'set KUBECONFIG'", () => {
+    const saved = process.env["KUBECONFIG"];
+    process.env["KUBECONFIG"] = "/nonexistent/a:/nonexistent/b";
+    try {
+      assert.throws(
+        () => resolveAccess({}),
+        (e: Error) =>
+          /^no cluster configured: KUBECONFIG names \/nonexistent\/a, \/nonexistent\/b, which do not exist; pass --kubeconfig FILE/.test(
+            e.message,
+          ),
+      );
+    } finally {
+      if (saved === undefined) delete process.env["KUBECONFIG"];
+      else process.env["KUBECONFIG"] = saved;
+    }
   });
 });
