@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { FIELDS } from "../config/fields.js";
 import { ExitCode, UserError } from "../base/exit-codes.js";
+import { closest } from "../base/closest.js";
 
 export const COMMANDS = [
   "install",
@@ -126,8 +127,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   const first = argv[0];
   const named = first !== undefined && !first.startsWith("-");
   if (named && !(COMMANDS as readonly string[]).includes(first)) {
+    const near = closest(first, COMMANDS);
     throw new UserError(
-      `unknown command "${first}": allowed: ${COMMANDS.join(", ")}`,
+      `unknown command "${first}"${near ? `; did you mean ${near}?` : ""}: allowed: ${COMMANDS.join(", ")}`,
       ExitCode.usage,
       "mathison-install --help lists them",
     );
@@ -148,7 +150,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     positionals = parsed.positionals;
   } catch (err) {
     throw new UserError(
-      describeParseError(err as Error & { code?: string }, command),
+      describeParseError(err as Error & { code?: string }, command, Object.keys(options)),
       ExitCode.usage,
       `mathison-install ${command} --help lists the flags`,
     );
@@ -162,11 +164,11 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   return { command, strings, booleans, positionals };
 }
 
-function describeParseError(err: Error & { code?: string }, command: Command): string {
+function describeParseError(err: Error & { code?: string }, command: Command, flags: readonly string[]): string {
   const flag = /'(-{1,2}[^' ]+)/.exec(err.message)?.[1];
   switch (err.code) {
     case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
-      return `${flag ?? "flag"}: unknown flag for "${command}"`;
+      return `${flag ?? "flag"}: unknown flag for "${command}"${didYouMean(flag, command, flags)}`;
     case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
       return /argument missing/.test(err.message)
         ? `${flag ?? "flag"}: missing: a value after the flag`
@@ -176,4 +178,14 @@ function describeParseError(err: Error & { code?: string }, command: Command): s
     default:
       return err.message;
   }
+}
+
+/** `; did you mean --namespace?` for a flag a typo away from one of this command's, or the command a flag belongs to. */
+function didYouMean(flag: string | undefined, command: Command, flags: readonly string[]): string {
+  const name = flag?.replace(/^-+/, "").split("=")[0];
+  if (!name) return "";
+  const near = closest(name, flags);
+  if (near) return `; did you mean --${near}?`;
+  const owners = COMMANDS.filter((c) => c !== command && Object.hasOwn(COMMAND_OPTIONS[c], name));
+  return owners.length > 0 ? `; it is a flag of ${owners.join(", ")}` : "";
 }

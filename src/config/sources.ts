@@ -3,6 +3,8 @@ import { basename } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { FIELDS, FIELD_KEYS, type FieldKey } from "./fields.js";
 import type { ConfigProblem } from "./types.js";
+import { closest } from "../base/closest.js";
+import { fileProblem } from "../base/file-errors.js";
 
 /** A value as one source gave it, with the name the user knows it by (for error lines). */
 export interface RawValue {
@@ -29,8 +31,11 @@ export function flagSource(flags: Readonly<Record<string, string | undefined>>):
     try {
       source[spec.key] = { value: readSecretFile(given), field: spec.flag };
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
-      problems.push({ field: spec.flag, shownValue: JSON.stringify(given), allowed: `a readable file (${code})` });
+      problems.push({
+        field: spec.flag,
+        shownValue: JSON.stringify(given),
+        allowed: `a readable file; this one ${fileProblem(err)}`,
+      });
     }
   }
   return { source, problems };
@@ -57,10 +62,15 @@ export function valuesFileSource(path: string): SourceResult {
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
     return {
       source: {},
-      problems: [{ field: "--values", shownValue: JSON.stringify(path), allowed: `a readable YAML file (${code})` }],
+      problems: [
+        {
+          field: "--values",
+          shownValue: JSON.stringify(path),
+          allowed: `a readable YAML file; this one ${fileProblem(err)}`,
+        },
+      ],
     };
   }
   return valuesSource(text, name);
@@ -86,7 +96,12 @@ export function valuesSource(text: string, name: string): SourceResult {
   for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
     const field = `${name}: ${key}`;
     if (!(FIELD_KEYS as readonly string[]).includes(key)) {
-      problems.push({ field, shownValue: "(unknown key)", allowed: `one of ${FIELD_KEYS.join(", ")}` });
+      const near = closest(key, FIELD_KEYS);
+      problems.push({
+        field,
+        shownValue: "(unknown key)",
+        allowed: `${near ? `did you mean ${near}? ` : ""}one of ${FIELD_KEYS.join(", ")}`,
+      });
       continue;
     }
     if (value === null || value === undefined) continue;

@@ -98,14 +98,17 @@ describe("invalid values", () => {
     for (const [argv, pattern] of [
       [["render", "--bogus"], /--bogus: unknown flag/],
       [["render", "--domain"], /--domain: missing: a value/],
-      [["frobnicate"], /unknown command "frobnicate"/],
+      [["frobnicate"], /unknown command "frobnicate": allowed/],
+      [["instal"], /unknown command "instal"; did you mean install\?/],
+      [["install", "--namspace", "x"], /--namspace: unknown flag for "install"; did you mean --namespace\?/],
+      [["status", "--include-redis"], /--include-redis: unknown flag for "status"; it is a flag of backup/],
       [
         ["render", "--values", join(dir, "nope.yaml")],
-        /--values: ".*nope.yaml" is not allowed: a readable YAML file \(ENOENT\)/,
+        /--values: ".*nope.yaml" is not allowed: a readable YAML file; this one does not exist$/m,
       ],
       [
         ["render", "--anthropic-api-key-file", join(dir, "nope")],
-        /--anthropic-api-key-file: .* a readable file \(ENOENT\)/,
+        /--anthropic-api-key-file: .* a readable file; this one does not exist$/m,
       ],
     ] as const) {
       const run = await runCli(argv);
@@ -115,7 +118,10 @@ describe("invalid values", () => {
     const file = join(dir, "unknown.yaml");
     writeFileSync(file, "domian: x.example.com\n");
     const run = await runCli(["render", "--values", file]);
-    assert.match(run.stderr, /unknown.yaml: domian: \(unknown key\) is not allowed: one of namespace, domain/);
+    assert.match(
+      run.stderr,
+      /unknown.yaml: domian: \(unknown key\) is not allowed: did you mean domain\? one of namespace, domain/,
+    );
   });
 
   it("install requires the domain", () => {
