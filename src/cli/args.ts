@@ -92,7 +92,7 @@ export const COMMAND_OPTIONS: Record<Command, Record<string, OptionSpec>> = {
     dir: { type: "string" },
   },
   preflight: { ...CLUSTER_OPTIONS, "force-namespace": { type: "boolean" } },
-  status: CLUSTER_OPTIONS,
+  status: { ...CLUSTER_OPTIONS, "all-namespaces": { type: "boolean", short: "A" } },
   backup: { ...CLUSTER_OPTIONS, out: { type: "string" }, "include-redis": { type: "boolean" } },
   restore: {
     ...CLUSTER_OPTIONS,

@@ -41,7 +41,7 @@ const COMMANDS: Readonly<
     settings: "namespace",
   },
   status: {
-    usage: "status [--namespace N]",
+    usage: "status [--namespace N | --all-namespaces]",
     summary: "the install at a glance: version, workloads, settings, last runs",
     settings: "namespace",
   },
@@ -56,8 +56,9 @@ const COMMANDS: Readonly<
     settings: "namespace",
   },
   restore: {
-    usage: "restore FILE [--namespace N] [--yes]",
-    summary: "replace the database with a backup: web and worker stop, the migration runs again, then verify",
+    usage: "restore FILE.dump [--namespace N] [--yes]",
+    summary:
+      "replace the database with a backup (FILE.dump, as backup wrote it, with its manifest FILE.dump.json beside it): web and worker stop, the migration runs again, then verify",
     settings: "namespace",
   },
   export: {
@@ -87,7 +88,7 @@ const FLAGS: Readonly<Record<string, readonly [string, string]>> = {
   kubeconfig: ["--kubeconfig FILE", "kubeconfig to use [env KUBECONFIG]"],
   context: ["--context NAME", "kubeconfig context to use"],
   "exec-timeout": ["--exec-timeout DURATION", "how long a kubeconfig credential plugin may take (default 60s)"],
-  output: ["--output plain|json", "plain lines on stderr, or JSON Lines events on stdout (status: one JSON document)"],
+  output: ["--output plain|json", "plain lines on stderr, or JSON Lines events on stdout"],
   "dry-run": ["--dry-run", "server-side dry run: show what would be created or changed, write nothing"],
   timeout: [
     "--timeout DURATION",
@@ -114,10 +115,14 @@ const FLAGS: Readonly<Record<string, readonly [string, string]>> = {
   ],
   resolve: [
     "--resolve DOMAIN:[PORT:]ADDRESS",
-    "verify: reach the domain at ADDRESS (and PORT) instead of asking DNS (as curl's --resolve)",
+    "the verification reaches the domain at ADDRESS (and PORT) instead of asking DNS (as curl's --resolve)",
   ],
-  "ca-file": ["--ca-file FILE", "verify: also trust this PEM CA (NODE_EXTRA_CA_CERTS works too)"],
+  "ca-file": ["--ca-file FILE", "the verification also trusts this PEM CA (NODE_EXTRA_CA_CERTS works too)"],
   yes: ["--yes, -y", "confirm without asking (required with --non-interactive)"],
+  "all-namespaces": [
+    "--all-namespaces, -A",
+    "every install these credentials can see, one a row (namespace, state, web image, last run), as helm list -A",
+  ],
   "delete-data": [
     "--delete-data",
     "also delete the PostgreSQL and Redis volumes and Secret mathison-secrets (a backup is taken first)",
@@ -157,6 +162,48 @@ const FLAGS: Readonly<Record<string, readonly [string, string]>> = {
     "manage an install an export handed to GitOps with the installer again (remove the controller's Application or Kustomizations first)",
   ],
 };
+
+/**
+ * A shared flag's words where they differ by command: each command's help speaks of that command
+ * only (render's --out is a directory, backup's a file; status prints its plain lines on stdout).
+ */
+const FLAGS_OF: Partial<Record<Command, Readonly<Record<string, readonly [string, string]>>>> = {
+  render: { out: ["--out DIR", "write one file per stage into DIR instead of printing the objects"] },
+  backup: {
+    out: [
+      "--out FILE",
+      "the dump's path; its manifest goes beside it, FILE.json (default: mathison-install/backups/CONTEXT/NAMESPACE under ~/.local/share or XDG_DATA_HOME)",
+    ],
+  },
+  install: {
+    timeout: ["--timeout DURATION", "override every stage's wait timeout"],
+    "no-backup": ["--no-backup", "no backup of the database before a migration"],
+    "backup-dir": [
+      "--backup-dir DIR",
+      "where the backup before a migration goes (default: mathison-install/backups/CONTEXT/NAMESPACE under ~/.local/share or XDG_DATA_HOME; the last 5 are kept)",
+    ],
+  },
+  uninstall: {
+    timeout: ["--timeout DURATION", "how long each group of objects may take to go (default 2m)"],
+    "no-backup": ["--no-backup", "no backup of the database before --delete-data deletes it"],
+    "backup-dir": [
+      "--backup-dir DIR",
+      "where the backup before --delete-data goes (default: mathison-install/backups/CONTEXT/NAMESPACE under ~/.local/share or XDG_DATA_HOME)",
+    ],
+  },
+  restore: {
+    timeout: [
+      "--timeout DURATION",
+      "how long each step of the restore may wait, and the database statements (default 10m)",
+    ],
+  },
+  status: { output: ["--output plain|json", "plain lines on stdout, or one JSON document on stdout"] },
+};
+
+/** The flag as `command`'s help shows it. */
+function flagRow(command: Command, key: string): readonly [string, string] | undefined {
+  return FLAGS_OF[command]?.[key] ?? FLAGS[key];
+}
 
 const EXIT_CODES =
   "Exit codes: 0 ok, 1 bug, 2 bad input, 3 cluster access, 4 rejected by the API server, " +
@@ -201,8 +248,8 @@ ${prose(EXIT_CODES)}
 function commandHelp(version: string, command: Command): string {
   const c = COMMANDS[command];
   const flags = Object.keys(COMMAND_OPTIONS[command])
-    .filter((k) => FLAGS[k])
-    .map((k) => FLAGS[k]!);
+    .map((k) => flagRow(command, k))
+    .filter((row): row is readonly [string, string] => row !== undefined);
   return `${prose(`mathison-install ${c.usage}: ${c.summary}`)}
 
 Flags:

@@ -93,6 +93,8 @@ interface Frame {
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+/** Continuation, text, binary, close, ping, pong: bits 0, 1, 2, 8, 9, 10. */
+const KNOWN_OPCODES = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 8) | (1 << 9) | (1 << 10);
 
 function validUtf8(b: Buffer): boolean {
   try {
@@ -117,18 +119,27 @@ export class FrameDecoder {
 
   constructor(private readonly maxMessageBytes = WS_LIMITS.maxMessageBytes) {}
 
-  /** The events the bytes so far complete. */
-  push(chunk: Buffer): WsEvent[] {
+  /** Hands `take` each event the bytes so far complete (no array per chunk: a dump arrives in thousands). */
+  push(chunk: Buffer, take: (event: WsEvent) => boolean | undefined): void {
     // Most chunks start a frame: no copy unless one spans chunks.
     this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
-    const events: WsEvent[] = [];
     for (;;) {
       const frame = this.nextFrame();
-      if (!frame) return events;
+      if (!frame) return;
       const event = this.eventOf(frame);
-      if (event) events.push(event);
-      if (event?.kind === "close") return events;
+      // `take` says stop (the stream ended); a close ends it too.
+      if (event && (take(event) === false || event.kind === "close")) return;
     }
+  }
+
+  /** The events of `chunk`, as a list: for tests. */
+  events(chunk: Buffer): WsEvent[] {
+    const all: WsEvent[] = [];
+    this.push(chunk, (e) => {
+      all.push(e);
+      return true;
+    });
+    return all;
   }
 
   private nextFrame(): Frame | undefined {
@@ -138,7 +149,7 @@ export class FrameDecoder {
     const opcode = b[0]! & 0x0f;
     if ((b[0]! & 0x70) !== 0)
       throw new WsProtocolError("a frame with reserved bits set, though no extension was agreed");
-    if (![0, 1, 2, 8, 9, 10].includes(opcode)) throw new WsProtocolError(`a frame of unknown opcode ${opcode}`);
+    if (((KNOWN_OPCODES >> opcode) & 1) === 0) throw new WsProtocolError(`a frame of unknown opcode ${opcode}`);
     if ((b[1]! & 0x80) !== 0) throw new WsProtocolError("a masked frame (a server's frames are never masked)");
     let length = b[1]! & 0x7f;
     let offset = 2;
@@ -216,6 +227,8 @@ export function readMessages(
   const decoder = new FrameDecoder(limits.maxMessageBytes);
   let ended = false;
   let paused = false;
+  // Set by each chunk, read by the heartbeat: no clock read per chunk.
+  let heard = false;
   let heardAt = Date.now();
   const send = (opcode: number, payload: Buffer = Buffer.alloc(0)): void => {
     if (!socket.destroyed && socket.writable) socket.write(clientFrame(opcode, payload));
@@ -248,12 +261,12 @@ export function readMessages(
   };
   socket.on("data", (chunk: Buffer) => {
     if (ended) return;
-    heardAt = Date.now();
+    heard = true;
     try {
-      for (const event of decoder.push(chunk)) {
+      decoder.push(chunk, (event) => {
         take(event);
-        if (ended) return;
-      }
+        return !ended;
+      });
     } catch (err) {
       fail(err);
     }
@@ -262,7 +275,8 @@ export function readMessages(
   const heartbeat = setInterval(
     () => {
       // A paused stream reads nothing, pongs included: its silence is ours.
-      if (paused) {
+      if (paused || heard) {
+        heard = false;
         heardAt = Date.now();
         return;
       }

@@ -14,8 +14,10 @@ export interface AnswerContext {
   readonly state: InstallState;
   /** The existing install's answers and secrets (empty on a first install). */
   readonly installed: Installed;
-  /** Whether an earlier run recorded its answers here: this run is an upgrade. */
+  /** Whether an earlier run recorded its answers here: this run is an upgrade, or resumes a first install. */
   readonly upgrade: boolean;
+  /** Answers recorded but no run completed: this run resumes a first install that stopped half-way. */
+  readonly resuming: boolean;
   /** What the cluster offers (ingress classes, issuers, TLS Secrets); read only by the wizard. */
   readonly facts: () => Promise<ClusterFacts>;
 }

@@ -108,11 +108,13 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   if (state.record.gitops && !options.leaveGitops && !readOnly) throw gitopsRefusal(state);
   const installed = installedOf(state);
   const upgrade = state.record.answers !== undefined;
+  const resuming = upgrade && lastSuccessfulRun(state.record) === undefined;
   const resolved = await fe.resolveAnswers({
     kube,
     state,
     installed,
     upgrade,
+    resuming,
     facts: () => discoverClusterFacts(reads, options.namespace),
   });
   if (!resolved.ok) throw usage(resolved.problems);
@@ -170,7 +172,7 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   const asked = Date.now();
   if (
     !(await fe.confirm(
-      upgrade,
+      upgrade && !resuming,
       plan.changes.every((c) => c.action === "unchanged"),
     ))
   )
@@ -253,9 +255,12 @@ interface PlannedRun {
   readonly snapshot: Snapshot | undefined;
 }
 
-/** A run that starts a new migration on an install's data: where its backup goes first (none with --no-backup), and what the plan says. */
+/**
+ * A run that starts a new migration on an install's data: the directory its backup goes into
+ * first (none with --no-backup), and what the plan says. The file is named when the backup
+ * starts: its name says when the dump was taken, not when the run was planned.
+ */
 interface Snapshot {
-  readonly file: string | undefined;
   readonly dir: string | undefined;
   readonly notice: string;
 }
@@ -271,16 +276,10 @@ function snapshotOf(
   );
   if (!migrates || !state.namespaceExists || !lastSuccessfulRun(state.record)) return undefined;
   if (options.backup?.skip) {
-    return {
-      file: undefined,
-      dir: undefined,
-      notice: "--no-backup: the migration runs on the database without a backup first",
-    };
+    return { dir: undefined, notice: "--no-backup: the migration runs on the database without a backup first" };
   }
   const dir = options.backup?.dir ?? snapshotDir(options.env ?? process.env, kube.contextName, state.namespace);
-  const file = join(dir, backupFileName(state.namespace));
   return {
-    file,
     dir,
     notice: `a backup of the database is taken before the migration, into ${dir} (the last ${SNAPSHOTS_KEPT} are kept; --no-backup skips it)`,
   };
@@ -393,7 +392,8 @@ function planEvent(
   dryRun: boolean,
   snapshot?: Snapshot,
 ): PlanEvent {
-  const installed = summarizeRecord(state.record);
+  // An install no run completed is not installed: its plan is a first install's, resumed.
+  const installed = lastSuccessfulRun(state.record) ? summarizeRecord(state.record) : undefined;
   return {
     event: "plan",
     context: kube.contextName,
@@ -484,7 +484,8 @@ async function applyAndRecord(
 ): Promise<Applied> {
   const { kube, state, plan, config } = run;
   const reporter = fe.startReporting({ url: authUrl(config), onInterrupt: onSignal, dryRun: false });
-  if (run.snapshot?.file && !(await snapshotTaken(run, run.snapshot.file, reporter, signal))) {
+  const snapshotFile = run.snapshot?.dir ? join(run.snapshot.dir, backupFileName(state.namespace)) : undefined;
+  if (snapshotFile && !(await snapshotTaken(run, snapshotFile, reporter, signal))) {
     await fe.stopReporting();
     return { code: signal.aborted ? ExitCode.interrupted : ExitCode.backupFailed };
   }

@@ -17,6 +17,7 @@ import {
 import { readInstallState } from "../record/store.js";
 import { parseInventoryKey, type KubeObject } from "../facts/objects.js";
 import { SECRET_DATA_KEYS, type SecretKey } from "../config/secret-keys.js";
+import { RECORD_NAME } from "../facts/names.js";
 
 export interface InstallStatus {
   /** `incomplete`: no run has completed yet (a first install stopped half-way); its objects may be partly there. */
@@ -139,4 +140,23 @@ export async function readStatus(kube: Kube, namespace: string): Promise<Install
       workloads.every((w) => w.state === "Ready") &&
       migration?.state !== "failed",
   };
+}
+
+/**
+ * Every install the credentials can see, as `helm list -A` shows releases: the namespaces that
+ * hold an install record (one list of ConfigMaps across the cluster, by name), each read as
+ * `readStatus` reads one, sorted by namespace.
+ */
+export async function readAllStatuses(kube: Kube): Promise<InstallStatus[]> {
+  const records = await kube.list("v1", "ConfigMap", undefined, {
+    fieldSelector: `metadata.name=${RECORD_NAME}`,
+    project: (cm) => ({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: cm.metadata.name, namespace: cm.metadata.namespace },
+    }),
+  });
+  const namespaces = [...new Set(records.items.map((cm) => cm.metadata.namespace!))].sort();
+  const statuses = await Promise.all(namespaces.map((ns) => readStatus(kube, ns)));
+  return statuses.filter((s): s is InstallStatus => s !== undefined);
 }

@@ -114,10 +114,12 @@ export async function planRemoval(kube: Kube, state: InstallState, deleteData: b
       message: await describeClaim(kube, c),
     })),
   );
+  // What the Secret is depends on whether the data it opens stays.
   const secret: KeptItem = {
     object: `Secret/${SECRET_NAME}`,
-    message:
-      "the database password and keys: a later install into this namespace reuses them and opens the kept database",
+    message: deleteData
+      ? "the database password and keys, gone with the data: a later install generates new ones"
+      : "the database password and keys: a later install into this namespace reuses them and opens the kept database",
   };
   const data = new Set(["Namespace", "Secret"]);
   const refs: ObjectRef[] = [

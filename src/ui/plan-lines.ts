@@ -1,5 +1,5 @@
 import type { EngineEvent, PlannedChange } from "../engine/events.js";
-import type { InstalledSummary } from "../record/install-record.js";
+import type { InstallRecord, InstalledSummary } from "../record/install-record.js";
 
 type PlanEvent = Extract<EngineEvent, { event: "plan" }>;
 
@@ -70,6 +70,13 @@ export function installedLine(
     .filter(Boolean)
     .join(", ");
   return `${what} is installed in namespace ${namespace}${when ? ` (${when})` : ""}`;
+}
+
+/** A first install that stopped half-way, as the run that resumes it greets it. */
+export function resumingLine(record: InstallRecord, namespace: string, now: Date = new Date()): string {
+  const last = record.history.at(-1);
+  const stopped = last ? `: its last run stopped (${last.outcome}) ${timeAgo(last.time, now)}` : "";
+  return `The install into namespace ${namespace} did not complete${stopped}. This run resumes it with the answers it recorded`;
 }
 
 /**

@@ -116,3 +116,24 @@ export function statusLines(s: InstallStatus, now: Date = new Date()): string[] 
   );
   return lines.map(fit);
 }
+
+/** `status --all-namespaces`: a table as `helm list -A` prints releases, one install a row. */
+export function allStatusLines(statuses: readonly InstallStatus[], now: Date = new Date()): string[] {
+  const rows = statuses.map((s) => {
+    const last = s.history.at(-1);
+    return [
+      s.namespace,
+      s.state === "incomplete" ? "INCOMPLETE" : s.healthy ? "healthy" : "not healthy",
+      s.installed.webImage ?? "unknown",
+      last ? `${last.outcome}, ${timeAgo(last.time, now)}` : "none",
+    ];
+  });
+  const head = ["NAMESPACE", "STATE", "WEB IMAGE", "LAST RUN"];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [head, ...rows].map((r) =>
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + 2)))
+      .join("")
+      .trimEnd(),
+  );
+}

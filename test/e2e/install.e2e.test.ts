@@ -48,6 +48,19 @@ describe("install --non-interactive", { skip }, () => {
     assert.ok(logIndex < migrateDone, "log lines arrive while the stage runs");
   });
 
+  it("status --all-namespaces lists it among every install the credentials can see", async () => {
+    const json = await runInstaller(c, ["status", "--all-namespaces", "--output", "json"]);
+    assert.ok([0, 7].includes(json.code), json.stderr);
+    const doc = JSON.parse(json.stdout);
+    const ours = doc.installs.find((s: any) => s.namespace === namespace);
+    assert.equal(ours?.healthy, true, json.stdout.slice(0, 400));
+    const namespaces = doc.installs.map((s: any) => s.namespace);
+    assert.deepEqual(namespaces, [...namespaces].sort(), "sorted by namespace");
+    const plain = await runInstaller(c, ["status", "-A"]);
+    assert.match(plain.stdout, /^NAMESPACE\s+STATE\s+WEB IMAGE\s+LAST RUN$/m);
+    assert.match(plain.stdout, new RegExp(`^${namespace}\\s+healthy\\s+mathison-web:\\S+\\s+ok, `, "m"));
+  });
+
   it("an identical second run changes nothing and keeps the secrets", async () => {
     const before = await versions(c, namespace);
     const secretBefore = await kubectlJson(c, ["-n", namespace, "get", "secret/mathison-secrets"]);

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync 
 import { createConnection, createServer, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { kubeconfigText } from "./kubeconfig.js";
 import { parse as parseYaml } from "yaml";
 
 /** Set by test/e2e/global-setup.ts (or by a developer pointing the suite at a running cluster). */
@@ -50,15 +51,10 @@ export function derivedKubeconfig(
   const path = join(mkdtempSync(join(tmpdir(), "mathison-kc-e2e-")), "config");
   writeFileSync(
     path,
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      "current-context": "c",
-      clusters: [{ name: "k", cluster: { server: a.server, "certificate-authority": a.ca, ...clusterFields } }],
-      users: [{ name: "u", user: { "client-certificate": a.cert, "client-key": a.key, ...userFields } }],
-      contexts: [{ name: "c", context: { cluster: "k", user: "u" } }],
-    }),
-    { mode: 0o600 },
+    kubeconfigText(
+      { server: a.server, "certificate-authority": a.ca, ...clusterFields },
+      { "client-certificate": a.cert, "client-key": a.key, ...userFields },
+    ),
   );
   return path;
 }

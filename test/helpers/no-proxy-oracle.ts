@@ -9,6 +9,7 @@ import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { proxyFor } from "../../src/kube/proxy.js";
+import { kubeconfigText } from "./kubeconfig.js";
 
 const SERVERS = [
   "https://api.corp:6443",
@@ -77,17 +78,7 @@ async function recordingProxy(): Promise<{ url: string; connects: string[]; clos
 /** kubectl asked for the server's version through the environment's proxy, if it takes it. */
 async function runKubectl(kubectl: string, dir: string, server: string, env: Record<string, string>): Promise<void> {
   const path = join(dir, `kubeconfig-${Math.random().toString(36).slice(2)}`);
-  writeFileSync(
-    path,
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      "current-context": "c",
-      clusters: [{ name: "k", cluster: { server, "insecure-skip-tls-verify": true } }],
-      users: [{ name: "u", user: { token: "t" } }],
-      contexts: [{ name: "c", context: { cluster: "k", user: "u" } }],
-    }),
-  );
+  writeFileSync(path, kubeconfigText({ server, "insecure-skip-tls-verify": true }, { token: "t" }));
   await new Promise<void>((resolve) => {
     const child = spawn(kubectl, ["--kubeconfig", path, "--request-timeout=5s", "get", "--raw", "/version"], {
       env: { PATH: process.env["PATH"] ?? "", HOME: dir, ...env },

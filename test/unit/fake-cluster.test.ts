@@ -10,7 +10,11 @@ import { NamespaceView } from "../../src/engine/view.js";
 import type { EngineEvent } from "../../src/engine/events.js";
 import { readOnce } from "../../src/kube/read-once.js";
 import { runInstallPipeline, type PipelineOptions } from "../../src/pipeline/install.js";
-import { runUninstall } from "../../src/pipeline/uninstall.js";
+import { planRemoval, runUninstall } from "../../src/pipeline/uninstall.js";
+import { resumingLine } from "../../src/ui/plan-lines.js";
+import { readAllStatuses } from "../../src/pipeline/status.js";
+import { allStatusLines } from "../../src/ui/status-lines.js";
+import { KubeApiError } from "../../src/kube/types.js";
 import { readInstallState } from "../../src/record/store.js";
 import { scriptFrontEnd } from "../../src/ui/script-front-end.js";
 import { LOCK_NAME, RECORD_NAME } from "../../src/facts/names.js";
@@ -42,14 +46,14 @@ async function install(fake: FakeKube, flags: Record<string, string> = {}, extra
   return { code, events: io.events(), stderr: io.errors() };
 }
 
+/** A run holding the lock with a short lease, renewing it a third of the lease apart. */
+const liveLock = (fake: FakeKube, leaseSeconds: number, onLost: (m: string) => void = () => undefined) =>
+  acquireLock(fake, NS, "ctx", onLost, { timeoutMs: 0, onWait: () => undefined, leaseSeconds });
+
 describe("the lock, on an in-memory cluster", () => {
   it("one holder at a time: a second run is refused naming the first; released, it is free", async () => {
     const fake = new FakeKube([namespace()]);
-    const held = await acquireLock(fake, NS, "ctx", () => undefined, {
-      timeoutMs: 0,
-      onWait: () => undefined,
-      leaseSeconds: 30,
-    });
+    const held = await liveLock(fake, 0.6);
     await assert.rejects(
       acquireLock(fake, NS, "ctx", () => undefined),
       (err: unknown) => {
@@ -109,11 +113,7 @@ describe("the lock, on an in-memory cluster", () => {
   it("a live holder whose clock is an hour behind, or a reader an hour ahead: refused once it is seen renewing, and it keeps the lock", async () => {
     const fake = new FakeKube([namespace()]);
     let lost = "";
-    const live = await acquireLock(fake, NS, "ctx", (m) => (lost = m), {
-      timeoutMs: 0,
-      onWait: () => undefined,
-      leaseSeconds: 0.6,
-    });
+    const live = await liveLock(fake, 0.6, (m) => (lost = m));
     const hourAhead = { now: () => new Date(Date.now() + 3_600_000), monotonic: () => performance.now() };
     const started = performance.now();
     await assert.rejects(
@@ -129,11 +129,7 @@ describe("the lock, on an in-memory cluster", () => {
 
   it("--lock-timeout waits for a live holder to finish, then takes the lock", async () => {
     const fake = new FakeKube([namespace()]);
-    const live = await acquireLock(fake, NS, "ctx", () => undefined, {
-      timeoutMs: 0,
-      onWait: () => undefined,
-      leaseSeconds: 0.6,
-    });
+    const live = await liveLock(fake, 0.6);
     setTimeout(() => void live.release(), 500);
     const held = await acquireLock(fake, NS, "ctx", () => undefined, { timeoutMs: 5_000, onWait: () => undefined });
     assert.equal(held.tookOverFrom, undefined, "it was released, not taken over");
@@ -143,11 +139,7 @@ describe("the lock, on an in-memory cluster", () => {
   it("a holder that cannot renew for a whole lease (the API server unreachable) is told it lost the lock", async () => {
     const fake = new FakeKube([namespace()]);
     let lost = "";
-    const held = await acquireLock(fake, NS, "ctx", (m) => (lost = m), {
-      timeoutMs: 0,
-      onWait: () => undefined,
-      leaseSeconds: 0.3,
-    });
+    const held = await liveLock(fake, 0.3, (m) => (lost = m));
     fake.failing = {
       match: /^replace Lease/,
       error: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }),
@@ -164,11 +156,7 @@ describe("the lock, on an in-memory cluster", () => {
   it("renews within its (settable) lease, and tells the run when another took the lock", async () => {
     const fake = new FakeKube([namespace()]);
     let lost = "";
-    const held = await acquireLock(fake, NS, "ctx", (m) => (lost = m), {
-      timeoutMs: 0,
-      onWait: () => undefined,
-      leaseSeconds: 0.3,
-    });
+    const held = await liveLock(fake, 0.3, (m) => (lost = m));
     const first = fake.peek(lease)!.spec.renewTime;
     await new Promise((r) => setTimeout(r, 250));
     assert.notEqual(fake.peek(lease)!.spec.renewTime, first, "renewed a third of the lease later");
@@ -378,11 +366,7 @@ describe("the install pipeline, on an in-memory cluster", () => {
 
   it("another run's live lock: refused once seen renewing, with nothing applied (exit 6); the namespace it created stays empty", async () => {
     const fake = healthyFake([namespace()]);
-    const other = await acquireLock(fake, NS, "ctx", () => undefined, {
-      timeoutMs: 0,
-      onWait: () => undefined,
-      leaseSeconds: 0.6,
-    });
+    const other = await liveLock(fake, 0.6);
     const run = await install(fake);
     await other.release();
     assert.equal(run.code, ExitCode.locked, run.stderr);
@@ -417,6 +401,72 @@ describe("the install pipeline, on an in-memory cluster", () => {
       [],
       "no lock taken, nothing deleted",
     );
+  });
+});
+
+describe("a first install that stopped half-way", () => {
+  it("is resumed, not upgraded: the re-run's plan names nothing installed, and the greeting says it did not complete", async () => {
+    const fake = healthyFake();
+    fake.failing = {
+      match: /^apply Deployment\//,
+      error: new KubeApiError("the disk is on fire", 500, "InternalError"),
+    };
+    const first = await install(fake);
+    assert.notEqual(first.code, ExitCode.ok, "the first run stopped half-way");
+    fake.failing = undefined;
+    const state = await readInstallState(fake, NS);
+    assert.match(
+      resumingLine(state.record, NS, new Date(Date.parse(state.record.history.at(-1)!.time) + 120_000)),
+      /^The install into namespace unit-ns did not complete: its last run stopped \(apply-failed\) 2 minutes ago\. This run resumes it/,
+    );
+    const second = await install(fake);
+    assert.equal(second.code, ExitCode.ok, second.stderr);
+    assert.equal(second.events.find((e) => e.event === "plan")?.installed, undefined, "nothing was installed yet");
+    const third = await install(fake);
+    assert.ok(third.events.find((e) => e.event === "plan")?.installed, "now it is");
+  });
+});
+
+describe("status --all-namespaces", () => {
+  it("lists every install the credentials can see, one row each, sorted by namespace", async () => {
+    const fake = healthyFake([namespace("b-ns"), namespace("a-ns"), namespace("empty-ns")]);
+    for (const ns of ["b-ns", "a-ns"]) {
+      const io = capturedIO({ ANTHROPIC_API_KEY: "sk-unit-test" });
+      const fe = scriptFrontEnd({
+        flags: { namespace: ns, domain: `${ns}.example`, tls: "none" },
+        io,
+        format: "json",
+        replaceSecrets: [],
+      });
+      assert.equal(await runInstallPipeline(pipelineOptions(fake, ns), fe), ExitCode.ok, io.errors());
+    }
+    const all = await readAllStatuses(fake);
+    assert.deepEqual(
+      all.map((s) => [s.namespace, s.healthy]),
+      [
+        ["a-ns", true],
+        ["b-ns", true],
+      ],
+    );
+    const lines = allStatusLines(all, new Date(Date.now() + 3 * 60_000));
+    assert.match(lines[0]!, /^NAMESPACE\s+STATE\s+WEB IMAGE\s+LAST RUN$/);
+    assert.match(lines[1]!, /^a-ns\s+healthy\s+mathison-web:\S+\s+ok, 3 minutes ago$/);
+    assert.equal(lines.length, 3);
+  });
+});
+
+describe("uninstall's words for the data", () => {
+  it("--delete-data says the Secret goes for good; without it, that a later install reuses it", async () => {
+    const fake = healthyFake();
+    assert.equal((await install(fake)).code, ExitCode.ok);
+    const state = await readInstallState(fake, NS);
+    const secretOf = (plan: Awaited<ReturnType<typeof planRemoval>>, which: "kept" | "dataLost") =>
+      plan[which].find((k) => k.object === "Secret/mathison-secrets")?.message ?? "";
+    const keeping = await planRemoval(fake, state, false);
+    assert.match(secretOf(keeping, "kept"), /a later install into this namespace reuses them/);
+    const deleting = await planRemoval(fake, state, true);
+    assert.match(secretOf(deleting, "dataLost"), /gone with the data: a later install generates new ones/);
+    assert.doesNotMatch(secretOf(deleting, "dataLost"), /reuses/);
   });
 });
 

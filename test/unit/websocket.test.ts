@@ -13,6 +13,7 @@ import { resolveAccess } from "../../src/kube/kubeconfig.js";
 import { streamExec } from "../../src/kube/exec-stream.js";
 import { Transport } from "../../src/kube/transport.js";
 import { acceptKeyOf, FrameDecoder, WsProtocolError } from "../../src/kube/websocket.js";
+import { kubeconfigText } from "../helpers/kubeconfig.js";
 
 /** A server frame: unmasked unless told, FIN unless told. */
 function frame(
@@ -64,14 +65,7 @@ describe("exec streams against a hostile server (RFC 6455)", () => {
     kubeconfig = join(dir, "kubeconfig");
     writeFileSync(
       kubeconfig,
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        "current-context": "c",
-        clusters: [{ name: "k", cluster: { server: `http://127.0.0.1:${(server.address() as AddressInfo).port}` } }],
-        users: [{ name: "u", user: {} }],
-        contexts: [{ name: "c", context: { cluster: "k", user: "u" } }],
-      }),
+      kubeconfigText({ server: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, {}),
     );
   });
   after(() => {
@@ -204,7 +198,7 @@ describe("the frame decoder", () => {
       frame(8, ""),
     ]);
     const d = new FrameDecoder();
-    const events = [...bytes].flatMap((b) => d.push(Buffer.from([b])));
+    const events = [...bytes].flatMap((b) => d.events(Buffer.from([b])));
     assert.deepEqual(
       events.map((e) => (e.kind === "message" ? `message ${e.message.data.toString("latin1")}` : e.kind)),
       ["pong", "message \u0001abc", "close"],
@@ -214,7 +208,7 @@ describe("the frame decoder", () => {
   it("a control frame longer than 125 bytes, a new message inside a fragmented one, bad UTF-8: each refused", () => {
     const refuse = (bytes: Buffer, message: RegExp) =>
       assert.throws(
-        () => new FrameDecoder().push(bytes),
+        () => new FrameDecoder().events(bytes),
         (e: Error) => e instanceof WsProtocolError && message.test(e.message),
       );
     refuse(frame(9, Buffer.alloc(126)), /control frame/);

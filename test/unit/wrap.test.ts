@@ -153,4 +153,18 @@ describe("output at 80 columns", () => {
     assert.match(helpText("0.1.0", "install"), /--domain VALUE\s+host name of the web UI.*required for install\]/s);
     assert.doesNotMatch(helpText("0.1.0", "install"), /--domain VALUE[^\n]*default mathison\.example\.com/);
   });
+
+  it("each command's help speaks of that command only", () => {
+    const other = (command: (typeof COMMANDS)[number]) =>
+      COMMANDS.filter((c) => c !== command && c !== "secrets" && c !== "support-bundle");
+    for (const command of COMMANDS) {
+      const text = helpText("0.1.0", command).split("\nSettings:")[0]!.replace(/\s+/g, " ");
+      // A flag's words never address another command ("render: …; backup: …").
+      for (const name of other(command))
+        assert.doesNotMatch(text, new RegExp(`\\b${name}: `), `${command} speaks of ${name}`);
+    }
+    assert.doesNotMatch(helpText("0.1.0", "backup"), /--backup-dir/, "backup takes no --backup-dir");
+    assert.match(helpText("0.1.0", "status"), /--output plain\|json\s+plain lines on stdout/);
+    assert.match(helpText("0.1.0", "restore"), /restore FILE\.dump .*FILE\.dump\.json beside it/s);
+  });
 });

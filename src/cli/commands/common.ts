@@ -121,7 +121,14 @@ export async function withCluster(
     warnAboutAccess(kube, io);
     return await run(kube);
   } catch (err) {
-    if (!(err instanceof ClusterAccessError) && !(err instanceof KubeApiError && err.status === 403)) throw err;
+    // It reached the cluster and was told no: a permission, not a connection, is missing.
+    if (err instanceof KubeApiError && err.status === 403) {
+      io.stderr.write(
+        `mathison-install: the cluster refused a read these credentials need: ${err.message}\n  try: kubectl auth can-i --list${args.strings["namespace"] ? ` -n ${args.strings["namespace"]}` : ""} with the same --kubeconfig/--context shows what they may do; mathison-install preflight lists every permission an install needs\n`,
+      );
+      return ExitCode.preflight;
+    }
+    if (!(err instanceof ClusterAccessError)) throw err;
     io.stderr.write(
       `mathison-install: cannot reach the cluster: ${err.message}\n  try: kubectl cluster-info with the same --kubeconfig/--context\n`,
     );

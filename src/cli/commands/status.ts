@@ -1,6 +1,8 @@
-import { readStatus } from "../../pipeline/status.js";
+import { readAllStatuses, readStatus } from "../../pipeline/status.js";
 import { noInstallMessage } from "../../record/install-record.js";
-import { statusLines } from "../../ui/status-lines.js";
+import { allStatusLines, statusLines } from "../../ui/status-lines.js";
+import type { Kube } from "../../kube/types.js";
+import type { OutputFormat } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
 import { outputAndNamespace, withCluster } from "./common.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
@@ -11,6 +13,7 @@ export async function runStatus(args: ParsedArgs, io: CliIO): Promise<ExitCodeVa
   const parsed = outputAndNamespace(args, io);
   if (typeof parsed === "number") return parsed;
   const { output, namespace } = parsed;
+  if (args.booleans["all-namespaces"]) return withCluster(args, io, (kube) => allNamespaces(kube, output, io));
   return withCluster(args, io, async (kube) => {
     const status = await readStatus(kube, namespace);
     if (!status) {
@@ -23,4 +26,18 @@ export async function runStatus(args: ParsedArgs, io: CliIO): Promise<ExitCodeVa
     io.stdout.write(output === "json" ? `${JSON.stringify(status)}\n` : `${statusLines(status).join("\n")}\n`);
     return status.healthy ? ExitCode.ok : ExitCode.notHealthy;
   });
+}
+
+/** `status --all-namespaces`: one row per install (one JSON document listing them); 0 only when every one is healthy. */
+async function allNamespaces(kube: Kube, output: OutputFormat, io: CliIO): Promise<ExitCodeValue> {
+  const statuses = await readAllStatuses(kube);
+  if (output === "json") io.stdout.write(`${JSON.stringify({ context: kube.contextName, installs: statuses })}\n`);
+  else if (statuses.length > 0) io.stdout.write(`${allStatusLines(statuses).join("\n")}\n`);
+  if (statuses.length === 0) {
+    io.stderr.write(
+      `mathison-install: no Mathison install that these credentials can see in context ${kube.contextName}\n`,
+    );
+    return ExitCode.notInstalled;
+  }
+  return statuses.every((s) => s.healthy) ? ExitCode.ok : ExitCode.notHealthy;
 }

@@ -6,7 +6,7 @@ import type { RawSource } from "../../config/sources.js";
 import type { InstallConfig } from "../../config/types.js";
 import type { AnswerContext } from "../../pipeline/front-end.js";
 import { summarizeRecord } from "../../record/install-record.js";
-import { installedLine } from "../plan-lines.js";
+import { installedLine, resumingLine } from "../plan-lines.js";
 import { widthOf, wrapLines } from "../wrap.js";
 import { planQuestions, tagIsMoot, tagQuestion } from "./questions.js";
 import { summaryLines, type AnswerMark, type SecretOrigin } from "./summary.js";
@@ -41,7 +41,9 @@ export async function resolveWizardAnswers(ctx: AnswerContext, input: WizardAnsw
   let answers: RawSource = {};
   let more = true;
   if (ctx.upgrade) {
-    input.io.output.write(`${installedLine(summarizeRecord(ctx.state.record), ctx.state.namespace)}\n`);
+    input.io.output.write(
+      `${ctx.resuming ? resumingLine(ctx.state.record, ctx.state.namespace) : installedLine(summarizeRecord(ctx.state.record), ctx.state.namespace)}\n`,
+    );
     if (!suppliedKeys.has("tag") && !tagIsMoot(suppliedKeys, known))
       answers = await askQuestions([tagQuestion(recorded.tag ?? spec("tag").default!)], input.io, known);
     more = await askYesNo("Change other settings?", input.io, false);
@@ -77,7 +79,11 @@ export async function resolveWizardAnswers(ctx: AnswerContext, input: WizardAnsw
     rotateSecrets: input.rotateSecrets ?? [],
   });
   if (loaded.ok) {
-    const heading = ctx.upgrade ? "About to upgrade" : "About to install";
+    const heading = ctx.resuming
+      ? "About to resume the install"
+      : ctx.upgrade
+        ? "About to upgrade"
+        : "About to install";
     const origin = secretOrigin(loaded.config, loaded.chosen, ctx.installed, replace);
     const mark = ctx.upgrade ? markAgainst(recorded, loaded.chosen) : () => undefined;
     input.io.output.write(
