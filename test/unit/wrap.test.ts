@@ -166,6 +166,6 @@ describe("output at 80 columns", () => {
     }
     assert.doesNotMatch(helpText("0.1.0", "backup"), /--backup-dir/, "backup takes no --backup-dir");
     assert.match(helpText("0.1.0", "status"), /--output plain\|json\s+plain lines on stdout/);
-    assert.match(helpText("0.1.0", "restore"), /restore FILE\.dump .*FILE\.dump\.json beside it/s);
+    assert.match(helpText("0.1.0", "restore"), /restore FILE\.dump .*FILE\.dump\.json\s+beside it/s);
   });
 });
