@@ -12,4 +12,6 @@ if [ ! -f dist/src/cli/main.js ] || [ -n "$(find src manifests tsconfig.json -ne
   npm run --silent build >&2
 fi
 cd "$OLDPWD"
+# Hints name the command as it was typed: this script, not an installed bin.
+export MATHISON_INVOKED_AS="${MATHISON_INVOKED_AS:-bash $0}"
 exec node "$root/bin/mathison-install.js" "$@"

@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { FIELDS } from "../config/fields.js";
 import { ExitCode, UserError } from "../base/exit-codes.js";
 import { closest } from "../base/closest.js";
+import { invoked } from "../base/invocation.js";
 
 export const COMMANDS = [
   "install",
@@ -131,7 +132,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     throw new UserError(
       `unknown command "${first}"${near ? `; did you mean ${near}?` : ""}: allowed: ${COMMANDS.join(", ")}`,
       ExitCode.usage,
-      "mathison-install --help lists them",
+      `${invoked()} --help lists them`,
     );
   }
   const command: Command = named ? (first as Command) : "install";
@@ -152,7 +153,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     throw new UserError(
       describeParseError(err as Error & { code?: string }, command, Object.keys(options)),
       ExitCode.usage,
-      `mathison-install ${command} --help lists the flags`,
+      `${invoked()} ${command} --help lists the flags`,
     );
   }
   const strings: Record<string, string | undefined> = {};

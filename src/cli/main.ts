@@ -6,9 +6,10 @@ import { closableOutput } from "./closable-output.js";
 import { ExitCode, UserError, type ExitCodeValue } from "../base/exit-codes.js";
 import type { CliIO } from "../base/io.js";
 import { packageVersion } from "../base/version.js";
+import { invoked, setInvocation } from "../base/invocation.js";
 
-const STDOUT_CLOSED =
-  "mathison-install: standard output was closed (its reader ended); the run goes on to its end without printing to it, and records its outcome (mathison-install status shows it)\n";
+const stdoutClosed = (): string =>
+  `mathison-install: standard output was closed (its reader ended); the run goes on to its end without printing to it, and records its outcome (${invoked()} status shows it)\n`;
 
 type Runner = (args: ParsedArgs, io: CliIO) => Promise<ExitCodeValue>;
 
@@ -38,8 +39,9 @@ const COMMAND_RUNNERS: Record<Exclude<Command, "render">, () => Promise<Runner>>
  * `--version` and `--help` start fast and never load the Kubernetes client or Ink.
  */
 export async function main(argv: readonly string[], given: CliIO): Promise<ExitCodeValue> {
+  setInvocation(given.env);
   const io = closableOutput(given, (which) => {
-    if (which === "stdout") io.stderr.write(STDOUT_CLOSED);
+    if (which === "stdout") io.stderr.write(stdoutClosed());
   });
   try {
     const args = parseCommandLine(argv);
@@ -59,7 +61,7 @@ export async function main(argv: readonly string[], given: CliIO): Promise<ExitC
         const loaded = loadConfig({ flags: args.strings, env: io.env });
         if (!loaded.ok) {
           for (const p of loaded.problems) io.stderr.write(`mathison-install: ${formatProblem(p)}\n`);
-          io.stderr.write("nothing was rendered; mathison-install render --help lists every setting\n");
+          io.stderr.write(`nothing was rendered; ${invoked()} render --help lists every setting\n`);
           return ExitCode.usage;
         }
         return runRender(

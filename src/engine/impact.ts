@@ -2,6 +2,7 @@ import type { ChosenValues } from "../config/resolve.js";
 import type { ConfigProblem } from "../config/types.js";
 import type { ObjectChange } from "./plan.js";
 import { type KubeObject, typed } from "../facts/objects.js";
+import { invoked } from "../base/invocation.js";
 
 /** One consequence of a plan, in words a person deciding whether to go ahead needs. */
 export interface Impact {
@@ -186,7 +187,7 @@ function postgresMajorProblems(changes: readonly ObjectChange[]): ConfigProblem[
       shownValue: JSON.stringify(want),
       allowed:
         `PostgreSQL ${from} (${live}), the major version the data was written by: PostgreSQL ${to} cannot open it. ` +
-        `Take a backup (mathison-install backup), then upgrade the data with pg_upgrade or restore the dump into an install of PostgreSQL ${to}; ` +
+        `Take a backup (${invoked()} backup), then upgrade the data with pg_upgrade or restore the dump into an install of PostgreSQL ${to}; ` +
         `or keep using an installer version that runs PostgreSQL ${from}`,
     },
   ];

@@ -341,8 +341,10 @@ async function acquireOnce(
 }
 
 /**
- * The lock held: renewed three times a lease; lost when another run replaced it (409/404), or
- * when no renewal got through for a whole lease, since another run may then take it over.
+ * The lock held: renewed three times a lease; lost when another run replaced it (409/404). A
+ * renewal that cannot get through (the API server unreachable) is tried again at the next tick:
+ * an outage is waited out, as the stages wait it out, and a run that was taken over meanwhile
+ * learns it from its first renewal once the server answers again.
  */
 function holding(
   kube: Kube,
@@ -355,7 +357,6 @@ function holding(
 ): HeldLock {
   let lease = taken;
   let stopped = false;
-  let renewedAt = clocks.monotonic();
   const lose = (message: string): void => {
     stopped = true;
     clearInterval(timer);
@@ -366,16 +367,10 @@ function holding(
     next.spec.renewTime = microTime(clocks.now());
     try {
       lease = await kube.replace(next);
-      renewedAt = clocks.monotonic();
     } catch (err) {
       if (stopped) return;
       if (err instanceof KubeApiError && (err.status === 409 || err.status === 404))
-        return lose("the install's lock was taken by another run (this run stopped renewing it in time)");
-      // A dropped connection is retried at the next tick; a whole lease without one, and another run may take over.
-      if (clocks.monotonic() - renewedAt >= where.leaseSeconds * 1000)
-        lose(
-          `this run could not renew the install's lock for ${where.leaseSeconds} s (${(err as Error).message}), so another run may take it over`,
-        );
+        lose("the install's lock was taken by another run (this run stopped renewing it in time)");
     }
   };
   const timer = setInterval(() => void renew(), renewMsOf(where.leaseSeconds));

@@ -23,6 +23,7 @@ import { packageVersion } from "../base/version.js";
 import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
 import { answersToRecord, ensureNamespace, installedOf, openCluster, runEntryOf, secretValuesOf } from "./install.js";
 import { exitOf, runLocked, Stop, type SaysWhy } from "./locked.js";
+import { invoked } from "../base/invocation.js";
 
 /** How `export` and `secrets apply` reach the cluster, take the lock and read what the user gave. */
 export interface GitopsRunOptions {
@@ -141,12 +142,12 @@ function unfinishedWork(state: InstallState): { why: string; hint: string } | un
   if (state.pendingPassword)
     return {
       why: `a POSTGRES_PASSWORD rotation in ${ns} did not finish (the Secret holds POSTGRES_PASSWORD_NEXT)`,
-      hint: `mathison-install secrets apply --namespace ${ns} finishes it; then export`,
+      hint: `${invoked()} secrets apply --namespace ${ns} finishes it; then export`,
     };
   if (state.record.restoring)
     return {
       why: `a restore in ${ns} did not finish (web and worker may be scaled down)`,
-      hint: `mathison-install restore ${state.record.restoring.file} --namespace ${ns} finishes it; then export`,
+      hint: `${invoked()} restore ${state.record.restoring.file} --namespace ${ns} finishes it; then export`,
     };
   return undefined;
 }
@@ -154,7 +155,7 @@ function unfinishedWork(state: InstallState): { why: string; hint: string } | un
 function noSecretYet(state: InstallState): Stop {
   return new Stop(
     ExitCode.usage,
-    `mathison-install: Secret ${state.namespace}/${SECRET_NAME} does not exist yet: the export names its digest, and the secrets never go into Git; nothing was written\n  try: mathison-install secrets apply --namespace ${state.namespace} (it generates AUTH_SECRET and POSTGRES_PASSWORD and keeps them from then on), then export again`,
+    `mathison-install: Secret ${state.namespace}/${SECRET_NAME} does not exist yet: the export names its digest, and the secrets never go into Git; nothing was written\n  try: ${invoked()} secrets apply --namespace ${state.namespace} (it generates AUTH_SECRET and POSTGRES_PASSWORD and keeps them from then on), then export again`,
   );
 }
 
@@ -237,7 +238,7 @@ export async function runSecretsApply(options: SecretsApplyOptions, out: GitopsO
       for (const n of notices) out.line(`mathison-install: ${n}`);
       if (changed && state.record.gitops)
         out.line(
-          "the config digest in the pod templates changed: run mathison-install export --gitops DIR again and commit, so web and worker restart with the new values",
+          `the config digest in the pod templates changed: run ${invoked()} export --gitops DIR again and commit, so web and worker restart with the new values`,
         );
       return ExitCode.ok;
     });

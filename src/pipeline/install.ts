@@ -39,6 +39,7 @@ import { type KubeObject, objectRef } from "../facts/objects.js";
 import { packageVersion } from "../base/version.js";
 import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
 import { discoverClusterFacts } from "./cluster-facts.js";
+import { invoked } from "../base/invocation.js";
 
 const OUTCOME_EXIT: Record<RunOutcome, ExitCodeValue> = {
   ok: ExitCode.ok,
@@ -213,7 +214,7 @@ export function wholeRunVerdict(applied: DoneEvent, verified: VerifyResult | und
     ok: false,
     outcome: "verify-failed",
     message: `${applied.message}, but verification failed (${failed.join(", ")}): it does not work end to end yet`,
-    next: [...hints, `mathison-install verify --namespace ${namespace}`],
+    next: [...hints, `${invoked()} verify --namespace ${namespace}`],
   };
 }
 
@@ -323,7 +324,7 @@ function gitopsRefusal(state: InstallState): Stop {
   const where = g.repoURL ? `, ${g.repoURL}${g.path && g.path !== "." ? ` ${g.path}` : ""}` : "";
   return new Stop(
     ExitCode.usage,
-    `mathison-install: namespace ${state.namespace} is GitOps-managed (${g.flavor}${where}) since ${g.exportedAt}: an install here would fight the controller; nothing was applied\n  try: change values.yaml in the exported directory, run mathison-install export --gitops DIR --values DIR/values.yaml, and commit; or, to manage it with the installer again, remove the ${gitopsController(g).name}, keeping its objects (${gitopsController(g).release}), and run install --leave-gitops`,
+    `mathison-install: namespace ${state.namespace} is GitOps-managed (${g.flavor}${where}) since ${g.exportedAt}: an install here would fight the controller; nothing was applied\n  try: change values.yaml in the exported directory, run ${invoked()} export --gitops DIR --values DIR/values.yaml, and commit; or, to manage it with the installer again, remove the ${gitopsController(g).name}, keeping its objects (${gitopsController(g).release}), and run install --leave-gitops`,
     "refused",
   );
 }
@@ -331,7 +332,7 @@ function gitopsRefusal(state: InstallState): Stop {
 function usage(problems: readonly ConfigProblem[]): Stop {
   return new Stop(
     ExitCode.usage,
-    `${problems.map((p) => `mathison-install: ${formatProblem(p)}`).join("\n")}\nnothing was applied; mathison-install install --help lists every setting`,
+    `${problems.map((p) => `mathison-install: ${formatProblem(p)}`).join("\n")}\nnothing was applied; ${invoked()} install --help lists every setting`,
     "refused",
   );
 }
@@ -601,7 +602,7 @@ function snapshotTaken(run: PlannedRun, file: string, reporter: Reporter, signal
     nothingDone: "nothing was applied",
     next: [
       "fix what the backup said, then run the same command again",
-      `or take one by hand (mathison-install backup --namespace ${run.state.namespace} --out FILE) and upgrade with --no-backup`,
+      `or take one by hand (${invoked()} backup --namespace ${run.state.namespace} --out FILE) and upgrade with --no-backup`,
     ],
     total: run.plan.rendered.stages.reduce((n, s) => n + s.objects.length, 0),
     startedAt: run.startedAt,

@@ -32,6 +32,7 @@ import type { ReportingOptions } from "./front-end.js";
 import { installedOf } from "./install.js";
 import { exitOf, runLocked, Stop, type CommandWords } from "./locked.js";
 import { checkInstall, verifiedEvent, type VerifyFrontEnd } from "./verify.js";
+import { invoked } from "../base/invocation.js";
 
 /** The workloads that use the database: stopped while it is replaced. */
 const APPS = ["mathison-web", "mathison-worker"] as const;
@@ -266,7 +267,7 @@ function stopped(run: RestoreRun, why: string, code: ExitCodeValue, outcome: Run
   const ns = run.state.namespace;
   return new Stop(
     code,
-    `mathison-install: the restore stopped: ${why}\n  web and worker may be stopped: run mathison-install restore ${run.options.file} --namespace ${ns} again, or mathison-install install --namespace ${ns} to start them as they were`,
+    `mathison-install: the restore stopped: ${why}\n  web and worker may be stopped: run ${invoked()} restore ${run.options.file} --namespace ${ns} again, or ${invoked()} install --namespace ${ns} to start them as they were`,
     outcome,
   );
 }

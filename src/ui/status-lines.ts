@@ -1,6 +1,7 @@
 import type { InstallStatus } from "../pipeline/status.js";
 import type { GitopsManaged } from "../record/install-record.js";
 import { shortTime, timeAgo } from "./plan-lines.js";
+import { invoked } from "../base/invocation.js";
 
 const WIDTH = 80;
 
@@ -41,19 +42,19 @@ function lockLine(s: InstallStatus): string {
 function headline(s: InstallStatus): string {
   if (s.state === "incomplete") {
     const last = s.history.at(-1);
-    return `INCOMPLETE: no run has completed yet${last ? ` (the last one stopped: ${last.outcome}, ${shortTime(last.time)})` : ""}; re-run mathison-install install --namespace ${s.namespace} to resume, or mathison-install uninstall --namespace ${s.namespace} to remove it`;
+    return `INCOMPLETE: no run has completed yet${last ? ` (the last one stopped: ${last.outcome}, ${shortTime(last.time)})` : ""}; re-run ${invoked()} install --namespace ${s.namespace} to resume, or ${invoked()} uninstall --namespace ${s.namespace} to remove it`;
   }
   if (s.restoring) {
     return (
       `RESTORE NOT FINISHED (started ${shortTime(s.restoring.since)}): web and worker may be scaled down; ` +
-      `unless it still runs (see the lock), mathison-install restore ${s.restoring.file} --namespace ${s.namespace} finishes it, ` +
-      `mathison-install install --namespace ${s.namespace} starts them as they were`
+      `unless it still runs (see the lock), ${invoked()} restore ${s.restoring.file} --namespace ${s.namespace} finishes it, ` +
+      `${invoked()} install --namespace ${s.namespace} starts them as they were`
     );
   }
   const v = s.lastVerification;
   const verification =
     v && !v.ok
-      ? `; last verification failed (${v.failed.join(", ")}): mathison-install verify --namespace ${s.namespace} says why`
+      ? `; last verification failed (${v.failed.join(", ")}): ${invoked()} verify --namespace ${s.namespace} says why`
       : "";
   return `${s.healthy ? "healthy" : "NOT healthy"}${verification}`;
 }
@@ -112,7 +113,7 @@ export function statusLines(s: InstallStatus, now: Date = new Date()): string[] 
   lines.push(
     v
       ? `Last verification: ${timeAgo(v.time, now)}, ${v.ok ? "passed" : `failed: ${v.failed.join(", ")}`}${v.warned.length > 0 ? `; warnings: ${v.warned.join(", ")}` : ""}`
-      : "Last verification: none recorded (mathison-install verify)",
+      : `Last verification: none recorded (${invoked()} verify)`,
   );
   return lines.map(fit);
 }

@@ -1,5 +1,5 @@
 /** Where a command meant for copying starts: from it to the end of its clause, the text is never broken. */
-const COMMAND_START = /^(kubectl|mathison-install|helm|openssl|npx|npm|curl)$/;
+const COMMAND_START = /^(kubectl|mathison-install|helm|openssl|npx|npm|curl|bash)$/;
 
 /**
  * A line wrapped at word boundaries to `width`, continuation lines indented under the text after

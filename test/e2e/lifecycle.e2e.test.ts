@@ -229,10 +229,13 @@ describe("uninstall in a terminal", { skip: skip || tmuxMissing() }, () => {
     t.send("Enter");
     assert.equal(await t.exitCode(), 0, t.history());
     assert.match(t.screen(), /✔ Mathison was removed from namespace e2e-uninstall-tty-\w+/);
+    // What a shell reads when the lines are pasted: a backslash before the line's end joins them.
+    const pasted = t.screen().replace(/ \\\n\s*/g, " ");
     assert.match(
-      t.screen().replace(/\n\s*/g, " "),
-      /to delete them for good: kubectl -n e2e-uninstall-tty-\w+ delete pvc\/data-postgres-0 pvc\/data-redis-0 secret\/mathison-secrets && kubectl delete namespace/,
+      pasted,
+      /to delete them for good:\s+kubectl -n e2e-uninstall-tty-\w+ delete pvc\/data-postgres-0 pvc\/data-redis-0 secret\/mathison-secrets && kubectl delete namespace e2e-uninstall-tty-\w+/,
     );
+    for (const line of t.screen().split("\n")) assert.ok(line.length <= 80, `fits the terminal: ${line}`);
     assert.match(t.history(), /Removing from/);
     assert.deepEqual(await leftovers(c, namespace), [
       "PersistentVolumeClaim/data-postgres-0",

@@ -330,3 +330,20 @@ spec: {controller: k8s.io/ingress-nginx}
     }
   });
 });
+
+describe("the checkout's script", () => {
+  it("its hints name it, as the newcomer typed it", async () => {
+    const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn("bash", ["scripts/mathison-install.sh", "frobnicate"], {
+        cwd: PACKAGE_ROOT,
+        env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "" },
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      const err: Buffer[] = [];
+      child.stderr.on("data", (b: Buffer) => err.push(b));
+      child.on("close", (code) => resolve({ code, stderr: Buffer.concat(err).toString() }));
+    });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /try: bash scripts\/mathison-install\.sh --help lists them/);
+  });
+});

@@ -89,7 +89,8 @@ describe("an API server outage during a wait", { skip, timeout: 400_000 }, () =>
     after(() => relay.close());
     assert.equal((await kubectl(c, ["taint", "nodes", "kwok-node-0", TAINT, "--overwrite"])).code, 0);
     const { child, result } = startInstaller(c, [
-      ...installArgs(ns, "--skip-preflight", "--timeout", "6s"),
+      // Room for the volumes to bind and the scheduler to say why, on a loaded machine too.
+      ...installArgs(ns, "--skip-preflight", "--timeout", "15s"),
       "--kubeconfig",
       relay.kubeconfig,
     ]);

@@ -72,6 +72,14 @@ describe("npm pack tarball", () => {
       assert.match(notices, new RegExp(`^## ${name.replace("/", "\\/")} `, "m"), name);
   });
 
+  it("under npx, hints say npx mathison-install", async () => {
+    await assert.rejects(npx(["frobnicate"]), (err: { code?: number; stderr?: string }) => {
+      assert.equal(err.code, 2);
+      assert.match(err.stderr ?? "", /try: npx mathison-install --help lists them/);
+      return true;
+    });
+  });
+
   it("runs --version, --help and render with npx from a clean directory", async () => {
     assert.equal((await npx(["--version"])).stdout.trim(), packageJson["version"]);
     assert.match((await npx(["--help"])).stdout, /Usage:\n\s+mathison-install \[install\]/);

@@ -124,6 +124,17 @@ describe("invalid values", () => {
     );
   });
 
+  it("hints name the command as the user started it: the installed bin, npx, or the checkout's script", async () => {
+    assert.match((await runCli(["frobnicate"])).stderr, /try: mathison-install --help lists them/);
+    assert.match(
+      (await runCli(["frobnicate"], { npm_command: "exec" })).stderr,
+      /try: npx mathison-install --help lists/,
+    );
+    const script = await runCli(["render", "--bogus"], { MATHISON_INVOKED_AS: "bash scripts/mathison-install.sh" });
+    assert.match(script.stderr, /try: bash scripts\/mathison-install\.sh render --help lists the flags/);
+    assert.match((await runCli(["frobnicate"])).stderr, /try: mathison-install --help/, "each run reads it anew");
+  });
+
   it("install requires the domain", () => {
     const r = loadConfig({ flags: {}, env: {}, forInstall: true });
     assert.equal(r.ok, false);

@@ -2,6 +2,7 @@ import { typed } from "../../facts/objects.js";
 import { CONFIGMAP_NAME } from "../../facts/names.js";
 import type { Check, CheckResult } from "../types.js";
 import type { VerifyContext } from "./context.js";
+import { invoked } from "../../base/invocation.js";
 
 const SSE_ANNOTATIONS: Readonly<Record<string, string>> = {
   "nginx.ingress.kubernetes.io/proxy-buffering": "off",
@@ -28,7 +29,7 @@ export const ingressAddressCheck: Check<VerifyContext> = {
   async run(ctx): Promise<CheckResult> {
     const ing = await ingressOf(ctx);
     if (!ing)
-      return { status: "fail", message: "Ingress mathison-web is missing", hint: "re-run mathison-install install" };
+      return { status: "fail", message: "Ingress mathison-web is missing", hint: `re-run ${invoked()} install` };
     const className = typed(ing, "Ingress").spec?.ingressClassName;
     const cls = className
       ? await ctx.kube.get({ apiVersion: "networking.k8s.io/v1", kind: "IngressClass", name: className })
@@ -72,7 +73,7 @@ export const authUrlCheck: Check<VerifyContext> = {
       return {
         status: "fail",
         message: `AUTH_URL is ${auth ?? "(unset)"}, the Ingress serves ${url}: sign-in callbacks would break`,
-        hint: "re-run mathison-install install: it derives AUTH_URL from the domain and TLS",
+        hint: `re-run ${invoked()} install: it derives AUTH_URL from the domain and TLS`,
       };
     return { status: "pass", message: `AUTH_URL ${auth} is the Ingress URL` };
   },
@@ -103,7 +104,7 @@ export const sseCheck: Check<VerifyContext> = {
       return {
         status: "fail",
         message: `ingress-nginx will ${wrong.map(([k, v]) => `not have ${k}=${v}`).join(", ")}`,
-        hint: "re-run mathison-install install to restore the annotations",
+        hint: `re-run ${invoked()} install to restore the annotations`,
       };
     return { status: "pass", message: "ingress-nginx: proxy buffering off, read and send timeouts 300 s" };
   },

@@ -2,6 +2,7 @@ import type { AccessQuestion } from "../../kube/types.js";
 import { describeAccess } from "../preflight/permissions.js";
 import type { Check, CheckResult } from "../types.js";
 import type { VerifyContext } from "./context.js";
+import { invoked } from "../../base/invocation.js";
 
 /** Seed 001 §5: what the worker's ServiceAccount must be allowed, cluster-wide. */
 export const SERVICE_ACCOUNT_ACCESS: readonly AccessQuestion[] = [
@@ -26,7 +27,7 @@ export const serviceAccountCheck: Check<VerifyContext> = {
       return {
         status: "fail",
         message: `${user} may not ${missing.map(describeAccess).join("; ")}`,
-        hint: "the ClusterRole or its binding was changed: re-run mathison-install install to restore them",
+        hint: `the ClusterRole or its binding was changed: re-run ${invoked()} install to restore them`,
       };
     return {
       status: "pass",

@@ -3,6 +3,7 @@ import { jobReadinessWithPods } from "../../engine/readiness.js";
 import { newestMigrationJob } from "../../engine/migration.js";
 import type { Check, CheckResult } from "../types.js";
 import type { VerifyContext } from "./context.js";
+import { invoked } from "../../base/invocation.js";
 
 const APPLIED = /migrations have been successfully applied|No pending migrations to apply/;
 
@@ -19,7 +20,7 @@ export const migrationCheck: Check<VerifyContext> = {
       return {
         status: "fail",
         message: "no migration Job in the namespace",
-        hint: "re-run mathison-install install: it runs the migration",
+        hint: `re-run ${invoked()} install: it runs the migration`,
       };
     const pods = (
       await kube.list("v1", "Pod", ns, { labelSelector: `batch.kubernetes.io/job-name=${job.metadata.name}` })
@@ -58,8 +59,7 @@ function deploymentCheck(
     async run(ctx): Promise<CheckResult> {
       const d = await ctx.kube.get({ apiVersion: "apps/v1", kind: "Deployment", name, namespace: ctx.state.namespace });
       const hint = `kubectl -n ${ctx.state.namespace} describe deployment ${name}`;
-      if (!d)
-        return { status: "fail", message: `Deployment ${name} is missing`, hint: "re-run mathison-install install" };
+      if (!d) return { status: "fail", message: `Deployment ${name} is missing`, hint: `re-run ${invoked()} install` };
       const dep = typed(d, "Deployment");
       const want = dep.spec?.replicas ?? 1;
       const ready = dep.status?.readyReplicas ?? 0;
@@ -68,7 +68,7 @@ function deploymentCheck(
         return {
           status: "fail",
           message: `runs ${image}, the install record says ${expected(ctx)}`,
-          hint: "someone changed it outside the installer: re-run mathison-install install",
+          hint: `someone changed it outside the installer: re-run ${invoked()} install`,
         };
       if (ready < want) return { status: "fail", message: `${ready}/${want} ready (${image})`, hint };
       return { status: "pass", message: `${ready}/${want} ready, ${image}` };

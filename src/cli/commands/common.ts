@@ -9,6 +9,7 @@ import { OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
+import { invoked } from "../../base/invocation.js";
 
 /** --output and the namespace (flag, environment or values file) of the read-only commands; problems printed, exit 2. */
 export function outputAndNamespace(
@@ -124,7 +125,7 @@ export async function withCluster(
     // It reached the cluster and was told no: a permission, not a connection, is missing.
     if (err instanceof KubeApiError && err.status === 403) {
       io.stderr.write(
-        `mathison-install: the cluster refused a read these credentials need: ${err.message}\n  try: kubectl auth can-i --list${args.strings["namespace"] ? ` -n ${args.strings["namespace"]}` : ""} with the same --kubeconfig/--context shows what they may do; mathison-install preflight lists every permission an install needs\n`,
+        `mathison-install: the cluster refused a read these credentials need: ${err.message}\n  try: kubectl auth can-i --list${args.strings["namespace"] ? ` -n ${args.strings["namespace"]}` : ""} with the same --kubeconfig/--context shows what they may do; ${invoked()} preflight lists every permission an install needs\n`,
       );
       return ExitCode.preflight;
     }

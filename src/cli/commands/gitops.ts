@@ -10,6 +10,7 @@ import {
 } from "../../pipeline/gitops.js";
 import { GITOPS_FLAVORS, type GitopsFlavor, type RepoLocation } from "../../render/gitops.js";
 import { widthOf, wrapLines } from "../../ui/wrap.js";
+import { invoked } from "../../base/invocation.js";
 import type { ParsedArgs } from "../args.js";
 import { connectOptions, lockTimeout } from "./common.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
@@ -97,6 +98,6 @@ function output(io: CliIO): GitopsOutput {
 function usage(problems: readonly string[], io: CliIO, nothingDone: string, command: string): ExitCodeValue {
   for (const p of problems)
     io.stderr.write(`${wrapLines([`mathison-install: ${p}`], widthOf(io.stderr)).join("\n")}\n`);
-  io.stderr.write(`${nothingDone}; mathison-install ${command} --help lists the flags\n`);
+  io.stderr.write(`${nothingDone}; ${invoked()} ${command} --help lists the flags\n`);
   return ExitCode.usage;
 }

@@ -13,6 +13,7 @@ import { scriptFrontEnd } from "../../ui/script-front-end.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
 import { loadTerminal } from "../../ui/load-terminal.js";
+import { invoked } from "../../base/invocation.js";
 
 export { parseDuration };
 
@@ -143,6 +144,6 @@ export function isCI(env: Readonly<Record<string, string | undefined>>): boolean
 function usage(problems: readonly string[], io: CliIO): ExitCodeValue {
   for (const p of problems)
     io.stderr.write(`${wrapLines([`mathison-install: ${p}`], widthOf(io.stderr)).join("\n")}\n`);
-  io.stderr.write("nothing was applied; mathison-install install --help lists every setting\n");
+  io.stderr.write(`nothing was applied; ${invoked()} install --help lists every setting\n`);
   return ExitCode.usage;
 }

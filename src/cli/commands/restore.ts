@@ -9,6 +9,7 @@ import { isNonInteractive } from "./install.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
 import { loadTerminal } from "../../ui/load-terminal.js";
+import { invoked } from "../../base/invocation.js";
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 
@@ -23,7 +24,7 @@ export async function runRestore(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
   const files = args.positionals ?? [];
   if (files.length !== 1)
     problems.push(
-      `FILE: ${files.length === 0 ? "missing" : `${files.length} given`}: restore takes one backup file, as mathison-install backup wrote it (its manifest FILE.json beside it)`,
+      `FILE: ${files.length === 0 ? "missing" : `${files.length} given`}: restore takes one backup file, as ${invoked()} backup wrote it (its manifest FILE.json beside it)`,
     );
   const interactive = !isNonInteractive(args, io);
   if (!interactive && !args.booleans["yes"])
@@ -35,7 +36,7 @@ export async function runRestore(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
   const flags = lockedRunFlags(args, io, problems);
   if (problems.length > 0 || timeoutMs === undefined || !flags) {
     for (const p of problems) io.stderr.write(`mathison-install: ${p}\n`);
-    io.stderr.write("nothing was restored; mathison-install restore --help lists the flags\n");
+    io.stderr.write(`nothing was restored; ${invoked()} restore --help lists the flags\n`);
     return ExitCode.usage;
   }
   const { cluster, lockTimeoutMs, network } = flags;

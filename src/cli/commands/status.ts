@@ -7,6 +7,7 @@ import type { ParsedArgs } from "../args.js";
 import { outputAndNamespace, withCluster } from "./common.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
+import { invoked } from "../../base/invocation.js";
 
 /** `mathison-install status`: the install at a glance on stdout (text or one JSON document); exit 0 only when healthy. */
 export async function runStatus(args: ParsedArgs, io: CliIO): Promise<ExitCodeValue> {
@@ -18,7 +19,7 @@ export async function runStatus(args: ParsedArgs, io: CliIO): Promise<ExitCodeVa
     const status = await readStatus(kube, namespace);
     if (!status) {
       io.stderr.write(
-        `mathison-install: ${noInstallMessage(namespace, kube.contextName)}\n  try: --namespace with the install's namespace, or mathison-install install to install one\n`,
+        `mathison-install: ${noInstallMessage(namespace, kube.contextName)}\n  try: --namespace with the install's namespace, or ${invoked()} install to install one\n`,
       );
       if (output === "json") io.stdout.write(`${JSON.stringify({ namespace, installed: null })}\n`);
       return ExitCode.notInstalled;

@@ -13,6 +13,7 @@ import { isNonInteractive } from "./install.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
 import { loadTerminal } from "../../ui/load-terminal.js";
+import { invoked } from "../../base/invocation.js";
 
 const DEFAULT_TIMEOUT_MS = 2 * 60_000;
 
@@ -49,7 +50,7 @@ export async function runUninstall(args: ParsedArgs, io: CliIO): Promise<ExitCod
     typeof lockTimeoutMs === "string"
   ) {
     for (const p of problems) io.stderr.write(`mathison-install: ${p}\n`);
-    io.stderr.write("nothing was deleted; mathison-install uninstall --help lists the flags\n");
+    io.stderr.write(`nothing was deleted; ${invoked()} uninstall --help lists the flags\n`);
     return ExitCode.usage;
   }
   const frontEnd = interactive ? await interactiveFrontEnd(args, io) : await scriptFrontEnd(args, io, output);

@@ -2,6 +2,7 @@ import { Box, Text } from "ink";
 import { OUTCOME_WORDS } from "../plain-reporter.js";
 import { Wrapped } from "./Wrapped.js";
 import type { ViewModel } from "../view-model.js";
+import { invoked } from "../../base/invocation.js";
 
 export type RunAction = "install" | "uninstall";
 
@@ -45,7 +46,7 @@ export function Summary({ done, url, namespace, dryRun, action }: SummaryProps) 
       <Text>{`  Open ${url}`}</Text>
       <Text dimColor>{`  kubectl -n ${namespace} get pods                  what runs`}</Text>
       <Text dimColor>{`  kubectl -n ${namespace} logs deploy/mathison-web  the web log`}</Text>
-      <Text dimColor>{"  mathison-install install  re-run to upgrade (secrets are kept)"}</Text>
+      <Text dimColor>{`  ${invoked()} install  re-run to upgrade (secrets are kept)`}</Text>
     </Box>
   );
 }
