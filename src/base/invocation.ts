@@ -3,7 +3,10 @@
  * under npx, `bash scripts/mathison-install.sh` from a checkout (the script says so in
  * MATHISON_INVOKED_AS), else the installed bin. Set once as a run starts (cli/main.ts).
  */
-let invokedAs = "mathison-install";
+// A process-wide slot, not a module variable: the terminal screens are a bundle of their own
+// (dist/bundle/terminal.mjs) with their own copy of this module.
+const SLOT = Symbol.for("mathison-install.invoked-as");
+const slot = globalThis as { [SLOT]?: string };
 
 export function invocationOf(env: Readonly<Record<string, string | undefined>>): string {
   const given = env["MATHISON_INVOKED_AS"]?.trim();
@@ -14,10 +17,10 @@ export function invocationOf(env: Readonly<Record<string, string | undefined>>):
 }
 
 export function setInvocation(env: Readonly<Record<string, string | undefined>>): void {
-  invokedAs = invocationOf(env);
+  slot[SLOT] = invocationOf(env);
 }
 
 /** The program as the user starts it, for a command in a hint: `${invoked()} install --namespace x`. */
 export function invoked(): string {
-  return invokedAs;
+  return slot[SLOT] ?? "mathison-install";
 }

@@ -14,6 +14,7 @@ import {
   parseTolerations,
   minLength,
   settingWord,
+  llmProvider,
   storageQuantity,
   type Validator,
 } from "./validate.js";
@@ -188,8 +189,8 @@ export const FIELDS: readonly FieldSpec[] = [
     env: "MATHISON_LLM_PROVIDER",
     secret: false,
     default: "anthropic",
-    describe: "LLM_PROVIDER for web and worker",
-    validate: settingWord,
+    describe: "LLM_PROVIDER for web and worker (anthropic: the key the installer carries is ANTHROPIC_API_KEY)",
+    validate: llmProvider,
   },
   {
     key: "mathisonMode",

@@ -119,6 +119,14 @@ export function integerIn(min: number, max: number): Validator {
 export const settingWord: Validator = (v) =>
   /^[a-z][a-z0-9-]{0,62}$/.test(v) ? undefined : "a lowercase word of letters, digits and '-', starting with a letter";
 
+/** The LLM providers the installer can configure: it carries the API key of Anthropic's alone (ANTHROPIC_API_KEY). */
+export const LLM_PROVIDERS = ["anthropic"] as const;
+
+export const llmProvider: Validator = (v) =>
+  (LLM_PROVIDERS as readonly string[]).includes(v)
+    ? undefined
+    : `${LLM_PROVIDERS.join(", ")}: the installer carries only ANTHROPIC_API_KEY, so no other provider would have a key`;
+
 export function minLength(n: number): Validator {
   return (v) => (v.length >= n ? undefined : `at least ${n} characters`);
 }

@@ -250,6 +250,15 @@ describe("npm pack tarball", () => {
       const history = t.history();
       // The install applies everything; its verification fails here only where the test cluster has no ingress controller.
       assert.match(history, /✔ \[6\/6\] Ingress, network policies and disruption budget/, history);
+      // A newcomer learns where it goes before the first question, and is not asked what has one answer.
+      assert.match(
+        history.replace(/\n\s*/g, " "),
+        /Installing into context \S+, namespace mathison-system \(--namespace chooses another\) [✔?] Domain of the web UI/,
+      );
+      assert.doesNotMatch(history, /[?✔] (LLM provider|MATHISON_MODE)/, "one-value settings are not asked");
+      // Hints name the program as the newcomer started it, even on the terminal screens (a bundle of their own).
+      assert.match(history, /npx mathison-install verify --namespace mathison-system/);
+      assert.match(history, /npx mathison-install install {2}re-run to upgrade/);
       assert.match(history, /\[line exit (0|10)\][\s\S]*mathison-system[\s\S]*\[line exit \d+\]/, history);
       assert.equal(
         (await kubectlJson(c, ["-n", "mathison-system", "get", "deployment/mathison-web"])).status.readyReplicas,

@@ -20,7 +20,7 @@ describe("invalid values", () => {
     tag: ["-x", "a b", ".x", "t".repeat(129)],
     webImage: ["Mathison/Web", "x::y", "repo@sha256:abc", "a/b:"],
     workerImage: ["UPPER", "a b"],
-    llmProvider: ["Anthropic", "1x"],
+    llmProvider: ["Anthropic", "1x", "openai"],
     mathisonMode: ["Self Hosted"],
     baseDomain: ["under_score.example.com"],
     webReplicas: ["0", "-1", "2.5", "many", "51"],

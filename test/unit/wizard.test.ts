@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
 import { FIELD_KEYS, type FieldKey } from "../../src/config/fields.js";
-import { planQuestions, type Question } from "../../src/ui/wizard/questions.js";
+import { planQuestions, tagQuestion, type Question } from "../../src/ui/wizard/questions.js";
 import { summaryLines } from "../../src/ui/wizard/summary.js";
 import { askQuestions, WizardCancelled } from "../../src/ui/wizard/wizard.js";
 import { configFrom } from "../helpers/plan.js";
@@ -51,9 +51,7 @@ describe("which questions", () => {
         "workerImage",
         "registryUsername",
         "registryPassword",
-        "llmProvider",
         "anthropicApiKey",
-        "mathisonMode",
         "baseDomain",
         "authSecret",
         "postgresPassword",
@@ -181,9 +179,14 @@ describe("the tag question", () => {
       "recorded ones follow a new tag: asked",
     );
   });
-  it("MATHISON_MODE is a choice that explains itself, with a way to type another mode", () => {
-    const q = planQuestions({ supplied: none, facts }).find((x) => x.key === "mathisonMode")!;
-    assert.equal(q.kind, "select");
-    assert.match(JSON.stringify(q), /self-hosted: one organisation runs its own Mathison/);
+  it("asks only what a newcomer can answer: one-value settings are shown, not asked; the rest explain themselves", () => {
+    const qs = planQuestions({ supplied: none, facts });
+    assert.ok(!qs.some((q) => q.key === "llmProvider" || q.key === "mathisonMode"), "one supported value each");
+    const base = byKey(qs, "baseDomain");
+    assert.ok(base.kind === "input" && /APP\.BASE-DOMAIN, so it needs a wildcard DNS record/.test(base.note ?? ""));
+    const tag = byKey(qs, "tag");
+    assert.ok(tag.kind === "input" && /The default tag, latest, names no release/.test(tag.note ?? ""));
+    const pinned = tagQuestion("2.1.0");
+    assert.ok(pinned.kind === "input" && pinned.note === undefined, "a release needs no note");
   });
 });

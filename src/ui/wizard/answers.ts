@@ -48,6 +48,11 @@ export async function resolveWizardAnswers(ctx: AnswerContext, input: WizardAnsw
       answers = await askQuestions([tagQuestion(recorded.tag ?? spec("tag").default!)], input.io, known);
     more = await askYesNo("Change other settings?", input.io, false);
   }
+  // The namespace is known before any question (it says which install this is): a first install shows it.
+  if (!ctx.upgrade && !suppliedKeys.has("namespace"))
+    input.io.output.write(
+      `${wrapLines([`Installing into context ${ctx.kube.contextName}, namespace ${ctx.state.namespace} (--namespace chooses another)`], widthOf(input.io.output as { isTTY?: boolean; columns?: number })).join("\n")}\n`,
+    );
   if (more) {
     const facts = await ctx.facts();
     const open = planQuestions({

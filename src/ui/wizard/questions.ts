@@ -1,12 +1,5 @@
 import { FIELDS, type FieldKey } from "../../config/fields.js";
-import {
-  dns1123Subdomain,
-  hostName,
-  imageReference,
-  imageTag,
-  parseImageReference,
-  settingWord,
-} from "../../config/validate.js";
+import { dns1123Subdomain, hostName, imageReference, imageTag, parseImageReference } from "../../config/validate.js";
 import type { ClusterFacts } from "../../pipeline/cluster-facts.js";
 import { registryHost } from "../../render/registry.js";
 
@@ -21,6 +14,8 @@ export type Question =
       readonly defaultFrom?: FieldKey;
       /** Asked only if this holds for the answers so far. */
       readonly askIf?: (answered: (key: FieldKey) => string | undefined) => boolean;
+      /** One line before the question: what the setting means, where its name alone says nothing. */
+      readonly note?: string;
     }
   | {
       readonly kind: "select";
@@ -197,14 +192,8 @@ export function planQuestions({
       default: def("webReplicas"),
       validate: asPrompt(spec("webReplicas").validate),
     });
-  if (open("llmProvider"))
-    qs.push({
-      kind: "input",
-      key: "llmProvider",
-      message: "LLM provider (LLM_PROVIDER)",
-      default: def("llmProvider"),
-      validate: asPrompt(settingWord),
-    });
+  // LLM_PROVIDER and MATHISON_MODE have one value the installer supports each: shown in the
+  // summary, not asked (flags and values files still set them).
   if (open("anthropicApiKey")) {
     qs.push({
       kind: "secret",
@@ -215,28 +204,6 @@ export function planQuestions({
       validate: (v) => (v.trim() ? true : "Allowed: the key (it is stored only in the namespace's Secret)"),
     });
   }
-  if (open("mathisonMode")) {
-    const current = def("mathisonMode");
-    const otherwise: Question = {
-      kind: "input",
-      key: "mathisonMode",
-      message: "MATHISON_MODE (a mode your Mathison build documents)",
-      default: current,
-      validate: asPrompt(settingWord),
-    };
-    qs.push({
-      kind: "select",
-      key: "mathisonMode",
-      message: "MATHISON_MODE: how this Mathison runs",
-      default: current,
-      otherwise,
-      choices: [
-        { name: "self-hosted: one organisation runs its own Mathison (the default)", value: "self-hosted" },
-        ...(current !== "self-hosted" ? [{ name: `${current} (installed)`, value: current }] : []),
-      ],
-      note: "Choose self-hosted unless your Mathison build documents another mode; the last choice lets you type it.",
-    });
-  }
   if (open("baseDomain"))
     qs.push({
       kind: "input",
@@ -244,6 +211,7 @@ export function planQuestions({
       message: "MATHISON_BASE_DOMAIN (tenant apps are served under it)",
       ...(recorded.baseDomain ? { default: recorded.baseDomain } : { defaultFrom: "domain" as const }),
       validate: asPrompt(caseless(hostName)),
+      note: "MATHISON_BASE_DOMAIN: the apps Mathison deploys for its users are served at APP.BASE-DOMAIN, so it needs a wildcard DNS record; Enter takes the web UI's domain.",
     });
   for (const key of ["authSecret", "postgresPassword"] as const) {
     if (open(key))
@@ -258,6 +226,9 @@ export function planQuestions({
   return qs;
 }
 
+/** Tags that name no release: what they pull changes under the install. */
+const MOVING_TAGS = new Set(["latest", "main", "master", "edge", "nightly", "stable"]);
+
 export function tagQuestion(defaultTag: string): Question {
   return {
     kind: "input",
@@ -265,6 +236,11 @@ export function tagQuestion(defaultTag: string): Question {
     message: "Image tag for web and worker",
     default: defaultTag,
     validate: asPrompt(imageTag),
+    ...(MOVING_TAGS.has(defaultTag)
+      ? {
+          note: `The default tag, ${defaultTag}, names no release: each restart may pull another build, and an upgrade cannot tell what changed. Type the release to run (e.g. 2.1.0) to pin it.`,
+        }
+      : {}),
   };
 }
 

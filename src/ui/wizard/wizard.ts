@@ -3,6 +3,7 @@ import { fieldSpec, type FieldKey } from "../../config/fields.js";
 import { Cancelled } from "../../pipeline/front-end.js";
 import type { RawSource } from "../../config/sources.js";
 import { tlsSecretNameQuestion, type Question } from "./questions.js";
+import { widthOf, wrapLines } from "../wrap.js";
 
 /** The terminal the questions use; the wizard owns stdin until it returns, then Ink may take it. */
 export interface PromptIO {
@@ -60,6 +61,10 @@ async function ask(
   switch (q.kind) {
     case "input": {
       if (q.askIf && !q.askIf(answered)) return undefined;
+      if (q.note)
+        io.output.write(
+          `${wrapLines([`! ${q.note}`], widthOf(io.output as { isTTY?: boolean; columns?: number })).join("\n")}\n`,
+        );
       // A default taken from another answer is that answer as it will be used (a host name lowercased).
       const from = q.defaultFrom ? answered(q.defaultFrom) : undefined;
       const normalize = q.defaultFrom ? fieldSpec(q.defaultFrom).normalize : undefined;
