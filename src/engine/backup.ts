@@ -92,52 +92,57 @@ export async function takeBackup(kube: Kube, input: BackupInput): Promise<Backup
   boundYoungGeneration();
   const started = Date.now();
   const progress = (done: number) => (bytes: number) => input.onProgress?.(done + bytes, Date.now() - started);
-  const dump = await execToFile(kube, {
-    namespace,
-    pod: POSTGRES_POD,
-    container: POSTGRES_CONTAINER,
-    command: ["pg_dump", "--format=custom", "--compress=1", "-U", user, "-d", db],
-    file,
-    what: "pg_dump",
-    onProgress: progress(0),
-    signal: input.signal,
-  });
-  let redis: Streamed | undefined;
-  if (input.includeRedis) {
-    try {
-      redis = await execToFile(kube, {
-        namespace,
-        pod: REDIS_POD,
-        container: REDIS_CONTAINER,
-        command: ["redis-cli", "--rdb", "-"],
-        file: `${file}.rdb`,
-        through: new WithoutEofMark(),
-        what: "redis-cli --rdb",
-        onProgress: progress(dump.bytes),
-        signal: input.signal,
-      });
-    } catch (err) {
-      // A backup is whole or absent: the database's dump goes with the snapshot that failed.
-      rmSync(file, { force: true });
-      throw err;
-    }
+  // Every file is written as FILE.partial and renamed only once all of them are complete: a
+  // backup is whole or absent, whatever fails (a full disk, a kill) and wherever.
+  const partials = [file, `${file}.rdb`, `${file}.json`].map((f) => `${f}.partial`);
+  try {
+    const dump = await execToFile(kube, {
+      namespace,
+      pod: POSTGRES_POD,
+      container: POSTGRES_CONTAINER,
+      command: ["pg_dump", "--format=custom", "--compress=1", "-U", user, "-d", db],
+      file,
+      what: "pg_dump",
+      onProgress: progress(0),
+      signal: input.signal,
+    });
+    const redis = input.includeRedis
+      ? await execToFile(kube, {
+          namespace,
+          pod: REDIS_POD,
+          container: REDIS_CONTAINER,
+          command: ["redis-cli", "--rdb", "-"],
+          file: `${file}.rdb`,
+          through: new WithoutEofMark(),
+          what: "redis-cli --rdb",
+          onProgress: progress(dump.bytes),
+          signal: input.signal,
+        })
+      : undefined;
+    input.onProgress?.(dump.bytes + (redis?.bytes ?? 0), Date.now() - started);
+    const manifest: BackupManifest = {
+      format: MANIFEST_FORMAT,
+      installerVersion: input.installerVersion,
+      createdAt: new Date(started).toISOString(),
+      context: kube.contextName,
+      namespace,
+      database: { name: db, user, sizeBytes },
+      images: input.images,
+      lastMigration,
+      file: basename(file),
+      ...dump,
+      ...(redis ? { redis: { file: basename(`${file}.rdb`), ...redis } } : {}),
+    };
+    writeFileSync(`${file}.json.partial`, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600, flush: true });
+    // The commit: the data first, the manifest last (restore takes a dump only with its manifest).
+    renameSync(`${file}.partial`, file);
+    if (redis) renameSync(`${file}.rdb.partial`, `${file}.rdb`);
+    renameSync(`${file}.json.partial`, `${file}.json`);
+    return manifest;
+  } catch (err) {
+    for (const partial of partials) rmSync(partial, { force: true });
+    throw asBackupError(err, file);
   }
-  input.onProgress?.(dump.bytes + (redis?.bytes ?? 0), Date.now() - started);
-  const manifest: BackupManifest = {
-    format: MANIFEST_FORMAT,
-    installerVersion: input.installerVersion,
-    createdAt: new Date(started).toISOString(),
-    context: kube.contextName,
-    namespace,
-    database: { name: db, user, sizeBytes },
-    images: input.images,
-    lastMigration,
-    file: basename(file),
-    ...dump,
-    ...(redis ? { redis: { file: basename(`${file}.rdb`), ...redis } } : {}),
-  };
-  writeFileSync(`${file}.json`, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
-  return manifest;
 }
 
 interface Streamed {
@@ -189,7 +194,7 @@ export class WithoutEofMark extends Transform {
 /** 0xFF, the 8-byte checksum, the 40-byte mark. */
 const EOF_TAIL = 49;
 
-/** A command's stdout, streamed through exec into FILE.partial, renamed to FILE once it exited 0 and is on disk. */
+/** A command's stdout, streamed through exec into FILE.partial (on disk once it exited 0). */
 async function execToFile(kube: Kube, x: ExecToFile): Promise<Streamed> {
   const partial = `${x.file}.partial`;
   rmSync(partial, { force: true });
@@ -235,7 +240,7 @@ async function execToFile(kube: Kube, x: ExecToFile): Promise<Streamed> {
     clearInterval(ticker);
   }
   closeSync(fd);
-  renameSync(partial, x.file);
+  // Left as FILE.partial: takeBackup renames every file once all are complete.
   return { bytes, sha256: hash.digest("hex") };
 }
 
@@ -250,10 +255,10 @@ function openPartial(path: string): number {
 function asBackupError(err: unknown, file: string): Error {
   if (err instanceof BackupError) return err;
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === "ENOSPC") return new BackupError(`the disk holding ${file} is full; the partial file was removed`);
+  if (code === "ENOSPC") return new BackupError(`the disk holding ${file} is full; the partial files were removed`);
   if (code === "EACCES" || code === "EROFS" || code === "EPERM" || code === "EIO" || code === "EDQUOT")
-    return new BackupError(`${file} ${fileProblem(err)}; the partial file was removed`);
-  return new BackupError(`the dump stopped: ${(err as Error).message}; the partial file was removed`);
+    return new BackupError(`${file} ${fileProblem(err)}; the partial files were removed`);
+  return new BackupError(`the dump stopped: ${(err as Error).message}; the partial files were removed`);
 }
 
 async function databaseSize(kube: Kube, namespace: string, user: string, db: string): Promise<number | undefined> {

@@ -59,7 +59,7 @@ export async function backupWithEvents(
       bytes: at.bytes,
       elapsedMs: at.elapsedMs,
       message: signal?.aborted
-        ? "backup interrupted: the partial file was removed"
+        ? "backup interrupted: the partial files were removed"
         : `backup failed: ${(err as Error).message}`,
     });
     throw err;

@@ -132,8 +132,31 @@ describe("backup and restore", { skip }, () => {
     try {
       const run = await runInstaller(c, ["backup", "--namespace", namespace, "--out", join(dir, "full.dump")]);
       assert.equal(run.code, 12, run.stderr);
-      assert.match(run.stderr, /backup failed: the disk holding .*full\.dump is full; the partial file was removed/);
+      assert.match(run.stderr, /backup failed: the disk holding .*full\.dump is full; the partial files were removed/);
       assert.deepEqual(readdirSync(dir), []);
+    } finally {
+      execFileSync("umount", [dir]);
+    }
+  });
+
+  it("a disk with room for the dump but not its manifest: nothing is left that looks like a backup, exit 12", {
+    skip: process.getuid?.() !== 0 && "mounting a tmpfs needs root",
+  }, async () => {
+    // The dump's size, from a backup into a roomy directory (the same data dumps to the same size).
+    const probe = join(data, "probe.dump");
+    const first = await runInstaller(c, ["backup", "--namespace", namespace, "--out", probe]);
+    assert.equal(first.code, 0, first.stderr);
+    const pages = Math.ceil(statSync(probe).size / 4096);
+    const dir = join(data, "exact");
+    mkdirSync(dir);
+    // The dump's pages and not one more: the manifest, a page of its own, does not fit.
+    execFileSync("mount", ["-t", "tmpfs", "-o", `size=${pages * 4096}`, "tmpfs", dir]);
+    try {
+      const run = await runInstaller(c, ["backup", "--namespace", namespace, "--out", join(dir, "x.dump")]);
+      assert.equal(run.code, 12, run.stderr);
+      assert.match(run.stderr, /the disk holding .*x\.dump is full; the partial files were removed/);
+      assert.doesNotMatch(run.stderr, /ENOSPC/);
+      assert.deepEqual(readdirSync(dir), [], "no dump without its manifest, no empty manifest");
     } finally {
       execFileSync("umount", [dir]);
     }

@@ -33,7 +33,7 @@ export async function runBackup(args: ParsedArgs, io: CliIO): Promise<ExitCodeVa
     const interrupt = new AbortController();
     try {
       await whileInterruptible(
-        () => interrupt.abort(new BackupError("interrupted; the partial file was removed")),
+        () => interrupt.abort(new BackupError("interrupted; the partial files were removed")),
         () => backupWithEvents(kube, state, file, reporter, interrupt.signal, args.booleans["include-redis"] ?? false),
       );
     } catch (err) {
