@@ -5,7 +5,8 @@
 "use strict";
 const major = Number(process.versions.node.split(".")[0]);
 if (major < 22) {
-  process.stderr.write(`mathison-install: needs Node.js 22 or newer; this is ${process.version}\n  try: install Node.js 22 or newer (https://nodejs.org/, or a version manager: nvm install 22)\n`);
+  // Printed before anything loads, so no wrapping: each line fits 80 columns as written.
+  process.stderr.write(`mathison-install: needs Node.js 22 or newer; this is ${process.version}\n  try: install Node.js 22 or newer: https://nodejs.org/, or nvm install 22\n`);
   // Not a bug in the installer (exit 1): the usage code, as for any input it cannot take.
   process.exit(2);
 }

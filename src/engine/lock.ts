@@ -205,7 +205,8 @@ export async function acquireLock(
   wait: LockWait = { timeoutMs: 0, onWait: () => undefined },
   clocks: LockClocks = CLOCKS,
 ): Promise<HeldLock> {
-  const where = { namespace, context, leaseSeconds: wait.leaseSeconds ?? LEASE_SECONDS };
+  // Read once: this process, as the Lease names it and as a gone holder is judged against.
+  const where = { namespace, context, leaseSeconds: wait.leaseSeconds ?? LEASE_SECONDS, space: thisProcessSpace() };
   const deadline = clocks.monotonic() + wait.timeoutMs;
   let seen: Observation | undefined;
   let told = false;
@@ -234,11 +235,12 @@ function waitingMessage(holder: LockHolder | undefined, timeoutMs: number, lease
     : `the install's lock is held by ${who}: watching up to ${Math.ceil(leaseMs / 1000)} s whether it still renews it (a run that stopped is taken over then)`;
 }
 
-/** Which install's lock, for whom, and for how long at a time. */
+/** Which install's lock, for whom, for how long at a time, and where this process runs. */
 interface LeaseWhere {
   readonly namespace: string;
   readonly context: string;
   readonly leaseSeconds: number;
+  readonly space: ProcessSpace;
 }
 
 function describeHolder(holder: LockHolder | undefined): string {
@@ -248,8 +250,7 @@ function describeHolder(holder: LockHolder | undefined): string {
 const LEASE_REF = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: LOCK_NAME } as const;
 
 /** This run as the Lease's annotation names it. */
-function thisHolder(context: string, now: Date): LockHolder {
-  const space = thisProcessSpace();
+function thisHolder(context: string, space: ProcessSpace, now: Date): LockHolder {
   const startTime = space.startTimeOf(process.pid);
   return {
     user: space.user,
@@ -303,8 +304,8 @@ async function acquireOnce(
   clocks: LockClocks,
   seen: Observation | undefined,
 ): Promise<Attempt> {
-  const identity = `${userInfo().username}@${hostname()} pid ${process.pid} ${randomBytes(4).toString("hex")}`;
-  const holder = thisHolder(where.context, clocks.now());
+  const identity = `${where.space.user}@${where.space.host} pid ${process.pid} ${randomBytes(4).toString("hex")}`;
+  const holder = thisHolder(where.context, where.space, clocks.now());
   try {
     const lease = await kube.create(desiredLease(where, identity, holder, clocks.now(), 0));
     return { held: holding(kube, lease, where, onLost, clocks) };
@@ -314,7 +315,7 @@ async function acquireOnce(
   const existing = await kube.get({ ...LEASE_REF, namespace: where.namespace });
   if (!existing) return acquireOnce(kube, where, onLost, clocks, seen);
   const observed = observe(seen, existing, clocks.monotonic);
-  const gone = holderIsGone(holderOf(existing));
+  const gone = holderIsGone(holderOf(existing), where.space);
   const expired = clocks.monotonic() - observed.since >= leaseSecondsOf(existing) * 1000;
   if (existing.spec?.holderIdentity && !gone && !expired) return { lease: existing, seen: observed };
   const next = desiredLease(

@@ -123,9 +123,8 @@ function kubeconfigPaths(explicit: string | undefined): string[] {
 }
 
 /** Where the kubeconfig was looked for and what was wrong there, for "no cluster configured". */
-function whereLooked(options: Pick<ConnectOptions, "kubeconfig" | "read">): string {
+function whereLooked(options: Pick<ConnectOptions, "kubeconfig">): string {
   const fix = "pass --kubeconfig FILE, set KUBECONFIG to a kubeconfig, or run inside a cluster";
-  if (options.read) return `the kubeconfig names no current context with a server; ${fix}`;
   if (options.kubeconfig) return `the kubeconfig ${options.kubeconfig} names no current context with a server`;
   const env = process.env["KUBECONFIG"];
   if (env) {

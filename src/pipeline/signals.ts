@@ -1,4 +1,5 @@
 import { ExitCode } from "../base/exit-codes.js";
+import { LEASE_SECONDS } from "../engine/lock.js";
 
 /** How long a run may take to stop after Ctrl-C or SIGTERM (release the lock, record the run) before it ends regardless. */
 export const STOP_GRACE_MS = 5_000;
@@ -37,7 +38,7 @@ function stopNow(why: string): never {
   if (process.stdin.isTTY && process.stdin.isRaw) process.stdin.setRawMode(false);
   if (process.stderr.isTTY) process.stderr.write("\x1b[?25h\n");
   process.stderr.write(
-    `mathison-install: ${why}: stopped at once; the install's lock (if this run held it) frees itself within 15 s; run the same command again to resume\n`,
+    `mathison-install: ${why}: stopped at once; the install's lock (if this run held it) frees itself within ${LEASE_SECONDS} s; run the same command again to resume\n`,
   );
   process.exit(ExitCode.interrupted);
 }

@@ -156,6 +156,15 @@ describe("kube access on the test cluster", { skip }, () => {
     assert.equal(left.stdout.trim(), "", "nothing applied");
   });
 
+  it("a user who may read nothing: status says a permission is missing (exit 9), not that the cluster is unreachable", async () => {
+    const kubeconfig = derivedKubeconfig(c, {}, { as: "mathison-e2e-nobody" });
+    const run = await runInstaller(c, ["status", "--namespace", fresh("e2e-nobody"), "--kubeconfig", kubeconfig]);
+    assert.equal(run.code, 9, run.stderr);
+    assert.match(run.stderr, /^mathison-install: the cluster refused a read these credentials need: .*forbidden/m);
+    assert.match(run.stderr, /try: kubectl auth can-i --list -n e2e-nobody-\w+ with the same --kubeconfig\/--context/);
+    assert.doesNotMatch(run.stderr, /cannot reach the cluster/);
+  });
+
   it("an API server answering 429 with Retry-After to every fifth request: the install completes", async () => {
     const namespace = fresh("e2e-429");
     const relay = await startThrottlingRelay(c, ca, 5);

@@ -10,6 +10,7 @@ import type { ParsedArgs } from "../args.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
 import { invoked } from "../../base/invocation.js";
+import { widthOf, wrapLines } from "../../ui/wrap.js";
 
 /** --output and the namespace (flag, environment or values file) of the read-only commands; problems printed, exit 2. */
 export function outputAndNamespace(
@@ -124,17 +125,24 @@ export async function withCluster(
   } catch (err) {
     // It reached the cluster and was told no: a permission, not a connection, is missing.
     if (err instanceof KubeApiError && err.status === 403) {
-      io.stderr.write(
-        `mathison-install: the cluster refused a read these credentials need: ${err.message}\n  try: kubectl auth can-i --list${args.strings["namespace"] ? ` -n ${args.strings["namespace"]}` : ""} with the same --kubeconfig/--context shows what they may do; ${invoked()} preflight lists every permission an install needs\n`,
-      );
+      say(io, [
+        `mathison-install: the cluster refused a read these credentials need: ${err.message}`,
+        `  try: kubectl auth can-i --list${args.strings["namespace"] ? ` -n ${args.strings["namespace"]}` : ""} with the same --kubeconfig/--context shows what they may do; ${invoked()} preflight lists every permission an install needs`,
+      ]);
       return ExitCode.preflight;
     }
     if (!(err instanceof ClusterAccessError)) throw err;
-    io.stderr.write(
-      `mathison-install: cannot reach the cluster: ${err.message}\n  try: kubectl cluster-info with the same --kubeconfig/--context\n`,
-    );
+    say(io, [
+      `mathison-install: cannot reach the cluster: ${err.message}`,
+      "  try: kubectl cluster-info with the same --kubeconfig/--context",
+    ]);
     return ExitCode.clusterAccess;
   }
+}
+
+/** Lines on stderr, wrapped at words to the terminal (never inside a word or a command). */
+function say(io: CliIO, lines: readonly string[]): void {
+  io.stderr.write(`${wrapLines(lines, widthOf(io.stderr)).join("\n")}\n`);
 }
 
 /** How a command that changes the cluster reaches it, waits for its lock and reaches the domain; each bad flag is a line in `problems`. */
