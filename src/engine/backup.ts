@@ -1,4 +1,3 @@
-import { typed } from "../facts/objects.js";
 import { createHash } from "node:crypto";
 import {
   closeSync,
@@ -16,29 +15,27 @@ import {
 import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { PassThrough, Transform } from "node:stream";
-import { CONFIGMAP_NAME } from "../facts/names.js";
 import type { Kube } from "../kube/types.js";
 import { boundYoungGeneration } from "../base/young-generation.js";
 import { fileProblem } from "../base/file-errors.js";
 import { newestMigrationJob } from "./migration.js";
+import {
+  type Database,
+  databaseNames,
+  POSTGRES_CONTAINER,
+  POSTGRES_POD,
+  querySql,
+  SCHEMA_SQL,
+  schemaOf,
+  type SchemaSummary,
+  SESSION_NAMES,
+} from "./database.js";
 
-/** Where PostgreSQL runs: the StatefulSet's one pod and its container. */
-export const POSTGRES_POD = "postgres-0";
-export const POSTGRES_CONTAINER = "postgres";
 /** How many snapshots taken before migrations are kept per install; older ones are deleted. */
 export const SNAPSHOTS_KEPT = 5;
 export const REDIS_POD = "redis-0";
 export const REDIS_CONTAINER = "redis";
 const MANIFEST_FORMAT = "mathison-install-backup/1";
-
-/** The application's database and user, as the install's ConfigMap names them. */
-export async function databaseNames(kube: Kube, namespace: string): Promise<{ user: string; db: string }> {
-  const cm = await kube.get({ apiVersion: "v1", kind: "ConfigMap", name: CONFIGMAP_NAME, namespace });
-  return {
-    user: (cm && typed(cm, "ConfigMap").data?.["POSTGRES_USER"]) || "mathison",
-    db: (cm && typed(cm, "ConfigMap").data?.["POSTGRES_DB"]) || "mathison",
-  };
-}
 
 /** What a backup holds and where it came from: written beside the dump as FILE.json. */
 export interface BackupManifest {
@@ -49,6 +46,8 @@ export interface BackupManifest {
   readonly namespace: string;
   readonly database: { readonly name: string; readonly user: string; readonly sizeBytes: number | undefined };
   readonly images: { readonly web?: string | undefined; readonly worker?: string | undefined };
+  /** The tables and extensions the database held just before the dump: a restore checks its result against them. */
+  readonly schema?: SchemaSummary;
   /** The newest migration Job when the dump was taken: the schema the data is at. */
   readonly lastMigration: string | undefined;
   /** The dump's file name (beside this manifest), its size and sha256. */
@@ -85,8 +84,8 @@ export class BackupError extends Error {}
 export async function takeBackup(kube: Kube, input: BackupInput): Promise<BackupManifest> {
   const { namespace, file } = input;
   const { user, db } = await databaseNames(kube, namespace);
-  const [sizeBytes, lastMigration] = await Promise.all([
-    databaseSize(kube, namespace, user, db),
+  const [{ sizeBytes, schema }, lastMigration] = await Promise.all([
+    databaseFacts({ kube, namespace, user, db }),
     kube.list("batch/v1", "Job", namespace).then((l) => newestMigrationJob(l.items)?.metadata.name),
   ]);
   boundYoungGeneration();
@@ -127,6 +126,7 @@ export async function takeBackup(kube: Kube, input: BackupInput): Promise<Backup
       context: kube.contextName,
       namespace,
       database: { name: db, user, sizeBytes },
+      ...(schema ? { schema } : {}),
       images: input.images,
       lastMigration,
       file: basename(file),
@@ -261,18 +261,24 @@ function asBackupError(err: unknown, file: string): Error {
   return new BackupError(`the dump stopped: ${(err as Error).message}; the partial files were removed`);
 }
 
-async function databaseSize(kube: Kube, namespace: string, user: string, db: string): Promise<number | undefined> {
-  const r = await kube.exec(namespace, POSTGRES_POD, POSTGRES_CONTAINER, [
-    "psql",
-    "-U",
-    user,
-    "-d",
-    db,
-    "-tAc",
-    "SELECT pg_database_size(current_database())",
-  ]);
-  const n = Number(r.stdout.trim());
-  return r.exitCode === 0 && Number.isFinite(n) ? n : undefined;
+/** The database's size and what it holds, read just before the dump; unknown (not fatal) when psql fails. */
+async function databaseFacts(
+  d: Database,
+): Promise<{ sizeBytes: number | undefined; schema: SchemaSummary | undefined }> {
+  try {
+    const rows = await querySql(
+      d,
+      `SELECT 'size', pg_database_size(current_database())::text UNION ALL ${SCHEMA_SQL}`,
+      {
+        session: SESSION_NAMES.backup,
+        timeoutMs: 30_000,
+      },
+    );
+    const size = Number(rows.find((r) => r[0] === "size")?.[1]);
+    return { sizeBytes: Number.isFinite(size) ? size : undefined, schema: schemaOf(rows) };
+  } catch {
+    return { sizeBytes: undefined, schema: undefined };
+  }
 }
 
 function firstLine(text: string): string {

@@ -2,8 +2,7 @@ import { PENDING_PASSWORD_KEY } from "../config/secret-keys.js";
 import { SECRET_NAME } from "../facts/names.js";
 import type { Kube } from "../kube/types.js";
 import { type KubeObject, typed } from "../facts/objects.js";
-import { Readable } from "node:stream";
-import { databaseNames, POSTGRES_CONTAINER, POSTGRES_POD } from "./backup.js";
+import { databaseOf, endLeftSessions, ident, literal, querySql, SESSION_NAMES } from "./database.js";
 
 /** A rotation step that failed: what was done, and that the next run finishes it. */
 export class RotationError extends Error {}
@@ -39,28 +38,27 @@ async function editSecret(
 }
 
 /**
- * `ALTER ROLE … PASSWORD` as the database's own user, through psql in the PostgreSQL pod. The
- * statement travels as psql's stdin, never in a command line (which the API server and the
- * kubelet may log); `head -c` ends the input, as some exec implementations never pass its end on.
+ * `ALTER ROLE … PASSWORD` as the database's own user, through psql in the PostgreSQL pod (the
+ * statement as psql's stdin, never in a command line), in a session named for the rotation and
+ * bounded by `timeoutMs`: a rotation a killed run left running is ended first.
  */
-export async function setDatabasePassword(kube: Kube, namespace: string, password: string): Promise<void> {
-  const { user, db } = await databaseNames(kube, namespace);
-  const sql = Buffer.from(
-    `ALTER ROLE "${user.replace(/"/g, '""')}" WITH PASSWORD '${password.replace(/'/g, "''")}';\n`,
-  );
-  const script = 'head -c "$0" | psql -q -v ON_ERROR_STOP=1 -U "$1" -d "$2"';
-  const result = await kube.execStream(
-    namespace,
-    POSTGRES_POD,
-    POSTGRES_CONTAINER,
-    ["sh", "-c", script, String(sql.length), user, db],
-    {
-      stdin: Readable.from([sql]),
-    },
-  );
-  if (result.exitCode !== 0) {
-    // psql may quote the statement it refused: never the password.
-    const said = result.stderr.split(password).join("<redacted>").trim().split("\n")[0];
-    throw new RotationError(`psql exited ${result.exitCode}: ${said || "no message"}`);
+export async function setDatabasePassword(
+  kube: Kube,
+  namespace: string,
+  password: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const d = await databaseOf(kube, namespace);
+  try {
+    await endLeftSessions(d, [SESSION_NAMES.rotate], timeoutMs);
+    await querySql(
+      d,
+      `ALTER ROLE ${ident(d.user)} WITH PASSWORD ${literal(password)};`,
+      { session: SESSION_NAMES.rotate, timeoutMs },
+      password,
+    );
+  } catch (err) {
+    // psql may quote the statement it refused: querySql redacts the password.
+    throw new RotationError((err as Error).message);
   }
 }

@@ -8,6 +8,8 @@ import type { Kube } from "../kube/types.js";
 import type { ConnectOptions } from "../kube/client.js";
 import { EXPORTED_OUTCOME, nextRecord, type GitopsManaged, type SuccessfulRun } from "../record/install-record.js";
 import { clearPendingPassword, markPendingPassword, setDatabasePassword } from "../engine/rotate.js";
+import { RollError, rollToDigest } from "../engine/restart.js";
+import { DEFAULT_TIMEOUTS_MS } from "../engine/engine.js";
 import { writeRecord, type InstallState } from "../record/store.js";
 import {
   gitopsFiles,
@@ -216,8 +218,11 @@ export async function runSecretsApply(options: SecretsApplyOptions, out: GitopsO
     const objects = rendered.stages.flatMap((s) => s.objects);
     if (!state.namespaceExists) await ensureNamespace(kube, rendered);
     const installedPassword = state.secrets.postgresPassword;
-    const rotating = installedPassword !== undefined && config.secrets.postgresPassword !== installedPassword;
-    return await runLocked(kube, state, { ...SECRETS_WORDS, ...lockOf(options) }, out, async () => {
+    // An unfinished rotation (POSTGRES_PASSWORD_NEXT) is finished as one asked for now.
+    const rotating =
+      state.pendingPassword !== undefined ||
+      (installedPassword !== undefined && config.secrets.postgresPassword !== installedPassword);
+    return await runLocked(kube, state, { ...SECRETS_WORDS, ...lockOf(options) }, out, async ({ signal }) => {
       const password = config.secrets.postgresPassword;
       if (rotating) {
         // As install --rotate does: the new password kept beside the old one, set inside PostgreSQL, then the Secret.
@@ -226,24 +231,45 @@ export async function runSecretsApply(options: SecretsApplyOptions, out: GitopsO
         out.line("POSTGRES_PASSWORD: PostgreSQL has the new password; the Secret gets it next");
       }
       const changed = await applySecrets(kube, objects.filter(isSecretKept), out);
-      if (rotating) {
-        await clearPendingPassword(kube, options.namespace);
+      if (rotating) await clearPendingPassword(kube, options.namespace);
+      if (changed && !state.record.gitops) await restartedWithNewValues(kube, objects, options.namespace, signal, out);
+      else if (changed)
         out.line(
-          `web and worker still hold the old database password until they restart: export again and commit (the new digest rolls them), or kubectl -n ${options.namespace} rollout restart deploy/mathison-web deploy/mathison-worker`,
+          `web and worker still hold the old values (${rotating ? "the old database password" : "for example the old AUTH_SECRET, with which they sign sessions"}) until they restart: run ${invoked()} export --gitops DIR again and commit (the new digest rolls them), or kubectl -n ${options.namespace} rollout restart deploy/mathison-web deploy/mathison-worker`,
         );
-      }
       const generated = config.generated.map((k) => (k === "authSecret" ? "AUTH_SECRET" : "POSTGRES_PASSWORD"));
       if (generated.length > 0)
         out.line(`generated ${generated.join(" and ")} (never printed; kept by every later run)`);
       for (const n of notices) out.line(`mathison-install: ${n}`);
-      if (changed && state.record.gitops)
-        out.line(
-          `the config digest in the pod templates changed: run ${invoked()} export --gitops DIR again and commit, so web and worker restart with the new values`,
-        );
       return ExitCode.ok;
     });
   } catch (err) {
     return exitOf(err, out, SECRETS_WORDS);
+  }
+}
+
+/**
+ * An install the installer runs: web and worker restart with the Secret's new values as an
+ * upgrade restarts them (the pod templates' digest), and the run waits for them.
+ */
+async function restartedWithNewValues(
+  kube: Kube,
+  objects: readonly KubeObject[],
+  namespace: string,
+  signal: AbortSignal,
+  out: GitopsOutput,
+): Promise<void> {
+  try {
+    const rolled = await rollToDigest(kube, objects, DEFAULT_TIMEOUTS_MS.app, signal);
+    if (rolled.length > 0)
+      out.line(`${rolled.join(" and ")} restarted with the new values, as an upgrade restarts them`);
+  } catch (err) {
+    if (!(err instanceof RollError)) throw err;
+    throw new Stop(
+      ExitCode.wait,
+      `mathison-install: the Secret is updated, but web and worker did not restart with it: ${err.message}; see kubectl -n ${namespace} rollout status deploy/mathison-web deploy/mathison-worker`,
+      signal.aborted ? "interrupted" : "timeout",
+    );
   }
 }
 

@@ -609,8 +609,13 @@ function snapshotTaken(run: PlannedRun, file: string, reporter: Reporter, signal
   });
 }
 
-/** The run changes the database password (--rotate, or a rotation an earlier run left unfinished). */
+/**
+ * The run changes the database password: --rotate, or a rotation an earlier run left unfinished
+ * (whatever step it stopped at: setting it again inside PostgreSQL is harmless, and only a
+ * finished run removes POSTGRES_PASSWORD_NEXT).
+ */
 function rotatesPassword({ state, config }: PlannedRun): boolean {
+  if (state.pendingPassword !== undefined) return true;
   const current = state.secrets.postgresPassword;
   return current !== undefined && current !== "" && config.secrets.postgresPassword !== current;
 }

@@ -2,16 +2,18 @@ import { createReadStream } from "node:fs";
 import { dirname, join } from "node:path";
 import type { NetworkOptions } from "../checks/verify/index.js";
 import { loadConfig } from "../config/load.js";
+import { type BackupManifest, BackupError, checkBackup, REDIS_CONTAINER, REDIS_POD } from "../engine/backup.js";
+import { databaseNames, databaseOf, SqlError } from "../engine/database.js";
 import {
-  type BackupManifest,
-  BackupError,
-  checkBackup,
-  databaseNames,
-  POSTGRES_CONTAINER,
-  POSTGRES_POD,
-  REDIS_CONTAINER,
-  REDIS_POD,
-} from "../engine/backup.js";
+  checkRestored,
+  clearLeftovers,
+  discardRestoring,
+  replacedName,
+  RestoreError,
+  restoreIntoNew,
+  restoringName,
+  swapIn,
+} from "../engine/restore-database.js";
 import type { Reporter, RunOutcome } from "../engine/events.js";
 import {
   deploymentReadiness,
@@ -146,8 +148,8 @@ async function restorePlanLines(kube: Kube, state: InstallState, m: BackupManife
     ...(elsewhere ? [`  ! it was taken from context ${m.context}, namespace ${m.namespace}`] : []),
     `  images then: ${m.images.web ?? "?"}, ${m.images.worker ?? "?"}; now: ${last?.webImage}, ${last?.workerImage}`,
     ...(state.record.gitops ? [`  ! ${gitopsWarning(state.record.gitops, "restore")}`] : []),
-    `Steps: stop web and worker, restore the database (pg_restore --clean)${m.redis ? ", put Redis's snapshot back" : ""}, run the migration of the current web image, start web and worker, verify.`,
-    `Everything written to the database${m.redis ? " and Redis" : ""} since the dump is lost.`,
+    `Steps: stop web and worker, restore the dump into a new database ${restoringName(db)} (room for a second copy of the data is needed meanwhile), check it, swap it in (${db} becomes ${replacedName(db)}, then is dropped)${m.redis ? ", put Redis's snapshot back" : ""}, run the migration of the current web image, start web and worker, verify.`,
+    `Everything written to the database${m.redis ? " and Redis" : ""} since the dump is lost; so are objects the dump does not hold.`,
   ];
 }
 
@@ -183,7 +185,9 @@ async function restoreSteps(run: RestoreRun): Promise<InstallRecord> {
     });
     return "web and worker stopped";
   });
-  await step(run, "restore", `restoring ${sizeOf(run.manifest.bytes)} into the database`, () => pgRestore(run));
+  await step(run, "restore", `restoring ${sizeOf(run.manifest.bytes)} into a new database, then swapping it in`, () =>
+    databaseRestored(run),
+  );
   if (run.manifest.redis)
     await step(run, "redis", `restoring Redis's data (${sizeOf(run.manifest.redis.bytes)}) with Redis stopped`, () =>
       redisRestore(run),
@@ -273,34 +277,57 @@ function stopped(run: RestoreRun, why: string, code: ExitCodeValue, outcome: Run
 }
 
 /**
- * pg_restore --clean in one transaction, the dump streamed as its stdin. `head -c` ends the
- * input at the dump's size: some exec implementations never pass on the end of stdin.
+ * The dump into a new database beside the application's, checked against its manifest, then
+ * swapped in by renaming (the commit point, see engine/restore-database.ts). Whatever an earlier
+ * restore left (its sessions, its databases) goes first. Every wait on the database is bounded
+ * by --timeout; a client in the way is named and nothing is swapped.
  */
-async function pgRestore(run: RestoreRun): Promise<string> {
-  const { kube, state, manifest } = run;
-  const { user, db } = await databaseNames(kube, state.namespace);
-  const script =
-    'head -c "$0" | pg_restore --clean --if-exists --no-owner --single-transaction --exit-on-error -U "$1" -d "$2"';
-  const result = await kube.execStream(
-    state.namespace,
-    POSTGRES_POD,
-    POSTGRES_CONTAINER,
-    ["sh", "-c", script, String(manifest.bytes), user, db],
-    {
-      stdin: createReadStream(run.options.file),
+async function databaseRestored(run: RestoreRun): Promise<string> {
+  const { kube, state, manifest, options } = run;
+  const d = await databaseOf(kube, state.namespace);
+  const deadline = Date.now() + options.timeoutMs;
+  try {
+    const found = await clearLeftovers(d, options.timeoutMs);
+    if (found.length > 0)
+      run.reporter.event({ event: "step", step: "restore", status: "running", message: found.join("; ") });
+    await restoreIntoNew({
+      database: d,
+      file: options.file,
+      bytes: manifest.bytes,
+      timeoutMs: options.timeoutMs,
       signal: run.signal,
-    },
-  );
-  if (result.exitCode !== 0) {
-    const said = result.stderr.trim().split("\n").slice(-2).join(" ");
-    throw stopped(
-      run,
-      `pg_restore exited ${result.exitCode}: ${said || "no message"} (the restore ran in one transaction: the database is as it was)`,
-      ExitCode.wait,
-      "wait-failed",
-    );
+    });
+    await checkRestored(d, manifest.schema, options.timeoutMs);
+    await swapIn(d, deadline, run.signal);
+    return [`database ${d.db} replaced by the dump of ${manifest.createdAt}`, ...found].join("; ");
+  } catch (err) {
+    if (run.signal.aborted) {
+      await withinSeconds(1.5, discardRestoring(d, 1500));
+      throw stopped(
+        run,
+        `interrupted (database ${d.db} is as it was unless the swap had happened)`,
+        ExitCode.interrupted,
+        "interrupted",
+      );
+    }
+    const committed = err instanceof RestoreError && err.committed;
+    if (!committed) await withinSeconds(10, discardRestoring(d, 10_000));
+    const why = `${(err as Error).message}${committed ? "" : `; database ${d.db} is as it was`}`;
+    if (err instanceof RestoreError && err.blocked) throw stopped(run, why, ExitCode.wait, "timeout");
+    if (err instanceof RestoreError || err instanceof SqlError) throw stopped(run, why, ExitCode.wait, "wait-failed");
+    throw err;
   }
-  return `database ${db} restored from a dump of ${manifest.createdAt}`;
+}
+
+/**
+ * Cleaning up after a restore that stopped, bounded (an interrupted run must end within 2 s): its
+ * pg_restore goes on in the pod without us, and the cluster may not answer (the next run cleans up then).
+ */
+async function withinSeconds(seconds: number, work: Promise<unknown>): Promise<void> {
+  await Promise.race([
+    work.catch(() => undefined),
+    new Promise((resolve) => setTimeout(resolve, seconds * 1000).unref()),
+  ]);
 }
 
 const REDIS_HELPER = "mathison-redis-restore";

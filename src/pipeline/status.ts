@@ -41,6 +41,8 @@ export interface InstallStatus {
   readonly lock: { readonly holder: LockHolder | undefined; readonly leaseSeconds: number } | null;
   /** A restore that stopped with web and worker scaled down: its backup and since when. */
   readonly restoring: { readonly file: string; readonly since: string } | null;
+  /** A POSTGRES_PASSWORD rotation a run left unfinished (the Secret holds POSTGRES_PASSWORD_NEXT). */
+  readonly rotating: boolean;
   /** Handed to GitOps by `export --gitops`: which controller applies it, from where. */
   readonly gitops: GitopsManaged | null;
   /** Every workload Ready, the migration not failed, and a run has completed. The last verification does not count: it is shown, not judged. */
@@ -133,10 +135,12 @@ export async function readStatus(kube: Kube, namespace: string): Promise<Install
     restoring: state.record.restoring
       ? { file: state.record.restoring.file, since: state.record.restoring.since }
       : null,
+    rotating: state.pendingPassword !== undefined,
     gitops: state.record.gitops ?? null,
     healthy:
       lastOk !== undefined &&
       !state.record.restoring &&
+      state.pendingPassword === undefined &&
       workloads.every((w) => w.state === "Ready") &&
       migration?.state !== "failed",
   };

@@ -51,6 +51,13 @@ function headline(s: InstallStatus): string {
       `${invoked()} install --namespace ${s.namespace} starts them as they were`
     );
   }
+  if (s.rotating) {
+    return (
+      "POSTGRES_PASSWORD ROTATION NOT FINISHED (the Secret holds POSTGRES_PASSWORD_NEXT): web and worker may not reach the database; " +
+      `unless a run still holds the lock, ${invoked()} install --namespace ${s.namespace} finishes it` +
+      (s.gitops ? ` (GitOps: ${invoked()} secrets apply --namespace ${s.namespace})` : "")
+    );
+  }
   const v = s.lastVerification;
   const verification =
     v && !v.ok

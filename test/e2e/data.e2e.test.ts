@@ -68,6 +68,81 @@ describe("backup and restore", { skip }, () => {
     assert.ok(record.data["verification.yaml"], "verified and recorded");
   });
 
+  /** What the restore left in the database server: its working databases and sessions. */
+  const leftovers = () =>
+    db.query(
+      "SELECT (SELECT count(*) FROM pg_database WHERE datname LIKE 'mathison\\_re%') || ' ' || (SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'mathison-install%')",
+    );
+
+  it("a restore yields exactly the dump: a table made after it is gone, and no working database stays", async () => {
+    const file = join(data, "manual.dump");
+    const before = fingerprint();
+    db.psql(`CREATE TABLE e2e_after_${process.pid} (id int); INSERT INTO e2e_after_${process.pid} VALUES (1);`);
+    db.psql(`INSERT INTO ${table} (body) VALUES ('written after the dump')`);
+    const restore = await runInstaller(c, ["restore", file, "--namespace", namespace, "--yes", "--output", "json"]);
+    assert.ok([0, 10].includes(restore.code), restore.stderr);
+    assert.equal(db.query(`SELECT to_regclass('e2e_after_${process.pid}') IS NULL`), "t", "the later table is gone");
+    assert.equal(fingerprint(), before, "the rows are the dump's");
+    assert.equal(leftovers(), "0 0");
+  });
+
+  for (const [point, at] of [
+    ["while web and worker stop", /"step":"stop","status":"running"/],
+    ["while pg_restore runs", /"step":"restore","status":"running"/],
+    ["after the swap, while the migration runs", /"step":"migrate","status":"running"/],
+  ] as const) {
+    it(`a restore killed ${point}: the re-run ends what it left and finishes; the data is the dump's`, async () => {
+      const file = join(data, "manual.dump");
+      const before = fingerprint();
+      db.psql(`INSERT INTO ${table} (body) VALUES ('written after the dump')`);
+      const { child, result } = startInstaller(c, [
+        "restore",
+        file,
+        "--namespace",
+        namespace,
+        "--yes",
+        "--output",
+        "json",
+      ]);
+      let out = "";
+      child.stdout!.on("data", (d: Buffer) => {
+        out += d.toString();
+        if (at.test(out)) setTimeout(() => child.kill("SIGKILL"), 100);
+      });
+      await result;
+      assert.match(out, at, "killed at the point");
+      const again = await runInstaller(c, ["restore", file, "--namespace", namespace, "--yes", "--output", "json"]);
+      assert.ok([0, 10].includes(again.code), again.stderr);
+      assert.equal(fingerprint(), before);
+      assert.equal(leftovers(), "0 0");
+      assert.equal((await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"])).spec.replicas, 2);
+    });
+  }
+
+  it("another client on the database: the restore waits --timeout, names it, and stops with the old data intact (exit 5)", async () => {
+    const file = join(data, "manual.dump");
+    db.psql(`INSERT INTO ${table} (body) VALUES ('written after the dump')`);
+    const kept = fingerprint();
+    const holder = db.hold(`BEGIN; LOCK TABLE ${table} IN ACCESS SHARE MODE; SELECT 'held';`);
+    try {
+      await holder.ready;
+      const started = Date.now();
+      const run = await runInstaller(c, ["restore", file, "--namespace", namespace, "--yes", "--timeout", "8s"]);
+      const took = Date.now() - started;
+      assert.equal(run.code, 5, run.stderr);
+      assert.match(run.stderr, new RegExp(`pid ${holder.pid()} \\(e2e-holder`));
+      assert.match(run.stderr, new RegExp(`AccessShareLock on ${table}`));
+      assert.match(run.stderr, /database mathison is as it was/);
+      assert.ok(took < 40_000, `stopped in ${took} ms`);
+    } finally {
+      holder.end();
+    }
+    assert.equal(fingerprint(), kept, "the old data is as it was");
+    assert.equal(leftovers(), "0 0");
+    const again = await runInstaller(c, ["restore", file, "--namespace", namespace, "--yes"]);
+    assert.ok([0, 10].includes(again.code), again.stderr);
+  });
+
   it("backup --include-redis → Redis loses its keys → restore: Redis is stopped, its snapshot put back, and it starts with them", async () => {
     const key = `e2e:queue:${process.pid}`;
     db.redis("DEL", key);
@@ -381,15 +456,47 @@ spec:
     assert.ok(scramMatches(verifier(), next));
   });
 
-  it("secrets apply --rotate POSTGRES_PASSWORD (for a GitOps-managed install) sets it inside PostgreSQL first, then the Secret; nothing else changes", async () => {
+  for (const [point, at] of [
+    ["as the rotation starts", /"step":"rotate","status":"running"/],
+    ["once PostgreSQL has the new password", /"step":"rotate","status":"done"/],
+    ["once the Secret has it, before the run ends", /"event":"stage","stage":"config"[^}]*"status":"done"/],
+  ] as const) {
+    it(`a rotation killed ${point}: status names it, and a plain re-run finishes it (PostgreSQL and the Secret agree, nothing pending)`, async () => {
+      const { child, result } = startInstaller(c, installArgs(namespace, "--rotate", "POSTGRES_PASSWORD"));
+      let out = "";
+      child.stdout!.on("data", (d: Buffer) => {
+        out += d.toString();
+        if (at.test(out)) child.kill("SIGKILL");
+      });
+      await result;
+      assert.match(out, at, "killed at the point");
+      if ((await secret())["POSTGRES_PASSWORD_NEXT"]) {
+        const status = await runInstaller(c, ["status", "--namespace", namespace]);
+        assert.equal(status.code, 7);
+        assert.match(status.stdout + status.stderr, /ROTATION\s+NOT\s+FINISHED/);
+      }
+      const repair = await runInstaller(c, installArgs(namespace));
+      assert.equal(repair.code, 0, repair.stderr);
+      const after = await secret();
+      assert.equal(after["POSTGRES_PASSWORD_NEXT"], undefined, "nothing pending");
+      assert.ok(scramMatches(verifier(), after["POSTGRES_PASSWORD"]!), "PostgreSQL has the Secret's password");
+      assert.equal(decodeURIComponent(new URL(after["DATABASE_URL"]!).password), after["POSTGRES_PASSWORD"]);
+    });
+  }
+
+  const podsOf = async (app: string) =>
+    (await kubectlJson(c, ["-n", namespace, "get", "pods", "-l", `app.kubernetes.io/name=${app}`])).items
+      .filter((p: any) => !p.metadata.deletionTimestamp)
+      .map((p: any) => p.metadata.name as string);
+
+  it("secrets apply --rotate POSTGRES_PASSWORD sets it inside PostgreSQL first, then the Secret; web and worker restart with it, as an upgrade does", async () => {
     const old = await secret();
-    const web = async () => (await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"])).metadata;
-    const webBefore = await web();
+    const webBefore = await podsOf("mathison-web");
     const run = await runInstaller(c, ["secrets", "apply", "--namespace", namespace, "--rotate", "POSTGRES_PASSWORD"]);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /PostgreSQL has the new password/);
     assert.match(run.stderr, /Secret .*\/mathison-secrets: updated/);
-    assert.match(run.stderr, /rollout restart deploy\/mathison-web deploy\/mathison-worker/);
+    assert.match(run.stderr, /mathison-web and mathison-worker restarted with the new values/);
     const now = await secret();
     assert.notEqual(now["POSTGRES_PASSWORD"], old["POSTGRES_PASSWORD"]);
     assert.equal(now["POSTGRES_PASSWORD_NEXT"], undefined);
@@ -397,11 +504,28 @@ spec:
     assert.ok(scramMatches(verifier(), now["POSTGRES_PASSWORD"]!), "PostgreSQL has the new password");
     assert.ok(!scramMatches(verifier(), old["POSTGRES_PASSWORD"]!), "and not the old one");
     assert.equal(decodeURIComponent(new URL(now["DATABASE_URL"]!).password), now["POSTGRES_PASSWORD"]);
-    assert.equal(
-      (await web()).resourceVersion,
-      webBefore.resourceVersion,
-      "the workloads are the controller's to roll",
-    );
+    const webAfter = await podsOf("mathison-web");
+    assert.ok(webAfter.length > 0 && webAfter.every((p: string) => !webBefore.includes(p)), "every web pod is new");
     assert.ok(!`${run.stdout}${run.stderr}`.includes(now["POSTGRES_PASSWORD"]!), "never printed");
+    const next = await runInstaller(c, installArgs(namespace, "--dry-run"));
+    assert.equal(next.code, 0, next.stderr);
+    const changed = next.events.find((e) => e.event === "plan").changes.filter((ch: any) => ch.action !== "unchanged");
+    assert.deepEqual(changed, [], "the next install sees the digest it would set: nothing to change");
+  });
+
+  it("secrets apply --rotate AUTH_SECRET restarts web and worker: no pod signs sessions with the old one", async () => {
+    const old = await secret();
+    const webBefore = await podsOf("mathison-web");
+    const workerBefore = await podsOf("mathison-worker");
+    const run = await runInstaller(c, ["secrets", "apply", "--namespace", namespace, "--rotate", "AUTH_SECRET"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.notEqual((await secret())["AUTH_SECRET"], old["AUTH_SECRET"]);
+    const webAfter = await podsOf("mathison-web");
+    const workerAfter = await podsOf("mathison-worker");
+    assert.ok(webAfter.length > 0 && webAfter.every((p: string) => !webBefore.includes(p)), "every web pod is new");
+    assert.ok(
+      workerAfter.length > 0 && workerAfter.every((p: string) => !workerBefore.includes(p)),
+      "every worker pod is new",
+    );
   });
 });

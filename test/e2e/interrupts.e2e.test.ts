@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { kubectl, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
+import { backingServers } from "../helpers/standins.js";
 import { installArgs, runInstaller, startInstaller, tidy, type InstallRun } from "../helpers/install.js";
 
 const { cluster, skip } = testCluster();
@@ -121,5 +122,12 @@ describe("interrupts end every run", { skip, timeout: 600_000 }, () => {
     await everyPointEnds(restore, async () => undefined, [0, 10]);
     const finished = await runInstaller(c, restore(), env);
     assert.ok([0, 10].includes(finished.code), finished.stderr);
+    // Nothing the interrupted runs left: no working database, no session of theirs.
+    assert.equal(
+      backingServers(c).query(
+        "SELECT (SELECT count(*) FROM pg_database WHERE datname LIKE 'mathison\\_re%') || ' ' || (SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'mathison-install%')",
+      ),
+      "0 0",
+    );
   });
 });

@@ -1,7 +1,7 @@
 // What the verification reaches beyond the API server, standing in for parts the test cluster
 // lacks: an HTTPS server with its own CA plays the ingress controller and the web app behind it,
 // and the real PostgreSQL and Redis that scripts/cluster/backing.sh started play the pods' servers.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import { tmpdir } from "node:os";
@@ -126,9 +126,34 @@ export function backingServers(c: TestCluster) {
     })
       .toString()
       .trim();
+  /** A psql session (application_name e2e-holder) that runs `sql` and stays connected until `end`. */
+  const hold = (sql: string) => {
+    const child = spawn("psql", ["-X", "-U", "mathison", "-d", "mathison", "-tA"], {
+      env: { ...process.env, PGHOST: env["PGHOST"], PGPORT: env["PGPORT"], PGAPPNAME: "e2e-holder" },
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    const ready = new Promise<void>((resolve, reject) => {
+      let out = "";
+      child.stdout!.on("data", (d: Buffer) => {
+        out += d.toString();
+        if (out.includes("held")) resolve();
+      });
+      child.once("exit", () => reject(new Error(`the holding psql ended: ${out}`)));
+    });
+    child.stdin!.write(`${sql}\n`);
+    return {
+      ready,
+      pid: () => query("SELECT pid FROM pg_stat_activity WHERE application_name = 'e2e-holder'"),
+      end: () => {
+        child.stdin!.end();
+        child.kill();
+      },
+    };
+  };
   return {
     psql,
     query,
+    hold,
     redis: (...args: string[]) =>
       execFileSync("redis-cli", ["-p", env["REDIS_PORT"]!, ...args])
         .toString()

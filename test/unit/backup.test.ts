@@ -14,6 +14,7 @@ import {
   takeBackup,
   WithoutEofMark,
 } from "../../src/engine/backup.js";
+import { describeSessions, schemaDifference, schemaOf } from "../../src/engine/database.js";
 import { exitCodeOf } from "../../src/kube/exec-stream.js";
 import { fileProblem } from "../../src/base/file-errors.js";
 import { clientFrame } from "../../src/kube/websocket.js";
@@ -25,6 +26,39 @@ const input = (file: string) => ({
   file,
   installerVersion: "9.9.9",
   images: { web: "web:1", worker: "worker:1" },
+});
+
+describe("what a restore checks", () => {
+  it("a database's tables and extensions from psql's rows; differences named both ways", () => {
+    const dump = schemaOf([
+      ["extension", "vector"],
+      ["table", "public._prisma_migrations"],
+      ["table", "public.notes"],
+    ]);
+    assert.deepEqual(dump, { tables: ["public._prisma_migrations", "public.notes"], extensions: ["vector"] });
+    assert.equal(schemaDifference(dump, dump), "");
+    const found = { tables: ["public.notes", "public.later"], extensions: [] };
+    assert.equal(
+      schemaDifference(dump, found),
+      "tables missing: public._prisma_migrations; tables not in the dump: public.later; extensions missing: vector",
+    );
+  });
+
+  it("clients in the way are named by pid, application, address, state and what they hold", () => {
+    assert.equal(
+      describeSessions([
+        {
+          pid: "4711",
+          application: "psql",
+          client: "10.0.0.7",
+          state: "idle in transaction",
+          holds: "AccessShareLock on notes",
+        },
+        { pid: "12", application: "-", client: "local", state: "idle", holds: "" },
+      ]),
+      "pid 4711 (psql, from 10.0.0.7, idle in transaction) holding AccessShareLock on notes; pid 12 (-, from local, idle)",
+    );
+  });
 });
 
 describe("backups", () => {
@@ -73,13 +107,14 @@ describe("backups", () => {
     kube.execAnswer = (_pod, command) =>
       command[0] === "pg_dump"
         ? { exitCode: 0, stdout: "PGDMP fake dump", stderr: "" }
-        : { exitCode: 0, stdout: "4096\n", stderr: "" };
+        : { exitCode: 0, stdout: "size|4096\nextension|vector\ntable|public.notes\n", stderr: "" };
     const file = join(dir(), "b.dump");
     const manifest = await takeBackup(kube, input(file));
     assert.equal(readFileSync(file, "utf8"), "PGDMP fake dump");
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.equal(manifest.bytes, 15);
     assert.equal(manifest.database.sizeBytes, 4096);
+    assert.deepEqual(manifest.schema, { tables: ["public.notes"], extensions: ["vector"] });
     assert.equal((await checkBackup(file)).sha256, manifest.sha256);
     writeFileSync(file, "PGDMP fake dumq");
     await assert.rejects(checkBackup(file), /it is damaged/);

@@ -147,6 +147,7 @@ describe("status text", () => {
     lastVerification: null,
     lock: null,
     restoring: null,
+    rotating: false,
     gitops: null,
     healthy: false,
   };

@@ -1,5 +1,5 @@
 import { typed } from "../../facts/objects.js";
-import { databaseNames } from "../../engine/backup.js";
+import { databaseNames } from "../../engine/database.js";
 import type { ExecResult } from "../../kube/types.js";
 import type { Check, CheckResult } from "../types.js";
 import type { VerifyContext } from "./context.js";

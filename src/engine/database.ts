@@ -1,0 +1,213 @@
+import { PassThrough, Readable } from "node:stream";
+import type { Kube } from "../kube/types.js";
+import { CONFIGMAP_NAME } from "../facts/names.js";
+import { typed } from "../facts/objects.js";
+
+/** Where PostgreSQL runs: the StatefulSet's one pod and its container. */
+export const POSTGRES_POD = "postgres-0";
+export const POSTGRES_CONTAINER = "postgres";
+
+/** The application's database and user, as the install's ConfigMap names them. */
+export async function databaseNames(kube: Kube, namespace: string): Promise<{ user: string; db: string }> {
+  const cm = await kube.get({ apiVersion: "v1", kind: "ConfigMap", name: CONFIGMAP_NAME, namespace });
+  return {
+    user: (cm && typed(cm, "ConfigMap").data?.["POSTGRES_USER"]) || "mathison",
+    db: (cm && typed(cm, "ConfigMap").data?.["POSTGRES_DB"]) || "mathison",
+  };
+}
+
+/**
+ * How the installer's own sessions are named in `pg_stat_activity`: a run killed mid-statement
+ * leaves its session working (a dropped exec connection does not end the process in the pod);
+ * the next run finds it by this name and ends it.
+ */
+export const SESSION_NAMES = {
+  restore: "mathison-install restore",
+  rotate: "mathison-install rotate",
+  backup: "mathison-install backup",
+} as const;
+export type SessionName = (typeof SESSION_NAMES)[keyof typeof SESSION_NAMES];
+
+/** Where a statement runs: the install's PostgreSQL, as its own user. */
+export interface Database {
+  readonly kube: Kube;
+  readonly namespace: string;
+  readonly user: string;
+  /** The application's database. */
+  readonly db: string;
+}
+
+export async function databaseOf(kube: Kube, namespace: string): Promise<Database> {
+  return { kube, namespace, ...(await databaseNames(kube, namespace)) };
+}
+
+/** A database to connect to that is never the one renamed or dropped. */
+export function maintenanceDb(d: Database): string {
+  return d.db === "postgres" ? "template1" : "postgres";
+}
+
+export interface SqlOptions {
+  /** The session's `application_name`. */
+  readonly session: SessionName;
+  /** Another database than the application's (the maintenance one, a restore's new one). */
+  readonly db?: string;
+  /** Each statement's `statement_timeout` and `lock_timeout`: no wait on the database is unbounded. */
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface SqlResult {
+  readonly exitCode: number;
+  /** psql's unaligned, tuples-only output: one row per line, columns split by `|`. */
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * psql in the PostgreSQL pod with the SQL as its stdin — never in a command line, which the API
+ * server and the kubelet may log — its session named and every statement bounded in time.
+ * Statements run one by one (autocommit) unless the SQL says BEGIN; the first error stops it.
+ * `head -c` ends the input, as some exec implementations never pass its end on.
+ */
+export async function runSql(d: Database, sql: string, options: SqlOptions): Promise<SqlResult> {
+  const input = Buffer.from(sql.endsWith("\n") ? sql : `${sql}\n`);
+  const ms = String(Math.max(1, Math.round(options.timeoutMs)));
+  const script =
+    'head -c "$0" | PGAPPNAME="$1" PGOPTIONS="-c statement_timeout=$2 -c lock_timeout=$2" ' +
+    'psql -X -q -tA -v ON_ERROR_STOP=1 -U "$3" -d "$4"';
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on("data", (c: Buffer) => chunks.push(c));
+  const result = await d.kube.execStream(
+    d.namespace,
+    POSTGRES_POD,
+    POSTGRES_CONTAINER,
+    ["sh", "-c", script, String(input.length), options.session, ms, d.user, options.db ?? d.db],
+    { stdin: Readable.from([input]), stdout: out, ...(options.signal ? { signal: options.signal } : {}) },
+  );
+  return { exitCode: result.exitCode, stdout: Buffer.concat(chunks).toString("utf8"), stderr: result.stderr };
+}
+
+/** As runSql; a failure throws with psql's first error line, `redact` never in it. */
+export async function querySql(d: Database, sql: string, options: SqlOptions, redact?: string): Promise<string[][]> {
+  const r = await runSql(d, sql, options);
+  if (r.exitCode !== 0) throw new SqlError(`psql exited ${r.exitCode}: ${errorLine(r.stderr, redact)}`, r.stderr);
+  return r.stdout
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => l.split("|"));
+}
+
+/** A statement PostgreSQL refused or stopped; `timedOut` when a lock or statement timeout ended it. */
+export class SqlError extends Error {
+  readonly timedOut: boolean;
+  constructor(message: string, stderr: string) {
+    super(message);
+    this.timedOut = /canceling statement due to (lock|statement) timeout|is being accessed by other users/.test(stderr);
+  }
+}
+
+function errorLine(stderr: string, redact: string | undefined): string {
+  const text = redact ? stderr.split(redact).join("<redacted>") : stderr;
+  const lines = text.trim().split("\n");
+  return lines.find((l) => /ERROR|FATAL/.test(l))?.trim() ?? lines[0]?.trim() ?? "no message";
+}
+
+/** A quoted SQL identifier. */
+export function ident(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** A quoted SQL string literal. */
+export function literal(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/**
+ * Ends the sessions an earlier run of the installer left working (by their `application_name`),
+ * so their transactions and locks go with them; how many there were.
+ */
+export async function endLeftSessions(d: Database, names: readonly SessionName[], timeoutMs: number): Promise<number> {
+  const rows = await querySql(
+    d,
+    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name IN (${names.map(literal).join(", ")}) AND pid <> pg_backend_pid();`,
+    { session: names[0]!, db: maintenanceDb(d), timeoutMs },
+  );
+  return rows.length;
+}
+
+/** Another client's session on a database: what names it in a message. */
+export interface ForeignSession {
+  readonly pid: string;
+  readonly application: string;
+  readonly client: string;
+  readonly state: string;
+  /** The relations it holds locks on, or "" for none. */
+  readonly holds: string;
+}
+
+/** The sessions on database `db` that are not this run's: they keep it from being renamed. */
+export async function sessionsOn(
+  d: Database,
+  db: string,
+  ours: SessionName,
+  timeoutMs: number,
+): Promise<ForeignSession[]> {
+  // Connected to `db` itself: pg_locks' relation ids resolve only there.
+  const rows = await querySql(
+    d,
+    `SELECT a.pid, coalesce(nullif(a.application_name, ''), '-'), coalesce(host(a.client_addr), 'local'), coalesce(a.state, '-'),
+       coalesce((SELECT string_agg(DISTINCT l.mode || ' on ' || coalesce(c.relname, l.locktype), ', ')
+                 FROM pg_locks l LEFT JOIN pg_class c ON c.oid = l.relation
+                 WHERE l.pid = a.pid AND l.granted AND l.locktype = 'relation' AND c.relname NOT LIKE 'pg\\_%'), '')
+     FROM pg_stat_activity a
+     WHERE a.datname = ${literal(db)} AND a.pid <> pg_backend_pid() AND a.application_name <> ${literal(ours)};`,
+    { session: ours, db, timeoutMs },
+  );
+  return rows.map(([pid, application, client, state, holds]) => ({
+    pid: pid ?? "?",
+    application: application ?? "-",
+    client: client ?? "local",
+    state: state ?? "-",
+    holds: holds ?? "",
+  }));
+}
+
+/** One line per session: `pid 4711 (psql, from 10.0.0.7, idle in transaction) holding AccessShareLock on notes`. */
+export function describeSessions(sessions: readonly ForeignSession[]): string {
+  return sessions
+    .map((s) => `pid ${s.pid} (${s.application}, from ${s.client}, ${s.state})${s.holds ? ` holding ${s.holds}` : ""}`)
+    .join("; ");
+}
+
+/** What a database holds, as a backup's manifest records it and a restore checks it. */
+export interface SchemaSummary {
+  /** `schema.table` of every table (extensions' own excluded), sorted. */
+  readonly tables: readonly string[];
+  /** Installed extensions, sorted. */
+  readonly extensions: readonly string[];
+}
+
+export const SCHEMA_SQL = `SELECT 'table', n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+UNION ALL SELECT 'extension', extname FROM pg_extension WHERE extname <> 'plpgsql'
+ORDER BY 1, 2;`;
+
+/** The rows of SCHEMA_SQL as a summary. */
+export function schemaOf(rows: readonly string[][]): SchemaSummary {
+  const of = (kind: string) => rows.filter((r) => r[0] === kind).map((r) => r[1] ?? "");
+  return { tables: of("table"), extensions: of("extension") };
+}
+
+/** How two summaries differ, in words; "" when they agree. */
+export function schemaDifference(expected: SchemaSummary, found: SchemaSummary): string {
+  const parts: string[] = [];
+  for (const kind of ["tables", "extensions"] as const) {
+    const missing = expected[kind].filter((t) => !found[kind].includes(t));
+    const extra = found[kind].filter((t) => !expected[kind].includes(t));
+    if (missing.length > 0) parts.push(`${kind} missing: ${missing.join(", ")}`);
+    if (extra.length > 0) parts.push(`${kind} not in the dump: ${extra.join(", ")}`);
+  }
+  return parts.join("; ");
+}
