@@ -282,7 +282,13 @@ async function main(): Promise<void> {
     overheadPct: [] as number[],
     strictOverheadPct: [] as number[],
     splits: [] as TimeSplit[],
-    backup: { ms: [] as number[], rssKiB: [] as number[], dbBytes: 0, dumpBytes: 0 },
+    backup: {
+      ms: [] as number[],
+      rssKiB: [] as number[],
+      dbBytes: 0,
+      dumpBytes: 0,
+      restore: { ms: [] as number[], dbStepMs: [] as number[], rssKiB: [] as number[] },
+    },
     loaded: {
       install: [] as number[],
       noop: [] as number[],
@@ -404,7 +410,7 @@ async function backupPhase(
   launcher: string,
   env: Record<string, string>,
   namespace: string,
-  out: { ms: number[]; rssKiB: number[]; dbBytes: number; dumpBytes: number },
+  out: Samples["backup"],
 ): Promise<void> {
   const backing = Object.fromEntries(
     readFileSync(join(dirname(kubeconfig), "backing", "env"), "utf8")
@@ -436,15 +442,52 @@ async function backupPhase(
       );
       out.rssKiB.push(Number(readFileSync(rssFile, "utf8")));
       out.dumpBytes = statSync(file).size;
-      rmSync(file);
+      if (i < 2) rmSync(file);
       process.stderr.write(
         `backup ${i + 1}/3: ${(out.ms.at(-1)! / 1000).toFixed(1)} s, ${(out.rssKiB.at(-1)! / 1024).toFixed(1)} MB peak\n`,
       );
     }
+    for (let i = 0; i < 3; i++) await restoreOnce(launcher, env, namespace, join(dir, "b2.dump"), i, out.restore);
   } finally {
     rmSync(dir, { recursive: true, force: true });
     psql("DROP TABLE IF EXISTS bench_backup");
   }
+}
+
+/**
+ * `restore` of the backup phase's dump into the same install: the whole command (stop, the
+ * database, the migration, start, verify) and its database step alone (from the step events'
+ * times), and the installer's peak RSS. The checklist fails on the Ingress here (exit 10).
+ */
+async function restoreOnce(
+  launcher: string,
+  env: Record<string, string>,
+  namespace: string,
+  file: string,
+  i: number,
+  out: Samples["backup"]["restore"],
+): Promise<void> {
+  const rssFile = join(tmpdir(), `mathison-rss-restore-${process.pid}-${i}`);
+  const r = await run(
+    process.execPath,
+    ["--require", probe, launcher, "restore", file, "--namespace", namespace, "--yes", "--output", "json"],
+    { ...env, MATHISON_BENCH_RSS_FILE: rssFile },
+  );
+  if (r.code !== 0 && r.code !== 10) throw new Error(`restore failed (${r.code}):\n${r.out}`);
+  const at = (status: string) =>
+    Date.parse(
+      r.out
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l))
+        .find((e) => e.event === "step" && e.step === "restore" && e.status === status).ts,
+    );
+  out.ms.push(r.ms);
+  out.dbStepMs.push(at("done") - at("running"));
+  out.rssKiB.push(Number(readFileSync(rssFile, "utf8")));
+  process.stderr.write(
+    `restore ${i + 1}/3: ${(r.ms / 1000).toFixed(1)} s (database step ${(out.dbStepMs.at(-1)! / 1000).toFixed(1)} s), ${(out.rssKiB.at(-1)! / 1024).toFixed(1)} MB peak\n`,
+  );
 }
 
 /** The same measures on a big cluster: SCALE nodes and pods of someone else's, then preflight, install, no-op and Helm, interleaved. */
@@ -519,7 +562,13 @@ type Samples = Record<
   number[]
 > & {
   readonly splits: TimeSplit[];
-  readonly backup: { ms: number[]; rssKiB: number[]; dbBytes: number; dumpBytes: number };
+  readonly backup: {
+    ms: number[];
+    rssKiB: number[];
+    dbBytes: number;
+    dumpBytes: number;
+    readonly restore: { ms: number[]; dbStepMs: number[]; rssKiB: number[] };
+  };
   readonly loaded: Record<"install" | "noop" | "helm" | "preflight" | "rssKiB", number[]>;
 };
 
@@ -551,6 +600,9 @@ function report(samples: Samples, unpackedBytes: number): void {
             dbMB: samples.backup.dbBytes / 1e6,
             dumpMB: samples.backup.dumpBytes / 1e6,
             rssMB: Math.max(...samples.backup.rssKiB) / 1024,
+            restoreMs: median(samples.backup.restore.ms),
+            restoreDbMs: median(samples.backup.restore.dbStepMs),
+            restoreRssMB: Math.max(...samples.backup.restore.rssKiB) / 1024,
           }
         : undefined,
     loaded:
@@ -695,6 +747,22 @@ function report(samples: Samples, unpackedBytes: number): void {
             target: "≤ 100 MB",
             actual: m.backup.rssMB,
             limit: 100,
+          },
+          {
+            what: `    restore of that dump (stop, database, migration, start, verify)`,
+            value: `${(m.backup.restoreMs / 1000).toFixed(1)} s`,
+            ratio: `database step ${(m.backup.restoreDbMs / 1000).toFixed(1)} s: ${(m.backup.dbMB / (m.backup.restoreDbMs / 1000)).toFixed(0)} MB/s of database; ${(m.backup.restoreMs / m.backup.ms).toFixed(1)}× the backup`,
+            target: "reported",
+            actual: 0,
+            limit: 1,
+          },
+          {
+            what: "    installer peak RSS during the restore",
+            value: `${m.backup.restoreRssMB.toFixed(1)} MB`,
+            ratio: "",
+            target: "reported",
+            actual: 0,
+            limit: 1,
           },
         ]
       : []),

@@ -119,6 +119,35 @@ describe("backup and restore", { skip }, () => {
     });
   }
 
+  it("a pg_restore a killed run left working in the pod (its session holding locks) is ended by the next restore", async () => {
+    // On a real cluster a dropped exec connection does not end the process in the pod; the test
+    // cluster's exec ends it, so the orphan is played by a session of the same name holding locks.
+    const file = join(data, "manual.dump");
+    const before = fingerprint();
+    const orphan = db.hold(
+      `BEGIN; LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE; SELECT 'held';`,
+      "mathison-install restore",
+    );
+    await orphan.ready;
+    const run = await runInstaller(c, [
+      "restore",
+      file,
+      "--namespace",
+      namespace,
+      "--yes",
+      "--timeout",
+      "20s",
+      "--output",
+      "json",
+    ]);
+    assert.ok([0, 10].includes(run.code), run.stderr);
+    const step = run.events.find((e) => e.event === "step" && e.step === "restore" && e.status === "done");
+    assert.match(step.message, /ended 1 session an earlier restore left running/);
+    orphan.end();
+    assert.equal(fingerprint(), before);
+    assert.equal(leftovers(), "0 0");
+  });
+
   it("another client on the database: the restore waits --timeout, names it, and stops with the old data intact (exit 5)", async () => {
     const file = join(data, "manual.dump");
     db.psql(`INSERT INTO ${table} (body) VALUES ('written after the dump')`);

@@ -126,10 +126,10 @@ export function backingServers(c: TestCluster) {
     })
       .toString()
       .trim();
-  /** A psql session (application_name e2e-holder) that runs `sql` and stays connected until `end`. */
-  const hold = (sql: string) => {
+  /** A psql session (application_name e2e-holder, or `as`) that runs `sql` and stays connected until `end`. */
+  const hold = (sql: string, as = "e2e-holder") => {
     const child = spawn("psql", ["-X", "-U", "mathison", "-d", "mathison", "-tA"], {
-      env: { ...process.env, PGHOST: env["PGHOST"], PGPORT: env["PGPORT"], PGAPPNAME: "e2e-holder" },
+      env: { ...process.env, PGHOST: env["PGHOST"], PGPORT: env["PGPORT"], PGAPPNAME: as },
       stdio: ["pipe", "pipe", "inherit"],
     });
     const ready = new Promise<void>((resolve, reject) => {
@@ -143,7 +143,7 @@ export function backingServers(c: TestCluster) {
     child.stdin!.write(`${sql}\n`);
     return {
       ready,
-      pid: () => query("SELECT pid FROM pg_stat_activity WHERE application_name = 'e2e-holder'"),
+      pid: () => query(`SELECT pid FROM pg_stat_activity WHERE application_name = '${as}'`),
       end: () => {
         child.stdin!.end();
         child.kill();
