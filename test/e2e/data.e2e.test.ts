@@ -214,18 +214,42 @@ describe("backup and restore", { skip }, () => {
     assert.match(run.stderr, /sha256 is \w+, its manifest says \w+: it is damaged; nothing was restored/);
   });
 
-  it("SIGKILL mid-backup leaves only a .partial file, never a dump that looks whole", async () => {
-    const dir = join(data, "killed");
-    mkdirSync(dir);
-    const { child, result } = startInstaller(c, ["backup", "--namespace", namespace, "--out", join(dir, "k.dump")]);
-    while (!readdirSync(dir).some((f) => f.endsWith(".partial"))) await new Promise((r) => setTimeout(r, 5));
-    child.kill("SIGKILL");
-    await result;
-    assert.deepEqual(
-      readdirSync(dir).filter((f) => !f.endsWith(".partial")),
-      [],
-    );
-  });
+  for (const [point, file, fraction] of [
+    ["as the dump starts", "k.dump.partial", 0],
+    ["half-way through the dump", "k.dump.partial", 0.5],
+    ["while Redis's snapshot streams, the dump complete", "k.dump.rdb.partial", 0],
+  ] as const) {
+    it(`SIGKILL ${point}: only .partial files are left, never a backup that looks whole; the re-run makes a whole one`, async () => {
+      const dir = mkdtempSync(join(data, "killed-"));
+      const args = ["backup", "--namespace", namespace, "--include-redis", "--out", join(dir, "k.dump")];
+      // The dump's full size, from a backup of the same database.
+      const whole = statSync(join(data, "manual.dump")).size;
+      const { child, result } = startInstaller(c, args);
+      const reached = () => {
+        try {
+          return statSync(join(dir, file)).size >= whole * fraction;
+        } catch {
+          return false;
+        }
+      };
+      const deadline = Date.now() + 30_000;
+      while (!reached() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+      child.kill("SIGKILL");
+      await result;
+      assert.deepEqual(
+        readdirSync(dir).filter((f) => !f.endsWith(".partial")),
+        [],
+      );
+      const again = await runInstaller(c, args);
+      assert.equal(again.code, 0, again.stderr);
+      const manifest = JSON.parse(readFileSync(join(dir, "k.dump.json"), "utf8"));
+      const sha = createHash("sha256")
+        .update(readFileSync(join(dir, "k.dump")))
+        .digest("hex");
+      assert.equal(sha, manifest.sha256, "the re-run's dump is whole");
+      assert.deepEqual(readdirSync(dir).sort(), ["k.dump", "k.dump.json", "k.dump.rdb"]);
+    });
+  }
 
   it("a disk that fills up: a clear error, the partial file removed, exit 12", {
     skip: process.getuid?.() !== 0 && "mounting a tmpfs needs root",
