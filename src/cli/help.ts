@@ -1,13 +1,27 @@
 import { FIELDS } from "../config/fields.js";
 import { wrapLine } from "../ui/wrap.js";
 import { COMMAND_OPTIONS, type Command } from "./args.js";
+import { invoked } from "../base/invocation.js";
+import { RECORD_NAME } from "../facts/names.js";
 
+/** Help is laid out for 80 columns, or the terminal's when it is narrower. */
 const HELP_WIDTH = 80;
 
-/** Flag and description columns; a description wraps at words under its own column, never past 80. */
-function table(rows: readonly (readonly [string, string])[]): string {
+/**
+ * Flag and description columns; a description wraps at words under its own column, never past
+ * `columns`. Narrower than 70 columns the description goes under its flag instead, so that long
+ * words (paths, variable names) still fit.
+ */
+function table(rows: readonly (readonly [string, string])[], columns: number): string {
+  if (columns < 70)
+    return rows
+      .flatMap(([a, b]) => [
+        ...wrapLine(`  ${a}`, columns, { keepCommands: false }),
+        ...wrapLine(`      ${b}`, columns, { keepCommands: false }),
+      ])
+      .join("\n");
   const width = Math.min(Math.max(...rows.map(([a]) => a.length)) + 2, 28);
-  const room = HELP_WIDTH - 2 - width;
+  const room = columns - 2 - width;
   return rows
     .flatMap(([a, b]) => {
       const text = wrapLine(b, room, { keepCommands: false });
@@ -18,7 +32,7 @@ function table(rows: readonly (readonly [string, string])[]): string {
     .join("\n");
 }
 
-const prose = (text: string): string => wrapLine(text, HELP_WIDTH, { keepCommands: false }).join("\n");
+const prose = (text: string, columns: number): string => wrapLine(text, columns, { keepCommands: false }).join("\n");
 
 /** What each command does, and how it is called. */
 const COMMANDS: Readonly<
@@ -224,40 +238,49 @@ function settingRows(which: "all" | "namespace"): [string, string][] {
   return [["--values FILE", "YAML file with the same settings as keys (domain, webReplicas, tls, …)"], ...rows];
 }
 
-/** `mathison-install --help`: the commands, the settings, and where each command's own help is. */
-export function helpText(version: string, command?: Command): string {
-  if (command) return commandHelp(version, command);
-  return `${prose(`mathison-install ${version}: install and upgrade the Mathison stack on a Kubernetes cluster`)}
+/** `mathison-install --help`: the commands, the settings, and where each command's own help is; `columns` wide at most. */
+export function helpText(version: string, command?: Command, columns = HELP_WIDTH): string {
+  const w = Math.min(HELP_WIDTH, columns);
+  if (command) return commandHelp(version, command, w);
+  const me = invoked();
+  return `${prose(`${me} ${version}: install and upgrade the Mathison stack on a Kubernetes cluster`, w)}
 
 Usage:
-${table((Object.entries(COMMANDS) as [Command, (typeof COMMANDS)[Command]][]).map(([, c]) => [`mathison-install ${c.usage}`.replace(" [flags]", ""), c.summary]))}
+${table(
+  (Object.entries(COMMANDS) as [Command, (typeof COMMANDS)[Command]][]).map(([, c]) => [
+    `${me} ${c.usage}`.replace(" [flags]", ""),
+    c.summary,
+  ]),
+  w,
+)}
 
-${prose("mathison-install COMMAND --help shows a command's own flags.")}
+${prose(`${me} COMMAND --help shows a command's own flags.`, w)}
 
-${prose("Settings (flags > environment > --values file > the install's recorded answers > defaults):")}
-${table(settingRows("all"))}
+${prose("Settings (flags > environment > --values file > the install's recorded answers > defaults):", w)}
+${table(settingRows("all"), w)}
 
-${prose("A re-run keeps every answer of the existing install (recorded in ConfigMap mathison-install) and its secrets; it shows the plan before applying and holds a lock while it applies.")}
-${prose(EXIT_CODES)}
+${prose(`A re-run keeps every answer of the existing install (recorded in ConfigMap ${RECORD_NAME}) and its secrets; it shows the plan before applying and holds a lock while it applies.`, w)}
+${prose(EXIT_CODES, w)}
 
   -h, --help      this help
   -v, --version   print the version
 `;
 }
 
-function commandHelp(version: string, command: Command): string {
+function commandHelp(version: string, command: Command, w: number): string {
   const c = COMMANDS[command];
+  const me = invoked();
   const flags = Object.keys(COMMAND_OPTIONS[command])
     .map((k) => flagRow(command, k))
     .filter((row): row is readonly [string, string] => row !== undefined);
-  return `${prose(`mathison-install ${c.usage}: ${c.summary}`)}
+  return `${prose(`${me} ${c.usage}: ${c.summary}`, w)}
 
 Flags:
-${table([...flags, ["--help, -h", "this help"]])}
+${table([...flags, ["--help, -h", "this help"]], w)}
 
 Settings:
-${table(settingRows(c.settings))}
+${table(settingRows(c.settings), w)}
 
-${prose(`${EXIT_CODES} (mathison-install --help lists every command; version ${version}.)`)}
+${prose(`${EXIT_CODES} (${me} --help lists every command; version ${version}.)`, w)}
 `;
 }

@@ -52,7 +52,7 @@ export async function main(argv: readonly string[], given: CliIO): Promise<ExitC
     if (args.booleans["help"]) {
       // `mathison-install verify --help` is verify's own; a bare --help the whole program's.
       const named = argv[0] !== undefined && !argv[0].startsWith("-");
-      io.stdout.write(helpText(packageVersion(), named ? args.command : undefined));
+      io.stdout.write(helpText(packageVersion(), named ? args.command : undefined, widthOf(io.stdout)));
       return ExitCode.ok;
     }
     switch (args.command) {

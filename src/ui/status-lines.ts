@@ -2,6 +2,7 @@ import type { InstallStatus } from "../pipeline/status.js";
 import type { GitopsManaged } from "../record/install-record.js";
 import { shortTime, timeAgo } from "./plan-lines.js";
 import { invoked } from "../base/invocation.js";
+import { wrapLine } from "./wrap.js";
 
 const WIDTH = 80;
 
@@ -9,19 +10,9 @@ function fit(line: string): string {
   return line.length <= WIDTH ? line : `${line.slice(0, WIDTH - 1)}…`;
 }
 
-/** Words wrapped to the width, each line indented. */
+/** Words wrapped to the width, each line indented (the one wrapping path: commands stay whole). */
 function wrap(text: string, indent: string): string[] {
-  const lines: string[] = [];
-  let current = indent;
-  for (const word of text.split(" ")) {
-    if (current.length + word.length + 1 > WIDTH && current.trim() !== "") {
-      lines.push(current);
-      current = indent;
-    }
-    current += current.trim() === "" ? word : ` ${word}`;
-  }
-  lines.push(current);
-  return lines;
+  return wrapLine(`${indent}${text}`, WIDTH);
 }
 
 /** `  Degraded    Deployment/x   message`; a message too long for the row goes below it, wrapped, so the reason is never cut. */
@@ -61,7 +52,7 @@ function headline(s: InstallStatus): string {
   const v = s.lastVerification;
   const verification =
     v && !v.ok
-      ? `; last verification failed (${v.failed.join(", ")}): ${invoked()} verify --namespace ${s.namespace} says why`
+      ? `; last verification failed (${v.failed.join(", ")}); to see why, ${invoked()} verify --namespace ${s.namespace}`
       : "";
   return `${s.healthy ? "healthy" : "NOT healthy"}${verification}`;
 }

@@ -101,3 +101,11 @@ export function wrapLines(lines: readonly string[], width: number): string[] {
 export function widthOf(stream: { isTTY?: boolean; columns?: number }): number {
   return stream.isTTY === true && stream.columns ? stream.columns : Number.POSITIVE_INFINITY;
 }
+
+/** Lines written to a stream through the one wrapping path, at the stream's width (a terminal's) or whole. */
+export function writeLines(
+  stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number },
+  lines: readonly string[],
+): void {
+  stream.write(`${wrapLines(lines, widthOf(stream)).join("\n")}\n`);
+}

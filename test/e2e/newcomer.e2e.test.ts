@@ -265,7 +265,7 @@ spec: {controller: k8s.io/ingress-nginx}
     assert.equal(status.code, 0, status.stderr);
     assert.match(
       status.stdout.replace(/\n/g, " "),
-      /: healthy; last verification failed \([^)]*ingress-address[^)]*\): mathison-install verify --namespace \S+ says why/,
+      /: healthy; last verification failed \([^)]*ingress-address[^)]*\); to see why, mathison-install verify --namespace \S+/,
     );
   });
 

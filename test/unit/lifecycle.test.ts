@@ -194,9 +194,11 @@ describe("status text", () => {
         warned: [],
       },
     });
-    assert.deepEqual(lines.slice(0, 2), [
+    // The command a person copies stays whole on a line of its own.
+    assert.deepEqual(lines.slice(0, 3), [
       "Mathison in namespace ns (context prod): healthy; last verification failed",
-      "(ingress-address, tls-certificate): mathison-install verify --namespace ns says",
+      "(ingress-address, tls-certificate); to see why,",
+      "mathison-install verify --namespace ns",
     ]);
   });
   it("an install no run has completed is INCOMPLETE, with how to resume or remove it, wrapped at words", () => {

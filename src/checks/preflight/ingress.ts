@@ -198,7 +198,7 @@ export const tlsCheck: Check<PreflightContext> = {
       return {
         status: "fail",
         message: `ClusterIssuer ${tls.issuer} is not Ready${ready?.message ? `: ${ready.message}` : ""}`,
-        hint: `kubectl describe clusterissuer ${tls.issuer} says why`,
+        hint: `why: kubectl describe clusterissuer ${tls.issuer}`,
       };
     return { status: "pass", message: `ClusterIssuer ${tls.issuer} is Ready` };
   },

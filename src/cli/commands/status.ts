@@ -1,6 +1,7 @@
 import { readAllStatuses, readStatus } from "../../pipeline/status.js";
 import { noInstallMessage } from "../../record/install-record.js";
 import { allStatusLines, statusLines } from "../../ui/status-lines.js";
+import { widthOf, wrapLines } from "../../ui/wrap.js";
 import type { Kube } from "../../kube/types.js";
 import type { OutputFormat } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
@@ -24,7 +25,11 @@ export async function runStatus(args: ParsedArgs, io: CliIO): Promise<ExitCodeVa
       if (output === "json") io.stdout.write(`${JSON.stringify({ namespace, installed: null })}\n`);
       return ExitCode.notInstalled;
     }
-    io.stdout.write(output === "json" ? `${JSON.stringify(status)}\n` : `${statusLines(status).join("\n")}\n`);
+    io.stdout.write(
+      output === "json"
+        ? `${JSON.stringify(status)}\n`
+        : `${wrapLines(statusLines(status), widthOf(io.stdout)).join("\n")}\n`,
+    );
     return status.healthy ? ExitCode.ok : ExitCode.notHealthy;
   });
 }
@@ -33,7 +38,8 @@ export async function runStatus(args: ParsedArgs, io: CliIO): Promise<ExitCodeVa
 async function allNamespaces(kube: Kube, output: OutputFormat, io: CliIO): Promise<ExitCodeValue> {
   const statuses = await readAllStatuses(kube);
   if (output === "json") io.stdout.write(`${JSON.stringify({ context: kube.contextName, installs: statuses })}\n`);
-  else if (statuses.length > 0) io.stdout.write(`${allStatusLines(statuses).join("\n")}\n`);
+  else if (statuses.length > 0)
+    io.stdout.write(`${wrapLines(allStatusLines(statuses), widthOf(io.stdout)).join("\n")}\n`);
   if (statuses.length === 0) {
     io.stderr.write(
       `mathison-install: no Mathison install that these credentials can see in context ${kube.contextName}\n`,

@@ -7,7 +7,7 @@ import type { InstallConfig } from "../../config/types.js";
 import type { AnswerContext } from "../../pipeline/front-end.js";
 import { summarizeRecord } from "../../record/install-record.js";
 import { installedLine, resumingLine } from "../plan-lines.js";
-import { widthOf, wrapLines } from "../wrap.js";
+import { writeLines } from "../wrap.js";
 import { planQuestions, tagIsMoot, tagQuestion } from "./questions.js";
 import { summaryLines, type AnswerMark, type SecretOrigin } from "./summary.js";
 import { askQuestions, askSecret, askYesNo, type PromptIO } from "./wizard.js";
@@ -41,18 +41,20 @@ export async function resolveWizardAnswers(ctx: AnswerContext, input: WizardAnsw
   let answers: RawSource = {};
   let more = true;
   if (ctx.upgrade) {
-    input.io.output.write(
-      `${ctx.resuming ? resumingLine(ctx.state.record, ctx.state.namespace) : installedLine(summarizeRecord(ctx.state.record), ctx.state.namespace)}\n`,
-    );
+    writeLines(input.io.output, [
+      ctx.resuming
+        ? resumingLine(ctx.state.record, ctx.state.namespace)
+        : (installedLine(summarizeRecord(ctx.state.record), ctx.state.namespace) ?? ""),
+    ]);
     if (!suppliedKeys.has("tag") && !tagIsMoot(suppliedKeys, known))
       answers = await askQuestions([tagQuestion(recorded.tag ?? spec("tag").default!)], input.io, known);
     more = await askYesNo("Change other settings?", input.io, false);
   }
   // The namespace is known before any question (it says which install this is): a first install shows it.
   if (!ctx.upgrade && !suppliedKeys.has("namespace"))
-    input.io.output.write(
-      `${wrapLines([`Installing into context ${ctx.kube.contextName}, namespace ${ctx.state.namespace} (--namespace chooses another)`], widthOf(input.io.output as { isTTY?: boolean; columns?: number })).join("\n")}\n`,
-    );
+    writeLines(input.io.output, [
+      `Installing into context ${ctx.kube.contextName}, namespace ${ctx.state.namespace} (--namespace chooses another)`,
+    ]);
   if (more) {
     const facts = await ctx.facts();
     const open = planQuestions({
@@ -91,9 +93,11 @@ export async function resolveWizardAnswers(ctx: AnswerContext, input: WizardAnsw
         : "About to install";
     const origin = secretOrigin(loaded.config, loaded.chosen, ctx.installed, replace);
     const mark = ctx.upgrade ? markAgainst(recorded, loaded.chosen) : () => undefined;
-    input.io.output.write(
-      `\n${heading}:\n${wrapLines(summaryLines(loaded.config, ctx.kube.contextName, origin, mark), widthOf(input.io.output as { isTTY?: boolean; columns?: number })).join("\n")}\n`,
-    );
+    writeLines(input.io.output, [
+      "",
+      `${heading}:`,
+      ...summaryLines(loaded.config, ctx.kube.contextName, origin, mark),
+    ]);
   }
   return loaded;
 }

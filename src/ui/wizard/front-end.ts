@@ -9,7 +9,7 @@ import { formatPlain } from "../plain-reporter.js";
 import { inkVerifyFrontEnd } from "../ink-checklist.js";
 import { resolveWizardAnswers } from "./answers.js";
 import { askContext, askYesNo, type PromptIO } from "./wizard.js";
-import { widthOf, wrapLines } from "../wrap.js";
+import { writeLines } from "../wrap.js";
 import type { SecretKey } from "../../config/secret-keys.js";
 
 export interface WizardInput {
@@ -49,20 +49,23 @@ export function wizardFrontEnd(input: WizardInput): FrontEnd {
       }),
     showPlan(e) {
       plan = e;
-      const checks = passed > 0 ? `✔ preflight: ${passed} checks passed\n` : "";
-      input.stderr.write(
-        `\n${checks}${e.dryRun ? "Dry run: nothing will be changed.\n" : ""}${wrapLines(planLines({ ...e, installed: undefined }), widthOf(input.stderr)).join("\n")}\n\n`,
-      );
+      writeLines(input.stderr, [
+        "",
+        ...(passed > 0 ? [`✔ preflight: ${passed} checks passed`] : []),
+        ...(e.dryRun ? ["Dry run: nothing will be changed."] : []),
+        ...planLines({ ...e, installed: undefined }),
+        "",
+      ]);
     },
     // What passed is one line (the plan and confirm must fit the screen); what did not, in full.
     showCheck(check) {
       if (check.status === "pass") passed++;
-      else input.stderr.write(`${wrapLines(checkLines(check), widthOf(input.stderr)).join("\n")}\n`);
+      else writeLines(input.stderr, checkLines(check));
     },
     // Nothing to change: no question; the run goes on to record and verify the install as it is.
     confirm: async (upgrade, nothingToChange) => {
       if (nothingToChange) {
-        input.stderr.write("Nothing to change: the install already matches these settings.\n");
+        writeLines(input.stderr, ["Nothing to change: the install already matches these settings."]);
         return true;
       }
       return askYesNo(upgrade ? "Apply these changes?" : "Install?", io, true);
@@ -85,20 +88,20 @@ export function wizardFrontEnd(input: WizardInput): FrontEnd {
       screen = undefined;
       await s?.close();
     },
-    say: (line) => void input.stderr.write(`${wrapLines([line], widthOf(input.stderr)).join("\n")}\n`),
+    say: (line) => writeLines(input.stderr, [line]),
     holdsVerdict: false,
     // The progress screen said the apply succeeded; a failed verification changes the verdict, and says what next.
     finish(done) {
-      if (!done.ok) for (const l of wrapLines(formatPlain(done), widthOf(input.stderr))) input.stderr.write(`${l}\n`);
+      if (!done.ok) writeLines(input.stderr, formatPlain(done));
     },
     ...inkVerifyFrontEnd({ output: input.stderr, input: input.stdin }),
   };
 }
 
-function endOnly(out: NodeJS.WritableStream): Reporter {
+function endOnly(out: NodeJS.WriteStream): Reporter {
   return {
     event: (e: EngineEvent) => {
-      if (e.event === "done") for (const l of formatPlain(e)) out.write(`${l}\n`);
+      if (e.event === "done") writeLines(out, formatPlain(e));
     },
     progress: () => undefined,
   };

@@ -3,7 +3,7 @@ import { fieldSpec, type FieldKey } from "../../config/fields.js";
 import { Cancelled } from "../../pipeline/front-end.js";
 import type { RawSource } from "../../config/sources.js";
 import { tlsSecretNameQuestion, type Question } from "./questions.js";
-import { widthOf, wrapLines } from "../wrap.js";
+import { writeLines } from "../wrap.js";
 
 /** The terminal the questions use; the wizard owns stdin until it returns, then Ink may take it. */
 export interface PromptIO {
@@ -61,10 +61,7 @@ async function ask(
   switch (q.kind) {
     case "input": {
       if (q.askIf && !q.askIf(answered)) return undefined;
-      if (q.note)
-        io.output.write(
-          `${wrapLines([`! ${q.note}`], widthOf(io.output as { isTTY?: boolean; columns?: number })).join("\n")}\n`,
-        );
+      if (q.note) writeLines(io.output, [`! ${q.note}`]);
       // A default taken from another answer is that answer as it will be used (a host name lowercased).
       const from = q.defaultFrom ? answered(q.defaultFrom) : undefined;
       const normalize = q.defaultFrom ? fieldSpec(q.defaultFrom).normalize : undefined;
@@ -75,7 +72,7 @@ async function ask(
     }
     case "select": {
       if (q.choices.length === 0) {
-        if (q.note) io.output.write(`! ${q.note}\n`);
+        if (q.note) writeLines(io.output, [`! ${q.note}`]);
         return q.otherwise ? ask(q.otherwise, io, answered) : undefined;
       }
       const picked = await cancellable(
@@ -120,7 +117,6 @@ export async function askYesNo(message: string, io: PromptIO, defaultYes: boolea
   return cancellable(confirm({ message, default: defaultYes }, io));
 }
 
-/** Asks until the answer is exactly `expected` (a namespace name typed to confirm a deletion). */
 /** A typed confirmation: the expected word confirms, Enter on nothing cancels (and the answer line says so, not a ✔ of nothing). */
 export async function askToType(message: string, expected: string, io: PromptIO): Promise<boolean> {
   const typed = await cancellable(
