@@ -162,6 +162,11 @@ describe("kube access on the test cluster", { skip }, () => {
     assert.equal(run.code, 9, run.stderr);
     assert.match(run.stderr, /^mathison-install: the cluster refused a read these credentials need: .*forbidden/m);
     assert.match(run.stderr, /try: kubectl auth can-i --list -n e2e-nobody-\w+ with the same --kubeconfig\/--context/);
+    // The permissions it lacks, as the preflight names them.
+    assert.match(
+      run.stderr.replace(/\s+/g, " "),
+      /missing: get namespaces; get configmaps in e2e-nobody-\w+; get secrets in e2e-nobody-\w+; get leases\.coordination\.k8s\.io in e2e-nobody-\w+/,
+    );
     assert.doesNotMatch(run.stderr, /cannot reach the cluster/);
   });
 

@@ -4,7 +4,9 @@ import type { NetworkOptions } from "../../checks/verify/index.js";
 import { loadConfig } from "../../config/load.js";
 import { formatProblem } from "../../config/types.js";
 import { connect, type ConnectOptions } from "../../kube/client.js";
-import { ClusterAccessError, KubeApiError, type Kube } from "../../kube/types.js";
+import { type AccessQuestion, ClusterAccessError, KubeApiError, type Kube } from "../../kube/types.js";
+import { describeAccess } from "../../checks/preflight/permissions.js";
+import { DEFAULT_NAMESPACE } from "../../facts/names.js";
 import { OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
@@ -125,8 +127,10 @@ export async function withCluster(
   } catch (err) {
     // It reached the cluster and was told no: a permission, not a connection, is missing.
     if (err instanceof KubeApiError && err.status === 403) {
+      const missing = await missingStateReads(options, args.strings["namespace"] ?? DEFAULT_NAMESPACE);
       say(io, [
         `mathison-install: the cluster refused a read these credentials need: ${err.message}`,
+        ...(missing.length > 0 ? [`  missing: ${missing.map(describeAccess).join("; ")}`] : []),
         `  try: kubectl auth can-i --list${args.strings["namespace"] ? ` -n ${args.strings["namespace"]}` : ""} with the same --kubeconfig/--context shows what they may do; ${invoked()} preflight lists every permission an install needs`,
       ]);
       return ExitCode.preflight;
@@ -137,6 +141,23 @@ export async function withCluster(
       "  try: kubectl cluster-info with the same --kubeconfig/--context",
     ]);
     return ExitCode.clusterAccess;
+  }
+}
+
+/** The reads every command starts with (the namespace, the record, the Secret, the lock) these credentials may not make; none when the cluster cannot say. */
+async function missingStateReads(options: ConnectOptions, namespace: string): Promise<AccessQuestion[]> {
+  const reads: AccessQuestion[] = [
+    { verb: "get", resource: "namespaces", group: "" },
+    { verb: "get", resource: "configmaps", group: "", namespace },
+    { verb: "get", resource: "secrets", group: "", namespace },
+    { verb: "get", resource: "leases", group: "coordination.k8s.io", namespace },
+  ];
+  try {
+    const kube = connect(options);
+    const allowed = await Promise.all(reads.map((q) => kube.canI(q)));
+    return reads.filter((_, i) => !allowed[i]);
+  } catch {
+    return [];
   }
 }
 
