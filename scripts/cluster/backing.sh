@@ -45,7 +45,7 @@ ensure() {
   have_all || { echo "backing servers: still missing after installing" >&2; exit 3; }
 }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+. "$here/ports.sh"
 
 start_redis() { # STATE
   local dir="$1/backing"

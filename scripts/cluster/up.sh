@@ -36,7 +36,7 @@ failed() {
 # A start stopped halfway (Ctrl-C, a killed CI step) leaves nothing running.
 trap 'echo "cluster: start interrupted; stopping what it started" >&2; bash "$here/down.sh" >/dev/null 2>&1; exit 130' INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+. "$here/ports.sh"
 ETCD_PORT=$(free_port); ETCD_PEER_PORT=$(free_port); API_PORT=$(free_port); KWOK_PORT=$(free_port)
 
 # --- PKI: a CA, the API server's serving cert, an admin client cert (system:masters) and the

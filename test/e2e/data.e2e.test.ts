@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { kubectl, kubectlJson, testCluster } from "../helpers/cluster.js";
-import { freshNamespaces, installArgs, runInstaller, startInstaller } from "../helpers/install.js";
+import { freshNamespaces, installArgs, killedOn, runInstaller, startInstaller } from "../helpers/install.js";
 import { backingServers } from "../helpers/standins.js";
 
 const { cluster, skip } = testCluster();
@@ -95,21 +95,12 @@ describe("backup and restore", { skip }, () => {
       const file = join(data, "manual.dump");
       const before = fingerprint();
       db.psql(`INSERT INTO ${table} (body) VALUES ('written after the dump')`);
-      const { child, result } = startInstaller(c, [
-        "restore",
-        file,
-        "--namespace",
-        namespace,
-        "--yes",
-        "--output",
-        "json",
-      ]);
-      let out = "";
-      child.stdout!.on("data", (d: Buffer) => {
-        out += d.toString();
-        if (at.test(out)) setTimeout(() => child.kill("SIGKILL"), 100);
-      });
-      await result;
+      const { out } = await killedOn(
+        c,
+        ["restore", file, "--namespace", namespace, "--yes", "--output", "json"],
+        at,
+        100,
+      );
       assert.match(out, at, "killed at the point");
       const again = await runInstaller(c, ["restore", file, "--namespace", namespace, "--yes", "--output", "json"]);
       assert.ok([0, 10].includes(again.code), again.stderr);
@@ -332,21 +323,11 @@ describe("backup and restore", { skip }, () => {
 
   it("a restore killed after scaling down: status says so, and install starts web and worker as they were", async () => {
     const file = join(data, "manual.dump");
-    const { child, result } = startInstaller(c, [
-      "restore",
-      file,
-      "--namespace",
-      namespace,
-      "--yes",
-      "--output",
-      "json",
-    ]);
-    let out = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      if (/"step":"stop","status":"done"/.test(out)) child.kill("SIGKILL");
-    });
-    const killed = await result;
+    const { out, run: killed } = await killedOn(
+      c,
+      ["restore", file, "--namespace", namespace, "--yes", "--output", "json"],
+      /"step":"stop","status":"done"/,
+    );
     assert.match(out, /"step":"stop","status":"done"/, `${out}\n${killed.stderr}`);
     assert.equal((await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"])).spec.replicas, 0);
     const status = await runInstaller(c, ["status", "--namespace", namespace]);
@@ -483,13 +464,11 @@ spec:
   it("a run killed between ALTER ROLE and the Secret is finished by the next run", async () => {
     const old = (await secret())["POSTGRES_PASSWORD"]!;
     const release = await holdSecretPassword();
-    const { child, result } = startInstaller(c, installArgs(namespace, "--rotate", "POSTGRES_PASSWORD"));
-    let out = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      if (/"step":"rotate","status":"done"/.test(out)) child.kill("SIGKILL");
-    });
-    await result;
+    const { out } = await killedOn(
+      c,
+      installArgs(namespace, "--rotate", "POSTGRES_PASSWORD"),
+      /"step":"rotate","status":"done"/,
+    );
     await release();
     assert.match(out, /"step":"rotate","status":"done"/, "PostgreSQL got the new password before the kill");
     const left = await secret();
@@ -515,13 +494,7 @@ spec:
     ["once the Secret has it, before the run ends", /"event":"stage","stage":"config"[^}]*"status":"done"/],
   ] as const) {
     it(`a rotation killed ${point}: status names it, and a plain re-run finishes it (PostgreSQL and the Secret agree, nothing pending)`, async () => {
-      const { child, result } = startInstaller(c, installArgs(namespace, "--rotate", "POSTGRES_PASSWORD"));
-      let out = "";
-      child.stdout!.on("data", (d: Buffer) => {
-        out += d.toString();
-        if (at.test(out)) child.kill("SIGKILL");
-      });
-      await result;
+      const { out } = await killedOn(c, installArgs(namespace, "--rotate", "POSTGRES_PASSWORD"), at);
       assert.match(out, at, "killed at the point");
       if ((await secret())["POSTGRES_PASSWORD_NEXT"]) {
         const status = await runInstaller(c, ["status", "--namespace", namespace]);

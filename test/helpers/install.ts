@@ -26,6 +26,26 @@ export function runInstaller(
   return startInstaller(cluster, args, env, under).result;
 }
 
+/** Runs the installer and SIGKILLs it `delayMs` after its stdout first matches `at` (a JSON event, say); what it printed. */
+export async function killedOn(
+  cluster: TestCluster,
+  args: readonly string[],
+  at: RegExp,
+  delayMs = 0,
+): Promise<{ out: string; run: InstallRun }> {
+  const { child, result } = startInstaller(cluster, args);
+  let out = "";
+  let sent = false;
+  child.stdout!.on("data", (d: Buffer) => {
+    out += d.toString();
+    if (sent || !at.test(out)) return;
+    sent = true;
+    setTimeout(() => child.kill("SIGKILL"), delayMs);
+  });
+  const run = await result;
+  return { out, run };
+}
+
 /** As runInstaller, with the child at hand (to kill it mid-run). */
 export function startInstaller(
   cluster: TestCluster,

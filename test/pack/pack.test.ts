@@ -82,7 +82,7 @@ describe("npm pack tarball", () => {
 
   it("runs --version, --help and render with npx from a clean directory", async () => {
     assert.equal((await npx(["--version"])).stdout.trim(), packageJson["version"]);
-    assert.match((await npx(["--help"])).stdout, /Usage:\n\s+mathison-install \[install\]/);
+    assert.match((await npx(["--help"])).stdout, /Usage:\n\s+npx mathison-install \[install\]/);
     const rendered = (await npx(["render", "--domain", "pack.example.com", "--tag", "1.0.0"])).stdout;
     // The bundle renders from manifests parsed when it was built; the sources parse them now: the same objects.
     const fromSources = execFileSync(process.execPath, [
