@@ -3,7 +3,7 @@ import type { RenderedPlan } from "../render/render.js";
 import type { StageId } from "../render/stages.js";
 import { changedFields } from "./diff.js";
 import { jobReadiness } from "./readiness.js";
-import { FIELD_MANAGER_NAME } from "../facts/names.js";
+import { FIELD_MANAGER_NAME, WEB_DEPLOYMENT_NAME } from "../facts/names.js";
 import {
   inventoryKey,
   parseInventoryKey,
@@ -75,13 +75,9 @@ async function planObject(kube: Kube, stage: StageId, obj: KubeObject, options: 
     return { ...base, action: "create", fields: [], desired: obj, live: undefined };
   const live = await kube.get(refOf(obj));
   if (obj.kind === "Secret" && live) return planSecret(base, obj, live);
-  let desired = obj;
-  let note: string | undefined;
-  const owner = live && obj.kind === "Deployment" && !options.replicasGiven ? replicasOwner(live) : undefined;
-  if (owner) {
-    desired = withoutReplicas(obj);
-    note = `replicas (${live!.spec?.replicas}) are managed by ${owner}: left alone (give --web-replicas to set them)`;
-  }
+  const kept = live ? replicasKept(obj, live, options) : undefined;
+  const desired = kept ? withoutReplicas(obj) : obj;
+  const note = kept?.note;
   let result: KubeObject;
   let conflicts: FieldConflict[] = [];
   try {
@@ -119,7 +115,7 @@ async function planObject(kube: Kube, stage: StageId, obj: KubeObject, options: 
     fields,
     desired,
     live,
-    conflicts,
+    conflicts: conflicts.filter((c) => setsBack(c, fields)),
     ...(note ? { note } : {}),
   };
 }
@@ -205,6 +201,35 @@ export function replicasOwner(live: KubeObject): string | undefined {
     (m) => m.manager !== FIELD_MANAGER_NAME && m.fieldsV1?.["f:spec"]?.["f:replicas"] !== undefined,
   );
   return owner?.manager;
+}
+
+/**
+ * A Deployment whose replica count another manager owns (kubectl scale, an autoscaler) keeps its
+ * count, unless this run was given one for web (--web-replicas); the note is said only when the
+ * kept count differs from Mathison's, and names the way to set it for that workload.
+ */
+function replicasKept(obj: KubeObject, live: KubeObject, options: PlanOptions): { note?: string } | undefined {
+  if (obj.kind !== "Deployment") return undefined;
+  const web = obj.metadata.name === WEB_DEPLOYMENT_NAME;
+  const owner = web && options.replicasGiven ? undefined : replicasOwner(live);
+  if (!owner) return undefined;
+  const have = live.spec?.replicas;
+  const want = obj.spec?.replicas;
+  if (want === undefined || have === want) return {};
+  const setIt = web
+    ? "give --web-replicas to set them"
+    : `Mathison runs ${want}; kubectl -n ${obj.metadata.namespace} scale deployment/${obj.metadata.name} --replicas=${want} sets it back`;
+  return { note: `replicas (${have}) are managed by ${owner}: left alone (${setIt})` };
+}
+
+/**
+ * A field another manager owns is "set back" only when this run changes its value: an atomic list
+ * (a StatefulSet's volumeClaimTemplates) is a conflict by ownership alone even when both apply the same.
+ */
+function setsBack(conflict: FieldConflict, changed: readonly string[]): boolean {
+  // `.spec.template.spec.containers[name="web"].image` is compared up to its keyed list: `spec.template.spec.containers`.
+  const field = conflict.field.replace(/^\./, "").replace(/\[.*$/, "");
+  return changed.some((f) => f === field || f.startsWith(`${field}.`) || f.startsWith(`${field}[`));
 }
 
 function withoutReplicas(obj: KubeObject): KubeObject {

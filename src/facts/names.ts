@@ -6,6 +6,7 @@ export const SECRET_NAME = "mathison-secrets";
 /** The pull secret the installer makes from --registry-username/--registry-password-file or --docker-config. */
 export const REGISTRY_SECRET_NAME = "mathison-registry";
 export const CONFIGMAP_NAME = "mathison-config";
+export const WEB_DEPLOYMENT_NAME = "mathison-web";
 export const MIGRATION_JOB_PREFIX = "mathison-migrate-";
 /** The ConfigMap every run reads and every run that applied something writes. */
 export const RECORD_NAME = "mathison-install";

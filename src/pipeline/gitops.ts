@@ -6,7 +6,7 @@ import type { SecretKey } from "../config/secret-keys.js";
 import { inventoryOf } from "../engine/plan.js";
 import type { Kube } from "../kube/types.js";
 import type { ConnectOptions } from "../kube/client.js";
-import { EXPORTED_OUTCOME, nextRecord, type GitopsManaged, type SuccessfulRun } from "../record/install-record.js";
+import { EXPORTED_OUTCOME, lastSuccessfulRun, nextRecord, type SuccessfulRun } from "../record/install-record.js";
 import { clearPendingPassword, markPendingPassword, setDatabasePassword } from "../engine/rotate.js";
 import { RollError, rollToDigest } from "../engine/restart.js";
 import { DEFAULT_TIMEOUTS_MS } from "../engine/engine.js";
@@ -18,7 +18,7 @@ import {
   type GitopsFlavor,
   type RepoLocation,
 } from "../render/gitops.js";
-import { clusterScopedName, renderPlan, type RenderedPlan } from "../render/render.js";
+import { renderPlan, type RenderedPlan } from "../render/render.js";
 import { SECRET_NAME } from "../facts/names.js";
 import type { KubeObject } from "../facts/objects.js";
 import { packageVersion } from "../base/version.js";
@@ -54,8 +54,9 @@ const EXPORT_WORDS = { nothingDone: "nothing was written" };
 
 /**
  * `export --gitops DIR`: the install's answers (the record's, below what this run gives) rendered
- * as a directory a GitOps controller applies in the installer's order, without a secret value;
- * then the record marks the install as GitOps-managed, so `install` leaves it to the controller.
+ * as a directory a GitOps controller applies in the installer's order, without a secret value.
+ * It writes files and one line of the record's history, nothing else: the install stays the
+ * installer's until a controller applies it (its marks on the objects say so).
  */
 export async function runExport(options: ExportOptions, out: GitopsOutput): Promise<ExitCodeValue> {
   try {
@@ -63,11 +64,13 @@ export async function runExport(options: ExportOptions, out: GitopsOutput): Prom
     const exported = exportOf(options, state);
     return await runLocked(kube, state, { ...EXPORT_WORDS, ...lockOf(options) }, out, async () => {
       writeFiles(options.dir, exported.files);
-      await recordHandOff(kube, options, state, exported);
-      out.line(`wrote ${exported.files.length} files to ${options.dir} (${options.flavor}): review and commit them`);
+      await recordExport(kube, options, state, exported);
       out.line(nextStep(options, exported.rendered));
       out.line(
-        `the install record in ${options.namespace} marks it GitOps-managed: status, verify, backup and restore work as before; install refuses to change it`,
+        `install manages ${options.namespace} until a GitOps controller applies the export (then install refuses, and install --leave-gitops takes it back)`,
+      );
+      out.line(
+        `✔ wrote ${exported.files.length} files to ${options.dir} (${options.flavor}): review and commit them; nothing in the cluster changed`,
       );
       return ExitCode.ok;
     });
@@ -115,27 +118,28 @@ function exportOf(options: ExportOptions, state: InstallState): Exported {
   return { config: resolved.config, rendered, files, answers };
 }
 
-/** The record after a hand-off: the export's answers and inventory, a history entry, and who applies it now. */
-async function recordHandOff(
+/**
+ * The export in the record's history. Answers, inventory and verification stay those of what runs;
+ * a namespace that runs nothing yet (prepared by `secrets apply`) records the export's, since the
+ * controller will run them and status, verify and uninstall need to know what that is.
+ */
+async function recordExport(
   kube: Kube,
   options: ExportOptions,
   state: InstallState,
   exported: Exported,
 ): Promise<void> {
-  const pullToken = state.record.pullToken;
   const run = runEntryOf(kube, exported.config, `${EXPORTED_OUTCOME} (${options.flavor})`);
-  const record = nextRecord(state.record, run, {
-    ...exported.answers,
-    inventory: inventoryOf(exported.rendered),
-    ...(pullToken ? { pullToken } : {}),
-  });
-  const gitops: GitopsManaged = {
-    flavor: options.flavor,
-    name: clusterScopedName(options.namespace),
-    exportedAt: run.time,
-    ...(options.repo ? { repoURL: options.repo.url, path: options.repo.path } : {}),
-  };
-  await writeRecord(kube, options.namespace, { ...record, gitops });
+  const first = state.record.answers === undefined;
+  const pullToken = state.record.pullToken;
+  const record = first
+    ? nextRecord(state.record, run, {
+        ...exported.answers,
+        inventory: inventoryOf(exported.rendered),
+        ...(pullToken ? { pullToken } : {}),
+      })
+    : nextRecord(state.record, run);
+  await writeRecord(kube, options.namespace, record);
 }
 
 /** Work an earlier run left half done: the export would hand over an install that is not what its record says. */
@@ -232,7 +236,7 @@ export async function runSecretsApply(options: SecretsApplyOptions, out: GitopsO
       }
       const changed = await applySecrets(kube, objects.filter(isSecretKept), out);
       if (rotating) await clearPendingPassword(kube, options.namespace);
-      if (changed && !state.record.gitops) await restartedWithNewValues(kube, objects, options.namespace, signal, out);
+      if (changed && !state.gitops) await restartedWithNewValues(kube, objects, options.namespace, signal, out);
       else if (changed)
         out.line(
           `web and worker still hold the old values (${rotating ? "the old database password" : "for example the old AUTH_SECRET, with which they sign sessions"}) until they restart: run ${invoked()} export --gitops DIR again and commit (the new digest rolls them), or kubectl -n ${options.namespace} rollout restart deploy/mathison-web deploy/mathison-worker`,
@@ -241,11 +245,31 @@ export async function runSecretsApply(options: SecretsApplyOptions, out: GitopsO
       if (generated.length > 0)
         out.line(`generated ${generated.join(" and ")} (never printed; kept by every later run)`);
       for (const n of notices) out.line(`mathison-install: ${n}`);
+      const outcome = `secrets ${changed ? "updated" : "unchanged"}${rotating ? " (rotated)" : ""}`;
+      const notRecorded = await recordSecretsRun(kube, state, config, outcome).then(
+        () => "",
+        (err: Error) => `; the run was not recorded: ${err.message}`,
+      );
+      out.line(
+        `✔ ${changed ? "the Secrets' values changed" : "no value changed"}${rotating ? "; POSTGRES_PASSWORD rotated" : ""}${notRecorded}`,
+      );
       return ExitCode.ok;
     });
   } catch (err) {
     return exitOf(err, out, SECRETS_WORDS);
   }
+}
+
+/** The run in the install's history (status's last runs); a namespace with no install yet gets no record from it. */
+async function recordSecretsRun(
+  kube: Kube,
+  state: InstallState,
+  config: InstallConfig,
+  outcome: string,
+): Promise<void> {
+  if (!state.record.answers) return;
+  const images = lastSuccessfulRun(state.record) ?? config;
+  await writeRecord(kube, state.namespace, nextRecord(state.record, runEntryOf(kube, images, outcome)));
 }
 
 /**
@@ -296,16 +320,33 @@ function secretsConfig(
   return { config: resolved.config, notices: resolved.notices };
 }
 
-/** Applies each Secret and says whether it was created, updated or unchanged; whether any changed. */
+/**
+ * Applies each Secret and says whether it was created, its values changed, or not; whether any
+ * value changed. Values are compared, not versions: an apply that only takes over field ownership
+ * or a label moves the resourceVersion and changes nothing a pod reads.
+ */
 async function applySecrets(kube: Kube, secrets: readonly KubeObject[], out: GitopsOutput): Promise<boolean> {
   let changed = false;
   for (const secret of secrets) {
     const { name, namespace } = secret.metadata;
     const before = await kube.get({ apiVersion: "v1", kind: "Secret", name, namespace });
     const after = await kube.apply(secret);
-    const same = before?.metadata.resourceVersion === after.metadata.resourceVersion;
+    const same = before !== undefined && sameValues(before, after);
     if (!same) changed = true;
     out.line(`Secret ${namespace}/${name}: ${!before ? "created" : same ? "unchanged" : "updated"}`);
   }
   return changed;
+}
+
+/** Whether two versions of a Secret hold the same keys and values. */
+export function sameValues(a: KubeObject, b: KubeObject): boolean {
+  const values = (o: KubeObject) => {
+    const data = (o as { data?: Record<string, string> }).data ?? {};
+    return JSON.stringify(
+      Object.keys(data)
+        .sort()
+        .map((k) => [k, data[k]]),
+    );
+  };
+  return values(a) === values(b);
 }

@@ -14,9 +14,10 @@ import { describeImpact, immutableProblems, isMutableReference } from "../engine
 import { computePlan, inventoryOf, type InstallPlan } from "../engine/plan.js";
 import { connect, listContexts, readKubeconfig, type ConnectOptions } from "../kube/client.js";
 import { readOnce } from "../kube/read-once.js";
+import { releaseFromGitops } from "../engine/gitops-release.js";
 import { KubeApiError, type Kube } from "../kube/types.js";
+import { gitopsController } from "../facts/gitops.js";
 import {
-  gitopsController,
   lastSuccessfulRun,
   nextRecord,
   startedRecord,
@@ -82,7 +83,7 @@ export interface PipelineOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** `preflight`: the install's run stopped after its checks, having written nothing. */
   readonly stopAfter?: "preflight";
-  /** `--leave-gitops`: the installer manages a namespace an export handed to GitOps again. */
+  /** `--leave-gitops`: the installer manages a namespace a GitOps controller applied again (its marks removed). */
   readonly leaveGitops?: boolean;
 }
 
@@ -106,7 +107,7 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   const { kube, reads, state } = await openCluster(options, fe);
   // Before any question: a dry run or the preflight only read, so they may still show what the answers would do.
   const readOnly = options.dryRun || options.stopAfter === "preflight";
-  if (state.record.gitops && !options.leaveGitops && !readOnly) throw gitopsRefusal(state);
+  if (state.gitops && !options.leaveGitops && !readOnly) throw gitopsRefusal(state);
   const installed = installedOf(state);
   const upgrade = state.record.answers !== undefined;
   const resuming = upgrade && lastSuccessfulRun(state.record) === undefined;
@@ -131,7 +132,17 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
     forceNamespace: options.forceNamespace,
   };
   if (options.stopAfter === "preflight") {
-    await preflight(options, preflightContext, fe);
+    const outcomes = await preflight(options, preflightContext, fe);
+    const warned = outcomes.filter((o) => o.status === "warn").length;
+    fe.finish({
+      event: "done",
+      ok: true,
+      outcome: "ok",
+      elapsedMs: Date.now() - startedAt,
+      applied: 0,
+      total: 0,
+      message: `preflight: ${outcomes.length - warned} of ${outcomes.length} checks passed${warned > 0 ? `, ${warned} with a warning` : ""}; nothing was written`,
+    });
     return ExitCode.ok;
   }
   // The plan's dry runs write nothing, so they run beside the preflight; its verdict comes first
@@ -318,13 +329,13 @@ function mutableTagNotices(plan: InstallPlan, config: InstallConfig): string[] {
   ];
 }
 
-/** An install handed to GitOps changes through its repository: applying here would fight the controller. */
+/** An install a GitOps controller applies changes through its repository: applying here would fight the controller. */
 function gitopsRefusal(state: InstallState): Stop {
-  const g = state.record.gitops!;
-  const where = g.repoURL ? `, ${g.repoURL}${g.path && g.path !== "." ? ` ${g.path}` : ""}` : "";
+  const g = state.gitops!;
+  const c = gitopsController(g);
   return new Stop(
     ExitCode.usage,
-    `mathison-install: namespace ${state.namespace} is GitOps-managed (${g.flavor}${where}) since ${g.exportedAt}: an install here would fight the controller; nothing was applied\n  try: change values.yaml in the exported directory, run ${invoked()} export --gitops DIR --values DIR/values.yaml, and commit; or, to manage it with the installer again, remove the ${gitopsController(g).name}, keeping its objects (${gitopsController(g).release}), and run install --leave-gitops`,
+    `mathison-install: namespace ${state.namespace} is applied by the ${c.name} (${g.seenBy}): an install here would fight the controller; nothing was applied\n  try: change values.yaml in the exported directory, run ${invoked()} export --gitops DIR --values DIR/values.yaml, and commit; or, to manage it with the installer again, remove the ${c.name}, keeping its objects (${c.release}), and run install --leave-gitops`,
     "refused",
   );
 }
@@ -521,6 +532,18 @@ async function applyAndRecord(
     },
     progress: (p) => reporter.progress(p),
   };
+  if (options.leaveGitops && state.gitops) {
+    const released = await releaseFromGitops(
+      kube,
+      plan.rendered.stages.flatMap((st) => st.objects),
+    );
+    reporter.event({
+      event: "step",
+      step: "leave-gitops",
+      status: "done",
+      message: `left GitOps: the ${gitopsController(state.gitops).name}'s marks removed from ${released} objects; the installer manages them from now on`,
+    });
+  }
   const rotating = rotatesPassword(run);
   const planned = rotating ? await passwordRotated(run, reporter) : plan;
   if (!planned) {
@@ -718,12 +741,16 @@ export function answersToRecord(
 }
 
 /** This run as the record's history keeps it: when, by whom, where, with which images, and how it ended. */
-export function runEntryOf(kube: Kube, config: InstallConfig, outcome: string): RunEntry {
+export function runEntryOf(
+  kube: Kube,
+  images: Pick<InstallConfig, "webImage" | "workerImage">,
+  outcome: string,
+): RunEntry {
   return {
     time: new Date().toISOString(),
     installerVersion: packageVersion(),
-    webImage: config.webImage,
-    workerImage: config.workerImage,
+    webImage: images.webImage,
+    workerImage: images.workerImage,
     outcome,
     user: userInfo().username,
     host: hostname(),

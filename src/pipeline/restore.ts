@@ -14,7 +14,7 @@ import {
   restoringName,
   swapIn,
 } from "../engine/restore-database.js";
-import type { Reporter, RunOutcome } from "../engine/events.js";
+import type { DoneEvent, Reporter, RunOutcome } from "../engine/events.js";
 import {
   deploymentReadiness,
   jobReadinessWithPods,
@@ -25,13 +25,14 @@ import {
 import { type KubeObject, type ObjectRef, typed } from "../facts/objects.js";
 import { connect, type ConnectOptions } from "../kube/client.js";
 import type { Kube } from "../kube/types.js";
-import { gitopsWarning, lastSuccessfulRun, noInstallMessage, type InstallRecord } from "../record/install-record.js";
+import { lastSuccessfulRun, nextRecord, noInstallMessage, type InstallRecord } from "../record/install-record.js";
+import { gitopsWarning } from "../facts/gitops.js";
 import { readInstallState, writeRecord, type InstallState } from "../record/store.js";
 import { renderPlan } from "../render/render.js";
 import { sizeOf } from "../base/sizes.js";
 import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
 import type { ReportingOptions } from "./front-end.js";
-import { installedOf } from "./install.js";
+import { installedOf, runEntryOf, wholeRunVerdict } from "./install.js";
 import { exitOf, runLocked, Stop, type CommandWords } from "./locked.js";
 import { checkInstall, verifiedEvent, type VerifyFrontEnd } from "./verify.js";
 import { invoked } from "../base/invocation.js";
@@ -60,7 +61,12 @@ export interface RestoreFrontEnd extends VerifyFrontEnd {
   startReporting(options: ReportingOptions): Reporter;
   stopReporting(): Promise<void>;
   say(line: string, outcome?: RunOutcome): void;
+  /** The run's verdict, its last line (and for scripts its `done` event). */
+  finish(done: DoneEvent): void;
 }
+
+/** A restore as the record's history and `status`'s last runs show it. */
+export const RESTORED_OUTCOME = "restored";
 
 /**
  * `mathison-install restore FILE`: checks the dump against its manifest, says what it replaces,
@@ -100,8 +106,9 @@ export async function runRestore(options: RestoreOptions, fe: RestoreFrontEnd): 
       { ...RESTORE_WORDS, lockTimeoutMs: options.lockTimeoutMs },
       fe,
       async ({ signal, onSignal }) => {
+        const startedAt = Date.now();
         const reporter = fe.startReporting({ url: "", onInterrupt: onSignal, dryRun: false });
-        const record = await restoreSteps({ kube, state, manifest, options, reporter, signal });
+        const restored = await restoreSteps({ kube, state, manifest, options, reporter, signal });
         await fe.stopReporting();
         const last = lastSuccessfulRun(state.record)!;
         const verified = await checkInstall(
@@ -115,6 +122,7 @@ export async function runRestore(options: RestoreOptions, fe: RestoreFrontEnd): 
           },
           fe,
         );
+        const record = nextRecord(restored, runEntryOf(kube, last, RESTORED_OUTCOME));
         const notRecorded = await writeRecord(kube, state.namespace, {
           ...record,
           verification: verified.verification,
@@ -123,7 +131,21 @@ export async function runRestore(options: RestoreOptions, fe: RestoreFrontEnd): 
           (err: Error) => `; the result was not recorded: ${err.message}`,
         );
         fe.verified(verifiedEvent(verified, notRecorded));
-        return verified.verification.ok ? ExitCode.ok : ExitCode.verifyFailed;
+        const done = wholeRunVerdict(
+          {
+            event: "done",
+            ok: true,
+            outcome: "ok",
+            elapsedMs: Date.now() - startedAt,
+            applied: 0,
+            total: 0,
+            message: `restored ${state.namespace} from ${options.file} (taken ${manifest.createdAt})${notRecorded}`,
+          },
+          verified,
+          state.namespace,
+        );
+        fe.finish(done);
+        return done.ok ? ExitCode.ok : ExitCode.verifyFailed;
       },
     );
   } catch (err) {
@@ -147,7 +169,7 @@ async function restorePlanLines(kube: Kube, state: InstallState, m: BackupManife
       : []),
     ...(elsewhere ? [`  ! it was taken from context ${m.context}, namespace ${m.namespace}`] : []),
     `  images then: ${m.images.web ?? "?"}, ${m.images.worker ?? "?"}; now: ${last?.webImage}, ${last?.workerImage}`,
-    ...(state.record.gitops ? [`  ! ${gitopsWarning(state.record.gitops, "restore")}`] : []),
+    ...(state.gitops ? [`  ! ${gitopsWarning(state.gitops, "restore")}`] : []),
     `Steps: stop web and worker, restore the dump into a new database ${restoringName(db)} (room for a second copy of the data is needed meanwhile), check it, swap it in (${db} becomes ${replacedName(db)}, then is dropped)${m.redis ? ", put Redis's snapshot back" : ""}, run the migration of the current web image, start web and worker, verify.`,
     `Everything written to the database${m.redis ? " and Redis" : ""} since the dump is lost; so are objects the dump does not hold.`,
   ];
@@ -172,6 +194,22 @@ async function restoreSteps(run: RestoreRun): Promise<InstallRecord> {
     restoring: { file: run.options.file, since: new Date().toISOString(), replicas },
   };
   await writeRecord(kube, state.namespace, pending);
+  try {
+    await stepsInOrder(run, replicas);
+  } catch (err) {
+    // Bounded like the rest of a stop: the history says the restore stopped, `restoring` how to finish it.
+    if (err instanceof Stop) {
+      const entry = runEntryOf(kube, lastSuccessfulRun(state.record)!, `restore ${err.outcome ?? "failed"}`);
+      await withinSeconds(1.5, writeRecord(kube, state.namespace, nextRecord(pending, entry)));
+    }
+    throw err;
+  }
+  const { restoring: _done, ...rest } = pending;
+  return rest;
+}
+
+async function stepsInOrder(run: RestoreRun, replicas: Readonly<Record<string, number>>): Promise<void> {
+  const { kube, state } = run;
   await step(run, "stop", "scaling web and worker to 0", async () => {
     for (const name of APPS) await kube.scale(deployment(state.namespace, name), 0);
     await until(run, "web and worker pods are gone", async () => {
@@ -205,8 +243,6 @@ async function restoreSteps(run: RestoreRun): Promise<InstallRecord> {
     }
     return `web and worker running again (${APPS.map((a) => `${a} ${replicas[a] ?? 1}`).join(", ")})`;
   });
-  const { restoring: _done, ...rest } = pending;
-  return rest;
 }
 
 async function currentReplicas(kube: Kube, namespace: string): Promise<Record<string, number>> {

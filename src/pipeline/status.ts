@@ -12,8 +12,8 @@ import {
   type RunEntry,
   type Verification,
   type InstalledSummary,
-  type GitopsManaged,
 } from "../record/install-record.js";
+import type { GitopsManaged } from "../facts/gitops.js";
 import { readInstallState } from "../record/store.js";
 import { parseInventoryKey, type KubeObject } from "../facts/objects.js";
 import { SECRET_DATA_KEYS, type SecretKey } from "../config/secret-keys.js";
@@ -43,7 +43,7 @@ export interface InstallStatus {
   readonly restoring: { readonly file: string; readonly since: string } | null;
   /** A POSTGRES_PASSWORD rotation a run left unfinished (the Secret holds POSTGRES_PASSWORD_NEXT). */
   readonly rotating: boolean;
-  /** Handed to GitOps by `export --gitops`: which controller applies it, from where. */
+  /** The GitOps controller that applies it, as the marks on its objects show: which one, seen by what. */
   readonly gitops: GitopsManaged | null;
   /** Every workload Ready, the migration not failed, and a run has completed. The last verification does not count: it is shown, not judged. */
   readonly healthy: boolean;
@@ -136,7 +136,7 @@ export async function readStatus(kube: Kube, namespace: string): Promise<Install
       ? { file: state.record.restoring.file, since: state.record.restoring.since }
       : null,
     rotating: state.pendingPassword !== undefined,
-    gitops: state.record.gitops ?? null,
+    gitops: state.gitops ?? null,
     healthy:
       lastOk !== undefined &&
       !state.record.restoring &&

@@ -5,7 +5,8 @@ import type { Reporter, RunOutcome } from "../engine/events.js";
 import { removeGroups, type RemovalGroup } from "../engine/remove.js";
 import { connect, type ConnectOptions } from "../kube/client.js";
 import type { Kube } from "../kube/types.js";
-import { gitopsWarning, lastSuccessfulRun, noInstallMessage, type GitopsManaged } from "../record/install-record.js";
+import { lastSuccessfulRun, noInstallMessage } from "../record/install-record.js";
+import { gitopsWarning, type GitopsManaged } from "../facts/gitops.js";
 import { markKeptData, readInstallState, type InstallState } from "../record/store.js";
 import type { StageId } from "../render/stages.js";
 import { exitOf, runLocked, type CommandWords } from "./locked.js";
@@ -275,7 +276,7 @@ export async function runUninstall(options: UninstallOptions, fe: UninstallFront
     }
     const plan = await planRemoval(kube, state, options.deleteData);
     const backupFile = finalBackupFile(options, state, kube);
-    fe.showPlan(removalEvent(plan, kube, backupFile, state.record.gitops));
+    fe.showPlan(removalEvent(plan, kube, backupFile, state.gitops));
     if (!(await fe.confirm(plan))) {
       fe.say("Cancelled: nothing was deleted.", "cancelled");
       return ExitCode.cancelled;

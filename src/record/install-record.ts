@@ -2,6 +2,7 @@ import { RECORD_NAME } from "../facts/names.js";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import type { FieldKey } from "../config/fields.js";
 import { type KubeObject, typed } from "../facts/objects.js";
+import { type Infer, object, string } from "../base/schema.js";
 
 /** A history entry of `export --gitops`: `exported (argocd)`. */
 export const EXPORTED_OUTCOME = "exported";
@@ -9,13 +10,13 @@ export const EXPORTED_OUTCOME = "exported";
 /** How many runs the record remembers. */
 export const HISTORY_LENGTH = 10;
 
+export const INSTALLED_SUMMARY = object(
+  { installerVersion: string(), installedAt: string(), updatedAt: string(), webImage: string() },
+  ["installerVersion", "installedAt", "updatedAt", "webImage"],
+  "the install the plan was made against (on an upgrade)",
+);
 /** The install the plan was made against, when there is one. */
-export interface InstalledSummary {
-  readonly installerVersion?: string;
-  readonly installedAt?: string;
-  readonly updatedAt?: string;
-  readonly webImage?: string;
-}
+export type InstalledSummary = Infer<typeof INSTALLED_SUMMARY>;
 
 /** One run, as `status` and the next run's greeting show it. */
 export interface RunEntry {
@@ -52,18 +53,6 @@ export interface InstallRecord {
   readonly verification?: Verification;
   /** A restore under way: web and worker were scaled down from these counts; the next run scales them back. */
   readonly restoring?: PendingRestore;
-  /** Handed to GitOps by `export --gitops`: a controller applies it, and `install` leaves it alone. */
-  readonly gitops?: GitopsManaged;
-}
-
-export interface GitopsManaged {
-  readonly flavor: string;
-  /** The Argo CD Application's name, or the prefix of the Flux objects' names. */
-  readonly name?: string;
-  readonly exportedAt: string;
-  /** The repository and directory the controller follows, when the export was told them. */
-  readonly repoURL?: string;
-  readonly path?: string;
 }
 
 export interface PendingRestore {
@@ -82,50 +71,6 @@ export interface Verification {
 }
 
 export type ManualAnswer = "yes" | "no" | "skip";
-
-/** Who applies a GitOps-managed install, and the commands that pause it or let it go without deleting anything. */
-interface Controller {
-  readonly name: string;
-  readonly suspend: string;
-  readonly release: string;
-}
-
-export function gitopsController(g: GitopsManaged): Controller {
-  const name = g.name ?? "NAME";
-  switch (g.flavor) {
-    case "argocd":
-      return {
-        name: "Argo CD Application",
-        suspend: `argocd app set ${name} --sync-policy none`,
-        release: `argocd app delete ${name} --cascade=false`,
-      };
-    case "flux":
-      return {
-        name: "Flux Kustomizations",
-        suspend: `flux suspend kustomization ${name}-app`,
-        release: `set prune: false on ${name}-*, then delete them`,
-      };
-    default:
-      return {
-        name: "controller applying the exported directory",
-        suspend: "stop applying it",
-        release: "stop applying it",
-      };
-  }
-}
-
-/**
- * What a command that changes a GitOps-managed install must say first: the controller would
- * undo it (selfHeal scales web and worker back up; a synced repository applies everything again).
- */
-export function gitopsWarning(g: GitopsManaged, doing: "restore" | "uninstall"): string {
-  const c = gitopsController(g);
-  const what =
-    doing === "restore"
-      ? `suspend the ${c.name} first (${c.suspend}) and resume it after, or it starts web and worker during the restore`
-      : `remove the ${c.name} first, keeping its objects (${c.release}), or it applies everything again`;
-  return `GitOps-managed (${g.flavor}${g.repoURL ? `, ${g.repoURL}` : ""}): ${what}`;
-}
 
 /** What every command says where a namespace holds no install. */
 export function noInstallMessage(namespace: string, context: string): string {
@@ -153,7 +98,6 @@ export function decodeRecord(configMap: KubeObject | undefined): InstallRecord {
   const defaults = yamlField<string[]>(data["defaults.yaml"], []);
   const verification = yamlField<Verification | undefined>(data["verification.yaml"], undefined);
   const restoring = yamlField<PendingRestore | undefined>(data["restoring.yaml"], undefined);
-  const gitops = yamlField<GitopsManaged | undefined>(data["gitops.yaml"], undefined);
   return {
     ...(answers
       ? {
@@ -169,7 +113,6 @@ export function decodeRecord(configMap: KubeObject | undefined): InstallRecord {
     ...(data["pull-token"] ? { pullToken: data["pull-token"] } : {}),
     ...(verification && typeof verification === "object" ? { verification } : {}),
     ...(restoring && typeof restoring === "object" && restoring.replicas ? { restoring } : {}),
-    ...(gitops && typeof gitops === "object" && typeof gitops.flavor === "string" ? { gitops } : {}),
     inventory: Array.isArray(inventory) ? inventory.map(String) : [],
     history: Array.isArray(history) ? history : [],
   };
@@ -188,7 +131,6 @@ export function encodeRecord(record: InstallRecord, namespace: string): KubeObje
   if (record.pullToken) data["pull-token"] = record.pullToken;
   if (record.verification) data["verification.yaml"] = stringifyYaml(record.verification);
   if (record.restoring) data["restoring.yaml"] = stringifyYaml(record.restoring);
-  if (record.gitops) data["gitops.yaml"] = stringifyYaml(record.gitops);
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
@@ -240,8 +182,7 @@ export function nextRecord(previous: InstallRecord, run: RunEntry, success?: Suc
   if (!success) return { ...previous, history };
   // A new version of the install was not verified yet: the last verification was of the old one.
   // Its apply set web's and worker's replicas: a restore it interrupted is finished.
-  // An install that applied is the installer's again (an export marks its own record afterwards).
-  const { pullToken: _dropped, verification: _old, restoring: _scaledBack, gitops: _handedBack, ...rest } = previous;
+  const { pullToken: _dropped, verification: _old, restoring: _scaledBack, ...rest } = previous;
   return {
     ...rest,
     answers: success.answers,
@@ -255,9 +196,14 @@ export function nextRecord(previous: InstallRecord, run: RunEntry, success?: Suc
   };
 }
 
-/** The newest run that completed (or export that handed the install to GitOps): what is installed now. */
+/**
+ * The newest run that completed: what is installed now. An export changes nothing in the cluster,
+ * so it counts only for an install that no run of the installer ever completed (one a GitOps
+ * controller applied from the export).
+ */
 export function lastSuccessfulRun(record: InstallRecord): RunEntry | undefined {
-  return [...record.history].reverse().find((r) => r.outcome === "ok" || r.outcome.startsWith(EXPORTED_OUTCOME));
+  const newestFirst = [...record.history].reverse();
+  return newestFirst.find((r) => r.outcome === "ok") ?? newestFirst.find((r) => r.outcome.startsWith(EXPORTED_OUTCOME));
 }
 
 /** The install as a greeting or plan names it: what runs (the last successful run's image), since when, by which installer. */

@@ -3,7 +3,8 @@ import { PENDING_PASSWORD_KEY, SECRET_DATA_KEYS, type SecretKey } from "../confi
 import { KubeApiError, type Kube } from "../kube/types.js";
 import { decodeRecord, encodeRecord, type InstallRecord } from "./install-record.js";
 import { type KubeObject, typed } from "../facts/objects.js";
-import { SECRET_NAME, RECORD_NAME } from "../facts/names.js";
+import { CONFIGMAP_NAME, SECRET_NAME, RECORD_NAME, WEB_DEPLOYMENT_NAME } from "../facts/names.js";
+import { gitopsManagerOf, type GitopsManaged } from "../facts/gitops.js";
 
 /** What the kept data was last migrated by (tag, web and worker image answers) and the web image that ran the migration. */
 export interface KeptData {
@@ -24,10 +25,12 @@ export interface InstallState {
   readonly pendingPassword?: string;
   /** Data an uninstall kept, and what last migrated it (absent while a record exists). */
   readonly keptData?: KeptData;
+  /** A GitOps controller that applies the install, seen by its marks on the install's objects. */
+  readonly gitops?: GitopsManaged;
 }
 
 export async function readInstallState(kube: Kube, namespace: string): Promise<InstallState> {
-  const [ns, configMap, secret] = await Promise.all([
+  const [ns, configMap, secret, gitops] = await Promise.all([
     // Credentials limited to the namespace may not read it: then it exists (they were given it), and the preflight names what else is missing.
     kube.get({ apiVersion: "v1", kind: "Namespace", name: namespace }).catch((err: unknown) => {
       if (err instanceof KubeApiError && err.status === 403)
@@ -36,6 +39,7 @@ export async function readInstallState(kube: Kube, namespace: string): Promise<I
     }),
     kube.get({ apiVersion: "v1", kind: "ConfigMap", name: RECORD_NAME, namespace }),
     kube.get({ apiVersion: "v1", kind: "Secret", name: SECRET_NAME, namespace }),
+    gitopsManagerIn(kube, namespace),
   ]);
   const data: Record<string, string | undefined> = (secret && typed(secret, "Secret").data) ?? {};
   const secrets: Partial<Record<SecretKey, string>> = {};
@@ -50,6 +54,7 @@ export async function readInstallState(kube: Kube, namespace: string): Promise<I
   return {
     ...(keptData ? { keptData } : {}),
     ...(pending ? { pendingPassword: pending } : {}),
+    ...(gitops ? { gitops } : {}),
     namespace,
     namespaceExists: ns !== undefined,
     record: decodeRecord(configMap),
@@ -57,6 +62,22 @@ export async function readInstallState(kube: Kube, namespace: string): Promise<I
     secrets,
     secretVersion: secret?.metadata.resourceVersion,
   };
+}
+
+/**
+ * The controller whose marks the install's objects carry: its config (applied first of what a
+ * controller syncs) or its web Deployment. Credentials that may not read them see none.
+ */
+async function gitopsManagerIn(kube: Kube, namespace: string): Promise<GitopsManaged | undefined> {
+  const unreadable = (err: unknown) => {
+    if (err instanceof KubeApiError && err.status === 403) return undefined;
+    throw err;
+  };
+  const objects = await Promise.all([
+    kube.get({ apiVersion: "v1", kind: "ConfigMap", name: CONFIGMAP_NAME, namespace }).catch(unreadable),
+    kube.get({ apiVersion: "apps/v1", kind: "Deployment", name: WEB_DEPLOYMENT_NAME, namespace }).catch(unreadable),
+  ]);
+  return objects.flatMap((o) => (o ? [gitopsManagerOf(o)] : [])).find((g) => g !== undefined);
 }
 
 function keptDataOf(secret: KubeObject | undefined): KeptData | undefined {

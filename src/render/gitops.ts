@@ -246,41 +246,101 @@ function readme(input: GitopsInput): string {
   const { rendered, flavor } = input;
   const ns = rendered.namespace;
   const order = rendered.stages.map((s) => `${s.index + 1}. \`base/${stageDir(s)}\` — ${s.title}`).join("\n");
-  const how: Record<GitopsFlavor, string> = {
-    kustomize: `Apply the stages in order, each waited for before the next (\`kubectl kustomize base\` builds them all at once, for review; \`--force-conflicts\` takes over the fields an earlier \`mathison-install\` run applied, whose values are the same):\n\n\`\`\`\n${applyCommands(rendered).join("\n")}\n\`\`\``,
-    argocd: `\`argocd/\` is the same objects with Argo CD's sync waves (one per stage; the migration Job is a Sync hook in its wave, so it runs after PostgreSQL is ready and before web and worker roll). Apply \`argocd-application.yaml\` once; Argo CD follows the repository from then on.`,
-    flux: `\`flux/mathison.yaml\` holds a GitRepository and one Kustomization per stage, chained with \`dependsOn\` and \`wait: true\`. Apply it once; Flux follows the repository from then on.`,
-  };
+  const exportAgain = `mathison-install export --gitops . --values values.yaml --flavor ${flavor}${input.repo ? ` --repo-url ${input.repo.url} --repo-path ${input.repo.path} --repo-branch ${input.repo.branch}` : ""}`;
   return `# Mathison in namespace ${ns}
 
 Written by \`mathison-install export --gitops\` (installer ${input.installerVersion}, flavor ${flavor}).
 \`kubectl kustomize base\` builds exactly the objects \`mathison-install install\` applies with the
-answers in \`values.yaml\`, except the Secrets, which never leave the cluster.
+answers in \`values.yaml\`, except the Secrets, which never leave the cluster. Read it top to bottom:
+on an empty cluster, sections 1 to 3 run as written install Mathison (\`mathison-install\` is
+\`npx mathison-install\` where it is not installed).
 
-## Order
-
-${order}
-
-${how[flavor]}
-
-## Secrets
+## 1. Secrets, first
 
 \`${SECRET_NAME}\` (and \`${REGISTRY_SECRET_NAME}\` with a private registry) are not in this directory.
-Create them in the cluster before the first sync, and rotate them, with the installer — it keeps
-every value the install already has:
+PostgreSQL, web and worker wait for them: create them in the cluster before anything else. The
+installer keeps every value the install already has (and generates AUTH_SECRET and
+POSTGRES_PASSWORD once); give ANTHROPIC_API_KEY in the environment on the first run:
 
 \`\`\`
 mathison-install secrets apply --namespace ${ns}
 \`\`\`
 
 Or have External Secrets fill them: \`secrets/external-secret.example.yaml\` lists the keys.
-The pod templates carry a digest of the config and secrets (\`mathison.dev/config-digest\`): after a
-secret changes, export again and commit, so web and worker roll with the new values.
 
-## Changing an answer
+## 2. The stages, in order
 
-Edit \`values.yaml\`, run \`mathison-install export --gitops . --values values.yaml --flavor ${flavor}${input.repo ? ` --repo-url ${input.repo.url} --repo-path ${input.repo.path} --repo-branch ${input.repo.branch}` : ""}\`
-in this directory, and commit the result. \`mathison-install install\` refuses to change this namespace while it is
-GitOps-managed.
+${order}
+
+${applySection(input)}
+
+## 3. Check
+
+\`\`\`
+mathison-install status --namespace ${ns}
+\`\`\`
+
+\`mathison-install verify --namespace ${ns}\` runs the whole checklist (DNS, TLS, the web UI's health).
+
+## Upgrading, or changing an answer
+
+1. Back up the database first (a migration cannot be undone without it):
+   \`mathison-install backup --namespace ${ns} --out mathison-before-upgrade.dump\`
+2. Edit \`values.yaml\` (\`tag\`, or another answer), then, in this directory,
+   \`${exportAgain}\`
+3. Review and commit the result${flavor === "kustomize" ? "; apply the stages again as in section 2" : `; ${flavor === "argocd" ? "Argo CD" : "Flux"} syncs it`}, and check as in section 3.
+
+After \`mathison-install secrets apply --rotate KEY\`, export again and commit too: the pod templates
+carry a digest of the config and secrets (\`mathison.dev/config-digest\`), so web and worker roll
+with the new values.
+
+## Rolling back
+
+Revert the commit${flavor === "kustomize" ? " and apply the stages again" : " and let the controller sync it"}. If the upgrade's migration already changed the
+database, the older release may not run on it: ${rollbackRestore(input)}
+\`mathison-install restore mathison-before-upgrade.dump --namespace ${ns}\`.
+
+## Leaving GitOps
+
+${leaveGitops(input)}
 `;
+}
+
+/** Section 2's way of applying: the commands for kustomize, the one object a controller needs otherwise. */
+function applySection(input: GitopsInput): string {
+  const { rendered, flavor } = input;
+  switch (flavor) {
+    case "kustomize":
+      return `Apply them in order, each waited for before the next (\`kubectl kustomize base\` builds them all at once, for review; \`--force-conflicts\` takes over the fields an earlier \`mathison-install\` run applied, whose values are the same):\n\n\`\`\`\n${applyCommands(rendered).join("\n")}\n\`\`\``;
+    case "argocd":
+      return `\`argocd/\` is the same objects with Argo CD's sync waves (one per stage; the migration Job is a Sync hook in its wave, so it runs after PostgreSQL is ready and before web and worker roll). Commit this directory, then apply the Application once; Argo CD follows the repository from then on:\n\n\`\`\`\nkubectl apply -f argocd-application.yaml\n\`\`\``;
+    case "flux":
+      return `\`flux/mathison.yaml\` holds a GitRepository and one Kustomization per stage, chained with \`dependsOn\` and \`wait: true\`. Commit this directory, then apply it once; Flux follows the repository from then on:\n\n\`\`\`\nkubectl apply -f flux/mathison.yaml\n\`\`\``;
+  }
+}
+
+function rollbackRestore(input: GitopsInput): string {
+  const name = clusterScopedName(input.rendered.namespace);
+  switch (input.flavor) {
+    case "kustomize":
+      return "restore the backup made before it,";
+    case "argocd":
+      return `pause Argo CD (\`argocd app set ${name} --sync-policy none\`), restore the backup made before it, and resume Argo CD after:`;
+    case "flux":
+      return `suspend Flux (\`flux suspend kustomization ${name}-app -n flux-system\`), restore the backup made before it, and resume Flux after:`;
+  }
+}
+
+function leaveGitops(input: GitopsInput): string {
+  const ns = input.rendered.namespace;
+  const name = clusterScopedName(ns);
+  const back = `\`mathison-install install --namespace ${ns} --leave-gitops\` then takes the install back: it removes the controller's marks from the objects (the installer refuses an install a controller applies) and manages it from then on.`;
+  switch (input.flavor) {
+    case "kustomize":
+      return `Nothing to leave: objects applied with kubectl are still the installer's. \`mathison-install install --namespace ${ns}\` manages the install again as it is.`;
+    case "argocd":
+      return `Delete the Application without its objects (\`argocd app delete ${name} --cascade=false\`). ${back}`;
+    case "flux":
+      return `Set \`prune: false\` on the Kustomizations ${name}-*, then delete them (their objects stay). ${back}`;
+  }
 }

@@ -1,5 +1,5 @@
 import type { InstallStatus } from "../pipeline/status.js";
-import type { GitopsManaged } from "../record/install-record.js";
+import { gitopsController, type GitopsManaged } from "../facts/gitops.js";
 import { shortTime, timeAgo } from "./plan-lines.js";
 import { invoked } from "../base/invocation.js";
 import { wrapLine } from "./wrap.js";
@@ -63,9 +63,8 @@ function labelled(label: string, text: string): string[] {
   return wrap(text, indent).map((l, i) => (i === 0 ? label + l.slice(indent.length) : l));
 }
 
-function gitopsLine(g: GitopsManaged, now: Date): string {
-  const source = g.repoURL ? ` from ${g.repoURL}${g.path && g.path !== "." ? ` (${g.path})` : ""}` : "";
-  return `GitOps (${g.flavor})${source}, exported ${timeAgo(g.exportedAt, now)}: change it through the repository`;
+function gitopsLine(g: GitopsManaged): string {
+  return `GitOps: the ${gitopsController(g).name} (seen by ${g.seenBy}); change it through the repository`;
 }
 
 /** `mathison-install status` as text: the install, its workloads in one word each, its answers and last runs; 80 columns. */
@@ -82,7 +81,7 @@ export function statusLines(s: InstallStatus, now: Date = new Date()): string[] 
     `  images      ${[i.webImage, i.workerImage].filter(Boolean).join(", ") || "unknown"}`,
     `  installer   ${i.installerVersion ?? "unknown"}${when ? `; ${when}` : ""}`,
     `  lock        ${lockLine(s)}`,
-    ...(s.gitops ? labelled("  managed by  ", gitopsLine(s.gitops, now)) : []),
+    ...(s.gitops ? labelled("  managed by  ", gitopsLine(s.gitops)) : []),
     "Workloads",
     ...s.workloads.flatMap((w) => row(w.state, w.object, w.message)),
   ];

@@ -58,6 +58,11 @@ describe("backup and restore", { skip }, () => {
       ["stop", "restore", "migrate", "start"],
     );
     assert.ok(restore.events.some((e) => e.event === "verified"));
+    const done = restore.events.filter((e) => e.event === "done");
+    assert.equal(done.length, 1, "one verdict");
+    assert.equal(restore.events.at(-1), done[0], "the verdict is the last event");
+    assert.equal(done[0].ok, restore.code === 0);
+    assert.match(done[0].message, new RegExp(`^restored ${namespace} from \\S*manual\\.dump`));
     assert.equal(fingerprint(), before);
     const jobAfter = await kubectlJson(c, ["-n", namespace, "get", `job/${manifest.lastMigration}`]);
     assert.notEqual(jobAfter.metadata.uid, jobBefore.metadata.uid, "the migration Job ran afresh");
@@ -66,6 +71,8 @@ describe("backup and restore", { skip }, () => {
     const record = await kubectlJson(c, ["-n", namespace, "get", "configmap/mathison-install"]);
     assert.equal(record.data["restoring.yaml"], undefined, "no restore pending");
     assert.ok(record.data["verification.yaml"], "verified and recorded");
+    const status = await runInstaller(c, ["status", "--namespace", namespace]);
+    assert.match(status.stdout, /^ {2}\S+ \S+ UTC {2}restored /m, "status's last runs show the restore");
   });
 
   /** What the restore left in the database server: its working databases and sessions. */

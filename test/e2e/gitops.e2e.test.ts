@@ -14,6 +14,7 @@ import { freshNamespaces, installArgs, runInstaller, versions } from "../helpers
 import { PACKAGE_ROOT } from "../../src/base/paths.js";
 import { SECRET_NAME } from "../../src/facts/names.js";
 import type { KubeObject } from "../../src/facts/objects.js";
+import { ARGOCD_TRACKING_ANNOTATION } from "../../src/facts/gitops.js";
 
 const { cluster, skip } = testCluster();
 const REPO = "https://git.example.com/platform/clusters.git";
@@ -42,10 +43,23 @@ async function running(c: TestCluster, namespace: string): Promise<string[]> {
   return list.items.map((o: KubeObject) => `${o.kind}/${o.metadata.name}/${o.metadata.uid}`).sort();
 }
 
-/** `kubectl apply --server-side` of documents, as Argo CD and Flux apply (their own field manager, taking conflicts). */
-function applyDocs(c: TestCluster, docs: readonly KubeObject[]): Promise<string> {
-  const input = docs.map((d) => JSON.stringify(d)).join("\n");
-  return ok(c, ["apply", "--server-side", "--force-conflicts", "--field-manager=gitops-controller", "-f", "-"], input);
+/**
+ * `kubectl apply --server-side` of documents as Argo CD applies them: its field manager, taking
+ * conflicts, and its tracking annotation on each (`APP:GROUP/KIND:NAMESPACE/NAME`; the export names
+ * the Application mathison-NAMESPACE).
+ */
+function applyAsArgoCd(c: TestCluster, docs: readonly KubeObject[]): Promise<string> {
+  const tracked = docs.map((d) => {
+    const ns = d.metadata.namespace ?? "";
+    const group = d.apiVersion.includes("/") ? d.apiVersion.split("/")[0] : "";
+    const id = `mathison-${ns}:${group}/${d.kind}:${ns}/${d.metadata.name}`;
+    return {
+      ...d,
+      metadata: { ...d.metadata, annotations: { ...d.metadata.annotations, [ARGOCD_TRACKING_ANNOTATION]: id } },
+    };
+  });
+  const input = tracked.map((d) => JSON.stringify(d)).join("\n");
+  return ok(c, ["apply", "--server-side", "--force-conflicts", "--field-manager=argocd-controller", "-f", "-"], input);
 }
 
 async function waitFor(c: TestCluster, namespace: string, obj: KubeObject): Promise<void> {
@@ -69,9 +83,27 @@ describe("export --gitops", { skip }, () => {
     assert.equal(run.code, 0, run.stderr);
   });
 
+  it("an export writes files and nothing else: the install is the installer's until a controller applies it, its verification kept", async () => {
+    const verified = await runInstaller(c, ["verify", "--namespace", installed, "--output", "json"]);
+    assert.equal(verified.code, 10, "no ingress controller here: the checklist fails on the Ingress");
+    const status = async () =>
+      JSON.parse((await runInstaller(c, ["status", "--namespace", installed, "--output", "json"])).stdout);
+    const before = await status();
+    assert.ok(before.lastVerification, "the verification is recorded");
+    const run = await exportOf(installed, "--flavor", "argocd", "--repo-url", REPO, "--tag", "7.7.7");
+    assert.equal(run.code, 0, run.stderr);
+    const after = await status();
+    assert.equal(after.gitops, null, "nothing handed over");
+    assert.deepEqual(after.lastVerification, before.lastVerification);
+    assert.deepEqual(after.answers, before.answers, "the exported tag is not what runs");
+    assert.match(after.history.at(-1).outcome, /^exported \(argocd\)/);
+    const upgraded = await runInstaller(c, installArgs(installed, "--tag", "1.0.1"));
+    assert.equal(upgraded.code, 0, `an exported install, never synced, upgrades as before: ${upgraded.stderr}`);
+  });
+
   it("the export of a running install, applied over it, changes no object and no secret; nothing in it is a secret value", async () => {
     const secretsBefore = await secretValues(c, installed);
-    const run = await exportOf(installed, "--flavor", "argocd", "--repo-url", REPO);
+    const run = await exportOf(installed, "--flavor", "argocd", "--repo-url", REPO, "--tag", "1.0.1");
     assert.equal(run.code, 0, run.stderr);
     const dir = join(workDir, installed);
     const text = walk(dir)
@@ -87,23 +119,31 @@ describe("export --gitops", { skip }, () => {
     await ok(c, ["apply", "--server-side", "--field-manager=mathison-install", "-k", join(dir, "base")]);
     assert.deepEqual(await versions(c, installed), before);
     // As Argo CD applies it (its own manager, the sync-wave annotations): nothing restarts, the Secret stays.
-    await applyDocs(c, docsOf(await ok(c, ["kustomize", join(dir, "argocd")])));
+    await applyAsArgoCd(c, docsOf(await ok(c, ["kustomize", join(dir, "argocd")])));
     assert.deepEqual(await running(c, installed), pods);
     const after = await versions(c, installed);
     assert.equal(after[`Secret/${SECRET_NAME}`], before[`Secret/${SECRET_NAME}`]);
     assert.deepEqual(await secretValues(c, installed), secretsBefore);
+    // secrets apply over what Argo CD applied: no value changes, so nothing to re-export.
+    const secrets = await runInstaller(c, ["secrets", "apply", "--namespace", installed]);
+    assert.equal(secrets.code, 0, secrets.stderr);
+    assert.match(secrets.stderr, new RegExp(`Secret ${installed}/${SECRET_NAME}: unchanged`));
+    assert.doesNotMatch(secrets.stderr, /export --gitops DIR again|restarted/);
   });
 
   it("install refuses a GitOps-managed namespace and changes nothing; status says who manages it", async () => {
     const before = await versions(c, installed);
     const run = await runInstaller(c, installArgs(installed, "--tag", "1.1.0"));
     assert.equal(run.code, 2, run.stderr);
-    assert.match(run.stderr, /GitOps-managed \(argocd, https:\/\/git\.example\.com\/platform\/clusters\.git/);
+    assert.match(
+      run.stderr,
+      /applied by the Argo CD Application mathison-e2e-gitops-\w+ \(ConfigMap\/mathison-config: annotation argocd\.argoproj\.io\/tracking-id\)/,
+    );
     assert.match(run.stderr, /export --gitops DIR/);
     assert.deepEqual(await versions(c, installed), before);
     const status = await runInstaller(c, ["status", "--namespace", installed]);
     assert.equal(status.code, 0, status.stdout + status.stderr);
-    assert.match(status.stdout, /managed by +GitOps \(argocd\) from\s+https:\/\/git\.example\.com/);
+    assert.match(status.stdout, /managed by +GitOps: the Argo CD Application mathison-e2e-gitops-\w+/);
   });
 
   it("into a fresh namespace: secrets apply, then the export applied wave by wave is the install the installer makes", async () => {
@@ -127,7 +167,7 @@ describe("export --gitops", { skip }, () => {
     assert.deepEqual(waves, [0, 1, 2, 3, 4, 5]);
     for (const w of waves) {
       const inWave = docs.filter((o) => wave(o) === w);
-      await applyDocs(c, inWave);
+      await applyAsArgoCd(c, inWave);
       for (const o of inWave) await waitFor(c, fromExport, o);
     }
     // The installer's own server-side diff of the same answers: nothing to change.
@@ -152,25 +192,44 @@ describe("export --gitops", { skip }, () => {
       [],
     );
     assert.ok(changes.length >= 20);
+    // Owned by the controller but equal to what the installer applies: no field is "set back", no count "left alone".
+    const impact = plan.events.find((e) => e.event === "plan").impact as { kind: string; message: string }[];
+    assert.deepEqual(
+      impact.filter((i) => i.kind === "conflict" || i.kind === "replicas-kept"),
+      [],
+    );
+    const owners = plan.events.find((e) => e.event === "check" && e.id === "ownership");
+    assert.match(
+      owners.message,
+      /^edited by other field managers: argocd-controller on \d+ objects \([^;]*, and \d+ more\)$/,
+      "one clause per manager",
+    );
   });
 
-  it("kustomize flavor: the README's commands, run as written, install it stage by stage", async () => {
+  it("kustomize flavor: the README, run top to bottom as written (secrets, the stages with their waits, the check), installs it; status passes", async () => {
     const plain = fresh("e2e-gitops-plain");
+    // The export names the Secret's digest, so the Secret exists before it; the README's own
+    // secrets apply then keeps it (and is the first thing it says to run).
     assert.equal((await runInstaller(c, ["secrets", "apply", "--namespace", plain])).code, 0);
     const run = await exportOf(plain, "--domain", `${plain}.e2e.test`);
     assert.equal(run.code, 0, run.stderr);
     const readme = readFileSync(join(workDir, plain, "README.md"), "utf8");
-    const commands = /## Order[\s\S]*?```\n([\s\S]*?)```/.exec(readme)![1]!.trim().split("\n");
-    assert.ok(commands.length >= 10, readme);
+    const procedure = readme.slice(readme.indexOf("## 1."), readme.indexOf("## Upgrading"));
+    const commands = [...procedure.matchAll(/```\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.trim().split("\n"));
+    assert.ok(commands.length >= 12, readme);
+    assert.match(commands[0]!, /^mathison-install secrets apply/);
+    assert.match(commands.at(-1)!, /^mathison-install status/);
     for (const line of commands) {
       const [tool, ...args] = line.split(" ");
-      assert.equal(tool, "kubectl", line);
-      const r = await kubectlIn(c, join(workDir, plain), args);
+      const r =
+        tool === "mathison-install" ? await runInstaller(c, args) : await kubectlIn(c, join(workDir, plain), args);
+      assert.ok(tool === "mathison-install" || tool === "kubectl", line);
       assert.equal(r.code, 0, `${line}: ${r.stderr}`);
     }
     const status = await runInstaller(c, ["status", "--namespace", plain, "--output", "json"]);
-    assert.equal(status.code, 0, status.stdout);
-    assert.equal(JSON.parse(status.stdout).gitops.flavor, "kustomize");
+    // Applied by a person with kubectl, not by a controller: still the installer's to change.
+    assert.equal(JSON.parse(status.stdout).gitops, null);
+    assert.equal(JSON.parse(status.stdout).healthy, true);
   });
 
   it("status and verify report the exported install as they report an installed one", async () => {

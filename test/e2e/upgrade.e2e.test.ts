@@ -226,8 +226,8 @@ describe("second runs", { skip }, () => {
     assert.equal(run.code, 0, run.stderr + run.stdout);
     const owners = run.events.find((e) => e.event === "check" && e.id === "ownership");
     assert.equal(owners.status, "warn");
-    assert.match(owners.message, /Deployment\/mathison-web \(kubectl\S*\)/);
-    assert.match(owners.message, /Ingress\/mathison-web \(kubectl-annotate\)/);
+    assert.match(owners.message, /kubectl\S* on 1 object \(Deployment\/mathison-web\)/);
+    assert.match(owners.message, /kubectl-annotate on 1 object \(Ingress\/mathison-web\)/);
     const p = plan(run.events);
     const web = byObject(p)["Deployment/mathison-web"];
     assert.match(

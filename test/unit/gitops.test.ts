@@ -10,13 +10,14 @@ import { gitopsFiles, fluxObjects, isSecretKept, type GitopsFlavor } from "../..
 import { stageDir } from "../../src/render/output.js";
 import { assertNoSecret, runExport, runSecretsApply, type GitopsRunOptions } from "../../src/pipeline/gitops.js";
 import { runInstallPipeline, type PipelineOptions } from "../../src/pipeline/install.js";
-import { decodeRecord, encodeRecord, lastSuccessfulRun, nextRecord } from "../../src/record/install-record.js";
-import { readInstallState } from "../../src/record/store.js";
+import { lastSuccessfulRun } from "../../src/record/install-record.js";
+import { ARGOCD_TRACKING_ANNOTATION, gitopsManagerOf, withoutGitopsMarks } from "../../src/facts/gitops.js";
+import { readInstallState, writeRecord } from "../../src/record/store.js";
 import { readGiven } from "../../src/config/load.js";
 import { scriptFrontEnd } from "../../src/ui/script-front-end.js";
 import { ExitCode } from "../../src/base/exit-codes.js";
 import type { KubeObject } from "../../src/facts/objects.js";
-import { RECORD_NAME, REGISTRY_SECRET_NAME, SECRET_NAME } from "../../src/facts/names.js";
+import { REGISTRY_SECRET_NAME, SECRET_NAME } from "../../src/facts/names.js";
 import { renderPlan } from "../../src/render/render.js";
 import { allObjects, configFrom, render } from "../helpers/plan.js";
 import { capturedIO, healthyFake, pipelineOptions } from "../helpers/fake-cluster.js";
@@ -141,34 +142,69 @@ describe("export --gitops: the files", () => {
     assert.ok(at("rollout status statefulset/postgres") < at("-k base/04-migrate"));
     assert.ok(at(`wait --for=condition=complete job/${job.metadata.name}`) < at("-k base/05-app"));
     assert.ok(at("-k base/05-app") < at("-k base/06-edge"));
+    // A procedure, top to bottom: the Secrets before the first stage, a check after the last; an
+    // upgrade backs up before it exports; the way back and the way out are there.
+    assert.ok(at("secrets apply --namespace") > 0 && at("secrets apply --namespace") < at("-k base/01-"));
+    assert.ok(at("-k base/06-edge") < at("mathison-install status --namespace"));
+    assert.ok(
+      at("## Upgrading") < at("backup --namespace") && at("backup --namespace") < at("export --gitops . --values"),
+    );
+    assert.ok(at("## Rolling back") < at("restore mathison-before-upgrade.dump"));
+    assert.ok(at("## Leaving GitOps") > at("## Rolling back"));
+  });
+
+  it("argocd and flux: the way out names the controller's object and install --leave-gitops", () => {
+    for (const flavor of ["argocd", "flux"] as const) {
+      const readme = files(flavor).files.find((f) => f.path === "README.md")!.content;
+      const leaving = readme.slice(readme.indexOf("## Leaving GitOps"));
+      assert.match(leaving, flavor === "argocd" ? /argocd app delete mathison\S* --cascade=false/ : /prune: false/);
+      assert.match(leaving, /install --namespace \S+ --leave-gitops/);
+    }
   });
 });
 
-describe("the install record of a GitOps-managed install", () => {
-  it("says so, and counts the export as what is installed; an install that applies takes it back", () => {
-    const run = (outcome: string) => ({
-      time: "t",
-      installerVersion: "1",
-      webImage: "w",
-      workerImage: "k",
-      outcome,
-      user: "u",
-      host: "h",
-      context: "c",
-    });
-    const exported = {
-      ...nextRecord({ inventory: [], history: [] }, run("exported (argocd)"), {
-        answers: {},
-        defaults: [],
-        inventory: [],
+describe("a GitOps controller, seen by the marks it leaves on what it applies", () => {
+  const web = (labels: Record<string, string>, annotations: Record<string, string> = {}): KubeObject => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "mathison-web", namespace: "ns", labels: { app: "web", ...labels }, annotations },
+  });
+  it("Argo CD by its tracking annotation (its Application's namespace when apps live outside argocd's), or its instance label", () => {
+    assert.deepEqual(
+      gitopsManagerOf(web({}, { [ARGOCD_TRACKING_ANNOTATION]: "mathison:apps/Deployment:ns/mathison-web" })),
+      {
+        flavor: "argocd",
+        name: "mathison",
+        seenBy: `Deployment/mathison-web: annotation ${ARGOCD_TRACKING_ANNOTATION}`,
+      },
+    );
+    const elsewhere = gitopsManagerOf(
+      web({}, { [ARGOCD_TRACKING_ANNOTATION]: "team-a_mathison:apps/Deployment:ns/x" }),
+    );
+    assert.equal(elsewhere?.name, "mathison");
+    assert.equal(elsewhere?.namespace, "team-a");
+    assert.equal(gitopsManagerOf(web({ "app.kubernetes.io/instance": "mathison" }))?.flavor, "argocd");
+  });
+  it("Flux by kustomize-controller's labels; nothing for an object the installer applied, or kubectl (sync-wave annotations included)", () => {
+    const flux = gitopsManagerOf(
+      web({
+        "kustomize.toolkit.fluxcd.io/name": "mathison-app",
+        "kustomize.toolkit.fluxcd.io/namespace": "flux-system",
       }),
-      gitops: { flavor: "argocd", exportedAt: "t", repoURL: REPO.url, path: REPO.path },
-    };
-    const decoded = decodeRecord(encodeRecord(exported, "ns"));
-    assert.deepEqual(decoded.gitops, exported.gitops);
-    assert.equal(lastSuccessfulRun(decoded)?.outcome, "exported (argocd)");
-    const takenBack = nextRecord(decoded, run("ok"), { answers: {}, defaults: [], inventory: [] });
-    assert.equal(takenBack.gitops, undefined);
+    );
+    assert.deepEqual([flux?.flavor, flux?.name, flux?.namespace], ["flux", "mathison-app", "flux-system"]);
+    assert.equal(gitopsManagerOf(web({}, { "argocd.argoproj.io/sync-wave": "5" })), undefined);
+    assert.equal(gitopsManagerOf(web({})), undefined);
+  });
+  it("--leave-gitops's edit removes every mark and nothing else", () => {
+    const marked = web(
+      { "kustomize.toolkit.fluxcd.io/name": "m", "app.kubernetes.io/instance": "m" },
+      { [ARGOCD_TRACKING_ANNOTATION]: "m:apps/Deployment:ns/x", keep: "me" },
+    );
+    const clean = withoutGitopsMarks(marked)!;
+    assert.deepEqual(clean.metadata.labels, { app: "web" });
+    assert.deepEqual(clean.metadata.annotations, { keep: "me" });
+    assert.equal(withoutGitopsMarks(clean), undefined, "nothing to remove");
   });
 });
 
@@ -216,7 +252,7 @@ describe("secrets apply and export, on an in-memory cluster", () => {
     assert.throws(() => readdirSync(dir));
   });
 
-  it("secrets apply makes the namespace and Secret, keeps them on a re-run; export then writes no value and marks the record; install refuses", async () => {
+  it("secrets apply makes the namespace and Secret, keeps them on a re-run; export writes no value and changes nothing but the record's history; a controller's marks make install refuse, --leave-gitops takes it back", async () => {
     const fake = healthyFake();
     const first = lines();
     assert.equal(
@@ -232,6 +268,8 @@ describe("secrets apply and export, on an in-memory cluster", () => {
       0,
     );
     assert.match(again.said.join("\n"), /mathison-secrets: unchanged/);
+    assert.equal(again.said.at(-1), "✔ no value changed", "one verdict, last");
+    assert.equal((await readInstallState(fake, NS)).record.history.length, 0, "no install here yet: no record made");
     assert.deepEqual((await readInstallState(fake, NS)).secrets, before.secrets);
 
     const dir = join(mkdtempSync(join(tmpdir(), "gitops-")), "out");
@@ -241,6 +279,10 @@ describe("secrets apply and export, on an in-memory cluster", () => {
       exported.out,
     );
     assert.equal(code, 0, exported.said.join("\n"));
+    assert.match(
+      exported.said.at(-1)!,
+      /^✔ wrote \d+ files to .* \(argocd\): review and commit them; nothing in the cluster changed$/,
+    );
     const text = walk(dir)
       .map((f) => readFileSync(f, "utf8"))
       .join("\n");
@@ -250,10 +292,62 @@ describe("secrets apply and export, on an in-memory cluster", () => {
     }
     assert.ok(!/^kind: Secret$/m.test(text), `a Secret (${SECRET_NAME}) in the export`);
     const state = await readInstallState(fake, NS);
-    assert.equal(state.record.gitops?.flavor, "argocd");
-    assert.equal(state.record.answers?.domain, "m.example");
+    assert.equal(state.gitops, undefined, "an export hands nothing over");
+    assert.equal(
+      state.record.answers?.domain,
+      "m.example",
+      "a namespace that ran nothing records what the export runs",
+    );
     assert.equal(lastSuccessfulRun(state.record)?.outcome, "exported (argocd)");
 
+    // Installed by the installer, verified, then exported again: only a line of history is added.
+    const installed = await runInstallPipeline(
+      installOptions(fake),
+      scriptFrontEnd({
+        flags: { namespace: NS },
+        io: capturedIO({ ANTHROPIC_API_KEY: "sk-unit-test" }),
+        format: "plain",
+        replaceSecrets: [],
+      }),
+    );
+    assert.equal(installed, ExitCode.ok);
+    const recorded = (await readInstallState(fake, NS)).record;
+    const verified = { ...recorded, verification: { time: "t", ok: false, failed: ["ingress-address"], warned: [] } };
+    await writeRecord(fake, NS, verified);
+    const reExported = await runExport(
+      { ...runOptions(fake, { domain: "m.example", tls: "none", tag: "9.9.9" }), dir, flavor: "argocd", repo: REPO },
+      lines().out,
+    );
+    assert.equal(reExported, 0);
+    const afterExport = (await readInstallState(fake, NS)).record;
+    assert.deepEqual(afterExport.answers, recorded.answers, "the exported tag is not what runs");
+    assert.deepEqual(afterExport.verification, verified.verification);
+    assert.deepEqual(afterExport.inventory, recorded.inventory);
+    assert.equal(afterExport.history.length, recorded.history.length + 1);
+    assert.equal(lastSuccessfulRun(afterExport)?.outcome, "ok", "what runs is the install's, not the export's");
+    const rotated = lines();
+    assert.equal(
+      await runSecretsApply(
+        { ...runOptions(fake, {}), replaceSecrets: [], rotateSecrets: ["authSecret"] },
+        rotated.out,
+      ),
+      0,
+    );
+    assert.equal(rotated.said.at(-1), "✔ the Secrets' values changed", rotated.said.join("\n"));
+    const withSecrets = (await readInstallState(fake, NS)).record;
+    assert.equal(withSecrets.history.at(-1)?.outcome, "secrets updated", "status's last runs show it");
+    assert.deepEqual(withSecrets.verification, verified.verification, "and nothing recorded is lost");
+    assert.doesNotMatch(lastSuccessfulRun(afterExport)!.webImage, /9\.9\.9/);
+
+    // Argo CD syncs it: its tracking annotation on what it applied.
+    const web = (await fake.get({ apiVersion: "apps/v1", kind: "Deployment", name: "mathison-web", namespace: NS }))!;
+    await fake.replace({
+      ...web,
+      metadata: {
+        ...web.metadata,
+        annotations: { [ARGOCD_TRACKING_ANNOTATION]: `mathison:apps/Deployment:${NS}/mathison-web` },
+      },
+    });
     const io = capturedIO({ ANTHROPIC_API_KEY: "sk-unit-test" });
     const fe = scriptFrontEnd({ flags: { namespace: NS }, io, format: "plain", replaceSecrets: [] });
     const isWrite = (r: string): boolean => /^(apply|create|replace|delete|scale) /.test(r);
@@ -262,22 +356,32 @@ describe("secrets apply and export, on an in-memory cluster", () => {
     assert.equal(refused, ExitCode.usage);
     assert.match(
       io.errors(),
-      /GitOps-managed \(argocd, https:\/\/git\.example\.com\/infra\.git clusters\/prod\/mathison\) since /,
+      /applied by the Argo CD Application mathison \(Deployment\/mathison-web: annotation argocd\.argoproj\.io\/tracking-id\)/,
     );
+    assert.match(io.errors(), /argocd app delete mathison --cascade=false/);
     assert.match(io.errors(), /install --leave-gitops/);
     assert.equal(fake.requests.filter(isWrite).length, writes, "the refused install wrote something");
 
+    const kept = (await readInstallState(fake, NS)).secrets;
     const back = capturedIO({ ANTHROPIC_API_KEY: "sk-unit-test" });
     const taken = await runInstallPipeline(
       { ...installOptions(fake), leaveGitops: true },
       scriptFrontEnd({ flags: { namespace: NS }, io: back, format: "plain", replaceSecrets: [] }),
     );
     assert.equal(taken, ExitCode.ok, back.errors());
+    assert.match(back.errors(), /marks removed from 1 objects/);
     const after = await readInstallState(fake, NS);
-    assert.equal(after.record.gitops, undefined, "--leave-gitops hands the install back to the installer");
-    assert.deepEqual(after.secrets, before.secrets);
-    assert.ok(
-      (await fake.get({ apiVersion: "v1", kind: "ConfigMap", name: RECORD_NAME, namespace: NS })) !== undefined,
+    assert.equal(after.gitops, undefined, "--leave-gitops hands the install back to the installer");
+    assert.deepEqual(after.secrets, kept);
+    const plain = await runInstallPipeline(
+      installOptions(fake),
+      scriptFrontEnd({
+        flags: { namespace: NS },
+        io: capturedIO({ ANTHROPIC_API_KEY: "sk-unit-test" }),
+        format: "plain",
+        replaceSecrets: [],
+      }),
     );
+    assert.equal(plain, ExitCode.ok, "and a plain install is no longer refused");
   });
 });

@@ -171,15 +171,13 @@ describe("status text", () => {
         gitops: {
           flavor: "argocd",
           name: "mathison",
-          exportedAt: "2026-11-24T11:30:00Z",
-          repoURL: "https://git.example.com/platform/clusters.git",
-          path: "clusters/prod/mathison",
+          seenBy: "Deployment/mathison-web: annotation argocd.argoproj.io/tracking-id",
         },
       },
       new Date("2026-11-24T12:00:00Z"),
     );
     for (const l of lines) assert.ok(l.length <= 80, l);
-    assert.ok(lines.some((l) => l.startsWith("  managed by  GitOps (argocd) from")));
+    assert.ok(lines.some((l) => l.startsWith("  managed by  GitOps: the Argo CD Application mathison (seen by")));
     assert.ok(lines.includes("  2026-11-24 11:30 UTC  exported (argocd)  mathison-web:1.2.0  ana@laptop"));
     assert.ok(lines.includes("  2026-11-24 11:00 UTC  ok                 mathison-web:1.2.0  ana@laptop"));
   });

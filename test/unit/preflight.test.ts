@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import { misfit, parseQuantity, placeAll, plannedPods, type NodeRoom } from "../../src/checks/preflight/capacity.js";
 import { describeAccess, grantedByRoles, requiredAccess, roleSnippet } from "../../src/checks/preflight/permissions.js";
 import { runChecks, type Check } from "../../src/checks/types.js";
+import { byManager } from "../../src/checks/preflight/cluster.js";
 import { KubeApiError } from "../../src/kube/types.js";
 import { allObjects, render } from "../helpers/plan.js";
 
@@ -127,5 +128,17 @@ describe("running checks", () => {
     );
     assert.match(out[0]!.message, /no answer within 0.05 s/);
     assert.equal(seen.at(-1), "slow", "reported as each finishes: the slow one last");
+  });
+});
+
+describe("field ownership, as the preflight says it", () => {
+  it("one clause per manager, with its count and the first three objects", () => {
+    const objects = ["ConfigMap/a", "Secret/b", "Service/c", "Deployment/d", "Ingress/e"];
+    const owned = objects.map((object) => ({ object, managers: ["argocd-controller"] }));
+    owned.push({ object: "Ingress/e", managers: ["kubectl-annotate"] });
+    assert.deepEqual(byManager(owned), [
+      "argocd-controller on 5 objects (ConfigMap/a, Secret/b, Service/c, and 2 more)",
+      "kubectl-annotate on 1 object (Ingress/e)",
+    ]);
   });
 });

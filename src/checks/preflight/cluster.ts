@@ -76,6 +76,17 @@ function otherManagers(obj: KubeObject): string[] {
   ];
 }
 
+/** One clause per manager, with how many objects and the first few: `kubectl on 22 objects (ConfigMap/a, …, and 19 more)`. */
+export function byManager(owned: readonly { object: string; managers: readonly string[] }[]): string[] {
+  const objects = new Map<string, string[]>();
+  for (const o of owned) for (const m of o.managers) objects.set(m, [...(objects.get(m) ?? []), o.object]);
+  return [...objects].map(([manager, list]) => {
+    const shown = list.slice(0, 3).join(", ");
+    const more = list.length > 3 ? `, and ${list.length - 3} more` : "";
+    return `${manager} on ${list.length} ${list.length === 1 ? "object" : "objects"} (${shown}${more})`;
+  });
+}
+
 /** Objects of the plan that exist and carry fields another field manager set: the plan then says which it takes back. */
 export const ownershipCheck: Check<PreflightContext> = {
   id: "ownership",
@@ -100,7 +111,7 @@ export const ownershipCheck: Check<PreflightContext> = {
       };
     return {
       status: "warn",
-      message: `edited by other field managers: ${owned.map((o) => `${o.object} (${o.managers.join(", ")})`).join("; ")}`,
+      message: `edited by other field managers: ${byManager(owned).join("; ")}`,
       hint: "the plan below names each field this run takes back; a web replica count owned by another manager (an autoscaler, kubectl scale) is left alone",
     };
   },
