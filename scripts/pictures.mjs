@@ -133,14 +133,18 @@ function trim(screen) {
 }
 
 /**
- * What varies from run to run: digits and hashes (ports, durations, Job names), the spinner's
- * frame, and an object row's live status (what the controller is doing at that instant). A line
- * is the same without them.
+ * What varies from run to run: hashes (Job names), ports, durations, clock times, how far a wait
+ * is, the spinner's frame, and an object row's live status (what the controller is doing at that
+ * instant). A line is the same without them; every other number (how many checks passed, how
+ * many objects the plan creates) must match.
  */
 function normalise(line) {
   return line
     .replace(/\b[0-9a-f]{10}\b/g, "#")
-    .replace(/\d+/g, "#")
+    .replace(/\b\d{1,2}:\d{2}(:\d{2})?\b/g, "#:#")
+    .replace(/:\d{2,5}\b/g, ":#")
+    .replace(/\b\d+(\.\d+)? ?(ms|s|m)\b/g, "# $2")
+    .replace(/waiting on \d+ \[\d+\/\d+ done\]/g, "waiting on # [#/# done]")
     .replace(/[\u2800-\u28ff]/g, "⠿")
     .replace(/^( \S+\/\S+ +(?:created|configured|unchanged|deleted|replaced))\b.*$/, "$1")
     .trimEnd();

@@ -115,6 +115,29 @@ export const COMMAND_OPTIONS: Record<Command, Record<string, OptionSpec>> = {
   },
 };
 
+/**
+ * Which settings a command takes: every one (it renders or applies the install), or only
+ * --namespace (it works on an install as recorded). Help lists them; the parser refuses the rest.
+ */
+export const COMMAND_SETTINGS: Readonly<Record<Command, "all" | "namespace">> = {
+  install: "all",
+  render: "all",
+  preflight: "all",
+  export: "all",
+  secrets: "all",
+  verify: "namespace",
+  status: "namespace",
+  uninstall: "namespace",
+  backup: "namespace",
+  restore: "namespace",
+  "support-bundle": "namespace",
+};
+
+/** The settings' flags `command` takes, as FIELDS rows. */
+export function settingsOf(command: Command): typeof FIELDS {
+  return COMMAND_SETTINGS[command] === "all" ? FIELDS : FIELDS.filter((f) => f.key === "namespace");
+}
+
 export interface ParsedArgs {
   readonly command: Command;
   /** String-valued flags, keyed by name without `--`. */
@@ -137,7 +160,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   }
   const command: Command = named ? (first as Command) : "install";
   const options: Record<string, OptionSpec> = { ...COMMON_OPTIONS, ...COMMAND_OPTIONS[command] };
-  for (const f of FIELDS) options[f.flag.slice(2)] = { type: "string" };
+  for (const f of settingsOf(command)) options[f.flag.slice(2)] = { type: "string" };
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[] = [];
   try {

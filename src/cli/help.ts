@@ -1,8 +1,9 @@
 import { FIELDS } from "../config/fields.js";
 import { wrapLine } from "../ui/wrap.js";
-import { COMMAND_OPTIONS, type Command } from "./args.js";
+import { COMMAND_OPTIONS, settingsOf, type Command } from "./args.js";
 import { invoked } from "../base/invocation.js";
 import { RECORD_NAME } from "../facts/names.js";
+import { EXIT_CODE_MEANINGS } from "../base/exit-codes.js";
 
 /** Help is laid out for 80 columns, or the terminal's when it is narrower. */
 const HELP_WIDTH = 80;
@@ -35,61 +36,49 @@ function table(rows: readonly (readonly [string, string])[], columns: number): s
 const prose = (text: string, columns: number): string => wrapLine(text, columns, { keepCommands: false }).join("\n");
 
 /** What each command does, and how it is called. */
-const COMMANDS: Readonly<
-  Record<Command, { readonly usage: string; readonly summary: string; readonly settings: "all" | "namespace" }>
-> = {
-  install: { usage: "[install] [flags]", summary: "install or upgrade (interactive in a terminal)", settings: "all" },
+const COMMANDS: Readonly<Record<Command, { readonly usage: string; readonly summary: string }>> = {
+  install: { usage: "[install] [flags]", summary: "install or upgrade (interactive in a terminal)" },
   render: {
     usage: "render [flags]",
     summary: "print the objects an install applies, in order; needs no cluster",
-    settings: "all",
   },
   preflight: {
     usage: "preflight [flags]",
     summary: "the checks an install runs first, alone; writes nothing",
-    settings: "all",
   },
   verify: {
     usage: "verify [--namespace N]",
     summary: "the verification checklist of a running install: automated checks, then the manual ones",
-    settings: "namespace",
   },
   status: {
     usage: "status [--namespace N | --all-namespaces]",
     summary: "the install at a glance: version, workloads, settings, last runs",
-    settings: "namespace",
   },
   uninstall: {
     usage: "uninstall [--namespace N] [--yes] [--delete-data]",
     summary: "remove the install; its database volumes and Secret stay",
-    settings: "namespace",
   },
   backup: {
     usage: "backup [--namespace N] [--out FILE] [--include-redis]",
     summary: "a pg_dump of the database to a local file, with a manifest beside it; prints its path",
-    settings: "namespace",
   },
   restore: {
     usage: "restore FILE.dump [--namespace N] [--yes]",
     summary:
       "replace the database with a backup (FILE.dump, as backup wrote it, with its manifest FILE.dump.json beside it): web and worker stop, the migration runs again, then verify",
-    settings: "namespace",
   },
   export: {
     usage: "export --gitops DIR [--flavor F] [--repo-url URL]",
     summary:
       "hand the install to GitOps: a directory Argo CD, Flux or kubectl applies in the installer's order, without a secret value",
-    settings: "all",
   },
   secrets: {
     usage: "secrets apply [--namespace N]",
     summary: "create or update the install's Secrets in the cluster, keeping every installed value (for GitOps)",
-    settings: "all",
   },
   "support-bundle": {
     usage: "support-bundle [--namespace N] [--dir DIR]",
     summary: "a redacted .tar.gz of what someone helping needs; prints its path",
-    settings: "namespace",
   },
 };
 
@@ -173,7 +162,7 @@ const FLAGS: Readonly<Record<string, readonly [string, string]>> = {
   "repo-branch": ["--repo-branch NAME", "the branch the controller follows (default main)"],
   "leave-gitops": [
     "--leave-gitops",
-    "manage an install an export handed to GitOps with the installer again (remove the controller's Application or Kustomizations first)",
+    "manage an install a GitOps controller applied with the installer again: removes the controller's marks from its objects (remove its Application or Kustomizations first)",
   ],
 };
 
@@ -219,15 +208,11 @@ function flagRow(command: Command, key: string): readonly [string, string] | und
   return FLAGS_OF[command]?.[key] ?? FLAGS[key];
 }
 
-const EXIT_CODES =
-  "Exit codes: 0 ok, 1 bug, 2 bad input, 3 cluster access, 4 rejected by the API server, " +
-  "5 not ready / failed / timed out, 6 another run holds the lock, " +
-  "7 status: not healthy or incomplete, 8 no install in the namespace, 9 preflight failed, " +
-  "10 a verification check failed, 11 cancelled at the confirmation, " +
-  "12 a backup could not be made, 130 interrupted.";
+const EXIT_CODES = `Exit codes: ${Object.entries(EXIT_CODE_MEANINGS)
+  .map(([code, m]) => `${code} ${m.short}`)
+  .join(", ")}.`;
 
-function settingRows(which: "all" | "namespace"): [string, string][] {
-  const fields = which === "all" ? FIELDS : FIELDS.filter((f) => f.key === "namespace");
+function settingRows(fields: typeof FIELDS): [string, string][] {
   const rows = fields.map(
     (f) =>
       [
@@ -257,7 +242,7 @@ ${table(
 ${prose(`${me} COMMAND --help shows a command's own flags.`, w)}
 
 ${prose("Settings (flags > environment > --values file > the install's recorded answers > defaults):", w)}
-${table(settingRows("all"), w)}
+${table(settingRows(FIELDS), w)}
 
 ${prose(`A re-run keeps every answer of the existing install (recorded in ConfigMap ${RECORD_NAME}) and its secrets; it shows the plan before applying and holds a lock while it applies.`, w)}
 ${prose(EXIT_CODES, w)}
@@ -267,19 +252,32 @@ ${prose(EXIT_CODES, w)}
 `;
 }
 
+/** `command`'s one-line usage and what it does, as --help gives them. */
+export function usageOf(command: Command): { readonly usage: string; readonly summary: string } {
+  return COMMANDS[command];
+}
+
+/** Every flag `command` takes, as its --help lists them: its own, then help and version, then the settings. */
+export function commandFlagRows(command: Command): (readonly [string, string])[] {
+  const own = Object.keys(COMMAND_OPTIONS[command]).map((k) => {
+    const row = flagRow(command, k);
+    // A flag the parser takes must say what it does: a missing row is a bug, not a silent gap in --help.
+    if (!row) throw new Error(`--${k} of ${command} has no row in help's FLAGS`);
+    return row;
+  });
+  return [...own, ["--help, -h", "this help"], ["--version, -v", "print the version"]];
+}
+
 function commandHelp(version: string, command: Command, w: number): string {
   const c = COMMANDS[command];
   const me = invoked();
-  const flags = Object.keys(COMMAND_OPTIONS[command])
-    .map((k) => flagRow(command, k))
-    .filter((row): row is readonly [string, string] => row !== undefined);
   return `${prose(`${me} ${c.usage}: ${c.summary}`, w)}
 
 Flags:
-${table([...flags, ["--help, -h", "this help"]], w)}
+${table(commandFlagRows(command), w)}
 
 Settings:
-${table(settingRows(c.settings), w)}
+${table(settingRows(settingsOf(command)), w)}
 
 ${prose(`${EXIT_CODES} (${me} --help lists every command; version ${version}.)`, w)}
 `;

@@ -1,178 +1,247 @@
-import type { InstalledSummary } from "../record/install-record.js";
-import type { StageId } from "../render/stages.js";
+import { INSTALLED_SUMMARY } from "../record/install-record.js";
+import { STAGES, type StageId } from "../render/stages.js";
+import {
+  boolean,
+  type Infer,
+  integer,
+  list,
+  number,
+  object,
+  type ObjectSchema,
+  oneOf,
+  string,
+} from "../base/schema.js";
 
 /**
  * What the engine tells its reporters. The JSON Lines output writes these objects as they are
- * (plus `ts`), so field names are a public, documented contract: add fields, never rename.
+ * (plus `ts`), so field names are a public contract: add fields, never rename. Each event is
+ * described once, as data (`EVENT_SCHEMAS`): its type, the published docs/events.schema.json and
+ * the e2e tests' check of every event read all come from it.
  */
-export type ApplyAction =
-  | "created"
-  | "configured"
-  | "unchanged"
-  | "deleted"
+export const APPLY_ACTIONS = [
+  "created",
+  "configured",
+  "unchanged",
+  "deleted",
   // --dry-run: what a real run would do
-  | "create"
-  | "change"
-  | "none"
-  | "replace"
-  | "delete";
+  "create",
+  "change",
+  "none",
+  "replace",
+  "delete",
+] as const;
+export type ApplyAction = (typeof APPLY_ACTIONS)[number];
 
+/** How a run ended; `verify-failed`: applied and recorded, but a verification check failed (exit 10); `cancelled`: declined at the confirm (exit 11). */
+export const RUN_OUTCOMES = [
+  "ok",
+  "verify-failed",
+  "cancelled",
+  "apply-failed",
+  "wait-failed",
+  "timeout",
+  "interrupted",
+  "cluster-access",
+  "locked",
+  "refused",
+  "preflight-failed",
+  "backup-failed",
+] as const;
+export type RunOutcome = (typeof RUN_OUTCOMES)[number];
+
+const STAGE = oneOf(STAGES.map((st) => st.id) as readonly StageId[]);
+const RUNNING_DONE_FAILED = oneOf(["running", "done", "failed"] as const);
+
+const PLANNED_CHANGE = object(
+  {
+    stage: STAGE,
+    object: string("Kind/name"),
+    action: oneOf(["create", "change", "unchanged", "replace", "delete"] as const),
+    fields: list(string(), "the changed paths (a Secret's keys, never values)"),
+    conflicts: list(
+      object({ field: string(), manager: string() }),
+      "fields another field manager set to another value: this run sets them back",
+    ),
+    note: string("one line of why, where the action alone does not say it"),
+  },
+  ["note"],
+);
 /** One object of the plan: what the run will do to it, and why where the action alone does not say. */
-export interface PlannedChange {
-  readonly stage: StageId;
-  readonly object: string;
-  readonly action: "create" | "change" | "unchanged" | "replace" | "delete";
-  readonly fields: readonly string[];
-  readonly conflicts: readonly { readonly field: string; readonly manager: string }[];
-  readonly note?: string;
-}
+export type PlannedChange = Infer<typeof PLANNED_CHANGE>;
 
-export type EngineEvent =
-  | {
-      readonly event: "plan";
-      readonly context: string;
-      readonly server: string;
-      readonly namespace: string;
-      readonly dryRun: boolean;
-      readonly stages: readonly { readonly id: StageId; readonly title: string; readonly objects: readonly string[] }[];
-      /** Per object: create / change (fields) / unchanged / replace / delete. */
-      readonly changes: readonly PlannedChange[];
-      /** What the changes mean: rollouts, a migration, secrets, conflicts, what is kept. */
-      readonly impact: readonly { readonly kind: string; readonly object?: string; readonly message: string }[];
-      /** Lines about the answers: kept secrets, replacements. */
-      readonly notices: readonly string[];
-      readonly installed?: InstalledSummary;
-      /** Absent for an install; `uninstall` when the plan deletes the install. */
-      readonly operation?: "uninstall";
-    }
-  | {
-      readonly event: "stage";
-      readonly stage: StageId;
-      readonly index: number;
-      readonly total: number;
-      readonly title: string;
-      readonly status: "running" | "done" | "failed";
-      readonly elapsedMs: number;
-    }
-  | {
-      readonly event: "apply";
-      readonly stage: StageId;
-      readonly object: string;
-      readonly action: ApplyAction;
-      readonly fields?: readonly string[];
-    }
-  | {
-      readonly event: "status";
-      readonly stage: StageId;
-      readonly object: string;
-      readonly state: "pending" | "ready" | "failed";
-      readonly message: string;
-    }
-  | {
-      readonly event: "stall";
-      readonly stage: StageId;
-      readonly object: string;
-      readonly reason: string;
-      readonly message: string;
-      readonly hint: string;
-      readonly fatal: boolean;
-    }
-  | {
-      readonly event: "log";
-      readonly stage: StageId;
-      readonly object: string;
-      readonly pod: string;
-      readonly line: string;
-    }
-  | { readonly event: "cleanup"; readonly stage: StageId; readonly object: string; readonly message: string }
-  | {
-      readonly event: "failed";
-      readonly stage: StageId;
-      readonly object?: string;
-      readonly reason: string;
-      readonly message: string;
-      readonly hint: string;
-      readonly logs: readonly string[];
-    }
-  /** The lock was taken over from a run that stopped renewing it (killed): who it was. */
-  | { readonly event: "lock"; readonly status: "took-over"; readonly message: string }
-  /** A step of a restore (scale down, restore, migrate, scale up): when it starts and how it ends. */
-  | {
-      readonly event: "step";
-      readonly step: string;
-      readonly status: "running" | "done" | "failed";
-      readonly message: string;
-    }
-  /** A backup of the database: while it streams (`running`, about every second), and how it ended. */
-  | {
-      readonly event: "backup";
-      readonly status: "running" | "done" | "failed";
-      /** The dump's path (its manifest is beside it, `.json`). */
-      readonly file: string;
-      readonly bytes: number;
-      readonly elapsedMs: number;
-      readonly message: string;
-    }
-  /** After a failed run's `done`: where its support bundle is (`path` empty if none could be made). */
-  | { readonly event: "support-bundle"; readonly path: string; readonly message: string }
-  /** One check's result: before the install (`preflight`) or of what runs (`verify`). */
-  | {
-      readonly event: "check";
-      readonly phase: "preflight" | "verify";
-      readonly id: string;
-      readonly group: string;
-      readonly title: string;
-      readonly status: "pass" | "warn" | "fail" | "skip";
-      readonly message: string;
-      readonly hint?: string;
-    }
-  /** After the verify checks: whether every one passed (and no manual check was answered no), in a line. */
-  | {
-      readonly event: "verified";
-      readonly ok: boolean;
-      readonly failed: readonly string[];
-      readonly warned: readonly string[];
-      readonly message: string;
-    }
-  /**
-   * The verdict of the whole run, always its last event; `ok` agrees with the exit code. `next`:
-   * what to do, in order (an install whose verification failed: what each failed check needs).
-   */
-  | {
-      readonly event: "done";
-      readonly ok: boolean;
-      readonly outcome: RunOutcome;
-      readonly elapsedMs: number;
-      readonly applied: number;
-      readonly total: number;
-      readonly message: string;
-      readonly resume?: string;
-      readonly next?: readonly string[];
-    };
+/** The JSON Lines events, by name: each one's fields, as every command writes them. */
+export const EVENT_SCHEMAS = {
+  plan: object(
+    {
+      context: string(),
+      server: string(),
+      namespace: string(),
+      dryRun: boolean(),
+      stages: list(object({ id: STAGE, title: string(), objects: list(string("Kind/name")) })),
+      changes: list(PLANNED_CHANGE, "per object: create / change (fields) / unchanged / replace / delete"),
+      impact: list(
+        object({ kind: string(), object: string(), message: string() }, ["object"]),
+        "what the changes mean: rollouts, a migration, secrets, conflicts, what is kept",
+      ),
+      notices: list(string(), "lines about the answers: kept secrets, replacements, mutable tags"),
+      installed: INSTALLED_SUMMARY,
+      operation: oneOf(["uninstall"] as const, "absent for an install; `uninstall` when the plan deletes the install"),
+    },
+    ["installed", "operation"],
+    "what the run will do, before it does it",
+  ),
+  stage: object({
+    stage: STAGE,
+    index: integer("0-based"),
+    total: integer(),
+    title: string(),
+    status: RUNNING_DONE_FAILED,
+    elapsedMs: number(),
+  }),
+  apply: object(
+    {
+      stage: STAGE,
+      object: string(),
+      action: oneOf(APPLY_ACTIONS, "a dry run says create, change, none, replace or delete"),
+      fields: list(string(), "dry run: the fields that change"),
+    },
+    ["fields"],
+  ),
+  status: object({
+    stage: STAGE,
+    object: string(),
+    state: oneOf(["pending", "ready", "failed"] as const),
+    message: string(),
+  }),
+  stall: object({
+    stage: STAGE,
+    object: string(),
+    reason: string(),
+    message: string(),
+    hint: string(),
+    fatal: boolean(),
+  }),
+  log: object(
+    { stage: STAGE, object: string("the Job"), pod: string(), line: string() },
+    [],
+    "the migration's output as it runs",
+  ),
+  cleanup: object({ stage: STAGE, object: string(), message: string() }),
+  failed: object(
+    {
+      stage: STAGE,
+      object: string(),
+      reason: string(),
+      message: string(),
+      hint: string(),
+      logs: list(string(), "the last lines of the failing container"),
+    },
+    ["object"],
+  ),
+  lock: object(
+    { status: oneOf(["took-over"] as const), message: string() },
+    [],
+    "the lock of a run that stopped renewing it (killed) was taken over: who it was, and why",
+  ),
+  step: object(
+    {
+      step: string(
+        "restore: stop, restore, redis, migrate, start; install: rotate (the database password changes), leave-gitops (--leave-gitops)",
+      ),
+      status: RUNNING_DONE_FAILED,
+      message: string(),
+    },
+    [],
+    "a step of a restore, or of an install beyond its stages: when it starts and how it ends",
+  ),
+  backup: object(
+    {
+      status: oneOf(["running", "done", "failed"] as const, "running about every second, then done or failed"),
+      file: string("the dump's path (its manifest is beside it, .json)"),
+      bytes: integer(),
+      elapsedMs: number(),
+      message: string(),
+    },
+    [],
+    "a backup of the database: while it streams, and how it ended",
+  ),
+  "support-bundle": object(
+    { path: string("empty if none could be made"), message: string() },
+    [],
+    "after a failed run, just before its done: where its support bundle is",
+  ),
+  check: object(
+    {
+      phase: oneOf(["preflight", "verify"] as const),
+      id: string(),
+      group: string(),
+      title: string(),
+      status: oneOf(["pass", "warn", "fail", "skip"] as const),
+      message: string(),
+      hint: string(),
+    },
+    ["hint"],
+    "one check's result: before the install (preflight) or of what runs (verify)",
+  ),
+  verified: object(
+    {
+      ok: boolean(),
+      failed: list(string(), "check ids, and manual ones answered no"),
+      warned: list(string()),
+      message: string(),
+    },
+    [],
+    "after the verify checks: whether every one passed, just before the run's done",
+  ),
+  done: object(
+    {
+      ok: boolean("agrees with the exit code"),
+      outcome: oneOf(RUN_OUTCOMES),
+      elapsedMs: number(),
+      applied: integer(),
+      total: integer(),
+      message: string(),
+      resume: string("the command that finishes what was left"),
+      next: list(string(), "what to do, in order (a failed verification: what each failed check needs)"),
+    },
+    ["resume", "next"],
+    "the verdict of the whole run, always its last event",
+  ),
+} as const;
+
+type EventName = keyof typeof EVENT_SCHEMAS;
+type EventOf<K extends EventName> = { readonly event: K } & Infer<(typeof EVENT_SCHEMAS)[K]>;
+
+export type EngineEvent = { [K in EventName]: EventOf<K> }[EventName];
 
 export type DoneEvent = Extract<EngineEvent, { event: "done" }>;
 
-/** How a run ended; `verify-failed`: applied and recorded, but a verification check failed (exit 10); `cancelled`: declined at the confirm (exit 11). */
-export type RunOutcome =
-  | "ok"
-  | "verify-failed"
-  | "cancelled"
-  | "apply-failed"
-  | "wait-failed"
-  | "timeout"
-  | "interrupted"
-  | "cluster-access"
-  | "locked"
-  | "refused"
-  | "preflight-failed"
-  | "backup-failed";
+const PROGRESS = object(
+  {
+    stage: STAGE,
+    waitingOn: list(string(), "the objects not ready yet"),
+    done: integer(),
+    total: integer(),
+  },
+  [],
+  "how far a stage's wait is, written when it changes",
+);
 
 /** kapp-style progress: `waiting on 2 changes [3/5 done]`. */
-export interface Progress {
-  readonly stage: StageId;
-  readonly waitingOn: readonly string[];
-  readonly done: number;
-  readonly total: number;
+export type Progress = Infer<typeof PROGRESS>;
+
+/** Every line of `--output json`: an event's fields, its name, and `ts`. */
+export function eventSchemas(): Readonly<Record<string, ObjectSchema>> {
+  const all: Record<string, ObjectSchema> = { ...EVENT_SCHEMAS, progress: PROGRESS };
+  return Object.fromEntries(
+    Object.entries(all).map(([name, sch]) => [
+      name,
+      {
+        ...sch,
+        properties: { ts: string("ISO 8601"), event: oneOf([name]), ...sch.properties },
+      },
+    ]),
+  );
 }
 
 /** The engine's only way out: one event stream plus progress, read by ink, plain and JSON reporters alike. */

@@ -131,6 +131,7 @@ describe("preflight", { skip }, () => {
     ]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(ok.events.filter((e) => e.event === "check").length, 10);
+    assert.match(ok.events.at(-1).message, /^preflight: \d+ of 10 checks passed(, \d+ with a warning)?; nothing was written$/);
     const bad = await runInstaller(c, [
       "preflight",
       "--namespace",

@@ -182,7 +182,10 @@ describe("verify", { skip }, () => {
     assert.equal(result(run, "postgres-query").message, "SELECT 1 as mathison in database mathison returned 1");
     assert.match(result(run, "pgvector").message, /^vector 0\.8\.\d+ is installed in database mathison$/);
     assert.equal(result(run, "redis-ping").message, "PING answered PONG");
-    assert.equal(run.events.at(-1).event, "verified");
+    assert.equal(run.events.at(-2).event, "verified");
+    // Every command's stream ends with one `done` agreeing with the exit code.
+    assert.deepEqual([run.events.at(-1).event, run.events.at(-1).ok, run.events.at(-1).outcome], ["done", true, "ok"]);
+    assert.equal(run.events.filter((e) => e.event === "done").length, 1);
     const status = JSON.parse((await runInstaller(c, ["status", "--namespace", namespace, "--output", "json"])).stdout);
     assert.equal(status.lastVerification.ok, true, "status shows the last verification");
   });

@@ -6,6 +6,7 @@ import { clusterScopedName } from "../../src/render/render.js";
 import { after } from "node:test";
 import { cleanup, kubectl, kubectlJson, uniqueNamespace, type TestCluster } from "./cluster.js";
 import { PACKAGE_ROOT } from "../../src/base/paths.js";
+import { contractProblems } from "./events.js";
 
 export interface InstallRun {
   readonly code: number;
@@ -76,11 +77,22 @@ export function startInstaller(
     child.on("error", reject);
     child.on("close", (code) => {
       const stdout = Buffer.concat(out).toString();
+      const stderr = Buffer.concat(err).toString();
       const events = stdout
         .split("\n")
         .filter((l) => l.startsWith("{"))
         .map((l) => JSON.parse(l));
-      resolve({ code: code ?? -1, events, stdout, stderr: Buffer.concat(err).toString(), ms: Date.now() - started });
+      // Every JSON Lines stream a test reads keeps the published contract (status prints one document instead).
+      const json = args.some((a) => a === "json" || a === "--output=json");
+      const streams = json && args[0] !== "status" && !args.includes("--help");
+      const broken = streams ? contractProblems(events, code) : [];
+      if (broken.length > 0)
+        reject(
+          new Error(
+            `mathison-install ${args.join(" ")}: its JSON stream breaks the contract:\n  ${broken.join("\n  ")}\n${stderr}`,
+          ),
+        );
+      else resolve({ code: code ?? -1, events, stdout, stderr, ms: Date.now() - started });
     });
   });
   return { child, result };

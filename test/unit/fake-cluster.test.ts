@@ -557,6 +557,17 @@ describe("every preflight check passes on a healthy cluster and catches its faul
       assert.ok(broken.hint, `${id} says what to do`);
     });
   }
+  it("permissions: every request of the run allowed but the nodes' list: a warning naming the check that is blind, and the role it needs", async () => {
+    const blind = await statusOf("permissions", (f) => {
+      f.denied = (q) => q.resource === "*" || (q.resource === "nodes" && q.verb === "list");
+    });
+    assert.equal(blind.status, "warn", blind.message);
+    assert.match(
+      blind.message,
+      /requests the run makes are allowed; these checks cannot read what they look at and are skipped: Node capacity \(list nodes\)$/,
+    );
+    assert.match(blind.hint!, /resources: \[nodes\], verbs: \[list\]/);
+  });
   it("capacity on a big cluster reads the nodes a page at a time and stops once the plan fits; a plan that fits nowhere reads them all", async () => {
     const node = (i: number, cpu: string): KubeObject => readyNode(`big-${i}`, { cpu });
     const roomy = await statusOf("capacity", (f) => {

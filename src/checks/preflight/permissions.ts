@@ -42,6 +42,33 @@ export function requiredAccess(rendered: RenderedPlan): AccessQuestion[] {
   return dedupe(questions);
 }
 
+/** What each other preflight check reads, by its title: without these it is skipped, blind. */
+export function checkReads(ctx: Pick<PreflightContext, "rendered" | "config">): { title: string; reads: AccessQuestion[] }[] {
+  const ns = ctx.rendered.namespace;
+  const tls = ctx.config.tls;
+  return [
+    {
+      title: "Node capacity",
+      reads: [ask("Node", "list", undefined), ask("Pod", "list", undefined), ask("APIService", "get", undefined)],
+    },
+    { title: "Quota and limits", reads: [ask("ResourceQuota", "list", ns), ask("LimitRange", "list", ns)] },
+    { title: "Storage", reads: [ask("StorageClass", "list", undefined), ask("PersistentVolumeClaim", "get", ns)] },
+    { title: "IngressClass", reads: [ask("IngressClass", "list", undefined), ask("Pod", "list", undefined)] },
+    {
+      title: "TLS",
+      reads:
+        tls.mode === "cert-manager"
+          ? [
+              ask("CustomResourceDefinition", "get", undefined),
+              { verb: "get", resource: "clusterissuers", group: "cert-manager.io" },
+            ]
+          : tls.mode === "secret"
+            ? [ask("Secret", "get", ns)]
+            : [],
+    },
+  ].filter((c) => c.reads.length > 0);
+}
+
 /**
  * Creating a ClusterRole or binding it needs either every permission it grants or the
  * `escalate` / `bind` verbs: ask for the rules only when those are missing.
@@ -100,6 +127,14 @@ async function missingOf(ctx: PreflightContext, qs: readonly AccessQuestion[]): 
   return qs.filter((_, i) => !allowed[i]);
 }
 
+/** The checks whose reads these credentials lack, with the reads they lack. */
+async function blindChecks(ctx: PreflightContext): Promise<{ title: string; reads: AccessQuestion[] }[]> {
+  const lacking = await Promise.all(
+    checkReads(ctx).map(async (c) => ({ title: c.title, reads: await missingOf(ctx, dedupe(c.reads)) })),
+  );
+  return lacking.filter((c) => c.reads.length > 0);
+}
+
 export const permissionsCheck: Check<PreflightContext> = {
   id: "permissions",
   group: "Permissions",
@@ -113,14 +148,22 @@ export const permissionsCheck: Check<PreflightContext> = {
         status: "pass",
         message: `all ${needed.length} requests the run makes are allowed (every verb on every resource is)`,
       };
-    const [missing, escalate, bind] = await Promise.all([
+    const [missing, escalate, bind, blind] = await Promise.all([
       missingOf(ctx, needed),
       ctx.kube.canI({ verb: "escalate", resource: "clusterroles", group: "rbac.authorization.k8s.io" }),
       ctx.kube.canI({ verb: "bind", resource: "clusterroles", group: "rbac.authorization.k8s.io" }),
+      blindChecks(ctx),
     ]);
     const grants = escalate && bind ? [] : await missingOf(ctx, grantedByRoles(ctx.rendered));
+    const cannotSee = blind.map((b) => `${b.title} (${b.reads.map(describeAccess).join(", ")})`).join("; ");
     if (missing.length === 0 && grants.length === 0)
-      return { status: "pass", message: `all ${needed.length} requests the run makes are allowed` };
+      return blind.length === 0
+        ? { status: "pass", message: `all ${needed.length} requests the run makes are allowed, and every check's reads` }
+        : {
+            status: "warn",
+            message: `all ${needed.length} requests the run makes are allowed; these checks cannot read what they look at and are skipped: ${cannotSee}`,
+            hint: `for a preflight that sees everything, ask for:\n${roleSnippet(blind.flatMap((b) => b.reads))}`,
+          };
     const parts = [
       ...(missing.length > 0
         ? [`missing ${missing.length} of ${needed.length}: ${missing.map(describeAccess).join("; ")}`]
@@ -131,6 +174,7 @@ export const permissionsCheck: Check<PreflightContext> = {
           ]
         : []),
     ];
+    if (blind.length > 0) parts.push(`skipped for want of reads: ${cannotSee}`);
     return {
       status: "fail",
       message: parts.join(". "),

@@ -7,6 +7,7 @@ import { networkOptions, outputAndNamespace, withCluster } from "./common.js";
 import { isNonInteractive } from "./install.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
+import type { Reporter, RunOutcome } from "../../engine/events.js";
 import { loadTerminal } from "../../ui/load-terminal.js";
 
 /**
@@ -22,23 +23,51 @@ export async function runVerify(args: ParsedArgs, io: CliIO): Promise<ExitCodeVa
     io.stderr.write(`mathison-install: ${network}\n`);
     return ExitCode.usage;
   }
+  const startedAt = Date.now();
   return withCluster(args, io, async (kube) => {
-    const result = await verifyInstall(kube, parsed.namespace, network, await frontEnd(args, io, parsed.output));
+    const { fe, reporter } = await frontEnd(args, io, parsed.output);
+    const result = await verifyInstall(kube, parsed.namespace, network, fe);
+    // JSON's stream ends with `done`, as every command's does; plain and the screen end at the verdict line.
+    const done = (ok: boolean, outcome: RunOutcome, message: string): void => {
+      if (parsed.output === "json")
+        reporter?.event({
+          event: "done",
+          ok,
+          outcome,
+          elapsedMs: Date.now() - startedAt,
+          applied: 0,
+          total: 0,
+          message,
+        });
+    };
     if (!result) {
-      io.stderr.write(`mathison-install: ${noInstallMessage(parsed.namespace, kube.contextName)}\n`);
+      const message = `mathison-install: ${noInstallMessage(parsed.namespace, kube.contextName)}`;
+      io.stderr.write(`${message}\n`);
+      done(false, "refused", message);
       return ExitCode.notInstalled;
     }
-    return result.verification.ok ? ExitCode.ok : ExitCode.verifyFailed;
+    const v = result.verification;
+    done(
+      v.ok,
+      v.ok ? "ok" : "verify-failed",
+      v.ok ? "verified: every check passed" : `verification failed (${v.failed.join(", ")})`,
+    );
+    return v.ok ? ExitCode.ok : ExitCode.verifyFailed;
   });
 }
 
-async function frontEnd(args: ParsedArgs, io: CliIO, output: "plain" | "json"): Promise<VerifyFrontEnd> {
+async function frontEnd(
+  args: ParsedArgs,
+  io: CliIO,
+  output: "plain" | "json",
+): Promise<{ fe: VerifyFrontEnd; reporter?: Reporter }> {
   if (!isNonInteractive(args, io)) {
-    return (await loadTerminal()).inkVerifyFrontEnd({
+    const fe = (await loadTerminal()).inkVerifyFrontEnd({
       output: io.stderr as NodeJS.WriteStream,
       input: io.stdin as NodeJS.ReadStream,
     });
+    return { fe };
   }
   const reporter = chooseReporter({ format: output, stdout: io.stdout, stderr: io.stderr, env: io.env });
-  return scriptVerifyFrontEnd(reporter);
+  return { fe: scriptVerifyFrontEnd(reporter), reporter };
 }

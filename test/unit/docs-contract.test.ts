@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { PACKAGE_ROOT } from "../../src/base/paths.js";
+import { problemsOf } from "../../src/base/schema.js";
+import { generatedPages } from "../../src/cli/docs-pages.js";
+import { eventSchemas } from "../../src/engine/events.js";
+import { breakingChanges, contractProblems } from "../helpers/events.js";
+
+const read = (path: string): string => readFileSync(join(PACKAGE_ROOT, path), "utf8");
+
+describe("docs generated from the code", () => {
+  for (const [path, content] of Object.entries(generatedPages(read))) {
+    it(`${path} is what npm run docs makes of the code now`, () => {
+      assert.equal(read(path), content, `${path} differs from the code: run npm run docs, and review the change`);
+    });
+  }
+});
+
+describe("the event schema", () => {
+  const schemas = eventSchemas();
+
+  it("takes the events the code writes, and names what does not fit", () => {
+    const done = { ts: "t", event: "done", ok: true, outcome: "ok", elapsedMs: 1, applied: 0, total: 0, message: "m" };
+    assert.deepEqual(problemsOf(schemas["done"]!, done), []);
+    assert.deepEqual(problemsOf(schemas["done"]!, { ...done, outcome: "fine", extra: 1, ok: undefined }), [
+      "(value).ok: missing",
+      "(value).extra: not in the schema",
+      '(value).outcome: "fine" is not one of ok, verify-failed, cancelled, apply-failed, wait-failed, timeout, interrupted, cluster-access, locked, refused, preflight-failed, backup-failed',
+    ]);
+  });
+
+  it("a stream ends with exactly one done, last, agreeing with the exit code", () => {
+    const step = { ts: "t", event: "step", step: "stop", status: "done", message: "m" };
+    const done = {
+      ts: "t",
+      event: "done",
+      ok: false,
+      outcome: "timeout",
+      elapsedMs: 1,
+      applied: 0,
+      total: 0,
+      message: "m",
+    };
+    assert.deepEqual(contractProblems([step, done], 5), []);
+    assert.deepEqual(contractProblems([step], 0), ["0 done events; every run ends with exactly one"]);
+    assert.deepEqual(contractProblems([done, step], 5), ["done is not the last event (step is)"]);
+    assert.deepEqual(contractProblems([step, done], 0), ["done.ok is false and the exit code 0: they must agree"]);
+    assert.deepEqual(contractProblems([step], null), [], "a killed run cannot say anything more");
+  });
+
+  it("removes or renames nothing the last released schema has (adding is fine)", () => {
+    const dir = join(PACKAGE_ROOT, "test/fixtures");
+    const released = readdirSync(dir)
+      .filter((f) => /^events\.schema\.\d+\.\d+\.\d+\.json$/.test(f))
+      .sort((a, b) => a.localeCompare(b, "en", { numeric: true }))
+      .at(-1)!;
+    const current = JSON.parse(read("docs/events.schema.json"));
+    assert.deepEqual(
+      breakingChanges(JSON.parse(readFileSync(join(dir, released), "utf8")), current),
+      [],
+      `a breaking change against ${released}: keep the field, or release it as a breaking change`,
+    );
+  });
+
+  it("the comparison sees a renamed field, a removed value and a field made optional", () => {
+    const current = JSON.parse(read("docs/events.schema.json"));
+    const changed = structuredClone(current);
+    const done = changed.$defs.done;
+    done.properties.result = done.properties.outcome;
+    delete done.properties.outcome;
+    done.required = done.required.filter((k: string) => k !== "outcome" && k !== "message");
+    changed.$defs.check.properties.status.enum = ["pass", "fail"];
+    assert.deepEqual(breakingChanges(current, changed), [
+      'check.status: value "warn" removed',
+      'check.status: value "skip" removed',
+      "done.outcome: removed (or renamed)",
+      "done.message: no longer always there",
+    ]);
+  });
+});
