@@ -28,7 +28,7 @@ export function recordedAnswers(installed: Installed, tagGiven: boolean): RawSou
     if (fieldSpec(key)?.secret) continue;
     let v = value;
     if (tagGiven && (key === "webImage" || key === "workerImage")) v = parseImageReference(value)?.name ?? value;
-    source[key] = { value: v, field: `${installed.recordName} ${key}` };
+    source[key] = { value: v, field: `${installed.recordName} ${key}`, fromInstall: true };
   }
   return source;
 }
@@ -104,7 +104,7 @@ export function decideSecrets(
     const current = installed.secrets[key];
     const supplied = given(key);
     const name = SECRET_DATA_KEYS[key];
-    const source = { value: current ?? "", field: `${installed.secretName} ${name}` };
+    const source = { value: current ?? "", field: `${installed.secretName} ${name}`, fromInstall: true };
     if (current === undefined || current === "") {
       if (replace.includes(key) && !supplied && key === "anthropicApiKey") problems.push(needsNewValue(key));
       continue;

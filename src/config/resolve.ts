@@ -20,7 +20,9 @@ export interface ResolveOptions {
 
 /** Each setting's value and the source it came from (undefined: the default). */
 export type ChosenValues = Readonly<
-  Partial<Record<FieldKey, { readonly value: string; readonly field: string | undefined }>>
+  Partial<
+    Record<FieldKey, { readonly value: string; readonly field: string | undefined; readonly fromInstall?: boolean }>
+  >
 >;
 
 export type ResolveResult =
@@ -40,7 +42,7 @@ export function resolveConfig(sources: readonly RawSource[], options: ResolveOpt
   const problems: ConfigProblem[] = [];
   const notices: string[] = [];
   const chosen = new Map<FieldKey, string>();
-  const origins: Partial<Record<FieldKey, { value: string; field: string | undefined }>> = {};
+  const origins: Partial<Record<FieldKey, { value: string; field: string | undefined; fromInstall?: boolean }>> = {};
   for (const spec of FIELDS) {
     const raw = pick(sources, spec.key);
     const given = raw && spec.normalize ? { ...raw, value: spec.normalize(raw.value) } : raw;

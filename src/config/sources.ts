@@ -10,6 +10,8 @@ import { fileProblem } from "../base/file-errors.js";
 export interface RawValue {
   readonly value: string;
   readonly field: string;
+  /** The install's own value (its record or its Secret), not one this run was given. */
+  readonly fromInstall?: boolean;
 }
 export type RawSource = Partial<Record<FieldKey, RawValue>>;
 export interface SourceResult {

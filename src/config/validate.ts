@@ -1,3 +1,4 @@
+import { givenQuantity } from "../facts/quantity.js";
 // Validators for the values a user can give. Each returns undefined when the value is allowed,
 // or a short phrase saying what is allowed, so every error line reads
 // `<field>: "<value>" is not allowed: <what is allowed>`.
@@ -100,12 +101,9 @@ export const imageTag: Validator = (v) =>
     ? undefined
     : "an image tag: 1 to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'";
 
-const STORAGE_QUANTITY = /^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
-
 /** A storage size as a Kubernetes resource quantity, greater than zero. */
 export const storageQuantity: Validator = (v) => {
-  const m = STORAGE_QUANTITY.exec(v);
-  return m && Number(m[1]) > 0
+  return givenQuantity(v, "storage") !== undefined
     ? undefined
     : "a storage quantity greater than zero such as 10Gi, 500Mi or 1Ti (suffixes Ki Mi Gi Ti Pi Ei k M G T P E)";
 };
@@ -154,14 +152,17 @@ export function parseAutoscale(v: string): { min: number; max: number } | undefi
   return m && min >= 1 && min <= max && max <= 50 ? { min, max } : undefined;
 }
 
-const QUANTITY = /^([0-9]+(\.[0-9]+)?)(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
-
 /** `cpu=200m,memory=256Mi` → a resource list; undefined unless each is cpu or memory with a quantity. */
 export function parseResourceList(v: string): Record<string, string> | undefined {
   const out: Record<string, string> = {};
   for (const pair of v.split(",").map((p) => p.trim())) {
     const [name, quantity, ...rest] = pair.split("=");
-    if (rest.length > 0 || (name !== "cpu" && name !== "memory") || !QUANTITY.test(quantity ?? "")) return undefined;
+    if (
+      rest.length > 0 ||
+      (name !== "cpu" && name !== "memory") ||
+      givenQuantity(quantity ?? "", "compute") === undefined
+    )
+      return undefined;
     out[name] = quantity!;
   }
   return out;

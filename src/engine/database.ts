@@ -25,6 +25,7 @@ export const SESSION_NAMES = {
   restore: "mathison-install restore",
   rotate: "mathison-install rotate",
   backup: "mathison-install backup",
+  verify: "mathison-install verify",
 } as const;
 export type SessionName = (typeof SESSION_NAMES)[keyof typeof SESSION_NAMES];
 

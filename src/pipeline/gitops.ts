@@ -23,7 +23,7 @@ import { SECRET_NAME } from "../facts/names.js";
 import type { KubeObject } from "../facts/objects.js";
 import { packageVersion } from "../base/version.js";
 import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
-import { answersToRecord, ensureNamespace, installedOf, openCluster, runEntryOf, secretValuesOf } from "./install.js";
+import { answersToRecord, ensureNamespace, installedOf, openCluster, runEntryOf, secretValuesOf } from "./session.js";
 import { exitOf, runLocked, Stop, type SaysWhy } from "./locked.js";
 import { invoked } from "../base/invocation.js";
 
@@ -106,7 +106,7 @@ function exportOf(options: ExportOptions, state: InstallState): Exported {
   if (!resolved.ok)
     throw new Stop(ExitCode.usage, resolved.problems.map((p) => `mathison-install: ${formatProblem(p)}`).join("\n"));
   const rendered = renderPlan(resolved.config, undefined, { pullToken: state.record.pullToken });
-  const answers = answersToRecord(resolved.chosen, installed, state.record.defaults ?? []);
+  const answers = answersToRecord(resolved.chosen, state.record.defaults ?? []);
   const files = gitopsFiles({
     rendered,
     flavor: options.flavor,
@@ -290,7 +290,7 @@ async function restartedWithNewValues(
   } catch (err) {
     if (!(err instanceof RollError)) throw err;
     throw new Stop(
-      ExitCode.wait,
+      signal.aborted ? ExitCode.interrupted : ExitCode.wait,
       `mathison-install: the Secret is updated, but web and worker did not restart with it: ${err.message}; see kubectl -n ${namespace} rollout status deploy/mathison-web deploy/mathison-worker`,
       signal.aborted ? "interrupted" : "timeout",
     );

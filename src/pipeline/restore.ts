@@ -23,23 +23,24 @@ import {
   type Readiness,
 } from "../engine/readiness.js";
 import { type KubeObject, type ObjectRef, typed } from "../facts/objects.js";
-import { connect, type ConnectOptions } from "../kube/client.js";
+import type { ConnectOptions } from "../kube/client.js";
 import type { Kube } from "../kube/types.js";
+import { waitUntil, WaitError } from "../engine/wait-until.js";
+import type { NamespaceView } from "../engine/view.js";
 import { lastSuccessfulRun, nextRecord, noInstallMessage, type InstallRecord } from "../record/install-record.js";
 import { gitopsWarning } from "../facts/gitops.js";
-import { readInstallState, writeRecord, type InstallState } from "../record/store.js";
+import { writeRecord, type InstallState } from "../record/store.js";
 import { renderPlan } from "../render/render.js";
 import { sizeOf } from "../base/sizes.js";
 import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
 import type { ReportingOptions } from "./front-end.js";
-import { installedOf, runEntryOf, wholeRunVerdict } from "./install.js";
+import { installedOf, openCluster, runEntryOf } from "./session.js";
 import { exitOf, runLocked, Stop, type CommandWords } from "./locked.js";
-import { checkInstall, verifiedEvent, type VerifyFrontEnd } from "./verify.js";
+import { checkInstall, verifiedEvent, wholeRunVerdict, type VerifyFrontEnd } from "./verify.js";
 import { invoked } from "../base/invocation.js";
 
 /** The workloads that use the database: stopped while it is replaced. */
 const APPS = ["mathison-web", "mathison-worker"] as const;
-const POLL_MS = 250;
 const RESTORE_WORDS: CommandWords = { nothingDone: "nothing was restored" };
 
 export interface RestoreOptions {
@@ -56,6 +57,8 @@ export interface RestoreOptions {
 
 /** How a restore asks and reports: what will be replaced, the typed namespace, then steps and the checklist. */
 export interface RestoreFrontEnd extends VerifyFrontEnd {
+  /** Which kubeconfig context, when it holds several and --context was not given. */
+  chooseContext(names: readonly string[]): Promise<string | undefined>;
   showRestorePlan(lines: readonly string[]): void;
   confirm(namespace: string): Promise<boolean>;
   startReporting(options: ReportingOptions): Reporter;
@@ -85,9 +88,7 @@ export async function runRestore(options: RestoreOptions, fe: RestoreFrontEnd): 
     return ExitCode.usage;
   }
   try {
-    const kube = options.open?.() ?? connect(options.cluster);
-    for (const w of kube.warnings ?? []) fe.say(`mathison-install: warning: ${w}`);
-    const state = await readInstallState(kube, options.namespace);
+    const { kube, state } = await openCluster(options, fe);
     if (!state.namespaceExists || !lastSuccessfulRun(state.record)) {
       fe.say(
         `mathison-install: ${noInstallMessage(options.namespace, kube.contextName)}; nothing was restored`,
@@ -212,11 +213,8 @@ async function stepsInOrder(run: RestoreRun, replicas: Readonly<Record<string, n
   const { kube, state } = run;
   await step(run, "stop", "scaling web and worker to 0", async () => {
     for (const name of APPS) await kube.scale(deployment(state.namespace, name), 0);
-    await until(run, "web and worker pods are gone", async () => {
-      const pods = await kube.list("v1", "Pod", state.namespace, {
-        labelSelector: "app.kubernetes.io/part-of=mathison",
-      });
-      const left = pods.items.filter((p) => APPS.some((a) => p.metadata.labels?.["app.kubernetes.io/name"] === a));
+    await until(run, "web and worker pods are gone", (view) => {
+      const left = view.all("Pod").filter((p) => APPS.some((a) => p.metadata.labels?.["app.kubernetes.io/name"] === a));
       return left.length === 0
         ? { state: "ready", message: "stopped" }
         : { state: "pending", message: `${left.length} pods left` };
@@ -234,8 +232,8 @@ async function stepsInOrder(run: RestoreRun, replicas: Readonly<Record<string, n
   await step(run, "start", "scaling web and worker back", async () => {
     for (const name of APPS) await kube.scale(deployment(state.namespace, name), replicas[name] ?? 1);
     for (const name of APPS) {
-      await until(run, `${name} is available`, async () => {
-        const live = await kube.get(deployment(state.namespace, name));
+      await until(run, `${name} is available`, (view) => {
+        const live = view.get("Deployment", name);
         return live
           ? deploymentReadiness(live)
           : { state: "failed", reason: "Missing", message: `${name} does not exist` };
@@ -283,24 +281,29 @@ async function step(run: RestoreRun, id: string, doing: string, work: () => Prom
   }
 }
 
-/** Polls until ready; a failed state, the timeout or an interrupt stops the restore, saying how to go on. */
-async function until(run: RestoreRun, what: string, check: () => Promise<Readiness>): Promise<void> {
-  const deadline = Date.now() + run.options.timeoutMs;
-  for (;;) {
-    const r = await check();
-    if (r.state === "ready") return;
-    if (r.state === "failed") throw stopped(run, `${what}: ${r.message}`, ExitCode.wait, "wait-failed");
-    if (run.signal.aborted) throw stopped(run, "interrupted", ExitCode.interrupted, "interrupted");
-    if (Date.now() > deadline)
-      throw stopped(
-        run,
-        `${what}: not within ${run.options.timeoutMs / 1000} s (${r.message})`,
-        ExitCode.wait,
-        "timeout",
-      );
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+/**
+ * Waits through the namespace's watches (engine/wait-until.ts) until ready; a failed state, the
+ * timeout, an interrupt or a lost API server stops the restore, saying how to go on.
+ */
+async function until(run: RestoreRun, what: string, check: (view: NamespaceView) => Readiness): Promise<void> {
+  try {
+    await waitUntil(run.kube, run.state.namespace, what, check, {
+      timeoutMs: run.options.timeoutMs,
+      signal: run.signal,
+    });
+  } catch (err) {
+    if (!(err instanceof WaitError)) throw err;
+    const [code, outcome] = WAIT_ENDS[err.why];
+    throw stopped(run, err.message, code, outcome);
   }
 }
+
+const WAIT_ENDS: Readonly<Record<WaitError["why"], readonly [ExitCodeValue, RunOutcome]>> = {
+  failed: [ExitCode.wait, "wait-failed"],
+  timeout: [ExitCode.wait, "timeout"],
+  interrupted: [ExitCode.interrupted, "interrupted"],
+  connection: [ExitCode.clusterAccess, "cluster-access"],
+};
 
 /** A restore that stopped half-way: what to run to finish it or to go back. */
 function stopped(run: RestoreRun, why: string, code: ExitCodeValue, outcome: RunOutcome): Stop {
@@ -387,15 +390,15 @@ async function redisRestore(run: RestoreRun): Promise<string> {
   await untilGone(run, "Redis", { apiVersion: "v1", kind: "Pod", name: REDIS_POD, namespace: ns });
   try {
     await kube.create(redisHelperPod(live, ns));
-    await until(run, `pod ${REDIS_HELPER}`, async () => podReadiness(await kube.get(helper)));
+    await until(run, `pod ${REDIS_HELPER}`, (view) => podReadiness(view.get("Pod", REDIS_HELPER)));
     await writeRedisSnapshot(run);
   } finally {
     await kube.delete(helper, { propagation: "Background" }).catch(() => undefined);
   }
   await untilGone(run, `pod ${REDIS_HELPER}`, helper);
   await kube.scale(sts, typed(live, "StatefulSet").spec?.replicas ?? 1);
-  await until(run, "Redis is ready", async () => {
-    const now = await kube.get(sts);
+  await until(run, "Redis is ready", (view) => {
+    const now = view.get("StatefulSet", "redis");
     return now
       ? statefulSetReadiness(now)
       : { state: "failed", reason: "Missing", message: "StatefulSet redis is gone" };
@@ -431,10 +434,10 @@ async function writeRedisSnapshot(run: RestoreRun): Promise<void> {
     );
 }
 
-/** Polls until the object no longer exists. */
+/** Waits until the object no longer exists. */
 function untilGone(run: RestoreRun, what: string, ref: ObjectRef): Promise<void> {
-  return until(run, `${what} is gone`, async () =>
-    (await run.kube.get(ref)) ? { state: "pending", message: "deleting" } : { state: "ready", message: "gone" },
+  return until(run, `${what} is gone`, (view) =>
+    view.get(ref.kind, ref.name) ? { state: "pending", message: "deleting" } : { state: "ready", message: "gone" },
   );
 }
 
@@ -506,13 +509,10 @@ async function migrate(run: RestoreRun): Promise<string> {
   await kube.delete(ref, { propagation: "Background" });
   await untilGone(run, `the old ${job.metadata.name}`, ref);
   const created = await kube.create(job);
-  await until(run, `Job ${job.metadata.name}`, async () => {
-    const live = await kube.get(ref);
-    const pods = await kube.list("v1", "Pod", state.namespace, {
-      labelSelector: `batch.kubernetes.io/job-name=${job.metadata.name}`,
-    });
+  await until(run, `Job ${job.metadata.name}`, (view) => {
+    const live = view.get("Job", job.metadata.name);
     // The old Job's pods may linger while they are collected: only the new one's count.
-    const ours = pods.items.filter((p) => p.metadata.ownerReferences?.some((o) => o.uid === created.metadata.uid));
+    const ours = view.all("Pod").filter((p) => p.metadata.ownerReferences?.some((o) => o.uid === created.metadata.uid));
     return live ? jobReadinessWithPods(live, ours) : { state: "pending", message: "created" };
   });
   return `Job ${job.metadata.name} completed`;

@@ -3,13 +3,14 @@ import { backupFileName, snapshotDir } from "../engine/backup.js";
 import { backupFirst } from "./backup.js";
 import type { Reporter, RunOutcome } from "../engine/events.js";
 import { removeGroups, type RemovalGroup } from "../engine/remove.js";
-import { connect, type ConnectOptions } from "../kube/client.js";
+import type { ConnectOptions } from "../kube/client.js";
 import type { Kube } from "../kube/types.js";
 import { lastSuccessfulRun, noInstallMessage } from "../record/install-record.js";
 import { gitopsWarning, type GitopsManaged } from "../facts/gitops.js";
-import { markKeptData, readInstallState, type InstallState } from "../record/store.js";
+import { markKeptData, type InstallState } from "../record/store.js";
 import type { StageId } from "../render/stages.js";
 import { exitOf, runLocked, type CommandWords } from "./locked.js";
+import { openCluster } from "./session.js";
 import type { PlanEvent, ReportingOptions } from "./front-end.js";
 import { objectRef, type ObjectRef, parseInventoryKey, type KubeObject, typed } from "../facts/objects.js";
 import { RECORD_NAME, MIGRATION_JOB_PREFIX, SECRET_NAME } from "../facts/names.js";
@@ -49,9 +50,14 @@ const DATA_TITLES: Partial<Record<StageId, string>> = {
   base: "RBAC, data volumes and the namespace",
 };
 
+/** Which group removes a kind; -1 for one no group names (test/unit/lifecycle.test.ts keeps every rendered kind named). */
+export function removalGroupOf(kind: string): number {
+  return GROUPS.findIndex(([, , kinds]) => kinds.includes(kind));
+}
+
 function groupOf(kind: string): number {
-  const i = GROUPS.findIndex(([, , kinds]) => kinds.includes(kind));
-  return Math.max(i, 0);
+  // A kind only another installer version renders goes first, as what depends on the rest.
+  return Math.max(removalGroupOf(kind), 0);
 }
 
 /** Each StatefulSet's claims, as its controller names them: `<template>-<set>-<ordinal>`. */
@@ -220,6 +226,8 @@ export interface UninstallOptions {
 
 /** How an uninstall asks and reports: the confirm is typing the namespace name (twice for data). */
 export interface UninstallFrontEnd {
+  /** Which kubeconfig context, when it holds several and --context was not given. */
+  chooseContext(names: readonly string[]): Promise<string | undefined>;
   showPlan(plan: PlanEvent): void;
   confirm(plan: RemovalPlan): Promise<boolean>;
   startReporting(options: ReportingOptions): Reporter;
@@ -264,9 +272,7 @@ const UNINSTALL_WORDS: CommandWords = { nothingDone: "nothing was deleted" };
 /** Opens the cluster, shows what goes and what stays, confirms, then under the lock deletes. */
 export async function runUninstall(options: UninstallOptions, fe: UninstallFrontEnd): Promise<ExitCodeValue> {
   try {
-    const kube = options.open?.() ?? connect(options.cluster);
-    for (const w of kube.warnings ?? []) fe.say(`mathison-install: warning: ${w}`);
-    const state = await readInstallState(kube, options.namespace);
+    const { kube, state } = await openCluster(options, fe);
     if (!state.namespaceExists || !state.record.answers) {
       fe.say(
         `mathison-install: ${noInstallMessage(options.namespace, kube.contextName)}; nothing was deleted`,

@@ -1,13 +1,14 @@
 import { VERIFY_CHECKS, type NetworkOptions, type VerifyContext } from "../checks/verify/index.js";
 import { MANUAL_CHECKS, type ManualCheck } from "../checks/verify/manual.js";
 import { runChecks, type CheckOutcome } from "../checks/types.js";
-import type { EngineEvent } from "../engine/events.js";
+import type { DoneEvent, EngineEvent } from "../engine/events.js";
 import type { Kube } from "../kube/types.js";
 import { lastSuccessfulRun, type ManualAnswer, type Verification } from "../record/install-record.js";
 import { readInstallState, writeRecord } from "../record/store.js";
 import { authUrl } from "../render/render.js";
 import { parseTls } from "../config/resolve.js";
 import { readOnce } from "../kube/read-once.js";
+import { invoked } from "../base/invocation.js";
 
 /** The checklist as a front end shows it: the automated checks as they finish, then (interactive) the manual ones. */
 export interface ChecklistRun {
@@ -124,4 +125,20 @@ export function verificationLine(r: VerifyResult): string {
   return r.verification.ok
     ? `verification passed: ${parts.join(", ")}`
     : `verification failed (${r.verification.failed.join(", ")}): ${parts.join(", ")}`;
+}
+
+/** The apply's success, or — when verification failed — that the install runs but does not work yet, and what each failed check needs. */
+export function wholeRunVerdict(applied: DoneEvent, verified: VerifyResult | undefined, namespace: string): DoneEvent {
+  if (!verified || verified.verification.ok) return applied;
+  const failed = verified.verification.failed;
+  const hints = [
+    ...new Set(verified.outcomes.filter((o) => o.status === "fail" && o.hint).map((o) => o.hint!.split("\n")[0]!)),
+  ];
+  return {
+    ...applied,
+    ok: false,
+    outcome: "verify-failed",
+    message: `${applied.message}, but verification failed (${failed.join(", ")}): it does not work end to end yet`,
+    next: [...hints, `${invoked()} verify --namespace ${namespace}`],
+  };
 }

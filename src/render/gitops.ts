@@ -39,6 +39,14 @@ export function isSecretKept(obj: KubeObject): boolean {
   return obj.kind === "Secret" && (obj.metadata.name === SECRET_NAME || obj.metadata.name === REGISTRY_SECRET_NAME);
 }
 
+/** Kinds that hold the data or everything else (the Namespace, the databases and their claims): a controller never prunes or deletes them. */
+const KEPT_KINDS = ["Namespace", "StatefulSet", "PersistentVolumeClaim"] as const;
+
+/** The kept kinds a stage holds: its objects are never pruned (decided by what it holds, not by its name). */
+function keptKindsOf(stage: { readonly objects: readonly KubeObject[] }): string[] {
+  return KEPT_KINDS.filter((k) => stage.objects.some((o) => o.kind === k));
+}
+
 const KUSTOMIZATION_HEADER = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n";
 const ARGO_HOOK = "argocd.argoproj.io/hook";
 
@@ -134,8 +142,7 @@ function argoStage(stage: Stage): string {
       ),
     );
   const kept = { "argocd.argoproj.io/sync-options": "Prune=false,Delete=false" };
-  if (stage.id === "base") patches.push(annotationPatch({ kind: "Namespace" }, kept));
-  if (stage.id === "backing") patches.push(annotationPatch({ kind: "StatefulSet" }, kept));
+  for (const kind of keptKindsOf(stage)) patches.push(annotationPatch({ kind }, kept));
   return (
     KUSTOMIZATION_HEADER +
     toYaml({
@@ -212,7 +219,7 @@ export function fluxObjects(rendered: RenderedPlan, repo: RepoLocation): KubeObj
         interval: "10m",
         path: `./${joinPath(repo.path, `base/${stageDir(stage)}`)}`,
         sourceRef: { kind: "GitRepository", name },
-        prune: stage.id !== "base" && stage.id !== "backing",
+        prune: keptKindsOf(stage).length === 0,
         wait: true,
         timeout: "10m",
         ...(stage.index > 0 ? { dependsOn: [{ name: `${name}-${rendered.stages[stage.index - 1]!.id}` }] } : {}),

@@ -1,12 +1,20 @@
 // The preflight's pure parts: the permissions derived from a plan, quantities, placement.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { misfit, parseQuantity, placeAll, plannedPods, type NodeRoom } from "../../src/checks/preflight/capacity.js";
-import { describeAccess, grantedByRoles, requiredAccess, roleSnippet } from "../../src/checks/preflight/permissions.js";
+import { misfit, placeAll, plannedPods, type NodeRoom } from "../../src/checks/preflight/capacity.js";
+import { givenQuantity, parseQuantity } from "../../src/facts/quantity.js";
+import {
+  checkReads,
+  describeAccess,
+  grantedByRoles,
+  requiredAccess,
+  roleSnippet,
+} from "../../src/checks/preflight/permissions.js";
+import { PREFLIGHT_CHECKS } from "../../src/checks/preflight/index.js";
 import { runChecks, type Check } from "../../src/checks/types.js";
 import { byManager } from "../../src/checks/preflight/cluster.js";
 import { KubeApiError } from "../../src/kube/types.js";
-import { allObjects, render } from "../helpers/plan.js";
+import { allObjects, configFrom, render } from "../helpers/plan.js";
 
 describe("permissions derived from the plan", () => {
   const plan = render({ namespace: "mathison" });
@@ -140,5 +148,43 @@ describe("field ownership, as the preflight says it", () => {
       "argocd-controller on 5 objects (ConfigMap/a, Secret/b, Service/c, and 2 more)",
       "kubectl-annotate on 1 object (Ingress/e)",
     ]);
+  });
+});
+
+describe("quantities, one grammar", () => {
+  it("reads the cluster's forms and takes from the user only what kubectl's users write", () => {
+    assert.equal(parseQuantity("2e3"), 2000);
+    assert.equal(parseQuantity("200m"), 0.2);
+    assert.equal(givenQuantity("10Gi", "storage"), 10 * 2 ** 30);
+    assert.equal(givenQuantity("1E", "storage"), 1e18);
+    assert.equal(givenQuantity("250m", "compute"), 0.25);
+    for (const bad of ["0", "0Gi", "500m", "-1Gi", "2e3", " 1Gi", "1GB", ""])
+      assert.equal(givenQuantity(bad, "storage"), undefined, bad);
+    assert.equal(givenQuantity("+1", "compute"), undefined);
+  });
+});
+
+describe("the Permissions check knows every check's reads", () => {
+  // These read only what the run itself needs (the plan's objects, pods in the namespace, the
+  // server's version), which requiredAccess asks for already.
+  const READS_WHAT_THE_RUN_READS = [
+    "Permissions",
+    "Kubernetes version",
+    "Namespace",
+    "Field ownership",
+    "Registry credentials",
+  ];
+
+  it("a preflight check is listed in checkReads, or reads only what the run reads", () => {
+    const plan = render({ domain: "m.example", tls: "cert-manager:letsencrypt" });
+    const listed = checkReads({
+      rendered: plan,
+      config: configFrom({ domain: "m.example", tls: "cert-manager:letsencrypt" }),
+    }).map((c) => c.title);
+    for (const c of PREFLIGHT_CHECKS)
+      assert.ok(
+        listed.includes(c.title) || READS_WHAT_THE_RUN_READS.includes(c.title),
+        `${c.title}: add what it reads to checkReads (src/checks/preflight/permissions.ts)`,
+      );
   });
 });

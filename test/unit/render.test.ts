@@ -7,6 +7,7 @@ import { parseAllDocuments } from "yaml";
 import { redact, REDACTED } from "../../src/render/output.js";
 import { migrationJobName, renderPlan, versionLabel } from "../../src/render/render.js";
 import { runCli } from "../helpers/cli.js";
+import { FIELDS } from "../../src/config/fields.js";
 import { allObjects, configFrom, findObject, render } from "../helpers/plan.js";
 
 const secretValue = (plan: ReturnType<typeof render>, key: string) =>
@@ -476,4 +477,66 @@ describe("autoscaling and per-workload resources", () => {
       "2",
     );
   });
+});
+
+describe("every setting does something", () => {
+  // A value of each setting other than its default; a setting added to FIELDS without one here
+  // fails the first test, and one that renders nothing different fails the second (a row in
+  // FIELDS that resolveConfig or render forgot validates, is recorded, shows in --help, and does nothing).
+  const SAMPLES: Readonly<Record<string, Record<string, string>>> = {
+    namespace: { namespace: "elsewhere" },
+    domain: { domain: "chat.example.org" },
+    ingressClass: { ingressClass: "traefik" },
+    ingressNamespace: { ingressNamespace: "traefik-system" },
+    tls: { tls: "none" },
+    tag: { tag: "9.9.9" },
+    webImage: { webImage: "registry.example.com/web" },
+    workerImage: { workerImage: "registry.example.com/worker" },
+    mathisonMode: { mathisonMode: "hosted" },
+    baseDomain: { baseDomain: "apps.example.org" },
+    webReplicas: { webReplicas: "3" },
+    storageClass: { storageClass: "fast" },
+    postgresStorage: { postgresStorage: "20Gi" },
+    redisStorage: { redisStorage: "2Gi" },
+    imageRegistry: { imageRegistry: "mirror.example.com/m" },
+    profile: { profile: "small" },
+    nodeSelector: { nodeSelector: "pool=m" },
+    tolerations: { tolerations: "dedicated=m:NoSchedule" },
+    priorityClassName: { priorityClassName: "high" },
+    affinity: { affinity: '{"nodeAffinity":{}}' },
+    webAutoscale: { webAutoscale: "2:5" },
+    webRequests: { webRequests: "cpu=301m,memory=301Mi" },
+    webLimits: { webLimits: "cpu=2,memory=2Gi" },
+    workerRequests: { workerRequests: "cpu=301m,memory=301Mi" },
+    workerLimits: { workerLimits: "cpu=2,memory=2Gi" },
+    postgresRequests: { postgresRequests: "cpu=301m,memory=301Mi" },
+    postgresLimits: { postgresLimits: "cpu=2,memory=2Gi" },
+    redisRequests: { redisRequests: "cpu=301m,memory=301Mi" },
+    redisLimits: { redisLimits: "cpu=2,memory=2Gi" },
+    registryUsername: { registryUsername: "robot", registryPassword: "token-of-the-robot" },
+    registryPassword: { registryUsername: "robot", registryPassword: "token-of-the-robot" },
+    imagePullSecret: { imagePullSecret: "regcred" },
+    anthropicApiKey: { anthropicApiKey: "sk-ant-another" },
+    authSecret: { authSecret: "a".repeat(40) },
+    postgresPassword: { postgresPassword: "p".repeat(20) },
+  };
+  // Settings that cannot differ from their default in what is rendered, and why.
+  const NOTHING_TO_RENDER: Readonly<Record<string, string>> = {
+    llmProvider: "one value is allowed (anthropic), the default",
+    dockerConfig: "a file's path: its registries become the pull secret (tested with a file under private registries)",
+  };
+  const base = { authSecret: "b".repeat(40), postgresPassword: "q".repeat(20) };
+
+  it("each setting has a sample value here, or a reason it renders nothing different", () => {
+    for (const f of FIELDS)
+      assert.ok(SAMPLES[f.key] || NOTHING_TO_RENDER[f.key], `${f.flag}: add a sample to this test`);
+  });
+
+  for (const f of FIELDS.filter((x) => SAMPLES[x.key])) {
+    it(`${f.flag} changes what is rendered`, () => {
+      const before = JSON.stringify(render(base));
+      const after = JSON.stringify(render({ ...base, ...SAMPLES[f.key] }));
+      assert.notEqual(after, before, `${f.flag}: the same objects with ${JSON.stringify(SAMPLES[f.key])}`);
+    });
+  }
 });

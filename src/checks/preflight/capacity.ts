@@ -1,30 +1,7 @@
 import type { Check, CheckResult } from "../types.js";
 import type { PreflightContext } from "./context.js";
 import { type KubeObject, typed } from "../../facts/objects.js";
-
-const SUFFIX: Readonly<Record<string, number>> = {
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-
-/** A Kubernetes quantity (`200m`, `256Mi`, `1.5`, `2e3`) as a number of base units; undefined if malformed. */
-export function parseQuantity(q: string | number | undefined): number | undefined {
-  if (q === undefined) return undefined;
-  if (typeof q === "number") return q;
-  const m = /^([+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(q.trim());
-  return m ? Number(m[1]) * (m[2] ? SUFFIX[m[2]]! : 1) : undefined;
-}
+import { parseQuantity } from "../../facts/quantity.js";
 
 export interface Resources {
   readonly cpu: number;

@@ -1,5 +1,12 @@
 import { typed } from "../../facts/objects.js";
-import { databaseNames } from "../../engine/database.js";
+import {
+  databaseOf,
+  POSTGRES_CONTAINER,
+  POSTGRES_POD,
+  runSql,
+  SESSION_NAMES,
+  type SqlResult,
+} from "../../engine/database.js";
 import type { ExecResult } from "../../kube/types.js";
 import type { Check, CheckResult } from "../types.js";
 import type { VerifyContext } from "./context.js";
@@ -36,32 +43,30 @@ export const endpointsCheck: Check<VerifyContext> = {
   },
 };
 
+/** How long a check's statement may take: a database that does not answer in this is not answering. */
+const CHECK_TIMEOUT_MS = 10_000;
+
 /** What a failed exec'd command said, in one line: its first error line, or its exit code. */
-function saidInOneLine(r: ExecResult): string {
+function saidInOneLine(r: Pick<ExecResult, "exitCode" | "stdout" | "stderr">): string {
   const line = (r.stderr.trim() || r.stdout.trim()).split("\n")[0];
   return line ? `${line} (exit ${r.exitCode})` : `exit ${r.exitCode}`;
 }
 
-/** `psql` in postgres-0, as `kubectl exec` runs it: the database's own view, not a port probe. */
+/**
+ * The SQL in the PostgreSQL pod as the installer runs every statement (engine/database.ts: SQL on
+ * stdin, the session named, bounded in time): the database's own view, not a port probe.
+ */
 async function psql(
   ctx: VerifyContext,
   sql: string,
-): Promise<{ result: ExecResult; user: string; db: string; command: string }> {
-  const { user, db } = await databaseNames(ctx.kube, ctx.state.namespace);
-  const result = await ctx.kube.exec(ctx.state.namespace, "postgres-0", "postgres", [
-    "psql",
-    "-U",
-    user,
-    "-d",
-    db,
-    "-tAc",
-    sql,
-  ]);
+): Promise<{ result: SqlResult; user: string; db: string; command: string }> {
+  const d = await databaseOf(ctx.kube, ctx.state.namespace);
+  const result = await runSql(d, sql, { session: SESSION_NAMES.verify, timeoutMs: CHECK_TIMEOUT_MS });
   return {
     result,
-    user,
-    db,
-    command: `kubectl -n ${ctx.state.namespace} exec postgres-0 -c postgres -- psql -U ${user} -d ${db} -c "${sql}"`,
+    user: d.user,
+    db: d.db,
+    command: `kubectl -n ${ctx.state.namespace} exec ${POSTGRES_POD} -c ${POSTGRES_CONTAINER} -- psql -U ${d.user} -d ${d.db} -c "${sql}"`,
   };
 }
 
@@ -77,7 +82,7 @@ export const postgresQueryCheck: Check<VerifyContext> = {
       return {
         status: "fail",
         message: `SELECT 1 as ${user} in ${db} failed: ${saidInOneLine(result)}`,
-        hint: `${command}\nkubectl -n ${ctx.state.namespace} logs postgres-0 -c postgres`,
+        hint: `${command}\nkubectl -n ${ctx.state.namespace} logs ${POSTGRES_POD} -c ${POSTGRES_CONTAINER}`,
       };
     }
     return { status: "pass", message: `SELECT 1 as ${user} in database ${db} returned 1` };
@@ -102,7 +107,7 @@ export const vectorExtensionCheck: Check<VerifyContext> = {
       return {
         status: "fail",
         message: `the vector extension is not installed in database ${db}`,
-        hint: `the image must be pgvector/pgvector; then: kubectl -n ${ctx.state.namespace} exec postgres-0 -c postgres -- psql -U ${user} -d ${db} -c "CREATE EXTENSION vector"`,
+        hint: `the image must be pgvector/pgvector; then: kubectl -n ${ctx.state.namespace} exec ${POSTGRES_POD} -c ${POSTGRES_CONTAINER} -- psql -U ${user} -d ${db} -c "CREATE EXTENSION vector"`,
       };
     }
     return { status: "pass", message: `vector ${version} is installed in database ${db}` };

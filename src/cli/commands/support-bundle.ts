@@ -1,4 +1,4 @@
-import { secretValuesOf } from "../../pipeline/install.js";
+import { secretValuesOf } from "../../pipeline/session.js";
 import { readInstallState } from "../../record/store.js";
 import { collectBundle, SecretInBundleError, writeBundle } from "../../support/bundle.js";
 import type { ParsedArgs } from "../args.js";

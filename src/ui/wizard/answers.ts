@@ -91,7 +91,7 @@ export async function resolveWizardAnswers(ctx: AnswerContext, input: WizardAnsw
       : ctx.upgrade
         ? "About to upgrade"
         : "About to install";
-    const origin = secretOrigin(loaded.config, loaded.chosen, ctx.installed, replace);
+    const origin = secretOrigin(loaded.config, loaded.chosen, replace);
     const mark = ctx.upgrade ? markAgainst(recorded, loaded.chosen) : () => undefined;
     writeLines(input.io.output, [
       "",
@@ -164,12 +164,11 @@ function withoutRecorded(answers: RawSource, recorded: Installed["answers"] & ob
 function secretOrigin(
   config: InstallConfig,
   chosen: ChosenValues,
-  installed: Installed,
   replace: ReadonlySet<SecretKey>,
 ): (key: FieldKey) => SecretOrigin {
   return (key) => {
     if (replace.has(key as SecretKey)) return "replaced";
-    if (chosen[key]?.field?.startsWith(installed.secretName)) return "kept";
+    if (chosen[key]?.fromInstall) return "kept";
     return config.generated.includes(key as never) ? "generated" : "given";
   };
 }
