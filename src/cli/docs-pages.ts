@@ -1,4 +1,5 @@
 import { EXIT_CODE_MEANINGS } from "../base/exit-codes.js";
+import { FIELDS } from "../config/fields.js";
 import { type ObjectSchema, type Schema, toJsonSchema } from "../base/schema.js";
 import { eventSchemas } from "../engine/events.js";
 import { COMMAND_SETTINGS, COMMANDS, type Command } from "./args.js";
@@ -82,6 +83,15 @@ export function commandFlags(): string[] {
   ]);
 }
 
+/** docs/settings.md's table: every setting's flag, environment variable, values key, default and what is allowed. */
+export function settingsTable(): string[] {
+  return [
+    "| flag | env | values key | default | allowed |",
+    "|---|---|---|---|---|",
+    ...FIELDS.map((f) => `| \`${f.flag}\` | \`${f.env}\` | \`${f.key}\` | ${f.shownDefault} | ${f.allowed} |`),
+  ];
+}
+
 /** A page with each generated block (between `<!-- generated: NAME -->` and `<!-- end: NAME -->`) as the code makes it now. */
 export function withGenerated(page: string, blocks: Readonly<Record<string, readonly string[]>>): string {
   let out = page;
@@ -101,6 +111,7 @@ export function generatedPages(read: (path: string) => string): Record<string, s
   return {
     "docs/events.schema.json": eventsJsonSchema(),
     "docs/output.md": withGenerated(read("docs/output.md"), { events: eventTable(), "exit-codes": exitCodeTable() }),
+    "docs/settings.md": withGenerated(read("docs/settings.md"), { settings: settingsTable() }),
     "docs/commands.md": withGenerated(read("docs/commands.md"), {
       synopsis: commandSynopsis(),
       flags: commandFlags(),

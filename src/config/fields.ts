@@ -35,6 +35,10 @@ export interface FieldSpec {
   readonly validate: Validator;
   /** Must come from a source, not a default, for `install` (render uses the default). */
   readonly requiredForInstall?: boolean;
+  /** What values are allowed, as docs/settings.md says it (markdown). */
+  readonly allowed: string;
+  /** The default as docs/settings.md says it (markdown): the value, or how it is chosen. */
+  readonly shownDefault: string;
   /** The value as it is used, before validation (host names are case-insensitive: lowercased); a change is said. */
   readonly normalize?: (value: string) => string;
 }
@@ -111,6 +115,8 @@ const dockerConfigJson: Validator = (v) => {
 export const FIELDS: readonly FieldSpec[] = [
   {
     key: "namespace",
+    allowed: "DNS-1123 label",
+    shownDefault: "`mathison-system`",
     flag: "--namespace",
     env: "MATHISON_NAMESPACE",
     secret: false,
@@ -120,6 +126,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "domain",
+    allowed: "lowercase RFC 1123 host name",
+    shownDefault: "`mathison.example.com` (render only; install requires it)",
     flag: "--domain",
     env: "MATHISON_DOMAIN",
     secret: false,
@@ -131,6 +139,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "ingressClass",
+    allowed: "DNS-1123 subdomain",
+    shownDefault: "`nginx`",
     flag: "--ingress-class",
     env: "MATHISON_INGRESS_CLASS",
     secret: false,
@@ -140,6 +150,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "ingressNamespace",
+    allowed: "namespace of the ingress controller (the NetworkPolicy lets only it reach web)",
+    shownDefault: "`ingress-nginx`",
     flag: "--ingress-namespace",
     env: "MATHISON_INGRESS_NAMESPACE",
     secret: false,
@@ -149,6 +161,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "tls",
+    allowed: "`cert-manager:<ClusterIssuer>`, `secret:<TLS Secret>`, `none`",
+    shownDefault: "`secret:mathison-tls`",
     flag: "--tls",
     env: "MATHISON_TLS",
     secret: false,
@@ -158,6 +172,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "tag",
+    allowed: "image tag, for both images",
+    shownDefault: "`latest`",
     flag: "--tag",
     env: "MATHISON_TAG",
     secret: false,
@@ -167,6 +183,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "webImage",
+    allowed: "image reference; its own `:tag`/`@digest` wins over `--tag`",
+    shownDefault: "`mathison-web`",
     flag: "--web-image",
     env: "MATHISON_WEB_IMAGE",
     secret: false,
@@ -176,6 +194,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "workerImage",
+    allowed: "image reference",
+    shownDefault: "`mathison-worker`",
     flag: "--worker-image",
     env: "MATHISON_WORKER_IMAGE",
     secret: false,
@@ -185,6 +205,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "llmProvider",
+    allowed: "`anthropic` (the installer carries only ANTHROPIC_API_KEY)",
+    shownDefault: "`anthropic`",
     flag: "--llm-provider",
     env: "MATHISON_LLM_PROVIDER",
     secret: false,
@@ -194,6 +216,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "mathisonMode",
+    allowed: "lowercase word",
+    shownDefault: "`self-hosted`",
     flag: "--mode",
     env: "MATHISON_MODE",
     secret: false,
@@ -203,6 +227,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "baseDomain",
+    allowed: "host name",
+    shownDefault: "the domain",
     flag: "--base-domain",
     env: "MATHISON_BASE_DOMAIN",
     secret: false,
@@ -213,6 +239,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "webReplicas",
+    allowed: "1–50",
+    shownDefault: "`2`",
     flag: "--web-replicas",
     env: "MATHISON_WEB_REPLICAS",
     secret: false,
@@ -222,6 +250,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "storageClass",
+    allowed: "DNS-1123 subdomain",
+    shownDefault: "the cluster default",
     flag: "--storage-class",
     env: "MATHISON_STORAGE_CLASS",
     secret: false,
@@ -231,6 +261,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "postgresStorage",
+    allowed: "quantity > 0",
+    shownDefault: "`10Gi`",
     flag: "--postgres-storage",
     env: "MATHISON_POSTGRES_STORAGE",
     secret: false,
@@ -240,6 +272,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "redisStorage",
+    allowed: "quantity > 0",
+    shownDefault: "`1Gi`",
     flag: "--redis-storage",
     env: "MATHISON_REDIS_STORAGE",
     secret: false,
@@ -249,6 +283,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "imageRegistry",
+    allowed: "`HOST[:PORT][/PREFIX]`: a mirror for every image ([images.md](images.md))",
+    shownDefault: "each image's own registry",
     flag: "--image-registry",
     env: "MATHISON_IMAGE_REGISTRY",
     secret: false,
@@ -259,6 +295,9 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "profile",
+    allowed:
+      "`standard`, or `small`: requests that fit a node with 1 CPU and 1.5 GiB free (rolling updates included), one web replica unless `--web-replicas`",
+    shownDefault: "`standard`",
     flag: "--profile",
     env: "MATHISON_PROFILE",
     secret: false,
@@ -269,6 +308,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "nodeSelector",
+    allowed: "`KEY=VALUE,…`: every pod runs on nodes with these labels",
+    shownDefault: "none",
     flag: "--node-selector",
     env: "MATHISON_NODE_SELECTOR",
     secret: false,
@@ -281,6 +322,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "tolerations",
+    allowed: "`KEY[=VALUE]:EFFECT,…` (as `kubectl taint` writes them): taints every pod tolerates",
+    shownDefault: "none",
     flag: "--tolerations",
     env: "MATHISON_TOLERATIONS",
     secret: false,
@@ -293,6 +336,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "priorityClassName",
+    allowed: "a PriorityClass every pod runs with",
+    shownDefault: "none",
     flag: "--priority-class",
     env: "MATHISON_PRIORITY_CLASS",
     secret: false,
@@ -302,6 +347,9 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "affinity",
+    allowed:
+      "a pod spec's `affinity` as JSON (`nodeAffinity`, `podAffinity`, `podAntiAffinity`), on every pod; a kind given replaces the pod's own",
+    shownDefault: "web spreads across nodes (soft)",
     flag: "--affinity",
     env: "MATHISON_AFFINITY",
     secret: false,
@@ -315,6 +363,9 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "webAutoscale",
+    allowed:
+      "`MIN:MAX`: a HorizontalPodAutoscaler scales web on CPU (70 %) and owns its replicas; the preflight warns without metrics-server",
+    shownDefault: "none",
     flag: "--web-autoscale",
     env: "MATHISON_WEB_AUTOSCALE",
     secret: false,
@@ -324,6 +375,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "webRequests",
+    allowed: "`cpu=QUANTITY,memory=QUANTITY`: that workload's requests",
+    shownDefault: "the seeds' budgets (or the small profile's)",
     flag: "--web-requests",
     env: "MATHISON_WEB_REQUESTS",
     secret: false,
@@ -333,6 +386,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "webLimits",
+    allowed: "`cpu=QUANTITY,memory=QUANTITY`: that workload's limits",
+    shownDefault: "the seeds' budgets",
     flag: "--web-limits",
     env: "MATHISON_WEB_LIMITS",
     secret: false,
@@ -342,6 +397,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "workerRequests",
+    allowed: "`cpu=QUANTITY,memory=QUANTITY`: that workload's requests",
+    shownDefault: "the seeds' budgets (or the small profile's)",
     flag: "--worker-requests",
     env: "MATHISON_WORKER_REQUESTS",
     secret: false,
@@ -351,6 +408,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "workerLimits",
+    allowed: "`cpu=QUANTITY,memory=QUANTITY`: that workload's limits",
+    shownDefault: "the seeds' budgets",
     flag: "--worker-limits",
     env: "MATHISON_WORKER_LIMITS",
     secret: false,
@@ -360,6 +419,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "postgresRequests",
+    allowed: "`cpu=QUANTITY,memory=QUANTITY`: that workload's requests",
+    shownDefault: "the seeds' budgets (or the small profile's)",
     flag: "--postgres-requests",
     env: "MATHISON_POSTGRES_REQUESTS",
     secret: false,
@@ -369,6 +430,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "postgresLimits",
+    allowed: "`cpu=QUANTITY,memory=QUANTITY`: that workload's limits",
+    shownDefault: "the seeds' budgets",
     flag: "--postgres-limits",
     env: "MATHISON_POSTGRES_LIMITS",
     secret: false,
@@ -378,6 +441,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "redisRequests",
+    allowed: "`cpu=QUANTITY,memory=QUANTITY`: that workload's requests",
+    shownDefault: "the seeds' budgets (or the small profile's)",
     flag: "--redis-requests",
     env: "MATHISON_REDIS_REQUESTS",
     secret: false,
@@ -387,6 +452,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "redisLimits",
+    allowed: "`cpu=QUANTITY,memory=QUANTITY`: that workload's limits",
+    shownDefault: "the seeds' budgets",
     flag: "--redis-limits",
     env: "MATHISON_REDIS_LIMITS",
     secret: false,
@@ -396,6 +463,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "registryUsername",
+    allowed: "with `--registry-password-file`: a pull secret for the images' registries",
+    shownDefault: "none",
     flag: "--registry-username",
     env: "MATHISON_REGISTRY_USERNAME",
     secret: false,
@@ -408,6 +477,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "imagePullSecret",
+    allowed: "an existing `kubernetes.io/dockerconfigjson` Secret in the namespace",
+    shownDefault: "none",
     flag: "--image-pull-secret",
     env: "MATHISON_IMAGE_PULL_SECRET",
     secret: false,
@@ -417,6 +488,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "anthropicApiKey",
+    allowed: "a file holding the key",
+    shownDefault: "empty",
     flag: "--anthropic-api-key-file",
     env: "ANTHROPIC_API_KEY",
     secret: true,
@@ -426,6 +499,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "authSecret",
+    allowed: "≥ 32 characters",
+    shownDefault: "generated",
     flag: "--auth-secret-file",
     env: "MATHISON_AUTH_SECRET",
     secret: true,
@@ -435,6 +510,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "postgresPassword",
+    allowed: "≥ 16 characters",
+    shownDefault: "generated",
     flag: "--postgres-password-file",
     env: "MATHISON_POSTGRES_PASSWORD",
     secret: true,
@@ -444,6 +521,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "registryPassword",
+    allowed: "a file holding the registry's password or token (kept, as the other secrets)",
+    shownDefault: "none",
     flag: "--registry-password-file",
     env: "MATHISON_REGISTRY_PASSWORD",
     secret: true,
@@ -453,6 +532,8 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "dockerConfig",
+    allowed: "a docker `config.json`: its entries for the images' registries become the pull secret",
+    shownDefault: "none",
     flag: "--docker-config",
     env: "MATHISON_DOCKER_CONFIG",
     secret: true,

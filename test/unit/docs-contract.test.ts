@@ -6,6 +6,7 @@ import { PACKAGE_ROOT } from "../../src/base/paths.js";
 import { problemsOf } from "../../src/base/schema.js";
 import { generatedPages } from "../../src/cli/docs-pages.js";
 import { eventSchemas } from "../../src/engine/events.js";
+import { FIELDS } from "../../src/config/fields.js";
 import { breakingChanges, contractProblems } from "../helpers/events.js";
 
 const read = (path: string): string => readFileSync(join(PACKAGE_ROOT, path), "utf8");
@@ -16,6 +17,16 @@ describe("docs generated from the code", () => {
       assert.equal(read(path), content, `${path} differs from the code: run npm run docs, and review the change`);
     });
   }
+});
+
+describe("the settings table", () => {
+  it("shows each setting's own default where it has one", () => {
+    for (const f of FIELDS.filter((x) => x.default))
+      assert.ok(
+        f.shownDefault.startsWith(`\`${f.default}\``),
+        `${f.flag}: shown ${f.shownDefault}, default ${f.default}`,
+      );
+  });
 });
 
 describe("the event schema", () => {

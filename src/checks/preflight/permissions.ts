@@ -43,7 +43,9 @@ export function requiredAccess(rendered: RenderedPlan): AccessQuestion[] {
 }
 
 /** What each other preflight check reads, by its title: without these it is skipped, blind. */
-export function checkReads(ctx: Pick<PreflightContext, "rendered" | "config">): { title: string; reads: AccessQuestion[] }[] {
+export function checkReads(
+  ctx: Pick<PreflightContext, "rendered" | "config">,
+): { title: string; reads: AccessQuestion[] }[] {
   const ns = ctx.rendered.namespace;
   const tls = ctx.config.tls;
   return [
@@ -158,7 +160,10 @@ export const permissionsCheck: Check<PreflightContext> = {
     const cannotSee = blind.map((b) => `${b.title} (${b.reads.map(describeAccess).join(", ")})`).join("; ");
     if (missing.length === 0 && grants.length === 0)
       return blind.length === 0
-        ? { status: "pass", message: `all ${needed.length} requests the run makes are allowed, and every check's reads` }
+        ? {
+            status: "pass",
+            message: `all ${needed.length} requests the run makes are allowed, and every check's reads`,
+          }
         : {
             status: "warn",
             message: `all ${needed.length} requests the run makes are allowed; these checks cannot read what they look at and are skipped: ${cannotSee}`,
