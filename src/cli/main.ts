@@ -7,6 +7,7 @@ import { ExitCode, UserError, type ExitCodeValue } from "../base/exit-codes.js";
 import type { CliIO } from "../base/io.js";
 import { packageVersion } from "../base/version.js";
 import { invoked, setInvocation } from "../base/invocation.js";
+import { JsonReporter, jsonDoneWritten } from "../ui/json-reporter.js";
 
 const stdoutClosed = (): string =>
   `mathison-install: standard output was closed (its reader ended); the run goes on to its end without printing to it, and records its outcome (${invoked()} status shows it)\n`;
@@ -55,6 +56,7 @@ export async function main(argv: readonly string[], given: CliIO): Promise<ExitC
       io.stdout.write(helpText(packageVersion(), named ? args.command : undefined, widthOf(io.stdout)));
       return ExitCode.ok;
     }
+    if (args.strings["output"] === "json" && args.command !== "status") doneOnSignal(io);
     switch (args.command) {
       case "render": {
         const { loadConfig, runRender } = await commands();
@@ -88,5 +90,33 @@ export async function main(argv: readonly string[], given: CliIO): Promise<ExitC
       `mathison-install: internal error (this is a bug, please report it): ${(err as Error).stack ?? String(err)}\n`,
     );
     return ExitCode.internal;
+  }
+}
+
+/**
+ * JSON's last event for a run stopped by Ctrl-C or SIGTERM where none of its steps takes signals
+ * over (planning, verifying: nothing to release): `done`, interrupted, as every stream ends. The
+ * launcher's handler defers to this one; a run's own (whileInterruptible) to neither.
+ */
+function doneOnSignal(io: CliIO): void {
+  const startedAt = Date.now();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      if (process.listenerCount(signal) > 2) return;
+      if (!jsonDoneWritten())
+        new JsonReporter(io.stdout).event({
+          event: "done",
+          ok: false,
+          outcome: "interrupted",
+          elapsedMs: Date.now() - startedAt,
+          applied: 0,
+          total: 0,
+          message: "interrupted",
+        });
+      io.stderr.write("mathison-install: interrupted\n");
+      process.exitCode = ExitCode.interrupted;
+      io.stdout.write("", () => process.exit(ExitCode.interrupted));
+      setTimeout(() => process.exit(ExitCode.interrupted), 1_000).unref();
+    });
   }
 }

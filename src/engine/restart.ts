@@ -1,9 +1,8 @@
 import { CONFIG_DIGEST_ANNOTATION } from "../facts/names.js";
 import { type KubeObject, typed } from "../facts/objects.js";
-import type { Kube } from "../kube/types.js";
+import { KubeApiError, type Kube } from "../kube/types.js";
 import { deploymentReadiness } from "./readiness.js";
-
-const POLL_MS = 500;
+import { waitUntil, WaitError } from "./wait-until.js";
 
 /** A roll that failed or did not finish in time; the Secret is already changed. */
 export class RollError extends Error {}
@@ -23,43 +22,59 @@ export async function rollToDigest(
 ): Promise<string[]> {
   const rolled: { name: string; namespace: string | undefined }[] = [];
   for (const want of rendered.filter((o) => o.kind === "Deployment")) {
-    const ref = {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      name: want.metadata.name,
-      namespace: want.metadata.namespace,
-    };
-    const live = await kube.get(ref);
     const digest = typed(want, "Deployment").spec?.template.metadata?.annotations?.[CONFIG_DIGEST_ANNOTATION];
-    if (!live || !digest) continue;
+    if (digest && (await digestWritten(kube, want, digest)))
+      rolled.push({ name: want.metadata.name, namespace: want.metadata.namespace });
+  }
+  for (const at of rolled) {
+    try {
+      await waitUntil(
+        kube,
+        at.namespace ?? "",
+        `Deployment ${at.name}`,
+        (view) => {
+          const live = view.get("Deployment", at.name);
+          return live ? deploymentReadiness(live) : { state: "failed", reason: "Missing", message: "it was deleted" };
+        },
+        { timeoutMs, signal },
+      );
+    } catch (err) {
+      throw err instanceof WaitError ? new RollError(err.message) : err;
+    }
+  }
+  return rolled.map((r) => r.name);
+}
+
+/**
+ * The live Deployment's pod template given `digest`, written with the version read; whether it
+ * was written (false: no such Deployment, or it has the digest already). A write that loses to
+ * another (its controller's status, a rollout still under way) reads again and retries.
+ */
+export async function digestWritten(kube: Kube, want: KubeObject, digest: string): Promise<boolean> {
+  const ref = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    name: want.metadata.name,
+    namespace: want.metadata.namespace,
+  };
+  for (let attempt = 1; ; attempt++) {
+    const live = await kube.get(ref);
+    if (!live) return false;
     const template = typed(live, "Deployment").spec!.template;
-    if (template.metadata?.annotations?.[CONFIG_DIGEST_ANNOTATION] === digest) continue;
+    if (template.metadata?.annotations?.[CONFIG_DIGEST_ANNOTATION] === digest) return false;
     const annotations = { ...template.metadata?.annotations, [CONFIG_DIGEST_ANNOTATION]: digest };
     const spec = {
       ...typed(live, "Deployment").spec!,
       template: { ...template, metadata: { ...template.metadata, annotations } },
     };
-    await kube.replace({ ...live, spec } as KubeObject);
-    rolled.push({ name: want.metadata.name, namespace: want.metadata.namespace });
+    try {
+      await kube.replace({ ...live, spec } as KubeObject);
+      return true;
+    } catch (err) {
+      if (!(err instanceof KubeApiError && err.status === 409) || attempt >= CONFLICT_RETRIES) throw err;
+    }
   }
-  const deadline = Date.now() + timeoutMs;
-  for (const at of rolled) await rolledOut(kube, at, deadline, signal);
-  return rolled.map((r) => r.name);
 }
 
-async function rolledOut(
-  kube: Kube,
-  at: { name: string; namespace: string | undefined },
-  deadline: number,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  for (;;) {
-    const live = await kube.get({ apiVersion: "apps/v1", kind: "Deployment", ...at });
-    const r = live ? deploymentReadiness(live) : { state: "failed" as const, message: "it was deleted" };
-    if (r.state === "ready") return;
-    if (r.state === "failed") throw new RollError(`Deployment ${at.name}: ${r.message}`);
-    if (Date.now() > deadline) throw new RollError(`Deployment ${at.name} did not roll out in time: ${r.message}`);
-    if (signal?.aborted) throw new RollError("interrupted");
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
-}
+/** How many times a write that lost to another is tried again. */
+const CONFLICT_RETRIES = 5;

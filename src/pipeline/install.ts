@@ -2,9 +2,7 @@ import { clearPendingPassword, markPendingPassword, setDatabasePassword } from "
 import { join } from "node:path";
 import { backupFileName, pruneSnapshots, SNAPSHOTS_KEPT, snapshotDir } from "../engine/backup.js";
 import { backupFirst } from "./backup.js";
-import { hostname, userInfo } from "node:os";
-import { FIELDS, type FieldKey } from "../config/fields.js";
-import type { Installed } from "../config/installed.js";
+import type { FieldKey } from "../config/fields.js";
 import type { ChosenValues } from "../config/resolve.js";
 import { formatProblem, type ConfigProblem, type InstallConfig } from "../config/types.js";
 import { applyPlan, type EngineOptions } from "../engine/engine.js";
@@ -12,10 +10,9 @@ import type { DoneEvent, EngineEvent, Reporter, RunOutcome } from "../engine/eve
 import { collectBundle, writeBundle, type BundleInput } from "../support/bundle.js";
 import { describeImpact, immutableProblems, isMutableReference } from "../engine/impact.js";
 import { computePlan, inventoryOf, type InstallPlan } from "../engine/plan.js";
-import { connect, listContexts, readKubeconfig, type ConnectOptions } from "../kube/client.js";
-import { readOnce } from "../kube/read-once.js";
+import type { ConnectOptions } from "../kube/client.js";
 import { releaseFromGitops } from "../engine/gitops-release.js";
-import { KubeApiError, type Kube } from "../kube/types.js";
+import type { Kube } from "../kube/types.js";
 import { gitopsController } from "../facts/gitops.js";
 import {
   lastSuccessfulRun,
@@ -23,15 +20,13 @@ import {
   startedRecord,
   summarizeRecord,
   type InstallRecord,
-  type RunEntry,
-  type SuccessfulRun,
   type Verification,
 } from "../record/install-record.js";
-import { readInstallState, writeRecord, type InstallState } from "../record/store.js";
-import { authUrl, renderPlan, type RenderedPlan } from "../render/render.js";
+import { writeRecord, type InstallState } from "../record/store.js";
+import { authUrl, renderPlan } from "../render/render.js";
 import type { FrontEnd, PlanEvent } from "./front-end.js";
 import { exitOf, runLocked, Stop, type CommandWords, type LockedRun } from "./locked.js";
-import { checkInstall, verifiedEvent, type VerifyResult } from "./verify.js";
+import { checkInstall, verifiedEvent, wholeRunVerdict, type VerifyResult } from "./verify.js";
 import type { NetworkOptions } from "../checks/verify/index.js";
 import { PREFLIGHT_CHECKS, type PreflightContext } from "../checks/preflight/index.js";
 import { runChecks, type CheckOutcome } from "../checks/types.js";
@@ -40,6 +35,7 @@ import { type KubeObject, objectRef } from "../facts/objects.js";
 import { packageVersion } from "../base/version.js";
 import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
 import { discoverClusterFacts } from "./cluster-facts.js";
+import { answersToRecord, ensureNamespace, installedOf, openCluster, runEntryOf, secretValuesOf } from "./session.js";
 import { invoked } from "../base/invocation.js";
 
 const OUTCOME_EXIT: Record<RunOutcome, ExitCodeValue> = {
@@ -149,7 +145,7 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   // (a user without the permissions gets the preflight's list, not the dry runs' refusals).
   const planning = computePlan(rendered, reads, {
     namespaceExists: state.namespaceExists,
-    replicasGiven: givenThisRun(resolved.chosen, "webReplicas", installed),
+    replicasGiven: givenThisRun(resolved.chosen, "webReplicas"),
     previousInventory: state.record.inventory,
   }).then(
     (plan) => ({ plan }),
@@ -213,22 +209,6 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   return OUTCOME_EXIT[done.outcome];
 }
 
-/** The apply's success, or — when verification failed — that the install runs but does not work yet, and what each failed check needs. */
-export function wholeRunVerdict(applied: DoneEvent, verified: VerifyResult | undefined, namespace: string): DoneEvent {
-  if (!verified || verified.verification.ok) return applied;
-  const failed = verified.verification.failed;
-  const hints = [
-    ...new Set(verified.outcomes.filter((o) => o.status === "fail" && o.hint).map((o) => o.hint!.split("\n")[0]!)),
-  ];
-  return {
-    ...applied,
-    ok: false,
-    outcome: "verify-failed",
-    message: `${applied.message}, but verification failed (${failed.join(", ")}): it does not work end to end yet`,
-    next: [...hints, `${invoked()} verify --namespace ${namespace}`],
-  };
-}
-
 /** Everything a program can know before the first write: any failure stops the run with nothing applied. */
 async function preflight(options: PipelineOptions, context: PreflightContext, fe: FrontEnd): Promise<CheckOutcome[]> {
   if (options.skipPreflight) {
@@ -287,6 +267,16 @@ function snapshotOf(
     (c) => c.desired.kind === "Job" && (c.action === "create" || c.action === "replace"),
   );
   if (!migrates || !state.namespaceExists || !lastSuccessfulRun(state.record)) return undefined;
+  // An uninstall stopped half-way, say: no database runs to dump; the migration runs on what its volume holds.
+  const noDatabase = plan.changes.some(
+    (c) => c.desired.kind === "StatefulSet" && c.desired.metadata.name === "postgres" && c.action === "create",
+  );
+  if (noDatabase)
+    return {
+      dir: undefined,
+      notice:
+        "no backup before the migration: PostgreSQL is not running (this run creates its StatefulSet again), so there is nothing to dump; the migration runs on the data its volume holds",
+    };
   if (options.backup?.skip) {
     return { dir: undefined, notice: "--no-backup: the migration runs on the database without a backup first" };
   }
@@ -298,9 +288,9 @@ function snapshotOf(
 }
 
 /** A value given by the user in this run (flag, environment, values file, wizard), not kept from the record or defaulted. */
-function givenThisRun(chosen: ChosenValues, key: FieldKey, installed: Installed): boolean {
-  const field = chosen[key]?.field;
-  return field !== undefined && !field.startsWith(installed.recordName);
+function givenThisRun(chosen: ChosenValues, key: FieldKey): boolean {
+  const v = chosen[key];
+  return v?.field !== undefined && !v.fromInstall;
 }
 
 /** A re-install onto data an uninstall kept: which release last migrated it, and whether this run keeps or migrates it. */
@@ -346,54 +336,6 @@ function usage(problems: readonly ConfigProblem[]): Stop {
     `${problems.map((p) => `mathison-install: ${formatProblem(p)}`).join("\n")}\nnothing was applied; ${invoked()} install --help lists every setting`,
     "refused",
   );
-}
-
-/** What opening a cluster needs of a command's options and front end (install, export, secrets apply). */
-type OpenOptions = Pick<PipelineOptions, "cluster" | "open" | "namespace">;
-type OpenFrontEnd = Pick<FrontEnd, "chooseContext" | "say">;
-
-export async function openCluster(
-  options: OpenOptions,
-  fe: OpenFrontEnd,
-): Promise<{ kube: Kube; reads: Kube; state: InstallState }> {
-  if (options.open) return opened(options.open(), options, fe);
-  let context = options.cluster.context;
-  const read = readKubeconfig(options.cluster);
-  if (context === undefined) {
-    const { names } = listContexts({ read });
-    if (names.length > 1) context = await fe.chooseContext(names);
-  }
-  return opened(connect({ ...options.cluster, context, read }), options, fe);
-}
-
-/**
- * The cluster as this run reads it until it confirms: the install's state, the plan's and the
- * preflight's reads share one read of each object (the ownership check's objects are the plan's,
- * the record and Secret the state's). Under the lock the run reads afresh.
- */
-async function opened(
-  cluster: Kube,
-  options: OpenOptions,
-  fe: OpenFrontEnd,
-): Promise<{ kube: Kube; reads: Kube; state: InstallState }> {
-  for (const w of cluster.warnings ?? []) fe.say(`mathison-install: warning: ${w}`);
-  const reads = readOnce(cluster);
-  // Also the reachability and credentials check: the first requests of the run.
-  return { kube: cluster, reads, state: await readInstallState(reads, options.namespace) };
-}
-
-export function installedOf(state: InstallState): Installed {
-  // Without a record, the data an uninstall kept says which release it was last migrated by.
-  const fromKeptData = !state.record.answers && state.keptData;
-  return {
-    answers: state.record.answers ?? state.keptData?.answers,
-    // A rotation that did not finish: its new password is the one to go on with.
-    secrets: state.pendingPassword ? { ...state.secrets, postgresPassword: state.pendingPassword } : state.secrets,
-    recordName: fromKeptData
-      ? `Secret ${state.namespace}/${SECRET_NAME} (the kept data's last release)`
-      : `ConfigMap ${state.namespace}/${RECORD_NAME}`,
-    secretName: `Secret ${state.namespace}/${SECRET_NAME}`,
-  };
 }
 
 function planEvent(
@@ -504,7 +446,7 @@ async function applyAndRecord(
   if (run.snapshot?.dir) pruneSnapshots(run.snapshot.dir);
   const started = startedRecord(
     state.record,
-    answersToRecord(run.chosen, installedOf(state), state.record.defaults ?? []),
+    answersToRecord(run.chosen, state.record.defaults ?? []),
     inventoryOf(plan.rendered),
   );
   await writeRecord(kube, plan.namespace, started);
@@ -601,7 +543,7 @@ async function verifyAndRecord(
   fe: FrontEnd,
 ): Promise<Applied> {
   await fe.stopReporting();
-  const { answers } = answersToRecord(run.chosen, installedOf(run.state), run.state.record.defaults ?? []);
+  const { answers } = answersToRecord(run.chosen, run.state.record.defaults ?? []);
   const install = {
     state: run.state,
     answers: answers as Record<string, string>,
@@ -687,12 +629,6 @@ async function passwordRotated(run: PlannedRun, reporter: Reporter): Promise<Ins
 /** Outcomes a person will want help with: the bundle is made for them without asking. */
 const FAILED_RUN: ReadonlySet<RunOutcome> = new Set(["apply-failed", "wait-failed", "timeout"]);
 
-export function secretValuesOf(config: InstallConfig | undefined, state: InstallState): string[] {
-  return [...Object.values(config?.secrets ?? {}), ...Object.values(state.secrets)].filter((v): v is string =>
-    Boolean(v),
-  );
-}
-
 /** Collects and writes the support bundle and says where; a bundle that cannot be made never fails the run further. */
 async function offerBundle(input: BundleInput, reporter: Reporter): Promise<void> {
   try {
@@ -707,57 +643,6 @@ async function offerBundle(input: BundleInput, reporter: Reporter): Promise<void
   }
 }
 
-/** Creates the rendered plan's Namespace (before the lock, which lives in it); one that exists already is fine. */
-export async function ensureNamespace(kube: Kube, rendered: RenderedPlan): Promise<void> {
-  const ns = rendered.stages[0]!.objects.find((o) => o.kind === "Namespace")!;
-  try {
-    await kube.create(ns);
-  } catch (err) {
-    // Another run created it a moment ago: the lock decides which of the two goes on.
-    if (!(err instanceof KubeApiError && err.status === 409)) throw err;
-  }
-}
-
-/**
- * The answers to keep: every non-secret setting as chosen (a base domain left to follow the
- * domain stays unset), and which of them are the installer's defaults rather than the user's.
- */
-export function answersToRecord(
-  chosen: ChosenValues,
-  installed: Installed,
-  previousDefaults: readonly FieldKey[],
-): Pick<SuccessfulRun, "answers" | "defaults"> {
-  const answers: Partial<Record<FieldKey, string>> = {};
-  const defaults: FieldKey[] = [];
-  for (const spec of FIELDS) {
-    if (spec.secret || spec.key === "namespace") continue;
-    const v = chosen[spec.key];
-    if (v === undefined) continue;
-    answers[spec.key] = v.value;
-    const kept = v.field?.startsWith(installed.recordName) ?? false;
-    if (v.field === undefined || (kept && previousDefaults.includes(spec.key))) defaults.push(spec.key);
-  }
-  return { answers, defaults };
-}
-
-/** This run as the record's history keeps it: when, by whom, where, with which images, and how it ended. */
-export function runEntryOf(
-  kube: Kube,
-  images: Pick<InstallConfig, "webImage" | "workerImage">,
-  outcome: string,
-): RunEntry {
-  return {
-    time: new Date().toISOString(),
-    installerVersion: packageVersion(),
-    webImage: images.webImage,
-    workerImage: images.workerImage,
-    outcome,
-    user: userInfo().username,
-    host: hostname(),
-    context: kube.contextName,
-  };
-}
-
 async function recordRun(
   { kube, state, plan, config, chosen, pullToken }: PlannedRun,
   started: InstallRecord,
@@ -768,7 +653,7 @@ async function recordRun(
   const success =
     outcome === "ok"
       ? {
-          ...answersToRecord(chosen, installedOf(state), state.record.defaults ?? []),
+          ...answersToRecord(chosen, state.record.defaults ?? []),
           inventory: inventoryOf(plan.rendered),
           ...(pullToken ? { pullToken } : {}),
         }

@@ -177,8 +177,18 @@ export function startedRecord(
   };
 }
 
+/**
+ * The last HISTORY_LENGTH runs, and always the newest that completed: what is installed is read
+ * from it, so ten failed or interrupted runs in a row never make an install look absent.
+ */
+function trimmed(history: readonly RunEntry[]): RunEntry[] {
+  const kept = history.slice(-HISTORY_LENGTH);
+  const lastOk = [...history].reverse().find((r) => r.outcome === "ok");
+  return lastOk && !kept.includes(lastOk) ? [lastOk, ...kept.slice(1)] : kept;
+}
+
 export function nextRecord(previous: InstallRecord, run: RunEntry, success?: SuccessfulRun): InstallRecord {
-  const history = [...previous.history, run].slice(-HISTORY_LENGTH);
+  const history = trimmed([...previous.history, run]);
   if (!success) return { ...previous, history };
   // A new version of the install was not verified yet: the last verification was of the old one.
   // Its apply set web's and worker's replicas: a restore it interrupted is finished.

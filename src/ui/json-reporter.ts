@@ -1,5 +1,12 @@
 import type { EngineEvent, Progress, Reporter } from "../engine/events.js";
 
+let doneWritten = false;
+
+/** Whether this process wrote its `done` (a signal's fallback then writes none: one per stream). */
+export function jsonDoneWritten(): boolean {
+  return doneWritten;
+}
+
 /** JSON Lines: one engine event per line, with an ISO timestamp `ts`. Progress is an event too, emitted when it changes. */
 export class JsonReporter implements Reporter {
   private lastProgress = "";
@@ -10,6 +17,7 @@ export class JsonReporter implements Reporter {
   ) {}
 
   event(e: EngineEvent): void {
+    if (e.event === "done") doneWritten = true;
     this.out.write(`${JSON.stringify({ ts: this.now().toISOString(), ...e })}\n`);
   }
 

@@ -1,6 +1,8 @@
 // Ctrl-C and SIGTERM at any moment end the run within 2 s with exit 130 (or its own code, when it
-// had already finished), the lock freed: ten points spread over an upgrade with its backup, a
-// backup and a restore, each measured from a run of the same command that was not interrupted.
+// had already finished), the lock freed: ten points spread over each command that changes or reads
+// an install (an upgrade with its backup, a backup, a restore, a rotation, secrets apply, verify, a
+// fresh install, an uninstall, an export), each measured from a run of the same command that was not
+// interrupted.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -78,22 +80,31 @@ describe("interrupts end every run", { skip, timeout: 600_000 }, () => {
     command: () => string[],
     finish: () => Promise<void>,
     ended: readonly number[] = [0],
+    lockOf: () => string = () => namespace,
+    interruptedAtLeast = 6,
   ): Promise<void> {
-    const measured = await runInstaller(c, command(), env);
-    assert.ok(ended.includes(measured.code), measured.stderr);
+    // Measured twice, the shorter kept: a first run may pay for what later ones find done (pods
+    // already gone, caches warm), and points past the end of a run interrupt nothing.
+    let measuredMs = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 2; i++) {
+      const measured = await runInstaller(c, command(), env);
+      assert.ok(ended.includes(measured.code), measured.stderr);
+      measuredMs = Math.min(measuredMs, measured.ms);
+      await finish();
+    }
     const seen: string[] = [];
-    for (const [i, at] of points(measured.ms).entries()) {
+    for (const [i, at] of points(measuredMs).entries()) {
       const r = await interruptAt(c, command(), env, at, i % 2 === 0 ? "SIGINT" : "SIGTERM");
-      const what = `${r.signal} at ${at} ms of ${measured.ms}: exit ${r.run.code} after ${r.exitMs} ms`;
+      const what = `${r.signal} at ${at} ms of ${measuredMs}: exit ${r.run.code} after ${r.exitMs} ms`;
       seen.push(what);
       assert.ok([130, ...ended].includes(r.run.code), `${what}\n${r.run.stderr}`);
       // However it ended (a verification under way finishes its verdict), within 2 s of the signal.
       assert.ok(r.exitMs <= 2_000, `${what}\n${r.run.stderr}`);
-      assert.equal(await leaseLeft(c, namespace), false, `${what}: the lock was freed\n${r.run.stderr}`);
+      assert.equal(await leaseLeft(c, lockOf()), false, `${what}: the lock was freed\n${r.run.stderr}`);
       await finish();
     }
     assert.ok(
-      seen.filter((s) => /exit 130/.test(s)).length >= 6,
+      seen.filter((s) => /exit 130/.test(s)).length >= interruptedAtLeast,
       `most points interrupted the run:\n${seen.join("\n")}`,
     );
   }
@@ -128,6 +139,69 @@ describe("interrupts end every run", { skip, timeout: 600_000 }, () => {
         "SELECT (SELECT count(*) FROM pg_database WHERE datname LIKE 'mathison\\_re%') || ' ' || (SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'mathison-install%')",
       ),
       "0 0",
+    );
+  });
+
+  it("a rotation of POSTGRES_PASSWORD; a plain re-run finishes the last one", async () => {
+    const rotate = () => [...installArgs(namespace, "--tag", `3.${tag}.0`, "--rotate", "POSTGRES_PASSWORD")];
+    await everyPointEnds(rotate, async () => undefined);
+    const resumed = await runInstaller(c, installArgs(namespace, "--tag", `3.${tag}.0`), env);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const status = await runInstaller(c, ["status", "--namespace", namespace, "--output", "json"], env);
+    assert.doesNotMatch(status.stdout, /"rotating":\s*true/, "no rotation left unfinished");
+  });
+
+  it("secrets apply rotating AUTH_SECRET (web and worker roll)", async () => {
+    await everyPointEnds(
+      () => ["secrets", "apply", "--namespace", namespace, "--rotate", "AUTH_SECRET"],
+      async () => undefined,
+    );
+  });
+
+  it("verify (its checklist fails on the Ingress alone: 10)", async () => {
+    await everyPointEnds(
+      () => ["verify", "--namespace", namespace, "--output", "json"],
+      async () => undefined,
+      [0, 10],
+    );
+  });
+
+  it("a fresh install, each in a namespace of its own", async () => {
+    const fresh: string[] = [];
+    try {
+      await everyPointEnds(
+        () => {
+          fresh.push(uniqueNamespace("e2e-fresh"));
+          return installArgs(fresh.at(-1)!);
+        },
+        async () => tidy(c, fresh.at(-1)!),
+        [0],
+        () => fresh.at(-1)!,
+      );
+    } finally {
+      await Promise.all(fresh.map((ns) => tidy(c, ns)));
+    }
+  });
+
+  it("an uninstall; the install is put back after each", async () => {
+    await everyPointEnds(
+      () => ["uninstall", "--namespace", namespace, "--yes", "--non-interactive"],
+      async () => {
+        const back = await runInstaller(c, installArgs(namespace, "--tag", `3.${tag}.0`), env);
+        assert.equal(back.code, 0, back.stderr);
+      },
+    );
+  });
+  it("an export", async () => {
+    const dir = join(data, "export");
+    // An export is over in half a second, most of it Node starting and the cluster's reads: a
+    // signal at most points finds it writing its files, which it finishes (exit 0, files whole).
+    await everyPointEnds(
+      () => ["export", "--gitops", dir, "--namespace", namespace],
+      async () => rmSync(dir, { recursive: true, force: true }),
+      [0],
+      () => namespace,
+      1,
     );
   });
 });

@@ -205,7 +205,7 @@ describe("uninstall in a terminal", { skip: skip || tmuxMissing() }, () => {
     t.send("Enter");
     assert.equal(await t.exitCode(), 11, t.history());
     const screen = t.screen();
-    assert.match(screen, /› Type \S+ to delete Mathison \(Enter cancels\) cancelled/);
+    assert.match(screen, /› Type \S+ to delete Mathison \(Enter cancels\)\s+cancelled/);
     assert.doesNotMatch(screen, /✔ Type/);
     assert.match(screen, /Cancelled: nothing was deleted\./);
     assert.equal((await kubectl(c, ["-n", ns, "get", "deployment/mathison-web"])).code, 0, "still installed");

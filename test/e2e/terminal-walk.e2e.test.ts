@@ -33,6 +33,8 @@ interface Step {
   /** Typed when the screen shows the pattern. */
   readonly answers?: readonly (readonly [RegExp, (t: Terminal, ns: string) => void])[];
   readonly env?: Readonly<Record<string, string>>;
+  /** Answers every question the program asks, each once: the domain typed, every other one its default. */
+  readonly askAll?: boolean;
 }
 
 const confirmEnter = [/\? (Install|Apply these changes)\?/, (t: Terminal) => t.send("Enter")] as const;
@@ -69,7 +71,26 @@ const STEPS: readonly Step[] = [
     answers: [[/\? Change other settings\?/, (t: Terminal) => t.send("Enter")], confirmEnter],
   },
   { name: "uninstall", args: "uninstall --namespace NS", answers: [typeNamespace] },
+  // The wizard's own questions, at the terminal's width: a first install given nothing but its namespace.
+  { name: "install, every question asked", args: "install --namespace NS-asked", askAll: true },
 ];
+
+/** The question the screen asks now (its first line), if any. */
+function openQuestion(screen: string): string | undefined {
+  return screen
+    .split("\n")
+    .filter((l) => /^\? \S/.test(l))
+    .at(-1);
+}
+
+/** Answers the question on the screen unless it was answered already; the question answered. */
+function answerOpen(t: Terminal, screen: string, ns: string, last: string | undefined): string | undefined {
+  const q = openQuestion(screen);
+  if (q === undefined || q === last) return last;
+  if (/^\? Domain of the web UI/.test(q)) t.type(`${ns}.example.com`);
+  t.send("Enter");
+  return q;
+}
 
 /** Runs one step to its end, reading the screen every 50 ms; every distinct frame and the whole history. */
 async function framesOf(c: TestCluster, step: Step, ns: string, dir: string, size: Size): Promise<string[]> {
@@ -88,6 +109,7 @@ async function framesOf(c: TestCluster, step: Step, ns: string, dir: string, siz
   );
   const frames = new Set<string>();
   const pending = [...(step.answers ?? [])];
+  let answered: string | undefined;
   try {
     const deadline = Date.now() + 60_000;
     for (;;) {
@@ -98,6 +120,7 @@ async function framesOf(c: TestCluster, step: Step, ns: string, dir: string, siz
         pending.shift();
         next[1](t, ns);
       }
+      if (step.askAll) answered = answerOpen(t, screen, ns, answered);
       if (/\[exit \d+\]/.test(t.history())) break;
       if (Date.now() > deadline) assert.fail(`${step.name} did not end:\n${t.history()}`);
       await new Promise((r) => setTimeout(r, 50));
@@ -150,7 +173,7 @@ describe("every command at 80×24 and 60×20: no word broken across lines", { sk
   async function walk(size: Size): Promise<Map<string, string[]>> {
     // Every size's namespace has the same length: the texts differ only where the program's do.
     const ns = uniqueNamespace("walk");
-    namespaces.push(ns);
+    namespaces.push(ns, `${ns}-asked`);
     const dir = mkdtempSync(join(tmpdir(), "mathison-walk-"));
     const out = new Map<string, string[]>();
     for (const step of STEPS) out.set(step.name, await framesOf(c, step, ns, dir, size));

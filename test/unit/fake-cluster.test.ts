@@ -2,11 +2,14 @@
 // the code above `kube/`. What depends on the API server itself stays in test/e2e.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { userInfo } from "node:os";
+import { mkdtempSync } from "node:fs";
+import { tmpdir, userInfo } from "node:os";
+import { join } from "node:path";
 import { acquireLock, LockHeldError, thisProcessSpace } from "../../src/engine/lock.js";
 import { computePlan } from "../../src/engine/plan.js";
 import { waitForStage } from "../../src/engine/wait.js";
 import { NamespaceView } from "../../src/engine/view.js";
+import { waitUntil, type WaitError } from "../../src/engine/wait-until.js";
 import type { EngineEvent } from "../../src/engine/events.js";
 import { readOnce } from "../../src/kube/read-once.js";
 import { runInstallPipeline, type PipelineOptions } from "../../src/pipeline/install.js";
@@ -17,9 +20,10 @@ import { allStatusLines } from "../../src/ui/status-lines.js";
 import { KubeApiError } from "../../src/kube/types.js";
 import { readInstallState } from "../../src/record/store.js";
 import { scriptFrontEnd } from "../../src/ui/script-front-end.js";
-import { LOCK_NAME, RECORD_NAME } from "../../src/facts/names.js";
+import { CONFIG_DIGEST_ANNOTATION, LOCK_NAME, RECORD_NAME } from "../../src/facts/names.js";
+import { digestWritten } from "../../src/engine/restart.js";
 import { ExitCode } from "../../src/base/exit-codes.js";
-import { inventoryKey, type KubeObject } from "../../src/facts/objects.js";
+import { inventoryKey, refOf, type KubeObject } from "../../src/facts/objects.js";
 import { FakeKube, healthyCluster } from "../helpers/fake-kube.js";
 import { capturedIO, healthyFake, pipelineOptions, readyNode } from "../helpers/fake-cluster.js";
 import { allObjects, configFrom, render } from "../helpers/plan.js";
@@ -202,6 +206,54 @@ describe("the namespace view's watches", () => {
   });
 });
 
+describe("waits outside a stage, through the watches", () => {
+  const podOf = (name: string): KubeObject => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: NS },
+    spec: { containers: [] },
+  });
+  const hasPod = (view: NamespaceView) =>
+    view.get("Pod", "p")
+      ? { state: "ready" as const, message: "there" }
+      : { state: "pending" as const, message: "no pod p yet" };
+
+  it("ends when a pushed change makes it ready, and leaves no watch open", async () => {
+    const fake = new FakeKube([namespace()]);
+    const waiting = waitUntil(fake, NS, "pod p", hasPod, { timeoutMs: 5_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(fake.openWatches() > 0, "it watches");
+    const lists = fake.count(/^list Pod/);
+    await fake.create(podOf("p"));
+    await waiting;
+    assert.equal(fake.count(/^list Pod/), lists, "no polling: the change was pushed");
+    assert.equal(fake.openWatches(), 0);
+  });
+
+  it("a timeout and an interrupt end it with why and the last state", async () => {
+    const fake = new FakeKube([namespace()]);
+    await assert.rejects(
+      waitUntil(fake, NS, "pod p", hasPod, { timeoutMs: 100 }),
+      (err: WaitError) => err.why === "timeout" && err.message === "pod p: not within 0.1 s (no pod p yet)",
+    );
+    const abort = new AbortController();
+    const waiting = waitUntil(fake, NS, "pod p", hasPod, { timeoutMs: 5_000, signal: abort.signal });
+    setTimeout(() => abort.abort(), 30);
+    await assert.rejects(waiting, (err: WaitError) => err.why === "interrupted");
+    assert.equal(fake.openWatches(), 0);
+  });
+
+  it("a failed state ends it at once", async () => {
+    const fake = new FakeKube([namespace(), podOf("p")]);
+    await assert.rejects(
+      waitUntil(fake, NS, "pod p", () => ({ state: "failed", reason: "Gone", message: "it failed" }), {
+        timeoutMs: 5_000,
+      }),
+      (err: WaitError) => err.why === "failed" && err.message === "pod p: it failed",
+    );
+  });
+});
+
 describe("reads of one phase", () => {
   it("readOnce: each object and list read once; a failed read is asked again", async () => {
     const fake = new FakeKube([namespace()]);
@@ -378,7 +430,7 @@ describe("the install pipeline, on an in-memory cluster", () => {
     const fake = healthyFake();
     const run = await install(fake, {}, { stopAfter: "preflight" });
     assert.equal(run.code, ExitCode.ok, run.stderr);
-    assert.equal(run.events.filter((e) => e.event === "check").length, 10);
+    assert.equal(run.events.filter((e) => e.event === "check").length, PREFLIGHT_CHECKS.length);
     assert.deepEqual(
       fake.requests.filter((r) => /^(apply|create|replace|delete) /.test(r)),
       [],
@@ -610,5 +662,53 @@ describe("every preflight check passes on a healthy cluster and catches its faul
 
   it("covers every preflight check", () => {
     assert.deepEqual(faults.map(([id]) => id).sort(), PREFLIGHT_CHECKS.map((c) => c.id).sort());
+  });
+});
+
+describe("restarting with a new digest", () => {
+  it("a write that loses to another (a controller's status) reads again and is written", async () => {
+    const deployment: KubeObject = {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "mathison-web", namespace: NS },
+      spec: { template: { metadata: { annotations: {} }, spec: { containers: [] } } },
+    };
+    const fake = new FakeKube([namespace(), deployment]);
+    const replace = fake.replace.bind(fake);
+    let raced = false;
+    fake.replace = async (obj) => {
+      if (!raced) {
+        raced = true;
+        // Another writer between our read and our write: the version we read is stale.
+        fake.put({ ...fake.peek(refOf(obj))!, status: { observedGeneration: 2 } });
+      }
+      return replace(obj);
+    };
+    const want = {
+      ...deployment,
+      spec: { template: { metadata: { annotations: { [CONFIG_DIGEST_ANNOTATION]: "d2" } }, spec: { containers: [] } } },
+    };
+    assert.equal(await digestWritten(fake, want, "d2"), true);
+    const live = fake.peek(refOf(deployment))!;
+    assert.equal(live.spec.template.metadata.annotations[CONFIG_DIGEST_ANNOTATION], "d2");
+    assert.equal(fake.count(/^replace Deployment/), 2, "tried again once");
+    assert.equal(await digestWritten(fake, want, "d2"), false, "written already: nothing to do");
+  });
+});
+
+describe("the backup before a migration, when no database runs", () => {
+  it("an install whose PostgreSQL is gone (an uninstall stopped half-way): no backup to take, said so, and the run completes", async () => {
+    const fake = healthyFake([namespace()]);
+    assert.equal((await install(fake, { tag: "1.0.0" })).code, ExitCode.ok);
+    await fake.delete({ apiVersion: "apps/v1", kind: "StatefulSet", name: "postgres", namespace: NS });
+    const env = { XDG_DATA_HOME: mkdtempSync(join(tmpdir(), "unit-snapshots-")) };
+    const upgraded = await install(fake, { tag: "1.1.0" }, { env });
+    assert.equal(upgraded.code, ExitCode.ok, upgraded.stderr);
+    const plan = upgraded.events.find((e) => e.event === "plan");
+    assert.match(
+      plan.impact.find((i: { kind: string }) => i.kind === "backup").message,
+      /^no backup before the migration: PostgreSQL is not running/,
+    );
+    assert.equal(fake.count(/^exec/), 0, "no pg_dump was tried");
   });
 });

@@ -3,11 +3,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { workloadHealth } from "../../src/engine/health.js";
 import type { InstallStatus } from "../../src/pipeline/status.js";
-import { answersToRecord } from "../../src/pipeline/install.js";
+import { answersToRecord } from "../../src/pipeline/session.js";
 import { statusLines } from "../../src/ui/status-lines.js";
-import { EMPTY_RECORD, nextRecord, startedRecord } from "../../src/record/install-record.js";
+import { EMPTY_RECORD, lastSuccessfulRun, nextRecord, startedRecord } from "../../src/record/install-record.js";
 import type { KubeObject } from "../../src/facts/objects.js";
-import { owner } from "../helpers/plan.js";
+import { allObjects, owner, render } from "../helpers/plan.js";
+import { removalGroupOf } from "../../src/pipeline/uninstall.js";
 
 const empty = { pods: [], events: [], replicaSets: [], pvcs: [] };
 const deployment = (status: Record<string, number>, generation = 1): KubeObject => ({
@@ -76,22 +77,15 @@ describe("workload health in one word", () => {
 });
 
 describe("recorded answers: given or default", () => {
-  const installed = {
-    answers: {},
-    secrets: {},
-    recordName: "ConfigMap ns/mathison-install",
-    secretName: "Secret ns/mathison-secrets",
-  };
   it("a default stays a default when carried over, a given value stays given", () => {
     const r = answersToRecord(
       {
         domain: { value: "a.io", field: "--domain" },
         tag: { value: "latest", field: undefined },
-        webReplicas: { value: "2", field: "ConfigMap ns/mathison-install webReplicas" },
-        mathisonMode: { value: "saas", field: "ConfigMap ns/mathison-install mathisonMode" },
+        webReplicas: { value: "2", field: "ConfigMap ns/mathison-install webReplicas", fromInstall: true },
+        mathisonMode: { value: "saas", field: "ConfigMap ns/mathison-install mathisonMode", fromInstall: true },
         authSecret: { value: "x".repeat(44), field: "MATHISON_AUTH_SECRET" },
       },
-      installed,
       ["webReplicas"],
     );
     assert.deepEqual(
@@ -240,5 +234,42 @@ describe("the record a run writes before its first object", () => {
     const started = startedRecord(installed, answers, ["v1 ConfigMap ns/b"]);
     assert.deepEqual(started.answers, { domain: "old.example.com" });
     assert.deepEqual(started.inventory, ["v1 ConfigMap ns/a", "v1 ConfigMap ns/b"]);
+  });
+});
+
+describe("uninstall's order", () => {
+  it("every kind an install renders (autoscaler and pull secret included) has its removal group", () => {
+    const plan = render({
+      domain: "m.example",
+      webAutoscale: "2:4",
+      registryUsername: "robot",
+      registryPassword: "token-of-the-robot",
+    });
+    for (const kind of new Set(allObjects(plan).map((o) => o.kind)))
+      assert.ok(removalGroupOf(kind) >= 0, `${kind}: add it to uninstall's GROUPS (src/pipeline/uninstall.ts)`);
+  });
+});
+
+describe("the record's history", () => {
+  const entry = (outcome: string, i: number) => ({
+    time: `2026-12-0${i % 9}T00:00:00Z`,
+    installerVersion: "0.1.0",
+    webImage: `mathison-web:${i}`,
+    workerImage: "mathison-worker:1",
+    outcome,
+    user: "u",
+    host: "h",
+    context: "c",
+  });
+
+  it("keeps the last runs, and the newest that completed however many failed after it", () => {
+    let record = nextRecord(EMPTY_RECORD, entry("ok", 0), { answers: {}, defaults: [], inventory: [] });
+    for (let i = 1; i <= 14; i++) record = nextRecord(record, entry("interrupted", i));
+    assert.equal(record.history.length, 10);
+    assert.equal(lastSuccessfulRun(record)?.webImage, "mathison-web:0", "the install is still there");
+    assert.equal(record.history.at(-1)?.webImage, "mathison-web:14");
+    record = nextRecord(record, entry("ok", 15), { answers: {}, defaults: [], inventory: [] });
+    assert.equal(record.history.length, 10);
+    assert.equal(record.history[0]?.webImage, "mathison-web:6", "an older completed run goes once a newer one is kept");
   });
 });

@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import { FIELD_KEYS, type FieldKey } from "../../src/config/fields.js";
 import { planQuestions, tagQuestion, type Question } from "../../src/ui/wizard/questions.js";
 import { summaryLines } from "../../src/ui/wizard/summary.js";
-import { askQuestions, WizardCancelled } from "../../src/ui/wizard/wizard.js";
+import { askQuestions, fitted, WizardCancelled } from "../../src/ui/wizard/wizard.js";
 import { configFrom } from "../helpers/plan.js";
 import type { ClusterFacts } from "../../src/pipeline/cluster-facts.js";
 
@@ -188,5 +188,24 @@ describe("the tag question", () => {
     assert.ok(tag.kind === "input" && /The default tag, latest, names no release/.test(tag.note ?? ""));
     const pinned = tagQuestion("2.1.0");
     assert.ok(pinned.kind === "input" && pinned.note === undefined, "a release needs no note");
+  });
+});
+
+describe("questions at the terminal's width", () => {
+  const terminal = (columns: number) => Object.assign(new PassThrough(), { isTTY: true, columns });
+  const message = "Web image (repository; a :tag or @digest here wins)";
+
+  it("a question that fits is left as it is", () => {
+    assert.equal(fitted(message, "(mathison-web)", terminal(120)), message);
+    assert.equal(fitted(message, "(mathison-web)", new PassThrough()), message, "not a terminal");
+  });
+
+  it("wrapped at words, the default and answer on a line of their own when the last line has no room", () => {
+    const at60 = fitted(message, "(mathison-web)", terminal(60));
+    for (const line of at60.split("\n")) assert.ok(2 + line.length <= 60, line);
+    assert.equal(at60.replaceAll("\n", " ").trim(), message, "no word broken or lost");
+    const at32 = fitted(message, "(mathison-web)", terminal(32));
+    assert.ok(at32.endsWith("\n"), "the default goes below");
+    assert.ok(at32.split("\n").every((l) => 2 + l.length <= 32));
   });
 });

@@ -3,7 +3,7 @@ import { fieldSpec, type FieldKey } from "../../config/fields.js";
 import { Cancelled } from "../../pipeline/front-end.js";
 import type { RawSource } from "../../config/sources.js";
 import { tlsSecretNameQuestion, type Question } from "./questions.js";
-import { writeLines } from "../wrap.js";
+import { widthOf, wrapLine, writeLines } from "../wrap.js";
 
 /** The terminal the questions use; the wizard owns stdin until it returns, then Ink may take it. */
 export interface PromptIO {
@@ -53,6 +53,23 @@ export async function askQuestions(
   return answers;
 }
 
+/**
+ * A question as it fits the terminal: the prompt library writes `? message (default) answer` as
+ * one line, which a terminal narrower than it breaks mid-word. The message is wrapped at words,
+ * and what follows it (the default, then the answer) goes to a line of its own when the last line
+ * has no room for it.
+ */
+/** Columns kept for an answer typed after a question without a default. */
+const TYPED_ROOM = 32;
+
+export function fitted(message: string, after: string, output: NodeJS.WritableStream): string {
+  const width = widthOf(output as { isTTY?: boolean; columns?: number });
+  if (2 + message.length + 1 + after.length < width) return message;
+  const lines = wrapLine(message, width - 2, { keepCommands: false });
+  const last = lines.at(-1)!;
+  return `${lines.map((l) => l.trim()).join("\n")}${2 + last.length + 1 + after.length < width ? "" : "\n"}`;
+}
+
 async function ask(
   q: Question,
   io: PromptIO,
@@ -67,7 +84,17 @@ async function ask(
       const normalize = q.defaultFrom ? fieldSpec(q.defaultFrom).normalize : undefined;
       const def = q.default ?? (from !== undefined && normalize ? normalize(from) : from);
       return (
-        await cancellable(input({ message: q.message, ...(def ? { default: def } : {}), validate: q.validate }, io))
+        await cancellable(
+          input(
+            {
+              // Shown until something is typed: the default; without one, room for a typical answer (a host name).
+              message: fitted(q.message, def ? `(${def})` : " ".repeat(TYPED_ROOM), io.output),
+              ...(def ? { default: def } : {}),
+              validate: q.validate,
+            },
+            io,
+          ),
+        )
       ).trim();
     }
     case "select": {
@@ -78,7 +105,7 @@ async function ask(
       const picked = await cancellable(
         select(
           {
-            message: q.message,
+            message: fitted(q.message, longest(q.choices.map((c) => c.name)), io.output),
             choices: q.choices.map((c) => ({ ...c })),
             ...(q.default ? { default: q.default } : {}),
           },
@@ -112,9 +139,13 @@ async function ask(
   }
 }
 
+function longest(texts: readonly string[]): string {
+  return texts.reduce((a, b) => (b.length > a.length ? b : a), "");
+}
+
 /** A yes/no question; `No` is the default where yes changes something the user did not ask to change. */
 export async function askYesNo(message: string, io: PromptIO, defaultYes: boolean): Promise<boolean> {
-  return cancellable(confirm({ message, default: defaultYes }, io));
+  return cancellable(confirm({ message: fitted(message, "(Y/n) Yes", io.output), default: defaultYes }, io));
 }
 
 /** A typed confirmation: the expected word confirms, Enter on nothing cancels (and the answer line says so, not a ✔ of nothing). */
@@ -122,7 +153,7 @@ export async function askToType(message: string, expected: string, io: PromptIO)
   const typed = await cancellable(
     input(
       {
-        message,
+        message: fitted(message, expected, io.output),
         validate: (v) => (v.trim() === expected || v.trim() === "" ? true : `Type ${expected} exactly (empty cancels)`),
         transformer: (v, { isFinal }) => (isFinal && v.trim() === "" ? "cancelled" : v),
         theme: { prefix: { idle: "?", done: "›" } },
