@@ -103,6 +103,7 @@ function doneOnSignal(io: CliIO): void {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.on(signal, () => {
       if (process.listenerCount(signal) > 2) return;
+      // Written out here rather than by engine/events.ts's doneOf: --help and --version load none of the engine.
       if (!jsonDoneWritten())
         new JsonReporter(io.stdout).event({
           event: "done",

@@ -216,6 +216,19 @@ export type EngineEvent = { [K in EventName]: EventOf<K> }[EventName];
 
 export type DoneEvent = Extract<EngineEvent, { event: "done" }>;
 
+/** A run's `done` when it applied no objects of a plan (preflight, verify, restore, a stop): `ok` is the outcome's. */
+export function doneOf(outcome: RunOutcome, message: string, startedAt: number): DoneEvent {
+  return {
+    event: "done",
+    ok: outcome === "ok",
+    outcome,
+    elapsedMs: Date.now() - startedAt,
+    applied: 0,
+    total: 0,
+    message,
+  };
+}
+
 const PROGRESS = object(
   {
     stage: STAGE,

@@ -6,7 +6,7 @@ import type { FieldKey } from "../config/fields.js";
 import type { ChosenValues } from "../config/resolve.js";
 import { formatProblem, type ConfigProblem, type InstallConfig } from "../config/types.js";
 import { applyPlan, type EngineOptions } from "../engine/engine.js";
-import type { DoneEvent, EngineEvent, Reporter, RunOutcome } from "../engine/events.js";
+import { type DoneEvent, doneOf, type EngineEvent, type Reporter, type RunOutcome } from "../engine/events.js";
 import { collectBundle, writeBundle, type BundleInput } from "../support/bundle.js";
 import { describeImpact, immutableProblems, isMutableReference } from "../engine/impact.js";
 import { computePlan, inventoryOf, type InstallPlan } from "../engine/plan.js";
@@ -130,15 +130,13 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   if (options.stopAfter === "preflight") {
     const outcomes = await preflight(options, preflightContext, fe);
     const warned = outcomes.filter((o) => o.status === "warn").length;
-    fe.finish({
-      event: "done",
-      ok: true,
-      outcome: "ok",
-      elapsedMs: Date.now() - startedAt,
-      applied: 0,
-      total: 0,
-      message: `preflight: ${outcomes.length - warned} of ${outcomes.length} checks passed${warned > 0 ? `, ${warned} with a warning` : ""}; nothing was written`,
-    });
+    fe.finish(
+      doneOf(
+        "ok",
+        `preflight: ${outcomes.length - warned} of ${outcomes.length} checks passed${warned > 0 ? `, ${warned} with a warning` : ""}; nothing was written`,
+        startedAt,
+      ),
+    );
     return ExitCode.ok;
   }
   // The plan's dry runs write nothing, so they run beside the preflight; its verdict comes first

@@ -14,7 +14,7 @@ import {
   restoringName,
   swapIn,
 } from "../engine/restore-database.js";
-import type { DoneEvent, Reporter, RunOutcome } from "../engine/events.js";
+import { type DoneEvent, doneOf, type Reporter, type RunOutcome } from "../engine/events.js";
 import {
   deploymentReadiness,
   jobReadinessWithPods,
@@ -133,15 +133,11 @@ export async function runRestore(options: RestoreOptions, fe: RestoreFrontEnd): 
         );
         fe.verified(verifiedEvent(verified, notRecorded));
         const done = wholeRunVerdict(
-          {
-            event: "done",
-            ok: true,
-            outcome: "ok",
-            elapsedMs: Date.now() - startedAt,
-            applied: 0,
-            total: 0,
-            message: `restored ${state.namespace} from ${options.file} (taken ${manifest.createdAt})${notRecorded}`,
-          },
+          doneOf(
+            "ok",
+            `restored ${state.namespace} from ${options.file} (taken ${manifest.createdAt})${notRecorded}`,
+            startedAt,
+          ),
           verified,
           state.namespace,
         );

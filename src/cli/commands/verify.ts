@@ -7,7 +7,7 @@ import { networkOptions, outputAndNamespace, withCluster } from "./common.js";
 import { isNonInteractive } from "./install.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
-import type { Reporter, RunOutcome } from "../../engine/events.js";
+import { doneOf, type Reporter, type RunOutcome } from "../../engine/events.js";
 import { loadTerminal } from "../../ui/load-terminal.js";
 
 /**
@@ -28,27 +28,17 @@ export async function runVerify(args: ParsedArgs, io: CliIO): Promise<ExitCodeVa
     const { fe, reporter } = await frontEnd(args, io, parsed.output);
     const result = await verifyInstall(kube, parsed.namespace, network, fe);
     // JSON's stream ends with `done`, as every command's does; plain and the screen end at the verdict line.
-    const done = (ok: boolean, outcome: RunOutcome, message: string): void => {
-      if (parsed.output === "json")
-        reporter?.event({
-          event: "done",
-          ok,
-          outcome,
-          elapsedMs: Date.now() - startedAt,
-          applied: 0,
-          total: 0,
-          message,
-        });
+    const done = (outcome: RunOutcome, message: string): void => {
+      if (parsed.output === "json") reporter?.event(doneOf(outcome, message, startedAt));
     };
     if (!result) {
       const message = `mathison-install: ${noInstallMessage(parsed.namespace, kube.contextName)}`;
       io.stderr.write(`${message}\n`);
-      done(false, "refused", message);
+      done("refused", message);
       return ExitCode.notInstalled;
     }
     const v = result.verification;
     done(
-      v.ok,
       v.ok ? "ok" : "verify-failed",
       v.ok ? "verified: every check passed" : `verification failed (${v.failed.join(", ")})`,
     );
