@@ -15,7 +15,7 @@ import {
 import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { PassThrough, Transform } from "node:stream";
-import type { Kube } from "../kube/types.js";
+import type { ExecStreamResult, Kube } from "../kube/types.js";
 import { boundYoungGeneration } from "../base/young-generation.js";
 import { fileProblem } from "../base/file-errors.js";
 import { newestMigrationJob } from "./migration.js";
@@ -30,11 +30,10 @@ import {
   type SchemaSummary,
   SESSION_NAMES,
 } from "./database.js";
+import { REDIS_CONTAINER, REDIS_POD } from "../facts/names.js";
 
 /** How many snapshots taken before migrations are kept per install; older ones are deleted. */
 export const SNAPSHOTS_KEPT = 5;
-export const REDIS_POD = "redis-0";
-export const REDIS_CONTAINER = "redis";
 const MANIFEST_FORMAT = "mathison-install-backup/1";
 
 /** What a backup holds and where it came from: written beside the dump as FILE.json. */
@@ -366,4 +365,31 @@ async function checkFile(file: string, expected: { readonly bytes: number; reado
   const sum = hash.digest("hex");
   if (sum !== expected.sha256)
     throw new BackupError(`${file}'s sha256 is ${sum}, its manifest says ${expected.sha256}: it is damaged`);
+}
+
+/**
+ * A backup's Redis snapshot put back, the counterpart of its `redis-cli --rdb`: streamed into
+ * `pod` (one holding Redis's volume while Redis is stopped) as the base of a fresh append-only
+ * directory that replaces Redis's old one; Redis loads it when it starts. `head -c` ends stdin at
+ * the snapshot's size.
+ */
+export function putRedisSnapshot(
+  kube: Kube,
+  namespace: string,
+  pod: string,
+  snapshot: { readonly file: string; readonly bytes: number; readonly signal: AbortSignal },
+): Promise<ExecStreamResult> {
+  // REDIS_DATA_DIR is unset in the pod (/data); the test cluster's exec, which runs on its host, names its Redis's directory.
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion
+  const dataDir = 'd="${REDIS_DATA_DIR:-/data}"';
+  const script =
+    `set -e; ${dataDir}; ` +
+    'n="$d/appendonlydir.restore"; rm -rf "$n"; mkdir "$n"; ' +
+    'head -c "$0" > "$n/appendonly.aof.1.base.rdb"; ' +
+    'printf "file appendonly.aof.1.base.rdb seq 1 type b\\n" > "$n/appendonly.aof.manifest"; ' +
+    'rm -rf "$d/appendonlydir" "$d/dump.rdb"; mv "$n" "$d/appendonlydir"';
+  return kube.execStream(namespace, pod, REDIS_CONTAINER, ["sh", "-c", script, String(snapshot.bytes)], {
+    stdin: createReadStream(snapshot.file),
+    signal: snapshot.signal,
+  });
 }

@@ -1,8 +1,9 @@
-import { createReadStream } from "node:fs";
 import { dirname, join } from "node:path";
 import type { NetworkOptions } from "../checks/verify/index.js";
 import { loadConfig } from "../config/load.js";
-import { type BackupManifest, BackupError, checkBackup, REDIS_CONTAINER, REDIS_POD } from "../engine/backup.js";
+import { type BackupManifest, BackupError, checkBackup, putRedisSnapshot } from "../engine/backup.js";
+import { REDIS_POD, REDIS_RESTORE_POD } from "../facts/names.js";
+import { redisRestorePod } from "../render/restore-pod.js";
 import { databaseNames, databaseOf, SqlError } from "../engine/database.js";
 import {
   checkRestored,
@@ -365,8 +366,6 @@ async function withinSeconds(seconds: number, work: Promise<unknown>): Promise<v
   ]);
 }
 
-const REDIS_HELPER = "mathison-redis-restore";
-
 /**
  * Redis loads its data only when it starts, so the snapshot goes in while it is stopped: Redis
  * scaled to 0, a pod of its image mounting its volume takes the RDB as the base of a fresh
@@ -379,19 +378,19 @@ async function redisRestore(run: RestoreRun): Promise<string> {
   const sts: ObjectRef = { apiVersion: "apps/v1", kind: "StatefulSet", name: "redis", namespace: ns };
   const live = await kube.get(sts);
   if (!live) throw stopped(run, "StatefulSet redis does not exist", ExitCode.wait, "wait-failed");
-  const helper: ObjectRef = { apiVersion: "v1", kind: "Pod", name: REDIS_HELPER, namespace: ns };
+  const helper: ObjectRef = { apiVersion: "v1", kind: "Pod", name: REDIS_RESTORE_POD, namespace: ns };
   // One an interrupted restore left behind.
   await kube.delete(helper, { propagation: "Background" });
   await kube.scale(sts, 0);
   await untilGone(run, "Redis", { apiVersion: "v1", kind: "Pod", name: REDIS_POD, namespace: ns });
   try {
-    await kube.create(redisHelperPod(live, ns));
-    await until(run, `pod ${REDIS_HELPER}`, (view) => podReadiness(view.get("Pod", REDIS_HELPER)));
+    await kube.create(redisRestorePod(live, ns));
+    await until(run, `pod ${REDIS_RESTORE_POD}`, (view) => podReadiness(view.get("Pod", REDIS_RESTORE_POD)));
     await writeRedisSnapshot(run);
   } finally {
     await kube.delete(helper, { propagation: "Background" }).catch(() => undefined);
   }
-  await untilGone(run, `pod ${REDIS_HELPER}`, helper);
+  await untilGone(run, `pod ${REDIS_RESTORE_POD}`, helper);
   await kube.scale(sts, typed(live, "StatefulSet").spec?.replicas ?? 1);
   await until(run, "Redis is ready", (view) => {
     const now = view.get("StatefulSet", "redis");
@@ -405,22 +404,11 @@ async function redisRestore(run: RestoreRun): Promise<string> {
 /** The RDB streamed into the helper pod as the base of a fresh append-only directory, replacing Redis's old one. */
 async function writeRedisSnapshot(run: RestoreRun): Promise<void> {
   const snapshot = run.manifest.redis!;
-  // REDIS_DATA_DIR is unset in the pod (/data); the test cluster's exec, which runs on its host, names its Redis's directory.
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion
-  const dataDir = 'd="${REDIS_DATA_DIR:-/data}"';
-  const script =
-    `set -e; ${dataDir}; ` +
-    'n="$d/appendonlydir.restore"; rm -rf "$n"; mkdir "$n"; ' +
-    'head -c "$0" > "$n/appendonly.aof.1.base.rdb"; ' +
-    'printf "file appendonly.aof.1.base.rdb seq 1 type b\\n" > "$n/appendonly.aof.manifest"; ' +
-    'rm -rf "$d/appendonlydir" "$d/dump.rdb"; mv "$n" "$d/appendonlydir"';
-  const result = await run.kube.execStream(
-    run.state.namespace,
-    REDIS_HELPER,
-    REDIS_CONTAINER,
-    ["sh", "-c", script, String(snapshot.bytes)],
-    { stdin: createReadStream(join(dirname(run.options.file), snapshot.file)), signal: run.signal },
-  );
+  const result = await putRedisSnapshot(run.kube, run.state.namespace, REDIS_RESTORE_POD, {
+    file: join(dirname(run.options.file), snapshot.file),
+    bytes: snapshot.bytes,
+    signal: run.signal,
+  });
   if (result.exitCode !== 0)
     throw stopped(
       run,
@@ -435,47 +423,6 @@ function untilGone(run: RestoreRun, what: string, ref: ObjectRef): Promise<void>
   return until(run, `${what} is gone`, (view) =>
     view.get(ref.kind, ref.name) ? { state: "pending", message: "deleting" } : { state: "ready", message: "gone" },
   );
-}
-
-/** A pod of Redis's image that only holds its volume: placed, pulled and secured as Redis's own pods are. */
-function redisHelperPod(sts: KubeObject, namespace: string): KubeObject {
-  const template = typed(sts, "StatefulSet").spec!.template.spec!;
-  const redis = template.containers.find((c) => c.name === REDIS_CONTAINER) ?? template.containers[0]!;
-  const claim = typed(sts, "StatefulSet").spec!.volumeClaimTemplates?.[0]?.metadata?.name ?? "data";
-  return {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: {
-      name: REDIS_HELPER,
-      namespace,
-      labels: { "app.kubernetes.io/part-of": "mathison", "app.kubernetes.io/component": "restore" },
-    },
-    spec: {
-      restartPolicy: "Never",
-      ...pick(template, [
-        "securityContext",
-        "nodeSelector",
-        "tolerations",
-        "affinity",
-        "imagePullSecrets",
-        "priorityClassName",
-      ]),
-      containers: [
-        {
-          name: REDIS_CONTAINER,
-          image: redis.image,
-          command: ["sleep", "3600"],
-          ...pick(redis, ["securityContext", "resources"]),
-          volumeMounts: [{ name: claim, mountPath: "/data" }],
-        },
-      ],
-      volumes: [{ name: claim, persistentVolumeClaim: { claimName: `${claim}-redis-0` } }],
-    },
-  };
-}
-
-function pick<T extends object>(from: T, keys: readonly (keyof T)[]): Partial<T> {
-  return Object.fromEntries(keys.filter((k) => from[k] !== undefined).map((k) => [k, from[k]])) as Partial<T>;
 }
 
 /** The migration Job of the current web image, run again: deleted and created afresh from the recorded answers. */

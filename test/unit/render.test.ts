@@ -8,6 +8,7 @@ import { redact, REDACTED } from "../../src/render/output.js";
 import { migrationJobName, renderPlan, versionLabel } from "../../src/render/render.js";
 import { runCli } from "../helpers/cli.js";
 import { FIELDS } from "../../src/config/fields.js";
+import { redisRestorePod } from "../../src/render/restore-pod.js";
 import { allObjects, configFrom, findObject, render } from "../helpers/plan.js";
 
 const secretValue = (plan: ReturnType<typeof render>, key: string) =>
@@ -539,4 +540,20 @@ describe("every setting does something", () => {
       assert.notEqual(after, before, `${f.flag}: the same objects with ${JSON.stringify(SAMPLES[f.key])}`);
     });
   }
+});
+
+describe("the pod a restore puts Redis's snapshot in through", () => {
+  it("runs Redis's image on Redis's volume, placed and secured as Redis's own pod", () => {
+    const plan = render({ nodeSelector: "pool=m", tolerations: "dedicated=m:NoSchedule" });
+    const sts = findObject(plan, "StatefulSet", "redis");
+    const pod = redisRestorePod(sts, plan.namespace);
+    const redis = sts.spec.template.spec.containers.find((c: { name: string }) => c.name === "redis");
+    assert.equal(pod.metadata.name, "mathison-redis-restore");
+    assert.equal(pod.spec.containers[0].image, redis.image);
+    assert.deepEqual(pod.spec.containers[0].securityContext, redis.securityContext);
+    assert.deepEqual(pod.spec.nodeSelector, { pool: "m" });
+    assert.deepEqual(pod.spec.tolerations, sts.spec.template.spec.tolerations);
+    assert.deepEqual(pod.spec.volumes, [{ name: "data", persistentVolumeClaim: { claimName: "data-redis-0" } }]);
+    assert.equal(pod.spec.restartPolicy, "Never");
+  });
 });
