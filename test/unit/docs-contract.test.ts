@@ -19,6 +19,26 @@ describe("docs generated from the code", () => {
   }
 });
 
+describe("docs' claims and the tests behind them", () => {
+  const pages = readdirSync(join(PACKAGE_ROOT, "docs")).filter((f) => f.endsWith(".md"));
+  // Pages about the project's own making, not behaviour a test can check.
+  const ABOUT_THE_PROJECT = ["architecture.md", "benchmark.md", "testing.md"];
+
+  it("every page of behaviour names the tests behind its claims, and each named test exists", () => {
+    for (const page of pages) {
+      const text = read(`docs/${page}`);
+      const refs = [...text.matchAll(/^Tested by: (.*)$/gm)].flatMap((m) => [
+        ...m[1]!.matchAll(/`([^`]+)` "([^"]+)"/g),
+      ]);
+      if (!ABOUT_THE_PROJECT.includes(page)) assert.ok(refs.length > 0, `docs/${page} names no test`);
+      for (const [, file, name] of refs) {
+        const source = read(file!);
+        assert.ok(source.includes(name!), `docs/${page}: ${file} has no test "${name}"`);
+      }
+    }
+  });
+});
+
 describe("the settings table", () => {
   it("shows each setting's own default where it has one", () => {
     for (const f of FIELDS.filter((x) => x.default))
