@@ -36,11 +36,12 @@ const CLUSTER_OPTIONS: Record<string, OptionSpec> = {
   output: { type: "string" },
 };
 
-/** How a command that writes lines only (no --output) reaches the cluster. */
+/** How a command that writes lines (and, with --output json, only its `done` event on stdout) reaches the cluster. */
 const CLUSTER_ACCESS: Record<string, OptionSpec> = {
   kubeconfig: CLUSTER_OPTIONS["kubeconfig"]!,
   context: CLUSTER_OPTIONS["context"]!,
   "exec-timeout": CLUSTER_OPTIONS["exec-timeout"]!,
+  output: CLUSTER_OPTIONS["output"]!,
 };
 
 /** How the checks beyond the cluster reach the domain before DNS or the CA are public. */

@@ -82,6 +82,11 @@ const COMMANDS: Readonly<Record<Command, { readonly usage: string; readonly summ
   },
 };
 
+const LINES_THEN_DONE = [
+  "--output plain|json",
+  "lines on stderr; json: also the run's done event on stdout, for scripts",
+] as const;
+
 /** Every flag that is not a setting: its syntax and what it does. */
 const FLAGS: Readonly<Record<string, readonly [string, string]>> = {
   "non-interactive": [
@@ -201,6 +206,11 @@ const FLAGS_OF: Partial<Record<Command, Readonly<Record<string, readonly [string
     ],
   },
   status: { output: ["--output plain|json", "plain lines on stdout, or one JSON document on stdout"] },
+  export: { output: LINES_THEN_DONE },
+  secrets: { output: LINES_THEN_DONE },
+  "support-bundle": {
+    output: ["--output plain|json", "the bundle's path on stdout, or a support-bundle event and the done event"],
+  },
 };
 
 /** The flag as `command`'s help shows it. */

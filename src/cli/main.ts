@@ -3,11 +3,12 @@ import { parseCommandLine, type Command, type ParsedArgs } from "./args.js";
 import { helpText } from "./help.js";
 import { widthOf, wrapLines } from "../ui/wrap.js";
 import { closableOutput } from "./closable-output.js";
-import { ExitCode, UserError, type ExitCodeValue } from "../base/exit-codes.js";
+import { EXIT_CODE_MEANINGS, ExitCode, UserError, type ExitCodeValue } from "../base/exit-codes.js";
+import type { RunOutcome } from "../engine/events.js";
 import type { CliIO } from "../base/io.js";
 import { packageVersion } from "../base/version.js";
 import { invoked, setInvocation } from "../base/invocation.js";
-import { JsonReporter, jsonDoneWritten } from "../ui/json-reporter.js";
+import { JsonReporter, jsonDoneWritten, newJsonStream } from "../ui/json-reporter.js";
 
 const stdoutClosed = (): string =>
   `mathison-install: standard output was closed (its reader ended); the run goes on to its end without printing to it, and records its outcome (${invoked()} status shows it)\n`;
@@ -44,6 +45,56 @@ export async function main(argv: readonly string[], given: CliIO): Promise<ExitC
   const io = closableOutput(given, (which) => {
     if (which === "stdout") io.stderr.write(stdoutClosed());
   });
+  const startedAt = Date.now();
+  newJsonStream();
+  const code = await runCommand(argv, io);
+  if (writesJsonLines(argv)) closeStream(io, code, startedAt);
+  return code;
+}
+
+/** A run with --output json writes JSON Lines to stdout (`status` one document instead; --help and --version text). */
+function writesJsonLines(argv: readonly string[]): boolean {
+  const json = argv.some((a, i) => a === "--output=json" || (a === "--output" && argv[i + 1] === "json"));
+  const quiet = argv.some((a) => ["--help", "-h", "--version", "-v"].includes(a));
+  return json && !quiet && argv[0] !== "status";
+}
+
+const OUTCOME_OF_EXIT: Readonly<Record<ExitCodeValue, RunOutcome>> = {
+  0: "ok",
+  1: "internal-error",
+  2: "refused",
+  3: "cluster-access",
+  4: "apply-failed",
+  5: "wait-failed",
+  6: "locked",
+  7: "refused",
+  8: "refused",
+  9: "preflight-failed",
+  10: "verify-failed",
+  11: "cancelled",
+  12: "backup-failed",
+  130: "interrupted",
+};
+
+/**
+ * Every JSON Lines stream ends with one `done` that agrees with the exit code: a path that ended
+ * without writing one (bad input, no cluster, a bug) gets it here, from its code, whatever the
+ * command — so no path added later can leave a script without its last event.
+ */
+function closeStream(io: CliIO, code: ExitCodeValue, startedAt: number): void {
+  if (jsonDoneWritten()) return;
+  new JsonReporter(io.stdout).event({
+    event: "done",
+    ok: code === ExitCode.ok,
+    outcome: OUTCOME_OF_EXIT[code],
+    elapsedMs: Date.now() - startedAt,
+    applied: 0,
+    total: 0,
+    message: `exit ${code}: ${EXIT_CODE_MEANINGS[code].short} (stderr says why)`,
+  });
+}
+
+async function runCommand(argv: readonly string[], io: CliIO): Promise<ExitCodeValue> {
   try {
     const args = parseCommandLine(argv);
     if (args.booleans["version"]) {

@@ -46,6 +46,8 @@ export const RUN_OUTCOMES = [
   "refused",
   "preflight-failed",
   "backup-failed",
+  // exit 1: a bug in the installer, reported as one
+  "internal-error",
 ] as const;
 export type RunOutcome = (typeof RUN_OUTCOMES)[number];
 

@@ -58,6 +58,7 @@ const OUTCOME_EXIT: Record<RunOutcome, ExitCodeValue> = {
   "verify-failed": ExitCode.verifyFailed,
   cancelled: ExitCode.cancelled,
   "backup-failed": ExitCode.backupFailed,
+  "internal-error": ExitCode.internal,
 };
 
 export interface PipelineOptions {

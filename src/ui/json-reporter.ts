@@ -2,9 +2,14 @@ import type { EngineEvent, Progress, Reporter } from "../engine/events.js";
 
 let doneWritten = false;
 
-/** Whether this process wrote its `done` (a signal's fallback then writes none: one per stream). */
+/** Whether this run wrote its `done` (a fallback then writes none: one per stream). */
 export function jsonDoneWritten(): boolean {
   return doneWritten;
+}
+
+/** A new run's stream (a process runs one; tests run many in one process). */
+export function newJsonStream(): void {
+  doneWritten = false;
 }
 
 /** JSON Lines: one engine event per line, with an ISO timestamp `ts`. Progress is an event too, emitted when it changes. */

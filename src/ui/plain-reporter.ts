@@ -61,6 +61,7 @@ export const OUTCOME_WORDS: Readonly<Record<RunOutcome, string>> = {
   refused: "the input was refused",
   "preflight-failed": "a preflight check failed",
   "backup-failed": "the backup before the migration failed",
+  "internal-error": "an internal error (a bug: please report it)",
 };
 
 function nextSteps(next: readonly string[] | undefined): string[] {

@@ -8,6 +8,7 @@ import { generatedPages } from "../../src/cli/docs-pages.js";
 import { eventSchemas } from "../../src/engine/events.js";
 import { FIELDS } from "../../src/config/fields.js";
 import { breakingChanges, contractProblems } from "../helpers/events.js";
+import { runCli } from "../helpers/cli.js";
 
 const read = (path: string): string => readFileSync(join(PACKAGE_ROOT, path), "utf8");
 
@@ -58,7 +59,7 @@ describe("the event schema", () => {
     assert.deepEqual(problemsOf(schemas["done"]!, { ...done, outcome: "fine", extra: 1, ok: undefined }), [
       "(value).ok: missing",
       "(value).extra: not in the schema",
-      '(value).outcome: "fine" is not one of ok, verify-failed, cancelled, apply-failed, wait-failed, timeout, interrupted, cluster-access, locked, refused, preflight-failed, backup-failed',
+      '(value).outcome: "fine" is not one of ok, verify-failed, cancelled, apply-failed, wait-failed, timeout, interrupted, cluster-access, locked, refused, preflight-failed, backup-failed, internal-error',
     ]);
   });
 
@@ -111,3 +112,24 @@ describe("the event schema", () => {
     ]);
   });
 });
+
+describe("every JSON Lines stream ends with done", () => {
+  it("whatever path a command ends on: bad input, no cluster, success without a stream of its own", async () => {
+    const badInput = await runCli(["export", "--output", "json", "--namespace", "x"], {});
+    assert.equal(badInput.code, 2);
+    assert.deepEqual(contractProblems(lines(badInput.stdout), badInput.code), []);
+    assert.equal(lines(badInput.stdout).at(-1).outcome, "refused");
+    const noCluster = await runCli(["verify", "--output", "json"], { KUBECONFIG: "/nonexistent/kubeconfig" });
+    assert.notEqual(noCluster.code, 0);
+    assert.deepEqual(contractProblems(lines(noCluster.stdout), noCluster.code), []);
+    const twice = await runCli(["backup", "--output=json", "--namespace", "BAD_NS"], {});
+    assert.equal(lines(twice.stdout).filter((e) => e.event === "done").length, 1, "one done, never two");
+  });
+});
+
+function lines(stdout: string): any[] {
+  return stdout
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l));
+}

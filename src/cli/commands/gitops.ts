@@ -13,6 +13,7 @@ import { widthOf, wrapLines } from "../../ui/wrap.js";
 import { invoked } from "../../base/invocation.js";
 import type { ParsedArgs } from "../args.js";
 import { connectOptions, lockTimeout } from "./common.js";
+import { OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
 
@@ -55,6 +56,9 @@ function commonOptions(args: ParsedArgs, io: CliIO, problems: string[]) {
   if (typeof cluster === "string") problems.push(cluster);
   const lockTimeoutMs = lockTimeout(args);
   if (typeof lockTimeoutMs === "string") problems.push(lockTimeoutMs);
+  const output = args.strings["output"] ?? "plain";
+  if (!OUTPUT_FORMATS.includes(output as OutputFormat))
+    problems.push(`--output: ${JSON.stringify(output)} is not allowed: ${OUTPUT_FORMATS.join(" or ")}`);
   if (!loaded.ok || typeof cluster === "string" || typeof lockTimeoutMs === "string") return undefined;
   return { cluster, lockTimeoutMs, namespace: loaded.config.namespace, flags: args.strings, env: io.env, given };
 }

@@ -6,6 +6,7 @@ import { outputAndNamespace, withCluster } from "./common.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
 import { packageVersion } from "../../base/version.js";
+import { JsonReporter } from "../../ui/json-reporter.js";
 
 /** `mathison-install support-bundle`: what someone helping needs, redacted, in one file whose path goes to stdout. */
 export async function runSupportBundle(args: ParsedArgs, io: CliIO): Promise<ExitCodeValue> {
@@ -30,7 +31,13 @@ export async function runSupportBundle(args: ParsedArgs, io: CliIO): Promise<Exi
       io.stderr.write(
         `support bundle: ${files.size} files, mode 0600, scanned for the install's secret values (none found)\n`,
       );
-      io.stdout.write(`${path}\n`);
+      if (parsed.output === "json")
+        new JsonReporter(io.stdout).event({
+          event: "support-bundle",
+          path,
+          message: `support bundle written to ${path}`,
+        });
+      else io.stdout.write(`${path}\n`);
       return ExitCode.ok;
     } catch (err) {
       if (!(err instanceof SecretInBundleError)) throw err;
