@@ -6,7 +6,7 @@ import { lastSuccessfulRun, noInstallMessage } from "../../record/install-record
 import { readInstallState } from "../../record/store.js";
 import { chooseReporter } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
-import { outputAndNamespace, withCluster } from "./common.js";
+import { flagsOrRefused, withCluster } from "./common.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
 
@@ -15,7 +15,7 @@ import type { CliIO } from "../../base/io.js";
  * file (FILE.partial until pg_dump succeeded) with its manifest beside it; the path on stdout.
  */
 export async function runBackup(args: ParsedArgs, io: CliIO): Promise<ExitCodeValue> {
-  const parsed = outputAndNamespace(args, io);
+  const parsed = flagsOrRefused(args, io);
   if (typeof parsed === "number") return parsed;
   return withCluster(args, io, async (kube) => {
     const state = await readInstallState(kube, parsed.namespace);

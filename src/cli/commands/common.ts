@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import type { NetworkOptions } from "../../checks/verify/index.js";
-import { loadConfig } from "../../config/load.js";
+import { type GivenSources, loadConfig, readGiven } from "../../config/load.js";
 import { formatProblem } from "../../config/types.js";
 import { connect, type ConnectOptions } from "../../kube/client.js";
 import { type AccessQuestion, ClusterAccessError, KubeApiError, type Kube } from "../../kube/types.js";
@@ -14,21 +14,74 @@ import type { CliIO } from "../../base/io.js";
 import { invoked } from "../../base/invocation.js";
 import { widthOf, wrapLines } from "../../ui/wrap.js";
 
-/** --output and the namespace (flag, environment or values file) of the read-only commands; problems printed, exit 2. */
-export function outputAndNamespace(
+/**
+ * The flags every command reads the same way — --output, the settings (flags, environment,
+ * values file: read once), the cluster's, --lock-timeout, --timeout (with the command's default),
+ * the network checks' — whichever of them the command takes. Each problem is pushed to
+ * `problems` (one line, naming the flag); undefined when any of these is wrong.
+ */
+export interface CommandFlags {
+  readonly output: OutputFormat;
+  readonly namespace: string;
+  readonly given: GivenSources;
+  readonly cluster: ConnectOptions;
+  readonly lockTimeoutMs: number;
+  /** --timeout, or the command's default; undefined for a command with neither. */
+  readonly timeoutMs: number | undefined;
+  readonly network: NetworkOptions;
+}
+
+export function commandFlags(
   args: ParsedArgs,
-  io: CliIO,
-): { output: OutputFormat; namespace: string } | ExitCodeValue {
+  io: Pick<CliIO, "stdin" | "env">,
+  problems: string[],
+  defaults: { readonly timeoutMs?: number } = {},
+): CommandFlags | undefined {
+  const before = problems.length;
   const output = (args.strings["output"] ?? "plain") as OutputFormat;
-  const given = loadConfig({ flags: args.strings, env: io.env });
-  const problems = given.ok ? [] : given.problems.map(formatProblem);
   if (!OUTPUT_FORMATS.includes(output))
     problems.push(`--output: ${JSON.stringify(output)} is not allowed: ${OUTPUT_FORMATS.join(" or ")}`);
-  if (problems.length > 0 || !given.ok) {
-    for (const p of problems) io.stderr.write(`mathison-install: ${p}\n`);
-    return ExitCode.usage;
-  }
-  return { output, namespace: given.config.namespace };
+  const given = readGiven({ flags: args.strings, env: io.env });
+  const loaded = loadConfig({ flags: args.strings, env: io.env, given });
+  if (!loaded.ok) problems.push(...loaded.problems.map(formatProblem));
+  const timeoutFlag = args.strings["timeout"];
+  const timeoutMs = timeoutFlag === undefined ? defaults.timeoutMs : parseDuration(timeoutFlag);
+  if (timeoutFlag !== undefined && timeoutMs === undefined)
+    problems.push(`--timeout: ${JSON.stringify(timeoutFlag)} is not allowed: a duration such as 90s, 10m or 1h`);
+  const network = networkOptions(args);
+  if (typeof network === "string") problems.push(network);
+  const cluster = connectOptions(args, io);
+  if (typeof cluster === "string") problems.push(cluster);
+  const lockTimeoutMs = lockTimeout(args);
+  if (typeof lockTimeoutMs === "string") problems.push(lockTimeoutMs);
+  if (
+    problems.length > before ||
+    !loaded.ok ||
+    typeof network === "string" ||
+    typeof cluster === "string" ||
+    typeof lockTimeoutMs === "string"
+  )
+    return undefined;
+  return { output, namespace: loaded.config.namespace, given, cluster, lockTimeoutMs, timeoutMs, network };
+}
+
+/** Bad input, said the one way: each problem on its line, what was not done, where the flags are listed; exit 2. */
+export function refused(
+  problems: readonly string[],
+  io: Pick<CliIO, "stderr">,
+  nothingDone: string,
+  command: string,
+): ExitCodeValue {
+  for (const p of problems)
+    io.stderr.write(`${wrapLines([`mathison-install: ${p}`], widthOf(io.stderr)).join("\n")}\n`);
+  io.stderr.write(`${nothingDone}; ${invoked()} ${command} --help lists the flags\n`);
+  return ExitCode.usage;
+}
+
+/** The common flags of a command that takes no others (a problem: said, exit 2, nothing done). */
+export function flagsOrRefused(args: ParsedArgs, io: CliIO): CommandFlags | ExitCodeValue {
+  const problems: string[] = [];
+  return commandFlags(args, io, problems) ?? refused(problems, io, "nothing was done", args.command);
 }
 
 /** --resolve DOMAIN:ADDRESS and --ca-file PATH, for the checks beyond the cluster; a bad value is the one-line problem. */
@@ -164,20 +217,4 @@ async function missingStateReads(options: ConnectOptions, namespace: string): Pr
 /** Lines on stderr, wrapped at words to the terminal (never inside a word or a command). */
 function say(io: CliIO, lines: readonly string[]): void {
   io.stderr.write(`${wrapLines(lines, widthOf(io.stderr)).join("\n")}\n`);
-}
-
-/** How a command that changes the cluster reaches it, waits for its lock and reaches the domain; each bad flag is a line in `problems`. */
-export function lockedRunFlags(
-  args: ParsedArgs,
-  io: Pick<CliIO, "stdin" | "env">,
-  problems: string[],
-): { cluster: ConnectOptions; lockTimeoutMs: number; network: NetworkOptions } | undefined {
-  const network = networkOptions(args);
-  if (typeof network === "string") problems.push(network);
-  const cluster = connectOptions(args, io);
-  if (typeof cluster === "string") problems.push(cluster);
-  const lockTimeoutMs = lockTimeout(args);
-  if (typeof lockTimeoutMs === "string") problems.push(lockTimeoutMs);
-  if (typeof network === "string" || typeof cluster === "string" || typeof lockTimeoutMs === "string") return undefined;
-  return { cluster, lockTimeoutMs, network };
 }

@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { parseReplaceSecrets, parseRotate } from "../../config/installed.js";
-import { loadConfig, readGiven } from "../../config/load.js";
 import { formatProblem } from "../../config/types.js";
 import {
   runExport as exportPipeline,
@@ -10,11 +9,9 @@ import {
 } from "../../pipeline/gitops.js";
 import { GITOPS_FLAVORS, type GitopsFlavor, type RepoLocation } from "../../render/gitops.js";
 import { widthOf, wrapLines } from "../../ui/wrap.js";
-import { invoked } from "../../base/invocation.js";
 import type { ParsedArgs } from "../args.js";
-import { connectOptions, lockTimeout } from "./common.js";
-import { OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
-import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
+import { commandFlags, refused } from "./common.js";
+import type { ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
 
 /** `mathison-install export --gitops DIR`: see pipeline/gitops.ts. */
@@ -28,7 +25,8 @@ export async function runExport(args: ParsedArgs, io: CliIO): Promise<ExitCodeVa
     problems.push(`--flavor: ${JSON.stringify(flavor)} is not allowed: ${GITOPS_FLAVORS.join(", ")}`);
   const repo = repoLocation(args, dir, flavor, problems);
   const common = commonOptions(args, io, problems);
-  if (problems.length > 0 || !common || dir === undefined) return usage(problems, io, "nothing was written", "export");
+  if (problems.length > 0 || !common || dir === undefined)
+    return refused(problems, io, "nothing was written", "export");
   return exportPipeline({ ...common, dir: resolve(dir), flavor, repo }, output(io));
 }
 
@@ -44,23 +42,16 @@ export async function runSecrets(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
   if (typeof rotate === "string") problems.push(rotate);
   const common = commonOptions(args, io, problems);
   if (problems.length > 0 || !common || typeof rotate === "string")
-    return usage(problems, io, "no Secret was changed", "secrets");
+    return refused(problems, io, "no Secret was changed", "secrets");
   return secretsPipeline({ ...common, replaceSecrets: replace.keys, rotateSecrets: rotate }, output(io));
 }
 
+/** What export and secrets apply take of the common flags. */
 function commonOptions(args: ParsedArgs, io: CliIO, problems: string[]) {
-  const given = readGiven({ flags: args.strings, env: io.env });
-  const loaded = loadConfig({ flags: args.strings, env: io.env, given });
-  if (!loaded.ok) problems.push(...loaded.problems.map(formatProblem));
-  const cluster = connectOptions(args, io);
-  if (typeof cluster === "string") problems.push(cluster);
-  const lockTimeoutMs = lockTimeout(args);
-  if (typeof lockTimeoutMs === "string") problems.push(lockTimeoutMs);
-  const output = args.strings["output"] ?? "plain";
-  if (!OUTPUT_FORMATS.includes(output as OutputFormat))
-    problems.push(`--output: ${JSON.stringify(output)} is not allowed: ${OUTPUT_FORMATS.join(" or ")}`);
-  if (!loaded.ok || typeof cluster === "string" || typeof lockTimeoutMs === "string") return undefined;
-  return { cluster, lockTimeoutMs, namespace: loaded.config.namespace, flags: args.strings, env: io.env, given };
+  const flags = commandFlags(args, io, problems);
+  if (!flags) return undefined;
+  const { cluster, lockTimeoutMs, namespace, given } = flags;
+  return { cluster, lockTimeoutMs, namespace, flags: args.strings, env: io.env, given };
 }
 
 /** The repository the controller follows: required for argocd and flux; the path found from DIR's Git work tree. */
@@ -97,11 +88,4 @@ function output(io: CliIO): GitopsOutput {
     io.stderr.write(`${wrapLines([line], widthOf(io.stderr)).join("\n")}\n`);
   };
   return { say, line: say };
-}
-
-function usage(problems: readonly string[], io: CliIO, nothingDone: string, command: string): ExitCodeValue {
-  for (const p of problems)
-    io.stderr.write(`${wrapLines([`mathison-install: ${p}`], widthOf(io.stderr)).join("\n")}\n`);
-  io.stderr.write(`${nothingDone}; ${invoked()} ${command} --help lists the flags\n`);
-  return ExitCode.usage;
 }

@@ -1,21 +1,19 @@
 import { parseReplaceSecrets, parseRotate } from "../../config/installed.js";
-import { loadConfig, readGiven, type GivenSources } from "../../config/load.js";
+import type { GivenSources } from "../../config/load.js";
 import { formatProblem } from "../../config/types.js";
 import type { FrontEnd } from "../../pipeline/front-end.js";
 import { runInstallPipeline, type PipelineOptions } from "../../pipeline/install.js";
 import type { SecretKey } from "../../config/secret-keys.js";
 import { STAGES, type StageId } from "../../render/stages.js";
-import { OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
+import type { OutputFormat } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
-import { widthOf, wrapLines } from "../../ui/wrap.js";
-import { lockedRunFlags, parseDuration } from "./common.js";
+import { commandFlags, refused } from "./common.js";
 import { scriptFrontEnd } from "../../ui/script-front-end.js";
-import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
+import type { ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
 import { loadTerminal } from "../../ui/load-terminal.js";
-import { invoked } from "../../base/invocation.js";
 
-export { parseDuration };
+export { parseDuration } from "./common.js";
 
 /** What the flags say of a run, checked before the cluster is touched. */
 interface InstallRun {
@@ -75,32 +73,22 @@ export async function runPreflight(args: ParsedArgs, io: CliIO): Promise<ExitCod
 
 /** The flags of an install (or its preflight) as pipeline options; every problem printed, exit 2. */
 function installRun(args: ParsedArgs, io: CliIO): InstallRun | ExitCodeValue {
-  const output = (args.strings["output"] ?? "plain") as OutputFormat;
   const problems: string[] = [];
-  if (!OUTPUT_FORMATS.includes(output))
-    problems.push(`--output: ${JSON.stringify(output)} is not allowed: ${OUTPUT_FORMATS.join(" or ")}`);
-  const timeoutFlag = args.strings["timeout"];
-  const timeoutMs = timeoutFlag === undefined ? undefined : parseDuration(timeoutFlag);
-  if (timeoutFlag !== undefined && timeoutMs === undefined)
-    problems.push(`--timeout: ${JSON.stringify(timeoutFlag)} is not allowed: a duration such as 90s, 10m or 1h`);
+  // Missing values may still come from the install record; invalid ones are invalid anyway.
+  const flags = commandFlags(args, io, problems);
   const replace = parseReplaceSecrets(args.strings["replace-secret"]);
   problems.push(...replace.problems.map(formatProblem));
   const rotate = parseRotate(args.strings["rotate"]);
   if (typeof rotate === "string") problems.push(rotate);
-  // Missing values may still come from the install record; invalid ones are invalid anyway.
-  const read = readGiven({ flags: args.strings, env: io.env });
-  const given = loadConfig({ flags: args.strings, env: io.env, given: read });
-  if (!given.ok) problems.push(...given.problems.map(formatProblem));
-  const flags = lockedRunFlags(args, io, problems);
-  if (problems.length > 0 || !given.ok || !flags) return usage(problems, io);
-  const { cluster, lockTimeoutMs, network } = flags;
+  if (problems.length > 0 || !flags) return refused(problems, io, "nothing was applied", args.command);
+  const { cluster, lockTimeoutMs, network, timeoutMs, output } = flags;
   const timeoutsMs =
     timeoutMs === undefined
       ? undefined
       : (Object.fromEntries(STAGES.map((s) => [s.id, timeoutMs])) as Record<StageId, number>);
   const options: PipelineOptions = {
     cluster,
-    namespace: given.config.namespace,
+    namespace: flags.namespace,
     dryRun: args.booleans["dry-run"] ?? false,
     pull: args.booleans["pull"] ?? false,
     skipPreflight: args.booleans["skip-preflight"] ?? false,
@@ -118,7 +106,7 @@ function installRun(args: ParsedArgs, io: CliIO): InstallRun | ExitCodeValue {
     output,
     replaceSecrets: replace.keys,
     rotateSecrets: typeof rotate === "string" ? [] : rotate,
-    given: read,
+    given: flags.given,
   };
 }
 
@@ -139,11 +127,4 @@ export function isCI(env: Readonly<Record<string, string | undefined>>): boolean
   const ci = env["CI"];
   if (ci !== undefined) return ci !== "0" && ci.toLowerCase() !== "false";
   return env["CONTINUOUS_INTEGRATION"] !== undefined || Object.keys(env).some((k) => k.startsWith("CI_"));
-}
-
-function usage(problems: readonly string[], io: CliIO): ExitCodeValue {
-  for (const p of problems)
-    io.stderr.write(`${wrapLines([`mathison-install: ${p}`], widthOf(io.stderr)).join("\n")}\n`);
-  io.stderr.write(`nothing was applied; ${invoked()} install --help lists every setting\n`);
-  return ExitCode.usage;
 }

@@ -4,9 +4,9 @@ import type { OutputFormat } from "../../ui/choose-reporter.js";
 import { scriptFrontEnd } from "../../ui/script-front-end.js";
 import { widthOf, wrapLines } from "../../ui/wrap.js";
 import type { ParsedArgs } from "../args.js";
-import { lockedRunFlags, outputAndNamespace, parseDuration } from "./common.js";
+import { commandFlags, refused } from "./common.js";
 import { isNonInteractive } from "./install.js";
-import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
+import type { ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
 import { loadTerminal } from "../../ui/load-terminal.js";
 import { invoked } from "../../base/invocation.js";
@@ -18,9 +18,8 @@ const DEFAULT_TIMEOUT_MS = 10 * 60_000;
  * A person confirms by typing the namespace; a script says --yes.
  */
 export async function runRestore(args: ParsedArgs, io: CliIO): Promise<ExitCodeValue> {
-  const parsed = outputAndNamespace(args, io);
-  if (typeof parsed === "number") return parsed;
   const problems: string[] = [];
+  const flags = commandFlags(args, io, problems, { timeoutMs: DEFAULT_TIMEOUT_MS });
   const files = args.positionals ?? [];
   if (files.length !== 1)
     problems.push(
@@ -29,20 +28,11 @@ export async function runRestore(args: ParsedArgs, io: CliIO): Promise<ExitCodeV
   const interactive = !isNonInteractive(args, io);
   if (!interactive && !args.booleans["yes"])
     problems.push("--yes: missing: a non-interactive restore replaces the database only when told to; add --yes");
-  const timeoutFlag = args.strings["timeout"];
-  const timeoutMs = timeoutFlag === undefined ? DEFAULT_TIMEOUT_MS : parseDuration(timeoutFlag);
-  if (timeoutMs === undefined)
-    problems.push(`--timeout: ${JSON.stringify(timeoutFlag)} is not allowed: a duration such as 90s or 10m`);
-  const flags = lockedRunFlags(args, io, problems);
-  if (problems.length > 0 || timeoutMs === undefined || !flags) {
-    for (const p of problems) io.stderr.write(`mathison-install: ${p}\n`);
-    io.stderr.write(`nothing was restored; ${invoked()} restore --help lists the flags\n`);
-    return ExitCode.usage;
-  }
-  const { cluster, lockTimeoutMs, network } = flags;
-  const frontEnd = await restoreFrontEnd(io, parsed.output, interactive);
+  if (problems.length > 0 || !flags) return refused(problems, io, "nothing was restored", "restore");
+  const { cluster, lockTimeoutMs, network, namespace } = flags;
+  const frontEnd = await restoreFrontEnd(io, flags.output, interactive);
   return restorePipeline(
-    { cluster, namespace: parsed.namespace, file: resolve(files[0]!), lockTimeoutMs, timeoutMs, network },
+    { cluster, namespace, file: resolve(files[0]!), lockTimeoutMs, timeoutMs: flags.timeoutMs!, network },
     frontEnd,
   );
 }

@@ -5,14 +5,14 @@ import { widthOf, wrapLines } from "../../ui/wrap.js";
 import type { Kube } from "../../kube/types.js";
 import type { OutputFormat } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
-import { outputAndNamespace, withCluster } from "./common.js";
+import { flagsOrRefused, withCluster } from "./common.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
 import { invoked } from "../../base/invocation.js";
 
 /** `mathison-install status`: the install at a glance on stdout (text or one JSON document); exit 0 only when healthy. */
 export async function runStatus(args: ParsedArgs, io: CliIO): Promise<ExitCodeValue> {
-  const parsed = outputAndNamespace(args, io);
+  const parsed = flagsOrRefused(args, io);
   if (typeof parsed === "number") return parsed;
   const { output, namespace } = parsed;
   if (args.booleans["all-namespaces"]) return withCluster(args, io, (kube) => allNamespaces(kube, output, io));

@@ -2,7 +2,7 @@ import { secretValuesOf } from "../../pipeline/session.js";
 import { readInstallState } from "../../record/store.js";
 import { collectBundle, SecretInBundleError, writeBundle } from "../../support/bundle.js";
 import type { ParsedArgs } from "../args.js";
-import { outputAndNamespace, withCluster } from "./common.js";
+import { flagsOrRefused, withCluster } from "./common.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
 import { packageVersion } from "../../base/version.js";
@@ -10,7 +10,7 @@ import { JsonReporter } from "../../ui/json-reporter.js";
 
 /** `mathison-install support-bundle`: what someone helping needs, redacted, in one file whose path goes to stdout. */
 export async function runSupportBundle(args: ParsedArgs, io: CliIO): Promise<ExitCodeValue> {
-  const parsed = outputAndNamespace(args, io);
+  const parsed = flagsOrRefused(args, io);
   if (typeof parsed === "number") return parsed;
   return withCluster(args, io, async (kube) => {
     const state = await readInstallState(kube, parsed.namespace);

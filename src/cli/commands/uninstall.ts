@@ -1,19 +1,16 @@
-import { loadConfig } from "../../config/load.js";
-import { formatProblem } from "../../config/types.js";
 import {
   runUninstall as uninstallPipeline,
   type RemovalPlan,
   type UninstallFrontEnd,
 } from "../../pipeline/uninstall.js";
-import { OUTPUT_FORMATS, type OutputFormat } from "../../ui/choose-reporter.js";
+import type { OutputFormat } from "../../ui/choose-reporter.js";
 import { scriptFrontEnd as script } from "../../ui/script-front-end.js";
 import type { ParsedArgs } from "../args.js";
-import { connectOptions, lockTimeout, parseDuration } from "./common.js";
+import { commandFlags, refused } from "./common.js";
 import { isNonInteractive } from "./install.js";
-import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
+import type { ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
 import { loadTerminal } from "../../ui/load-terminal.js";
-import { invoked } from "../../base/invocation.js";
 
 const DEFAULT_TIMEOUT_MS = 2 * 60_000;
 
@@ -22,15 +19,8 @@ const DEFAULT_TIMEOUT_MS = 2 * 60_000;
  * Secret stay unless --delete-data. A person confirms by typing the namespace; a script says --yes.
  */
 export async function runUninstall(args: ParsedArgs, io: CliIO): Promise<ExitCodeValue> {
-  const output = (args.strings["output"] ?? "plain") as OutputFormat;
-  const given = loadConfig({ flags: args.strings, env: io.env });
-  const problems = given.ok ? [] : given.problems.map(formatProblem);
-  if (!OUTPUT_FORMATS.includes(output))
-    problems.push(`--output: ${JSON.stringify(output)} is not allowed: ${OUTPUT_FORMATS.join(" or ")}`);
-  const timeoutFlag = args.strings["timeout"];
-  const timeoutMs = timeoutFlag === undefined ? DEFAULT_TIMEOUT_MS : parseDuration(timeoutFlag);
-  if (timeoutMs === undefined)
-    problems.push(`--timeout: ${JSON.stringify(timeoutFlag)} is not allowed: a duration such as 90s, 10m or 1h`);
+  const problems: string[] = [];
+  const flags = commandFlags(args, io, problems, { timeoutMs: DEFAULT_TIMEOUT_MS });
   const interactive = !isNonInteractive(args, io);
   const deleteData = args.booleans["delete-data"] ?? false;
   if (!interactive && !args.booleans["yes"]) {
@@ -38,27 +28,15 @@ export async function runUninstall(args: ParsedArgs, io: CliIO): Promise<ExitCod
       `--yes: missing: a non-interactive uninstall deletes the install only when told to; add --yes${deleteData ? " (with --delete-data the database volumes and the Secret go too)" : " (the database volumes and the Secret stay; --delete-data deletes them too)"}`,
     );
   }
-  const cluster = connectOptions(args, io);
-  if (typeof cluster === "string") problems.push(cluster);
-  const lockTimeoutMs = lockTimeout(args);
-  if (typeof lockTimeoutMs === "string") problems.push(lockTimeoutMs);
-  if (
-    problems.length > 0 ||
-    !given.ok ||
-    timeoutMs === undefined ||
-    typeof cluster === "string" ||
-    typeof lockTimeoutMs === "string"
-  ) {
-    for (const p of problems) io.stderr.write(`mathison-install: ${p}\n`);
-    io.stderr.write(`nothing was deleted; ${invoked()} uninstall --help lists the flags\n`);
-    return ExitCode.usage;
-  }
+  if (problems.length > 0 || !flags) return refused(problems, io, "nothing was deleted", "uninstall");
+  const { cluster, lockTimeoutMs, namespace, output } = flags;
+  const timeoutMs = flags.timeoutMs!;
   const frontEnd = interactive ? await interactiveFrontEnd(args, io) : await scriptFrontEnd(args, io, output);
   return uninstallPipeline(
     {
       cluster,
       lockTimeoutMs,
-      namespace: given.config.namespace,
+      namespace,
       deleteData,
       timeoutMs,
       backup: { skip: args.booleans["no-backup"] ?? false, dir: args.strings["backup-dir"] },

@@ -3,7 +3,7 @@ import { verifyInstall, type VerifyFrontEnd } from "../../pipeline/verify.js";
 import { chooseReporter } from "../../ui/choose-reporter.js";
 import { scriptVerifyFrontEnd } from "../../ui/script-checklist.js";
 import type { ParsedArgs } from "../args.js";
-import { networkOptions, outputAndNamespace, withCluster } from "./common.js";
+import { flagsOrRefused, withCluster } from "./common.js";
 import { isNonInteractive } from "./install.js";
 import { ExitCode, type ExitCodeValue } from "../../base/exit-codes.js";
 import type { CliIO } from "../../base/io.js";
@@ -16,13 +16,9 @@ import { loadTerminal } from "../../ui/load-terminal.js";
  * a `verified` event. Exit 10 when a check fails (or a manual one was answered no).
  */
 export async function runVerify(args: ParsedArgs, io: CliIO): Promise<ExitCodeValue> {
-  const parsed = outputAndNamespace(args, io);
+  const parsed = flagsOrRefused(args, io);
   if (typeof parsed === "number") return parsed;
-  const network = networkOptions(args);
-  if (typeof network === "string") {
-    io.stderr.write(`mathison-install: ${network}\n`);
-    return ExitCode.usage;
-  }
+  const network = parsed.network;
   const startedAt = Date.now();
   return withCluster(args, io, async (kube) => {
     const { fe, reporter } = await frontEnd(args, io, parsed.output);
