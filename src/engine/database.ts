@@ -55,6 +55,11 @@ export interface SqlOptions {
   /** Each statement's `statement_timeout` and `lock_timeout`: no wait on the database is unbounded. */
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
+  /**
+   * A constant statement that holds no secret (a check's SELECT 1), given as psql's -c: no stdin
+   * to keep open, so nothing of the session outlives the statement when a run goes away mid-exec.
+   */
+  readonly constant?: boolean;
 }
 
 export interface SqlResult {
@@ -73,9 +78,9 @@ export interface SqlResult {
 export async function runSql(d: Database, sql: string, options: SqlOptions): Promise<SqlResult> {
   const input = Buffer.from(sql.endsWith("\n") ? sql : `${sql}\n`);
   const ms = String(Math.max(1, Math.round(options.timeoutMs)));
-  const script =
-    'head -c "$0" | PGAPPNAME="$1" PGOPTIONS="-c statement_timeout=$2 -c lock_timeout=$2" ' +
-    'psql -X -q -tA -v ON_ERROR_STOP=1 -U "$3" -d "$4"';
+  const env = 'PGAPPNAME="$1" PGOPTIONS="-c statement_timeout=$2 -c lock_timeout=$2" ';
+  const psql = 'psql -X -q -tA -v ON_ERROR_STOP=1 -U "$3" -d "$4"';
+  const script = options.constant ? `${env}${psql} -c "$0"` : `head -c "$0" | ${env}${psql}`;
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on("data", (c: Buffer) => chunks.push(c));
@@ -83,8 +88,21 @@ export async function runSql(d: Database, sql: string, options: SqlOptions): Pro
     d.namespace,
     POSTGRES_POD,
     POSTGRES_CONTAINER,
-    ["sh", "-c", script, String(input.length), options.session, ms, d.user, options.db ?? d.db],
-    { stdin: Readable.from([input]), stdout: out, ...(options.signal ? { signal: options.signal } : {}) },
+    [
+      "sh",
+      "-c",
+      script,
+      options.constant ? sql : String(input.length),
+      options.session,
+      ms,
+      d.user,
+      options.db ?? d.db,
+    ],
+    {
+      ...(options.constant ? {} : { stdin: Readable.from([input]) }),
+      stdout: out,
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
   );
   return { exitCode: result.exitCode, stdout: Buffer.concat(chunks).toString("utf8"), stderr: result.stderr };
 }

@@ -45,7 +45,8 @@ export class RestoreError extends Error {
  * them) and the databases it left are dropped. Says what it found, one phrase each.
  */
 export async function clearLeftovers(d: Database, timeoutMs: number): Promise<string[]> {
-  const ended = await endLeftSessions(d, [SESSION], timeoutMs);
+  // A verify's check session too: one a run left (its exec dropped) would hold the old database open.
+  const ended = await endLeftSessions(d, [SESSION, SESSION_NAMES.verify], timeoutMs);
   const names = [restoringName(d.db), replacedName(d.db)];
   const left = (
     await querySql(

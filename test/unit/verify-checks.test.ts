@@ -25,7 +25,7 @@ function databases(fake: FakeKube, answers: { select1?: string; vector?: string;
   fake.execAnswer = (pod, command) => {
     if (answers.fail && pod === "postgres-0") return { exitCode: 2, stdout: "", stderr: answers.fail };
     if (pod === "redis-0") return { exitCode: 0, stdout: `${answers.ping ?? "PONG"}\n`, stderr: "" };
-    const sql = fake.stdinSeen?.toString() ?? command.join(" ");
+    const sql = command.join(" ");
     if (/SELECT 1/.test(sql)) return { exitCode: 0, stdout: `${answers.select1 ?? "1"}\n`, stderr: "" };
     if (/pg_extension/.test(sql)) return { exitCode: 0, stdout: answers.vector ?? "0.8.1\n", stderr: "" };
     return { exitCode: 0, stdout: "", stderr: "" };
@@ -67,12 +67,21 @@ describe("verification checks against the in-memory cluster", () => {
     assert.ok(o.hint);
   });
 
-  it("postgres-query: SELECT 1 returns 1 (the SQL sent on stdin, never in argv); psql's error is named", async () => {
+  it("postgres-query: SELECT 1 returns 1 (psql -c in a named session: no stdin left open); psql's error is named", async () => {
     const fake = healthy();
+    let argv: readonly string[] = [];
+    const answer = fake.execAnswer;
+    fake.execAnswer = (pod, command) => {
+      argv = command;
+      return answer(pod, command);
+    };
     const ok = await outcome("postgres-query", fake);
     assert.equal(ok.status, "pass", ok.message);
     assert.equal(ok.message, "SELECT 1 as mathison in database mathison returned 1");
-    assert.match(fake.stdinSeen!.toString(), /SELECT 1/);
+    assert.equal(argv[3], "SELECT 1");
+    assert.match(argv[2]!, /psql .* -c "\$0"$/);
+    assert.equal(argv[4], "mathison-install verify", "the session named, so a restore can end one left behind");
+    assert.equal(fake.stdinSeen, undefined);
     databases(fake, { fail: 'psql: error: connection to server on socket "/run/x" failed: No such file or directory' });
     const broken = await outcome("postgres-query", fake);
     assert.equal(broken.status, "fail");

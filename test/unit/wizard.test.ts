@@ -114,15 +114,20 @@ describe("asking", () => {
     return { input, output, screen: () => screen.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "") };
   };
   const tick = () => new Promise((r) => setTimeout(r, 30));
+  /** Waits (up to 5 s, however loaded the machine) until the screen shows `re`. */
+  const shows = async (t: ReturnType<typeof terminal>, re: RegExp): Promise<void> => {
+    for (let waited = 0; !re.test(t.screen()) && waited < 5_000; waited += 10)
+      await new Promise((r) => setTimeout(r, 10));
+    assert.match(t.screen(), re);
+  };
 
   it("re-asks an invalid answer with what is allowed, then takes a valid one", async () => {
     const t = terminal();
     const qs = planQuestions({ supplied: new Set(FIELD_KEYS.filter((k) => k !== "domain")), facts });
     const answers = askQuestions(qs, t, () => undefined);
-    await tick();
+    await shows(t, /Domain of the web UI/);
     t.input.write("bad_domain\r");
-    await tick();
-    assert.match(t.screen(), /Allowed: an RFC 1123 host name/);
+    await shows(t, /Allowed: an RFC 1123 host name/);
     t.input.write("\x15chat.example.com\r");
     assert.deepEqual(Object.keys(await answers), ["domain"]);
     assert.equal((await answers).domain!.value, "chat.example.com");

@@ -61,7 +61,7 @@ async function psql(
   sql: string,
 ): Promise<{ result: SqlResult; user: string; db: string; command: string }> {
   const d = await databaseOf(ctx.kube, ctx.state.namespace);
-  const result = await runSql(d, sql, { session: SESSION_NAMES.verify, timeoutMs: CHECK_TIMEOUT_MS });
+  const result = await runSql(d, sql, { session: SESSION_NAMES.verify, timeoutMs: CHECK_TIMEOUT_MS, constant: true });
   return {
     result,
     user: d.user,
