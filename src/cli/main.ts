@@ -47,8 +47,10 @@ export async function main(argv: readonly string[], given: CliIO): Promise<ExitC
   });
   const startedAt = Date.now();
   newJsonStream();
+  const json = writesJsonLines(argv);
+  if (json) doneOnSignal(io, startedAt);
   const code = await runCommand(argv, io);
-  if (writesJsonLines(argv)) closeStream(io, code, startedAt);
+  if (json) closeStream(io, code, startedAt);
   return code;
 }
 
@@ -107,7 +109,6 @@ async function runCommand(argv: readonly string[], io: CliIO): Promise<ExitCodeV
       io.stdout.write(helpText(packageVersion(), named ? args.command : undefined, widthOf(io.stdout)));
       return ExitCode.ok;
     }
-    if (args.strings["output"] === "json" && args.command !== "status") doneOnSignal(io);
     switch (args.command) {
       case "render": {
         const { loadConfig, runRender } = await commands();
@@ -149,22 +150,11 @@ async function runCommand(argv: readonly string[], io: CliIO): Promise<ExitCodeV
  * over (planning, verifying: nothing to release): `done`, interrupted, as every stream ends. The
  * launcher's handler defers to this one; a run's own (whileInterruptible) to neither.
  */
-function doneOnSignal(io: CliIO): void {
-  const startedAt = Date.now();
+function doneOnSignal(io: CliIO, startedAt: number): void {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.on(signal, () => {
       if (process.listenerCount(signal) > 2) return;
-      // Written out here rather than by engine/events.ts's doneOf: --help and --version load none of the engine.
-      if (!jsonDoneWritten())
-        new JsonReporter(io.stdout).event({
-          event: "done",
-          ok: false,
-          outcome: "interrupted",
-          elapsedMs: Date.now() - startedAt,
-          applied: 0,
-          total: 0,
-          message: "interrupted",
-        });
+      closeStream(io, ExitCode.interrupted, startedAt);
       io.stderr.write("mathison-install: interrupted\n");
       process.exitCode = ExitCode.interrupted;
       io.stdout.write("", () => process.exit(ExitCode.interrupted));
