@@ -1,61 +1,27 @@
 import { createHash } from "node:crypto";
-import {
-  closeSync,
-  createReadStream,
-  createWriteStream,
-  fsyncSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { homedir } from "node:os";
-import { basename, dirname, join } from "node:path";
-import { PassThrough, Transform } from "node:stream";
+import { closeSync, createWriteStream, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
+import { PassThrough, Readable, type Transform } from "node:stream";
 import type { ExecStreamResult, Kube } from "../kube/types.js";
 import { boundYoungGeneration } from "../base/young-generation.js";
 import { fileProblem } from "../base/file-errors.js";
 import { newestMigrationJob } from "./migration.js";
 import {
-  type Database,
   databaseNames,
   POSTGRES_CONTAINER,
   POSTGRES_POD,
-  querySql,
+  ROWS_SQL,
   SCHEMA_SQL,
   schemaOf,
   type SchemaSummary,
   SESSION_NAMES,
 } from "./database.js";
 import { REDIS_CONTAINER, REDIS_POD } from "../facts/names.js";
+import { BackupError, type BackupManifest, MANIFEST_FORMAT } from "./backup-files.js";
+import { WithoutEofMark } from "./redis-snapshot.js";
 
-/** How many snapshots taken before migrations are kept per install; older ones are deleted. */
-export const SNAPSHOTS_KEPT = 5;
-const MANIFEST_FORMAT = "mathison-install-backup/1";
-
-/** What a backup holds and where it came from: written beside the dump as FILE.json. */
-export interface BackupManifest {
-  readonly format: typeof MANIFEST_FORMAT;
-  readonly installerVersion: string;
-  readonly createdAt: string;
-  readonly context: string;
-  readonly namespace: string;
-  readonly database: { readonly name: string; readonly user: string; readonly sizeBytes: number | undefined };
-  readonly images: { readonly web?: string | undefined; readonly worker?: string | undefined };
-  /** The tables and extensions the database held just before the dump: a restore checks its result against them. */
-  readonly schema?: SchemaSummary;
-  /** The newest migration Job when the dump was taken: the schema the data is at. */
-  readonly lastMigration: string | undefined;
-  /** The dump's file name (beside this manifest), its size and sha256. */
-  readonly file: string;
-  readonly bytes: number;
-  readonly sha256: string;
-  /** `backup --include-redis`: Redis's RDB snapshot (BullMQ's queued jobs) beside the dump. */
-  readonly redis?: { readonly file: string; readonly bytes: number; readonly sha256: string };
-}
+/** How DUMP_SQL says pg_dump failed: psql itself exits 0 after a `\\!` command. */
+const DUMP_FAILED = "mathison-install: pg_dump exited";
 
 export interface BackupInput {
   readonly namespace: string;
@@ -70,9 +36,6 @@ export interface BackupInput {
   readonly signal?: AbortSignal;
 }
 
-/** A backup that could not be made; nothing is left behind but what was there before. */
-export class BackupError extends Error {}
-
 /**
  * `pg_dump --format=custom` of the application's database (and with `includeRedis` an RDB
  * snapshot of Redis beside it, `FILE.rdb`), each streamed through `pods/exec` into a `.partial`
@@ -83,10 +46,9 @@ export class BackupError extends Error {}
 export async function takeBackup(kube: Kube, input: BackupInput): Promise<BackupManifest> {
   const { namespace, file } = input;
   const { user, db } = await databaseNames(kube, namespace);
-  const [{ sizeBytes, schema }, lastMigration] = await Promise.all([
-    databaseFacts({ kube, namespace, user, db }),
-    kube.list("batch/v1", "Job", namespace).then((l) => newestMigrationJob(l.items)?.metadata.name),
-  ]);
+  const lastMigration = await kube
+    .list("batch/v1", "Job", namespace)
+    .then((l) => newestMigrationJob(l.items)?.metadata.name);
   boundYoungGeneration();
   const started = Date.now();
   const progress = (done: number) => (bytes: number) => input.onProgress?.(done + bytes, Date.now() - started);
@@ -98,7 +60,8 @@ export async function takeBackup(kube: Kube, input: BackupInput): Promise<Backup
       namespace,
       pod: POSTGRES_POD,
       container: POSTGRES_CONTAINER,
-      command: ["pg_dump", "--format=custom", "--compress=1", "-U", user, "-d", db],
+      command: ["sh", "-c", DUMP_SCRIPT, String(Buffer.byteLength(DUMP_SQL)), SESSION_NAMES.backup, user, db],
+      stdin: DUMP_SQL,
       file,
       what: "pg_dump",
       onProgress: progress(0),
@@ -118,19 +81,21 @@ export async function takeBackup(kube: Kube, input: BackupInput): Promise<Backup
         })
       : undefined;
     input.onProgress?.(dump.bytes + (redis?.bytes ?? 0), Date.now() - started);
+    const facts = factsOf(dump.stderr);
     const manifest: BackupManifest = {
       format: MANIFEST_FORMAT,
       installerVersion: input.installerVersion,
       createdAt: new Date(started).toISOString(),
       context: kube.contextName,
       namespace,
-      database: { name: db, user, sizeBytes },
-      ...(schema ? { schema } : {}),
+      database: { name: db, user, sizeBytes: facts.sizeBytes },
+      schema: facts.schema,
       images: input.images,
       lastMigration,
       file: basename(file),
-      ...dump,
-      ...(redis ? { redis: { file: basename(`${file}.rdb`), ...redis } } : {}),
+      bytes: dump.bytes,
+      sha256: dump.sha256,
+      ...(redis ? { redis: { file: basename(`${file}.rdb`), bytes: redis.bytes, sha256: redis.sha256 } } : {}),
     };
     writeFileSync(`${file}.json.partial`, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600, flush: true });
     // The commit: the data first, the manifest last (restore takes a dump only with its manifest).
@@ -147,6 +112,8 @@ export async function takeBackup(kube: Kube, input: BackupInput): Promise<Backup
 interface Streamed {
   readonly bytes: number;
   readonly sha256: string;
+  /** What the command said besides its output (the dump's facts, see DUMP_SQL). */
+  readonly stderr: string;
 }
 
 interface ExecToFile {
@@ -161,37 +128,9 @@ interface ExecToFile {
   readonly signal: AbortSignal | undefined;
   /** What the output passes through before it is hashed and written. */
   readonly through?: Transform;
+  /** The command's input, whole (never a secret: the API server may log nothing of it, but it is not needed to). */
+  readonly stdin?: string;
 }
-
-/**
- * `redis-cli --rdb -` (Redis 7.0 at least) ends its output with the 40-hex-digit mark that ended
- * the replication stream; written to a file it would truncate it, to stdout it cannot. The RDB
- * proper ends with the EOF opcode (0xFF) and an 8-byte checksum: a stream whose last 49 bytes
- * are that and 40 hex digits loses the 40. Anything else passes unchanged.
- */
-export class WithoutEofMark extends Transform {
-  private held = Buffer.alloc(0);
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
-    const all = Buffer.concat([this.held, chunk]);
-    const keep = Math.max(0, all.length - EOF_TAIL);
-    if (keep > 0) this.push(all.subarray(0, keep));
-    this.held = all.subarray(keep);
-    done();
-  }
-
-  override _flush(done: () => void): void {
-    const marked =
-      this.held.length === EOF_TAIL &&
-      this.held[0] === 0xff &&
-      /^[0-9a-f]{40}$/.test(this.held.subarray(9).toString("latin1"));
-    this.push(marked ? this.held.subarray(0, 9) : this.held);
-    done();
-  }
-}
-
-/** 0xFF, the 8-byte checksum, the 40-byte mark. */
-const EOF_TAIL = 49;
 
 /** A command's stdout, streamed through exec into FILE.partial (on disk once it exited 0). */
 async function execToFile(kube: Kube, x: ExecToFile): Promise<Streamed> {
@@ -217,9 +156,11 @@ async function execToFile(kube: Kube, x: ExecToFile): Promise<Streamed> {
   });
   sink.pipe(disk);
   const ticker = setInterval(() => x.onProgress(bytes), 250);
+  let stderr = "";
   try {
     const result = await kube.execStream(x.namespace, x.pod, x.container, x.command, {
       stdout: sink,
+      ...(x.stdin === undefined ? {} : { stdin: Readable.from([Buffer.from(x.stdin)]) }),
       signal: stop.signal,
     });
     sink.end();
@@ -228,8 +169,9 @@ async function execToFile(kube: Kube, x: ExecToFile): Promise<Streamed> {
       disk.once("finish", resolve);
       disk.once("error", reject);
     });
-    if (result.exitCode !== 0)
-      throw new BackupError(`${x.what} exited ${result.exitCode}: ${firstLine(result.stderr) || "no message"}`);
+    stderr = result.stderr;
+    const failed = failureOf(x.what, result);
+    if (failed) throw new BackupError(failed);
     fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
@@ -240,7 +182,7 @@ async function execToFile(kube: Kube, x: ExecToFile): Promise<Streamed> {
   }
   closeSync(fd);
   // Left as FILE.partial: takeBackup renames every file once all are complete.
-  return { bytes, sha256: hash.digest("hex") };
+  return { bytes, sha256: hash.digest("hex"), stderr };
 }
 
 function openPartial(path: string): number {
@@ -260,136 +202,49 @@ function asBackupError(err: unknown, file: string): Error {
   return new BackupError(`the dump stopped: ${(err as Error).message}; the partial files were removed`);
 }
 
-/** The database's size and what it holds, read just before the dump; unknown (not fatal) when psql fails. */
-async function databaseFacts(
-  d: Database,
-): Promise<{ sizeBytes: number | undefined; schema: SchemaSummary | undefined }> {
-  try {
-    const rows = await querySql(
-      d,
-      `SELECT 'size', pg_database_size(current_database())::text UNION ALL ${SCHEMA_SQL}`,
-      {
-        session: SESSION_NAMES.backup,
-        timeoutMs: 30_000,
-      },
-    );
-    const size = Number(rows.find((r) => r[0] === "size")?.[1]);
-    return { sizeBytes: Number.isFinite(size) ? size : undefined, schema: schemaOf(rows) };
-  } catch {
-    return { sizeBytes: undefined, schema: undefined };
-  }
+/**
+ * The dump and what the manifest records of the database, in one snapshot: a psql session opens
+ * a REPEATABLE READ transaction, exports its snapshot, writes the database's size, tables,
+ * extensions and each table's rows (count, checksum) to stderr, then runs pg_dump on that same
+ * snapshot. So the counts are exactly what the dump holds, however busy the database is.
+ */
+const DUMP_SQL = [
+  "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;",
+  "SELECT pg_export_snapshot() AS snapshot \\gset",
+  "\\setenv MATHISON_SNAPSHOT :snapshot",
+  "\\o |cat >&2",
+  "SELECT 'size', pg_database_size(current_database())::text;",
+  SCHEMA_SQL,
+  ROWS_SQL,
+  "\\o",
+  `\\! pg_dump --snapshot="$MATHISON_SNAPSHOT" --format=custom --compress=1 || echo "${DUMP_FAILED} $?" >&2`,
+  "COMMIT;",
+  "",
+].join("\n");
+export const DUMP_SCRIPT =
+  'head -c "$0" | PGAPPNAME="$1" PGUSER="$2" PGDATABASE="$3" psql -X -q -tA -v ON_ERROR_STOP=1';
+
+/** The facts DUMP_SQL wrote on stderr. */
+export function factsOf(stderr: string): { sizeBytes: number | undefined; schema: SchemaSummary } {
+  const rows = stderr
+    .split("\n")
+    .filter((l) => /^(size|table|extension|rows)\|/.test(l))
+    .map((l) => l.split("|"));
+  const size = Number(rows.find((r) => r[0] === "size")?.[1]);
+  return { sizeBytes: Number.isFinite(size) ? size : undefined, schema: schemaOf(rows) };
+}
+
+/** Why a streamed command failed, in a line; "" when it did not (pg_dump's own status comes as a mark, psql's is the exit code). */
+export function failureOf(what: string, result: ExecStreamResult): string {
+  const lines = result.stderr.split("\n");
+  const said = lines.find((l) => /^(pg_dump|psql|ERROR|FATAL|redis-cli|sh):?/i.test(l.trim())) ?? "";
+  const mark = lines.find((l) => l.startsWith(DUMP_FAILED));
+  if (mark) return `pg_dump exited ${mark.slice(DUMP_FAILED.length).trim()}: ${said || "no message"}`;
+  if (result.exitCode !== 0)
+    return `${what} exited ${result.exitCode}: ${said || firstLine(result.stderr) || "no message"}`;
+  return "";
 }
 
 function firstLine(text: string): string {
   return text.trim().split("\n")[0] ?? "";
-}
-
-/** Where snapshots before migrations go: `$XDG_DATA_HOME/mathison-install/backups/<context>/<namespace>/`. */
-export function snapshotDir(
-  env: Readonly<Record<string, string | undefined>>,
-  context: string,
-  namespace: string,
-): string {
-  const data = env["XDG_DATA_HOME"] || join(env["HOME"] || homedir(), ".local", "share");
-  return join(data, "mathison-install", "backups", safeName(context), namespace);
-}
-
-/** A file name that sorts by time: `mathison-20261127T113000Z.dump`. */
-export function backupFileName(namespace: string, at: Date = new Date()): string {
-  return `${namespace}-${at
-    .toISOString()
-    .replace(/[-:]/g, "")
-    .replace(/\.\d+Z$/, "Z")}.dump`;
-}
-
-/** Deletes all but the newest `kept` dumps (and their manifests) in `dir`. */
-export function pruneSnapshots(dir: string, kept: number = SNAPSHOTS_KEPT): string[] {
-  const dumps = readdirSync(dir)
-    .filter((f) => f.endsWith(".dump"))
-    .sort();
-  const old = dumps.slice(0, Math.max(0, dumps.length - kept));
-  for (const f of old) {
-    rmSync(join(dir, f), { force: true });
-    rmSync(join(dir, `${f}.json`), { force: true });
-    rmSync(join(dir, `${f}.rdb`), { force: true });
-  }
-  return old;
-}
-
-function safeName(context: string): string {
-  return context.replace(/[^A-Za-z0-9._-]/g, "_");
-}
-
-/** Reads a backup's manifest and checks the dump against it: its size and sha256. */
-export async function checkBackup(file: string): Promise<BackupManifest> {
-  try {
-    statSync(file);
-  } catch (err) {
-    throw new BackupError(`the dump ${file} ${fileProblem(err)}`);
-  }
-  let text: string;
-  try {
-    text = readFileSync(`${file}.json`, "utf8");
-  } catch (err) {
-    throw new BackupError(
-      `its manifest ${file}.json ${fileProblem(err)}: a backup is the dump and its manifest beside it`,
-    );
-  }
-  let manifest: BackupManifest;
-  try {
-    manifest = JSON.parse(text) as BackupManifest;
-  } catch {
-    throw new BackupError(`its manifest ${file}.json is not JSON: a backup is the dump and its manifest beside it`);
-  }
-  if (manifest.format !== MANIFEST_FORMAT)
-    throw new BackupError(`${file}.json is not a mathison-install backup manifest`);
-  await checkFile(file, manifest);
-  if (manifest.redis) await checkFile(join(dirname(file), manifest.redis.file), manifest.redis);
-  return manifest;
-}
-
-/** A file of a backup against what its manifest says of it: size, then sha256. */
-async function checkFile(file: string, expected: { readonly bytes: number; readonly sha256: string }): Promise<void> {
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch (err) {
-    throw new BackupError(`${file}, which the manifest names, ${fileProblem(err)}`);
-  }
-  if (size !== expected.bytes)
-    throw new BackupError(
-      `${file} has ${size} bytes, its manifest says ${expected.bytes}: it is damaged or not this backup`,
-    );
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  const sum = hash.digest("hex");
-  if (sum !== expected.sha256)
-    throw new BackupError(`${file}'s sha256 is ${sum}, its manifest says ${expected.sha256}: it is damaged`);
-}
-
-/**
- * A backup's Redis snapshot put back, the counterpart of its `redis-cli --rdb`: streamed into
- * `pod` (one holding Redis's volume while Redis is stopped) as the base of a fresh append-only
- * directory that replaces Redis's old one; Redis loads it when it starts. `head -c` ends stdin at
- * the snapshot's size.
- */
-export function putRedisSnapshot(
-  kube: Kube,
-  namespace: string,
-  pod: string,
-  snapshot: { readonly file: string; readonly bytes: number; readonly signal: AbortSignal },
-): Promise<ExecStreamResult> {
-  // REDIS_DATA_DIR is unset in the pod (/data); the test cluster's exec, which runs on its host, names its Redis's directory.
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion
-  const dataDir = 'd="${REDIS_DATA_DIR:-/data}"';
-  const script =
-    `set -e; ${dataDir}; ` +
-    'n="$d/appendonlydir.restore"; rm -rf "$n"; mkdir "$n"; ' +
-    'head -c "$0" > "$n/appendonly.aof.1.base.rdb"; ' +
-    'printf "file appendonly.aof.1.base.rdb seq 1 type b\\n" > "$n/appendonly.aof.manifest"; ' +
-    'rm -rf "$d/appendonlydir" "$d/dump.rdb"; mv "$n" "$d/appendonlydir"';
-  return kube.execStream(namespace, pod, REDIS_CONTAINER, ["sh", "-c", script, String(snapshot.bytes)], {
-    stdin: createReadStream(snapshot.file),
-    signal: snapshot.signal,
-  });
 }

@@ -199,27 +199,56 @@ export function describeSessions(sessions: readonly ForeignSession[]): string {
     .join("; ");
 }
 
+/** A table's rows as a backup's manifest records them: how many, and a checksum that ignores their order. */
+export interface TableRows {
+  readonly rows: number;
+  /** The sum of a 64-bit hash of each row's text, as PostgreSQL prints it (a numeric: exact). */
+  readonly checksum: string;
+}
+
 /** What a database holds, as a backup's manifest records it and a restore checks it. */
 export interface SchemaSummary {
   /** `schema.table` of every table (extensions' own excluded), sorted. */
   readonly tables: readonly string[];
   /** Installed extensions, sorted. */
   readonly extensions: readonly string[];
+  /** Each table's rows, read in the dump's own snapshot (older manifests have none). */
+  readonly rows?: Readonly<Record<string, TableRows>>;
 }
 
-export const SCHEMA_SQL = `SELECT 'table', n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+/** The application's tables: not the catalogs', not TOAST's, not an extension's own. */
+const TABLES = `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
-    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')`;
+
+export const SCHEMA_SQL = `SELECT 'table', t.nspname || '.' || t.relname FROM (${TABLES}) t
 UNION ALL SELECT 'extension', extname FROM pg_extension WHERE extname <> 'plpgsql'
 ORDER BY 1, 2;`;
 
-/** The rows of SCHEMA_SQL as a summary. */
+/**
+ * Every table's row count and checksum, in one statement (one snapshot). query_to_xml runs the
+ * per-table count in a read-only statement, so it works inside a backup's REPEATABLE READ
+ * transaction; each row's text is what a restore reproduces exactly on the same server.
+ */
+export const ROWS_SQL = `SELECT 'rows', t.nspname || '.' || t.relname, (xpath('/row/n/text()', x))[1]::text, (xpath('/row/s/text()', x))[1]::text
+FROM (${TABLES}) t CROSS JOIN LATERAL query_to_xml(
+  format('SELECT count(*) AS n, coalesce(sum(hashtextextended(r::text, 0)), 0) AS s FROM %I.%I r', t.nspname, t.relname), false, true, '') x
+ORDER BY 2;`;
+
+/** The rows of SCHEMA_SQL (and ROWS_SQL, when it ran) as a summary. */
 export function schemaOf(rows: readonly string[][]): SchemaSummary {
   const of = (kind: string) => rows.filter((r) => r[0] === kind).map((r) => r[1] ?? "");
-  return { tables: of("table"), extensions: of("extension") };
+  const counted = rows.filter((r) => r[0] === "rows");
+  return {
+    tables: of("table"),
+    extensions: of("extension"),
+    ...(counted.length > 0
+      ? { rows: Object.fromEntries(counted.map((r) => [r[1] ?? "", { rows: Number(r[2]), checksum: r[3] ?? "" }])) }
+      : {}),
+  };
 }
 
-/** How two summaries differ, in words; "" when they agree. */
+/** How two summaries differ, in words; "" when they agree. Rows are compared when both have them. */
 export function schemaDifference(expected: SchemaSummary, found: SchemaSummary): string {
   const parts: string[] = [];
   for (const kind of ["tables", "extensions"] as const) {
@@ -228,5 +257,19 @@ export function schemaDifference(expected: SchemaSummary, found: SchemaSummary):
     if (missing.length > 0) parts.push(`${kind} missing: ${missing.join(", ")}`);
     if (extra.length > 0) parts.push(`${kind} not in the dump: ${extra.join(", ")}`);
   }
+  if (parts.length === 0 && expected.rows && found.rows) parts.push(...rowsDifference(expected.rows, found.rows));
   return parts.join("; ");
+}
+
+function rowsDifference(
+  expected: Readonly<Record<string, TableRows>>,
+  found: Readonly<Record<string, TableRows>>,
+): string[] {
+  return Object.entries(expected).flatMap(([table, want]) => {
+    const got = found[table];
+    if (!got) return [`table ${table} was not counted`];
+    if (got.rows !== want.rows) return [`table ${table} has ${got.rows} rows, the dump's manifest says ${want.rows}`];
+    if (got.checksum !== want.checksum) return [`table ${table}'s rows differ from the dump's (checksum)`];
+    return [];
+  });
 }

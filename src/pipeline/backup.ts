@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { BackupError, type BackupManifest, takeBackup } from "../engine/backup.js";
+import { BackupError, type BackupManifest } from "../engine/backup-files.js";
+import { takeBackup } from "../engine/backup.js";
 import type { Reporter } from "../engine/events.js";
 import type { Kube } from "../kube/types.js";
 import { lastSuccessfulRun } from "../record/install-record.js";

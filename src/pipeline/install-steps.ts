@@ -4,7 +4,7 @@
  */
 import type { ChosenValues } from "../config/resolve.js";
 import type { InstallConfig } from "../config/types.js";
-import { SNAPSHOTS_KEPT, snapshotDir } from "../engine/backup.js";
+import { SNAPSHOTS_KEPT, snapshotDir } from "../engine/backup-files.js";
 import type { Reporter } from "../engine/events.js";
 import type { InstallPlan } from "../engine/plan.js";
 import { markPendingPassword, setDatabasePassword } from "../engine/rotate.js";

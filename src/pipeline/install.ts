@@ -1,14 +1,10 @@
 import { clearPendingPassword } from "../engine/rotate.js";
 import { join } from "node:path";
-import { backupFileName, pruneSnapshots } from "../engine/backup.js";
-import type { FieldKey } from "../config/fields.js";
-import type { ChosenValues } from "../config/resolve.js";
-import { formatProblem, type ConfigProblem, type InstallConfig } from "../config/types.js";
+import { backupFileName, pruneSnapshots } from "../engine/backup-files.js";
 import { applyPlan, type EngineOptions } from "../engine/engine.js";
-import { type DoneEvent, doneOf, type EngineEvent, type Reporter, type RunOutcome } from "../engine/events.js";
+import type { DoneEvent, EngineEvent, Reporter, RunOutcome } from "../engine/events.js";
 import { collectBundle, writeBundle, type BundleInput } from "../support/bundle.js";
-import { describeImpact, immutableProblems, isMutableReference } from "../engine/impact.js";
-import { computePlan, inventoryOf, type InstallPlan } from "../engine/plan.js";
+import { inventoryOf } from "../engine/plan.js";
 import type { ConnectOptions } from "../kube/client.js";
 import { releaseFromGitops } from "../engine/gitops-release.js";
 import type { Kube } from "../kube/types.js";
@@ -17,33 +13,22 @@ import {
   lastSuccessfulRun,
   nextRecord,
   startedRecord,
-  summarizeRecord,
   type InstallRecord,
   type Verification,
 } from "../record/install-record.js";
 import { writeRecord, type InstallState } from "../record/store.js";
 import { authUrl, renderPlan } from "../render/render.js";
-import type { FrontEnd, PlanEvent } from "./front-end.js";
+import type { FrontEnd } from "./front-end.js";
 import { exitOf, runLocked, Stop, type CommandWords, type LockedRun } from "./locked.js";
 import { checkInstall, verifiedEvent, wholeRunVerdict, type VerifyResult } from "./verify.js";
 import type { NetworkOptions } from "../checks/verify/index.js";
-import { PREFLIGHT_CHECKS, type PreflightContext } from "../checks/preflight/index.js";
-import { runChecks, type CheckOutcome } from "../checks/types.js";
-import { RECORD_NAME, SECRET_NAME } from "../facts/names.js";
-import { objectRef } from "../facts/objects.js";
+import { RECORD_NAME } from "../facts/names.js";
 import { packageVersion } from "../base/version.js";
 import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
 import { discoverClusterFacts } from "./cluster-facts.js";
-import {
-  type PlannedRun,
-  type Snapshot,
-  passwordRotated,
-  rotatesPassword,
-  snapshotOf,
-  snapshotTaken,
-} from "./install-steps.js";
+import { type PlannedRun, passwordRotated, rotatesPassword, snapshotTaken } from "./install-steps.js";
+import { gitopsRefusal, planRun, preflightOnly, reportDryRun, usage } from "./install-plan.js";
 import { answersToRecord, ensureNamespace, installedOf, openCluster, runEntryOf, secretValuesOf } from "./session.js";
-import { invoked } from "../base/invocation.js";
 
 const OUTCOME_EXIT: Record<RunOutcome, ExitCodeValue> = {
   ok: ExitCode.ok,
@@ -112,13 +97,12 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   // Before any question: a dry run or the preflight only read, so they may still show what the answers would do.
   const readOnly = options.dryRun || options.stopAfter === "preflight";
   if (state.gitops && !options.leaveGitops && !readOnly) throw gitopsRefusal(state);
-  const installed = installedOf(state);
   const upgrade = state.record.answers !== undefined;
   const resuming = upgrade && lastSuccessfulRun(state.record) === undefined;
   const resolved = await fe.resolveAnswers({
     kube,
     state,
-    installed,
+    installed: installedOf(state),
     upgrade,
     resuming,
     facts: () => discoverClusterFacts(reads, options.namespace),
@@ -128,231 +112,24 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   const startedAt = Date.now();
   const pullToken = options.pull ? new Date().toISOString().replace(/\.\d+Z$/, "Z") : state.record.pullToken;
   const rendered = renderPlan(resolved.config, undefined, { pullToken });
-  const preflightContext: PreflightContext = {
-    kube: reads,
-    rendered,
-    config: resolved.config,
-    state,
-    forceNamespace: options.forceNamespace,
-  };
-  if (options.stopAfter === "preflight") {
-    const outcomes = await preflight(options, preflightContext, fe);
-    const warned = outcomes.filter((o) => o.status === "warn").length;
-    fe.finish(
-      doneOf(
-        "ok",
-        `preflight: ${outcomes.length - warned} of ${outcomes.length} checks passed${warned > 0 ? `, ${warned} with a warning` : ""}; nothing was written`,
-        startedAt,
-      ),
-    );
-    return ExitCode.ok;
-  }
-  // The plan's dry runs write nothing, so they run beside the preflight; its verdict comes first
-  // (a user without the permissions gets the preflight's list, not the dry runs' refusals).
-  const planning = computePlan(rendered, reads, {
-    namespaceExists: state.namespaceExists,
-    replicasGiven: givenThisRun(resolved.chosen, "webReplicas"),
-    previousInventory: state.record.inventory,
-  }).then(
-    (plan) => ({ plan }),
-    (error: unknown) => ({ error }),
-  );
-  const checks = await preflight(options, preflightContext, fe);
-  const planned = await planning;
-  if ("error" in planned) throw planned.error;
-  const plan = planned.plan;
-  const refused = immutableProblems(plan.changes, resolved.chosen);
-  if (refused.length > 0) throw usage(refused);
-  const snapshot = snapshotOf(plan, state, kube, options);
-  const notices = [
-    ...resolved.notices,
-    ...keptDataNotices(state, resolved.config),
-    ...(upgrade && !options.pull ? mutableTagNotices(plan, resolved.config) : []),
-    ...(state.pendingPassword
-      ? [
-          "POSTGRES_PASSWORD: an earlier rotation did not finish (the Secret holds POSTGRES_PASSWORD_NEXT): this run finishes it",
-        ]
-      : []),
-  ];
-  fe.showPlan(planEvent(plan, kube, state, notices, options.dryRun, snapshot));
-  const serverRefusals = plan.changes.filter((c) => c.refused);
-  if (serverRefusals.length > 0)
-    throw new Stop(
-      ExitCode.apply,
-      `mathison-install: the API server would refuse ${serverRefusals.map((c) => c.object).join(", ")} (see the plan above); nothing was applied`,
-      "apply-failed",
-    );
+  const preflight = { kube: reads, rendered, config: resolved.config, state, forceNamespace: options.forceNamespace };
+  if (options.stopAfter === "preflight") return preflightOnly(options, preflight, fe, startedAt);
+  const { plan, checks, snapshot } = await planRun({ options, kube, reads, state, resolved, preflight, upgrade }, fe);
   if (options.dryRun) return reportDryRun(plan, fe);
   const asked = Date.now();
-  if (
-    !(await fe.confirm(
-      upgrade && !resuming,
-      plan.changes.every((c) => c.action === "unchanged"),
-    ))
-  )
+  const nothingToChange = plan.changes.every((c) => c.action === "unchanged");
+  if (!(await fe.confirm(upgrade && !resuming, nothingToChange)))
     throw new Stop(ExitCode.cancelled, "Cancelled: nothing was applied.", "cancelled");
   // The time a person took to answer is not the run's.
   const runStartedAt = startedAt + (Date.now() - asked);
-  const applied = await applyLocked(
-    options,
-    {
-      kube,
-      state,
-      plan,
-      config: resolved.config,
-      chosen: resolved.chosen,
-      pullToken,
-      checks,
-      startedAt: runStartedAt,
-      snapshot,
-    },
-    fe,
-  );
+  const { config, chosen } = resolved;
+  const run = { kube, state, plan, config, chosen, pullToken, checks, startedAt: runStartedAt, snapshot };
+  const applied = await applyLocked(options, run, fe);
   if (applied.code !== ExitCode.ok || !applied.done || !applied.verified) return applied.code;
   // The run's verdict says both: the install is done, and whether it works end to end.
   const done = wholeRunVerdict(applied.done, applied.verified, options.namespace);
   fe.finish(done);
   return OUTCOME_EXIT[done.outcome];
-}
-
-/** Everything a program can know before the first write: any failure stops the run with nothing applied. */
-async function preflight(options: PipelineOptions, context: PreflightContext, fe: FrontEnd): Promise<CheckOutcome[]> {
-  if (options.skipPreflight) {
-    fe.say(
-      `preflight skipped (--skip-preflight): not checked: ${PREFLIGHT_CHECKS.map((c) => c.title.toLowerCase()).join(", ")}`,
-    );
-    return [];
-  }
-  const outcomes = await runChecks(PREFLIGHT_CHECKS, context);
-  for (const o of outcomes) fe.showCheck({ event: "check", phase: "preflight", ...o });
-  const failed = outcomes.filter((o) => o.status === "fail");
-  if (failed.length > 0) {
-    const what = `mathison-install: preflight failed (${failed.map((o) => o.title).join(", ")})`;
-    throw new Stop(
-      ExitCode.preflight,
-      options.stopAfter === "preflight"
-        ? `${what}: fix what is marked ✖ above`
-        : `${what}: nothing was applied; fix what is marked ✖ above, or --skip-preflight to try anyway`,
-      "preflight-failed",
-    );
-  }
-  return outcomes;
-}
-
-/** A run confirmed and about to apply: what it was planned against and decided. */
-/** A value given by the user in this run (flag, environment, values file, wizard), not kept from the record or defaulted. */
-function givenThisRun(chosen: ChosenValues, key: FieldKey): boolean {
-  const v = chosen[key];
-  return v?.field !== undefined && !v.fromInstall;
-}
-
-/** A re-install onto data an uninstall kept: which release last migrated it, and whether this run keeps or migrates it. */
-function keptDataNotices(state: InstallState, config: InstallConfig): string[] {
-  if (state.record.answers || !state.keptData) return [];
-  const then = state.keptData.image;
-  const secret = `Secret ${state.namespace}/${SECRET_NAME}`;
-  return [
-    config.webImage === then
-      ? `the kept database (${secret}) was last migrated by ${then}: this install defaults to that release`
-      : `the kept database (${secret}) was last migrated by ${then}: this install runs ${config.webImage} and migrates the data to it`,
-  ];
-}
-
-/**
- * An image given by tag can point at a new build while the reference stays the same; without
- * --pull the pods keep running what they pulled, and the plan says so.
- */
-function mutableTagNotices(plan: InstallPlan, config: InstallConfig): string[] {
-  const web = plan.changes.find((c) => c.desired.kind === "Deployment" && c.desired.metadata.name === "mathison-web");
-  if (web?.action !== "unchanged") return [];
-  const tags = [config.webImage, config.workerImage].filter(isMutableReference);
-  if (tags.length === 0) return [];
-  return [
-    `${tags.join(" and ")} ${tags.length === 1 ? "is a tag" : "are tags"}: pods keep the image they pulled; give --pull to pull the tag again and roll out what it points at now`,
-  ];
-}
-
-/** An install a GitOps controller applies changes through its repository: applying here would fight the controller. */
-function gitopsRefusal(state: InstallState): Stop {
-  const g = state.gitops!;
-  const c = gitopsController(g);
-  return new Stop(
-    ExitCode.usage,
-    `mathison-install: namespace ${state.namespace} is applied by the ${c.name} (${g.seenBy}): an install here would fight the controller; nothing was applied\n  try: change values.yaml in the exported directory, run ${invoked()} export --gitops DIR --values DIR/values.yaml, and commit; or, to manage it with the installer again, remove the ${c.name}, keeping its objects (${c.release}), and run install --leave-gitops`,
-    "refused",
-  );
-}
-
-function usage(problems: readonly ConfigProblem[]): Stop {
-  return new Stop(
-    ExitCode.usage,
-    `${problems.map((p) => `mathison-install: ${formatProblem(p)}`).join("\n")}\nnothing was applied; ${invoked()} install --help lists every setting`,
-    "refused",
-  );
-}
-
-function planEvent(
-  plan: InstallPlan,
-  kube: Kube,
-  state: InstallState,
-  notices: readonly string[],
-  dryRun: boolean,
-  snapshot?: Snapshot,
-): PlanEvent {
-  // An install no run completed is not installed: its plan is a first install's, resumed.
-  const installed = lastSuccessfulRun(state.record) ? summarizeRecord(state.record) : undefined;
-  return {
-    event: "plan",
-    context: kube.contextName,
-    server: kube.server,
-    namespace: plan.namespace,
-    dryRun,
-    stages: plan.rendered.stages.map((s) => ({ id: s.id, title: s.title, objects: s.objects.map(objectRef) })),
-    changes: plan.changes.map((c) => ({
-      stage: c.stage,
-      object: c.object,
-      action: c.action,
-      fields: c.fields,
-      conflicts: c.conflicts,
-      ...(c.note ? { note: c.note } : {}),
-    })),
-    // The backup is the run's first step, before anything changes.
-    impact: [...(snapshot ? [{ kind: "backup", message: snapshot.notice }] : []), ...describeImpact(plan.changes)],
-    notices,
-    ...(installed ? { installed } : {}),
-  };
-}
-
-const DRY_RUN_ACTION = {
-  create: "create",
-  change: "change",
-  unchanged: "none",
-  replace: "replace",
-  delete: "delete",
-} as const;
-
-function reportDryRun(plan: InstallPlan, fe: FrontEnd): ExitCodeValue {
-  const reporter = fe.startReporting({ url: "", onInterrupt: () => undefined, dryRun: true });
-  for (const c of plan.changes) {
-    reporter.event({
-      event: "apply",
-      stage: c.stage,
-      object: c.object,
-      action: DRY_RUN_ACTION[c.action],
-      ...(c.fields.length > 0 ? { fields: c.fields } : {}),
-    });
-  }
-  const total = plan.rendered.stages.reduce((n, s) => n + s.objects.length, 0);
-  reporter.event({
-    event: "done",
-    ok: true,
-    outcome: "ok",
-    elapsedMs: 0,
-    applied: 0,
-    total,
-    message: "dry run: nothing was changed",
-  });
-  return ExitCode.ok;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { backupFileName, snapshotDir } from "../engine/backup.js";
+import { backupFileName, snapshotDir } from "../engine/backup-files.js";
 import { backupFirst } from "./backup.js";
 import type { Reporter, RunOutcome } from "../engine/events.js";
 import { removeGroups, type RemovalGroup } from "../engine/remove.js";

@@ -3,7 +3,16 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -46,6 +55,11 @@ describe("backup and restore", { skip }, () => {
     assert.equal(manifest.bytes, statSync(file).size);
     assert.equal(manifest.database.name, "mathison");
     assert.match(manifest.lastMigration, /^mathison-migrate-/);
+    assert.deepEqual(
+      manifest.schema.rows[`public.${table}`],
+      { rows: 20000, checksum: db.query(`SELECT sum(hashtextextended(r::text, 0)) FROM ${table} r`) },
+      "the manifest holds the table's count and checksum, as the database computes them",
+    );
     assert.equal(manifest.images.web, "mathison-web:latest");
     const jobBefore = await kubectlJson(c, ["-n", namespace, "get", `job/${manifest.lastMigration}`]);
 
@@ -90,6 +104,28 @@ describe("backup and restore", { skip }, () => {
     assert.ok([0, 10].includes(restore.code), restore.stderr);
     assert.equal(db.query(`SELECT to_regclass('e2e_after_${process.pid}') IS NULL`), "t", "the later table is gone");
     assert.equal(fingerprint(), before, "the rows are the dump's");
+    assert.equal(leftovers(), "0 0");
+  });
+
+  it("a dump that restores to other rows than its manifest recorded is not swapped in: the old data stays (exit 5)", async () => {
+    const file = join(data, "manual.dump");
+    const forged = join(data, "forged.dump");
+    copyFileSync(file, forged);
+    const manifest = JSON.parse(readFileSync(`${file}.json`, "utf8"));
+    manifest.file = "forged.dump";
+    manifest.schema.rows[`public.${table}`].rows += 1;
+    writeFileSync(`${forged}.json`, JSON.stringify(manifest));
+    db.psql(`INSERT INTO ${table} (body) VALUES ('written after the dump')`);
+    const kept = fingerprint();
+    const run = await runInstaller(c, ["restore", forged, "--namespace", namespace, "--yes"]);
+    assert.equal(run.code, 5, run.stderr);
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `table public\\.${table} has 20000 rows, the dump's manifest says 20001; database mathison is as it was`,
+      ),
+    );
+    assert.equal(fingerprint(), kept, "the old data is as it was");
     assert.equal(leftovers(), "0 0");
   });
 

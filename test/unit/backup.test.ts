@@ -5,15 +5,15 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { DUMP_SCRIPT, takeBackup } from "../../src/engine/backup.js";
 import {
   BackupError,
   backupFileName,
   checkBackup,
   pruneSnapshots,
   snapshotDir,
-  takeBackup,
-  WithoutEofMark,
-} from "../../src/engine/backup.js";
+} from "../../src/engine/backup-files.js";
+import { WithoutEofMark } from "../../src/engine/redis-snapshot.js";
 import { describeSessions, schemaDifference, schemaOf } from "../../src/engine/database.js";
 import { exitCodeOf } from "../../src/kube/exec-stream.js";
 import { fileProblem } from "../../src/base/file-errors.js";
@@ -42,6 +42,25 @@ describe("what a restore checks", () => {
       schemaDifference(dump, found),
       "tables missing: public._prisma_migrations; tables not in the dump: public.later; extensions missing: vector",
     );
+  });
+
+  it("rows: a count or a checksum that differs names its table; a manifest without rows compares none", () => {
+    const rows = (n: string, sum: string) => [
+      ["table", "public.notes"],
+      ["rows", "public.notes", n, sum],
+    ];
+    const dump = schemaOf(rows("3", "99"));
+    assert.deepEqual(dump.rows, { "public.notes": { rows: 3, checksum: "99" } });
+    assert.equal(schemaDifference(dump, schemaOf(rows("3", "99"))), "");
+    assert.equal(
+      schemaDifference(dump, schemaOf(rows("2", "99"))),
+      "table public.notes has 2 rows, the dump's manifest says 3",
+    );
+    assert.equal(
+      schemaDifference(dump, schemaOf(rows("3", "98"))),
+      "table public.notes's rows differ from the dump's (checksum)",
+    );
+    assert.equal(schemaDifference(schemaOf([["table", "public.notes"]]), schemaOf(rows("2", "1"))), "");
   });
 
   it("clients in the way are named by pid, application, address, state and what they hold", () => {
@@ -105,16 +124,25 @@ describe("backups", () => {
   it("streams the dump to FILE (0600) with its sha256 in the manifest; the check finds a damaged copy", async () => {
     const kube = new FakeKube();
     kube.execAnswer = (_pod, command) =>
-      command[0] === "pg_dump"
-        ? { exitCode: 0, stdout: "PGDMP fake dump", stderr: "" }
-        : { exitCode: 0, stdout: "size|4096\nextension|vector\ntable|public.notes\n", stderr: "" };
+      command[2] === DUMP_SCRIPT
+        ? {
+            exitCode: 0,
+            stdout: "PGDMP fake dump",
+            stderr: "size|4096\ntable|public.notes\nextension|vector\nrows|public.notes|3|-1234567\n",
+          }
+        : { exitCode: 1, stdout: "", stderr: "no other command is run\n" };
     const file = join(dir(), "b.dump");
     const manifest = await takeBackup(kube, input(file));
     assert.equal(readFileSync(file, "utf8"), "PGDMP fake dump");
+    assert.match(String(kube.stdinSeen), /REPEATABLE READ.*pg_export_snapshot.*pg_dump --snapshot=/s, "one snapshot");
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.equal(manifest.bytes, 15);
     assert.equal(manifest.database.sizeBytes, 4096);
-    assert.deepEqual(manifest.schema, { tables: ["public.notes"], extensions: ["vector"] });
+    assert.deepEqual(manifest.schema, {
+      tables: ["public.notes"],
+      extensions: ["vector"],
+      rows: { "public.notes": { rows: 3, checksum: "-1234567" } },
+    });
     assert.equal((await checkBackup(file)).sha256, manifest.sha256);
     writeFileSync(file, "PGDMP fake dumq");
     await assert.rejects(checkBackup(file), /it is damaged/);
@@ -123,8 +151,12 @@ describe("backups", () => {
   it("a pg_dump that fails leaves nothing: no dump, no partial file, pg_dump's words in the error", async () => {
     const kube = new FakeKube();
     kube.execAnswer = (_pod, command) =>
-      command[0] === "pg_dump"
-        ? { exitCode: 1, stdout: "PGDMP half", stderr: "pg_dump: error: connection refused\n" }
+      command[2] === DUMP_SCRIPT
+        ? {
+            exitCode: 0,
+            stdout: "PGDMP half",
+            stderr: "size|1\npg_dump: error: connection refused\nmathison-install: pg_dump exited 1\n",
+          }
         : { exitCode: 0, stdout: "1", stderr: "" };
     const d = dir();
     await assert.rejects(
@@ -140,7 +172,7 @@ describe("backups", () => {
     const kube = new FakeKube();
     let redisFails = false;
     kube.execAnswer = (pod, command) => {
-      if (command[0] === "pg_dump") return { exitCode: 0, stdout: "PGDMP fake dump", stderr: "" };
+      if (command[2] === DUMP_SCRIPT) return { exitCode: 0, stdout: "PGDMP fake dump", stderr: "" };
       if (command[0] === "redis-cli") {
         assert.equal(pod, "redis-0");
         assert.deepEqual(command, ["redis-cli", "--rdb", "-"]);

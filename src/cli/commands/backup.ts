@@ -1,5 +1,5 @@
 import { join, resolve } from "node:path";
-import { BackupError, backupFileName, snapshotDir } from "../../engine/backup.js";
+import { BackupError, backupFileName, snapshotDir } from "../../engine/backup-files.js";
 import { backupWithEvents } from "../../pipeline/backup.js";
 import { whileInterruptible } from "../../pipeline/signals.js";
 import { lastSuccessfulRun, noInstallMessage } from "../../record/install-record.js";
