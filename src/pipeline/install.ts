@@ -2,33 +2,30 @@ import { clearPendingPassword } from "../engine/rotate.js";
 import { join } from "node:path";
 import { backupFileName, pruneSnapshots } from "../engine/backup-files.js";
 import { applyPlan, type EngineOptions } from "../engine/engine.js";
-import type { DoneEvent, EngineEvent, Reporter, RunOutcome } from "../engine/events.js";
-import { collectBundle, writeBundle, type BundleInput } from "../support/bundle.js";
-import { inventoryOf } from "../engine/plan.js";
+import type { Reporter, RunOutcome } from "../engine/events.js";
 import type { ConnectOptions } from "../kube/client.js";
 import { releaseFromGitops } from "../engine/gitops-release.js";
 import type { Kube } from "../kube/types.js";
 import { gitopsController } from "../facts/gitops.js";
-import {
-  lastSuccessfulRun,
-  nextRecord,
-  startedRecord,
-  type InstallRecord,
-  type Verification,
-} from "../record/install-record.js";
-import { writeRecord, type InstallState } from "../record/store.js";
+import { lastSuccessfulRun } from "../record/install-record.js";
 import { authUrl, renderPlan } from "../render/render.js";
 import type { FrontEnd } from "./front-end.js";
 import { exitOf, runLocked, Stop, type CommandWords, type LockedRun } from "./locked.js";
-import { checkInstall, verifiedEvent, wholeRunVerdict, type VerifyResult } from "./verify.js";
+import { wholeRunVerdict } from "./verify.js";
 import type { NetworkOptions } from "../checks/verify/index.js";
-import { RECORD_NAME } from "../facts/names.js";
-import { packageVersion } from "../base/version.js";
 import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
 import { discoverClusterFacts } from "./cluster-facts.js";
 import { type PlannedRun, passwordRotated, rotatesPassword, snapshotTaken } from "./install-steps.js";
+import {
+  type Applied,
+  HeldVerdict,
+  recordFailure,
+  recordRun,
+  recordStart,
+  verifyAndRecord,
+} from "./install-outcome.js";
 import { gitopsRefusal, planRun, preflightOnly, reportDryRun, usage } from "./install-plan.js";
-import { answersToRecord, ensureNamespace, installedOf, openCluster, runEntryOf, secretValuesOf } from "./session.js";
+import { ensureNamespace, installedOf, openCluster } from "./session.js";
 
 const OUTCOME_EXIT: Record<RunOutcome, ExitCodeValue> = {
   ok: ExitCode.ok,
@@ -132,17 +129,6 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   return OUTCOME_EXIT[done.outcome];
 }
 
-/**
- * How the apply ended; `done`: its success, which a front end that holds it (scripts: `done` is
- * the last event and agrees with the exit code) has not shown yet while verification follows.
- */
-interface Applied {
-  readonly code: ExitCodeValue;
-  readonly done?: DoneEvent;
-  /** The checklist's result, unless --skip-verify. */
-  readonly verified?: VerifyResult;
-}
-
 /** Ensures the namespace (the lock lives in it), then applies and records under the lock. */
 async function applyLocked(options: PipelineOptions, run: PlannedRun, fe: FrontEnd): Promise<Applied> {
   if (!run.state.namespaceExists) await ensureNamespace(run.kube, run.plan.rendered);
@@ -166,56 +152,18 @@ async function applyAndRecord(
   { lock, signal, onSignal }: LockedRun,
   fe: FrontEnd,
 ): Promise<Applied> {
-  const { kube, state, plan, config } = run;
-  const reporter = fe.startReporting({ url: authUrl(config), onInterrupt: onSignal, dryRun: false });
+  const { kube, state, plan } = run;
+  const reporter = fe.startReporting({ url: authUrl(run.config), onInterrupt: onSignal, dryRun: false });
   const snapshotFile = run.snapshot?.dir ? join(run.snapshot.dir, backupFileName(state.namespace)) : undefined;
   if (snapshotFile && !(await snapshotTaken(run, snapshotFile, reporter, signal))) {
     await fe.stopReporting();
     return { code: signal.aborted ? ExitCode.interrupted : ExitCode.backupFailed };
   }
   if (run.snapshot?.dir) pruneSnapshots(run.snapshot.dir);
-  const started = startedRecord(
-    state.record,
-    answersToRecord(run.chosen, state.record.defaults ?? []),
-    inventoryOf(plan.rendered),
-  );
-  await writeRecord(kube, plan.namespace, started);
-  if (lock.tookOverFrom) {
-    const h = lock.tookOverFrom;
-    reporter.event({
-      event: "lock",
-      status: "took-over",
-      message: `took over the lock of ${h.user}@${h.host} (pid ${h.pid}, since ${h.since}): ${lock.tookOverBecause ?? "it stopped renewing it"}`,
-    });
-  }
-  // The run's events go into a support bundle if it fails; its failing `done` waits for the bundle, so `done` stays the last event.
-  const recorded: EngineEvent[] = [];
-  let failedDone: EngineEvent | undefined;
-  let succeeded: DoneEvent | undefined;
-  const tee: Reporter = {
-    event: (e) => {
-      recorded.push(e);
-      if (e.event === "done" && !e.ok) failedDone = e;
-      else if (e.event === "done" && !options.skipVerify && fe.holdsVerdict) succeeded = e;
-      else {
-        if (e.event === "done") succeeded = e;
-        reporter.event(e);
-      }
-    },
-    progress: (p) => reporter.progress(p),
-  };
-  if (options.leaveGitops && state.gitops) {
-    const released = await releaseFromGitops(
-      kube,
-      plan.rendered.stages.flatMap((st) => st.objects),
-    );
-    reporter.event({
-      event: "step",
-      step: "leave-gitops",
-      status: "done",
-      message: `left GitOps: the ${gitopsController(state.gitops).name}'s marks removed from ${released} objects; the installer manages them from now on`,
-    });
-  }
+  const started = await recordStart(run, lock, reporter);
+  // The verdict waits: a failure's for its support bundle, a success's (when a front end holds it) for verification.
+  const held = new HeldVerdict(reporter, !options.skipVerify && fe.holdsVerdict);
+  if (options.leaveGitops && state.gitops) await leaveGitops(run, reporter);
   const rotating = rotatesPassword(run);
   const planned = rotating ? await passwordRotated(run, reporter) : plan;
   if (!planned) {
@@ -223,7 +171,7 @@ async function applyAndRecord(
     await fe.stopReporting();
     return { code: ExitCode.apply };
   }
-  const result = await applyPlan(planned, kube, tee, {
+  const result = await applyPlan(planned, kube, held, {
     ...options.engine,
     signal,
     startedAt: run.startedAt,
@@ -231,97 +179,23 @@ async function applyAndRecord(
   });
   // The Secret holds the new password now: the rotation is over.
   if (rotating && result.outcome === "ok") await clearPendingPassword(kube, plan.namespace);
-  if (result.outcome === "ok" && !options.skipVerify) return verifyAndRecord(options, run, started, succeeded, fe);
-  await recordRun(run, started, result.outcome).catch((err: Error) =>
-    reporter.event({
-      event: "cleanup",
-      stage: "edge",
-      object: `ConfigMap/${RECORD_NAME}`,
-      message: `could not write the install record: ${err.message}`,
-    }),
-  );
-  if (FAILED_RUN.has(result.outcome)) {
-    // The install as this run left it: its namespace exists now, and its inventory is the started record's.
-    const after: InstallState = { ...state, namespaceExists: true, record: started };
-    await offerBundle(
-      {
-        kube,
-        state: after,
-        installerVersion: packageVersion(),
-        events: recorded,
-        rendered: plan.rendered,
-        preflight: run.checks,
-        secretValues: secretValuesOf(config, state),
-      },
-      reporter,
-    );
-  }
-  if (failedDone) reporter.event(failedDone);
+  if (result.outcome === "ok" && !options.skipVerify)
+    return verifyAndRecord(options.network, run, started, held.succeeded, fe);
+  await recordFailure(run, started, result.outcome, held, reporter);
   await fe.stopReporting();
-  return { code: OUTCOME_EXIT[result.outcome], ...(succeeded ? { done: succeeded } : {}) };
+  return { code: OUTCOME_EXIT[result.outcome], ...(held.succeeded ? { done: held.succeeded } : {}) };
 }
 
-/**
- * Still under the lock, after a successful apply: the checklist proves the install works, and the
- * run is recorded once, with its verification (what `status` shows).
- */
-async function verifyAndRecord(
-  options: PipelineOptions,
-  run: PlannedRun,
-  started: InstallRecord,
-  succeeded: DoneEvent | undefined,
-  fe: FrontEnd,
-): Promise<Applied> {
-  await fe.stopReporting();
-  const { answers } = answersToRecord(run.chosen, run.state.record.defaults ?? []);
-  const install = {
-    state: run.state,
-    answers: answers as Record<string, string>,
-    webImage: run.config.webImage,
-    workerImage: run.config.workerImage,
-    network: options.network,
-  };
-  const verified = await checkInstall(run.kube, install, fe);
-  const notRecorded = await recordRun(run, started, "ok", verified.verification).then(
-    () => "",
-    (err: Error) => `; the install was not recorded: ${err.message}`,
+/** `--leave-gitops`: the controller's marks removed from every object the install renders. */
+async function leaveGitops(run: PlannedRun, reporter: Reporter): Promise<void> {
+  const released = await releaseFromGitops(
+    run.kube,
+    run.plan.rendered.stages.flatMap((st) => st.objects),
   );
-  fe.verified(verifiedEvent(verified, notRecorded));
-  return { code: ExitCode.ok, ...(succeeded ? { done: succeeded } : {}), verified };
-}
-
-/** Outcomes a person will want help with: the bundle is made for them without asking. */
-const FAILED_RUN: ReadonlySet<RunOutcome> = new Set(["apply-failed", "wait-failed", "timeout"]);
-
-/** Collects and writes the support bundle and says where; a bundle that cannot be made never fails the run further. */
-async function offerBundle(input: BundleInput, reporter: Reporter): Promise<void> {
-  try {
-    const path = writeBundle(await collectBundle(input), input.state.namespace);
-    reporter.event({
-      event: "support-bundle",
-      path,
-      message: `support bundle written to ${path} (mode 0600; no secret values: checked): attach it when asking for help`,
-    });
-  } catch (err) {
-    reporter.event({ event: "support-bundle", path: "", message: `no support bundle: ${(err as Error).message}` });
-  }
-}
-
-async function recordRun(
-  { kube, state, plan, config, chosen, pullToken }: PlannedRun,
-  started: InstallRecord,
-  outcome: RunOutcome,
-  verification?: Verification,
-): Promise<void> {
-  const run = runEntryOf(kube, config, outcome);
-  const success =
-    outcome === "ok"
-      ? {
-          ...answersToRecord(chosen, state.record.defaults ?? []),
-          inventory: inventoryOf(plan.rendered),
-          ...(pullToken ? { pullToken } : {}),
-        }
-      : undefined;
-  const record = nextRecord(started, run, success);
-  await writeRecord(kube, plan.namespace, verification ? { ...record, verification } : record);
+  reporter.event({
+    event: "step",
+    step: "leave-gitops",
+    status: "done",
+    message: `left GitOps: the ${gitopsController(run.state.gitops!).name}'s marks removed from ${released} objects; the installer manages them from now on`,
+  });
 }
