@@ -5,7 +5,7 @@ import type { DoneEvent, EngineEvent } from "../engine/events.js";
 import type { Kube } from "../kube/types.js";
 import { lastSuccessfulRun, type ManualAnswer, type Verification } from "../record/install-record.js";
 import { readInstallState, writeRecord } from "../record/store.js";
-import { authUrl } from "../render/render.js";
+import { authUrl } from "../render/customise.js";
 import { parseTls } from "../config/resolve.js";
 import { readOnce } from "../kube/read-once.js";
 import { invoked } from "../base/invocation.js";

@@ -1,7 +1,8 @@
 import { REGISTRY_SECRET_NAME, SECRET_NAME } from "../facts/names.js";
 import type { KubeObject } from "../facts/objects.js";
 import { stageDir, toYaml } from "./output.js";
-import { clusterScopedName, type RenderedPlan, type Stage } from "./render.js";
+import { clusterScopedName } from "./customise.js";
+import type { RenderedPlan, Stage } from "./render.js";
 
 /**
  * `export --gitops`: the rendered install as a directory a GitOps controller applies in the

@@ -6,7 +6,8 @@ import type { EngineEvent, Progress, Reporter } from "../../src/engine/events.js
 import { computePlan } from "../../src/engine/plan.js";
 import type { Kube } from "../../src/kube/types.js";
 import { connect } from "../../src/kube/client.js";
-import { clusterScopedName, renderPlan, type RenderedPlan } from "../../src/render/render.js";
+import { clusterScopedName } from "../../src/render/customise.js";
+import { renderPlan, type RenderedPlan } from "../../src/render/render.js";
 import { cleanup, testCluster, uniqueNamespace } from "../helpers/cluster.js";
 import { configFrom, findObject } from "../helpers/plan.js";
 

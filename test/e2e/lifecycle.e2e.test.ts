@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { clusterScopedName } from "../../src/render/render.js";
+import { clusterScopedName } from "../../src/render/customise.js";
 import { kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
 import { holdLockElsewhere, installArgs, runInstaller, tidy } from "../helpers/install.js";
 import { Terminal, tmuxMissing } from "../helpers/terminal.js";

@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { planYaml } from "../../src/render/output.js";
-import { clusterScopedName, migrationJobName, renderPlan } from "../../src/render/render.js";
+import { clusterScopedName, migrationJobName } from "../../src/render/customise.js";
+import { renderPlan } from "../../src/render/render.js";
 import { cleanup, kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
 import { configFrom } from "../helpers/plan.js";
 import { MANIFESTS_DIR } from "../../src/base/paths.js";

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
-import { clusterScopedName } from "../../src/render/render.js";
+import { clusterScopedName } from "../../src/render/customise.js";
 import {
   ingressControllerStandIn,
   installCertManagerCrd,

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { VERIFY_CHECKS } from "../../src/checks/verify/index.js";
-import { clusterScopedName } from "../../src/render/render.js";
+import { clusterScopedName } from "../../src/render/customise.js";
 import { installCertManagerCrd, kubectl, kubectlJson, testCluster, uniqueNamespace } from "../helpers/cluster.js";
 import { runInstaller, tidy, type InstallRun } from "../helpers/install.js";
 import {

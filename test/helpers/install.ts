@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { clusterScopedName } from "../../src/render/render.js";
+import { clusterScopedName } from "../../src/render/customise.js";
 import { after } from "node:test";
 import { cleanup, kubectl, kubectlJson, uniqueNamespace, type TestCluster } from "./cluster.js";
 import { PACKAGE_ROOT } from "../../src/base/paths.js";

@@ -8,7 +8,7 @@ import { statusLines } from "../../src/ui/status-lines.js";
 import { EMPTY_RECORD, lastSuccessfulRun, nextRecord, startedRecord } from "../../src/record/install-record.js";
 import type { KubeObject } from "../../src/facts/objects.js";
 import { allObjects, owner, render } from "../helpers/plan.js";
-import { removalGroupOf } from "../../src/pipeline/uninstall.js";
+import { removalGroupOf } from "../../src/pipeline/removal-plan.js";
 
 const empty = { pods: [], events: [], replicaSets: [], pvcs: [] };
 const deployment = (status: Record<string, number>, generation = 1): KubeObject => ({

@@ -1,8 +1,5 @@
-import {
-  runUninstall as uninstallPipeline,
-  type RemovalPlan,
-  type UninstallFrontEnd,
-} from "../../pipeline/uninstall.js";
+import type { RemovalPlan } from "../../pipeline/removal-plan.js";
+import { runUninstall as uninstallPipeline, type UninstallFrontEnd } from "../../pipeline/uninstall.js";
 import type { OutputFormat } from "../../ui/choose-reporter.js";
 import { scriptFrontEnd as script } from "../../ui/script-front-end.js";
 import type { ParsedArgs } from "../args.js";

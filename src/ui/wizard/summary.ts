@@ -1,7 +1,7 @@
 import { formatTls } from "../../config/resolve.js";
 import type { FieldKey } from "../../config/fields.js";
 import type { InstallConfig } from "../../config/types.js";
-import { authUrl } from "../../render/render.js";
+import { authUrl } from "../../render/customise.js";
 
 export type SecretOrigin = "given" | "kept" | "generated" | "replaced";
 
