@@ -1,5 +1,6 @@
 import type { RunOutcome } from "../engine/events.js";
-import { acquireLock, LockHeldError, type HeldLock } from "../engine/lock.js";
+import { acquireLock, type HeldLock } from "../engine/lock.js";
+import { LockHeldError } from "../engine/lock-holder.js";
 import { ClusterAccessError, KubeApiError, type Kube } from "../kube/types.js";
 import { installChangedSince, type InstallState } from "../record/store.js";
 import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";

@@ -11,7 +11,7 @@ import { formatProblem } from "../../src/config/types.js";
 import { rolloutPodsOf } from "../../src/engine/diagnose.js";
 import type { PlannedChange } from "../../src/engine/events.js";
 import { describeImpact } from "../../src/engine/impact.js";
-import { holderIsGone, lockHeldMessage } from "../../src/engine/lock.js";
+import { holderIsGone, lockHeldMessage } from "../../src/engine/lock-holder.js";
 import type { ObjectChange } from "../../src/engine/plan.js";
 import {
   decodeRecord,
