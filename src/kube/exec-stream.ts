@@ -1,6 +1,7 @@
 import type { Duplex } from "node:stream";
 import { type ExecStreamResult, type ExecStreams, KubeApiError } from "./types.js";
-import { clientFrame, readMessages, WS_LIMITS, type WsLimits, WsProtocolError } from "./websocket.js";
+import { readMessages, WS_LIMITS, type WsLimits } from "./websocket.js";
+import { clientFrame, WsProtocolError } from "./ws-frames.js";
 
 /** v5.channel.k8s.io: the first byte of a message names its stream. */
 const STDIN = 0;

@@ -17,7 +17,7 @@ import { WithoutEofMark } from "../../src/engine/redis-snapshot.js";
 import { describeSessions, schemaDifference, schemaOf } from "../../src/engine/database.js";
 import { exitCodeOf } from "../../src/kube/exec-stream.js";
 import { fileProblem } from "../../src/base/file-errors.js";
-import { clientFrame } from "../../src/kube/websocket.js";
+import { clientFrame } from "../../src/kube/ws-frames.js";
 import { FakeKube } from "../helpers/fake-kube.js";
 
 const dir = () => mkdtempSync(join(tmpdir(), "mathison-backup-unit-"));

@@ -12,7 +12,8 @@ import { connect } from "../../src/kube/client.js";
 import { resolveAccess } from "../../src/kube/kubeconfig.js";
 import { streamExec } from "../../src/kube/exec-stream.js";
 import { Transport } from "../../src/kube/transport.js";
-import { acceptKeyOf, FrameDecoder, WsProtocolError } from "../../src/kube/websocket.js";
+import { acceptKeyOf } from "../../src/kube/websocket.js";
+import { FrameDecoder, WsProtocolError } from "../../src/kube/ws-frames.js";
 import { kubeconfigText } from "../helpers/kubeconfig.js";
 
 /** A server frame: unmasked unless told, FIN unless told. */
