@@ -1,7 +1,8 @@
 import type { Check } from "../types.js";
 import type { VerifyContext } from "./context.js";
 import { authUrlCheck, ingressAddressCheck, sseCheck } from "./ingress.js";
-import { dnsCheck, healthCheck, tlsCertificateCheck, tlsServedCheck } from "./network.js";
+import { dnsCheck, healthCheck } from "./network.js";
+import { tlsCertificateCheck, tlsServedCheck } from "./tls.js";
 import { serviceAccountCheck } from "./permissions.js";
 import { endpointsCheck, postgresQueryCheck, redisPingCheck, vectorExtensionCheck } from "./services.js";
 import { migrationCheck, probesCheck, webCheck, workerCheck } from "./workloads.js";

@@ -1,14 +1,10 @@
 import { request as httpsRequest } from "node:https";
 import * as tls from "node:tls";
-import { X509Certificate } from "node:crypto";
 import type { Check, CheckResult } from "../types.js";
 import type { VerifyContext } from "./context.js";
 import { builtin } from "../../base/builtin.js";
 import { http } from "../../base/node-http.js";
-import { type KubeObject, typed } from "../../facts/objects.js";
-
-const EXPIRY_WARNING_DAYS = 14;
-const DAY_MS = 86_400_000;
+import { typed } from "../../facts/objects.js";
 
 interface Served {
   readonly domain: string;
@@ -18,7 +14,7 @@ interface Served {
   readonly published: readonly string[];
 }
 
-async function servedBy(ctx: VerifyContext): Promise<Served | undefined> {
+export async function servedBy(ctx: VerifyContext): Promise<Served | undefined> {
   const ing = await ctx.kube.get({
     apiVersion: "networking.k8s.io/v1",
     kind: "Ingress",
@@ -59,29 +55,31 @@ async function resolveDomain(ctx: VerifyContext, domain: string): Promise<{ addr
 const dns = () => builtin("node:dns/promises") as typeof import("node:dns/promises");
 
 /** The address the TLS and HTTP checks connect to: --resolve's, else the controller's own. */
-function connectAddress(ctx: VerifyContext, s: Served): string | undefined {
+export function connectAddress(ctx: VerifyContext, s: Served): string | undefined {
   return ctx.network.resolve.get(s.domain) ?? s.published[0];
 }
 
-const NO_INGRESS: CheckResult = {
+export const NO_INGRESS: CheckResult = {
   status: "skip",
   message: "the Ingress mathison-web is missing",
   hint: "see Ingress address",
 };
-const TLS_OFF: CheckResult = {
+export const TLS_OFF: CheckResult = {
   status: "skip",
   message: "TLS is off (--tls none): the app is served over plain HTTP",
   hint: "re-run install with --tls to serve HTTPS",
 };
 
 /** What the TLS checks look at, or why they have nothing to look at. */
-async function servedWithTls(ctx: VerifyContext): Promise<(Served & { readonly tlsSecret: string }) | CheckResult> {
+export async function servedWithTls(
+  ctx: VerifyContext,
+): Promise<(Served & { readonly tlsSecret: string }) | CheckResult> {
   const s = await servedBy(ctx);
   if (!s) return NO_INGRESS;
   if (!s.tlsSecret) return TLS_OFF;
   return { ...s, tlsSecret: s.tlsSecret };
 }
-const NO_ADDRESS = (s: Served): CheckResult => ({
+export const NO_ADDRESS = (s: Served): CheckResult => ({
   status: "skip",
   message: `no address to reach ${s.domain} at: the Ingress has none yet`,
   hint: "see Ingress address",
@@ -123,91 +121,8 @@ export const dnsCheck: Check<VerifyContext> = {
   },
 };
 
-function certificateProblem(cert: X509Certificate, domain: string, where: string): CheckResult | undefined {
-  if (!cert.checkHost(domain))
-    return {
-      status: "fail",
-      message: `${where} is for ${cert.subjectAltName ?? cert.subject}, not ${domain}`,
-      hint: "issue a certificate whose subjectAltName holds the domain",
-    };
-  const daysLeft = Math.floor((Date.parse(cert.validTo) - Date.now()) / DAY_MS);
-  if (daysLeft < 0)
-    return { status: "fail", message: `${where} expired on ${cert.validTo}`, hint: "renew the certificate" };
-  if (daysLeft < EXPIRY_WARNING_DAYS)
-    return {
-      status: "warn",
-      message: `${where} expires in ${daysLeft} days (${cert.validTo})`,
-      hint: "renew the certificate before it expires",
-    };
-  return undefined;
-}
-
-/** cert-manager's Certificate is Ready, or the TLS Secret holds a certificate for the domain that is not about to expire. */
-export const tlsCertificateCheck: Check<VerifyContext> = {
-  id: "tls-certificate",
-  group: "Ingress chain",
-  title: "TLS certificate",
-  needs: ["cluster"],
-  async run(ctx): Promise<CheckResult> {
-    const s = await servedWithTls(ctx);
-    if ("status" in s) return s;
-    const ns = ctx.state.namespace;
-    if (s.issuer) return certManagerReady(ctx, s.tlsSecret, s.issuer);
-    const secret = await ctx.kube.get({ apiVersion: "v1", kind: "Secret", name: s.tlsSecret, namespace: ns });
-    const pem = secret ? typed(secret, "Secret").data?.["tls.crt"] : undefined;
-    if (!pem)
-      return {
-        status: "fail",
-        message: `Secret ${s.tlsSecret} ${secret ? "holds no tls.crt" : "does not exist"}`,
-        hint: `kubectl -n ${ns} create secret tls ${s.tlsSecret} --cert=FILE --key=FILE`,
-      };
-    let cert: X509Certificate;
-    try {
-      cert = new X509Certificate(Buffer.from(pem, "base64"));
-    } catch (err) {
-      return {
-        status: "fail",
-        message: `Secret ${s.tlsSecret}'s tls.crt is not a certificate: ${(err as Error).message}`,
-        hint: `kubectl -n ${ns} create secret tls ${s.tlsSecret} --cert=FILE --key=FILE --dry-run=client -o yaml | kubectl apply -f -`,
-      };
-    }
-    return (
-      certificateProblem(cert, s.domain, `the certificate in Secret ${s.tlsSecret}`) ?? {
-        status: "pass",
-        message: `Secret ${s.tlsSecret} holds a certificate for ${s.domain}, valid until ${cert.validTo}`,
-      }
-    );
-  },
-};
-
-async function certManagerReady(ctx: VerifyContext, name: string, issuer: string): Promise<CheckResult> {
-  const ns = ctx.state.namespace;
-  const cert: KubeObject | undefined = await ctx.kube.get({
-    apiVersion: "cert-manager.io/v1",
-    kind: "Certificate",
-    name,
-    namespace: ns,
-  });
-  if (!cert)
-    return {
-      status: "fail",
-      message: `cert-manager has not created Certificate ${name} (ClusterIssuer ${issuer})`,
-      hint: "kubectl -n cert-manager logs deploy/cert-manager",
-    };
-  const ready = (
-    (cert.status?.conditions as { type: string; status: string; message?: string }[] | undefined) ?? []
-  ).find((c) => c.type === "Ready");
-  if (ready?.status !== "True")
-    return {
-      status: "fail",
-      message: `Certificate ${name} is not Ready: ${ready?.message ?? "no Ready condition yet"}`,
-      hint: `kubectl -n ${ns} describe certificate ${name}`,
-    };
-  return { status: "pass", message: `cert-manager's Certificate ${name} is Ready (ClusterIssuer ${issuer})` };
-}
-
 /** The CAs a check trusts: Node's defaults (with NODE_EXTRA_CA_CERTS), plus --ca-file's. */
-function trustedCas(ctx: VerifyContext): string[] | undefined {
+export function trustedCas(ctx: VerifyContext): string[] | undefined {
   if (!ctx.network.extraCa) return undefined;
   const defaults = (tls as { getCACertificates?: (type: string) => string[] }).getCACertificates?.("default") ?? [
     ...tls.rootCertificates,
@@ -215,65 +130,9 @@ function trustedCas(ctx: VerifyContext): string[] | undefined {
   return [...defaults, ctx.network.extraCa];
 }
 
-/** What the controller serves for the domain: a certificate valid for it, from a CA this machine trusts. */
-export const tlsServedCheck: Check<VerifyContext> = {
-  id: "tls-served",
-  group: "Ingress chain",
-  title: "HTTPS certificate served",
-  needs: ["network"],
-  async run(ctx): Promise<CheckResult> {
-    const s = await servedWithTls(ctx);
-    if ("status" in s) return s;
-    const address = connectAddress(ctx, s);
-    if (!address) return NO_ADDRESS(s);
-    const port = portOf(ctx, s.domain, true);
-    const { cert, error } = await handshake(address, port, s.domain, trustedCas(ctx));
-    if (!cert)
-      return {
-        status: "fail",
-        message: `no TLS handshake with ${address}:${port} for ${s.domain}: ${error}`,
-        hint: `the ingress controller must listen on ${port} and serve the Ingress's TLS Secret`,
-      };
-    const wrong = certificateProblem(cert, s.domain, `the certificate ${address} serves`);
-    if (wrong) return wrong;
-    if (error)
-      return {
-        status: "fail",
-        message: `the certificate ${address} serves for ${s.domain} is not trusted here: ${error}`,
-        hint: "if it comes from a private CA, pass --ca-file CA.pem (or set NODE_EXTRA_CA_CERTS)",
-      };
-    return {
-      status: "pass",
-      message: `${address} serves a trusted certificate for ${s.domain}, valid until ${cert.validTo}`,
-    };
-  },
-};
-
 /** The port the controller serves the domain on: --resolve's, else HTTPS's or HTTP's own. */
-function portOf(ctx: VerifyContext, domain: string, secure: boolean): number {
+export function portOf(ctx: VerifyContext, domain: string, secure: boolean): number {
   return ctx.network.ports?.get(domain) ?? (secure ? 443 : 80);
-}
-
-function handshake(
-  address: string,
-  port: number,
-  servername: string,
-  ca: string[] | undefined,
-): Promise<{ cert?: X509Certificate; error?: string }> {
-  return new Promise((resolve) => {
-    const socket = tls.connect({ host: address, port, servername, ca, rejectUnauthorized: false, timeout: 5_000 });
-    socket.once("secureConnect", () => {
-      const raw = socket.getPeerX509Certificate();
-      const error = socket.authorized ? undefined : String(socket.authorizationError);
-      socket.destroy();
-      resolve(raw ? { cert: raw, ...(error ? { error } : {}) } : { error: "no certificate" });
-    });
-    socket.once("timeout", () => {
-      socket.destroy();
-      resolve({ error: "no answer within 5 s" });
-    });
-    socket.once("error", (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
-  });
 }
 
 /** `GET <AUTH_URL>/api/health` through the controller answers 200: the whole chain works. */
