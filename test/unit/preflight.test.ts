@@ -1,7 +1,7 @@
 // The preflight's pure parts: the permissions derived from a plan, quantities, placement.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { misfit, placeAll, plannedPods, type NodeRoom } from "../../src/checks/preflight/capacity.js";
+import { misfit, placeAll, plannedPods, type NodeRoom } from "../../src/checks/preflight/placement.js";
 import { givenQuantity, parseQuantity } from "../../src/facts/quantity.js";
 import {
   checkReads,

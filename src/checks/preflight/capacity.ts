@@ -2,110 +2,16 @@ import type { Check, CheckResult } from "../types.js";
 import type { PreflightContext } from "./context.js";
 import { type KubeObject, typed } from "../../facts/objects.js";
 import { parseQuantity } from "../../facts/quantity.js";
-
-export interface Resources {
-  readonly cpu: number;
-  readonly memory: number;
-}
-
-/** One pod the plan will run: what it requests and where it may go. */
-export interface PlannedPod {
-  readonly owner: string;
-  readonly requests: Resources;
-  readonly limits: Resources;
-  readonly tolerations: readonly { key?: string; operator?: string; value?: string; effect?: string }[];
-  readonly nodeSelector: Readonly<Record<string, string>>;
-}
-
-function sum(
-  containers: readonly { resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }[],
-  kind: "requests" | "limits",
-): Resources {
-  return containers.reduce(
-    (acc, c) => ({
-      cpu: acc.cpu + (parseQuantity(c.resources?.[kind]?.cpu) ?? 0),
-      memory: acc.memory + (parseQuantity(c.resources?.[kind]?.memory) ?? 0),
-    }),
-    { cpu: 0, memory: 0 },
-  );
-}
-
-/** The pods of every workload in the plan: replicas of Deployments and StatefulSets, one per Job. */
-export function plannedPods(objects: readonly KubeObject[]): PlannedPod[] {
-  return objects
-    .filter((o) => o.spec?.template?.spec)
-    .flatMap((o) => {
-      const spec = o.spec.template.spec;
-      const replicas = o.kind === "Job" ? 1 : (typed(o, "Deployment").spec?.replicas ?? 1);
-      const pod: PlannedPod = {
-        owner: `${o.kind}/${o.metadata.name}`,
-        requests: sum(spec.containers ?? [], "requests"),
-        limits: sum(spec.containers ?? [], "limits"),
-        tolerations: spec.tolerations ?? [],
-        nodeSelector: spec.nodeSelector ?? {},
-      };
-      return Array.from({ length: replicas }, () => pod);
-    });
-}
-
-export interface NodeRoom {
-  readonly name: string;
-  readonly free: Resources;
-  /** How many more pods the node takes (its allocatable `pods`, the kubelet's maximum, less those it runs). */
-  readonly pods?: { readonly free: number; readonly max: number };
-  /** Why no pod of the plan may go there (cordoned, not Ready, an untolerated taint); checked per pod for taints. */
-  readonly blocked?: string;
-  readonly taints: readonly { key: string; value?: string; effect: string }[];
-  readonly labels: Readonly<Record<string, string>>;
-}
-
-function tolerates(pod: PlannedPod, taint: { key: string; value?: string; effect: string }): boolean {
-  return pod.tolerations.some(
-    (t) =>
-      (t.key === undefined || t.key === taint.key || (t.operator === "Exists" && !t.key)) &&
-      (t.operator === "Exists" || t.value === taint.value) &&
-      (!t.effect || t.effect === taint.effect),
-  );
-}
-
-/** Why this pod cannot go to this node, or undefined if it fits. */
-export function misfit(pod: PlannedPod, node: NodeRoom): string | undefined {
-  if (node.blocked) return `${node.name} is ${node.blocked}`;
-  const taint = node.taints.find((t) => (t.effect === "NoSchedule" || t.effect === "NoExecute") && !tolerates(pod, t));
-  if (taint)
-    return `${node.name} has the taint ${taint.key}${taint.value ? `=${taint.value}` : ""}:${taint.effect}, which the pod does not tolerate`;
-  const label = Object.entries(pod.nodeSelector).find(([k, v]) => node.labels[k] !== v);
-  if (label) return `${node.name} lacks the label ${label[0]}=${label[1]} the pod selects`;
-  if (node.pods && node.pods.free < 1)
-    return `${node.name} has no room for another pod (${node.pods.max - node.pods.free} of its ${node.pods.max} taken)`;
-  if (node.free.cpu < pod.requests.cpu)
-    return `${node.name} has ${formatCpu(node.free.cpu)} CPU free, the pod requests ${formatCpu(pod.requests.cpu)}`;
-  if (node.free.memory < pod.requests.memory)
-    return `${node.name} has ${formatMemory(node.free.memory)} memory free, the pod requests ${formatMemory(pod.requests.memory)}`;
-  return undefined;
-}
-
-export const formatCpu = (n: number): string => (n < 1 ? `${Math.round(n * 1000)}m` : `${+n.toFixed(2)}`);
-export const formatMemory = (n: number): string => `${Math.round(n / 2 ** 20)}Mi`;
-
-/** Places the pods largest first on the first node with room, as a scheduler would at best: the first pod that finds none is the answer. */
-export function placeAll(
-  pods: readonly PlannedPod[],
-  nodes: readonly NodeRoom[],
-): { pod: PlannedPod; reasons: string[] } | undefined {
-  const left = new Map(nodes.map((n) => [n.name, { free: { ...n.free }, pods: n.pods && { ...n.pods } }]));
-  const order = [...pods].sort((a, b) => b.requests.memory - a.requests.memory || b.requests.cpu - a.requests.cpu);
-  for (const pod of order) {
-    const reasons = nodes.map((n) => misfit(pod, { ...n, ...left.get(n.name)! }));
-    const i = reasons.indexOf(undefined);
-    if (i < 0) return { pod, reasons: reasons as string[] };
-    const room = left.get(nodes[i]!.name)!;
-    room.free.cpu -= pod.requests.cpu;
-    room.free.memory -= pod.requests.memory;
-    if (room.pods) room.pods.free -= 1;
-  }
-  return undefined;
-}
+import {
+  formatCpu,
+  formatMemory,
+  misfit,
+  type NodeRoom,
+  placeAll,
+  plannedPods,
+  type PlannedPod,
+  sum,
+} from "./placement.js";
 
 function isReady(node: KubeObject): boolean {
   return typed(node, "Node").status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
@@ -315,68 +221,6 @@ export const capacityCheck: Check<PreflightContext> = {
       status: "fail",
       message: `the ${pods.length} planned pods (${requested}) do not all fit: ${stuck.pod.owner}'s pod finds no room (${someReasons(stuck.reasons)})`,
       hint: `add nodes or lower --web-replicas${smallHint(ctx)}`,
-    };
-  },
-};
-
-/** ResourceQuota and LimitRange in the namespace allow what the plan requests. */
-export const quotaCheck: Check<PreflightContext> = {
-  id: "quota",
-  group: "Capacity",
-  title: "Quota and limits",
-  needs: ["cluster"],
-  async run(ctx): Promise<CheckResult> {
-    if (!ctx.state.namespaceExists)
-      return { status: "pass", message: "a new namespace: no ResourceQuota or LimitRange applies" };
-    const ns = ctx.config.namespace;
-    const [quotas, ranges] = await Promise.all([
-      ctx.kube.list("v1", "ResourceQuota", ns),
-      ctx.kube.list("v1", "LimitRange", ns),
-    ]);
-    const pods = plannedPods(ctx.rendered.stages.flatMap((s) => s.objects));
-    const planned: Record<string, number> = {
-      "requests.cpu": pods.reduce((n, p) => n + p.requests.cpu, 0),
-      "requests.memory": pods.reduce((n, p) => n + p.requests.memory, 0),
-      "limits.cpu": pods.reduce((n, p) => n + p.limits.cpu, 0),
-      "limits.memory": pods.reduce((n, p) => n + p.limits.memory, 0),
-      pods: pods.length,
-    };
-    const problems: string[] = [];
-    for (const q of quotas.items) {
-      for (const [key, want] of Object.entries(planned)) {
-        const hard = parseQuantity(q.spec?.hard?.[key] ?? q.spec?.hard?.[key.replace("requests.", "")]);
-        if (hard !== undefined && want > hard)
-          problems.push(
-            `ResourceQuota ${q.metadata.name} allows ${key} ${q.spec.hard[key] ?? q.spec.hard[key.replace("requests.", "")]}, the plan needs ${key.endsWith("memory") ? formatMemory(want) : key.endsWith("cpu") ? formatCpu(want) : want}`,
-          );
-      }
-    }
-    for (const r of ranges.items) {
-      for (const limit of typed(r, "LimitRange").spec?.limits ?? []) {
-        if (limit.type !== "Container" || !limit.max) continue;
-        const maxCpu = parseQuantity(limit.max.cpu);
-        const maxMem = parseQuantity(limit.max.memory);
-        const over = pods.find(
-          (p) => (maxCpu !== undefined && p.limits.cpu > maxCpu) || (maxMem !== undefined && p.limits.memory > maxMem),
-        );
-        if (over)
-          problems.push(
-            `LimitRange ${r.metadata.name} caps a container at ${limit.max.cpu ?? "-"} CPU / ${limit.max.memory ?? "-"} memory; ${over.owner} asks more`,
-          );
-      }
-    }
-    if (problems.length > 0)
-      return {
-        status: "fail",
-        message: problems.join("; "),
-        hint: `kubectl -n ${ns} describe resourcequota,limitrange; raise them or install elsewhere`,
-      };
-    return {
-      status: "pass",
-      message:
-        quotas.items.length + ranges.items.length === 0
-          ? "no ResourceQuota or LimitRange in the namespace"
-          : "the namespace's ResourceQuota and LimitRange allow the plan",
     };
   },
 };

@@ -1,5 +1,6 @@
 import type { Check } from "../types.js";
-import { capacityCheck, quotaCheck } from "./capacity.js";
+import { capacityCheck } from "./capacity.js";
+import { quotaCheck } from "./quota.js";
 import { namespaceCheck, ownershipCheck, versionCheck } from "./cluster.js";
 import type { PreflightContext } from "./context.js";
 import { ingressClassCheck, tlsCheck } from "./ingress.js";
