@@ -2,11 +2,8 @@ import { existsSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { parseReplaceSecrets, parseRotate } from "../../config/installed.js";
 import { formatProblem } from "../../config/types.js";
-import {
-  runExport as exportPipeline,
-  runSecretsApply as secretsPipeline,
-  type GitopsOutput,
-} from "../../pipeline/gitops.js";
+import { runExport as exportPipeline, type GitopsOutput } from "../../pipeline/gitops.js";
+import { runSecretsApply as secretsPipeline } from "../../pipeline/secrets-apply.js";
 import { GITOPS_FLAVORS, type GitopsFlavor, type RepoLocation } from "../../render/gitops.js";
 import { widthOf, wrapLines } from "../../ui/wrap.js";
 import type { ParsedArgs } from "../args.js";
