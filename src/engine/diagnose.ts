@@ -203,62 +203,89 @@ function waitingForVolume(message: string): Diagnosis {
 /** The most telling reason a workload is not ready, or undefined when it is simply progressing. */
 export function diagnose(workload: KubeObject, snap: NamespaceSnapshot, sinceMs: number): Diagnosis | undefined {
   const warnings = warningsFor(workload, snap, sinceMs);
-  const failedCreate = warnings.find((e) => e.reason === "FailedCreate");
-  if (failedCreate) {
-    const msg = failedCreate.message as string;
-    if (/violates PodSecurity/.test(msg)) {
-      return {
-        reason: "FailedCreate",
-        message: msg,
-        hint: "the pod template breaks the namespace's Pod Security level: its securityContext must meet the restricted profile",
-        fatal: true,
-      };
-    }
-    if (/exceeded quota|forbidden/.test(msg)) {
-      return {
-        reason: "FailedCreate",
-        message: msg,
-        hint: /quota/.test(msg)
-          ? "a ResourceQuota in the namespace is used up: kubectl describe resourcequota, then raise it or free capacity"
-          : "the API server refused to create the pods: the message says which policy",
-        fatal: true,
-      };
-    }
-  }
   const pods = rolloutPodsOf(workload, snap);
-  for (const pod of pods) {
-    const d = containerDiagnosis(pod);
+  return (
+    refusedCreate(warnings) ??
+    firstOf(pods, containerDiagnosis) ??
+    // A claim that cannot bind says more than the scheduler's "unbound PersistentVolumeClaims".
+    pendingClaim(workload, pods, snap, warnings) ??
+    firstOf(pods, unschedulable) ??
+    fromEvents(warnings)
+  );
+}
+
+function firstOf<T>(items: readonly T[], diagnosisOf: (item: T) => Diagnosis | undefined): Diagnosis | undefined {
+  for (const item of items) {
+    const d = diagnosisOf(item);
     if (d) return d;
   }
-  // A claim that cannot bind says more than the scheduler's "unbound PersistentVolumeClaims".
-  for (const claim of snap.pvcs) {
-    if (claim.status?.phase !== "Pending" || !claimsOf(workload, pods).includes(claim.metadata.name)) continue;
-    const why = warnings.find(
-      (e) => e.involvedObject?.kind === "PersistentVolumeClaim" && e.involvedObject?.name === claim.metadata.name,
-    );
+  return undefined;
+}
+
+type Warning = ReturnType<typeof warningsFor>[number];
+
+/** The API server refused the pods: a Pod Security level or a quota (fatal: waiting will not help). */
+function refusedCreate(warnings: readonly Warning[]): Diagnosis | undefined {
+  const failedCreate = warnings.find((e) => e.reason === "FailedCreate");
+  if (!failedCreate) return undefined;
+  const msg = failedCreate.message as string;
+  if (/violates PodSecurity/.test(msg))
     return {
-      reason: (why?.reason as string | undefined) ?? "ClaimPending",
-      message: `PersistentVolumeClaim ${claim.metadata.name} is Pending${why ? `: ${why.message}` : ""}`,
-      hint: why
-        ? "its StorageClass cannot provision it: pass --storage-class with a class that exists (kubectl get storageclass), or mark one default"
-        : "it waits for a volume: provisioning can take a while; kubectl describe pvc shows progress",
-      fatal: false,
+      reason: "FailedCreate",
+      message: msg,
+      hint: "the pod template breaks the namespace's Pod Security level: its securityContext must meet the restricted profile",
+      fatal: true,
     };
-  }
-  for (const pod of pods) {
-    const scheduled = typed(pod, "Pod").status?.conditions?.find((c) => c.type === "PodScheduled");
-    if (scheduled?.status === "False" && scheduled.reason === "Unschedulable") {
-      if (UNBOUND_CLAIM.test(scheduled.message ?? ""))
-        return waitingForVolume(`pod ${pod.metadata.name}: ${scheduled.message}`);
-      return {
-        reason: "FailedScheduling",
-        message: `pod ${pod.metadata.name}: ${scheduled.message ?? "no node can run it"}`,
-        hint: "no node fits the pod: kubectl describe nodes shows free capacity; lower its requests, add nodes, or fix the taints and selectors it names",
-        fatal: false,
-        pod: pod.metadata.name,
-      };
-    }
-  }
+  if (/exceeded quota|forbidden/.test(msg))
+    return {
+      reason: "FailedCreate",
+      message: msg,
+      hint: /quota/.test(msg)
+        ? "a ResourceQuota in the namespace is used up: kubectl describe resourcequota, then raise it or free capacity"
+        : "the API server refused to create the pods: the message says which policy",
+      fatal: true,
+    };
+  return undefined;
+}
+
+function pendingClaim(
+  workload: KubeObject,
+  pods: readonly KubeObject[],
+  snap: NamespaceSnapshot,
+  warnings: readonly Warning[],
+): Diagnosis | undefined {
+  const claims = claimsOf(workload, pods);
+  const claim = snap.pvcs.find((c) => c.status?.phase === "Pending" && claims.includes(c.metadata.name));
+  if (!claim) return undefined;
+  const why = warnings.find(
+    (e) => e.involvedObject?.kind === "PersistentVolumeClaim" && e.involvedObject?.name === claim.metadata.name,
+  );
+  return {
+    reason: (why?.reason as string | undefined) ?? "ClaimPending",
+    message: `PersistentVolumeClaim ${claim.metadata.name} is Pending${why ? `: ${why.message}` : ""}`,
+    hint: why
+      ? "its StorageClass cannot provision it: pass --storage-class with a class that exists (kubectl get storageclass), or mark one default"
+      : "it waits for a volume: provisioning can take a while; kubectl describe pvc shows progress",
+    fatal: false,
+  };
+}
+
+function unschedulable(pod: KubeObject): Diagnosis | undefined {
+  const scheduled = typed(pod, "Pod").status?.conditions?.find((c) => c.type === "PodScheduled");
+  if (scheduled?.status !== "False" || scheduled.reason !== "Unschedulable") return undefined;
+  if (UNBOUND_CLAIM.test(scheduled.message ?? ""))
+    return waitingForVolume(`pod ${pod.metadata.name}: ${scheduled.message}`);
+  return {
+    reason: "FailedScheduling",
+    message: `pod ${pod.metadata.name}: ${scheduled.message ?? "no node can run it"}`,
+    hint: "no node fits the pod: kubectl describe nodes shows free capacity; lower its requests, add nodes, or fix the taints and selectors it names",
+    fatal: false,
+    pod: pod.metadata.name,
+  };
+}
+
+/** What the workload's warning events say when its pods do not: scheduling, mounts, probes. */
+function fromEvents(warnings: readonly Warning[]): Diagnosis | undefined {
   const scheduling = warnings.find((e) => e.reason === "FailedScheduling");
   if (scheduling && UNBOUND_CLAIM.test(scheduling.message as string))
     return waitingForVolume(scheduling.message as string);

@@ -9,7 +9,7 @@ import type { InstallPlan, ObjectChange } from "./plan.js";
 import { hasReadiness } from "./readiness.js";
 import { NamespaceView } from "./view.js";
 import { waitForStage } from "./wait.js";
-import { objectRef } from "../facts/objects.js";
+import { type KubeObject, objectRef } from "../facts/objects.js";
 
 export { STALL_GRACE_MS } from "./wait.js";
 
@@ -155,7 +155,6 @@ async function runStage(
   stageCount: number,
 ): Promise<void> {
   const stageStart = Date.now();
-  const last = stage.index === stageCount - 1;
   const event = (status: "running" | "done", elapsedMs: number) =>
     reporter.event({
       event: "stage",
@@ -169,13 +168,8 @@ async function runStage(
   event("running", 0);
   // The namespace first: everything else of the stage lives in it.
   const writes = changes.filter((c) => c.action !== "delete");
-  await applyBatch(
-    writes.filter((c) => c.desired.kind === "Namespace"),
-    stage,
-    run,
-    reporter,
-    options,
-  );
+  const namespaces = writes.filter((c) => c.desired.kind === "Namespace");
+  await applyBatch(namespaces, stage, run, reporter, options);
   await applyBatch(
     writes.filter((c) => c.desired.kind !== "Namespace"),
     stage,
@@ -187,47 +181,53 @@ async function runStage(
     throw new StageFailure("interrupted", "Interrupted", "interrupted after applying this stage", "");
   run.openView();
   const workloads = stage.objects.filter((o) => hasReadiness(o.kind));
-  if (workloads.length > 0) {
-    await run.viewReady;
-    const { logsDrained } = await waitForStage({
-      kube: run.kube,
-      view: run.view!,
-      reporter,
-      stage,
-      workloads,
-      appliedGeneration: run.generation,
-      freshJobs: run.freshJobs,
-      timeoutMs: options.timeoutsMs?.[stage.id] ?? DEFAULT_TIMEOUTS_MS[stage.id],
-      sinceMs: stageStart,
-      signal: options.signal,
-      logLines: options.logLines ?? 20,
-    });
-    run.background.push(logsDrained);
-  }
-  if (stage.id === "migrate") {
-    // Old Jobs are history, not a condition of the next stage.
-    const cleanup = (object: string, message: string) =>
-      reporter.event({ event: "cleanup", stage: stage.id, object, message });
-    run.background.push(
-      removeOldMigrationJobs(
-        run.kube,
-        run.namespace,
-        workloads.map((w) => w.metadata.name),
-        cleanup,
-      ).catch((err: Error) =>
-        cleanup("Job", `old migration Jobs were not deleted (the next run tries again): ${err.message}`),
-      ),
-    );
-  }
-  if (last)
-    await applyBatch(
-      changes.filter((c) => c.action === "delete"),
-      stage,
-      run,
-      reporter,
-      options,
-    );
+  if (workloads.length > 0) await waitForWorkloads(stage, workloads, run, reporter, options, stageStart);
+  if (stage.id === "migrate") cleanUpOldJobs(stage, workloads, run, reporter);
+  const deletes = changes.filter((c) => c.action === "delete");
+  if (stage.index === stageCount - 1) await applyBatch(deletes, stage, run, reporter, options);
   event("done", Date.now() - stageStart);
+}
+
+/** The stage's workloads until Ready (or failed, stalled, timed out); their logs drain in the background. */
+async function waitForWorkloads(
+  stage: Stage,
+  workloads: readonly KubeObject[],
+  run: RunState,
+  reporter: Reporter,
+  options: EngineOptions,
+  sinceMs: number,
+): Promise<void> {
+  await run.viewReady;
+  const { logsDrained } = await waitForStage({
+    kube: run.kube,
+    view: run.view!,
+    reporter,
+    stage,
+    workloads,
+    appliedGeneration: run.generation,
+    freshJobs: run.freshJobs,
+    timeoutMs: options.timeoutsMs?.[stage.id] ?? DEFAULT_TIMEOUTS_MS[stage.id],
+    sinceMs,
+    signal: options.signal,
+    logLines: options.logLines ?? 20,
+  });
+  run.background.push(logsDrained);
+}
+
+/** Old migration Jobs are history, not a condition of the next stage: deleted in the background. */
+function cleanUpOldJobs(stage: Stage, current: readonly KubeObject[], run: RunState, reporter: Reporter): void {
+  const cleanup = (object: string, message: string) =>
+    reporter.event({ event: "cleanup", stage: stage.id, object, message });
+  run.background.push(
+    removeOldMigrationJobs(
+      run.kube,
+      run.namespace,
+      current.map((w) => w.metadata.name),
+      cleanup,
+    ).catch((err: Error) =>
+      cleanup("Job", `old migration Jobs were not deleted (the next run tries again): ${err.message}`),
+    ),
+  );
 }
 
 async function applyBatch(

@@ -13,6 +13,12 @@ export interface RemovalGroup {
   readonly refs: readonly ObjectRef[];
 }
 
+interface RemovalOptions {
+  readonly signal?: AbortSignal;
+  readonly timeoutMs: number;
+  readonly kept?: readonly string[];
+}
+
 /**
  * Deletes group by group (the install's stages in reverse), each object with background
  * propagation, and waits until every object of a group is gone, so the output says what is
@@ -23,11 +29,11 @@ export async function removeGroups(
   namespace: string,
   kube: Kube,
   reporter: Reporter,
-  options: { signal?: AbortSignal; timeoutMs: number; kept?: readonly string[] },
+  options: RemovalOptions,
 ): Promise<RunOutcome> {
   const started = Date.now();
   const total = groups.reduce((n, g) => n + g.refs.length, 0);
-  let removed = 0;
+  const count = { removed: 0 };
   for (const [index, group] of groups.entries()) {
     const stage = (status: "running" | "done" | "failed", elapsedMs: number) =>
       reporter.event({
@@ -44,64 +50,21 @@ export async function removeGroups(
     try {
       if (options.signal?.aborted)
         throw new StageFailure("interrupted", "Interrupted", "interrupted before this group", "");
-      await Promise.all(
-        group.refs.map(async (ref) => {
-          const existed = await kube.delete(ref, { propagation: "Background" });
-          reporter.event({
-            event: "apply",
-            stage: group.id,
-            object: objectRef(ref),
-            action: existed ? "deleted" : "unchanged",
-          });
-          let waited = false;
-          await waitUntilGone(kube, ref, options.signal, options.timeoutMs, () => {
-            waited = true;
-            reporter.event({
-              event: "status",
-              stage: group.id,
-              object: objectRef(ref),
-              state: "pending",
-              message: "deleting: waiting until it is gone (finalizers, dependents)",
-            });
-          });
-          removed++;
-          if (waited)
-            reporter.event({
-              event: "status",
-              stage: group.id,
-              object: objectRef(ref),
-              state: "ready",
-              message: "gone",
-            });
-        }),
-      );
+      await Promise.all(group.refs.map((ref) => removeOne(kube, ref, group.id, reporter, options, count)));
     } catch (err) {
-      const f = applyFailure(err, undefined);
-      const outcome: RunOutcome = options.signal?.aborted
-        ? "interrupted"
-        : f.outcome === "apply-failed"
-          ? "wait-failed"
-          : f.outcome;
-      reporter.event({
-        event: "failed",
-        stage: group.id,
-        reason: options.signal?.aborted ? "Interrupted" : f.reason,
-        message: f.message,
-        hint: "kubectl get on the object shows what holds it (finalizers, a terminating namespace)",
-        logs: [],
-      });
+      const failed = failureOf(group, err, reporter, options);
       stage("failed", Date.now() - groupStart);
       reporter.event({
         event: "done",
         ok: false,
-        outcome,
+        outcome: failed.outcome,
         elapsedMs: Date.now() - started,
-        applied: removed,
+        applied: count.removed,
         total,
-        message: f.message,
-        resume: `${removed} of ${total} objects deleted (stopped at: ${group.title}). Re-run the same uninstall to finish: what is gone stays gone.`,
+        message: failed.message,
+        resume: `${count.removed} of ${total} objects deleted (stopped at: ${group.title}). Re-run the same uninstall to finish: what is gone stays gone.`,
       });
-      return outcome;
+      return failed.outcome;
     }
     stage("done", Date.now() - groupStart);
   }
@@ -110,10 +73,58 @@ export async function removeGroups(
     ok: true,
     outcome: "ok",
     elapsedMs: Date.now() - started,
-    applied: removed,
+    applied: count.removed,
     total,
     message: `Mathison was removed from namespace ${namespace}`,
     ...(options.kept?.length ? { next: options.kept } : {}),
   });
   return "ok";
+}
+
+/** One object deleted and waited on until gone, saying so when it takes a while (finalizers, dependents). */
+async function removeOne(
+  kube: Kube,
+  ref: ObjectRef,
+  stage: StageId,
+  reporter: Reporter,
+  options: RemovalOptions,
+  count: { removed: number },
+): Promise<void> {
+  const object = objectRef(ref);
+  const existed = await kube.delete(ref, { propagation: "Background" });
+  reporter.event({ event: "apply", stage, object, action: existed ? "deleted" : "unchanged" });
+  let waited = false;
+  await waitUntilGone(kube, ref, options.signal, options.timeoutMs, () => {
+    waited = true;
+    reporter.event({
+      event: "status",
+      stage,
+      object,
+      state: "pending",
+      message: "deleting: waiting until it is gone (finalizers, dependents)",
+    });
+  });
+  count.removed++;
+  if (waited) reporter.event({ event: "status", stage, object, state: "ready", message: "gone" });
+}
+
+/** A group that could not be removed: its `failed` event, and the run's outcome. */
+function failureOf(
+  group: RemovalGroup,
+  err: unknown,
+  reporter: Reporter,
+  options: RemovalOptions,
+): { readonly outcome: RunOutcome; readonly message: string } {
+  const f = applyFailure(err, undefined);
+  const interrupted = options.signal?.aborted === true;
+  const outcome: RunOutcome = interrupted ? "interrupted" : f.outcome === "apply-failed" ? "wait-failed" : f.outcome;
+  reporter.event({
+    event: "failed",
+    stage: group.id,
+    reason: interrupted ? "Interrupted" : f.reason,
+    message: f.message,
+    hint: "kubectl get on the object shows what holds it (finalizers, a terminating namespace)",
+    logs: [],
+  });
+  return { outcome, message: f.message };
 }
