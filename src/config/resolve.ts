@@ -39,10 +39,36 @@ export type ResolveResult =
  * defaults; validates every value and reports all problems at once.
  */
 export function resolveConfig(sources: readonly RawSource[], options: ResolveOptions = {}): ResolveResult {
+  const { problems, notices, chosen, origins } = chooseValues(sources, options);
+  if (
+    options.forInstall &&
+    !options.apiKeyMayComeLater &&
+    chosen.get("llmProvider") === "anthropic" &&
+    !chosen.get("anthropicApiKey")
+  ) {
+    const spec = FIELDS.find((f) => f.key === "anthropicApiKey")!;
+    problems.push({
+      field: spec.env,
+      shownValue: undefined,
+      allowed: `the Anthropic API key web and worker call the LLM with; set ${spec.env} or pass ${spec.flag} (a re-run keeps the installed one)`,
+    });
+  }
+  problems.push(...registryProblems(chosen, origins));
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, config: configOf((key) => chosen.get(key), origins), chosen: origins, notices };
+}
+
+type Origins = Partial<Record<FieldKey, { value: string; field: string | undefined; fromInstall?: boolean }>>;
+
+/** Each field's value from the first source that gives it (normalised, validated), else its default. */
+function chooseValues(
+  sources: readonly RawSource[],
+  options: ResolveOptions,
+): { problems: ConfigProblem[]; notices: string[]; chosen: Map<FieldKey, string>; origins: Origins } {
   const problems: ConfigProblem[] = [];
   const notices: string[] = [];
   const chosen = new Map<FieldKey, string>();
-  const origins: Partial<Record<FieldKey, { value: string; field: string | undefined; fromInstall?: boolean }>> = {};
+  const origins: Origins = {};
   for (const spec of FIELDS) {
     const raw = pick(sources, spec.key);
     const given = raw && spec.normalize ? { ...raw, value: spec.normalize(raw.value) } : raw;
@@ -66,23 +92,11 @@ export function resolveConfig(sources: readonly RawSource[], options: ResolveOpt
       origins[spec.key] = { value: spec.default, field: undefined };
     }
   }
-  if (
-    options.forInstall &&
-    !options.apiKeyMayComeLater &&
-    chosen.get("llmProvider") === "anthropic" &&
-    !chosen.get("anthropicApiKey")
-  ) {
-    const spec = FIELDS.find((f) => f.key === "anthropicApiKey")!;
-    problems.push({
-      field: spec.env,
-      shownValue: undefined,
-      allowed: `the Anthropic API key web and worker call the LLM with; set ${spec.env} or pass ${spec.flag} (a re-run keeps the installed one)`,
-    });
-  }
-  problems.push(...registryProblems(chosen, origins));
-  if (problems.length > 0) return { ok: false, problems };
+  return { problems, notices, chosen, origins };
+}
 
-  const get = (key: FieldKey): string | undefined => chosen.get(key);
+/** The install's configuration from the chosen values (all valid); secrets not given are generated. */
+function configOf(get: (key: FieldKey) => string | undefined, origins: Origins): InstallConfig {
   const tag = get("tag")!;
   const domain = get("domain")!;
   const generated: GeneratedSecret[] = [];
@@ -129,7 +143,7 @@ export function resolveConfig(sources: readonly RawSource[], options: ResolveOpt
     },
     generated,
   };
-  return { ok: true, config, chosen: origins, notices };
+  return config;
 }
 
 function pick(sources: readonly RawSource[], key: FieldKey): RawValue | undefined {

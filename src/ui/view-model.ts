@@ -79,19 +79,7 @@ function updateResource(stage: StageView, object: string, change: (r: ResourceVi
 export function reduce(view: ViewModel, a: ViewAction, now: number = Date.now()): ViewModel {
   switch (a.event) {
     case "plan":
-      return {
-        ...view,
-        context: a.context,
-        namespace: a.namespace,
-        dryRun: a.dryRun,
-        upgrade: a.installed !== undefined,
-        stages: a.stages.map((s) => ({
-          id: s.id,
-          title: s.title,
-          status: "pending",
-          resources: s.objects.map((object) => ({ object })),
-        })),
-      };
+      return planned(view, a);
     case "stage":
       return updateStage(view, a.stage, (s) => ({
         ...s,
@@ -129,44 +117,55 @@ export function reduce(view: ViewModel, a: ViewAction, now: number = Date.now())
       return { ...view, backup: backupLine(a) };
     case "lock":
       return { ...view, notice: a.message };
-    case "failed": {
-      const failure = {
-        stage: a.stage,
-        ...(a.object ? { object: a.object } : {}),
-        reason: a.reason,
-        message: a.message,
-        hint: a.hint,
-        logs: a.logs,
-      };
-      // A failure ends its stage, and the failing object's row says it failed, not its last progress ("1 running").
-      const marked = updateStage(view, a.stage, (s) => {
-        const ended: StageView = {
-          ...s,
-          status: "failed",
-          waiting: undefined,
-          elapsedMs: s.startedAt !== undefined ? now - s.startedAt : 0,
-        };
-        return a.object
-          ? updateResource(ended, a.object, (r) => ({ ...r, state: "failed", message: a.reason }))
-          : ended;
-      });
-      return { ...marked, failure };
+    case "failed":
+      return failed(view, a, now);
+    case "done": {
+      const { ok, outcome, message, elapsedMs } = a;
+      const done = { ok, outcome, message, elapsedMs, ...(a.resume ? { resume: a.resume } : {}) };
+      return { ...view, done: { ...done, ...(a.next ? { next: a.next } : {}) } };
     }
-    case "done":
-      return {
-        ...view,
-        done: {
-          ok: a.ok,
-          outcome: a.outcome,
-          message: a.message,
-          elapsedMs: a.elapsedMs,
-          ...(a.resume ? { resume: a.resume } : {}),
-          ...(a.next ? { next: a.next } : {}),
-        },
-      };
     case "interrupting":
       return { ...view, interrupting: true };
   }
+}
+
+/** The plan's stages, every object pending. */
+function planned(view: ViewModel, a: Extract<ViewAction, { event: "plan" }>): ViewModel {
+  return {
+    ...view,
+    context: a.context,
+    namespace: a.namespace,
+    dryRun: a.dryRun,
+    upgrade: a.installed !== undefined,
+    stages: a.stages.map((s) => ({
+      id: s.id,
+      title: s.title,
+      status: "pending",
+      resources: s.objects.map((object) => ({ object })),
+    })),
+  };
+}
+
+/** A failure ends its stage, and the failing object's row says it failed, not its last progress ("1 running"). */
+function failed(view: ViewModel, a: Extract<ViewAction, { event: "failed" }>, now: number): ViewModel {
+  const failure = {
+    stage: a.stage,
+    ...(a.object ? { object: a.object } : {}),
+    reason: a.reason,
+    message: a.message,
+    hint: a.hint,
+    logs: a.logs,
+  };
+  const marked = updateStage(view, a.stage, (s) => {
+    const ended: StageView = {
+      ...s,
+      status: "failed",
+      waiting: undefined,
+      elapsedMs: s.startedAt !== undefined ? now - s.startedAt : 0,
+    };
+    return a.object ? updateResource(ended, a.object, (r) => ({ ...r, state: "failed", message: a.reason })) : ended;
+  });
+  return { ...marked, failure };
 }
 
 /** `web 1/2 ready`-style short name: the object's name without the kind. */
