@@ -127,6 +127,9 @@ describe("backup and restore", { skip }, () => {
     );
     assert.equal(fingerprint(), kept, "the old data is as it was");
     assert.equal(leftovers(), "0 0");
+    // The next tests start from the dump's data, with web and worker running.
+    const again = await runInstaller(c, ["restore", file, "--namespace", namespace, "--yes"]);
+    assert.ok([0, 10].includes(again.code), again.stderr);
   });
 
   for (const [point, at] of [
