@@ -32,6 +32,8 @@ export interface ObjectSchema<
   /** The properties that may be absent; every other one is required. */
   readonly optional: O;
   readonly description: string;
+  /** A document described elsewhere (what a command prints): only that it is an object is checked. */
+  readonly open?: true;
 }
 
 export const string = (description = ""): StringSchema => ({ type: "string", description });
@@ -72,6 +74,15 @@ export function object(
   return { type: "object", properties, optional, description };
 }
 
+/** An object whose fields are described elsewhere (a document a command prints): only that it is one is checked. */
+export const document = (description = ""): ObjectSchema<Readonly<Record<never, Schema>>, readonly []> => ({
+  type: "object",
+  properties: {},
+  optional: [],
+  description,
+  open: true,
+});
+
 type Flatten<T> = { [K in keyof T]: T[K] } & {};
 
 /** The type of the values a schema describes. */
@@ -101,6 +112,7 @@ export function toJsonSchema(s: Schema): Record<string, unknown> {
     case "array":
       return { type: "array", ...described, items: toJsonSchema(s.items) };
     case "object":
+      if (s.open) return { type: "object", ...described };
       return {
         type: "object",
         ...described,
@@ -138,6 +150,7 @@ export function problemsOf(s: Schema, value: unknown, path = "(value)"): string[
     case "object": {
       if (typeof value !== "object" || value === null || Array.isArray(value))
         return [`${path}: ${JSON.stringify(value)} is not an object`];
+      if (s.open) return [];
       const v = value as Record<string, unknown>;
       const missing = Object.keys(s.properties)
         .filter((k) => !s.optional.includes(k) && v[k] === undefined)

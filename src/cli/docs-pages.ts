@@ -1,7 +1,7 @@
 import { EXIT_CODE_MEANINGS } from "../base/exit-codes.js";
 import { FIELDS } from "../config/fields.js";
 import { type ObjectSchema, type Schema, toJsonSchema } from "../base/schema.js";
-import { eventSchemas } from "../engine/events.js";
+import { EXIT_OF_OUTCOME, eventSchemas } from "../engine/events.js";
 import { COMMAND_SETTINGS, COMMANDS, type Command } from "./args.js";
 import { commandFlagRows, usageOf } from "./help.js";
 
@@ -44,7 +44,7 @@ function fieldCell(key: string, f: Schema, parent: ObjectSchema): string {
   const inner =
     f.type === "array" && f.items.type === "object"
       ? `: [{${Object.keys(f.items.properties).join(", ")}}]`
-      : f.type === "object"
+      : f.type === "object" && !f.open
         ? `: {${Object.keys(f.properties).join(", ")}}`
         : "";
   const what = f.description ? ` — ${f.description}` : "";
@@ -53,10 +53,17 @@ function fieldCell(key: string, f: Schema, parent: ObjectSchema): string {
 
 /** docs/output.md's exit code table. */
 export function exitCodeTable(): string[] {
+  const outcomesOf = (code: number) =>
+    Object.entries(EXIT_OF_OUTCOME)
+      .filter(([, c]) => c === code)
+      .map(([o]) => `\`${o}\``)
+      .join(", ");
   return [
-    "| code | meaning |",
-    "|---|---|",
-    ...Object.entries(EXIT_CODE_MEANINGS).map(([code, m]) => `| ${code} | ${m.meaning} |`),
+    "| code | meaning | `done`'s outcome |",
+    "|---|---|---|",
+    ...Object.entries(EXIT_CODE_MEANINGS).map(
+      ([code, m]) => `| ${code} | ${m.meaning} | ${outcomesOf(Number(code))} |`,
+    ),
   ];
 }
 

@@ -205,7 +205,9 @@ const FLAGS_OF: Partial<Record<Command, Readonly<Record<string, readonly [string
       "how long each step of the restore may wait, and the database statements (default 10m)",
     ],
   },
-  status: { output: ["--output plain|json", "plain lines on stdout, or one JSON document on stdout"] },
+  status: {
+    output: ["--output plain|json", "plain lines on stdout, or a report event per install and done (JSON Lines)"],
+  },
   export: { output: LINES_THEN_DONE },
   secrets: { output: LINES_THEN_DONE },
   "support-bundle": {

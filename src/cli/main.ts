@@ -54,11 +54,11 @@ export async function main(argv: readonly string[], given: CliIO): Promise<ExitC
   return code;
 }
 
-/** A run with --output json writes JSON Lines to stdout (`status` one document instead; --help and --version text). */
+/** A run with --output json writes JSON Lines to stdout (--help and --version text). */
 function writesJsonLines(argv: readonly string[]): boolean {
   const json = argv.some((a, i) => a === "--output=json" || (a === "--output" && argv[i + 1] === "json"));
   const quiet = argv.some((a) => ["--help", "-h", "--version", "-v"].includes(a));
-  return json && !quiet && argv[0] !== "status";
+  return json && !quiet;
 }
 
 const OUTCOME_OF_EXIT: Readonly<Record<ExitCodeValue, RunOutcome>> = {
@@ -69,8 +69,8 @@ const OUTCOME_OF_EXIT: Readonly<Record<ExitCodeValue, RunOutcome>> = {
   4: "apply-failed",
   5: "wait-failed",
   6: "locked",
-  7: "refused",
-  8: "refused",
+  7: "unhealthy",
+  8: "not-installed",
   9: "preflight-failed",
   10: "verify-failed",
   11: "cancelled",

@@ -1,7 +1,9 @@
 import { INSTALLED_SUMMARY } from "../record/install-record.js";
+import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
 import { STAGES, type StageId } from "../render/stages.js";
 import {
   boolean,
+  document,
   type Infer,
   integer,
   list,
@@ -48,8 +50,31 @@ export const RUN_OUTCOMES = [
   "backup-failed",
   // exit 1: a bug in the installer, reported as one
   "internal-error",
+  // exit 7: `status` found an install not healthy (or incomplete)
+  "unhealthy",
+  // exit 8: the namespace holds no install
+  "not-installed",
 ] as const;
 export type RunOutcome = (typeof RUN_OUTCOMES)[number];
+
+/** The exit code of each outcome: a `done` and the exit code of its run always agree. */
+export const EXIT_OF_OUTCOME: Readonly<Record<RunOutcome, ExitCodeValue>> = {
+  ok: ExitCode.ok,
+  "apply-failed": ExitCode.apply,
+  "wait-failed": ExitCode.wait,
+  timeout: ExitCode.wait,
+  interrupted: ExitCode.interrupted,
+  "cluster-access": ExitCode.clusterAccess,
+  locked: ExitCode.locked,
+  refused: ExitCode.usage,
+  "preflight-failed": ExitCode.preflight,
+  "verify-failed": ExitCode.verifyFailed,
+  cancelled: ExitCode.cancelled,
+  "backup-failed": ExitCode.backupFailed,
+  "internal-error": ExitCode.internal,
+  unhealthy: ExitCode.notHealthy,
+  "not-installed": ExitCode.notInstalled,
+};
 
 const STAGE = oneOf(STAGES.map((st) => st.id) as readonly StageId[]);
 const RUNNING_DONE_FAILED = oneOf(["running", "done", "failed"] as const);
@@ -195,10 +220,19 @@ export const EVENT_SCHEMAS = {
     [],
     "after the verify checks: whether every one passed, just before the run's done",
   ),
+  report: object(
+    {
+      install: document(
+        "what `status` reads of one install: the fields docs/commands.md lists under status (namespace, context, state, healthy, workloads, …)",
+      ),
+    },
+    [],
+    "`status`: one install at a glance, one event per install (`--all-namespaces`: each install the credentials can see)",
+  ),
   done: object(
     {
       ok: boolean("agrees with the exit code"),
-      outcome: oneOf(RUN_OUTCOMES),
+      outcome: oneOf(RUN_OUTCOMES, "agrees with the exit code, as the exit code table shows"),
       elapsedMs: number(),
       applied: integer(),
       total: integer(),

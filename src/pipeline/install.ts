@@ -2,7 +2,7 @@ import { clearPendingPassword } from "../engine/rotate.js";
 import { join } from "node:path";
 import { backupFileName, pruneSnapshots } from "../engine/backup-files.js";
 import { applyPlan, type EngineOptions } from "../engine/engine.js";
-import type { Reporter, RunOutcome } from "../engine/events.js";
+import { EXIT_OF_OUTCOME, type Reporter } from "../engine/events.js";
 import type { ConnectOptions } from "../kube/client.js";
 import { releaseFromGitops } from "../engine/gitops-release.js";
 import type { Kube } from "../kube/types.js";
@@ -27,22 +27,6 @@ import {
 } from "./install-outcome.js";
 import { gitopsRefusal, planRun, preflightOnly, reportDryRun, usage } from "./install-plan.js";
 import { ensureNamespace, installedOf, openCluster } from "./session.js";
-
-const OUTCOME_EXIT: Record<RunOutcome, ExitCodeValue> = {
-  ok: ExitCode.ok,
-  "apply-failed": ExitCode.apply,
-  "wait-failed": ExitCode.wait,
-  timeout: ExitCode.wait,
-  interrupted: ExitCode.interrupted,
-  "cluster-access": ExitCode.clusterAccess,
-  locked: ExitCode.locked,
-  refused: ExitCode.usage,
-  "preflight-failed": ExitCode.preflight,
-  "verify-failed": ExitCode.verifyFailed,
-  cancelled: ExitCode.cancelled,
-  "backup-failed": ExitCode.backupFailed,
-  "internal-error": ExitCode.internal,
-};
 
 export interface PipelineOptions {
   readonly cluster: ConnectOptions;
@@ -127,7 +111,7 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   // The run's verdict says both: the install is done, and whether it works end to end.
   const done = wholeRunVerdict(applied.done, applied.verified, options.namespace);
   fe.finish(done);
-  return OUTCOME_EXIT[done.outcome];
+  return EXIT_OF_OUTCOME[done.outcome];
 }
 
 /** Ensures the namespace (the lock lives in it), then applies and records under the lock. */
@@ -184,7 +168,7 @@ async function applyAndRecord(
     return verifyAndRecord(options.network, run, started, held.succeeded, fe);
   await recordFailure(run, started, result.outcome, held, reporter);
   await fe.stopReporting();
-  return { code: OUTCOME_EXIT[result.outcome], ...(held.succeeded ? { done: held.succeeded } : {}) };
+  return { code: EXIT_OF_OUTCOME[result.outcome], ...(held.succeeded ? { done: held.succeeded } : {}) };
 }
 
 /** `--leave-gitops`: the controller's marks removed from every object the install renders. */

@@ -68,7 +68,7 @@ export async function runRestore(options: RestoreOptions, fe: RestoreFrontEnd): 
     if (!state.namespaceExists || !lastSuccessfulRun(state.record)) {
       fe.say(
         `mathison-install: ${noInstallMessage(options.namespace, kube.contextName)}; nothing was restored`,
-        "refused",
+        "not-installed",
       );
       return ExitCode.notInstalled;
     }

@@ -80,7 +80,7 @@ export async function runUninstall(options: UninstallOptions, fe: UninstallFront
     if (!state.namespaceExists || !state.record.answers) {
       fe.say(
         `mathison-install: ${noInstallMessage(options.namespace, kube.contextName)}; nothing was deleted`,
-        "refused",
+        "not-installed",
       );
       return ExitCode.notInstalled;
     }

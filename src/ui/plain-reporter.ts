@@ -62,6 +62,8 @@ export const OUTCOME_WORDS: Readonly<Record<RunOutcome, string>> = {
   "preflight-failed": "a preflight check failed",
   "backup-failed": "the backup before the migration failed",
   "internal-error": "an internal error (a bug: please report it)",
+  unhealthy: "not healthy",
+  "not-installed": "no install in the namespace",
 };
 
 function nextSteps(next: readonly string[] | undefined): string[] {
@@ -93,6 +95,9 @@ export function formatPlain(e: EngineEvent, paint: Paint = (_s, t) => t): string
       return [paint("dim", `  │ ${e.pod}: ${e.line}`)];
     case "cleanup":
       return [`  ${e.object} ${e.message}`];
+    case "report":
+      // `status` prints its own lines (ui/status-lines.ts); the event is for programs.
+      return [];
     case "check": {
       const style =
         e.status === "pass" ? "green" : e.status === "warn" ? "yellow" : e.status === "fail" ? "red" : "dim";

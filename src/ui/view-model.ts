@@ -107,6 +107,7 @@ export function reduce(view: ViewModel, a: ViewAction, now: number = Date.now())
     case "log":
       return { ...view, logs: [...view.logs, { pod: a.pod, line: a.line }].slice(-MAX_LOG_LINES) };
     case "cleanup":
+    case "report":
     case "step":
     case "check":
     case "verified":

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parseAllDocuments } from "yaml";
 import { kubectl, kubectlJson, testCluster, type TestCluster } from "../helpers/cluster.js";
-import { freshNamespaces, installArgs, runInstaller, versions } from "../helpers/install.js";
+import { freshNamespaces, installArgs, runInstaller, versions, reported } from "../helpers/install.js";
 import { PACKAGE_ROOT } from "../../src/base/paths.js";
 import { SECRET_NAME } from "../../src/facts/names.js";
 import type { KubeObject } from "../../src/facts/objects.js";
@@ -87,7 +87,7 @@ describe("export --gitops", { skip }, () => {
     const verified = await runInstaller(c, ["verify", "--namespace", installed, "--output", "json"]);
     assert.equal(verified.code, 10, "no ingress controller here: the checklist fails on the Ingress");
     const status = async () =>
-      JSON.parse((await runInstaller(c, ["status", "--namespace", installed, "--output", "json"])).stdout);
+      reported(await runInstaller(c, ["status", "--namespace", installed, "--output", "json"]));
     const before = await status();
     assert.ok(before.lastVerification, "the verification is recorded");
     const run = await exportOf(installed, "--flavor", "argocd", "--repo-url", REPO, "--tag", "7.7.7");
@@ -228,8 +228,8 @@ describe("export --gitops", { skip }, () => {
     }
     const status = await runInstaller(c, ["status", "--namespace", plain, "--output", "json"]);
     // Applied by a person with kubectl, not by a controller: still the installer's to change.
-    assert.equal(JSON.parse(status.stdout).gitops, null);
-    assert.equal(JSON.parse(status.stdout).healthy, true);
+    assert.equal(reported(status).gitops, null);
+    assert.equal(reported(status).healthy, true);
   });
 
   it("status and verify report the exported install as they report an installed one", async () => {
@@ -242,7 +242,7 @@ describe("export --gitops", { skip }, () => {
     };
     assert.deepEqual(await checks(fromExport), await checks(installed));
     const status = await runInstaller(c, ["status", "--namespace", fromExport, "--output", "json"]);
-    const s = JSON.parse(status.stdout);
+    const s = reported(status);
     assert.equal(s.state, "installed");
     assert.equal(s.gitops.flavor, "argocd");
     assert.deepEqual(
@@ -311,7 +311,7 @@ describe("export --gitops", { skip }, () => {
     const back = await runInstaller(c, installArgs(installed, "--leave-gitops"));
     assert.equal(back.code, 0, back.stderr);
     const status = await runInstaller(c, ["status", "--namespace", installed, "--output", "json"]);
-    assert.equal(JSON.parse(status.stdout).gitops, null, "the installer manages it again");
+    assert.equal(reported(status).gitops, null, "the installer manages it again");
     const again = await runInstaller(c, installArgs(installed));
     assert.equal(again.code, 0, "and a plain install is no longer refused");
   });

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { kubectl, kubectlJson, testCluster, uniqueNamespace } from "../helpers/cluster.js";
-import { installArgs, runInstaller, tidy, versions } from "../helpers/install.js";
+import { installArgs, runInstaller, tidy, versions, reports } from "../helpers/install.js";
 import { readTarGz } from "../helpers/tar.js";
 
 const { cluster, skip } = testCluster();
@@ -51,10 +51,10 @@ describe("install --non-interactive", { skip }, () => {
   it("status --all-namespaces lists it among every install the credentials can see", async () => {
     const json = await runInstaller(c, ["status", "--all-namespaces", "--output", "json"]);
     assert.ok([0, 7].includes(json.code), json.stderr);
-    const doc = JSON.parse(json.stdout);
-    const ours = doc.installs.find((s: any) => s.namespace === namespace);
+    const installs = reports(json);
+    const ours = installs.find((s: any) => s.namespace === namespace);
     assert.equal(ours?.healthy, true, json.stdout.slice(0, 400));
-    const namespaces = doc.installs.map((s: any) => s.namespace);
+    const namespaces = installs.map((s: any) => s.namespace);
     assert.deepEqual(namespaces, [...namespaces].sort(), "sorted by namespace");
     const plain = await runInstaller(c, ["status", "-A"]);
     assert.match(plain.stdout, /^NAMESPACE\s+STATE\s+WEB IMAGE\s+LAST RUN$/m);

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { clusterScopedName } from "../../src/render/customise.js";
 import { kubectl, kubectlJson, testCluster, uniqueNamespace, type TestCluster } from "../helpers/cluster.js";
-import { holdLockElsewhere, installArgs, runInstaller, tidy } from "../helpers/install.js";
+import { holdLockElsewhere, installArgs, runInstaller, tidy, reported } from "../helpers/install.js";
 import { Terminal, tmuxMissing } from "../helpers/terminal.js";
 import { PACKAGE_ROOT } from "../../src/base/paths.js";
 
@@ -50,8 +50,14 @@ describe("status", { skip }, () => {
     assert.equal((await runInstaller(c, installArgs(namespace, "--tag", "1.0.0", "--tls", "none"))).code, 0);
     const run = await status(c, namespace, "--output", "json");
     assert.equal(run.code, 0, run.stderr);
-    const s = JSON.parse(run.stdout);
+    const s = reported(run);
     assert.equal(s.healthy, true);
+    assert.deepEqual(
+      run.events.map((e) => e.event),
+      ["report", "done"],
+      "a report, then the verdict",
+    );
+    assert.equal(run.events[1].outcome, "ok");
     assert.deepEqual(s.workloads.map((w: any) => `${w.object} ${w.state}`).sort(), [
       "Deployment/mathison-web Ready",
       "Deployment/mathison-worker Ready",
@@ -85,9 +91,10 @@ describe("status", { skip }, () => {
     );
     for (let i = 0; ; i++) {
       const run = await status(c, namespace, "--output", "json");
-      const web = JSON.parse(run.stdout).workloads.find((w: any) => w.object === "Deployment/mathison-web");
+      const web = reported(run).workloads.find((w: any) => w.object === "Deployment/mathison-web");
       if (web.state === "Degraded" && /CrashLoopBackOff/.test(web.message)) {
         assert.equal(run.code, 7);
+        assert.equal(run.events.at(-1).outcome, "unhealthy", "the verdict agrees with exit 7");
         break;
       }
       assert.ok(i < 50, `web reported as degraded: ${JSON.stringify(web)}`);
@@ -106,6 +113,13 @@ describe("status", { skip }, () => {
     const run = await status(c, uniqueNamespace("e2e-nothing"));
     assert.equal(run.code, 8);
     assert.match(run.stderr, /^mathison-install: no Mathison install in namespace e2e-nothing-\w+/m);
+    const json = await status(c, uniqueNamespace("e2e-nothing"), "--output", "json");
+    assert.equal(json.code, 8);
+    assert.deepEqual(
+      json.events.map((e) => `${e.event} ${e.outcome}`),
+      ["done not-installed"],
+      "no report, and the verdict agrees with exit 8",
+    );
   });
 });
 

@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { VERIFY_CHECKS } from "../../src/checks/verify/index.js";
 import { clusterScopedName } from "../../src/render/customise.js";
 import { installCertManagerCrd, kubectl, kubectlJson, testCluster, uniqueNamespace } from "../helpers/cluster.js";
-import { runInstaller, tidy, type InstallRun } from "../helpers/install.js";
+import { runInstaller, tidy, type InstallRun, reported } from "../helpers/install.js";
 import {
   backingServers,
   makeTestCa,
@@ -186,7 +186,7 @@ describe("verify", { skip }, () => {
     // Every command's stream ends with one `done` agreeing with the exit code.
     assert.deepEqual([run.events.at(-1).event, run.events.at(-1).ok, run.events.at(-1).outcome], ["done", true, "ok"]);
     assert.equal(run.events.filter((e) => e.event === "done").length, 1);
-    const status = JSON.parse((await runInstaller(c, ["status", "--namespace", namespace, "--output", "json"])).stdout);
+    const status = reported(await runInstaller(c, ["status", "--namespace", namespace, "--output", "json"]));
     assert.equal(status.lastVerification.ok, true, "status shows the last verification");
   });
 
@@ -324,7 +324,7 @@ describe("verify", { skip }, () => {
     assert.match(end, /– The worker can deploy an app via chat \(not checked\)/);
     assert.match(end, /manual: 1 yes, 1 no, 1 skipped/);
     assert.equal(await t.exitCode(), 10);
-    const status = JSON.parse((await runInstaller(c, ["status", "--namespace", namespace, "--output", "json"])).stdout);
+    const status = reported(await runInstaller(c, ["status", "--namespace", namespace, "--output", "json"]));
     assert.deepEqual(status.lastVerification.failed, ["chat-streams"]);
     assert.deepEqual(status.lastVerification.manual, { login: "yes", "chat-streams": "no", "chat-deploys": "skip" });
   });

@@ -1,10 +1,11 @@
 import { problemsOf } from "../../src/base/schema.js";
-import { eventSchemas } from "../../src/engine/events.js";
+import { EXIT_OF_OUTCOME, eventSchemas, type RunOutcome } from "../../src/engine/events.js";
 
 /**
  * What in a run's `--output json` stream breaks the published contract: an event that does not
  * fit docs/events.schema.json, and — for a run that ended by itself (not killed) — anything but
- * exactly one `done`, last, whose `ok` agrees with the exit code. Empty when the stream keeps it.
+ * exactly one `done`, last, whose `ok` and `outcome` agree with the exit code. Empty when the
+ * stream keeps it.
  */
 export function contractProblems(events: readonly any[], exitCode: number | null): string[] {
   const schemas = eventSchemas();
@@ -19,6 +20,10 @@ export function contractProblems(events: readonly any[], exitCode: number | null
   else if (events.at(-1) !== done[0]) problems.push(`done is not the last event (${events.at(-1)?.event} is)`);
   else if (done[0].ok !== (exitCode === 0))
     problems.push(`done.ok is ${done[0].ok} and the exit code ${exitCode}: they must agree`);
+  else if (EXIT_OF_OUTCOME[done[0].outcome as RunOutcome] !== exitCode)
+    problems.push(
+      `done.outcome is ${done[0].outcome} (exit ${EXIT_OF_OUTCOME[done[0].outcome as RunOutcome]}) and the exit code ${exitCode}: they must agree`,
+    );
   return problems;
 }
 

@@ -82,9 +82,9 @@ export function startInstaller(
         .split("\n")
         .filter((l) => l.startsWith("{"))
         .map((l) => JSON.parse(l));
-      // Every JSON Lines stream a test reads keeps the published contract (status prints one document instead).
+      // Every JSON Lines stream a test reads keeps the published contract.
       const json = args.some((a) => a === "json" || a === "--output=json");
-      const streams = json && args[0] !== "status" && !args.includes("--help");
+      const streams = json && !args.includes("--help");
       const broken = streams ? contractProblems(events, code) : [];
       if (broken.length > 0)
         reject(
@@ -234,4 +234,14 @@ export async function holdLockElsewhere(
       await loop;
     },
   };
+}
+
+/** The installs `status --output json` reported, one `report` event each. */
+export function reports(run: InstallRun): any[] {
+  return run.events.filter((e) => e.event === "report").map((e) => e.install);
+}
+
+/** The one install `status --namespace N --output json` reported (undefined: none). */
+export function reported(run: InstallRun): any {
+  return reports(run)[0];
 }

@@ -216,8 +216,15 @@ describe("npm pack tarball", () => {
       .find((e) => e.event === "done");
     assert.equal(done.ok, true, run.stderr);
     assert.equal((await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"])).status.readyReplicas, 2);
-    const status = JSON.parse((await npx(["status", "--namespace", namespace, "--output", "json"], env)).stdout);
-    assert.equal(status.healthy, true);
+    const status = (await npx(["status", "--namespace", namespace, "--output", "json"], env)).stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    assert.equal(status.find((e) => e.event === "report")?.install.healthy, true);
+    assert.deepEqual(
+      status.map((e) => e.event),
+      ["report", "done"],
+    );
   });
 
   it("the README's quick start runs as written: npx, the wizard in a terminal, status", {

@@ -9,6 +9,7 @@ import { eventSchemas } from "../../src/engine/events.js";
 import { FIELDS } from "../../src/config/fields.js";
 import { breakingChanges, contractProblems } from "../helpers/events.js";
 import { runCli } from "../helpers/cli.js";
+import { COMMAND_OPTIONS, COMMANDS } from "../../src/cli/args.js";
 
 const read = (path: string): string => readFileSync(join(PACKAGE_ROOT, path), "utf8");
 
@@ -59,7 +60,7 @@ describe("the event schema", () => {
     assert.deepEqual(problemsOf(schemas["done"]!, { ...done, outcome: "fine", extra: 1, ok: undefined }), [
       "(value).ok: missing",
       "(value).extra: not in the schema",
-      '(value).outcome: "fine" is not one of ok, verify-failed, cancelled, apply-failed, wait-failed, timeout, interrupted, cluster-access, locked, refused, preflight-failed, backup-failed, internal-error',
+      '(value).outcome: "fine" is not one of ok, verify-failed, cancelled, apply-failed, wait-failed, timeout, interrupted, cluster-access, locked, refused, preflight-failed, backup-failed, internal-error, unhealthy, not-installed',
     ]);
   });
 
@@ -125,6 +126,49 @@ describe("every JSON Lines stream ends with done", () => {
     const twice = await runCli(["backup", "--output=json", "--namespace", "BAD_NS"], {});
     assert.equal(lines(twice.stdout).filter((e) => e.event === "done").length, 1, "one done, never two");
   });
+});
+
+describe("every command's stream ends with one done that agrees with its exit code", () => {
+  // Each command that takes --output json, on the two ways every one of them can end before its
+  // own work: refused input and an unreachable cluster. (Success, failure, cancel and interrupt
+  // are checked on every e2e run that reads a stream: test/helpers/install.ts.)
+  const streaming = COMMANDS.filter((c) => Object.hasOwn(COMMAND_OPTIONS[c], "output"));
+  /** What each needs to get as far as opening the cluster. restore checks its dump first, so none. */
+  const reachesCluster: Partial<Record<(typeof COMMANDS)[number], string[]>> = {
+    install: ["install", "--non-interactive"],
+    status: ["status"],
+    uninstall: ["uninstall", "--non-interactive", "--yes"],
+    preflight: ["preflight"],
+    "support-bundle": ["support-bundle"],
+    verify: ["verify"],
+    backup: ["backup"],
+    export: ["export", "--gitops", join(PACKAGE_ROOT, "no-such-dir-written")],
+    secrets: ["secrets", "apply"],
+  };
+
+  it("covers every command that takes --output json", () => {
+    assert.deepEqual([...streaming].sort(), [...Object.keys(reachesCluster), "restore"].sort());
+  });
+
+  for (const command of streaming) {
+    it(`${command}: refused input ends with done refused (exit 2); no cluster with done cluster-access (exit 3)`, async () => {
+      const named =
+        command === "secrets" ? ["secrets", "apply"] : command === "restore" ? ["restore", "x.dump"] : [command];
+      const bad = await runCli([...named, "--output", "json", "--no-such-flag"], {});
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.deepEqual(contractProblems(lines(bad.stdout), bad.code), []);
+      assert.equal(lines(bad.stdout).at(-1).outcome, "refused");
+      const args = reachesCluster[command];
+      if (!args) return;
+      const away = await runCli([...args, "--output", "json"], {
+        KUBECONFIG: "/nonexistent/kubeconfig",
+        ANTHROPIC_API_KEY: "sk-ant-test",
+      });
+      assert.equal(away.code, 3, away.stderr);
+      assert.deepEqual(contractProblems(lines(away.stdout), away.code), []);
+      assert.equal(lines(away.stdout).at(-1).outcome, "cluster-access");
+    });
+  }
 });
 
 function lines(stdout: string): any[] {

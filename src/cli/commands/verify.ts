@@ -30,7 +30,7 @@ export async function runVerify(args: ParsedArgs, io: CliIO): Promise<ExitCodeVa
     if (!result) {
       const message = `mathison-install: ${noInstallMessage(parsed.namespace, kube.contextName)}`;
       io.stderr.write(`${message}\n`);
-      done("refused", message);
+      done("not-installed", message);
       return ExitCode.notInstalled;
     }
     const v = result.verification;
