@@ -96,3 +96,71 @@ describe("layers", () => {
     assert.deepEqual(cycles, []);
   });
 });
+
+// The house's shape (docs/architecture.md): files and functions short enough to read at once.
+// Six files may pass 300 lines (the FIELDS table, the client's transport, kubeconfig and
+// client, the stage wait, the GitOps render); a seventh is a module that wants splitting.
+const LONG_FILES_ALLOWED = 6;
+const FILE_LINES = 300;
+const FUNCTION_LINES = 80;
+
+/** A declaration's body: the lines from its first to the brace that closes the `{` its signature ends with. */
+function functionLengths(text: string): { name: string; line: number; lines: number }[] {
+  const lines = text.split("\n");
+  const plain = lines.map((l) => l.replace(/"(\\.|[^"\\])*"|'(\\.|[^'\\])*'|`(\\.|[^`\\])*`|\/\/.*$/g, '""'));
+  const start =
+    /^\s*(?:export\s+)?(?:async\s+)?function\*?\s+(\w+)|^\s*(?:(?:private|protected|public|static|override|async|get|set)\s+)*(\w+)\s*(?:<[^>]*>)?\(|^\s*(?:export\s+)?const\s+(\w+)\s*=\s*(?:async\s*)?\(/;
+  const found: { name: string; line: number; lines: number }[] = [];
+  plain.forEach((line, i) => {
+    const m = start.exec(line);
+    const name = m?.[1] ?? m?.[2] ?? m?.[3];
+    if (!name || ["if", "for", "while", "switch", "catch", "return", "await", "new", "throw"].includes(name)) return;
+    let depth = 0;
+    let body = -1;
+    for (let j = i; j < Math.min(plain.length, i + 25) && body < 0; j++) {
+      for (const ch of plain[j]!) depth += ch === "(" ? 1 : ch === ")" ? -1 : 0;
+      const t = plain[j]!.trimEnd();
+      if (depth <= 0 && t.endsWith("{") && (t.includes(")") || t.includes("=>"))) body = j;
+      else if (depth <= 0 && t.endsWith(";")) break;
+    }
+    if (body < 0) return;
+    let braces = 0;
+    for (let k = body; k < plain.length; k++) {
+      const text = k === body ? plain[k]!.slice(plain[k]!.trimEnd().lastIndexOf("{")) : plain[k]!;
+      for (const ch of text) braces += ch === "{" ? 1 : ch === "}" ? -1 : 0;
+      if (braces <= 0) {
+        found.push({ name, line: i + 1, lines: k - i + 1 });
+        return;
+      }
+    }
+  });
+  return found;
+}
+
+describe("the house's shape", () => {
+  it(`at most ${LONG_FILES_ALLOWED} files of src/ over ${FILE_LINES} lines`, () => {
+    const long = sources(SRC)
+      .map((f) => ({ file: relative(SRC, f), lines: readFileSync(f, "utf8").trimEnd().split("\n").length }))
+      .filter((f) => f.lines > FILE_LINES)
+      .map((f) => `${f.file} (${f.lines})`);
+    assert.ok(long.length <= LONG_FILES_ALLOWED, `${long.length} files over ${FILE_LINES} lines: ${long.join(", ")}`);
+  });
+
+  it(`no function of src/ over ${FUNCTION_LINES} lines`, () => {
+    const long = sources(SRC).flatMap((f) =>
+      functionLengths(readFileSync(f, "utf8"))
+        .filter((fn) => fn.lines > FUNCTION_LINES)
+        .map((fn) => `${relative(SRC, f)}:${fn.line} ${fn.name} (${fn.lines} lines)`),
+    );
+    assert.deepEqual(long, []);
+  });
+
+  it("the measure sees a long function, and where a multi-line signature's body starts", () => {
+    const body = Array.from({ length: 85 }, (_, i) => `  const x${i} = ${i};`).join("\n");
+    const text = `export async function long(\n  a: { readonly b: string },\n): Promise<void> {\n${body}\n}\nfunction short(): void {\n  return;\n}\n`;
+    assert.deepEqual(
+      functionLengths(text).map((f) => `${f.name} ${f.line} ${f.lines}`),
+      ["long 1 89", "short 90 3"],
+    );
+  });
+});

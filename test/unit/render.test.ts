@@ -396,7 +396,7 @@ describe("private registries", () => {
   });
 
   it("a pull refused for want of credentials names the registry and the flags", async () => {
-    const { pullHint } = await import("../../src/engine/diagnose.js");
+    const { pullHint } = await import("../../src/engine/diagnose-container.js");
     assert.match(
       pullHint("ghcr.io/acme/web:1", "failed to authorize: 401 Unauthorized"),
       /^the registry ghcr.io refused the pull: give its credentials with --registry-username and --registry-password-file/,

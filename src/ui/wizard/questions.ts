@@ -1,50 +1,8 @@
-import { FIELDS, type FieldKey } from "../../config/fields.js";
+import type { FieldKey } from "../../config/fields.js";
 import { dns1123Subdomain, hostName, imageReference, imageTag, parseImageReference } from "../../config/validate.js";
 import type { ClusterFacts } from "../../pipeline/cluster-facts.js";
 import { registryHost } from "../../render/registry.js";
-
-/** One question, as data: the wizard asks it with @inquirer/prompts; tests read it directly. */
-export type Question =
-  | {
-      readonly kind: "input";
-      readonly key: FieldKey;
-      readonly message: string;
-      readonly default?: string;
-      readonly validate: (v: string) => true | string;
-      readonly defaultFrom?: FieldKey;
-      /** Asked only if this holds for the answers so far. */
-      readonly askIf?: (answered: (key: FieldKey) => string | undefined) => boolean;
-      /** One line before the question: what the setting means, where its name alone says nothing. */
-      readonly note?: string;
-    }
-  | {
-      readonly kind: "select";
-      readonly key: FieldKey;
-      readonly message: string;
-      readonly choices: readonly { readonly name: string; readonly value: string }[];
-      readonly default?: string;
-      readonly note?: string;
-      readonly otherwise?: Question;
-    }
-  | {
-      readonly kind: "secret";
-      readonly key: FieldKey;
-      readonly message: string;
-      readonly validate: (v: string) => true | string;
-      readonly generatable: boolean;
-      /** Asked only if this holds for the answers so far (the API key only for the anthropic provider). */
-      readonly askIf?: (answered: (key: FieldKey) => string | undefined) => boolean;
-    };
-
-/** A validator's phrase of what is allowed, as inquirer shows it under the input. */
-function asPrompt(validate: (v: string) => string | undefined): (v: string) => true | string {
-  return (v) => {
-    const allowed = validate(v.trim());
-    return allowed === undefined ? true : `Allowed: ${allowed}`;
-  };
-}
-
-const spec = (key: FieldKey) => FIELDS.find((f) => f.key === key)!;
+import { asPrompt, type Question, spec } from "./question.js";
 
 export interface QuestionInput {
   /** Given by flag, environment or values file: never asked. */

@@ -2,7 +2,8 @@ import { confirm, input, password, select } from "@inquirer/prompts";
 import { fieldSpec, type FieldKey } from "../../config/fields.js";
 import { Cancelled } from "../../pipeline/front-end.js";
 import type { RawSource } from "../../config/sources.js";
-import { tlsSecretNameQuestion, type Question } from "./questions.js";
+import type { Question } from "./question.js";
+import { tlsSecretNameQuestion } from "./questions.js";
 import { widthOf, wrapLine, writeLines } from "../wrap.js";
 
 /** The terminal the questions use; the wizard owns stdin until it returns, then Ink may take it. */
