@@ -5,12 +5,14 @@ import { misfit, placeAll, plannedPods, type NodeRoom } from "../../src/checks/p
 import { givenQuantity, parseQuantity } from "../../src/facts/quantity.js";
 import {
   checkReads,
+  permissionsCheckOf,
   describeAccess,
   grantedByRoles,
   requiredAccess,
   roleSnippet,
 } from "../../src/checks/preflight/permissions.js";
-import { PREFLIGHT_CHECKS } from "../../src/checks/preflight/index.js";
+import { PREFLIGHT_CHECKS, type PreflightContext } from "../../src/checks/preflight/index.js";
+import type { PreflightCheck } from "../../src/checks/preflight/context.js";
 import { runChecks, type Check } from "../../src/checks/types.js";
 import { byManager } from "../../src/checks/preflight/cluster.js";
 import { KubeApiError } from "../../src/kube/types.js";
@@ -165,26 +167,42 @@ describe("quantities, one grammar", () => {
 });
 
 describe("the Permissions check knows every check's reads", () => {
-  // These read only what the run itself needs (the plan's objects, pods in the namespace, the
-  // server's version), which requiredAccess asks for already.
-  const READS_WHAT_THE_RUN_READS = [
-    "Permissions",
-    "Kubernetes version",
-    "Namespace",
-    "Field ownership",
-    "Registry credentials",
-  ];
+  // Each check declares its reads (the compiler refuses a preflight check without them), and the
+  // Permissions check asks for every one: a check that cannot read is named, not silently blind.
+  it("asks for the reads the checks declare, each under its title", () => {
+    const options = { domain: "m.example", tls: "cert-manager:letsencrypt" };
+    const reads = checkReads({ rendered: render(options), config: configFrom(options) }, PREFLIGHT_CHECKS);
+    assert.deepEqual(
+      reads.map((c) => `${c.title}: ${c.reads.map(describeAccess).join(", ")}`),
+      [
+        "Storage: list storageclasses.storage.k8s.io, get persistentvolumeclaims in mathison-system",
+        "IngressClass: list ingressclasses.networking.k8s.io, list pods",
+        "TLS: get customresourcedefinitions.apiextensions.k8s.io, get clusterissuers.cert-manager.io",
+        "Node capacity: list nodes, list pods, get apiservices.apiregistration.k8s.io",
+        "Quota and limits: list resourcequotas in mathison-system, list limitranges in mathison-system",
+      ],
+    );
+  });
 
-  it("a preflight check is listed in checkReads, or reads only what the run reads", () => {
-    const plan = render({ domain: "m.example", tls: "cert-manager:letsencrypt" });
-    const listed = checkReads({
+  it("a check added with reads is asked for; one that cannot read them is named blind", async () => {
+    const looking: PreflightCheck = {
+      id: "throwaway",
+      group: "Cluster",
+      title: "A check added by the recipe",
+      needs: ["cluster"],
+      reads: () => [{ verb: "list", resource: "priorityclasses", group: "scheduling.k8s.io" }],
+      run: async () => ({ status: "pass", message: "fine" }),
+    };
+    const plan = render({ namespace: "mathison" });
+    const ctx = {
+      kube: {
+        canI: async (q: { verb: string; resource: string }) => !(q.resource === "priorityclasses" || q.verb === "*"),
+      },
       rendered: plan,
-      config: configFrom({ domain: "m.example", tls: "cert-manager:letsencrypt" }),
-    }).map((c) => c.title);
-    for (const c of PREFLIGHT_CHECKS)
-      assert.ok(
-        listed.includes(c.title) || READS_WHAT_THE_RUN_READS.includes(c.title),
-        `${c.title}: add what it reads to checkReads (src/checks/preflight/permissions.ts)`,
-      );
+      config: configFrom({ namespace: "mathison" }),
+    } as unknown as PreflightContext;
+    const result = await permissionsCheckOf([looking]).run(ctx);
+    assert.equal(result.status, "warn");
+    assert.match(result.message, /A check added by the recipe \(list priorityclasses\.scheduling\.k8s\.io\)/);
   });
 });

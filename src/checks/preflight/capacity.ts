@@ -1,5 +1,6 @@
-import type { Check, CheckResult } from "../types.js";
-import type { PreflightContext } from "./context.js";
+import { ask } from "./access.js";
+import type { CheckResult } from "../types.js";
+import type { PreflightCheck, PreflightContext } from "./context.js";
 import { type KubeObject, typed } from "../../facts/objects.js";
 import { parseQuantity } from "../../facts/quantity.js";
 import {
@@ -173,11 +174,13 @@ function smallHint(ctx: PreflightContext): string {
     : "; on a small cluster: --profile small (fits a node with 1 CPU and 1.5 GiB free)";
 }
 
-export const capacityCheck: Check<PreflightContext> = {
+export const capacityCheck: PreflightCheck = {
   id: "capacity",
   group: "Capacity",
   title: "Node capacity",
   needs: ["cluster"],
+  // Every node and its pods (cluster-wide), and whether metrics-server answers.
+  reads: () => [ask("Node", "list", undefined), ask("Pod", "list", undefined), ask("APIService", "get", undefined)],
   async run(ctx): Promise<CheckResult> {
     const pods = plannedPods(ctx.rendered.stages.flatMap((s) => s.objects));
     const total = pods.reduce((a, p) => ({ cpu: a.cpu + p.requests.cpu, memory: a.memory + p.requests.memory }), {

@@ -1,5 +1,5 @@
-import type { Check, CheckResult } from "../types.js";
-import type { PreflightContext } from "./context.js";
+import type { CheckResult } from "../types.js";
+import type { PreflightCheck } from "./context.js";
 import { FIELD_MANAGER_NAME } from "../../facts/names.js";
 import type { KubeObject } from "../../facts/objects.js";
 
@@ -7,11 +7,13 @@ import type { KubeObject } from "../../facts/objects.js";
 export const MIN_MINOR = 25;
 const SYSTEM_NAMESPACES = new Set(["default", "kube-system", "kube-public", "kube-node-lease"]);
 
-export const versionCheck: Check<PreflightContext> = {
+export const versionCheck: PreflightCheck = {
   id: "version",
   group: "Cluster",
   title: "Kubernetes version",
   needs: ["cluster"],
+  // The server's version: what every run reads.
+  reads: () => [],
   async run({ kube }): Promise<CheckResult> {
     const v = await kube.serverVersion();
     const minor = Number.parseInt(v.minor, 10);
@@ -36,11 +38,13 @@ export const versionCheck: Check<PreflightContext> = {
  * only in a namespace of its own. System namespaces and namespaces running other workloads are
  * refused unless --force-namespace.
  */
-export const namespaceCheck: Check<PreflightContext> = {
+export const namespaceCheck: PreflightCheck = {
   id: "namespace",
   group: "Cluster",
   title: "Namespace",
   needs: ["cluster"],
+  // The namespace and its pods: what the run reads.
+  reads: () => [],
   async run({ kube, config, state, forceNamespace }): Promise<CheckResult> {
     const ns = config.namespace;
     const hint = `install into a namespace of its own (--namespace), or pass --force-namespace to take ${ns} over anyway`;
@@ -88,11 +92,13 @@ export function byManager(owned: readonly { object: string; managers: readonly s
 }
 
 /** Objects of the plan that exist and carry fields another field manager set: the plan then says which it takes back. */
-export const ownershipCheck: Check<PreflightContext> = {
+export const ownershipCheck: PreflightCheck = {
   id: "ownership",
   group: "Cluster",
   title: "Field ownership",
   needs: ["cluster"],
+  // The plan's objects, as the dry run reads them.
+  reads: () => [],
   async run({ kube, rendered, state }): Promise<CheckResult> {
     if (!state.namespaceExists) return { status: "pass", message: "a new namespace: nothing of the plan exists yet" };
     const objects = rendered.stages.flatMap((s) => s.objects);

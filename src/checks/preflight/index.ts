@@ -1,18 +1,16 @@
-import type { Check } from "../types.js";
 import { capacityCheck } from "./capacity.js";
 import { quotaCheck } from "./quota.js";
 import { namespaceCheck, ownershipCheck, versionCheck } from "./cluster.js";
-import type { PreflightContext } from "./context.js";
+import type { PreflightCheck } from "./context.js";
 import { ingressClassCheck, tlsCheck } from "./ingress.js";
-import { permissionsCheck } from "./permissions.js";
+import { permissionsCheckOf } from "./permissions.js";
 import { storageCheck } from "./storage.js";
 import { registryCheck } from "./registry.js";
 
 export type { PreflightContext } from "./context.js";
 
-/** Everything a program can know before the first write, derived from the plan. */
-export const PREFLIGHT_CHECKS: readonly Check<PreflightContext>[] = [
-  permissionsCheck,
+/** The checks after the Permissions check: it asks for the reads each of them declares. */
+const LOOKING: readonly PreflightCheck[] = [
   versionCheck,
   namespaceCheck,
   ownershipCheck,
@@ -23,3 +21,6 @@ export const PREFLIGHT_CHECKS: readonly Check<PreflightContext>[] = [
   quotaCheck,
   registryCheck,
 ];
+
+/** Everything a program can know before the first write, derived from the plan. */
+export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [permissionsCheckOf(LOOKING), ...LOOKING];

@@ -1,16 +1,19 @@
+import { ask } from "./access.js";
 import { KubeApiError } from "../../kube/types.js";
 import type { Condition as StatusCondition } from "kubernetes-types/meta/v1.js";
-import type { Check, CheckResult } from "../types.js";
-import type { PreflightContext } from "./context.js";
+import type { CheckResult } from "../types.js";
+import type { PreflightCheck, PreflightContext } from "./context.js";
 import { type KubeObject, typed } from "../../facts/objects.js";
 
 const DEFAULT_CLASS = "ingressclass.kubernetes.io/is-default-class";
 
-export const ingressClassCheck: Check<PreflightContext> = {
+export const ingressClassCheck: PreflightCheck = {
   id: "ingress-class",
   group: "Ingress and TLS",
   title: "IngressClass",
   needs: ["cluster"],
+  // The classes, and the controllers' pods in any namespace.
+  reads: () => [ask("IngressClass", "list", undefined), ask("Pod", "list", undefined)],
   async run({ kube, config }): Promise<CheckResult> {
     // What says whether a controller serves the class is asked at once, beside the classes: one round trip, not three.
     const [list, served] = await Promise.all([
@@ -143,11 +146,20 @@ function servedBy(
 }
 
 /** cert-manager's CRDs and a Ready ClusterIssuer, or the TLS Secret the Ingress names. */
-export const tlsCheck: Check<PreflightContext> = {
+export const tlsCheck: PreflightCheck = {
   id: "tls",
   group: "Ingress and TLS",
   title: "TLS",
   needs: ["cluster"],
+  reads: (ctx) => {
+    const tls = ctx.config.tls;
+    if (tls.mode === "cert-manager")
+      return [
+        ask("CustomResourceDefinition", "get", undefined),
+        { verb: "get", resource: "clusterissuers", group: "cert-manager.io" },
+      ];
+    return tls.mode === "secret" ? [ask("Secret", "get", ctx.rendered.namespace)] : [];
+  },
   async run({ kube, config }): Promise<CheckResult> {
     const tls = config.tls;
     if (tls.mode === "none") return { status: "pass", message: "none: the web UI is served over plain HTTP" };

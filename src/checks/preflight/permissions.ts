@@ -1,21 +1,10 @@
 import type { AccessQuestion } from "../../kube/types.js";
 import type { RenderedPlan } from "../../render/render.js";
-import type { Check, CheckResult } from "../types.js";
-import type { PreflightContext } from "./context.js";
+import type { CheckResult } from "../types.js";
+import type { PreflightCheck, PreflightContext } from "./context.js";
+import { ask, dedupe } from "./access.js";
 import { isNamespaced, type KubeObject, typed } from "../../facts/objects.js";
-import { resourceOfKind, WATCHED_KINDS } from "../../facts/resources.js";
-
-function resourceOf(kind: string): { group: string; resource: string } {
-  const r = resourceOfKind(kind);
-  // A kind the table does not know is a bug in this installer, not the user's problem to fix.
-  if (!r) throw new Error(`no API resource known for kind ${kind}: add it to src/facts/resources.ts`);
-  return { group: r.group, resource: r.plural };
-}
-
-function ask(kind: string, verb: string, namespace: string | undefined, subresource?: string): AccessQuestion {
-  const { group, resource } = resourceOf(kind);
-  return { verb, resource, group, ...(subresource ? { subresource } : {}), ...(namespace ? { namespace } : {}) };
-}
+import { WATCHED_KINDS } from "../../facts/resources.js";
 
 /**
  * Every request the run will make, derived from the plan: apply (get, create, patch) of each
@@ -42,33 +31,12 @@ export function requiredAccess(rendered: RenderedPlan): AccessQuestion[] {
   return dedupe(questions);
 }
 
-/** What each other preflight check reads, by its title: without these it is skipped, blind. */
+/** What each other preflight check reads beyond the run's own requests, as it declares it: without these it is skipped, blind. */
 export function checkReads(
   ctx: Pick<PreflightContext, "rendered" | "config">,
+  checks: readonly PreflightCheck[],
 ): { title: string; reads: AccessQuestion[] }[] {
-  const ns = ctx.rendered.namespace;
-  const tls = ctx.config.tls;
-  return [
-    {
-      title: "Node capacity",
-      reads: [ask("Node", "list", undefined), ask("Pod", "list", undefined), ask("APIService", "get", undefined)],
-    },
-    { title: "Quota and limits", reads: [ask("ResourceQuota", "list", ns), ask("LimitRange", "list", ns)] },
-    { title: "Storage", reads: [ask("StorageClass", "list", undefined), ask("PersistentVolumeClaim", "get", ns)] },
-    { title: "IngressClass", reads: [ask("IngressClass", "list", undefined), ask("Pod", "list", undefined)] },
-    {
-      title: "TLS",
-      reads:
-        tls.mode === "cert-manager"
-          ? [
-              ask("CustomResourceDefinition", "get", undefined),
-              { verb: "get", resource: "clusterissuers", group: "cert-manager.io" },
-            ]
-          : tls.mode === "secret"
-            ? [ask("Secret", "get", ns)]
-            : [],
-    },
-  ].filter((c) => c.reads.length > 0);
+  return checks.map((c) => ({ title: c.title, reads: c.reads(ctx) })).filter((c) => c.reads.length > 0);
 }
 
 /**
@@ -91,11 +59,6 @@ export function grantedByRoles(rendered: RenderedPlan): AccessQuestion[] {
       ),
     ),
   );
-}
-
-function dedupe(qs: readonly AccessQuestion[]): AccessQuestion[] {
-  const seen = new Map(qs.map((q) => [JSON.stringify([q.verb, q.group, q.resource, q.subresource, q.namespace]), q]));
-  return [...seen.values()];
 }
 
 /** `create namespaces`, `list pods in x`, `get pods/log in x`. */
@@ -130,18 +93,23 @@ async function missingOf(ctx: PreflightContext, qs: readonly AccessQuestion[]): 
 }
 
 /** The checks whose reads these credentials lack, with the reads they lack. */
-async function blindChecks(ctx: PreflightContext): Promise<{ title: string; reads: AccessQuestion[] }[]> {
+async function blindChecks(
+  ctx: PreflightContext,
+  checks: readonly PreflightCheck[],
+): Promise<{ title: string; reads: AccessQuestion[] }[]> {
   const lacking = await Promise.all(
-    checkReads(ctx).map(async (c) => ({ title: c.title, reads: await missingOf(ctx, dedupe(c.reads)) })),
+    checkReads(ctx, checks).map(async (c) => ({ title: c.title, reads: await missingOf(ctx, dedupe(c.reads)) })),
   );
   return lacking.filter((c) => c.reads.length > 0);
 }
 
-export const permissionsCheck: Check<PreflightContext> = {
+/** The Permissions check: every request the run makes, and the reads `others` declare (a blind check is named). */
+export const permissionsCheckOf = (others: readonly PreflightCheck[]): PreflightCheck => ({
   id: "permissions",
   group: "Permissions",
   title: "Permissions",
   needs: ["cluster"],
+  reads: () => [],
   async run(ctx): Promise<CheckResult> {
     const needed = requiredAccess(ctx.rendered);
     // RBAC allows `*` on `*` only to a rule of wildcards (cluster-admin): then every question is answered at once.
@@ -154,7 +122,7 @@ export const permissionsCheck: Check<PreflightContext> = {
       missingOf(ctx, needed),
       ctx.kube.canI({ verb: "escalate", resource: "clusterroles", group: "rbac.authorization.k8s.io" }),
       ctx.kube.canI({ verb: "bind", resource: "clusterroles", group: "rbac.authorization.k8s.io" }),
-      blindChecks(ctx),
+      blindChecks(ctx, others),
     ]);
     const grants = escalate && bind ? [] : await missingOf(ctx, grantedByRoles(ctx.rendered));
     const cannotSee = blind.map((b) => `${b.title} (${b.reads.map(describeAccess).join(", ")})`).join("; ");
@@ -186,4 +154,4 @@ export const permissionsCheck: Check<PreflightContext> = {
       hint: `ask for cluster-admin, or for a role with at least this (the ClusterRole's own rules too, or escalate and bind on clusterroles):\n${roleSnippet([...missing, ...grants])}`,
     };
   },
-};
+});

@@ -1,15 +1,20 @@
-import type { Check, CheckResult } from "../types.js";
-import type { PreflightContext } from "./context.js";
+import { ask } from "./access.js";
+import type { CheckResult } from "../types.js";
+import type { PreflightCheck } from "./context.js";
 import { typed } from "../../facts/objects.js";
 import { parseQuantity } from "../../facts/quantity.js";
 import { formatCpu, formatMemory, plannedPods } from "./placement.js";
 
 /** ResourceQuota and LimitRange in the namespace allow what the plan requests. */
-export const quotaCheck: Check<PreflightContext> = {
+export const quotaCheck: PreflightCheck = {
   id: "quota",
   group: "Capacity",
   title: "Quota and limits",
   needs: ["cluster"],
+  reads: (ctx) => [
+    ask("ResourceQuota", "list", ctx.rendered.namespace),
+    ask("LimitRange", "list", ctx.rendered.namespace),
+  ],
   async run(ctx): Promise<CheckResult> {
     if (!ctx.state.namespaceExists)
       return { status: "pass", message: "a new namespace: no ResourceQuota or LimitRange applies" };

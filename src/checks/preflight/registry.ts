@@ -1,14 +1,16 @@
 import { imagesOf } from "../../render/render.js";
 import { coveredHosts, registryHost } from "../../render/registry.js";
-import type { Check, CheckResult } from "../types.js";
-import type { PreflightContext } from "./context.js";
+import type { CheckResult } from "../types.js";
+import type { PreflightCheck } from "./context.js";
 
 /** The pull secret the pods will use exists and has credentials for every registry the images come from. */
-export const registryCheck: Check<PreflightContext> = {
+export const registryCheck: PreflightCheck = {
   id: "registry",
   group: "Images",
   title: "Registry credentials",
   needs: ["cluster"],
+  // The plan's pull Secret, which the run reads.
+  reads: () => [],
   async run({ kube, rendered, config, state }): Promise<CheckResult> {
     const hosts = [...new Set(imagesOf(rendered).map(registryHost))];
     const auth = config.registryAuth;

@@ -1,6 +1,7 @@
+import { ask } from "./access.js";
 import { CLAIM_NAMES } from "../../facts/names.js";
-import type { Check, CheckResult } from "../types.js";
-import type { PreflightContext } from "./context.js";
+import type { CheckResult } from "../types.js";
+import type { PreflightCheck } from "./context.js";
 import type { KubeObject } from "../../facts/objects.js";
 
 const DEFAULT_ANNOTATIONS = [
@@ -13,11 +14,12 @@ function describeClass(sc: KubeObject): string {
 }
 
 /** The claims' StorageClass exists, or the cluster has a default one; a kept claim of an earlier install is named. */
-export const storageCheck: Check<PreflightContext> = {
+export const storageCheck: PreflightCheck = {
   id: "storage",
   group: "Storage",
   title: "Storage",
   needs: ["cluster"],
+  reads: (ctx) => [ask("StorageClass", "list", undefined), ask("PersistentVolumeClaim", "get", ctx.rendered.namespace)],
   async run({ kube, config, state }): Promise<CheckResult> {
     const claims = CLAIM_NAMES;
     const [classes, existing] = await Promise.all([
