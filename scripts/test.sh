@@ -16,6 +16,9 @@ npm run --silent build
 echo "== unit tests"
 npm run --silent test:unit
 
+echo "== docs/testing.md's recipes, followed in a scratch copy"
+node scripts/recipes.mjs
+
 echo "== test cluster binaries"
 if command -v go >/dev/null 2>&1; then
   bash scripts/cluster/build.sh

@@ -246,7 +246,7 @@ describe("uninstall's order", () => {
       registryPassword: "token-of-the-robot",
     });
     for (const kind of new Set(allObjects(plan).map((o) => o.kind)))
-      assert.ok(removalGroupOf(kind) >= 0, `${kind}: add it to uninstall's GROUPS (src/pipeline/uninstall.ts)`);
+      assert.ok(removalGroupOf(kind) >= 0, `${kind}: add it to uninstall's GROUPS (src/pipeline/removal-plan.ts)`);
   });
 });
 
