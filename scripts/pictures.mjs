@@ -26,7 +26,7 @@ const kubectl = (...args) => {
     // Best effort: a namespace that is not there is fine.
   }
 };
-const { clusterScopedName } = await import(join(root, "dist/src/render/render.js"));
+const { clusterScopedName } = await import(join(root, "dist/src/render/customise.js"));
 /** Everything an earlier picture left, the cluster-scoped RBAC too: each picture is of a first install. */
 const tidy = (wait) => {
   kubectl("delete", "clusterrole,clusterrolebinding", clusterScopedName(namespace), "--ignore-not-found");

@@ -4,7 +4,7 @@
 // fresh install, an uninstall, an export), each measured from a run of the same command that was not
 // interrupted.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -23,7 +23,24 @@ interface Interrupted {
   readonly exitMs: number;
 }
 
-/** Runs `args`, sends the signal `atMs` after the spawn, and times the exit from the signal. */
+/**
+ * Whether the process catches SIGINT and SIGTERM yet (Linux's SigCgt mask: bits 1 and 14): before
+ * its first line runs, a signal kills it as it would any program, whatever the program does.
+ */
+function catchesSignals(pid: number | undefined): boolean {
+  try {
+    const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? "0";
+    const caught = BigInt(`0x${mask}`);
+    return (caught & (1n << 1n)) !== 0n && (caught & (1n << 14n)) !== 0n;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs `args`, sends the signal `atMs` after the spawn — once the program catches signals, however
+ * long Node took to start it on a loaded machine — and times the exit from the signal.
+ */
 async function interruptAt(
   c: TestCluster,
   args: readonly string[],
@@ -31,12 +48,22 @@ async function interruptAt(
   atMs: number,
   signal: "SIGINT" | "SIGTERM",
 ): Promise<Interrupted> {
+  const spawnedAt = Date.now();
   const { child, result } = startInstaller(c, args, env);
+  let exited = false;
+  void result.finally(() => {
+    exited = true;
+  });
+  while (!exited && !catchesSignals(child.pid) && Date.now() - spawnedAt < 5_000)
+    await new Promise((r) => setTimeout(r, 2));
   let sentAt = 0;
-  const timer = setTimeout(() => {
-    sentAt = Date.now();
-    child.kill(signal);
-  }, atMs);
+  const timer = setTimeout(
+    () => {
+      sentAt = Date.now();
+      child.kill(signal);
+    },
+    Math.max(0, atMs - (Date.now() - spawnedAt)),
+  );
   const run = await result;
   clearTimeout(timer);
   return { atMs, signal, run, exitMs: sentAt === 0 ? 0 : Date.now() - sentAt };
@@ -47,9 +74,8 @@ async function leaseLeft(c: TestCluster, namespace: string): Promise<boolean> {
 }
 
 /**
- * The points: spread over the measured run from 250 ms, once the program surely runs (Node takes
- * 40 ms to start it, over 100 ms on a loaded machine: a signal before its first line kills the
- * process as it would any program's), to 70 % of it (a re-run resumes, and so runs shorter).
+ * The points: spread over the measured run from 250 ms (each sent no sooner than the program
+ * catches signals: interruptAt) to 70 % of it (a re-run resumes, and so runs shorter).
  */
 function points(durationMs: number): number[] {
   return Array.from({ length: POINTS }, (_, i) => Math.round(250 + (i * (durationMs * 0.7 - 250)) / (POINTS - 1)));

@@ -241,8 +241,11 @@ export class FakeKube implements Kube {
     return true;
   }
 
-  async logs(): Promise<string> {
-    return "";
+  /** What `logs` answers for a pod (its container's log); "" by default. */
+  logsAnswer: (pod: string) => string = () => "";
+
+  async logs(_namespace: string, pod: string): Promise<string> {
+    return this.logsAnswer(pod);
   }
 
   async followLogs(

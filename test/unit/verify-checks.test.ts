@@ -121,3 +121,146 @@ describe("verification checks against the in-memory cluster", () => {
     assert.match(o.hint!, /install to restore them/);
   });
 });
+
+describe("the workload and Ingress checks against the in-memory cluster", () => {
+  const job = (status: Record<string, unknown>): KubeObject => ({
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name: "mathison-migrate-abc", namespace: NS, creationTimestamp: "2026-12-06T00:00:00Z" },
+    spec: { backoffLimit: 2, completions: 1 },
+    status,
+  });
+  const jobPod: KubeObject = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: "mathison-migrate-abc-x",
+      namespace: NS,
+      labels: { "batch.kubernetes.io/job-name": "mathison-migrate-abc" },
+    },
+    status: { phase: "Succeeded" },
+  };
+  const deployment = (name: string, image: string, ready: number): KubeObject => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, namespace: NS },
+    spec: { replicas: 2, template: { spec: { containers: [{ name: "c", image }] } } },
+    status: { readyReplicas: ready },
+  });
+  const ingress = (address: boolean): KubeObject => ({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    metadata: { name: "mathison-web", namespace: NS },
+    spec: { ingressClassName: "nginx" },
+    status: { loadBalancer: { ingress: address ? [{ ip: "203.0.113.7" }] : [] } },
+  });
+  const nginx: KubeObject = { apiVersion: "networking.k8s.io/v1", kind: "IngressClass", metadata: { name: "nginx" } };
+
+  it("migration: applied in its log passes; a log that does not say so warns; a failed Job or none fails", async () => {
+    const fake = healthy();
+    fake.put(job({ succeeded: 1, conditions: [{ type: "Complete", status: "True" }] }));
+    fake.put(jobPod);
+    fake.logsAnswer = () => "All migrations have been successfully applied.";
+    assert.equal((await outcome("migration", fake)).status, "pass");
+    fake.logsAnswer = () => "Prisma schema loaded";
+    const quiet = await outcome("migration", fake);
+    assert.equal(quiet.status, "warn");
+    assert.match(quiet.message, /does not say the migrations were applied/);
+    fake.put(job({ failed: 3, conditions: [{ type: "Failed", status: "True", reason: "BackoffLimitExceeded" }] }));
+    const failed = await outcome("migration", fake);
+    assert.equal(failed.status, "fail", failed.message);
+    assert.match(failed.hint ?? "", /kubectl -n unit-verify logs job\/mathison-migrate-abc/);
+    const none = await outcome("migration", healthy());
+    assert.equal(none.status, "fail");
+    assert.equal(none.message, "no migration Job in the namespace");
+  });
+
+  it("web and worker: ready at the recorded image pass; fewer ready, another image or none fail", async () => {
+    const fake = healthy();
+    fake.put(deployment("mathison-web", "mathison-web:1", 2));
+    fake.put(deployment("mathison-worker", "mathison-worker:1", 2));
+    assert.equal((await outcome("web", fake)).message, "2/2 ready, mathison-web:1");
+    assert.equal((await outcome("worker", fake)).status, "pass");
+    fake.put(deployment("mathison-web", "mathison-web:1", 1));
+    assert.equal((await outcome("web", fake)).message, "1/2 ready (mathison-web:1)");
+    fake.put(deployment("mathison-worker", "someone/else:2", 2));
+    const other = await outcome("worker", fake);
+    assert.equal(other.status, "fail");
+    assert.equal(other.message, "runs someone/else:2, the install record says mathison-worker:1");
+    assert.equal((await outcome("web", healthy())).message, "Deployment mathison-web is missing");
+  });
+
+  it("probes: none failing passes; a recent Unhealthy event on a web pod warns, naming it", async () => {
+    const fake = healthy();
+    assert.equal((await outcome("probes", fake)).status, "pass");
+    fake.put({
+      apiVersion: "v1",
+      kind: "Event",
+      metadata: { name: "e1", namespace: NS },
+      reason: "Unhealthy",
+      involvedObject: { kind: "Pod", name: "mathison-web-7d9-abc" },
+      message: "Readiness probe failed: HTTP 503",
+      lastTimestamp: new Date().toISOString(),
+    } as KubeObject);
+    const o = await outcome("probes", fake);
+    assert.equal(o.status, "warn");
+    assert.match(
+      o.message,
+      /^1 probe failure in the last 10 minutes, e\.g\. mathison-web-7d9-abc: Readiness probe failed/,
+    );
+  });
+
+  it("ingress-address: an address from its class's controller passes; no class, no address or no Ingress fails", async () => {
+    const fake = healthy();
+    fake.put(nginx);
+    fake.put(ingress(true));
+    assert.equal((await outcome("ingress-address", fake)).message, "served at 203.0.113.7 by class nginx");
+    fake.put(ingress(false));
+    const unserved = await outcome("ingress-address", fake);
+    assert.equal(unserved.status, "fail");
+    assert.match(unserved.message, /no ingress controller has picked this Ingress up/);
+    void fake.delete({ apiVersion: "networking.k8s.io/v1", kind: "IngressClass", name: "nginx" });
+    assert.equal((await outcome("ingress-address", fake)).message, "IngressClass nginx does not exist");
+    assert.equal((await outcome("ingress-address", healthy())).message, "Ingress mathison-web is missing");
+  });
+
+  it("auth-url: AUTH_URL the Ingress's URL passes; another fails, saying what sign-in would break", async () => {
+    const fake = healthy();
+    const withHost = { ...ingress(true), spec: { ingressClassName: "nginx", rules: [{ host: "m.example" }] } };
+    const config = (url: string): KubeObject => ({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "mathison-config", namespace: NS },
+      data: { AUTH_URL: url },
+    });
+    fake.put(withHost);
+    fake.put(config("http://m.example"));
+    assert.equal((await outcome("auth-url", fake)).message, "AUTH_URL http://m.example is the Ingress URL");
+    fake.put(config("https://old.example"));
+    const wrong = await outcome("auth-url", fake);
+    assert.equal(wrong.status, "fail");
+    assert.match(wrong.message, /^AUTH_URL is https:\/\/old\.example, the Ingress serves http:\/\/m\.example/);
+  });
+
+  it("sse: ingress-nginx with the streaming annotations passes; one taken away fails; another controller warns", async () => {
+    const fake = healthy();
+    fake.put({ ...nginx, spec: { controller: "k8s.io/ingress-nginx" } });
+    const annotated = (notes: Record<string, string>): KubeObject => ({
+      ...ingress(true),
+      metadata: { name: "mathison-web", namespace: NS, annotations: notes },
+    });
+    const all = {
+      "nginx.ingress.kubernetes.io/proxy-buffering": "off",
+      "nginx.ingress.kubernetes.io/proxy-read-timeout": "300",
+      "nginx.ingress.kubernetes.io/proxy-send-timeout": "300",
+    };
+    fake.put(annotated(all));
+    assert.equal((await outcome("sse", fake)).status, "pass");
+    fake.put(annotated({ ...all, "nginx.ingress.kubernetes.io/proxy-buffering": "on" }));
+    const buffered = await outcome("sse", fake);
+    assert.equal(buffered.status, "fail");
+    assert.match(buffered.message, /proxy-buffering=off/);
+    fake.put({ ...nginx, spec: { controller: "traefik.io/ingress-controller" } });
+    assert.equal((await outcome("sse", fake)).status, "warn");
+  });
+});
