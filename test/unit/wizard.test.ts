@@ -114,7 +114,6 @@ describe("asking", () => {
     output.on("data", (c) => (screen += c));
     return { input, output, screen: () => screen.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "") };
   };
-  const tick = () => new Promise((r) => setTimeout(r, 30));
   /** Waits (up to 5 s, however loaded the machine) until the screen shows `re`. */
   const shows = async (t: ReturnType<typeof terminal>, re: RegExp): Promise<void> => {
     for (let waited = 0; !re.test(t.screen()) && waited < 5_000; waited += 10)
@@ -137,7 +136,7 @@ describe("asking", () => {
     const t = terminal();
     const qs = planQuestions({ supplied: none, facts });
     const answers = askQuestions(qs, t, () => undefined);
-    await tick();
+    await shows(t, /Domain of the web UI/);
     t.input.write("\x03");
     await assert.rejects(answers, WizardCancelled);
   });
