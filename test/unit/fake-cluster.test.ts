@@ -56,6 +56,11 @@ async function install(fake: FakeKube, flags: Record<string, string> = {}, extra
 const liveLock = (fake: FakeKube, leaseSeconds: number, onLost: (m: string) => void = () => undefined) =>
   acquireLock(fake, NS, "ctx", onLost, { timeoutMs: 0, onWait: () => undefined, leaseSeconds });
 
+/** Waits until `holds` (a renewal, a loss the lock reports), up to `ms`; the tests that time a lease's absence of change wait the time itself. */
+async function until(holds: () => boolean, ms = 3_000): Promise<void> {
+  for (const started = Date.now(); !holds() && Date.now() - started < ms; ) await new Promise((r) => setTimeout(r, 5));
+}
+
 describe("the lock, on an in-memory cluster", () => {
   it("one holder at a time: a second run is refused naming the first; released, it is free", async () => {
     const fake = new FakeKube([namespace()]);
@@ -127,6 +132,7 @@ describe("the lock, on an in-memory cluster", () => {
       (err: unknown) => err instanceof LockHeldError && /is still renewing it/.test(err.message),
     );
     assert.ok(performance.now() - started < 600, "refused at its first renewal, before its lease could end");
+    // Half a lease more, by the clock: what is checked is that nothing happens in it.
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(lost, "", "the live run still holds the lock");
     assert.match(fake.peek(lease)!.spec.holderIdentity, new RegExp(`pid ${process.pid} `));
@@ -150,11 +156,12 @@ describe("the lock, on an in-memory cluster", () => {
       match: /^replace Lease/,
       error: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }),
     };
+    // Longer than two leases, by the clock: what is checked is that the run is not stopped in it.
     await new Promise((r) => setTimeout(r, 700));
     assert.equal(lost, "", "an outage is waited out");
     fake.failing = undefined;
     const renewed = fake.peek(lease)!.spec.renewTime;
-    await new Promise((r) => setTimeout(r, 250));
+    await until(() => fake.peek(lease)!.spec.renewTime !== renewed);
     assert.notEqual(fake.peek(lease)!.spec.renewTime, renewed, "renewing again once the server answers");
     await held.release();
   });
@@ -164,11 +171,13 @@ describe("the lock, on an in-memory cluster", () => {
     let lost = "";
     const held = await liveLock(fake, 0.3, (m) => (lost = m));
     const first = fake.peek(lease)!.spec.renewTime;
-    await new Promise((r) => setTimeout(r, 250));
-    assert.notEqual(fake.peek(lease)!.spec.renewTime, first, "renewed a third of the lease later");
+    const since = performance.now();
+    await until(() => fake.peek(lease)!.spec.renewTime !== first);
+    assert.notEqual(fake.peek(lease)!.spec.renewTime, first, "renewed");
+    assert.ok(performance.now() - since < 300, "within its lease of 0.3 s");
     assert.equal(fake.peek(lease)!.spec.leaseDurationSeconds, 0.3);
     await fake.delete(lease);
-    await new Promise((r) => setTimeout(r, 150));
+    await until(() => lost !== "");
     assert.match(lost, /taken by another run/);
     await held.release();
   });
@@ -223,7 +232,7 @@ describe("waits outside a stage, through the watches", () => {
   it("ends when a pushed change makes it ready, and leaves no watch open", async () => {
     const fake = new FakeKube([namespace()]);
     const waiting = waitUntil(fake, NS, "pod p", hasPod, { timeoutMs: 5_000 });
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => fake.openWatches() > 0);
     assert.ok(fake.openWatches() > 0, "it watches");
     const lists = fake.count(/^list Pod/);
     await fake.create(podOf("p"));
@@ -343,7 +352,7 @@ describe("a stage's wait, on an in-memory cluster", () => {
     const fake = new FakeKube([namespace(), deployment({ replicas: 1, updatedReplicas: 0 })]);
     const events: EngineEvent[] = [];
     const waiting = wait(fake, events);
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => events.some((e) => e.event === "status"));
     fake.put(deployment({ replicas: 1, updatedReplicas: 1, availableReplicas: 1, readyReplicas: 1 }));
     await waiting;
     const said = events.filter((e) => e.event === "status").map((e) => (e as { message: string }).message);
