@@ -26,6 +26,7 @@ import { CONFIG_DIGEST_ANNOTATION, LOCK_NAME, RECORD_NAME } from "../../src/fact
 import { digestWritten } from "../../src/engine/restart.js";
 import { ExitCode } from "../../src/base/exit-codes.js";
 import { inventoryKey, refOf, type KubeObject } from "../../src/facts/objects.js";
+import { contractProblems } from "../helpers/events.js";
 import { FakeKube, healthyCluster } from "../helpers/fake-kube.js";
 import { capturedIO, healthyFake, pipelineOptions, readyNode } from "../helpers/fake-cluster.js";
 import { allObjects, configFrom, render } from "../helpers/plan.js";
@@ -464,6 +465,8 @@ describe("the install pipeline, on an in-memory cluster", () => {
       [],
       "no lock taken, nothing deleted",
     );
+    assert.deepEqual(contractProblems(io.events(), code), [], "a cancel ends the stream with done cancelled");
+    assert.equal(io.events().at(-1).outcome, "cancelled");
   });
 });
 
