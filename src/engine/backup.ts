@@ -7,16 +7,16 @@ import { boundYoungGeneration } from "../base/young-generation.js";
 import { fileProblem } from "../base/file-errors.js";
 import { newestMigrationJob } from "./migration.js";
 import {
-  databaseNames,
+  databaseOf,
+  podOf,
   POSTGRES_CONTAINER,
-  POSTGRES_POD,
   ROWS_SQL,
   SCHEMA_SQL,
   schemaOf,
   type SchemaSummary,
   SESSION_NAMES,
 } from "./database.js";
-import { REDIS_CONTAINER, REDIS_POD } from "../facts/names.js";
+import { REDIS_CONTAINER } from "../facts/names.js";
 import { BackupError, type BackupManifest, MANIFEST_FORMAT } from "./backup-files.js";
 import { WithoutEofMark } from "./redis-snapshot.js";
 
@@ -45,7 +45,10 @@ export interface BackupInput {
  */
 export async function takeBackup(kube: Kube, input: BackupInput): Promise<BackupManifest> {
   const { namespace, file } = input;
-  const { user, db } = await databaseNames(kube, namespace);
+  const [{ user, db, pod }, redisPod] = await Promise.all([
+    databaseOf(kube, namespace),
+    input.includeRedis ? podOf(kube, namespace, "redis") : undefined,
+  ]);
   const lastMigration = await kube
     .list("batch/v1", "Job", namespace)
     .then((l) => newestMigrationJob(l.items)?.metadata.name);
@@ -58,7 +61,7 @@ export async function takeBackup(kube: Kube, input: BackupInput): Promise<Backup
   try {
     const dump = await execToFile(kube, {
       namespace,
-      pod: POSTGRES_POD,
+      pod,
       container: POSTGRES_CONTAINER,
       command: ["sh", "-c", DUMP_SCRIPT, String(Buffer.byteLength(DUMP_SQL)), SESSION_NAMES.backup, user, db],
       stdin: DUMP_SQL,
@@ -70,7 +73,7 @@ export async function takeBackup(kube: Kube, input: BackupInput): Promise<Backup
     const redis = input.includeRedis
       ? await execToFile(kube, {
           namespace,
-          pod: REDIS_POD,
+          pod: redisPod!,
           container: REDIS_CONTAINER,
           command: ["redis-cli", "--rdb", "-"],
           file: `${file}.rdb`,

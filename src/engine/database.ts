@@ -3,9 +3,19 @@ import type { Kube } from "../kube/types.js";
 import { CONFIGMAP_NAME } from "../facts/names.js";
 import { typed } from "../facts/objects.js";
 
-/** Where PostgreSQL runs: the StatefulSet's one pod and its container. */
-export const POSTGRES_POD = "postgres-0";
+/** PostgreSQL's container, in the pod its label finds (`podOf`). */
 export const POSTGRES_CONTAINER = "postgres";
+
+/**
+ * The running pod of a backing service, found by its label (`app.kubernetes.io/name`): the
+ * StatefulSet's one pod, whatever its name. With none running, the first there is, or the
+ * StatefulSet's first pod's name, so the exec's own error says what is wrong.
+ */
+export async function podOf(kube: Kube, namespace: string, service: "postgres" | "redis"): Promise<string> {
+  const pods = (await kube.list("v1", "Pod", namespace, { labelSelector: `app.kubernetes.io/name=${service}` })).items;
+  const running = pods.find((p) => typed(p, "Pod").status?.phase === "Running" && !p.metadata.deletionTimestamp);
+  return (running ?? pods[0])?.metadata.name ?? `${service}-0`;
+}
 
 /** The application's database and user, as the install's ConfigMap names them. */
 export async function databaseNames(kube: Kube, namespace: string): Promise<{ user: string; db: string }> {
@@ -33,13 +43,16 @@ export type SessionName = (typeof SESSION_NAMES)[keyof typeof SESSION_NAMES];
 export interface Database {
   readonly kube: Kube;
   readonly namespace: string;
+  /** PostgreSQL's pod. */
+  readonly pod: string;
   readonly user: string;
   /** The application's database. */
   readonly db: string;
 }
 
 export async function databaseOf(kube: Kube, namespace: string): Promise<Database> {
-  return { kube, namespace, ...(await databaseNames(kube, namespace)) };
+  const [names, pod] = await Promise.all([databaseNames(kube, namespace), podOf(kube, namespace, "postgres")]);
+  return { kube, namespace, pod, ...names };
 }
 
 /** A database to connect to that is never the one renamed or dropped. */
@@ -86,7 +99,7 @@ export async function runSql(d: Database, sql: string, options: SqlOptions): Pro
   out.on("data", (c: Buffer) => chunks.push(c));
   const result = await d.kube.execStream(
     d.namespace,
-    POSTGRES_POD,
+    d.pod,
     POSTGRES_CONTAINER,
     [
       "sh",

@@ -7,7 +7,6 @@ import {
   literal,
   maintenanceDb,
   POSTGRES_CONTAINER,
-  POSTGRES_POD,
   querySql,
   type SchemaSummary,
   ROWS_SQL,
@@ -108,7 +107,7 @@ export async function restoreIntoNew(r: IntoNew): Promise<void> {
     'pg_restore --no-owner --single-transaction --exit-on-error -U "$3" -d "$4"';
   const result = await d.kube.execStream(
     d.namespace,
-    POSTGRES_POD,
+    d.pod,
     POSTGRES_CONTAINER,
     ["sh", "-c", script, String(r.bytes), SESSION, String(Math.round(r.timeoutMs)), d.user, target],
     { stdin: createReadStream(r.file), signal: r.signal },

@@ -21,8 +21,7 @@ export const CONFIG_DIGEST_ANNOTATION = "mathison.dev/config-digest";
 /** On the Secret an uninstall keeps: the release that last migrated the kept database. */
 export const DATA_MIGRATED_BY_ANNOTATION = "mathison.dev/data-migrated-by";
 
-/** Redis's StatefulSet pod and container (backups exec into them). */
-export const REDIS_POD = "redis-0";
+/** Redis's container, in the pod its label finds (backups and verify exec into it). */
 export const REDIS_CONTAINER = "redis";
 /** The pod a restore puts Redis's snapshot in through, while Redis is stopped. */
 export const REDIS_RESTORE_POD = "mathison-redis-restore";

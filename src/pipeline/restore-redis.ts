@@ -1,7 +1,7 @@
 import { dirname, join } from "node:path";
 import { putRedisSnapshot } from "../engine/redis-snapshot.js";
 import { podReadiness, statefulSetReadiness } from "../engine/readiness.js";
-import { REDIS_POD, REDIS_RESTORE_POD } from "../facts/names.js";
+import { REDIS_RESTORE_POD } from "../facts/names.js";
 import { type ObjectRef, typed } from "../facts/objects.js";
 import { redisRestorePod } from "../render/restore-pod.js";
 import { ExitCode } from "../base/exit-codes.js";
@@ -24,7 +24,11 @@ export async function redisRestore(run: RestoreRun): Promise<string> {
   // One an interrupted restore left behind.
   await kube.delete(helper, { propagation: "Background" });
   await kube.scale(sts, 0);
-  await untilGone(run, "Redis", { apiVersion: "v1", kind: "Pod", name: REDIS_POD, namespace: ns });
+  await until(run, "Redis's pod is gone", (view) =>
+    view.all("Pod").some((p) => p.metadata.labels?.["app.kubernetes.io/name"] === "redis")
+      ? { state: "pending", message: "stopping" }
+      : { state: "ready", message: "gone" },
+  );
   try {
     await kube.create(redisRestorePod(live, ns));
     await until(run, `pod ${REDIS_RESTORE_POD}`, (view) => podReadiness(view.get("Pod", REDIS_RESTORE_POD)));

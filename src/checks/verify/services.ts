@@ -1,12 +1,5 @@
 import { typed } from "../../facts/objects.js";
-import {
-  databaseOf,
-  POSTGRES_CONTAINER,
-  POSTGRES_POD,
-  runSql,
-  SESSION_NAMES,
-  type SqlResult,
-} from "../../engine/database.js";
+import { databaseOf, podOf, POSTGRES_CONTAINER, runSql, SESSION_NAMES, type SqlResult } from "../../engine/database.js";
 import type { ExecResult } from "../../kube/types.js";
 import type { Check, CheckResult } from "../types.js";
 import type { VerifyContext } from "./context.js";
@@ -59,14 +52,15 @@ function saidInOneLine(r: Pick<ExecResult, "exitCode" | "stdout" | "stderr">): s
 async function psql(
   ctx: VerifyContext,
   sql: string,
-): Promise<{ result: SqlResult; user: string; db: string; command: string }> {
+): Promise<{ result: SqlResult; user: string; db: string; pod: string; command: string }> {
   const d = await databaseOf(ctx.kube, ctx.state.namespace);
   const result = await runSql(d, sql, { session: SESSION_NAMES.verify, timeoutMs: CHECK_TIMEOUT_MS, constant: true });
   return {
     result,
     user: d.user,
     db: d.db,
-    command: `kubectl -n ${ctx.state.namespace} exec ${POSTGRES_POD} -c ${POSTGRES_CONTAINER} -- psql -U ${d.user} -d ${d.db} -c "${sql}"`,
+    pod: d.pod,
+    command: `kubectl -n ${ctx.state.namespace} exec ${d.pod} -c ${POSTGRES_CONTAINER} -- psql -U ${d.user} -d ${d.db} -c "${sql}"`,
   };
 }
 
@@ -77,12 +71,12 @@ export const postgresQueryCheck: Check<VerifyContext> = {
   title: "PostgreSQL answers",
   needs: ["exec"],
   async run(ctx): Promise<CheckResult> {
-    const { result, user, db, command } = await psql(ctx, "SELECT 1");
+    const { result, user, db, pod, command } = await psql(ctx, "SELECT 1");
     if (result.exitCode !== 0 || result.stdout.trim() !== "1") {
       return {
         status: "fail",
         message: `SELECT 1 as ${user} in ${db} failed: ${saidInOneLine(result)}`,
-        hint: `${command}\nkubectl -n ${ctx.state.namespace} logs ${POSTGRES_POD} -c ${POSTGRES_CONTAINER}`,
+        hint: `${command}\nkubectl -n ${ctx.state.namespace} logs ${pod} -c ${POSTGRES_CONTAINER}`,
       };
     }
     return { status: "pass", message: `SELECT 1 as ${user} in database ${db} returned 1` };
@@ -96,7 +90,7 @@ export const vectorExtensionCheck: Check<VerifyContext> = {
   title: "pgvector extension",
   needs: ["exec"],
   async run(ctx): Promise<CheckResult> {
-    const { result, user, db, command } = await psql(
+    const { result, user, db, pod, command } = await psql(
       ctx,
       "SELECT extversion FROM pg_extension WHERE extname = 'vector'",
     );
@@ -107,7 +101,7 @@ export const vectorExtensionCheck: Check<VerifyContext> = {
       return {
         status: "fail",
         message: `the vector extension is not installed in database ${db}`,
-        hint: `the image must be pgvector/pgvector; then: kubectl -n ${ctx.state.namespace} exec ${POSTGRES_POD} -c ${POSTGRES_CONTAINER} -- psql -U ${user} -d ${db} -c "CREATE EXTENSION vector"`,
+        hint: `the image must be pgvector/pgvector; then: kubectl -n ${ctx.state.namespace} exec ${pod} -c ${POSTGRES_CONTAINER} -- psql -U ${user} -d ${db} -c "CREATE EXTENSION vector"`,
       };
     }
     return { status: "pass", message: `vector ${version} is installed in database ${db}` };
@@ -121,12 +115,13 @@ export const redisPingCheck: Check<VerifyContext> = {
   title: "Redis answers",
   needs: ["exec"],
   async run({ kube, state }): Promise<CheckResult> {
-    const r = await kube.exec(state.namespace, "redis-0", "redis", ["redis-cli", "ping"]);
+    const pod = await podOf(kube, state.namespace, "redis");
+    const r = await kube.exec(state.namespace, pod, "redis", ["redis-cli", "ping"]);
     if (r.exitCode !== 0 || r.stdout.trim() !== "PONG") {
       return {
         status: "fail",
         message: `PING did not get PONG: ${saidInOneLine(r)}`,
-        hint: `kubectl -n ${state.namespace} exec redis-0 -c redis -- redis-cli ping\nkubectl -n ${state.namespace} logs redis-0 -c redis`,
+        hint: `kubectl -n ${state.namespace} exec ${pod} -c redis -- redis-cli ping\nkubectl -n ${state.namespace} logs ${pod} -c redis`,
       };
     }
     return { status: "pass", message: "PING answered PONG" };
