@@ -45,13 +45,11 @@ export interface BackupInput {
  */
 export async function takeBackup(kube: Kube, input: BackupInput): Promise<BackupManifest> {
   const { namespace, file } = input;
-  const [{ user, db, pod }, redisPod] = await Promise.all([
+  const [{ user, db, pod }, redisPod, lastMigration] = await Promise.all([
     databaseOf(kube, namespace),
     input.includeRedis ? podOf(kube, namespace, "redis") : undefined,
+    kube.list("batch/v1", "Job", namespace).then((l) => newestMigrationJob(l.items)?.metadata.name),
   ]);
-  const lastMigration = await kube
-    .list("batch/v1", "Job", namespace)
-    .then((l) => newestMigrationJob(l.items)?.metadata.name);
   boundYoungGeneration();
   const started = Date.now();
   const progress = (done: number) => (bytes: number) => input.onProgress?.(done + bytes, Date.now() - started);
@@ -92,7 +90,7 @@ export async function takeBackup(kube: Kube, input: BackupInput): Promise<Backup
       context: kube.contextName,
       namespace,
       database: { name: db, user, sizeBytes: facts.sizeBytes },
-      schema: facts.schema,
+      ...(facts.schema ? { schema: facts.schema } : {}),
       images: input.images,
       lastMigration,
       file: basename(file),
@@ -131,7 +129,7 @@ interface ExecToFile {
   readonly signal: AbortSignal | undefined;
   /** What the output passes through before it is hashed and written. */
   readonly through?: Transform;
-  /** The command's input, whole (never a secret: the API server may log nothing of it, but it is not needed to). */
+  /** The command's input, whole (never a secret). */
   readonly stdin?: string;
 }
 
@@ -228,13 +226,16 @@ export const DUMP_SCRIPT =
   'head -c "$0" | PGAPPNAME="$1" PGUSER="$2" PGDATABASE="$3" psql -X -q -tA -v ON_ERROR_STOP=1';
 
 /** The facts DUMP_SQL wrote on stderr. */
-export function factsOf(stderr: string): { sizeBytes: number | undefined; schema: SchemaSummary } {
+export function factsOf(stderr: string): { sizeBytes: number | undefined; schema: SchemaSummary | undefined } {
   const rows = stderr
     .split("\n")
     .filter((l) => /^(size|table|extension|rows)\|/.test(l))
     .map((l) => l.split("|"));
   const size = Number(rows.find((r) => r[0] === "size")?.[1]);
-  return { sizeBytes: Number.isFinite(size) ? size : undefined, schema: schemaOf(rows) };
+  // The size comes first: without it the exec kept only stderr's tail (a schema of thousands of
+  // tables), and a partial list would refuse a good restore. Then the manifest records none.
+  if (!Number.isFinite(size)) return { sizeBytes: undefined, schema: undefined };
+  return { sizeBytes: size, schema: schemaOf(rows) };
 }
 
 /** Why a streamed command failed, in a line; "" when it did not (pg_dump's own status comes as a mark, psql's is the exit code). */

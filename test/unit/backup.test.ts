@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { DUMP_SCRIPT, takeBackup } from "../../src/engine/backup.js";
+import { DUMP_SCRIPT, factsOf, takeBackup } from "../../src/engine/backup.js";
 import {
   BackupError,
   backupFileName,
@@ -42,6 +42,11 @@ describe("what a restore checks", () => {
       schemaDifference(dump, found),
       "tables missing: public._prisma_migrations; tables not in the dump: public.later; extensions missing: vector",
     );
+  });
+
+  it("facts whose head the exec did not keep (no size line) record no schema, rather than a partial one", () => {
+    assert.equal(factsOf("table|public.b\nrows|public.b|1|2\n").schema, undefined);
+    assert.deepEqual(factsOf("size|10\ntable|public.b\n").schema, { tables: ["public.b"], extensions: [] });
   });
 
   it("rows: a count or a checksum that differs names its table; a manifest without rows compares none", () => {
