@@ -47,8 +47,25 @@ class RunState {
   readonly freshJobs = new Set<string>();
   view: NamespaceView | undefined;
   viewReady: Promise<void> = Promise.resolve();
-  /** Work off the critical path (log draining, old Job clean-up): the run's end waits for it, no stage does. */
+  /** Work off the critical path (log draining, old Job clean-up): a successful run's end waits for it, no stage does. */
   readonly background: Promise<unknown>[] = [];
+  /**
+   * Set as the run writes its `done`: a stopped run does not wait for its background work (an
+   * interrupt ends within 2 s), which goes on silently — `done` stays the stream's last event.
+   */
+  ended = false;
+
+  /** The stages' reporter: what they (and their background work) say, until the run's end. */
+  untilEnded(reporter: Reporter): Reporter {
+    return {
+      event: (e) => {
+        if (!this.ended) reporter.event(e);
+      },
+      progress: (p) => {
+        if (!this.ended) reporter.progress(p);
+      },
+    };
+  }
 
   constructor(
     readonly kube: Kube,
@@ -80,6 +97,7 @@ export async function applyPlan(
   const stages = plan.rendered.stages;
   const total = stages.reduce((n, s) => n + s.objects.length, 0);
   const run = new RunState(kube, plan.namespace);
+  const stageReporter = run.untilEnded(reporter);
   let current: Stage = stages[0]!;
   // The namespace holds the run's lock, so it exists: the watches start while the first stages apply.
   run.openView();
@@ -92,12 +110,13 @@ export async function applyPlan(
         stage,
         plan.changes.filter((c) => c.stage === stage.id),
         run,
-        reporter,
+        stageReporter,
         options,
         stages.length,
       );
     }
     await Promise.allSettled(run.background);
+    run.ended = true;
     reporter.event({
       event: "done",
       ok: true,
@@ -130,6 +149,7 @@ export async function applyPlan(
     });
     const done = current.index;
     const summary = `${run.applied.length} of ${total} objects applied (${done > 0 ? `stages 1-${done} complete, ` : ""}stopped in stage ${done + 1}: ${current.title})`;
+    run.ended = true;
     reporter.event({
       event: "done",
       ok: false,
