@@ -470,6 +470,49 @@ describe("the install pipeline, on an in-memory cluster", () => {
   });
 });
 
+describe("a run that stops with work still in the background", () => {
+  it("writes nothing after its done: an old migration Job still being deleted says nothing once the run failed", async () => {
+    const fake = healthyFake();
+    assert.equal((await install(fake)).code, ExitCode.ok);
+    fake.put({
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: {
+        name: "mathison-migrate-0ld",
+        namespace: NS,
+        labels: { "app.kubernetes.io/component": "migration", "app.kubernetes.io/part-of": "mathison" },
+        creationTimestamp: "2026-01-01T00:00:00Z",
+      },
+      spec: {},
+      status: { succeeded: 1 },
+    });
+    // The old Job's deletion is slow; the run fails in the next stage before it ends.
+    const remove = fake.delete.bind(fake);
+    fake.delete = async (ref, deleteOptions) => {
+      if (ref.kind === "Job") await new Promise((r) => setTimeout(r, 300));
+      return remove(ref, deleteOptions);
+    };
+    fake.failing = {
+      match: /^apply Deployment\//,
+      error: new KubeApiError("the disk is on fire", 500, "InternalError"),
+    };
+    const io = capturedIO({ ANTHROPIC_API_KEY: "sk-unit-test" });
+    const fe = scriptFrontEnd({
+      flags: { namespace: NS, domain: "mathison.example", tls: "none", tag: "9.9.9" },
+      io,
+      format: "json",
+      replaceSecrets: [],
+    });
+    const code = await runInstallPipeline(options(fake), fe);
+    assert.notEqual(code, ExitCode.ok);
+    await new Promise((r) => setTimeout(r, 600)); // the slow deletion ends meanwhile
+    const events = io.events();
+    assert.ok(fake.requests.includes("delete Job/mathison-migrate-0ld"), "the old Job was being deleted");
+    assert.equal(events.at(-1)?.event, "done", JSON.stringify(events.slice(-3)));
+    assert.deepEqual(contractProblems(events, code), []);
+  });
+});
+
 describe("a first install that stopped half-way", () => {
   it("is resumed, not upgraded: the re-run's plan names nothing installed, and the greeting says it did not complete", async () => {
     const fake = healthyFake();
