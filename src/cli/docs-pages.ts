@@ -1,7 +1,8 @@
 import { EXIT_CODE_MEANINGS } from "../base/exit-codes.js";
 import { FIELDS } from "../config/fields.js";
 import { type ObjectSchema, type Schema, toJsonSchema } from "../base/schema.js";
-import { EXIT_OF_OUTCOME, eventSchemas } from "../engine/events.js";
+import { eventSchemas } from "../engine/events.js";
+import { EXIT_OF_OUTCOME } from "../engine/outcomes.js";
 import { COMMAND_SETTINGS, COMMANDS, type Command } from "./args.js";
 import { commandFlagRows, usageOf } from "./help.js";
 

@@ -4,7 +4,7 @@ import { helpText } from "./help.js";
 import { widthOf, wrapLines } from "../ui/wrap.js";
 import { closableOutput } from "./closable-output.js";
 import { EXIT_CODE_MEANINGS, ExitCode, UserError, type ExitCodeValue } from "../base/exit-codes.js";
-import type { RunOutcome } from "../engine/events.js";
+import { outcomeOfExit } from "../engine/outcomes.js";
 import type { CliIO } from "../base/io.js";
 import { packageVersion } from "../base/version.js";
 import { invoked, setInvocation } from "../base/invocation.js";
@@ -61,23 +61,6 @@ function writesJsonLines(argv: readonly string[]): boolean {
   return json && !quiet;
 }
 
-const OUTCOME_OF_EXIT: Readonly<Record<ExitCodeValue, RunOutcome>> = {
-  0: "ok",
-  1: "internal-error",
-  2: "refused",
-  3: "cluster-access",
-  4: "apply-failed",
-  5: "wait-failed",
-  6: "locked",
-  7: "unhealthy",
-  8: "not-installed",
-  9: "preflight-failed",
-  10: "verify-failed",
-  11: "cancelled",
-  12: "backup-failed",
-  130: "interrupted",
-};
-
 /**
  * Every JSON Lines stream ends with one `done` that agrees with the exit code: a path that ended
  * without writing one (bad input, no cluster, a bug) gets it here, from its code, whatever the
@@ -88,7 +71,7 @@ function closeStream(io: CliIO, code: ExitCodeValue, startedAt: number): void {
   new JsonReporter(io.stdout).event({
     event: "done",
     ok: code === ExitCode.ok,
-    outcome: OUTCOME_OF_EXIT[code],
+    outcome: outcomeOfExit(code),
     elapsedMs: Date.now() - startedAt,
     applied: 0,
     total: 0,

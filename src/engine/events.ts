@@ -1,5 +1,4 @@
 import { INSTALLED_SUMMARY } from "../record/install-record.js";
-import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
 import { STAGES, type StageId } from "../render/stages.js";
 import {
   boolean,
@@ -56,25 +55,6 @@ export const RUN_OUTCOMES = [
   "not-installed",
 ] as const;
 export type RunOutcome = (typeof RUN_OUTCOMES)[number];
-
-/** The exit code of each outcome: a `done` and the exit code of its run always agree. */
-export const EXIT_OF_OUTCOME: Readonly<Record<RunOutcome, ExitCodeValue>> = {
-  ok: ExitCode.ok,
-  "apply-failed": ExitCode.apply,
-  "wait-failed": ExitCode.wait,
-  timeout: ExitCode.wait,
-  interrupted: ExitCode.interrupted,
-  "cluster-access": ExitCode.clusterAccess,
-  locked: ExitCode.locked,
-  refused: ExitCode.usage,
-  "preflight-failed": ExitCode.preflight,
-  "verify-failed": ExitCode.verifyFailed,
-  cancelled: ExitCode.cancelled,
-  "backup-failed": ExitCode.backupFailed,
-  "internal-error": ExitCode.internal,
-  unhealthy: ExitCode.notHealthy,
-  "not-installed": ExitCode.notInstalled,
-};
 
 const STAGE = oneOf(STAGES.map((st) => st.id) as readonly StageId[]);
 const RUNNING_DONE_FAILED = oneOf(["running", "done", "failed"] as const);

@@ -1,5 +1,6 @@
 import { problemsOf } from "../../src/base/schema.js";
-import { EXIT_OF_OUTCOME, eventSchemas, type RunOutcome } from "../../src/engine/events.js";
+import { eventSchemas, type RunOutcome } from "../../src/engine/events.js";
+import { EXIT_OF_OUTCOME } from "../../src/engine/outcomes.js";
 
 /**
  * What in a run's `--output json` stream breaks the published contract: an event that does not

@@ -6,6 +6,8 @@ import { PACKAGE_ROOT } from "../../src/base/paths.js";
 import { problemsOf } from "../../src/base/schema.js";
 import { generatedPages } from "../../src/cli/docs-pages.js";
 import { eventSchemas } from "../../src/engine/events.js";
+import { EXIT_OF_OUTCOME, outcomeOfExit } from "../../src/engine/outcomes.js";
+import { EXIT_CODE_MEANINGS, type ExitCodeValue } from "../../src/base/exit-codes.js";
 import { FIELDS } from "../../src/config/fields.js";
 import { breakingChanges, contractProblems } from "../helpers/events.js";
 import { runCli } from "../helpers/cli.js";
@@ -145,6 +147,12 @@ describe("every command's stream ends with one done that agrees with its exit co
     export: ["export", "--gitops", join(PACKAGE_ROOT, "no-such-dir-written")],
     secrets: ["secrets", "apply"],
   };
+
+  it("a run that wrote no done gets one whose outcome stands for its exit code, for every code", () => {
+    for (const code of Object.keys(EXIT_CODE_MEANINGS).map(Number) as ExitCodeValue[])
+      assert.equal(EXIT_OF_OUTCOME[outcomeOfExit(code)], code, `exit ${code}`);
+    assert.equal(outcomeOfExit(5), "wait-failed");
+  });
 
   it("covers every command that takes --output json", () => {
     assert.deepEqual([...streaming].sort(), [...Object.keys(reachesCluster), "restore"].sort());
