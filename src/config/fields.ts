@@ -1,5 +1,13 @@
 import { DEFAULT_NAMESPACE } from "../facts/names.js";
 import {
+  POSTGRES_URL_ALLOWED,
+  postgresUrlProblem,
+  REDIS_URL_ALLOWED,
+  redisUrlProblem,
+  SSL_MODES,
+  withoutPassword,
+} from "./external.js";
+import {
   dns1123Label,
   dns1123Subdomain,
   hostName,
@@ -41,6 +49,8 @@ export interface FieldSpec {
   readonly shownDefault: string;
   /** The value as it is used, before validation (host names are case-insensitive: lowercased); a change is said. */
   readonly normalize?: (value: string) => string;
+  /** The value as messages show it, when a wrong one could hold a secret (a URL with a password). */
+  readonly shown?: (value: string) => string;
 }
 
 const lowercase = (v: string): string => v.toLowerCase();
@@ -61,6 +71,9 @@ export const FIELD_KEYS = [
   "storageClass",
   "postgresStorage",
   "redisStorage",
+  "postgresUrl",
+  "postgresSslMode",
+  "redisUrl",
   "imageRegistry",
   "profile",
   "nodeSelector",
@@ -83,6 +96,9 @@ export const FIELD_KEYS = [
   "postgresPassword",
   "registryPassword",
   "dockerConfig",
+  "redisPassword",
+  "postgresCaCert",
+  "redisCaCert",
 ] as const;
 export type FieldKey = (typeof FIELD_KEYS)[number];
 
@@ -95,6 +111,10 @@ const tls: Validator = (v) => {
 };
 const optionalSubdomain: Validator = (v) => (v === "" ? undefined : dns1123Subdomain(v));
 const anything: Validator = () => undefined;
+const pemCertificates: Validator = (v) =>
+  v === "" || /^-----BEGIN CERTIFICATE-----\r?\n[\s\S]+?-----END CERTIFICATE-----\s*$/.test(v.trim() + "\n")
+    ? undefined
+    : "PEM certificates (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----)";
 
 const resourceList: Validator = (v) =>
   v === "" || parseResourceList(v)
@@ -280,6 +300,41 @@ export const FIELDS: readonly FieldSpec[] = [
     default: "1Gi",
     describe: "size of the Redis volume",
     validate: storageQuantity,
+  },
+  {
+    key: "postgresUrl",
+    allowed: `${POSTGRES_URL_ALLOWED} ([external-services.md](external-services.md))`,
+    shownDefault: "none: PostgreSQL runs in the cluster",
+    flag: "--postgres-url",
+    env: "MATHISON_POSTGRES_URL",
+    secret: false,
+    default: "",
+    describe: "your own PostgreSQL (postgres://USER@HOST:PORT/DATABASE, no password): none runs in the cluster",
+    validate: postgresUrlProblem,
+    shown: withoutPassword,
+  },
+  {
+    key: "postgresSslMode",
+    allowed: SSL_MODES.map((m) => `\`${m}\``).join(", ") + " (libpq's `sslmode`)",
+    shownDefault: "`verify-full`",
+    flag: "--postgres-sslmode",
+    env: "MATHISON_POSTGRES_SSLMODE",
+    secret: false,
+    default: "verify-full",
+    describe: "how the app checks your PostgreSQL's TLS (with --postgres-url): disable … verify-full",
+    validate: (v) => ((SSL_MODES as readonly string[]).includes(v) ? undefined : SSL_MODES.join(", ")),
+  },
+  {
+    key: "redisUrl",
+    allowed: `${REDIS_URL_ALLOWED} ([external-services.md](external-services.md))`,
+    shownDefault: "none: Redis runs in the cluster",
+    flag: "--redis-url",
+    env: "MATHISON_REDIS_URL",
+    secret: false,
+    default: "",
+    describe: "your own Redis (redis://HOST:PORT/DB, rediss:// for TLS, no password): none runs in the cluster",
+    validate: redisUrlProblem,
+    shown: withoutPassword,
   },
   {
     key: "imageRegistry",
@@ -510,14 +565,15 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     key: "postgresPassword",
-    allowed: "≥ 16 characters",
-    shownDefault: "generated",
+    allowed: "≥ 16 characters; your own PostgreSQL's (`--postgres-url`) as it is",
+    shownDefault: "generated (never for your own PostgreSQL)",
     flag: "--postgres-password-file",
     env: "MATHISON_POSTGRES_PASSWORD",
     secret: true,
     default: undefined,
-    describe: "file holding POSTGRES_PASSWORD (default: generated once and kept)",
-    validate: minLength(16),
+    describe: "file holding POSTGRES_PASSWORD (default: generated once and kept; with --postgres-url: your user's)",
+    // ≥ 16 for the PostgreSQL the install runs: resolveConfig's externalProblems, which knows which.
+    validate: minLength(1),
   },
   {
     key: "registryPassword",
@@ -540,6 +596,40 @@ export const FIELDS: readonly FieldSpec[] = [
     default: "",
     describe: "a docker config.json: the entries for the registries the images use become the pull secret",
     validate: dockerConfigJson,
+  },
+  {
+    key: "redisPassword",
+    allowed: "your Redis's password (AUTH), with --redis-url",
+    shownDefault: "none",
+    flag: "--redis-password-file",
+    env: "MATHISON_REDIS_PASSWORD",
+    secret: true,
+    default: "",
+    describe: "file holding your Redis's password (with --redis-url)",
+    validate: anything,
+  },
+  {
+    key: "postgresCaCert",
+    allowed:
+      "PEM certificates: the CA bundle your PostgreSQL's certificate is checked against (RDS's, Cloud SQL's server CA)",
+    shownDefault: "none: the image's trusted CAs",
+    flag: "--postgres-ca-file",
+    env: "MATHISON_POSTGRES_CA",
+    secret: true,
+    default: "",
+    describe: "file holding the CA bundle your PostgreSQL's TLS certificate is checked against",
+    validate: pemCertificates,
+  },
+  {
+    key: "redisCaCert",
+    allowed: "PEM certificates: the CA bundle your Redis's certificate is checked against",
+    shownDefault: "none: the image's trusted CAs",
+    flag: "--redis-ca-file",
+    env: "MATHISON_REDIS_CA",
+    secret: true,
+    default: "",
+    describe: "file holding the CA bundle your Redis's TLS certificate is checked against (rediss://)",
+    validate: pemCertificates,
   },
 ];
 

@@ -1,4 +1,5 @@
 import { FIELDS, fieldSpec, type FieldKey, type FieldSpec } from "./fields.js";
+import { parsePostgresUrl, parseRedisUrl, type SslMode } from "./external.js";
 import { generateAuthSecret, generatePostgresPassword } from "./secrets.js";
 import type { RawSource, RawValue } from "./sources.js";
 import type { ConfigProblem, GeneratedSecret, InstallConfig, RegistryAuth, TlsConfig } from "./types.js";
@@ -53,7 +54,7 @@ export function resolveConfig(sources: readonly RawSource[], options: ResolveOpt
       allowed: `the Anthropic API key web and worker call the LLM with; set ${spec.env} or pass ${spec.flag} (a re-run keeps the installed one)`,
     });
   }
-  problems.push(...registryProblems(chosen, origins));
+  problems.push(...registryProblems(chosen, origins), ...externalProblems(chosen, origins, options));
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, config: configOf((key) => chosen.get(key), origins), chosen: origins, notices };
 }
@@ -134,12 +135,19 @@ function configOf(get: (key: FieldKey) => string | undefined, origins: Origins):
     redisStorage: get("redisStorage")!,
     imageRegistry: get("imageRegistry") || undefined,
     registryAuth: registryAuthOf(get),
+    externalPostgres: get("postgresUrl")
+      ? parsePostgresUrl(get("postgresUrl")!, get("postgresSslMode") as SslMode)
+      : undefined,
+    externalRedis: get("redisUrl") ? parseRedisUrl(get("redisUrl")!) : undefined,
     secrets: {
       authSecret: supplied("authSecret", generateAuthSecret),
       postgresPassword: supplied("postgresPassword", generatePostgresPassword),
       anthropicApiKey: get("anthropicApiKey") ?? "",
       registryPassword: get("registryPassword") ?? "",
       dockerConfig: get("dockerConfig") ?? "",
+      redisPassword: get("redisPassword") ?? "",
+      postgresCaCert: get("postgresCaCert") ?? "",
+      redisCaCert: get("redisCaCert") ?? "",
     },
     generated,
   };
@@ -155,7 +163,8 @@ function pick(sources: readonly RawSource[], key: FieldKey): RawValue | undefine
 }
 
 function show(spec: FieldSpec, value: string): string {
-  return spec.secret ? `(hidden, ${value.length} characters)` : JSON.stringify(value);
+  if (spec.secret) return `(hidden, ${value.length} characters)`;
+  return JSON.stringify(spec.shown ? spec.shown(value) : value);
 }
 
 export function parseTls(value: string): TlsConfig {
@@ -212,6 +221,50 @@ function registryProblems(
       field: named(ways[1]!),
       shownValue: undefined,
       allowed: `one way to pull from a private registry: ${ways.map(named).join(" or ")}, not both`,
+    });
+  }
+  return problems;
+}
+
+/**
+ * A setting of your own database given without the database it belongs to is refused by name, not
+ * ignored; your own PostgreSQL's password is never generated (the database already has one).
+ */
+function externalProblems(
+  chosen: ReadonlyMap<FieldKey, string>,
+  origins: Origins,
+  options: ResolveOptions,
+): ConfigProblem[] {
+  const given = (k: FieldKey) => origins[k]?.field !== undefined && Boolean(chosen.get(k)) && !origins[k]?.fromInstall;
+  const named = (k: FieldKey) => origins[k]?.field ?? fieldSpec(k).flag;
+  const problems: ConfigProblem[] = [];
+  const needs: readonly [FieldKey, FieldKey][] = [
+    ["postgresSslMode", "postgresUrl"],
+    ["postgresCaCert", "postgresUrl"],
+    ["redisPassword", "redisUrl"],
+    ["redisCaCert", "redisUrl"],
+  ];
+  for (const [key, owner] of needs) {
+    if (given(key) && !chosen.get(owner))
+      problems.push({
+        field: named(key),
+        shownValue: show(fieldSpec(key), chosen.get(key)!),
+        allowed: `only with ${fieldSpec(owner).flag}: it is about your own ${owner === "redisUrl" ? "Redis" : "PostgreSQL"}, and this install runs its own in the cluster`,
+      });
+  }
+  const password = chosen.get("postgresPassword");
+  if (!chosen.get("postgresUrl") && password !== undefined && password.length < 16)
+    problems.push({
+      field: named("postgresPassword"),
+      shownValue: show(fieldSpec("postgresPassword"), password),
+      allowed: "at least 16 characters for the PostgreSQL the install runs",
+    });
+  if (options.forInstall && chosen.get("postgresUrl") && !password) {
+    const spec = fieldSpec("postgresPassword");
+    problems.push({
+      field: spec.flag,
+      shownValue: undefined,
+      allowed: `the password of your PostgreSQL's user (with ${named("postgresUrl")}): set ${spec.env} or pass ${spec.flag}; it is never generated for a database you run`,
     });
   }
   return problems;

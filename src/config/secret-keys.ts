@@ -1,5 +1,13 @@
 /** The secrets a user gives (or the installer generates once): their keys in the config and in the Secret. */
-export type SecretKey = "authSecret" | "postgresPassword" | "anthropicApiKey" | "registryPassword" | "dockerConfig";
+export type SecretKey =
+  | "authSecret"
+  | "postgresPassword"
+  | "anthropicApiKey"
+  | "registryPassword"
+  | "dockerConfig"
+  | "redisPassword"
+  | "postgresCaCert"
+  | "redisCaCert";
 
 /** The Secret's keys for the secrets a user gives; DATABASE_URL is derived. */
 export const SECRET_DATA_KEYS: Readonly<Record<SecretKey, string>> = {
@@ -8,6 +16,9 @@ export const SECRET_DATA_KEYS: Readonly<Record<SecretKey, string>> = {
   anthropicApiKey: "ANTHROPIC_API_KEY",
   registryPassword: "REGISTRY_PASSWORD",
   dockerConfig: "DOCKER_CONFIG",
+  redisPassword: "REDIS_PASSWORD",
+  postgresCaCert: "POSTGRES_CA_CERT",
+  redisCaCert: "REDIS_CA_CERT",
 };
 
 /**

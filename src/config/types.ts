@@ -1,3 +1,4 @@
+import type { ExternalPostgres, ExternalRedis } from "./external.js";
 import type { Toleration } from "./validate.js";
 export type TlsConfig =
   | { readonly mode: "cert-manager"; readonly issuer: string }
@@ -13,6 +14,11 @@ export interface SecretValues {
   readonly registryPassword: string;
   /** A docker config.json given with --docker-config; empty without. */
   readonly dockerConfig: string;
+  /** Your own Redis's password (`--redis-url`); empty without. */
+  readonly redisPassword: string;
+  /** The CA bundles your PostgreSQL's and Redis's certificates are checked against; empty: the image's. */
+  readonly postgresCaCert: string;
+  readonly redisCaCert: string;
 }
 
 /** How the pods authenticate to a private registry. */
@@ -61,6 +67,10 @@ export interface InstallConfig {
   };
   /** Credentials for a private registry (the values in `secrets`), or an existing pull Secret; undefined: public images. */
   readonly registryAuth?: RegistryAuth | undefined;
+  /** `--postgres-url`: your own PostgreSQL; undefined: the install runs one in the cluster. */
+  readonly externalPostgres?: ExternalPostgres | undefined;
+  /** `--redis-url`: your own Redis; undefined: the install runs one in the cluster. */
+  readonly externalRedis?: ExternalRedis | undefined;
   readonly secrets: SecretValues;
   /** Which secrets were generated in this run rather than supplied. */
   readonly generated: readonly GeneratedSecret[];

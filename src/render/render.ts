@@ -8,6 +8,7 @@ import { STAGES, type StageId } from "./stages.js";
 import { CONFIG_DIGEST_ANNOTATION } from "../facts/names.js";
 import type { KubeObject } from "../facts/objects.js";
 import { customise, migrationJobName } from "./customise.js";
+import { backingTitle, withExternalServices } from "./external.js";
 
 export interface Stage {
   readonly id: StageId;
@@ -36,11 +37,15 @@ export function renderPlan(
   manifests: ManifestSet = loadManifests(),
   options: RenderOptions = {},
 ): RenderedPlan {
-  const stages = STAGES.map((stage, index) => {
+  const drafts = STAGES.map((stage) => {
     const objects = stage.files.flatMap((file) => (manifests.get(file) ?? []).map((o) => structuredClone(o)));
     for (const obj of objects) customise(obj, config);
-    return { id: stage.id, index, title: stage.title, objects };
+    const title = stage.id === "backing" ? backingTitle(config) : stage.title;
+    return { id: stage.id, title: title ?? stage.title, objects };
   });
+  withExternalServices(drafts, config);
+  // A stage with nothing left (both databases your own) is not a step of the run.
+  const stages = drafts.filter((s) => s.objects.length > 0).map((s, index) => ({ ...s, index }));
   if (config.imageRegistry) {
     for (const pod of stages.flatMap((s) => s.objects).flatMap(podSpecsOf)) {
       for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])])

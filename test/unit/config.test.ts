@@ -44,6 +44,9 @@ describe("invalid values", () => {
     postgresLimits: ["storage=1Gi"],
     redisRequests: ["cpu=1,,"],
     redisLimits: ["cpu=1=2"],
+    postgresUrl: ["db.example.com", "postgres://db.example.com/m", "postgres://u@db.example.com/m?sslmode=require"],
+    postgresSslMode: ["verify", "VERIFY-FULL"],
+    redisUrl: ["cache.example.com:6379", "http://cache.example.com", "redis://cache.example.com/99"],
   };
   for (const spec of FIELDS.filter((f) => !f.secret)) {
     const values = bad[spec.key];

@@ -481,6 +481,8 @@ describe("autoscaling and per-workload resources", () => {
   });
 });
 
+const CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
+
 describe("every setting does something", () => {
   // A value of each setting other than its default; a setting added to FIELDS without one here
   // fails the first test, and one that renders nothing different fails the second (a row in
@@ -521,6 +523,12 @@ describe("every setting does something", () => {
     anthropicApiKey: { anthropicApiKey: "sk-ant-another" },
     authSecret: { authSecret: "a".repeat(40) },
     postgresPassword: { postgresPassword: "p".repeat(20) },
+    postgresUrl: { postgresUrl: "postgres://app@db.example.com/m" },
+    postgresSslMode: { postgresUrl: "postgres://app@db.example.com/m", postgresSslMode: "require" },
+    redisUrl: { redisUrl: "rediss://cache.example.com:6380" },
+    redisPassword: { redisUrl: "redis://cache.example.com", redisPassword: "r" },
+    postgresCaCert: { postgresUrl: "postgres://app@db.example.com/m", postgresCaCert: CA_PEM },
+    redisCaCert: { redisUrl: "rediss://cache.example.com", redisCaCert: CA_PEM },
   };
   // Settings that cannot differ from their default in what is rendered, and why.
   const NOTHING_TO_RENDER: Readonly<Record<string, string>> = {
@@ -536,7 +544,15 @@ describe("every setting does something", () => {
 
   for (const f of FIELDS.filter((x) => SAMPLES[x.key])) {
     it(`${f.flag} changes what is rendered`, () => {
-      const before = JSON.stringify(render(base));
+      // Against the same sample without this setting where that renders (a CA without its URL
+      // does not): the difference is this setting's own, not its companion's.
+      const { [f.key]: _, ...companions } = SAMPLES[f.key]!;
+      let before: string;
+      try {
+        before = JSON.stringify(render({ ...base, ...companions }));
+      } catch {
+        before = JSON.stringify(render(base));
+      }
       const after = JSON.stringify(render({ ...base, ...SAMPLES[f.key] }));
       assert.notEqual(after, before, `${f.flag}: the same objects with ${JSON.stringify(SAMPLES[f.key])}`);
     });

@@ -78,6 +78,9 @@ describe("recorded answers", () => {
       postgresPassword: PG,
       registryPassword: "",
       dockerConfig: "",
+      redisPassword: "",
+      postgresCaCert: "",
+      redisCaCert: "",
     });
     assert.deepEqual(r.config.generated, [], "nothing is generated again");
     assert.deepEqual(r.notices, []);

@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { resolveConfig } from "../../src/config/resolve.js";
+import type { RawSource } from "../../src/config/sources.js";
+import { formatProblem } from "../../src/config/types.js";
+import { externalDatabaseUrl, parsePostgresUrl, parseRedisUrl } from "../../src/config/external.js";
+import { allObjects, findObject, render } from "../helpers/plan.js";
+
+const CA = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----";
+const external = {
+  postgresUrl: "postgres://app@db.example.com:6432/mathison_prod",
+  postgresPassword: "p@ss:w/rd?#",
+  postgresCaCert: CA,
+  redisUrl: "rediss://cache.example.com:6380/2",
+  redisPassword: "r&dis pw",
+  redisCaCert: CA,
+};
+const secretValue = (plan: ReturnType<typeof render>, key: string) =>
+  Buffer.from(findObject(plan, "Secret", "mathison-secrets").data[key], "base64").toString();
+
+function problems(values: Record<string, string>, forInstall = false): string[] {
+  const source: RawSource = Object.fromEntries(
+    Object.entries(values).map(([k, v]) => [k, { value: v, field: `--${k}` }]),
+  );
+  const r = resolveConfig([source], { forInstall, apiKeyMayComeLater: true });
+  return r.ok ? [] : r.problems.map(formatProblem);
+}
+
+describe("your own PostgreSQL and Redis: the URLs", () => {
+  it("reads a PostgreSQL URL's parts, percent-decoded, with the default port", () => {
+    assert.deepEqual(parsePostgresUrl("postgresql://my%40user@DB.Example.com/my%2Ddb"), {
+      host: "db.example.com",
+      port: 5432,
+      database: "my-db",
+      user: "my@user",
+      sslMode: "verify-full",
+    });
+    assert.equal(parsePostgresUrl("postgres://u@[fd00::5]:5433/d")?.host, "fd00::5");
+  });
+
+  it("refuses a URL with a password, a query, another scheme, or no user or database, naming the field", () => {
+    for (const [url, reason] of [
+      ["postgres://app:secret@db.example.com/m", /holds a password/],
+      ["postgres://app@db.example.com/m?sslmode=require", /query/],
+      ["mysql://app@db.example.com/m", /scheme is mysql/],
+      ["postgres://db.example.com/m", /a user and a database/],
+      ["postgres://app@db.example.com/", /a user and a database/],
+      ["postgres://app@bad_host/m", /host is not valid/],
+    ] as const) {
+      const [line, ...rest] = problems({ postgresUrl: url });
+      assert.equal(rest.length, 0);
+      assert.match(line!, /^--postgresUrl: /);
+      assert.match(line!, reason);
+      assert.doesNotMatch(line!, /secret/, "the password is not repeated");
+    }
+  });
+
+  it("reads a Redis URL: TLS by its scheme, an ACL user, the database number", () => {
+    assert.deepEqual(parseRedisUrl("rediss://default@cache.example.com:6380/3"), {
+      tls: true,
+      host: "cache.example.com",
+      port: 6380,
+      db: 3,
+      user: "default",
+    });
+    assert.equal(parseRedisUrl("redis://cache.example.com/16"), undefined);
+    assert.match(problems({ redisUrl: "redis://:pw@cache.example.com" })[0]!, /--redisUrl: .*holds a password/);
+  });
+
+  it("refuses by name a setting of your own database given without its URL", () => {
+    const lines = problems({ postgresSslMode: "require", redisPassword: "x", redisCaCert: CA });
+    assert.equal(lines.length, 3);
+    assert.match(lines[0]!, /^--postgresSslMode: "require" .*only with --postgres-url/);
+    assert.match(lines[1]!, /^--redisPassword: \(hidden, 1 characters\).*only with --redis-url/);
+    assert.match(lines[2]!, /^--redisCaCert: .*only with --redis-url/);
+  });
+
+  it("never generates your own PostgreSQL's password: an install without one is refused", () => {
+    const lines = problems({ domain: "m.example.com", postgresUrl: external.postgresUrl }, true);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, /^--postgres-password-file: missing: the password of your PostgreSQL's user/);
+  });
+
+  it("refuses a CA file that holds no PEM certificate", () => {
+    assert.match(
+      problems({ ...external, postgresCaCert: "not a cert" })[0]!,
+      /--postgresCaCert: \(hidden.*PEM certificates/,
+    );
+  });
+});
+
+describe("your own PostgreSQL and Redis: what is rendered", () => {
+  it("runs neither database in the cluster: no StatefulSet, Service, PVC, init ConfigMap or policy of theirs, no empty stage", () => {
+    const plan = render(external);
+    const left = allObjects(plan).filter((o) =>
+      ["postgres", "redis"].some(
+        (n) => o.metadata.name.includes(n) || o.metadata.labels?.["app.kubernetes.io/name"] === n,
+      ),
+    );
+    assert.deepEqual(
+      left.map((o) => `${o.kind}/${o.metadata.name}`),
+      [],
+    );
+    assert.deepEqual(
+      plan.stages.map((s) => s.id),
+      ["base", "config", "migrate", "app", "edge"],
+    );
+    assert.deepEqual(
+      plan.stages.map((s) => s.index),
+      [0, 1, 2, 3, 4],
+    );
+  });
+
+  it("keeps the other one in the cluster, titled for what it runs", () => {
+    const plan = render({ postgresUrl: external.postgresUrl, postgresPassword: "short" });
+    const backing = plan.stages.find((s) => s.id === "backing")!;
+    assert.equal(backing.title, "Redis");
+    assert.deepEqual(backing.objects.map((o) => o.kind).sort(), ["Service", "Service", "StatefulSet"].sort());
+    findObject(plan, "NetworkPolicy", "allow-app-to-redis");
+    assert.ok(!allObjects(plan).some((o) => o.metadata.name === "allow-app-to-postgres"));
+  });
+
+  it("builds DATABASE_URL and REDIS_URL with every part percent-encoded, both in the Secret", () => {
+    const plan = render(external);
+    const db = secretValue(plan, "DATABASE_URL");
+    assert.equal(
+      db,
+      "postgresql://app:p%40ss%3Aw%2Frd%3F%23@db.example.com:6432/mathison_prod?sslmode=verify-full&sslrootcert=%2Fetc%2Fmathison%2Fca%2Fpostgres-ca.crt",
+    );
+    const url = new URL(db);
+    assert.equal(decodeURIComponent(url.password), external.postgresPassword);
+    assert.equal(secretValue(plan, "REDIS_URL"), "rediss://:r%26dis%20pw@cache.example.com:6380/2");
+    const cm = findObject(plan, "ConfigMap", "mathison-config");
+    assert.equal(cm.data.REDIS_URL, undefined, "a URL with a password is not in the ConfigMap");
+    assert.equal(cm.data.POSTGRES_HOST, "db.example.com");
+    assert.equal(cm.data.POSTGRES_PORT, "6432");
+    assert.equal(secretValue(plan, "POSTGRES_CA_CERT"), CA);
+    assert.equal(
+      externalDatabaseUrl({ ...parsePostgresUrl(external.postgresUrl)!, sslMode: "require" }, "x", false),
+      "postgresql://app:x@db.example.com:6432/mathison_prod?sslmode=require",
+    );
+  });
+
+  it("web, worker and the migration read REDIS_URL from the Secret and find the CA bundles where the URLs say", () => {
+    const plan = render(external);
+    for (const [kind, name] of [
+      ["Deployment", "mathison-web"],
+      ["Deployment", "mathison-worker"],
+      ["Job", /^mathison-migrate-/],
+    ] as const) {
+      const pod = findObject(plan, kind, name).spec.template.spec;
+      const c = pod.containers[0];
+      assert.deepEqual(c.volumeMounts.at(-1), { name: "external-ca", mountPath: "/etc/mathison/ca", readOnly: true });
+      assert.deepEqual(pod.volumes.at(-1).secret.items, [
+        { key: "POSTGRES_CA_CERT", path: "postgres-ca.crt" },
+        { key: "REDIS_CA_CERT", path: "redis-ca.crt" },
+      ]);
+      const redis = c.env.find((e: { name: string }) => e.name === "REDIS_URL");
+      if (kind === "Deployment")
+        assert.deepEqual(redis.valueFrom, { secretKeyRef: { name: "mathison-secrets", key: "REDIS_URL" } });
+    }
+  });
+});
