@@ -85,9 +85,10 @@ function wireClient(obj: KubeObject, config: InstallConfig): void {
       for (const env of c.env ?? [])
         if (env.name === "REDIS_URL") env.valueFrom = { secretKeyRef: { name: SECRET_NAME, key: "REDIS_URL" } };
     if (items.length > 0)
-      (c.volumeMounts ??= []).push({ name: "external-ca", mountPath: CA_MOUNT_DIR, readOnly: true });
+      c.volumeMounts = [...(c.volumeMounts ?? []), { name: "external-ca", mountPath: CA_MOUNT_DIR, readOnly: true }];
   }
-  if (items.length > 0) (pod.volumes ??= []).push({ name: "external-ca", secret: { secretName: SECRET_NAME, items } });
+  if (items.length > 0)
+    pod.volumes = [...(pod.volumes ?? []), { name: "external-ca", secret: { secretName: SECRET_NAME, items } }];
 }
 
 /** The backing stage's title for what it still runs. */
