@@ -8,6 +8,10 @@
 #   backing.sh start STATE   starts both for the cluster in STATE (up.sh does), as mathison/mathison
 #   backing.sh start-redis STATE   starts Redis again after a test stopped it
 #   backing.sh stop-postgres STATE / start-postgres STATE   what a test uses to stop and restart PostgreSQL
+# Beside them, `start` runs the "managed" services an install can be given instead of its own
+# (--postgres-url, --redis-url), as a cloud's would be: a second PostgreSQL on TCP only, TLS with a
+# certificate of a test CA, scram-sha-256 passwords, pgvector available; a second Redis on TLS
+# only with a password. Their addresses, passwords and CA are in STATE/backing/external.env.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$here/versions.sh"
@@ -98,12 +102,74 @@ start() { # STATE
   psql -U mathison -d postgres -qc 'CREATE DATABASE mathison' >/dev/null
   psql -U mathison -d mathison -qc 'CREATE EXTENSION vector' >/dev/null
   start_redis "$state"
+  start_external "$state"
+}
+
+# A test CA and a certificate of it for 127.0.0.1 and localhost (what verify-full checks).
+make_ca() { # DIR
+  local d="$1"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=mathison-install test CA" \
+    -keyout "$d/ca.key" -out "$d/ca.crt" >/dev/null 2>&1
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$d/server.key" -out "$d/server.csr" >/dev/null 2>&1
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$d/san.ext"
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 3650 \
+    -extfile "$d/san.ext" -out "$d/server.crt" >/dev/null 2>&1
+  chmod 600 "$d/server.key"
+}
+
+start_external() { # STATE
+  local state="$1" dir
+  dir=$(readlink -f "$state/backing")
+  local ext="$dir/external"
+  mkdir -p "$ext/pg" "$ext/run" "$ext/redis" "$ext/tls"
+  make_ca "$ext/tls"
+  chown -R postgres: "$ext/pg" "$ext/run" "$ext/tls"
+  local pg_port redis_port app_pw limited_pw redis_pw
+  pg_port=$(free_port); redis_port=$(free_port)
+  app_pw="ext-$(openssl rand -hex 12)"; limited_pw="lim-$(openssl rand -hex 12)"; redis_pw="r/$(openssl rand -hex 8)@:"
+  runuser -u postgres -- "$(pg_bin)/initdb" -D "$ext/pg" -U admin --auth-local=trust --auth-host=scram-sha-256 \
+    >"$state/logs/initdb-external.log" 2>&1 || { echo "backing servers: initdb (external) failed" >&2; exit 1; }
+  # TCP with TLS only: a connection without TLS, or from anywhere but here, is refused.
+  printf 'local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n' > "$ext/pg/pg_hba.conf"
+  setsid runuser -u postgres -- "$(pg_bin)/postgres" -D "$ext/pg" -k "$ext/run" -p "$pg_port" \
+    -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file="$ext/tls/server.crt" -c ssl_key_file="$ext/tls/server.key" \
+    >>"$state/logs/postgres-external.log" 2>&1 < /dev/null &
+  echo "postgres-external $!" >> "$state/pids"
+  local ok=""
+  for _ in $(seq 1 100); do psql -h "$ext/run" -p "$pg_port" -U admin -d postgres -tAc 'SELECT 1' >/dev/null 2>&1 && ok=1 && break; sleep 0.1; done
+  [ -n "$ok" ] || { echo "backing servers: the external PostgreSQL did not start; see $state/logs/postgres-external.log" >&2; exit 1; }
+  # app: owns its database, vector installed there by the admin (as a managed service's console does);
+  # limited: owns a database without vector and may not create it (vector is not a trusted extension).
+  psql -h "$ext/run" -p "$pg_port" -U admin -d postgres -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
+CREATE ROLE app LOGIN PASSWORD '$app_pw';
+CREATE DATABASE mathison_ext OWNER app;
+CREATE ROLE limited LOGIN PASSWORD '$limited_pw';
+CREATE DATABASE novector OWNER limited;
+\\c mathison_ext
+CREATE EXTENSION vector;
+SQL
+  setsid redis-server --port 0 --tls-port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$ext/redis" \
+    --tls-cert-file "$ext/tls/server.crt" --tls-key-file "$ext/tls/server.key" --tls-ca-cert-file "$ext/tls/ca.crt" \
+    --tls-auth-clients no --requirepass "$redis_pw" >"$state/logs/redis-external.log" 2>&1 < /dev/null &
+  echo "redis-external $!" >> "$state/pids"
+  ok=""
+  for _ in $(seq 1 50); do
+    REDISCLI_AUTH="$redis_pw" redis-cli -p "$redis_port" --tls --cacert "$ext/tls/ca.crt" ping 2>/dev/null | grep -q PONG && ok=1 && break
+    sleep 0.1
+  done
+  [ -n "$ok" ] || { echo "backing servers: the external Redis did not start; see $state/logs/redis-external.log" >&2; exit 1; }
+  {
+    echo "EXT_PGPORT=$pg_port"; echo "EXT_PGSOCKET=$ext/run"; echo "EXT_PG_APP_PASSWORD=$app_pw"
+    echo "EXT_PG_LIMITED_PASSWORD=$limited_pw"; echo "EXT_REDIS_PORT=$redis_port"; echo "EXT_REDIS_PASSWORD='$redis_pw'"
+    echo "EXT_CA=$ext/tls/ca.crt"
+  } > "$dir/external.env"
 }
 
 case "${1:-}" in
   ensure) ensure ;;
   start) start "$2" ;;
   start-redis) start_redis "$2" ;;
+  start-external) start_external "$2" ;;
   start-postgres) start_postgres "$2" ;;
   stop-postgres) stop_postgres "$2" ;;
   *) echo "usage: backing.sh ensure | start STATE | start-redis STATE | start-postgres STATE | stop-postgres STATE" >&2; exit 2 ;;

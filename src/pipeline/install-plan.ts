@@ -10,7 +10,7 @@ import { lastSuccessfulRun, summarizeRecord } from "../record/install-record.js"
 import type { InstallState } from "../record/store.js";
 import type { FrontEnd, PlanEvent } from "./front-end.js";
 import { Stop } from "./locked.js";
-import { PREFLIGHT_CHECKS, type PreflightContext } from "../checks/preflight/index.js";
+import { preflightChecksFor, type PreflightContext } from "../checks/preflight/index.js";
 import { runChecks, type CheckOutcome } from "../checks/types.js";
 import { SECRET_NAME } from "../facts/names.js";
 import { objectRef } from "../facts/objects.js";
@@ -27,13 +27,12 @@ export async function preflight(
   context: PreflightContext,
   fe: FrontEnd,
 ): Promise<CheckOutcome[]> {
+  const checks = preflightChecksFor(context.config);
   if (options.skipPreflight) {
-    fe.say(
-      `preflight skipped (--skip-preflight): not checked: ${PREFLIGHT_CHECKS.map((c) => c.title.toLowerCase()).join(", ")}`,
-    );
+    fe.say(`preflight skipped (--skip-preflight): not checked: ${checks.map((c) => c.title.toLowerCase()).join(", ")}`);
     return [];
   }
-  const outcomes = await runChecks(PREFLIGHT_CHECKS, context);
+  const outcomes = await runChecks(checks, context);
   for (const o of outcomes) fe.showCheck({ event: "check", phase: "preflight", ...o });
   const failed = outcomes.filter((o) => o.status === "fail");
   if (failed.length > 0) {

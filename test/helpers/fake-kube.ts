@@ -369,6 +369,11 @@ export const healthyCluster: Controller = (obj) => {
           updateRevision: "r1",
         },
       };
+    case "Pod":
+      // The installer's client pod (your own database's checks) runs at once.
+      if (obj.status?.phase || obj.metadata.labels?.["app.kubernetes.io/component"] !== "database-client")
+        return undefined;
+      return { ...obj, status: { phase: "Running" } };
     case "Job":
       if (obj.status?.conditions) return undefined;
       return { ...obj, status: { succeeded: 1, conditions: [{ type: "Complete", status: "True" }] } };

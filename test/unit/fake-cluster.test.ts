@@ -442,7 +442,11 @@ describe("the install pipeline, on an in-memory cluster", () => {
     const fake = healthyFake();
     const run = await install(fake, {}, { stopAfter: "preflight" });
     assert.equal(run.code, ExitCode.ok, run.stderr);
-    assert.equal(run.events.filter((e) => e.event === "check").length, PREFLIGHT_CHECKS.length);
+    assert.equal(
+      run.events.filter((e) => e.event === "check").length,
+      PREFLIGHT_CHECKS.filter((c) => !c.applies).length,
+      "the checks of your own databases run only with them",
+    );
     assert.deepEqual(
       fake.requests.filter((r) => /^(apply|create|replace|delete) /.test(r)),
       [],
@@ -595,6 +599,11 @@ describe("every preflight check passes on a healthy cluster and catches its faul
     values: Record<string, string> = {},
   ) {
     const fake = healthyFake([namespace()]);
+    if (id in EXTERNAL_ANSWERS) {
+      // Your own database's checks: a healthy one answers through the client pod's exec.
+      values = { ...EXTERNAL_VALUES, ...values };
+      fake.execAnswer = (_pod, command) => externalAnswer(command, EXTERNAL_ANSWERS.healthy!);
+    }
     fault(fake);
     const rendered = render({ domain: "mathison.example", namespace: NS, tls: "none", ...values });
     const state = await readInstallState(fake, rendered.namespace);
@@ -656,6 +665,17 @@ describe("every preflight check passes on a healthy cluster and catches its faul
     ],
     // A pull secret named that does not exist in the namespace.
     ["registry", () => undefined, { imagePullSecret: "regcred" }, "fail"],
+    ...(
+      ["postgres-reach", "postgres-login", "postgres-version", "postgres-vector", "redis-reach", "redis-auth"] as const
+    ).map(
+      (id) =>
+        [
+          id,
+          (f: FakeKube) => (f.execAnswer = (_pod, command) => externalAnswer(command, EXTERNAL_ANSWERS[id]!)),
+          {},
+          "fail",
+        ] as [string, (fake: FakeKube) => void, Record<string, string>, string],
+    ),
   ];
   for (const [id, fault, values, expected] of faults) {
     it(`${id}: pass, then ${expected} with its fault, with a hint`, async () => {
@@ -721,6 +741,41 @@ describe("every preflight check passes on a healthy cluster and catches its faul
     assert.deepEqual(faults.map(([id]) => id).sort(), PREFLIGHT_CHECKS.map((c) => c.id).sort());
   });
 });
+
+/** Your own PostgreSQL and Redis, as the preflight's client pod finds them (psql's and redis-cli's words). */
+const EXTERNAL_VALUES = {
+  postgresUrl: "postgres://app@db.example.com/mathison",
+  postgresPassword: "app-password",
+  redisUrl: "rediss://cache.example.com:6380",
+  redisPassword: "redis-password",
+};
+const PG_OK = "150020|15.20|0.8.1|0.8.1|f|t\nmathison-probe exit 0\n";
+const REDIS_OK = "PONG\nmathison-probe exit 0\n";
+const EXTERNAL_ANSWERS: Readonly<Record<string, { psql: string; redis: string }>> = {
+  healthy: { psql: PG_OK, redis: REDIS_OK },
+  "postgres-reach": {
+    psql: 'psql: error: connection to server at "db.example.com" (10.0.0.5), port 5432 failed: Connection refused\nmathison-probe exit 2\n',
+    redis: REDIS_OK,
+  },
+  "postgres-login": {
+    psql: 'psql: error: connection to server at "db.example.com", port 5432 failed: FATAL:  password authentication failed for user "app"\nmathison-probe exit 2\n',
+    redis: REDIS_OK,
+  },
+  "postgres-version": { psql: "140011|14.11|0.8.1|0.8.1|f|t\nmathison-probe exit 0\n", redis: REDIS_OK },
+  "postgres-vector": { psql: "150020|15.20|0.8.1||f|t\nmathison-probe exit 0\n", redis: REDIS_OK },
+  "redis-reach": {
+    psql: PG_OK,
+    redis:
+      "Could not connect to Redis at cache.example.com:6380: SSL_connect failed: certificate verify failed\nmathison-probe exit 1\n",
+  },
+  "redis-auth": {
+    psql: PG_OK,
+    redis: "AUTH failed: WRONGPASS invalid username-password pair or user is disabled.\nmathison-probe exit 0\n",
+  },
+};
+function externalAnswer(command: readonly string[], answer: { psql: string; redis: string }) {
+  return { exitCode: 0, stdout: command[2]!.includes("redis-cli") ? answer.redis : answer.psql, stderr: "" };
+}
 
 describe("restarting with a new digest", () => {
   it("a write that loses to another (a controller's status) reads again and is written", async () => {

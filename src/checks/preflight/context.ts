@@ -20,5 +20,7 @@ export interface PreflightContext {
  * when it would be blind. A check that reads nothing more declares `reads: () => []`.
  */
 export interface PreflightCheck extends Check<PreflightContext> {
+  /** Whether the check is about this install at all (your own database's checks: only with it); absent: always. */
+  readonly applies?: (config: InstallConfig) => boolean;
   reads(ctx: Pick<PreflightContext, "rendered" | "config">): AccessQuestion[];
 }
