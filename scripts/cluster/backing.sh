@@ -124,9 +124,9 @@ start_external() { # STATE
   mkdir -p "$ext/pg" "$ext/run" "$ext/redis" "$ext/tls"
   make_ca "$ext/tls"
   chown -R postgres: "$ext/pg" "$ext/run" "$ext/tls"
-  local pg_port redis_port app_pw limited_pw redis_pw
+  local pg_port redis_port app_pw limited_pw owner_pw redis_pw
   pg_port=$(free_port); redis_port=$(free_port)
-  app_pw="ext-$(openssl rand -hex 12)"; limited_pw="lim-$(openssl rand -hex 12)"; redis_pw="r/$(openssl rand -hex 8)@:"
+  app_pw="ext-$(openssl rand -hex 12)"; limited_pw="lim-$(openssl rand -hex 12)"; owner_pw="own-$(openssl rand -hex 12)"; redis_pw="r/$(openssl rand -hex 8)@:"
   runuser -u postgres -- "$(pg_bin)/initdb" -D "$ext/pg" -U admin --auth-local=trust --auth-host=scram-sha-256 \
     >"$state/logs/initdb-external.log" 2>&1 || { echo "backing servers: initdb (external) failed" >&2; exit 1; }
   # TCP with TLS only: a connection without TLS, or from anywhere but here, is refused.
@@ -139,12 +139,14 @@ start_external() { # STATE
   for _ in $(seq 1 100); do psql -h "$ext/run" -p "$pg_port" -U admin -d postgres -tAc 'SELECT 1' >/dev/null 2>&1 && ok=1 && break; sleep 0.1; done
   [ -n "$ok" ] || { echo "backing servers: the external PostgreSQL did not start; see $state/logs/postgres-external.log" >&2; exit 1; }
   # app: owns its database, vector installed there by the admin (as a managed service's console does);
-  # limited: owns a database without vector and may not create it (vector is not a trusted extension).
+  # limited: owns a database without vector and may not create it (vector is not a trusted extension);
+  # owner: a superuser, as a managed service's admin user is, who may create it.
   psql -h "$ext/run" -p "$pg_port" -U admin -d postgres -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
 CREATE ROLE app LOGIN PASSWORD '$app_pw';
 CREATE DATABASE mathison_ext OWNER app;
 CREATE ROLE limited LOGIN PASSWORD '$limited_pw';
 CREATE DATABASE novector OWNER limited;
+CREATE ROLE owner LOGIN SUPERUSER PASSWORD '$owner_pw';
 \\c mathison_ext
 CREATE EXTENSION vector;
 SQL
@@ -160,7 +162,7 @@ SQL
   [ -n "$ok" ] || { echo "backing servers: the external Redis did not start; see $state/logs/redis-external.log" >&2; exit 1; }
   {
     echo "EXT_PGPORT=$pg_port"; echo "EXT_PGSOCKET=$ext/run"; echo "EXT_PG_APP_PASSWORD=$app_pw"
-    echo "EXT_PG_LIMITED_PASSWORD=$limited_pw"; echo "EXT_REDIS_PORT=$redis_port"; echo "EXT_REDIS_PASSWORD='$redis_pw'"
+    echo "EXT_PG_LIMITED_PASSWORD=$limited_pw"; echo "EXT_PG_OWNER_PASSWORD=$owner_pw"; echo "EXT_REDIS_PORT=$redis_port"; echo "EXT_REDIS_PASSWORD='$redis_pw'"
     echo "EXT_CA=$ext/tls/ca.crt"
   } > "$dir/external.env"
 }

@@ -104,7 +104,7 @@ const FLAGS: Readonly<Record<string, readonly [string, string]>> = {
   ],
   "replace-secret": [
     "--replace-secret KEYS",
-    "replace installed secrets on purpose: ANTHROPIC_API_KEY and/or AUTH_SECRET, comma-separated",
+    "replace installed secrets on purpose: ANTHROPIC_API_KEY and/or AUTH_SECRET (your own databases' too: POSTGRES_PASSWORD, REDIS_PASSWORD), comma-separated",
   ],
   rotate: [
     "--rotate KEYS",

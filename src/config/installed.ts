@@ -42,24 +42,21 @@ export function parseReplaceSecrets(value: string | undefined): { keys: SecretKe
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean)) {
+    // POSTGRES_PASSWORD only for your own PostgreSQL: decideSecrets, which knows the install, says so.
     const key = SECRET_KEYS.find((k) => SECRET_DATA_KEYS[k] === name);
-    if (key === "postgresPassword") {
-      problems.push({
-        field: "--replace-secret",
-        shownValue: JSON.stringify(name),
-        allowed:
-          "ANTHROPIC_API_KEY or AUTH_SECRET: PostgreSQL reads POSTGRES_PASSWORD only when it initialises its data, so a new one would lock the app out; change it inside PostgreSQL first",
-      });
-    } else if (key) keys.push(key);
+    if (key) keys.push(key);
     else
       problems.push({
         field: "--replace-secret",
         shownValue: JSON.stringify(name),
-        allowed: "ANTHROPIC_API_KEY or AUTH_SECRET (comma-separated)",
+        allowed: REPLACE_ALLOWED,
       });
   }
   return { keys, problems };
 }
+
+const REPLACE_ALLOWED =
+  "ANTHROPIC_API_KEY or AUTH_SECRET (comma-separated); with your own databases also POSTGRES_PASSWORD, REDIS_PASSWORD";
 
 /** `--rotate POSTGRES_PASSWORD,AUTH_SECRET` → secret keys, or the one-line problem. */
 export function parseRotate(value: string | undefined): SecretKey[] | string {
@@ -100,10 +97,16 @@ export function decideSecrets(
   const fallback: RawSource = {};
   const problems: ConfigProblem[] = [];
   const notices: string[] = [];
+  const ownPostgres = Boolean(installed.answers?.postgresUrl);
+  problems.push(...ownDatabaseProblems(installed, given, replace, rotate));
   for (const key of SECRET_KEYS) {
     const current = installed.secrets[key];
     const supplied = given(key);
     const name = SECRET_DATA_KEYS[key];
+    // A CA bundle is public: the one given is the one used.
+    if (PUBLIC_KEYS.has(key) && supplied) continue;
+    // Refused above (ownDatabaseProblems): a replaced in-cluster password.
+    if (key === "postgresPassword" && replace.includes(key) && !rotate.includes(key) && !ownPostgres) continue;
     const source = { value: current ?? "", field: `${installed.secretName} ${name}`, fromInstall: true };
     if (current === undefined || current === "") {
       if (replace.includes(key) && !supplied && key === "anthropicApiKey") problems.push(needsNewValue(key));
@@ -127,6 +130,13 @@ export function decideSecrets(
       fallback[key] = source;
       continue;
     }
+    if (key === "postgresPassword" && ownPostgres) {
+      kept[key] = source;
+      notices.push(
+        `${name}: kept the installed value; the one from ${supplied.field} differs and was not applied (your own PostgreSQL's new password, after you changed it there: --replace-secret ${name})`,
+      );
+      continue;
+    }
     if (key === "postgresPassword") {
       problems.push({
         field: supplied.field,
@@ -141,6 +151,43 @@ export function decideSecrets(
     );
   }
   return { kept, fallback, problems, notices };
+}
+
+const PUBLIC_KEYS: ReadonlySet<SecretKey> = new Set(["postgresCaCert", "redisCaCert"]);
+
+/**
+ * The database password of your own PostgreSQL is yours to change (in its console), then to give
+ * with --replace-secret; the in-cluster one's only changes by --rotate, inside PostgreSQL first.
+ */
+function ownDatabaseProblems(
+  installed: Installed,
+  given: (key: SecretKey) => { value: string; field: string } | undefined,
+  replace: readonly SecretKey[],
+  rotate: readonly SecretKey[],
+): ConfigProblem[] {
+  const own = Boolean(installed.answers?.postgresUrl);
+  const problem = (field: string, allowed: string): ConfigProblem => ({
+    field,
+    shownValue: JSON.stringify("POSTGRES_PASSWORD"),
+    allowed,
+  });
+  if (own && rotate.includes("postgresPassword"))
+    return [
+      problem(
+        "--rotate",
+        "AUTH_SECRET: your own PostgreSQL's password is changed where it runs (its console, or ALTER ROLE as its admin); then give the new one with --replace-secret POSTGRES_PASSWORD and MATHISON_POSTGRES_PASSWORD or --postgres-password-file",
+      ),
+    ];
+  if (!own && replace.includes("postgresPassword") && !rotate.includes("postgresPassword"))
+    return [
+      problem(
+        "--replace-secret",
+        "ANTHROPIC_API_KEY or AUTH_SECRET: PostgreSQL reads POSTGRES_PASSWORD only when it initialises its data, so a new one would lock the app out; --rotate POSTGRES_PASSWORD changes it inside PostgreSQL first",
+      ),
+    ];
+  if (own && replace.includes("postgresPassword") && !given("postgresPassword"))
+    return [needsNewValue("postgresPassword")];
+  return [];
 }
 
 const ROTATED: Partial<Record<SecretKey, string>> = {

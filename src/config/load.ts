@@ -1,8 +1,8 @@
-import type { FieldKey } from "./fields.js";
+import { fieldSpec, type FieldKey } from "./fields.js";
 import { decideSecrets, recordedAnswers, type Installed } from "./installed.js";
 import { resolveConfig, type ResolveResult } from "./resolve.js";
 import { envSource, flagSource, valuesFileSource, type RawSource, type SourceResult } from "./sources.js";
-import type { ConfigProblem } from "./types.js";
+import type { ConfigProblem, InstallConfig } from "./types.js";
 import type { SecretKey } from "./secret-keys.js";
 
 export interface LoadInput {
@@ -21,6 +21,11 @@ export interface LoadInput {
   readonly prompted?: RawSource;
   /** The flags', environment's and values file's settings as already read for this command (`readGiven`). */
   readonly given?: GivenSources;
+  /**
+   * The values checked before the install's record is read (a command's flags): a setting that
+   * needs another (a Redis password its URL) may find it there, so that is not yet a problem.
+   */
+  readonly beforeRecord?: boolean;
 }
 
 /** What the user gave, each file (values, secret files) read once per command. */
@@ -88,7 +93,32 @@ export function loadConfig(input: LoadInput): ResolveResult {
   const resolved = resolveConfig(sources, {
     forInstall: input.forInstall ?? false,
     apiKeyMayComeLater: input.apiKeyMayComeLater ?? false,
+    companionsMayComeLater: input.beforeRecord ?? false,
   });
+  if (resolved.ok && input.installed) problems.push(...movedProblems(input.installed, resolved.config));
   if (resolved.ok && problems.length === 0) return { ...resolved, notices: [...notices, ...resolved.notices] };
   return { ok: false, problems: [...problems, ...(resolved.ok ? [] : resolved.problems)] };
+}
+
+/**
+ * A database's data moves only with a plan that carries it (not built yet): an install that runs
+ * its own PostgreSQL or Redis keeps it, and one that uses yours keeps using one. Refused by name,
+ * so a re-run never starts the app on an empty database or prunes the one that holds the data.
+ */
+function movedProblems(installed: Installed, config: InstallConfig): ConfigProblem[] {
+  const answers = installed.answers;
+  if (!answers) return [];
+  const moves: [FieldKey, boolean, boolean, string][] = [
+    ["postgresUrl", Boolean(answers.postgresUrl), config.externalPostgres !== undefined, "PostgreSQL"],
+    ["redisUrl", Boolean(answers.redisUrl), config.externalRedis !== undefined, "Redis"],
+  ];
+  return moves
+    .filter(([, was, now]) => was !== now)
+    .map(([key, was, , what]) => ({
+      field: fieldSpec(key).flag,
+      shownValue: was ? '""' : "(given)",
+      allowed: was
+        ? `your own ${what}'s URL (${answers[key]}): this install uses it; moving its data into the cluster is not supported yet`
+        : `none on this install: it runs its own ${what} in the cluster, with its data; moving that data to yours is not supported yet (back it up: mathison-install backup)`,
+    }));
 }

@@ -17,6 +17,8 @@ export interface ResolveOptions {
   readonly forInstall?: boolean;
   /** With forInstall: the API key may still come from the cluster's record, so its absence is not yet a problem. */
   readonly apiKeyMayComeLater?: boolean;
+  /** The install's record is not read yet: a setting's companion (its database's URL) may come from it. */
+  readonly companionsMayComeLater?: boolean;
 }
 
 /** Each setting's value and the source it came from (undefined: the default). */
@@ -245,7 +247,7 @@ function externalProblems(
     ["redisCaCert", "redisUrl"],
   ];
   for (const [key, owner] of needs) {
-    if (given(key) && !chosen.get(owner))
+    if (given(key) && !chosen.get(owner) && !options.companionsMayComeLater)
       problems.push({
         field: named(key),
         shownValue: show(fieldSpec(key), chosen.get(key)!),

@@ -153,7 +153,7 @@ export const EVENT_SCHEMAS = {
   step: object(
     {
       step: string(
-        "restore: stop, restore, redis, migrate, start; install: rotate (the database password changes), leave-gitops (--leave-gitops)",
+        "restore: stop, restore, redis, migrate, start; install: rotate (the database password changes), leave-gitops (--leave-gitops), extension (pgvector created in your own PostgreSQL)",
       ),
       status: RUNNING_DONE_FAILED,
       message: string(),

@@ -1,6 +1,7 @@
 /*
  * The install's steps before its stages: the backup of the database before a migration, and
- * the change of the database password a rotation makes inside PostgreSQL first.
+ * the change of the database password a rotation makes inside PostgreSQL first, and pgvector in
+ * your own PostgreSQL before the migration needs it.
  */
 import type { ChosenValues } from "../config/resolve.js";
 import type { InstallConfig } from "../config/types.js";
@@ -11,10 +12,12 @@ import { markPendingPassword, setDatabasePassword } from "../engine/rotate.js";
 import type { CheckOutcome } from "../checks/types.js";
 import type { KubeObject } from "../facts/objects.js";
 import type { Kube } from "../kube/types.js";
-import { lastSuccessfulRun } from "../record/install-record.js";
+import { lastSuccessfulRun, ownPostgresOf, ownPostgresRefusal } from "../record/install-record.js";
 import type { InstallState } from "../record/store.js";
 import { invoked } from "../base/invocation.js";
 import { backupFirst } from "./backup.js";
+import { clientPodName, psqlThrough, withClientPod } from "../engine/external-probe.js";
+import { databaseClientPod } from "../render/client-pod.js";
 
 /** What the backup before a migration is told by the command: `--no-backup`, `--backup-dir`, and where XDG_DATA_HOME comes from. */
 export interface SnapshotOptions {
@@ -44,6 +47,8 @@ export interface PlannedRun {
 export interface Snapshot {
   readonly dir: string | undefined;
   readonly notice: string;
+  /** Why the run cannot take the backup it needs: it stops before anything is applied. */
+  readonly refusal?: string;
 }
 
 export function snapshotOf(
@@ -56,6 +61,18 @@ export function snapshotOf(
     (c) => c.desired.kind === "Job" && (c.action === "create" || c.action === "replace"),
   );
   if (!migrates || !state.namespaceExists || !lastSuccessfulRun(state.record)) return undefined;
+  const own = ownPostgresOf(state.record);
+  if (own && !options.backup?.skip)
+    return {
+      dir: undefined,
+      notice: "the migration runs on your own PostgreSQL: take a snapshot of it first",
+      refusal: `${ownPostgresRefusal(own, "the backup before a migration")}; take one, then run the same command with --no-backup`,
+    };
+  if (own)
+    return {
+      dir: undefined,
+      notice: "--no-backup: the migration runs on your own PostgreSQL without a backup by the installer",
+    };
   // An uninstall stopped half-way, say: no database runs to dump; the migration runs on what its volume holds.
   const noDatabase = plan.changes.some(
     (c) => c.desired.kind === "StatefulSet" && c.desired.metadata.name === "postgres" && c.action === "create",
@@ -101,6 +118,8 @@ export function snapshotTaken(
  * finished run removes POSTGRES_PASSWORD_NEXT).
  */
 export function rotatesPassword({ state, config }: PlannedRun): boolean {
+  // Your own PostgreSQL's password was changed where it runs: the Secret only follows it.
+  if (config.externalPostgres) return false;
   if (state.pendingPassword !== undefined) return true;
   const current = state.secrets.postgresPassword;
   return current !== undefined && current !== "" && config.secrets.postgresPassword !== current;
@@ -145,4 +164,44 @@ export async function passwordRotated(run: PlannedRun, reporter: Reporter): Prom
   // The Secret's guarded apply checks the version the plan read: this run's own write is that version now.
   const changes = run.plan.changes.map((c) => (c.desired.kind === "Secret" && c.live ? { ...c, live: secret } : c));
   return { ...run.plan, changes };
+}
+
+/**
+ * Your own PostgreSQL: pgvector created in its database if it is not there yet (the preflight
+ * found it available and the user allowed to), as the in-cluster one's init script does. Through
+ * a client pod in the namespace, as the preflight's; a failure stops the run before any stage.
+ */
+export async function vectorEnsured(run: PlannedRun, reporter: Reporter, signal: AbortSignal): Promise<boolean> {
+  const pg = run.config.externalPostgres;
+  if (!pg) return true;
+  const ns = run.plan.namespace;
+  const target = { pg, password: run.config.secrets.postgresPassword, ca: run.config.secrets.postgresCaCert };
+  const said = await withClientPod(
+    run.kube,
+    databaseClientPod(run.config, ns, clientPodName()),
+    (pod) =>
+      psqlThrough(
+        run.kube,
+        ns,
+        pod,
+        target,
+        "CREATE EXTENSION IF NOT EXISTS vector",
+        "mathison-install install",
+        signal,
+      ),
+    { timeoutMs: 90_000, signal },
+  ).catch((err: Error) => ({ failed: { kind: "other" as const, said: err.message } }));
+  if (!("failed" in said)) return true;
+  const message = `could not create pgvector in your own PostgreSQL (${pg.database}): ${said.failed.said}; nothing else was applied: as an admin of the server, psql -d ${pg.database} -c "CREATE EXTENSION vector", then run the same command again`;
+  reporter.event({ event: "step", step: "extension", status: "failed", message });
+  reporter.event({
+    event: "done",
+    ok: false,
+    outcome: "apply-failed",
+    elapsedMs: Date.now() - run.startedAt,
+    applied: 0,
+    total: 0,
+    message,
+  });
+  return false;
 }

@@ -17,7 +17,7 @@ import { wholeRunVerdict } from "./verify.js";
 import type { NetworkOptions } from "../checks/verify/index.js";
 import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
 import { discoverClusterFacts } from "./cluster-facts.js";
-import { type PlannedRun, passwordRotated, rotatesPassword, snapshotTaken } from "./install-steps.js";
+import { type PlannedRun, passwordRotated, rotatesPassword, snapshotTaken, vectorEnsured } from "./install-steps.js";
 import {
   type Applied,
   HeldVerdict,
@@ -150,6 +150,11 @@ async function applyAndRecord(
   // The verdict waits: a failure's for its support bundle, a success's (when a front end holds it) for verification.
   const held = new HeldVerdict(reporter, !options.skipVerify && fe.holdsVerdict);
   if (options.leaveGitops && state.gitops) await leaveGitops(run, reporter);
+  if (!(await vectorEnsured(run, reporter, signal))) {
+    await recordRun(run, started, "apply-failed").catch(() => undefined);
+    await fe.stopReporting();
+    return { code: signal.aborted ? ExitCode.interrupted : ExitCode.apply };
+  }
   const rotating = rotatesPassword(run);
   const planned = rotating ? await passwordRotated(run, reporter) : plan;
   if (!planned) {

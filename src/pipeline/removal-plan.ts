@@ -97,6 +97,9 @@ async function describeClaim(kube: Kube, obj: KubeObject): Promise<string> {
 }
 
 /** Everything the install's record says it applied, its migration Jobs and record; data only with `deleteData`. */
+const OWN_KEPT =
+  "not touched: its data stays where it is (the install's Secret with its password goes with --delete-data)";
+
 export async function planRemoval(kube: Kube, state: InstallState, deleteData: boolean): Promise<RemovalPlan> {
   const ns = state.namespace;
   const inventory = state.record.inventory
@@ -146,7 +149,15 @@ export async function planRemoval(kube: Kube, state: InstallState, deleteData: b
     title: (deleteData && DATA_TITLES[id]) || title,
     refs: existing.filter((r) => groupOf(r.kind) === i),
   })).filter((g) => g.refs.length > 0);
-  const kept = deleteData ? [] : [...claimItems, secret, { object: `Namespace/${ns}`, message: "it holds what stays" }];
+  // Your own databases are outside the cluster: no uninstall touches them, --delete-data or not.
+  const answers = state.record.answers ?? {};
+  const own: KeptItem[] = [
+    ...(answers["postgresUrl"] ? [{ object: `your own PostgreSQL ${answers["postgresUrl"]}`, message: OWN_KEPT }] : []),
+    ...(answers["redisUrl"] ? [{ object: `your own Redis ${answers["redisUrl"]}`, message: OWN_KEPT }] : []),
+  ];
+  const kept = deleteData
+    ? own
+    : [...claimItems, secret, { object: `Namespace/${ns}`, message: "it holds what stays" }, ...own];
   return { namespace: ns, groups, kept, dataLost: deleteData ? [...claimItems, secret] : [] };
 }
 

@@ -5,7 +5,14 @@ import { replacedName, restoringName } from "../engine/restore-database.js";
 import { type DoneEvent, doneOf, type Reporter, type RunOutcome } from "../engine/events.js";
 import type { ConnectOptions } from "../kube/client.js";
 import type { Kube } from "../kube/types.js";
-import { lastSuccessfulRun, nextRecord, noInstallMessage, type InstallRecord } from "../record/install-record.js";
+import {
+  lastSuccessfulRun,
+  nextRecord,
+  noInstallMessage,
+  ownPostgresOf,
+  ownPostgresRefusal,
+  type InstallRecord,
+} from "../record/install-record.js";
 import { gitopsWarning } from "../facts/gitops.js";
 import { writeRecord, type InstallState } from "../record/store.js";
 import { sizeOf } from "../base/sizes.js";
@@ -71,6 +78,11 @@ export async function runRestore(options: RestoreOptions, fe: RestoreFrontEnd): 
         "not-installed",
       );
       return ExitCode.notInstalled;
+    }
+    const own = ownPostgresOf(state.record);
+    if (own) {
+      fe.say(`mathison-install: ${ownPostgresRefusal(own, "restore")}; nothing was restored`, "refused");
+      return ExitCode.usage;
     }
     fe.showRestorePlan(await restorePlanLines(kube, state, manifest, options.file));
     if (!(await fe.confirm(state.namespace))) {

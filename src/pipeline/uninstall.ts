@@ -5,7 +5,7 @@ import type { Reporter, RunOutcome } from "../engine/events.js";
 import { removeGroups } from "../engine/remove.js";
 import type { ConnectOptions } from "../kube/client.js";
 import type { Kube } from "../kube/types.js";
-import { lastSuccessfulRun, noInstallMessage } from "../record/install-record.js";
+import { ownPostgresOf, lastSuccessfulRun, noInstallMessage } from "../record/install-record.js";
 import type { InstallState } from "../record/store.js";
 import { exitOf, runLocked, type CommandWords } from "./locked.js";
 import { openCluster } from "./session.js";
@@ -48,6 +48,8 @@ const EXIT: Partial<Record<RunOutcome, ExitCodeValue>> = {
 /** Where --delete-data's final backup goes: only for an install that completed (its data is real), unless --no-backup. */
 function finalBackupFile(options: UninstallOptions, state: InstallState, kube: Kube): string | undefined {
   if (!options.deleteData || options.backup?.skip || !lastSuccessfulRun(state.record)) return undefined;
+  // Your own PostgreSQL's data is not deleted: nothing to back up first.
+  if (ownPostgresOf(state.record)) return undefined;
   const dir = options.backup?.dir ?? snapshotDir(options.env ?? process.env, kube.contextName, state.namespace);
   return join(dir, backupFileName(state.namespace));
 }

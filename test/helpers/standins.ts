@@ -164,3 +164,54 @@ export function backingServers(c: TestCluster) {
     startPostgres: () => execFileSync("bash", [backing, "start-postgres", state], { stdio: "ignore" }),
   };
 }
+
+/**
+ * The "managed" PostgreSQL and Redis of the test cluster's host (scripts/cluster/backing.sh):
+ * TLS with a test CA, passwords; their ports, passwords and CA, and an admin's psql.
+ */
+export function managedServers(c: TestCluster) {
+  const env = Object.fromEntries(
+    readFileSync(join(dirname(c.kubeconfig), "backing", "external.env"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => {
+        const at = l.indexOf("=");
+        return [l.slice(0, at), l.slice(at + 1).replace(/^'(.*)'$/, "$1")] as [string, string];
+      }),
+  );
+  const admin = (db: string, sql: string) =>
+    execFileSync("psql", [
+      "-X",
+      "-h",
+      env["EXT_PGSOCKET"]!,
+      "-p",
+      env["EXT_PGPORT"]!,
+      "-U",
+      "admin",
+      "-d",
+      db,
+      "-tAqc",
+      sql,
+    ])
+      .toString()
+      .trim();
+  return {
+    pgPort: Number(env["EXT_PGPORT"]),
+    redisPort: Number(env["EXT_REDIS_PORT"]),
+    passwords: {
+      app: env["EXT_PG_APP_PASSWORD"]!,
+      limited: env["EXT_PG_LIMITED_PASSWORD"]!,
+      owner: env["EXT_PG_OWNER_PASSWORD"]!,
+      redis: env["EXT_REDIS_PASSWORD"]!,
+    },
+    caFile: env["EXT_CA"]!,
+    /** SQL as the server's admin (over its socket), in `db`; the output, tuples only. */
+    admin,
+    /** Every table's row count and checksum in `db`, as a backup's manifest computes them. */
+    checksums: (db: string) =>
+      admin(
+        db,
+        "SELECT string_agg(format('%s %s %s', c.relname, (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I', c.relname), false, true, '')))[1], (xpath('/row/s/text()', query_to_xml(format('SELECT coalesce(sum(hashtextextended(t::text, 0)), 0) AS s FROM %I t', c.relname), false, true, '')))[1]), ', ' ORDER BY c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname = 'public'",
+      ),
+  };
+}

@@ -160,16 +160,67 @@ describe("kept secrets", () => {
     assert.ok(!line.includes("q".repeat(32)));
   });
 
-  it("--replace-secret refuses POSTGRES_PASSWORD and unknown keys, and a key replacement needs a value", () => {
+  it("--replace-secret refuses POSTGRES_PASSWORD of the in-cluster PostgreSQL and unknown keys, and a key replacement needs a value", () => {
+    const pg = load({}, { MATHISON_POSTGRES_PASSWORD: "n".repeat(20) }, "POSTGRES_PASSWORD");
+    assert.ok(!pg.ok);
     assert.match(
-      formatProblem(parseReplaceSecrets("POSTGRES_PASSWORD").problems[0]!),
-      /^--replace-secret: "POSTGRES_PASSWORD" is not allowed: ANTHROPIC_API_KEY or AUTH_SECRET/,
+      formatProblem(pg.problems[0]!),
+      /^--replace-secret: "POSTGRES_PASSWORD" is not allowed: ANTHROPIC_API_KEY or AUTH_SECRET: PostgreSQL reads/,
     );
     assert.equal(parseReplaceSecrets("NOPE").problems.length, 1);
     assert.deepEqual(parseReplaceSecrets(" AUTH_SECRET ").keys, ["authSecret"]);
     const r = load({}, {}, "ANTHROPIC_API_KEY");
     assert.ok(!r.ok);
     assert.match(formatProblem(r.problems[0]!), /a new value to replace it with/);
+  });
+});
+
+describe("your own PostgreSQL on a re-run", () => {
+  const own = { ...installed().answers, postgresUrl: "postgres://app@db.example.com/m" };
+  const loadOwn = (
+    env: Record<string, string>,
+    replace?: string,
+    rotate: readonly ("postgresPassword" | "authSecret")[] = [],
+  ) =>
+    loadConfig({
+      flags: {},
+      env,
+      forInstall: true,
+      installed: { ...installed(own) },
+      replaceSecrets: parseReplaceSecrets(replace).keys,
+      rotateSecrets: rotate,
+    });
+
+  it("takes its new password with --replace-secret POSTGRES_PASSWORD (changed in its console first), never rotates it itself", () => {
+    const replaced = ok(loadOwn({ MATHISON_POSTGRES_PASSWORD: "new-short" }, "POSTGRES_PASSWORD"));
+    assert.equal(replaced.config.secrets.postgresPassword, "new-short");
+    const kept = ok(loadOwn({ MATHISON_POSTGRES_PASSWORD: "new-short" }));
+    assert.equal(kept.config.secrets.postgresPassword, PG, "a different one without --replace-secret is not applied");
+    assert.ok(kept.notices.some((n) => /--replace-secret POSTGRES_PASSWORD/.test(n)));
+    const rotated = loadOwn({}, undefined, ["postgresPassword"]);
+    assert.ok(!rotated.ok);
+    assert.match(formatProblem(rotated.problems[0]!), /^--rotate: .*changed where it runs \(its console/);
+  });
+
+  it("refuses to move an install's data between the cluster and your own database, either way", () => {
+    const toOwn = load({ "postgres-url": "postgres://app@db.example.com/m" }, { MATHISON_POSTGRES_PASSWORD: "x" });
+    assert.ok(!toOwn.ok);
+    assert.ok(
+      toOwn.problems
+        .map(formatProblem)
+        .some((l) => /^--postgres-url: .*moving that data to yours is not supported yet/.test(l)),
+      "the move is refused by name beside the password",
+    );
+    const back = loadOwn({ MATHISON_POSTGRES_URL: "" });
+    assert.ok(back.ok, "an empty environment variable is no value: the recorded URL stays");
+    const backByFlag = loadConfig({
+      flags: { "postgres-url": "" },
+      env: {},
+      forInstall: true,
+      installed: installed(own),
+    });
+    assert.ok(!backByFlag.ok);
+    assert.match(formatProblem(backByFlag.problems[0]!), /moving its data into the cluster is not supported yet/);
   });
 });
 

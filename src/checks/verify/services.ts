@@ -3,6 +3,7 @@ import { databaseOf, podOf, POSTGRES_CONTAINER, runSql, SESSION_NAMES, type SqlR
 import type { ExecResult } from "../../kube/types.js";
 import type { Check, CheckResult } from "../types.js";
 import type { VerifyContext } from "./context.js";
+import { externalFacts, ownPostgres, ownRedis } from "./external.js";
 
 /** The postgres and redis Services have ready endpoints: web and worker can reach them. */
 export const endpointsCheck: Check<VerifyContext> = {
@@ -10,10 +11,14 @@ export const endpointsCheck: Check<VerifyContext> = {
   group: "Backing services",
   title: "PostgreSQL and Redis endpoints",
   needs: ["cluster"],
-  async run({ kube, state }): Promise<CheckResult> {
+  async run(ctx): Promise<CheckResult> {
+    const { kube, state } = ctx;
     const ns = state.namespace;
+    const services = [...(ownPostgres(ctx) ? [] : ["postgres"]), ...(ownRedis(ctx) ? [] : ["redis"])];
+    if (services.length === 0)
+      return { status: "skip", message: "PostgreSQL and Redis are your own: no Service of theirs in the cluster" };
     const counts = await Promise.all(
-      ["postgres", "redis"].map(async (svc) => {
+      services.map(async (svc) => {
         const slices = (
           await kube.list("discovery.k8s.io/v1", "EndpointSlice", ns, {
             labelSelector: `kubernetes.io/service-name=${svc}`,
@@ -71,6 +76,7 @@ export const postgresQueryCheck: Check<VerifyContext> = {
   title: "PostgreSQL answers",
   needs: ["exec"],
   async run(ctx): Promise<CheckResult> {
+    if (ownPostgres(ctx)) return ownPostgresAnswers(ctx);
     const { result, user, db, pod, command } = await psql(ctx, "SELECT 1");
     if (result.exitCode !== 0 || result.stdout.trim() !== "1") {
       return {
@@ -90,6 +96,7 @@ export const vectorExtensionCheck: Check<VerifyContext> = {
   title: "pgvector extension",
   needs: ["exec"],
   async run(ctx): Promise<CheckResult> {
+    if (ownPostgres(ctx)) return ownVector(ctx);
     const { result, user, db, pod, command } = await psql(
       ctx,
       "SELECT extversion FROM pg_extension WHERE extname = 'vector'",
@@ -114,7 +121,9 @@ export const redisPingCheck: Check<VerifyContext> = {
   group: "Backing services",
   title: "Redis answers",
   needs: ["exec"],
-  async run({ kube, state }): Promise<CheckResult> {
+  async run(ctx): Promise<CheckResult> {
+    if (ownRedis(ctx)) return ownRedisPing(ctx);
+    const { kube, state } = ctx;
     const pod = await podOf(kube, state.namespace, "redis");
     const r = await kube.exec(state.namespace, pod, "redis", ["redis-cli", "ping"]);
     if (r.exitCode !== 0 || r.stdout.trim() !== "PONG") {
@@ -127,3 +136,34 @@ export const redisPingCheck: Check<VerifyContext> = {
     return { status: "pass", message: "PING answered PONG" };
   },
 };
+
+const OWN_HINT = "mathison-install preflight names what fails on the way to it (DNS, the port, TLS, the password)";
+
+/** Your own PostgreSQL, from a client pod in the namespace, as the app's user and database. */
+async function ownPostgresAnswers(ctx: VerifyContext): Promise<CheckResult> {
+  const { pg } = await externalFacts(ctx);
+  const where = `${ctx.answers["postgresUrl"]}`;
+  if (pg?.failed) return { status: "fail", message: `${where}: ${pg.failed.said} (${pg.failed.kind})`, hint: OWN_HINT };
+  return { status: "pass", message: `your own PostgreSQL ${pg?.version} answered from the cluster (${where})` };
+}
+
+async function ownVector(ctx: VerifyContext): Promise<CheckResult> {
+  const { pg } = await externalFacts(ctx);
+  if (pg?.failed)
+    return { status: "skip", message: "your own PostgreSQL did not answer", hint: "see PostgreSQL answers" };
+  if (!pg?.vectorInstalled)
+    return {
+      status: "fail",
+      message: "the vector extension is not installed in your own PostgreSQL's database",
+      hint: 'as an admin of the server: psql -d DATABASE -c "CREATE EXTENSION vector"',
+    };
+  return { status: "pass", message: `vector ${pg.vectorInstalled} is installed in your own PostgreSQL's database` };
+}
+
+async function ownRedisPing(ctx: VerifyContext): Promise<CheckResult> {
+  const { redis } = await externalFacts(ctx);
+  const where = `${ctx.answers["redisUrl"]}`;
+  if (redis?.failed)
+    return { status: "fail", message: `${where}: ${redis.failed.said} (${redis.failed.kind})`, hint: OWN_HINT };
+  return { status: "pass", message: `your own Redis answered PING with PONG from the cluster (${where})` };
+}

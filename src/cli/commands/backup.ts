@@ -2,7 +2,7 @@ import { join, resolve } from "node:path";
 import { BackupError, backupFileName, snapshotDir } from "../../engine/backup-files.js";
 import { backupWithEvents } from "../../pipeline/backup.js";
 import { whileInterruptible } from "../../pipeline/signals.js";
-import { lastSuccessfulRun, noInstallMessage } from "../../record/install-record.js";
+import { lastSuccessfulRun, noInstallMessage, ownPostgresOf, ownPostgresRefusal } from "../../record/install-record.js";
 import { readInstallState } from "../../record/store.js";
 import { chooseReporter } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
@@ -24,6 +24,11 @@ export async function runBackup(args: ParsedArgs, io: CliIO): Promise<ExitCodeVa
         `mathison-install: ${noInstallMessage(parsed.namespace, kube.contextName)}; nothing was backed up\n`,
       );
       return ExitCode.notInstalled;
+    }
+    const own = ownPostgresOf(state.record);
+    if (own) {
+      io.stderr.write(`mathison-install: ${ownPostgresRefusal(own, "backup")}; nothing was backed up\n`);
+      return ExitCode.usage;
     }
     const given = args.strings["out"];
     const file = given

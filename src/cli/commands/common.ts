@@ -42,7 +42,7 @@ export function commandFlags(
   if (!OUTPUT_FORMATS.includes(output))
     problems.push(`--output: ${JSON.stringify(output)} is not allowed: ${OUTPUT_FORMATS.join(" or ")}`);
   const given = readGiven({ flags: args.strings, env: io.env });
-  const loaded = loadConfig({ flags: args.strings, env: io.env, given });
+  const loaded = loadConfig({ flags: args.strings, env: io.env, given, beforeRecord: true });
   if (!loaded.ok) problems.push(...loaded.problems.map(formatProblem));
   const timeoutFlag = args.strings["timeout"];
   const timeoutMs = timeoutFlag === undefined ? defaults.timeoutMs : parseDuration(timeoutFlag);

@@ -1,0 +1,191 @@
+// Your own PostgreSQL and Redis (--postgres-url, --redis-url) against the test cluster's "managed"
+// servers: a second PostgreSQL and Redis on its host, TLS with a test CA, passwords checked.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { kubectl, kubectlJson, testCluster, uniqueNamespace } from "../helpers/cluster.js";
+import { installArgs, runInstaller, tidy, reported } from "../helpers/install.js";
+import { managedServers } from "../helpers/standins.js";
+import { join } from "node:path";
+import { PACKAGE_ROOT } from "../../src/base/paths.js";
+
+const { cluster, skip } = testCluster();
+
+/** A CA that did not sign the servers' certificate. */
+const OTHER_CA = join(PACKAGE_ROOT, "test", "fixtures", "other-ca.crt");
+
+describe("your own PostgreSQL and Redis", { skip }, () => {
+  const c = cluster!;
+  const db = `ext_e2e_${process.pid}`;
+  const fresh = `ext_fresh_${process.pid}`;
+  const namespaces: string[] = [];
+  let m: ReturnType<typeof managedServers>;
+  const ns = (prefix: string) => {
+    const name = uniqueNamespace(prefix);
+    namespaces.push(name);
+    return name;
+  };
+
+  before(() => {
+    m = managedServers(c);
+    m.admin("postgres", `CREATE DATABASE ${db} OWNER app`);
+    m.admin(db, "CREATE EXTENSION vector");
+    m.admin(
+      db,
+      "CREATE TABLE notes (id serial PRIMARY KEY, body text, embedding vector(3)); ALTER TABLE notes OWNER TO app; INSERT INTO notes (body, embedding) SELECT 'note ' || i, ARRAY[i, i * 2, i * 3]::vector FROM generate_series(1, 500) i",
+    );
+    m.admin("postgres", `CREATE DATABASE ${fresh} OWNER owner`);
+  });
+  after(async () => {
+    for (const n of namespaces) await tidy(c, n);
+    m?.admin("postgres", `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    m?.admin("postgres", `DROP DATABASE IF EXISTS ${fresh} WITH (FORCE)`);
+  });
+
+  const postgresUrl = (user = "app", database = db, port = m.pgPort) =>
+    `postgres://${user}@127.0.0.1:${port}/${database}`;
+  const own = (over: { pg?: string[]; redis?: string[] } = {}) => [
+    ...(over.pg ?? ["--postgres-url", postgresUrl(), "--postgres-ca-file", m.caFile]),
+    ...(over.redis ?? ["--redis-url", `rediss://127.0.0.1:${m.redisPort}/0`, "--redis-ca-file", m.caFile]),
+  ];
+  const passwords = (pg = m.passwords.app, redis = m.passwords.redis) => ({
+    MATHISON_POSTGRES_PASSWORD: pg,
+    MATHISON_REDIS_PASSWORD: redis,
+  });
+  const checkOf = (events: any[], id: string) => events.find((e) => e.event === "check" && e.id === id);
+  const namespaceExists = async (name: string) => (await kubectl(c, ["get", "namespace", name])).code === 0;
+  const clientPodsLeft = async () =>
+    (await kubectlJson(c, ["get", "pods", "-A", "-l", "app.kubernetes.io/component=database-client"])).items.filter(
+      (p: any) => !p.metadata.deletionTimestamp,
+    ).length;
+
+  it("each preflight failure is caught before anything is applied, its reason named (exit 9)", async () => {
+    const cases: [string, string[], Record<string, string>, string, RegExp][] = [
+      [
+        "a wrong password",
+        own(),
+        passwords("not-the-password"),
+        "postgres-login",
+        /password authentication failed.*\(password\)$/,
+      ],
+      ["a wrong Redis password", own(), passwords(undefined, "nope"), "redis-auth", /WRONGPASS.*\(password\)$/],
+      [
+        "a CA that did not sign the certificate",
+        own({ pg: ["--postgres-url", postgresUrl(), "--postgres-ca-file", OTHER_CA] }),
+        passwords(),
+        "postgres-reach",
+        /certificate verify failed \(tls\)$/,
+      ],
+      [
+        "Redis's CA wrong",
+        own({ redis: ["--redis-url", `rediss://127.0.0.1:${m.redisPort}/0`, "--redis-ca-file", OTHER_CA] }),
+        passwords(),
+        "redis-reach",
+        /certificate verify failed \(tls\)$/,
+      ],
+      [
+        "a port nothing listens on",
+        own({ pg: ["--postgres-url", postgresUrl("app", db, 1), "--postgres-ca-file", m.caFile] }),
+        passwords(),
+        "postgres-reach",
+        /127\.0\.0\.1:1\/.*Connection refused \(refused\)$/,
+      ],
+      [
+        "a database without vector, and a user who may not create it",
+        own({ pg: ["--postgres-url", postgresUrl("limited", "novector"), "--postgres-ca-file", m.caFile] }),
+        passwords(m.passwords.limited),
+        "postgres-vector",
+        /available but not installed in novector, and limited may not create it$/,
+      ],
+    ];
+    for (const [what, args, env, id, reason] of cases) {
+      const namespace = ns("e2e-own-pf");
+      const run = await runInstaller(c, installArgs(namespace, ...args), env);
+      assert.equal(run.code, 9, `${what}: ${run.stderr}`);
+      const check = checkOf(run.events, id);
+      assert.equal(check?.status, "fail", `${what}: ${JSON.stringify(check)}`);
+      assert.match(check.message, reason, what);
+      assert.ok(check.hint, `${what}: a hint`);
+      assert.equal(await namespaceExists(namespace), false, `${what}: nothing applied`);
+      assert.ok(!run.stdout.includes(env.MATHISON_POSTGRES_PASSWORD!), "no password in the output");
+    }
+    assert.equal(await clientPodsLeft(), 0, "every client pod deleted");
+  });
+
+  it("installs with no database StatefulSet, reaches status healthy, and leaves your data as it was", async () => {
+    const namespace = ns("e2e-own");
+    const before = m.checksums(db);
+    const run = await runInstaller(c, installArgs(namespace, ...own()), passwords());
+    assert.equal(run.code, 0, run.stderr);
+    for (const id of [
+      "postgres-reach",
+      "postgres-login",
+      "postgres-version",
+      "postgres-vector",
+      "redis-reach",
+      "redis-auth",
+    ])
+      assert.equal(checkOf(run.events, id)?.status, "pass", id);
+    const kinds = await kubectlJson(c, ["-n", namespace, "get", "statefulset,pvc,service", "-o", "json"]);
+    assert.deepEqual(
+      kinds.items.map((o: any) => `${o.kind}/${o.metadata.name}`),
+      ["Service/mathison-web"],
+      "no PostgreSQL or Redis of the install's own",
+    );
+    const secret = (await kubectlJson(c, ["-n", namespace, "get", "secret/mathison-secrets"])).data;
+    const url = new URL(Buffer.from(secret.DATABASE_URL, "base64").toString());
+    assert.equal(decodeURIComponent(url.password), m.passwords.app);
+    assert.equal(url.searchParams.get("sslmode"), "verify-full");
+    const redisUrl = new URL(Buffer.from(secret.REDIS_URL, "base64").toString());
+    assert.equal(decodeURIComponent(redisUrl.password), m.passwords.redis, "every part percent-encoded");
+    const status = await runInstaller(c, ["status", "--namespace", namespace, "--output", "json"]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal(reported(status).healthy, true);
+    const verify = await runInstaller(c, ["verify", "--namespace", namespace, "--output", "json"]);
+    for (const id of ["postgres-query", "pgvector", "redis-ping"])
+      assert.equal(checkOf(verify.events, id)?.status, "pass", `${id}: ${JSON.stringify(checkOf(verify.events, id))}`);
+    assert.equal(checkOf(verify.events, "endpoints")?.status, "skip");
+    assert.equal(m.checksums(db), before, "every table's rows and checksums as they were");
+    assert.equal(await clientPodsLeft(), 0);
+  });
+
+  it("creates pgvector in your own database when its user may, before the migration", async () => {
+    assert.equal(m.admin(fresh, "SELECT count(*) FROM pg_extension WHERE extname = 'vector'"), "0");
+    const namespace = ns("e2e-own-vec");
+    const args = own({ pg: ["--postgres-url", postgresUrl("owner", fresh), "--postgres-ca-file", m.caFile] });
+    const run = await runInstaller(c, installArgs(namespace, ...args), passwords(m.passwords.owner));
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(checkOf(run.events, "postgres-vector").message, /the install creates it in ext_fresh_/);
+    assert.match(m.admin(fresh, "SELECT extversion FROM pg_extension WHERE extname = 'vector'"), /^\d+\.\d+/);
+  });
+
+  it("refuses by name what it cannot do for your own database (exit 2), and uninstall --delete-data leaves it as it was", async () => {
+    const namespace = ns("e2e-own-day2");
+    assert.equal((await runInstaller(c, installArgs(namespace, ...own()), passwords())).code, 0);
+    const before = m.checksums(db);
+    const backup = await runInstaller(c, ["backup", "--namespace", namespace]);
+    assert.equal(backup.code, 2);
+    assert.match(
+      backup.stderr,
+      /uses your own PostgreSQL \(postgres:\/\/app@127\.0\.0\.1:\d+\/ext_e2e_\d+\).*nothing was backed up/,
+    );
+    const rotate = await runInstaller(c, installArgs(namespace, "--rotate", "POSTGRES_PASSWORD"), passwords());
+    assert.equal(rotate.code, 2);
+    assert.match(rotate.stderr, /--rotate: "POSTGRES_PASSWORD" is not allowed: .*changed where it runs/);
+    const back = await runInstaller(c, installArgs(namespace, "--postgres-url", ""), passwords());
+    assert.equal(back.code, 2);
+    assert.match(back.stderr, /--postgres-url: .*moving its data into the cluster is not supported yet/);
+    const gone = await runInstaller(c, [
+      "uninstall",
+      "--non-interactive",
+      "--output",
+      "json",
+      "--namespace",
+      namespace,
+      "--yes",
+      "--delete-data",
+    ]);
+    assert.equal(gone.code, 0, gone.stderr);
+    assert.equal(m.checksums(db), before, "your own database untouched");
+    assert.match(m.admin("postgres", `SELECT datname FROM pg_database WHERE datname = '${db}'`), new RegExp(db));
+  });
+});
