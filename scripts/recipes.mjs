@@ -144,7 +144,7 @@ export const priorityCheck: PreflightCheck = {
     'import { registryCheck } from "./registry.js";\n',
     'import { priorityCheck } from "./priority.js";\n',
   );
-  edit("src/checks/preflight/index.ts", "  registryCheck,\n];", "  priorityCheck,\n", "before");
+  edit("src/checks/preflight/index.ts", "  ...EXTERNAL_CHECKS,\n];", "  priorityCheck,\n", "before");
   expect("a preflight check that does not declare its reads: the compiler refuses it", build(), false, /reads/);
   edit(
     "src/checks/preflight/priority.ts",

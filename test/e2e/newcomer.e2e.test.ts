@@ -273,7 +273,7 @@ spec: {controller: k8s.io/ingress-nginx}
     skip: tmuxMissing(),
   }, async () => {
     const flags = (ns: string) =>
-      `--namespace ${ns} --domain ${ns}.example.com --ingress-class nginx --tls none --tag 1.0.0 --web-image mathison-web --worker-image mathison-worker --llm-provider anthropic --mode self-hosted --base-domain apps.example.com`;
+      `--namespace ${ns} --domain ${ns}.example.com --ingress-class nginx --tls none --tag 1.0.0 --web-image mathison-web --worker-image mathison-worker --llm-provider anthropic --mode self-hosted --base-domain apps.example.com --postgres-url '' --redis-url ''`;
     const env = {
       KUBECONFIG: c.kubeconfig,
       PATH: process.env["PATH"] ?? "",

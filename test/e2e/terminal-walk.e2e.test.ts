@@ -48,7 +48,7 @@ const typeNamespace = [
 
 /** Every question answered by a flag (or the environment, below): the confirm is what remains. */
 const EVERY_ANSWER =
-  "--domain NS.example.com --ingress-class nginx --tls none --web-image mathison-web --worker-image mathison-worker --base-domain apps.example.com";
+  "--domain NS.example.com --ingress-class nginx --tls none --web-image mathison-web --worker-image mathison-worker --base-domain apps.example.com --postgres-url '' --redis-url ''";
 
 const STEPS: readonly Step[] = [
   { name: "help", args: "--help" },

@@ -37,7 +37,7 @@ const secretsEnv = {
   MATHISON_POSTGRES_PASSWORD: "p".repeat(32),
 };
 const allFlags = (namespace: string) =>
-  `--domain ${namespace}.example.com --ingress-class nginx --tls none --tag 1.0.0 --web-image mathison-web --worker-image mathison-worker --llm-provider anthropic --mode self-hosted --base-domain apps.example.com`;
+  `--domain ${namespace}.example.com --ingress-class nginx --tls none --tag 1.0.0 --web-image mathison-web --worker-image mathison-worker --llm-provider anthropic --mode self-hosted --base-domain apps.example.com --postgres-url '' --redis-url ''`;
 
 describe("interactive install in a terminal", { skip }, () => {
   const c = cluster!;
@@ -74,6 +74,10 @@ describe("interactive install in a terminal", { skip }, () => {
     await t.waitFor(/\? Web image/);
     t.send("Enter");
     await t.waitFor(/\? Worker image/);
+    t.send("Enter");
+    await t.waitFor(/\? PostgreSQL: run it in the cluster, or use your own\?/);
+    t.send("Enter"); // in the cluster
+    await t.waitFor(/\? Redis: run it in the cluster, or use your own\?/);
     t.send("Enter");
     await t.waitFor(/\? ANTHROPIC_API_KEY/);
     t.type("sk-ant-typed-in-the-wizard");

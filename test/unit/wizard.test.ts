@@ -52,6 +52,10 @@ describe("which questions", () => {
         "workerImage",
         "registryUsername",
         "registryPassword",
+        "postgresUrl",
+        "postgresPassword",
+        "redisUrl",
+        "redisPassword",
         "anthropicApiKey",
         "baseDomain",
         "authSecret",
@@ -109,7 +113,9 @@ describe("which questions", () => {
 describe("asking", () => {
   const terminal = () => {
     const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => undefined });
+    // A terminal outlives each prompt: inquirer ends the output stream it was given after each one.
     const output = new PassThrough();
+    output.end = (() => output) as typeof output.end;
     let screen = "";
     output.on("data", (c) => (screen += c));
     return { input, output, screen: () => screen.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "") };
@@ -131,6 +137,32 @@ describe("asking", () => {
     t.input.write("\x15chat.example.com\r");
     assert.deepEqual(Object.keys(await answers), ["domain"]);
     assert.equal((await answers).domain!.value, "chat.example.com");
+  });
+  it("PostgreSQL in the cluster or your own: your own asks its URL and its user's password, never generates it", async () => {
+    const t = terminal();
+    const open = new Set<FieldKey>(["postgresUrl", "postgresPassword", "redisUrl", "redisPassword"]);
+    const qs = planQuestions({ supplied: new Set(FIELD_KEYS.filter((k) => !open.has(k))), facts });
+    const answers = askQuestions(qs, t, () => undefined);
+    await shows(t, /PostgreSQL: run it in the cluster, or use your own\?/);
+    t.input.write("\x1b[B\r"); // Down: my own
+    await shows(t, /PostgreSQL URL, without its password/);
+    t.input.write("postgres://app:pw@db.example.com/m\r");
+    await shows(t, /it holds a password/);
+    t.input.write("\x15postgres://app@db.example.com/m\r");
+    await shows(t, /Password of your PostgreSQL's user/);
+    t.input.write("short-but-theirs\r");
+    await shows(t, /Redis: run it in the cluster, or use your own\?/);
+    t.input.write("\r"); // in the cluster
+    const got = await answers;
+    assert.equal(got.postgresUrl!.value, "postgres://app@db.example.com/m");
+    assert.equal(got.postgresPassword!.value, "short-but-theirs");
+    assert.equal(got.redisUrl!.value, "");
+    assert.equal(got.redisPassword, undefined, "no Redis password for the cluster's own");
+    assert.ok(!t.screen().includes("generate one"), "your own database's password is not offered to be generated");
+  });
+  it("does not ask where the databases run on a re-run: the install keeps what it has", () => {
+    const qs = planQuestions({ supplied: none, facts, recorded: { domain: "chat.acme.io" } });
+    assert.ok(!qs.some((q) => q.key === "postgresUrl" || q.key === "redisUrl"));
   });
   it("Ctrl-C cancels the questions", async () => {
     const t = terminal();

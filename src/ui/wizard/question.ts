@@ -1,3 +1,4 @@
+import type { ClusterFacts } from "../../pipeline/cluster-facts.js";
 import { FIELDS, type FieldKey } from "../../config/fields.js";
 
 /** One question, as data: the wizard asks it with @inquirer/prompts; tests read it directly. */
@@ -22,6 +23,8 @@ export type Question =
       readonly default?: string;
       readonly note?: string;
       readonly otherwise?: Question;
+      /** A choice that needs more: picking `when` asks `question`, whose answer is the setting's. */
+      readonly followUp?: { readonly when: string; readonly question: Question };
     }
   | {
       readonly kind: "secret";
@@ -43,3 +46,23 @@ export function asPrompt(validate: (v: string) => string | undefined): (v: strin
 
 /** A setting's row of FIELDS. */
 export const spec = (key: FieldKey) => FIELDS.find((f) => f.key === key)!;
+
+export interface QuestionInput {
+  /** Given by flag, environment or values file: never asked. */
+  readonly supplied: ReadonlySet<FieldKey>;
+  /** The existing install's answers: each question offers its recorded value as the default. */
+  readonly recorded?: Readonly<Partial<Record<FieldKey, string>>>;
+  /** Secrets the existing install keeps: never asked here (the upgrade flow asks whether to replace them). */
+  readonly kept?: ReadonlySet<FieldKey>;
+  readonly facts: ClusterFacts;
+  /** The supplied values themselves (an image given with its own tag makes the tag question moot). */
+  readonly known?: (key: FieldKey) => string | undefined;
+}
+
+/** What each question builder reads: which keys are still open, their defaults, the cluster's facts. */
+export interface Asking {
+  readonly open: (key: FieldKey) => boolean;
+  readonly def: (key: FieldKey) => string;
+  readonly recorded: Partial<Record<FieldKey, string>>;
+  readonly input: QuestionInput;
+}

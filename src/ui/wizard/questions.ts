@@ -1,20 +1,17 @@
 import type { FieldKey } from "../../config/fields.js";
-import { dns1123Subdomain, hostName, imageReference, imageTag, parseImageReference } from "../../config/validate.js";
-import type { ClusterFacts } from "../../pipeline/cluster-facts.js";
+import {
+  dns1123Subdomain,
+  hostName,
+  imageReference,
+  imageTag,
+  minLength,
+  parseImageReference,
+} from "../../config/validate.js";
 import { registryHost } from "../../render/registry.js";
-import { asPrompt, type Question, spec } from "./question.js";
+import { type Asking, asPrompt, type Question, type QuestionInput, spec } from "./question.js";
 
-export interface QuestionInput {
-  /** Given by flag, environment or values file: never asked. */
-  readonly supplied: ReadonlySet<FieldKey>;
-  /** The existing install's answers: each question offers its recorded value as the default. */
-  readonly recorded?: Readonly<Partial<Record<FieldKey, string>>>;
-  /** Secrets the existing install keeps: never asked here (the upgrade flow asks whether to replace them). */
-  readonly kept?: ReadonlySet<FieldKey>;
-  readonly facts: ClusterFacts;
-  /** The supplied values themselves (an image given with its own tag makes the tag question moot). */
-  readonly known?: (key: FieldKey) => string | undefined;
-}
+export type { QuestionInput } from "./question.js";
+import { ownDatabaseQuestions } from "./database-questions.js";
 
 /** A host name typed in any case: checked as it will be used, lowercased (the config says so). */
 function caseless(validate: (v: string) => string | undefined): (v: string) => string | undefined {
@@ -33,14 +30,6 @@ export function tagIsMoot(supplied: ReadonlySet<FieldKey>, known: (key: FieldKey
     return ref !== undefined && (ref.tag !== undefined || ref.digest !== undefined);
   };
   return pinned("webImage") && pinned("workerImage");
-}
-
-/** What each question builder reads: which keys are still open, their defaults, the cluster's facts. */
-interface Asking {
-  readonly open: (key: FieldKey) => boolean;
-  readonly def: (key: FieldKey) => string;
-  readonly recorded: Partial<Record<FieldKey, string>>;
-  readonly input: QuestionInput;
 }
 
 /** The questions still open, in the order a person thinks about them, defaulting to the recorded answers. */
@@ -77,6 +66,7 @@ const QUESTIONS_IN_ORDER: readonly ((a: Asking) => Question[])[] = [
       : [],
   // LLM_PROVIDER and MATHISON_MODE have one value the installer supports each: shown in the
   // summary, not asked (flags and values files still set them).
+  ownDatabaseQuestions,
   apiKeyQuestion,
   baseDomainQuestion,
   generatedSecretQuestions,
@@ -235,7 +225,11 @@ function generatedSecretQuestions({ open }: Asking): Question[] {
     key,
     message: key === "authSecret" ? "AUTH_SECRET" : "POSTGRES_PASSWORD",
     generatable: true,
-    validate: asPrompt(spec(key).validate),
+    validate: asPrompt(key === "postgresPassword" ? minLength(16) : spec(key).validate),
+    // Your own PostgreSQL's password was asked with its URL: never generated.
+    ...(key === "postgresPassword"
+      ? { askIf: (answered: (k: FieldKey) => string | undefined) => !answered("postgresUrl") }
+      : {}),
   }));
 }
 

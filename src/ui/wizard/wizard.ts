@@ -103,6 +103,7 @@ async function ask(
         if (q.note) writeLines(io.output, [`! ${q.note}`]);
         return q.otherwise ? ask(q.otherwise, io, answered) : undefined;
       }
+      if (q.note) writeLines(io.output, [`! ${q.note}`]);
       const picked = await cancellable(
         select(
           {
@@ -114,6 +115,7 @@ async function ask(
         ),
       );
       if (q.key === "tls" && picked === "secret:") return `secret:${await ask(tlsSecretNameQuestion, io, answered)}`;
+      if (q.followUp && picked === q.followUp.when) return ask(q.followUp.question, io, answered);
       return picked;
     }
     case "secret": {
