@@ -138,11 +138,12 @@ start_external() { # STATE
   local ok=""
   for _ in $(seq 1 100); do psql -h "$ext/run" -p "$pg_port" -U admin -d postgres -tAc 'SELECT 1' >/dev/null 2>&1 && ok=1 && break; sleep 0.1; done
   [ -n "$ok" ] || { echo "backing servers: the external PostgreSQL did not start; see $state/logs/postgres-external.log" >&2; exit 1; }
-  # app: owns its database, vector installed there by the admin (as a managed service's console does);
+  # app: owns its database and may create databases (a restore does), vector installed there by the
+  # admin (as a managed service's console does);
   # limited: owns a database without vector and may not create it (vector is not a trusted extension);
   # owner: a superuser, as a managed service's admin user is, who may create it.
   psql -h "$ext/run" -p "$pg_port" -U admin -d postgres -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
-CREATE ROLE app LOGIN PASSWORD '$app_pw';
+CREATE ROLE app LOGIN CREATEDB PASSWORD '$app_pw';
 CREATE DATABASE mathison_ext OWNER app;
 CREATE ROLE limited LOGIN PASSWORD '$limited_pw';
 CREATE DATABASE novector OWNER limited;

@@ -7,9 +7,10 @@ import { boundYoungGeneration } from "../base/young-generation.js";
 import { fileProblem } from "../base/file-errors.js";
 import { newestMigrationJob } from "./migration.js";
 import {
+  type Database,
+  databaseCommand,
   databaseOf,
   podOf,
-  POSTGRES_CONTAINER,
   ROWS_SQL,
   SCHEMA_SQL,
   schemaOf,
@@ -29,6 +30,8 @@ export interface BackupInput {
   readonly file: string;
   readonly installerVersion: string;
   readonly images: BackupManifest["images"];
+  /** Where the dump is taken: your own PostgreSQL through a client pod; undefined: the install's own. */
+  readonly database?: Database;
   /** Also Redis's data, as an RDB snapshot in `FILE.rdb`. */
   readonly includeRedis?: boolean;
   /** Told about every quarter second while the dump streams. */
@@ -45,8 +48,8 @@ export interface BackupInput {
  */
 export async function takeBackup(kube: Kube, input: BackupInput): Promise<BackupManifest> {
   const { namespace, file } = input;
-  const [{ user, db, pod }, redisPod, lastMigration] = await Promise.all([
-    databaseOf(kube, namespace),
+  const [database, redisPod, lastMigration] = await Promise.all([
+    input.database ?? databaseOf(kube, namespace),
     input.includeRedis ? podOf(kube, namespace, "redis") : undefined,
     kube.list("batch/v1", "Job", namespace).then((l) => newestMigrationJob(l.items)?.metadata.name),
   ]);
@@ -57,12 +60,19 @@ export async function takeBackup(kube: Kube, input: BackupInput): Promise<Backup
   // backup is whole or absent, whatever fails (a full disk, a kill) and wherever.
   const partials = [file, `${file}.rdb`, `${file}.json`].map((f) => `${f}.partial`);
   try {
+    const { user, db } = database;
+    const run = databaseCommand(
+      database,
+      DUMP_SCRIPT,
+      [String(Buffer.byteLength(DUMP_SQL)), SESSION_NAMES.backup, user, db],
+      Readable.from([Buffer.from(DUMP_SQL)]),
+    );
     const dump = await execToFile(kube, {
       namespace,
-      pod,
-      container: POSTGRES_CONTAINER,
-      command: ["sh", "-c", DUMP_SCRIPT, String(Buffer.byteLength(DUMP_SQL)), SESSION_NAMES.backup, user, db],
-      stdin: DUMP_SQL,
+      pod: database.pod,
+      container: run.container,
+      command: run.command,
+      ...(run.stdin ? { stdin: run.stdin } : {}),
       file,
       what: "pg_dump",
       onProgress: progress(0),
@@ -129,8 +139,8 @@ interface ExecToFile {
   readonly signal: AbortSignal | undefined;
   /** What the output passes through before it is hashed and written. */
   readonly through?: Transform;
-  /** The command's input, whole (never a secret). */
-  readonly stdin?: string;
+  /** The command's input (a password only as engine/database.ts's databaseCommand puts it). */
+  readonly stdin?: Readable;
 }
 
 /** A command's stdout, streamed through exec into FILE.partial (on disk once it exited 0). */
@@ -161,7 +171,7 @@ async function execToFile(kube: Kube, x: ExecToFile): Promise<Streamed> {
   try {
     const result = await kube.execStream(x.namespace, x.pod, x.container, x.command, {
       stdout: sink,
-      ...(x.stdin === undefined ? {} : { stdin: Readable.from([Buffer.from(x.stdin)]) }),
+      ...(x.stdin === undefined ? {} : { stdin: x.stdin }),
       signal: stop.signal,
     });
     sink.end();

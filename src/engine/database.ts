@@ -2,9 +2,9 @@ import { PassThrough, Readable } from "node:stream";
 import type { Kube } from "../kube/types.js";
 import { CONFIGMAP_NAME } from "../facts/names.js";
 import { typed } from "../facts/objects.js";
+import { type Database, databaseCommand } from "./database-command.js";
 
-/** PostgreSQL's container, in the pod its label finds (`podOf`). */
-export const POSTGRES_CONTAINER = "postgres";
+export { type Database, databaseCommand, type OwnPostgres, POSTGRES_CONTAINER } from "./database-command.js";
 
 /**
  * The running pod of a backing service, found by its label (`app.kubernetes.io/name`): the
@@ -38,17 +38,6 @@ export const SESSION_NAMES = {
   verify: "mathison-install verify",
 } as const;
 export type SessionName = (typeof SESSION_NAMES)[keyof typeof SESSION_NAMES];
-
-/** Where a statement runs: the install's PostgreSQL, as its own user. */
-export interface Database {
-  readonly kube: Kube;
-  readonly namespace: string;
-  /** PostgreSQL's pod. */
-  readonly pod: string;
-  readonly user: string;
-  /** The application's database. */
-  readonly db: string;
-}
 
 export async function databaseOf(kube: Kube, namespace: string): Promise<Database> {
   const [names, pod] = await Promise.all([databaseNames(kube, namespace), podOf(kube, namespace, "postgres")]);
@@ -97,26 +86,17 @@ export async function runSql(d: Database, sql: string, options: SqlOptions): Pro
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on("data", (c: Buffer) => chunks.push(c));
-  const result = await d.kube.execStream(
-    d.namespace,
-    d.pod,
-    POSTGRES_CONTAINER,
-    [
-      "sh",
-      "-c",
-      script,
-      options.constant ? sql : String(input.length),
-      options.session,
-      ms,
-      d.user,
-      options.db ?? d.db,
-    ],
-    {
-      ...(options.constant ? {} : { stdin: Readable.from([input]) }),
-      stdout: out,
-      ...(options.signal ? { signal: options.signal } : {}),
-    },
+  const run = databaseCommand(
+    d,
+    script,
+    [options.constant ? sql : String(input.length), options.session, ms, d.user, options.db ?? d.db],
+    options.constant ? undefined : Readable.from([input]),
   );
+  const result = await d.kube.execStream(d.namespace, d.pod, run.container, run.command, {
+    ...(run.stdin ? { stdin: run.stdin } : {}),
+    stdout: out,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   return { exitCode: result.exitCode, stdout: Buffer.concat(chunks).toString("utf8"), stderr: result.stderr };
 }
 

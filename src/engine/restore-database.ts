@@ -6,7 +6,7 @@ import {
   ident,
   literal,
   maintenanceDb,
-  POSTGRES_CONTAINER,
+  databaseCommand,
   querySql,
   type SchemaSummary,
   ROWS_SQL,
@@ -105,13 +105,16 @@ export async function restoreIntoNew(r: IntoNew): Promise<void> {
   const script =
     'head -c "$0" | PGAPPNAME="$1" PGOPTIONS="-c statement_timeout=$2 -c lock_timeout=$2" ' +
     'pg_restore --no-owner --single-transaction --exit-on-error -U "$3" -d "$4"';
-  const result = await d.kube.execStream(
-    d.namespace,
-    d.pod,
-    POSTGRES_CONTAINER,
-    ["sh", "-c", script, String(r.bytes), SESSION, String(Math.round(r.timeoutMs)), d.user, target],
-    { stdin: createReadStream(r.file), signal: r.signal },
+  const run = databaseCommand(
+    d,
+    script,
+    [String(r.bytes), SESSION, String(Math.round(r.timeoutMs)), d.user, target],
+    createReadStream(r.file),
   );
+  const result = await d.kube.execStream(d.namespace, d.pod, run.container, run.command, {
+    ...(run.stdin ? { stdin: run.stdin } : {}),
+    signal: r.signal,
+  });
   if (result.exitCode !== 0) {
     const said = result.stderr.trim().split("\n").slice(-2).join(" ");
     throw new RestoreError(`pg_restore exited ${result.exitCode}: ${said || "no message"}`);

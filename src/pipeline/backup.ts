@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { BackupError, type BackupManifest } from "../engine/backup-files.js";
 import { takeBackup } from "../engine/backup.js";
+import { withDatabase } from "../engine/own-database.js";
 import type { Reporter } from "../engine/events.js";
 import type { Kube } from "../kube/types.js";
 import { lastSuccessfulRun } from "../record/install-record.js";
@@ -29,20 +30,27 @@ export async function backupWithEvents(
   let at = { bytes: 0, elapsedMs: 0 };
   try {
     makeDir(dirname(file));
-    const manifest = await takeBackup(kube, {
-      namespace: state.namespace,
-      file,
-      installerVersion: packageVersion(),
-      images: { web: last?.webImage, worker: last?.workerImage },
-      includeRedis,
-      ...(signal ? { signal } : {}),
-      onProgress: (bytes, elapsedMs) => {
-        at = { bytes, elapsedMs };
-        if (elapsedMs - told < PROGRESS_EVERY_MS) return;
-        told = elapsedMs;
-        reporter.event({ event: "backup", status: "running", file, bytes, elapsedMs, message: "" });
-      },
-    });
+    const manifest = await withDatabase(
+      kube,
+      state,
+      (database) =>
+        takeBackup(kube, {
+          database,
+          namespace: state.namespace,
+          file,
+          installerVersion: packageVersion(),
+          images: { web: last?.webImage, worker: last?.workerImage },
+          includeRedis,
+          ...(signal ? { signal } : {}),
+          onProgress: (bytes, elapsedMs) => {
+            at = { bytes, elapsedMs };
+            if (elapsedMs - told < PROGRESS_EVERY_MS) return;
+            told = elapsedMs;
+            reporter.event({ event: "backup", status: "running", file, bytes, elapsedMs, message: "" });
+          },
+        }),
+      signal,
+    );
     reporter.event({
       event: "backup",
       status: "done",

@@ -94,8 +94,6 @@ export async function planRun(input: PlanInput, fe: FrontEnd): Promise<Planned> 
   const refused = immutableProblems(plan.changes, resolved.chosen);
   if (refused.length > 0) throw usage(refused);
   const snapshot = snapshotOf(plan, state, kube, options);
-  if (snapshot?.refusal)
-    throw new Stop(ExitCode.usage, `mathison-install: ${snapshot.refusal}; nothing was applied`, "refused");
   const notices = [
     ...resolved.notices,
     ...keptDataNotices(state, resolved.config),

@@ -12,7 +12,7 @@ import { markPendingPassword, setDatabasePassword } from "../engine/rotate.js";
 import type { CheckOutcome } from "../checks/types.js";
 import type { KubeObject } from "../facts/objects.js";
 import type { Kube } from "../kube/types.js";
-import { lastSuccessfulRun, ownPostgresOf, ownPostgresRefusal } from "../record/install-record.js";
+import { lastSuccessfulRun } from "../record/install-record.js";
 import type { InstallState } from "../record/store.js";
 import { invoked } from "../base/invocation.js";
 import { backupFirst } from "./backup.js";
@@ -47,8 +47,6 @@ export interface PlannedRun {
 export interface Snapshot {
   readonly dir: string | undefined;
   readonly notice: string;
-  /** Why the run cannot take the backup it needs: it stops before anything is applied. */
-  readonly refusal?: string;
 }
 
 export function snapshotOf(
@@ -61,18 +59,6 @@ export function snapshotOf(
     (c) => c.desired.kind === "Job" && (c.action === "create" || c.action === "replace"),
   );
   if (!migrates || !state.namespaceExists || !lastSuccessfulRun(state.record)) return undefined;
-  const own = ownPostgresOf(state.record);
-  if (own && !options.backup?.skip)
-    return {
-      dir: undefined,
-      notice: "the migration runs on your own PostgreSQL: take a snapshot of it first",
-      refusal: `${ownPostgresRefusal(own, "the backup before a migration")}; take one, then run the same command with --no-backup`,
-    };
-  if (own)
-    return {
-      dir: undefined,
-      notice: "--no-backup: the migration runs on your own PostgreSQL without a backup by the installer",
-    };
   // An uninstall stopped half-way, say: no database runs to dump; the migration runs on what its volume holds.
   const noDatabase = plan.changes.some(
     (c) => c.desired.kind === "StatefulSet" && c.desired.metadata.name === "postgres" && c.action === "create",

@@ -2,7 +2,8 @@ import { loadConfig } from "../config/load.js";
 import { installedOf } from "./session.js";
 import { type RestoreRun, stopped, until, untilGone, withinSeconds } from "./restore-run.js";
 import { redisRestore } from "./restore-redis.js";
-import { databaseOf, SqlError } from "../engine/database.js";
+import { type Database, SqlError } from "../engine/database.js";
+import { withDatabase } from "../engine/own-database.js";
 import {
   checkRestored,
   clearLeftovers,
@@ -42,7 +43,8 @@ export async function stepsInOrder(run: RestoreRun, replicas: Readonly<Record<st
   await step(run, "restore", `restoring ${sizeOf(run.manifest.bytes)} into a new database, then swapping it in`, () =>
     databaseRestored(run),
   );
-  if (run.manifest.redis)
+  // Your own Redis is not the installer's to restore: the snapshot stays in the backup (the plan says so).
+  if (run.manifest.redis && !run.state.record.answers?.["redisUrl"])
     await step(run, "redis", `restoring Redis's data (${sizeOf(run.manifest.redis.bytes)}) with Redis stopped`, () =>
       redisRestore(run),
     );
@@ -106,8 +108,11 @@ async function step(run: RestoreRun, id: string, doing: string, work: () => Prom
  * by --timeout; a client in the way is named and nothing is swapped.
  */
 async function databaseRestored(run: RestoreRun): Promise<string> {
-  const { kube, state, manifest, options } = run;
-  const d = await databaseOf(kube, state.namespace);
+  return withDatabase(run.kube, run.state, (d) => restoredInto(run, d), run.signal);
+}
+
+async function restoredInto(run: RestoreRun, d: Database): Promise<string> {
+  const { manifest, options } = run;
   const deadline = Date.now() + options.timeoutMs;
   try {
     const found = await clearLeftovers(d, options.timeoutMs);

@@ -5,14 +5,7 @@ import { replacedName, restoringName } from "../engine/restore-database.js";
 import { type DoneEvent, doneOf, type Reporter, type RunOutcome } from "../engine/events.js";
 import type { ConnectOptions } from "../kube/client.js";
 import type { Kube } from "../kube/types.js";
-import {
-  lastSuccessfulRun,
-  nextRecord,
-  noInstallMessage,
-  ownPostgresOf,
-  ownPostgresRefusal,
-  type InstallRecord,
-} from "../record/install-record.js";
+import { lastSuccessfulRun, nextRecord, noInstallMessage, type InstallRecord } from "../record/install-record.js";
 import { gitopsWarning } from "../facts/gitops.js";
 import { writeRecord, type InstallState } from "../record/store.js";
 import { sizeOf } from "../base/sizes.js";
@@ -79,11 +72,6 @@ export async function runRestore(options: RestoreOptions, fe: RestoreFrontEnd): 
       );
       return ExitCode.notInstalled;
     }
-    const own = ownPostgresOf(state.record);
-    if (own) {
-      fe.say(`mathison-install: ${ownPostgresRefusal(own, "restore")}; nothing was restored`, "refused");
-      return ExitCode.usage;
-    }
     fe.showRestorePlan(await restorePlanLines(kube, state, manifest, options.file));
     if (!(await fe.confirm(state.namespace))) {
       fe.say(`Cancelled: ${RESTORE_WORDS.nothingDone}.`, "cancelled");
@@ -144,19 +132,25 @@ async function restorePlanLines(kube: Kube, state: InstallState, m: BackupManife
   const { db } = await databaseNames(kube, state.namespace);
   const last = lastSuccessfulRun(state.record);
   const elsewhere = m.namespace !== state.namespace || m.context !== kube.contextName;
+  const answers = state.record.answers ?? {};
+  const ownRedis = answers["redisUrl"];
+  const redis = m.redis && !ownRedis ? m.redis : undefined;
   return [
-    `Restore into context ${kube.contextName}, namespace ${state.namespace}: database ${db} is replaced by`,
+    `Restore into context ${kube.contextName}, namespace ${state.namespace}: database ${db}${answers["postgresUrl"] ? ` of your own PostgreSQL (${answers["postgresUrl"]})` : ""} is replaced by`,
     `  ${file}: a dump of database ${m.database.name} taken ${m.createdAt} (${sizeOf(m.bytes)}, sha256 checked)`,
-    ...(m.redis
+    ...(redis
       ? [
-          `  and Redis's data (queued jobs) by ${m.redis.file} (${sizeOf(m.redis.bytes)}, sha256 checked): Redis stops while it is put back`,
+          `  and Redis's data (queued jobs) by ${redis.file} (${sizeOf(redis.bytes)}, sha256 checked): Redis stops while it is put back`,
         ]
+      : []),
+    ...(m.redis && ownRedis
+      ? [`  ! Redis's snapshot in the backup is not put back: this install uses your own Redis (${ownRedis})`]
       : []),
     ...(elsewhere ? [`  ! it was taken from context ${m.context}, namespace ${m.namespace}`] : []),
     `  images then: ${m.images.web ?? "?"}, ${m.images.worker ?? "?"}; now: ${last?.webImage}, ${last?.workerImage}`,
     ...(state.gitops ? [`  ! ${gitopsWarning(state.gitops, "restore")}`] : []),
-    `Steps: stop web and worker, restore the dump into a new database ${restoringName(db)} (room for a second copy of the data is needed meanwhile), check it, swap it in (${db} becomes ${replacedName(db)}, then is dropped)${m.redis ? ", put Redis's snapshot back" : ""}, run the migration of the current web image, start web and worker, verify.`,
-    `Everything written to the database${m.redis ? " and Redis" : ""} since the dump is lost; so are objects the dump does not hold.`,
+    `Steps: stop web and worker, restore the dump into a new database ${restoringName(db)} (room for a second copy of the data is needed meanwhile), check it, swap it in (${db} becomes ${replacedName(db)}, then is dropped)${redis ? ", put Redis's snapshot back" : ""}, run the migration of the current web image, start web and worker, verify.`,
+    `Everything written to the database${redis ? " and Redis" : ""} since the dump is lost; so are objects the dump does not hold.`,
   ];
 }
 

@@ -82,14 +82,6 @@ export function ownPostgresOf(record: InstallRecord): string | undefined {
   return record.answers?.["postgresUrl"] || undefined;
 }
 
-/**
- * Why a backup or restore does not reach your own PostgreSQL yet, and what to do instead: the
- * installer's dump streams through its own database's pod.
- */
-export function ownPostgresRefusal(url: string, what: string): string {
-  return `this install uses your own PostgreSQL (${url}): ${what} works on the PostgreSQL the installer runs and does not reach yours yet; use your provider's snapshots (RDS: aws rds create-db-snapshot; Cloud SQL: gcloud sql backups create), or pg_dump from a machine that reaches it`;
-}
-
 export const EMPTY_RECORD: InstallRecord = { inventory: [], history: [] };
 
 function yamlField<T>(text: string | undefined, fallback: T): T {

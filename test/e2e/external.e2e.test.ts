@@ -4,7 +4,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { kubectl, kubectlJson, testCluster, uniqueNamespace } from "../helpers/cluster.js";
 import { installArgs, runInstaller, tidy, reported } from "../helpers/install.js";
-import { managedServers } from "../helpers/standins.js";
+import { backingServers, managedServers } from "../helpers/standins.js";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../../src/base/paths.js";
 
@@ -158,16 +160,84 @@ describe("your own PostgreSQL and Redis", { skip }, () => {
     assert.match(m.admin(fresh, "SELECT extversion FROM pg_extension WHERE extname = 'vector'"), /^\d+\.\d+/);
   });
 
+  it("backs up your own PostgreSQL through a client pod, restores exactly the dump there, and takes the backup before a migration", async () => {
+    const namespace = ns("e2e-own-data");
+    // A restore creates a database and pgvector in it: a managed service's admin user (here: owner).
+    const asOwner = own({ pg: ["--postgres-url", postgresUrl("owner", db), "--postgres-ca-file", m.caFile] });
+    const ownerPasswords = passwords(m.passwords.owner);
+    assert.equal((await runInstaller(c, installArgs(namespace, "--tag", "1.0.0", ...asOwner), ownerPasswords)).code, 0);
+    const dir = mkdtempSync(join(tmpdir(), "mathison-own-"));
+    const file = join(dir, "own.dump");
+    const atDump = m.checksums(db);
+    const backup = await runInstaller(c, ["backup", "--namespace", namespace, "--out", file]);
+    assert.equal(backup.code, 0, backup.stderr);
+    const manifest = JSON.parse(readFileSync(`${file}.json`, "utf8"));
+    assert.equal(manifest.database.name, db);
+    assert.equal(manifest.schema.rows["public.notes"].rows, 500, "the manifest counts the rows of your database");
+    assert.ok(!readFileSync(`${file}.json`, "utf8").includes(m.passwords.app), "no password in the manifest");
+    m.admin(
+      db,
+      "DELETE FROM notes WHERE id % 2 = 0; CREATE TABLE written_after (id int); ALTER TABLE written_after OWNER TO app;",
+    );
+    assert.notEqual(m.checksums(db), atDump);
+    const restore = await runInstaller(c, ["restore", file, "--namespace", namespace, "--yes", "--output", "json"]);
+    assert.equal(restore.code, 0, restore.stderr);
+    assert.equal(m.checksums(db), atDump, "exactly the dump: the deleted rows back, the later table gone");
+    assert.equal(
+      m.admin("postgres", `SELECT count(*) FROM pg_database WHERE datname LIKE '${db}\\_%'`),
+      "0",
+      "no restoring or replaced database left",
+    );
+    const upgrade = await runInstaller(
+      c,
+      installArgs(namespace, "--tag", "1.1.0", "--backup-dir", dir),
+      ownerPasswords,
+    );
+    assert.equal(upgrade.code, 0, upgrade.stderr);
+    const taken = upgrade.events.find((e) => e.event === "backup" && e.status === "done");
+    assert.ok(taken, "a backup of your database before the migration");
+    assert.equal(await clientPodsLeft(), 0);
+  });
+
+  it("moves an install's data to your own PostgreSQL by hand: backup, install with --postgres-url, restore there; every row kept", async () => {
+    const table = `e2e_move_${process.pid}`;
+    const moved = `ext_move_${process.pid}`;
+    const inCluster = backingServers(c);
+    inCluster.psql(
+      `DROP TABLE IF EXISTS ${table}; CREATE TABLE ${table} (id serial PRIMARY KEY, body text, embedding vector(3)); INSERT INTO ${table} (body, embedding) SELECT 'row ' || i, ARRAY[i, 0, 1]::vector FROM generate_series(1, 2000) i;`,
+    );
+    m.admin("postgres", `CREATE DATABASE ${moved} OWNER app`);
+    m.admin(moved, "CREATE EXTENSION vector");
+    const sum = `SELECT count(*) || ' ' || sum(hashtextextended(t::text, 0)) FROM ${table} t`;
+    try {
+      const from = ns("e2e-move-from");
+      assert.equal((await runInstaller(c, installArgs(from, "--tls", "none"))).code, 0);
+      const file = join(mkdtempSync(join(tmpdir(), "mathison-move-")), "move.dump");
+      assert.equal((await runInstaller(c, ["backup", "--namespace", from, "--out", file])).code, 0);
+      const to = ns("e2e-move-to");
+      const pg = ["--postgres-url", postgresUrl("owner", moved), "--postgres-ca-file", m.caFile];
+      const installed = await runInstaller(
+        c,
+        installArgs(to, "--tls", "none", ...own({ pg })),
+        passwords(m.passwords.owner),
+      );
+      assert.equal(installed.code, 0, installed.stderr);
+      const restore = await runInstaller(c, ["restore", file, "--namespace", to, "--yes", "--output", "json"]);
+      assert.equal(restore.code, 0, restore.stderr);
+      assert.equal(m.admin(moved, sum), inCluster.query(sum), "every row, as in the cluster's database");
+    } finally {
+      inCluster.psql(`DROP TABLE IF EXISTS ${table}`);
+      m.admin("postgres", `DROP DATABASE IF EXISTS ${moved} WITH (FORCE)`);
+    }
+  });
+
   it("refuses by name what it cannot do for your own database (exit 2), and uninstall --delete-data leaves it as it was", async () => {
     const namespace = ns("e2e-own-day2");
     assert.equal((await runInstaller(c, installArgs(namespace, ...own()), passwords())).code, 0);
     const before = m.checksums(db);
-    const backup = await runInstaller(c, ["backup", "--namespace", namespace]);
-    assert.equal(backup.code, 2);
-    assert.match(
-      backup.stderr,
-      /uses your own PostgreSQL \(postgres:\/\/app@127\.0\.0\.1:\d+\/ext_e2e_\d+\).*nothing was backed up/,
-    );
+    const withRedis = await runInstaller(c, ["backup", "--namespace", namespace, "--include-redis"]);
+    assert.equal(withRedis.code, 2);
+    assert.match(withRedis.stderr, /--include-redis: this install uses your own Redis/);
     const rotate = await runInstaller(c, installArgs(namespace, "--rotate", "POSTGRES_PASSWORD"), passwords());
     assert.equal(rotate.code, 2);
     assert.match(rotate.stderr, /--rotate: "POSTGRES_PASSWORD" is not allowed: .*changed where it runs/);
@@ -185,6 +255,7 @@ describe("your own PostgreSQL and Redis", { skip }, () => {
       "--delete-data",
     ]);
     assert.equal(gone.code, 0, gone.stderr);
+    assert.ok(!gone.events.some((e) => e.event === "backup"), "no backup first: none of your data is deleted");
     assert.equal(m.checksums(db), before, "your own database untouched");
     assert.match(m.admin("postgres", `SELECT datname FROM pg_database WHERE datname = '${db}'`), new RegExp(db));
   });

@@ -161,3 +161,34 @@ describe("your own PostgreSQL and Redis: what is rendered", () => {
     }
   });
 });
+
+describe("your own PostgreSQL: a command through the client pod", () => {
+  it("gets the password, address and CA on stdin as libpq's environment, never in argv, and the rest of stdin intact", async () => {
+    const { databaseCommand } = await import("../../src/engine/database.js");
+    const { spawnSync } = await import("node:child_process");
+    const { Readable } = await import("node:stream");
+    const own = { host: "db.example.com", port: 6432, sslMode: "verify-full", password: "p@ss w'rd\\", ca: CA };
+    const d = { kube: undefined as never, namespace: "ns", pod: "client", user: "app", db: "m", own };
+    // The command as the pod runs it, with the database client replaced by what it would see.
+    const run = databaseCommand(
+      d,
+      'printf "%s|%s|%s|%s\\n" "$PGPASSWORD" "$PGHOST" "$PGPORT" "$PGSSLMODE"; cat "$PGSSLROOTCERT"; echo; head -c "$0"',
+      ["10"],
+      Readable.from([Buffer.from("SELECT 1;\nand more")]),
+    );
+    assert.equal(run.container, "postgres-client");
+    assert.ok(!run.command.join(" ").includes(own.password), "the password is not in the command line");
+    const chunks: Buffer[] = [];
+    for await (const c of run.stdin!) chunks.push(Buffer.from(c as Buffer));
+    const r = spawnSync(run.command[0]!, run.command.slice(1), { input: Buffer.concat(chunks) });
+    assert.equal(r.status, 0, r.stderr.toString());
+    assert.equal(r.stdout.toString(), `p@ss w'rd\\|db.example.com|6432|verify-full\n${CA}\nSELECT 1;\n`);
+  });
+
+  it("the install's own PostgreSQL: the command and stdin as they were", async () => {
+    const { databaseCommand } = await import("../../src/engine/database.js");
+    const d = { kube: undefined as never, namespace: "ns", pod: "postgres-0", user: "mathison", db: "mathison" };
+    const run = databaseCommand(d, "psql", ["x"]);
+    assert.deepEqual(run, { container: "postgres", command: ["sh", "-c", "psql", "x"] });
+  });
+});

@@ -1,9 +1,4 @@
-import type { FieldKey } from "../../config/fields.js";
-import { recordedAnswers } from "../../config/installed.js";
-import { resolveConfig } from "../../config/resolve.js";
-import type { SecretKey } from "../../config/secret-keys.js";
-import type { RawSource } from "../../config/sources.js";
-import type { InstallConfig } from "../../config/types.js";
+import { installedConfig } from "../../record/installed-config.js";
 import {
   clientPodName,
   type PostgresFacts,
@@ -37,7 +32,7 @@ export function externalFacts(ctx: VerifyContext): Promise<ExternalFacts> {
 }
 
 async function ask(ctx: VerifyContext): Promise<ExternalFacts> {
-  const config = installedConfig(ctx);
+  const config = installedConfig(ctx.state);
   const ns = ctx.state.namespace;
   const s = config.secrets;
   return withClientPod(
@@ -60,23 +55,4 @@ async function ask(ctx: VerifyContext): Promise<ExternalFacts> {
     },
     { timeoutMs: 60_000 },
   );
-}
-
-/** The install's configuration from its record and its Secret (what the client pod and its clients need). */
-function installedConfig(ctx: VerifyContext): InstallConfig {
-  const answers = recordedAnswers(
-    {
-      answers: ctx.answers as Partial<Record<FieldKey, string>>,
-      secrets: {},
-      recordName: "record",
-      secretName: "Secret",
-    },
-    false,
-  );
-  const secrets: RawSource = {};
-  for (const [key, value] of Object.entries(ctx.state.secrets) as [SecretKey, string][])
-    if (value) secrets[key] = { value, field: `Secret ${key}` };
-  const r = resolveConfig([answers, secrets]);
-  if (!r.ok) throw new Error(`the install's record does not resolve: ${r.problems.map((p) => p.field).join(", ")}`);
-  return r.config;
 }

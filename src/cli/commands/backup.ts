@@ -2,7 +2,7 @@ import { join, resolve } from "node:path";
 import { BackupError, backupFileName, snapshotDir } from "../../engine/backup-files.js";
 import { backupWithEvents } from "../../pipeline/backup.js";
 import { whileInterruptible } from "../../pipeline/signals.js";
-import { lastSuccessfulRun, noInstallMessage, ownPostgresOf, ownPostgresRefusal } from "../../record/install-record.js";
+import { lastSuccessfulRun, noInstallMessage } from "../../record/install-record.js";
 import { readInstallState } from "../../record/store.js";
 import { chooseReporter } from "../../ui/choose-reporter.js";
 import type { ParsedArgs } from "../args.js";
@@ -25,9 +25,11 @@ export async function runBackup(args: ParsedArgs, io: CliIO): Promise<ExitCodeVa
       );
       return ExitCode.notInstalled;
     }
-    const own = ownPostgresOf(state.record);
-    if (own) {
-      io.stderr.write(`mathison-install: ${ownPostgresRefusal(own, "backup")}; nothing was backed up\n`);
+    const ownRedis = state.record.answers?.["redisUrl"];
+    if (ownRedis && args.booleans["include-redis"]) {
+      io.stderr.write(
+        `mathison-install: --include-redis: this install uses your own Redis (${ownRedis}); its data (a cache and BullMQ's queue) is backed up where it runs, not by the installer; nothing was backed up\n`,
+      );
       return ExitCode.usage;
     }
     const given = args.strings["out"];
