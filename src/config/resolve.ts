@@ -237,7 +237,12 @@ function externalProblems(
   origins: Origins,
   options: ResolveOptions,
 ): ConfigProblem[] {
-  const given = (k: FieldKey) => origins[k]?.field !== undefined && Boolean(chosen.get(k)) && !origins[k]?.fromInstall;
+  // Given, and not the default: a values file written by `export` names every setting, defaults too.
+  const given = (k: FieldKey) =>
+    origins[k]?.field !== undefined &&
+    Boolean(chosen.get(k)) &&
+    chosen.get(k) !== fieldSpec(k).default &&
+    !origins[k]?.fromInstall;
   const named = (k: FieldKey) => origins[k]?.field ?? fieldSpec(k).flag;
   const problems: ConfigProblem[] = [];
   const needs: readonly [FieldKey, FieldKey][] = [

@@ -124,10 +124,13 @@ export async function preflightOnly(
 ): Promise<ExitCodeValue> {
   const outcomes = await preflight(options, context, fe);
   const warned = outcomes.filter((o) => o.status === "warn").length;
+  const own = context.config.externalPostgres || context.config.externalRedis;
+  // Your own databases are asked from a client pod: the one write, undone before this line.
+  const written = own ? "nothing of the install was written (the client pod is deleted)" : "nothing was written";
   fe.finish(
     doneOf(
       "ok",
-      `preflight: ${outcomes.length - warned} of ${outcomes.length} checks passed${warned > 0 ? `, ${warned} with a warning` : ""}; nothing was written`,
+      `preflight: ${outcomes.length - warned} of ${outcomes.length} checks passed${warned > 0 ? `, ${warned} with a warning` : ""}; ${written}`,
       startedAt,
     ),
   );

@@ -51,7 +51,14 @@ export interface InstallStatus {
 }
 
 const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet"]);
-const OPTIONAL_SECRETS: ReadonlySet<SecretKey> = new Set(["registryPassword", "dockerConfig"]);
+/** Shown only where used: a private registry's, your own databases'. */
+const OPTIONAL_SECRETS: ReadonlySet<SecretKey> = new Set([
+  "registryPassword",
+  "dockerConfig",
+  "redisPassword",
+  "postgresCaCert",
+  "redisCaCert",
+]);
 const FALLBACK_WORKLOADS = [
   "Deployment/mathison-web",
   "Deployment/mathison-worker",
@@ -126,7 +133,7 @@ export async function readStatus(kube: Kube, namespace: string): Promise<Install
       value: state.record.answers![f.key]!,
       origin: defaults.has(f.key) ? ("default" as const) : ("given" as const),
     })),
-    // The registry's secrets only where a private registry is used.
+    // The registry's and your own databases' secrets only where they are used.
     secrets: (Object.entries(SECRET_DATA_KEYS) as [SecretKey, string][])
       .filter(([key]) => !OPTIONAL_SECRETS.has(key) || Boolean(state.secrets[key]))
       .map(([key, name]) => ({ key: name, set: Boolean(state.secrets[key]) })),

@@ -75,6 +75,10 @@ describe("your own PostgreSQL and Redis: the URLs", () => {
     assert.match(lines[2]!, /^--redisCaCert: .*only with --redis-url/);
   });
 
+  it("takes a companion setting at its default without its URL: a values file from `export` names every setting", () => {
+    assert.deepEqual(problems({ postgresSslMode: "verify-full", redisPassword: "" }), []);
+  });
+
   it("never generates your own PostgreSQL's password: an install without one is refused", () => {
     const lines = problems({ domain: "m.example.com", postgresUrl: external.postgresUrl }, true);
     assert.equal(lines.length, 1);
