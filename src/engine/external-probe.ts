@@ -2,6 +2,8 @@ import { randomBytes } from "node:crypto";
 import { PassThrough, Readable } from "node:stream";
 import type { ExternalPostgres, ExternalRedis } from "../config/external.js";
 import type { KubeObject } from "../facts/objects.js";
+import type { InstallConfig } from "../config/types.js";
+import { databaseClientPod } from "../render/client-pod.js";
 import type { Kube } from "../kube/types.js";
 import { POSTGRES_CLIENT_CONTAINER, REDIS_CLIENT_CONTAINER } from "../render/client-pod.js";
 import { podReadiness } from "./readiness.js";
@@ -254,4 +256,35 @@ export function redisFailure(text: string): ConnectFailure {
   if (/NOAUTH|WRONGPASS|invalid password|invalid username-password|AUTH failed/i.test(text)) return "password";
   if (/SSL|TLS|certificate|Server closed the connection|Connection reset/i.test(text)) return "tls";
   return "other";
+}
+
+export interface OwnDatabaseFacts {
+  readonly pg?: PostgresFacts;
+  readonly redis?: RedisFacts;
+}
+
+/** Your own PostgreSQL and Redis (those `config` has) asked from one client pod in `namespace`. */
+export function askOwnDatabases(
+  kube: Kube,
+  config: InstallConfig,
+  namespace: string,
+  timeoutMs: number,
+): Promise<OwnDatabaseFacts> {
+  const s = config.secrets;
+  const pg = config.externalPostgres;
+  const redis = config.externalRedis;
+  return withClientPod(
+    kube,
+    databaseClientPod(config, namespace, clientPodName()),
+    async (pod) => {
+      const [pgFacts, redisFacts] = await Promise.all([
+        pg
+          ? probePostgres(kube, namespace, pod, { pg, password: s.postgresPassword, ca: s.postgresCaCert })
+          : undefined,
+        redis ? probeRedis(kube, namespace, pod, { redis, password: s.redisPassword, ca: s.redisCaCert }) : undefined,
+      ]);
+      return { ...(pgFacts ? { pg: pgFacts } : {}), ...(redisFacts ? { redis: redisFacts } : {}) };
+    },
+    { timeoutMs },
+  );
 }

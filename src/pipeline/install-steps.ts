@@ -128,17 +128,12 @@ export async function passwordRotated(run: PlannedRun, reporter: Reporter): Prom
     secret = await markPendingPassword(run.kube, ns, run.config.secrets.postgresPassword);
     await setDatabasePassword(run.kube, ns, run.config.secrets.postgresPassword);
   } catch (err) {
-    const message = `rotating POSTGRES_PASSWORD failed: ${(err as Error).message}; nothing else was applied: run the same command again to finish the rotation`;
-    reporter.event({ event: "step", step: "rotate", status: "failed", message });
-    reporter.event({
-      event: "done",
-      ok: false,
-      outcome: "apply-failed",
-      elapsedMs: Date.now() - run.startedAt,
-      applied: 0,
-      total: 0,
-      message,
-    });
+    failedBeforeStages(
+      run,
+      reporter,
+      "rotate",
+      `rotating POSTGRES_PASSWORD failed: ${(err as Error).message}; nothing else was applied: run the same command again to finish the rotation`,
+    );
     return undefined;
   }
   reporter.event({
@@ -178,8 +173,18 @@ export async function vectorEnsured(run: PlannedRun, reporter: Reporter, signal:
     { timeoutMs: 90_000, signal },
   ).catch((err: Error) => ({ failed: { kind: "other" as const, said: err.message } }));
   if (!("failed" in said)) return true;
-  const message = `could not create pgvector in your own PostgreSQL (${pg.database}): ${said.failed.said}; nothing else was applied: as an admin of the server, psql -d ${pg.database} -c "CREATE EXTENSION vector", then run the same command again`;
-  reporter.event({ event: "step", step: "extension", status: "failed", message });
+  failedBeforeStages(
+    run,
+    reporter,
+    "extension",
+    `could not create pgvector in your own PostgreSQL (${pg.database}): ${said.failed.said}; nothing else was applied: as an admin of the server, psql -d ${pg.database} -c "CREATE EXTENSION vector", then run the same command again`,
+  );
+  return false;
+}
+
+/** A step before the stages failed: said as the step's failure, then as the run's verdict. */
+function failedBeforeStages(run: PlannedRun, reporter: Reporter, step: string, message: string): void {
+  reporter.event({ event: "step", step, status: "failed", message });
   reporter.event({
     event: "done",
     ok: false,
@@ -189,5 +194,4 @@ export async function vectorEnsured(run: PlannedRun, reporter: Reporter, signal:
     total: 0,
     message,
   });
-  return false;
 }

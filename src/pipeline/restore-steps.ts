@@ -2,7 +2,7 @@ import { loadConfig } from "../config/load.js";
 import { installedOf } from "./session.js";
 import { type RestoreRun, stopped, until, untilGone, withinSeconds } from "./restore-run.js";
 import { redisRestore } from "./restore-redis.js";
-import { type Database, SqlError } from "../engine/database.js";
+import { type Database, querySql, SESSION_NAMES, SqlError } from "../engine/database.js";
 import { withDatabase } from "../engine/own-database.js";
 import {
   checkRestored,
@@ -181,4 +181,31 @@ async function migrate(run: RestoreRun): Promise<string> {
     return live ? jobReadinessWithPods(live, ours) : { state: "pending", message: "created" };
   });
   return `Job ${job.metadata.name} completed`;
+}
+
+/**
+ * Your own PostgreSQL: whether this user can do what a restore does there — create the new
+ * database beside yours and, when the dump holds it, pgvector in it — asked before anything
+ * stops, so a restore that cannot finish never starts. The reason, or undefined.
+ */
+export async function ownDatabaseRefusal(
+  run: Pick<RestoreRun, "kube" | "state" | "manifest">,
+): Promise<string | undefined> {
+  if (!run.state.record.answers?.["postgresUrl"]) return undefined;
+  const needsVector = run.manifest.schema?.extensions.includes("vector") ?? true;
+  const sql = `SELECT r.rolcreatedb OR r.rolsuper, r.rolsuper OR EXISTS (SELECT 1 FROM pg_roles a
+    WHERE a.rolname IN ('rds_superuser', 'cloudsqlsuperuser', 'azure_pg_admin') AND pg_has_role(r.oid, a.oid, 'MEMBER'))
+    FROM pg_roles r WHERE r.rolname = current_user;`;
+  try {
+    return await withDatabase(run.kube, run.state, async (d) => {
+      const [row] = await querySql(d, sql, { session: SESSION_NAMES.restore, timeoutMs: 15_000 });
+      if (row?.[0] !== "t")
+        return `user ${d.user} of your own PostgreSQL may not create databases, and a restore goes into a new one beside ${d.db}: restore as its admin user (RDS's master user, Cloud SQL's postgres), or grant CREATEDB`;
+      if (needsVector && row[1] !== "t")
+        return `user ${d.user} of your own PostgreSQL may not create the vector extension the dump holds: restore as its admin user (RDS's master user, Cloud SQL's postgres)`;
+      return undefined;
+    });
+  } catch (err) {
+    return `your own PostgreSQL did not answer: ${(err as Error).message}`;
+  }
 }

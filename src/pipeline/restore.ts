@@ -12,7 +12,7 @@ import { sizeOf } from "../base/sizes.js";
 import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
 import type { ReportingOptions } from "./front-end.js";
 import { openCluster, runEntryOf } from "./session.js";
-import { currentReplicas, stepsInOrder } from "./restore-steps.js";
+import { currentReplicas, ownDatabaseRefusal, stepsInOrder } from "./restore-steps.js";
 import { type RestoreRun, withinSeconds } from "./restore-run.js";
 import { exitOf, runLocked, Stop, type CommandWords } from "./locked.js";
 import { checkInstall, verifiedEvent, wholeRunVerdict, type VerifyFrontEnd } from "./verify.js";
@@ -71,6 +71,11 @@ export async function runRestore(options: RestoreOptions, fe: RestoreFrontEnd): 
         "not-installed",
       );
       return ExitCode.notInstalled;
+    }
+    const cannot = await ownDatabaseRefusal({ kube, state, manifest });
+    if (cannot) {
+      fe.say(`mathison-install: ${cannot}; nothing was restored`, "preflight-failed");
+      return ExitCode.preflight;
     }
     fe.showRestorePlan(await restorePlanLines(kube, state, manifest, options.file));
     if (!(await fe.confirm(state.namespace))) {

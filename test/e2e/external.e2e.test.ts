@@ -235,13 +235,23 @@ describe("your own PostgreSQL and Redis", { skip }, () => {
     }
   });
 
-  it("refuses by name what it cannot do for your own database (exit 2), and uninstall --delete-data leaves it as it was", async () => {
+  it("refuses by name what it cannot do for your own database (exit 2; a restore its user cannot make, exit 9), and uninstall --delete-data leaves it as it was", async () => {
     const namespace = ns("e2e-own-day2");
     assert.equal((await runInstaller(c, installArgs(namespace, ...own()), passwords())).code, 0);
     const before = m.checksums(db);
     const withRedis = await runInstaller(c, ["backup", "--namespace", namespace, "--include-redis"]);
     assert.equal(withRedis.code, 2);
     assert.match(withRedis.stderr, /--include-redis: this install uses your own Redis/);
+    const file = join(mkdtempSync(join(tmpdir(), "mathison-own-")), "app.dump");
+    assert.equal((await runInstaller(c, ["backup", "--namespace", namespace, "--out", file])).code, 0);
+    const restore = await runInstaller(c, ["restore", file, "--namespace", namespace, "--yes", "--output", "json"]);
+    assert.equal(restore.code, 9, "a user who may not create what a restore creates: refused before anything stops");
+    assert.match(restore.stderr, /user app of your own PostgreSQL may not create the vector extension the dump holds/);
+    assert.equal(
+      (await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"])).spec.replicas,
+      2,
+      "web was not stopped",
+    );
     const rotate = await runInstaller(c, installArgs(namespace, "--rotate", "POSTGRES_PASSWORD"), passwords());
     assert.equal(rotate.code, 2);
     assert.match(rotate.stderr, /--rotate: "POSTGRES_PASSWORD" is not allowed: .*changed where it runs/);

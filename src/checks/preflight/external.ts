@@ -1,16 +1,14 @@
 import { describePostgres, describeRedis } from "../../config/external.js";
 import type { InstallConfig } from "../../config/types.js";
 import {
+  askOwnDatabases,
   type ConnectFailure,
-  clientPodName,
   type Failed,
+  type OwnDatabaseFacts,
   type PostgresFacts,
-  probePostgres,
-  probeRedis,
   type RedisFacts,
-  withClientPod,
 } from "../../engine/external-probe.js";
-import { databaseClientPod } from "../../render/client-pod.js";
+import { oncePer } from "../../base/once-per.js";
 import type { CheckResult } from "../types.js";
 import { ask } from "./access.js";
 import type { PreflightCheck, PreflightContext } from "./context.js";
@@ -19,52 +17,16 @@ import type { PreflightCheck, PreflightContext } from "./context.js";
 // each question its own check, so a failure says which step and why (DNS, a refused port, a
 // timeout, TLS, the password, the server's version, pgvector).
 
-interface Probed {
-  readonly pg?: PostgresFacts;
-  readonly redis?: RedisFacts;
-  /** Where the client pod ran. */
-  readonly from: string;
-}
+type Probed = OwnDatabaseFacts;
 
-const probes = new WeakMap<PreflightContext, Promise<Probed>>();
-
-/** One client pod per preflight, shared by its checks. */
-function probed(ctx: PreflightContext): Promise<Probed> {
-  let p = probes.get(ctx);
-  if (!p) {
-    p = probeAll(ctx);
-    probes.set(ctx, p);
-  }
-  return p;
-}
-
-/** The client pod runs in the install's namespace, or in `default` until that namespace exists. */
-async function probeAll(ctx: PreflightContext): Promise<Probed> {
-  const { config, kube } = ctx;
-  const ns = ctx.state.namespaceExists ? config.namespace : "default";
-  const pod = databaseClientPod(config, ns, clientPodName());
-  const s = config.secrets;
-  return withClientPod(
-    kube,
-    pod,
-    async (name) => {
-      const [pg, redis] = await Promise.all([
-        config.externalPostgres
-          ? probePostgres(kube, ns, name, {
-              pg: config.externalPostgres,
-              password: s.postgresPassword,
-              ca: s.postgresCaCert,
-            })
-          : undefined,
-        config.externalRedis
-          ? probeRedis(kube, ns, name, { redis: config.externalRedis, password: s.redisPassword, ca: s.redisCaCert })
-          : undefined,
-      ]);
-      return { ...(pg ? { pg } : {}), ...(redis ? { redis } : {}), from: `a pod in namespace ${ns}` };
-    },
-    { timeoutMs: 90_000 },
-  );
-}
+/**
+ * One client pod per preflight, shared by its checks. It runs in the install's namespace, or in
+ * `default` until that namespace exists.
+ */
+const probed = oncePer((ctx: PreflightContext): Promise<Probed> => {
+  const ns = ctx.state.namespaceExists ? ctx.config.namespace : "default";
+  return askOwnDatabases(ctx.kube, ctx.config, ns, 90_000);
+});
 
 const REACH: ReadonlySet<ConnectFailure> = new Set(["dns", "refused", "timeout", "tls"]);
 
@@ -103,10 +65,12 @@ function clientPodAccess(uses: (c: InstallConfig) => boolean): PreflightCheck["r
   };
 }
 
-function postgresCheck(
+/** A check of your own database `uses` picks, judged on what the shared client pod found. */
+function ownCheck(
   id: string,
   title: string,
-  judge: (facts: PostgresFacts, where: string, ctx: PreflightContext) => CheckResult,
+  uses: (c: InstallConfig) => boolean,
+  judge: (probed: Probed, ctx: PreflightContext) => CheckResult,
 ): PreflightCheck {
   return {
     id,
@@ -114,13 +78,20 @@ function postgresCheck(
     title,
     needs: ["exec", "network"],
     timeoutMs: 120_000,
-    applies: usesPostgres,
-    reads: clientPodAccess(usesPostgres),
-    async run(ctx) {
-      const { pg } = await probed(ctx);
-      return judge(pg!, describePostgres(ctx.config.externalPostgres!), ctx);
-    },
+    applies: uses,
+    reads: clientPodAccess(uses),
+    run: async (ctx) => judge(await probed(ctx), ctx),
   };
+}
+
+function postgresCheck(
+  id: string,
+  title: string,
+  judge: (facts: PostgresFacts, where: string, ctx: PreflightContext) => CheckResult,
+): PreflightCheck {
+  return ownCheck(id, title, usesPostgres, ({ pg }, ctx) =>
+    judge(pg!, describePostgres(ctx.config.externalPostgres!), ctx),
+  );
 }
 
 export const postgresReachCheck = postgresCheck("postgres-reach", "PostgreSQL reachable", (facts, where, ctx) => {
@@ -181,19 +152,7 @@ function redisCheck(
   title: string,
   judge: (facts: RedisFacts, where: string) => CheckResult,
 ): PreflightCheck {
-  return {
-    id,
-    group: GROUP,
-    title,
-    needs: ["exec", "network"],
-    timeoutMs: 120_000,
-    applies: usesRedis,
-    reads: clientPodAccess(usesRedis),
-    async run(ctx) {
-      const { redis } = await probed(ctx);
-      return judge(redis!, describeRedis(ctx.config.externalRedis!));
-    },
-  };
+  return ownCheck(id, title, usesRedis, ({ redis }, ctx) => judge(redis!, describeRedis(ctx.config.externalRedis!)));
 }
 
 export const redisReachCheck = redisCheck("redis-reach", "Redis reachable", (facts, where) => {
