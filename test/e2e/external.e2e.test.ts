@@ -27,20 +27,27 @@ describe("your own PostgreSQL and Redis", { skip }, () => {
     return name;
   };
 
-  before(() => {
-    m = managedServers(c);
-    m.admin("postgres", `CREATE DATABASE ${db} OWNER app`);
-    m.admin(db, "CREATE EXTENSION vector");
+  // A restore (as owner) leaves its tables owned by owner: the restore test has a database of its own.
+  const restored = `ext_restored_${process.pid}`;
+  /** A database of app's with pgvector and 500 rows, as an app that ran for a while leaves it. */
+  const appDatabase = (name: string) => {
+    m.admin("postgres", `CREATE DATABASE ${name} OWNER app`);
+    m.admin(name, "CREATE EXTENSION vector");
     m.admin(
-      db,
+      name,
       "CREATE TABLE notes (id serial PRIMARY KEY, body text, embedding vector(3)); ALTER TABLE notes OWNER TO app; INSERT INTO notes (body, embedding) SELECT 'note ' || i, ARRAY[i, i * 2, i * 3]::vector FROM generate_series(1, 500) i",
     );
+  };
+
+  before(() => {
+    m = managedServers(c);
+    appDatabase(db);
+    appDatabase(restored);
     m.admin("postgres", `CREATE DATABASE ${fresh} OWNER owner`);
   });
   after(async () => {
     for (const n of namespaces) await tidy(c, n);
-    m?.admin("postgres", `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-    m?.admin("postgres", `DROP DATABASE IF EXISTS ${fresh} WITH (FORCE)`);
+    for (const name of [db, restored, fresh]) m?.admin("postgres", `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   });
 
   const postgresUrl = (user = "app", database = db, port = m.pgPort) =>
@@ -163,30 +170,30 @@ describe("your own PostgreSQL and Redis", { skip }, () => {
   it("backs up your own PostgreSQL through a client pod, restores exactly the dump there, and takes the backup before a migration", async () => {
     const namespace = ns("e2e-own-data");
     // A restore creates a database and pgvector in it: a managed service's admin user (here: owner).
-    const asOwner = own({ pg: ["--postgres-url", postgresUrl("owner", db), "--postgres-ca-file", m.caFile] });
+    const asOwner = own({ pg: ["--postgres-url", postgresUrl("owner", restored), "--postgres-ca-file", m.caFile] });
     const ownerPasswords = passwords(m.passwords.owner);
     assert.equal((await runInstaller(c, installArgs(namespace, "--tag", "1.0.0", ...asOwner), ownerPasswords)).code, 0);
     const dir = mkdtempSync(join(tmpdir(), "mathison-own-"));
     const file = join(dir, "own.dump");
-    const atDump = m.checksums(db);
+    const atDump = m.checksums(restored);
     const backup = await runInstaller(c, ["backup", "--namespace", namespace, "--out", file]);
     assert.equal(backup.code, 0, backup.stderr);
     const manifest = JSON.parse(readFileSync(`${file}.json`, "utf8"));
-    assert.equal(manifest.database.name, db);
+    assert.equal(manifest.database.name, restored);
     assert.equal(manifest.schema.rows["public.notes"].rows, 500, "the manifest counts the rows of your database");
     assert.ok(!readFileSync(`${file}.json`, "utf8").includes(m.passwords.app), "no password in the manifest");
     m.admin(
-      db,
+      restored,
       "DELETE FROM notes WHERE id % 2 = 0; CREATE TABLE written_after (id int); ALTER TABLE written_after OWNER TO app;",
     );
-    assert.notEqual(m.checksums(db), atDump);
+    assert.notEqual(m.checksums(restored), atDump);
     const restore = await runInstaller(c, ["restore", file, "--namespace", namespace, "--yes", "--output", "json"]);
     // The restore ends with the verification: the test cluster has no ingress controller (exit 10).
     assert.ok([0, 10].includes(restore.code), restore.stderr);
     for (const id of ["postgres-query", "pgvector"]) assert.equal(checkOf(restore.events, id)?.status, "pass", id);
-    assert.equal(m.checksums(db), atDump, "exactly the dump: the deleted rows back, the later table gone");
+    assert.equal(m.checksums(restored), atDump, "exactly the dump: the deleted rows back, the later table gone");
     assert.equal(
-      m.admin("postgres", `SELECT count(*) FROM pg_database WHERE datname LIKE '${db}\\_%'`),
+      m.admin("postgres", `SELECT count(*) FROM pg_database WHERE datname LIKE '${restored}\\_%'`),
       "0",
       "no restoring or replaced database left",
     );
