@@ -246,3 +246,27 @@ describe("questions at the terminal's width", () => {
     assert.ok(at32.split("\n").every((l) => 2 + l.length <= 32));
   });
 });
+
+describe("summary of your own databases", () => {
+  it("names your own PostgreSQL and Redis by their URLs, never a password, and the volumes only of those the install runs", () => {
+    const config = configFrom({
+      domain: "chat.acme.io",
+      postgresUrl: "postgres://app@db.example.com/m",
+      postgresPassword: "db-password-1",
+      redisPassword: "redis-password-1",
+      redisUrl: "rediss://cache.example.com:6380/1",
+    });
+    const lines = summaryLines(config, "prod", () => "given").join("\n");
+    assert.match(lines, /PostgreSQL\s+your own, app@db\.example\.com:5432\/m \(sslmode verify-full\)/);
+    assert.match(lines, /Redis\s+your own, rediss:\/\/cache\.example\.com:6380\/1/);
+    assert.match(lines, /REDIS_PASSWORD\s+•+ \(as given\)/);
+    assert.ok(!lines.includes("db-password-1") && !lines.includes("redis-password-1"));
+    assert.doesNotMatch(lines, /storage/, "no volume of a database the install does not run");
+    const half = summaryLines(
+      configFrom({ domain: "chat.acme.io", redisUrl: "redis://cache.example.com" }),
+      "prod",
+      () => "given",
+    );
+    assert.match(half.join("\n"), /storage\s+PostgreSQL 10Gi \(default class\)/);
+  });
+});

@@ -28,13 +28,14 @@ export function ownDatabaseQuestions({ open, recorded }: Asking): Question[] {
         { name: `my own (a managed ${d.what}; its URL next)`, value: "own" },
       ],
       default: "",
-      note: `Your own ${d.what} (a managed one): its URL (${d.example}) and password are asked next; a CA bundle for its TLS comes from ${d.ca}.`,
+      note: `For your own ${d.what} (a managed one), its URL (${d.example}) and password are asked next; a CA bundle for its TLS comes from ${d.ca}.`,
       followUp: {
         when: "own",
         question: {
           kind: "input",
           key: d.key,
           message: `${d.what} URL, without its password`,
+          answerRoom: 60,
           validate: asPrompt((v) => (v === "" ? d.example : spec(d.key).validate(v))),
         },
       },

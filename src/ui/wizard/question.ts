@@ -14,6 +14,8 @@ export type Question =
       readonly askIf?: (answered: (key: FieldKey) => string | undefined) => boolean;
       /** One line before the question: what the setting means, where its name alone says nothing. */
       readonly note?: string;
+      /** How long a typical answer is (a URL is long): the answer starts on a line of its own when it would not fit. */
+      readonly answerRoom?: number;
     }
   | {
       readonly kind: "select";

@@ -1,5 +1,6 @@
 import { formatTls } from "../../config/resolve.js";
 import type { FieldKey } from "../../config/fields.js";
+import { describePostgres, describeRedis } from "../../config/external.js";
 import type { InstallConfig } from "../../config/types.js";
 import { authUrl } from "../../render/customise.js";
 
@@ -26,7 +27,7 @@ export function summaryLines(
   mark: (keys: readonly FieldKey[]) => AnswerMark | undefined = () => undefined,
 ): string[] {
   const secret = (key: FieldKey, value: string) => (value ? `•••••••• (${SECRET_TEXT[secretOrigin(key)]})` : "(empty)");
-  const rows: [string, string, readonly FieldKey[]][] = [
+  const rows: Row[] = [
     ["context", context, []],
     ["namespace", config.namespace, []],
     ["URL", authUrl(config), ["domain", "tls"]],
@@ -41,15 +42,33 @@ export function summaryLines(
     ["MATHISON_BASE_DOMAIN", config.baseDomain, ["baseDomain", "domain"]],
     ["AUTH_SECRET", secret("authSecret", config.secrets.authSecret), []],
     ["POSTGRES_PASSWORD", secret("postgresPassword", config.secrets.postgresPassword), []],
-    [
-      "storage",
-      `PostgreSQL ${config.postgresStorage}, Redis ${config.redisStorage}${config.storageClass ? ` (${config.storageClass})` : " (default class)"}`,
-      ["postgresStorage", "redisStorage", "storageClass"],
-    ],
+    ...databaseRows(config, secret),
   ];
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;
   return rows.map(([k, v, keys]) => {
     const m = keys.length > 0 ? mark(keys) : undefined;
     return `  ${k.padEnd(width)}${v}${m ? `  [${m}]` : ""}`;
   });
+}
+
+type Row = [string, string, readonly FieldKey[]];
+
+/** Your own databases by their URLs; the volumes of those the install runs. */
+function databaseRows(config: InstallConfig, secret: (key: FieldKey, value: string) => string): Row[] {
+  const pg = config.externalPostgres;
+  const redis = config.externalRedis;
+  const rows: Row[] = [];
+  if (pg) rows.push(["PostgreSQL", `your own, ${describePostgres(pg)} (sslmode ${pg.sslMode})`, ["postgresUrl"]]);
+  if (redis) {
+    rows.push(["Redis", `your own, ${describeRedis(redis)}`, ["redisUrl"]]);
+    rows.push(["REDIS_PASSWORD", secret("redisPassword", config.secrets.redisPassword), []]);
+  }
+  const volumes = [
+    ...(pg ? [] : [`PostgreSQL ${config.postgresStorage}`]),
+    ...(redis ? [] : [`Redis ${config.redisStorage}`]),
+  ];
+  const where = config.storageClass ? ` (${config.storageClass})` : " (default class)";
+  if (volumes.length > 0)
+    rows.push(["storage", `${volumes.join(", ")}${where}`, ["postgresStorage", "redisStorage", "storageClass"]]);
+  return rows;
 }

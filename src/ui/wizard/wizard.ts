@@ -89,7 +89,7 @@ async function ask(
           input(
             {
               // Shown until something is typed: the default; without one, room for a typical answer (a host name).
-              message: fitted(q.message, def ? `(${def})` : " ".repeat(TYPED_ROOM), io.output),
+              message: fitted(q.message, def ? `(${def})` : " ".repeat(q.answerRoom ?? TYPED_ROOM), io.output),
               ...(def ? { default: def } : {}),
               validate: q.validate,
             },
