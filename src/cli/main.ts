@@ -3,6 +3,7 @@ import { parseCommandLine, type Command, type ParsedArgs } from "./args.js";
 import { helpText } from "./help.js";
 import { widthOf, wrapLines } from "../ui/wrap.js";
 import { closableOutput } from "./closable-output.js";
+import { runCleanups } from "../base/cleanups.js";
 import { EXIT_CODE_MEANINGS, ExitCode, UserError, type ExitCodeValue } from "../base/exit-codes.js";
 import { outcomeOfExit } from "../engine/outcomes.js";
 import type { CliIO } from "../base/io.js";
@@ -48,7 +49,7 @@ export async function main(argv: readonly string[], given: CliIO): Promise<ExitC
   const startedAt = Date.now();
   newJsonStream();
   const json = writesJsonLines(argv);
-  if (json) doneOnSignal(io, startedAt);
+  interruptWhilePlanning(io, startedAt, json);
   const code = await runCommand(argv, io);
   if (json) closeStream(io, code, startedAt);
   return code;
@@ -129,18 +130,21 @@ async function runCommand(argv: readonly string[], io: CliIO): Promise<ExitCodeV
 }
 
 /**
- * JSON's last event for a run stopped by Ctrl-C or SIGTERM where none of its steps takes signals
- * over (planning, verifying: nothing to release): `done`, interrupted, as every stream ends. The
- * launcher's handler defers to this one; a run's own (whileInterruptible) to neither.
+ * Ctrl-C or SIGTERM where none of a run's steps takes signals over (planning, verifying: no lock
+ * to release): what planning made (a client pod) is undone, within a second, and with JSON the
+ * stream ends with `done`, interrupted, as every stream does. The launcher's handler defers to
+ * this one; a run's own (whileInterruptible) to neither.
  */
-function doneOnSignal(io: CliIO, startedAt: number): void {
+function interruptWhilePlanning(io: CliIO, startedAt: number, json: boolean): void {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.on(signal, () => {
       if (process.listenerCount(signal) > 2) return;
-      closeStream(io, ExitCode.interrupted, startedAt);
-      io.stderr.write("mathison-install: interrupted\n");
+      if (json) closeStream(io, ExitCode.interrupted, startedAt);
+      if (process.stdin.isTTY && process.stdin.isRaw) process.stdin.setRawMode(false);
+      io.stderr.write(`${process.stderr.isTTY ? "\x1b[?25h\n" : ""}mathison-install: interrupted\n`);
       process.exitCode = ExitCode.interrupted;
-      io.stdout.write("", () => process.exit(ExitCode.interrupted));
+      // What planning made (a client pod) goes first, within the second an interrupt may take.
+      void runCleanups(800).then(() => io.stdout.write("", () => process.exit(ExitCode.interrupted)));
       setTimeout(() => process.exit(ExitCode.interrupted), 1_000).unref();
     });
   }

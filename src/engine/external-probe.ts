@@ -1,13 +1,8 @@
-import { randomBytes } from "node:crypto";
+import { isIP } from "node:net";
 import { PassThrough, Readable } from "node:stream";
 import type { ExternalPostgres, ExternalRedis } from "../config/external.js";
-import type { KubeObject } from "../facts/objects.js";
-import type { InstallConfig } from "../config/types.js";
-import { databaseClientPod } from "../render/client-pod.js";
 import type { Kube } from "../kube/types.js";
 import { POSTGRES_CLIENT_CONTAINER, REDIS_CLIENT_CONTAINER } from "../render/client-pod.js";
-import { podReadiness } from "./readiness.js";
-import { waitUntil } from "./wait-until.js";
 
 // Your own PostgreSQL and Redis, asked from inside the cluster: the clients run in a pod there
 // (render/client-pod.ts), so what they find is what web and worker will find — the cluster's DNS,
@@ -53,30 +48,6 @@ export interface RedisFacts {
 
 const MARK = "mathison-probe";
 
-/** The client pod created, running, used, and deleted however `use` ends. */
-export async function withClientPod<T>(
-  kube: Kube,
-  pod: KubeObject,
-  use: (name: string) => Promise<T>,
-  options: { readonly timeoutMs: number; readonly signal?: AbortSignal },
-): Promise<T> {
-  const ns = pod.metadata.namespace!;
-  const name = pod.metadata.name;
-  await kube.create(pod);
-  try {
-    await waitUntil(kube, ns, `pod ${name}`, (view) => podReadiness(view.get("Pod", name)), options);
-    return await use(name);
-  } finally {
-    await kube
-      .delete({ apiVersion: "v1", kind: "Pod", name, namespace: ns }, { propagation: "Background" })
-      .catch(() => undefined);
-  }
-}
-
-export function clientPodName(): string {
-  return `mathison-client-${randomBytes(3).toString("hex")}`;
-}
-
 /** A conninfo value, quoted as libpq reads it. */
 function quoted(value: string | number): string {
   return `'${String(value).replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
@@ -103,7 +74,7 @@ const PSQL_SCRIPT = [
   "d=$(mktemp -d) || exit 90; trap 'rm -rf \"$d\"' EXIT",
   "IFS= read -r PGPASSWORD; export PGPASSWORD",
   'head -c "$4" > "$d/ca.crt"',
-  `getent hosts "$1" > /dev/null 2>&1 || { echo "${MARK} dns"; exit 0; }`,
+  `[ "$5" = address ] || getent hosts "$1" > /dev/null 2>&1 || { echo "${MARK} dns"; exit 0; }`,
   'root=""',
   'if [ -s "$d/ca.crt" ]; then root="sslrootcert=$d/ca.crt"; else case "$3" in verify-*) root="sslrootcert=system";; esac; fi',
   'psql -X -q -tA -v ON_ERROR_STOP=1 "$0 $root" -c "$2" 2>&1',
@@ -147,6 +118,11 @@ function caBytes(ca: string): string {
   return String(Buffer.byteLength(ca));
 }
 
+/** An IP address is not looked up (it may have no name to resolve back to); a name is, by the cluster's DNS. */
+function lookup(host: string): string {
+  return isIP(host) === 0 ? "name" : "address";
+}
+
 /** Runs `sql` (constant, no secret) as the target's user; the output lines, or why it could not connect. */
 export async function psqlThrough(
   kube: Kube,
@@ -162,7 +138,15 @@ export async function psqlThrough(
     ns,
     pod,
     POSTGRES_CLIENT_CONTAINER,
-    [PSQL_SCRIPT, conninfo(target.pg, application), target.pg.host, sql, target.pg.sslMode, caBytes(target.ca)],
+    [
+      PSQL_SCRIPT,
+      conninfo(target.pg, application),
+      target.pg.host,
+      sql,
+      target.pg.sslMode,
+      caBytes(target.ca),
+      lookup(target.pg.host),
+    ],
     `${target.password}\n${target.ca}`,
     signal,
   );
@@ -212,7 +196,7 @@ const REDIS_SCRIPT = [
   "IFS= read -r REDISCLI_AUTH",
   'if [ -n "$REDISCLI_AUTH" ]; then export REDISCLI_AUTH; else unset REDISCLI_AUTH; fi',
   'head -c "$5" > "$d/ca.crt"',
-  `getent hosts "$0" > /dev/null 2>&1 || { echo "${MARK} dns"; exit 0; }`,
+  `[ "$6" = address ] || getent hosts "$0" > /dev/null 2>&1 || { echo "${MARK} dns"; exit 0; }`,
   "host=$0; port=$1; db=$2; tls=$3; user=$4",
   'set -- -h "$host" -p "$port" -n "$db"',
   'if [ "$tls" = 1 ]; then set -- "$@" --tls; [ -s "$d/ca.crt" ] && set -- "$@" --cacert "$d/ca.crt"; fi',
@@ -235,7 +219,16 @@ export async function probeRedis(
     ns,
     pod,
     REDIS_CLIENT_CONTAINER,
-    [REDIS_SCRIPT, r.host, String(r.port), String(r.db), r.tls ? "1" : "0", r.user ?? "", caBytes(target.ca)],
+    [
+      REDIS_SCRIPT,
+      r.host,
+      String(r.port),
+      String(r.db),
+      r.tls ? "1" : "0",
+      r.user ?? "",
+      caBytes(target.ca),
+      lookup(r.host),
+    ],
     `${target.password}\n${target.ca}`,
     signal,
   );
@@ -256,35 +249,4 @@ export function redisFailure(text: string): ConnectFailure {
   if (/NOAUTH|WRONGPASS|invalid password|invalid username-password|AUTH failed/i.test(text)) return "password";
   if (/SSL|TLS|certificate|Server closed the connection|Connection reset/i.test(text)) return "tls";
   return "other";
-}
-
-export interface OwnDatabaseFacts {
-  readonly pg?: PostgresFacts;
-  readonly redis?: RedisFacts;
-}
-
-/** Your own PostgreSQL and Redis (those `config` has) asked from one client pod in `namespace`. */
-export function askOwnDatabases(
-  kube: Kube,
-  config: InstallConfig,
-  namespace: string,
-  timeoutMs: number,
-): Promise<OwnDatabaseFacts> {
-  const s = config.secrets;
-  const pg = config.externalPostgres;
-  const redis = config.externalRedis;
-  return withClientPod(
-    kube,
-    databaseClientPod(config, namespace, clientPodName()),
-    async (pod) => {
-      const [pgFacts, redisFacts] = await Promise.all([
-        pg
-          ? probePostgres(kube, namespace, pod, { pg, password: s.postgresPassword, ca: s.postgresCaCert })
-          : undefined,
-        redis ? probeRedis(kube, namespace, pod, { redis, password: s.redisPassword, ca: s.redisCaCert }) : undefined,
-      ]);
-      return { ...(pgFacts ? { pg: pgFacts } : {}), ...(redisFacts ? { redis: redisFacts } : {}) };
-    },
-    { timeoutMs },
-  );
 }

@@ -3,7 +3,7 @@ import { installedConfig } from "../record/installed-config.js";
 import type { InstallState } from "../record/store.js";
 import { databaseClientPod } from "../render/client-pod.js";
 import { type Database, databaseOf } from "./database.js";
-import { clientPodName, withClientPod } from "./external-probe.js";
+import { clientPodName, withClientPod } from "./client-pod.js";
 
 /**
  * The install's database for `use`: the PostgreSQL it runs, or your own, reached through a client

@@ -16,7 +16,8 @@ import { lastSuccessfulRun } from "../record/install-record.js";
 import type { InstallState } from "../record/store.js";
 import { invoked } from "../base/invocation.js";
 import { backupFirst } from "./backup.js";
-import { clientPodName, psqlThrough, withClientPod } from "../engine/external-probe.js";
+import { clientPodName, withClientPod } from "../engine/client-pod.js";
+import { psqlThrough } from "../engine/external-probe.js";
 import { databaseClientPod } from "../render/client-pod.js";
 
 /** What the backup before a migration is told by the command: `--no-backup`, `--backup-dir`, and where XDG_DATA_HOME comes from. */

@@ -3,9 +3,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { kubectl, kubectlJson, testCluster, uniqueNamespace } from "../helpers/cluster.js";
-import { installArgs, runInstaller, tidy, reported } from "../helpers/install.js";
+import { installArgs, runInstaller, startInstaller, tidy, reported } from "../helpers/install.js";
 import { backingServers, managedServers } from "../helpers/standins.js";
 import { mkdtempSync, readFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../../src/base/paths.js";
@@ -118,6 +119,30 @@ describe("your own PostgreSQL and Redis", { skip }, () => {
       assert.ok(!run.stdout.includes(env.MATHISON_POSTGRES_PASSWORD!), "no password in the output");
     }
     assert.equal(await clientPodsLeft(), 0, "every client pod deleted");
+  });
+
+  it("Ctrl-C while the preflight asks your own database ends the run at once (exit 130) and deletes its client pod", async () => {
+    // A server that takes the connection and never answers: psql waits on it.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const namespace = ns("e2e-own-int");
+      const pg = ["--postgres-url", `postgres://app@127.0.0.1:${port}/${db}`, "--postgres-ca-file", m.caFile];
+      const { child, result } = startInstaller(c, installArgs(namespace, ...own({ pg })), passwords());
+      for (let i = 0; i < 100 && (await clientPodsLeft()) === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await clientPodsLeft(), 1, "the client pod runs");
+      const sent = Date.now();
+      child.kill("SIGINT");
+      const run = await result;
+      assert.equal(run.code, 130, run.stderr);
+      assert.ok(Date.now() - sent < 2_000, "ended within 2 s");
+      assert.equal(run.events.at(-1)?.outcome, "interrupted");
+      assert.equal(await clientPodsLeft(), 0, "the client pod deleted on the way out");
+      assert.equal(await namespaceExists(namespace), false, "nothing applied");
+    } finally {
+      silent.close();
+    }
   });
 
   it("installs with no database StatefulSet, reaches status healthy, and leaves your data as it was", async () => {

@@ -1,13 +1,7 @@
 import { describePostgres, describeRedis } from "../../config/external.js";
 import type { InstallConfig } from "../../config/types.js";
-import {
-  askOwnDatabases,
-  type ConnectFailure,
-  type Failed,
-  type OwnDatabaseFacts,
-  type PostgresFacts,
-  type RedisFacts,
-} from "../../engine/external-probe.js";
+import { askOwnDatabases, type OwnDatabaseFacts } from "../../engine/client-pod.js";
+import type { ConnectFailure, Failed, PostgresFacts, RedisFacts } from "../../engine/external-probe.js";
 import { oncePer } from "../../base/once-per.js";
 import type { CheckResult } from "../types.js";
 import { ask } from "./access.js";
@@ -37,9 +31,13 @@ const HINTS: Readonly<Record<ConnectFailure, (what: string, where: string) => st
   timeout: (what, where) =>
     `no answer from ${where}: a firewall or security group must let the cluster's nodes reach ${what} (RDS: its security group's inbound rule; Cloud SQL: authorised networks or private IP)`,
   tls: (what) =>
-    `give the CA bundle that signed ${what}'s certificate (--postgres-ca-file / --redis-ca-file; RDS: global-bundle.pem, Cloud SQL: server-ca.pem), and connect by the name on the certificate`,
-  password: () =>
-    "give the right password: --postgres-password-file / --redis-password-file (or their environment variables)",
+    what === "Redis"
+      ? "give the CA bundle that signed Redis's certificate (--redis-ca-file), connect by the name on the certificate, and use rediss:// only for a TLS port"
+      : "give the CA bundle that signed PostgreSQL's certificate (--postgres-ca-file; RDS: global-bundle.pem, Cloud SQL: server-ca.pem) and connect by the name on the certificate, or choose another --postgres-sslmode",
+  password: (what) =>
+    what === "Redis"
+      ? "give Redis's password: --redis-password-file or MATHISON_REDIS_PASSWORD"
+      : "give the user's password: --postgres-password-file or MATHISON_POSTGRES_PASSWORD",
   login: () => "check the user and the database in the URL, and that the user may log in to it",
   other: () => "the client's message above says what went wrong",
 };

@@ -1,4 +1,4 @@
-import { askOwnDatabases, type OwnDatabaseFacts } from "../../engine/external-probe.js";
+import { askOwnDatabases, type OwnDatabaseFacts } from "../../engine/client-pod.js";
 import { oncePer } from "../../base/once-per.js";
 import { installedConfig } from "../../record/installed-config.js";
 import type { VerifyContext } from "./context.js";
