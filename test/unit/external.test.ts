@@ -196,3 +196,29 @@ describe("your own PostgreSQL: a command through the client pod", () => {
     assert.deepEqual(run, { container: "postgres", command: ["sh", "-c", "psql", "x"] });
   });
 });
+
+describe("asking your own PostgreSQL", () => {
+  it("looks a host name up in the cluster's DNS, never an IP address (one without a name would fail the lookup)", async () => {
+    const { FakeKube } = await import("../helpers/fake-kube.js");
+    const { probePostgres } = await import("../../src/engine/external-probe.js");
+    const seen: string[][] = [];
+    const fake = new FakeKube();
+    fake.execAnswer = (_pod, command) => {
+      seen.push([...command]);
+      return { exitCode: 0, stdout: "150020|15.20|0.8.1|0.8.1|f|t\nmathison-probe exit 0\n", stderr: "" };
+    };
+    const target = (host: string) => ({
+      pg: { host, port: 5432, database: "m", user: "app", sslMode: "verify-full" as const },
+      password: "secret-password",
+      ca: "",
+    });
+    const byName = await probePostgres(fake, "ns", "client", target("db.example.com"));
+    const byAddress = await probePostgres(fake, "ns", "client", target("10.1.2.3"));
+    assert.equal(byName.versionNum, 150020);
+    assert.equal(byAddress.tls, true);
+    assert.equal(seen[0]!.at(-1), "name");
+    assert.equal(seen[1]!.at(-1), "address");
+    assert.ok(!seen.flat().some((a) => a.includes("secret-password")), "the password is never in the command");
+    assert.match(fake.stdinSeen!.toString(), /^secret-password\n/, "it comes on stdin");
+  });
+});
