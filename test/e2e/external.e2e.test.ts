@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { kubectl, kubectlJson, testCluster, uniqueNamespace } from "../helpers/cluster.js";
-import { installArgs, runInstaller, startInstaller, tidy, reported } from "../helpers/install.js";
+import { installArgs, killedOn, runInstaller, startInstaller, tidy, reported } from "../helpers/install.js";
 import { backingServers, managedServers } from "../helpers/standins.js";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
@@ -232,6 +232,45 @@ describe("your own PostgreSQL and Redis", { skip }, () => {
     assert.ok(taken, "a backup of your database before the migration");
     assert.equal(await clientPodsLeft(), 0);
   });
+
+  for (const [point, at] of [
+    ["while web and worker stop", /"step":"stop","status":"running"/],
+    ["while pg_restore runs", /"step":"restore","status":"running"/],
+    ["after the swap, while the migration runs", /"step":"migrate","status":"running"/],
+  ] as const) {
+    it(`a restore on your own PostgreSQL killed ${point}: the re-run finishes it; the data is the dump's`, async () => {
+      const killedDb = `ext_killed_${process.pid}`;
+      appDatabase(killedDb);
+      try {
+        const namespace = ns("e2e-own-kill");
+        const pg = ["--postgres-url", postgresUrl("owner", killedDb), "--postgres-ca-file", m.caFile];
+        assert.equal(
+          (await runInstaller(c, installArgs(namespace, ...own({ pg })), passwords(m.passwords.owner))).code,
+          0,
+        );
+        const file = join(mkdtempSync(join(tmpdir(), "mathison-kill-")), "kill.dump");
+        assert.equal((await runInstaller(c, ["backup", "--namespace", namespace, "--out", file])).code, 0);
+        const atDump = m.checksums(killedDb);
+        m.admin(killedDb, "INSERT INTO notes (body) VALUES ('written after the dump')");
+        const restore = ["restore", file, "--namespace", namespace, "--yes", "--output", "json"];
+        const { out } = await killedOn(c, restore, at, 100);
+        assert.match(out, at, "killed at the point");
+        const again = await runInstaller(c, restore);
+        assert.ok([0, 10].includes(again.code), again.stderr);
+        assert.equal(m.checksums(killedDb), atDump);
+        assert.equal(
+          m.admin("postgres", `SELECT count(*) FROM pg_database WHERE datname LIKE '${killedDb}\\_%'`),
+          "0",
+          "no restoring or replaced database left",
+        );
+        assert.equal((await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"])).spec.replicas, 2);
+      } finally {
+        m.admin("postgres", `DROP DATABASE IF EXISTS ${killedDb} WITH (FORCE)`);
+        m.admin("postgres", `DROP DATABASE IF EXISTS ${killedDb}_restoring WITH (FORCE)`);
+        m.admin("postgres", `DROP DATABASE IF EXISTS ${killedDb}_replaced WITH (FORCE)`);
+      }
+    });
+  }
 
   it("moves an install's data to your own PostgreSQL by hand: backup, install with --postgres-url, restore there; every row kept", async () => {
     const table = `e2e_move_${process.pid}`;
