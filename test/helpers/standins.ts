@@ -180,19 +180,11 @@ export function managedServers(c: TestCluster) {
       }),
   );
   const admin = (db: string, sql: string) =>
-    execFileSync("psql", [
-      "-X",
-      "-h",
-      env["EXT_PGSOCKET"]!,
-      "-p",
-      env["EXT_PGPORT"]!,
-      "-U",
-      "admin",
-      "-d",
-      db,
-      "-tAqc",
-      sql,
-    ])
+    execFileSync(
+      "psql",
+      ["-X", "-h", env["EXT_PGSOCKET"]!, "-p", env["EXT_PGPORT"]!, "-U", "admin", "-d", db, "-tAqc", sql],
+      { env: { ...process.env, PGOPTIONS: "-c client_min_messages=warning" } },
+    ) // DROP … IF EXISTS of nothing says NOTICE
       .toString()
       .trim();
   return {
