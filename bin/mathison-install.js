@@ -15,6 +15,18 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) {
   process.stdout.write(`${require("../package.json").version}\n`);
   return;
 }
+// Until a run takes Ctrl-C and SIGTERM over (to stop cleanly and say what was done: the
+// pipeline's whileInterruptible), they end it at once with the documented code, 130, rather than
+// a death by signal (143 for SIGTERM), from the first line that can: before it, Node's own
+// handler ends the process by the signal. The wizard's screens read Ctrl-C as a key instead.
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    if (process.listenerCount(signal) > 1) return;
+    if (process.stdin.isTTY && process.stdin.isRaw) process.stdin.setRawMode(false);
+    process.stderr.write(`${process.stderr.isTTY ? "\x1b[?25h\n" : ""}mathison-install: interrupted\n`);
+    process.exit(130);
+  });
+}
 // NO_COLOR (no-color.org) for every screen: Ink's colours follow FORCE_COLOR only, so it is told
 // before it loads. A FORCE_COLOR the user set wins.
 if (process.env.NO_COLOR && process.env.FORCE_COLOR === undefined) process.env.FORCE_COLOR = "0";
@@ -42,17 +54,6 @@ if (streams) {
   const v8 = require("node:v8");
   v8.setFlagsFromString("--semi-space-growth-factor=1");
   v8.setFlagsFromString("--max-semi-space-size=2");
-}
-// Until a run takes Ctrl-C and SIGTERM over (to stop cleanly and say what was done: the
-// pipeline's whileInterruptible), they end it at once with the documented code, 130, rather than
-// a death by signal (143 for SIGTERM). The wizard's screens read Ctrl-C as a key instead.
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, () => {
-    if (process.listenerCount(signal) > 1) return;
-    if (process.stdin.isTTY && process.stdin.isRaw) process.stdin.setRawMode(false);
-    process.stderr.write(`${process.stderr.isTTY ? "\x1b[?25h\n" : ""}mathison-install: interrupted\n`);
-    process.exit(130);
-  });
 }
 const sources = join(__dirname, "..", "dist", "src", "cli", "main.js");
 const io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };

@@ -4,7 +4,7 @@
 // fresh install, an uninstall, an export), each measured from a run of the same command that was not
 // interrupted.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -24,17 +24,12 @@ interface Interrupted {
 }
 
 /**
- * Whether the process catches SIGINT and SIGTERM yet (Linux's SigCgt mask: bits 1 and 14): before
- * its first line runs, a signal kills it as it would any program, whatever the program does.
+ * Whether the launcher's first lines ran: they take Ctrl-C and SIGTERM over, then turn on Node's
+ * compile cache, which makes its directory. (Linux's SigCgt mask cannot tell: Node catches both
+ * from its start, to end the process by the signal until a program listens.)
  */
-function catchesSignals(pid: number | undefined): boolean {
-  try {
-    const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? "0";
-    const caught = BigInt(`0x${mask}`);
-    return (caught & (1n << 1n)) !== 0n && (caught & (1n << 14n)) !== 0n;
-  } catch {
-    return false;
-  }
+function launcherStarted(cacheHome: string): boolean {
+  return existsSync(join(cacheHome, "mathison-install", "compile-cache"));
 }
 
 /**
@@ -49,12 +44,15 @@ async function interruptAt(
   signal: "SIGINT" | "SIGTERM",
 ): Promise<Interrupted> {
   const spawnedAt = Date.now();
-  const { child, result } = startInstaller(c, args, env);
+  // A cache directory of its own: its appearance says this run's launcher has started.
+  const cacheHome = mkdtempSync(join(tmpdir(), "mathison-interrupt-cache-"));
+  const { child, result } = startInstaller(c, args, { ...env, XDG_CACHE_HOME: cacheHome });
   let exited = false;
   void result.finally(() => {
     exited = true;
+    rmSync(cacheHome, { recursive: true, force: true });
   });
-  while (!exited && !catchesSignals(child.pid) && Date.now() - spawnedAt < 5_000)
+  while (!exited && !launcherStarted(cacheHome) && Date.now() - spawnedAt < 5_000)
     await new Promise((r) => setTimeout(r, 2));
   let sentAt = 0;
   const timer = setTimeout(
