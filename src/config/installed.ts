@@ -92,6 +92,7 @@ export function decideSecrets(
   given: (key: SecretKey) => { value: string; field: string } | undefined,
   replace: readonly SecretKey[],
   rotate: readonly SecretKey[] = [],
+  moving?: "own" | "cluster",
 ): SecretDecision {
   const kept: RawSource = {};
   const fallback: RawSource = {};
@@ -108,6 +109,9 @@ export function decideSecrets(
     // Refused above (ownDatabaseProblems): a replaced in-cluster password.
     if (key === "postgresPassword" && replace.includes(key) && !rotate.includes(key) && !ownPostgres) continue;
     const source = { value: current ?? "", field: `${installed.secretName} ${name}`, fromInstall: true };
+    // The data moves: the password given is the one of where it goes. Your own PostgreSQL's must
+    // be given (the cluster's is no use there); the cluster's takes the installed one unless given.
+    if (key === "postgresPassword" && moving && (supplied || moving === "own")) continue;
     if (current === undefined || current === "") {
       if (replace.includes(key) && !supplied && key === "anthropicApiKey") problems.push(needsNewValue(key));
       continue;

@@ -80,6 +80,7 @@ export function loadConfig(input: LoadInput): ResolveResult {
       (key) => first(user, key),
       [...(input.replaceSecrets ?? []), ...rotate],
       rotate,
+      movingPostgres(input.installed, first(user, "postgresUrl")),
     );
     problems.push(...secrets.problems);
     notices = secrets.notices;
@@ -100,25 +101,32 @@ export function loadConfig(input: LoadInput): ResolveResult {
   return { ok: false, problems: [...problems, ...(resolved.ok ? [] : resolved.problems)] };
 }
 
+/** Where PostgreSQL's data moves to, when the URL given switches between the cluster's and your own. */
+function movingPostgres(installed: Installed, url: { value: string } | undefined): "own" | "cluster" | undefined {
+  if (!installed.answers || url === undefined) return undefined;
+  const was = Boolean(installed.answers.postgresUrl);
+  if (was && url.value === "") return "cluster";
+  if (!was && url.value !== "") return "own";
+  return undefined;
+}
+
 /**
- * A database's data moves only with a plan that carries it (not built yet): an install that runs
- * its own PostgreSQL or Redis keeps it, and one that uses yours keeps using one. Refused by name,
- * so a re-run never starts the app on an empty database or prunes the one that holds the data.
+ * PostgreSQL's data moves with the install's plan (pipeline/move-steps.ts); Redis's switch has no
+ * such plan yet: an install that runs its own Redis keeps it, and one that uses yours keeps using
+ * one. Refused by name, so a re-run never drops the queue Redis holds or prunes its volume.
  */
 function movedProblems(installed: Installed, config: InstallConfig): ConfigProblem[] {
   const answers = installed.answers;
   if (!answers) return [];
-  const moves: [FieldKey, boolean, boolean, string][] = [
-    ["postgresUrl", Boolean(answers.postgresUrl), config.externalPostgres !== undefined, "PostgreSQL"],
-    ["redisUrl", Boolean(answers.redisUrl), config.externalRedis !== undefined, "Redis"],
-  ];
-  return moves
-    .filter(([, was, now]) => was !== now)
-    .map(([key, was, , what]) => ({
-      field: fieldSpec(key).flag,
+  const was = Boolean(answers.redisUrl);
+  if (was === (config.externalRedis !== undefined)) return [];
+  return [
+    {
+      field: fieldSpec("redisUrl").flag,
       shownValue: was ? '""' : "(given)",
       allowed: was
-        ? `your own ${what}'s URL (${answers[key]}): this install uses it; moving its data into the cluster is not supported yet`
-        : `none on this install: it runs its own ${what} in the cluster, with its data; moving that data to yours is not supported yet (back it up: mathison-install backup)`,
-    }));
+        ? `your own Redis's URL (${answers.redisUrl}): this install uses it; moving its queue into the cluster is not supported yet`
+        : "none on this install: it runs its own Redis in the cluster, with the worker's queue; moving that queue to yours is not supported yet",
+    },
+  ];
 }

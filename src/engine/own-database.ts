@@ -1,3 +1,4 @@
+import type { InstallConfig } from "../config/types.js";
 import type { Kube } from "../kube/types.js";
 import { installedConfig } from "../record/installed-config.js";
 import type { InstallState } from "../record/store.js";
@@ -9,15 +10,24 @@ import { clientPodName, withClientPod } from "./client-pod.js";
  * The install's database for `use`: the PostgreSQL it runs, or your own, reached through a client
  * pod in the namespace (created for `use`, deleted after it) with the install's own credentials.
  */
-export async function withDatabase<T>(
+export function withDatabase<T>(
   kube: Kube,
   state: InstallState,
   use: (d: Database) => Promise<T>,
   signal?: AbortSignal,
 ): Promise<T> {
-  const config = installedConfig(state);
+  return withDatabaseOf(kube, state.namespace, installedConfig(state), use, signal);
+}
+
+/** The database `config` names (the installed one, or the one a move goes to), for `use`. */
+export async function withDatabaseOf<T>(
+  kube: Kube,
+  ns: string,
+  config: InstallConfig,
+  use: (d: Database) => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
   const pg = config.externalPostgres;
-  const ns = state.namespace;
   if (!pg) return use(await databaseOf(kube, ns));
   const s = config.secrets;
   return withClientPod(

@@ -176,3 +176,26 @@ export async function swapIn(d: Database, deadline: number, signal: AbortSignal)
     throw new RestoreError(`the dump is in place; dropping the replaced database failed: ${err.message}`, true);
   });
 }
+
+/**
+ * A move's mark on the new database, before the swap (the rename carries it): a re-run that
+ * finds it knows the data moved and must not move it again over what the app wrote since.
+ */
+export async function markRestoring(d: Database, mark: string, timeoutMs: number): Promise<void> {
+  await querySql(d, `COMMENT ON DATABASE ${ident(restoringName(d.db))} IS ${literal(mark)};`, {
+    session: SESSION,
+    db: maintenanceDb(d),
+    timeoutMs,
+  });
+}
+
+/** What the application's database holds before a move fills it: its mark, and how many tables it has. */
+export async function databaseContents(d: Database, timeoutMs: number): Promise<{ mark: string; tables: number }> {
+  const [row] = await querySql(
+    d,
+    `SELECT coalesce(shobj_description(oid, 'pg_database'), ''), (SELECT count(*) FROM pg_catalog.pg_tables
+      WHERE schemaname NOT IN ('pg_catalog', 'information_schema')) FROM pg_database WHERE datname = current_database();`,
+    { session: SESSION, timeoutMs },
+  );
+  return { mark: row?.[0] ?? "", tables: Number(row?.[1] ?? 0) };
+}

@@ -15,8 +15,9 @@ import { runChecks, type CheckOutcome } from "../checks/types.js";
 import { SECRET_NAME } from "../facts/names.js";
 import { objectRef } from "../facts/objects.js";
 import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
-import { type Snapshot, type SnapshotOptions, snapshotOf } from "./install-steps.js";
+import { type Move, type Snapshot, type SnapshotOptions, snapshotOf } from "./install-steps.js";
 import { invoked } from "../base/invocation.js";
+import { moveNotice } from "./move-steps.js";
 
 // An install's plan: its preflight, its dry runs and what they would change, shown with the
 // notices a person needs before saying yes; and the refusals that stop a run with nothing applied.
@@ -62,6 +63,8 @@ export interface PlanInput {
   readonly resolved: Extract<ResolveResult, { ok: true }>;
   readonly preflight: PreflightContext;
   readonly upgrade: boolean;
+  /** The data's move this run makes: its dump stands for the backup before the migration. */
+  readonly move?: Move | undefined;
 }
 
 /** A plan shown and not refused: what the apply works from. */
@@ -93,10 +96,11 @@ export async function planRun(input: PlanInput, fe: FrontEnd): Promise<Planned> 
   const plan = planned.plan;
   const refused = immutableProblems(plan.changes, resolved.chosen);
   if (refused.length > 0) throw usage(refused);
-  const snapshot = snapshotOf(plan, state, kube, options);
+  const snapshot = input.move ? undefined : snapshotOf(plan, state, kube, options);
   const notices = [
     ...resolved.notices,
     ...keptDataNotices(state, resolved.config),
+    ...(input.move ? [moveNotice(input.move, state, resolved.config)] : []),
     ...(input.upgrade && !options.pull ? mutableTagNotices(plan, resolved.config) : []),
     ...(state.pendingPassword
       ? [

@@ -19,11 +19,20 @@ import { backupFirst } from "./backup.js";
 import { clientPodName, withClientPod } from "../engine/client-pod.js";
 import { psqlThrough } from "../engine/external-probe.js";
 import { databaseClientPod } from "../render/client-pod.js";
+import type { PendingMove } from "../record/install-record.js";
 
 /** What the backup before a migration is told by the command: `--no-backup`, `--backup-dir`, and where XDG_DATA_HOME comes from. */
 export interface SnapshotOptions {
   readonly backup?: { readonly skip: boolean; readonly dir?: string | undefined };
   readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** A move of the data this run makes (pipeline/move-steps.ts): where it goes, and the directory its dump is written to (kept as a backup). */
+export interface Move {
+  readonly to: PendingMove["to"];
+  readonly dir: string;
+  /** How long each step may wait (the stop, the in-cluster PostgreSQL's start, each statement). */
+  readonly timeoutMs: number;
 }
 
 /** A run as the install pipeline planned it: what its steps work from. */
@@ -38,6 +47,8 @@ export interface PlannedRun {
   readonly startedAt: number;
   /** The backup taken before the migration, if this run migrates an existing install. */
   readonly snapshot: Snapshot | undefined;
+  /** The data's move between the cluster's PostgreSQL and your own, if this run makes one. */
+  readonly move?: Move | undefined;
 }
 
 /**
@@ -184,12 +195,18 @@ export async function vectorEnsured(run: PlannedRun, reporter: Reporter, signal:
 }
 
 /** A step before the stages failed: said as the step's failure, then as the run's verdict. */
-function failedBeforeStages(run: PlannedRun, reporter: Reporter, step: string, message: string): void {
+export function failedBeforeStages(
+  run: PlannedRun,
+  reporter: Reporter,
+  step: string,
+  message: string,
+  outcome: "apply-failed" | "preflight-failed" = "apply-failed",
+): void {
   reporter.event({ event: "step", step, status: "failed", message });
   reporter.event({
     event: "done",
     ok: false,
-    outcome: "apply-failed",
+    outcome,
     elapsedMs: Date.now() - run.startedAt,
     applied: 0,
     total: 0,

@@ -26,6 +26,8 @@ import {
   recordStart,
   verifyAndRecord,
 } from "./install-outcome.js";
+import { databaseMoved, hasParkedPostgres, moveOf } from "./move-steps.js";
+import { DEFAULT_TIMEOUTS_MS } from "../engine/engine.js";
 import { gitopsRefusal, planRun, preflightOnly, reportDryRun, usage } from "./install-plan.js";
 import { ensureNamespace, installedOf, openCluster } from "./session.js";
 
@@ -94,10 +96,17 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   // From here on the run's own work (render, preflight, plan, apply): what its elapsed time covers.
   const startedAt = Date.now();
   const pullToken = options.pull ? new Date().toISOString().replace(/\.\d+Z$/, "Z") : state.record.pullToken;
-  const rendered = renderPlan(resolved.config, undefined, { pullToken });
+  const move = moveOf(state, resolved.config, kube.contextName, { ...options, timeoutMs: moveTimeoutMs(options) });
+  const parkedPostgres =
+    resolved.config.externalPostgres !== undefined &&
+    (move?.to === "own" || (state.namespaceExists && (await hasParkedPostgres(reads, options.namespace))));
+  const rendered = renderPlan(resolved.config, undefined, { pullToken, parkedPostgres });
   const preflight = { kube: reads, rendered, config: resolved.config, state, forceNamespace: options.forceNamespace };
   if (options.stopAfter === "preflight") return preflightOnly(options, preflight, fe, startedAt);
-  const { plan, checks, snapshot } = await planRun({ options, kube, reads, state, resolved, preflight, upgrade }, fe);
+  const { plan, checks, snapshot } = await planRun(
+    { options, kube, reads, state, resolved, preflight, upgrade, move },
+    fe,
+  );
   if (options.dryRun) return reportDryRun(plan, fe);
   const asked = Date.now();
   const nothingToChange = plan.changes.every((c) => c.action === "unchanged");
@@ -106,13 +115,18 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   // The time a person took to answer is not the run's.
   const runStartedAt = startedAt + (Date.now() - asked);
   const { config, chosen } = resolved;
-  const run = { kube, state, plan, config, chosen, pullToken, checks, startedAt: runStartedAt, snapshot };
+  const run = { kube, state, plan, config, chosen, pullToken, checks, startedAt: runStartedAt, snapshot, move };
   const applied = await applyLocked(options, run, fe);
   if (applied.code !== ExitCode.ok || !applied.done || !applied.verified) return applied.code;
   // The run's verdict says both: the install is done, and whether it works end to end.
   const done = wholeRunVerdict(applied.done, applied.verified, options.namespace);
   fe.finish(done);
   return EXIT_OF_OUTCOME[done.outcome];
+}
+
+/** A move's steps wait as long as the migration's stage may. */
+function moveTimeoutMs(options: PipelineOptions): number {
+  return options.engine.timeoutsMs?.migrate ?? DEFAULT_TIMEOUTS_MS.migrate;
 }
 
 /** Ensures the namespace (the lock lives in it), then applies and records under the lock. */
@@ -146,10 +160,20 @@ async function applyAndRecord(
     return { code: signal.aborted ? ExitCode.interrupted : ExitCode.backupFailed };
   }
   if (run.snapshot?.dir) pruneSnapshots(run.snapshot.dir);
-  const started = await recordStart(run, lock, reporter);
+  let started = await recordStart(run, lock, reporter);
   // The verdict waits: a failure's for its support bundle, a success's (when a front end holds it) for verification.
   const held = new HeldVerdict(reporter, !options.skipVerify && fe.holdsVerdict);
   if (options.leaveGitops && state.gitops) await leaveGitops(run, reporter);
+  if (run.move) {
+    const moved = await databaseMoved({ ...run, move: run.move }, started, reporter, signal);
+    // The move stays pending in the record until a run ends well.
+    started = moved.record;
+    if (!moved.ok) {
+      await recordRun(run, started, moved.refused ? "preflight-failed" : "apply-failed").catch(() => undefined);
+      await fe.stopReporting();
+      return { code: signal.aborted ? ExitCode.interrupted : moved.refused ? ExitCode.preflight : ExitCode.apply };
+    }
+  }
   if (!(await vectorEnsured(run, reporter, signal))) {
     await recordRun(run, started, "apply-failed").catch(() => undefined);
     await fe.stopReporting();

@@ -61,7 +61,8 @@ function claimsOf(sets: readonly KubeObject[]): ObjectRef[] {
   return sets.flatMap((obj) => {
     const set = typed(obj, "StatefulSet");
     const templates = set.spec?.volumeClaimTemplates ?? [];
-    const replicas = set.spec?.replicas ?? 1;
+    // A parked set (0 replicas: the data moved to your own PostgreSQL) keeps its first claim.
+    const replicas = Math.max(set.spec?.replicas ?? 1, 1);
     return templates.flatMap((t) =>
       Array.from({ length: replicas }, (_, i) => ({
         apiVersion: "v1",
@@ -114,10 +115,15 @@ export async function planRemoval(kube: Kube, state: InstallState, deleteData: b
   const claims = (await Promise.all(claimsOf(sets).map((r) => kube.get(r)))).filter(
     (c): c is KubeObject => c !== undefined,
   );
+  const parked = Boolean(state.record.answers?.["postgresUrl"]);
   const claimItems = await Promise.all(
     claims.map(async (c) => ({
       object: `PersistentVolumeClaim/${c.metadata.name}`,
-      message: await describeClaim(kube, c),
+      message: `${await describeClaim(kube, c)}${
+        parked && c.metadata.labels?.["app.kubernetes.io/name"] === "postgres"
+          ? " (the parked PostgreSQL's copy from before the move: the data is in your own PostgreSQL)"
+          : ""
+      }`,
     })),
   );
   // What the Secret is depends on whether the data it opens stays.

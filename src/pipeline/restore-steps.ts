@@ -12,7 +12,8 @@ import {
   restoreIntoNew,
   swapIn,
 } from "../engine/restore-database.js";
-import { deploymentReadiness, jobReadinessWithPods } from "../engine/readiness.js";
+import { deploymentReadiness, jobReadinessWithPods, type Readiness } from "../engine/readiness.js";
+import type { NamespaceView } from "../engine/view.js";
 import { type KubeObject, type ObjectRef, typed } from "../facts/objects.js";
 import type { Kube } from "../kube/types.js";
 import { renderPlan } from "../render/render.js";
@@ -31,13 +32,8 @@ const APPS = ["mathison-web", "mathison-worker"] as const;
 export async function stepsInOrder(run: RestoreRun, replicas: Readonly<Record<string, number>>): Promise<void> {
   const { kube, state } = run;
   await step(run, "stop", "scaling web and worker to 0", async () => {
-    for (const name of APPS) await kube.scale(deployment(state.namespace, name), 0);
-    await until(run, "web and worker pods are gone", (view) => {
-      const left = view.all("Pod").filter((p) => APPS.some((a) => p.metadata.labels?.["app.kubernetes.io/name"] === a));
-      return left.length === 0
-        ? { state: "ready", message: "stopped" }
-        : { state: "pending", message: `${left.length} pods left` };
-    });
+    await scaleAppsToZero(kube, state.namespace);
+    await until(run, "web and worker pods are gone", appsGone);
     return "web and worker stopped";
   });
   await step(run, "restore", `restoring ${sizeOf(run.manifest.bytes)} into a new database, then swapping it in`, () =>
@@ -61,6 +57,19 @@ export async function stepsInOrder(run: RestoreRun, replicas: Readonly<Record<st
     }
     return `web and worker running again (${APPS.map((a) => `${a} ${replicas[a] ?? 1}`).join(", ")})`;
   });
+}
+
+/** Web and worker told to stop (a restore or a move of the database follows). */
+export async function scaleAppsToZero(kube: Kube, namespace: string): Promise<void> {
+  for (const name of APPS) await kube.scale(deployment(namespace, name), 0);
+}
+
+/** Ready once no pod of web or worker is left. */
+export function appsGone(view: NamespaceView): Readiness {
+  const left = view.all("Pod").filter((p) => APPS.some((a) => p.metadata.labels?.["app.kubernetes.io/name"] === a));
+  return left.length === 0
+    ? { state: "ready", message: "stopped" }
+    : { state: "pending", message: `${left.length} pods left` };
 }
 
 export async function currentReplicas(kube: Kube, namespace: string): Promise<Record<string, number>> {
@@ -193,19 +202,22 @@ export async function ownDatabaseRefusal(
 ): Promise<string | undefined> {
   if (!run.state.record.answers?.["postgresUrl"]) return undefined;
   const needsVector = run.manifest.schema?.extensions.includes("vector") ?? true;
-  const sql = `SELECT r.rolcreatedb OR r.rolsuper, r.rolsuper OR EXISTS (SELECT 1 FROM pg_roles a
-    WHERE a.rolname IN ('rds_superuser', 'cloudsqlsuperuser', 'azure_pg_admin') AND pg_has_role(r.oid, a.oid, 'MEMBER'))
-    FROM pg_roles r WHERE r.rolname = current_user;`;
   try {
-    return await withDatabase(run.kube, run.state, async (d) => {
-      const [row] = await querySql(d, sql, { session: SESSION_NAMES.restore, timeoutMs: 15_000 });
-      if (row?.[0] !== "t")
-        return `user ${d.user} of your own PostgreSQL may not create databases, and a restore goes into a new one beside ${d.db}: restore as its admin user (RDS's master user, Cloud SQL's postgres), or grant CREATEDB`;
-      if (needsVector && row[1] !== "t")
-        return `user ${d.user} of your own PostgreSQL may not create the vector extension the dump holds: restore as its admin user (RDS's master user, Cloud SQL's postgres)`;
-      return undefined;
-    });
+    return await withDatabase(run.kube, run.state, (d) => restoreRightsRefusal(d, needsVector));
   } catch (err) {
     return `your own PostgreSQL did not answer: ${(err as Error).message}`;
   }
+}
+
+/** Whether the user of your own PostgreSQL may create a database beside its own (and pgvector in it): the reason not, or undefined. */
+export async function restoreRightsRefusal(d: Database, needsVector: boolean): Promise<string | undefined> {
+  const sql = `SELECT r.rolcreatedb OR r.rolsuper, r.rolsuper OR EXISTS (SELECT 1 FROM pg_roles a
+    WHERE a.rolname IN ('rds_superuser', 'cloudsqlsuperuser', 'azure_pg_admin') AND pg_has_role(r.oid, a.oid, 'MEMBER'))
+    FROM pg_roles r WHERE r.rolname = current_user;`;
+  const [row] = await querySql(d, sql, { session: SESSION_NAMES.restore, timeoutMs: 15_000 });
+  if (row?.[0] !== "t")
+    return `user ${d.user} of your own PostgreSQL may not create databases, and a restore goes into a new one beside ${d.db}: restore as its admin user (RDS's master user, Cloud SQL's postgres), or grant CREATEDB`;
+  if (needsVector && row[1] !== "t")
+    return `user ${d.user} of your own PostgreSQL may not create the vector extension the dump holds: restore as its admin user (RDS's master user, Cloud SQL's postgres)`;
+  return undefined;
 }

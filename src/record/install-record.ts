@@ -53,6 +53,20 @@ export interface InstallRecord {
   readonly verification?: Verification;
   /** A restore under way: web and worker were scaled down from these counts; the next run scales them back. */
   readonly restoring?: PendingRestore;
+  /** A move of the database between the cluster and your own PostgreSQL under way: the next run finishes it. */
+  readonly moving?: PendingMove;
+}
+
+/**
+ * A move's identity: the database it fills is marked with it at its commit point, so a re-run
+ * knows whether the data already moved (and must not be moved again over what the app wrote since).
+ */
+export interface PendingMove {
+  readonly id: string;
+  /** "own": into your own PostgreSQL (`url`); "cluster": back into the install's PostgreSQL. */
+  readonly to: "own" | "cluster";
+  readonly url?: string;
+  readonly since: string;
 }
 
 export interface PendingRestore {
@@ -103,6 +117,7 @@ export function decodeRecord(configMap: KubeObject | undefined): InstallRecord {
   const defaults = yamlField<string[]>(data["defaults.yaml"], []);
   const verification = yamlField<Verification | undefined>(data["verification.yaml"], undefined);
   const restoring = yamlField<PendingRestore | undefined>(data["restoring.yaml"], undefined);
+  const moving = yamlField<PendingMove | undefined>(data["moving.yaml"], undefined);
   return {
     ...(answers
       ? {
@@ -118,6 +133,7 @@ export function decodeRecord(configMap: KubeObject | undefined): InstallRecord {
     ...(data["pull-token"] ? { pullToken: data["pull-token"] } : {}),
     ...(verification && typeof verification === "object" ? { verification } : {}),
     ...(restoring && typeof restoring === "object" && restoring.replicas ? { restoring } : {}),
+    ...(moving && typeof moving === "object" && typeof moving.id === "string" ? { moving } : {}),
     inventory: Array.isArray(inventory) ? inventory.map(String) : [],
     history: Array.isArray(history) ? history : [],
   };
@@ -136,6 +152,7 @@ export function encodeRecord(record: InstallRecord, namespace: string): KubeObje
   if (record.pullToken) data["pull-token"] = record.pullToken;
   if (record.verification) data["verification.yaml"] = stringifyYaml(record.verification);
   if (record.restoring) data["restoring.yaml"] = stringifyYaml(record.restoring);
+  if (record.moving) data["moving.yaml"] = stringifyYaml(record.moving);
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
@@ -196,8 +213,8 @@ export function nextRecord(previous: InstallRecord, run: RunEntry, success?: Suc
   const history = trimmed([...previous.history, run]);
   if (!success) return { ...previous, history };
   // A new version of the install was not verified yet: the last verification was of the old one.
-  // Its apply set web's and worker's replicas: a restore it interrupted is finished.
-  const { pullToken: _dropped, verification: _old, restoring: _scaledBack, ...rest } = previous;
+  // Its apply set web's and worker's replicas: a restore it interrupted is finished, and so is a move.
+  const { pullToken: _dropped, verification: _old, restoring: _scaledBack, moving: _moved, ...rest } = previous;
   return {
     ...rest,
     answers: success.answers,

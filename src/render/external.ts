@@ -19,17 +19,30 @@ interface MutableStage {
   objects: KubeObject[];
 }
 
+/** Why a parked StatefulSet runs no pod, on the object itself. */
+export const PARKED_ANNOTATION = "mathison.dev/parked";
+
 /**
  * `--postgres-url` / `--redis-url`: no StatefulSet, Service, PVC, init ConfigMap or
  * NetworkPolicy of the service your own replaces; DATABASE_URL and REDIS_URL point at yours (both
  * in the Secret: they carry passwords); the CA bundles you gave mounted where the URLs name them.
+ * An install whose data moved to your own PostgreSQL keeps its PostgreSQL parked instead: every
+ * object kept, the StatefulSet at 0 replicas, so its volume stays and the way back is one command.
  */
-export function withExternalServices(stages: readonly MutableStage[], config: InstallConfig): void {
+export function withExternalServices(
+  stages: readonly MutableStage[],
+  config: InstallConfig,
+  parkedPostgres = false,
+): void {
   const pg = config.externalPostgres;
   const redis = config.externalRedis;
   if (!pg && !redis) return;
-  const dropped = new Set<string>([...(pg ? [IN_CLUSTER.postgres] : []), ...(redis ? [IN_CLUSTER.redis] : [])]);
+  const dropped = new Set<string>([
+    ...(pg && !parkedPostgres ? [IN_CLUSTER.postgres] : []),
+    ...(redis ? [IN_CLUSTER.redis] : []),
+  ]);
   for (const stage of stages) stage.objects = stage.objects.filter((o) => !replacedBy(o, dropped));
+  if (pg && parkedPostgres) park(stages.flatMap((s) => s.objects));
   const all = stages.flatMap((s) => s.objects);
   const configMap = all.find((o) => o.kind === "ConfigMap" && o.metadata.name === CONFIGMAP_NAME)!;
   const secret = all.find((o) => o.kind === "Secret" && o.metadata.name === SECRET_NAME)!;
@@ -55,6 +68,16 @@ export function withExternalServices(stages: readonly MutableStage[], config: In
     if (s.redisCaCert) put("REDIS_CA_CERT", s.redisCaCert);
   }
   for (const obj of all) if (isClient(obj)) wireClient(obj, config);
+}
+
+function park(objects: readonly KubeObject[]): void {
+  const sts = objects.find((o) => o.kind === "StatefulSet" && o.metadata.name === IN_CLUSTER.postgres);
+  if (!sts) return;
+  sts.spec.replicas = 0;
+  sts.metadata.annotations = {
+    ...sts.metadata.annotations,
+    [PARKED_ANNOTATION]: 'the data moved to your own PostgreSQL; install --postgres-url "" moves it back',
+  };
 }
 
 function replacedBy(obj: KubeObject, dropped: ReadonlySet<string>): boolean {
@@ -92,9 +115,8 @@ function wireClient(obj: KubeObject, config: InstallConfig): void {
 }
 
 /** The backing stage's title for what it still runs. */
-export function backingTitle(config: InstallConfig): string | undefined {
-  if (config.externalPostgres && config.externalRedis) return undefined;
-  if (config.externalPostgres) return "Redis";
-  if (config.externalRedis) return "PostgreSQL";
-  return "PostgreSQL and Redis";
+export function backingTitle(config: InstallConfig, parkedPostgres = false): string | undefined {
+  const pg = config.externalPostgres ? (parkedPostgres ? "PostgreSQL (parked)" : undefined) : "PostgreSQL";
+  const runs = [pg, config.externalRedis ? undefined : "Redis"].filter((t) => t !== undefined);
+  return runs.length > 0 ? runs.join(" and ") : undefined;
 }

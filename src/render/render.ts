@@ -29,6 +29,8 @@ export interface RenderOptions {
    * `latest` really upgrades.
    */
   readonly pullToken?: string | undefined;
+  /** Your own PostgreSQL holds the data an in-cluster one held: that one is kept, parked (render/external.ts). */
+  readonly parkedPostgres?: boolean;
 }
 
 /** The complete, ordered set of objects for a config. Pure: same config (and secrets), same plan. */
@@ -40,10 +42,10 @@ export function renderPlan(
   const drafts = STAGES.map((stage) => {
     const objects = stage.files.flatMap((file) => (manifests.get(file) ?? []).map((o) => structuredClone(o)));
     for (const obj of objects) customise(obj, config);
-    const title = stage.id === "backing" ? backingTitle(config) : stage.title;
+    const title = stage.id === "backing" ? backingTitle(config, options.parkedPostgres) : stage.title;
     return { id: stage.id, title: title ?? stage.title, objects };
   });
-  withExternalServices(drafts, config);
+  withExternalServices(drafts, config, options.parkedPostgres ?? false);
   // A stage with nothing left (both databases your own) is not a step of the run.
   const stages = drafts.filter((s) => s.objects.length > 0).map((s, index) => ({ ...s, index }));
   if (config.imageRegistry) {

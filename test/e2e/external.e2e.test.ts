@@ -306,6 +306,189 @@ describe("your own PostgreSQL and Redis", { skip }, () => {
     }
   });
 
+  /** An install running its own PostgreSQL, with a table of 2 000 rows in it; the move's target database, empty. */
+  const movable = async (prefix: string) => {
+    const table = `e2e_moving_${process.pid}`;
+    const target = `ext_moving_${process.pid}`;
+    const inCluster = backingServers(c);
+    inCluster.psql(
+      `DROP TABLE IF EXISTS ${table}; CREATE TABLE ${table} (id serial PRIMARY KEY, body text, embedding vector(3)); INSERT INTO ${table} (body, embedding) SELECT 'row ' || i, ARRAY[i, 0, 1]::vector FROM generate_series(1, 2000) i;`,
+    );
+    m.admin("postgres", `DROP DATABASE IF EXISTS ${target} WITH (FORCE)`);
+    m.admin("postgres", `CREATE DATABASE ${target} OWNER owner`);
+    const namespace = ns(prefix);
+    assert.equal((await runInstaller(c, installArgs(namespace, "--tls", "none"))).code, 0);
+    const sum = `SELECT count(*) || ' ' || sum(hashtextextended(t::text, 0)) FROM ${table} t`;
+    const toOwn = installArgs(
+      namespace,
+      "--tls",
+      "none",
+      "--postgres-url",
+      postgresUrl("owner", target),
+      "--postgres-ca-file",
+      m.caFile,
+    );
+    return {
+      namespace,
+      target,
+      inCluster,
+      sum,
+      toOwn,
+      table,
+      atStart: inCluster.query(sum),
+      drop: () => {
+        inCluster.psql(`DROP TABLE IF EXISTS ${table}`);
+        for (const name of [target, `${target}_restoring`, `${target}_replaced`])
+          m.admin("postgres", `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      },
+    };
+  };
+  const postgresStatefulSet = (namespace: string) => kubectlJson(c, ["-n", namespace, "get", "statefulset/postgres"]);
+
+  it("moves a running install's data to your own PostgreSQL and back, every row kept (checksums); the cluster's PostgreSQL parked meanwhile", async () => {
+    const mv = await movable("e2e-move-out");
+    try {
+      const moved = await runInstaller(c, mv.toOwn, { MATHISON_POSTGRES_PASSWORD: m.passwords.owner });
+      assert.equal(moved.code, 0, moved.stderr);
+      const steps = moved.events.filter((e) => e.event === "step" && e.status === "done").map((e) => e.step);
+      assert.deepEqual(steps, ["stop", "restore"], "web and worker stopped, the dump restored");
+      assert.equal(m.admin(mv.target, mv.sum), mv.atStart, "every row in your own database");
+      const parked = await postgresStatefulSet(mv.namespace);
+      assert.equal(parked.spec.replicas, 0, "parked");
+      assert.match(parked.metadata.annotations["mathison.dev/parked"], /--postgres-url "" moves it back/);
+      const config = await kubectlJson(c, ["-n", mv.namespace, "get", "configmap/mathison-config"]);
+      assert.equal(config.data.POSTGRES_DB, mv.target);
+      const record = await kubectlJson(c, ["-n", mv.namespace, "get", "configmap/mathison-install"]);
+      assert.equal(record.data["moving.yaml"], undefined, "the move is finished");
+      assert.equal((await kubectlJson(c, ["-n", mv.namespace, "get", "deployment/mathison-web"])).spec.replicas, 2);
+      // The app goes on writing in your own database; the cluster's copy is as it was at the move.
+      m.admin(mv.target, `INSERT INTO ${mv.table} (body) VALUES ('written in your own database')`);
+      const grown = m.admin(mv.target, mv.sum);
+      const again = await runInstaller(c, mv.toOwn, { MATHISON_POSTGRES_PASSWORD: m.passwords.owner });
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(again.events.filter((e) => e.event === "step").length, 0, "a re-run moves nothing");
+      assert.equal((await postgresStatefulSet(mv.namespace)).spec.replicas, 0, "still parked");
+
+      const back = await runInstaller(c, installArgs(mv.namespace, "--tls", "none", "--postgres-url", ""));
+      assert.equal(back.code, 0, back.stderr);
+      const backSteps = back.events.filter((e) => e.event === "step" && e.status === "done").map((e) => e.step);
+      assert.deepEqual(backSteps, ["postgres", "stop", "restore"]);
+      assert.equal(mv.inCluster.query(mv.sum), grown, "every row, the one written in your own database with them");
+      assert.equal(m.admin(mv.target, mv.sum), grown, "your own database is left as it was");
+      assert.equal((await postgresStatefulSet(mv.namespace)).spec.replicas, 1);
+      const backConfig = await kubectlJson(c, ["-n", mv.namespace, "get", "configmap/mathison-config"]);
+      assert.match(backConfig.data.POSTGRES_HOST, /^postgres\./);
+    } finally {
+      mv.drop();
+    }
+  });
+
+  for (const [point, at] of [
+    ["while web and worker stop", /"step":"stop","status":"running"/],
+    ["while pg_restore runs", /"step":"restore","status":"running"/],
+    ["after the swap, before the stages", /"step":"restore","status":"done"/],
+  ] as const) {
+    it(`a move to your own PostgreSQL killed ${point}: the same command finishes it, every row kept`, async () => {
+      const mv = await movable("e2e-move-kill");
+      try {
+        const { out } = await killedOn(c, mv.toOwn, at, 50, { MATHISON_POSTGRES_PASSWORD: m.passwords.owner });
+        assert.match(out, at, "killed at the point");
+        const again = await runInstaller(c, mv.toOwn, { MATHISON_POSTGRES_PASSWORD: m.passwords.owner });
+        assert.equal(again.code, 0, again.stderr);
+        assert.equal(m.admin(mv.target, mv.sum), mv.atStart);
+        assert.equal(
+          m.admin("postgres", `SELECT count(*) FROM pg_database WHERE datname LIKE '${mv.target}\\_%'`),
+          "0",
+          "no restoring or replaced database left",
+        );
+        assert.equal((await postgresStatefulSet(mv.namespace)).spec.replicas, 0, "parked");
+        assert.equal((await kubectlJson(c, ["-n", mv.namespace, "get", "deployment/mathison-web"])).spec.replicas, 2);
+      } finally {
+        mv.drop();
+      }
+    });
+  }
+
+  for (const [point, at] of [
+    ["while the cluster's PostgreSQL starts", /"step":"postgres","status":"running"/],
+    ["while pg_restore runs in the cluster", /"step":"restore","status":"running"/],
+    ["after the swap, before the stages", /"step":"restore","status":"done"/],
+  ] as const) {
+    it(`a move back into the cluster killed ${point}: the same command finishes it, every row kept`, async () => {
+      const mv = await movable("e2e-back-kill");
+      try {
+        const out = await runInstaller(c, mv.toOwn, { MATHISON_POSTGRES_PASSWORD: m.passwords.owner });
+        assert.equal(out.code, 0, out.stderr);
+        m.admin(mv.target, `INSERT INTO ${mv.table} (body) VALUES ('written in your own database')`);
+        const grown = m.admin(mv.target, mv.sum);
+        const back = installArgs(mv.namespace, "--tls", "none", "--postgres-url", "");
+        const killed = await killedOn(c, back, at, 50);
+        assert.match(killed.out, at, "killed at the point");
+        const again = await runInstaller(c, back);
+        assert.equal(again.code, 0, again.stderr);
+        assert.equal(mv.inCluster.query(mv.sum), grown, "every row, the one written in your own database with them");
+        assert.equal((await postgresStatefulSet(mv.namespace)).spec.replicas, 1);
+        assert.equal((await kubectlJson(c, ["-n", mv.namespace, "get", "deployment/mathison-web"])).spec.replicas, 2);
+      } finally {
+        mv.drop();
+      }
+    });
+  }
+
+  it("a move killed once its stages run, after the app wrote to your own database: the re-run keeps what it wrote (the move's mark); uninstall --delete-data removes the parked volume only", async () => {
+    const mv = await movable("e2e-move-late");
+    try {
+      const { out } = await killedOn(c, mv.toOwn, /"event":"stage","stage":"app"/, 0, {
+        MATHISON_POSTGRES_PASSWORD: m.passwords.owner,
+      });
+      assert.match(out, /"step":"restore","status":"done"/);
+      m.admin(mv.target, `INSERT INTO ${mv.table} (body) VALUES ('written after the swap')`);
+      const written = m.admin(mv.target, mv.sum);
+      const again = await runInstaller(c, mv.toOwn, { MATHISON_POSTGRES_PASSWORD: m.passwords.owner });
+      assert.equal(again.code, 0, again.stderr);
+      const said = again.events.find((e) => e.event === "step" && e.step === "move");
+      assert.match(said?.message ?? "", /this move's mark is on database/);
+      assert.equal(m.admin(mv.target, mv.sum), written, "nothing moved again over it");
+      const claims = async () =>
+        (await kubectlJson(c, ["-n", mv.namespace, "get", "pvc", "-l", "app.kubernetes.io/name=postgres"])).items
+          .length;
+      assert.equal(await claims(), 1, "the parked PostgreSQL's volume is kept");
+      const gone = await runInstaller(c, [
+        "uninstall",
+        "--non-interactive",
+        "--output",
+        "json",
+        "--namespace",
+        mv.namespace,
+        "--yes",
+        "--delete-data",
+      ]);
+      assert.equal(gone.code, 0, gone.stderr + gone.stdout);
+      assert.equal(await claims(), 0, "uninstall --delete-data removes the parked volume");
+      assert.equal(m.admin(mv.target, mv.sum), written, "and leaves your own database as it was");
+    } finally {
+      mv.drop();
+    }
+  });
+
+  it("refuses a move into a database that holds tables, before anything stops (exit 9, the tables counted)", async () => {
+    const mv = await movable("e2e-move-full");
+    try {
+      m.admin(mv.target, "CREATE TABLE someone_elses (id int)");
+      const refused = await runInstaller(c, mv.toOwn, { MATHISON_POSTGRES_PASSWORD: m.passwords.owner });
+      assert.equal(refused.code, 9);
+      assert.match(refused.stderr + refused.stdout, /holds 1 tables: a move fills an empty database/);
+      assert.equal(
+        (await kubectlJson(c, ["-n", mv.namespace, "get", "deployment/mathison-web"])).spec.replicas,
+        2,
+        "nothing stopped",
+      );
+      assert.equal((await postgresStatefulSet(mv.namespace)).spec.replicas, 1);
+    } finally {
+      mv.drop();
+    }
+  });
+
   it("refuses by name what it cannot do for your own database (exit 2; a restore its user cannot make, exit 9), and uninstall --delete-data leaves it as it was", async () => {
     const namespace = ns("e2e-own-day2");
     assert.equal((await runInstaller(c, installArgs(namespace, ...own()), passwords())).code, 0);
@@ -326,9 +509,9 @@ describe("your own PostgreSQL and Redis", { skip }, () => {
     const rotate = await runInstaller(c, installArgs(namespace, "--rotate", "POSTGRES_PASSWORD"), passwords());
     assert.equal(rotate.code, 2);
     assert.match(rotate.stderr, /--rotate: "POSTGRES_PASSWORD" is not allowed: .*changed where it runs/);
-    const back = await runInstaller(c, installArgs(namespace, "--postgres-url", ""), passwords());
+    const back = await runInstaller(c, installArgs(namespace, "--redis-url", ""), passwords());
     assert.equal(back.code, 2);
-    assert.match(back.stderr, /--postgres-url: .*moving its data into the cluster is not supported yet/);
+    assert.match(back.stderr, /--redis-url: .*moving its queue into the cluster is not supported yet/);
     const gone = await runInstaller(c, [
       "uninstall",
       "--non-interactive",

@@ -33,8 +33,9 @@ export async function killedOn(
   args: readonly string[],
   at: RegExp,
   delayMs = 0,
+  env: Record<string, string> = {},
 ): Promise<{ out: string; run: InstallRun }> {
-  const { child, result } = startInstaller(cluster, args);
+  const { child, result } = startInstaller(cluster, args, env);
   let out = "";
   let sent = false;
   child.stdout!.on("data", (d: Buffer) => {

@@ -202,25 +202,29 @@ describe("your own PostgreSQL on a re-run", () => {
     assert.match(formatProblem(rotated.problems[0]!), /^--rotate: .*changed where it runs \(its console/);
   });
 
-  it("refuses to move an install's data between the cluster and your own database, either way", () => {
-    const toOwn = load({ "postgres-url": "postgres://app@db.example.com/m" }, { MATHISON_POSTGRES_PASSWORD: "x" });
-    assert.ok(!toOwn.ok);
-    assert.ok(
-      toOwn.problems
-        .map(formatProblem)
-        .some((l) => /^--postgres-url: .*moving that data to yours is not supported yet/.test(l)),
-      "the move is refused by name beside the password",
-    );
+  it("moves PostgreSQL's data either way (the install's plan carries it); Redis's switch is refused by name", () => {
+    const toOwn = ok(load({ "postgres-url": "postgres://app@db.example.com/m" }, { MATHISON_POSTGRES_PASSWORD: "x" }));
+    assert.equal(toOwn.config.externalPostgres?.host, "db.example.com");
+    assert.equal(toOwn.config.secrets.postgresPassword, "x", "your own database's password, not the cluster's");
+    const noPassword = load({ "postgres-url": "postgres://app@db.example.com/m" }, {});
+    assert.ok(!noPassword.ok, "the cluster's password is no use in your own database: it must be given");
+    assert.match(noPassword.problems.map(formatProblem).join("\n"), /postgres-password/i);
     const back = loadOwn({ MATHISON_POSTGRES_URL: "" });
     assert.ok(back.ok, "an empty environment variable is no value: the recorded URL stays");
-    const backByFlag = loadConfig({
-      flags: { "postgres-url": "" },
-      env: {},
-      forInstall: true,
-      installed: installed(own),
-    });
-    assert.ok(!backByFlag.ok);
-    assert.match(formatProblem(backByFlag.problems[0]!), /moving its data into the cluster is not supported yet/);
+    assert.ok(back.config.externalPostgres, "still your own");
+    const withCompanions = { ...own, postgresSslMode: "require" };
+    const backByFlag = ok(
+      loadConfig({ flags: { "postgres-url": "" }, env: {}, forInstall: true, installed: installed(withCompanions) }),
+    );
+    assert.equal(backByFlag.config.externalPostgres, undefined, "back in the cluster, the recorded sslmode with it");
+    assert.equal(
+      backByFlag.config.secrets.postgresPassword,
+      PG,
+      "the installed password, set in the cluster's PostgreSQL",
+    );
+    const redis = load({ "redis-url": "redis://cache.example.com:6379/0" }, {});
+    assert.ok(!redis.ok);
+    assert.match(formatProblem(redis.problems[0]!), /^--redis-url: .*moving that queue to yours is not supported yet/);
   });
 });
 
