@@ -200,7 +200,7 @@ export function failedBeforeStages(
   reporter: Reporter,
   step: string,
   message: string,
-  outcome: "apply-failed" | "preflight-failed" = "apply-failed",
+  outcome: "apply-failed" | "preflight-failed" | "interrupted" = "apply-failed",
 ): void {
   reporter.event({ event: "step", step, status: "failed", message });
   reporter.event({

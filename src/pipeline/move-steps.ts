@@ -120,7 +120,7 @@ export async function databaseMoved(
       at = "dump";
       const file = join(move.dir, backupFileName(ns));
       const manifest = await backupWithEvents(kube, run.state, file, reporter, signal);
-      await step("restore", `restoring ${file} into the ${where(move)}, beside its database`, () =>
+      await step("restore", `restoring ${file} into ${where(move)}, beside its database`, () =>
         withTarget(run, signal, (d) => restoredWithMark(d, file, manifest, mark, move, signal)),
       );
     }
@@ -133,7 +133,8 @@ export async function databaseMoved(
       // Nothing of the move happened: the record says none is pending (unless an earlier run's is).
       return { record: started, ok: false, refused: true };
     }
-    failedBeforeStages(run, reporter, at, moveStopped(run, err as Error, signal));
+    const outcome = signal.aborted ? "interrupted" : "apply-failed";
+    failedBeforeStages(run, reporter, at, moveStopped(run, err as Error, signal), outcome);
     return { record: pending, ok: false };
   }
 }
@@ -143,7 +144,7 @@ function shownUrl(pg: NonNullable<InstallConfig["externalPostgres"]>): string {
 }
 
 function where(move: Move): string {
-  return move.to === "own" ? "your own PostgreSQL" : "cluster's PostgreSQL";
+  return move.to === "own" ? "your own PostgreSQL" : "the cluster's PostgreSQL";
 }
 
 /** The target's database, reached as the new settings say (your own through a client pod). */
@@ -158,7 +159,7 @@ function withTarget<T>(run: MovingRun, signal: AbortSignal, use: (d: Database) =
  */
 async function alreadyMoved(d: Database, mark: string, ns: string, move: Move): Promise<string | undefined> {
   const found = await databaseContents(d, move.timeoutMs);
-  if (found.mark === mark) return `the data is in the ${where(move)} already (this move's mark is on database ${d.db})`;
+  if (found.mark === mark) return `the data is in ${where(move)} already (this move's mark is on database ${d.db})`;
   if (move.to === "cluster") return undefined;
   const ours = found.mark.startsWith(`mathison-install: the data of namespace ${ns} `);
   if (found.tables > 0 && !ours)
@@ -228,5 +229,5 @@ function moveStopped(run: MovingRun, err: Error, signal: AbortSignal): string {
   const ns = run.state.namespace;
   const why = signal.aborted ? "interrupted" : err.message;
   const back = `${invoked()} install --namespace ${ns} without --postgres-url starts them on the database as it was (${run.move.to === "own" ? "the cluster's" : "your own"})`;
-  return `the move stopped: ${why}; the data is where it was unless a step said it is in the ${where(run.move)}; web and worker may be stopped: run the same command again to finish the move, or ${back}`;
+  return `the move stopped: ${why}; the data is where it was unless a step said it is in ${where(run.move)}; web and worker may be stopped: run the same command again to finish the move, or ${back}`;
 }

@@ -42,6 +42,8 @@ export interface InstallStatus {
   readonly lock: { readonly holder: LockHolder | undefined; readonly leaseSeconds: number } | null;
   /** A restore that stopped with web and worker scaled down: its backup and since when. */
   readonly restoring: { readonly file: string; readonly since: string } | null;
+  /** A move of the data between the cluster's PostgreSQL and your own a run left unfinished: where to, since when. */
+  readonly moving: { readonly to: "own" | "cluster"; readonly url?: string; readonly since: string } | null;
   /** A POSTGRES_PASSWORD rotation a run left unfinished (the Secret holds POSTGRES_PASSWORD_NEXT). */
   readonly rotating: boolean;
   /** The GitOps controller that applies it, as the marks on its objects show: which one, seen by what. */
@@ -143,11 +145,19 @@ export async function readStatus(kube: Kube, namespace: string): Promise<Install
     restoring: state.record.restoring
       ? { file: state.record.restoring.file, since: state.record.restoring.since }
       : null,
+    moving: state.record.moving
+      ? {
+          to: state.record.moving.to,
+          ...(state.record.moving.url ? { url: state.record.moving.url } : {}),
+          since: state.record.moving.since,
+        }
+      : null,
     rotating: state.pendingPassword !== undefined,
     gitops: state.gitops ?? null,
     healthy:
       lastOk !== undefined &&
       !state.record.restoring &&
+      !state.record.moving &&
       state.pendingPassword === undefined &&
       workloads.every((w) => w.state === "Ready") &&
       migration?.state !== "failed",

@@ -42,6 +42,16 @@ function headline(s: InstallStatus): string {
       `${invoked()} install --namespace ${s.namespace} starts them as they were`
     );
   }
+  if (s.moving) {
+    const [where, finish] =
+      s.moving.to === "own"
+        ? [`your own PostgreSQL (${s.moving.url})`, `--postgres-url ${s.moving.url} and its password`]
+        : ["the cluster's PostgreSQL", '--postgres-url ""'];
+    return (
+      `MOVE NOT FINISHED (started ${shortTime(s.moving.since)}): the data goes to ${where}; web and worker may be stopped; ` +
+      `unless a run still holds the lock, ${invoked()} install --namespace ${s.namespace} with ${finish} finishes it`
+    );
+  }
   if (s.rotating) {
     return (
       "POSTGRES_PASSWORD ROTATION NOT FINISHED (the Secret holds POSTGRES_PASSWORD_NEXT): web and worker may not reach the database; " +

@@ -54,11 +54,15 @@ export interface ViewModel {
   readonly notice?: string;
   /** The backup before the migration: its progress, then where it is. */
   readonly backup?: string;
+  /** The latest step beyond the stages (a move's stop and restore, a rotation): what it does, then how it ended. */
+  readonly step?: string;
   /** The failed run's support bundle line. */
   readonly bundle?: string;
 }
 
 export const MAX_LOG_LINES = 8;
+
+const STEP_MARK = { running: "…", done: "✔", failed: "✖" } as const;
 
 export const initialView: ViewModel = { dryRun: false, stages: [], logs: [], interrupting: false };
 
@@ -106,9 +110,10 @@ export function reduce(view: ViewModel, a: ViewAction, now: number = Date.now())
       return updateStage(view, a.stage, (s) => ({ ...s, waiting: { on: a.waitingOn, done: a.done, total: a.total } }));
     case "log":
       return { ...view, logs: [...view.logs, { pod: a.pod, line: a.line }].slice(-MAX_LOG_LINES) };
+    case "step":
+      return { ...view, step: `${STEP_MARK[a.status]} ${a.step}: ${a.message}` };
     case "cleanup":
     case "report":
-    case "step":
     case "check":
     case "verified":
       return view;

@@ -388,11 +388,14 @@ describe("your own PostgreSQL and Redis", { skip }, () => {
     ["while pg_restore runs", /"step":"restore","status":"running"/],
     ["after the swap, before the stages", /"step":"restore","status":"done"/],
   ] as const) {
-    it(`a move to your own PostgreSQL killed ${point}: the same command finishes it, every row kept`, async () => {
+    it(`a move to your own PostgreSQL killed ${point}: status names it, the same command finishes it, every row kept`, async () => {
       const mv = await movable("e2e-move-kill");
       try {
         const { out } = await killedOn(c, mv.toOwn, at, 50, { MATHISON_POSTGRES_PASSWORD: m.passwords.owner });
         assert.match(out, at, "killed at the point");
+        const status = await runInstaller(c, ["status", "--namespace", mv.namespace]);
+        assert.equal(status.code, 7, "not healthy while the move is unfinished");
+        assert.match(status.stdout + status.stderr, /MOVE\s+NOT\s+FINISHED[\s\S]*goes\s+to\s+your\s+own\s+PostgreSQL/);
         const again = await runInstaller(c, mv.toOwn, { MATHISON_POSTGRES_PASSWORD: m.passwords.owner });
         assert.equal(again.code, 0, again.stderr);
         assert.equal(m.admin(mv.target, mv.sum), mv.atStart);
@@ -434,6 +437,44 @@ describe("your own PostgreSQL and Redis", { skip }, () => {
       }
     });
   }
+
+  it("Ctrl-C while a move waits on another client of your database: exit 130 within 2 s, your database as it was; the same command finishes it once the client is gone", async () => {
+    const mv = await movable("e2e-move-int");
+    const holder = m.connect(mv.target);
+    try {
+      await holder.ready;
+      const env = { MATHISON_POSTGRES_PASSWORD: m.passwords.owner };
+      const { child, result } = startInstaller(c, mv.toOwn, env);
+      let out = "";
+      child.stdout!.on("data", (d: Buffer) => {
+        out += d.toString();
+      });
+      const restored = () =>
+        m.admin("postgres", `SELECT count(*) FROM pg_database WHERE datname = '${mv.target}_restoring'`);
+      for (let i = 0; i < 300 && !/"step":"restore","status":"running"/.test(out); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 100 && restored() === "0"; i++) await new Promise((r) => setTimeout(r, 100));
+      // The dump is whole beside your database; the swap waits for the other client to leave.
+      await new Promise((r) => setTimeout(r, 1500));
+      const sent = Date.now();
+      child.kill("SIGINT");
+      const run = await result;
+      assert.equal(run.code, 130, run.stderr);
+      assert.ok(Date.now() - sent < 2_000, `ended within 2 s (${Date.now() - sent} ms)`);
+      assert.equal(
+        m.admin(mv.target, "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = 'public'"),
+        "0",
+        "your database as it was",
+      );
+      holder.end();
+      const again = await runInstaller(c, mv.toOwn, env);
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(m.admin(mv.target, mv.sum), mv.atStart);
+    } finally {
+      holder.end();
+      mv.drop();
+    }
+  });
 
   it("a move killed once its stages run, after the app wrote to your own database: the re-run keeps what it wrote (the move's mark); uninstall --delete-data removes the parked volume only", async () => {
     const mv = await movable("e2e-move-late");
@@ -509,7 +550,7 @@ describe("your own PostgreSQL and Redis", { skip }, () => {
     const rotate = await runInstaller(c, installArgs(namespace, "--rotate", "POSTGRES_PASSWORD"), passwords());
     assert.equal(rotate.code, 2);
     assert.match(rotate.stderr, /--rotate: "POSTGRES_PASSWORD" is not allowed: .*changed where it runs/);
-    const back = await runInstaller(c, installArgs(namespace, "--redis-url", ""), passwords());
+    const back = await runInstaller(c, installArgs(namespace, "--redis-url", ""));
     assert.equal(back.code, 2);
     assert.match(back.stderr, /--redis-url: .*moving its queue into the cluster is not supported yet/);
     const gone = await runInstaller(c, [

@@ -199,6 +199,32 @@ export function managedServers(c: TestCluster) {
     caFile: env["EXT_CA"]!,
     /** SQL as the server's admin (over its socket), in `db`; the output, tuples only. */
     admin,
+    /** An admin's psql connected to `db` (application_name e2e-holder) until `end`: another client in the way. */
+    connect: (db: string) => {
+      const child = spawn(
+        "psql",
+        ["-X", "-h", env["EXT_PGSOCKET"]!, "-p", env["EXT_PGPORT"]!, "-U", "admin", "-d", db],
+        {
+          env: { ...process.env, PGAPPNAME: "e2e-holder" },
+          stdio: ["pipe", "ignore", "ignore"],
+        },
+      );
+      const ready = (async () => {
+        for (let i = 0; i < 100; i++) {
+          if (admin("postgres", "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'e2e-holder'") !== "0")
+            return;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        throw new Error("the holding psql did not connect");
+      })();
+      return {
+        ready,
+        end: () => {
+          child.stdin!.end();
+          child.kill();
+        },
+      };
+    },
     /** Every table's row count and checksum in `db`, as a backup's manifest computes them. */
     checksums: (db: string) =>
       admin(

@@ -141,6 +141,7 @@ describe("status text", () => {
     lastVerification: null,
     lock: null,
     restoring: null,
+    moving: null,
     rotating: false,
     gitops: null,
     healthy: false,
@@ -174,6 +175,28 @@ describe("status text", () => {
     assert.ok(lines.some((l) => l.startsWith("  managed by  GitOps: the Argo CD Application mathison (seen by")));
     assert.ok(lines.includes("  2026-11-24 11:30 UTC  exported (argocd)  mathison-web:1.2.0  ana@laptop"));
     assert.ok(lines.includes("  2026-11-24 11:00 UTC  ok                 mathison-web:1.2.0  ana@laptop"));
+  });
+  it("a move a run left unfinished is the headline, with the command that finishes it", () => {
+    const moving = { to: "own" as const, url: "postgres://app@db.example.com:5432/m", since: "2026-11-24T11:30:00Z" };
+    const lines = statusLines({ ...status, moving }, new Date("2026-11-24T12:00:00Z"));
+    for (const l of lines) assert.ok(l.length <= 80, l);
+    const head = lines
+      .slice(0, 8)
+      .join(" ")
+      .replace(/ \\\s+/g, " ");
+    assert.match(
+      head,
+      /MOVE NOT FINISHED .*the data goes to your own PostgreSQL \(postgres:\/\/app@db\.example\.com:5432\/m\)/,
+    );
+    assert.match(
+      head,
+      /mathison-install install --namespace ns with --postgres-url postgres:\/\/app@db\.example\.com:5432\/m and its password finishes it/,
+    );
+    const back = statusLines({ ...status, moving: { to: "cluster", since: moving.since } })
+      .slice(0, 8)
+      .join(" ")
+      .replace(/ \\\s+/g, " ");
+    assert.match(back, /the data goes to the cluster's PostgreSQL; .*with --postgres-url "" finishes it/);
   });
   it("a failed verification is in the headline, beside a healthy verdict", () => {
     const lines = statusLines({

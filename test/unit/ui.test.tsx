@@ -33,6 +33,16 @@ async function frameShowing(app: { lastFrame(): string | undefined }, re: RegExp
 }
 
 describe("view model", () => {
+  it("shows the latest step beyond the stages (a move's stop and restore) as it runs and ends", () => {
+    const running = run([plan, { event: "step", step: "restore", status: "running", message: "restoring x.dump" }]);
+    assert.equal(running.step, "… restore: restoring x.dump");
+    const done = run(
+      [{ event: "step", step: "restore", status: "done", message: "database m holds the dump" }],
+      running,
+    );
+    assert.equal(done.step, "✔ restore: database m holds the dump");
+  });
+
   it("follows a stage from pending to done with its resources", () => {
     let v = run([plan]);
     assert.deepEqual(

@@ -69,6 +69,7 @@ export function ProgressApp({ store, url, onInterrupt, action = "install" }: Pro
       <Static items={items}>{item}</Static>
       {view.notice ? <Text color="yellow">‼ {view.notice}</Text> : null}
       {view.backup ? <Text dimColor={!view.backup.startsWith("✖")}>{view.backup}</Text> : null}
+      {view.step ? <Text dimColor={!view.step.startsWith("✖")}>{view.step}</Text> : null}
       {view.stages.map((s, i) =>
         ended.includes(s) ? null : <StagePane key={s.id} stage={s} index={i} total={view.stages.length} now={now} />,
       )}
