@@ -55,6 +55,10 @@ export interface FieldSpec {
 
 const lowercase = (v: string): string => v.toLowerCase();
 
+/** PostgreSQL cuts a longer name to 63 bytes: the database or user would not be the one given. */
+const postgresName = (v: string): string | undefined =>
+  v.length > 0 && Buffer.byteLength(v) <= 63 ? undefined : "1 to 63 bytes (PostgreSQL's limit on a name)";
+
 export const FIELD_KEYS = [
   "namespace",
   "domain",
@@ -72,6 +76,10 @@ export const FIELD_KEYS = [
   "postgresStorage",
   "redisStorage",
   "postgresUrl",
+  "postgresHost",
+  "postgresPort",
+  "postgresDatabase",
+  "postgresUser",
   "postgresSslMode",
   "redisUrl",
   "imageRegistry",
@@ -312,6 +320,53 @@ export const FIELDS: readonly FieldSpec[] = [
     describe: "your own PostgreSQL (postgres://USER@HOST:PORT/DATABASE, no password): none runs in the cluster",
     validate: postgresUrlProblem,
     shown: withoutPassword,
+  },
+  // Your own PostgreSQL by its parts instead of a URL (config/postgres-parts.ts makes the URL of them).
+  {
+    key: "postgresHost",
+    allowed:
+      "a DNS name or an IP address; with `--postgres-database` and `--postgres-user`, instead of `--postgres-url`",
+    shownDefault: "none",
+    flag: "--postgres-host",
+    env: "MATHISON_POSTGRES_HOST",
+    secret: false,
+    default: undefined,
+    describe: "your own PostgreSQL's host, instead of --postgres-url (with --postgres-database, --postgres-user)",
+    validate: (v) =>
+      postgresUrlProblem(`postgres://u@${v.includes(":") ? `[${v}]` : v}/d`) && "a DNS name or an IP address",
+  },
+  {
+    key: "postgresPort",
+    allowed: "1 to 65535, with `--postgres-host`",
+    shownDefault: "`5432`",
+    flag: "--postgres-port",
+    env: "MATHISON_POSTGRES_PORT",
+    secret: false,
+    default: undefined,
+    describe: "your own PostgreSQL's port (with --postgres-host; default 5432)",
+    validate: integerIn(1, 65535),
+  },
+  {
+    key: "postgresDatabase",
+    allowed: "a database name (1 to 63 bytes), with `--postgres-host`",
+    shownDefault: "none",
+    flag: "--postgres-database",
+    env: "MATHISON_POSTGRES_DATABASE",
+    secret: false,
+    default: undefined,
+    describe: "your own PostgreSQL's database (with --postgres-host)",
+    validate: postgresName,
+  },
+  {
+    key: "postgresUser",
+    allowed: "a user name (1 to 63 bytes), with `--postgres-host`",
+    shownDefault: "none",
+    flag: "--postgres-user",
+    env: "MATHISON_POSTGRES_USER",
+    secret: false,
+    default: undefined,
+    describe: "your own PostgreSQL's user (with --postgres-host)",
+    validate: postgresName,
   },
   {
     key: "postgresSslMode",

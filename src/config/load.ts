@@ -1,4 +1,5 @@
 import { fieldSpec, type FieldKey } from "./fields.js";
+import { partsAsUrl } from "./postgres-parts.js";
 import { decideSecrets, recordedAnswers, type Installed } from "./installed.js";
 import { resolveConfig, type ResolveResult } from "./resolve.js";
 import { envSource, flagSource, valuesFileSource, type RawSource, type SourceResult } from "./sources.js";
@@ -48,7 +49,8 @@ export function readGiven(input: Pick<LoadInput, "flags" | "env" | "given">): Gi
 /** The settings the user gave by flag, environment or values file (highest first wins): the wizard does not ask them again. */
 export function suppliedValues(input: Pick<LoadInput, "flags" | "env" | "given">): RawSource {
   const given = readGiven(input);
-  return { ...given.values?.source, ...given.env, ...given.flags.source };
+  const { sources } = partsAsUrl([given.flags.source, given.env, ...(given.values ? [given.values.source] : [])]);
+  return Object.assign({}, ...sources.reverse());
 }
 
 function first(sources: readonly RawSource[], key: FieldKey): { value: string; field: string } | undefined {
@@ -71,6 +73,9 @@ export function loadConfig(input: LoadInput): ResolveResult {
     user.push(given.values.source);
   }
   if (input.prompted) user.push(input.prompted);
+  const byParts = partsAsUrl(user);
+  problems.push(...byParts.problems);
+  user.splice(0, user.length, ...byParts.sources);
   let sources = user;
   let notices: readonly string[] = [];
   if (input.installed) {

@@ -46,6 +46,10 @@ describe("invalid values", () => {
     redisLimits: ["cpu=1=2"],
     postgresUrl: ["db.example.com", "postgres://db.example.com/m", "postgres://u@db.example.com/m?sslmode=require"],
     postgresSslMode: ["verify", "VERIFY-FULL"],
+    postgresHost: ["bad_host", "db.example.com/x"],
+    postgresPort: ["0", "70000", "x"],
+    postgresDatabase: ["d".repeat(64)],
+    postgresUser: ["u".repeat(64)],
     redisUrl: ["cache.example.com:6379", "http://cache.example.com", "redis://cache.example.com/99"],
   };
   for (const spec of FIELDS.filter((f) => !f.secret)) {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { loadConfig } from "../../src/config/load.js";
 import { resolveConfig } from "../../src/config/resolve.js";
 import type { RawSource } from "../../src/config/sources.js";
 import { formatProblem } from "../../src/config/types.js";
@@ -220,5 +221,54 @@ describe("asking your own PostgreSQL", () => {
     assert.equal(seen[1]!.at(-1), "address");
     assert.ok(!seen.flat().some((a) => a.includes("secret-password")), "the password is never in the command");
     assert.match(fake.stdinSeen!.toString(), /^secret-password\n/, "it comes on stdin");
+  });
+});
+
+describe("your own PostgreSQL by its parts", () => {
+  const load = (flags: Record<string, string>, env: Record<string, string> = {}) =>
+    loadConfig({
+      flags: { domain: "chat.example.com", ...flags },
+      env: { MATHISON_POSTGRES_PASSWORD: "pw", ...env },
+      forInstall: true,
+      apiKeyMayComeLater: true,
+    });
+  // The parts' own lines (a refused part leaves no URL: the short password is refused for the cluster's PostgreSQL too).
+  const lines = (r: ReturnType<typeof load>) =>
+    r.ok ? [] : r.problems.map(formatProblem).filter((l) => l.startsWith("--postgres-"));
+
+  it("makes the URL of host, port, database and user (5432 unless given), every part encoded; the URL is what is recorded", () => {
+    const r = load({ "postgres-host": "DB.example.com", "postgres-database": "my db", "postgres-user": "app@corp" });
+    assert.ok(r.ok, lines(r).join("\n"));
+    assert.deepEqual(r.config.externalPostgres, {
+      host: "db.example.com",
+      port: 5432,
+      database: "my db",
+      user: "app@corp",
+      sslMode: "verify-full",
+    });
+    assert.equal(r.chosen.postgresUrl?.value, "postgres://app%40corp@DB.example.com:5432/my%20db");
+    assert.equal(r.chosen.postgresHost?.value, undefined, "the parts are not kept apart");
+    const v6 = load(
+      { "postgres-host": "fd00::5", "postgres-port": "6432" },
+      { MATHISON_POSTGRES_DATABASE: "m", MATHISON_POSTGRES_USER: "u" },
+    );
+    assert.ok(v6.ok, lines(v6).join("\n"));
+    assert.equal(v6.config.externalPostgres?.host, "fd00::5");
+    assert.equal(v6.config.externalPostgres?.port, 6432);
+  });
+
+  it("refuses by name a missing part, a wrong one, and parts beside a URL", () => {
+    assert.deepEqual(lines(load({ "postgres-host": "db.example.com", "postgres-database": "m" })), [
+      "--postgres-user: missing: your own PostgreSQL by its parts needs --postgres-host, --postgres-database, --postgres-user (and --postgres-port unless 5432), or --postgres-url",
+    ]);
+    const port = lines(
+      load({ "postgres-host": "db", "postgres-database": "m", "postgres-user": "u", "postgres-port": "70000" }),
+    );
+    assert.deepEqual(port, ['--postgres-port: "70000" is not allowed: a whole number from 1 to 65535']);
+    const host = lines(load({ "postgres-host": "bad_host", "postgres-database": "m", "postgres-user": "u" }));
+    assert.deepEqual(host, ['--postgres-host: "bad_host" is not allowed: a DNS name or an IP address']);
+    const both = lines(load({ "postgres-host": "db", "postgres-url": "postgres://u@db/m" }));
+    assert.equal(both.length, 1);
+    assert.match(both[0]!, /^--postgres-host: "db" is not allowed: not together with --postgres-url/);
   });
 });

@@ -534,6 +534,11 @@ describe("every setting does something", () => {
   const NOTHING_TO_RENDER: Readonly<Record<string, string>> = {
     llmProvider: "one value is allowed (anthropic), the default",
     dockerConfig: "a file's path: its registries become the pull secret (tested with a file under private registries)",
+    postgresHost: "your own PostgreSQL by its parts: loading makes --postgres-url of them (test/unit/external.test.ts)",
+    postgresPort: "your own PostgreSQL by its parts: loading makes --postgres-url of them (test/unit/external.test.ts)",
+    postgresDatabase:
+      "your own PostgreSQL by its parts: loading makes --postgres-url of them (test/unit/external.test.ts)",
+    postgresUser: "your own PostgreSQL by its parts: loading makes --postgres-url of them (test/unit/external.test.ts)",
   };
   const base = { authSecret: "b".repeat(40), postgresPassword: "q".repeat(20) };
 
