@@ -66,7 +66,9 @@ start_postgres() { # STATE
   local dir
   dir=$(readlink -f "$1/backing")
   set -a; . "$dir/env"; set +a
-  setsid runuser -u postgres -- "$(pg_bin)/postgres" -D "$dir/pg" -k "$dir/run" -p "$PGPORT" -c listen_addresses='' \
+  # As PostgreSQL's image does: the socket (what an exec'd psql uses) trusts, TCP (what web and
+  # worker use) checks the password with scram-sha-256.
+  setsid runuser -u postgres -- "$(pg_bin)/postgres" -D "$dir/pg" -k "$dir/run" -p "$PGPORT" -c listen_addresses=127.0.0.1 \
     >>"$1/logs/postgres.log" 2>&1 < /dev/null &
   echo "postgres $!" >> "$1/pids"
   for _ in $(seq 1 100); do psql -U mathison -d postgres -tAc 'SELECT 1' >/dev/null 2>&1 && return 0; sleep 0.1; done
@@ -96,7 +98,8 @@ start() { # STATE
   # What runs an exec'd `redis-cli` reaches this Redis: the one in a pod talks to its own on 6379.
   printf '#!/bin/sh\nexec /usr/bin/redis-cli -p %s "$@"\n' "$REDIS_PORT" > "$dir/bin/redis-cli"
   chmod 755 "$dir/bin/redis-cli"
-  runuser -u postgres -- "$(pg_bin)/initdb" -D "$dir/pg" -U mathison --auth=trust >"$state/logs/initdb.log" 2>&1 \
+  runuser -u postgres -- "$(pg_bin)/initdb" -D "$dir/pg" -U mathison --auth-local=trust --auth-host=scram-sha-256 \
+    >"$state/logs/initdb.log" 2>&1 \
     || { echo "backing servers: initdb failed: $(tail -n 1 "$state/logs/initdb.log")" >&2; exit 1; }
   start_postgres "$state"
   psql -U mathison -d postgres -qc 'CREATE DATABASE mathison' >/dev/null

@@ -148,6 +148,21 @@ export async function endLeftSessions(d: Database, names: readonly SessionName[]
   return rows.length;
 }
 
+/**
+ * Ends the sessions a killed backup left waiting for input (its exec'd psql goes on in the pod,
+ * connected, idle): they keep a database from being renamed. Only those idle for 10 s: a backup
+ * that runs is in a statement or a transaction, never idle that long. How many there were.
+ */
+export async function endIdleBackups(d: Database, timeoutMs: number): Promise<number> {
+  const rows = await querySql(
+    d,
+    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ${literal(SESSION_NAMES.backup)}
+       AND state = 'idle' AND state_change < now() - interval '10 seconds' AND pid <> pg_backend_pid();`,
+    { session: SESSION_NAMES.restore, db: maintenanceDb(d), timeoutMs },
+  );
+  return rows.length;
+}
+
 /** Another client's session on a database: what names it in a message. */
 export interface ForeignSession {
   readonly pid: string;

@@ -2,6 +2,7 @@ import { createReadStream } from "node:fs";
 import {
   type Database,
   describeSessions,
+  endIdleBackups,
   endLeftSessions,
   ident,
   literal,
@@ -47,6 +48,7 @@ export class RestoreError extends Error {
 export async function clearLeftovers(d: Database, timeoutMs: number): Promise<string[]> {
   // A verify's check session too: one a run left (its exec dropped) would hold the old database open.
   const ended = await endLeftSessions(d, [SESSION, SESSION_NAMES.verify], timeoutMs);
+  const backups = await endIdleBackups(d, timeoutMs);
   const names = [restoringName(d.db), replacedName(d.db)];
   const left = (
     await querySql(
@@ -67,6 +69,7 @@ export async function clearLeftovers(d: Database, timeoutMs: number): Promise<st
     });
   return [
     ...(ended > 0 ? [`ended ${ended} session${ended === 1 ? "" : "s"} an earlier restore left running`] : []),
+    ...(backups > 0 ? [`ended ${backups} idle session${backups === 1 ? "" : "s"} a killed backup left`] : []),
     ...left.map((name) =>
       name === restoringName(d.db)
         ? `dropped ${name}, which an earlier restore left half-done`

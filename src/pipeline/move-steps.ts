@@ -54,7 +54,14 @@ export function moveOf(
 
 /** What the plan says a move does, before anyone confirms it. */
 export function moveNotice(move: Move, state: InstallState, config: InstallConfig): string {
-  const resumed = state.record.moving?.to === move.to ? " (an earlier run started it: this one finishes it)" : "";
+  const pending = state.record.moving;
+  const url = config.externalPostgres ? shownUrl(config.externalPostgres) : undefined;
+  const resumed =
+    pending?.to !== move.to
+      ? ""
+      : pending.url === url
+        ? " (an earlier run started it: this one finishes it)"
+        : ` (an earlier move to ${pending.url} did not finish: if web and worker ran on that database since, its data is newer than the cluster's; finish that move first, with --postgres-url ${pending.url})`;
   const steps = `web and worker stop, the database is dumped into ${move.dir} (kept as a backup; --no-backup does not apply), the dump is restored beside`;
   if (move.to === "own") {
     const pg = config.externalPostgres!;
@@ -88,15 +95,12 @@ export async function databaseMoved(
 ): Promise<{ readonly record: InstallRecord; readonly ok: boolean; readonly refused?: boolean }> {
   const { kube, move } = run;
   const ns = run.state.namespace;
+  const url = run.config.externalPostgres ? shownUrl(run.config.externalPostgres) : undefined;
+  // The same move again (to the same place): its id, so a mark it left is found.
   const moving: PendingMove =
-    started.moving?.to === move.to
+    started.moving?.to === move.to && started.moving.url === url
       ? started.moving
-      : {
-          id: randomUUID(),
-          to: move.to,
-          ...(run.config.externalPostgres ? { url: shownUrl(run.config.externalPostgres) } : {}),
-          since: new Date().toISOString(),
-        };
+      : { id: randomUUID(), to: move.to, ...(url ? { url } : {}), since: new Date().toISOString() };
   const pending: InstallRecord = { ...started, moving };
   let at = "move";
   const step = async (id: string, doing: string, work: () => Promise<string>) => {

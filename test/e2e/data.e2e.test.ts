@@ -185,6 +185,35 @@ describe("backup and restore", { skip }, () => {
     assert.equal(leftovers(), "0 0");
   });
 
+  it("a backup a killed run left waiting in the pod (its psql connected, idle) is ended by the next restore, which swaps", async () => {
+    const file = join(data, "manual.dump");
+    const before = fingerprint();
+    const orphan = db.hold("SELECT 'held';", "mathison-install backup");
+    try {
+      await orphan.ready;
+      // Idle for more than 10 s: a backup that runs never is.
+      await new Promise((r) => setTimeout(r, 11_000));
+      const run = await runInstaller(c, [
+        "restore",
+        file,
+        "--namespace",
+        namespace,
+        "--yes",
+        "--timeout",
+        "20s",
+        "--output",
+        "json",
+      ]);
+      assert.ok([0, 10].includes(run.code), run.stderr);
+      const step = run.events.find((e) => e.event === "step" && e.step === "restore" && e.status === "done");
+      assert.match(step.message, /ended 1 idle session a killed backup left/);
+    } finally {
+      orphan.end();
+    }
+    assert.equal(fingerprint(), before);
+    assert.equal(leftovers(), "0 0");
+  });
+
   it("another client on the database: the restore waits --timeout, names it, and stops with the old data intact (exit 5)", async () => {
     const file = join(data, "manual.dump");
     db.psql(`INSERT INTO ${table} (body) VALUES ('written after the dump')`);
@@ -419,6 +448,12 @@ describe("rotating POSTGRES_PASSWORD", { skip }, () => {
   let namespace: string;
   let db: ReturnType<typeof backingServers>;
   const verifier = () => db.query("SELECT rolpassword FROM pg_authid WHERE rolname = 'mathison'");
+  /** A login over TCP as web and worker make it (the test server checks passwords there), and the stored verifier as a second witness. */
+  const isPassword = (password: string) => {
+    const login = db.logsIn(password);
+    assert.equal(login, scramMatches(verifier(), password), "the login and the stored verifier agree");
+    return login;
+  };
   const secret = async () => {
     const s = await kubectlJson(c, ["-n", namespace, "get", "secret/mathison-secrets"]);
     return Object.fromEntries(
@@ -445,8 +480,8 @@ describe("rotating POSTGRES_PASSWORD", { skip }, () => {
     const now = await secret();
     assert.notEqual(now["POSTGRES_PASSWORD"], old);
     assert.equal(now["POSTGRES_PASSWORD_NEXT"], undefined);
-    assert.ok(scramMatches(verifier(), now["POSTGRES_PASSWORD"]!), "PostgreSQL has the new password");
-    assert.ok(!scramMatches(verifier(), old), "and not the old one");
+    assert.ok(isPassword(now["POSTGRES_PASSWORD"]!), "PostgreSQL has the new password");
+    assert.ok(!isPassword(old), "and not the old one");
     assert.equal(decodeURIComponent(new URL(now["DATABASE_URL"]!).password), now["POSTGRES_PASSWORD"]);
     assert.notEqual(await digest(), before, "web rolls");
     assert.ok(!`${run.stdout}${run.stderr}`.includes(now["POSTGRES_PASSWORD"]!), "never printed");
@@ -520,7 +555,7 @@ spec:
     const left = await secret();
     assert.equal(left["POSTGRES_PASSWORD"], old, "the Secret still has the old one");
     const next = left["POSTGRES_PASSWORD_NEXT"]!;
-    assert.ok(scramMatches(verifier(), next), "PostgreSQL has the new one: the app would be locked out");
+    assert.ok(isPassword(next), "PostgreSQL has the new one: the app would be locked out");
     const repair = await runInstaller(c, installArgs(namespace));
     assert.equal(repair.code, 0, repair.stderr);
     assert.ok(
@@ -531,7 +566,7 @@ spec:
     const after = await secret();
     assert.equal(after["POSTGRES_PASSWORD"], next);
     assert.equal(after["POSTGRES_PASSWORD_NEXT"], undefined);
-    assert.ok(scramMatches(verifier(), next));
+    assert.ok(isPassword(next));
   });
 
   for (const [point, at] of [
@@ -551,7 +586,7 @@ spec:
       assert.equal(repair.code, 0, repair.stderr);
       const after = await secret();
       assert.equal(after["POSTGRES_PASSWORD_NEXT"], undefined, "nothing pending");
-      assert.ok(scramMatches(verifier(), after["POSTGRES_PASSWORD"]!), "PostgreSQL has the Secret's password");
+      assert.ok(isPassword(after["POSTGRES_PASSWORD"]!), "PostgreSQL has the Secret's password");
       assert.equal(decodeURIComponent(new URL(after["DATABASE_URL"]!).password), after["POSTGRES_PASSWORD"]);
     });
   }
@@ -573,8 +608,8 @@ spec:
     assert.notEqual(now["POSTGRES_PASSWORD"], old["POSTGRES_PASSWORD"]);
     assert.equal(now["POSTGRES_PASSWORD_NEXT"], undefined);
     assert.equal(now["AUTH_SECRET"], old["AUTH_SECRET"], "the other secrets are kept");
-    assert.ok(scramMatches(verifier(), now["POSTGRES_PASSWORD"]!), "PostgreSQL has the new password");
-    assert.ok(!scramMatches(verifier(), old["POSTGRES_PASSWORD"]!), "and not the old one");
+    assert.ok(isPassword(now["POSTGRES_PASSWORD"]!), "PostgreSQL has the new password");
+    assert.ok(!isPassword(old["POSTGRES_PASSWORD"]!), "and not the old one");
     assert.equal(decodeURIComponent(new URL(now["DATABASE_URL"]!).password), now["POSTGRES_PASSWORD"]);
     const webAfter = await podsOf("mathison-web");
     assert.ok(webAfter.length > 0 && webAfter.every((p: string) => !webBefore.includes(p)), "every web pod is new");

@@ -126,6 +126,22 @@ export function backingServers(c: TestCluster) {
     })
       .toString()
       .trim();
+  /** Whether `password` logs in as mathison over TCP (scram-sha-256), as web and worker connect; an exec'd psql uses the socket, which trusts. */
+  const logsIn = (password: string) => {
+    try {
+      execFileSync(
+        "psql",
+        ["-X", "-h", "127.0.0.1", "-p", env["PGPORT"]!, "-U", "mathison", "-d", "mathison", "-tAc", "SELECT 1"],
+        {
+          env: { ...process.env, PGPASSWORD: password },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  };
   /** A psql session (application_name e2e-holder, or `as`) that runs `sql` and stays connected until `end`. */
   const hold = (sql: string, as = "e2e-holder") => {
     const child = spawn("psql", ["-X", "-U", "mathison", "-d", "mathison", "-tA"], {
@@ -154,6 +170,7 @@ export function backingServers(c: TestCluster) {
     psql,
     query,
     hold,
+    logsIn,
     redis: (...args: string[]) =>
       execFileSync("redis-cli", ["-p", env["REDIS_PORT"]!, ...args])
         .toString()

@@ -5,7 +5,9 @@ import { resolveConfig } from "../../src/config/resolve.js";
 import type { RawSource } from "../../src/config/sources.js";
 import { formatProblem } from "../../src/config/types.js";
 import { externalDatabaseUrl, parsePostgresUrl, parseRedisUrl } from "../../src/config/external.js";
-import { allObjects, findObject, render } from "../helpers/plan.js";
+import { allObjects, configFrom, findObject, render } from "../helpers/plan.js";
+import { renderPlan } from "../../src/render/render.js";
+import { PARKED_ANNOTATION } from "../../src/render/external.js";
 
 const CA = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----";
 const external = {
@@ -270,5 +272,21 @@ describe("your own PostgreSQL by its parts", () => {
     const both = lines(load({ "postgres-host": "db", "postgres-url": "postgres://u@db/m" }));
     assert.equal(both.length, 1);
     assert.match(both[0]!, /^--postgres-host: "db" is not allowed: not together with --postgres-url/);
+  });
+});
+
+describe("a move's parked PostgreSQL", () => {
+  it("keeps the cluster's PostgreSQL beside your own, at 0 replicas and annotated, its volume template with it", () => {
+    const config = configFrom({ postgresUrl: external.postgresUrl, postgresPassword: "pw" });
+    const plan = renderPlan(config, undefined, { parkedPostgres: true });
+    const sts = findObject(plan, "StatefulSet", "postgres");
+    assert.equal(sts.spec.replicas, 0);
+    assert.match(sts.metadata.annotations?.[PARKED_ANNOTATION] ?? "", /install --postgres-url "" moves it back/);
+    assert.equal(sts.spec.volumeClaimTemplates[0].metadata.name, "data");
+    assert.ok(findObject(plan, "NetworkPolicy", "allow-app-to-postgres"), "its policy kept");
+    assert.equal(plan.stages.find((s) => s.id === "backing")?.title, "PostgreSQL (parked) and Redis");
+    assert.match(secretValue(plan, "DATABASE_URL"), /@db\.example\.com:6432\/mathison_prod/, "the app uses yours");
+    const notParked = renderPlan(config);
+    assert.ok(!allObjects(notParked).some((o) => o.kind === "StatefulSet" && o.metadata.name === "postgres"));
   });
 });
