@@ -71,6 +71,7 @@ export const COMMAND_OPTIONS: Record<Command, Record<string, OptionSpec>> = {
     "backup-dir": { type: "string" },
     rotate: { type: "string" },
     "leave-gitops": { type: "boolean" },
+    "delete-parked-postgres": { type: "boolean" },
     ...NETWORK_OPTIONS,
   },
   export: {

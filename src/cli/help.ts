@@ -165,6 +165,10 @@ const FLAGS: Readonly<Record<string, readonly [string, string]>> = {
     "DIR's path inside that repository (default: found from DIR's enclosing Git work tree, else the root)",
   ],
   "repo-branch": ["--repo-branch NAME", "the branch the controller follows (default main)"],
+  "delete-parked-postgres": [
+    "--delete-parked-postgres",
+    "delete the cluster's PostgreSQL an install keeps parked since its data moved to your own, with its volume (the copy from before the move)",
+  ],
   "leave-gitops": [
     "--leave-gitops",
     "manage an install a GitOps controller applied with the installer again: removes the controller's marks from its objects (remove its Application or Kustomizations first)",

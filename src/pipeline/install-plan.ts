@@ -65,6 +65,8 @@ export interface PlanInput {
   readonly upgrade: boolean;
   /** The data's move this run makes: its dump stands for the backup before the migration. */
   readonly move?: Move | undefined;
+  /** `--delete-parked-postgres`: the parked PostgreSQL and its volume go. */
+  readonly deletesParked?: boolean;
 }
 
 /** A plan shown and not refused: what the apply works from. */
@@ -101,6 +103,11 @@ export async function planRun(input: PlanInput, fe: FrontEnd): Promise<Planned> 
     ...resolved.notices,
     ...keptDataNotices(state, resolved.config),
     ...(input.move ? [moveNotice(input.move, state, resolved.config)] : []),
+    ...(input.deletesParked
+      ? [
+          "--delete-parked-postgres: the cluster's parked PostgreSQL is deleted with its volume, the copy of the data from before the move: gone for good (the data is in your own PostgreSQL)",
+        ]
+      : []),
     ...(input.upgrade && !options.pull ? mutableTagNotices(plan, resolved.config) : []),
     ...(state.pendingPassword
       ? [

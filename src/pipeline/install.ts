@@ -26,7 +26,9 @@ import {
   recordStart,
   verifyAndRecord,
 } from "./install-outcome.js";
-import { databaseMoved, hasParkedPostgres, moveOf } from "./move-steps.js";
+import { databaseMoved, hasParkedPostgres, moveOf, parkedVolumeDeleted } from "./move-steps.js";
+import type { Move } from "./install-steps.js";
+import type { InstallConfig } from "../config/types.js";
 import { DEFAULT_TIMEOUTS_MS } from "../engine/engine.js";
 import { gitopsRefusal, planRun, preflightOnly, reportDryRun, usage } from "./install-plan.js";
 import { ensureNamespace, installedOf, openCluster } from "./session.js";
@@ -59,6 +61,8 @@ export interface PipelineOptions {
   readonly stopAfter?: "preflight";
   /** `--leave-gitops`: the installer manages a namespace a GitOps controller applied again (its marks removed). */
   readonly leaveGitops?: boolean;
+  /** `--delete-parked-postgres`: the cluster's parked PostgreSQL goes, its volume with it. */
+  readonly deleteParkedPostgres?: boolean;
 }
 
 /** The install's words for how it stopped early. */
@@ -97,14 +101,13 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   const startedAt = Date.now();
   const pullToken = options.pull ? new Date().toISOString().replace(/\.\d+Z$/, "Z") : state.record.pullToken;
   const move = moveOf(state, resolved.config, kube.contextName, { ...options, timeoutMs: moveTimeoutMs(options) });
-  const parkedPostgres =
-    resolved.config.externalPostgres !== undefined &&
-    (move?.to === "own" || (state.namespaceExists && (await hasParkedPostgres(reads, options.namespace))));
+  const parked = await parkedPostgresOf(options, resolved.config, move, state.namespaceExists, reads);
+  const parkedPostgres = parked === "kept";
   const rendered = renderPlan(resolved.config, undefined, { pullToken, parkedPostgres });
   const preflight = { kube: reads, rendered, config: resolved.config, state, forceNamespace: options.forceNamespace };
   if (options.stopAfter === "preflight") return preflightOnly(options, preflight, fe, startedAt);
   const { plan, checks, snapshot } = await planRun(
-    { options, kube, reads, state, resolved, preflight, upgrade, move },
+    { options, kube, reads, state, resolved, preflight, upgrade, move, deletesParked: parked === "deleted" },
     fe,
   );
   if (options.dryRun) return reportDryRun(plan, fe);
@@ -122,6 +125,33 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   const done = wholeRunVerdict(applied.done, applied.verified, options.namespace);
   fe.finish(done);
   return EXIT_OF_OUTCOME[done.outcome];
+}
+
+/**
+ * The cluster's PostgreSQL beside your own: kept parked (a move out, or one that is there), or
+ * deleted (`--delete-parked-postgres`, refused by name where there is none to delete).
+ */
+async function parkedPostgresOf(
+  options: PipelineOptions,
+  config: InstallConfig,
+  move: Move | undefined,
+  namespaceExists: boolean,
+  reads: Kube,
+): Promise<"kept" | "deleted" | undefined> {
+  const own = config.externalPostgres !== undefined;
+  const there = own && namespaceExists && move === undefined && (await hasParkedPostgres(reads, options.namespace));
+  if (options.deleteParkedPostgres) {
+    if (!there)
+      throw usage([
+        {
+          field: "--delete-parked-postgres",
+          shownValue: "(given)",
+          allowed: `only where the install's data moved to your own PostgreSQL and the cluster's is kept parked: namespace ${options.namespace} has none`,
+        },
+      ]);
+    return "deleted";
+  }
+  return own && (move?.to === "own" || there) ? "kept" : undefined;
 }
 
 /** A move's steps wait as long as the migration's stage may. */
@@ -173,6 +203,11 @@ async function applyAndRecord(
       await fe.stopReporting();
       return { code: signal.aborted ? ExitCode.interrupted : moved.refused ? ExitCode.preflight : ExitCode.apply };
     }
+  }
+  if (options.deleteParkedPostgres && !(await parkedVolumeDeleted(run, reporter))) {
+    await recordRun(run, started, "apply-failed").catch(() => undefined);
+    await fe.stopReporting();
+    return { code: ExitCode.apply };
   }
   if (!(await vectorEnsured(run, reporter, signal))) {
     await recordRun(run, started, "apply-failed").catch(() => undefined);

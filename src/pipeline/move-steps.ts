@@ -76,6 +76,40 @@ export async function hasParkedPostgres(kube: Kube, namespace: string): Promise<
   return sts?.metadata.labels?.["app.kubernetes.io/part-of"] === "mathison";
 }
 
+/**
+ * `--delete-parked-postgres`: the parked PostgreSQL's volume deleted before the stages (which
+ * prune its StatefulSet and the rest, no longer rendered). Said as a step; a failure stops the run.
+ */
+export async function parkedVolumeDeleted(run: PlannedRun, reporter: Reporter): Promise<boolean> {
+  const ns = run.state.namespace;
+  try {
+    const claims = (
+      await run.kube.list("v1", "PersistentVolumeClaim", ns, { labelSelector: "app.kubernetes.io/name=postgres" })
+    ).items;
+    for (const claim of claims)
+      await run.kube.delete(
+        { apiVersion: "v1", kind: "PersistentVolumeClaim", name: claim.metadata.name, namespace: ns },
+        { propagation: "Background" },
+      );
+    const names = claims.map((c) => c.metadata.name).join(", ") || "none left";
+    reporter.event({
+      event: "step",
+      step: "parked",
+      status: "done",
+      message: `deleted the parked PostgreSQL's volume (${names}); its StatefulSet goes with the stages`,
+    });
+    return true;
+  } catch (err) {
+    failedBeforeStages(
+      run,
+      reporter,
+      "parked",
+      `deleting the parked PostgreSQL's volume failed: ${(err as Error).message}; nothing else was applied: run the same command again`,
+    );
+    return false;
+  }
+}
+
 /** A move that cannot be made here: said before anything stops (the target holds data, its user lacks a right). */
 export class MoveRefusal extends Error {}
 

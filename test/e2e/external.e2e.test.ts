@@ -512,6 +512,32 @@ describe("your own PostgreSQL and Redis", { skip }, () => {
     }
   });
 
+  it("--delete-parked-postgres deletes the parked PostgreSQL and its volume, your own database untouched; where none is parked it is refused by name (exit 2)", async () => {
+    const mv = await movable("e2e-move-drop");
+    try {
+      const env = { MATHISON_POSTGRES_PASSWORD: m.passwords.owner };
+      assert.equal((await runInstaller(c, mv.toOwn, env)).code, 0);
+      const moved = m.admin(mv.target, mv.sum);
+      const dropped = await runInstaller(c, [...mv.toOwn, "--delete-parked-postgres"], env);
+      assert.equal(dropped.code, 0, dropped.stderr);
+      const plan = dropped.events.find((e) => e.event === "plan");
+      assert.ok(plan.notices.some((n: string) => /the cluster's parked PostgreSQL is deleted with its volume/.test(n)));
+      const claims = await kubectlJson(c, ["-n", mv.namespace, "get", "pvc", "-l", "app.kubernetes.io/name=postgres"]);
+      assert.equal(claims.items.filter((p: any) => !p.metadata.deletionTimestamp).length, 0, "its volume deleted");
+      assert.notEqual(
+        (await kubectl(c, ["-n", mv.namespace, "get", "statefulset/postgres"])).code,
+        0,
+        "its StatefulSet deleted",
+      );
+      assert.equal(m.admin(mv.target, mv.sum), moved, "your own database untouched");
+      const again = await runInstaller(c, [...mv.toOwn, "--delete-parked-postgres"], env);
+      assert.equal(again.code, 2);
+      assert.match(again.stderr, /--delete-parked-postgres: .*has none/);
+    } finally {
+      mv.drop();
+    }
+  });
+
   it("refuses a move into a database that holds tables, before anything stops (exit 9, the tables counted)", async () => {
     const mv = await movable("e2e-move-full");
     try {

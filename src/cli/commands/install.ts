@@ -100,6 +100,7 @@ function installRun(args: ParsedArgs, io: CliIO): InstallRun | ExitCodeValue {
     backup: { skip: args.booleans["no-backup"] ?? false, dir: args.strings["backup-dir"] },
     env: io.env,
     leaveGitops: args.booleans["leave-gitops"] ?? false,
+    deleteParkedPostgres: args.booleans["delete-parked-postgres"] ?? false,
   };
   return {
     options,
