@@ -156,57 +156,37 @@ describe("backup and restore", { skip }, () => {
     });
   }
 
+  /** A restore of the manual dump (--timeout 20s) that succeeds: what its restore step said. */
+  const restoredSaying = async () => {
+    const args = ["restore", join(data, "manual.dump"), "--namespace", namespace, "--yes", "--timeout", "20s"];
+    const run = await runInstaller(c, [...args, "--output", "json"]);
+    assert.ok([0, 10].includes(run.code), run.stderr);
+    return run.events.find((e) => e.event === "step" && e.step === "restore" && e.status === "done").message;
+  };
+
   it("a pg_restore a killed run left working in the pod (its session holding locks) is ended by the next restore", async () => {
     // On a real cluster a dropped exec connection does not end the process in the pod; the test
     // cluster's exec ends it, so the orphan is played by a session of the same name holding locks.
-    const file = join(data, "manual.dump");
     const before = fingerprint();
     const orphan = db.hold(
       `BEGIN; LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE; SELECT 'held';`,
       "mathison-install restore",
     );
     await orphan.ready;
-    const run = await runInstaller(c, [
-      "restore",
-      file,
-      "--namespace",
-      namespace,
-      "--yes",
-      "--timeout",
-      "20s",
-      "--output",
-      "json",
-    ]);
-    assert.ok([0, 10].includes(run.code), run.stderr);
-    const step = run.events.find((e) => e.event === "step" && e.step === "restore" && e.status === "done");
-    assert.match(step.message, /ended 1 session an earlier restore left running/);
+    assert.match(await restoredSaying(), /ended 1 session an earlier restore left running/);
     orphan.end();
     assert.equal(fingerprint(), before);
     assert.equal(leftovers(), "0 0");
   });
 
   it("a backup a killed run left waiting in the pod (its psql connected, idle) is ended by the next restore, which swaps", async () => {
-    const file = join(data, "manual.dump");
     const before = fingerprint();
     const orphan = db.hold("SELECT 'held';", "mathison-install backup");
     try {
       await orphan.ready;
       // Idle for more than 10 s: a backup that runs never is.
       await new Promise((r) => setTimeout(r, 11_000));
-      const run = await runInstaller(c, [
-        "restore",
-        file,
-        "--namespace",
-        namespace,
-        "--yes",
-        "--timeout",
-        "20s",
-        "--output",
-        "json",
-      ]);
-      assert.ok([0, 10].includes(run.code), run.stderr);
-      const step = run.events.find((e) => e.event === "step" && e.step === "restore" && e.status === "done");
-      assert.match(step.message, /ended 1 idle session a killed backup left/);
+      assert.match(await restoredSaying(), /ended 1 idle session a killed backup left/);
     } finally {
       orphan.end();
     }

@@ -344,6 +344,8 @@ describe("your own PostgreSQL and Redis", { skip }, () => {
     };
   };
   const postgresStatefulSet = (namespace: string) => kubectlJson(c, ["-n", namespace, "get", "statefulset/postgres"]);
+  const webReplicas = async (namespace: string) =>
+    (await kubectlJson(c, ["-n", namespace, "get", "deployment/mathison-web"])).spec.replicas;
 
   it("moves a running install's data to your own PostgreSQL and back, every row kept (checksums); the cluster's PostgreSQL parked meanwhile", async () => {
     const mv = await movable("e2e-move-out");
@@ -360,7 +362,7 @@ describe("your own PostgreSQL and Redis", { skip }, () => {
       assert.equal(config.data.POSTGRES_DB, mv.target);
       const record = await kubectlJson(c, ["-n", mv.namespace, "get", "configmap/mathison-install"]);
       assert.equal(record.data["moving.yaml"], undefined, "the move is finished");
-      assert.equal((await kubectlJson(c, ["-n", mv.namespace, "get", "deployment/mathison-web"])).spec.replicas, 2);
+      assert.equal(await webReplicas(mv.namespace), 2);
       // The app goes on writing in your own database; the cluster's copy is as it was at the move.
       m.admin(mv.target, `INSERT INTO ${mv.table} (body) VALUES ('written in your own database')`);
       const grown = m.admin(mv.target, mv.sum);
@@ -405,7 +407,7 @@ describe("your own PostgreSQL and Redis", { skip }, () => {
           "no restoring or replaced database left",
         );
         assert.equal((await postgresStatefulSet(mv.namespace)).spec.replicas, 0, "parked");
-        assert.equal((await kubectlJson(c, ["-n", mv.namespace, "get", "deployment/mathison-web"])).spec.replicas, 2);
+        assert.equal(await webReplicas(mv.namespace), 2);
       } finally {
         mv.drop();
       }
@@ -431,7 +433,7 @@ describe("your own PostgreSQL and Redis", { skip }, () => {
         assert.equal(again.code, 0, again.stderr);
         assert.equal(mv.inCluster.query(mv.sum), grown, "every row, the one written in your own database with them");
         assert.equal((await postgresStatefulSet(mv.namespace)).spec.replicas, 1);
-        assert.equal((await kubectlJson(c, ["-n", mv.namespace, "get", "deployment/mathison-web"])).spec.replicas, 2);
+        assert.equal(await webReplicas(mv.namespace), 2);
       } finally {
         mv.drop();
       }
@@ -545,11 +547,7 @@ describe("your own PostgreSQL and Redis", { skip }, () => {
       const refused = await runInstaller(c, mv.toOwn, { MATHISON_POSTGRES_PASSWORD: m.passwords.owner });
       assert.equal(refused.code, 9);
       assert.match(refused.stderr + refused.stdout, /holds 1 tables: a move fills an empty database/);
-      assert.equal(
-        (await kubectlJson(c, ["-n", mv.namespace, "get", "deployment/mathison-web"])).spec.replicas,
-        2,
-        "nothing stopped",
-      );
+      assert.equal(await webReplicas(mv.namespace), 2, "nothing stopped");
       assert.equal((await postgresStatefulSet(mv.namespace)).spec.replicas, 1);
     } finally {
       mv.drop();
