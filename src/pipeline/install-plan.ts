@@ -2,7 +2,7 @@ import type { FieldKey } from "../config/fields.js";
 import type { ChosenValues, ResolveResult } from "../config/resolve.js";
 import { formatProblem, type ConfigProblem, type InstallConfig } from "../config/types.js";
 import { doneOf } from "../engine/events.js";
-import { describeImpact, immutableProblems, isMutableReference } from "../engine/impact.js";
+import { describeImpact, type Impact, immutableProblems, isMutableReference } from "../engine/impact.js";
 import { computePlan, type InstallPlan } from "../engine/plan.js";
 import type { Kube } from "../kube/types.js";
 import { gitopsController } from "../facts/gitops.js";
@@ -115,7 +115,7 @@ export async function planRun(input: PlanInput, fe: FrontEnd): Promise<Planned> 
         ]
       : []),
   ];
-  fe.showPlan(planEvent(plan, kube, state, notices, options.dryRun, snapshot));
+  fe.showPlan(planEvent(plan, kube, state, notices, options.dryRun, snapshot, input.move !== undefined));
   const serverRefusals = plan.changes.filter((c) => c.refused);
   if (serverRefusals.length > 0)
     throw new Stop(
@@ -206,6 +206,7 @@ function planEvent(
   notices: readonly string[],
   dryRun: boolean,
   snapshot?: Snapshot,
+  moving = false,
 ): PlanEvent {
   // An install no run completed is not installed: its plan is a first install's, resumed.
   const installed = lastSuccessfulRun(state.record) ? summarizeRecord(state.record) : undefined;
@@ -225,9 +226,21 @@ function planEvent(
       ...(c.note ? { note: c.note } : {}),
     })),
     // The backup is the run's first step, before anything changes.
-    impact: [...(snapshot ? [{ kind: "backup", message: snapshot.notice }] : []), ...describeImpact(plan.changes)],
+    impact: [
+      ...(snapshot ? [{ kind: "backup", message: snapshot.notice }] : []),
+      ...describeImpact(plan.changes).map((i) => (moving ? duringMove(i) : i)),
+    ],
     notices,
     ...(installed ? { installed } : {}),
+  };
+}
+
+/** A move stops web and worker before the stages: they start again on the new database, no rolling out. */
+function duringMove(impact: Impact): Impact {
+  if (impact.kind !== "rollout" || !impact.object?.startsWith("Deployment/")) return impact;
+  return {
+    ...impact,
+    message: `${impact.object} is stopped for the move and starts again on the database the data moved to`,
   };
 }
 

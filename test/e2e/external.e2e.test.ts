@@ -352,6 +352,12 @@ describe("your own PostgreSQL and Redis", { skip }, () => {
     try {
       const moved = await runInstaller(c, mv.toOwn, { MATHISON_POSTGRES_PASSWORD: m.passwords.owner });
       assert.equal(moved.code, 0, moved.stderr);
+      const plan = moved.events.find((e) => e.event === "plan");
+      assert.ok(
+        plan.notices.some((n: string) => /^moving the data to your own PostgreSQL/.test(n)),
+        "the plan says so",
+      );
+      assert.ok(plan.impact.some((i: any) => /^Deployment\/mathison-web is stopped for the move/.test(i.message)));
       const steps = moved.events.filter((e) => e.event === "step" && e.status === "done").map((e) => e.step);
       assert.deepEqual(steps, ["stop", "restore"], "web and worker stopped, the dump restored");
       assert.equal(m.admin(mv.target, mv.sum), mv.atStart, "every row in your own database");
