@@ -1,9 +1,9 @@
-import { fieldSpec, type FieldKey } from "./fields.js";
+import type { FieldKey } from "./fields.js";
 import { partsAsUrl } from "./postgres-parts.js";
 import { decideSecrets, recordedAnswers, type Installed } from "./installed.js";
 import { resolveConfig, type ResolveResult } from "./resolve.js";
 import { envSource, flagSource, valuesFileSource, type RawSource, type SourceResult } from "./sources.js";
-import type { ConfigProblem, InstallConfig } from "./types.js";
+import type { ConfigProblem } from "./types.js";
 import type { SecretKey } from "./secret-keys.js";
 
 export interface LoadInput {
@@ -101,7 +101,6 @@ export function loadConfig(input: LoadInput): ResolveResult {
     apiKeyMayComeLater: input.apiKeyMayComeLater ?? false,
     companionsMayComeLater: input.beforeRecord ?? false,
   });
-  if (resolved.ok && input.installed) problems.push(...movedProblems(input.installed, resolved.config));
   if (resolved.ok && problems.length === 0) return { ...resolved, notices: [...notices, ...resolved.notices] };
   return { ok: false, problems: [...problems, ...(resolved.ok ? [] : resolved.problems)] };
 }
@@ -113,25 +112,4 @@ function movingPostgres(installed: Installed, url: { value: string } | undefined
   if (was && url.value === "") return "cluster";
   if (!was && url.value !== "") return "own";
   return undefined;
-}
-
-/**
- * PostgreSQL's data moves with the install's plan (pipeline/move-steps.ts); Redis's switch has no
- * such plan yet: an install that runs its own Redis keeps it, and one that uses yours keeps using
- * one. Refused by name, so a re-run never drops the queue Redis holds or prunes its volume.
- */
-function movedProblems(installed: Installed, config: InstallConfig): ConfigProblem[] {
-  const answers = installed.answers;
-  if (!answers) return [];
-  const was = Boolean(answers.redisUrl);
-  if (was === (config.externalRedis !== undefined)) return [];
-  return [
-    {
-      field: fieldSpec("redisUrl").flag,
-      shownValue: was ? '""' : "(given)",
-      allowed: was
-        ? `your own Redis's URL (${answers.redisUrl}): this install uses it; moving its queue into the cluster is not supported yet`
-        : "none on this install: it runs its own Redis in the cluster, with the worker's queue; moving that queue to yours is not supported yet",
-    },
-  ];
 }

@@ -153,7 +153,7 @@ export const EVENT_SCHEMAS = {
   step: object(
     {
       step: string(
-        "restore: stop, restore, redis, migrate, start; install: rotate (the database password changes), leave-gitops (--leave-gitops), extension (pgvector created in your own PostgreSQL), and a move of the data between the cluster's PostgreSQL and your own: postgres (the cluster's starts, moving back), stop, dump (a failed dump), restore, move (found already moved, or refused)",
+        "restore: stop, restore, redis, migrate, start; install: rotate (the database password changes), leave-gitops (--leave-gitops), extension (pgvector created in your own PostgreSQL), and a move of the data between the cluster's PostgreSQL and your own: postgres (the cluster's starts, moving back), stop, dump (a failed dump), restore, move (found already moved, or refused); redis (a switch of Redis: web stopped, its queue drained); parked (--delete-parked-postgres)",
       ),
       status: RUNNING_DONE_FAILED,
       message: string(),

@@ -198,10 +198,11 @@ const REDIS_SCRIPT = [
   'head -c "$5" > "$d/ca.crt"',
   `[ "$6" = address ] || getent hosts "$0" > /dev/null 2>&1 || { echo "${MARK} dns"; exit 0; }`,
   "host=$0; port=$1; db=$2; tls=$3; user=$4",
-  'set -- -h "$host" -p "$port" -n "$db"',
-  'if [ "$tls" = 1 ]; then set -- "$@" --tls; [ -s "$d/ca.crt" ] && set -- "$@" --cacert "$d/ca.crt"; fi',
-  '[ -n "$user" ] && set -- "$@" --user "$user"',
-  'timeout 10 redis-cli "$@" PING 2>&1',
+  // What is left is the command: the options go before it.
+  "shift 6",
+  '[ -n "$user" ] && set -- --user "$user" "$@"',
+  'if [ "$tls" = 1 ]; then if [ -s "$d/ca.crt" ]; then set -- --tls --cacert "$d/ca.crt" "$@"; else set -- --tls "$@"; fi; fi',
+  'timeout 10 redis-cli -h "$host" -p "$port" -n "$db" "$@" 2>&1',
   `echo "${MARK} exit $?"`,
 ].join("\n");
 
@@ -213,6 +214,28 @@ export async function probeRedis(
   target: RedisTarget,
   signal?: AbortSignal,
 ): Promise<RedisFacts> {
+  const r = target.redis;
+  const lines = await redisThrough(kube, ns, pod, target, ["PING"], signal);
+  if (lines.includes(`${MARK} dns`))
+    return { failed: { kind: "dns", said: `the cluster's DNS does not know ${r.host}` } };
+  const { exit, body } = redisAnswer(lines);
+  if (exit === "0" && body.includes("PONG")) return {};
+  const first = body[0] ?? (exit === "124" ? "no answer within 10 s" : `redis-cli exited ${exit ?? "?"}`);
+  return { failed: { kind: exit === "124" ? "timeout" : redisFailure(body.join("\n")), said: first } };
+}
+
+/**
+ * One redis-cli command against your own Redis through the client pod, the password and CA on
+ * stdin (REDISCLI_AUTH in the pod, never argv): its output lines, with the probe's marks.
+ */
+export async function redisThrough(
+  kube: Kube,
+  ns: string,
+  pod: string,
+  target: RedisTarget,
+  command: readonly string[],
+  signal?: AbortSignal,
+): Promise<string[]> {
   const r = target.redis;
   const said = await execScript(
     kube,
@@ -228,18 +251,20 @@ export async function probeRedis(
       r.user ?? "",
       caBytes(target.ca),
       lookup(r.host),
+      ...command,
     ],
     `${target.password}\n${target.ca}`,
     signal,
   );
-  const lines = said.split("\n").filter((l) => l !== "");
-  if (lines.includes(`${MARK} dns`))
-    return { failed: { kind: "dns", said: `the cluster's DNS does not know ${r.host}` } };
-  const exit = lines.map((l) => /^mathison-probe exit (\d+)$/.exec(l)?.[1]).find((x) => x !== undefined);
-  const body = lines.filter((l) => !l.startsWith(MARK));
-  if (exit === "0" && body.includes("PONG")) return {};
-  const first = body[0] ?? (exit === "124" ? "no answer within 10 s" : `redis-cli exited ${exit ?? "?"}`);
-  return { failed: { kind: exit === "124" ? "timeout" : redisFailure(body.join("\n")), said: first } };
+  return said.split("\n").filter((l) => l !== "");
+}
+
+/** The probe's verdict of a command's output: its exit, and what it printed besides the marks. */
+export function redisAnswer(lines: readonly string[]): { readonly exit: string | undefined; readonly body: string[] } {
+  return {
+    exit: lines.map((l) => /^mathison-probe exit (\d+)$/.exec(l)?.[1]).find((x) => x !== undefined),
+    body: lines.filter((l) => !l.startsWith(MARK)),
+  };
 }
 
 export function redisFailure(text: string): ConnectFailure {

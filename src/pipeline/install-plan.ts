@@ -18,6 +18,7 @@ import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
 import { type Move, type Snapshot, type SnapshotOptions, snapshotOf } from "./install-steps.js";
 import { invoked } from "../base/invocation.js";
 import { moveNotice } from "./move-steps.js";
+import { type RedisSwitch, redisSwitchNotice } from "./redis-switch.js";
 
 // An install's plan: its preflight, its dry runs and what they would change, shown with the
 // notices a person needs before saying yes; and the refusals that stop a run with nothing applied.
@@ -67,6 +68,7 @@ export interface PlanInput {
   readonly move?: Move | undefined;
   /** `--delete-parked-postgres`: the parked PostgreSQL and its volume go. */
   readonly deletesParked?: boolean;
+  readonly redisSwitch?: RedisSwitch | undefined;
 }
 
 /** A plan shown and not refused: what the apply works from. */
@@ -103,6 +105,7 @@ export async function planRun(input: PlanInput, fe: FrontEnd): Promise<Planned> 
     ...resolved.notices,
     ...keptDataNotices(state, resolved.config),
     ...(input.move ? [moveNotice(input.move, state, resolved.config)] : []),
+    ...(input.redisSwitch ? [redisSwitchNotice(input.redisSwitch, state)] : []),
     ...(input.deletesParked
       ? [
           "--delete-parked-postgres: the cluster's parked PostgreSQL is deleted with its volume, the copy of the data from before the move: gone for good (the data is in your own PostgreSQL)",
@@ -115,7 +118,8 @@ export async function planRun(input: PlanInput, fe: FrontEnd): Promise<Planned> 
         ]
       : []),
   ];
-  fe.showPlan(planEvent(plan, kube, state, notices, options.dryRun, snapshot, input.move !== undefined));
+  const stopped: Stopped | undefined = input.move ? "move" : input.redisSwitch ? "redis" : undefined;
+  fe.showPlan(planEvent(plan, kube, state, notices, options.dryRun, snapshot, stopped));
   const serverRefusals = plan.changes.filter((c) => c.refused);
   if (serverRefusals.length > 0)
     throw new Stop(
@@ -206,7 +210,7 @@ function planEvent(
   notices: readonly string[],
   dryRun: boolean,
   snapshot?: Snapshot,
-  moving = false,
+  stopped?: Stopped,
 ): PlanEvent {
   // An install no run completed is not installed: its plan is a first install's, resumed.
   const installed = lastSuccessfulRun(state.record) ? summarizeRecord(state.record) : undefined;
@@ -228,19 +232,28 @@ function planEvent(
     // The backup is the run's first step, before anything changes.
     impact: [
       ...(snapshot ? [{ kind: "backup", message: snapshot.notice }] : []),
-      ...describeImpact(plan.changes).map((i) => (moving ? duringMove(i) : i)),
+      ...describeImpact(plan.changes).map((i) => (stopped ? whileStopped(i, stopped) : i)),
     ],
     notices,
     ...(installed ? { installed } : {}),
   };
 }
 
-/** A move stops web and worker before the stages: they start again on the new database, no rolling out. */
-function duringMove(impact: Impact): Impact {
+/** What stops before the stages: web and worker for a move of the data, web while Redis's queue drains. */
+type Stopped = "move" | "redis";
+
+/** Web and worker stopped before the stages start again with them: no rolling out without downtime. */
+function whileStopped(impact: Impact, stopped: Stopped): Impact {
   if (impact.kind !== "rollout" || !impact.object?.startsWith("Deployment/")) return impact;
+  if (stopped === "move")
+    return {
+      ...impact,
+      message: `${impact.object} is stopped for the move and starts again on the database the data moved to`,
+    };
+  if (impact.object !== "Deployment/mathison-web") return impact;
   return {
     ...impact,
-    message: `${impact.object} is stopped for the move and starts again on the database the data moved to`,
+    message: `${impact.object} is stopped while Redis's queue drains, then starts on the other Redis`,
   };
 }
 

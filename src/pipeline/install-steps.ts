@@ -49,6 +49,8 @@ export interface PlannedRun {
   readonly snapshot: Snapshot | undefined;
   /** The data's move between the cluster's PostgreSQL and your own, if this run makes one. */
   readonly move?: Move | undefined;
+  /** A switch of Redis between the cluster's and your own, if this run makes one (pipeline/redis-switch.ts). */
+  readonly redisSwitch?: "own" | "cluster" | undefined;
 }
 
 /**

@@ -26,7 +26,8 @@ import {
   recordStart,
   verifyAndRecord,
 } from "./install-outcome.js";
-import { databaseMoved, hasParkedPostgres, moveOf, parkedVolumeDeleted } from "./move-steps.js";
+import { hasParkedPostgres, moveOf, parkedVolumeDeleted } from "./move-steps.js";
+import { redisDrained, redisSwitchOf } from "./redis-switch.js";
 import type { Move } from "./install-steps.js";
 import type { InstallConfig } from "../config/types.js";
 import { DEFAULT_TIMEOUTS_MS } from "../engine/engine.js";
@@ -101,13 +102,25 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   const startedAt = Date.now();
   const pullToken = options.pull ? new Date().toISOString().replace(/\.\d+Z$/, "Z") : state.record.pullToken;
   const move = moveOf(state, resolved.config, kube.contextName, { ...options, timeoutMs: moveTimeoutMs(options) });
+  const redisSwitch = redisSwitchOf(state, resolved.config);
   const parked = await parkedPostgresOf(options, resolved.config, move, state.namespaceExists, reads);
   const parkedPostgres = parked === "kept";
   const rendered = renderPlan(resolved.config, undefined, { pullToken, parkedPostgres });
   const preflight = { kube: reads, rendered, config: resolved.config, state, forceNamespace: options.forceNamespace };
   if (options.stopAfter === "preflight") return preflightOnly(options, preflight, fe, startedAt);
   const { plan, checks, snapshot } = await planRun(
-    { options, kube, reads, state, resolved, preflight, upgrade, move, deletesParked: parked === "deleted" },
+    {
+      options,
+      kube,
+      reads,
+      state,
+      resolved,
+      preflight,
+      upgrade,
+      move,
+      deletesParked: parked === "deleted",
+      redisSwitch,
+    },
     fe,
   );
   if (options.dryRun) return reportDryRun(plan, fe);
@@ -118,7 +131,19 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   // The time a person took to answer is not the run's.
   const runStartedAt = startedAt + (Date.now() - asked);
   const { config, chosen } = resolved;
-  const run = { kube, state, plan, config, chosen, pullToken, checks, startedAt: runStartedAt, snapshot, move };
+  const run = {
+    kube,
+    state,
+    plan,
+    config,
+    chosen,
+    pullToken,
+    checks,
+    startedAt: runStartedAt,
+    snapshot,
+    move,
+    redisSwitch,
+  };
   const applied = await applyLocked(options, run, fe);
   if (applied.code !== ExitCode.ok || !applied.done || !applied.verified) return applied.code;
   // The run's verdict says both: the install is done, and whether it works end to end.
@@ -195,6 +220,8 @@ async function applyAndRecord(
   const held = new HeldVerdict(reporter, !options.skipVerify && fe.holdsVerdict);
   if (options.leaveGitops && state.gitops) await leaveGitops(run, reporter);
   if (run.move) {
+    // Loaded by a run that moves only: its steps bring the restore's code with them.
+    const { databaseMoved } = await import("./move-run.js");
     const moved = await databaseMoved({ ...run, move: run.move }, started, reporter, signal);
     // The move stays pending in the record until a run ends well.
     started = moved.record;
@@ -203,6 +230,11 @@ async function applyAndRecord(
       await fe.stopReporting();
       return { code: signal.aborted ? ExitCode.interrupted : moved.refused ? ExitCode.preflight : ExitCode.apply };
     }
+  }
+  if (run.redisSwitch && !(await redisDrained(run, run.redisSwitch, moveTimeoutMs(options), reporter, signal))) {
+    await recordRun(run, started, "apply-failed").catch(() => undefined);
+    await fe.stopReporting();
+    return { code: signal.aborted ? ExitCode.interrupted : ExitCode.apply };
   }
   if (options.deleteParkedPostgres && !(await parkedVolumeDeleted(run, reporter))) {
     await recordRun(run, started, "apply-failed").catch(() => undefined);

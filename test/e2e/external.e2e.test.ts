@@ -546,6 +546,59 @@ describe("your own PostgreSQL and Redis", { skip }, () => {
     }
   });
 
+  it("switches a running install to your own Redis once its queue is drained, and back; a queue that does not drain stops the switch, web stopped, nothing switched", async () => {
+    const namespace = ns("e2e-redis-switch");
+    assert.equal((await runInstaller(c, installArgs(namespace, "--tls", "none"))).code, 0);
+    const queue = `bull:e2e-${process.pid}:wait`;
+    const inCluster = backingServers(c);
+    const redisUrl = `rediss://127.0.0.1:${m.redisPort}/0`;
+    const toOwn = installArgs(
+      namespace,
+      "--tls",
+      "none",
+      "--timeout",
+      "5s",
+      "--redis-url",
+      redisUrl,
+      "--redis-ca-file",
+      m.caFile,
+    );
+    const env = { MATHISON_REDIS_PASSWORD: m.passwords.redis };
+    const redisExists = async () => (await kubectl(c, ["-n", namespace, "get", "statefulset/redis"])).code === 0;
+    try {
+      inCluster.redis("RPUSH", queue, "job-1");
+      const stuck = await runInstaller(c, toOwn, env);
+      assert.equal(stuck.code, 4, stuck.stderr);
+      assert.match(stuck.stderr + stuck.stdout, /1 job is still queued \(waiting, active or delayed\)/);
+      assert.equal(await webReplicas(namespace), 0, "web stopped: no new jobs meanwhile");
+      assert.ok(await redisExists(), "nothing switched");
+      // The worker finished the job.
+      inCluster.redis("DEL", queue);
+      const switched = await runInstaller(c, toOwn, env);
+      assert.equal(switched.code, 0, switched.stderr);
+      const said = switched.events.find((e) => e.event === "step" && e.step === "redis" && e.status === "done");
+      assert.match(said?.message ?? "", /no job is queued/);
+      assert.equal(await redisExists(), false, "the cluster's Redis removed");
+      const secret = await kubectlJson(c, ["-n", namespace, "get", "secret/mathison-secrets"]);
+      assert.match(Buffer.from(secret.data.REDIS_URL, "base64").toString(), /^rediss:\/\/:[^@]+@127\.0\.0\.1:/);
+      assert.equal(await webReplicas(namespace), 2);
+
+      m.redisCli("RPUSH", queue, "job-2");
+      const back = installArgs(namespace, "--tls", "none", "--timeout", "5s", "--redis-url", "");
+      const waiting = await runInstaller(c, back);
+      assert.equal(waiting.code, 4, "your own Redis's queue is drained first too");
+      m.redisCli("DEL", queue);
+      const returned = await runInstaller(c, back);
+      assert.equal(returned.code, 0, returned.stderr);
+      assert.ok(await redisExists(), "the cluster's Redis again");
+      const config = await kubectlJson(c, ["-n", namespace, "get", "configmap/mathison-config"]);
+      assert.match(config.data.REDIS_URL, /^redis:\/\/redis\./);
+    } finally {
+      inCluster.redis("DEL", queue);
+      m.redisCli("DEL", queue);
+    }
+  });
+
   it("refuses a move into a database that holds tables, before anything stops (exit 9, the tables counted)", async () => {
     const mv = await movable("e2e-move-full");
     try {
@@ -580,9 +633,6 @@ describe("your own PostgreSQL and Redis", { skip }, () => {
     const rotate = await runInstaller(c, installArgs(namespace, "--rotate", "POSTGRES_PASSWORD"), passwords());
     assert.equal(rotate.code, 2);
     assert.match(rotate.stderr, /--rotate: "POSTGRES_PASSWORD" is not allowed: .*changed where it runs/);
-    const back = await runInstaller(c, installArgs(namespace, "--redis-url", ""));
-    assert.equal(back.code, 2);
-    assert.match(back.stderr, /--redis-url: .*moving its queue into the cluster is not supported yet/);
     const gone = await runInstaller(c, [
       "uninstall",
       "--non-interactive",

@@ -216,6 +216,15 @@ export function managedServers(c: TestCluster) {
     caFile: env["EXT_CA"]!,
     /** SQL as the server's admin (over its socket), in `db`; the output, tuples only. */
     admin,
+    /** redis-cli against the "managed" Redis (TLS, its password from the environment): the output. */
+    redisCli: (...args: string[]) =>
+      execFileSync(
+        "redis-cli",
+        ["-h", "127.0.0.1", "-p", env["EXT_REDIS_PORT"]!, "--tls", "--cacert", env["EXT_CA"]!, ...args],
+        { env: { ...process.env, REDISCLI_AUTH: env["EXT_REDIS_PASSWORD"]! } },
+      )
+        .toString()
+        .trim(),
     /** An admin's psql connected to `db` (application_name e2e-holder) until `end`: another client in the way. */
     connect: (db: string) => {
       const child = spawn(

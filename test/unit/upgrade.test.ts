@@ -202,7 +202,7 @@ describe("your own PostgreSQL on a re-run", () => {
     assert.match(formatProblem(rotated.problems[0]!), /^--rotate: .*changed where it runs \(its console/);
   });
 
-  it("moves PostgreSQL's data either way (the install's plan carries it); Redis's switch is refused by name", () => {
+  it("moves PostgreSQL's data either way (the install's plan carries it), and switches Redis", () => {
     const toOwn = ok(load({ "postgres-url": "postgres://app@db.example.com/m" }, { MATHISON_POSTGRES_PASSWORD: "x" }));
     assert.equal(toOwn.config.externalPostgres?.host, "db.example.com");
     assert.equal(toOwn.config.secrets.postgresPassword, "x", "your own database's password, not the cluster's");
@@ -222,9 +222,8 @@ describe("your own PostgreSQL on a re-run", () => {
       PG,
       "the installed password, set in the cluster's PostgreSQL",
     );
-    const redis = load({ "redis-url": "redis://cache.example.com:6379/0" }, {});
-    assert.ok(!redis.ok);
-    assert.match(formatProblem(redis.problems[0]!), /^--redis-url: .*moving that queue to yours is not supported yet/);
+    const redis = ok(load({ "redis-url": "redis://cache.example.com:6379/0" }, {}));
+    assert.equal(redis.config.externalRedis?.host, "cache.example.com", "Redis switches too (its queue drained first)");
   });
 });
 
