@@ -1,7 +1,7 @@
 /*
- * The install's steps before its stages: the backup of the database before a migration, and
- * the change of the database password a rotation makes inside PostgreSQL first, and pgvector in
- * your own PostgreSQL before the migration needs it.
+ * The install's steps before its stages: the backup of the database before a migration, the
+ * change of the database password a rotation makes inside PostgreSQL first, pgvector in your own
+ * PostgreSQL before the migration needs it, and --leave-gitops.
  */
 import type { ChosenValues } from "../config/resolve.js";
 import type { InstallConfig } from "../config/types.js";
@@ -19,6 +19,8 @@ import { backupFirst } from "./backup.js";
 import { clientPodName, withClientPod } from "../engine/client-pod.js";
 import { psqlThrough } from "../engine/external-probe.js";
 import { databaseClientPod } from "../render/client-pod.js";
+import { releaseFromGitops } from "../engine/gitops-release.js";
+import { gitopsController } from "../facts/gitops.js";
 import type { PendingMove } from "../record/install-record.js";
 
 /** What the backup before a migration is told by the command: `--no-backup`, `--backup-dir`, and where XDG_DATA_HOME comes from. */
@@ -213,5 +215,19 @@ export function failedBeforeStages(
     applied: 0,
     total: 0,
     message,
+  });
+}
+
+/** `--leave-gitops`: the controller's marks removed from every object the install renders. */
+export async function leaveGitops(run: PlannedRun, reporter: Reporter): Promise<void> {
+  const released = await releaseFromGitops(
+    run.kube,
+    run.plan.rendered.stages.flatMap((st) => st.objects),
+  );
+  reporter.event({
+    event: "step",
+    step: "leave-gitops",
+    status: "done",
+    message: `left GitOps: the ${gitopsController(run.state.gitops!).name}'s marks removed from ${released} objects; the installer manages them from now on`,
   });
 }

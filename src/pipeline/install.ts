@@ -5,9 +5,7 @@ import { applyPlan, type EngineOptions } from "../engine/engine.js";
 import type { Reporter } from "../engine/events.js";
 import { EXIT_OF_OUTCOME } from "../engine/outcomes.js";
 import type { ConnectOptions } from "../kube/client.js";
-import { releaseFromGitops } from "../engine/gitops-release.js";
 import type { Kube } from "../kube/types.js";
-import { gitopsController } from "../facts/gitops.js";
 import { lastSuccessfulRun } from "../record/install-record.js";
 import { authUrl } from "../render/customise.js";
 import { renderPlan } from "../render/render.js";
@@ -17,7 +15,14 @@ import { wholeRunVerdict } from "./verify.js";
 import type { NetworkOptions } from "../checks/verify/index.js";
 import { ExitCode, type ExitCodeValue } from "../base/exit-codes.js";
 import { discoverClusterFacts } from "./cluster-facts.js";
-import { type PlannedRun, passwordRotated, rotatesPassword, snapshotTaken, vectorEnsured } from "./install-steps.js";
+import {
+  leaveGitops,
+  type PlannedRun,
+  passwordRotated,
+  rotatesPassword,
+  snapshotTaken,
+  vectorEnsured,
+} from "./install-steps.js";
 import {
   type Applied,
   HeldVerdict,
@@ -27,7 +32,8 @@ import {
   verifyAndRecord,
 } from "./install-outcome.js";
 import { hasParkedPostgres, moveOf, parkedVolumeDeleted } from "./move-steps.js";
-import { redisDrained, redisSwitchOf } from "./redis-switch.js";
+import { redisDrained, redisSwitchOf, redisSwitchPending } from "./redis-switch.js";
+import type { InstallRecord } from "../record/install-record.js";
 import type { Move } from "./install-steps.js";
 import type { InstallConfig } from "../config/types.js";
 import { DEFAULT_TIMEOUTS_MS } from "../engine/engine.js";
@@ -215,36 +221,14 @@ async function applyAndRecord(
     return { code: signal.aborted ? ExitCode.interrupted : ExitCode.backupFailed };
   }
   if (run.snapshot?.dir) pruneSnapshots(run.snapshot.dir);
-  let started = await recordStart(run, lock, reporter);
+  const before = await stepsBeforeStages(options, run, await recordStart(run, lock, reporter), reporter, signal);
+  const started = before.started;
   // The verdict waits: a failure's for its support bundle, a success's (when a front end holds it) for verification.
   const held = new HeldVerdict(reporter, !options.skipVerify && fe.holdsVerdict);
-  if (options.leaveGitops && state.gitops) await leaveGitops(run, reporter);
-  if (run.move) {
-    // Loaded by a run that moves only: its steps bring the restore's code with them.
-    const { databaseMoved } = await import("./move-run.js");
-    const moved = await databaseMoved({ ...run, move: run.move }, started, reporter, signal);
-    // The move stays pending in the record until a run ends well.
-    started = moved.record;
-    if (!moved.ok) {
-      await recordRun(run, started, moved.refused ? "preflight-failed" : "apply-failed").catch(() => undefined);
-      await fe.stopReporting();
-      return { code: signal.aborted ? ExitCode.interrupted : moved.refused ? ExitCode.preflight : ExitCode.apply };
-    }
-  }
-  if (run.redisSwitch && !(await redisDrained(run, run.redisSwitch, moveTimeoutMs(options), reporter, signal))) {
-    await recordRun(run, started, "apply-failed").catch(() => undefined);
+  if (before.failed) {
+    await recordRun(run, started, before.failed.outcome).catch(() => undefined);
     await fe.stopReporting();
-    return { code: signal.aborted ? ExitCode.interrupted : ExitCode.apply };
-  }
-  if (options.deleteParkedPostgres && !(await parkedVolumeDeleted(run, reporter))) {
-    await recordRun(run, started, "apply-failed").catch(() => undefined);
-    await fe.stopReporting();
-    return { code: ExitCode.apply };
-  }
-  if (!(await vectorEnsured(run, reporter, signal))) {
-    await recordRun(run, started, "apply-failed").catch(() => undefined);
-    await fe.stopReporting();
-    return { code: signal.aborted ? ExitCode.interrupted : ExitCode.apply };
+    return { code: before.failed.code };
   }
   const rotating = rotatesPassword(run);
   const planned = rotating ? await passwordRotated(run, reporter) : plan;
@@ -268,16 +252,42 @@ async function applyAndRecord(
   return { code: EXIT_OF_OUTCOME[result.outcome], ...(held.succeeded ? { done: held.succeeded } : {}) };
 }
 
-/** `--leave-gitops`: the controller's marks removed from every object the install renders. */
-async function leaveGitops(run: PlannedRun, reporter: Reporter): Promise<void> {
-  const released = await releaseFromGitops(
-    run.kube,
-    run.plan.rendered.stages.flatMap((st) => st.objects),
-  );
-  reporter.event({
-    event: "step",
-    step: "leave-gitops",
-    status: "done",
-    message: `left GitOps: the ${gitopsController(run.state.gitops!).name}'s marks removed from ${released} objects; the installer manages them from now on`,
+/** What ran before the stages: the record as it is now, and how the run ends when a step failed. */
+interface BeforeStages {
+  readonly started: InstallRecord;
+  readonly failed?: { readonly outcome: "apply-failed" | "preflight-failed"; readonly code: ExitCodeValue };
+}
+
+/**
+ * The steps before the stages, in order: --leave-gitops, the data's move, Redis's switch,
+ * --delete-parked-postgres, pgvector in your own PostgreSQL. A move or switch stays pending in
+ * the record until a run ends well.
+ */
+async function stepsBeforeStages(
+  options: PipelineOptions,
+  run: PlannedRun,
+  started: InstallRecord,
+  reporter: Reporter,
+  signal: AbortSignal,
+): Promise<BeforeStages> {
+  const failed = (code: ExitCodeValue, outcome: "apply-failed" | "preflight-failed" = "apply-failed") => ({
+    started,
+    failed: { outcome, code: signal.aborted ? ExitCode.interrupted : code },
   });
+  if (options.leaveGitops && run.state.gitops) await leaveGitops(run, reporter);
+  if (run.move) {
+    // Loaded by a run that moves only: its steps bring the restore's code with them.
+    const { databaseMoved } = await import("./move-run.js");
+    const moved = await databaseMoved({ ...run, move: run.move }, started, reporter, signal);
+    started = moved.record;
+    if (!moved.ok) return moved.refused ? failed(ExitCode.preflight, "preflight-failed") : failed(ExitCode.apply);
+  }
+  if (run.redisSwitch) {
+    started = await redisSwitchPending(run, run.redisSwitch, started);
+    if (!(await redisDrained(run, run.redisSwitch, moveTimeoutMs(options), reporter, signal)))
+      return failed(ExitCode.apply);
+  }
+  if (options.deleteParkedPostgres && !(await parkedVolumeDeleted(run, reporter))) return failed(ExitCode.apply);
+  if (!(await vectorEnsured(run, reporter, signal))) return failed(ExitCode.apply);
+  return { started };
 }

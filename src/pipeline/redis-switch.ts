@@ -14,8 +14,8 @@ import { podOf } from "../engine/database.js";
 import { waitUntil } from "../engine/wait-until.js";
 import type { Kube } from "../kube/types.js";
 import { installedConfig } from "../record/installed-config.js";
-import { lastSuccessfulRun } from "../record/install-record.js";
-import type { InstallState } from "../record/store.js";
+import { type InstallRecord, lastSuccessfulRun } from "../record/install-record.js";
+import { type InstallState, writeRecord } from "../record/store.js";
 import { databaseClientPod } from "../render/client-pod.js";
 import { invoked } from "../base/invocation.js";
 import { failedBeforeStages, type PlannedRun } from "./install-steps.js";
@@ -36,6 +36,23 @@ export function redisSwitchNotice(to: RedisSwitch, state: InstallState): string 
   const where = to === "own" ? "your own Redis" : "the cluster's Redis";
   const from = to === "own" ? "the cluster's Redis" : `your own Redis (${state.record.answers?.redisUrl})`;
   return `switching to ${where}: Redis holds BullMQ's queue, which cannot be copied between servers, so web stops and the switch waits until no job is waiting, active or delayed in ${from} (the worker finishes them), then web and worker start on ${where}; records of finished jobs stay behind${to === "own" ? ", and the cluster's Redis is removed (its volume kept)" : ""}`;
+}
+
+/** The switch written in the record before web stops: `status` names it until a run ends well. */
+export async function redisSwitchPending(
+  run: PlannedRun,
+  to: RedisSwitch,
+  started: InstallRecord,
+): Promise<InstallRecord> {
+  const redis = run.config.externalRedis;
+  const url = redis ? `${redis.tls ? "rediss" : "redis"}://${redis.host}:${redis.port}/${redis.db}` : undefined;
+  const pending = started.switchingRedis?.to === to ? started.switchingRedis : undefined;
+  const record: InstallRecord = {
+    ...started,
+    switchingRedis: pending ?? { to, ...(url ? { url } : {}), since: new Date().toISOString() },
+  };
+  await writeRecord(run.kube, run.state.namespace, record);
+  return record;
 }
 
 /**

@@ -44,6 +44,8 @@ export interface InstallStatus {
   readonly restoring: { readonly file: string; readonly since: string } | null;
   /** A move of the data between the cluster's PostgreSQL and your own a run left unfinished: where to, since when. */
   readonly moving: { readonly to: "own" | "cluster"; readonly url?: string; readonly since: string } | null;
+  /** A switch of Redis a run left unfinished (web stopped while the queue drains): where to, since when. */
+  readonly switchingRedis: { readonly to: "own" | "cluster"; readonly url?: string; readonly since: string } | null;
   /** A POSTGRES_PASSWORD rotation a run left unfinished (the Secret holds POSTGRES_PASSWORD_NEXT). */
   readonly rotating: boolean;
   /** The GitOps controller that applies it, as the marks on its objects show: which one, seen by what. */
@@ -152,12 +154,14 @@ export async function readStatus(kube: Kube, namespace: string): Promise<Install
           since: state.record.moving.since,
         }
       : null,
+    switchingRedis: state.record.switchingRedis ?? null,
     rotating: state.pendingPassword !== undefined,
     gitops: state.gitops ?? null,
     healthy:
       lastOk !== undefined &&
       !state.record.restoring &&
       !state.record.moving &&
+      !state.record.switchingRedis &&
       state.pendingPassword === undefined &&
       workloads.every((w) => w.state === "Ready") &&
       migration?.state !== "failed",

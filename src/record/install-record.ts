@@ -55,6 +55,14 @@ export interface InstallRecord {
   readonly restoring?: PendingRestore;
   /** A move of the database between the cluster and your own PostgreSQL under way: the next run finishes it. */
   readonly moving?: PendingMove;
+  /** A switch of Redis under way (web stopped while the queue drains): the next run finishes it. */
+  readonly switchingRedis?: PendingRedisSwitch;
+}
+
+export interface PendingRedisSwitch {
+  readonly to: "own" | "cluster";
+  readonly url?: string;
+  readonly since: string;
 }
 
 /**
@@ -118,6 +126,7 @@ export function decodeRecord(configMap: KubeObject | undefined): InstallRecord {
   const verification = yamlField<Verification | undefined>(data["verification.yaml"], undefined);
   const restoring = yamlField<PendingRestore | undefined>(data["restoring.yaml"], undefined);
   const moving = yamlField<PendingMove | undefined>(data["moving.yaml"], undefined);
+  const switching = yamlField<PendingRedisSwitch | undefined>(data["switching-redis.yaml"], undefined);
   return {
     ...(answers
       ? {
@@ -134,6 +143,9 @@ export function decodeRecord(configMap: KubeObject | undefined): InstallRecord {
     ...(verification && typeof verification === "object" ? { verification } : {}),
     ...(restoring && typeof restoring === "object" && restoring.replicas ? { restoring } : {}),
     ...(moving && typeof moving === "object" && typeof moving.id === "string" ? { moving } : {}),
+    ...(switching && typeof switching === "object" && typeof switching.to === "string"
+      ? { switchingRedis: switching }
+      : {}),
     inventory: Array.isArray(inventory) ? inventory.map(String) : [],
     history: Array.isArray(history) ? history : [],
   };
@@ -153,6 +165,7 @@ export function encodeRecord(record: InstallRecord, namespace: string): KubeObje
   if (record.verification) data["verification.yaml"] = stringifyYaml(record.verification);
   if (record.restoring) data["restoring.yaml"] = stringifyYaml(record.restoring);
   if (record.moving) data["moving.yaml"] = stringifyYaml(record.moving);
+  if (record.switchingRedis) data["switching-redis.yaml"] = stringifyYaml(record.switchingRedis);
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
@@ -214,7 +227,14 @@ export function nextRecord(previous: InstallRecord, run: RunEntry, success?: Suc
   if (!success) return { ...previous, history };
   // A new version of the install was not verified yet: the last verification was of the old one.
   // Its apply set web's and worker's replicas: a restore it interrupted is finished, and so is a move.
-  const { pullToken: _dropped, verification: _old, restoring: _scaledBack, moving: _moved, ...rest } = previous;
+  const {
+    pullToken: _dropped,
+    verification: _old,
+    restoring: _scaledBack,
+    moving: _moved,
+    switchingRedis: _switched,
+    ...rest
+  } = previous;
   return {
     ...rest,
     answers: success.answers,

@@ -52,6 +52,17 @@ function headline(s: InstallStatus): string {
       `unless a run still holds the lock, ${invoked()} install --namespace ${s.namespace} with ${finish} finishes it`
     );
   }
+  if (s.switchingRedis) {
+    const r = s.switchingRedis;
+    const [where, finish] =
+      r.to === "own"
+        ? [`your own Redis (${r.url})`, `--redis-url ${r.url} and its password`]
+        : ["the cluster's Redis", '--redis-url ""'];
+    return (
+      `REDIS SWITCH NOT FINISHED (started ${shortTime(r.since)}): to ${where}; web is stopped while the queue drains; ` +
+      `unless a run still holds the lock, ${invoked()} install --namespace ${s.namespace} with ${finish} finishes it, without it starts web again`
+    );
+  }
   if (s.rotating) {
     return (
       "POSTGRES_PASSWORD ROTATION NOT FINISHED (the Secret holds POSTGRES_PASSWORD_NEXT): web and worker may not reach the database; " +

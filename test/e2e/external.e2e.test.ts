@@ -572,6 +572,9 @@ describe("your own PostgreSQL and Redis", { skip }, () => {
       assert.match(stuck.stderr + stuck.stdout, /1 job is still queued \(waiting, active or delayed\)/);
       assert.equal(await webReplicas(namespace), 0, "web stopped: no new jobs meanwhile");
       assert.ok(await redisExists(), "nothing switched");
+      const status = await runInstaller(c, ["status", "--namespace", namespace]);
+      assert.equal(status.code, 7, "not healthy with web stopped");
+      assert.match(status.stdout, /REDIS\s+SWITCH\s+NOT\s+FINISHED/);
       // The worker finished the job.
       inCluster.redis("DEL", queue);
       const switched = await runInstaller(c, toOwn, env);

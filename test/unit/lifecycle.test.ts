@@ -142,6 +142,7 @@ describe("status text", () => {
     lock: null,
     restoring: null,
     moving: null,
+    switchingRedis: null,
     rotating: false,
     gitops: null,
     healthy: false,
@@ -197,6 +198,23 @@ describe("status text", () => {
       .join(" ")
       .replace(/ \\\s+/g, " ");
     assert.match(back, /the data goes to the cluster's PostgreSQL; .*with --postgres-url "" finishes it/);
+  });
+  it("a switch of Redis a run left unfinished is the headline: web stopped, and the commands that finish it or go back", () => {
+    const switching = { to: "own" as const, url: "rediss://cache.example.com:6380/0", since: "2026-11-24T11:30:00Z" };
+    const lines = statusLines({ ...status, switchingRedis: switching }, new Date("2026-11-24T12:00:00Z"));
+    for (const l of lines) assert.ok(l.length <= 80, l);
+    const head = lines
+      .slice(0, 8)
+      .join(" ")
+      .replace(/ \\\s+/g, " ");
+    assert.match(
+      head,
+      /REDIS SWITCH NOT FINISHED .*to your own Redis \(rediss:\/\/cache\.example\.com:6380\/0\); web is stopped/,
+    );
+    assert.match(
+      head,
+      /install --namespace ns with --redis-url rediss:\/\/cache\.example\.com:6380\/0 and its password finishes it, without it starts web again/,
+    );
   });
   it("a failed verification is in the headline, beside a healthy verdict", () => {
     const lines = statusLines({
