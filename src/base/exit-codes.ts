@@ -7,7 +7,7 @@ export const ExitCode = {
   usage: 2,
   /** The cluster could not be reached or refused our credentials. */
   clusterAccess: 3,
-  /** The API server rejected an object. */
+  /** The API server rejected an object, or a step before the stages failed. */
   apply: 4,
   /** A resource failed or did not become ready in time. */
   wait: 5,
@@ -44,7 +44,11 @@ export const EXIT_CODE_MEANINGS: Readonly<Record<ExitCodeValue, { readonly short
       meaning:
         "the cluster could not be reached or refused the credentials (also: the connection was lost during a wait and not back within 60 s)",
     },
-    4: { short: "rejected by the API server", meaning: "the API server rejected an object" },
+    4: {
+      short: "a change was not applied",
+      meaning:
+        "the API server rejected an object, or a step before the stages failed (a move of the data, a switch of Redis, pgvector, a password rotation): the step says why",
+    },
     5: {
       short: "not ready / failed / timed out",
       meaning: "a resource failed or did not become ready in time",

@@ -52,7 +52,7 @@ export const OUTCOME_WORDS: Readonly<Record<RunOutcome, string>> = {
   ok: "done",
   "verify-failed": "installed, but verification failed",
   cancelled: "cancelled at the confirmation",
-  "apply-failed": "the API server refused an object",
+  "apply-failed": "a change was not applied (see above why)",
   "wait-failed": "a resource failed",
   timeout: "a stage did not become ready in time",
   interrupted: "interrupted",
