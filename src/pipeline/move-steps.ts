@@ -3,6 +3,7 @@
  * before it starts one: whether this run makes one, what its plan says, whether a parked
  * PostgreSQL is there. The move's steps are in move-run.ts, loaded only by a run that moves.
  */
+import { describePostgres } from "../config/external.js";
 import type { InstallConfig } from "../config/types.js";
 import { snapshotDir } from "../engine/backup-files.js";
 import type { Reporter } from "../engine/events.js";
@@ -86,5 +87,5 @@ export async function parkedVolumeDeleted(run: PlannedRun, reporter: Reporter): 
 }
 
 export function shownUrl(pg: NonNullable<InstallConfig["externalPostgres"]>): string {
-  return `postgres://${pg.user}@${pg.host}:${pg.port}/${pg.database}`;
+  return `postgres://${describePostgres(pg)}`;
 }

@@ -6,6 +6,7 @@
  * no job is waiting, active or delayed in the Redis in use, then the stages start web and worker
  * on the other one. Records of finished jobs stay behind in the old Redis.
  */
+import { describeRedis } from "../config/external.js";
 import type { InstallConfig } from "../config/types.js";
 import { withClientPod, clientPodName } from "../engine/client-pod.js";
 import type { Reporter } from "../engine/events.js";
@@ -45,7 +46,7 @@ export async function redisSwitchPending(
   started: InstallRecord,
 ): Promise<InstallRecord> {
   const redis = run.config.externalRedis;
-  const url = redis ? `${redis.tls ? "rediss" : "redis"}://${redis.host}:${redis.port}/${redis.db}` : undefined;
+  const url = redis ? describeRedis(redis) : undefined;
   const pending = started.switchingRedis?.to === to ? started.switchingRedis : undefined;
   const record: InstallRecord = {
     ...started,

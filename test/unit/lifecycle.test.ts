@@ -177,14 +177,18 @@ describe("status text", () => {
     assert.ok(lines.includes("  2026-11-24 11:30 UTC  exported (argocd)  mathison-web:1.2.0  ana@laptop"));
     assert.ok(lines.includes("  2026-11-24 11:00 UTC  ok                 mathison-web:1.2.0  ana@laptop"));
   });
-  it("a move a run left unfinished is the headline, with the command that finishes it", () => {
-    const moving = { to: "own" as const, url: "postgres://app@db.example.com:5432/m", since: "2026-11-24T11:30:00Z" };
-    const lines = statusLines({ ...status, moving }, new Date("2026-11-24T12:00:00Z"));
+  /** The headline as one line (a command wrapped with ` \\` joined back), each line checked to fit 80 columns. */
+  const headlineOf = (s: InstallStatus) => {
+    const lines = statusLines(s, new Date("2026-11-24T12:00:00Z"));
     for (const l of lines) assert.ok(l.length <= 80, l);
-    const head = lines
+    return lines
       .slice(0, 8)
       .join(" ")
       .replace(/ \\\s+/g, " ");
+  };
+  it("a move a run left unfinished is the headline, with the command that finishes it", () => {
+    const moving = { to: "own" as const, url: "postgres://app@db.example.com:5432/m", since: "2026-11-24T11:30:00Z" };
+    const head = headlineOf({ ...status, moving });
     assert.match(
       head,
       /MOVE NOT FINISHED .*the data goes to your own PostgreSQL \(postgres:\/\/app@db\.example\.com:5432\/m\)/,
@@ -193,20 +197,12 @@ describe("status text", () => {
       head,
       /mathison-install install --namespace ns with --postgres-url postgres:\/\/app@db\.example\.com:5432\/m and its password finishes it/,
     );
-    const back = statusLines({ ...status, moving: { to: "cluster", since: moving.since } })
-      .slice(0, 8)
-      .join(" ")
-      .replace(/ \\\s+/g, " ");
+    const back = headlineOf({ ...status, moving: { to: "cluster", since: moving.since } });
     assert.match(back, /the data goes to the cluster's PostgreSQL; .*with --postgres-url "" finishes it/);
   });
   it("a switch of Redis a run left unfinished is the headline: web stopped, and the commands that finish it or go back", () => {
     const switching = { to: "own" as const, url: "rediss://cache.example.com:6380/0", since: "2026-11-24T11:30:00Z" };
-    const lines = statusLines({ ...status, switchingRedis: switching }, new Date("2026-11-24T12:00:00Z"));
-    for (const l of lines) assert.ok(l.length <= 80, l);
-    const head = lines
-      .slice(0, 8)
-      .join(" ")
-      .replace(/ \\\s+/g, " ");
+    const head = headlineOf({ ...status, switchingRedis: switching });
     assert.match(
       head,
       /REDIS SWITCH NOT FINISHED .*to your own Redis \(rediss:\/\/cache\.example\.com:6380\/0\); web is stopped/,
