@@ -76,7 +76,10 @@ function validUtf8(b: Buffer): boolean {
  * of it is buffered.
  */
 export class FrameDecoder {
-  private buffered: Buffer = Buffer.alloc(0);
+  // The bytes received and not yet decoded, as they came: a frame that spans chunks is copied
+  // once, when it is whole, never the whole backlog at each chunk.
+  private chunks: Buffer[] = [];
+  private bufferedBytes = 0;
   private fragments: Buffer[] = [];
   private fragmentBytes = 0;
   private fragmentOpcode = 0;
@@ -85,8 +88,9 @@ export class FrameDecoder {
 
   /** Hands `take` each event the bytes so far complete (no array per chunk: a dump arrives in thousands). */
   push(chunk: Buffer, take: (event: WsEvent) => boolean | undefined): void {
-    // Most chunks start a frame: no copy unless one spans chunks.
-    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.bufferedBytes += chunk.length;
     for (;;) {
       const frame = this.nextFrame();
       if (!frame) return;
@@ -107,8 +111,9 @@ export class FrameDecoder {
   }
 
   private nextFrame(): Frame | undefined {
-    const b = this.buffered;
-    if (b.length < 2) return undefined;
+    if (this.bufferedBytes < 2) return undefined;
+    // A header is at most 10 bytes (a client's mask is never sent to us).
+    const b = this.first(Math.min(10, this.bufferedBytes));
     const fin = (b[0]! & 0x80) !== 0;
     const opcode = b[0]! & 0x0f;
     if ((b[0]! & 0x70) !== 0)
@@ -135,9 +140,37 @@ export class FrameDecoder {
         `a message of over ${this.maxMessageBytes / 1024 / 1024} MiB, more than the installer reads at once`,
         1009,
       );
-    if (b.length < offset + length) return undefined;
-    this.buffered = b.subarray(offset + length);
-    return { fin, opcode, payload: b.subarray(offset, offset + length) };
+    if (this.bufferedBytes < offset + length) return undefined;
+    this.consume(offset);
+    return { fin, opcode, payload: this.consume(length) };
+  }
+
+  /** The first `n` buffered bytes (n ≤ what is buffered), left buffered. */
+  private first(n: number): Buffer {
+    const head = this.chunks[0]!;
+    return head.length >= n ? head.subarray(0, n) : Buffer.concat(this.chunks, n);
+  }
+
+  /** The first `n` buffered bytes (n ≤ what is buffered), taken: a copy only when they span chunks. */
+  private consume(n: number): Buffer {
+    this.bufferedBytes -= n;
+    const head = this.chunks[0];
+    if (head && head.length >= n) {
+      if (head.length === n) this.chunks.shift();
+      else this.chunks[0] = head.subarray(n);
+      return head.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    let at = 0;
+    while (at < n) {
+      const chunk = this.chunks[0]!;
+      const part = Math.min(chunk.length, n - at);
+      chunk.copy(out, at, 0, part);
+      at += part;
+      if (part === chunk.length) this.chunks.shift();
+      else this.chunks[0] = chunk.subarray(part);
+    }
+    return out;
   }
 
   private eventOf({ fin, opcode, payload }: Frame): WsEvent | undefined {

@@ -1,11 +1,24 @@
 // Backups without a cluster: file names, where snapshots go and how many stay, the manifest check,
 // the dump written through an in-memory cluster, and the WebSocket frames stdin travels in.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { DUMP_SCRIPT, factsOf, takeBackup } from "../../src/engine/backup.js";
+import { DUMP_SCRIPT, factsOf, IN_BIG_WRITES, takeBackup } from "../../src/engine/backup.js";
+import { FileSink } from "../../src/base/file-sink.js";
 import {
   BackupError,
   backupFileName,
@@ -233,6 +246,41 @@ describe("backups", () => {
     assert.equal(exitCodeOf({ status: "Failure", details: { causes: [{ reason: "ExitCode", message: "3" }] } }), 3);
     assert.equal(exitCodeOf({ status: "Failure", message: "command terminated with exit code 2" }), 2);
     assert.equal(exitCodeOf({ status: "Failure", message: "container not found" }), undefined);
+  });
+
+  it("the dump's file sink: every byte written in order, hashed and counted, empty chunks included", async () => {
+    const file = join(dir(), "sink");
+    const fd = openSync(file, "w");
+    const sink = new FileSink(fd);
+    const chunks = [randomBytes(10), Buffer.alloc(0), randomBytes(700_000), randomBytes(32_768), randomBytes(900_000)];
+    for (const c of chunks) sink.write(c);
+    await new Promise((resolve, reject) => sink.end(resolve).once("error", reject));
+    closeSync(fd);
+    const all = Buffer.concat(chunks);
+    assert.deepEqual(readFileSync(file), all);
+    assert.equal(sink.bytes, all.length);
+    assert.equal(sink.digest(), createHash("sha256").update(all).digest("hex"));
+  });
+
+  it("the dump's file sink fails with the disk's own error (ENOSPC) when a batch cannot be written", async () => {
+    const fd = openSync("/dev/full", "w");
+    const sink = new FileSink(fd);
+    const failed = new Promise<NodeJS.ErrnoException>((resolve) => sink.once("error", resolve));
+    sink.write(randomBytes(2 * 1024 * 1024));
+    assert.equal((await failed).code, "ENOSPC");
+    closeSync(fd);
+  });
+
+  it("pg_dump's output is passed on whole, by dd in 1 MiB writes or by cat where dd cannot", () => {
+    const data = randomBytes(3_000_000);
+    const through = (env: NodeJS.ProcessEnv) =>
+      execFileSync("sh", ["-c", IN_BIG_WRITES], { input: data, env, maxBuffer: 8e6 });
+    assert.deepEqual(through(process.env), data);
+    // An image whose dd refuses `iflag=fullblock` (or has no dd): cat passes it all the same.
+    const bin = dir();
+    writeFileSync(join(bin, "dd"), "#!/bin/sh\necho 'dd: unknown operand iflag' >&2\nexit 1\n");
+    chmodSync(join(bin, "dd"), 0o755);
+    assert.deepEqual(through({ ...process.env, PATH: `${bin}:${process.env["PATH"]}` }), data);
   });
 
   it("client frames are masked and carry 7-, 16- and 64-bit lengths", () => {
