@@ -75,7 +75,15 @@ function visible(s: string): number {
   return s.replace(/\x1b\[[0-9;]*m/g, "").length;
 }
 
-/** Words, with each command joined into one unit up to the end of its clause (`;` or `,`). */
+/**
+ * Words that never belong to a command we print and always to the prose around one: `… install
+ * --namespace ns finishes it`, `kubectl describe nodes shows …`. A command ends before them, so a
+ * continuation never splits prose with a ` \` that a shell would read.
+ */
+const PROSE_AFTER_COMMAND =
+  /^(to|with|without|finishes|starts|shows|says|lists|tells|gives|prints|once|then|and|or|if|until|when|which|that|it|again|for|is|are|from|after|before|in|on|as|so|but|instead)$/;
+
+/** Words, with each command joined into one unit up to the end of its clause (`;` or `,`) or the prose after it. */
 function unitsOf(text: string): { text: string; command: boolean }[] {
   const words = text.split(" ").filter((w) => w !== "");
   const units: { text: string; command: boolean }[] = [];
@@ -85,7 +93,7 @@ function unitsOf(text: string): { text: string; command: boolean }[] {
       continue;
     }
     let j = i;
-    while (j < words.length - 1 && !/[;,]$/.test(words[j]!)) j++;
+    while (j < words.length - 1 && !/[;,]$/.test(words[j]!) && !PROSE_AFTER_COMMAND.test(words[j + 1]!)) j++;
     units.push({ text: words.slice(i, j + 1).join(" "), command: true });
     i = j;
   }

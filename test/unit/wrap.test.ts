@@ -126,6 +126,24 @@ describe("output at 80 columns", () => {
     }
   });
 
+  it("a command ends where the prose after it starts: no ` \\` inside a sentence", () => {
+    const line =
+      "  ✖ the switch of Redis stopped: interrupted; nothing switched, web is stopped: run the same command again once the worker is done (a longer --timeout waits longer), or mathison-install install --namespace w without --redis-url to start web again";
+    const lines = wrapLine(line, WIDTH);
+    for (const l of lines) assert.ok(l.length <= WIDTH, `${l.length} columns: ${l}`);
+    assert.ok(!lines.some((l) => l.endsWith(" \\")), lines.join("\n"));
+    assert.deepEqual(words(lines.join(" ")), words(line));
+    const status = wrapLine(
+      "  unless a run still holds the lock, mathison-install install --namespace mathison with --redis-url rediss://redis.example.com:6380/0 and its password finishes it",
+      WIDTH,
+    );
+    assert.ok(
+      status.some((l) => l.includes("mathison-install install --namespace mathison")),
+      `the command on one line: ${status.join("\n")}`,
+    );
+    assert.ok(!status.some((l) => l.endsWith(" \\")), status.join("\n"));
+  });
+
   it("continuation lines hang under the text after the marker", () => {
     const lines = wrapLine(`  ✖ ${"word ".repeat(30).trim()}`, WIDTH);
     assert.ok(lines.length > 1);
