@@ -31,7 +31,10 @@ export class FileSink extends Writable {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
     // An empty buffer would make a whole writev write nothing, which reads as a stuck file.
-    if (chunk.length === 0) return done();
+    if (chunk.length === 0) {
+      done();
+      return;
+    }
     this.hash.update(chunk);
     this.bytes += chunk.length;
     this.pending.push(chunk);
