@@ -31,11 +31,9 @@ import {
   recordStart,
   verifyAndRecord,
 } from "./install-outcome.js";
-import { hasParkedPostgres, moveOf, parkedVolumeDeleted } from "./move-steps.js";
+import { mayDeleteParked, moveOf, nothingParked, parkedPostgresOf, parkedVolumeDeleted } from "./move-steps.js";
 import { redisDrained, redisSwitchOf, redisSwitchPending } from "./redis-switch.js";
 import type { InstallRecord } from "../record/install-record.js";
-import type { Move } from "./install-steps.js";
-import type { InstallConfig } from "../config/types.js";
 import { DEFAULT_TIMEOUTS_MS } from "../engine/engine.js";
 import { gitopsRefusal, planRun, preflightOnly, reportDryRun, usage } from "./install-plan.js";
 import { ensureNamespace, installedOf, openCluster } from "./session.js";
@@ -93,6 +91,8 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   // Before any question: a dry run or the preflight only read, so they may still show what the answers would do.
   const readOnly = options.dryRun || options.stopAfter === "preflight";
   if (state.gitops && !options.leaveGitops && !readOnly) throw gitopsRefusal(state);
+  if (options.deleteParkedPostgres && !(await mayDeleteParked(state, reads)))
+    throw usage([nothingParked(options.namespace)]);
   const upgrade = state.record.answers !== undefined;
   const resuming = upgrade && lastSuccessfulRun(state.record) === undefined;
   const resolved = await fe.resolveAnswers({
@@ -109,7 +109,8 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   const pullToken = options.pull ? new Date().toISOString().replace(/\.\d+Z$/, "Z") : state.record.pullToken;
   const move = moveOf(state, resolved.config, kube.contextName, { ...options, timeoutMs: moveTimeoutMs(options) });
   const redisSwitch = redisSwitchOf(state, resolved.config);
-  const parked = await parkedPostgresOf(options, resolved.config, move, state.namespaceExists, reads);
+  const parked = await parkedPostgresOf(options.deleteParkedPostgres ?? false, resolved.config, move, state, reads);
+  if (parked === "refused") throw usage([nothingParked(options.namespace)]);
   const parkedPostgres = parked === "kept";
   const rendered = renderPlan(resolved.config, undefined, { pullToken, parkedPostgres });
   const preflight = { kube: reads, rendered, config: resolved.config, state, forceNamespace: options.forceNamespace };
@@ -156,33 +157,6 @@ async function planAndApply(options: PipelineOptions, fe: FrontEnd): Promise<Exi
   const done = wholeRunVerdict(applied.done, applied.verified, options.namespace);
   fe.finish(done);
   return EXIT_OF_OUTCOME[done.outcome];
-}
-
-/**
- * The cluster's PostgreSQL beside your own: kept parked (a move out, or one that is there), or
- * deleted (`--delete-parked-postgres`, refused by name where there is none to delete).
- */
-async function parkedPostgresOf(
-  options: PipelineOptions,
-  config: InstallConfig,
-  move: Move | undefined,
-  namespaceExists: boolean,
-  reads: Kube,
-): Promise<"kept" | "deleted" | undefined> {
-  const own = config.externalPostgres !== undefined;
-  const there = own && namespaceExists && move === undefined && (await hasParkedPostgres(reads, options.namespace));
-  if (options.deleteParkedPostgres) {
-    if (!there)
-      throw usage([
-        {
-          field: "--delete-parked-postgres",
-          shownValue: "(given)",
-          allowed: `only where the install's data moved to your own PostgreSQL and the cluster's is kept parked: namespace ${options.namespace} has none`,
-        },
-      ]);
-    return "deleted";
-  }
-  return own && (move?.to === "own" || there) ? "kept" : undefined;
 }
 
 /** A move's steps wait as long as the migration's stage may. */

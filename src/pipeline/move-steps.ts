@@ -4,11 +4,11 @@
  * PostgreSQL is there. The move's steps are in move-run.ts, loaded only by a run that moves.
  */
 import { describePostgres } from "../config/external.js";
-import type { InstallConfig } from "../config/types.js";
+import type { ConfigProblem, InstallConfig } from "../config/types.js";
 import { snapshotDir } from "../engine/backup-files.js";
 import type { Reporter } from "../engine/events.js";
 import type { Kube } from "../kube/types.js";
-import { lastSuccessfulRun } from "../record/install-record.js";
+import { lastSuccessfulRun, ownPostgresOf } from "../record/install-record.js";
 import type { InstallState } from "../record/store.js";
 import { failedBeforeStages, type Move, type PlannedRun, type SnapshotOptions } from "./install-steps.js";
 
@@ -44,6 +44,45 @@ export function moveNotice(move: Move, state: InstallState, config: InstallConfi
     return `moving the data to your own PostgreSQL (${pg.host}:${pg.port}/${pg.database})${resumed}: ${steps} database ${pg.database} there (which must be empty), checked row by row and swapped in; then the migration runs and web and worker start on it. The cluster's PostgreSQL stays, parked (0 replicas, its volume kept): install --postgres-url "" moves the data back`;
   }
   return `moving the data back into the cluster's PostgreSQL${resumed}: the cluster's PostgreSQL starts (on its parked volume, or a new one), ${steps} its database, checked row by row and swapped in; then the migration runs and web and worker start on it. Your own database (${state.record.answers?.postgresUrl}) is left as it is`;
+}
+
+/** `--delete-parked-postgres` where nothing is parked, refused by name. */
+export function nothingParked(namespace: string): ConfigProblem {
+  return {
+    field: "--delete-parked-postgres",
+    shownValue: "(given)",
+    allowed: `only where the install's data moved to your own PostgreSQL and the cluster's is kept parked: namespace ${namespace} has none`,
+  };
+}
+
+/**
+ * What `--delete-parked-postgres` may delete, before any question is asked: false when the
+ * record names no PostgreSQL of your own or the cluster holds none of the install's.
+ */
+export async function mayDeleteParked(state: InstallState, reads: Kube): Promise<boolean> {
+  return (
+    state.namespaceExists &&
+    ownPostgresOf(state.record) !== undefined &&
+    (await hasParkedPostgres(reads, state.namespace))
+  );
+}
+
+/**
+ * The cluster's PostgreSQL beside your own, once the answers are known: kept parked (a move
+ * out, or one that is there), deleted (`--delete-parked-postgres`), or "refused" where the flag
+ * has none to delete.
+ */
+export async function parkedPostgresOf(
+  deleteParked: boolean,
+  config: InstallConfig,
+  move: Move | undefined,
+  state: InstallState,
+  reads: Kube,
+): Promise<"kept" | "deleted" | "refused" | undefined> {
+  const own = config.externalPostgres !== undefined;
+  const there = own && state.namespaceExists && move === undefined && (await hasParkedPostgres(reads, state.namespace));
+  if (deleteParked) return there ? "deleted" : "refused";
+  return own && (move?.to === "own" || there) ? "kept" : undefined;
 }
 
 /** Whether the install keeps a PostgreSQL in the cluster beside your own: its StatefulSet is there. */

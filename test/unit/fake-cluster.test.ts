@@ -517,6 +517,26 @@ describe("a run that stops with work still in the background", () => {
   });
 });
 
+describe("--delete-parked-postgres", () => {
+  it("where the install keeps no parked PostgreSQL, it is refused by name before any question (exit 2)", async () => {
+    const fake = healthyFake();
+    assert.equal((await install(fake)).code, ExitCode.ok);
+    const io = capturedIO({ ANTHROPIC_API_KEY: "sk-unit-test" });
+    const fe = scriptFrontEnd({ flags: { namespace: NS }, io, format: "json", replaceSecrets: [] });
+    let asked = false;
+    const code = await runInstallPipeline(options(fake, { deleteParkedPostgres: true }), {
+      ...fe,
+      resolveAnswers: (context) => {
+        asked = true;
+        return fe.resolveAnswers(context);
+      },
+    });
+    assert.equal(code, ExitCode.usage, io.errors());
+    assert.match(io.errors(), /--delete-parked-postgres: .*namespace unit-ns has none/);
+    assert.equal(asked, false, "refused before the answers were asked for");
+  });
+});
+
 describe("a first install that stopped half-way", () => {
   it("is resumed, not upgraded: the re-run's plan names nothing installed, and the greeting says it did not complete", async () => {
     const fake = healthyFake();
