@@ -3,7 +3,7 @@ import { createReadStream, readdirSync, readFileSync, rmSync, statSync } from "n
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileProblem } from "../base/file-errors.js";
-import type { SchemaSummary } from "./database.js";
+import type { SchemaSummary } from "./schema-summary.js";
 
 // The files of a backup: where snapshots go and how they are named, the manifest beside each dump,
 // and the check of a dump against it before a restore trusts it.

@@ -6,17 +6,8 @@ import { boundYoungGeneration } from "../base/young-generation.js";
 import { fileProblem } from "../base/file-errors.js";
 import { FileSink } from "../base/file-sink.js";
 import { newestMigrationJob } from "./migration.js";
-import {
-  type Database,
-  databaseCommand,
-  databaseOf,
-  podOf,
-  ROWS_SQL,
-  SCHEMA_SQL,
-  schemaOf,
-  type SchemaSummary,
-  SESSION_NAMES,
-} from "./database.js";
+import { type Database, databaseCommand, databaseOf, podOf, SESSION_NAMES } from "./database.js";
+import { FIELD_ROWS_SQL, SCHEMA_SQL, schemaOf, type SchemaSummary } from "./schema-summary.js";
 import { REDIS_CONTAINER } from "../facts/names.js";
 import { BackupError, type BackupManifest, MANIFEST_FORMAT } from "./backup-files.js";
 import { WithoutEofMark } from "./redis-snapshot.js";
@@ -229,7 +220,7 @@ const DUMP_SQL = [
   "\\o |cat >&2",
   "SELECT 'size', pg_database_size(current_database())::text;",
   SCHEMA_SQL,
-  ROWS_SQL,
+  FIELD_ROWS_SQL,
   "\\o",
   `\\! { pg_dump --snapshot="$MATHISON_SNAPSHOT" --format=custom --compress=1 || echo "${DUMP_FAILED} $?" >&2; } | ${IN_BIG_WRITES}`,
   "COMMIT;",
@@ -242,7 +233,7 @@ export const DUMP_SCRIPT =
 export function factsOf(stderr: string): { sizeBytes: number | undefined; schema: SchemaSummary | undefined } {
   const rows = stderr
     .split("\n")
-    .filter((l) => /^(size|table|extension|rows)\|/.test(l))
+    .filter((l) => /^(size|table|extension|rows|fieldRows)\|/.test(l))
     .map((l) => l.split("|"));
   const size = Number(rows.find((r) => r[0] === "size")?.[1]);
   // The size comes first: without it the exec kept only stderr's tail (a schema of thousands of

@@ -9,15 +9,11 @@ import {
   maintenanceDb,
   databaseCommand,
   querySql,
-  type SchemaSummary,
-  ROWS_SQL,
-  SCHEMA_SQL,
-  schemaDifference,
-  schemaOf,
   SESSION_NAMES,
   sessionsOn,
   SqlError,
 } from "./database.js";
+import { type SchemaSummary, rowsSqlFor, SCHEMA_SQL, schemaDifference, schemaOf } from "./schema-summary.js";
 
 /**
  * A restore never touches the application's database until the dump is whole elsewhere: it goes
@@ -134,7 +130,7 @@ export async function checkRestored(
   timeoutMs: number,
 ): Promise<SchemaSummary> {
   // Counting and hashing every row costs a scan of the data: only when the manifest has counts to compare.
-  const sql = expected?.rows ? `${SCHEMA_SQL}\n${ROWS_SQL}` : SCHEMA_SQL;
+  const sql = `${SCHEMA_SQL}\n${rowsSqlFor(expected)}`;
   const found = schemaOf(await querySql(d, sql, { session: SESSION, db: restoringName(d.db), timeoutMs }));
   const difference = expected ? schemaDifference(expected, found) : "";
   if (difference) throw new RestoreError(`the restored database is not the dump's: ${difference}`);

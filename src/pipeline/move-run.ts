@@ -146,7 +146,8 @@ async function restoredWithMark(
     const summary = await checkRestored(d, manifest.schema, move.timeoutMs);
     await markRestoring(d, mark, move.timeoutMs);
     await swapIn(d, deadline, signal);
-    const rows = summary.rows ? Object.values(summary.rows).reduce((n, t) => n + t.rows, 0) : undefined;
+    const counted = summary.fieldRows ?? summary.rows;
+    const rows = counted ? Object.values(counted).reduce((n, t) => n + t.rows, 0) : undefined;
     return [
       `database ${d.db} holds the dump (${summary.tables.length} tables${rows !== undefined ? `, ${rows} rows` : ""}, checked)`,
       ...found,

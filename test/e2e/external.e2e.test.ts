@@ -205,7 +205,7 @@ describe("your own PostgreSQL and Redis", { skip }, () => {
     assert.equal(backup.code, 0, backup.stderr);
     const manifest = JSON.parse(readFileSync(`${file}.json`, "utf8"));
     assert.equal(manifest.database.name, restored);
-    assert.equal(manifest.schema.rows["public.notes"].rows, 500, "the manifest counts the rows of your database");
+    assert.equal(manifest.schema.fieldRows["public.notes"].rows, 500, "the manifest counts the rows of your database");
     assert.ok(!readFileSync(`${file}.json`, "utf8").includes(m.passwords.app), "no password in the manifest");
     m.admin(
       restored,

@@ -27,7 +27,8 @@ import {
   snapshotDir,
 } from "../../src/engine/backup-files.js";
 import { WithoutEofMark } from "../../src/engine/redis-snapshot.js";
-import { describeSessions, schemaDifference, schemaOf } from "../../src/engine/database.js";
+import { describeSessions } from "../../src/engine/database.js";
+import { FIELD_ROWS_SQL, ROWS_SQL, rowsSqlFor, schemaDifference, schemaOf } from "../../src/engine/schema-summary.js";
 import { exitCodeOf } from "../../src/kube/exec-stream.js";
 import { fileProblem } from "../../src/base/file-errors.js";
 import { clientFrame } from "../../src/kube/ws-frames.js";
@@ -79,6 +80,30 @@ describe("what a restore checks", () => {
       "table public.notes's rows differ from the dump's (checksum)",
     );
     assert.equal(schemaDifference(schemaOf([["table", "public.notes"]]), schemaOf(rows("2", "1"))), "");
+  });
+
+  it("rows hashed by their fields (what backups record now) or by their text (older manifests): each checked the way it was recorded", () => {
+    const lines = (kind: string, n: string) => [
+      ["table", "public.notes"],
+      [kind, "public.notes", n, "7"],
+    ];
+    const now = schemaOf(lines("fieldRows", "3"));
+    assert.deepEqual(now.fieldRows, { "public.notes": { rows: 3, checksum: "7" } });
+    assert.equal(now.rows, undefined);
+    assert.equal(rowsSqlFor(now), FIELD_ROWS_SQL);
+    assert.match(FIELD_ROWS_SQL, /hash_record_extended/);
+    assert.equal(
+      schemaDifference(now, schemaOf(lines("fieldRows", "2"))),
+      "table public.notes has 2 rows, the dump's manifest says 3",
+    );
+    const older = schemaOf(lines("rows", "3"));
+    assert.equal(rowsSqlFor(older), ROWS_SQL);
+    assert.equal(
+      schemaDifference(older, schemaOf(lines("rows", "2"))),
+      "table public.notes has 2 rows, the dump's manifest says 3",
+    );
+    assert.equal(rowsSqlFor(schemaOf([["table", "public.notes"]])), "", "no rows recorded: none counted");
+    assert.deepEqual(factsOf("size|10\ntable|public.notes\nfieldRows|public.notes|3|7\n").schema, now);
   });
 
   it("clients in the way are named by pid, application, address, state and what they hold", () => {
