@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { kubectl, kubectlJson, testCluster, type TestCluster } from "../helpers/cluster.js";
-import { freshNamespaces, installArgs, runInstaller } from "../helpers/install.js";
+import { freshNamespaces, installArgs, keepOnlyIfWritten, runInstaller } from "../helpers/install.js";
 import { readTarGz } from "../helpers/tar.js";
 import { Terminal, tmuxMissing } from "../helpers/terminal.js";
 import { PACKAGE_ROOT } from "../../src/base/paths.js";
@@ -38,6 +38,7 @@ function runIntoHead(
   lines: number,
   stream: "stdout" | "both",
 ): Promise<{ code: number; stderr: string }> {
+  const cwd = mkdtempSync(join(tmpdir(), "mathison-run-"));
   const child = spawn(process.execPath, [join(PACKAGE_ROOT, "bin", "mathison-install.js"), ...args], {
     env: {
       PATH: process.env["PATH"] ?? "",
@@ -46,7 +47,7 @@ function runIntoHead(
       ANTHROPIC_API_KEY: "sk-ant-test",
     },
     stdio: ["ignore", "pipe", "pipe"],
-    cwd: mkdtempSync(join(tmpdir(), "mathison-run-")),
+    cwd,
   });
   let seen = 0;
   const err: Buffer[] = [];
@@ -61,7 +62,10 @@ function runIntoHead(
   });
   if (stream === "stdout") child.stderr!.on("data", (b: Buffer) => err.push(b));
   return new Promise((resolve) =>
-    child.on("close", (code) => resolve({ code: code ?? -1, stderr: Buffer.concat(err).toString() })),
+    child.on("close", (code) => {
+      keepOnlyIfWritten(cwd);
+      resolve({ code: code ?? -1, stderr: Buffer.concat(err).toString() });
+    }),
   );
 }
 

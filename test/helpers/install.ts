@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clusterScopedName } from "../../src/render/customise.js";
@@ -57,6 +57,8 @@ export function startInstaller(
   under: readonly string[] = [],
 ): { child: ChildProcess; result: Promise<InstallRun> } {
   const started = Date.now();
+  // A directory of its own: a failed run writes its support bundle there.
+  const cwd = mkdtempSync(join(tmpdir(), "mathison-run-"));
   const command = [...under, process.execPath, join(PACKAGE_ROOT, "bin", "mathison-install.js"), ...args];
   const child = spawn(command[0]!, command.slice(1), {
     env: {
@@ -67,8 +69,7 @@ export function startInstaller(
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
-    // A directory of its own: a failed run writes its support bundle there.
-    cwd: mkdtempSync(join(tmpdir(), "mathison-run-")),
+    cwd,
   });
   const result = new Promise<InstallRun>((resolve, reject) => {
     const out: Buffer[] = [];
@@ -77,6 +78,7 @@ export function startInstaller(
     child.stderr!.on("data", (c: Buffer) => err.push(c));
     child.on("error", reject);
     child.on("close", (code) => {
+      keepOnlyIfWritten(cwd);
       const stdout = Buffer.concat(out).toString();
       const stderr = Buffer.concat(err).toString();
       const events = stdout
@@ -97,6 +99,15 @@ export function startInstaller(
     });
   });
   return { child, result };
+}
+
+/** Removes a run's directory when the run wrote nothing there; a support bundle stays to be read. */
+export function keepOnlyIfWritten(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // not empty: kept
+  }
 }
 
 /**

@@ -11,12 +11,13 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { DUMP_SCRIPT, factsOf, IN_BIG_WRITES, takeBackup } from "../../src/engine/backup.js";
 import { FileSink } from "../../src/base/file-sink.js";
 import {
@@ -34,7 +35,14 @@ import { fileProblem } from "../../src/base/file-errors.js";
 import { clientFrame } from "../../src/kube/ws-frames.js";
 import { FakeKube } from "../helpers/fake-kube.js";
 
-const dir = () => mkdtempSync(join(tmpdir(), "mathison-backup-unit-"));
+const made: string[] = [];
+const dir = () => {
+  made.push(mkdtempSync(join(tmpdir(), "mathison-backup-unit-")));
+  return made.at(-1)!;
+};
+after(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 const input = (file: string) => ({
   namespace: "ns",
   file,
